@@ -1,0 +1,97 @@
+-- The taxonomy of acts. CAMEO codes stay strings ('081' is not '81'); quad classes and the
+-- Goldstein weights follow DOMAIN.md. Codes are stable identifiers used by API clients.
+CREATE TABLE action_types (
+    code             text PRIMARY KEY,
+    label            text NOT NULL,
+    description      text NOT NULL,
+    category         text NOT NULL,
+    cameo_code       text NOT NULL,
+    quad_class       smallint NOT NULL,
+    default_severity double precision NOT NULL,
+
+    CONSTRAINT action_types_code_check CHECK (code ~ '^[a-z][a-z0-9_]*$'),
+    CONSTRAINT action_types_category_check CHECK (category IN (
+        'sanction', 'legislation', 'threat', 'demand', 'criticism', 'rejection',
+        'diplomatic', 'easing', 'agreement')),
+    CONSTRAINT action_types_cameo_check CHECK (cameo_code ~ '^[0-9]{2,4}$'),
+    CONSTRAINT action_types_quad_class_check CHECK (quad_class BETWEEN 1 AND 4),
+    CONSTRAINT action_types_severity_check CHECK (default_severity BETWEEN -10 AND 10)
+);
+
+INSERT INTO action_types (code, label, category, cameo_code, quad_class, default_severity, description) VALUES
+-- sanctions: material conflict
+('asset_freeze', 'Asset freeze / blocking', 'sanction', '163', 4, -8.0,
+ 'Blocking of property and interests in property of designated persons or bodies, and a ban on dealing with them (e.g. OFAC SDN listing).'),
+('visa_ban', 'Visa restriction / entry ban', 'sanction', '172', 4, -5.0,
+ 'Refusal of visas or entry to designated officials, sometimes with their families; an administrative sanction.'),
+('export_control', 'Export control', 'sanction', '163', 4, -8.0,
+ 'Licence requirements or bans on exporting goods, software or technology to the target.'),
+('entity_listing', 'Entity listing', 'sanction', '163', 4, -8.0,
+ 'Adding companies or institutions to a trade blacklist such as the US Entity List or China''s Unreliable Entity List.'),
+('import_ban', 'Import ban / boycott', 'sanction', '163', 4, -8.0,
+ 'Ban on importing goods from the target, a region or designated producers.'),
+('tariff', 'Punitive tariff', 'sanction', '163', 4, -8.0,
+ 'Additional duties imposed on the target''s goods as a coercive measure.'),
+('financial_sanction', 'Financial sanction', 'sanction', '163', 4, -8.0,
+ 'Restrictions on banking, transactions, debt or access to the financial system, including menu-based sanctions such as CAATSA section 231.'),
+('investment_ban', 'Investment ban', 'sanction', '163', 4, -8.0,
+ 'Ban on investing in, or holding securities of, designated companies or sectors.'),
+('arms_embargo', 'Arms embargo', 'sanction', '163', 4, -8.0,
+ 'Ban on the supply of arms and related materiel.'),
+('sectoral_sanction', 'Sectoral sanction', 'sanction', '163', 4, -8.0,
+ 'Restrictions aimed at a whole sector of the target''s economy (energy, finance, defence).'),
+('confiscation', 'Confiscation of property', 'sanction', '1711', 4, -9.2,
+ 'Seizure of property belonging to the target state, its officials or companies.'),
+('blockade', 'Blockade', 'sanction', '191', 4, -9.5,
+ 'Blockade of the target''s ports, borders or trade routes.'),
+('stop_assistance', 'Halt of economic assistance', 'sanction', '1621', 4, -5.6,
+ 'Suspension or end of economic aid, loans or assistance programmes.'),
+-- legislation that authorises or counters sanctions: a standing threat until applied
+('sanctions_legislation', 'Sanctions legislation', 'legislation', '1312', 3, -5.8,
+ 'A law or executive order that authorises or requires sanctions against the target (e.g. the Uyghur Human Rights Policy Act); individual measures taken under it are separate actions.'),
+('counter_sanctions_legislation', 'Counter-sanctions legislation', 'legislation', '1312', 3, -5.8,
+ 'A law enabling counter-measures against foreign sanctions, or forbidding compliance with them (e.g. a blocking statute or anti-foreign-sanctions law).'),
+-- threats: verbal conflict
+('threaten', 'Threat or vow of retaliation', 'threat', '130', 3, -4.4,
+ 'An unspecified threat, such as a vow of "reciprocal action" whose details are to follow.'),
+('threaten_sanctions', 'Threat of sanctions', 'threat', '1312', 3, -5.8,
+ 'A threat to impose sanctions, a boycott or an embargo.'),
+('threaten_relations', 'Threat to reduce relations', 'threat', '1313', 3, -5.8,
+ 'A threat to reduce or break diplomatic relations.'),
+('ultimatum', 'Ultimatum', 'threat', '139', 3, -7.0,
+ 'A threat with a deadline or explicit condition.'),
+-- demands: verbal conflict
+('demand_lifting', 'Demand to lift measures', 'demand', '1054', 3, -5.0,
+ 'A demand that the target withdraw, ease or lift its sanctions or measures ("withdraw your measures").'),
+('demand_withdrawal', 'Demand for withdrawal', 'demand', '106', 3, -5.0,
+ 'A demand that the target withdraw forces, personnel or a decision.'),
+-- criticism and rejection: verbal conflict
+('criticize', 'Criticism or denunciation', 'criticism', '111', 3, -2.0,
+ 'Public criticism or denunciation of the target''s policy or measure.'),
+('accuse', 'Accusation', 'criticism', '112', 3, -2.0,
+ 'An accusation against the target, for instance of human rights abuses or of interference.'),
+('refuse_easing', 'Refusal to ease sanctions', 'rejection', '1244', 3, -4.0,
+ 'An explicit refusal to ease or lift sanctions.'),
+-- diplomatic: material conflict
+('reduce_relations', 'Reduction of relations', 'diplomatic', '160', 4, -4.0,
+ 'A downgrade of diplomatic, economic or cultural relations.'),
+('expel_diplomats', 'Expulsion of diplomats', 'diplomatic', '161', 4, -4.0,
+ 'Expulsion or recall of diplomats; reduction or breaking of diplomatic relations.'),
+('close_mission', 'Closure of a diplomatic mission', 'diplomatic', '161', 4, -4.0,
+ 'Ordering the closure of an embassy or consulate.'),
+('halt_negotiations', 'Halt of negotiations', 'diplomatic', '164', 4, -7.0,
+ 'Suspension or end of negotiations or dialogues.'),
+('expel_individuals', 'Expulsion of individuals', 'diplomatic', '174', 4, -5.0,
+ 'Expulsion or deportation of individuals such as journalists or NGO staff.'),
+-- easing: cooperation
+('intent_to_ease', 'Intent to ease sanctions', 'easing', '0354', 1, 7.0,
+ 'A stated intention to ease or lift economic sanctions.'),
+('ease_administrative', 'Easing of administrative sanctions', 'easing', '081', 2, 5.0,
+ 'Easing of administrative measures such as visa bans or travel restrictions.'),
+('ease_sanctions', 'Easing of sanctions', 'easing', '085', 2, 7.0,
+ 'Partial easing of economic sanctions, a boycott or an embargo, e.g. a general licence.'),
+('lift_sanctions', 'Lifting of sanctions / delisting', 'easing', '085', 2, 7.0,
+ 'Lifting of sanctions or removal of persons or bodies from a list.'),
+-- agreement: verbal cooperation
+('sign_agreement', 'Formal agreement', 'agreement', '057', 1, 8.0,
+ 'Signature of a formal agreement, such as a deal that settles a dispute or ends sanctions.');

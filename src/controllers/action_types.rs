@@ -1,0 +1,15 @@
+use actix_web::{web, HttpResponse};
+
+use crate::state::AppState;
+use crate::views::{ActionType, List};
+
+/// The taxonomy of action types, by category then code. It is fixed by migrations, so the
+/// list is always complete on one page.
+#[utoipa::path(get, path = "/v1/action-types", tag = "action types",
+    responses((status = 200, description = "Every action type", body = List<ActionType>)))]
+pub async fn list(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(List {
+        items: state.types.all().to_vec(),
+        next_page_token: None,
+    })
+}

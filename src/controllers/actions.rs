@@ -1,0 +1,267 @@
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::parse_id;
+use crate::error::{AppError, AppResult};
+use crate::extract::{JsonBody, Query};
+use crate::input::{ActionPatch, Day, NewAction};
+use crate::models::action::{self, ActionFilter, After};
+use crate::models::actor;
+use crate::models::enums::{ActionSort, ActionStatus};
+use crate::pagination;
+use crate::service::actions as service;
+use crate::state::AppState;
+use crate::views::{Action, List, StatusChange};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActionListParams {
+    /// Only actions by this state or IGO (code).
+    #[param(example = "CHN")]
+    pub initiator: Option<String>,
+    /// Only actions aimed at this state or IGO (code).
+    #[param(example = "USA")]
+    pub target: Option<String>,
+    /// Only actions of this type (code).
+    #[serde(rename = "type")]
+    #[param(rename = "type", example = "asset_freeze")]
+    pub type_: Option<String>,
+    /// Only actions with this current status.
+    pub status: Option<ActionStatus>,
+    /// Only actions announced on or after this day.
+    #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
+    pub from: Option<Day>,
+    /// Only actions announced on or before this day.
+    #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
+    pub to: Option<Day>,
+    /// `-announced_on` (newest first, the default) or `announced_on`.
+    pub sort: Option<ActionSort>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_page_token` of the previous page, with the same filters.
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// The sort key of an action in a page token.
+type Key = (NaiveDate, Uuid);
+
+async fn page(
+    req: &HttpRequest,
+    state: &AppState,
+    filter: ActionFilter,
+    sort: ActionSort,
+    limit: Option<i64>,
+    page_token: Option<&str>,
+) -> AppResult<HttpResponse> {
+    let limit = pagination::page_size(limit)?;
+    let after = pagination::cursor::<Key>(req, page_token)?
+        .map(|(announced_on, id)| After { announced_on, id });
+    let mut conn = state.conn().await?;
+    let ascending = sort == ActionSort::OldestFirst;
+    let rows = action::list(&mut conn, &filter, ascending, after, limit + 1).await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next: Option<Key> = rows.last().filter(|_| more).map(|r| (r.announced_on, r.id));
+    let actions = service::load(&mut conn, &state.types, rows).await?;
+    pagination::respond(req, actions, next)
+}
+
+/// Actions, filtered, newest first by default, in pages.
+#[utoipa::path(get, path = "/v1/actions", tag = "actions", params(ActionListParams),
+    responses((status = 200, description = "A page of actions", body = List<Action>,
+        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")))))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Query(params): Query<ActionListParams>,
+) -> AppResult<HttpResponse> {
+    let mut codes = Vec::new();
+    codes.extend(params.initiator.as_deref());
+    codes.extend(params.target.as_deref());
+    let found = {
+        let mut conn = state.conn().await?;
+        actor::refs_by_codes(&mut conn, &codes).await?
+    };
+    let resolve = |field: &str, code: &Option<String>| -> AppResult<Option<Uuid>> {
+        match code {
+            None => Ok(None),
+            Some(code) => found
+                .iter()
+                .find(|a| &a.code == code)
+                .map(|a| Some(a.id))
+                .ok_or_else(|| AppError::bad_param(field, format!("unknown actor code `{code}`"))),
+        }
+    };
+    if let Some(t) = &params.type_ {
+        if state.types.lookup(t).is_none() {
+            return Err(AppError::bad_param(
+                "type",
+                format!("unknown action type `{t}`; see GET /v1/action-types"),
+            ));
+        }
+    }
+    if let (Some(from), Some(to)) = (params.from, params.to) {
+        if from.0 > to.0 {
+            return Err(AppError::bad_param(
+                "from",
+                format!("{} is after to ({})", from.0, to.0),
+            ));
+        }
+    }
+    let filter = ActionFilter {
+        initiator: resolve("initiator", &params.initiator)?,
+        target: resolve("target", &params.target)?,
+        type_code: params.type_,
+        status: params.status.map(|s| s.as_str().to_string()),
+        from: params.from.map(|d| d.0),
+        to: params.to.map(|d| d.0),
+        answers: None,
+    };
+    let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
+    page(
+        &req,
+        &state,
+        filter,
+        sort,
+        params.limit,
+        params.page_token.as_deref(),
+    )
+    .await
+}
+
+/// Creates an action with its designations, sources, responses and status history, in one
+/// transaction.
+#[utoipa::path(post, path = "/v1/actions", tag = "actions", request_body = NewAction,
+    responses(
+        (status = 201, description = "Created", body = Action,
+            headers(("Location" = String, description = "The new action's URL"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<NewAction>,
+) -> AppResult<HttpResponse> {
+    let action = service::create(&state, input, None).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/actions/{}", action.id)))
+        .json(action))
+}
+
+/// One action with everything embedded.
+#[utoipa::path(get, path = "/v1/actions/{id}", tag = "actions",
+    params(("id" = Uuid, Path, description = "The action's id")),
+    responses(
+        (status = 200, description = "The action", body = Action),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let mut conn = state.conn().await?;
+    Ok(HttpResponse::Ok().json(service::get(&mut conn, &state.types, id).await?))
+}
+
+/// Changes an action. Lists given in the body replace the stored ones; a new `status` is
+/// appended to the history.
+#[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions", request_body = ActionPatch,
+    params(("id" = Uuid, Path, description = "The action's id")),
+    responses(
+        (status = 200, description = "The changed action", body = Action),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    JsonBody(patch): JsonBody<ActionPatch>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    Ok(HttpResponse::Ok().json(service::update(&state, id, patch).await?))
+}
+
+/// Deletes an action with its designations, sources, history and the responses it makes.
+/// Refused with 409 while other actions respond to it.
+#[utoipa::path(delete, path = "/v1/actions/{id}", tag = "actions",
+    params(("id" = Uuid, Path, description = "The action's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    service::delete(&state, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The actions that respond to this one, oldest first, in pages.
+#[utoipa::path(get, path = "/v1/actions/{id}/responses", tag = "actions",
+    params(("id" = Uuid, Path, description = "The action's id"), PageParams),
+    responses(
+        (status = 200, description = "The actions answering it; each one's `responds_to` \
+            says how", body = List<Action>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn responses(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    Query(params): Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    exists(&state, id).await?;
+    let filter = ActionFilter {
+        answers: Some(id),
+        ..Default::default()
+    };
+    page(
+        &req,
+        &state,
+        filter,
+        ActionSort::OldestFirst,
+        params.limit,
+        params.page_token.as_deref(),
+    )
+    .await
+}
+
+/// Every status the action has had, oldest first.
+#[utoipa::path(get, path = "/v1/actions/{id}/history", tag = "actions",
+    params(("id" = Uuid, Path, description = "The action's id")),
+    responses(
+        (status = 200, description = "The status history; always one page",
+            body = List<StatusChange>),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn history(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    exists(&state, id).await?;
+    let mut conn = state.conn().await?;
+    let items = action::history(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(StatusChange::from_row)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(List {
+        items,
+        next_page_token: None,
+    }))
+}
+
+async fn exists(state: &AppState, id: Uuid) -> AppResult<()> {
+    let mut conn = state.conn().await?;
+    action::find(&mut conn, id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))
+}

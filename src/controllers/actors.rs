@@ -1,0 +1,127 @@
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::AppResult;
+use crate::extract::{JsonBody, Query};
+use crate::input::{ActorPatch, NewActor};
+use crate::models::actor::{self, ActorFilter};
+use crate::models::enums::ActorKind;
+use crate::pagination;
+use crate::service::actors as service;
+use crate::state::AppState;
+use crate::views::{Actor, List};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActorListParams {
+    /// Only actors of this kind.
+    pub kind: Option<ActorKind>,
+    /// Only actors of this state (alpha-3 code).
+    #[param(example = "CHN")]
+    pub country: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_page_token` of the previous page, with the same filters.
+    pub page_token: Option<String>,
+}
+
+/// Actors in code order.
+#[utoipa::path(get, path = "/v1/actors", tag = "actors", params(ActorListParams),
+    responses((status = 200, description = "A page of actors, by code",
+        body = List<Actor>,
+        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")))))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Query(params): Query<ActorListParams>,
+) -> AppResult<HttpResponse> {
+    let limit = pagination::page_size(params.limit)?;
+    let after: Option<String> = pagination::cursor(&req, params.page_token.as_deref())?;
+    let mut conn = state.conn().await?;
+    let rows = actor::list(
+        &mut conn,
+        ActorFilter {
+            kind: params.kind.map(|k| k.as_str().to_string()),
+            country: params.country,
+            after_code: after,
+            limit: limit + 1,
+        },
+    )
+    .await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| r.code.clone());
+    // Parent codes for the page in one query.
+    let parent_ids: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
+    let parents = actor::refs_by_ids(&mut conn, &parent_ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let parent = r
+                .parent_id
+                .and_then(|p| parents.iter().find(|a| a.id == p))
+                .map(|a| a.code.clone());
+            Actor::from_row(r, parent)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    pagination::respond(&req, items, next)
+}
+
+/// Creates an actor.
+#[utoipa::path(post, path = "/v1/actors", tag = "actors", request_body = NewActor,
+    responses(
+        (status = 201, description = "Created", body = Actor,
+            headers(("Location" = String, description = "The new actor's URL"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<NewActor>,
+) -> AppResult<HttpResponse> {
+    let actor = service::create(&state, input).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/actors/{}", actor.code)))
+        .json(actor))
+}
+
+/// One actor, by UUID or code.
+#[utoipa::path(get, path = "/v1/actors/{actor}", tag = "actors",
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "CHN")),
+    responses(
+        (status = 200, description = "The actor", body = Actor),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn get(state: web::Data<AppState>, key: web::Path<String>) -> AppResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let row = service::get(&mut conn, &key).await?;
+    Ok(HttpResponse::Ok().json(service::view(&mut conn, row).await?))
+}
+
+/// Changes an actor: absent fields are kept, `null` clears.
+#[utoipa::path(patch, path = "/v1/actors/{actor}", tag = "actors", request_body = ActorPatch,
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo")),
+    responses(
+        (status = 200, description = "The changed actor", body = Actor),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    JsonBody(patch): JsonBody<ActorPatch>,
+) -> AppResult<HttpResponse> {
+    let actor = service::update(&state, key.into_inner(), patch).await?;
+    Ok(HttpResponse::Ok().json(actor))
+}
+
+/// Deletes an actor. Refused with 409 while actions or other actors refer to it.
+#[utoipa::path(delete, path = "/v1/actors/{actor}", tag = "actors",
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn delete(state: web::Data<AppState>, key: web::Path<String>) -> AppResult<HttpResponse> {
+    service::delete(&state, key.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,41 @@
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use diesel_async::RunQueryDsl;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::views::Health;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is alive", body = Health,
+        example = json!({"status": "ok"}))))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the database answers a query within two seconds.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = Health,
+            example = json!({"status": "ready"})),
+        (status = 503, response = crate::openapi::ServiceUnavailable)))]
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let check = async {
+        let mut conn = state.conn().await?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+        Ok::<_, AppError>(())
+    };
+    match tokio::time::timeout(Duration::from_secs(2), check).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(Health {
+            status: "ready".into(),
+        })),
+        Ok(Err(e)) => Err(AppError::Unavailable(format!("database not ready: {e}"))),
+        Err(_) => Err(AppError::Unavailable(
+            "database did not answer within 2 s".into(),
+        )),
+    }
+}

@@ -1,0 +1,73 @@
+//! HTTP handlers, one module per resource. Handlers parse, call `service` or `models`, and
+//! shape the answer; the rules live elsewhere.
+
+pub mod action_types;
+pub mod actions;
+pub mod actors;
+pub mod health;
+
+use actix_web::web;
+use uuid::Uuid;
+
+use crate::app::method_not_allowed;
+use crate::error::{AppError, AppResult};
+
+/// Registers every route of the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/actors")
+            .default_service(method_not_allowed("GET, POST"))
+            .route(web::get().to(actors::list))
+            .route(web::post().to(actors::create)),
+    )
+    .service(
+        web::resource("/v1/actors/{actor}")
+            .default_service(method_not_allowed("GET, PATCH, DELETE"))
+            .route(web::get().to(actors::get))
+            .route(web::patch().to(actors::update))
+            .route(web::delete().to(actors::delete)),
+    )
+    .service(
+        web::resource("/v1/action-types")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(action_types::list)),
+    )
+    .service(
+        web::resource("/v1/actions")
+            .default_service(method_not_allowed("GET, POST"))
+            .route(web::get().to(actions::list))
+            .route(web::post().to(actions::create)),
+    )
+    .service(
+        web::resource("/v1/actions/{id}")
+            .default_service(method_not_allowed("GET, PATCH, DELETE"))
+            .route(web::get().to(actions::get))
+            .route(web::patch().to(actions::update))
+            .route(web::delete().to(actions::delete)),
+    )
+    .service(
+        web::resource("/v1/actions/{id}/responses")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(actions::responses)),
+    )
+    .service(
+        web::resource("/v1/actions/{id}/history")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(actions::history)),
+    )
+    .service(
+        web::resource("/healthz")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(health::healthz)),
+    )
+    .service(
+        web::resource("/readyz")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(health::readyz)),
+    );
+}
+
+/// An `{id}` path segment.
+pub fn parse_id(raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| AppError::bad_param("id", format!("`{raw}` is not a UUID")))
+}

@@ -1,0 +1,85 @@
+//! Connection pool, migrations and the embedded-or-external database choice.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::embedded_pg::EmbeddedPostgres;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a request waits for a free connection before it is answered with 503.
+pub const POOL_WAIT: Duration = Duration::from_secs(5);
+
+pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, String> {
+    let mut config = ManagerConfig::default();
+    // `Fast` still refuses connections left inside a transaction; `Verified` would add a
+    // round trip to every checkout.
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(POOL_WAIT))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| format!("cannot build the connection pool: {e}"))
+}
+
+/// Applies pending migrations. Blocking: call it outside the async runtime, or through
+/// `spawn_blocking`.
+pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(database_url)
+        .map_err(|e| format!("cannot connect to the database to migrate it: {e}"))?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// The database a command works on: a server named by `DATABASE_URL`, or a private cluster
+/// in the data directory, started now and stopped when this value is dropped.
+pub struct Database {
+    pub url: String,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    pub fn open(database_url: Option<String>, data_dir: &Path) -> Result<Self, String> {
+        let database = match database_url {
+            Some(url) => Database {
+                url,
+                embedded: None,
+            },
+            None => {
+                let pg = EmbeddedPostgres::start(data_dir, false).map_err(|e| e.to_string())?;
+                log::info!(
+                    "embedded PostgreSQL running (pid {}, data in {})",
+                    pg.pid(),
+                    pg.data_dir().display()
+                );
+                Database {
+                    url: pg.url("postgres"),
+                    embedded: Some(pg),
+                }
+            }
+        };
+        let applied = migrate(&database.url)?;
+        if !applied.is_empty() {
+            log::info!("applied migrations: {}", applied.join(", "));
+        }
+        Ok(database)
+    }
+}

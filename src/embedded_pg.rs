@@ -1,0 +1,425 @@
+//! A private PostgreSQL cluster run as a child process, used when `DATABASE_URL` is not set
+//! (by `riposte serve`, `riposte seed` and the test suite).
+//!
+//! The cluster listens only on a Unix socket inside its data directory, with socket
+//! permissions 0700, so `trust` authentication admits nobody but this user (and root).
+//! PostgreSQL refuses to run as root; when we are root the server runs as the `postgres`
+//! system user (override with `RIPOSTE_PG_USER`) and the data directory is handed to it.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const PORT: u16 = 5432;
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedPgError {
+    #[error(
+        "PostgreSQL server binaries not found (looked for initdb in {0}); install PostgreSQL \
+         (e.g. `apt-get install postgresql`), set RIPOSTE_PG_BIN to the directory holding \
+         `initdb` and `postgres`, or set DATABASE_URL to use a running server"
+    )]
+    BinariesNotFound(String),
+    #[error(
+        "running as root, PostgreSQL must run as an unprivileged user, but user `{0}` does not \
+         exist; create it or set RIPOSTE_PG_USER to an existing unprivileged user"
+    )]
+    NoUnprivilegedUser(String),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: io::Error },
+    #[error(
+        "the unprivileged user `{user}` cannot reach the data directory {path}: one of its \
+         parent directories is not searchable by that user; choose a data directory under /tmp \
+         or /var/lib with --data-dir, or set DATABASE_URL"
+    )]
+    DataDirNotReachable { user: String, path: PathBuf },
+    #[error("{path} exists but is not a PostgreSQL data directory (no PG_VERSION); point --data-dir at an empty or riposte-created directory")]
+    NotAPgDataDir { path: PathBuf },
+    #[error(
+        "socket path {0} is longer than the 107 bytes Unix sockets allow; use a shorter --data-dir"
+    )]
+    SocketPathTooLong(PathBuf),
+    #[error("`{command}` failed ({status}); its output:\n{output}")]
+    CommandFailed {
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("could not start `{command}`: {source}")]
+    Spawn { command: String, source: io::Error },
+    #[error("PostgreSQL did not become ready within {timeout:?}; see its log at {log}{tail}")]
+    NotReady {
+        timeout: Duration,
+        log: PathBuf,
+        tail: String,
+    },
+}
+
+struct RunAs {
+    uid: u32,
+    gid: u32,
+    name: String,
+}
+
+/// A running private cluster. Dropping it stops the server (fast shutdown) and waits for it.
+pub struct EmbeddedPostgres {
+    data_dir: PathBuf,
+    pid: i32,
+    exited: mpsc::Receiver<()>,
+    stopped: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Starts a cluster in `data_dir`, creating it with `initdb` first if the directory is
+    /// absent or empty. `ephemeral` trades durability for speed (fsync off): for tests only.
+    pub fn start(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
+        let bin = find_bin_dir()?;
+        let run_as = run_as_user()?;
+        let data_dir = absolute(data_dir)?;
+        let socket = data_dir.join(format!(".s.PGSQL.{PORT}"));
+        if socket.as_os_str().len() > 107 {
+            return Err(EmbeddedPgError::SocketPathTooLong(socket));
+        }
+        let dir_err = |source| EmbeddedPgError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+
+        let fresh = match fs::read_dir(&data_dir) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+            Err(e) => return Err(dir_err(e)),
+        };
+        if fresh {
+            fs::create_dir_all(&data_dir).map_err(dir_err)?;
+            fs::set_permissions(&data_dir, fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
+            if let Some(user) = &run_as {
+                chown(&data_dir, user).map_err(dir_err)?;
+                check_reachable(&data_dir, user)?;
+            }
+            log::info!(
+                "initialising a PostgreSQL cluster in {}",
+                data_dir.display()
+            );
+            let mut initdb = Command::new(bin.join("initdb"));
+            initdb
+                .arg("-D")
+                .arg(&data_dir)
+                .args([
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ])
+                .arg("--no-instructions");
+            if ephemeral {
+                initdb.arg("--no-sync");
+            }
+            run_checked(initdb, run_as.as_ref())?;
+        } else if !data_dir.join("PG_VERSION").exists() {
+            return Err(EmbeddedPgError::NotAPgDataDir { path: data_dir });
+        } else if let Some(user) = &run_as {
+            check_reachable(&data_dir, user)?;
+        }
+
+        // A server left behind by a killed riposte keeps its pid file; a stale one (no such
+        // process) is removed by PostgreSQL itself, a live one makes `postgres` refuse to start
+        // with a clear message in the log.
+        let log_path = data_dir.join("postgres.log");
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(dir_err)?;
+        let mut cmd = Command::new(bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(&data_dir)
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", data_dir.display()))
+            .args(["-c", "unix_socket_permissions=0700"])
+            .arg("-p")
+            .arg(PORT.to_string())
+            .args(["-c", "max_connections=200", "-c", "shared_buffers=256MB"]);
+        if ephemeral {
+            cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                .args(["-c", "full_page_writes=off", "-c", "shared_buffers=64MB"]);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(log_file.try_clone().map_err(dir_err)?)
+            .stderr(log_file)
+            // Own process group: a Ctrl-C aimed at riposte must not shut the database down
+            // under requests that are still draining.
+            .process_group(0);
+        apply_user(&mut cmd, run_as.as_ref());
+        // If riposte dies without stopping the server, the kernel sends it SIGQUIT
+        // (immediate shutdown). The death signal is tied to the spawning *thread*, so the
+        // server is spawned by a thread that lives exactly as long as the server.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let (pid_tx, pid_rx) = mpsc::channel();
+        let (exit_tx, exit_rx) = mpsc::channel();
+        thread::Builder::new()
+            .name("postgres-keeper".into())
+            .spawn(move || match cmd.spawn() {
+                Ok(mut child) => {
+                    let _ = pid_tx.send(Ok(child.id() as i32));
+                    let _ = child.wait();
+                    let _ = exit_tx.send(());
+                }
+                Err(e) => {
+                    let _ = pid_tx.send(Err(e));
+                }
+            })
+            .map_err(|source| EmbeddedPgError::Spawn {
+                command: "postgres".into(),
+                source,
+            })?;
+        let pid = pid_rx
+            .recv()
+            .expect("keeper thread reports")
+            .map_err(|source| EmbeddedPgError::Spawn {
+                command: bin.join("postgres").display().to_string(),
+                source,
+            })?;
+        let mut pg = EmbeddedPostgres {
+            data_dir,
+            pid,
+            exited: exit_rx,
+            stopped: false,
+        };
+        pg.wait_ready(&log_path)?;
+        Ok(pg)
+    }
+
+    /// The server reports "ready" on the 8th line of its pid file once it accepts connections.
+    fn wait_ready(&mut self, log_path: &Path) -> Result<(), EmbeddedPgError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let pid_file = self.data_dir.join("postmaster.pid");
+        loop {
+            if let Ok(text) = fs::read_to_string(&pid_file) {
+                let lines: Vec<&str> = text.lines().collect();
+                if lines.first().map(|l| l.trim()) == Some(&self.pid.to_string())
+                    && lines.get(7).map(|l| l.trim()) == Some("ready")
+                {
+                    return Ok(());
+                }
+            }
+            let exited = self.exited.try_recv().is_ok();
+            if exited || Instant::now() > deadline {
+                self.stopped = exited;
+                let log = fs::read_to_string(log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                return Err(EmbeddedPgError::NotReady {
+                    timeout: STARTUP_TIMEOUT,
+                    log: log_path.to_path_buf(),
+                    tail: if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; last lines:\n{}", tail.join("\n"))
+                    },
+                });
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// A connection URL for `database` on this cluster (the socket path percent-encoded as
+    /// the host, which tokio-postgres and libpq both understand).
+    pub fn url(&self, database: &str) -> String {
+        let host: String = self
+            .data_dir
+            .display()
+            .to_string()
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        format!("postgres://postgres@{host}:{PORT}/{database}")
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Fast shutdown: open sessions are ended, committed data is kept.
+    pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        unsafe {
+            libc::kill(self.pid, libc::SIGINT);
+        }
+        if self.exited.recv_timeout(Duration::from_secs(30)).is_err() {
+            log::warn!(
+                "PostgreSQL (pid {}) did not stop in 30 s; killing it",
+                self.pid
+            );
+            unsafe {
+                libc::kill(self.pid, libc::SIGQUIT);
+            }
+            let _ = self.exited.recv_timeout(Duration::from_secs(10));
+        }
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, EmbeddedPgError> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .map_err(|source| EmbeddedPgError::DataDir {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// `RIPOSTE_PG_BIN`, else `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
+fn find_bin_dir() -> Result<PathBuf, EmbeddedPgError> {
+    let mut tried = Vec::new();
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("RIPOSTE_PG_BIN") {
+        candidates.push(PathBuf::from(dir));
+    } else {
+        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+            if out.status.success() {
+                candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+            }
+        }
+        if let Ok(entries) = fs::read_dir("/usr/lib/postgresql") {
+            let mut versions: Vec<(u32, PathBuf)> = entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+                    Some((v, e.path().join("bin")))
+                })
+                .collect();
+            versions.sort_by(|a, b| b.0.cmp(&a.0));
+            candidates.extend(versions.into_iter().map(|(_, p)| p));
+        }
+    }
+    for dir in candidates {
+        if dir.join("initdb").is_file() && dir.join("postgres").is_file() {
+            return Ok(dir);
+        }
+        tried.push(dir.display().to_string());
+    }
+    Err(EmbeddedPgError::BinariesNotFound(if tried.is_empty() {
+        "RIPOSTE_PG_BIN, pg_config and /usr/lib/postgresql/*/bin".into()
+    } else {
+        tried.join(", ")
+    }))
+}
+
+fn run_as_user() -> Result<Option<RunAs>, EmbeddedPgError> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = std::env::var("RIPOSTE_PG_USER").unwrap_or_else(|_| "postgres".into());
+    let cname = std::ffi::CString::new(name.clone())
+        .map_err(|_| EmbeddedPgError::NoUnprivilegedUser(name.clone()))?;
+    let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
+    if pw.is_null() {
+        return Err(EmbeddedPgError::NoUnprivilegedUser(name));
+    }
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    if uid == 0 {
+        return Err(EmbeddedPgError::NoUnprivilegedUser(name));
+    }
+    Ok(Some(RunAs { uid, gid, name }))
+}
+
+fn apply_user(cmd: &mut Command, user: Option<&RunAs>) {
+    if let Some(user) = user {
+        cmd.uid(user.uid).gid(user.gid);
+        // initdb and postgres read HOME-relative files only optionally; keep them from
+        // touching root's.
+        cmd.env("HOME", "/tmp");
+    }
+}
+
+fn chown(path: &Path, user: &RunAs) -> io::Result<()> {
+    std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
+}
+
+/// The server user must be able to traverse every ancestor of the data directory.
+fn check_reachable(data_dir: &Path, user: &RunAs) -> Result<(), EmbeddedPgError> {
+    use std::os::unix::fs::MetadataExt;
+    for dir in data_dir.ancestors().skip(1) {
+        let Ok(meta) = fs::metadata(dir) else {
+            continue;
+        };
+        let mode = meta.mode();
+        let ok = if meta.uid() == user.uid {
+            mode & 0o100 != 0
+        } else if meta.gid() == user.gid {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        if !ok {
+            return Err(EmbeddedPgError::DataDirNotReachable {
+                user: user.name.clone(),
+                path: data_dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn run_checked(mut cmd: Command, user: Option<&RunAs>) -> Result<(), EmbeddedPgError> {
+    apply_user(&mut cmd, user);
+    let command = format!("{:?}", cmd);
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| EmbeddedPgError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(EmbeddedPgError::CommandFailed {
+            command,
+            status: out.status.to_string(),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        });
+    }
+    Ok(())
+}

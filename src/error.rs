@@ -1,0 +1,274 @@
+//! The one application error type. Every failure a handler can meet converts into it, and it
+//! renders as an RFC 9457 `application/problem+json` body.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One thing wrong with one field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    /// Where the problem is: a body field as a dotted path (`designations[0].actor`), or the
+    /// name of a query or path parameter.
+    #[schema(example = "designations[0].actor")]
+    pub field: String,
+    /// What is wrong, and what would be accepted.
+    #[schema(example = "unknown actor code `chen-quan-guo`")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document, the body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation",
+    "title": "The request is not valid",
+    "status": 422,
+    "detail": "2 fields are not valid",
+    "errors": [
+        {"field": "initiator", "message": "unknown actor code `XXX`"},
+        {"field": "announced_on", "message": "expected a date as YYYY-MM-DD, YYYY-MM or YYYY"}
+    ]
+}))]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; stable, so clients can branch on it.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/not-found")]
+    pub type_: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What happened in this occurrence, and what to do about it.
+    pub detail: String,
+    /// Per-field details, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed: unparsable JSON, bad query or path parameters.
+    #[error("{detail}")]
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Well-formed, but not acceptable: wrong types, unknown fields or codes, broken rules.
+    #[error("{detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// The database cannot be reached or has no free connection right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the detail is logged, not shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        AppError::NotFound(format!("{what} does not exist"))
+    }
+
+    pub fn bad_param(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        AppError::BadRequest {
+            detail: format!("parameter `{field}`: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    }
+
+    /// A validation failure from a list of field errors (must not be empty).
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are not valid", many.len()),
+        };
+        AppError::Validation { detail, errors }
+    }
+
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    fn parts(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::BadRequest { .. } => ("/problems/bad-request", "The request is malformed"),
+            AppError::NotFound(_) => ("/problems/not-found", "Not found"),
+            AppError::Conflict(_) => (
+                "/problems/conflict",
+                "The request conflicts with the current state",
+            ),
+            AppError::PayloadTooLarge { .. } => (
+                "/problems/payload-too-large",
+                "The request body is too large",
+            ),
+            AppError::UnsupportedMediaType(_) => (
+                "/problems/unsupported-media-type",
+                "The request body must be JSON",
+            ),
+            AppError::Validation { .. } => ("/problems/validation", "The request is not valid"),
+            AppError::Unavailable(_) => (
+                "/problems/unavailable",
+                "The service is temporarily unavailable",
+            ),
+            AppError::Internal(_) => ("/problems/internal", "Internal server error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (type_, title) = self.parts();
+        let detail = match self {
+            AppError::Internal(_) => {
+                "an unexpected error occurred; it has been logged. Retry later, and report it \
+                 if it persists"
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        let errors = match self {
+            AppError::BadRequest { errors, .. } | AppError::Validation { errors, .. } => {
+                errors.clone()
+            }
+            _ => Vec::new(),
+        };
+        Problem {
+            type_: type_.into(),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = self {
+            log::error!("internal error: {cause}");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if matches!(self, AppError::Unavailable(_)) {
+            response.insert_header((header::RETRY_AFTER, "5"));
+        }
+        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+/// Turns the database's own refusals into client errors: the constraints in `migrations/` are
+/// the last line of defence, and a violated one means the request (or a concurrent one) was at
+/// fault, not the server.
+impl From<DieselError> for AppError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => AppError::NotFound("the record does not exist".into()),
+            DieselError::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or("");
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => {
+                        AppError::Conflict(constraint_message(constraint, info.message()))
+                    }
+                    DatabaseErrorKind::ForeignKeyViolation => {
+                        AppError::Conflict(constraint_message(constraint, info.message()))
+                    }
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                        let field = info.column_name().unwrap_or(constraint).to_string();
+                        AppError::invalid_field(
+                            &field,
+                            constraint_message(constraint, info.message()),
+                        )
+                    }
+                    DatabaseErrorKind::SerializationFailure => AppError::Conflict(
+                        "a concurrent change touched the same records; retry the request".into(),
+                    ),
+                    DatabaseErrorKind::ClosedConnection => {
+                        AppError::Unavailable("the database connection was lost; retry".into())
+                    }
+                    _ => AppError::Internal(format!("database error: {}", info.message())),
+                }
+            }
+            other => AppError::Internal(format!("database error: {other}")),
+        }
+    }
+}
+
+/// Human wording for the named constraints of our schema.
+fn constraint_message(constraint: &str, fallback: &str) -> String {
+    let text = match constraint {
+        "actors_code_key" => "an actor with this code already exists",
+        "actors_wikidata_id_key" => "another actor already has this wikidata_id",
+        "actors_country_fkey" => {
+            "the actor is the country of other actors; delete or move them first"
+        }
+        "actors_parent_id_fkey" => {
+            "the actor is the parent of other actors; delete or move them first"
+        }
+        "actions_initiator_fkey" | "actions_target_fkey" => {
+            "the actor is initiator or target of actions, so it must exist and stay a state or IGO"
+        }
+        "actions_authority_id_fkey" => "the actor is the authority of actions; delete those first",
+        "designations_actor_id_fkey" => "the actor is designated by actions; delete those first",
+        "responses_responds_to_id_fkey" => {
+            "other actions respond to this action; delete those responses first"
+        }
+        "sources_action_url_key" => "the same source URL is given twice",
+        "designations_pkey" => "the same actor is designated twice",
+        "responses_pkey" => "the same action is answered twice",
+        _ => return format!("the database refused the change ({constraint}): {fallback}"),
+    };
+    text.to_string()
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        log::warn!("no database connection: {err}");
+        AppError::Unavailable(format!(
+            "no database connection is available ({err}); retry in a few seconds"
+        ))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("background task failed: {err}"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

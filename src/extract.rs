@@ -1,0 +1,173 @@
+//! Request extractors that turn every malformed input into a precise problem+json error,
+//! naming the field at fault (actix's own extractors answer with plain-text messages).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// The largest request body accepted, in bytes. Documented in the README and the OpenAPI
+/// description; larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON request body, parsed strictly.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType(
+                    "send the body as JSON with `Content-Type: application/json`".into(),
+                ));
+            }
+            if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
+                return Err(AppError::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(MAX_BODY_BYTES));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::BadRequest {
+                    detail: format!("could not read the request body: {e}"),
+                    errors: Vec::new(),
+                })?;
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(AppError::PayloadTooLarge {
+                        limit: MAX_BODY_BYTES,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Syntax errors are 400; a well-formed document of the wrong shape is 422 with the path of
+/// the offending field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(de);
+    match parsed {
+        Ok(value) => {
+            // Trailing garbage after the document is a syntax error too.
+            Ok(value)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Data => {
+                    let field = if path == "." {
+                        "body".to_string()
+                    } else {
+                        path
+                    };
+                    Err(AppError::invalid(vec![FieldError::new(
+                        field,
+                        strip_position(&inner.to_string()),
+                    )]))
+                }
+                Category::Eof if body.iter().all(u8::is_ascii_whitespace) => {
+                    Err(AppError::BadRequest {
+                        detail: "the request body is empty; send a JSON object".into(),
+                        errors: Vec::new(),
+                    })
+                }
+                _ => Err(AppError::BadRequest {
+                    detail: format!("the request body is not valid JSON: {inner}"),
+                    errors: Vec::new(),
+                }),
+            }
+        }
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(pos) => message[..pos].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Query parameters, parsed strictly: unknown parameters and bad values are 400s naming the
+/// parameter.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let pairs = form_urlencoded_pairs(query);
+    // A repeated parameter would silently keep one value; refuse it instead.
+    let mut seen = std::collections::HashSet::new();
+    for (key, _) in &pairs {
+        if !seen.insert(key.as_str()) {
+            return Err(AppError::bad_param(
+                key,
+                "given more than once; give it once",
+            ));
+        }
+    }
+    let de = serde_urlencoded::Deserializer::new(url_pairs(query));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = if path == "." {
+            // serde names the unknown field in the message itself.
+            message.split('`').nth(1).unwrap_or("query").to_string()
+        } else {
+            path
+        };
+        AppError::bad_param(&field, message)
+    })
+}
+
+fn url_pairs(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// The query's pairs, decoded, in order.
+pub fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    url_pairs(query)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}

@@ -1,0 +1,515 @@
+//! Request bodies and the checks that need no database. Actors are named by code.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::FieldError;
+use crate::limits::*;
+use crate::models::enums::{ActionStatus, ActorKind, DatePrecision, Relation};
+
+/// A calendar day sent as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub NaiveDate);
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .ok()
+            .filter(|_| text.len() == 10)
+            .map(Day)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a valid date; expected YYYY-MM-DD"
+                ))
+            })
+    }
+}
+
+/// A date known to the day (`2020-07-09`), the month (`2019-10`) or the year (`2017`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuzzyDate {
+    pub date: NaiveDate,
+    pub precision: DatePrecision,
+}
+
+impl FuzzyDate {
+    pub fn parse(text: &str) -> Option<Self> {
+        let day = |s: &str, fmt: &str| NaiveDate::parse_from_str(s, fmt).ok();
+        match text.len() {
+            10 => day(text, "%Y-%m-%d").map(|date| FuzzyDate {
+                date,
+                precision: DatePrecision::Day,
+            }),
+            7 => day(&format!("{text}-01"), "%Y-%m-%d").map(|date| FuzzyDate {
+                date,
+                precision: DatePrecision::Month,
+            }),
+            4 if text.bytes().all(|b| b.is_ascii_digit()) => {
+                day(&format!("{text}-01-01"), "%Y-%m-%d").map(|date| FuzzyDate {
+                    date,
+                    precision: DatePrecision::Year,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The last day the date may stand for.
+    pub fn latest(date: NaiveDate, precision: DatePrecision) -> NaiveDate {
+        match precision {
+            DatePrecision::Day => date,
+            DatePrecision::Month => {
+                let (y, m) = if date.month() == 12 {
+                    (date.year() + 1, 1)
+                } else {
+                    (date.year(), date.month() + 1)
+                };
+                NaiveDate::from_ymd_opt(y, m, 1).expect("valid month") - chrono::Days::new(1)
+            }
+            DatePrecision::Year => {
+                NaiveDate::from_ymd_opt(date.year(), 12, 31).expect("valid year end")
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FuzzyDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        FuzzyDate::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a valid date; expected YYYY-MM-DD, YYYY-MM or YYYY"
+            ))
+        })
+    }
+}
+
+/// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+// ---------------------------------------------------------------------------------------
+// Actors
+
+/// A new actor.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "code": "chen-quanguo",
+    "name": "Chen Quanguo",
+    "kind": "person",
+    "country": "CHN",
+    "aliases": ["陈全国"],
+    "description": "Party Secretary of the Xinjiang Uyghur Autonomous Region (2016-2021)."
+}))]
+pub struct NewActor {
+    /// ISO 3166-1 alpha-3 in upper case for states (`USA`); a lower-case slug
+    /// (`^[a-z0-9]+(-[a-z0-9]+)*$`, at most 100 characters) for everything else.
+    pub code: String,
+    pub name: String,
+    pub kind: ActorKind,
+    /// Code of the state the actor belongs to; required for all but states and IGOs, which
+    /// must not have one. The state must exist.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Code of the body or state the actor belongs to.
+    #[serde(default)]
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Wikidata item id, `Q` followed by digits.
+    #[serde(default)]
+    pub wikidata_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Changes to an actor: absent fields are kept, `null` clears a nullable field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"aliases": ["陈全国", "Chen Quan-guo"], "wikidata_id": null}))]
+pub struct ActorPatch {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<ActorKind>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub parent: Option<Option<String>>,
+    pub aliases: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub wikidata_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+impl ActorPatch {
+    pub fn apply(self, mut actor: NewActor) -> NewActor {
+        if let Some(v) = self.code {
+            actor.code = v;
+        }
+        if let Some(v) = self.name {
+            actor.name = v;
+        }
+        if let Some(v) = self.kind {
+            actor.kind = v;
+        }
+        if let Some(v) = self.country {
+            actor.country = v;
+        }
+        if let Some(v) = self.parent {
+            actor.parent = v;
+        }
+        if let Some(v) = self.aliases {
+            actor.aliases = v;
+        }
+        if let Some(v) = self.wikidata_id {
+            actor.wikidata_id = v;
+        }
+        if let Some(v) = self.description {
+            actor.description = v;
+        }
+        actor
+    }
+}
+
+pub fn is_state_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+pub fn is_slug(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= MAX_CODE_LEN
+        && code.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+impl NewActor {
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let state = self.kind == ActorKind::State;
+        if state && !is_state_code(&self.code) {
+            errors.push(FieldError::new(
+                "code",
+                "a state's code is its ISO 3166-1 alpha-3 code in upper case, e.g. `USA`",
+            ));
+        } else if !state && !is_slug(&self.code) {
+            errors.push(FieldError::new(
+                "code",
+                format!(
+                    "must be a lower-case slug of letters, digits and single hyphens, at most \
+                     {MAX_CODE_LEN} characters, e.g. `chen-quanguo`"
+                ),
+            ));
+        }
+        check_text(&mut errors, "name", Some(&self.name), MAX_NAME_LEN, true);
+        match (&self.country, self.kind) {
+            (Some(_), ActorKind::State) => errors.push(FieldError::new(
+                "country",
+                "a state has no country; leave it out",
+            )),
+            (Some(c), _) if !is_state_code(c) => errors.push(FieldError::new(
+                "country",
+                "must be the alpha-3 code of a state, e.g. `CHN`",
+            )),
+            (None, kind) if !kind.is_dyad_member() => errors.push(FieldError::new(
+                "country",
+                "required for actors that are not states or IGOs",
+            )),
+            _ => {}
+        }
+        if self.parent.as_deref() == Some(self.code.as_str()) {
+            errors.push(FieldError::new(
+                "parent",
+                "an actor cannot be its own parent",
+            ));
+        }
+        if self.aliases.len() > MAX_ALIASES {
+            errors.push(FieldError::new(
+                "aliases",
+                format!("at most {MAX_ALIASES} aliases"),
+            ));
+        }
+        for (i, alias) in self.aliases.iter().enumerate() {
+            check_text(
+                &mut errors,
+                &format!("aliases[{i}]"),
+                Some(alias),
+                MAX_NAME_LEN,
+                true,
+            );
+        }
+        if let Some(q) = &self.wikidata_id {
+            let ok = q.len() > 1
+                && q.len() <= 20
+                && q.starts_with('Q')
+                && !q[1..].starts_with('0')
+                && q[1..].bytes().all(|b| b.is_ascii_digit());
+            if !ok {
+                errors.push(FieldError::new(
+                    "wikidata_id",
+                    "must be a Wikidata item id such as `Q148`",
+                ));
+            }
+        }
+        check_text(
+            &mut errors,
+            "description",
+            self.description.as_deref(),
+            MAX_TEXT_LEN,
+            false,
+        );
+        errors
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Actions
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DesignationInput {
+    /// Code of the designated person or body.
+    #[schema(example = "chen-quanguo")]
+    pub actor: String,
+    /// The designation's own listing date, when it differs from the action's.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub listed_on: Option<Day>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    /// An http(s) URL, unique within the action.
+    pub url: String,
+    #[serde(default)]
+    pub publisher: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub published_on: Option<Day>,
+    #[serde(default)]
+    pub quote: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseInput {
+    /// The id of an earlier action (announced no later than this one).
+    pub action: Uuid,
+    pub relation: Relation,
+}
+
+/// An entry of an explicit status history.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusEntryInput {
+    pub status: ActionStatus,
+    /// The day the action took this status.
+    #[schema(value_type = String, format = Date)]
+    pub on: Day,
+    #[serde(default)]
+    pub source_url: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A new action, with what it names, its sources and the earlier actions it answers, all
+/// created in one transaction.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "US Treasury sanctions Xinjiang officials under Global Magnitsky",
+    "initiator": "USA",
+    "target": "CHN",
+    "authority": "us-ofac",
+    "type": "asset_freeze",
+    "status": "in_force",
+    "announced_on": "2020-07-09",
+    "effective_from": "2020-07-09",
+    "legal_basis": "Global Magnitsky Human Rights Accountability Act; Executive Order 13818",
+    "program": "GLOMAG",
+    "tags": ["xinjiang", "human_rights"],
+    "designations": [{"actor": "chen-quanguo"}, {"actor": "xinjiang-public-security-bureau"}],
+    "sources": [{"url": "https://home.treasury.gov/news/press-releases/sm1055", "publisher": "US Treasury", "published_on": "2020-07-09"}]
+}))]
+pub struct NewAction {
+    pub title: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Code of the acting state or IGO.
+    pub initiator: String,
+    /// Code of the state or IGO acted upon.
+    pub target: String,
+    /// Code of the body that acted for the initiator.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// An action type code from `GET /v1/action-types`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: ActionStatus,
+    /// `YYYY-MM-DD`, or `YYYY-MM` / `YYYY` when only the month or year is known.
+    #[schema(value_type = String, example = "2020-07-09")]
+    pub announced_on: FuzzyDate,
+    /// Defaults to the precision `announced_on` was given with; if given, it must agree.
+    #[serde(default)]
+    pub date_precision: Option<DatePrecision>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_from: Option<Day>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_to: Option<Day>,
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+    #[serde(default)]
+    pub program: Option<String>,
+    /// -10..+10; defaults to the type's `default_severity`.
+    #[serde(default)]
+    pub severity: Option<f64>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub designations: Vec<DesignationInput>,
+    #[serde(default)]
+    pub sources: Vec<SourceInput>,
+    #[serde(default)]
+    pub responds_to: Vec<ResponseInput>,
+    /// The statuses the action went through, oldest first, ending with `status`. When left
+    /// out, one entry is recorded: `status` on `effective_from` (for `in_force`) or on
+    /// `announced_on`.
+    #[serde(default)]
+    pub status_history: Option<Vec<StatusEntryInput>>,
+}
+
+/// Changes to an action: absent fields are kept, `null` clears a nullable field, and the
+/// lists (`tags`, `designations`, `sources`, `responds_to`) are replaced whole when given.
+/// A new `status` is appended to the history on `status_changed_on` (default: today).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "in_force", "status_changed_on": "2020-07-13"}))]
+pub struct ActionPatch {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub summary: Option<Option<String>>,
+    pub initiator: Option<String>,
+    pub target: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub authority: Option<Option<String>>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub status: Option<ActionStatus>,
+    #[schema(value_type = Option<String>)]
+    pub announced_on: Option<FuzzyDate>,
+    pub date_precision: Option<DatePrecision>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_from: Option<Option<Day>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_to: Option<Option<Day>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub legal_basis: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub program: Option<Option<String>>,
+    pub severity: Option<f64>,
+    pub tags: Option<Vec<String>>,
+    pub designations: Option<Vec<DesignationInput>>,
+    pub sources: Option<Vec<SourceInput>>,
+    pub responds_to: Option<Vec<ResponseInput>>,
+    /// The day a new `status` took effect (default: today, UTC).
+    #[schema(value_type = Option<String>, format = Date)]
+    pub status_changed_on: Option<Day>,
+    /// A source for the status change.
+    pub status_source_url: Option<String>,
+    pub status_note: Option<String>,
+}
+
+pub fn check_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+    required: bool,
+) {
+    match value {
+        Some(v) if v.trim().is_empty() => errors.push(FieldError::new(
+            field,
+            if required {
+                "must not be empty"
+            } else {
+                "must not be blank; use null to leave it out"
+            },
+        )),
+        Some(v) if v.chars().count() > max_chars => errors.push(FieldError::new(
+            field,
+            format!("at most {max_chars} characters"),
+        )),
+        Some(v) if v.contains('\0') => {
+            errors.push(FieldError::new(field, "must not contain NUL characters"))
+        }
+        _ => {}
+    }
+}
+
+pub fn check_url(errors: &mut Vec<FieldError>, field: &str, url: &str) {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let ok = match rest {
+        Some(rest) => {
+            url.len() <= MAX_URL_LEN
+                && !rest.is_empty()
+                && !rest.starts_with(['/', '.', '?', '#', '$'])
+                && !url.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if !ok {
+        errors.push(FieldError::new(
+            field,
+            format!("must be an http(s) URL without spaces, at most {MAX_URL_LEN} characters"),
+        ));
+    }
+}
+
+pub fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
+    if tags.len() > MAX_TAGS {
+        errors.push(FieldError::new("tags", format!("at most {MAX_TAGS} tags")));
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        let ok = !tag.is_empty()
+            && tag.len() <= MAX_TAG_LEN
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !ok {
+            errors.push(FieldError::new(
+                format!("tags[{i}]"),
+                format!("a tag is 1 to {MAX_TAG_LEN} lower-case letters, digits, `_` or `-`"),
+            ));
+        } else if tags[..i].contains(tag) {
+            errors.push(FieldError::new(format!("tags[{i}]"), "duplicate tag"));
+        }
+    }
+}

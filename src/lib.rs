@@ -1,0 +1,18 @@
+//! riposte: actions and counter-actions between states, and who answered whom.
+
+pub mod app;
+pub mod controllers;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod extract;
+pub mod input;
+pub mod limits;
+pub mod models;
+pub mod openapi;
+pub mod pagination;
+pub mod schema;
+pub mod seed;
+pub mod service;
+pub mod state;
+pub mod views;

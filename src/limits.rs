@@ -1,0 +1,24 @@
+//! Every size limit of the API in one place. Each is documented in README.md and the OpenAPI
+//! description, and exceeding one is a 4xx that names it.
+
+pub use crate::extract::MAX_BODY_BYTES;
+
+/// Page size: `limit` defaults to this...
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+/// ...and may not exceed this (400 beyond).
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+pub const MAX_CODE_LEN: usize = 100;
+pub const MAX_NAME_LEN: usize = 300;
+pub const MAX_TITLE_LEN: usize = 500;
+pub const MAX_TEXT_LEN: usize = 10_000;
+pub const MAX_SHORT_TEXT_LEN: usize = 1_000;
+pub const MAX_URL_LEN: usize = 2_000;
+pub const MAX_TAG_LEN: usize = 64;
+
+pub const MAX_ALIASES: usize = 100;
+pub const MAX_TAGS: usize = 50;
+pub const MAX_DESIGNATIONS: usize = 1_000;
+pub const MAX_SOURCES: usize = 100;
+pub const MAX_RESPONDS_TO: usize = 100;
+pub const MAX_STATUS_HISTORY: usize = 100;

@@ -1,0 +1,416 @@
+//! Action rows, their embedded records, and the response-graph rules.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Date, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::actor::ActorRefRow;
+use crate::schema::{actions, actors, designations, responses, sources, status_changes};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = actions)]
+pub struct ActionRow {
+    pub id: Uuid,
+    pub title: String,
+    pub summary: Option<String>,
+    pub initiator_id: Uuid,
+    pub target_id: Uuid,
+    pub authority_id: Option<Uuid>,
+    pub type_code: String,
+    pub status: String,
+    pub announced_on: NaiveDate,
+    pub date_precision: String,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<NaiveDate>,
+    pub legal_basis: Option<String>,
+    pub program: Option<String>,
+    pub severity: f64,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns a create or a full update writes.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = actions, treat_none_as_null = true)]
+pub struct ActionWrite {
+    pub title: String,
+    pub summary: Option<String>,
+    pub initiator_id: Uuid,
+    pub initiator_kind: String,
+    pub target_id: Uuid,
+    pub target_kind: String,
+    pub authority_id: Option<Uuid>,
+    pub type_code: String,
+    pub status: String,
+    pub announced_on: NaiveDate,
+    pub date_precision: String,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<NaiveDate>,
+    pub legal_basis: Option<String>,
+    pub program: Option<String>,
+    pub severity: f64,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = designations)]
+pub struct DesignationRow {
+    pub action_id: Uuid,
+    pub actor_id: Uuid,
+    pub listed_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sources)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct SourceRow {
+    pub action_id: Uuid,
+    pub url: String,
+    pub publisher: Option<String>,
+    pub published_on: Option<NaiveDate>,
+    pub quote: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = responses)]
+pub struct ResponseRow {
+    pub action_id: Uuid,
+    pub responds_to_id: Uuid,
+    pub relation: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = status_changes)]
+pub struct StatusChangeRow {
+    pub action_id: Uuid,
+    pub status: String,
+    pub changed_on: NaiveDate,
+    pub source_url: Option<String>,
+    pub note: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = status_changes)]
+pub struct NewStatusChange {
+    pub action_id: Uuid,
+    pub status: String,
+    pub changed_on: NaiveDate,
+    pub source_url: Option<String>,
+    pub note: Option<String>,
+}
+
+/// What a page of actions is filtered by; actor codes are already resolved to ids.
+#[derive(Debug, Default, Clone)]
+pub struct ActionFilter {
+    pub initiator: Option<Uuid>,
+    pub target: Option<Uuid>,
+    pub type_code: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only actions that answer this one.
+    pub answers: Option<Uuid>,
+}
+
+/// Keyset position: the last row of the previous page.
+#[derive(Debug, Clone, Copy)]
+pub struct After {
+    pub announced_on: NaiveDate,
+    pub id: Uuid,
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ActionRow>> {
+    actions::table
+        .find(id)
+        .select(ActionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One page in `(announced_on, id)` order; the row-value comparison lets PostgreSQL walk the
+/// matching index from the cursor on.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    f: &ActionFilter,
+    ascending: bool,
+    after: Option<After>,
+    limit: i64,
+) -> QueryResult<Vec<ActionRow>> {
+    let mut query = actions::table.select(ActionRow::as_select()).into_boxed();
+    if let Some(id) = f.initiator {
+        query = query.filter(actions::initiator_id.eq(id));
+    }
+    if let Some(id) = f.target {
+        query = query.filter(actions::target_id.eq(id));
+    }
+    if let Some(code) = &f.type_code {
+        query = query.filter(actions::type_code.eq(code.clone()));
+    }
+    if let Some(status) = &f.status {
+        query = query.filter(actions::status.eq(status.clone()));
+    }
+    if let Some(from) = f.from {
+        query = query.filter(actions::announced_on.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(actions::announced_on.le(to));
+    }
+    if let Some(answered) = f.answers {
+        query = query.filter(
+            actions::id.eq_any(
+                responses::table
+                    .filter(responses::responds_to_id.eq(answered))
+                    .select(responses::action_id),
+            ),
+        );
+    }
+    if let Some(after) = after {
+        let op = if ascending { ">" } else { "<" };
+        query = query.filter(
+            sql::<Bool>(&format!("(actions.announced_on, actions.id) {op} ("))
+                .bind::<Date, _>(after.announced_on)
+                .sql(", ")
+                .bind::<SqlUuid, _>(after.id)
+                .sql(")"),
+        );
+    }
+    query = if ascending {
+        query.order((actions::announced_on.asc(), actions::id.asc()))
+    } else {
+        query.order((actions::announced_on.desc(), actions::id.desc()))
+    };
+    query.limit(limit).load(conn).await
+}
+
+/// Everything embedded in the actions of one page, fetched in one pipelined round trip.
+pub struct Embeds {
+    pub designations: Vec<(DesignationRow, ActorRefRow)>,
+    pub sources: Vec<SourceRow>,
+    pub responds_to: Vec<ResponseRow>,
+    pub actors: Vec<ActorRefRow>,
+}
+
+pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryResult<Embeds> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut actor_ids: Vec<Uuid> = rows
+        .iter()
+        .flat_map(|r| [Some(r.initiator_id), Some(r.target_id), r.authority_id])
+        .flatten()
+        .collect();
+    actor_ids.sort_unstable();
+    actor_ids.dedup();
+
+    let designations_q = designations::table
+        .inner_join(actors::table)
+        .filter(designations::action_id.eq_any(ids.clone()))
+        .order((designations::action_id, actors::code))
+        .select((DesignationRow::as_select(), ActorRefRow::as_select()));
+    let sources_q = sources::table
+        .filter(sources::action_id.eq_any(ids.clone()))
+        .order((sources::action_id, sources::id))
+        .select(SourceRow::as_select());
+    let responses_q = responses::table
+        .filter(responses::action_id.eq_any(ids.clone()))
+        .order((responses::action_id, responses::responds_to_id))
+        .select(ResponseRow::as_select());
+    let actors_q = actors::table
+        .filter(actors::id.eq_any(actor_ids))
+        .select(ActorRefRow::as_select());
+
+    // Polling the four futures together pipelines them on the one connection.
+    let conn: &AsyncPgConnection = conn;
+    let (designations, sources, responds_to, actors) = futures_util::try_join!(
+        designations_q.load(&mut &*conn),
+        sources_q.load(&mut &*conn),
+        responses_q.load(&mut &*conn),
+        actors_q.load(&mut &*conn),
+    )?;
+    Ok(Embeds {
+        designations,
+        sources,
+        responds_to,
+        actors,
+    })
+}
+
+pub async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<StatusChangeRow>> {
+    status_changes::table
+        .filter(status_changes::action_id.eq(id))
+        .order((status_changes::changed_on, status_changes::id))
+        .select(StatusChangeRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn last_status_change(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<StatusChangeRow>> {
+    status_changes::table
+        .filter(status_changes::action_id.eq(id))
+        .order((status_changes::changed_on.desc(), status_changes::id.desc()))
+        .select(StatusChangeRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    row: &ActionWrite,
+) -> QueryResult<ActionRow> {
+    diesel::insert_into(actions::table)
+        .values((actions::id.eq(id), row))
+        .returning(ActionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    row: &ActionWrite,
+) -> QueryResult<ActionRow> {
+    diesel::update(actions::table.find(id))
+        .set((row, actions::updated_at.eq(diesel::dsl::now)))
+        .returning(ActionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(actions::table.find(id)).execute(conn).await
+}
+
+pub async fn replace_designations(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    rows: &[DesignationRow],
+) -> QueryResult<()> {
+    diesel::delete(designations::table.filter(designations::action_id.eq(id)))
+        .execute(conn)
+        .await?;
+    if !rows.is_empty() {
+        diesel::insert_into(designations::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn replace_sources(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    rows: &[SourceRow],
+) -> QueryResult<()> {
+    diesel::delete(sources::table.filter(sources::action_id.eq(id)))
+        .execute(conn)
+        .await?;
+    if !rows.is_empty() {
+        diesel::insert_into(sources::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn replace_responses(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    rows: &[ResponseRow],
+) -> QueryResult<()> {
+    diesel::delete(responses::table.filter(responses::action_id.eq(id)))
+        .execute(conn)
+        .await?;
+    if !rows.is_empty() {
+        diesel::insert_into(responses::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_status_changes(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewStatusChange],
+) -> QueryResult<()> {
+    if !rows.is_empty() {
+        diesel::insert_into(status_changes::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The actions (id, announced_on, precision) with the given ids.
+pub async fn dates(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, NaiveDate, String)>> {
+    actions::table
+        .filter(actions::id.eq_any(ids))
+        .select((actions::id, actions::announced_on, actions::date_precision))
+        .load(conn)
+        .await
+}
+
+/// Actions that answer `id`, with their dates.
+pub async fn answered_by(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Vec<(Uuid, NaiveDate, String)>> {
+    responses::table
+        .inner_join(actions::table.on(actions::id.eq(responses::action_id)))
+        .filter(responses::responds_to_id.eq(id))
+        .order(actions::announced_on)
+        .select((actions::id, actions::announced_on, actions::date_precision))
+        .load(conn)
+        .await
+}
+
+/// Serialises every change to the response graph, so that two concurrent edits cannot
+/// together close a cycle that neither sees alone.
+pub async fn lock_graph(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(7236111)")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// True when `from` is reachable from any of `starts` by following responds_to edges, i.e.
+/// when adding edges `from -> starts` would close a cycle.
+pub async fn reaches(
+    conn: &mut AsyncPgConnection,
+    starts: &[Uuid],
+    from: Uuid,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        found: bool,
+    }
+    let row: Found = diesel::sql_query(
+        "WITH RECURSIVE reach(id) AS (
+             SELECT unnest($1::uuid[])
+             UNION
+             SELECT r.responds_to_id FROM responses r JOIN reach ON r.action_id = reach.id
+         )
+         SELECT EXISTS (SELECT 1 FROM reach WHERE id = $2) AS found",
+    )
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(starts)
+    .bind::<SqlUuid, _>(from)
+    .get_result(conn)
+    .await?;
+    Ok(row.found)
+}

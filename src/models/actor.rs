@@ -1,0 +1,217 @@
+//! Actor rows and their queries.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{actions, actors, designations};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = actors)]
+pub struct ActorRow {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub country: Option<String>,
+    pub parent_id: Option<Uuid>,
+    pub aliases: Vec<String>,
+    pub wikidata_id: Option<String>,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The four fields by which other records show an actor.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = actors)]
+pub struct ActorRefRow {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = actors)]
+pub struct ActorWrite {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub country: Option<String>,
+    pub parent_id: Option<Uuid>,
+    pub aliases: Vec<String>,
+    pub wikidata_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A path segment names an actor by UUID or by code.
+pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<ActorRow>> {
+    let query = actors::table.select(ActorRow::as_select()).into_boxed();
+    let query = match Uuid::parse_str(key) {
+        Ok(id) => query.filter(actors::id.eq(id)),
+        Err(_) => query.filter(actors::code.eq(key)),
+    };
+    query.first(conn).await.optional()
+}
+
+pub async fn refs_by_codes(
+    conn: &mut AsyncPgConnection,
+    codes: &[&str],
+) -> QueryResult<Vec<ActorRefRow>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    actors::table
+        .filter(actors::code.eq_any(codes))
+        .select(ActorRefRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn refs_by_ids(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ActorRefRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    actors::table
+        .filter(actors::id.eq_any(ids))
+        .select(ActorRefRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub struct ActorFilter {
+    pub kind: Option<String>,
+    pub country: Option<String>,
+    pub after_code: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn list(conn: &mut AsyncPgConnection, f: ActorFilter) -> QueryResult<Vec<ActorRow>> {
+    let mut query = actors::table.select(ActorRow::as_select()).into_boxed();
+    if let Some(kind) = f.kind {
+        query = query.filter(actors::kind.eq(kind));
+    }
+    if let Some(country) = f.country {
+        query = query.filter(actors::country.eq(country));
+    }
+    if let Some(after) = f.after_code {
+        query = query.filter(actors::code.gt(after));
+    }
+    query
+        .order(actors::code.asc())
+        .limit(f.limit)
+        .load(conn)
+        .await
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, row: &ActorWrite) -> QueryResult<ActorRow> {
+    diesel::insert_into(actors::table)
+        .values(row)
+        .returning(ActorRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Inserts, or returns the existing actor with the same code untouched.
+pub async fn insert_if_absent(
+    conn: &mut AsyncPgConnection,
+    row: &ActorWrite,
+) -> QueryResult<Option<ActorRow>> {
+    diesel::insert_into(actors::table)
+        .values(row)
+        .on_conflict(actors::code)
+        .do_nothing()
+        .returning(ActorRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    row: &ActorWrite,
+) -> QueryResult<ActorRow> {
+    diesel::update(actors::table.find(id))
+        .set((row, actors::updated_at.eq(diesel::dsl::now)))
+        .returning(ActorRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(actors::table.find(id)).execute(conn).await
+}
+
+/// How many records point at an actor, by kind of reference; a delete is refused while any
+/// of these is non-zero.
+#[derive(Debug, Default)]
+pub struct Usage {
+    pub actions: i64,
+    pub designations: i64,
+    pub members: i64,
+}
+
+pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResult<Usage> {
+    let actions = actions::table
+        .filter(
+            actions::initiator_id
+                .eq(actor.id)
+                .or(actions::target_id.eq(actor.id))
+                .or(actions::authority_id.eq(actor.id)),
+        )
+        .count()
+        .get_result(conn)
+        .await?;
+    let designations = designations::table
+        .filter(designations::actor_id.eq(actor.id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let members = actors::table
+        .filter(
+            actors::parent_id
+                .eq(actor.id)
+                .or(actors::country.eq(&actor.code)),
+        )
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(Usage {
+        actions,
+        designations,
+        members,
+    })
+}
+
+/// True when making `parent` the parent of `child` would close a loop of parents.
+pub async fn parent_chain_contains(
+    conn: &mut AsyncPgConnection,
+    parent: Uuid,
+    child: Uuid,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let row: Found = diesel::sql_query(
+        "WITH RECURSIVE chain(id) AS (
+             SELECT $1::uuid
+             UNION
+             SELECT a.parent_id FROM actors a JOIN chain c ON a.id = c.id
+             WHERE a.parent_id IS NOT NULL
+         )
+         SELECT EXISTS (SELECT 1 FROM chain WHERE id = $2) AS found",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(parent)
+    .bind::<diesel::sql_types::Uuid, _>(child)
+    .get_result(conn)
+    .await?;
+    Ok(row.found)
+}

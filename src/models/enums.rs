@@ -1,0 +1,131 @@
+//! Closed vocabularies, stored as text (with CHECK constraints in `migrations/`) and exchanged
+//! as snake_case strings.
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown value `{other}`; expected one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// What kind of actor this is. States and IGOs form dyads; the others act for them or are
+    /// designated by actions.
+    ActorKind {
+        State => "state",
+        Igo => "igo",
+        GovernmentBody => "government_body",
+        Person => "person",
+        Organization => "organization",
+        Company => "company",
+    }
+}
+
+impl ActorKind {
+    pub fn is_dyad_member(self) -> bool {
+        matches!(self, ActorKind::State | ActorKind::Igo)
+    }
+}
+
+text_enum! {
+    /// Where an action is in its lifecycle: threatened -> announced -> in force ->
+    /// suspended / lifted / expired.
+    ActionStatus {
+        Threatened => "threatened",
+        Announced => "announced",
+        InForce => "in_force",
+        Suspended => "suspended",
+        Lifted => "lifted",
+        Expired => "expired",
+    }
+}
+
+text_enum! {
+    /// How much of `announced_on` is known. A month-precise date is stored as the month's first
+    /// day, a year-precise one as 1 January.
+    DatePrecision {
+        Day => "day",
+        Month => "month",
+        Year => "year",
+    }
+}
+
+text_enum! {
+    /// How an action answers an earlier one.
+    Relation {
+        Retaliates => "retaliates",
+        Reciprocates => "reciprocates",
+        Escalates => "escalates",
+        DeEscalates => "de_escalates",
+        /// Carries out an earlier threat.
+        Implements => "implements",
+        DemandsLifting => "demands_lifting",
+        Lifts => "lifts",
+    }
+}
+
+text_enum! {
+    /// The family an action type belongs to.
+    Category {
+        Sanction => "sanction",
+        Legislation => "legislation",
+        Threat => "threat",
+        Demand => "demand",
+        Criticism => "criticism",
+        Rejection => "rejection",
+        Diplomatic => "diplomatic",
+        Easing => "easing",
+        Agreement => "agreement",
+    }
+}
+
+/// Reads a stored vocabulary value; the CHECK constraints make a failure a bug, not bad input.
+pub fn parse_stored<T: std::str::FromStr<Err = String>>(
+    value: &str,
+) -> Result<T, crate::error::AppError> {
+    value
+        .parse()
+        .map_err(|e| crate::error::AppError::Internal(format!("corrupt stored value: {e}")))
+}
+
+text_enum! {
+    /// Order of a list of actions: `-announced_on` newest first (the default), `announced_on`
+    /// oldest first. Ties are broken by id.
+    ActionSort {
+        NewestFirst => "-announced_on",
+        OldestFirst => "announced_on",
+    }
+}

@@ -1,0 +1,7 @@
+//! Database rows and the queries on them, one module per table family; handlers never build
+//! SQL themselves.
+
+pub mod action;
+pub mod action_type;
+pub mod actor;
+pub mod enums;

@@ -1,0 +1,110 @@
+// Diesel's view of the tables in `migrations/`. Kept by hand: when a migration changes a table,
+// change it here too (the integration tests exercise every column).
+
+diesel::table! {
+    actors (id) {
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        country -> Nullable<Text>,
+        parent_id -> Nullable<Uuid>,
+        aliases -> Array<Text>,
+        wikidata_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    action_types (code) {
+        code -> Text,
+        label -> Text,
+        description -> Text,
+        category -> Text,
+        cameo_code -> Text,
+        quad_class -> Int2,
+        default_severity -> Float8,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> Uuid,
+        title -> Text,
+        summary -> Nullable<Text>,
+        initiator_id -> Uuid,
+        initiator_kind -> Text,
+        target_id -> Uuid,
+        target_kind -> Text,
+        authority_id -> Nullable<Uuid>,
+        type_code -> Text,
+        status -> Text,
+        announced_on -> Date,
+        date_precision -> Text,
+        effective_from -> Nullable<Date>,
+        effective_to -> Nullable<Date>,
+        legal_basis -> Nullable<Text>,
+        program -> Nullable<Text>,
+        severity -> Float8,
+        tags -> Array<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    designations (action_id, actor_id) {
+        action_id -> Uuid,
+        actor_id -> Uuid,
+        listed_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    sources (id) {
+        id -> Int8,
+        action_id -> Uuid,
+        url -> Text,
+        publisher -> Nullable<Text>,
+        published_on -> Nullable<Date>,
+        quote -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    responses (action_id, responds_to_id) {
+        action_id -> Uuid,
+        responds_to_id -> Uuid,
+        relation -> Text,
+    }
+}
+
+diesel::table! {
+    status_changes (id) {
+        id -> Int8,
+        action_id -> Uuid,
+        status -> Text,
+        changed_on -> Date,
+        source_url -> Nullable<Text>,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(actions -> action_types (type_code));
+diesel::joinable!(designations -> actions (action_id));
+diesel::joinable!(designations -> actors (actor_id));
+diesel::joinable!(sources -> actions (action_id));
+diesel::joinable!(status_changes -> actions (action_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    actors,
+    action_types,
+    actions,
+    designations,
+    sources,
+    responses,
+    status_changes,
+);

@@ -1,0 +1,670 @@
+//! Creating, changing and deleting actions: every rule an action must satisfy, checked in
+//! the same transaction that writes it. Used by the HTTP handlers and by `riposte seed`.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::spawn_write;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::input::*;
+use crate::limits::*;
+use crate::models::action::{
+    self, ActionRow, ActionWrite, DesignationRow, NewStatusChange, ResponseRow, SourceRow,
+};
+use crate::models::actor::{self, ActorRefRow};
+use crate::models::enums::{parse_stored, ActionStatus, ActorKind, DatePrecision};
+use crate::state::{ActionTypes, AppState};
+use crate::views::Action;
+
+/// An action that passed every check, ready to be written.
+struct Plan {
+    write: ActionWrite,
+    designations: Vec<(Uuid, Option<NaiveDate>)>,
+    sources: Vec<SourceInput>,
+    responds_to: Vec<ResponseInput>,
+}
+
+/// Loads full actions (with embeds) for rows, keeping their order.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    rows: Vec<ActionRow>,
+) -> AppResult<Vec<Action>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let embeds = action::embeds(conn, &rows).await?;
+    Action::assemble(rows, embeds, types)
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, types: &ActionTypes, id: Uuid) -> AppResult<Action> {
+    let row = action::find(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))?;
+    Ok(load(conn, types, vec![row]).await?.remove(0))
+}
+
+/// Creates an action with everything embedded in it. `id` is chosen by the caller only for
+/// seed data; the API always lets the server choose.
+pub async fn create(state: &AppState, input: NewAction, id: Option<Uuid>) -> AppResult<Action> {
+    let types = state.types.clone();
+    let pool = state.pool.clone();
+    let id = id.unwrap_or_else(Uuid::now_v7);
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            if !input.responds_to.is_empty() {
+                action::lock_graph(conn).await?;
+            }
+            let plan = plan(conn, &types, &input, None).await?;
+            let history = initial_history(&input, &plan.write)?;
+            action::insert(conn, id, &plan.write).await?;
+            write_lists(conn, id, &plan, true, true, true).await?;
+            let history: Vec<NewStatusChange> = history
+                .into_iter()
+                .map(|e| NewStatusChange {
+                    action_id: id,
+                    status: e.status.as_str().to_string(),
+                    changed_on: e.on.0,
+                    source_url: e.source_url,
+                    note: e.note,
+                })
+                .collect();
+            action::insert_status_changes(conn, &history).await?;
+            get(conn, &types, id).await
+        })
+        .await
+    })
+    .await
+}
+
+/// Applies a patch. The patched action is checked exactly like a new one, plus the rules
+/// that involve its existing answers and history.
+pub async fn update(state: &AppState, id: Uuid, patch: ActionPatch) -> AppResult<Action> {
+    let types = state.types.clone();
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            let touches_graph = patch.responds_to.is_some() || patch.announced_on.is_some();
+            if touches_graph {
+                action::lock_graph(conn).await?;
+            }
+            let current = get(conn, &types, id).await?;
+            let old_status = current.status;
+            let status_on = patch.status_changed_on;
+            let status_source = patch.status_source_url.clone();
+            let status_note = patch.status_note.clone();
+            let (replace_designations, replace_sources, replace_responses) = (
+                patch.designations.is_some(),
+                patch.sources.is_some(),
+                patch.responds_to.is_some(),
+            );
+            let input = apply_patch(&types, current, patch);
+            let plan = plan(conn, &types, &input, Some(id)).await?;
+
+            let mut errors = Vec::new();
+            let new_status = input.status;
+            let mut change = None;
+            if new_status != old_status {
+                let on = status_on
+                    .map(|d| d.0)
+                    .unwrap_or_else(|| Utc::now().date_naive());
+                let last = action::last_status_change(conn, id).await?;
+                if let Some(last) = last.filter(|l| l.changed_on > on) {
+                    errors.push(FieldError::new(
+                        "status_changed_on",
+                        format!(
+                            "{on} is before the last recorded status change ({}, {}); \
+                             give status_changed_on",
+                            last.status, last.changed_on
+                        ),
+                    ));
+                }
+                if let Some(url) = &status_source {
+                    check_url(&mut errors, "status_source_url", url);
+                }
+                check_text(
+                    &mut errors,
+                    "status_note",
+                    status_note.as_deref(),
+                    MAX_SHORT_TEXT_LEN,
+                    false,
+                );
+                change = Some(NewStatusChange {
+                    action_id: id,
+                    status: new_status.as_str().to_string(),
+                    changed_on: on,
+                    source_url: status_source,
+                    note: status_note,
+                });
+            } else if status_on.is_some() || status_source.is_some() || status_note.is_some() {
+                errors.push(FieldError::new(
+                    "status_changed_on",
+                    "status_changed_on, status_source_url and status_note describe a status \
+                     change; give a new `status` with them",
+                ));
+            }
+            if !errors.is_empty() {
+                return Err(AppError::invalid(errors));
+            }
+            action::update(conn, id, &plan.write).await?;
+            write_lists(
+                conn,
+                id,
+                &plan,
+                replace_designations,
+                replace_sources,
+                replace_responses,
+            )
+            .await?;
+            if let Some(change) = change {
+                action::insert_status_changes(conn, &[change]).await?;
+            }
+            get(conn, &types, id).await
+        })
+        .await
+    })
+    .await
+}
+
+/// Deletes an action with its designations, sources, history and its own answers. Refused
+/// while other actions answer it: they would lose what they respond to.
+pub async fn delete(state: &AppState, id: Uuid) -> AppResult<()> {
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            action::lock_graph(conn).await?;
+            if action::find(conn, id).await?.is_none() {
+                return Err(AppError::not_found(format_args!("action {id}")));
+            }
+            let answers = action::answered_by(conn, id).await?;
+            if !answers.is_empty() {
+                let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();
+                return Err(AppError::Conflict(format!(
+                    "{} action(s) respond to this action ({}); remove this action from their \
+                     responds_to first",
+                    ids.len(),
+                    ids.join(", ")
+                )));
+            }
+            action::delete(conn, id).await?;
+            Ok(())
+        })
+        .await
+    })
+    .await
+}
+
+/// The current action as a complete input, with the patch laid over it.
+fn apply_patch(types: &ActionTypes, current: Action, p: ActionPatch) -> NewAction {
+    let mut severity = current.severity;
+    if let Some(new_type) = &p.type_ {
+        // A severity that was the old type's default follows the type; an override stays.
+        let old_default = types.lookup(&current.type_).map(|t| t.default_severity);
+        if p.severity.is_none() && old_default == Some(current.severity) {
+            if let Some(t) = types.lookup(new_type) {
+                severity = t.default_severity;
+            }
+        }
+    }
+    let announced_on = FuzzyDate {
+        date: current.announced_on,
+        precision: current.date_precision,
+    };
+    NewAction {
+        title: p.title.unwrap_or(current.title),
+        summary: p.summary.unwrap_or(current.summary),
+        initiator: p.initiator.unwrap_or(current.initiator.code),
+        target: p.target.unwrap_or(current.target.code),
+        authority: p
+            .authority
+            .unwrap_or_else(|| current.authority.map(|a| a.code)),
+        type_: p.type_.unwrap_or(current.type_),
+        status: p.status.unwrap_or(current.status),
+        announced_on: p.announced_on.unwrap_or(announced_on),
+        date_precision: p.date_precision,
+        effective_from: p.effective_from.unwrap_or(current.effective_from.map(Day)),
+        effective_to: p.effective_to.unwrap_or(current.effective_to.map(Day)),
+        legal_basis: p.legal_basis.unwrap_or(current.legal_basis),
+        program: p.program.unwrap_or(current.program),
+        severity: Some(p.severity.unwrap_or(severity)),
+        tags: p.tags.unwrap_or(current.tags),
+        designations: p.designations.unwrap_or_else(|| {
+            current
+                .designations
+                .into_iter()
+                .map(|d| DesignationInput {
+                    actor: d.actor.code,
+                    listed_on: d.listed_on.map(Day),
+                })
+                .collect()
+        }),
+        sources: p.sources.unwrap_or_else(|| {
+            current
+                .sources
+                .into_iter()
+                .map(|s| SourceInput {
+                    url: s.url,
+                    publisher: s.publisher,
+                    published_on: s.published_on.map(Day),
+                    quote: s.quote,
+                })
+                .collect()
+        }),
+        responds_to: p.responds_to.unwrap_or_else(|| {
+            current
+                .responds_to
+                .into_iter()
+                .map(|r| ResponseInput {
+                    action: r.action,
+                    relation: r.relation,
+                })
+                .collect()
+        }),
+        status_history: None,
+    }
+}
+
+/// Every check of an action, reporting all failures at once.
+async fn plan(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    input: &NewAction,
+    existing: Option<Uuid>,
+) -> AppResult<Plan> {
+    let mut errors = check_static(input);
+
+    let action_type = types.lookup(&input.type_);
+    if action_type.is_none() {
+        errors.push(FieldError::new(
+            "type",
+            format!(
+                "unknown action type `{}`; see GET /v1/action-types",
+                input.type_
+            ),
+        ));
+    }
+
+    // Actor codes, resolved in one query.
+    let mut codes: Vec<&str> = vec![&input.initiator, &input.target];
+    codes.extend(input.authority.as_deref());
+    codes.extend(input.designations.iter().map(|d| d.actor.as_str()));
+    let found: HashMap<String, ActorRefRow> = actor::refs_by_codes(conn, &codes)
+        .await?
+        .into_iter()
+        .map(|a| (a.code.clone(), a))
+        .collect();
+    let dyad = |field: &str, code: &str, errors: &mut Vec<FieldError>| match found.get(code) {
+        None => errors.push(FieldError::new(
+            field,
+            format!("unknown actor code `{code}`"),
+        )),
+        Some(a) => {
+            let kind: ActorKind = code_kind(a);
+            if !kind.is_dyad_member() {
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "`{code}` is a {kind}; initiator and target must be states or IGOs \
+                             (record a body as `authority`)"
+                    ),
+                ));
+            }
+        }
+    };
+    dyad("initiator", &input.initiator, &mut errors);
+    dyad("target", &input.target, &mut errors);
+    if input.initiator == input.target {
+        errors.push(FieldError::new(
+            "target",
+            "initiator and target must differ",
+        ));
+    }
+    if let Some(code) = &input.authority {
+        if !found.contains_key(code) {
+            errors.push(FieldError::new(
+                "authority",
+                format!("unknown actor code `{code}`"),
+            ));
+        }
+    }
+    let mut designated = HashSet::new();
+    for (i, d) in input.designations.iter().enumerate() {
+        if !found.contains_key(&d.actor) {
+            errors.push(FieldError::new(
+                format!("designations[{i}].actor"),
+                format!("unknown actor code `{}`", d.actor),
+            ));
+        } else if !designated.insert(d.actor.as_str()) {
+            errors.push(FieldError::new(
+                format!("designations[{i}].actor"),
+                format!("`{}` is designated twice", d.actor),
+            ));
+        }
+    }
+
+    // The response graph: earlier actions only, no self-edges, no cycles.
+    let precision = resolved_precision(input).unwrap_or(DatePrecision::Day);
+    let latest_self = FuzzyDate::latest(input.announced_on.date, precision);
+    let targets: Vec<Uuid> = input.responds_to.iter().map(|r| r.action).collect();
+    let dates: HashMap<Uuid, NaiveDate> = action::dates(conn, &targets)
+        .await?
+        .into_iter()
+        .map(|(id, date, _)| (id, date))
+        .collect();
+    let mut answered = HashSet::new();
+    for (i, r) in input.responds_to.iter().enumerate() {
+        let field = format!("responds_to[{i}].action");
+        if Some(r.action) == existing {
+            errors.push(FieldError::new(field, "an action cannot respond to itself"));
+        } else if !answered.insert(r.action) {
+            errors.push(FieldError::new(
+                field,
+                format!("action {} is listed twice", r.action),
+            ));
+        } else {
+            match dates.get(&r.action) {
+                None => errors.push(FieldError::new(
+                    field,
+                    format!("no action with id {}", r.action),
+                )),
+                Some(date) if *date > latest_self => errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "action {} was announced on {date}, after this action ({}); an action \
+                         can only respond to earlier ones",
+                        r.action, input.announced_on.date
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(id) = existing {
+        let clean: Vec<Uuid> = targets.iter().copied().filter(|t| *t != id).collect();
+        if !clean.is_empty() && action::reaches(conn, &clean, id).await? {
+            errors.push(FieldError::new(
+                "responds_to",
+                "these responses would close a cycle: one of the answered actions already \
+                 (directly or through others) responds to this action",
+            ));
+        }
+        // Actions that answer this one must stay no earlier than it.
+        for (responder, date, precision) in action::answered_by(conn, id).await? {
+            let precision: DatePrecision = parse_stored(&precision)?;
+            if FuzzyDate::latest(date, precision) < input.announced_on.date {
+                errors.push(FieldError::new(
+                    "announced_on",
+                    format!(
+                        "action {responder}, announced on {date}, responds to this action, so \
+                         this action cannot be dated after that"
+                    ),
+                ));
+            }
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(AppError::invalid(errors));
+    }
+    let action_type = action_type.expect("checked above");
+    let initiator = &found[&input.initiator];
+    let target = &found[&input.target];
+    Ok(Plan {
+        write: ActionWrite {
+            title: input.title.trim().to_string(),
+            summary: input.summary.clone(),
+            initiator_id: initiator.id,
+            initiator_kind: initiator.kind.clone(),
+            target_id: target.id,
+            target_kind: target.kind.clone(),
+            authority_id: input.authority.as_ref().map(|c| found[c].id),
+            type_code: action_type.code.clone(),
+            status: input.status.as_str().to_string(),
+            announced_on: input.announced_on.date,
+            date_precision: precision.as_str().to_string(),
+            effective_from: input.effective_from.map(|d| d.0),
+            effective_to: input.effective_to.map(|d| d.0),
+            legal_basis: input.legal_basis.clone(),
+            program: input.program.clone(),
+            severity: input.severity.unwrap_or(action_type.default_severity),
+            tags: input.tags.clone(),
+        },
+        designations: input
+            .designations
+            .iter()
+            .map(|d| (found[&d.actor].id, d.listed_on.map(|d| d.0)))
+            .collect(),
+        sources: input.sources.clone(),
+        responds_to: input.responds_to.clone(),
+    })
+}
+
+fn code_kind(actor: &ActorRefRow) -> ActorKind {
+    actor.kind.parse().unwrap_or(ActorKind::Organization)
+}
+
+/// The precision the date is stored with, or None when the explicit `date_precision`
+/// contradicts the date.
+fn resolved_precision(input: &NewAction) -> Option<DatePrecision> {
+    let given = input.announced_on.precision;
+    let Some(wanted) = input.date_precision else {
+        return Some(given);
+    };
+    let date = input.announced_on.date;
+    let aligned = match wanted {
+        DatePrecision::Day => given == DatePrecision::Day,
+        DatePrecision::Month => given != DatePrecision::Year && date.day() == 1,
+        DatePrecision::Year => date.day() == 1 && date.month() == 1,
+    };
+    aligned.then_some(wanted)
+}
+
+fn check_static(input: &NewAction) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check_text(
+        &mut errors,
+        "title",
+        Some(&input.title),
+        MAX_TITLE_LEN,
+        true,
+    );
+    check_text(
+        &mut errors,
+        "summary",
+        input.summary.as_deref(),
+        MAX_TEXT_LEN,
+        false,
+    );
+    check_text(
+        &mut errors,
+        "legal_basis",
+        input.legal_basis.as_deref(),
+        MAX_SHORT_TEXT_LEN,
+        false,
+    );
+    check_text(
+        &mut errors,
+        "program",
+        input.program.as_deref(),
+        MAX_NAME_LEN,
+        false,
+    );
+    if resolved_precision(input).is_none() {
+        errors.push(FieldError::new(
+            "date_precision",
+            format!(
+                "`{}` precision does not fit announced_on {} (given to the {}); send a month \
+                 as YYYY-MM or its first day, a year as YYYY or its 1 January",
+                input.date_precision.map(|p| p.as_str()).unwrap_or(""),
+                input.announced_on.date,
+                input.announced_on.precision
+            ),
+        ));
+    }
+    if let (Some(from), Some(to)) = (input.effective_from, input.effective_to) {
+        if to.0 < from.0 {
+            errors.push(FieldError::new(
+                "effective_to",
+                format!("{} is before effective_from {}", to.0, from.0),
+            ));
+        }
+    }
+    if let Some(s) = input.severity {
+        if !s.is_finite() || !(-10.0..=10.0).contains(&s) {
+            errors.push(FieldError::new("severity", "must be between -10 and 10"));
+        }
+    }
+    check_tags(&mut errors, &input.tags);
+    let counted = [
+        ("designations", input.designations.len(), MAX_DESIGNATIONS),
+        ("sources", input.sources.len(), MAX_SOURCES),
+        ("responds_to", input.responds_to.len(), MAX_RESPONDS_TO),
+        (
+            "status_history",
+            input.status_history.as_ref().map_or(0, Vec::len),
+            MAX_STATUS_HISTORY,
+        ),
+    ];
+    for (field, len, max) in counted {
+        if len > max {
+            errors.push(FieldError::new(
+                field,
+                format!("at most {max} entries ({len} given)"),
+            ));
+        }
+    }
+    let mut urls = HashSet::new();
+    for (i, s) in input.sources.iter().enumerate() {
+        check_url(&mut errors, &format!("sources[{i}].url"), &s.url);
+        if !urls.insert(s.url.as_str()) {
+            errors.push(FieldError::new(
+                format!("sources[{i}].url"),
+                "the same URL is given twice",
+            ));
+        }
+        check_text(
+            &mut errors,
+            &format!("sources[{i}].publisher"),
+            s.publisher.as_deref(),
+            MAX_NAME_LEN,
+            false,
+        );
+        check_text(
+            &mut errors,
+            &format!("sources[{i}].quote"),
+            s.quote.as_deref(),
+            MAX_TEXT_LEN,
+            false,
+        );
+    }
+    if let Some(history) = &input.status_history {
+        match history.last() {
+            None => errors.push(FieldError::new(
+                "status_history",
+                "must not be empty when given",
+            )),
+            Some(last) if last.status != input.status => errors.push(FieldError::new(
+                "status_history",
+                format!(
+                    "the last entry's status ({}) must equal `status` ({})",
+                    last.status, input.status
+                ),
+            )),
+            Some(_) => {}
+        }
+        for (i, entry) in history.iter().enumerate() {
+            if i > 0 && entry.on.0 < history[i - 1].on.0 {
+                errors.push(FieldError::new(
+                    format!("status_history[{i}].on"),
+                    "entries must be in chronological order",
+                ));
+            }
+            if let Some(url) = &entry.source_url {
+                check_url(&mut errors, &format!("status_history[{i}].source_url"), url);
+            }
+            check_text(
+                &mut errors,
+                &format!("status_history[{i}].note"),
+                entry.note.as_deref(),
+                MAX_SHORT_TEXT_LEN,
+                false,
+            );
+        }
+    }
+    errors
+}
+
+/// The given history, or one entry for the current status.
+fn initial_history(input: &NewAction, write: &ActionWrite) -> AppResult<Vec<StatusEntryInput>> {
+    if let Some(history) = &input.status_history {
+        return Ok(history.clone());
+    }
+    let on = match input.status {
+        ActionStatus::InForce => write.effective_from.unwrap_or(write.announced_on),
+        ActionStatus::Lifted | ActionStatus::Expired => {
+            write.effective_to.unwrap_or(write.announced_on)
+        }
+        _ => write.announced_on,
+    };
+    Ok(vec![StatusEntryInput {
+        status: input.status,
+        on: Day(on),
+        source_url: None,
+        note: None,
+    }])
+}
+
+async fn write_lists(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    plan: &Plan,
+    designations: bool,
+    sources: bool,
+    responses: bool,
+) -> AppResult<()> {
+    if designations {
+        let rows: Vec<DesignationRow> = plan
+            .designations
+            .iter()
+            .map(|(actor_id, listed_on)| DesignationRow {
+                action_id: id,
+                actor_id: *actor_id,
+                listed_on: *listed_on,
+            })
+            .collect();
+        action::replace_designations(conn, id, &rows).await?;
+    }
+    if sources {
+        let rows: Vec<SourceRow> = plan
+            .sources
+            .iter()
+            .map(|s| SourceRow {
+                action_id: id,
+                url: s.url.clone(),
+                publisher: s.publisher.clone(),
+                published_on: s.published_on.map(|d| d.0),
+                quote: s.quote.clone(),
+            })
+            .collect();
+        action::replace_sources(conn, id, &rows).await?;
+    }
+    if responses {
+        let rows: Vec<ResponseRow> = plan
+            .responds_to
+            .iter()
+            .map(|r| ResponseRow {
+                action_id: id,
+                responds_to_id: r.action,
+                relation: r.relation.as_str().to_string(),
+            })
+            .collect();
+        action::replace_responses(conn, id, &rows).await?;
+    }
+    Ok(())
+}

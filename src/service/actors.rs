@@ -1,0 +1,191 @@
+//! Creating, changing and deleting actors, with the checks that need the database.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::spawn_write;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::input::{ActorPatch, NewActor};
+use crate::models::actor::{self, ActorRow, ActorWrite};
+use crate::models::enums::{parse_stored, ActorKind};
+use crate::state::AppState;
+use crate::views::Actor;
+
+pub async fn view(conn: &mut AsyncPgConnection, row: ActorRow) -> AppResult<Actor> {
+    let parent = match row.parent_id {
+        Some(id) => actor::refs_by_ids(conn, &[id]).await?.pop().map(|p| p.code),
+        None => None,
+    };
+    Actor::from_row(row, parent)
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, key: &str) -> AppResult<ActorRow> {
+    actor::find(conn, key)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("actor `{key}`")))
+}
+
+/// Checks an actor and resolves its references; `existing` is the actor being changed.
+async fn plan(
+    conn: &mut AsyncPgConnection,
+    input: &NewActor,
+    existing: Option<&ActorRow>,
+) -> AppResult<ActorWrite> {
+    let mut errors = input.check();
+    let mut codes = Vec::new();
+    codes.extend(input.country.as_deref());
+    codes.extend(input.parent.as_deref());
+    let found = actor::refs_by_codes(conn, &codes).await?;
+    let by_code = |code: &str| found.iter().find(|a| a.code == code);
+    if let Some(country) = input.country.as_deref().filter(|c| c.len() == 3) {
+        match by_code(country) {
+            None => errors.push(FieldError::new(
+                "country",
+                format!("no state with code `{country}`; create the state first"),
+            )),
+            Some(a) if a.kind != ActorKind::State.as_str() => errors.push(FieldError::new(
+                "country",
+                format!("`{country}` is a {}, not a state", a.kind),
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut parent_id = None;
+    if let Some(parent) = input.parent.as_deref() {
+        match by_code(parent) {
+            None => errors.push(FieldError::new(
+                "parent",
+                format!("unknown actor code `{parent}`"),
+            )),
+            Some(p) => {
+                parent_id = Some(p.id);
+                if let Some(existing) = existing {
+                    if p.id != existing.id
+                        && actor::parent_chain_contains(conn, p.id, existing.id).await?
+                    {
+                        errors.push(FieldError::new(
+                            "parent",
+                            format!("`{parent}` belongs to this actor; parents cannot form a loop"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(existing) = existing {
+        let old_kind: ActorKind = parse_stored(&existing.kind)?;
+        if old_kind.is_dyad_member() && !input.kind.is_dyad_member() {
+            let usage = actor::usage(conn, existing).await?;
+            if usage.actions > 0 {
+                errors.push(FieldError::new(
+                    "kind",
+                    format!(
+                        "this {old_kind} takes part in {} action(s), whose initiator and target \
+                         must be states or IGOs",
+                        usage.actions
+                    ),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid(errors));
+    }
+    Ok(ActorWrite {
+        code: input.code.clone(),
+        name: input.name.trim().to_string(),
+        kind: input.kind.as_str().to_string(),
+        country: input.country.clone(),
+        parent_id,
+        aliases: input.aliases.clone(),
+        wikidata_id: input.wikidata_id.clone(),
+        description: input.description.clone(),
+    })
+}
+
+pub async fn create(state: &AppState, input: NewActor) -> AppResult<Actor> {
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            let write = plan(conn, &input, None).await?;
+            let row = actor::insert(conn, &write).await?;
+            view(conn, row).await
+        })
+        .await
+    })
+    .await
+}
+
+/// Creates the actor unless one with its code exists; returns whether it was created.
+pub async fn ensure(conn: &mut AsyncPgConnection, input: &NewActor) -> AppResult<bool> {
+    if actor::find(conn, &input.code).await?.is_some() {
+        return Ok(false);
+    }
+    let write = plan(conn, input, None).await?;
+    Ok(actor::insert_if_absent(conn, &write).await?.is_some())
+}
+
+pub async fn update(state: &AppState, key: String, patch: ActorPatch) -> AppResult<Actor> {
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            let row = get(conn, &key).await?;
+            let current = view(conn, row.clone()).await?;
+            let input = patch.apply(NewActor {
+                code: current.code,
+                name: current.name,
+                kind: current.kind,
+                country: current.country,
+                parent: current.parent,
+                aliases: current.aliases,
+                wikidata_id: current.wikidata_id,
+                description: current.description,
+            });
+            let write = plan(conn, &input, Some(&row)).await?;
+            let updated = actor::update(conn, row.id, &write).await?;
+            view(conn, updated).await
+        })
+        .await
+    })
+    .await
+}
+
+/// Deleting an actor that anything still refers to is refused with a 409 that says what.
+pub async fn delete(state: &AppState, key: String) -> AppResult<()> {
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            let row = get(conn, &key).await?;
+            let usage = actor::usage(conn, &row).await?;
+            let mut uses = Vec::new();
+            if usage.actions > 0 {
+                uses.push(format!(
+                    "initiator, target or authority of {} action(s)",
+                    usage.actions
+                ));
+            }
+            if usage.designations > 0 {
+                uses.push(format!("designated by {} action(s)", usage.designations));
+            }
+            if usage.members > 0 {
+                uses.push(format!(
+                    "country or parent of {} other actor(s)",
+                    usage.members
+                ));
+            }
+            if !uses.is_empty() {
+                return Err(AppError::Conflict(format!(
+                    "actor `{}` is still referenced: {}; remove those references first",
+                    row.code,
+                    uses.join("; ")
+                )));
+            }
+            actor::delete(conn, row.id).await?;
+            Ok(())
+        })
+        .await
+    })
+    .await
+}

@@ -1,0 +1,330 @@
+//! The JSON shapes the API returns. Field names are the public contract.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::models::action::{ActionRow, Embeds, StatusChangeRow};
+use crate::models::action_type::ActionTypeRow;
+use crate::models::actor::{ActorRefRow, ActorRow};
+use crate::models::enums::{
+    parse_stored, ActionStatus, ActorKind, Category, DatePrecision, Relation,
+};
+use crate::state::ActionTypes;
+
+/// A page of results. Pass `next_page_token` back as `page_token` for the next page; it is
+/// null on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Opaque cursor for the next page, or null when this is the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// An actor as other records show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60", "code": "USA", "name": "United States", "kind": "state"}))]
+pub struct ActorRef {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: ActorKind,
+}
+
+impl ActorRef {
+    pub fn from_row(row: &ActorRefRow) -> AppResult<Self> {
+        Ok(ActorRef {
+            id: row.id,
+            code: row.code.clone(),
+            name: row.name.clone(),
+            kind: parse_stored(&row.kind)?,
+        })
+    }
+}
+
+/// A state, IGO, government body, person, organisation or company.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a61",
+    "code": "chen-quanguo",
+    "name": "Chen Quanguo",
+    "kind": "person",
+    "country": "CHN",
+    "parent": null,
+    "aliases": ["陈全国"],
+    "wikidata_id": null,
+    "description": "Party Secretary of the Xinjiang Uyghur Autonomous Region (2016-2021).",
+    "created_at": "2026-11-28T12:00:00Z",
+    "updated_at": "2026-11-28T12:00:00Z"
+}))]
+pub struct Actor {
+    pub id: Uuid,
+    /// ISO 3166-1 alpha-3 in upper case for states, a lower-case slug for everything else.
+    pub code: String,
+    pub name: String,
+    pub kind: ActorKind,
+    /// The state the actor belongs to (alpha-3); null for states and IGOs.
+    pub country: Option<String>,
+    /// Code of the body or state the actor belongs to.
+    pub parent: Option<String>,
+    pub aliases: Vec<String>,
+    pub wikidata_id: Option<String>,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Actor {
+    pub fn from_row(row: ActorRow, parent_code: Option<String>) -> AppResult<Self> {
+        Ok(Actor {
+            id: row.id,
+            kind: parse_stored(&row.kind)?,
+            code: row.code,
+            name: row.name,
+            country: row.country,
+            parent: parent_code,
+            aliases: row.aliases,
+            wikidata_id: row.wikidata_id,
+            description: row.description,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A person or body an action names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Designation {
+    pub actor: ActorRef,
+    /// The designation's own listing date, when it differs from the action's.
+    pub listed_on: Option<NaiveDate>,
+}
+
+/// Where an action is reported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Source {
+    #[schema(example = "https://home.treasury.gov/news/press-releases/sm1055")]
+    pub url: String,
+    pub publisher: Option<String>,
+    pub published_on: Option<NaiveDate>,
+    /// A short verbatim passage supporting the record.
+    pub quote: Option<String>,
+}
+
+/// An edge of the response graph: this action answers `action`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResponseLink {
+    /// The id of the earlier action answered.
+    pub action: Uuid,
+    pub relation: Relation,
+}
+
+/// An action of one state (or IGO) towards another, with what it names, its sources and
+/// the earlier actions it answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0a1f0000-0000-4000-8000-000000000008",
+    "title": "China vows reciprocal action over US Xinjiang sanctions",
+    "summary": "Foreign ministry spokesman Zhao Lijian announced reciprocal action against US institutions and individuals.",
+    "initiator": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a62", "code": "CHN", "name": "China", "kind": "state"},
+    "target": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60", "code": "USA", "name": "United States", "kind": "state"},
+    "authority": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a63", "code": "cn-mfa", "name": "Ministry of Foreign Affairs of the People's Republic of China", "kind": "government_body"},
+    "type": "threaten",
+    "category": "threat",
+    "status": "threatened",
+    "announced_on": "2020-07-10",
+    "date_precision": "day",
+    "effective_from": null,
+    "effective_to": null,
+    "legal_basis": null,
+    "program": null,
+    "severity": -4.4,
+    "tags": ["xinjiang", "counter_sanctions"],
+    "designations": [],
+    "sources": [{"url": "https://www.scmp.com/news/china/diplomacy/article/3092676/china-vows-reciprocal-action-against-critics-xinjiang-policies", "publisher": "South China Morning Post", "published_on": "2020-07-10", "quote": "China has decided to take reciprocal action"}],
+    "responds_to": [{"action": "0a1f0000-0000-4000-8000-000000000006", "relation": "retaliates"}],
+    "created_at": "2026-11-28T12:00:00Z",
+    "updated_at": "2026-11-28T12:00:00Z"
+}))]
+pub struct Action {
+    pub id: Uuid,
+    pub title: String,
+    pub summary: Option<String>,
+    /// The state or IGO that acts.
+    pub initiator: ActorRef,
+    /// The state or IGO acted upon.
+    pub target: ActorRef,
+    /// The body that took the action for the initiator (e.g. the US Treasury).
+    pub authority: Option<ActorRef>,
+    /// The action type's code (see `GET /v1/action-types`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The action type's category.
+    pub category: Category,
+    pub status: ActionStatus,
+    /// When it was announced or listed: the first day of the month or year when only those
+    /// are known (see `date_precision`).
+    pub announced_on: NaiveDate,
+    pub date_precision: DatePrecision,
+    /// When it takes effect.
+    pub effective_from: Option<NaiveDate>,
+    /// When it ends (inclusive).
+    pub effective_to: Option<NaiveDate>,
+    pub legal_basis: Option<String>,
+    pub program: Option<String>,
+    /// Goldstein-scale weight, -10 (most hostile) to +10; defaults to the type's.
+    pub severity: f64,
+    pub tags: Vec<String>,
+    pub designations: Vec<Designation>,
+    pub sources: Vec<Source>,
+    /// The earlier actions this one answers.
+    pub responds_to: Vec<ResponseLink>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Action {
+    /// Assembles full actions from a page of rows and their embeds, keeping the rows' order.
+    pub fn assemble(
+        rows: Vec<ActionRow>,
+        embeds: Embeds,
+        types: &ActionTypes,
+    ) -> AppResult<Vec<Self>> {
+        let actors: HashMap<_, _> = embeds.actors.iter().map(|a| (a.id, a)).collect();
+        let mut designations: HashMap<Uuid, Vec<Designation>> = HashMap::new();
+        for (d, actor) in &embeds.designations {
+            designations
+                .entry(d.action_id)
+                .or_default()
+                .push(Designation {
+                    actor: ActorRef::from_row(actor)?,
+                    listed_on: d.listed_on,
+                });
+        }
+        let mut sources: HashMap<Uuid, Vec<Source>> = HashMap::new();
+        for s in embeds.sources {
+            sources.entry(s.action_id).or_default().push(Source {
+                url: s.url,
+                publisher: s.publisher,
+                published_on: s.published_on,
+                quote: s.quote,
+            });
+        }
+        let mut links: HashMap<Uuid, Vec<ResponseLink>> = HashMap::new();
+        for r in &embeds.responds_to {
+            links.entry(r.action_id).or_default().push(ResponseLink {
+                action: r.responds_to_id,
+                relation: parse_stored(&r.relation)?,
+            });
+        }
+        let actor = |id: Uuid| -> AppResult<ActorRef> {
+            let row = actors.get(&id).ok_or_else(|| {
+                crate::error::AppError::Internal(format!("actor {id} of an action is missing"))
+            })?;
+            ActorRef::from_row(row)
+        };
+        rows.into_iter()
+            .map(|row| {
+                let action_type = types.get(&row.type_code)?;
+                Ok(Action {
+                    id: row.id,
+                    initiator: actor(row.initiator_id)?,
+                    target: actor(row.target_id)?,
+                    authority: row.authority_id.map(actor).transpose()?,
+                    category: action_type.category,
+                    status: parse_stored(&row.status)?,
+                    date_precision: parse_stored(&row.date_precision)?,
+                    designations: designations.remove(&row.id).unwrap_or_default(),
+                    sources: sources.remove(&row.id).unwrap_or_default(),
+                    responds_to: links.remove(&row.id).unwrap_or_default(),
+                    title: row.title,
+                    summary: row.summary,
+                    type_: row.type_code,
+                    announced_on: row.announced_on,
+                    effective_from: row.effective_from,
+                    effective_to: row.effective_to,
+                    legal_basis: row.legal_basis,
+                    program: row.program,
+                    severity: row.severity,
+                    tags: row.tags,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                })
+            })
+            .collect()
+    }
+}
+
+/// An entry of an action's status history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChange {
+    pub status: ActionStatus,
+    /// The day the action took this status.
+    pub on: NaiveDate,
+    pub source_url: Option<String>,
+    pub note: Option<String>,
+    /// When this entry was recorded in riposte.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl StatusChange {
+    pub fn from_row(row: StatusChangeRow) -> AppResult<Self> {
+        Ok(StatusChange {
+            status: parse_stored(&row.status)?,
+            on: row.changed_on,
+            source_url: row.source_url,
+            note: row.note,
+            recorded_at: row.recorded_at,
+        })
+    }
+}
+
+/// A type of action in the taxonomy, with its CAMEO code and default Goldstein weight.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "code": "asset_freeze",
+    "label": "Asset freeze / blocking",
+    "description": "Blocking of property and interests in property of designated persons or bodies.",
+    "category": "sanction",
+    "cameo_code": "163",
+    "quad_class": 4,
+    "default_severity": -8.0
+}))]
+pub struct ActionType {
+    pub code: String,
+    pub label: String,
+    pub description: String,
+    pub category: Category,
+    /// CAMEO event code, a string ("081" is not "81").
+    pub cameo_code: String,
+    /// 1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict.
+    #[schema(minimum = 1, maximum = 4)]
+    pub quad_class: i16,
+    /// Goldstein-scale weight, -10..+10.
+    pub default_severity: f64,
+}
+
+impl ActionType {
+    pub fn from_row(row: ActionTypeRow) -> AppResult<Self> {
+        Ok(ActionType {
+            category: parse_stored(&row.category)?,
+            code: row.code,
+            label: row.label,
+            description: row.description,
+            cameo_code: row.cameo_code,
+            quad_class: row.quad_class,
+            default_severity: row.default_severity,
+        })
+    }
+}
+
+/// Liveness and readiness answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
