@@ -90,10 +90,16 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             use serde_json::error::Category;
             match inner.classify() {
                 Category::Data => {
-                    let field = if path == "." {
-                        "body".to_string()
-                    } else {
-                        path
+                    let message = inner.to_string();
+                    // serde names a missing field in its message, not in the path.
+                    let missing = message
+                        .strip_prefix("missing field `")
+                        .and_then(|rest| rest.split('`').next());
+                    let field = match (path.as_str(), missing) {
+                        (".", Some(name)) => name.to_string(),
+                        (_, Some(name)) => format!("{path}.{name}"),
+                        (".", None) => "body".to_string(),
+                        _ => path,
                     };
                     Err(AppError::invalid(vec![FieldError::new(
                         field,

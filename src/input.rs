@@ -87,6 +87,20 @@ impl<'de> Deserialize<'de> for FuzzyDate {
     }
 }
 
+/// A patch field that may be absent but not null.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "must not be null; leave the field out to keep its value",
+        )),
+    }
+}
+
 /// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
 fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -137,8 +151,14 @@ pub struct NewActor {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"aliases": ["陈全国", "Chen Quan-guo"], "wikidata_id": null}))]
 pub struct ActorPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub code: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub kind: Option<ActorKind>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -146,6 +166,8 @@ pub struct ActorPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub parent: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub aliases: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -405,20 +427,34 @@ pub struct NewAction {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "in_force", "status_changed_on": "2020-07-13"}))]
 pub struct ActionPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub summary: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub initiator: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub target: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub authority: Option<Option<String>>,
     #[serde(rename = "type")]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub type_: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub status: Option<ActionStatus>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub announced_on: Option<FuzzyDate>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub date_precision: Option<DatePrecision>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, format = Date)]
@@ -432,16 +468,32 @@ pub struct ActionPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub program: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub severity: Option<f64>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub designations: Option<Vec<DesignationInput>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub sources: Option<Vec<SourceInput>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub responds_to: Option<Vec<ResponseInput>>,
     /// The day a new `status` took effect (default: today, UTC).
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub status_changed_on: Option<Day>,
     /// A source for the status change.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub status_source_url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub status_note: Option<String>,
 }
 

@@ -34,7 +34,7 @@ pub struct ActorRefRow {
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = actors)]
+#[diesel(table_name = actors, treat_none_as_null = true)]
 pub struct ActorWrite {
     pub code: String,
     pub name: String,
@@ -155,6 +155,8 @@ pub struct Usage {
     pub actions: i64,
     pub designations: i64,
     pub members: i64,
+    /// Actors whose country this actor is.
+    pub nationals: i64,
 }
 
 pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResult<Usage> {
@@ -182,10 +184,16 @@ pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResul
         .count()
         .get_result(conn)
         .await?;
+    let nationals = actors::table
+        .filter(actors::country.eq(&actor.code))
+        .count()
+        .get_result(conn)
+        .await?;
     Ok(Usage {
         actions,
         designations,
         members,
+        nationals,
     })
 }
 

@@ -73,15 +73,24 @@ async fn plan(
     }
     if let Some(existing) = existing {
         let old_kind: ActorKind = parse_stored(&existing.kind)?;
-        if old_kind.is_dyad_member() && !input.kind.is_dyad_member() {
+        if old_kind != input.kind {
             let usage = actor::usage(conn, existing).await?;
-            if usage.actions > 0 {
+            if old_kind.is_dyad_member() && !input.kind.is_dyad_member() && usage.actions > 0 {
                 errors.push(FieldError::new(
                     "kind",
                     format!(
                         "this {old_kind} takes part in {} action(s), whose initiator and target \
                          must be states or IGOs",
                         usage.actions
+                    ),
+                ));
+            }
+            if old_kind == ActorKind::State && usage.nationals > 0 {
+                errors.push(FieldError::new(
+                    "kind",
+                    format!(
+                        "this state is the country of {} actor(s); it must stay a state",
+                        usage.nationals
                     ),
                 ));
             }

@@ -1,0 +1,340 @@
+use serde_json::json;
+
+use super::helpers::{id_of, TestApp};
+
+#[tokio::test]
+async fn create_read_by_code_and_uuid() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let created = app
+        .post(
+            "/v1/actors",
+            &json!({
+                "code": "zhu-hailun", "name": "Zhu Hailun", "kind": "person", "country": "CHN",
+                "parent": "xinjiang-psb", "aliases": ["朱海仑"], "wikidata_id": "Q10857143",
+                "description": "Former Party Secretary of the Xinjiang Political and Legal Committee."
+            }),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.header("location"), Some("/v1/actors/zhu-hailun"));
+    let a = &created.body;
+    assert_eq!(a["code"], "zhu-hailun");
+    assert_eq!(a["kind"], "person");
+    assert_eq!(a["country"], "CHN");
+    assert_eq!(a["parent"], "xinjiang-psb");
+    assert_eq!(a["aliases"], json!(["朱海仑"]));
+    assert_eq!(a["wikidata_id"], "Q10857143");
+
+    let by_code = app.get("/v1/actors/zhu-hailun").await;
+    by_code.assert_status(200);
+    let by_id = app.get(&format!("/v1/actors/{}", id_of(a))).await;
+    by_id.assert_status(200);
+    assert_eq!(by_code.body, by_id.body);
+    assert_eq!(by_code.body, *a);
+
+    app.get("/v1/actors/nobody").await.assert_problem(404, None);
+    app.get("/v1/actors/00000000-0000-4000-8000-000000000000")
+        .await
+        .assert_problem(404, None);
+}
+
+#[tokio::test]
+async fn codes_country_and_parent_are_checked() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let cases = [
+        (
+            json!({"code": "usa2", "name": "X", "kind": "state"}),
+            "code",
+        ),
+        (
+            json!({"code": "Chen", "name": "X", "kind": "person", "country": "CHN"}),
+            "code",
+        ),
+        (
+            json!({"code": "a--b", "name": "X", "kind": "person", "country": "CHN"}),
+            "code",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person"}),
+            "country",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person", "country": "ZZZ"}),
+            "country",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person", "country": "chn"}),
+            "country",
+        ),
+        (
+            json!({"code": "FRA", "name": "France", "kind": "state", "country": "FRA"}),
+            "country",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person", "country": "CHN", "parent": "nobody"}),
+            "parent",
+        ),
+        (
+            json!({"code": "someone", "name": "  ", "kind": "person", "country": "CHN"}),
+            "name",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person", "country": "CHN", "wikidata_id": "P31"}),
+            "wikidata_id",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person", "country": "CHN", "aliases": [""]}),
+            "aliases[0]",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "alien", "country": "CHN"}),
+            "kind",
+        ),
+        (
+            json!({"code": "someone", "name": "X", "kind": "person", "country": "CHN", "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"name": "X", "kind": "person", "country": "CHN"}),
+            "code",
+        ),
+        (
+            json!({"code": 7, "name": "X", "kind": "person", "country": "CHN"}),
+            "code",
+        ),
+    ];
+    for (body, field) in cases {
+        let resp = app.post("/v1/actors", &body).await;
+        resp.assert_problem(422, Some(field));
+    }
+    // A country must be a state, not merely an existing actor.
+    let resp = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "someone", "name": "X", "kind": "person", "country": "CHN"}),
+        )
+        .await;
+    resp.assert_status(201);
+    // IGOs need no country.
+    app.post(
+        "/v1/actors",
+        &json!({"code": "eu", "name": "European Union", "kind": "igo"}),
+    )
+    .await
+    .assert_status(201);
+    // Duplicate code.
+    app.post(
+        "/v1/actors",
+        &json!({"code": "CHN", "name": "China again", "kind": "state"}),
+    )
+    .await
+    .assert_problem(409, None);
+    // Duplicate wikidata id.
+    app.post(
+        "/v1/actors",
+        &json!({"code": "a1", "name": "A", "kind": "igo", "wikidata_id": "Q458"}),
+    )
+    .await
+    .assert_status(201);
+    app.post(
+        "/v1/actors",
+        &json!({"code": "a2", "name": "B", "kind": "igo", "wikidata_id": "Q458"}),
+    )
+    .await
+    .assert_problem(409, None);
+}
+
+#[tokio::test]
+async fn patch_keeps_absent_fields_and_null_clears() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let before = app.get("/v1/actors/us-treasury").await.body;
+    let resp = app
+        .patch(
+            "/v1/actors/us-treasury",
+            &json!({"description": "Department of the Treasury", "aliases": ["Treasury"]}),
+        )
+        .await;
+    resp.assert_status(200);
+    assert_eq!(resp.body["description"], "Department of the Treasury");
+    assert_eq!(resp.body["aliases"], json!(["Treasury"]));
+    assert_eq!(resp.body["parent"], "USA");
+    assert_eq!(resp.body["name"], before["name"]);
+    assert_eq!(resp.body["created_at"], before["created_at"]);
+    assert_ne!(resp.body["updated_at"], before["updated_at"]);
+
+    let cleared = app
+        .patch(
+            "/v1/actors/us-treasury",
+            &json!({"description": null, "parent": null}),
+        )
+        .await;
+    cleared.assert_status(200);
+    assert!(cleared.body["description"].is_null());
+    assert!(cleared.body["parent"].is_null());
+    assert_eq!(cleared.body["aliases"], json!(["Treasury"]));
+
+    // Renaming the code moves the URL.
+    let renamed = app
+        .patch(
+            "/v1/actors/us-treasury",
+            &json!({"code": "us-treasury-department"}),
+        )
+        .await;
+    renamed.assert_status(200);
+    app.get("/v1/actors/us-treasury")
+        .await
+        .assert_problem(404, None);
+    app.get("/v1/actors/us-treasury-department")
+        .await
+        .assert_status(200);
+
+    // Rules still hold after a patch.
+    app.patch("/v1/actors/chen-quanguo", &json!({"country": null}))
+        .await
+        .assert_problem(422, Some("country"));
+    app.patch("/v1/actors/chen-quanguo", &json!({"kind": "state"}))
+        .await
+        .assert_problem(422, Some("code"));
+    app.patch("/v1/actors/nobody", &json!({"name": "X"}))
+        .await
+        .assert_problem(404, None);
+    app.patch("/v1/actors/chen-quanguo", &json!({"unknown": 1}))
+        .await
+        .assert_problem(422, Some("unknown"));
+    app.patch("/v1/actors/chen-quanguo", &json!({"name": null}))
+        .await
+        .assert_problem(422, Some("name"));
+}
+
+#[tokio::test]
+async fn parents_cannot_form_a_loop() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(json!({"code": "body-a", "name": "A", "kind": "government_body", "country": "CHN"}))
+        .await;
+    app.actor(json!({"code": "body-b", "name": "B", "kind": "government_body", "country": "CHN", "parent": "body-a"}))
+        .await;
+    app.actor(json!({"code": "body-c", "name": "C", "kind": "government_body", "country": "CHN", "parent": "body-b"}))
+        .await;
+    app.patch("/v1/actors/body-a", &json!({"parent": "body-c"}))
+        .await
+        .assert_problem(422, Some("parent"));
+    app.patch("/v1/actors/body-a", &json!({"parent": "body-a"}))
+        .await
+        .assert_problem(422, Some("parent"));
+    app.patch("/v1/actors/body-a", &json!({"parent": "CHN"}))
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn delete_is_refused_while_referenced() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = app
+        .action(json!({"authority": "us-treasury", "designations": [{"actor": "chen-quanguo"}]}))
+        .await;
+    // Referenced as target, authority, designation and country.
+    for code in ["CHN", "us-treasury", "chen-quanguo", "USA"] {
+        let resp = app.delete(&format!("/v1/actors/{code}")).await;
+        resp.assert_problem(409, None);
+    }
+    let detail = app.delete("/v1/actors/chen-quanguo").await.body["detail"].clone();
+    assert!(detail.as_str().unwrap().contains("designated"));
+
+    // A state in a dyad, and the country of other actors, cannot stop being a state.
+    let resp = app
+        .patch(
+            "/v1/actors/CHN",
+            &json!({"kind": "person", "code": "chn", "country": "USA"}),
+        )
+        .await;
+    resp.assert_problem(422, Some("kind"));
+    assert_eq!(
+        resp.error_fields().iter().filter(|f| *f == "kind").count(),
+        2
+    );
+
+    // Once the action is gone, the designated person can go.
+    app.delete(&format!("/v1/actions/{}", id_of(&action)))
+        .await
+        .assert_status(204);
+    app.delete("/v1/actors/chen-quanguo")
+        .await
+        .assert_status(204);
+    app.get("/v1/actors/chen-quanguo")
+        .await
+        .assert_problem(404, None);
+    app.delete("/v1/actors/chen-quanguo")
+        .await
+        .assert_problem(404, None);
+}
+
+#[tokio::test]
+async fn list_filters_and_pages_by_code() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for i in 0..7 {
+        app.actor(json!({"code": format!("official-{i}"), "name": format!("Official {i}"), "kind": "person", "country": "CHN"}))
+            .await;
+    }
+    let states = app.get("/v1/actors?kind=state").await;
+    let codes: Vec<&str> = states.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["CHN", "GBR", "USA"]);
+
+    let chinese = app.get("/v1/actors?country=CHN&kind=person").await;
+    assert_eq!(chinese.body["items"].as_array().unwrap().len(), 8);
+
+    // Page through everything three at a time.
+    let mut seen = Vec::new();
+    let mut path = "/v1/actors?limit=3".to_string();
+    loop {
+        let page = app.get(&path).await;
+        page.assert_status(200);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(
+            items
+                .iter()
+                .map(|a| a["code"].as_str().unwrap().to_string()),
+        );
+        match page.body["next_page_token"].as_str() {
+            Some(token) => {
+                let link = page.header("link").expect("a Link header with a next page");
+                assert!(link.ends_with("rel=\"next\""));
+                assert!(link.contains(token));
+                path = format!("/v1/actors?limit=3&page_token={token}");
+            }
+            None => {
+                assert!(page.header("link").is_none());
+                break;
+            }
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "pages repeat or reorder actors");
+    assert_eq!(seen.len(), 13);
+
+    app.get("/v1/actors?kind=martian")
+        .await
+        .assert_problem(400, Some("kind"));
+    app.get("/v1/actors?limit=0")
+        .await
+        .assert_problem(400, Some("limit"));
+    app.get("/v1/actors?limit=201")
+        .await
+        .assert_problem(400, Some("limit"));
+    app.get("/v1/actors?page_token=garbage")
+        .await
+        .assert_problem(400, Some("page_token"));
+}

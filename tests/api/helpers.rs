@@ -1,0 +1,355 @@
+//! Test harness: each test gets the real app on a random port, backed by its own database
+//! copied from a migrated template, on a real PostgreSQL server.
+//!
+//! The server is the one named by `DATABASE_URL` or, when it is unset, a private cluster this
+//! test process starts in a temporary directory and removes at exit.
+
+use std::net::TcpListener;
+use std::sync::{Mutex, OnceLock};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::Value;
+
+use riposte::embedded_pg::EmbeddedPostgres;
+use riposte::state::AppState;
+
+use super::contract;
+
+struct Cluster {
+    /// URL of a database named `{db}` on the server.
+    url_pattern: String,
+    template: String,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static EMBEDDED: Mutex<Option<(EmbeddedPostgres, tempfile::TempDir)>> = Mutex::new(None);
+
+extern "C" fn stop_embedded() {
+    if let Ok(mut guard) = EMBEDDED.lock() {
+        // Dropping stops the server, then removes its directory.
+        drop(guard.take());
+    }
+}
+
+impl Cluster {
+    fn url(&self, db: &str) -> String {
+        self.url_pattern.replace("{db}", db)
+    }
+}
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        // Runs on a plain thread: migrations drive their own runtime, which may not nest in
+        // the test's.
+        std::thread::spawn(|| {
+            let template = format!("riposte_template_{}", std::process::id());
+            let url_pattern = match std::env::var("DATABASE_URL") {
+                Ok(url) => {
+                    let (base, _) = url.rsplit_once('/').expect("DATABASE_URL has a database");
+                    format!("{base}/{{db}}")
+                }
+                Err(_) => {
+                    let dir = tempfile::Builder::new()
+                        .prefix("riposte-test-pg")
+                        .tempdir()
+                        .expect("temporary directory");
+                    let pg = EmbeddedPostgres::start(&dir.path().join("data"), true)
+                        .unwrap_or_else(|e| panic!("cannot start the test cluster: {e}"));
+                    let pattern = pg.url("{db}");
+                    *EMBEDDED.lock().unwrap() = Some((pg, dir));
+                    unsafe {
+                        libc::atexit(stop_embedded);
+                    }
+                    pattern
+                }
+            };
+            let cluster = Cluster {
+                url_pattern,
+                template,
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(admin(
+                &cluster,
+                &format!("DROP DATABASE IF EXISTS {}", cluster.template),
+            ));
+            rt.block_on(admin(
+                &cluster,
+                &format!("CREATE DATABASE {}", cluster.template),
+            ));
+            drop(rt);
+            riposte::db::migrate(&cluster.url(&cluster.template)).expect("migrate the template");
+            cluster
+        })
+        .join()
+        .expect("test cluster set-up")
+    })
+}
+
+async fn admin(cluster: &Cluster, sql: &str) {
+    let mut conn = AsyncPgConnection::establish(&cluster.url("postgres"))
+        .await
+        .expect("connect to the test server");
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A fresh, migrated database; dropped when the returned guard is.
+pub struct TestDb {
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let cluster = cluster();
+        let name = format!("riposte_test_{}", uuid::Uuid::new_v4().simple());
+        admin(
+            cluster,
+            &format!("CREATE DATABASE {name} TEMPLATE {}", cluster.template),
+        )
+        .await;
+        TestDb {
+            url: cluster.url(&name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(admin(cluster(), &sql));
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped last: the database goes after the server.
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(handle.stop(false));
+        })
+        .join();
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `field`s of a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a problem+json error of this status, naming `field` when given.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, field: Option<&str>) -> &Self {
+        self.assert_status(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        if let Some(field) = field {
+            assert!(
+                self.error_fields().iter().any(|f| f == field),
+                "expected an error for `{field}`, got {}",
+                self.text
+            );
+        }
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let db = TestDb::new().await;
+        let pool = riposte::db::pool(&db.url, 8).expect("pool");
+        let state = AppState::new(pool).await.expect("app state");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().unwrap().port();
+        // The server runs in its own actix system on its own thread, as in production, so
+        // that stopping it never waits on the test's runtime.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server_state = state.clone();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = riposte::app::server(listener, server_state, 1).expect("server");
+                tx.send(server.handle()).expect("handle sent");
+                server.await
+            })
+        });
+        let handle = rx.recv().expect("server started");
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            state,
+            handle,
+            db,
+        }
+    }
+
+    /// Sends a request and checks the answer against the committed OpenAPI document.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{}", self.base, path));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        let resp = Resp {
+            status,
+            headers,
+            text,
+            body,
+        };
+        contract::check(method.as_str(), path, &resp);
+        resp
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.request(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.request(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.request(Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.request(Method::DELETE, path, None, &[]).await
+    }
+
+    /// Creates an actor, asserting success.
+    pub async fn actor(&self, body: Value) -> Value {
+        let resp = self.post("/v1/actors", &body).await;
+        resp.assert_status(201);
+        resp.body
+    }
+
+    /// The two states most tests need, plus a person and a body of China.
+    pub async fn with_basics(&self) {
+        self.actor(serde_json::json!({"code": "USA", "name": "United States", "kind": "state"}))
+            .await;
+        self.actor(serde_json::json!({"code": "CHN", "name": "China", "kind": "state"}))
+            .await;
+        self.actor(serde_json::json!({"code": "GBR", "name": "United Kingdom", "kind": "state"}))
+            .await;
+        self.actor(serde_json::json!({"code": "us-treasury", "name": "US Treasury", "kind": "government_body", "country": "USA", "parent": "USA"}))
+            .await;
+        self.actor(serde_json::json!({"code": "chen-quanguo", "name": "Chen Quanguo", "kind": "person", "country": "CHN"}))
+            .await;
+        self.actor(serde_json::json!({"code": "xinjiang-psb", "name": "Xinjiang Public Security Bureau", "kind": "government_body", "country": "CHN"}))
+            .await;
+    }
+
+    /// Creates an action from `overrides` laid over a valid USA -> CHN asset freeze.
+    pub async fn action(&self, overrides: Value) -> Value {
+        let resp = self.post("/v1/actions", &action_body(overrides)).await;
+        resp.assert_status(201);
+        resp.body
+    }
+}
+
+/// A valid action body with `overrides` applied (a null override removes the field).
+pub fn action_body(overrides: Value) -> Value {
+    let mut body = serde_json::json!({
+        "title": "Asset freeze",
+        "initiator": "USA",
+        "target": "CHN",
+        "type": "asset_freeze",
+        "status": "in_force",
+        "announced_on": "2020-07-09",
+    });
+    if let Value::Object(o) = overrides {
+        for (k, v) in o {
+            if v.is_null() {
+                body.as_object_mut().unwrap().remove(&k);
+            } else {
+                body[k] = v;
+            }
+        }
+    }
+    body
+}
+
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_string()
+}

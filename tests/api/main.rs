@@ -1,0 +1,14 @@
+//! Integration tests: the real app over HTTP against a real PostgreSQL.
+
+mod contract;
+mod helpers;
+
+mod action_types;
+mod actions;
+mod actors;
+mod errors;
+mod graph;
+mod health;
+mod lists;
+mod openapi;
+mod seed;

@@ -1,0 +1,122 @@
+use serde_json::Value;
+
+use super::contract::document;
+use super::helpers::TestApp;
+
+#[tokio::test]
+async fn served_document_equals_committed_document() {
+    let app = TestApp::spawn().await;
+    let served: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        &served == document(),
+        "the served OpenAPI document differs from openapi/openapi.json; regenerate it with \
+         `cargo run -- openapi > openapi/openapi.json`"
+    );
+    // The generator the README tells people to use produces the committed bytes.
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    assert_eq!(riposte::openapi::document_json(), committed);
+}
+
+#[tokio::test]
+async fn document_is_openapi_31_and_covers_every_route() {
+    let doc = document();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/v1/actors", &["get", "post"][..]),
+        ("/v1/actors/{actor}", &["get", "patch", "delete"]),
+        ("/v1/action-types", &["get"]),
+        ("/v1/actions", &["get", "post"]),
+        ("/v1/actions/{id}", &["get", "patch", "delete"]),
+        ("/v1/actions/{id}/responses", &["get"]),
+        ("/v1/actions/{id}/history", &["get"]),
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+    ] {
+        for method in methods {
+            let op = &paths[path][*method];
+            assert!(op.is_object(), "{method} {path} is not documented");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500"), "{method} {path} lacks 500");
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+    // Every error response points at the problem schema, with an example.
+    for (name, response) in doc["components"]["responses"].as_object().unwrap() {
+        let media = &response["content"]["application/problem+json"];
+        assert_eq!(
+            media["schema"]["$ref"], "#/components/schemas/Problem",
+            "{name}"
+        );
+        assert!(
+            media["example"]["detail"].is_string(),
+            "{name} has no example"
+        );
+    }
+}
+
+#[tokio::test]
+async fn docs_render_without_internet() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = client
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(redirect.status().is_redirection());
+    let page = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    // Every script and stylesheet the page loads is served by riposte itself.
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        let resp = app
+            .client
+            .get(format!("{}/docs/{asset}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{asset}");
+    }
+    assert!(!html.contains("//cdn") && !html.contains("unpkg.com"));
+    let init = app
+        .client
+        .get(format!("{}/docs/swagger-initializer.js", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/openapi.json"));
+}
