@@ -77,13 +77,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// Syntax errors are 400; a well-formed document of the wrong shape is 422 with the path of
 /// the offending field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(de);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     match parsed {
-        Ok(value) => {
-            // Trailing garbage after the document is a syntax error too.
-            Ok(value)
-        }
+        // Anything after the document is a syntax error too.
+        Ok(value) => match de.end() {
+            Ok(()) => Ok(value),
+            Err(e) => Err(AppError::BadRequest {
+                detail: format!("the request body is not valid JSON: {e}"),
+                errors: Vec::new(),
+            }),
+        },
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();

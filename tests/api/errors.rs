@@ -1,1 +1,123 @@
+//! Bad input of every kind is a 4xx problem+json, never a 5xx.
 
+use reqwest::Method;
+use serde_json::json;
+
+use super::helpers::{action_body, TestApp};
+
+#[tokio::test]
+async fn malformed_bodies() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let raw = |body: &'static str, content_type: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(format!("{}/v1/actions", app.base))
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    for (body, status) in [
+        ("{\"title\": ", 400),
+        ("not json", 400),
+        ("", 400),
+        ("[]", 422),
+        ("42", 422),
+    ] {
+        let resp = raw(body, Some("application/json")).await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{body:?}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/problem+json",
+            "{body:?}"
+        );
+    }
+    // Trailing garbage after an otherwise acceptable document.
+    let resp = app
+        .client
+        .patch(format!("{}/v1/actors/USA", app.base))
+        .header("content-type", "application/json")
+        .body("{} {}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = raw("{}", None).await.unwrap();
+    assert_eq!(resp.status(), 415);
+    let resp = raw("{}", Some("text/plain")).await.unwrap();
+    assert_eq!(resp.status(), 415);
+    // JSON with a charset parameter is fine (and then fails validation, not media type).
+    let resp = raw("{}", Some("application/json; charset=utf-8")).await.unwrap();
+    assert_eq!(resp.status(), 422);
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let big = action_body(json!({"summary": "x".repeat(1024 * 1024)}));
+    let resp = app.post("/v1/actions", &big).await;
+    resp.assert_problem(413, None);
+    assert!(resp.body["detail"].as_str().unwrap().contains("1048576"));
+    // Just under the limit, the text-length rule speaks instead.
+    let under = action_body(json!({"summary": "x".repeat(20_000)}));
+    app.post("/v1/actions", &under)
+        .await
+        .assert_problem(422, Some("summary"));
+    // A chunked body without Content-Length is counted too.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|_| Ok(vec![b' '; 64 * 1024])).collect();
+    let resp = app
+        .client
+        .post(format!("{}/v1/actors", app.base))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let app = TestApp::spawn().await;
+    app.get("/v2/nothing").await.assert_problem(404, None);
+    app.get("/v1/actions/00000000-0000-4000-8000-000000000000/nothing")
+        .await
+        .assert_problem(404, None);
+    let resp = app
+        .request(Method::PUT, "/v1/actions", Some(&json!({})), &[])
+        .await;
+    resp.assert_status(405);
+    assert_eq!(resp.header("allow"), Some("GET, POST"));
+    assert_eq!(resp.header("content-type"), Some("application/problem+json"));
+    let resp = app.request(Method::POST, "/v1/action-types", None, &[]).await;
+    assert_eq!(resp.status, 405);
+}
+
+#[tokio::test]
+async fn bad_query_parameters_are_400s_naming_the_parameter() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for (query, field) in [
+        ("limit=abc", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=201", "limit"),
+        ("from=2020-02-30", "from"),
+        ("to=yesterday", "to"),
+        ("status=rumoured", "status"),
+        ("sort=severity", "sort"),
+        ("initiator=XXX", "initiator"),
+        ("target=nobody", "target"),
+        ("type=bombing", "type"),
+        ("from=2021-01-01&to=2020-01-01", "from"),
+        ("colour=red", "colour"),
+        ("limit=5&limit=6", "limit"),
+        ("page_token=%%%", "page_token"),
+    ] {
+        let resp = app.get(&format!("/v1/actions?{query}")).await;
+        resp.assert_problem(400, Some(field));
+    }
+}

@@ -1,1 +1,159 @@
+//! Filters and cursor pagination of GET /v1/actions.
 
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use super::helpers::{id_of, TestApp};
+
+async fn ids(app: &TestApp, query: &str) -> Vec<String> {
+    let resp = app.get(&format!("/v1/actions?limit=200&{query}")).await;
+    resp.assert_status(200);
+    resp.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// Follows next_page_token to the end, checking the Link header on the way.
+async fn walk(app: &TestApp, query: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut path = format!("/v1/actions?{query}");
+    for _ in 0..100 {
+        let page = app.get(&path).await;
+        page.assert_status(200);
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(id_of));
+        match page.body["next_page_token"].as_str() {
+            Some(token) => {
+                let link = page.header("link").expect("Link header");
+                let url = link
+                    .strip_prefix('<')
+                    .and_then(|l| l.split_once(">; rel=\"next\""))
+                    .map(|(url, _)| url.to_string())
+                    .expect("Link: <url>; rel=\"next\"");
+                assert!(url.contains(token));
+                // The Link URL and the token agree: follow the Link.
+                path = url;
+            }
+            None => {
+                assert!(page.header("link").is_none());
+                return seen;
+            }
+        }
+    }
+    panic!("pagination did not end");
+}
+
+#[tokio::test]
+async fn every_filter_selects_exactly_its_actions() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let a = app.action(json!({"announced_on": "2020-01-10"})).await; // USA->CHN asset_freeze in_force
+    let b = app
+        .action(json!({"announced_on": "2020-02-10", "initiator": "CHN", "target": "USA", "type": "threaten", "status": "threatened"}))
+        .await;
+    let c = app
+        .action(json!({"announced_on": "2020-03-10", "initiator": "GBR", "target": "CHN", "type": "visa_ban"}))
+        .await;
+    let d = app
+        .action(json!({"announced_on": "2020-03-10", "initiator": "CHN", "target": "GBR", "type": "visa_ban", "status": "lifted"}))
+        .await;
+    let [a, b, c, d] = [a, b, c, d].map(|v| id_of(&v));
+    let set = |v: Vec<String>| v.into_iter().collect::<HashSet<_>>();
+    let of = |v: &[&String]| v.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+
+    assert_eq!(set(ids(&app, "initiator=CHN").await), of(&[&b, &d]));
+    assert_eq!(set(ids(&app, "target=CHN").await), of(&[&a, &c]));
+    assert_eq!(set(ids(&app, "initiator=CHN&target=GBR").await), of(&[&d]));
+    assert_eq!(set(ids(&app, "type=visa_ban").await), of(&[&c, &d]));
+    assert_eq!(set(ids(&app, "status=threatened").await), of(&[&b]));
+    assert_eq!(set(ids(&app, "status=in_force").await), of(&[&a, &c]));
+    // from/to are inclusive.
+    assert_eq!(set(ids(&app, "from=2020-02-10").await), of(&[&b, &c, &d]));
+    assert_eq!(set(ids(&app, "to=2020-02-10").await), of(&[&a, &b]));
+    assert_eq!(set(ids(&app, "from=2020-02-10&to=2020-02-10").await), of(&[&b]));
+    assert_eq!(ids(&app, "from=2021-01-01").await, Vec::<String>::new());
+    assert_eq!(ids(&app, "initiator=USA&target=GBR").await, Vec::<String>::new());
+
+    // Newest first by default, ties broken by id; `sort=announced_on` reverses exactly.
+    let newest = ids(&app, "").await;
+    assert_eq!(newest[3], a);
+    assert_eq!(newest[2], b);
+    let mut oldest = ids(&app, "sort=announced_on").await;
+    oldest.reverse();
+    assert_eq!(newest, oldest);
+    assert_eq!(ids(&app, "sort=-announced_on").await, newest);
+}
+
+#[tokio::test]
+async fn pages_lose_and_repeat_nothing_even_with_inserts_between_pages() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    // Many actions share a date, so the tie-breaker matters.
+    let mut created = Vec::new();
+    for i in 0..23 {
+        let date = format!("2020-07-{:02}", 1 + i % 4);
+        created.push(id_of(&app.action(json!({"announced_on": date, "title": format!("A{i}")})).await));
+    }
+    for (query, sort) in [("limit=5", "newest"), ("limit=4&sort=announced_on", "oldest")] {
+        let seen = walk(&app, query).await;
+        assert_eq!(seen.len(), 23, "{sort}");
+        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23, "{sort}: repeated items");
+        let full = ids(&app, query.split('&').nth(1).unwrap_or("")).await;
+        assert_eq!(seen, full, "{sort}: pages do not add up to the full ordering");
+    }
+
+    // Insert between pages: rows already passed are not repeated, none is lost.
+    let first = app.get("/v1/actions?limit=5&sort=announced_on").await;
+    let token = first.body["next_page_token"].as_str().unwrap().to_string();
+    let before: Vec<String> = first.body["items"].as_array().unwrap().iter().map(id_of).collect();
+    // One older than the cursor (would be on page 1) and one newer (must appear later).
+    app.action(json!({"announced_on": "2020-06-01", "title": "old"})).await;
+    let new = id_of(&app.action(json!({"announced_on": "2020-08-01", "title": "new"})).await);
+    let mut rest = walk(&app, &format!("limit=5&sort=announced_on&page_token={token}")).await;
+    assert!(rest.iter().all(|id| !before.contains(id)), "an item was repeated");
+    assert!(rest.contains(&new));
+    rest.retain(|id| *id != new);
+    let mut all = before.clone();
+    all.extend(rest);
+    let mut expected: Vec<String> = created.clone();
+    expected.sort();
+    all.sort();
+    assert_eq!(all, expected, "an item was lost");
+}
+
+#[tokio::test]
+async fn page_tokens_are_bound_to_their_filters() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for i in 0..3 {
+        app.action(json!({"announced_on": format!("2020-01-0{}", i + 1)})).await;
+    }
+    let page = app.get("/v1/actions?limit=1&initiator=USA").await;
+    let token = page.body["next_page_token"].as_str().unwrap();
+    // Same filters, other page size: fine.
+    app.get(&format!("/v1/actions?limit=2&initiator=USA&page_token={token}"))
+        .await
+        .assert_status(200);
+    for other in ["initiator=CHN", "", "sort=announced_on", "initiator=USA&status=in_force"] {
+        app.get(&format!("/v1/actions?limit=1&{other}&page_token={token}"))
+            .await
+            .assert_problem(400, Some("page_token"));
+    }
+    // Another endpoint's token.
+    let actors = app.get("/v1/actors?limit=1").await;
+    let actor_token = actors.body["next_page_token"].as_str().unwrap();
+    app.get(&format!("/v1/actions?page_token={actor_token}"))
+        .await
+        .assert_problem(400, Some("page_token"));
+    // Tampered token.
+    let mut bad = token.to_string();
+    bad.replace_range(0..2, "zz");
+    app.get(&format!("/v1/actions?limit=1&initiator=USA&page_token={bad}"))
+        .await
+        .assert_problem(400, Some("page_token"));
+    let empty: Value = app.get("/v1/actions?limit=1&initiator=GBR").await.body;
+    assert_eq!(empty, json!({"items": [], "next_page_token": null}));
+}
