@@ -72,7 +72,9 @@ struct RunAs {
 pub struct EmbeddedPostgres {
     data_dir: PathBuf,
     pid: i32,
-    exited: mpsc::Receiver<()>,
+    /// None when we attached to a server another riposte process runs in the same data
+    /// directory: that one is not ours to stop.
+    exited: Option<mpsc::Receiver<()>>,
     stopped: bool,
 }
 
@@ -130,6 +132,19 @@ impl EmbeddedPostgres {
             return Err(EmbeddedPgError::NotAPgDataDir { path: data_dir });
         } else if let Some(user) = &run_as {
             check_reachable(&data_dir, user)?;
+        }
+        if let Some(pid) = running_server(&data_dir) {
+            log::info!(
+                "PostgreSQL is already running in {} (pid {pid}), started by another riposte \
+                 process; using it",
+                data_dir.display()
+            );
+            return Ok(EmbeddedPostgres {
+                data_dir,
+                pid,
+                exited: None,
+                stopped: true,
+            });
         }
 
         // A server left behind by a killed riposte keeps its pid file; a stale one (no such
@@ -201,7 +216,7 @@ impl EmbeddedPostgres {
         let mut pg = EmbeddedPostgres {
             data_dir,
             pid,
-            exited: exit_rx,
+            exited: Some(exit_rx),
             stopped: false,
         };
         pg.wait_ready(&log_path)?;
@@ -221,7 +236,7 @@ impl EmbeddedPostgres {
                     return Ok(());
                 }
             }
-            let exited = self.exited.try_recv().is_ok();
+            let exited = self.exited.as_ref().is_some_and(|e| e.try_recv().is_ok());
             if exited || Instant::now() > deadline {
                 self.stopped = exited;
                 let log = fs::read_to_string(log_path).unwrap_or_default();
@@ -269,14 +284,14 @@ impl EmbeddedPostgres {
 
     /// Fast shutdown: open sessions are ended, committed data is kept.
     pub fn stop(&mut self) {
-        if self.stopped {
+        let Some(exited) = self.exited.as_ref().filter(|_| !self.stopped) else {
             return;
-        }
+        };
         self.stopped = true;
         unsafe {
             libc::kill(self.pid, libc::SIGINT);
         }
-        if self.exited.recv_timeout(Duration::from_secs(30)).is_err() {
+        if exited.recv_timeout(Duration::from_secs(30)).is_err() {
             log::warn!(
                 "PostgreSQL (pid {}) did not stop in 30 s; killing it",
                 self.pid
@@ -284,7 +299,7 @@ impl EmbeddedPostgres {
             unsafe {
                 libc::kill(self.pid, libc::SIGQUIT);
             }
-            let _ = self.exited.recv_timeout(Duration::from_secs(10));
+            let _ = exited.recv_timeout(Duration::from_secs(10));
         }
     }
 }
@@ -293,6 +308,16 @@ impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The pid of a live, ready server in `data_dir`, if there is one.
+fn running_server(data_dir: &Path) -> Option<i32> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let pid: i32 = lines.first()?.trim().parse().ok()?;
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    (alive && lines.get(7).map(|l| l.trim()) == Some("ready")).then_some(pid)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EmbeddedPgError> {
@@ -327,7 +352,7 @@ fn find_bin_dir() -> Result<PathBuf, EmbeddedPgError> {
                     Some((v, e.path().join("bin")))
                 })
                 .collect();
-            versions.sort_by(|a, b| b.0.cmp(&a.0));
+            versions.sort_by_key(|v| std::cmp::Reverse(v.0));
             candidates.extend(versions.into_iter().map(|(_, p)| p));
         }
     }

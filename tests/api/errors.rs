@@ -49,7 +49,9 @@ async fn malformed_bodies() {
     let resp = raw("{}", Some("text/plain")).await.unwrap();
     assert_eq!(resp.status(), 415);
     // JSON with a charset parameter is fine (and then fails validation, not media type).
-    let resp = raw("{}", Some("application/json; charset=utf-8")).await.unwrap();
+    let resp = raw("{}", Some("application/json; charset=utf-8"))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 422);
 }
 
@@ -73,7 +75,9 @@ async fn bodies_over_one_mebibyte_are_refused() {
         .client
         .post(format!("{}/v1/actors", app.base))
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
@@ -92,8 +96,13 @@ async fn unknown_routes_and_methods() {
         .await;
     resp.assert_status(405);
     assert_eq!(resp.header("allow"), Some("GET, POST"));
-    assert_eq!(resp.header("content-type"), Some("application/problem+json"));
-    let resp = app.request(Method::POST, "/v1/action-types", None, &[]).await;
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/problem+json")
+    );
+    let resp = app
+        .request(Method::POST, "/v1/action-types", None, &[])
+        .await;
     assert_eq!(resp.status, 405);
 }
 

@@ -27,10 +27,18 @@ async fn responses_link_both_ways() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["action"].as_str().unwrap().into(), r["relation"].as_str().unwrap().into()))
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().into(),
+                r["relation"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     links.sort();
-    let mut expected = vec![(sid.clone(), "retaliates".to_string()), (vid.clone(), "reciprocates".to_string())];
+    let mut expected = vec![
+        (sid.clone(), "retaliates".to_string()),
+        (vid.clone(), "reciprocates".to_string()),
+    ];
     expected.sort();
     assert_eq!(links, expected);
 
@@ -58,21 +66,35 @@ async fn responses_link_both_ways() {
     assert_eq!(none.body["items"], json!([]));
 
     // Paged one at a time.
-    let first = app.get(&format!("/v1/actions/{sid}/responses?limit=1")).await;
+    let first = app
+        .get(&format!("/v1/actions/{sid}/responses?limit=1"))
+        .await;
     assert_eq!(first.body["items"][0]["id"], vow_id);
     let token = first.body["next_page_token"].as_str().unwrap();
     let second = app
-        .get(&format!("/v1/actions/{sid}/responses?limit=1&page_token={token}"))
+        .get(&format!(
+            "/v1/actions/{sid}/responses?limit=1&page_token={token}"
+        ))
         .await;
     assert_eq!(second.body["items"][0]["id"], imp_id);
     assert!(second.body["next_page_token"].is_null());
 
     // An answered action cannot be deleted; its answers can, and then it can.
-    app.delete(&format!("/v1/actions/{sid}")).await.assert_problem(409, None);
-    app.delete(&format!("/v1/actions/{vow_id}")).await.assert_problem(409, None);
-    app.delete(&format!("/v1/actions/{imp_id}")).await.assert_status(204);
-    app.delete(&format!("/v1/actions/{vow_id}")).await.assert_status(204);
-    app.delete(&format!("/v1/actions/{sid}")).await.assert_status(204);
+    app.delete(&format!("/v1/actions/{sid}"))
+        .await
+        .assert_problem(409, None);
+    app.delete(&format!("/v1/actions/{vow_id}"))
+        .await
+        .assert_problem(409, None);
+    app.delete(&format!("/v1/actions/{imp_id}"))
+        .await
+        .assert_status(204);
+    app.delete(&format!("/v1/actions/{vow_id}"))
+        .await
+        .assert_status(204);
+    app.delete(&format!("/v1/actions/{sid}"))
+        .await
+        .assert_status(204);
     // The visa ban lost its answer along with the vow.
     let answers = app.get(&format!("/v1/actions/{vid}/responses")).await;
     assert_eq!(answers.body["items"], json!([]));
@@ -88,15 +110,19 @@ async fn answers_to_later_actions_self_edges_and_cycles_are_refused() {
     let resp = app
         .post(
             "/v1/actions",
-            &action_body(json!({"announced_on": "2020-07-01", "initiator": "CHN", "target": "USA",
-                "responds_to": [{"action": later_id, "relation": "retaliates"}]})),
+            &action_body(
+                json!({"announced_on": "2020-07-01", "initiator": "CHN", "target": "USA",
+                "responds_to": [{"action": later_id, "relation": "retaliates"}]}),
+            ),
         )
         .await;
     resp.assert_problem(422, Some("responds_to[0].action"));
     // A month-precise answer may answer something inside its month.
     let month = app
-        .action(json!({"announced_on": "2020-08", "initiator": "CHN", "target": "USA",
-            "responds_to": [{"action": later_id, "relation": "retaliates"}]}))
+        .action(
+            json!({"announced_on": "2020-08", "initiator": "CHN", "target": "USA",
+            "responds_to": [{"action": later_id, "relation": "retaliates"}]}),
+        )
         .await;
     assert_eq!(month["date_precision"], "month");
 
@@ -112,8 +138,10 @@ async fn answers_to_later_actions_self_edges_and_cycles_are_refused() {
 
     // A cycle among same-day actions: b answers a, c answers b, then a would answer c.
     let b = app
-        .action(json!({"announced_on": "2020-09-01", "initiator": "CHN", "target": "USA",
-            "responds_to": [{"action": a_id, "relation": "retaliates"}]}))
+        .action(
+            json!({"announced_on": "2020-09-01", "initiator": "CHN", "target": "USA",
+            "responds_to": [{"action": a_id, "relation": "retaliates"}]}),
+        )
         .await;
     let b_id = id_of(&b);
     let c = app
@@ -142,15 +170,24 @@ async fn answers_to_later_actions_self_edges_and_cycles_are_refused() {
 
     // Moving an answered action after its answer is refused; so is moving an answer before
     // what it answers.
-    app.patch(&format!("/v1/actions/{a_id}"), &json!({"announced_on": "2020-09-02"}))
-        .await
-        .assert_problem(422, Some("announced_on"));
-    app.patch(&format!("/v1/actions/{c_id}"), &json!({"announced_on": "2020-08-31"}))
-        .await
-        .assert_problem(422, Some("responds_to[0].action"));
-    app.patch(&format!("/v1/actions/{a_id}"), &json!({"announced_on": "2020-08-31"}))
-        .await
-        .assert_status(200);
+    app.patch(
+        &format!("/v1/actions/{a_id}"),
+        &json!({"announced_on": "2020-09-02"}),
+    )
+    .await
+    .assert_problem(422, Some("announced_on"));
+    app.patch(
+        &format!("/v1/actions/{c_id}"),
+        &json!({"announced_on": "2020-08-31"}),
+    )
+    .await
+    .assert_problem(422, Some("responds_to[0].action"));
+    app.patch(
+        &format!("/v1/actions/{a_id}"),
+        &json!({"announced_on": "2020-08-31"}),
+    )
+    .await
+    .assert_status(200);
 
     // Duplicate edges and unknown relations.
     app.post(

@@ -141,8 +141,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
-    // Dropped last: the database goes after the server.
-    pub db: TestDb,
+    // Held for its Drop, which removes the database once the server is gone.
+    _db: TestDb,
 }
 
 impl Drop for TestApp {
@@ -241,7 +241,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             handle,
-            db,
+            _db: db,
         }
     }
 

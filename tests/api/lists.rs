@@ -73,9 +73,15 @@ async fn every_filter_selects_exactly_its_actions() {
     // from/to are inclusive.
     assert_eq!(set(ids(&app, "from=2020-02-10").await), of(&[&b, &c, &d]));
     assert_eq!(set(ids(&app, "to=2020-02-10").await), of(&[&a, &b]));
-    assert_eq!(set(ids(&app, "from=2020-02-10&to=2020-02-10").await), of(&[&b]));
+    assert_eq!(
+        set(ids(&app, "from=2020-02-10&to=2020-02-10").await),
+        of(&[&b])
+    );
     assert_eq!(ids(&app, "from=2021-01-01").await, Vec::<String>::new());
-    assert_eq!(ids(&app, "initiator=USA&target=GBR").await, Vec::<String>::new());
+    assert_eq!(
+        ids(&app, "initiator=USA&target=GBR").await,
+        Vec::<String>::new()
+    );
 
     // Newest first by default, ties broken by id; `sort=announced_on` reverses exactly.
     let newest = ids(&app, "").await;
@@ -95,25 +101,54 @@ async fn pages_lose_and_repeat_nothing_even_with_inserts_between_pages() {
     let mut created = Vec::new();
     for i in 0..23 {
         let date = format!("2020-07-{:02}", 1 + i % 4);
-        created.push(id_of(&app.action(json!({"announced_on": date, "title": format!("A{i}")})).await));
+        created.push(id_of(
+            &app.action(json!({"announced_on": date, "title": format!("A{i}")}))
+                .await,
+        ));
     }
-    for (query, sort) in [("limit=5", "newest"), ("limit=4&sort=announced_on", "oldest")] {
+    for (query, sort) in [
+        ("limit=5", "newest"),
+        ("limit=4&sort=announced_on", "oldest"),
+    ] {
         let seen = walk(&app, query).await;
         assert_eq!(seen.len(), 23, "{sort}");
-        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23, "{sort}: repeated items");
+        assert_eq!(
+            seen.iter().collect::<HashSet<_>>().len(),
+            23,
+            "{sort}: repeated items"
+        );
         let full = ids(&app, query.split('&').nth(1).unwrap_or("")).await;
-        assert_eq!(seen, full, "{sort}: pages do not add up to the full ordering");
+        assert_eq!(
+            seen, full,
+            "{sort}: pages do not add up to the full ordering"
+        );
     }
 
     // Insert between pages: rows already passed are not repeated, none is lost.
     let first = app.get("/v1/actions?limit=5&sort=announced_on").await;
     let token = first.body["next_page_token"].as_str().unwrap().to_string();
-    let before: Vec<String> = first.body["items"].as_array().unwrap().iter().map(id_of).collect();
+    let before: Vec<String> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
     // One older than the cursor (would be on page 1) and one newer (must appear later).
-    app.action(json!({"announced_on": "2020-06-01", "title": "old"})).await;
-    let new = id_of(&app.action(json!({"announced_on": "2020-08-01", "title": "new"})).await);
-    let mut rest = walk(&app, &format!("limit=5&sort=announced_on&page_token={token}")).await;
-    assert!(rest.iter().all(|id| !before.contains(id)), "an item was repeated");
+    app.action(json!({"announced_on": "2020-06-01", "title": "old"}))
+        .await;
+    let new = id_of(
+        &app.action(json!({"announced_on": "2020-08-01", "title": "new"}))
+            .await,
+    );
+    let mut rest = walk(
+        &app,
+        &format!("limit=5&sort=announced_on&page_token={token}"),
+    )
+    .await;
+    assert!(
+        rest.iter().all(|id| !before.contains(id)),
+        "an item was repeated"
+    );
     assert!(rest.contains(&new));
     rest.retain(|id| *id != new);
     let mut all = before.clone();
@@ -129,15 +164,23 @@ async fn page_tokens_are_bound_to_their_filters() {
     let app = TestApp::spawn().await;
     app.with_basics().await;
     for i in 0..3 {
-        app.action(json!({"announced_on": format!("2020-01-0{}", i + 1)})).await;
+        app.action(json!({"announced_on": format!("2020-01-0{}", i + 1)}))
+            .await;
     }
     let page = app.get("/v1/actions?limit=1&initiator=USA").await;
     let token = page.body["next_page_token"].as_str().unwrap();
     // Same filters, other page size: fine.
-    app.get(&format!("/v1/actions?limit=2&initiator=USA&page_token={token}"))
-        .await
-        .assert_status(200);
-    for other in ["initiator=CHN", "", "sort=announced_on", "initiator=USA&status=in_force"] {
+    app.get(&format!(
+        "/v1/actions?limit=2&initiator=USA&page_token={token}"
+    ))
+    .await
+    .assert_status(200);
+    for other in [
+        "initiator=CHN",
+        "",
+        "sort=announced_on",
+        "initiator=USA&status=in_force",
+    ] {
         app.get(&format!("/v1/actions?limit=1&{other}&page_token={token}"))
             .await
             .assert_problem(400, Some("page_token"));
@@ -151,9 +194,11 @@ async fn page_tokens_are_bound_to_their_filters() {
     // Tampered token.
     let mut bad = token.to_string();
     bad.replace_range(0..2, "zz");
-    app.get(&format!("/v1/actions?limit=1&initiator=USA&page_token={bad}"))
-        .await
-        .assert_problem(400, Some("page_token"));
+    app.get(&format!(
+        "/v1/actions?limit=1&initiator=USA&page_token={bad}"
+    ))
+    .await
+    .assert_problem(400, Some("page_token"));
     let empty: Value = app.get("/v1/actions?limit=1&initiator=GBR").await.body;
     assert_eq!(empty, json!({"items": [], "next_page_token": null}));
 }

@@ -10,5 +10,6 @@ mod errors;
 mod graph;
 mod health;
 mod lists;
+mod migrations;
 mod openapi;
 mod seed;

@@ -1,0 +1,188 @@
+//! The two commands of the README, run as a user would: `riposte serve` with no database
+//! configured starts its own PostgreSQL, and `riposte seed` loads the founding example.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn riposte(args: &[&str], data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_riposte"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env("RIPOSTE_LOG", "warn");
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str, server: &mut Server) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(resp) = client.get(format!("{base}/readyz")).send().await {
+            if resp.status() == 200 {
+                return;
+            }
+        }
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("riposte serve exited early with {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "riposte serve never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-cli")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        riposte(&["serve", "--bind", &format!("127.0.0.1:{port}")], &data)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base, &mut server).await;
+
+    // A second command attaches to the server's PostgreSQL instead of starting another.
+    let out = riposte(&["seed", "xinjiang-2020"], &data)
+        .env("RIPOSTE_LOG", "info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("9 actions created (0 already present)"),
+        "{log}"
+    );
+
+    let docs = client.get(format!("{base}/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    let chn: serde_json::Value = client
+        .get(format!("{base}/v1/actions?initiator=CHN"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vow = chn["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "threaten")
+        .expect("the vow of reciprocal action");
+    let answered = vow["responds_to"][0]["action"].as_str().unwrap();
+    let responses: serde_json::Value = client
+        .get(format!("{base}/v1/actions/{answered}/responses"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(responses["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["id"] == vow["id"]));
+
+    // SIGTERM: the server drains, stops PostgreSQL and exits 0.
+    unsafe {
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "riposte did not stop after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        !data.join("postmaster.pid").exists(),
+        "PostgreSQL was left running"
+    );
+
+    // The cluster is reused, and seeding again adds nothing.
+    let out = riposte(&["seed", "xinjiang-2020"], &data)
+        .env("RIPOSTE_LOG", "info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("0 actions created (9 already present)"),
+        "{log}"
+    );
+    assert!(!data.join("postmaster.pid").exists());
+
+    // `serve --seed` on the same data: nothing is duplicated.
+    let mut server = Server(
+        riposte(
+            &[
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--seed",
+                "xinjiang-2020",
+            ],
+            &data,
+        )
+        .spawn()
+        .unwrap(),
+    );
+    wait_ready(&client, &base, &mut server).await;
+    let all: serde_json::Value = client
+        .get(format!("{base}/v1/actions?limit=200"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len(), 9);
+}
+
+#[test]
+fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    let out = riposte(
+        &["serve", "--bind", "not-an-address"],
+        &dir.path().join("data"),
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on not-an-address"));
+}
