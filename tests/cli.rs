@@ -24,6 +24,10 @@ fn free_port() -> u16 {
         .port()
 }
 
+async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -84,14 +88,7 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
 
     let docs = client.get(format!("{base}/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
-    let chn: serde_json::Value = client
-        .get(format!("{base}/v1/actions?initiator=CHN"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let chn = get_json(&client, &format!("{base}/v1/actions?initiator=CHN")).await;
     let vow = chn["items"]
         .as_array()
         .unwrap()
@@ -99,14 +96,7 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
         .find(|a| a["type"] == "threaten")
         .expect("the vow of reciprocal action");
     let answered = vow["responds_to"][0]["action"].as_str().unwrap();
-    let responses: serde_json::Value = client
-        .get(format!("{base}/v1/actions/{answered}/responses"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let responses = get_json(&client, &format!("{base}/v1/actions/{answered}/responses")).await;
     assert!(responses["items"]
         .as_array()
         .unwrap()
@@ -163,14 +153,7 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
         .unwrap(),
     );
     wait_ready(&client, &base, &mut server).await;
-    let all: serde_json::Value = client
-        .get(format!("{base}/v1/actions?limit=200"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = get_json(&client, &format!("{base}/v1/actions?limit=200")).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 9);
 }
 
