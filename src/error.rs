@@ -221,6 +221,15 @@ impl From<DieselError> for AppError {
                     DatabaseErrorKind::ClosedConnection => {
                         AppError::Unavailable("the database connection was lost; retry".into())
                     }
+                    // PostgreSQL text cannot hold NUL; anything else unknown is ours.
+                    _ if info.message().contains("invalid byte sequence")
+                        || info.message().contains("0x00") =>
+                    {
+                        AppError::BadRequest {
+                            detail: "text must not contain NUL (\\u0000) characters".into(),
+                            errors: Vec::new(),
+                        }
+                    }
                     _ => AppError::Internal(format!("database error: {}", info.message())),
                 }
             }

@@ -126,30 +126,7 @@ pub struct ResponseLink {
 /// An action of one state (or IGO) towards another, with what it names, its sources and
 /// the earlier actions it answers.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0a1f0000-0000-4000-8000-000000000008",
-    "title": "China vows reciprocal action over US Xinjiang sanctions",
-    "summary": "Foreign ministry spokesman Zhao Lijian announced reciprocal action against US institutions and individuals.",
-    "initiator": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a62", "code": "CHN", "name": "China", "kind": "state"},
-    "target": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60", "code": "USA", "name": "United States", "kind": "state"},
-    "authority": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a63", "code": "cn-mfa", "name": "Ministry of Foreign Affairs of the People's Republic of China", "kind": "government_body"},
-    "type": "threaten",
-    "category": "threat",
-    "status": "threatened",
-    "announced_on": "2020-07-10",
-    "date_precision": "day",
-    "effective_from": null,
-    "effective_to": null,
-    "legal_basis": null,
-    "program": null,
-    "severity": -4.4,
-    "tags": ["xinjiang", "counter_sanctions"],
-    "designations": [],
-    "sources": [{"url": "https://www.scmp.com/news/china/diplomacy/article/3092676/china-vows-reciprocal-action-against-critics-xinjiang-policies", "publisher": "South China Morning Post", "published_on": "2020-07-10", "quote": "China has decided to take reciprocal action"}],
-    "responds_to": [{"action": "0a1f0000-0000-4000-8000-000000000006", "relation": "retaliates"}],
-    "created_at": "2026-11-28T12:00:00Z",
-    "updated_at": "2026-11-28T12:00:00Z"
-}))]
+#[schema(example = action_example)]
 pub struct Action {
     pub id: Uuid,
     pub title: String,
@@ -257,6 +234,34 @@ impl Action {
             })
             .collect()
     }
+}
+
+/// The vow of 10 July 2020, as the API shows it.
+pub fn action_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0a1f0000-0000-4000-8000-000000000008",
+        "title": "China vows reciprocal action over US Xinjiang sanctions",
+        "summary": "Foreign ministry spokesman Zhao Lijian announced reciprocal action against US institutions and individuals.",
+        "initiator": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a62", "code": "CHN", "name": "China", "kind": "state"},
+        "target": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60", "code": "USA", "name": "United States", "kind": "state"},
+        "authority": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a63", "code": "cn-mfa", "name": "Ministry of Foreign Affairs of the People's Republic of China", "kind": "government_body"},
+        "type": "threaten",
+        "category": "threat",
+        "status": "threatened",
+        "announced_on": "2020-07-10",
+        "date_precision": "day",
+        "effective_from": null,
+        "effective_to": null,
+        "legal_basis": null,
+        "program": null,
+        "severity": -4.4,
+        "tags": ["xinjiang", "counter_sanctions"],
+        "designations": [],
+        "sources": [{"url": "https://www.scmp.com/news/china/diplomacy/article/3092676/china-vows-reciprocal-action-against-critics-xinjiang-policies", "publisher": "South China Morning Post", "published_on": "2020-07-10", "quote": "China has decided to take reciprocal action"}],
+        "responds_to": [{"action": "0a1f0000-0000-4000-8000-000000000006", "relation": "retaliates"}],
+        "created_at": "2026-11-28T12:00:00Z",
+        "updated_at": "2026-11-28T12:00:00Z"
+    })
 }
 
 /// An entry of an action's status history.

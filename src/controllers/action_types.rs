@@ -6,7 +6,11 @@ use crate::views::{ActionType, List};
 /// The taxonomy of action types, by category then code. It is fixed by migrations, so the
 /// list is always complete on one page.
 #[utoipa::path(get, path = "/v1/action-types", tag = "action types",
-    responses((status = 200, description = "Every action type", body = List<ActionType>)))]
+    responses((status = 200, description = "Every action type", body = List<ActionType>,
+        example = json!({"items": [{"code": "asset_freeze", "label": "Asset freeze / blocking",
+            "description": "Blocking of property and interests in property of designated persons or bodies.",
+            "category": "sanction", "cameo_code": "163", "quad_class": 4, "default_severity": -8.0}],
+            "next_page_token": null}))))]
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(List {
         items: state.types.all().to_vec(),

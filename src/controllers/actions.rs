@@ -85,7 +85,8 @@ async fn page(
 /// Actions, filtered, newest first by default, in pages.
 #[utoipa::path(get, path = "/v1/actions", tag = "actions", params(ActionListParams),
     responses((status = 200, description = "A page of actions", body = List<Action>,
-        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")))))]
+        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
+        example = json!({"items": [crate::views::action_example()], "next_page_token": null}))))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -211,7 +212,8 @@ pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> AppRes
     responses(
         (status = 200, description = "The actions answering it; each one's `responds_to` \
             says how", body = List<Action>,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
+            example = json!({"items": [crate::views::action_example()], "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn responses(
     req: HttpRequest,
@@ -241,7 +243,11 @@ pub async fn responses(
     params(("id" = Uuid, Path, description = "The action's id")),
     responses(
         (status = 200, description = "The status history; always one page",
-            body = List<StatusChange>),
+            body = List<StatusChange>,
+            example = json!({"items": [
+                {"status": "announced", "on": "2020-05-22", "source_url": null, "note": null, "recorded_at": "2026-11-28T12:00:00Z"},
+                {"status": "in_force", "on": "2020-06-05", "source_url": "https://www.federalregister.gov/d/2020-12245", "note": "published in the Federal Register", "recorded_at": "2026-11-28T12:00:00Z"}],
+                "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn history(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;

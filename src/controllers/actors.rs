@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Query};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorFilter};
@@ -33,7 +33,12 @@ pub struct ActorListParams {
 #[utoipa::path(get, path = "/v1/actors", tag = "actors", params(ActorListParams),
     responses((status = 200, description = "A page of actors, by code",
         body = List<Actor>,
-        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")))))]
+        headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
+        example = json!({"items": [{"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a62", "code": "CHN",
+            "name": "China", "kind": "state", "country": null, "parent": null,
+            "aliases": ["People's Republic of China"], "wikidata_id": "Q148", "description": null,
+            "created_at": "2026-11-28T12:00:00Z", "updated_at": "2026-11-28T12:00:00Z"}],
+            "next_page_token": "eyJrIjoiQ0hOIiwiZiI6IjEyMzQifQ"}))))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -42,6 +47,15 @@ pub async fn list(
     let limit = pagination::page_size(params.limit)?;
     let after: Option<String> = pagination::cursor(&req, params.page_token.as_deref())?;
     let mut conn = state.conn().await?;
+    if let Some(country) = &params.country {
+        let found = actor::refs_by_codes(&mut conn, &[country]).await?;
+        if !found.iter().any(|a| a.kind == "state") {
+            return Err(AppError::bad_param(
+                "country",
+                format!("no state with code `{country}`"),
+            ));
+        }
+    }
     let rows = actor::list(
         &mut conn,
         ActorFilter {

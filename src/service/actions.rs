@@ -417,7 +417,7 @@ async fn plan(
     let target = &found[&input.target];
     Ok(Plan {
         write: ActionWrite {
-            title: input.title.trim().to_string(),
+            title: input.title.clone(),
             summary: input.summary.clone(),
             initiator_id: initiator.id,
             initiator_kind: initiator.kind.clone(),

@@ -101,7 +101,7 @@ async fn plan(
     }
     Ok(ActorWrite {
         code: input.code.clone(),
-        name: input.name.trim().to_string(),
+        name: input.name.clone(),
         kind: input.kind.as_str().to_string(),
         country: input.country.clone(),
         parent_id,

@@ -40,7 +40,7 @@ fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
 
 type Validators = Mutex<HashMap<String, Arc<jsonschema::Validator>>>;
 
-fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
+pub fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
     static CACHE: OnceLock<Validators> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(v) = cache.lock().unwrap().get(key) {

@@ -130,3 +130,48 @@ async fn bad_query_parameters_are_400s_naming_the_parameter() {
         resp.assert_problem(400, Some(field));
     }
 }
+
+#[tokio::test]
+async fn nul_characters_anywhere_are_client_errors() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let resp = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"initiator": "US\u{0}A"})),
+        )
+        .await;
+    assert!((400..500).contains(&resp.status), "{}", resp.text);
+    app.post("/v1/actions", &action_body(json!({"title": "a\u{0}b"})))
+        .await
+        .assert_problem(422, Some("title"));
+    let resp = app.get("/v1/actors/ab%00cd").await;
+    assert!((400..500).contains(&resp.status), "{}", resp.text);
+    let resp = app.get("/v1/actions?initiator=U%00S").await;
+    assert!((400..500).contains(&resp.status), "{}", resp.text);
+    let resp = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "x", "name": "N", "kind": "igo", "aliases": ["a\u{0}"]}),
+        )
+        .await;
+    assert!((400..500).contains(&resp.status), "{}", resp.text);
+}
+
+#[tokio::test]
+async fn database_gone_is_a_fast_503_with_retry_after() {
+    let app = TestApp::spawn().await;
+    app.get("/readyz").await.assert_status(200);
+    // Drop the database under the running app.
+    app.drop_database().await;
+    let started = std::time::Instant::now();
+    let resp = app.get("/readyz").await;
+    resp.assert_problem(503, None);
+    assert!(resp.header("retry-after").is_some());
+    let resp = app.get("/v1/actions").await;
+    resp.assert_problem(503, None);
+    assert_eq!(resp.header("retry-after"), Some("5"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // Liveness does not depend on the database.
+    app.get("/healthz").await.assert_status(200);
+}

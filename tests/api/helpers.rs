@@ -122,6 +122,17 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Drops the database now, cutting off whoever is connected.
+    pub async fn drop_now(&self) {
+        admin(
+            cluster(),
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
+        .await;
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
@@ -142,7 +153,7 @@ pub struct TestApp {
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
     // Held for its Drop, which removes the database once the server is gone.
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl Drop for TestApp {
@@ -241,8 +252,12 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             handle,
-            _db: db,
+            db,
         }
+    }
+
+    pub async fn drop_database(&self) {
+        self.db.drop_now().await;
     }
 
     /// Sends a request and checks the answer against the committed OpenAPI document.

@@ -120,3 +120,45 @@ async fn docs_render_without_internet() {
         .unwrap();
     assert!(init.contains("/openapi.json"));
 }
+
+/// Examples are documentation people copy: each must be valid against its own schema.
+#[test]
+fn every_example_matches_its_schema() {
+    let doc = document();
+    let mut checked = 0;
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        if let Some(example) = schema.get("example") {
+            let validator = super::contract::validator(&format!("example {name}"), schema);
+            let errors: Vec<String> = validator
+                .iter_errors(example)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "example of {name}: {errors:?}");
+            checked += 1;
+        }
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let Some(content) = response.get("content").and_then(|c| c.as_object()) else {
+                    continue;
+                };
+                for (media_type, media) in content {
+                    if let (Some(example), Some(schema)) =
+                        (media.get("example"), media.get("schema"))
+                    {
+                        let key = format!("example {method} {path} {status} {media_type}");
+                        let validator = super::contract::validator(&key, schema);
+                        let errors: Vec<String> = validator
+                            .iter_errors(example)
+                            .map(|e| e.to_string())
+                            .collect();
+                        assert!(errors.is_empty(), "{key}: {errors:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples");
+}
