@@ -2,13 +2,17 @@
 
 use std::net::TcpListener;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::Server;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{Compress, Logger};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{from_fn, Compress, Logger, Next};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::RequestId;
 use crate::controllers;
 use crate::error::AppError;
 use crate::openapi::ApiDoc;
@@ -24,7 +28,8 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         App::new()
             .app_data(data.clone())
             .wrap(Compress::default())
-            .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+            .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
+            .wrap(from_fn(request_id))
             .configure(controllers::routes)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
@@ -34,6 +39,29 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     .workers(workers)
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .run())
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request an id (the client's `X-Request-Id` when it is sane), echoed in the
+/// response and written to the audit log with every change the request makes.
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let given = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(res)
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {

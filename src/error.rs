@@ -66,8 +66,17 @@ pub enum AppError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// No usable API key; `invalid_token` when one was sent but refused.
+    #[error("{detail}")]
+    Unauthorized { detail: String, invalid_token: bool },
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("{0}")]
     Conflict(String),
     #[error("request body exceeds the limit of {limit} bytes")]
@@ -117,7 +126,18 @@ impl AppError {
     fn parts(&self) -> (&'static str, &'static str) {
         match self {
             AppError::BadRequest { .. } => ("/problems/bad-request", "The request is malformed"),
+            AppError::Unauthorized { .. } => {
+                ("/problems/unauthorized", "A valid API key is required")
+            }
+            AppError::Forbidden(_) => ("/problems/forbidden", "The API key's scope is too narrow"),
             AppError::NotFound(_) => ("/problems/not-found", "Not found"),
+            AppError::PreconditionFailed(_) => (
+                "/problems/precondition-failed",
+                "The resource changed since you read it",
+            ),
+            AppError::PreconditionRequired(_) => {
+                ("/problems/precondition-required", "If-Match is required")
+            }
             AppError::Conflict(_) => (
                 "/problems/conflict",
                 "The request conflicts with the current state",
@@ -169,7 +189,11 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -185,8 +209,19 @@ impl ResponseError for AppError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if matches!(self, AppError::Unavailable(_)) {
-            response.insert_header((header::RETRY_AFTER, "5"));
+        match self {
+            AppError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::Unauthorized { invalid_token, .. } => {
+                let challenge = if *invalid_token {
+                    "Bearer realm=\"riposte\", error=\"invalid_token\""
+                } else {
+                    "Bearer realm=\"riposte\""
+                };
+                response.insert_header((header::WWW_AUTHENTICATE, challenge));
+            }
+            _ => {}
         }
         response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

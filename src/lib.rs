@@ -1,6 +1,8 @@
 //! riposte: actions and counter-actions between states, and who answered whom.
 
 pub mod app;
+pub mod auth;
+pub mod conditional;
 pub mod controllers;
 pub mod db;
 pub mod embedded_pg;

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use riposte::auth::{Caller, Scope};
 use riposte::db::{self, Database};
-use riposte::state::AppState;
+use riposte::state::{AppState, Config};
 use riposte::{app, openapi, seed};
 
 /// riposte: actions and counter-actions between states, served over HTTP.
@@ -45,12 +46,25 @@ enum Command {
         /// Maximum database connections.
         #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16)]
         pool_size: usize,
+        /// Serve reads without an API key (false: reads need a `read` key).
+        #[arg(long, env = "RIPOSTE_PUBLIC_READ", default_value_t = true, action = clap::ArgAction::Set)]
+        public_read: bool,
+        /// Refuse PATCH and DELETE without `If-Match` (428).
+        #[arg(long, env = "RIPOSTE_REQUIRE_IF_MATCH", default_value_t = false, action = clap::ArgAction::Set)]
+        require_if_match: bool,
         #[command(flatten)]
         db: DbArgs,
     },
     /// Load a bundled data set (available: xinjiang-2020). Running it twice adds nothing.
     Seed {
         name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -62,6 +76,38 @@ enum Command {
     /// Print the OpenAPI document (regenerate the committed copy with
     /// `riposte openapi > openapi/openapi.json`).
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print its secret (shown this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// read, write or admin.
+        #[arg(long, value_parser = parse_scope)]
+        scope: Scope,
+        /// Expiry: YYYY-MM-DD (midnight UTC) or an RFC 3339 time.
+        #[arg(long, value_parser = parse_expiry)]
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id or by its printed prefix.
+    Revoke { key: String },
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    s.parse()
+}
+
+fn parse_expiry(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 time"))
 }
 
 fn main() -> ExitCode {
@@ -83,6 +129,13 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{}", openapi::document_json());
             Ok(())
         }
+        Command::Keys { command, db } => {
+            let database = Database::open(db.database_url, &db.data_dir)?;
+            let url = database.url.clone();
+            actix_web::rt::System::new().block_on(async move { keys(&url, command).await })?;
+            drop(database);
+            Ok(())
+        }
         Command::Migrate { db } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             log::info!("database is up to date");
@@ -101,6 +154,8 @@ fn run(cli: Cli) -> Result<(), String> {
             seed,
             workers,
             pool_size,
+            public_read,
+            require_if_match,
             db,
         } => {
             let listener = TcpListener::bind(&bind)
@@ -114,7 +169,11 @@ fn run(cli: Cli) -> Result<(), String> {
                     seed_now(&url, 4, &name).await?;
                 }
                 let pool = db::pool(&url, pool_size)?;
-                let state = AppState::new(pool)
+                let config = Config {
+                    public_read,
+                    require_if_match,
+                };
+                let state = AppState::with_config(pool, config)
                     .await
                     .map_err(|e| format!("cannot load the action types: {e}"))?;
                 log::info!("serving on http://{bind} (docs at http://{bind}/docs)");
@@ -128,6 +187,64 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
+    use riposte::models::api_key;
+    use riposte::service::keys;
+    let mut conn = db::pool(url, 1)?.get().await.map_err(|e| e.to_string())?;
+    match command {
+        KeysCommand::Create {
+            name,
+            scope,
+            expires,
+        } => {
+            let created = keys::create(&mut conn, &Caller::cli(), &name, scope, expires)
+                .await
+                .map_err(|e| format!("cannot create the key: {e}"))?;
+            eprintln!(
+                "created key {} ({}, scope {}); its secret, shown only this once:",
+                created.key.id, created.key.name, created.key.scope
+            );
+            println!("{}", created.secret);
+        }
+        KeysCommand::List => {
+            let mut after = None;
+            println!(
+                "{:<36}  {:<12}  {:<5}  {:<8}  name",
+                "id", "prefix", "scope", "state"
+            );
+            loop {
+                let rows = api_key::list(&mut conn, after, 200)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for k in &rows {
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else if k.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{:<36}  {:<12}  {:<5}  {:<8}  {}",
+                        k.id, k.prefix, k.scope, state, k.name
+                    );
+                }
+                match rows.last() {
+                    Some(last) if rows.len() == 200 => after = Some((last.created_at, last.id)),
+                    _ => break,
+                }
+            }
+        }
+        KeysCommand::Revoke { key } => {
+            let revoked = keys::revoke(&mut conn, &Caller::cli(), &key)
+                .await
+                .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
+            eprintln!("revoked key {} ({})", revoked.id, revoked.name);
+        }
+    }
+    Ok(())
 }
 
 async fn seed_now(url: &str, pool_size: usize, name: &str) -> Result<(), String> {

@@ -2,11 +2,15 @@
 //! (a test fails when they differ; `riposte openapi > openapi/openapi.json` regenerates it).
 
 use serde_json::json;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::openapi::schema::{Object, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use crate::controllers::{action_types, actions, actors, health};
+use crate::controllers::{action_types, actions, actors, api_keys, audit, health};
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
 
 const DESCRIPTION: &str = "\
@@ -25,6 +29,17 @@ responses to later actions, cycles) are 422.
 **Limits**: request bodies up to 1 MiB (413 beyond); `limit` 1..200, default 50 (400 beyond); \
 per action at most 1000 designations, 100 sources, 100 responds_to edges, 100 status history \
 entries and 50 tags; titles up to 500 characters, names 300, summaries and descriptions 10000.
+
+**Authentication**: send an API key as `Authorization: Bearer rsk_...` (never in the URL). \
+Reads are public unless the server runs with `RIPOSTE_PUBLIC_READ=false` (then they need a \
+`read` key); every write needs a `write` key; API keys and the audit log need `admin`. A \
+missing, malformed, unknown, expired or revoked key is a 401 with `WWW-Authenticate`; a key of \
+too narrow a scope is a 403. A key sent on a public read must be valid too.
+
+**Concurrency**: single resources carry a strong `ETag`; PATCH and DELETE honour `If-Match` \
+(412 when the resource changed; 428 without it when the server requires it). GETs answer \
+`If-None-Match` with 304. Every change is written to the audit log with the key and the \
+`X-Request-Id` (echoed on every response; sent by the client or made up by the server).
 
 **Pagination** is by cursor: pass `next_page_token` back as `page_token` with the same \
 filters; the `Link` header carries the next page's URL. A token used with other filters is a \
@@ -51,6 +66,11 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         actions::delete,
         actions::responses,
         actions::history,
+        api_keys::list,
+        api_keys::create,
+        api_keys::get,
+        api_keys::revoke,
+        audit::list,
         health::healthz,
         health::readyz,
     ),
@@ -58,7 +78,11 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         schemas(Problem, FieldError),
         responses(
             BadRequest,
+            Unauthorized,
+            Forbidden,
             NotFound,
+            PreconditionFailed,
+            PreconditionRequired,
             Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -73,6 +97,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             they act through or designate"),
         (name = "actions", description = "Actions between states, and the response graph"),
         (name = "action types", description = "The taxonomy of actions"),
+        (name = "api keys", description = "Keys and their scopes (admin)"),
+        (name = "audit", description = "The append-only log of every change (admin)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -134,6 +160,30 @@ problem_response!(
     "Not found",
     "action 0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60 does not exist"
 );
+problem_response!(
+    Unauthorized,
+    401,
+    "No valid API key: missing, malformed, unknown, expired or revoked (see `WWW-Authenticate`)",
+    "/problems/unauthorized",
+    "A valid API key is required",
+    "this operation needs an API key with `write` scope, sent as `Authorization: Bearer rsk_...`"
+);
+problem_response!(
+    Forbidden,
+    403,
+    "The API key's scope does not allow this operation",
+    "/problems/forbidden",
+    "The API key's scope is too narrow",
+    "the key `dashboard` has `read` scope; this operation needs `write`"
+);
+problem_response!(PreconditionFailed, 412,
+    "`If-Match` does not match the resource's current ETag: it changed since it was read",
+    "/problems/precondition-failed", "The resource changed since you read it",
+    "the resource's current ETag is \"9f2c0d1e\", not \"41aa07b2\"; GET it again, reapply your change and retry");
+problem_response!(PreconditionRequired, 428,
+    "The server requires `If-Match` on changes (RIPOSTE_REQUIRE_IF_MATCH=true)",
+    "/problems/precondition-required", "If-Match is required",
+    "this server requires `If-Match` with the resource's current ETag for changes; GET the resource and send its ETag");
 problem_response!(Conflict, 409,
     "The change conflicts with existing records (duplicate code, record still referenced)",
     "/problems/conflict", "The request conflicts with the current state",
@@ -185,14 +235,30 @@ struct CommonErrors;
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let reference = |name: &str| RefOr::Ref(Ref::new(format!("#/components/responses/{name}")));
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("An API key: `rsk_` followed by 49 letters and digits"))
+                        .build(),
+                ),
+            );
         for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = path.starts_with("/v1/");
+            let admin = path.starts_with("/v1/api-keys") || path.starts_with("/v1/audit");
+            let conditional = path == "/v1/actors/{actor}" || path == "/v1/actions/{id}";
             let operations = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
+                (true, item.get.as_mut()),
+                (false, item.post.as_mut()),
+                (false, item.patch.as_mut()),
+                (false, item.delete.as_mut()),
             ];
-            for op in operations.into_iter().flatten() {
+            for (read, op) in operations {
+                let Some(op) = op else { continue };
                 let responses = &mut op.responses.responses;
                 let mut add = |status: &str, name: &str| {
                     responses
@@ -208,9 +274,67 @@ impl Modify for CommonErrors {
                     add("415", "UnsupportedMediaType");
                     add("422", "Unprocessable");
                 }
+                if api {
+                    add("401", "Unauthorized");
+                    add("403", "Forbidden");
+                }
+                if conditional && !read {
+                    add("412", "PreconditionFailed");
+                    add("428", "PreconditionRequired");
+                }
                 add("500", "InternalError");
                 if path != "/healthz" {
                     add("503", "ServiceUnavailable");
+                }
+                if conditional && read {
+                    op.responses.responses.insert(
+                        "304".into(),
+                        ResponseBuilder::new()
+                            .description("Not modified: the `If-None-Match` ETag is current")
+                            .build()
+                            .into(),
+                    );
+                }
+                if conditional {
+                    if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+                        ok.headers.insert(
+                            "ETag".into(),
+                            HeaderBuilder::new()
+                                .schema(Object::with_type(Type::String))
+                                .description(Some("Strong validator of this representation"))
+                                .build(),
+                        );
+                    }
+                    let (name, description) = if read {
+                        (
+                            "If-None-Match",
+                            "An ETag you hold; 304 when it is still current",
+                        )
+                    } else {
+                        (
+                            "If-Match",
+                            "The ETag you read; 412 when the resource changed since (required \
+                             with RIPOSTE_REQUIRE_IF_MATCH=true, else 428)",
+                        )
+                    };
+                    op.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(description))
+                            .schema(Some(Object::with_type(Type::String)))
+                            .build(),
+                    );
+                }
+                if api {
+                    let key = SecurityRequirement::new("api_key", Vec::<String>::new());
+                    // Public reads may go without a key; `{}` says so.
+                    op.security = Some(if read && !admin {
+                        vec![SecurityRequirement::default(), key]
+                    } else {
+                        vec![key]
+                    });
                 }
             }
         }

@@ -14,6 +14,8 @@ diesel::table! {
         description -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -51,6 +53,8 @@ diesel::table! {
         tags -> Array<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -93,7 +97,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        name -> Text,
+        scope -> Text,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        key_id -> Nullable<Uuid>,
+        request_id -> Nullable<Text>,
+        operation -> Text,
+        entity -> Text,
+        entity_id -> Uuid,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+    }
+}
+
 diesel::joinable!(actions -> action_types (type_code));
+diesel::joinable!(audit_log -> api_keys (key_id));
 diesel::joinable!(designations -> actions (action_id));
 diesel::joinable!(designations -> actors (actor_id));
 diesel::joinable!(sources -> actions (action_id));
@@ -107,4 +140,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sources,
     responses,
     status_changes,
+    api_keys,
+    audit_log,
 );

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::parse_json;
 use crate::input::{NewAction, NewActor};
@@ -51,7 +52,7 @@ pub async fn run(state: &AppState, name: &str) -> AppResult<SeedReport> {
     let total = seed.actors.len();
     for (i, input) in seed.actors.iter().enumerate() {
         let mut conn = state.conn().await?;
-        let created = service::actors::ensure(&mut conn, input).await?;
+        let created = service::actors::ensure(&mut conn, &Caller::cli(), input).await?;
         if created {
             report.actors_created += 1;
         } else {
@@ -83,7 +84,7 @@ pub async fn run(state: &AppState, name: &str) -> AppResult<SeedReport> {
         if exists {
             report.actions_existing += 1;
         } else {
-            service::actions::create(state, input.clone(), Some(id)).await?;
+            service::actions::create(state, &Caller::cli(), input.clone(), Some(id)).await?;
             report.actions_created += 1;
         }
         log::info!(

@@ -46,18 +46,42 @@ impl ActionTypes {
     }
 }
 
+/// Behaviour switches, from the environment or flags of `riposte serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Reads need no key (`RIPOSTE_PUBLIC_READ`, default true).
+    pub public_read: bool,
+    /// PATCH and DELETE must carry `If-Match` (`RIPOSTE_REQUIRE_IF_MATCH`, default false).
+    pub require_if_match: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            public_read: true,
+            require_if_match: false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub types: Arc<ActionTypes>,
+    pub config: Config,
 }
 
 impl AppState {
     pub async fn new(pool: DbPool) -> AppResult<Self> {
+        Self::with_config(pool, Config::default()).await
+    }
+
+    pub async fn with_config(pool: DbPool, config: Config) -> AppResult<Self> {
         let types = ActionTypes::load(&pool).await?;
         Ok(AppState {
             pool,
             types: Arc::new(types),
+            config,
         })
     }
 

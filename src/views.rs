@@ -59,7 +59,8 @@ impl ActorRef {
     "wikidata_id": null,
     "description": "Party Secretary of the Xinjiang Uyghur Autonomous Region (2016-2021).",
     "created_at": "2026-11-28T12:00:00Z",
-    "updated_at": "2026-11-28T12:00:00Z"
+    "updated_at": "2026-11-28T12:00:00Z",
+    "version": 1
 }))]
 pub struct Actor {
     pub id: Uuid,
@@ -76,6 +77,8 @@ pub struct Actor {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Incremented by every change.
+    pub version: i64,
 }
 
 impl Actor {
@@ -92,6 +95,7 @@ impl Actor {
             description: row.description,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         })
     }
 }
@@ -162,6 +166,8 @@ pub struct Action {
     pub responds_to: Vec<ResponseLink>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Incremented by every change.
+    pub version: i64,
 }
 
 impl Action {
@@ -230,6 +236,7 @@ impl Action {
                     tags: row.tags,
                     created_at: row.created_at,
                     updated_at: row.updated_at,
+                    version: row.version,
                 })
             })
             .collect()
@@ -260,7 +267,8 @@ pub fn action_example() -> serde_json::Value {
         "sources": [{"url": "https://www.scmp.com/news/china/diplomacy/article/3092676/china-vows-reciprocal-action-against-critics-xinjiang-policies", "publisher": "South China Morning Post", "published_on": "2020-07-10", "quote": "China has decided to take reciprocal action"}],
         "responds_to": [{"action": "0a1f0000-0000-4000-8000-000000000006", "relation": "retaliates"}],
         "created_at": "2026-11-28T12:00:00Z",
-        "updated_at": "2026-11-28T12:00:00Z"
+        "updated_at": "2026-11-28T12:00:00Z",
+        "version": 1
     })
 }
 
@@ -332,4 +340,92 @@ impl ActionType {
 pub struct Health {
     #[schema(example = "ok")]
     pub status: String,
+}
+
+/// An API key, without its secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a70",
+    "name": "dashboard",
+    "scope": "read",
+    "prefix": "rsk_4fQ2xk9P",
+    "created_at": "2026-11-28T12:00:00Z",
+    "expires_at": null,
+    "revoked_at": null,
+    "last_used_at": "2026-11-28T12:05:00Z"
+}))]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub scope: crate::auth::Scope,
+    /// The first 12 characters of the secret, to recognise the key.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key was last used, to the minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    pub fn from_row(row: crate::models::api_key::ApiKeyRow) -> AppResult<Self> {
+        Ok(ApiKey {
+            id: row.id,
+            scope: parse_stored(&row.scope)?,
+            name: row.name,
+            prefix: row.prefix,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            last_used_at: row.last_used_at,
+        })
+    }
+}
+
+/// A new API key with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewApiKeySecret {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// The secret, to send as `Authorization: Bearer <secret>`. Only its hash is stored: it
+    /// cannot be shown again.
+    #[schema(example = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oVf2a7Z9c")]
+    pub secret: String,
+}
+
+/// An entry of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The API key that made the change; null for the command line.
+    pub key_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    /// `create`, `update`, `delete`, `restore`, `purge` or `revoke`.
+    pub operation: String,
+    /// `actor`, `action` or `api_key`.
+    pub entity: String,
+    pub entity_id: Uuid,
+    /// The record before the change (null for a create).
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// The record after the change (null for a delete).
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+impl AuditEntry {
+    pub fn from_row(row: crate::models::audit::AuditRow) -> Self {
+        AuditEntry {
+            id: row.id,
+            at: row.at,
+            key_id: row.key_id,
+            request_id: row.request_id,
+            operation: row.operation,
+            entity: row.entity,
+            entity_id: row.entity_id,
+            before: row.before,
+            after: row.after,
+        }
+    }
 }

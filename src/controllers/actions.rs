@@ -6,6 +6,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::parse_id;
+use crate::auth::{Reader, Writer};
+use crate::conditional;
 use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Query};
 use crate::input::{ActionPatch, Day, NewAction};
@@ -90,6 +92,7 @@ async fn page(
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _reader: Reader,
     Query(params): Query<ActionListParams>,
 ) -> AppResult<HttpResponse> {
     let mut codes = Vec::new();
@@ -155,11 +158,13 @@ pub async fn list(
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn create(
     state: web::Data<AppState>,
+    Writer(caller): Writer,
     JsonBody(input): JsonBody<NewAction>,
 ) -> AppResult<HttpResponse> {
-    let action = service::create(&state, input, None).await?;
+    let action = service::create(&state, &caller, input, None).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/actions/{}", action.id)))
+        .insert_header((header::ETAG, conditional::etag(&action)?))
         .json(action))
 }
 
@@ -169,10 +174,15 @@ pub async fn create(
     responses(
         (status = 200, description = "The action", body = Action),
         (status = 404, response = crate::openapi::NotFound)))]
-pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
-    Ok(HttpResponse::Ok().json(service::get(&mut conn, &state.types, id).await?))
+    conditional::respond(&req, &service::get(&mut conn, &state.types, id).await?)
 }
 
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
@@ -184,12 +194,16 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> AppResult
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
+    Writer(caller): Writer,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<ActionPatch>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    Ok(HttpResponse::Ok().json(service::update(&state, id, patch).await?))
+    let if_match = conditional::if_match(&req);
+    let action = service::update(&state, &caller, id, patch, if_match).await?;
+    conditional::respond(&req, &action)
 }
 
 /// Deletes an action with its designations, sources, history and the responses it makes.
@@ -200,9 +214,15 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
-pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Writer(caller): Writer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    service::delete(&state, id).await?;
+    let if_match = conditional::if_match(&req);
+    service::delete(&state, &caller, id, if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -218,6 +238,7 @@ pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> AppRes
 pub async fn responses(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _reader: Reader,
     id: web::Path<String>,
     Query(params): Query<PageParams>,
 ) -> AppResult<HttpResponse> {
@@ -249,7 +270,11 @@ pub async fn responses(
                 {"status": "in_force", "on": "2020-06-05", "source_url": "https://www.federalregister.gov/d/2020-12245", "note": "published in the Federal Register", "recorded_at": "2026-11-28T12:00:00Z"}],
                 "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
-pub async fn history(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn history(
+    state: web::Data<AppState>,
+    _reader: Reader,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     exists(&state, id).await?;
     let mut conn = state.conn().await?;

@@ -3,6 +3,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::auth::{Reader, Writer};
+use crate::conditional;
 use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Query};
 use crate::input::{ActorPatch, NewActor};
@@ -37,11 +39,12 @@ pub struct ActorListParams {
         example = json!({"items": [{"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a62", "code": "CHN",
             "name": "China", "kind": "state", "country": null, "parent": null,
             "aliases": ["People's Republic of China"], "wikidata_id": "Q148", "description": null,
-            "created_at": "2026-11-28T12:00:00Z", "updated_at": "2026-11-28T12:00:00Z"}],
+            "created_at": "2026-11-28T12:00:00Z", "updated_at": "2026-11-28T12:00:00Z", "version": 1}],
             "next_page_token": "eyJrIjoiQ0hOIiwiZiI6IjEyMzQifQ"}))))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _reader: Reader,
     Query(params): Query<ActorListParams>,
 ) -> AppResult<HttpResponse> {
     let limit = pagination::page_size(params.limit)?;
@@ -92,11 +95,13 @@ pub async fn list(
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn create(
     state: web::Data<AppState>,
+    Writer(caller): Writer,
     JsonBody(input): JsonBody<NewActor>,
 ) -> AppResult<HttpResponse> {
-    let actor = service::create(&state, input).await?;
+    let actor = service::create(&state, &caller, input).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/actors/{}", actor.code)))
+        .insert_header((header::ETAG, conditional::etag(&actor)?))
         .json(actor))
 }
 
@@ -106,10 +111,15 @@ pub async fn create(
     responses(
         (status = 200, description = "The actor", body = Actor),
         (status = 404, response = crate::openapi::NotFound)))]
-pub async fn get(state: web::Data<AppState>, key: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    key: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let row = service::get(&mut conn, &key).await?;
-    Ok(HttpResponse::Ok().json(service::view(&mut conn, row).await?))
+    conditional::respond(&req, &service::view(&mut conn, row).await?)
 }
 
 /// Changes an actor: absent fields are kept, `null` clears.
@@ -120,12 +130,15 @@ pub async fn get(state: web::Data<AppState>, key: web::Path<String>) -> AppResul
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
+    Writer(caller): Writer,
     key: web::Path<String>,
     JsonBody(patch): JsonBody<ActorPatch>,
 ) -> AppResult<HttpResponse> {
-    let actor = service::update(&state, key.into_inner(), patch).await?;
-    Ok(HttpResponse::Ok().json(actor))
+    let if_match = conditional::if_match(&req);
+    let actor = service::update(&state, &caller, key.into_inner(), patch, if_match).await?;
+    conditional::respond(&req, &actor)
 }
 
 /// Deletes an actor. Refused with 409 while actions or other actors refer to it.
@@ -135,7 +148,13 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
-pub async fn delete(state: web::Data<AppState>, key: web::Path<String>) -> AppResult<HttpResponse> {
-    service::delete(&state, key.into_inner()).await?;
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Writer(caller): Writer,
+    key: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let if_match = conditional::if_match(&req);
+    service::delete(&state, &caller, key.into_inner(), if_match).await?;
     Ok(HttpResponse::NoContent().finish())
 }

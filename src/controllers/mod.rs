@@ -4,6 +4,8 @@
 pub mod action_types;
 pub mod actions;
 pub mod actors;
+pub mod api_keys;
+pub mod audit;
 pub mod health;
 
 use actix_web::web;
@@ -54,6 +56,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/v1/actions/{id}/history")
             .default_service(method_not_allowed("GET"))
             .route(web::get().to(actions::history)),
+    )
+    .service(
+        web::resource("/v1/api-keys")
+            .default_service(method_not_allowed("GET, POST"))
+            .route(web::get().to(api_keys::list))
+            .route(web::post().to(api_keys::create)),
+    )
+    .service(
+        web::resource("/v1/api-keys/{id}")
+            .default_service(method_not_allowed("GET, DELETE"))
+            .route(web::get().to(api_keys::get))
+            .route(web::delete().to(api_keys::revoke)),
+    )
+    .service(
+        web::resource("/v1/audit")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(audit::list)),
     )
     .service(
         web::resource("/healthz")

@@ -31,6 +31,7 @@ pub struct ActionRow {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i64,
 }
 
 /// The columns a create or a full update writes.
@@ -261,6 +262,16 @@ pub async fn last_status_change(
         .optional()
 }
 
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Uuid>> {
+    actions::table
+        .find(id)
+        .select(actions::id)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -279,7 +290,11 @@ pub async fn update(
     row: &ActionWrite,
 ) -> QueryResult<ActionRow> {
     diesel::update(actions::table.find(id))
-        .set((row, actions::updated_at.eq(diesel::dsl::now)))
+        .set((
+            row,
+            actions::updated_at.eq(diesel::dsl::now),
+            actions::version.eq(actions::version + 1),
+        ))
         .returning(ActionRow::as_returning())
         .get_result(conn)
         .await

@@ -21,6 +21,7 @@ pub struct ActorRow {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i64,
 }
 
 /// The four fields by which other records show an actor.
@@ -54,6 +55,19 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
         Err(_) => query.filter(actors::code.eq(key)),
     };
     query.first(conn).await.optional()
+}
+
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+) -> QueryResult<Option<ActorRow>> {
+    // Locking clauses cannot be boxed, hence two queries.
+    let select = actors::table.select(ActorRow::as_select()).for_update();
+    match Uuid::parse_str(key) {
+        Ok(id) => select.filter(actors::id.eq(id)).first(conn).await,
+        Err(_) => select.filter(actors::code.eq(key)).first(conn).await,
+    }
+    .optional()
 }
 
 pub async fn refs_by_codes(
@@ -138,7 +152,11 @@ pub async fn update(
     row: &ActorWrite,
 ) -> QueryResult<ActorRow> {
     diesel::update(actors::table.find(id))
-        .set((row, actors::updated_at.eq(diesel::dsl::now)))
+        .set((
+            row,
+            actors::updated_at.eq(diesel::dsl::now),
+            actors::version.eq(actors::version + 1),
+        ))
         .returning(ActorRow::as_returning())
         .get_result(conn)
         .await

@@ -41,6 +41,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum! {
     /// What kind of actor this is. States and IGOs form dyads; the others act for them or are
     /// designated by actions.

@@ -4,4 +4,6 @@
 pub mod action;
 pub mod action_type;
 pub mod actor;
+pub mod api_key;
+pub mod audit;
 pub mod enums;

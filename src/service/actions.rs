@@ -7,7 +7,9 @@ use chrono::{Datelike, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::spawn_write;
+use super::{audit, spawn_write};
+use crate::auth::Caller;
+use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::*;
 use crate::limits::*;
@@ -49,7 +51,13 @@ pub async fn get(conn: &mut AsyncPgConnection, types: &ActionTypes, id: Uuid) ->
 
 /// Creates an action with everything embedded in it. `id` is chosen by the caller only for
 /// seed data; the API always lets the server choose.
-pub async fn create(state: &AppState, input: NewAction, id: Option<Uuid>) -> AppResult<Action> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: NewAction,
+    id: Option<Uuid>,
+) -> AppResult<Action> {
+    let caller = caller.clone();
     let types = state.types.clone();
     let pool = state.pool.clone();
     let id = id.unwrap_or_else(Uuid::now_v7);
@@ -74,7 +82,9 @@ pub async fn create(state: &AppState, input: NewAction, id: Option<Uuid>) -> App
                 })
                 .collect();
             action::insert_status_changes(conn, &history).await?;
-            get(conn, &types, id).await
+            let created = get(conn, &types, id).await?;
+            audit(conn, &caller, "create", "action", id, None, Some(&created)).await?;
+            Ok(created)
         })
         .await
     })
@@ -83,7 +93,15 @@ pub async fn create(state: &AppState, input: NewAction, id: Option<Uuid>) -> App
 
 /// Applies a patch. The patched action is checked exactly like a new one, plus the rules
 /// that involve its existing answers and history.
-pub async fn update(state: &AppState, id: Uuid, patch: ActionPatch) -> AppResult<Action> {
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    patch: ActionPatch,
+    if_match: Option<String>,
+) -> AppResult<Action> {
+    let caller = caller.clone();
+    let require_if_match = state.config.require_if_match;
     let types = state.types.clone();
     let pool = state.pool.clone();
     spawn_write(async move {
@@ -93,7 +111,11 @@ pub async fn update(state: &AppState, id: Uuid, patch: ActionPatch) -> AppResult
             if touches_graph {
                 action::lock_graph(conn).await?;
             }
+            lock(conn, id).await?;
             let current = get(conn, &types, id).await?;
+            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
+            let before =
+                serde_json::to_value(&current).map_err(|e| AppError::Internal(e.to_string()))?;
             let old_status = current.status;
             let status_on = patch.status_changed_on;
             let status_source = patch.status_source_url.clone();
@@ -164,7 +186,20 @@ pub async fn update(state: &AppState, id: Uuid, patch: ActionPatch) -> AppResult
             if let Some(change) = change {
                 action::insert_status_changes(conn, &[change]).await?;
             }
-            get(conn, &types, id).await
+            let updated = get(conn, &types, id).await?;
+            let after =
+                serde_json::to_value(&updated).map_err(|e| AppError::Internal(e.to_string()))?;
+            audit(
+                conn,
+                &caller,
+                "update",
+                "action",
+                id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            Ok(updated)
         })
         .await
     })
@@ -173,15 +208,23 @@ pub async fn update(state: &AppState, id: Uuid, patch: ActionPatch) -> AppResult
 
 /// Deletes an action with its designations, sources, history and its own answers. Refused
 /// while other actions answer it: they would lose what they respond to.
-pub async fn delete(state: &AppState, id: Uuid) -> AppResult<()> {
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    if_match: Option<String>,
+) -> AppResult<()> {
+    let caller = caller.clone();
+    let require_if_match = state.config.require_if_match;
+    let types = state.types.clone();
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
             action::lock_graph(conn).await?;
-            if action::find(conn, id).await?.is_none() {
-                return Err(AppError::not_found(format_args!("action {id}")));
-            }
+            lock(conn, id).await?;
+            let current = get(conn, &types, id).await?;
+            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
             let answers = action::answered_by(conn, id).await?;
             if !answers.is_empty() {
                 let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();
@@ -193,11 +236,20 @@ pub async fn delete(state: &AppState, id: Uuid) -> AppResult<()> {
                 )));
             }
             action::delete(conn, id).await?;
+            audit(conn, &caller, "delete", "action", id, Some(&current), None).await?;
             Ok(())
         })
         .await
     })
     .await
+}
+
+/// Locks the action's row for the rest of the transaction; 404 when there is none.
+async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
+    action::lock(conn, id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))
 }
 
 /// The current action as a complete input, with the patch laid over it.

@@ -2,7 +2,9 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::spawn_write;
+use super::{audit, spawn_write};
+use crate::auth::Caller;
+use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorRow, ActorWrite};
@@ -20,6 +22,13 @@ pub async fn view(conn: &mut AsyncPgConnection, row: ActorRow) -> AppResult<Acto
 
 pub async fn get(conn: &mut AsyncPgConnection, key: &str) -> AppResult<ActorRow> {
     actor::find(conn, key)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("actor `{key}`")))
+}
+
+/// The actor, its row locked for the rest of the transaction.
+async fn lock(conn: &mut AsyncPgConnection, key: &str) -> AppResult<ActorRow> {
+    actor::find_for_update(conn, key)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("actor `{key}`")))
 }
@@ -111,14 +120,26 @@ async fn plan(
     })
 }
 
-pub async fn create(state: &AppState, input: NewActor) -> AppResult<Actor> {
+pub async fn create(state: &AppState, caller: &Caller, input: NewActor) -> AppResult<Actor> {
+    let caller = caller.clone();
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
             let write = plan(conn, &input, None).await?;
             let row = actor::insert(conn, &write).await?;
-            view(conn, row).await
+            let created = view(conn, row).await?;
+            audit(
+                conn,
+                &caller,
+                "create",
+                "actor",
+                created.id,
+                None,
+                Some(&created),
+            )
+            .await?;
+            Ok(created)
         })
         .await
     })
@@ -126,21 +147,54 @@ pub async fn create(state: &AppState, input: NewActor) -> AppResult<Actor> {
 }
 
 /// Creates the actor unless one with its code exists; returns whether it was created.
-pub async fn ensure(conn: &mut AsyncPgConnection, input: &NewActor) -> AppResult<bool> {
+pub async fn ensure(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    input: &NewActor,
+) -> AppResult<bool> {
     if actor::find(conn, &input.code).await?.is_some() {
         return Ok(false);
     }
     let write = plan(conn, input, None).await?;
-    Ok(actor::insert_if_absent(conn, &write).await?.is_some())
+    let caller = caller.clone();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(row) = actor::insert_if_absent(conn, &write).await? else {
+            return Ok(false);
+        };
+        let created = view(conn, row).await?;
+        audit(
+            conn,
+            &caller,
+            "create",
+            "actor",
+            created.id,
+            None,
+            Some(&created),
+        )
+        .await?;
+        Ok(true)
+    })
+    .await
 }
 
-pub async fn update(state: &AppState, key: String, patch: ActorPatch) -> AppResult<Actor> {
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    key: String,
+    patch: ActorPatch,
+    if_match: Option<String>,
+) -> AppResult<Actor> {
+    let caller = caller.clone();
+    let require_if_match = state.config.require_if_match;
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
-            let row = get(conn, &key).await?;
+            let row = lock(conn, &key).await?;
             let current = view(conn, row.clone()).await?;
+            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
+            let before =
+                serde_json::to_value(&current).map_err(|e| AppError::Internal(e.to_string()))?;
             let input = patch.apply(NewActor {
                 code: current.code,
                 name: current.name,
@@ -153,7 +207,20 @@ pub async fn update(state: &AppState, key: String, patch: ActorPatch) -> AppResu
             });
             let write = plan(conn, &input, Some(&row)).await?;
             let updated = actor::update(conn, row.id, &write).await?;
-            view(conn, updated).await
+            let updated = view(conn, updated).await?;
+            let after =
+                serde_json::to_value(&updated).map_err(|e| AppError::Internal(e.to_string()))?;
+            audit(
+                conn,
+                &caller,
+                "update",
+                "actor",
+                row.id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            Ok(updated)
         })
         .await
     })
@@ -161,12 +228,21 @@ pub async fn update(state: &AppState, key: String, patch: ActorPatch) -> AppResu
 }
 
 /// Deleting an actor that anything still refers to is refused with a 409 that says what.
-pub async fn delete(state: &AppState, key: String) -> AppResult<()> {
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    key: String,
+    if_match: Option<String>,
+) -> AppResult<()> {
+    let caller = caller.clone();
+    let require_if_match = state.config.require_if_match;
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
-            let row = get(conn, &key).await?;
+            let row = lock(conn, &key).await?;
+            let current = view(conn, row.clone()).await?;
+            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
             let usage = actor::usage(conn, &row).await?;
             let mut uses = Vec::new();
             if usage.actions > 0 {
@@ -192,6 +268,16 @@ pub async fn delete(state: &AppState, key: String) -> AppResult<()> {
                 )));
             }
             actor::delete(conn, row.id).await?;
+            audit(
+                conn,
+                &caller,
+                "delete",
+                "actor",
+                row.id,
+                Some(&current),
+                None,
+            )
+            .await?;
             Ok(())
         })
         .await

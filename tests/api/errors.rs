@@ -13,6 +13,7 @@ async fn malformed_bodies() {
         let mut req = app
             .client
             .post(format!("{}/v1/actions", app.base))
+            .bearer_auth(&app.keys.write)
             .body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
@@ -38,6 +39,7 @@ async fn malformed_bodies() {
     let resp = app
         .client
         .patch(format!("{}/v1/actors/USA", app.base))
+        .bearer_auth(&app.keys.write)
         .header("content-type", "application/json")
         .body("{} {}")
         .send()
@@ -74,6 +76,7 @@ async fn bodies_over_one_mebibyte_are_refused() {
     let resp = app
         .client
         .post(format!("{}/v1/actors", app.base))
+        .bearer_auth(&app.keys.write)
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
             chunks,

@@ -12,8 +12,9 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
 
+use riposte::auth::{Caller, Scope};
 use riposte::embedded_pg::EmbeddedPostgres;
-use riposte::state::AppState;
+use riposte::state::{AppState, Config};
 
 use super::contract;
 
@@ -147,8 +148,16 @@ impl Drop for TestDb {
     }
 }
 
+/// Secrets of keys of each scope, made for every test app.
+pub struct Keys {
+    pub read: String,
+    pub write: String,
+    pub admin: String,
+}
+
 pub struct TestApp {
     pub base: String,
+    pub keys: Keys,
     pub client: reqwest::Client,
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
@@ -230,9 +239,29 @@ impl Resp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(Config::default()).await
+    }
+
+    pub async fn spawn_with(config: Config) -> TestApp {
         let db = TestDb::new().await;
         let pool = riposte::db::pool(&db.url, 8).expect("pool");
-        let state = AppState::new(pool).await.expect("app state");
+        let state = AppState::with_config(pool, config)
+            .await
+            .expect("app state");
+        let keys = {
+            let mut conn = state.pool.get().await.unwrap();
+            let mut make = async |scope: Scope| {
+                riposte::service::keys::create(&mut conn, &Caller::cli(), "test", scope, None)
+                    .await
+                    .unwrap()
+                    .secret
+            };
+            Keys {
+                read: make(Scope::Read).await,
+                write: make(Scope::Write).await,
+                admin: make(Scope::Admin).await,
+            }
+        };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().unwrap().port();
         // The server runs in its own actix system on its own thread, as in production, so
@@ -249,6 +278,7 @@ impl TestApp {
         let handle = rx.recv().expect("server started");
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
+            keys,
             client: reqwest::Client::new(),
             state,
             handle,
@@ -260,9 +290,23 @@ impl TestApp {
         self.db.drop_now().await;
     }
 
-    /// Sends a request and checks the answer against the committed OpenAPI document.
+    /// Sends a request with the write key and checks the answer against the committed
+    /// OpenAPI document.
     pub async fn request(
         &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        self.request_as(Some(&self.keys.write), method, path, body, headers)
+            .await
+    }
+
+    /// Sends a request with the given key (or none).
+    pub async fn request_as(
+        &self,
+        key: Option<&str>,
         method: Method,
         path: &str,
         body: Option<&Value>,
@@ -271,6 +315,9 @@ impl TestApp {
         let mut req = self
             .client
             .request(method.clone(), format!("{}{}", self.base, path));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
         if let Some(body) = body {
             req = req.json(body);
         }

@@ -6,6 +6,7 @@ mod helpers;
 mod action_types;
 mod actions;
 mod actors;
+mod auth;
 mod errors;
 mod graph;
 mod health;

@@ -1,0 +1,289 @@
+//! API keys and who may do what.
+//!
+//! A key looks like `rsk_` + 43 random base62 characters + 6 base62 characters of CRC-32 over
+//! them: the prefix makes leaked keys easy to recognise (and scan for), the checksum lets a
+//! mistyped key be refused without a database look-up. Only the SHA-256 of a key is stored.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::models::api_key::{self, ApiKeyRow};
+use crate::models::enums::parse_stored;
+use crate::state::AppState;
+
+pub const KEY_PREFIX: &str = "rsk_";
+const BODY_LEN: usize = 43;
+const CHECK_LEN: usize = 6;
+pub const KEY_LEN: usize = KEY_PREFIX.len() + BODY_LEN + CHECK_LEN;
+/// How much of a key is shown in lists and logs.
+pub const DISPLAY_PREFIX_LEN: usize = 12;
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+crate::models::enums::text_enum! {
+    /// What a key may do: `read` < `write` < `admin`; each includes the ones before it.
+    Scope {
+        Read => "read",
+        Write => "write",
+        Admin => "admin",
+    }
+}
+
+impl Scope {
+    fn rank(self) -> u8 {
+        match self {
+            Scope::Read => 0,
+            Scope::Write => 1,
+            Scope::Admin => 2,
+        }
+    }
+
+    pub fn includes(self, other: Scope) -> bool {
+        self.rank() >= other.rank()
+    }
+}
+
+/// A freshly made key: the secret is shown once, the hash is stored.
+pub struct NewSecret {
+    pub secret: String,
+    pub prefix: String,
+    pub hash: Vec<u8>,
+}
+
+fn checksum(body: &str) -> String {
+    let mut n = crc32fast::hash(body.as_bytes()) as u64;
+    let mut out = [b'0'; CHECK_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(out.to_vec()).expect("base62 is ASCII")
+}
+
+pub fn generate() -> NewSecret {
+    let mut body = String::with_capacity(BODY_LEN);
+    let mut buf = [0u8; 64];
+    while body.len() < BODY_LEN {
+        getrandom::fill(&mut buf).expect("the operating system provides randomness");
+        // Rejection sampling keeps every character equally likely.
+        for b in buf {
+            if b < 248 && body.len() < BODY_LEN {
+                body.push(BASE62[(b % 62) as usize] as char);
+            }
+        }
+    }
+    let secret = format!("{KEY_PREFIX}{body}{}", checksum(&body));
+    NewSecret {
+        prefix: secret[..DISPLAY_PREFIX_LEN].to_string(),
+        hash: hash(&secret),
+        secret,
+    }
+}
+
+pub fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Shape and checksum, without touching the database.
+pub fn well_formed(secret: &str) -> bool {
+    secret.len() == KEY_LEN
+        && secret.starts_with(KEY_PREFIX)
+        && secret
+            .bytes()
+            .skip(KEY_PREFIX.len())
+            .all(|b| b.is_ascii_alphanumeric())
+        && {
+            let body = &secret[KEY_PREFIX.len()..KEY_PREFIX.len() + BODY_LEN];
+            checksum(body) == secret[KEY_PREFIX.len() + BODY_LEN..]
+        }
+}
+
+/// The key a request was made with, if any.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub scope: Scope,
+}
+
+/// Who is calling: an API key or nobody, plus the request id for the audit log.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key: Option<KeyInfo>,
+    pub request_id: Option<String>,
+}
+
+/// The request id set by the request-id middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl Caller {
+    /// The command line: no key, no request.
+    pub fn cli() -> Self {
+        Caller {
+            key: None,
+            request_id: None,
+        }
+    }
+
+    pub fn key_id(&self) -> Option<Uuid> {
+        self.key.as_ref().map(|k| k.id)
+    }
+
+    /// Demands a key of at least `scope`.
+    pub fn require(&self, scope: Scope) -> AppResult<()> {
+        match &self.key {
+            None => Err(AppError::Unauthorized {
+                detail: format!(
+                    "this operation needs an API key with `{scope}` scope, sent as \
+                     `Authorization: Bearer rsk_...`"
+                ),
+                invalid_token: false,
+            }),
+            Some(key) if key.scope.includes(scope) => Ok(()),
+            Some(key) => Err(AppError::Forbidden(format!(
+                "the key `{}` has `{}` scope; this operation needs `{scope}`",
+                key.name, key.scope
+            ))),
+        }
+    }
+
+    /// Reads are open unless `RIPOSTE_PUBLIC_READ=false`.
+    pub fn require_read(&self, state: &AppState) -> AppResult<()> {
+        if state.config.public_read {
+            Ok(())
+        } else {
+            self.require(Scope::Read)
+        }
+    }
+}
+
+fn unauthorized(detail: &str) -> AppError {
+    AppError::Unauthorized {
+        detail: detail.to_string(),
+        invalid_token: true,
+    }
+}
+
+/// Checks a presented secret against the stored keys.
+pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> {
+    if !well_formed(secret) {
+        return Err(unauthorized(
+            "the API key is malformed (a key is `rsk_` followed by 49 letters and digits); \
+             check that it was copied whole",
+        ));
+    }
+    let mut conn = state.conn().await?;
+    let row: ApiKeyRow = api_key::find_by_hash(&mut conn, &hash(secret))
+        .await?
+        .ok_or_else(|| unauthorized("unknown API key"))?;
+    if let Some(at) = row.revoked_at {
+        return Err(unauthorized(&format!(
+            "the API key `{}` was revoked at {at}",
+            row.prefix
+        )));
+    }
+    if let Some(at) = row.expires_at.filter(|at| *at <= Utc::now()) {
+        return Err(unauthorized(&format!(
+            "the API key `{}` expired at {at}",
+            row.prefix
+        )));
+    }
+    let stale = row
+        .last_used_at
+        .is_none_or(|t| Utc::now() - t > chrono::Duration::minutes(1));
+    if stale {
+        api_key::touch(&mut conn, row.id).await?;
+    }
+    Ok(KeyInfo {
+        id: row.id,
+        scope: parse_stored(&row.scope)?,
+        name: row.name,
+    })
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let Some(auth) = auth else {
+                return Ok(Caller {
+                    key: None,
+                    request_id,
+                });
+            };
+            let auth = auth.map_err(|_| unauthorized("the Authorization header is not ASCII"))?;
+            let secret = match auth.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+                _ => {
+                    return Err(unauthorized(
+                        "send the key as `Authorization: Bearer rsk_...`",
+                    ))
+                }
+            };
+            let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
+            let key = authenticate(&state, secret).await?;
+            Ok(Caller {
+                key: Some(key),
+                request_id,
+            })
+        })
+    }
+}
+
+/// Extractors that admit only callers of a scope, checked before the body is read, so that an
+/// unauthorised request is told so before anything about its body.
+macro_rules! scoped_extractor {
+    ($(#[$meta:meta])* $name:ident, $check:expr) => {
+        $(#[$meta])*
+        pub struct $name(pub Caller);
+
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let caller = Caller::from_request(req, payload);
+                let state = req.app_data::<web::Data<AppState>>().cloned();
+                Box::pin(async move {
+                    let caller = caller.await?;
+                    let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
+                    let check: fn(&Caller, &AppState) -> AppResult<()> = $check;
+                    check(&caller, &state)?;
+                    Ok($name(caller))
+                })
+            }
+        }
+    };
+}
+
+scoped_extractor!(
+    /// A caller allowed to read: anyone while reads are public, else a `read` key.
+    Reader,
+    |caller, state| caller.require_read(state)
+);
+scoped_extractor!(
+    /// A caller with a `write` key.
+    Writer,
+    |caller, _| caller.require(Scope::Write)
+);
+scoped_extractor!(
+    /// A caller with an `admin` key.
+    Admin,
+    |caller, _| caller.require(Scope::Admin)
+);

@@ -1,0 +1,113 @@
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::actions::PageParams;
+use super::parse_id;
+use crate::auth::{Admin, Scope};
+use crate::error::{AppError, AppResult};
+use crate::extract::{JsonBody, Query};
+use crate::models::api_key;
+use crate::pagination;
+use crate::service::keys as service;
+use crate::state::AppState;
+use crate::views::{ApiKey, List, NewApiKeySecret};
+
+/// A key to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "dashboard", "scope": "read", "expires_at": "2027-12-31T00:00:00Z"}))]
+pub struct NewApiKey {
+    /// What the key is for, 1 to 100 characters.
+    pub name: String,
+    pub scope: Scope,
+    /// When the key stops working (RFC 3339); never when absent.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// API keys, oldest first. Admin only; secrets are never shown again.
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api keys", params(PageParams),
+    responses((status = 200, description = "A page of keys", body = List<ApiKey>)))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: Admin,
+    Query(params): Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    let limit = pagination::page_size(params.limit)?;
+    let after = pagination::cursor::<(DateTime<Utc>, Uuid)>(&req, params.page_token.as_deref())?;
+    let mut conn = state.conn().await?;
+    let rows = api_key::list(&mut conn, after, limit + 1).await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| (r.created_at, r.id));
+    let items = rows
+        .into_iter()
+        .map(ApiKey::from_row)
+        .collect::<AppResult<Vec<_>>>()?;
+    pagination::respond(&req, items, next)
+}
+
+/// Creates a key and shows its secret, once. Admin only.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api keys", request_body = NewApiKey,
+    responses((status = 201, description = "Created; the secret is in the body, this once",
+        body = NewApiKeySecret,
+        headers(("Location" = String, description = "The key's URL")))))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    JsonBody(input): JsonBody<NewApiKey>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let created = service::create(
+        &mut conn,
+        &caller,
+        &input.name,
+        input.scope,
+        input.expires_at,
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/api-keys/{}", created.key.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(created))
+}
+
+/// One key. Admin only.
+#[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api keys",
+    params(("id" = Uuid, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The key", body = ApiKey),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let mut conn = state.conn().await?;
+    let row = api_key::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("API key {id}")))?;
+    Ok(HttpResponse::Ok().json(ApiKey::from_row(row)?))
+}
+
+/// Revokes a key: it is refused from the next request on. Admin only.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api keys",
+    params(("id" = Uuid, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The revoked key", body = ApiKey),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let mut conn = state.conn().await?;
+    let key = service::revoke(&mut conn, &caller, &id.to_string()).await?;
+    Ok(HttpResponse::Ok().json(key))
+}

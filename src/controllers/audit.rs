@@ -1,0 +1,63 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::auth::Admin;
+use crate::error::AppResult;
+use crate::extract::Query;
+use crate::models::audit::{self, AuditFilter};
+use crate::pagination;
+use crate::state::AppState;
+use crate::views::{AuditEntry, List};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// `actor`, `action` or `api_key`.
+    pub entity: Option<String>,
+    /// Only changes of this record.
+    pub entity_id: Option<Uuid>,
+    /// Only changes made with this API key.
+    pub key_id: Option<Uuid>,
+    /// `create`, `update`, `delete`, `restore`, `purge` or `revoke`.
+    pub operation: Option<String>,
+    /// Only changes at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only changes at or before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_page_token` of the previous page, with the same filters.
+    pub page_token: Option<String>,
+}
+
+/// The audit log, newest first. Admin only.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, description = "A page of audit entries", body = List<AuditEntry>)))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: Admin,
+    Query(params): Query<AuditParams>,
+) -> AppResult<HttpResponse> {
+    let limit = pagination::page_size(params.limit)?;
+    let before = pagination::cursor::<i64>(&req, params.page_token.as_deref())?;
+    let filter = AuditFilter {
+        entity: params.entity,
+        entity_id: params.entity_id,
+        key_id: params.key_id,
+        operation: params.operation,
+        since: params.since,
+        until: params.until,
+    };
+    let mut conn = state.conn().await?;
+    let rows = audit::list(&mut conn, &filter, before, limit + 1).await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| r.id);
+    let items: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from_row).collect();
+    pagination::respond(&req, items, next)
+}

@@ -1,0 +1,81 @@
+//! Creating and revoking API keys (over HTTP by admins, and from the command line).
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::audit;
+use crate::auth::{self, Caller, Scope};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::input::check_text;
+use crate::models::api_key::{self, NewApiKeyRow};
+use crate::views::{ApiKey, NewApiKeySecret};
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    name: &str,
+    scope: Scope,
+    expires_at: Option<DateTime<Utc>>,
+) -> AppResult<NewApiKeySecret> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "name", Some(name), 100, true);
+    if expires_at.is_some_and(|at| at <= Utc::now()) {
+        errors.push(FieldError::new("expires_at", "must be in the future"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid(errors));
+    }
+    let secret = auth::generate();
+    let row = NewApiKeyRow {
+        name: name.to_string(),
+        scope: scope.as_str().to_string(),
+        prefix: secret.prefix.clone(),
+        secret_hash: secret.hash.clone(),
+        expires_at,
+    };
+    let caller = caller.clone();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let key = ApiKey::from_row(api_key::insert(conn, &row).await?)?;
+        audit(conn, &caller, "create", "api_key", key.id, None, Some(&key)).await?;
+        Ok(NewApiKeySecret {
+            key,
+            secret: secret.secret,
+        })
+    })
+    .await
+}
+
+/// Revokes by id or printed prefix; revoking twice is harmless.
+pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, key: &str) -> AppResult<ApiKey> {
+    let caller = caller.clone();
+    let key = key.to_string();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let mut found = api_key::find_by_id_or_prefix(conn, &key).await?;
+        let row = match found.len() {
+            0 => return Err(AppError::not_found(format_args!("API key `{key}`"))),
+            1 => found.remove(0),
+            n => {
+                return Err(AppError::Conflict(format!(
+                    "{n} keys share the prefix `{key}`; revoke by id"
+                )))
+            }
+        };
+        if row.revoked_at.is_some() {
+            return ApiKey::from_row(row);
+        }
+        let before = ApiKey::from_row(row.clone())?;
+        let after = ApiKey::from_row(api_key::revoke(conn, row.id).await?)?;
+        audit(
+            conn,
+            &caller,
+            "revoke",
+            "api_key",
+            row.id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        Ok(after)
+    })
+    .await
+}

@@ -1,0 +1,603 @@
+//! Keys, scopes, the audit log and conditional requests.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::helpers::{action_body, id_of, TestApp};
+use riposte::state::Config;
+
+/// Makes a key of `scope` over HTTP with the admin key and returns (id, secret).
+async fn new_key(app: &TestApp, scope: &str, expires_at: Option<&str>) -> (String, String) {
+    let mut body = json!({"name": format!("{scope} key"), "scope": scope});
+    if let Some(at) = expires_at {
+        body["expires_at"] = json!(at);
+    }
+    let resp = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::POST,
+            "/v1/api-keys",
+            Some(&body),
+            &[],
+        )
+        .await;
+    resp.assert_status(201);
+    (
+        id_of(&resp.body),
+        resp.body["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Need {
+    Read,
+    Write,
+    Admin,
+}
+
+#[tokio::test]
+async fn every_endpoint_with_every_kind_of_key() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = id_of(&app.action(json!({})).await);
+    let (revoked_id, revoked) = new_key(&app, "admin", None).await;
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::DELETE,
+        &format!("/v1/api-keys/{revoked_id}"),
+        None,
+        &[],
+    )
+    .await
+    .assert_status(200);
+    // Expired: made valid, then expired in the database.
+    let (expired_id, expired) = new_key(&app, "admin", Some("2099-01-01T00:00:00Z")).await;
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.state.pool.get().await.unwrap();
+        diesel::sql_query(format!(
+            "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '{expired_id}'"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let key_id = {
+        let list = app
+            .request_as(
+                Some(&app.keys.admin),
+                Method::GET,
+                "/v1/api-keys",
+                None,
+                &[],
+            )
+            .await;
+        id_of(&list.body["items"][0])
+    };
+    let endpoints: Vec<(Method, String, Option<Value>, Need)> = vec![
+        (Method::GET, "/v1/actors".into(), None, Need::Read),
+        (Method::GET, "/v1/actors/CHN".into(), None, Need::Read),
+        (
+            Method::POST,
+            "/v1/actors".into(),
+            Some(json!({"code": "FRA", "name": "France", "kind": "state"})),
+            Need::Write,
+        ),
+        (
+            Method::PATCH,
+            "/v1/actors/GBR".into(),
+            Some(json!({"description": "x"})),
+            Need::Write,
+        ),
+        (
+            Method::DELETE,
+            "/v1/actors/nobody".into(),
+            None,
+            Need::Write,
+        ),
+        (Method::GET, "/v1/action-types".into(), None, Need::Read),
+        (Method::GET, "/v1/actions".into(), None, Need::Read),
+        (
+            Method::POST,
+            "/v1/actions".into(),
+            Some(action_body(json!({}))),
+            Need::Write,
+        ),
+        (
+            Method::GET,
+            format!("/v1/actions/{action}"),
+            None,
+            Need::Read,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/actions/{action}"),
+            Some(json!({"title": "t"})),
+            Need::Write,
+        ),
+        (
+            Method::DELETE,
+            "/v1/actions/00000000-0000-4000-8000-000000000000".into(),
+            None,
+            Need::Write,
+        ),
+        (
+            Method::GET,
+            format!("/v1/actions/{action}/responses"),
+            None,
+            Need::Read,
+        ),
+        (
+            Method::GET,
+            format!("/v1/actions/{action}/history"),
+            None,
+            Need::Read,
+        ),
+        (Method::GET, "/v1/api-keys".into(), None, Need::Admin),
+        (
+            Method::POST,
+            "/v1/api-keys".into(),
+            Some(json!({"name": "n", "scope": "read"})),
+            Need::Admin,
+        ),
+        (
+            Method::GET,
+            format!("/v1/api-keys/{key_id}"),
+            None,
+            Need::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/v1/api-keys/00000000-0000-4000-8000-000000000000".into(),
+            None,
+            Need::Admin,
+        ),
+        (Method::GET, "/v1/audit".into(), None, Need::Admin),
+    ];
+    let malformed = "rsk_not-a-real-key";
+    // Well-formed (right length and checksum) but never issued.
+    let unknown = riposte::auth::generate().secret;
+    let keys: Vec<(&str, Option<&str>)> = vec![
+        ("none", None),
+        ("read", Some(&app.keys.read)),
+        ("write", Some(&app.keys.write)),
+        ("admin", Some(&app.keys.admin)),
+        ("revoked", Some(&revoked)),
+        ("expired", Some(&expired)),
+        ("malformed", Some(malformed)),
+        ("unknown", Some(&unknown)),
+    ];
+    for (method, path, body, need) in &endpoints {
+        for (name, key) in &keys {
+            let resp = app
+                .request_as(*key, method.clone(), path, body.as_ref(), &[])
+                .await;
+            let granted = match (*name, need) {
+                ("revoked" | "expired" | "malformed" | "unknown", _) => false,
+                ("none", Need::Read) => true,
+                ("none", _) => false,
+                ("read", Need::Read) => true,
+                ("write", Need::Read | Need::Write) => true,
+                ("admin", _) => true,
+                _ => false,
+            };
+            let what = format!("{method} {path} with {name} key");
+            if granted {
+                assert!(
+                    resp.status != 401 && resp.status != 403 && resp.status < 500,
+                    "{what}: {} {}",
+                    resp.status,
+                    resp.text
+                );
+            } else if key.is_none()
+                || matches!(*name, "revoked" | "expired" | "malformed" | "unknown")
+            {
+                resp.assert_problem(401, None);
+                let challenge = resp.header("www-authenticate").unwrap_or_default();
+                assert!(challenge.starts_with("Bearer"), "{what}: {challenge}");
+                if key.is_some() {
+                    assert!(challenge.contains("invalid_token"), "{what}");
+                }
+            } else {
+                resp.assert_problem(403, None);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn reads_need_a_key_when_they_are_not_public() {
+    let app = TestApp::spawn_with(Config {
+        public_read: false,
+        ..Config::default()
+    })
+    .await;
+    let resp = app
+        .request_as(None, Method::GET, "/v1/actions", None, &[])
+        .await;
+    resp.assert_problem(401, None);
+    app.request_as(Some(&app.keys.read), Method::GET, "/v1/actions", None, &[])
+        .await
+        .assert_status(200);
+    // Health stays open.
+    app.request_as(None, Method::GET, "/readyz", None, &[])
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
+    let app = TestApp::spawn().await;
+    let (id, secret) = new_key(&app, "write", None).await;
+    assert!(secret.starts_with("rsk_") && secret.len() == 53);
+    assert!(riposte::auth::well_formed(&secret));
+    let shown = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::GET,
+            &format!("/v1/api-keys/{id}"),
+            None,
+            &[],
+        )
+        .await;
+    shown.assert_status(200);
+    assert!(shown.body.get("secret").is_none());
+    assert_eq!(shown.body["prefix"], secret[..12]);
+    assert!(!shown.text.contains(&secret));
+    assert!(shown.body["last_used_at"].is_null());
+    // Using it records the use.
+    app.request_as(
+        Some(&secret),
+        Method::POST,
+        "/v1/actors",
+        Some(&json!({"code": "USA", "name": "US", "kind": "state"})),
+        &[],
+    )
+    .await
+    .assert_status(201);
+    let shown = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::GET,
+            &format!("/v1/api-keys/{id}"),
+            None,
+            &[],
+        )
+        .await;
+    assert!(shown.body["last_used_at"].is_string());
+    // A key in the URL is not accepted.
+    app.request_as(
+        None,
+        Method::GET,
+        &format!("/v1/actions?api_key={secret}"),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(400, Some("api_key"));
+    // Revocation takes effect on the next request.
+    let revoked = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::DELETE,
+            &format!("/v1/api-keys/{id}"),
+            None,
+            &[],
+        )
+        .await;
+    revoked.assert_status(200);
+    assert!(revoked.body["revoked_at"].is_string());
+    let resp = app
+        .request_as(
+            Some(&secret),
+            Method::POST,
+            "/v1/actors",
+            Some(&json!({"code": "CHN", "name": "China", "kind": "state"})),
+            &[],
+        )
+        .await;
+    resp.assert_problem(401, None);
+    assert!(resp.body["detail"].as_str().unwrap().contains("revoked"));
+    // Bad requests for keys.
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::POST,
+        "/v1/api-keys",
+        Some(&json!({"name": "x", "scope": "root"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("scope"));
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::POST,
+        "/v1/api-keys",
+        Some(&json!({"name": "x", "scope": "read", "expires_at": "2001-01-01T00:00:00Z"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("expires_at"));
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::GET,
+        "/v1/api-keys/00000000-0000-4000-8000-000000000000",
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(404, None);
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::GET,
+        "/v1/api-keys?limit=1",
+        None,
+        &[],
+    )
+    .await
+    .assert_status(200);
+    // Only a hash is stored.
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.state.pool.get().await.unwrap();
+    let found: Found = diesel::sql_query(
+        "SELECT count(*) AS n FROM api_keys WHERE position($1::bytea in secret_hash) > 0 OR prefix = $2",
+    )
+    .bind::<diesel::sql_types::Bytea, _>(secret.as_bytes())
+    .bind::<diesel::sql_types::Text, _>(&secret)
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(found.n, 0);
+}
+
+#[tokio::test]
+async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_append_only() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let created = app
+        .request(
+            Method::POST,
+            "/v1/actions",
+            Some(&action_body(json!({}))),
+            &[("x-request-id", "req-create-1")],
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.header("x-request-id"), Some("req-create-1"));
+    let id = id_of(&created.body);
+    app.patch(&format!("/v1/actions/{id}"), &json!({"title": "Renamed"}))
+        .await
+        .assert_status(200);
+    app.delete(&format!("/v1/actions/{id}"))
+        .await
+        .assert_status(204);
+
+    let log = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::GET,
+            &format!("/v1/audit?entity_id={id}"),
+            None,
+            &[],
+        )
+        .await;
+    log.assert_status(200);
+    let items = log.body["items"].as_array().unwrap();
+    let ops: Vec<&str> = items
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, vec!["delete", "update", "create"], "newest first");
+    let write_key_id = {
+        let keys = app
+            .request_as(
+                Some(&app.keys.admin),
+                Method::GET,
+                "/v1/api-keys",
+                None,
+                &[],
+            )
+            .await;
+        keys.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["scope"] == "write")
+            .map(id_of)
+            .unwrap()
+    };
+    for e in items {
+        assert_eq!(e["key_id"], write_key_id);
+        assert_eq!(e["entity"], "action");
+        assert!(e["request_id"].is_string());
+    }
+    assert_eq!(items[2]["request_id"], "req-create-1");
+    assert!(items[2]["before"].is_null());
+    assert_eq!(items[2]["after"]["title"], "Asset freeze");
+    assert_eq!(items[1]["before"]["title"], "Asset freeze");
+    assert_eq!(items[1]["after"]["title"], "Renamed");
+    assert_eq!(items[0]["before"]["title"], "Renamed");
+    assert!(items[0]["after"].is_null());
+    // Filters.
+    let creates = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::GET,
+            "/v1/audit?entity=actor&operation=create&limit=2",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(creates.body["items"].as_array().unwrap().len(), 2);
+    assert!(creates.body["next_page_token"].is_string());
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::GET,
+        "/v1/audit?since=yesterday",
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(400, Some("since"));
+
+    // The database refuses to rewrite history.
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.state.pool.get().await.unwrap();
+    for sql in [
+        "UPDATE audit_log SET operation = 'create'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let err = diesel::sql_query(sql).execute(&mut conn).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn etags_make_conditional_requests_work() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let created = app.post("/v1/actions", &action_body(json!({}))).await;
+    let id = id_of(&created.body);
+    let etag = created.header("etag").unwrap().to_string();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong: {etag}"
+    );
+    let got = app.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(got.header("etag"), Some(etag.as_str()));
+    let not_modified = app
+        .request(
+            Method::GET,
+            &format!("/v1/actions/{id}"),
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(not_modified.status, 304);
+    assert!(not_modified.text.is_empty());
+
+    let stale = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/actions/{id}"),
+            Some(&json!({"title": "A"})),
+            &[("if-match", "\"0000\"")],
+        )
+        .await;
+    stale.assert_problem(412, None);
+    let ok = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/actions/{id}"),
+            Some(&json!({"title": "A"})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    ok.assert_status(200);
+    let new_etag = ok.header("etag").unwrap().to_string();
+    assert_ne!(new_etag, etag);
+    assert_eq!(ok.body["version"], 2);
+    // The old ETag no longer matches, for PATCH or DELETE.
+    app.request(
+        Method::DELETE,
+        &format!("/v1/actions/{id}"),
+        None,
+        &[("if-match", &etag)],
+    )
+    .await
+    .assert_problem(412, None);
+    app.request(
+        Method::GET,
+        &format!("/v1/actions/{id}"),
+        None,
+        &[("if-none-match", &etag)],
+    )
+    .await
+    .assert_status(200);
+    // Actors too.
+    let chn = app.get("/v1/actors/CHN").await;
+    let chn_etag = chn.header("etag").unwrap().to_string();
+    app.request(
+        Method::PATCH,
+        "/v1/actors/CHN",
+        Some(&json!({"description": "x"})),
+        &[("if-match", "\"nope\"")],
+    )
+    .await
+    .assert_problem(412, None);
+    app.request(
+        Method::PATCH,
+        "/v1/actors/CHN",
+        Some(&json!({"description": "x"})),
+        &[("if-match", &chn_etag)],
+    )
+    .await
+    .assert_status(200);
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_patches_with_one_etag_give_one_winner() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let created = app.post("/v1/actions", &action_body(json!({}))).await;
+    let id = id_of(&created.body);
+    let etag = created.header("etag").unwrap().to_string();
+    let path = format!("/v1/actions/{id}");
+    let patches = (0..20).map(|i| {
+        let body = json!({"title": format!("writer {i}")});
+        let path = path.clone();
+        let etag = etag.clone();
+        let app = &app;
+        async move {
+            app.request(Method::PATCH, &path, Some(&body), &[("if-match", &etag)])
+                .await
+                .status
+        }
+    });
+    let statuses = futures_util::future::join_all(patches).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 412).count(),
+        19,
+        "{statuses:?}"
+    );
+    let now = app.get(&path).await;
+    assert_eq!(now.body["version"], 2);
+}
+
+#[tokio::test]
+async fn if_match_can_be_required() {
+    let app = TestApp::spawn_with(Config {
+        require_if_match: true,
+        ..Config::default()
+    })
+    .await;
+    app.with_basics().await;
+    app.patch("/v1/actors/CHN", &json!({"description": "x"}))
+        .await
+        .assert_problem(428, None);
+    app.delete("/v1/actors/GBR").await.assert_problem(428, None);
+    let etag = app
+        .get("/v1/actors/GBR")
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    app.request(
+        Method::DELETE,
+        "/v1/actors/GBR",
+        None,
+        &[("if-match", &etag)],
+    )
+    .await
+    .assert_status(204);
+}
