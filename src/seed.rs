@@ -79,7 +79,7 @@ pub async fn run(state: &AppState, name: &str) -> AppResult<SeedReport> {
         let input: NewAction = parse_json(value.to_string().as_bytes())?;
         let exists = {
             let mut conn = state.conn().await?;
-            action::find(&mut conn, id).await?.is_some()
+            action::find(&mut conn, id, true).await?.is_some()
         };
         if exists {
             report.actions_existing += 1;

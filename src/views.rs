@@ -79,6 +79,9 @@ pub struct Actor {
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change.
     pub version: i64,
+    /// When the actor was deleted; only deleted actors shown with `show_deleted=true` have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl Actor {
@@ -96,6 +99,7 @@ impl Actor {
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
+            deleted_at: row.deleted_at,
         })
     }
 }
@@ -168,6 +172,9 @@ pub struct Action {
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change.
     pub version: i64,
+    /// When the action was deleted; only deleted actions shown with `show_deleted=true` have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl Action {
@@ -237,6 +244,7 @@ impl Action {
                     created_at: row.created_at,
                     updated_at: row.updated_at,
                     version: row.version,
+                    deleted_at: row.deleted_at,
                 })
             })
             .collect()

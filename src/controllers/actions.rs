@@ -5,8 +5,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::parse_id;
-use crate::auth::{Reader, Writer};
+use super::{parse_id, DeleteParams, ShowDeleted};
+use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Query};
@@ -43,6 +43,8 @@ pub struct ActionListParams {
     pub to: Option<Day>,
     /// `-announced_on` (newest first, the default) or `announced_on`.
     pub sort: Option<ActionSort>,
+    /// Include deleted actions.
+    pub show_deleted: Option<bool>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
@@ -129,6 +131,7 @@ pub async fn list(
         }
     }
     let filter = ActionFilter {
+        show_deleted: params.show_deleted.unwrap_or(false),
         initiator: resolve("initiator", &params.initiator)?,
         target: resolve("target", &params.target)?,
         type_code: params.type_,
@@ -170,7 +173,7 @@ pub async fn create(
 
 /// One action with everything embedded.
 #[utoipa::path(get, path = "/v1/actions/{id}", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id")),
+    params(("id" = Uuid, Path, description = "The action's id"), ShowDeleted),
     responses(
         (status = 200, description = "The action", body = Action),
         (status = 404, response = crate::openapi::NotFound)))]
@@ -179,10 +182,13 @@ pub async fn get(
     state: web::Data<AppState>,
     _reader: Reader,
     id: web::Path<String>,
+    Query(params): Query<ShowDeleted>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
-    conditional::respond(&req, &service::get(&mut conn, &state.types, id).await?)
+    let show_deleted = params.show_deleted.unwrap_or(false);
+    let action = service::get_any(&mut conn, &state.types, id, show_deleted).await?;
+    conditional::respond(&req, &action)
 }
 
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
@@ -206,10 +212,11 @@ pub async fn update(
     conditional::respond(&req, &action)
 }
 
-/// Deletes an action with its designations, sources, history and the responses it makes.
-/// Refused with 409 while other actions respond to it.
+/// Deletes an action: it disappears from lists and answers 404 until restored. Refused with
+/// 409 while other actions respond to it. With `purge=true` (admin) it is removed for good,
+/// with its designations, sources, history and the responses it makes.
 #[utoipa::path(delete, path = "/v1/actions/{id}", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id")),
+    params(("id" = Uuid, Path, description = "The action's id"), DeleteParams),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
@@ -219,11 +226,33 @@ pub async fn delete(
     state: web::Data<AppState>,
     Writer(caller): Writer,
     id: web::Path<String>,
+    Query(params): Query<DeleteParams>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let if_match = conditional::if_match(&req);
-    service::delete(&state, &caller, id, if_match).await?;
+    if params.purge.unwrap_or(false) {
+        caller.require(Scope::Admin)?;
+        service::purge(&state, &caller, id).await?;
+    } else {
+        let if_match = conditional::if_match(&req);
+        service::delete(&state, &caller, id, if_match).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Brings back a deleted action.
+#[utoipa::path(post, path = "/v1/actions/{id}/restore", tag = "actions",
+    params(("id" = Uuid, Path, description = "The action's id")),
+    responses(
+        (status = 200, description = "The restored action", body = Action),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn restore(
+    state: web::Data<AppState>,
+    Writer(caller): Writer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, id).await?))
 }
 
 /// The actions that respond to this one, oldest first, in pages.
@@ -291,7 +320,7 @@ pub async fn history(
 
 async fn exists(state: &AppState, id: Uuid) -> AppResult<()> {
     let mut conn = state.conn().await?;
-    action::find(&mut conn, id)
+    action::find(&mut conn, id, false)
         .await?
         .map(|_| ())
         .ok_or_else(|| AppError::not_found(format_args!("action {id}")))

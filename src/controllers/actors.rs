@@ -3,7 +3,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::{Reader, Writer};
+use super::{DeleteParams, ShowDeleted};
+use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Query};
@@ -24,6 +25,8 @@ pub struct ActorListParams {
     /// Only actors of this state (alpha-3 code).
     #[param(example = "CHN")]
     pub country: Option<String>,
+    /// Include deleted actors.
+    pub show_deleted: Option<bool>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
@@ -62,6 +65,7 @@ pub async fn list(
     let rows = actor::list(
         &mut conn,
         ActorFilter {
+            show_deleted: params.show_deleted.unwrap_or(false),
             kind: params.kind.map(|k| k.as_str().to_string()),
             country: params.country,
             after_code: after,
@@ -107,7 +111,7 @@ pub async fn create(
 
 /// One actor, by UUID or code.
 #[utoipa::path(get, path = "/v1/actors/{actor}", tag = "actors",
-    params(("actor" = String, Path, description = "The actor's UUID or code", example = "CHN")),
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "CHN"), ShowDeleted),
     responses(
         (status = 200, description = "The actor", body = Actor),
         (status = 404, response = crate::openapi::NotFound)))]
@@ -116,9 +120,10 @@ pub async fn get(
     state: web::Data<AppState>,
     _reader: Reader,
     key: web::Path<String>,
+    Query(params): Query<ShowDeleted>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let row = service::get(&mut conn, &key).await?;
+    let row = service::get(&mut conn, &key, params.show_deleted.unwrap_or(false)).await?;
     conditional::respond(&req, &service::view(&mut conn, row).await?)
 }
 
@@ -141,9 +146,11 @@ pub async fn update(
     conditional::respond(&req, &actor)
 }
 
-/// Deletes an actor. Refused with 409 while actions or other actors refer to it.
+/// Deletes an actor: it disappears from lists and answers 404 until restored. Refused with
+/// 409 while actions or other actors refer to it. With `purge=true` (admin) it is removed for
+/// good.
 #[utoipa::path(delete, path = "/v1/actors/{actor}", tag = "actors",
-    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo")),
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), DeleteParams),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
@@ -153,8 +160,29 @@ pub async fn delete(
     state: web::Data<AppState>,
     Writer(caller): Writer,
     key: web::Path<String>,
+    Query(params): Query<DeleteParams>,
 ) -> AppResult<HttpResponse> {
-    let if_match = conditional::if_match(&req);
-    service::delete(&state, &caller, key.into_inner(), if_match).await?;
+    if params.purge.unwrap_or(false) {
+        caller.require(Scope::Admin)?;
+        service::purge(&state, &caller, key.into_inner()).await?;
+    } else {
+        let if_match = conditional::if_match(&req);
+        service::delete(&state, &caller, key.into_inner(), if_match).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Brings back a deleted actor.
+#[utoipa::path(post, path = "/v1/actors/{actor}/restore", tag = "actors",
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo")),
+    responses(
+        (status = 200, description = "The restored actor", body = Actor),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict)))]
+pub async fn restore(
+    state: web::Data<AppState>,
+    Writer(caller): Writer,
+    key: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, key.into_inner()).await?))
 }

@@ -30,6 +30,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(actors::delete)),
     )
     .service(
+        web::resource("/v1/actors/{actor}/restore")
+            .default_service(method_not_allowed("POST"))
+            .route(web::post().to(actors::restore)),
+    )
+    .service(
         web::resource("/v1/action-types")
             .default_service(method_not_allowed("GET"))
             .route(web::get().to(action_types::list)),
@@ -46,6 +51,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(actions::get))
             .route(web::patch().to(actions::update))
             .route(web::delete().to(actions::delete)),
+    )
+    .service(
+        web::resource("/v1/actions/{id}/restore")
+            .default_service(method_not_allowed("POST"))
+            .route(web::post().to(actions::restore)),
     )
     .service(
         web::resource("/v1/actions/{id}/responses")
@@ -84,6 +94,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET"))
             .route(web::get().to(health::readyz)),
     );
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ShowDeleted {
+    /// Also find a deleted record (it then carries `deleted_at`).
+    pub show_deleted: Option<bool>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// Remove the record for good instead of hiding it (needs an `admin` key; audited).
+    pub purge: Option<bool>,
 }
 
 /// An `{id}` path segment.

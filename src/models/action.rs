@@ -32,6 +32,7 @@ pub struct ActionRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// The columns a create or a full update writes.
@@ -108,6 +109,7 @@ pub struct NewStatusChange {
 /// What a page of actions is filtered by; actor codes are already resolved to ids.
 #[derive(Debug, Default, Clone)]
 pub struct ActionFilter {
+    pub show_deleted: bool,
     pub initiator: Option<Uuid>,
     pub target: Option<Uuid>,
     pub type_code: Option<String>,
@@ -125,13 +127,18 @@ pub struct After {
     pub id: Uuid,
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ActionRow>> {
-    actions::table
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    include_deleted: bool,
+) -> QueryResult<Option<ActionRow>> {
+    let row: Option<ActionRow> = actions::table
         .find(id)
         .select(ActionRow::as_select())
         .first(conn)
         .await
-        .optional()
+        .optional()?;
+    Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
 }
 
 /// One page in `(announced_on, id)` order; the row-value comparison lets PostgreSQL walk the
@@ -144,6 +151,9 @@ pub async fn list(
     limit: i64,
 ) -> QueryResult<Vec<ActionRow>> {
     let mut query = actions::table.select(ActionRow::as_select()).into_boxed();
+    if !f.show_deleted {
+        query = query.filter(actions::deleted_at.is_null());
+    }
     if let Some(id) = f.initiator {
         query = query.filter(actions::initiator_id.eq(id));
     }
@@ -262,10 +272,11 @@ pub async fn last_status_change(
         .optional()
 }
 
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Uuid>> {
+/// Locks the row; returns whether it is deleted, or None when there is no such action.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<bool>> {
     actions::table
         .find(id)
-        .select(actions::id)
+        .select(actions::deleted_at.is_not_null())
         .for_update()
         .first(conn)
         .await
@@ -300,7 +311,24 @@ pub async fn update(
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+/// Soft deletion: the row stays, hidden, and can be restored.
+pub async fn set_deleted(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    deleted: bool,
+) -> QueryResult<usize> {
+    let at = deleted.then(Utc::now);
+    diesel::update(actions::table.find(id))
+        .set((
+            actions::deleted_at.eq(at),
+            actions::updated_at.eq(diesel::dsl::now),
+            actions::version.eq(actions::version + 1),
+        ))
+        .execute(conn)
+        .await
+}
+
+pub async fn purge(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(actions::table.find(id)).execute(conn).await
 }
 
@@ -375,19 +403,26 @@ pub async fn dates(
 ) -> QueryResult<Vec<(Uuid, NaiveDate, String)>> {
     actions::table
         .filter(actions::id.eq_any(ids))
+        .filter(actions::deleted_at.is_null())
         .select((actions::id, actions::announced_on, actions::date_precision))
         .load(conn)
         .await
 }
 
-/// Actions that answer `id`, with their dates.
+/// Actions that answer `id`, with their dates; deleted ones only with `include_deleted`.
 pub async fn answered_by(
     conn: &mut AsyncPgConnection,
     id: Uuid,
+    include_deleted: bool,
 ) -> QueryResult<Vec<(Uuid, NaiveDate, String)>> {
-    responses::table
+    let mut query = responses::table
         .inner_join(actions::table.on(actions::id.eq(responses::action_id)))
         .filter(responses::responds_to_id.eq(id))
+        .into_boxed();
+    if !include_deleted {
+        query = query.filter(actions::deleted_at.is_null());
+    }
+    query
         .order(actions::announced_on)
         .select((actions::id, actions::announced_on, actions::date_precision))
         .load(conn)

@@ -22,6 +22,7 @@ pub struct ActorRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// The four fields by which other records show an actor.
@@ -47,9 +48,16 @@ pub struct ActorWrite {
     pub description: Option<String>,
 }
 
-/// A path segment names an actor by UUID or by code.
-pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<ActorRow>> {
-    let query = actors::table.select(ActorRow::as_select()).into_boxed();
+/// A path segment names an actor by UUID or by code; deleted actors only when asked.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    include_deleted: bool,
+) -> QueryResult<Option<ActorRow>> {
+    let mut query = actors::table.select(ActorRow::as_select()).into_boxed();
+    if !include_deleted {
+        query = query.filter(actors::deleted_at.is_null());
+    }
     let query = match Uuid::parse_str(key) {
         Ok(id) => query.filter(actors::id.eq(id)),
         Err(_) => query.filter(actors::code.eq(key)),
@@ -60,14 +68,16 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
 pub async fn find_for_update(
     conn: &mut AsyncPgConnection,
     key: &str,
+    include_deleted: bool,
 ) -> QueryResult<Option<ActorRow>> {
-    // Locking clauses cannot be boxed, hence two queries.
+    // Locking clauses cannot be boxed, hence two queries; the deleted filter is applied after.
     let select = actors::table.select(ActorRow::as_select()).for_update();
-    match Uuid::parse_str(key) {
+    let row: Option<ActorRow> = match Uuid::parse_str(key) {
         Ok(id) => select.filter(actors::id.eq(id)).first(conn).await,
         Err(_) => select.filter(actors::code.eq(key)).first(conn).await,
     }
-    .optional()
+    .optional()?;
+    Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
 }
 
 pub async fn refs_by_codes(
@@ -79,6 +89,7 @@ pub async fn refs_by_codes(
     }
     actors::table
         .filter(actors::code.eq_any(codes))
+        .filter(actors::deleted_at.is_null())
         .select(ActorRefRow::as_select())
         .load(conn)
         .await
@@ -99,6 +110,7 @@ pub async fn refs_by_ids(
 }
 
 pub struct ActorFilter {
+    pub show_deleted: bool,
     pub kind: Option<String>,
     pub country: Option<String>,
     pub after_code: Option<String>,
@@ -107,6 +119,9 @@ pub struct ActorFilter {
 
 pub async fn list(conn: &mut AsyncPgConnection, f: ActorFilter) -> QueryResult<Vec<ActorRow>> {
     let mut query = actors::table.select(ActorRow::as_select()).into_boxed();
+    if !f.show_deleted {
+        query = query.filter(actors::deleted_at.is_null());
+    }
     if let Some(kind) = f.kind {
         query = query.filter(actors::kind.eq(kind));
     }
@@ -162,7 +177,25 @@ pub async fn update(
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+/// Soft deletion: the row stays, hidden, and can be restored.
+pub async fn set_deleted(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    deleted: bool,
+) -> QueryResult<ActorRow> {
+    let at = deleted.then(Utc::now);
+    diesel::update(actors::table.find(id))
+        .set((
+            actors::deleted_at.eq(at),
+            actors::updated_at.eq(diesel::dsl::now),
+            actors::version.eq(actors::version + 1),
+        ))
+        .returning(ActorRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn purge(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(actors::table.find(id)).execute(conn).await
 }
 
@@ -179,6 +212,7 @@ pub struct Usage {
 
 pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResult<Usage> {
     let actions = actions::table
+        .filter(actions::deleted_at.is_null())
         .filter(
             actions::initiator_id
                 .eq(actor.id)
@@ -189,11 +223,14 @@ pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResul
         .get_result(conn)
         .await?;
     let designations = designations::table
+        .inner_join(actions::table)
         .filter(designations::actor_id.eq(actor.id))
+        .filter(actions::deleted_at.is_null())
         .count()
         .get_result(conn)
         .await?;
     let members = actors::table
+        .filter(actors::deleted_at.is_null())
         .filter(
             actors::parent_id
                 .eq(actor.id)
@@ -203,6 +240,7 @@ pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResul
         .get_result(conn)
         .await?;
     let nationals = actors::table
+        .filter(actors::deleted_at.is_null())
         .filter(actors::country.eq(&actor.code))
         .count()
         .get_result(conn)
@@ -213,6 +251,29 @@ pub async fn usage(conn: &mut AsyncPgConnection, actor: &ActorRow) -> QueryResul
         members,
         nationals,
     })
+}
+
+/// True when any action or actor, deleted or not, refers to the actor.
+pub async fn referenced_at_all(
+    conn: &mut AsyncPgConnection,
+    actor: &ActorRow,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let row: Found = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM actions WHERE initiator_id = $1 OR target_id = $1 \
+                        OR authority_id = $1)
+             OR EXISTS (SELECT 1 FROM designations WHERE actor_id = $1)
+             OR EXISTS (SELECT 1 FROM actors WHERE parent_id = $1 OR country = $2) AS found",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(actor.id)
+    .bind::<diesel::sql_types::Text, _>(&actor.code)
+    .get_result(conn)
+    .await?;
+    Ok(row.found)
 }
 
 /// True when making `parent` the parent of `child` would close a loop of parents.

@@ -43,7 +43,17 @@ pub async fn load(
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, types: &ActionTypes, id: Uuid) -> AppResult<Action> {
-    let row = action::find(conn, id)
+    get_any(conn, types, id, false).await
+}
+
+/// Like `get`, and finds deleted actions too when asked.
+pub async fn get_any(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    id: Uuid,
+    include_deleted: bool,
+) -> AppResult<Action> {
+    let row = action::find(conn, id, include_deleted)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("action {id}")))?;
     Ok(load(conn, types, vec![row]).await?.remove(0))
@@ -225,7 +235,7 @@ pub async fn delete(
             lock(conn, id).await?;
             let current = get(conn, &types, id).await?;
             check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
-            let answers = action::answered_by(conn, id).await?;
+            let answers = action::answered_by(conn, id, false).await?;
             if !answers.is_empty() {
                 let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();
                 return Err(AppError::Conflict(format!(
@@ -235,8 +245,18 @@ pub async fn delete(
                     ids.join(", ")
                 )));
             }
-            action::delete(conn, id).await?;
-            audit(conn, &caller, "delete", "action", id, Some(&current), None).await?;
+            action::set_deleted(conn, id, true).await?;
+            let deleted = get_any(conn, &types, id, true).await?;
+            audit(
+                conn,
+                &caller,
+                "delete",
+                "action",
+                id,
+                Some(&current),
+                Some(&deleted),
+            )
+            .await?;
             Ok(())
         })
         .await
@@ -244,12 +264,104 @@ pub async fn delete(
     .await
 }
 
-/// Locks the action's row for the rest of the transaction; 404 when there is none.
+/// Locks the action's row for the rest of the transaction; 404 when there is none (or it is
+/// deleted).
 async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
-    action::lock(conn, id)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))
+    match action::lock(conn, id).await? {
+        Some(false) => Ok(()),
+        _ => Err(AppError::not_found(format_args!("action {id}"))),
+    }
+}
+
+/// Brings a deleted action back. Everything it refers to must be there.
+pub async fn restore(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<Action> {
+    let caller = caller.clone();
+    let types = state.types.clone();
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            action::lock_graph(conn).await?;
+            match action::lock(conn, id).await? {
+                None => return Err(AppError::not_found(format_args!("action {id}"))),
+                Some(false) => {
+                    return Err(AppError::Conflict(format!("action {id} is not deleted")))
+                }
+                Some(true) => {}
+            }
+            let before = get_any(conn, &types, id, true).await?;
+            let mut missing = Vec::new();
+            let mut codes = vec![before.initiator.code.as_str(), before.target.code.as_str()];
+            codes.extend(before.authority.as_ref().map(|a| a.code.as_str()));
+            codes.extend(before.designations.iter().map(|d| d.actor.code.as_str()));
+            let live = actor::refs_by_codes(conn, &codes).await?;
+            for code in codes {
+                if !live.iter().any(|a| a.code == code) {
+                    missing.push(format!("actor `{code}`"));
+                }
+            }
+            let targets: Vec<Uuid> = before.responds_to.iter().map(|r| r.action).collect();
+            let live = action::dates(conn, &targets).await?;
+            for t in targets {
+                if !live.iter().any(|(id, _, _)| *id == t) {
+                    missing.push(format!("action {t}"));
+                }
+            }
+            if !missing.is_empty() {
+                return Err(AppError::Conflict(format!(
+                    "action {id} refers to deleted records; restore them first: {}",
+                    missing.join(", ")
+                )));
+            }
+            action::set_deleted(conn, id, false).await?;
+            let after = get(conn, &types, id).await?;
+            audit(
+                conn,
+                &caller,
+                "restore",
+                "action",
+                id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
+    })
+    .await
+}
+
+/// Removes an action for good (admin). Refused while any action, deleted or not, answers it.
+pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()> {
+    let caller = caller.clone();
+    let types = state.types.clone();
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            action::lock_graph(conn).await?;
+            if action::lock(conn, id).await?.is_none() {
+                return Err(AppError::not_found(format_args!("action {id}")));
+            }
+            let before = get_any(conn, &types, id, true).await?;
+            let answers = action::answered_by(conn, id, true).await?;
+            if !answers.is_empty() {
+                let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();
+                return Err(AppError::Conflict(format!(
+                    "{} action(s), deleted or not, respond to this action ({}); purge them or \
+                     change their responds_to first",
+                    ids.len(),
+                    ids.join(", ")
+                )));
+            }
+            action::purge(conn, id).await?;
+            audit(conn, &caller, "purge", "action", id, Some(&before), None).await?;
+            Ok(())
+        })
+        .await
+    })
+    .await
 }
 
 /// The current action as a complete input, with the patch laid over it.
@@ -447,7 +559,7 @@ async fn plan(
             ));
         }
         // Actions that answer this one must stay no earlier than it.
-        for (responder, date, precision) in action::answered_by(conn, id).await? {
+        for (responder, date, precision) in action::answered_by(conn, id, true).await? {
             let precision: DatePrecision = parse_stored(&precision)?;
             if FuzzyDate::latest(date, precision) < input.announced_on.date {
                 errors.push(FieldError::new(

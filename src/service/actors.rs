@@ -20,15 +20,23 @@ pub async fn view(conn: &mut AsyncPgConnection, row: ActorRow) -> AppResult<Acto
     Actor::from_row(row, parent)
 }
 
-pub async fn get(conn: &mut AsyncPgConnection, key: &str) -> AppResult<ActorRow> {
-    actor::find(conn, key)
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    include_deleted: bool,
+) -> AppResult<ActorRow> {
+    actor::find(conn, key, include_deleted)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("actor `{key}`")))
 }
 
 /// The actor, its row locked for the rest of the transaction.
-async fn lock(conn: &mut AsyncPgConnection, key: &str) -> AppResult<ActorRow> {
-    actor::find_for_update(conn, key)
+async fn lock(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    include_deleted: bool,
+) -> AppResult<ActorRow> {
+    actor::find_for_update(conn, key, include_deleted)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("actor `{key}`")))
 }
@@ -152,7 +160,7 @@ pub async fn ensure(
     caller: &Caller,
     input: &NewActor,
 ) -> AppResult<bool> {
-    if actor::find(conn, &input.code).await?.is_some() {
+    if actor::find(conn, &input.code, true).await?.is_some() {
         return Ok(false);
     }
     let write = plan(conn, input, None).await?;
@@ -190,7 +198,7 @@ pub async fn update(
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
-            let row = lock(conn, &key).await?;
+            let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
             check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
             let before =
@@ -240,7 +248,7 @@ pub async fn delete(
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
-            let row = lock(conn, &key).await?;
+            let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
             check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
             let usage = actor::usage(conn, &row).await?;
@@ -267,7 +275,8 @@ pub async fn delete(
                     uses.join("; ")
                 )));
             }
-            actor::delete(conn, row.id).await?;
+            let deleted = actor::set_deleted(conn, row.id, true).await?;
+            let deleted = view(conn, deleted).await?;
             audit(
                 conn,
                 &caller,
@@ -275,9 +284,83 @@ pub async fn delete(
                 "actor",
                 row.id,
                 Some(&current),
-                None,
+                Some(&deleted),
             )
             .await?;
+            Ok(())
+        })
+        .await
+    })
+    .await
+}
+
+/// Brings a deleted actor back; its country and parent must be there.
+pub async fn restore(state: &AppState, caller: &Caller, key: String) -> AppResult<Actor> {
+    let caller = caller.clone();
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            let row = lock(conn, &key, true).await?;
+            if row.deleted_at.is_none() {
+                return Err(AppError::Conflict(format!(
+                    "actor `{}` is not deleted",
+                    row.code
+                )));
+            }
+            let before = view(conn, row.clone()).await?;
+            let mut needed: Vec<&str> = Vec::new();
+            needed.extend(before.country.as_deref());
+            needed.extend(before.parent.as_deref());
+            let live = actor::refs_by_codes(conn, &needed).await?;
+            let missing: Vec<&str> = needed
+                .into_iter()
+                .filter(|c| !live.iter().any(|a| a.code == *c))
+                .collect();
+            if !missing.is_empty() {
+                return Err(AppError::Conflict(format!(
+                    "actor `{}` belongs to deleted actors; restore them first: {}",
+                    row.code,
+                    missing.join(", ")
+                )));
+            }
+            let restored = actor::set_deleted(conn, row.id, false).await?;
+            let after = view(conn, restored).await?;
+            audit(
+                conn,
+                &caller,
+                "restore",
+                "actor",
+                row.id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
+    })
+    .await
+}
+
+/// Removes an actor for good (admin); refused while any record, deleted or not, refers to it.
+pub async fn purge(state: &AppState, caller: &Caller, key: String) -> AppResult<()> {
+    let caller = caller.clone();
+    let pool = state.pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            let row = lock(conn, &key, true).await?;
+            let before = view(conn, row.clone()).await?;
+            if actor::referenced_at_all(conn, &row).await? {
+                return Err(AppError::Conflict(format!(
+                    "actor `{}` is still referenced by actions or actors (deleted ones \
+                     included); purge those first",
+                    row.code
+                )));
+            }
+            actor::purge(conn, row.id).await?;
+            audit(conn, &caller, "purge", "actor", row.id, Some(&before), None).await?;
             Ok(())
         })
         .await

@@ -7,6 +7,7 @@ mod action_types;
 mod actions;
 mod actors;
 mod auth;
+mod deletion;
 mod errors;
 mod graph;
 mod health;

@@ -1,0 +1,197 @@
+//! Soft deletion, restore and purge.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::helpers::{id_of, TestApp};
+
+#[tokio::test]
+async fn deleted_actions_hide_and_come_back() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let trigger = id_of(&app.action(json!({"announced_on": "2020-07-09"})).await);
+    let answer = id_of(
+        &app.action(
+            json!({"announced_on": "2020-07-10", "initiator": "CHN", "target": "USA",
+            "responds_to": [{"action": trigger, "relation": "retaliates"}]}),
+        )
+        .await,
+    );
+    app.delete(&format!("/v1/actions/{answer}"))
+        .await
+        .assert_status(204);
+    app.get(&format!("/v1/actions/{answer}"))
+        .await
+        .assert_problem(404, None);
+    let shown = app
+        .get(&format!("/v1/actions/{answer}?show_deleted=true"))
+        .await;
+    shown.assert_status(200);
+    assert!(shown.body["deleted_at"].is_string());
+    assert_eq!(
+        shown.body["responds_to"][0]["action"], trigger,
+        "kept for restore"
+    );
+    let live = app.get("/v1/actions").await;
+    assert_eq!(live.body["items"].as_array().unwrap().len(), 1);
+    let all = app.get("/v1/actions?show_deleted=true").await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 2);
+    let answers = app.get(&format!("/v1/actions/{trigger}/responses")).await;
+    assert_eq!(answers.body["items"], json!([]));
+    // Changing a deleted action is a 404; deleting it again too.
+    app.patch(&format!("/v1/actions/{answer}"), &json!({"title": "x"}))
+        .await
+        .assert_problem(404, None);
+    app.delete(&format!("/v1/actions/{answer}"))
+        .await
+        .assert_problem(404, None);
+    // A deleted action cannot be answered.
+    app.post(
+        "/v1/actions",
+        &super::helpers::action_body(json!({"announced_on": "2020-08-01",
+            "responds_to": [{"action": answer, "relation": "escalates"}]})),
+    )
+    .await
+    .assert_problem(422, Some("responds_to[0].action"));
+
+    // The trigger can now be deleted (its only answer is gone), but not purged: a deleted
+    // action still answers it.
+    app.delete(&format!("/v1/actions/{trigger}"))
+        .await
+        .assert_status(204);
+    let purge = format!("/v1/actions/{trigger}?purge=true");
+    app.request_as(Some(&app.keys.admin), Method::DELETE, &purge, None, &[])
+        .await
+        .assert_problem(409, None);
+    // Restoring the answer first is refused while its trigger is deleted.
+    let resp = app
+        .post(&format!("/v1/actions/{answer}/restore"), &json!({}))
+        .await;
+    resp.assert_problem(409, None);
+    assert!(resp.body["detail"].as_str().unwrap().contains(&trigger));
+    let restored = app
+        .post(&format!("/v1/actions/{trigger}/restore"), &json!({}))
+        .await;
+    restored.assert_status(200);
+    assert!(restored.body.get("deleted_at").is_none());
+    app.post(&format!("/v1/actions/{answer}/restore"), &json!({}))
+        .await
+        .assert_status(200);
+    app.post(&format!("/v1/actions/{answer}/restore"), &json!({}))
+        .await
+        .assert_problem(409, None);
+    let answers = app.get(&format!("/v1/actions/{trigger}/responses")).await;
+    assert_eq!(answers.body["items"][0]["id"], answer);
+
+    // Purge needs admin, and removes for good.
+    app.request(
+        Method::DELETE,
+        &format!("/v1/actions/{answer}?purge=true"),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403, None);
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::DELETE,
+        &format!("/v1/actions/{answer}?purge=true"),
+        None,
+        &[],
+    )
+    .await
+    .assert_status(204);
+    app.get(&format!("/v1/actions/{answer}?show_deleted=true"))
+        .await
+        .assert_problem(404, None);
+    app.post(&format!("/v1/actions/{answer}/restore"), &json!({}))
+        .await
+        .assert_problem(404, None);
+    let log = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::GET,
+            &format!("/v1/audit?entity_id={answer}"),
+            None,
+            &[],
+        )
+        .await;
+    let ops: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, vec!["purge", "restore", "delete", "create"]);
+}
+
+#[tokio::test]
+async fn deleted_actors_keep_their_code_and_can_be_restored() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.delete("/v1/actors/xinjiang-psb")
+        .await
+        .assert_status(204);
+    app.get("/v1/actors/xinjiang-psb")
+        .await
+        .assert_problem(404, None);
+    let shown = app.get("/v1/actors/xinjiang-psb?show_deleted=true").await;
+    assert!(shown.body["deleted_at"].is_string());
+    let codes = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!codes(&app.get("/v1/actors").await.body).contains(&"xinjiang-psb".to_string()));
+    assert!(codes(&app.get("/v1/actors?show_deleted=true").await.body)
+        .contains(&"xinjiang-psb".to_string()));
+    // The code stays taken, and a deleted actor cannot be designated.
+    app.post(
+        "/v1/actors",
+        &json!({"code": "xinjiang-psb", "name": "X", "kind": "government_body", "country": "CHN"}),
+    )
+    .await
+    .assert_problem(409, None);
+    app.post(
+        "/v1/actions",
+        &super::helpers::action_body(json!({"designations": [{"actor": "xinjiang-psb"}]})),
+    )
+    .await
+    .assert_problem(422, Some("designations[0].actor"));
+    let restored = app
+        .post("/v1/actors/xinjiang-psb/restore", &json!({}))
+        .await;
+    restored.assert_status(200);
+    assert_eq!(restored.body["code"], "xinjiang-psb");
+    // Purge: admin only, refused while referenced, audited.
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::DELETE,
+        "/v1/actors/CHN?purge=true",
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(409, None);
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::DELETE,
+        "/v1/actors/xinjiang-psb?purge=true",
+        None,
+        &[],
+    )
+    .await
+    .assert_status(204);
+    app.get("/v1/actors/xinjiang-psb?show_deleted=true")
+        .await
+        .assert_problem(404, None);
+    app.post(
+        "/v1/actors",
+        &json!({"code": "xinjiang-psb", "name": "X", "kind": "government_body", "country": "CHN"}),
+    )
+    .await
+    .assert_status(201);
+}
