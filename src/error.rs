@@ -92,6 +92,10 @@ pub enum AppError {
     /// The database cannot be reached or has no free connection right now.
     #[error("{0}")]
     Unavailable(String),
+    /// Not an error: the stored first answer to a retried POST. Travels the error path so
+    /// that the retry's transaction is rolled back.
+    #[error("replay of a stored response")]
+    Replay(crate::service::idempotency::StoredResponse),
     /// A bug or an unexpected failure; the detail is logged, not shown.
     #[error("{0}")]
     Internal(String),
@@ -151,6 +155,7 @@ impl AppError {
                 "The request body must be JSON",
             ),
             AppError::Validation { .. } => ("/problems/validation", "The request is not valid"),
+            AppError::Replay(_) => ("", ""),
             AppError::Unavailable(_) => (
                 "/problems/unavailable",
                 "The service is temporarily unavailable",
@@ -199,11 +204,24 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Replay(stored) => {
+                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK)
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let AppError::Replay(stored) = self {
+            let mut response = HttpResponse::build(self.status_code());
+            response
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .insert_header(("Idempotent-Replayed", "true"));
+            if let Some(location) = &stored.location {
+                response.insert_header((header::LOCATION, location.as_str()));
+            }
+            return response.body(stored.body.clone());
+        }
         if let AppError::Internal(cause) = self {
             log::error!("internal error: {cause}");
         }

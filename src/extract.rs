@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
@@ -15,6 +15,11 @@ use crate::error::{AppError, FieldError};
 /// The largest request body accepted, in bytes. Documented in the README and the OpenAPI
 /// description; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// SHA-256 of the raw request body, left in the request's extensions by `JsonBody` (for
+/// `Idempotency-Key`).
+#[derive(Debug, Clone)]
+pub struct BodyHash(pub Vec<u8>);
 
 /// A JSON request body, parsed strictly.
 pub struct JsonBody<T>(pub T);
@@ -45,6 +50,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             if !content_type_ok {
                 return Err(AppError::UnsupportedMediaType(
@@ -68,6 +74,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     });
                 }
                 body.extend_from_slice(&chunk);
+            }
+            {
+                use sha2::Digest;
+                req.extensions_mut()
+                    .insert(BodyHash(sha2::Sha256::digest(&body).to_vec()));
             }
             parse_json(&body).map(JsonBody)
         })
@@ -180,4 +191,23 @@ pub fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
     url_pairs(query)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+/// The `Idempotency-Key` of a POST, bound to the caller's key and the request's body.
+pub fn idempotency(
+    req: &HttpRequest,
+    caller: &crate::auth::Caller,
+) -> Result<Option<crate::service::idempotency::Idempotency>, AppError> {
+    let body_hash = req
+        .extensions()
+        .get::<BodyHash>()
+        .map(|h| h.0.clone())
+        .unwrap_or_default();
+    crate::service::idempotency::Idempotency::from_request(
+        req.headers(),
+        caller.key_id(),
+        req.method().as_str(),
+        req.path(),
+        &body_hash,
+    )
 }

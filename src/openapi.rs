@@ -329,6 +329,27 @@ impl Modify for CommonErrors {
                             .build(),
                     );
                 }
+                if api
+                    && !read
+                    && op.responses.responses.contains_key("201") | path.ends_with("/restore")
+                    && !admin
+                {
+                    op.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name("Idempotency-Key")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "Makes a retry safe: the same key with the same request replays \
+                                 the first answer (marked `Idempotent-Replayed: true`) and \
+                                 creates nothing; with another request it is a 422; while the \
+                                 first is still running, a 409. Scoped to the API key, kept 24 \
+                                 hours. 1 to 255 visible ASCII characters.",
+                            ))
+                            .schema(Some(Object::with_type(Type::String)))
+                            .build(),
+                    );
+                }
                 if api {
                     let key = SecurityRequirement::new("api_key", Vec::<String>::new());
                     // Public reads may go without a key; `{}` says so.

@@ -143,3 +143,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_log,
 );
+
+diesel::table! {
+    idempotency_keys (key_id, idempotency_key) {
+        key_id -> Uuid,
+        idempotency_key -> Text,
+        request_hash -> Bytea,
+        status -> Int2,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}

@@ -84,7 +84,7 @@ pub async fn run(state: &AppState, name: &str) -> AppResult<SeedReport> {
         if exists {
             report.actions_existing += 1;
         } else {
-            service::actions::create(state, &Caller::cli(), input.clone(), Some(id)).await?;
+            service::actions::create(state, &Caller::cli(), input.clone(), Some(id), None).await?;
             report.actions_created += 1;
         }
         log::info!(

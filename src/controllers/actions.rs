@@ -9,7 +9,7 @@ use super::{parse_id, DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{JsonBody, Query};
+use crate::extract::{idempotency, JsonBody, Query};
 use crate::input::{ActionPatch, Day, NewAction};
 use crate::models::action::{self, ActionFilter, After};
 use crate::models::actor;
@@ -160,11 +160,13 @@ pub async fn list(
             headers(("Location" = String, description = "The new action's URL"))),
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
     JsonBody(input): JsonBody<NewAction>,
 ) -> AppResult<HttpResponse> {
-    let action = service::create(&state, &caller, input, None).await?;
+    let idem = idempotency(&req, &caller)?;
+    let action = service::create(&state, &caller, input, None, idem).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/actions/{}", action.id)))
         .insert_header((header::ETAG, conditional::etag(&action)?))
@@ -247,12 +249,14 @@ pub async fn delete(
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn restore(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, id).await?))
+    let idem = idempotency(&req, &caller)?;
+    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, id, idem).await?))
 }
 
 /// The actions that respond to this one, oldest first, in pages.

@@ -7,7 +7,7 @@ use super::{DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{JsonBody, Query};
+use crate::extract::{idempotency, JsonBody, Query};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorFilter};
 use crate::models::enums::ActorKind;
@@ -98,11 +98,13 @@ pub async fn list(
             headers(("Location" = String, description = "The new actor's URL"))),
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
     JsonBody(input): JsonBody<NewActor>,
 ) -> AppResult<HttpResponse> {
-    let actor = service::create(&state, &caller, input).await?;
+    let idem = idempotency(&req, &caller)?;
+    let actor = service::create(&state, &caller, input, idem).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/actors/{}", actor.code)))
         .insert_header((header::ETAG, conditional::etag(&actor)?))
@@ -180,9 +182,11 @@ pub async fn delete(
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
 pub async fn restore(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
     key: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, key.into_inner()).await?))
+    let idem = idempotency(&req, &caller)?;
+    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, key.into_inner(), idem).await?))
 }

@@ -57,10 +57,22 @@ pub async fn list(
         body = NewApiKeySecret,
         headers(("Location" = String, description = "The key's URL")))))]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(caller): Admin,
     JsonBody(input): JsonBody<NewApiKey>,
 ) -> AppResult<HttpResponse> {
+    // A secret is never stored, so a stored answer could not be replayed.
+    if req
+        .headers()
+        .contains_key(crate::service::idempotency::HEADER)
+    {
+        return Err(AppError::bad_param(
+            "Idempotency-Key",
+            "not supported when creating API keys: the secret is shown once and never stored; \
+             list the keys to see whether a retried creation went through",
+        ));
+    }
     let mut conn = state.conn().await?;
     let created = service::create(
         &mut conn,

@@ -7,6 +7,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use super::idempotency::{self, Idempotency};
 use super::{audit, spawn_write};
 use crate::auth::Caller;
 use crate::conditional::{check_if_match, etag};
@@ -66,6 +67,7 @@ pub async fn create(
     caller: &Caller,
     input: NewAction,
     id: Option<Uuid>,
+    idem: Option<Idempotency>,
 ) -> AppResult<Action> {
     let caller = caller.clone();
     let types = state.types.clone();
@@ -74,6 +76,9 @@ pub async fn create(
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
+            if let Some(idem) = &idem {
+                idempotency::begin(conn, idem).await?;
+            }
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
             }
@@ -94,6 +99,10 @@ pub async fn create(
             action::insert_status_changes(conn, &history).await?;
             let created = get(conn, &types, id).await?;
             audit(conn, &caller, "create", "action", id, None, Some(&created)).await?;
+            if let Some(idem) = &idem {
+                let location = format!("/v1/actions/{id}");
+                idempotency::finish(conn, idem, 201, Some(location), &created).await?;
+            }
             Ok(created)
         })
         .await
@@ -274,13 +283,21 @@ async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
 }
 
 /// Brings a deleted action back. Everything it refers to must be there.
-pub async fn restore(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<Action> {
+pub async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    idem: Option<Idempotency>,
+) -> AppResult<Action> {
     let caller = caller.clone();
     let types = state.types.clone();
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
+            if let Some(idem) = &idem {
+                idempotency::begin(conn, idem).await?;
+            }
             action::lock_graph(conn).await?;
             match action::lock(conn, id).await? {
                 None => return Err(AppError::not_found(format_args!("action {id}"))),

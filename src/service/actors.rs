@@ -2,6 +2,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use super::idempotency::{self, Idempotency};
 use super::{audit, spawn_write};
 use crate::auth::Caller;
 use crate::conditional::{check_if_match, etag};
@@ -128,12 +129,20 @@ async fn plan(
     })
 }
 
-pub async fn create(state: &AppState, caller: &Caller, input: NewActor) -> AppResult<Actor> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: NewActor,
+    idem: Option<Idempotency>,
+) -> AppResult<Actor> {
     let caller = caller.clone();
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
+            if let Some(idem) = &idem {
+                idempotency::begin(conn, idem).await?;
+            }
             let write = plan(conn, &input, None).await?;
             let row = actor::insert(conn, &write).await?;
             let created = view(conn, row).await?;
@@ -295,12 +304,20 @@ pub async fn delete(
 }
 
 /// Brings a deleted actor back; its country and parent must be there.
-pub async fn restore(state: &AppState, caller: &Caller, key: String) -> AppResult<Actor> {
+pub async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    key: String,
+    idem: Option<Idempotency>,
+) -> AppResult<Actor> {
     let caller = caller.clone();
     let pool = state.pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
+            if let Some(idem) = &idem {
+                idempotency::begin(conn, idem).await?;
+            }
             let row = lock(conn, &key, true).await?;
             if row.deleted_at.is_none() {
                 return Err(AppError::Conflict(format!(

@@ -6,6 +6,7 @@ use crate::error::{AppError, AppResult};
 
 pub mod actions;
 pub mod actors;
+pub mod idempotency;
 pub mod keys;
 
 /// Runs a write transaction as its own task. A handler future is dropped when its client

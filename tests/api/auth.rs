@@ -604,3 +604,123 @@ async fn if_match_can_be_required() {
     .await
     .assert_status(204);
 }
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_refuse_misuse() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let body = action_body(json!({"title": "Once"}));
+    let key = [("idempotency-key", "9b2f7c1e-create-once")];
+    let first = app
+        .request(Method::POST, "/v1/actions", Some(&body), &key)
+        .await;
+    first.assert_status(201);
+    let again = app
+        .request(Method::POST, "/v1/actions", Some(&body), &key)
+        .await;
+    again.assert_status(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("location"), first.header("location"));
+    let all = app.get("/v1/actions").await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 1);
+    // Same key, other body.
+    let other = action_body(json!({"title": "Twice"}));
+    app.request(Method::POST, "/v1/actions", Some(&other), &key)
+        .await
+        .assert_problem(422, Some("Idempotency-Key"));
+    // Same key, other endpoint: another request too.
+    app.request(
+        Method::POST,
+        "/v1/actors",
+        Some(&json!({"code": "FRA", "name": "France", "kind": "state"})),
+        &key,
+    )
+    .await
+    .assert_problem(422, Some("Idempotency-Key"));
+    // Keys are scoped to the API key: the admin key's "same" idempotency key is another one.
+    let admin = app
+        .request_as(
+            Some(&app.keys.admin),
+            Method::POST,
+            "/v1/actions",
+            Some(&body),
+            &key,
+        )
+        .await;
+    admin.assert_status(201);
+    assert_ne!(admin.body["id"], first.body["id"]);
+    // Malformed keys.
+    app.request(
+        Method::POST,
+        "/v1/actions",
+        Some(&body),
+        &[("idempotency-key", "")],
+    )
+    .await
+    .assert_problem(400, Some("Idempotency-Key"));
+    let long = "k".repeat(256);
+    app.request(
+        Method::POST,
+        "/v1/actions",
+        Some(&body),
+        &[("idempotency-key", long.as_str())],
+    )
+    .await
+    .assert_problem(400, Some("Idempotency-Key"));
+    // A failed request stores nothing: fixing it under the same key works.
+    let bad = action_body(json!({"initiator": "XXX"}));
+    let fix_key = [("idempotency-key", "fix-me")];
+    app.request(Method::POST, "/v1/actions", Some(&bad), &fix_key)
+        .await
+        .assert_problem(422, Some("initiator"));
+    app.request(Method::POST, "/v1/actions", Some(&bad), &fix_key)
+        .await
+        .assert_problem(422, Some("initiator"));
+    // Not for API keys, whose secret is never stored.
+    app.request_as(
+        Some(&app.keys.admin),
+        Method::POST,
+        "/v1/api-keys",
+        Some(&json!({"name": "n", "scope": "read"})),
+        &key,
+    )
+    .await
+    .assert_problem(400, Some("Idempotency-Key"));
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_posts_with_one_idempotency_key_create_one_action() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let body = action_body(json!({"title": "Raced", "designations": [{"actor": "chen-quanguo"}]}));
+    let posts = (0..20).map(|_| {
+        let app = &app;
+        let body = &body;
+        async move {
+            let resp = app
+                .request(
+                    Method::POST,
+                    "/v1/actions",
+                    Some(body),
+                    &[("idempotency-key", "race-1")],
+                )
+                .await;
+            (resp.status, resp.body["id"].clone())
+        }
+    });
+    let results = futures_util::future::join_all(posts).await;
+    let created: Vec<_> = results.iter().filter(|(s, _)| *s == 201).collect();
+    assert!(!created.is_empty(), "{results:?}");
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{results:?}"
+    );
+    // Every 201 (first or replayed) names the same action.
+    assert!(
+        created.iter().all(|(_, id)| *id == created[0].1),
+        "{results:?}"
+    );
+    let all = app.get("/v1/actions").await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 1);
+}

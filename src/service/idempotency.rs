@@ -1,0 +1,164 @@
+//! `Idempotency-Key` for POSTs.
+//!
+//! The stored response is written in the same transaction as the record it describes, so a
+//! crash can leave neither half without the other: a retry either replays the first answer
+//! or, if the first never committed, does the work once. A transaction-scoped advisory lock
+//! on the key tells a retry that arrives while the first request is still running (409).
+
+use actix_web::http::header::HeaderMap;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::schema::idempotency_keys;
+
+pub const HEADER: &str = "idempotency-key";
+/// How long a key is remembered.
+pub const RETENTION_HOURS: i64 = 24;
+
+/// A POST's idempotency key, scoped to the API key that sent it.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key_id: Uuid,
+    pub key: String,
+    /// SHA-256 of the method, path and body.
+    pub request_hash: Vec<u8>,
+}
+
+/// A stored first answer, replayed as it was.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Idempotency {
+    /// Reads the header; None when absent, 400 when malformed.
+    pub fn from_request(
+        headers: &HeaderMap,
+        key_id: Option<Uuid>,
+        method: &str,
+        path: &str,
+        body_hash: &[u8],
+    ) -> AppResult<Option<Self>> {
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                AppError::bad_param(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible ASCII characters, e.g. a UUID",
+                )
+            })?;
+        let key_id = key_id.ok_or_else(|| AppError::Internal("write without a key".into()))?;
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(method.as_bytes());
+        hasher.update([0]);
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(body_hash);
+        Ok(Some(Idempotency {
+            key_id,
+            key: key.to_string(),
+            request_hash: hasher.finalize().to_vec(),
+        }))
+    }
+}
+
+#[derive(Queryable)]
+struct Row {
+    request_hash: Vec<u8>,
+    status: i16,
+    location: Option<String>,
+    body: String,
+}
+
+/// Call first inside the write's transaction: fails with 409 while another request holds the
+/// key, 422 when the key was used for another request, and `Replay` with the first answer.
+pub async fn begin(conn: &mut AsyncPgConnection, idem: &Idempotency) -> AppResult<()> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+    let locked: Locked = diesel::sql_query(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 7236112)) \
+         AS locked",
+    )
+    .bind::<SqlUuid, _>(idem.key_id)
+    .bind::<Text, _>(&idem.key)
+    .get_result(conn)
+    .await?;
+    if !locked.locked {
+        return Err(AppError::Conflict(format!(
+            "a request with Idempotency-Key `{}` is still being processed; retry when it is \
+             done to get its answer",
+            idem.key
+        )));
+    }
+    diesel::sql_query(format!(
+        "DELETE FROM idempotency_keys WHERE key_id = $1 \
+         AND created_at < now() - interval '{RETENTION_HOURS} hours'"
+    ))
+    .bind::<SqlUuid, _>(idem.key_id)
+    .execute(conn)
+    .await?;
+    let stored: Option<Row> = idempotency_keys::table
+        .find((idem.key_id, &idem.key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::status,
+            idempotency_keys::location,
+            idempotency_keys::body,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    match stored {
+        None => Ok(()),
+        Some(row) if row.request_hash != idem.request_hash => Err(AppError::invalid_field(
+            "Idempotency-Key",
+            format!(
+                "`{}` was already used for a different request; use a new key for a new request",
+                idem.key
+            ),
+        )),
+        Some(row) => Err(AppError::Replay(StoredResponse {
+            status: row.status as u16,
+            location: row.location,
+            body: row.body,
+        })),
+    }
+}
+
+/// Call last inside the write's transaction, with the answer about to be sent.
+pub async fn finish<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    idem: &Idempotency,
+    status: u16,
+    location: Option<String>,
+    body: &T,
+) -> AppResult<()> {
+    let body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.to_string()))?;
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::key_id.eq(idem.key_id),
+            idempotency_keys::idempotency_key.eq(&idem.key),
+            idempotency_keys::request_hash.eq(&idem.request_hash),
+            idempotency_keys::status.eq(status as i16),
+            idempotency_keys::location.eq(location),
+            idempotency_keys::body.eq(body),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
