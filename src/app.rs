@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{from_fn, Compress, Logger, Next};
+use actix_web::middleware::{from_fn, Compress, Condition, Logger, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -23,12 +23,15 @@ pub const SHUTDOWN_GRACE_SECS: u64 = 30;
 
 pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let doc = ApiDoc::openapi();
+    let origins = state.config.cors_origins.clone();
     let data = web::Data::new(state);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(Compress::default())
             .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
+            .wrap(from_fn(crate::ratelimit::middleware))
             .wrap(from_fn(request_id))
             .configure(controllers::routes)
             .service(web::redirect("/docs", "/docs/"))
@@ -39,6 +42,41 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     .workers(workers)
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .run())
+}
+
+/// Browser access for dashboards: only the configured origins, with the headers a client
+/// needs to read (ETag, Link, rate limits, request id) exposed.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "if-none-match",
+            "idempotency-key",
+            "x-request-id",
+        ])
+        .expose_headers([
+            "etag",
+            "link",
+            "location",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "retry-after",
+            "x-request-id",
+            "idempotent-replayed",
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

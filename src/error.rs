@@ -89,6 +89,8 @@ pub enum AppError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The database cannot be reached or has no free connection right now.
     #[error("{0}")]
     Unavailable(String),
@@ -156,6 +158,7 @@ impl AppError {
             ),
             AppError::Validation { .. } => ("/problems/validation", "The request is not valid"),
             AppError::Replay(_) => ("", ""),
+            AppError::TooManyRequests(_) => ("/problems/rate-limited", "Too many requests"),
             AppError::Unavailable(_) => (
                 "/problems/unavailable",
                 "The service is temporarily unavailable",
@@ -204,6 +207,7 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Replay(stored) => {
                 StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK)
             }

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod models;
 pub mod openapi;
 pub mod pagination;
+pub mod ratelimit;
 pub mod schema;
 pub mod seed;
 pub mod service;

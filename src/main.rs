@@ -52,6 +52,15 @@ enum Command {
         /// Refuse PATCH and DELETE without `If-Match` (428).
         #[arg(long, env = "RIPOSTE_REQUIRE_IF_MATCH", default_value_t = false, action = clap::ArgAction::Set)]
         require_if_match: bool,
+        /// Requests per second per API key (burst twice that); 0 for no limit.
+        #[arg(long, env = "RIPOSTE_RATE_LIMIT", default_value_t = riposte::state::DEFAULT_RATE_PER_KEY)]
+        rate_limit: u32,
+        /// Requests per second per client address without a key; 0 for no limit.
+        #[arg(long, env = "RIPOSTE_RATE_LIMIT_ANONYMOUS", default_value_t = riposte::state::DEFAULT_RATE_ANONYMOUS)]
+        rate_limit_anonymous: u32,
+        /// Origins allowed to call from browsers, comma-separated (`*` for any); none by default.
+        #[arg(long, env = "RIPOSTE_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -156,6 +165,9 @@ fn run(cli: Cli) -> Result<(), String> {
             pool_size,
             public_read,
             require_if_match,
+            rate_limit,
+            rate_limit_anonymous,
+            cors_origins,
             db,
         } => {
             let listener = TcpListener::bind(&bind)
@@ -172,6 +184,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 let config = Config {
                     public_read,
                     require_if_match,
+                    rate_limits: riposte::ratelimit::Limits {
+                        per_key: riposte::ratelimit::Rate::per_second(rate_limit),
+                        anonymous: riposte::ratelimit::Rate::per_second(rate_limit_anonymous),
+                    },
+                    cors_origins,
                 };
                 let state = AppState::with_config(pool, config)
                     .await

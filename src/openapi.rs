@@ -41,6 +41,11 @@ too narrow a scope is a 403. A key sent on a public read must be valid too.
 `If-None-Match` with 304. Every change is written to the audit log with the key and the \
 `X-Request-Id` (echoed on every response; sent by the client or made up by the server).
 
+**Rate limits**: per API key (200 requests/s, bursts of 400 by default) and per client \
+address for requests without a key (50/s, bursts of 100); every `/v1` response carries \
+`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and a request over the limit \
+gets 429 with `Retry-After`.
+
 **Pagination** is by cursor: pass `next_page_token` back as `page_token` with the same \
 filters; the `Link` header carries the next page's URL. A token used with other filters is a \
 400.";
@@ -85,6 +90,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             NotFound,
             PreconditionFailed,
             PreconditionRequired,
+            TooManyRequests,
             Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -186,6 +192,14 @@ problem_response!(PreconditionRequired, 428,
     "The server requires `If-Match` on changes (RIPOSTE_REQUIRE_IF_MATCH=true)",
     "/problems/precondition-required", "If-Match is required",
     "this server requires `If-Match` with the resource's current ETag for changes; GET the resource and send its ETag");
+problem_response!(
+    TooManyRequests,
+    429,
+    "Over the rate limit; retry after `Retry-After` seconds (see the `RateLimit-*` headers)",
+    "/problems/rate-limited",
+    "Too many requests",
+    "rate limit of 400 requests exceeded; retry in 1 s"
+);
 problem_response!(Conflict, 409,
     "The change conflicts with existing records (duplicate code, record still referenced)",
     "/problems/conflict", "The request conflicts with the current state",
@@ -279,6 +293,7 @@ impl Modify for CommonErrors {
                 if api {
                     add("401", "Unauthorized");
                     add("403", "Forbidden");
+                    add("429", "TooManyRequests");
                 }
                 if conditional && !read {
                     add("412", "PreconditionFailed");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::models::action_type;
+use crate::ratelimit::{Limiter, Limits, Rate};
 use crate::views::ActionType;
 
 /// The action-type taxonomy, loaded once: it changes only through migrations.
@@ -53,13 +54,27 @@ pub struct Config {
     pub public_read: bool,
     /// PATCH and DELETE must carry `If-Match` (`RIPOSTE_REQUIRE_IF_MATCH`, default false).
     pub require_if_match: bool,
+    pub rate_limits: Limits,
+    /// Origins allowed to call from a browser (`RIPOSTE_CORS_ORIGINS`, comma-separated, `*`
+    /// for any); none by default.
+    pub cors_origins: Vec<String>,
 }
+
+/// Default requests per second per API key (burst twice that).
+pub const DEFAULT_RATE_PER_KEY: u32 = 200;
+/// Default requests per second per client address without a key (burst twice that).
+pub const DEFAULT_RATE_ANONYMOUS: u32 = 50;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             public_read: true,
             require_if_match: false,
+            rate_limits: Limits {
+                per_key: Rate::per_second(DEFAULT_RATE_PER_KEY),
+                anonymous: Rate::per_second(DEFAULT_RATE_ANONYMOUS),
+            },
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -69,6 +84,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub types: Arc<ActionTypes>,
     pub config: Config,
+    pub limiter: Arc<Limiter>,
 }
 
 impl AppState {
@@ -82,6 +98,7 @@ impl AppState {
             pool,
             types: Arc::new(types),
             config,
+            limiter: Arc::new(Limiter::default()),
         })
     }
 

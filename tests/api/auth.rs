@@ -724,3 +724,111 @@ async fn twenty_simultaneous_posts_with_one_idempotency_key_create_one_action() 
     let all = app.get("/v1/actions").await;
     assert_eq!(all.body["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    use riposte::ratelimit::{Limits, Rate};
+    let app = TestApp::spawn_with(Config {
+        rate_limits: Limits {
+            per_key: Some(Rate {
+                per_second: 0.5,
+                burst: 3.0,
+            }),
+            anonymous: Some(Rate {
+                per_second: 0.5,
+                burst: 2.0,
+            }),
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let resp = app.get("/v1/action-types").await;
+        statuses.push(resp.status);
+        assert_eq!(resp.header("ratelimit-limit"), Some("3"));
+        assert!(resp.header("ratelimit-remaining").is_some());
+        assert!(resp.header("ratelimit-reset").is_some());
+        if resp.status == 429 {
+            resp.assert_problem(429, None);
+            let retry: u64 = resp.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=2).contains(&retry), "{retry}");
+        }
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429]);
+    // Other keys and anonymous clients have their own buckets.
+    app.request_as(
+        Some(&app.keys.read),
+        Method::GET,
+        "/v1/action-types",
+        None,
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let anon: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(
+                app.request_as(None, Method::GET, "/v1/action-types", None, &[])
+                    .await
+                    .status,
+            );
+        }
+        v
+    };
+    assert_eq!(anon, vec![200, 200, 429]);
+    // Health checks are never limited.
+    app.request_as(None, Method::GET, "/healthz", None, &[])
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_exposes_headers_when_configured() {
+    let closed = TestApp::spawn().await;
+    let resp = closed
+        .client
+        .get(format!("{}/v1/actions", closed.base))
+        .header("origin", "https://dash.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    let open = TestApp::spawn_with(Config {
+        cors_origins: vec!["https://dash.example".into()],
+        rate_limits: Default::default(),
+        ..Config::default()
+    })
+    .await;
+    let preflight = open
+        .client
+        .request(Method::OPTIONS, format!("{}/v1/actions", open.base))
+        .header("origin", "https://dash.example")
+        .header("access-control-request-method", "PATCH")
+        .header("access-control-request-headers", "if-match, authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://dash.example"
+    );
+    let get = open
+        .client
+        .get(format!("{}/v1/actions", open.base))
+        .header("origin", "https://dash.example")
+        .send()
+        .await
+        .unwrap();
+    let exposed = get.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for h in ["etag", "link", "ratelimit-remaining", "x-request-id"] {
+        assert!(exposed.contains(h), "{exposed}");
+    }
+}

@@ -238,8 +238,13 @@ impl Resp {
 }
 
 impl TestApp {
+    /// The app as configured by default, but without rate limits (tests send bursts).
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(Config::default()).await
+        Self::spawn_with(Config {
+            rate_limits: Default::default(),
+            ..Config::default()
+        })
+        .await
     }
 
     pub async fn spawn_with(config: Config) -> TestApp {
