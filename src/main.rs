@@ -23,10 +23,10 @@ struct Cli {
 #[derive(clap::Args)]
 struct DbArgs {
     /// PostgreSQL server to use instead of the embedded cluster.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
     /// Where the embedded cluster keeps its data (ignored with DATABASE_URL).
-    #[arg(long, env = "RIPOSTE_DATA_DIR", default_value = "./riposte-data")]
+    #[arg(long, env = "RIPOSTE_DATA_DIR", default_value = "./riposte-data", global = true)]
     data_dir: PathBuf,
 }
 

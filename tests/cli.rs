@@ -169,3 +169,58 @@ fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on not-an-address"));
 }
+
+#[test]
+fn keys_from_the_command_line() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-keys")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let out = riposte(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--scope",
+            "write",
+            "--expires",
+            "2099-01-01",
+        ],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(riposte::auth::well_formed(&secret), "{secret}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown only this once"));
+
+    let list = riposte(&["keys", "list"], &data).output().unwrap();
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(text.contains(&secret[..12]) && text.contains("active") && text.contains("ci"));
+    assert!(!text.contains(&secret), "the secret must never be listed");
+
+    let revoke = riposte(&["keys", "revoke", &secret[..12]], &data)
+        .output()
+        .unwrap();
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    let text =
+        String::from_utf8(riposte(&["keys", "list"], &data).output().unwrap().stdout).unwrap();
+    assert!(text.contains("revoked"));
+
+    let bad = riposte(&["keys", "create", "--name", "x", "--scope", "root"], &data)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("read, write, admin"));
+}
