@@ -9,20 +9,18 @@ use actix_web::http::header;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Compress, Condition, Logger, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::RequestId;
 use crate::controllers;
 use crate::error::AppError;
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// How long a SIGTERM/SIGINT waits for in-flight requests before the workers stop.
 pub const SHUTDOWN_GRACE_SECS: u64 = 30;
 
 pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
-    let doc = ApiDoc::openapi();
+    let doc = crate::openapi::document();
     let origins = state.config.cors_origins.clone();
     let data = web::Data::new(state);
     Ok(HttpServer::new(move || {
@@ -35,7 +33,9 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(from_fn(request_id))
             .configure(controllers::routes)
             .service(web::redirect("/docs", "/docs/"))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", doc.clone()),
+            )
             .default_service(web::to(not_found))
     })
     .listen(listener)?

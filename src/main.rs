@@ -26,7 +26,12 @@ struct DbArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
     /// Where the embedded cluster keeps its data (ignored with DATABASE_URL).
-    #[arg(long, env = "RIPOSTE_DATA_DIR", default_value = "./riposte-data", global = true)]
+    #[arg(
+        long,
+        env = "RIPOSTE_DATA_DIR",
+        default_value = "./riposte-data",
+        global = true
+    )]
     data_dir: PathBuf,
 }
 

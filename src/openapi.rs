@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{Object, Type};
@@ -82,7 +83,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         health::readyz,
     ),
     components(
-        schemas(Problem, FieldError),
+        schemas(Problem, FieldError, crate::models::enums::ActionSort),
         responses(
             BadRequest,
             Unauthorized,
@@ -112,11 +113,46 @@ filters; the `Link` header carries the next page's URL. A token used with other 
 )]
 pub struct ApiDoc;
 
-/// The document as served and committed, pretty-printed with a final newline.
+/// The document as served. utoipa 5 writes link objects' fields in snake case
+/// (`operation_id`); OpenAPI spells them `operationId`, `operationRef`, `requestBody`.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for op in paths
+            .values_mut()
+            .filter_map(|i| i.as_object_mut())
+            .flat_map(|i| i.values_mut())
+        {
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            for link in responses
+                .values_mut()
+                .filter_map(|r| r.get_mut("links").and_then(|l| l.as_object_mut()))
+                .flat_map(|links| links.values_mut())
+                .filter_map(|l| l.as_object_mut())
+            {
+                for (from, to) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(value) = link.remove(from) {
+                        if !(value.is_string() && value.as_str() == Some("")) {
+                            link.insert(to.to_string(), value);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// The document as committed, pretty-printed with a final newline.
 pub fn document_json() -> String {
-    let mut text = ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
+    let mut text =
+        serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises");
     text.push('\n');
     text
 }
@@ -245,6 +281,78 @@ problem_response!(
     "an unexpected error occurred; it has been logged. Retry later, and report it if it persists"
 );
 
+/// Unique, readable operation ids (`getActionsIdHistory`), derived from method and path
+/// because handler names repeat across resources.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_string();
+    for part in path.split(['/', '-', '{', '}']).filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
+}
+
+/// Links from a created record to the operations on it, for clients and stateful testing.
+fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
+    let targets: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            "/v1/actions",
+            "id",
+            "$response.body#/id",
+            &[
+                "getV1ActionsId",
+                "patchV1ActionsId",
+                "deleteV1ActionsId",
+                "getV1ActionsIdResponses",
+                "getV1ActionsIdHistory",
+                "postV1ActionsIdRestore",
+            ],
+        ),
+        (
+            "/v1/actors",
+            "actor",
+            "$response.body#/code",
+            &[
+                "getV1ActorsActor",
+                "patchV1ActorsActor",
+                "deleteV1ActorsActor",
+                "postV1ActorsActorRestore",
+            ],
+        ),
+        (
+            "/v1/api-keys",
+            "id",
+            "$response.body#/id",
+            &["getV1ApiKeysId", "deleteV1ApiKeysId"],
+        ),
+    ];
+    for (path, param, expression, operations) in targets {
+        let Some(RefOr::T(created)) = openapi
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        for operation in operations {
+            created.links.insert(
+                operation.to_string(),
+                RefOr::T(
+                    LinkBuilder::new()
+                        .operation_id(*operation)
+                        .parameter(param, expression)
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
 /// Adds the errors every operation can give, so each path lists only its own.
 struct CommonErrors;
 
@@ -268,13 +376,15 @@ impl Modify for CommonErrors {
             let admin = path.starts_with("/v1/api-keys") || path.starts_with("/v1/audit");
             let conditional = path == "/v1/actors/{actor}" || path == "/v1/actions/{id}";
             let operations = [
-                (true, item.get.as_mut()),
-                (false, item.post.as_mut()),
-                (false, item.patch.as_mut()),
-                (false, item.delete.as_mut()),
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
             ];
-            for (read, op) in operations {
+            for (method, op) in operations {
                 let Some(op) = op else { continue };
+                let read = method == "get";
+                op.operation_id = Some(operation_id(method, path));
                 let responses = &mut op.responses.responses;
                 let mut add = |status: &str, name: &str| {
                     responses
@@ -376,5 +486,6 @@ impl Modify for CommonErrors {
                 }
             }
         }
+        add_links(openapi);
     }
 }

@@ -162,3 +162,54 @@ fn every_example_matches_its_schema() {
     }
     assert!(checked >= 10, "only {checked} examples");
 }
+
+/// Every `$ref` resolves, every operation id is unique, and every link names a real one.
+#[test]
+fn references_operation_ids_and_links_are_sound() {
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    out.push(r);
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc = document();
+    let mut all = Vec::new();
+    refs(doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        assert!(
+            doc.pointer(r.trim_start_matches('#')).is_some(),
+            "dangling reference {r}"
+        );
+    }
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"]
+                .as_str()
+                .expect("every operation has an id");
+            assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+        }
+    }
+    let mut links = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for response in op["responses"].as_object().unwrap().values() {
+                if let Some(l) = response.get("links").and_then(Value::as_object) {
+                    for link in l.values() {
+                        let target = link["operationId"].as_str().expect("operationId");
+                        assert!(ids.contains(target), "link to unknown operation {target}");
+                        links += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(links >= 10);
+}
