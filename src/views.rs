@@ -437,3 +437,71 @@ impl AuditEntry {
         }
     }
 }
+
+/// Who made a change: an API key, or the command line (null).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Author {
+    pub key_id: Uuid,
+    pub key_name: String,
+}
+
+/// One change of an action, from the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Edit {
+    pub at: DateTime<Utc>,
+    /// `create`, `update`, `delete` or `restore`.
+    pub operation: String,
+    /// Null for changes made from the command line (`riposte seed`).
+    pub author: Option<Author>,
+    pub request_id: Option<String>,
+    /// The fields whose values the change altered (for updates).
+    pub changed: Vec<String>,
+}
+
+impl Edit {
+    pub fn from_row(row: crate::models::audit::AuditRow, key_name: Option<String>) -> Self {
+        let changed = match (&row.before, &row.after) {
+            (Some(serde_json::Value::Object(b)), Some(serde_json::Value::Object(a))) => {
+                let mut keys: Vec<String> = a
+                    .iter()
+                    .filter(|(k, v)| {
+                        !matches!(k.as_str(), "updated_at" | "version") && b.get(*k) != Some(*v)
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                keys.sort();
+                keys
+            }
+            _ => Vec::new(),
+        };
+        Edit {
+            at: row.at,
+            operation: row.operation,
+            author: row.key_id.zip(key_name).map(|(key_id, key_name)| Author { key_id, key_name }),
+            request_id: row.request_id,
+            changed,
+        }
+    }
+}
+
+/// An action's history: every status it had, and every change made to the record.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "items": [
+        {"status": "threatened", "on": "2020-07-10", "source_url": null, "note": null, "recorded_at": "2026-11-28T12:00:00Z"},
+        {"status": "in_force", "on": "2020-07-13", "source_url": null, "note": "details announced", "recorded_at": "2026-11-28T12:30:00Z"}
+    ],
+    "edits": [
+        {"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []},
+        {"at": "2026-11-28T12:30:00Z", "operation": "update", "author": {"key_id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a70", "key_name": "newsroom"}, "request_id": "0190f5c4-8a3b-7000-8000-000000000001", "changed": ["effective_from", "status"]}
+    ],
+    "next_page_token": null
+}))]
+pub struct ActionHistory {
+    /// Status changes, oldest first.
+    pub items: Vec<StatusChange>,
+    /// Changes to the record, oldest first, with their authors.
+    pub edits: Vec<Edit>,
+    /// Always null: the history is one page.
+    pub next_page_token: Option<String>,
+}

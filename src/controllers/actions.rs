@@ -17,7 +17,7 @@ use crate::models::enums::{ActionSort, ActionStatus};
 use crate::pagination;
 use crate::service::actions as service;
 use crate::state::AppState;
-use crate::views::{Action, List, StatusChange};
+use crate::views::{Action, ActionHistory, Edit, List, StatusChange};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -292,15 +292,17 @@ pub async fn responses(
     .await
 }
 
-/// Every status the action has had, oldest first.
+/// Every status the action has had, and every change made to it with its author, oldest
+/// first.
 #[utoipa::path(get, path = "/v1/actions/{id}/history", tag = "actions",
     params(("id" = Uuid, Path, description = "The action's id")),
     responses(
         (status = 200, description = "The status history; always one page",
-            body = List<StatusChange>,
+            body = ActionHistory,
             example = json!({"items": [
                 {"status": "announced", "on": "2020-05-22", "source_url": null, "note": null, "recorded_at": "2026-11-28T12:00:00Z"},
                 {"status": "in_force", "on": "2020-06-05", "source_url": "https://www.federalregister.gov/d/2020-12245", "note": "published in the Federal Register", "recorded_at": "2026-11-28T12:00:00Z"}],
+                "edits": [{"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []}],
                 "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn history(
@@ -316,8 +318,14 @@ pub async fn history(
         .into_iter()
         .map(StatusChange::from_row)
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(List {
+    let edits = crate::models::audit::for_entity(&mut conn, "action", id)
+        .await?
+        .into_iter()
+        .map(|(row, key_name)| Edit::from_row(row, key_name))
+        .collect();
+    Ok(HttpResponse::Ok().json(ActionHistory {
         items,
+        edits,
         next_page_token: None,
     }))
 }

@@ -87,3 +87,20 @@ pub async fn list(
         .load(conn)
         .await
 }
+
+/// The changes of one record, oldest first, with the name of the key that made each.
+pub async fn for_entity(
+    conn: &mut AsyncPgConnection,
+    entity: &str,
+    entity_id: Uuid,
+) -> QueryResult<Vec<(AuditRow, Option<String>)>> {
+    use crate::schema::api_keys;
+    audit_log::table
+        .left_join(api_keys::table)
+        .filter(audit_log::entity.eq(entity))
+        .filter(audit_log::entity_id.eq(entity_id))
+        .order(audit_log::id.asc())
+        .select((AuditRow::as_select(), api_keys::name.nullable()))
+        .load(conn)
+        .await
+}
