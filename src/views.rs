@@ -477,7 +477,10 @@ impl Edit {
         Edit {
             at: row.at,
             operation: row.operation,
-            author: row.key_id.zip(key_name).map(|(key_id, key_name)| Author { key_id, key_name }),
+            author: row
+                .key_id
+                .zip(key_name)
+                .map(|(key_id, key_name)| Author { key_id, key_name }),
             request_id: row.request_id,
             changed,
         }

@@ -1,0 +1,302 @@
+//! Crash safety: writers retry with idempotency keys while the server (and with it the
+//! embedded PostgreSQL) is killed with SIGKILL and restarted. Every acknowledged write must
+//! survive exactly once and unchanged; every retried one must exist exactly once.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn riposte(args: &[&str], data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_riposte"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env("RIPOSTE_LOG", "warn")
+        .stdout(Stdio::null());
+    cmd
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(data: &Path, port: u16) -> Server {
+    Server(
+        riposte(
+            &[
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--rate-limit",
+                "0",
+            ],
+            data,
+        )
+        .spawn()
+        .unwrap(),
+    )
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server not ready");
+}
+
+/// POSTs until the server acknowledges, retrying with the same key through crashes.
+async fn post_until_acknowledged(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    idem: &str,
+    body: &Value,
+) -> (Value, usize) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let sent = client
+            .post(format!("{base}/v1/actions"))
+            .bearer_auth(key)
+            .header("idempotency-key", idem)
+            .json(body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        if let Ok(resp) = sent {
+            let status = resp.status().as_u16();
+            if let Ok(value) = resp.json::<Value>().await {
+                if status == 201 {
+                    return (value, attempts);
+                }
+                assert!(
+                    status == 409 || status >= 500,
+                    "unexpected {status} for {idem}: {value}"
+                );
+            }
+        }
+        assert!(Instant::now() < deadline, "{idem} never acknowledged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill_exactly_once() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-crash")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let out = riposte(
+        &["keys", "create", "--name", "crash", "--scope", "write"],
+        &data,
+    )
+    .stdout(Stdio::piped())
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = start(&data, port);
+    wait_ready(&client, &base).await;
+    for (code, name) in [("USA", "United States"), ("CHN", "China")] {
+        let r = client
+            .post(format!("{base}/v1/actors"))
+            .bearer_auth(&key)
+            .json(&json!({"code": code, "name": name, "kind": "state"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    const WRITERS: usize = 4;
+    const EACH: usize = 40;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let client = client.clone();
+            let base = base.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0..EACH {
+                    let title = format!("writer {w} action {i}");
+                    let body = json!({
+                        "title": title, "initiator": "USA", "target": "CHN",
+                        "type": "asset_freeze", "status": "in_force",
+                        "announced_on": format!("2020-01-{:02}", 1 + i % 28),
+                        "sources": [{"url": format!("https://example.org/{w}/{i}")}]
+                    });
+                    let (value, attempts) = post_until_acknowledged(
+                        &client,
+                        &base,
+                        &key,
+                        &format!("crash-{w}-{i}"),
+                        &body,
+                    )
+                    .await;
+                    acknowledged.push((title, value, attempts));
+                }
+                acknowledged
+            })
+        })
+        .collect();
+
+    // Kill the server twice while the writers run, restarting it each time.
+    for round in 0..2 {
+        tokio::time::sleep(Duration::from_millis(700 + 300 * round)).await;
+        unsafe {
+            libc::kill(server.0.id() as i32, libc::SIGKILL);
+        }
+        let _ = server.0.wait();
+        // The embedded PostgreSQL dies with it (parent-death signal); wait for its pid file
+        // to stop naming a live process before restarting.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let pid = std::fs::read_to_string(data.join("postmaster.pid"))
+                .ok()
+                .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()));
+            let alive = pid.is_some_and(|p| unsafe { libc::kill(p, 0) } == 0);
+            if !alive {
+                break;
+            }
+            assert!(Instant::now() < deadline, "PostgreSQL outlived its server");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server = start(&data, port);
+        wait_ready(&client, &base).await;
+    }
+
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    let retried = acknowledged.iter().filter(|(_, _, a)| *a > 1).count();
+    assert_eq!(acknowledged.len(), WRITERS * EACH);
+
+    // Read everything back.
+    let mut stored: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut url = format!("{base}/v1/actions?limit=200");
+    loop {
+        let page: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        for a in page["items"].as_array().unwrap() {
+            stored
+                .entry(a["title"].as_str().unwrap().to_string())
+                .or_default()
+                .push(a.clone());
+        }
+        match page["next_page_token"].as_str() {
+            Some(t) => url = format!("{base}/v1/actions?limit=200&page_token={t}"),
+            None => break,
+        }
+    }
+    assert_eq!(stored.len(), WRITERS * EACH, "lost or extra actions");
+    for (title, value, _) in &acknowledged {
+        let copies = &stored[title];
+        assert_eq!(copies.len(), 1, "{title} stored {} times", copies.len());
+        assert_eq!(copies[0]["id"], value["id"], "{title} changed id");
+        assert_eq!(copies[0]["sources"], value["sources"], "{title} changed");
+    }
+    eprintln!(
+        "{} writes acknowledged, {retried} of them after retries across two SIGKILLs",
+        acknowledged.len()
+    );
+}
+
+/// With the database gone, requests fail fast with 503 and the service says it is not ready;
+/// when the database comes back the service recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_recovers_when_the_database_returns() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-outage")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let pg_dir = dir.path().join("pg");
+    let pg = std::thread::spawn({
+        let pg_dir = pg_dir.clone();
+        move || riposte::embedded_pg::EmbeddedPostgres::start(&pg_dir, true).unwrap()
+    })
+    .join()
+    .unwrap();
+    let url = pg.url("postgres");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_riposte"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", &url)
+            .env("RIPOSTE_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base).await;
+
+    // Stop the database under the running service.
+    let mut pg = pg;
+    std::thread::scope(|s| s.spawn(|| pg.stop()).join().unwrap());
+    let started = Instant::now();
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let list = client
+        .get(format!("{base}/v1/actions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 503);
+    assert!(list.headers().contains_key("retry-after"));
+    assert_eq!(list.headers()["content-type"], "application/problem+json");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "503s must come fast"
+    );
+    let live = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+
+    // Bring it back: no restart of riposte needed.
+    let _pg = std::thread::spawn(move || {
+        riposte::embedded_pg::EmbeddedPostgres::start(&pg_dir, true).unwrap()
+    })
+    .join()
+    .unwrap();
+    wait_ready(&client, &base).await;
+    let list = client
+        .get(format!("{base}/v1/actions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+}
