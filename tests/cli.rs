@@ -224,3 +224,74 @@ fn keys_from_the_command_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("read, write, admin"));
 }
+
+/// SIGTERM lets a request that is still sending its body finish before the process exits.
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-drain")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let out = riposte(
+        &["keys", "create", "--name", "drain", "--scope", "write"],
+        &data,
+    )
+    .output()
+    .unwrap();
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        riposte(&["serve", "--bind", &format!("127.0.0.1:{port}")], &data)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base, &mut server).await;
+
+    // A body that takes about two seconds to arrive.
+    let parts: Vec<&'static [u8]> = vec![
+        b"{\"code\": \"FRA\", ",
+        b"\"name\": \"France\", ",
+        b"\"kind\": \"state\"}",
+    ];
+    let slow = futures_util::stream::unfold(0usize, move |i| {
+        let parts = parts.clone();
+        async move {
+            if i >= parts.len() {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            Some((Ok::<_, std::io::Error>(parts[i].to_vec()), i + 1))
+        }
+    });
+    let request = client
+        .post(format!("{base}/v1/actors"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(slow))
+        .send();
+    let pending = tokio::spawn(request);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    unsafe {
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
+    }
+    let resp = pending
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(resp.status(), 201);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not exit after draining");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success());
+    // New connections are refused once it is gone.
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+}

@@ -233,6 +233,26 @@ async fn limits_on_embedded_lists_are_enforced() {
     app.post("/v1/actions", &action_body(json!({"sources": sources})))
         .await
         .assert_problem(422, Some("sources"));
+    let designations: Vec<_> = (0..1001)
+        .map(|i| json!({"actor": format!("person-{i}")}))
+        .collect();
+    app.post(
+        "/v1/actions",
+        &action_body(json!({"designations": designations})),
+    )
+    .await
+    .assert_problem(422, Some("designations"));
+    let responses: Vec<_> = (0..101)
+        .map(
+            |_| json!({"action": "00000000-0000-4000-8000-000000000000", "relation": "retaliates"}),
+        )
+        .collect();
+    app.post(
+        "/v1/actions",
+        &action_body(json!({"responds_to": responses})),
+    )
+    .await
+    .assert_problem(422, Some("responds_to"));
     let tags: Vec<_> = (0..51).map(|i| format!("t{i}")).collect();
     app.post("/v1/actions", &action_body(json!({"tags": tags})))
         .await
