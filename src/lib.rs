@@ -1,5 +1,6 @@
 //! riposte: actions and counter-actions between states, and who answered whom.
 
+pub mod analysis;
 pub mod app;
 pub mod auth;
 pub mod conditional;

@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use crate::controllers::{action_types, actions, actors, api_keys, audit, health};
+use crate::controllers::{action_types, actions, actors, analysis, api_keys, audit, health};
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
 
 const DESCRIPTION: &str = "\
@@ -74,6 +74,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         actions::restore,
         actions::responses,
         actions::history,
+        analysis::chain,
         api_keys::list,
         api_keys::create,
         api_keys::get,
@@ -106,6 +107,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             they act through or designate"),
         (name = "actions", description = "Actions between states, and the response graph"),
         (name = "action types", description = "The taxonomy of actions"),
+        (name = "analysis", description = "Who answered whom, how fast and how hard"),
         (name = "api keys", description = "Keys and their scopes (admin)"),
         (name = "audit", description = "The append-only log of every change (admin)"),
         (name = "health", description = "Liveness and readiness"),
@@ -308,6 +310,7 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
                 "deleteV1ActionsId",
                 "getV1ActionsIdResponses",
                 "getV1ActionsIdHistory",
+                "getV1ActionsIdChain",
                 "postV1ActionsIdRestore",
             ],
         ),

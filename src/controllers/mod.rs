@@ -4,6 +4,7 @@
 pub mod action_types;
 pub mod actions;
 pub mod actors;
+pub mod analysis;
 pub mod api_keys;
 pub mod audit;
 pub mod health;
@@ -51,6 +52,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(actions::get))
             .route(web::patch().to(actions::update))
             .route(web::delete().to(actions::delete)),
+    )
+    .service(
+        web::resource("/v1/actions/{id}/chain")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(analysis::chain)),
     )
     .service(
         web::resource("/v1/actions/{id}/restore")

@@ -141,6 +141,16 @@ pub async fn find(
     Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
 }
 
+/// The given actions, oldest first.
+pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<ActionRow>> {
+    actions::table
+        .filter(actions::id.eq_any(ids))
+        .order((actions::announced_on.asc(), actions::id.asc()))
+        .select(ActionRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// One page in `(announced_on, id)` order; the row-value comparison lets PostgreSQL walk the
 /// matching index from the cursor on.
 pub async fn list(

@@ -6,6 +6,7 @@ mod helpers;
 mod action_types;
 mod actions;
 mod actors;
+mod analysis;
 mod auth;
 mod deletion;
 mod errors;

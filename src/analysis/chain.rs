@@ -1,0 +1,201 @@
+//! Episodes: the weakly connected component of the response graph around an action.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::QueryResult;
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::models::action as action_model;
+use crate::models::enums::Relation;
+use crate::state::ActionTypes;
+use crate::views::Action;
+
+/// The largest episode `GET /v1/actions/{id}/chain` returns; larger ones are a 400.
+pub const MAX_CHAIN: i64 = 10_000;
+
+#[derive(QueryableByName)]
+struct Member {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The ids of the live actions connected to `id` through responses in either direction, at
+/// most `cap + 1` of them (so that the caller can tell an oversized episode).
+pub async fn members(conn: &mut AsyncPgConnection, id: Uuid, cap: i64) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<Member> = diesel::sql_query(
+        "WITH RECURSIVE component(id) AS (
+             SELECT $1::uuid
+             UNION
+             SELECT next.id
+             FROM component c
+             CROSS JOIN LATERAL (
+                 SELECT r.responds_to_id AS id FROM responses r WHERE r.action_id = c.id
+                 UNION ALL
+                 SELECT r.action_id FROM responses r WHERE r.responds_to_id = c.id
+             ) next
+             JOIN actions a ON a.id = next.id AND a.deleted_at IS NULL
+         )
+         SELECT id FROM component LIMIT $2",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<BigInt, _>(cap + 1)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|m| m.id).collect())
+}
+
+/// An action of the episode, with its generation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainNode {
+    #[serde(flatten)]
+    pub action: Action,
+    /// 0 for an action that answers nothing in the episode, else 1 + the largest generation
+    /// among the actions it answers.
+    pub generation: u32,
+}
+
+/// An edge of the episode: `from` answers `to`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainEdge {
+    pub from: Uuid,
+    pub to: Uuid,
+    pub relation: Relation,
+}
+
+/// Count and severity of the episode's actions in one direction of one dyad.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectionTotal {
+    /// Initiator code.
+    pub initiator: String,
+    /// Target code.
+    pub target: String,
+    pub count: u32,
+    pub severity_sum: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainSummary {
+    /// Number of actions in the episode.
+    pub actions: u32,
+    pub first_announced_on: NaiveDate,
+    pub last_announced_on: NaiveDate,
+    /// Days from the first to the last `announced_on`.
+    pub span_days: i64,
+    /// Severity sums per direction, by initiator then target code.
+    pub by_direction: Vec<DirectionTotal>,
+}
+
+/// A whole episode.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Chain {
+    /// Oldest first (by `announced_on`, then id).
+    pub nodes: Vec<ChainNode>,
+    pub edges: Vec<ChainEdge>,
+    pub summary: ChainSummary,
+}
+
+pub async fn chain(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    id: Uuid,
+) -> AppResult<Chain> {
+    if action_model::find(conn, id, false).await?.is_none() {
+        return Err(AppError::not_found(format_args!("action {id}")));
+    }
+    let ids = members(conn, id, MAX_CHAIN).await?;
+    if ids.len() as i64 > MAX_CHAIN {
+        return Err(AppError::bad_param(
+            "id",
+            format!(
+                "the episode of action {id} has more than {MAX_CHAIN} actions, the most a \
+                 chain returns; page through GET /v1/actions/{{id}}/responses instead"
+            ),
+        ));
+    }
+    let rows = action_model::by_ids(conn, &ids).await?;
+    let actions = crate::service::actions::load(conn, types, rows).await?;
+
+    // Edges inside the episode, from the loaded actions' own responds_to.
+    let inside: HashMap<Uuid, usize> = actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    let mut edges = Vec::new();
+    for a in &actions {
+        for link in &a.responds_to {
+            if inside.contains_key(&link.action) {
+                edges.push(ChainEdge {
+                    from: a.id,
+                    to: link.action,
+                    relation: link.relation,
+                });
+            }
+        }
+    }
+    // Generations: actions are in date order and answer only earlier-or-same-day actions, but
+    // same-day answers can come in any id order, so iterate to a fixed point (the graph is
+    // acyclic, so this ends within the longest path's length).
+    let mut generation = vec![0u32; actions.len()];
+    loop {
+        let mut changed = false;
+        for e in &edges {
+            let (from, to) = (inside[&e.from], inside[&e.to]);
+            if generation[from] < generation[to] + 1 {
+                generation[from] = generation[to] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let first = actions
+        .as_slice()
+        .first()
+        .map(|a| a.announced_on)
+        .ok_or_else(|| AppError::Internal(format!("episode of {id} came back empty")))?;
+    let last = actions
+        .iter()
+        .map(|a| a.announced_on)
+        .max()
+        .unwrap_or(first);
+    let mut totals: std::collections::BTreeMap<(String, String), (u32, f64)> = Default::default();
+    for a in &actions {
+        let t = totals
+            .entry((a.initiator.code.clone(), a.target.code.clone()))
+            .or_default();
+        t.0 += 1;
+        t.1 += a.severity;
+    }
+    let summary = ChainSummary {
+        actions: actions.len() as u32,
+        first_announced_on: first,
+        last_announced_on: last,
+        span_days: (last - first).num_days(),
+        by_direction: totals
+            .into_iter()
+            .map(
+                |((initiator, target), (count, severity_sum))| DirectionTotal {
+                    initiator,
+                    target,
+                    count,
+                    severity_sum: (severity_sum * 1000.0).round() / 1000.0,
+                },
+            )
+            .collect(),
+    };
+    let nodes = actions
+        .into_iter()
+        .zip(generation)
+        .map(|(action, generation)| ChainNode { action, generation })
+        .collect();
+    Ok(Chain {
+        nodes,
+        edges,
+        summary,
+    })
+}

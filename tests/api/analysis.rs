@@ -1,0 +1,188 @@
+//! Analysis of the response graph, on hand-computed scenarios.
+
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+
+use super::helpers::{id_of, TestApp};
+
+fn node<'a>(chain: &'a Value, id: &str) -> &'a Value {
+    chain["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in the chain"))
+}
+
+#[tokio::test]
+async fn chain_collects_the_episode_with_generations_and_sums() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    // a (USA sanctions, 9 July) <- vow (CHN, 10 July) <- implementation (CHN, 13 July)
+    //   ^-- demand (CHN, 10 July)                         ^-- escalation (USA, 20 July)
+    // plus b (USA visa ban, 9 July) answered by the implementation too, and an unrelated action.
+    let a = id_of(
+        &app.action(json!({"announced_on": "2020-07-09", "severity": -8.0}))
+            .await,
+    );
+    let b = id_of(
+        &app.action(json!({"announced_on": "2020-07-09", "type": "visa_ban"}))
+            .await,
+    );
+    let vow = id_of(
+        &app.action(
+            json!({"announced_on": "2020-07-10", "initiator": "CHN", "target": "USA",
+        "type": "threaten", "status": "threatened",
+        "responds_to": [{"action": a, "relation": "retaliates"}]}),
+        )
+        .await,
+    );
+    let demand = id_of(
+        &app.action(
+            json!({"announced_on": "2020-07-10", "initiator": "CHN", "target": "USA",
+        "type": "demand_lifting", "status": "announced",
+        "responds_to": [{"action": a, "relation": "demands_lifting"}]}),
+        )
+        .await,
+    );
+    let implementation = id_of(&app.action(json!({"announced_on": "2020-07-13", "initiator": "CHN", "target": "USA",
+        "type": "visa_ban", "severity": -6.0,
+        "responds_to": [{"action": vow, "relation": "implements"}, {"action": b, "relation": "reciprocates"}]})).await);
+    let escalation = id_of(
+        &app.action(json!({"announced_on": "2020-07-20",
+        "type": "export_control", "severity": -9.0,
+        "responds_to": [{"action": implementation, "relation": "escalates"}]}))
+            .await,
+    );
+    let unrelated = id_of(
+        &app.action(json!({"announced_on": "2020-07-15", "initiator": "GBR"}))
+            .await,
+    );
+
+    for start in [&a, &escalation, &demand, &b] {
+        let resp = app.get(&format!("/v1/actions/{start}/chain")).await;
+        resp.assert_status(200);
+        let chain = &resp.body;
+        let ids: Vec<&str> = chain["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 6, "from {start}");
+        assert!(!ids.contains(&unrelated.as_str()));
+        assert_eq!(node(chain, &a)["generation"], 0);
+        assert_eq!(node(chain, &b)["generation"], 0);
+        assert_eq!(node(chain, &vow)["generation"], 1);
+        assert_eq!(node(chain, &demand)["generation"], 1);
+        assert_eq!(node(chain, &implementation)["generation"], 2);
+        assert_eq!(node(chain, &escalation)["generation"], 3);
+        assert_eq!(chain["edges"].as_array().unwrap().len(), 5);
+        assert!(chain["edges"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"from": implementation, "to": vow, "relation": "implements"})));
+        let s = &chain["summary"];
+        assert_eq!(s["actions"], 6);
+        assert_eq!(s["first_announced_on"], "2020-07-09");
+        assert_eq!(s["last_announced_on"], "2020-07-20");
+        assert_eq!(s["span_days"], 11);
+        // USA->CHN: -8 (a) -5 (visa ban default) -9 = -22; CHN->USA: -4.4 -5 -6 = -15.4
+        assert_eq!(
+            s["by_direction"],
+            json!([
+                {"initiator": "CHN", "target": "USA", "count": 3, "severity_sum": -15.4},
+                {"initiator": "USA", "target": "CHN", "count": 3, "severity_sum": -22.0}
+            ])
+        );
+        // Nodes are full actions, oldest first.
+        assert_eq!(chain["nodes"][0]["announced_on"], "2020-07-09");
+        assert_eq!(chain["nodes"][5]["id"], escalation);
+        assert!(chain["nodes"][5]["initiator"]["code"].is_string());
+    }
+    // An action that answers nothing and is answered by nothing is its own episode.
+    let alone = app.get(&format!("/v1/actions/{unrelated}/chain")).await;
+    assert_eq!(alone.body["summary"]["actions"], 1);
+    assert_eq!(alone.body["summary"]["span_days"], 0);
+    assert_eq!(alone.body["nodes"][0]["generation"], 0);
+    // Deleting a link action splits the episode.
+    app.delete(&format!("/v1/actions/{escalation}"))
+        .await
+        .assert_status(204);
+    let smaller = app.get(&format!("/v1/actions/{a}/chain")).await;
+    assert_eq!(smaller.body["summary"]["actions"], 5);
+    app.get("/v1/actions/00000000-0000-4000-8000-000000000000/chain")
+        .await
+        .assert_problem(404, None);
+    app.get("/v1/actions/nope/chain")
+        .await
+        .assert_problem(400, Some("id"));
+}
+
+/// Builds a line of `n` actions, each answering the one before, straight in SQL.
+async fn line(app: &TestApp, n: i64) -> String {
+    let mut conn = app.state.pool.get().await.unwrap();
+    let id = |g: &str| format!("('00000000-0000-4000-8000-' || lpad(({g})::text, 12, '0'))::uuid");
+    diesel::sql_query(format!(
+        "INSERT INTO actions (id, title, initiator_id, initiator_kind, target_id, target_kind,
+                              type_code, status, announced_on, severity)
+         SELECT {}, 'step ' || g,
+                CASE WHEN g % 2 = 0 THEN u.id ELSE c.id END, 'state',
+                CASE WHEN g % 2 = 0 THEN c.id ELSE u.id END, 'state',
+                'asset_freeze', 'in_force', date '1990-01-01' + (g / 3)::int, -1
+         FROM generate_series(1, {n}) g,
+              (SELECT id FROM actors WHERE code = 'USA') u,
+              (SELECT id FROM actors WHERE code = 'CHN') c",
+        id("g")
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO responses (action_id, responds_to_id, relation)
+         SELECT {}, {}, 'retaliates' FROM generate_series(2, {n}) g",
+        id("g"),
+        id("g - 1")
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    format!("00000000-0000-4000-8000-{:012}", n / 2)
+}
+
+#[tokio::test]
+async fn a_chain_of_ten_thousand_comes_back_whole_and_one_more_is_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let middle = line(&app, 10_000).await;
+    let resp = app.get(&format!("/v1/actions/{middle}/chain")).await;
+    resp.assert_status(200);
+    let nodes = resp.body["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 10_000);
+    assert_eq!(resp.body["edges"].as_array().unwrap().len(), 9_999);
+    let last = nodes
+        .iter()
+        .find(|n| n["id"] == "00000000-0000-4000-8000-000000010000")
+        .unwrap();
+    assert_eq!(last["generation"], 9_999);
+    assert_eq!(resp.body["summary"]["actions"], 10_000);
+    let sums = resp.body["summary"]["by_direction"].as_array().unwrap();
+    assert_eq!(sums[0]["count"], 5_000);
+    assert_eq!(sums[1]["severity_sum"], -5000.0);
+
+    // One more action joins the episode: now over the limit.
+    let first = "00000000-0000-4000-8000-000000000001";
+    app.action(json!({"announced_on": "1990-01-01", "initiator": "CHN", "target": "USA"}))
+        .await;
+    let extra = app
+        .action(
+            json!({"announced_on": "1990-01-01", "initiator": "CHN", "target": "USA",
+            "responds_to": [{"action": first, "relation": "retaliates"}]}),
+        )
+        .await;
+    let resp = app
+        .get(&format!("/v1/actions/{}/chain", id_of(&extra)))
+        .await;
+    resp.assert_problem(400, Some("id"));
+    assert!(resp.body["detail"].as_str().unwrap().contains("10000"));
+}
