@@ -75,6 +75,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         actions::responses,
         actions::history,
         analysis::chain,
+        analysis::designations,
         api_keys::list,
         api_keys::create,
         api_keys::get,

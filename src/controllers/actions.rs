@@ -45,6 +45,12 @@ pub struct ActionListParams {
     pub sort: Option<ActionSort>,
     /// Include deleted actions.
     pub show_deleted: Option<bool>,
+    /// Only actions in force on this day according to their status history: the last status
+    /// change on or before it is `in_force`, and the day is not after `effective_to`. A change
+    /// dated D applies from D on (in force on the day it takes effect; not on the day it is
+    /// lifted).
+    #[param(value_type = Option<String>, format = Date, example = "2020-08-01")]
+    pub as_of: Option<Day>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
@@ -139,6 +145,8 @@ pub async fn list(
         from: params.from.map(|d| d.0),
         to: params.to.map(|d| d.0),
         answers: None,
+        as_of: params.as_of.map(|d| d.0),
+        designates: None,
     };
     let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
     page(

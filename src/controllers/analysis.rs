@@ -1,10 +1,20 @@
-use actix_web::{web, HttpResponse};
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use uuid::Uuid;
 
 use super::parse_id;
 use crate::analysis::chain::{self, Chain};
 use crate::auth::Reader;
 use crate::error::AppResult;
+use crate::extract::Query;
+use crate::input::Day;
+use crate::models::action::{self, ActionFilter, After};
+use crate::models::enums::{parse_stored, ActionStatus};
+use crate::pagination;
 use crate::state::AppState;
+use crate::views::{Action, List};
 
 /// The whole episode around an action: every action connected to it through responses, in
 /// either direction, with each one's generation, the edges, and a summary. At most 10,000
@@ -22,4 +32,90 @@ pub async fn chain(
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
     Ok(HttpResponse::Ok().json(chain::chain(&mut conn, &state.types, id).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DesignationParams {
+    /// The day to report the status on (default: today, UTC).
+    #[param(value_type = Option<String>, format = Date, example = "2020-08-01")]
+    pub as_of: Option<Day>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_page_token` of the previous page, with the same parameters.
+    pub page_token: Option<String>,
+}
+
+/// An action that designates the actor, with its status on the day asked about.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DesignationOn {
+    pub action: Action,
+    /// The designation's own listing date, if it has one.
+    pub listed_on: Option<NaiveDate>,
+    /// The action's status on `as_of` from its history; null before its first entry.
+    pub status_on: Option<ActionStatus>,
+    /// In force on `as_of`: `status_on` is `in_force` and the day is not after `effective_to`.
+    pub in_force: bool,
+}
+
+/// Every action that designates the actor, oldest first, with its status on `as_of`
+/// ("was Chen Quanguo under US sanctions on 1 August 2020?").
+#[utoipa::path(get, path = "/v1/actors/{actor}/designations", tag = "analysis",
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"),
+        DesignationParams),
+    responses(
+        (status = 200, description = "The designating actions", body = List<DesignationOn>),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn designations(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    key: web::Path<String>,
+    Query(params): Query<DesignationParams>,
+) -> AppResult<HttpResponse> {
+    let day = params
+        .as_of
+        .map(|d| d.0)
+        .unwrap_or_else(|| Utc::now().date_naive());
+    let limit = pagination::page_size(params.limit)?;
+    let after = pagination::cursor::<(NaiveDate, Uuid)>(&req, params.page_token.as_deref())?
+        .map(|(announced_on, id)| After { announced_on, id });
+    let mut conn = state.conn().await?;
+    let actor = crate::service::actors::get(&mut conn, &key, false).await?;
+    let filter = ActionFilter {
+        designates: Some(actor.id),
+        ..Default::default()
+    };
+    let rows = action::list(&mut conn, &filter, true, after, limit + 1).await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| (r.announced_on, r.id));
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let statuses: HashMap<Uuid, String> = action::status_on(&mut conn, &ids, day)
+        .await?
+        .into_iter()
+        .collect();
+    let actions = crate::service::actions::load(&mut conn, &state.types, rows).await?;
+    let items = actions
+        .into_iter()
+        .map(|a| {
+            let status_on: Option<ActionStatus> =
+                statuses.get(&a.id).map(|s| parse_stored(s)).transpose()?;
+            let listed_on = a
+                .designations
+                .iter()
+                .find(|d| d.actor.id == actor.id)
+                .and_then(|d| d.listed_on);
+            let in_force = status_on == Some(ActionStatus::InForce)
+                && a.effective_to.is_none_or(|end| day <= end);
+            Ok(DesignationOn {
+                action: a,
+                listed_on,
+                status_on,
+                in_force,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    pagination::respond(&req, items, next)
 }

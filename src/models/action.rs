@@ -118,6 +118,10 @@ pub struct ActionFilter {
     pub to: Option<NaiveDate>,
     /// Only actions that answer this one.
     pub answers: Option<Uuid>,
+    /// Only actions in force on this day (see `IN_FORCE_ON`).
+    pub as_of: Option<NaiveDate>,
+    /// Only actions that designate this actor.
+    pub designates: Option<Uuid>,
 }
 
 /// Keyset position: the last row of the previous page.
@@ -149,6 +153,44 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
         .select(ActionRow::as_select())
         .load(conn)
         .await
+}
+
+/// In force on a day: the last status change on or before it says `in_force`, and the day is
+/// not after `effective_to`. A change dated D applies from D on, so a measure lifted on D is
+/// no longer in force on D; one that takes effect on D is.
+const IN_FORCE_ON: (&str, &str) = (
+    "(SELECT sc.status = 'in_force' AND \
+       (actions.effective_to IS NULL OR actions.effective_to >= sc_day.d) \
+     FROM (SELECT ",
+    "::date AS d) sc_day \
+     JOIN LATERAL (SELECT status FROM status_changes \
+                   WHERE action_id = actions.id AND changed_on <= sc_day.d \
+                   ORDER BY changed_on DESC, id DESC LIMIT 1) sc ON true) IS TRUE",
+);
+
+/// The status of each action on a day, from its history (None before its first entry).
+pub async fn status_on(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    day: NaiveDate,
+) -> QueryResult<Vec<(Uuid, String)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT DISTINCT ON (action_id) action_id AS id, status FROM status_changes \
+         WHERE action_id = ANY($1) AND changed_on <= $2 \
+         ORDER BY action_id, changed_on DESC, id DESC",
+    )
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .bind::<Date, _>(day)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.status)).collect())
 }
 
 /// One page in `(announced_on, id)` order; the row-value comparison lets PostgreSQL walk the
@@ -188,6 +230,19 @@ pub async fn list(
                 responses::table
                     .filter(responses::responds_to_id.eq(answered))
                     .select(responses::action_id),
+            ),
+        );
+    }
+    if let Some(day) = f.as_of {
+        let (head, tail) = IN_FORCE_ON;
+        query = query.filter(sql::<Bool>(head).bind::<Date, _>(day).sql(tail));
+    }
+    if let Some(actor) = f.designates {
+        query = query.filter(
+            actions::id.eq_any(
+                designations::table
+                    .filter(designations::actor_id.eq(actor))
+                    .select(designations::action_id),
             ),
         );
     }

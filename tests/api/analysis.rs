@@ -186,3 +186,125 @@ async fn a_chain_of_ten_thousand_comes_back_whole_and_one_more_is_refused() {
     resp.assert_problem(400, Some("id"));
     assert!(resp.body["detail"].as_str().unwrap().contains("10000"));
 }
+
+#[tokio::test]
+async fn as_of_reads_the_status_history_with_exact_boundaries() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let sanction = id_of(
+        &app.action(json!({
+        "announced_on": "2020-07-09", "status": "lifted",
+        "designations": [{"actor": "chen-quanguo", "listed_on": "2020-07-09"}],
+        "status_history": [
+            {"status": "announced", "on": "2020-07-09"},
+            {"status": "in_force", "on": "2020-07-13"},
+            {"status": "lifted", "on": "2021-01-10"}
+        ]}))
+        .await,
+    );
+    let bounded = id_of(
+        &app.action(json!({
+        "announced_on": "2020-07-20", "type": "visa_ban", "status": "in_force",
+        "effective_from": "2020-08-01", "effective_to": "2020-08-31",
+        "designations": [{"actor": "chen-quanguo"}]}))
+            .await,
+    );
+    let in_force = |day: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app.get(&format!("/v1/actions?as_of={day}")).await;
+            resp.assert_status(200);
+            let mut ids: Vec<String> = resp.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(id_of)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let both = {
+        let mut v = vec![sanction.clone(), bounded.clone()];
+        v.sort();
+        v
+    };
+    assert_eq!(
+        in_force("2020-07-12").await,
+        Vec::<String>::new(),
+        "announced, not yet in force"
+    );
+    assert_eq!(
+        in_force("2020-07-13").await,
+        vec![sanction.clone()],
+        "in force the day it takes effect"
+    );
+    assert_eq!(
+        in_force("2020-07-31").await,
+        vec![sanction.clone()],
+        "the visa ban starts on 1 August"
+    );
+    assert_eq!(in_force("2020-08-01").await, both);
+    assert_eq!(
+        in_force("2020-08-31").await,
+        both,
+        "effective_to is inclusive"
+    );
+    assert_eq!(in_force("2020-09-01").await, vec![sanction.clone()]);
+    assert_eq!(in_force("2021-01-09").await, vec![sanction.clone()]);
+    assert_eq!(
+        in_force("2021-01-10").await,
+        Vec::<String>::new(),
+        "lifted that day"
+    );
+    app.get("/v1/actions?as_of=2020-02-30")
+        .await
+        .assert_problem(400, Some("as_of"));
+
+    // Was Chen Quanguo under US sanctions on 1 August 2020?
+    let resp = app
+        .get("/v1/actors/chen-quanguo/designations?as_of=2020-08-01")
+        .await;
+    resp.assert_status(200);
+    let items = resp.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["action"]["id"], sanction);
+    assert_eq!(items[0]["listed_on"], "2020-07-09");
+    assert_eq!(items[0]["status_on"], "in_force");
+    assert_eq!(items[0]["in_force"], true);
+    assert_eq!(items[1]["action"]["id"], bounded);
+    assert_eq!(items[1]["in_force"], true);
+    // Before either took effect: announced, and not yet recorded.
+    let early = app
+        .get("/v1/actors/chen-quanguo/designations?as_of=2020-07-10")
+        .await;
+    let items = early.body["items"].as_array().unwrap();
+    assert_eq!(items[0]["status_on"], "announced");
+    assert_eq!(items[0]["in_force"], false);
+    assert!(items[1]["status_on"].is_null());
+    assert_eq!(items[1]["in_force"], false);
+    let late = app
+        .get("/v1/actors/chen-quanguo/designations?as_of=2021-02-01")
+        .await;
+    let items = late.body["items"].as_array().unwrap();
+    assert_eq!(items[0]["status_on"], "lifted");
+    assert_eq!(items[1]["status_on"], "in_force");
+    assert_eq!(items[1]["in_force"], false, "after effective_to");
+    // Paged, and 404 for unknown actors.
+    let page = app
+        .get("/v1/actors/chen-quanguo/designations?as_of=2020-08-01&limit=1")
+        .await;
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+    let token = page.body["next_page_token"].as_str().unwrap();
+    let second = app
+        .get(&format!(
+            "/v1/actors/chen-quanguo/designations?as_of=2020-08-01&limit=1&page_token={token}"
+        ))
+        .await;
+    assert_eq!(second.body["items"][0]["action"]["id"], bounded);
+    app.get("/v1/actors/nobody/designations")
+        .await
+        .assert_problem(404, None);
+    let none = app.get("/v1/actors/xinjiang-psb/designations").await;
+    assert_eq!(none.body["items"], json!([]));
+}
