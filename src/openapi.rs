@@ -76,6 +76,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         actions::history,
         analysis::chain,
         analysis::designations,
+        analysis::dyad,
         api_keys::list,
         api_keys::create,
         api_keys::get,

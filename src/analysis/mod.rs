@@ -2,3 +2,4 @@
 //! All of it is computed in SQL with bind parameters, touching only the rows it needs.
 
 pub mod chain;
+pub mod dyad;

@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::parse_id;
 use crate::analysis::chain::{self, Chain};
+use crate::analysis::dyad::DyadSummary;
 use crate::auth::Reader;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::extract::Query;
 use crate::input::Day;
 use crate::models::action::{self, ActionFilter, After};
@@ -118,4 +119,76 @@ pub async fn designations(
         })
         .collect::<AppResult<Vec<_>>>()?;
     pagination::respond(&req, items, next)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WindowParams {
+    /// Only actions announced on or after this day.
+    #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
+    pub from: Option<Day>,
+    /// Only actions announced on or before this day; `in_force` is counted on it (default
+    /// today).
+    #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
+    pub to: Option<Day>,
+}
+
+/// Both directions of a dyad: counts, severity, reciprocity and response times,
+/// proportionality of answers, threat follow-through, and what is in force.
+///
+/// Definitions: an action of one direction is *answered* when a live action of the other
+/// direction responds to it (at any time); `median_response_days` is the median over answered
+/// actions of the days to their earliest answer. `proportionality` classifies the answers this
+/// direction gave (in the window) to the other's actions: `mirror` when the severities differ
+/// by at most 1.0, `escalate` when the answer is more than 1.0 more negative, `de_escalate`
+/// otherwise. A threat is *implemented* when an action of the same initiator responds to it
+/// with `implements`.
+#[utoipa::path(get, path = "/v1/dyads/{a}/{b}", tag = "analysis",
+    params(
+        ("a" = String, Path, description = "Code of one state or IGO", example = "USA"),
+        ("b" = String, Path, description = "Code of the other", example = "CHN"),
+        WindowParams),
+    responses(
+        (status = 200, description = "The dyad's summary", body = DyadSummary),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn dyad(
+    state: web::Data<AppState>,
+    _reader: Reader,
+    path: web::Path<(String, String)>,
+    Query(params): Query<WindowParams>,
+) -> AppResult<HttpResponse> {
+    let (a, b) = path.into_inner();
+    let (from, to) = window(&params)?;
+    let mut conn = state.conn().await?;
+    let a = dyad_member(&mut conn, &a).await?;
+    let b = dyad_member(&mut conn, &b).await?;
+    let today = Utc::now().date_naive();
+    let summary = crate::analysis::dyad::summary(&mut conn, a, b, from, to, today).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+fn window(params: &WindowParams) -> AppResult<(Option<NaiveDate>, Option<NaiveDate>)> {
+    let (from, to) = (params.from.map(|d| d.0), params.to.map(|d| d.0));
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(AppError::bad_param(
+                "from",
+                format!("{f} is after to ({t})"),
+            ));
+        }
+    }
+    Ok((from, to))
+}
+
+async fn dyad_member(
+    conn: &mut diesel_async::AsyncPgConnection,
+    code: &str,
+) -> AppResult<(Uuid, String)> {
+    let found = crate::models::actor::refs_by_codes(conn, &[code]).await?;
+    found
+        .into_iter()
+        .next()
+        .map(|a| (a.id, a.code))
+        .ok_or_else(|| AppError::not_found(format_args!("actor `{code}`")))
 }

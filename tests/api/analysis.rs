@@ -308,3 +308,143 @@ async fn as_of_reads_the_status_history_with_exact_boundaries() {
     let none = app.get("/v1/actors/xinjiang-psb/designations").await;
     assert_eq!(none.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn dyad_summary_matches_hand_computed_figures() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let act = |o: serde_json::Value| {
+        let app = &app;
+        async move { id_of(&app.action(o).await) }
+    };
+    // USA -> CHN
+    let u1 = act(json!({"announced_on": "2020-07-09", "severity": -8.0})).await;
+    let u2 = act(json!({"announced_on": "2020-07-09", "type": "visa_ban"})).await;
+    let u3 = act(
+        json!({"announced_on": "2020-08-01", "type": "threaten_sanctions", "status": "threatened"}),
+    )
+    .await;
+    // CHN -> USA
+    let chn = |mut o: serde_json::Value| {
+        o["initiator"] = json!("CHN");
+        o["target"] = json!("USA");
+        o
+    };
+    let c1 = act(chn(
+        json!({"announced_on": "2020-07-10", "type": "threaten", "status": "threatened",
+        "responds_to": [{"action": u1, "relation": "retaliates"}]}),
+    ))
+    .await;
+    let _c2 = act(chn(
+        json!({"announced_on": "2020-07-10", "type": "demand_lifting", "status": "announced",
+        "responds_to": [{"action": u1, "relation": "demands_lifting"}]}),
+    ))
+    .await;
+    let c3 = act(chn(json!({"announced_on": "2020-07-13", "type": "visa_ban", "severity": -6.0,
+        "responds_to": [{"action": c1, "relation": "implements"}, {"action": u2, "relation": "reciprocates"}]}))).await;
+    let c4 = act(chn(
+        json!({"announced_on": "2020-07-20", "type": "threaten", "status": "threatened"}),
+    ))
+    .await;
+    let _c5 = act(chn(
+        json!({"announced_on": "2020-07-25", "type": "asset_freeze", "severity": -9.0,
+        "responds_to": [{"action": u2, "relation": "escalates"}]}),
+    ))
+    .await;
+    let _u4 = act(
+        json!({"announced_on": "2020-08-10", "type": "criticize", "status": "announced",
+        "responds_to": [{"action": c3, "relation": "retaliates"}]}),
+    )
+    .await;
+    // Noise: another dyad, and a deleted action.
+    act(json!({"announced_on": "2020-07-11", "initiator": "GBR"})).await;
+    let gone = act(json!({"announced_on": "2020-07-12"})).await;
+    app.delete(&format!("/v1/actions/{gone}"))
+        .await
+        .assert_status(204);
+
+    let resp = app.get("/v1/dyads/USA/CHN?to=2020-12-31").await;
+    resp.assert_status(200);
+    let d = &resp.body;
+    assert_eq!(d["a"], "USA");
+    assert_eq!(d["b"], "CHN");
+    assert_eq!(d["to"], "2020-12-31");
+    assert!(d["from"].is_null());
+    let ab = &d["a_to_b"];
+    assert_eq!(ab["count"], 4);
+    assert_eq!(
+        ab["by_category"],
+        json!({"sanction": 2, "threat": 1, "criticism": 1})
+    );
+    assert_eq!(
+        ab["by_status"],
+        json!({"in_force": 2, "threatened": 1, "announced": 1})
+    );
+    assert_eq!(ab["severity_sum"], -20.8);
+    assert_eq!(ab["severity_mean"], -5.2);
+    assert_eq!(ab["answered"], 2);
+    assert_eq!(ab["reciprocity_rate"], 0.5);
+    assert_eq!(
+        ab["median_response_days"], 2.5,
+        "even count: mean of 1 and 4"
+    );
+    assert_eq!(
+        ab["proportionality"],
+        json!({"mirror": 0, "escalate": 0, "de_escalate": 1})
+    );
+    assert_eq!(ab["threats"], 1);
+    assert_eq!(ab["threats_implemented"], 0);
+    assert!(ab["median_days_to_implement"].is_null());
+    assert_eq!(ab["pending_threats"], json!([u3]));
+    assert_eq!(ab["in_force"], 2);
+
+    let ba = &d["b_to_a"];
+    assert_eq!(ba["count"], 5);
+    assert_eq!(
+        ba["by_category"],
+        json!({"threat": 2, "demand": 1, "sanction": 2})
+    );
+    assert_eq!(ba["severity_sum"], -28.8);
+    assert_eq!(ba["severity_mean"], -5.76);
+    assert_eq!(ba["answered"], 1);
+    assert_eq!(ba["reciprocity_rate"], 0.2);
+    assert_eq!(ba["median_response_days"], 28.0, "odd count");
+    // c1->u1 +3.6 and c2->u1 +3.0 de-escalate, c3->u2 -1.0 mirrors, c5->u2 -4.0 escalates;
+    // c3->c1 stays inside one direction and does not count.
+    assert_eq!(
+        ba["proportionality"],
+        json!({"mirror": 1, "escalate": 1, "de_escalate": 2})
+    );
+    assert_eq!(ba["threats"], 2);
+    assert_eq!(ba["threats_implemented"], 1);
+    assert_eq!(ba["median_days_to_implement"], 3.0);
+    assert_eq!(ba["pending_threats"], json!([c4]));
+    assert_eq!(ba["in_force"], 2);
+    assert_eq!(d["balance"], 8.0);
+
+    // The other way round swaps the directions.
+    let swapped = app.get("/v1/dyads/CHN/USA?to=2020-12-31").await;
+    assert_eq!(swapped.body["a_to_b"], d["b_to_a"]);
+    assert_eq!(swapped.body["balance"], -8.0);
+
+    // A window: only what was announced from 15 July on.
+    let late = app
+        .get("/v1/dyads/USA/CHN?from=2020-07-15&to=2020-12-31")
+        .await;
+    assert_eq!(late.body["a_to_b"]["count"], 2);
+    assert_eq!(late.body["b_to_a"]["count"], 2);
+    // In force on the window's end: before c3 took effect, nothing of China's was.
+    let early = app.get("/v1/dyads/USA/CHN?to=2020-07-12").await;
+    assert_eq!(early.body["b_to_a"]["in_force"], 0);
+    assert_eq!(early.body["a_to_b"]["in_force"], 2);
+    // An empty dyad.
+    let empty = app.get("/v1/dyads/USA/GBR").await;
+    assert_eq!(empty.body["a_to_b"]["count"], 0);
+    assert!(empty.body["a_to_b"]["severity_mean"].is_null());
+    assert!(empty.body["a_to_b"]["reciprocity_rate"].is_null());
+    assert_eq!(empty.body["balance"], 0.0);
+    app.get("/v1/dyads/USA/XXX").await.assert_problem(404, None);
+    app.get("/v1/dyads/USA/CHN?from=2021-01-01&to=2020-01-01")
+        .await
+        .assert_problem(400, Some("from"));
+}

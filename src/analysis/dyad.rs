@@ -1,0 +1,233 @@
+//! Directed-dyad summaries: how much each side did to the other, how often and how fast the
+//! other answered, in what proportion, and what became of threats.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use diesel::sql_types::{Date, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// How answers compare with what they answer: `mirror` when the severities differ by at most
+/// 1.0, `escalate` when the answer is more than 1.0 more negative, `de_escalate` otherwise.
+#[derive(Debug, Default, Serialize, ToSchema, PartialEq)]
+pub struct Proportionality {
+    pub mirror: i64,
+    pub escalate: i64,
+    pub de_escalate: i64,
+}
+
+/// One direction of a dyad.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Direction {
+    /// Actions of this direction announced in the window.
+    pub count: i64,
+    /// Those actions by type category.
+    pub by_category: BTreeMap<String, i64>,
+    /// Those actions by current status.
+    pub by_status: BTreeMap<String, i64>,
+    pub severity_sum: f64,
+    /// Null when `count` is 0.
+    pub severity_mean: Option<f64>,
+    /// How many of them the other side answered (a response edge from one of its live actions).
+    pub answered: i64,
+    /// `answered / count`; null when `count` is 0.
+    pub reciprocity_rate: Option<f64>,
+    /// Median, over the answered actions, of the days from the action to its earliest answer.
+    pub median_response_days: Option<f64>,
+    /// The answers this side gave (in the window) to the other side's actions, classified.
+    pub proportionality: Proportionality,
+    /// This side's actions of the `threat` category.
+    pub threats: i64,
+    /// Threats that a later action of the same initiator `implements`.
+    pub threats_implemented: i64,
+    /// Median days from a threat to its earliest implementing action.
+    pub median_days_to_implement: Option<f64>,
+    /// Ids of the threats not (yet) implemented, oldest first.
+    pub pending_threats: Vec<Uuid>,
+    /// How many of this side's actions in the window were in force on `to` (default today).
+    pub in_force: i64,
+}
+
+/// Both directions of a dyad.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DyadSummary {
+    pub a: String,
+    pub b: String,
+    /// Start of the window on `announced_on` (inclusive), if any.
+    pub from: Option<NaiveDate>,
+    /// End of the window (inclusive), if any; `in_force` is counted on this day (or today).
+    pub to: Option<NaiveDate>,
+    pub a_to_b: Direction,
+    pub b_to_a: Direction,
+    /// `a_to_b.severity_sum - b_to_a.severity_sum`.
+    pub balance: f64,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Jsonb)]
+    metrics: serde_json::Value,
+}
+
+const SUMMARY_SQL: &str = "
+WITH p AS (SELECT $1::uuid AS a, $2::uuid AS b, $3::date AS from_d, $4::date AS to_d,
+                  $5::date AS on_d),
+dir(name, ini, tgt) AS (
+    SELECT 'a_to_b', a, b FROM p UNION ALL SELECT 'b_to_a', b, a FROM p
+),
+acts AS (
+    SELECT d.name, x.id, x.announced_on, x.severity, x.status, t.category, x.initiator_id,
+           x.effective_to
+    FROM dir d
+    JOIN actions x ON x.initiator_id = d.ini AND x.target_id = d.tgt AND x.deleted_at IS NULL
+    JOIN action_types t ON t.code = x.type_code
+    CROSS JOIN p
+    WHERE (p.from_d IS NULL OR x.announced_on >= p.from_d)
+      AND (p.to_d IS NULL OR x.announced_on <= p.to_d)
+),
+answers AS (
+    SELECT a.name, a.id, min(ans.announced_on) - a.announced_on AS days
+    FROM acts a
+    JOIN dir d ON d.name = a.name
+    JOIN responses r ON r.responds_to_id = a.id
+    JOIN actions ans ON ans.id = r.action_id AND ans.deleted_at IS NULL
+                    AND ans.initiator_id = d.tgt AND ans.target_id = d.ini
+    GROUP BY a.name, a.id, a.announced_on
+),
+given AS (
+    SELECT a.name, a.severity - trig.severity AS diff
+    FROM acts a
+    JOIN dir d ON d.name = a.name
+    JOIN responses r ON r.action_id = a.id
+    JOIN actions trig ON trig.id = r.responds_to_id AND trig.deleted_at IS NULL
+                     AND trig.initiator_id = d.tgt AND trig.target_id = d.ini
+),
+threats AS (
+    SELECT a.name, a.id, a.announced_on,
+           (SELECT min(im.announced_on)
+            FROM responses r
+            JOIN actions im ON im.id = r.action_id AND im.deleted_at IS NULL
+            WHERE r.responds_to_id = a.id AND r.relation = 'implements'
+              AND im.initiator_id = a.initiator_id) - a.announced_on AS days
+    FROM acts a
+    WHERE a.category = 'threat'
+),
+in_force AS (
+    SELECT a.name, count(*) AS n
+    FROM acts a CROSS JOIN p
+    JOIN LATERAL (SELECT status FROM status_changes
+                  WHERE action_id = a.id AND changed_on <= p.on_d
+                  ORDER BY changed_on DESC, id DESC LIMIT 1) s ON true
+    WHERE s.status = 'in_force' AND (a.effective_to IS NULL OR a.effective_to >= p.on_d)
+    GROUP BY a.name
+)
+SELECT d.name, jsonb_build_object(
+    'count', (SELECT count(*) FROM acts WHERE name = d.name),
+    'by_category', (SELECT coalesce(jsonb_object_agg(category, n), '{}')
+                    FROM (SELECT category, count(*) n FROM acts WHERE name = d.name
+                          GROUP BY category) c),
+    'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
+                  FROM (SELECT status, count(*) n FROM acts WHERE name = d.name
+                        GROUP BY status) s),
+    'severity_sum', (SELECT coalesce(sum(severity), 0) FROM acts WHERE name = d.name),
+    'severity_mean', (SELECT avg(severity) FROM acts WHERE name = d.name),
+    'answered', (SELECT count(*) FROM answers WHERE name = d.name),
+    'median_response_days', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
+                             FROM answers WHERE name = d.name),
+    'mirror', (SELECT count(*) FROM given WHERE name = d.name AND abs(diff) <= 1.0 + 1e-9),
+    'escalate', (SELECT count(*) FROM given WHERE name = d.name AND diff < -1.0 - 1e-9),
+    'de_escalate', (SELECT count(*) FROM given WHERE name = d.name AND diff > 1.0 + 1e-9),
+    'threats', (SELECT count(*) FROM threats WHERE name = d.name),
+    'threats_implemented', (SELECT count(*) FROM threats WHERE name = d.name
+                            AND days IS NOT NULL),
+    'median_days_to_implement', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
+                                 FROM threats WHERE name = d.name AND days IS NOT NULL),
+    'pending_threats', (SELECT coalesce(jsonb_agg(id ORDER BY announced_on, id), '[]')
+                        FROM threats WHERE name = d.name AND days IS NULL),
+    'in_force', coalesce((SELECT n FROM in_force WHERE name = d.name), 0)
+) AS metrics
+FROM dir d";
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn direction(m: &serde_json::Value) -> AppResult<Direction> {
+    let int = |k: &str| m[k].as_i64().unwrap_or(0);
+    let float = |k: &str| m[k].as_f64();
+    let counts = |k: &str| -> BTreeMap<String, i64> {
+        m[k].as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let pending: Vec<Uuid> = serde_json::from_value(m["pending_threats"].clone())
+        .map_err(|e| AppError::Internal(format!("dyad summary: {e}")))?;
+    let count = int("count");
+    let answered = int("answered");
+    Ok(Direction {
+        count,
+        by_category: counts("by_category"),
+        by_status: counts("by_status"),
+        severity_sum: round(float("severity_sum").unwrap_or(0.0)),
+        severity_mean: float("severity_mean").map(round),
+        answered,
+        reciprocity_rate: (count > 0).then(|| round(answered as f64 / count as f64)),
+        median_response_days: float("median_response_days"),
+        proportionality: Proportionality {
+            mirror: int("mirror"),
+            escalate: int("escalate"),
+            de_escalate: int("de_escalate"),
+        },
+        threats: int("threats"),
+        threats_implemented: int("threats_implemented"),
+        median_days_to_implement: float("median_days_to_implement"),
+        pending_threats: pending,
+        in_force: int("in_force"),
+    })
+}
+
+pub async fn summary(
+    conn: &mut AsyncPgConnection,
+    a: (Uuid, String),
+    b: (Uuid, String),
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> AppResult<DyadSummary> {
+    let rows: Vec<Row> = diesel::sql_query(SUMMARY_SQL)
+        .bind::<SqlUuid, _>(a.0)
+        .bind::<SqlUuid, _>(b.0)
+        .bind::<Nullable<Date>, _>(from)
+        .bind::<Nullable<Date>, _>(to)
+        .bind::<Date, _>(to.unwrap_or(today))
+        .load(conn)
+        .await?;
+    let get = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .map(|r| direction(&r.metrics))
+            .ok_or_else(|| AppError::Internal(format!("dyad summary lacks {name}")))?
+    };
+    let (a_to_b, b_to_a) = (get("a_to_b")?, get("b_to_a")?);
+    Ok(DyadSummary {
+        balance: round(a_to_b.severity_sum - b_to_a.severity_sum),
+        a: a.1,
+        b: b.1,
+        from,
+        to,
+        a_to_b,
+        b_to_a,
+    })
+}
