@@ -77,6 +77,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         analysis::chain,
         analysis::designations,
         analysis::dyad,
+        analysis::timeline,
         api_keys::list,
         api_keys::create,
         api_keys::get,
@@ -86,7 +87,12 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         health::readyz,
     ),
     components(
-        schemas(Problem, FieldError, crate::models::enums::ActionSort),
+        schemas(
+            Problem,
+            FieldError,
+            crate::models::enums::ActionSort,
+            crate::analysis::dyad::Interval
+        ),
         responses(
             BadRequest,
             Unauthorized,

@@ -231,3 +231,184 @@ pub async fn summary(
         b_to_a,
     })
 }
+
+crate::models::enums::text_enum! {
+    /// The length of a timeline bucket; weeks start on Monday, quarters in January, April,
+    /// July and October.
+    Interval {
+        Day => "day",
+        Week => "week",
+        Month => "month",
+        Quarter => "quarter",
+        Year => "year",
+    }
+}
+
+impl Interval {
+    /// The bucket length as a PostgreSQL interval (which has no `quarter` unit).
+    fn step(self) -> &'static str {
+        match self {
+            Interval::Day => "1 day",
+            Interval::Week => "1 week",
+            Interval::Month => "1 month",
+            Interval::Quarter => "3 months",
+            Interval::Year => "1 year",
+        }
+    }
+}
+
+/// The most buckets a timeline returns; a longer one is a 400.
+pub const MAX_BUCKETS: i64 = 10_000;
+
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct BucketSide {
+    pub count: i64,
+    pub severity_sum: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Bucket {
+    /// First day of the bucket.
+    pub start: NaiveDate,
+    pub a_to_b: BucketSide,
+    pub b_to_a: BucketSide,
+    /// Cumulative `a_to_b.severity_sum - b_to_a.severity_sum` from the window's start,
+    /// including this bucket.
+    pub balance: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    pub a: String,
+    pub b: String,
+    pub interval: Interval,
+    pub from: Option<NaiveDate>,
+    pub to: NaiveDate,
+    /// One bucket per interval from the one holding `from` to the one holding `to`, empty
+    /// ones included.
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(QueryableByName)]
+struct BucketRow {
+    #[diesel(sql_type = Date)]
+    start: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ab_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    ab_sum: f64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ba_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    ba_sum: f64,
+}
+
+#[derive(QueryableByName)]
+struct FirstDay {
+    #[diesel(sql_type = Nullable<Date>)]
+    first: Option<NaiveDate>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn timeline(
+    conn: &mut AsyncPgConnection,
+    a: (Uuid, String),
+    b: (Uuid, String),
+    interval: Interval,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+) -> AppResult<Timeline> {
+    // Without `from`, the timeline starts with the dyad's first action.
+    let start = match from {
+        Some(f) => Some(f),
+        None => {
+            let row: FirstDay = diesel::sql_query(
+                "SELECT min(announced_on) AS first FROM actions WHERE deleted_at IS NULL \
+                 AND ((initiator_id = $1 AND target_id = $2) \
+                      OR (initiator_id = $2 AND target_id = $1))",
+            )
+            .bind::<SqlUuid, _>(a.0)
+            .bind::<SqlUuid, _>(b.0)
+            .get_result(conn)
+            .await?;
+            row.first
+        }
+    };
+    let mut buckets = Vec::new();
+    if let Some(start) = start.filter(|s| *s <= to) {
+        let approximate = (to - start).num_days()
+            / match interval {
+                Interval::Day => 1,
+                Interval::Week => 7,
+                Interval::Month => 28,
+                Interval::Quarter => 89,
+                Interval::Year => 365,
+            };
+        if approximate > MAX_BUCKETS {
+            return Err(AppError::bad_param(
+                "interval",
+                format!(
+                    "{start} to {to} by {interval} is more than {MAX_BUCKETS} buckets; choose a \
+                     longer interval or a shorter window"
+                ),
+            ));
+        }
+        let rows: Vec<BucketRow> = diesel::sql_query(
+            "WITH p AS (SELECT $1::uuid AS a, $2::uuid AS b, $3::date AS f, $4::date AS t,
+                               $5::text AS iv, $6::interval AS step),
+             buckets AS (
+                 SELECT generate_series(date_trunc(p.iv, p.f::timestamp), p.t::timestamp,
+                                        p.step)::date AS start
+                 FROM p
+             ),
+             acts AS (
+                 SELECT date_trunc(p.iv, x.announced_on::timestamp)::date AS start,
+                        x.initiator_id = p.a AS ab, x.severity
+                 FROM actions x, p
+                 WHERE x.deleted_at IS NULL
+                   AND ((x.initiator_id = p.a AND x.target_id = p.b)
+                        OR (x.initiator_id = p.b AND x.target_id = p.a))
+                   AND x.announced_on BETWEEN p.f AND p.t
+             )
+             SELECT bk.start,
+                    count(x.severity) FILTER (WHERE x.ab) AS ab_count,
+                    coalesce(sum(x.severity) FILTER (WHERE x.ab), 0)::float8 AS ab_sum,
+                    count(x.severity) FILTER (WHERE NOT x.ab) AS ba_count,
+                    coalesce(sum(x.severity) FILTER (WHERE NOT x.ab), 0)::float8 AS ba_sum
+             FROM buckets bk LEFT JOIN acts x ON x.start = bk.start
+             GROUP BY bk.start ORDER BY bk.start",
+        )
+        .bind::<SqlUuid, _>(a.0)
+        .bind::<SqlUuid, _>(b.0)
+        .bind::<Date, _>(start)
+        .bind::<Date, _>(to)
+        .bind::<Text, _>(interval.as_str())
+        .bind::<Text, _>(interval.step())
+        .load(conn)
+        .await?;
+        let mut balance = 0.0;
+        for r in rows {
+            balance += r.ab_sum - r.ba_sum;
+            buckets.push(Bucket {
+                start: r.start,
+                a_to_b: BucketSide {
+                    count: r.ab_count,
+                    severity_sum: round(r.ab_sum),
+                },
+                b_to_a: BucketSide {
+                    count: r.ba_count,
+                    severity_sum: round(r.ba_sum),
+                },
+                balance: round(balance),
+            });
+        }
+    }
+    Ok(Timeline {
+        a: a.1,
+        b: b.1,
+        interval,
+        from,
+        to,
+        buckets,
+    })
+}

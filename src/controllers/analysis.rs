@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::parse_id;
 use crate::analysis::chain::{self, Chain};
-use crate::analysis::dyad::DyadSummary;
+use crate::analysis::dyad::{DyadSummary, Interval, Timeline};
 use crate::auth::Reader;
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
@@ -191,4 +191,56 @@ async fn dyad_member(
         .next()
         .map(|a| (a.id, a.code))
         .ok_or_else(|| AppError::not_found(format_args!("actor `{code}`")))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineParams {
+    /// Bucket length (default `month`).
+    pub interval: Option<Interval>,
+    /// First day (default: the dyad's first action).
+    #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
+    pub from: Option<Day>,
+    /// Last day (default: today, UTC).
+    #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
+    pub to: Option<Day>,
+}
+
+/// The dyad over time: one bucket per interval, empty ones included, each with both
+/// directions' count and severity sum and the running balance; ready to plot. At most 10,000
+/// buckets; more is a 400.
+#[utoipa::path(get, path = "/v1/dyads/{a}/{b}/timeline", tag = "analysis",
+    params(
+        ("a" = String, Path, description = "Code of one state or IGO", example = "USA"),
+        ("b" = String, Path, description = "Code of the other", example = "CHN"),
+        TimelineParams),
+    responses(
+        (status = 200, description = "The buckets, oldest first", body = Timeline),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    _reader: Reader,
+    path: web::Path<(String, String)>,
+    Query(params): Query<TimelineParams>,
+) -> AppResult<HttpResponse> {
+    let (a, b) = path.into_inner();
+    let window_params = WindowParams {
+        from: params.from,
+        to: params.to,
+    };
+    let (from, to) = window(&window_params)?;
+    let to = to.unwrap_or_else(|| Utc::now().date_naive());
+    if let Some(f) = from.filter(|f| *f > to) {
+        return Err(AppError::bad_param(
+            "from",
+            format!("{f} is after to ({to})"),
+        ));
+    }
+    let mut conn = state.conn().await?;
+    let a = dyad_member(&mut conn, &a).await?;
+    let b = dyad_member(&mut conn, &b).await?;
+    let interval = params.interval.unwrap_or(Interval::Month);
+    let timeline = crate::analysis::dyad::timeline(&mut conn, a, b, interval, from, to).await?;
+    Ok(HttpResponse::Ok().json(timeline))
 }

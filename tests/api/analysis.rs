@@ -448,3 +448,77 @@ async fn dyad_summary_matches_hand_computed_figures() {
         .await
         .assert_problem(400, Some("from"));
 }
+
+#[tokio::test]
+async fn timeline_fills_empty_buckets_and_accumulates_the_balance() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.action(json!({"announced_on": "2020-07-09", "severity": -8.0}))
+        .await;
+    app.action(json!({"announced_on": "2020-07-09", "type": "visa_ban"}))
+        .await;
+    app.action(json!({"announced_on": "2020-07-10", "initiator": "CHN", "target": "USA", "type": "threaten", "status": "threatened"})).await;
+    app.action(json!({"announced_on": "2020-09-15", "initiator": "CHN", "target": "USA", "severity": -6.0})).await;
+    app.action(json!({"announced_on": "2020-08-15", "initiator": "GBR", "target": "CHN"}))
+        .await;
+
+    let resp = app
+        .get("/v1/dyads/USA/CHN/timeline?interval=month&from=2020-06-01&to=2020-10-31")
+        .await;
+    resp.assert_status(200);
+    assert_eq!(resp.body["interval"], "month");
+    let side = |c: i64, s: f64| json!({"count": c, "severity_sum": s});
+    assert_eq!(
+        resp.body["buckets"],
+        json!([
+            {"start": "2020-06-01", "a_to_b": side(0, 0.0), "b_to_a": side(0, 0.0), "balance": 0.0},
+            {"start": "2020-07-01", "a_to_b": side(2, -13.0), "b_to_a": side(1, -4.4), "balance": -8.6},
+            {"start": "2020-08-01", "a_to_b": side(0, 0.0), "b_to_a": side(0, 0.0), "balance": -8.6},
+            {"start": "2020-09-01", "a_to_b": side(0, 0.0), "b_to_a": side(1, -6.0), "balance": -2.6},
+            {"start": "2020-10-01", "a_to_b": side(0, 0.0), "b_to_a": side(0, 0.0), "balance": -2.6}
+        ])
+    );
+    // Weeks start on Monday; the window's first bucket holds `from`.
+    let weeks = app
+        .get("/v1/dyads/USA/CHN/timeline?interval=week&from=2020-07-08&to=2020-07-20")
+        .await;
+    let starts: Vec<&str> = weeks.body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts, vec!["2020-07-06", "2020-07-13", "2020-07-20"]);
+    assert_eq!(weeks.body["buckets"][0]["a_to_b"]["count"], 2);
+    // Quarters and years.
+    let quarters = app
+        .get("/v1/dyads/CHN/USA/timeline?interval=quarter&from=2020-01-01&to=2020-12-31")
+        .await;
+    let q: Vec<i64> = quarters.body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["a_to_b"]["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(q, vec![0, 0, 2, 0]);
+    assert_eq!(quarters.body["buckets"][3]["balance"], 2.6);
+    // By default from the dyad's first action to today.
+    let all = app.get("/v1/dyads/USA/CHN/timeline?interval=year").await;
+    assert_eq!(all.body["buckets"][0]["start"], "2020-01-01");
+    assert!(all.body["buckets"].as_array().unwrap().len() >= 6);
+    // An empty dyad without `from` has no buckets.
+    let empty = app.get("/v1/dyads/USA/GBR/timeline").await;
+    assert_eq!(empty.body["buckets"], json!([]));
+    app.get("/v1/dyads/USA/CHN/timeline?interval=fortnight")
+        .await
+        .assert_problem(400, Some("interval"));
+    app.get("/v1/dyads/USA/CHN/timeline?interval=day&from=1900-01-01&to=2020-01-01")
+        .await
+        .assert_problem(400, Some("interval"));
+    app.get("/v1/dyads/USA/CHN/timeline?from=2021-01-01&to=2020-01-01")
+        .await
+        .assert_problem(400, Some("from"));
+    app.get("/v1/dyads/XXX/CHN/timeline")
+        .await
+        .assert_problem(404, None);
+}
