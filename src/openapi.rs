@@ -78,6 +78,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         analysis::designations,
         analysis::dyad,
         analysis::timeline,
+        analysis::active,
         api_keys::list,
         api_keys::create,
         api_keys::get,

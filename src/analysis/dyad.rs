@@ -412,3 +412,119 @@ pub async fn timeline(
         buckets,
     })
 }
+
+/// A dyad in the overview of the most active ones.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActiveDyad {
+    pub a: String,
+    pub b: String,
+    /// Actions in both directions.
+    pub count: i64,
+    pub a_to_b: BucketSide,
+    pub b_to_a: BucketSide,
+    pub last_announced_on: NaiveDate,
+}
+
+#[derive(QueryableByName)]
+struct ActiveRow {
+    #[diesel(sql_type = SqlUuid)]
+    lo: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    hi: Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    lo_n: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    lo_s: f64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    hi_n: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    hi_s: f64,
+    #[diesel(sql_type = Date)]
+    last: NaiveDate,
+}
+
+/// The dyads with the most actions in the window, busiest first (ties: most recent first).
+/// With `actor`, only its dyads, with `a` being that actor.
+pub async fn most_active(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    limit: i64,
+) -> AppResult<Vec<ActiveDyad>> {
+    let rows: Vec<ActiveRow> = diesel::sql_query(
+        "WITH p AS (SELECT $1::uuid AS actor, $2::date AS f, $3::date AS t),
+         x AS (
+             SELECT least(initiator_id, target_id) AS lo, greatest(initiator_id, target_id) AS hi,
+                    initiator_id, severity, announced_on
+             FROM actions, p
+             WHERE deleted_at IS NULL
+               AND (p.f IS NULL OR announced_on >= p.f)
+               AND (p.t IS NULL OR announced_on <= p.t)
+               AND (p.actor IS NULL OR initiator_id = p.actor OR target_id = p.actor)
+         )
+         SELECT lo, hi, count(*) AS n,
+                count(*) FILTER (WHERE initiator_id = lo) AS lo_n,
+                coalesce(sum(severity) FILTER (WHERE initiator_id = lo), 0)::float8 AS lo_s,
+                count(*) FILTER (WHERE initiator_id = hi) AS hi_n,
+                coalesce(sum(severity) FILTER (WHERE initiator_id = hi), 0)::float8 AS hi_s,
+                max(announced_on) AS last
+         FROM x GROUP BY lo, hi
+         ORDER BY n DESC, last DESC, lo, hi
+         LIMIT $4",
+    )
+    .bind::<Nullable<SqlUuid>, _>(actor)
+    .bind::<Nullable<Date>, _>(from)
+    .bind::<Nullable<Date>, _>(to)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    let mut ids: Vec<Uuid> = rows.iter().flat_map(|r| [r.lo, r.hi]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let codes: std::collections::HashMap<Uuid, String> =
+        crate::models::actor::refs_by_ids(conn, &ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.code))
+            .collect();
+    let code = |id: &Uuid| {
+        codes
+            .get(id)
+            .cloned()
+            .ok_or_else(|| AppError::Internal(format!("actor {id} of a dyad is missing")))
+    };
+    rows.into_iter()
+        .map(|r| {
+            let lo = BucketSide {
+                count: r.lo_n,
+                severity_sum: round(r.lo_s),
+            };
+            let hi = BucketSide {
+                count: r.hi_n,
+                severity_sum: round(r.hi_s),
+            };
+            let (lo_code, hi_code) = (code(&r.lo)?, code(&r.hi)?);
+            // `a` is the actor asked about, else the alphabetically first code.
+            let lo_first = match actor {
+                Some(actor) => actor == r.lo,
+                None => lo_code <= hi_code,
+            };
+            let (a, b, a_to_b, b_to_a) = if lo_first {
+                (lo_code, hi_code, lo, hi)
+            } else {
+                (hi_code, lo_code, hi, lo)
+            };
+            Ok(ActiveDyad {
+                a,
+                b,
+                count: r.n,
+                a_to_b,
+                b_to_a,
+                last_announced_on: r.last,
+            })
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::parse_id;
 use crate::analysis::chain::{self, Chain};
-use crate::analysis::dyad::{DyadSummary, Interval, Timeline};
+use crate::analysis::dyad::{ActiveDyad, DyadSummary, Interval, Timeline};
 use crate::auth::Reader;
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
@@ -243,4 +243,54 @@ pub async fn timeline(
     let interval = params.interval.unwrap_or(Interval::Month);
     let timeline = crate::analysis::dyad::timeline(&mut conn, a, b, interval, from, to).await?;
     Ok(HttpResponse::Ok().json(timeline))
+}
+
+/// Default number of dyads in the overview.
+pub const DEFAULT_TOP_DYADS: i64 = 20;
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActiveParams {
+    /// Only this actor's dyads (code); it is then `a` in each.
+    #[param(example = "CHN")]
+    pub actor: Option<String>,
+    #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
+    pub from: Option<Day>,
+    #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
+    pub to: Option<Day>,
+    /// How many dyads, 1 to 200 (default 20).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// The most active dyads in a window, busiest first: a dashboard's overview. One page: the
+/// top `limit`.
+#[utoipa::path(get, path = "/v1/dyads", tag = "analysis", params(ActiveParams),
+    responses((status = 200, description = "The busiest dyads", body = List<ActiveDyad>),
+        (status = 404, response = crate::openapi::NotFound)))]
+pub async fn active(
+    state: web::Data<AppState>,
+    _reader: Reader,
+    Query(params): Query<ActiveParams>,
+) -> AppResult<HttpResponse> {
+    let window_params = WindowParams {
+        from: params.from,
+        to: params.to,
+    };
+    let (from, to) = window(&window_params)?;
+    let limit = match params.limit {
+        None => DEFAULT_TOP_DYADS,
+        Some(n) => pagination::page_size(Some(n))?,
+    };
+    let mut conn = state.conn().await?;
+    let actor = match &params.actor {
+        Some(code) => Some(dyad_member(&mut conn, code).await?.0),
+        None => None,
+    };
+    let items = crate::analysis::dyad::most_active(&mut conn, actor, from, to, limit).await?;
+    Ok(HttpResponse::Ok().json(List {
+        items,
+        next_page_token: None,
+    }))
 }

@@ -31,6 +31,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(actors::delete)),
     )
     .service(
+        web::resource("/v1/dyads")
+            .default_service(method_not_allowed("GET"))
+            .route(web::get().to(analysis::active)),
+    )
+    .service(
         web::resource("/v1/dyads/{a}/{b}/timeline")
             .default_service(method_not_allowed("GET"))
             .route(web::get().to(analysis::timeline)),

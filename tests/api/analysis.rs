@@ -522,3 +522,45 @@ async fn timeline_fills_empty_buckets_and_accumulates_the_balance() {
         .await
         .assert_problem(404, None);
 }
+
+#[tokio::test]
+async fn most_active_dyads_come_first() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for day in ["2020-01-01", "2020-02-01", "2020-03-01"] {
+        app.action(json!({"announced_on": day, "severity": -2.0}))
+            .await;
+    }
+    app.action(json!({"announced_on": "2020-04-01", "initiator": "CHN", "target": "USA", "severity": -3.0})).await;
+    app.action(json!({"announced_on": "2020-05-01", "initiator": "GBR", "target": "CHN", "severity": -1.0})).await;
+    let resp = app.get("/v1/dyads").await;
+    resp.assert_status(200);
+    assert_eq!(
+        resp.body["items"],
+        json!([
+            {"a": "CHN", "b": "USA", "count": 4, "a_to_b": {"count": 1, "severity_sum": -3.0},
+             "b_to_a": {"count": 3, "severity_sum": -6.0}, "last_announced_on": "2020-04-01"},
+            {"a": "CHN", "b": "GBR", "count": 1, "a_to_b": {"count": 0, "severity_sum": 0.0},
+             "b_to_a": {"count": 1, "severity_sum": -1.0}, "last_announced_on": "2020-05-01"}
+        ])
+    );
+    let usa = app.get("/v1/dyads?actor=USA").await;
+    assert_eq!(usa.body["items"][0]["a"], "USA");
+    assert_eq!(usa.body["items"][0]["a_to_b"]["count"], 3);
+    assert_eq!(usa.body["items"].as_array().unwrap().len(), 1);
+    let windowed = app.get("/v1/dyads?from=2020-03-15").await;
+    assert_eq!(windowed.body["items"][0]["count"], 1);
+    assert_eq!(
+        app.get("/v1/dyads?limit=1").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.get("/v1/dyads?limit=201")
+        .await
+        .assert_problem(400, Some("limit"));
+    app.get("/v1/dyads?actor=XXX")
+        .await
+        .assert_problem(404, None);
+}
