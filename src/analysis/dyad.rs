@@ -34,7 +34,8 @@ pub struct Direction {
     pub severity_sum: f64,
     /// Null when `count` is 0.
     pub severity_mean: Option<f64>,
-    /// How many of them the other side answered (a response edge from one of its live actions).
+    /// How many of them the other side answered (a response edge from one of its live
+    /// actions announced no later than `to`).
     pub answered: i64,
     /// `answered / count`; null when `count` is 0.
     pub reciprocity_rate: Option<f64>,
@@ -44,7 +45,8 @@ pub struct Direction {
     pub proportionality: Proportionality,
     /// This side's actions of the `threat` category.
     pub threats: i64,
-    /// Threats that a later action of the same initiator `implements`.
+    /// Threats that an action of the same initiator, announced no later than `to`,
+    /// `implements`.
     pub threats_implemented: i64,
     /// Median days from a threat to its earliest implementing action.
     pub median_days_to_implement: Option<f64>,
@@ -100,6 +102,8 @@ answers AS (
     JOIN responses r ON r.responds_to_id = a.id
     JOIN actions ans ON ans.id = r.action_id AND ans.deleted_at IS NULL
                     AND ans.initiator_id = d.tgt AND ans.target_id = d.ini
+    CROSS JOIN p
+    WHERE p.to_d IS NULL OR ans.announced_on <= p.to_d
     GROUP BY a.name, a.id, a.announced_on
 ),
 given AS (
@@ -116,8 +120,9 @@ threats AS (
             FROM responses r
             JOIN actions im ON im.id = r.action_id AND im.deleted_at IS NULL
             WHERE r.responds_to_id = a.id AND r.relation = 'implements'
-              AND im.initiator_id = a.initiator_id) - a.announced_on AS days
-    FROM acts a
+              AND im.initiator_id = a.initiator_id
+              AND (p.to_d IS NULL OR im.announced_on <= p.to_d)) - a.announced_on AS days
+    FROM acts a CROSS JOIN p
     WHERE a.category = 'threat'
 ),
 in_force AS (

@@ -138,12 +138,12 @@ pub struct WindowParams {
 /// proportionality of answers, threat follow-through, and what is in force.
 ///
 /// Definitions: an action of one direction is *answered* when a live action of the other
-/// direction responds to it (at any time); `median_response_days` is the median over answered
+/// direction responds to it, announced no later than `to`; `median_response_days` is the median over answered
 /// actions of the days to their earliest answer. `proportionality` classifies the answers this
 /// direction gave (in the window) to the other's actions: `mirror` when the severities differ
 /// by at most 1.0, `escalate` when the answer is more than 1.0 more negative, `de_escalate`
 /// otherwise. A threat is *implemented* when an action of the same initiator responds to it
-/// with `implements`.
+/// with `implements`, no later than `to`.
 #[utoipa::path(get, path = "/v1/dyads/{a}/{b}", tag = "analysis",
     params(
         ("a" = String, Path, description = "Code of one state or IGO", example = "USA"),

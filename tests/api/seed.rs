@@ -134,3 +134,57 @@ async fn unknown_seed_name_is_refused() {
     let err = riposte::seed::run(&app.state, "nope").await.unwrap_err();
     assert!(err.to_string().contains("xinjiang-2020"));
 }
+
+/// The founding example through the analysis: the vow of 10 July, implemented on 13 July.
+#[tokio::test]
+async fn founding_example_dyad_and_chain() {
+    let app = TestApp::spawn().await;
+    riposte::seed::run(&app.state, "xinjiang-2020")
+        .await
+        .unwrap();
+    let implementing = app
+        .post(
+            "/v1/actions",
+            &serde_json::json!({
+                "title": "China sanctions US officials over Xinjiang",
+                "initiator": "CHN", "target": "USA", "authority": "chn-mfa",
+                "type": "visa_ban", "status": "in_force", "announced_on": "2020-07-13",
+                "responds_to": [{"action": VOW, "relation": "implements"}]
+            }),
+        )
+        .await;
+    implementing.assert_status(201);
+    let d = app.get("/v1/dyads/USA/CHN?to=2020-12-31").await;
+    d.assert_status(200);
+    let ab = &d.body["a_to_b"];
+    assert_eq!(ab["count"], 7);
+    assert_eq!(ab["by_category"], serde_json::json!({"sanction": 7}));
+    assert_eq!(ab["severity_sum"], -47.0);
+    assert_eq!(ab["answered"], 2);
+    assert_eq!(ab["reciprocity_rate"], 0.286);
+    assert_eq!(ab["median_response_days"], 1.0);
+    assert_eq!(ab["in_force"], 7);
+    let ba = &d.body["b_to_a"];
+    assert_eq!(ba["count"], 3);
+    assert_eq!(ba["severity_sum"], -14.4);
+    assert_eq!(
+        ba["proportionality"],
+        serde_json::json!({"mirror": 1, "escalate": 0, "de_escalate": 2})
+    );
+    assert_eq!(ba["threats"], 1);
+    assert_eq!(ba["threats_implemented"], 1);
+    assert_eq!(ba["median_days_to_implement"], 3.0);
+    assert_eq!(ba["pending_threats"], serde_json::json!([]));
+    assert_eq!(ba["in_force"], 1);
+    assert_eq!(d.body["balance"], -32.6);
+    // Before the 13 July measure, the vow was still pending.
+    let before = app.get("/v1/dyads/USA/CHN?to=2020-07-12").await;
+    assert_eq!(
+        before.body["b_to_a"]["pending_threats"],
+        serde_json::json!([VOW])
+    );
+    // The episode: the two 9 July measures, the vow, the demand and the implementation.
+    let chain = app.get(&format!("/v1/actions/{VOW}/chain")).await;
+    assert_eq!(chain.body["summary"]["actions"], 5);
+    assert_eq!(chain.body["summary"]["span_days"], 4);
+}
