@@ -1,59 +1,15 @@
 //! The two commands of the README, run as a user would: `riposte serve` with no database
 //! configured starts its own PostgreSQL, and `riposte seed` loads the founding example.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn riposte(args: &[&str], data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_riposte"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("DATABASE_URL")
-        .env("RIPOSTE_LOG", "warn");
-    cmd
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, riposte, wait_ready, Server};
 
 async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str, server: &mut Server) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(resp) = client.get(format!("{base}/readyz")).send().await {
-            if resp.status() == 200 {
-                return;
-            }
-        }
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!("riposte serve exited early with {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "riposte serve never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test]

@@ -3,61 +3,24 @@
 //! survive exactly once and unchanged; every retried one must exist exactly once.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn riposte(args: &[&str], data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_riposte"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("DATABASE_URL")
-        .env("RIPOSTE_LOG", "warn")
-        .stdout(Stdio::null());
-    cmd
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, riposte, wait_ready, Server};
 
 fn start(data: &Path, port: u16) -> Server {
+    let bind = format!("127.0.0.1:{port}");
     Server(
-        riposte(
-            &[
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--rate-limit",
-                "0",
-            ],
-            data,
-        )
-        .spawn()
-        .unwrap(),
+        riposte(&["serve", "--bind", &bind, "--rate-limit", "0"], data)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
     )
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server not ready");
 }
 
 /// POSTs until the server acknowledges, retrying with the same key through crashes.
@@ -118,15 +81,11 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
     );
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut server = start(&data, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, &mut server).await;
     for (code, name) in [("USA", "United States"), ("CHN", "China")] {
         let r = client
             .post(format!("{base}/v1/actors"))
@@ -192,7 +151,7 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         server = start(&data, port);
-        wait_ready(&client, &base).await;
+        wait_ready(&client, &base, &mut server).await;
     }
 
     let mut acknowledged = Vec::new();
@@ -247,13 +206,9 @@ async fn the_service_recovers_when_the_database_returns() {
     .join()
     .unwrap();
     let url = pg.url("postgres");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = Server(
+    let mut server = Server(
         Command::new(env!("CARGO_BIN_EXE_riposte"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", &url)
@@ -263,7 +218,7 @@ async fn the_service_recovers_when_the_database_returns() {
             .unwrap(),
     );
     let client = reqwest::Client::new();
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, &mut server).await;
 
     // Stop the database under the running service.
     let mut pg = pg;
@@ -292,7 +247,7 @@ async fn the_service_recovers_when_the_database_returns() {
     })
     .join()
     .unwrap();
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, &mut server).await;
     let list = client
         .get(format!("{base}/v1/actions"))
         .send()

@@ -1,0 +1,55 @@
+//! Running the real `riposte` binary in tests, with its own embedded PostgreSQL.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// `riposte ARGS --data-dir DIR`, with no DATABASE_URL inherited.
+pub fn riposte(args: &[&str], data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_riposte"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env("RIPOSTE_LOG", "warn");
+    cmd
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `/readyz`, failing early if the server exits.
+pub async fn wait_ready(client: &reqwest::Client, base: &str, server: &mut Server) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(resp) = client.get(format!("{base}/readyz")).send().await {
+            if resp.status() == 200 {
+                return;
+            }
+        }
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("riposte serve exited early with {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "riposte serve never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
