@@ -730,12 +730,13 @@ async fn rate_limits_answer_429_with_retry_after() {
     use riposte::ratelimit::{Limits, Rate};
     let app = TestApp::spawn_with(Config {
         rate_limits: Limits {
+            // Slow refills, so that a slow machine cannot refill a token between requests.
             per_key: Some(Rate {
-                per_second: 0.5,
+                per_second: 0.01,
                 burst: 3.0,
             }),
             anonymous: Some(Rate {
-                per_second: 0.5,
+                per_second: 0.01,
                 burst: 2.0,
             }),
         },
@@ -752,7 +753,7 @@ async fn rate_limits_answer_429_with_retry_after() {
         if resp.status == 429 {
             resp.assert_problem(429, None);
             let retry: u64 = resp.header("retry-after").unwrap().parse().unwrap();
-            assert!((1..=2).contains(&retry), "{retry}");
+            assert!((1..=100).contains(&retry), "{retry}");
         }
     }
     assert_eq!(statuses, vec![200, 200, 200, 429]);
