@@ -425,7 +425,7 @@ impl Modify for CommonErrors {
                 if path != "/healthz" {
                     add("503", "ServiceUnavailable");
                 }
-                if conditional && read {
+                if api && read {
                     op.responses.responses.insert(
                         "304".into(),
                         ResponseBuilder::new()
@@ -434,7 +434,7 @@ impl Modify for CommonErrors {
                             .into(),
                     );
                 }
-                if conditional {
+                if conditional || (api && read) {
                     if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
                         ok.headers.insert(
                             "ETag".into(),

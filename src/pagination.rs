@@ -96,7 +96,13 @@ pub fn respond<T: Serialize, K: Serialize>(
             .map_err(|e| AppError::Internal(e.to_string()))
         })
         .transpose()?;
-    let mut response = HttpResponse::Ok();
+    let mut response = crate::conditional::respond(
+        req,
+        &List {
+            items,
+            next_page_token: token.clone(),
+        },
+    )?;
     if let Some(token) = &token {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded_pairs(req.query_string()) {
@@ -105,13 +111,12 @@ pub fn respond<T: Serialize, K: Serialize>(
             }
         }
         query.append_pair(TOKEN_PARAM, token);
-        response.insert_header((
+        let link = format!("<{}?{}>; rel=\"next\"", req.path(), query.finish());
+        response.headers_mut().insert(
             header::LINK,
-            format!("<{}?{}>; rel=\"next\"", req.path(), query.finish()),
-        ));
+            header::HeaderValue::from_str(&link)
+                .map_err(|e| AppError::Internal(format!("Link header: {e}")))?,
+        );
     }
-    Ok(response.json(List {
-        items,
-        next_page_token: token,
-    }))
+    Ok(response)
 }

@@ -1,4 +1,4 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::Reader;
 use crate::error::AppResult;
@@ -13,9 +13,16 @@ use crate::views::{ActionType, List};
             "description": "Blocking of property and interests in property of designated persons or bodies.",
             "category": "sanction", "cameo_code": "163", "quad_class": 4, "default_severity": -8.0}],
             "next_page_token": null}))))]
-pub async fn list(state: web::Data<AppState>, _reader: Reader) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(List {
-        items: state.types.all().to_vec(),
-        next_page_token: None,
-    }))
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+) -> AppResult<HttpResponse> {
+    crate::conditional::respond(
+        &req,
+        &List {
+            items: state.types.all().to_vec(),
+            next_page_token: None,
+        },
+    )
 }

@@ -314,6 +314,7 @@ pub async fn responses(
                 "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn history(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
     id: web::Path<String>,
@@ -331,11 +332,14 @@ pub async fn history(
         .into_iter()
         .map(|(row, key_name)| Edit::from_row(row, key_name))
         .collect();
-    Ok(HttpResponse::Ok().json(ActionHistory {
-        items,
-        edits,
-        next_page_token: None,
-    }))
+    conditional::respond(
+        &req,
+        &ActionHistory {
+            items,
+            edits,
+            next_page_token: None,
+        },
+    )
 }
 
 async fn exists(state: &AppState, id: Uuid) -> AppResult<()> {

@@ -26,13 +26,14 @@ use crate::views::{Action, List};
         (status = 200, description = "The episode, oldest action first", body = Chain),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn chain(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
-    Ok(HttpResponse::Ok().json(chain::chain(&mut conn, &state.types, id).await?))
+    crate::conditional::respond(&req, &chain::chain(&mut conn, &state.types, id).await?)
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -153,6 +154,7 @@ pub struct WindowParams {
         (status = 200, description = "The dyad's summary", body = DyadSummary),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn dyad(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
     path: web::Path<(String, String)>,
@@ -165,7 +167,7 @@ pub async fn dyad(
     let b = dyad_member(&mut conn, &b).await?;
     let today = Utc::now().date_naive();
     let summary = crate::analysis::dyad::summary(&mut conn, a, b, from, to, today).await?;
-    Ok(HttpResponse::Ok().json(summary))
+    crate::conditional::respond(&req, &summary)
 }
 
 fn window(params: &WindowParams) -> AppResult<(Option<NaiveDate>, Option<NaiveDate>)> {
@@ -219,6 +221,7 @@ pub struct TimelineParams {
         (status = 200, description = "The buckets, oldest first", body = Timeline),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn timeline(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
     path: web::Path<(String, String)>,
@@ -242,7 +245,7 @@ pub async fn timeline(
     let b = dyad_member(&mut conn, &b).await?;
     let interval = params.interval.unwrap_or(Interval::Month);
     let timeline = crate::analysis::dyad::timeline(&mut conn, a, b, interval, from, to).await?;
-    Ok(HttpResponse::Ok().json(timeline))
+    crate::conditional::respond(&req, &timeline)
 }
 
 /// Default number of dyads in the overview.
@@ -270,6 +273,7 @@ pub struct ActiveParams {
     responses((status = 200, description = "The busiest dyads", body = List<ActiveDyad>),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn active(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
     Query(params): Query<ActiveParams>,
@@ -289,8 +293,11 @@ pub async fn active(
         None => None,
     };
     let items = crate::analysis::dyad::most_active(&mut conn, actor, from, to, limit).await?;
-    Ok(HttpResponse::Ok().json(List {
-        items,
-        next_page_token: None,
-    }))
+    crate::conditional::respond(
+        &req,
+        &List {
+            items,
+            next_page_token: None,
+        },
+    )
 }

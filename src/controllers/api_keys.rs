@@ -95,6 +95,7 @@ pub async fn create(
         (status = 200, description = "The key", body = ApiKey),
         (status = 404, response = crate::openapi::NotFound)))]
 pub async fn get(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _admin: Admin,
     id: web::Path<String>,
@@ -104,7 +105,7 @@ pub async fn get(
     let row = api_key::find(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("API key {id}")))?;
-    Ok(HttpResponse::Ok().json(ApiKey::from_row(row)?))
+    crate::conditional::respond(&req, &ApiKey::from_row(row)?)
 }
 
 /// Revokes a key: it is refused from the next request on. Admin only.

@@ -202,3 +202,85 @@ async fn page_tokens_are_bound_to_their_filters() {
     let empty: Value = app.get("/v1/actions?limit=1&initiator=GBR").await.body;
     assert_eq!(empty, json!({"items": [], "next_page_token": null}));
 }
+
+#[tokio::test]
+async fn list_pages_have_etags_and_answer_304() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.action(json!({})).await;
+    for path in [
+        "/v1/actions",
+        "/v1/actors?limit=2",
+        "/v1/action-types",
+        "/v1/dyads/USA/CHN",
+        "/v1/dyads",
+    ] {
+        let first = app.get(path).await;
+        first.assert_status(200);
+        let etag = first
+            .header("etag")
+            .unwrap_or_else(|| panic!("{path}: no ETag"))
+            .to_string();
+        let again = app
+            .request(
+                reqwest::Method::GET,
+                path,
+                None,
+                &[("if-none-match", &etag)],
+            )
+            .await;
+        assert_eq!(again.status, 304, "{path}");
+    }
+    let etag = app
+        .get("/v1/actions")
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    app.action(json!({"title": "Another"})).await;
+    let changed = app
+        .request(
+            reqwest::Method::GET,
+            "/v1/actions",
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_asked() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for _ in 0..5 {
+        app.action(
+            json!({"summary": "A summary long enough to be worth compressing. ".repeat(10)}),
+        )
+        .await;
+    }
+    for encoding in ["gzip", "br"] {
+        let resp = app
+            .client
+            .get(format!("{}/v1/actions", app.base))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-encoding"], encoding);
+        let bytes = resp.bytes().await.unwrap();
+        assert!(
+            serde_json::from_slice::<Value>(&bytes).is_err(),
+            "{encoding}: not compressed"
+        );
+    }
+    let plain = app
+        .client
+        .get(format!("{}/v1/actions", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+}
