@@ -4,11 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
+use super::audit;
 use super::idempotency::{self, Idempotency};
-use super::{audit, spawn_write};
 use crate::auth::Caller;
 use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
@@ -71,11 +71,9 @@ pub async fn create(
 ) -> AppResult<Action> {
     let caller = caller.clone();
     let types = state.types.clone();
-    let pool = state.pool.clone();
     let id = id.unwrap_or_else(Uuid::now_v7);
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             if let Some(idem) = &idem {
                 idempotency::begin(conn, idem).await?;
             }
@@ -105,7 +103,6 @@ pub async fn create(
             }
             Ok(created)
         })
-        .await
     })
     .await
 }
@@ -122,10 +119,8 @@ pub async fn update(
     let caller = caller.clone();
     let require_if_match = state.config.require_if_match;
     let types = state.types.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             let touches_graph = patch.responds_to.is_some() || patch.announced_on.is_some();
             if touches_graph {
                 action::lock_graph(conn).await?;
@@ -220,7 +215,6 @@ pub async fn update(
             .await?;
             Ok(updated)
         })
-        .await
     })
     .await
 }
@@ -236,10 +230,8 @@ pub async fn delete(
     let caller = caller.clone();
     let require_if_match = state.config.require_if_match;
     let types = state.types.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             action::lock_graph(conn).await?;
             lock(conn, id).await?;
             let current = get(conn, &types, id).await?;
@@ -268,7 +260,6 @@ pub async fn delete(
             .await?;
             Ok(())
         })
-        .await
     })
     .await
 }
@@ -291,10 +282,8 @@ pub async fn restore(
 ) -> AppResult<Action> {
     let caller = caller.clone();
     let types = state.types.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             if let Some(idem) = &idem {
                 idempotency::begin(conn, idem).await?;
             }
@@ -344,7 +333,6 @@ pub async fn restore(
             .await?;
             Ok(after)
         })
-        .await
     })
     .await
 }
@@ -353,10 +341,8 @@ pub async fn restore(
 pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()> {
     let caller = caller.clone();
     let types = state.types.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             action::lock_graph(conn).await?;
             if action::lock(conn, id).await?.is_none() {
                 return Err(AppError::not_found(format_args!("action {id}")));
@@ -376,7 +362,6 @@ pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()>
             audit(conn, &caller, "purge", "action", id, Some(&before), None).await?;
             Ok(())
         })
-        .await
     })
     .await
 }

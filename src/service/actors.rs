@@ -2,8 +2,8 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use super::audit;
 use super::idempotency::{self, Idempotency};
-use super::{audit, spawn_write};
 use crate::auth::Caller;
 use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
@@ -136,10 +136,8 @@ pub async fn create(
     idem: Option<Idempotency>,
 ) -> AppResult<Actor> {
     let caller = caller.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             if let Some(idem) = &idem {
                 idempotency::begin(conn, idem).await?;
             }
@@ -158,7 +156,6 @@ pub async fn create(
             .await?;
             Ok(created)
         })
-        .await
     })
     .await
 }
@@ -203,10 +200,8 @@ pub async fn update(
 ) -> AppResult<Actor> {
     let caller = caller.clone();
     let require_if_match = state.config.require_if_match;
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
             check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
@@ -239,7 +234,6 @@ pub async fn update(
             .await?;
             Ok(updated)
         })
-        .await
     })
     .await
 }
@@ -253,10 +247,8 @@ pub async fn delete(
 ) -> AppResult<()> {
     let caller = caller.clone();
     let require_if_match = state.config.require_if_match;
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
             check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
@@ -298,7 +290,6 @@ pub async fn delete(
             .await?;
             Ok(())
         })
-        .await
     })
     .await
 }
@@ -311,10 +302,8 @@ pub async fn restore(
     idem: Option<Idempotency>,
 ) -> AppResult<Actor> {
     let caller = caller.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             if let Some(idem) = &idem {
                 idempotency::begin(conn, idem).await?;
             }
@@ -355,7 +344,6 @@ pub async fn restore(
             .await?;
             Ok(after)
         })
-        .await
     })
     .await
 }
@@ -363,10 +351,8 @@ pub async fn restore(
 /// Removes an actor for good (admin); refused while any record, deleted or not, refers to it.
 pub async fn purge(state: &AppState, caller: &Caller, key: String) -> AppResult<()> {
     let caller = caller.clone();
-    let pool = state.pool.clone();
-    spawn_write(async move {
-        let mut conn = pool.get().await?;
-        conn.transaction::<_, AppError, _>(async |conn| {
+    super::write(&state.pool, move |conn| {
+        Box::pin(async move {
             let row = lock(conn, &key, true).await?;
             let before = view(conn, row.clone()).await?;
             if actor::referenced_at_all(conn, &row).await? {
@@ -380,7 +366,6 @@ pub async fn purge(state: &AppState, caller: &Caller, key: String) -> AppResult<
             audit(conn, &caller, "purge", "actor", row.id, Some(&before), None).await?;
             Ok(())
         })
-        .await
     })
     .await
 }

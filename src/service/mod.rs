@@ -22,6 +22,39 @@ where
         .map_err(|e| AppError::Internal(format!("write task failed: {e}")))?
 }
 
+/// Runs `f` in a transaction, as its own task (see `spawn_write`): committed when `f`
+/// succeeds, rolled back when it fails.
+pub async fn write<T, F>(pool: &crate::db::DbPool, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(
+            &'c mut diesel_async::AsyncPgConnection,
+        ) -> futures_util::future::BoxFuture<'c, AppResult<T>>
+        + Send
+        + 'static,
+{
+    use diesel_async::{AnsiTransactionManager, TransactionManager};
+    let pool = pool.clone();
+    spawn_write(async move {
+        let mut conn = pool.get().await?;
+        let conn: &mut diesel_async::AsyncPgConnection = &mut conn;
+        AnsiTransactionManager::begin_transaction(conn).await?;
+        match f(conn).await {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(conn).await?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The write's own error is the one to report; a failed rollback leaves the
+                // connection marked broken, and the pool discards it.
+                let _ = AnsiTransactionManager::rollback_transaction(conn).await;
+                Err(error)
+            }
+        }
+    })
+    .await
+}
+
 /// Writes one audit entry, in the caller's transaction.
 pub async fn audit<T: serde::Serialize>(
     conn: &mut diesel_async::AsyncPgConnection,
