@@ -1,6 +1,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
+use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -75,6 +76,7 @@ type Key = (NaiveDate, Uuid);
 async fn page(
     req: &HttpRequest,
     state: &AppState,
+    conn: &mut AsyncPgConnection,
     filter: ActionFilter,
     sort: ActionSort,
     limit: Option<i64>,
@@ -83,12 +85,11 @@ async fn page(
     let limit = pagination::page_size(limit)?;
     let after = pagination::cursor::<Key>(req, page_token)?
         .map(|(announced_on, id)| After { announced_on, id });
-    let mut conn = state.conn().await?;
     let ascending = sort == ActionSort::OldestFirst;
-    let rows = action::list(&mut conn, &filter, ascending, after, limit + 1).await?;
+    let rows = action::list(conn, &filter, ascending, after, limit + 1).await?;
     let (rows, more) = pagination::split(rows, limit);
     let next: Option<Key> = rows.last().filter(|_| more).map(|r| (r.announced_on, r.id));
-    let actions = service::load(&mut conn, &state.types, rows).await?;
+    let actions = service::load(conn, &state.types, rows).await?;
     pagination::respond(req, actions, next)
 }
 
@@ -106,10 +107,9 @@ pub async fn list(
     let mut codes = Vec::new();
     codes.extend(params.initiator.as_deref());
     codes.extend(params.target.as_deref());
-    let found = {
-        let mut conn = state.conn().await?;
-        actor::refs_by_codes(&mut conn, &codes).await?
-    };
+    // One connection for the whole request.
+    let mut conn = state.conn().await?;
+    let found = actor::refs_by_codes(&mut conn, &codes).await?;
     let resolve = |field: &str, code: &Option<String>| -> AppResult<Option<Uuid>> {
         match code {
             None => Ok(None),
@@ -152,6 +152,7 @@ pub async fn list(
     page(
         &req,
         &state,
+        &mut conn,
         filter,
         sort,
         params.limit,
@@ -284,7 +285,8 @@ pub async fn responses(
     Query(params): Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    exists(&state, id).await?;
+    let mut conn = state.conn().await?;
+    exists(&mut conn, id).await?;
     let filter = ActionFilter {
         answers: Some(id),
         ..Default::default()
@@ -292,6 +294,7 @@ pub async fn responses(
     page(
         &req,
         &state,
+        &mut conn,
         filter,
         ActionSort::OldestFirst,
         params.limit,
@@ -320,8 +323,8 @@ pub async fn history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    exists(&state, id).await?;
     let mut conn = state.conn().await?;
+    exists(&mut conn, id).await?;
     let items = action::history(&mut conn, id)
         .await?
         .into_iter()
@@ -342,9 +345,8 @@ pub async fn history(
     )
 }
 
-async fn exists(state: &AppState, id: Uuid) -> AppResult<()> {
-    let mut conn = state.conn().await?;
-    action::find(&mut conn, id, false)
+async fn exists(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
+    action::find(conn, id, false)
         .await?
         .map(|_| ())
         .ok_or_else(|| AppError::not_found(format_args!("action {id}")))
