@@ -162,6 +162,14 @@ fn keys_from_the_command_line() {
     assert!(text.contains(&secret[..12]) && text.contains("active") && text.contains("ci"));
     assert!(!text.contains(&secret), "the secret must never be listed");
 
+    // Migrations are already applied: `migrate` has nothing to do and says so.
+    let migrate = riposte(&["migrate"], &data)
+        .env("RIPOSTE_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(migrate.status.success());
+    assert!(String::from_utf8_lossy(&migrate.stderr).contains("up to date"));
+
     let revoke = riposte(&["keys", "revoke", &secret[..12]], &data)
         .output()
         .unwrap();

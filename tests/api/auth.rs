@@ -13,13 +13,7 @@ async fn new_key(app: &TestApp, scope: &str, expires_at: Option<&str>) -> (Strin
         body["expires_at"] = json!(at);
     }
     let resp = app
-        .request_as(
-            Some(&app.keys.admin),
-            Method::POST,
-            "/v1/api-keys",
-            Some(&body),
-            &[],
-        )
+        .as_admin(Method::POST, "/v1/api-keys", Some(&body), &[])
         .await;
     resp.assert_status(201);
     (
@@ -41,8 +35,7 @@ async fn every_endpoint_with_every_kind_of_key() {
     app.with_basics().await;
     let action = id_of(&app.action(json!({})).await);
     let (revoked_id, revoked) = new_key(&app, "admin", None).await;
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(
         Method::DELETE,
         &format!("/v1/api-keys/{revoked_id}"),
         None,
@@ -63,15 +56,7 @@ async fn every_endpoint_with_every_kind_of_key() {
         .unwrap();
     }
     let key_id = {
-        let list = app
-            .request_as(
-                Some(&app.keys.admin),
-                Method::GET,
-                "/v1/api-keys",
-                None,
-                &[],
-            )
-            .await;
+        let list = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
         id_of(&list.body["items"][0])
     };
     let endpoints: Vec<(Method, String, Option<Value>, Need)> = vec![
@@ -232,13 +217,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     assert!(secret.starts_with("rsk_") && secret.len() == 53);
     assert!(riposte::auth::well_formed(&secret));
     let shown = app
-        .request_as(
-            Some(&app.keys.admin),
-            Method::GET,
-            &format!("/v1/api-keys/{id}"),
-            None,
-            &[],
-        )
+        .as_admin(Method::GET, &format!("/v1/api-keys/{id}"), None, &[])
         .await;
     shown.assert_status(200);
     assert!(shown.body.get("secret").is_none());
@@ -256,13 +235,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     .await
     .assert_status(201);
     let shown = app
-        .request_as(
-            Some(&app.keys.admin),
-            Method::GET,
-            &format!("/v1/api-keys/{id}"),
-            None,
-            &[],
-        )
+        .as_admin(Method::GET, &format!("/v1/api-keys/{id}"), None, &[])
         .await;
     assert!(shown.body["last_used_at"].is_string());
     // A key in the URL is not accepted.
@@ -277,13 +250,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     .assert_problem(400, Some("api_key"));
     // Revocation takes effect on the next request.
     let revoked = app
-        .request_as(
-            Some(&app.keys.admin),
-            Method::DELETE,
-            &format!("/v1/api-keys/{id}"),
-            None,
-            &[],
-        )
+        .as_admin(Method::DELETE, &format!("/v1/api-keys/{id}"), None, &[])
         .await;
     revoked.assert_status(200);
     assert!(revoked.body["revoked_at"].is_string());
@@ -299,8 +266,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     resp.assert_problem(401, None);
     assert!(resp.body["detail"].as_str().unwrap().contains("revoked"));
     // Bad requests for keys.
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(
         Method::POST,
         "/v1/api-keys",
         Some(&json!({"name": "x", "scope": "root"})),
@@ -308,8 +274,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     )
     .await
     .assert_problem(422, Some("scope"));
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(
         Method::POST,
         "/v1/api-keys",
         Some(&json!({"name": "x", "scope": "read", "expires_at": "2001-01-01T00:00:00Z"})),
@@ -317,8 +282,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     )
     .await
     .assert_problem(422, Some("expires_at"));
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(
         Method::GET,
         "/v1/api-keys/00000000-0000-4000-8000-000000000000",
         None,
@@ -326,15 +290,9 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     )
     .await
     .assert_problem(404, None);
-    app.request_as(
-        Some(&app.keys.admin),
-        Method::GET,
-        "/v1/api-keys?limit=1",
-        None,
-        &[],
-    )
-    .await
-    .assert_status(200);
+    app.as_admin(Method::GET, "/v1/api-keys?limit=1", None, &[])
+        .await
+        .assert_status(200);
     // Only a hash is stored.
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -377,13 +335,7 @@ async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_appe
         .assert_status(204);
 
     let log = app
-        .request_as(
-            Some(&app.keys.admin),
-            Method::GET,
-            &format!("/v1/audit?entity_id={id}"),
-            None,
-            &[],
-        )
+        .as_admin(Method::GET, &format!("/v1/audit?entity_id={id}"), None, &[])
         .await;
     log.assert_status(200);
     let items = log.body["items"].as_array().unwrap();
@@ -393,15 +345,7 @@ async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_appe
         .collect();
     assert_eq!(ops, vec!["delete", "update", "create"], "newest first");
     let write_key_id = {
-        let keys = app
-            .request_as(
-                Some(&app.keys.admin),
-                Method::GET,
-                "/v1/api-keys",
-                None,
-                &[],
-            )
-            .await;
+        let keys = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
         keys.body["items"]
             .as_array()
             .unwrap()
@@ -427,8 +371,7 @@ async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_appe
     );
     // Filters.
     let creates = app
-        .request_as(
-            Some(&app.keys.admin),
+        .as_admin(
             Method::GET,
             "/v1/audit?entity=actor&operation=create&limit=2",
             None,
@@ -436,16 +379,32 @@ async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_appe
         )
         .await;
     assert_eq!(creates.body["items"].as_array().unwrap().len(), 2);
-    assert!(creates.body["next_page_token"].is_string());
-    app.request_as(
-        Some(&app.keys.admin),
-        Method::GET,
-        "/v1/audit?since=yesterday",
-        None,
-        &[],
-    )
-    .await
-    .assert_problem(400, Some("since"));
+    let token = creates.body["next_page_token"].as_str().unwrap();
+    let next = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/audit?entity=actor&operation=create&limit=2&page_token={token}"),
+            None,
+            &[],
+        )
+        .await;
+    next.assert_status(200);
+    let first_ids: Vec<&Value> = creates.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["id"])
+        .collect();
+    for e in next.body["items"].as_array().unwrap() {
+        assert!(!first_ids.contains(&&e["id"]), "audit pages overlap");
+        assert!(
+            e["id"].as_i64() < first_ids[1].as_i64(),
+            "newest first across pages"
+        );
+    }
+    app.as_admin(Method::GET, "/v1/audit?since=yesterday", None, &[])
+        .await
+        .assert_problem(400, Some("since"));
 
     // The database refuses to rewrite history.
     use diesel_async::RunQueryDsl;
@@ -640,13 +599,7 @@ async fn idempotency_keys_replay_and_refuse_misuse() {
     .assert_problem(422, Some("Idempotency-Key"));
     // Keys are scoped to the API key: the admin key's "same" idempotency key is another one.
     let admin = app
-        .request_as(
-            Some(&app.keys.admin),
-            Method::POST,
-            "/v1/actions",
-            Some(&body),
-            &key,
-        )
+        .as_admin(Method::POST, "/v1/actions", Some(&body), &key)
         .await;
     admin.assert_status(201);
     assert_ne!(admin.body["id"], first.body["id"]);
@@ -678,8 +631,7 @@ async fn idempotency_keys_replay_and_refuse_misuse() {
         .await
         .assert_problem(422, Some("initiator"));
     // Not for API keys, whose secret is never stored.
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(
         Method::POST,
         "/v1/api-keys",
         Some(&json!({"name": "n", "scope": "read"})),

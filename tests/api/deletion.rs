@@ -60,7 +60,7 @@ async fn deleted_actions_hide_and_come_back() {
         .await
         .assert_status(204);
     let purge = format!("/v1/actions/{trigger}?purge=true");
-    app.request_as(Some(&app.keys.admin), Method::DELETE, &purge, None, &[])
+    app.as_admin(Method::DELETE, &purge, None, &[])
         .await
         .assert_problem(409, None);
     // Restoring the answer first is refused while its trigger is deleted.
@@ -92,8 +92,7 @@ async fn deleted_actions_hide_and_come_back() {
     )
     .await
     .assert_problem(403, None);
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(
         Method::DELETE,
         &format!("/v1/actions/{answer}?purge=true"),
         None,
@@ -108,8 +107,7 @@ async fn deleted_actions_hide_and_come_back() {
         .await
         .assert_problem(404, None);
     let log = app
-        .request_as(
-            Some(&app.keys.admin),
+        .as_admin(
             Method::GET,
             &format!("/v1/audit?entity_id={answer}"),
             None,
@@ -167,17 +165,10 @@ async fn deleted_actors_keep_their_code_and_can_be_restored() {
     restored.assert_status(200);
     assert_eq!(restored.body["code"], "xinjiang-psb");
     // Purge: admin only, refused while referenced, audited.
-    app.request_as(
-        Some(&app.keys.admin),
-        Method::DELETE,
-        "/v1/actors/CHN?purge=true",
-        None,
-        &[],
-    )
-    .await
-    .assert_problem(409, None);
-    app.request_as(
-        Some(&app.keys.admin),
+    app.as_admin(Method::DELETE, "/v1/actors/CHN?purge=true", None, &[])
+        .await
+        .assert_problem(409, None);
+    app.as_admin(
         Method::DELETE,
         "/v1/actors/xinjiang-psb?purge=true",
         None,

@@ -308,6 +308,18 @@ impl TestApp {
             .await
     }
 
+    /// Sends a request with the admin key.
+    pub async fn as_admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        self.request_as(Some(&self.keys.admin), method, path, body, headers)
+            .await
+    }
+
     /// Sends a request with the given key (or none).
     pub async fn request_as(
         &self,
