@@ -55,6 +55,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int8,
         deleted_at -> Nullable<Timestamptz>,
+        // Also `search tsvector` (generated from the text columns and this one); used only in
+        // SQL fragments, so not declared here.
+        designated_names -> Text,
     }
 }
 

@@ -56,6 +56,8 @@ pub struct ActionWrite {
     pub program: Option<String>,
     pub severity: f64,
     pub tags: Vec<String>,
+    /// The designated actors' names, for full-text search (see `designated_names_of`).
+    pub designated_names: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -104,6 +106,35 @@ pub struct NewStatusChange {
     pub changed_on: NaiveDate,
     pub source_url: Option<String>,
     pub note: Option<String>,
+}
+
+/// The text full-text search sees for an action's designations: the actors' names in code
+/// order. `refresh_designated_names` computes the same in SQL.
+pub fn designated_names_of<'a>(actors: impl Iterator<Item = &'a ActorRefRow>) -> String {
+    let mut actors: Vec<&ActorRefRow> = actors.collect();
+    actors.sort_by(|a, b| a.code.cmp(&b.code));
+    actors
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Recomputes `designated_names` of every action that designates this actor (after a rename).
+pub async fn refresh_designated_names(
+    conn: &mut AsyncPgConnection,
+    actor_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE actions SET designated_names = coalesce((
+             SELECT string_agg(a.name, ' ' ORDER BY a.code)
+             FROM designations d JOIN actors a ON a.id = d.actor_id
+             WHERE d.action_id = actions.id), '')
+         WHERE id IN (SELECT action_id FROM designations WHERE actor_id = $1)",
+    )
+    .bind::<SqlUuid, _>(actor_id)
+    .execute(conn)
+    .await
 }
 
 /// What a page of actions is filtered by; actor codes are already resolved to ids.

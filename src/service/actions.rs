@@ -600,6 +600,9 @@ async fn plan(
             program: input.program.clone(),
             severity: input.severity.unwrap_or(action_type.default_severity),
             tags: input.tags.clone(),
+            designated_names: action::designated_names_of(
+                input.designations.iter().map(|d| &found[&d.actor]),
+            ),
         },
         designations: input
             .designations

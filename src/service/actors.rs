@@ -219,6 +219,10 @@ pub async fn update(
             });
             let write = plan(conn, &input, Some(&row)).await?;
             let updated = actor::update(conn, row.id, &write).await?;
+            if updated.name != row.name || updated.code != row.code {
+                // Actions that designate this actor find it by name in full-text search.
+                crate::models::action::refresh_designated_names(conn, row.id).await?;
+            }
             let updated = view(conn, updated).await?;
             let after =
                 serde_json::to_value(&updated).map_err(|e| AppError::Internal(e.to_string()))?;
