@@ -1,7 +1,6 @@
 //! Action rows, their embedded records, and the response-graph rules.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Date, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -10,7 +9,7 @@ use uuid::Uuid;
 use super::actor::ActorRefRow;
 use crate::schema::{actions, actors, designations, responses, sources, status_changes};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = actions)]
 pub struct ActionRow {
     pub id: Uuid,
@@ -137,31 +136,6 @@ pub async fn refresh_designated_names(
     .await
 }
 
-/// What a page of actions is filtered by; actor codes are already resolved to ids.
-#[derive(Debug, Default, Clone)]
-pub struct ActionFilter {
-    pub show_deleted: bool,
-    pub initiator: Option<Uuid>,
-    pub target: Option<Uuid>,
-    pub type_code: Option<String>,
-    pub status: Option<String>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    /// Only actions that answer this one.
-    pub answers: Option<Uuid>,
-    /// Only actions in force on this day (see `IN_FORCE_ON`).
-    pub as_of: Option<NaiveDate>,
-    /// Only actions that designate this actor.
-    pub designates: Option<Uuid>,
-}
-
-/// Keyset position: the last row of the previous page.
-#[derive(Debug, Clone, Copy)]
-pub struct After {
-    pub announced_on: NaiveDate,
-    pub id: Uuid,
-}
-
 pub async fn find(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -189,7 +163,7 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
 /// In force on a day: the last status change on or before it says `in_force`, and the day is
 /// not after `effective_to`. A change dated D applies from D on, so a measure lifted on D is
 /// no longer in force on D; one that takes effect on D is.
-const IN_FORCE_ON: (&str, &str) = (
+pub(crate) const IN_FORCE_ON: (&str, &str) = (
     "(SELECT sc.status = 'in_force' AND \
        (actions.effective_to IS NULL OR actions.effective_to >= sc_day.d) \
      FROM (SELECT ",
@@ -222,77 +196,6 @@ pub async fn status_on(
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.status)).collect())
-}
-
-/// One page in `(announced_on, id)` order; the row-value comparison lets PostgreSQL walk the
-/// matching index from the cursor on.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    f: &ActionFilter,
-    ascending: bool,
-    after: Option<After>,
-    limit: i64,
-) -> QueryResult<Vec<ActionRow>> {
-    let mut query = actions::table.select(ActionRow::as_select()).into_boxed();
-    if !f.show_deleted {
-        query = query.filter(actions::deleted_at.is_null());
-    }
-    if let Some(id) = f.initiator {
-        query = query.filter(actions::initiator_id.eq(id));
-    }
-    if let Some(id) = f.target {
-        query = query.filter(actions::target_id.eq(id));
-    }
-    if let Some(code) = &f.type_code {
-        query = query.filter(actions::type_code.eq(code.clone()));
-    }
-    if let Some(status) = &f.status {
-        query = query.filter(actions::status.eq(status.clone()));
-    }
-    if let Some(from) = f.from {
-        query = query.filter(actions::announced_on.ge(from));
-    }
-    if let Some(to) = f.to {
-        query = query.filter(actions::announced_on.le(to));
-    }
-    if let Some(answered) = f.answers {
-        query = query.filter(
-            actions::id.eq_any(
-                responses::table
-                    .filter(responses::responds_to_id.eq(answered))
-                    .select(responses::action_id),
-            ),
-        );
-    }
-    if let Some(day) = f.as_of {
-        let (head, tail) = IN_FORCE_ON;
-        query = query.filter(sql::<Bool>(head).bind::<Date, _>(day).sql(tail));
-    }
-    if let Some(actor) = f.designates {
-        query = query.filter(
-            actions::id.eq_any(
-                designations::table
-                    .filter(designations::actor_id.eq(actor))
-                    .select(designations::action_id),
-            ),
-        );
-    }
-    if let Some(after) = after {
-        let op = if ascending { ">" } else { "<" };
-        query = query.filter(
-            sql::<Bool>(&format!("(actions.announced_on, actions.id) {op} ("))
-                .bind::<Date, _>(after.announced_on)
-                .sql(", ")
-                .bind::<SqlUuid, _>(after.id)
-                .sql(")"),
-        );
-    }
-    query = if ascending {
-        query.order((actions::announced_on.asc(), actions::id.asc()))
-    } else {
-        query.order((actions::announced_on.desc(), actions::id.desc()))
-    };
-    query.limit(limit).load(conn).await
 }
 
 /// Everything embedded in the actions of one page, fetched in one pipelined round trip.
