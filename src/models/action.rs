@@ -1,6 +1,7 @@
 //! Action rows, their embedded records, and the response-graph rules.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Date, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -215,7 +216,41 @@ pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryRe
         .collect();
     actor_ids.sort_unstable();
     actor_ids.dedup();
+    embeds_where(conn, ids, ActorsOf::Ids(actor_ids)).await
+}
 
+/// One action with its embeds, all five queries pipelined in a single round trip: the
+/// actors it refers to are found through a subquery instead of from the fetched row.
+pub async fn find_full(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    include_deleted: bool,
+) -> QueryResult<Option<(ActionRow, Embeds)>> {
+    let row_q = actions::table.find(id).select(ActionRow::as_select());
+    let conn: &AsyncPgConnection = conn;
+    let (rows, embeds) = futures_util::try_join!(
+        row_q.load::<ActionRow>(&mut &*conn),
+        embeds_where(conn, vec![id], ActorsOf::Action(id)),
+    )?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .filter(|r| include_deleted || r.deleted_at.is_none())
+        .map(|r| (r, embeds)))
+}
+
+/// Which actors an embed needs: known ids, or those one action refers to.
+enum ActorsOf {
+    Ids(Vec<Uuid>),
+    Action(Uuid),
+}
+
+/// Polling the four queries together pipelines them on the one connection.
+async fn embeds_where(
+    conn: &AsyncPgConnection,
+    ids: Vec<Uuid>,
+    actors_of: ActorsOf,
+) -> QueryResult<Embeds> {
     let designations_q = designations::table
         .inner_join(actors::table)
         .filter(designations::action_id.eq_any(ids.clone()))
@@ -226,15 +261,22 @@ pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryRe
         .order((sources::action_id, sources::id))
         .select(SourceRow::as_select());
     let responses_q = responses::table
-        .filter(responses::action_id.eq_any(ids.clone()))
+        .filter(responses::action_id.eq_any(ids))
         .order((responses::action_id, responses::responds_to_id))
         .select(ResponseRow::as_select());
-    let actors_q = actors::table
-        .filter(actors::id.eq_any(actor_ids))
-        .select(ActorRefRow::as_select());
-
-    // Polling the four futures together pipelines them on the one connection.
-    let conn: &AsyncPgConnection = conn;
+    let actors_q = actors::table.select(ActorRefRow::as_select()).into_boxed();
+    let actors_q = match actors_of {
+        ActorsOf::Ids(ids) => actors_q.filter(actors::id.eq_any(ids)),
+        ActorsOf::Action(id) => actors_q.filter(
+            sql::<Bool>(
+                "actors.id IN (SELECT x FROM actions a CROSS JOIN LATERAL \
+                 (VALUES (a.initiator_id), (a.target_id), (a.authority_id)) v(x) \
+                 WHERE a.id = ",
+            )
+            .bind::<SqlUuid, _>(id)
+            .sql(")"),
+        ),
+    };
     let (designations, sources, responds_to, actors) = futures_util::try_join!(
         designations_q.load(&mut &*conn),
         sources_q.load(&mut &*conn),

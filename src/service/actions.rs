@@ -54,10 +54,10 @@ pub async fn get_any(
     id: Uuid,
     include_deleted: bool,
 ) -> AppResult<Action> {
-    let row = action::find(conn, id, include_deleted)
+    let (row, embeds) = action::find_full(conn, id, include_deleted)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("action {id}")))?;
-    Ok(load(conn, types, vec![row]).await?.remove(0))
+    Ok(Action::assemble(vec![row], embeds, types)?.remove(0))
 }
 
 /// Creates an action with everything embedded in it. `id` is chosen by the caller only for
