@@ -424,6 +424,36 @@ pub async fn replace_responses(
     Ok(())
 }
 
+/// Inserts the lists of a new action, pipelined in one round trip (nothing to replace yet).
+pub async fn insert_lists(
+    conn: &mut AsyncPgConnection,
+    designations: &[DesignationRow],
+    sources: &[SourceRow],
+    responses: &[ResponseRow],
+    history: &[NewStatusChange],
+) -> QueryResult<()> {
+    use futures_util::future::Either;
+    let conn: &AsyncPgConnection = conn;
+    macro_rules! insert_unless_empty {
+        ($table:expr, $rows:expr) => {
+            match $rows.is_empty() {
+                true => Either::Left(std::future::ready(Ok::<usize, _>(0))),
+                false => Either::Right(
+                    diesel::insert_into($table)
+                        .values($rows)
+                        .execute(&mut &*conn),
+                ),
+            }
+        };
+    }
+    let d = insert_unless_empty!(designations::table, designations);
+    let s = insert_unless_empty!(sources::table, sources);
+    let r = insert_unless_empty!(responses::table, responses);
+    let h = insert_unless_empty!(status_changes::table, history);
+    futures_util::try_join!(d, s, r, h)?;
+    Ok(())
+}
+
 pub async fn insert_status_changes(
     conn: &mut AsyncPgConnection,
     rows: &[NewStatusChange],
