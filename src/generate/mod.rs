@@ -232,13 +232,7 @@ async fn load(
         .join()
         .map_err(|_| "the generator thread panicked".to_string())?;
 
-    let t = Instant::now();
-    let restored = restore(client, &saved).await?;
-    progress.say(&format!(
-        "keys, indexes and foreign keys: {} recreated and validated ({})",
-        restored,
-        seconds(t.elapsed())
-    ));
+    restore(client, &saved, progress).await?;
     for (table, column) in [("sources", "id"), ("status_changes", "id")] {
         client
             .execute(
@@ -256,7 +250,7 @@ async fn load(
         .batch_execute(&format!("ANALYZE {}", TABLES.join(", ")))
         .await
         .map_err(db_err("ANALYZE failed"))?;
-    progress.say(&format!("analyze: {}", seconds(t.elapsed())));
+    progress.say(&format!("analyze        {}", seconds(t.elapsed())));
     client
         .batch_execute("COMMIT")
         .await
@@ -506,25 +500,50 @@ async fn drop_keys_and_indexes(client: &Client) -> Result<Saved, String> {
 }
 
 /// Recreates keys first (foreign keys need the referenced ones), then indexes, then foreign
-/// keys, each validated against every row. Returns how many objects were recreated.
-async fn restore(client: &Client, saved: &Saved) -> Result<usize, String> {
+/// keys, each validated against every row, saying how long each kind took.
+async fn restore(client: &Client, saved: &Saved, progress: &Progress) -> Result<(), String> {
+    let t = Instant::now();
     for (table, name, def) in &saved.keys {
         client
             .batch_execute(&format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
             .await
             .map_err(db_err(&format!("cannot recreate {name}")))?;
     }
+    progress.say(&format!(
+        "keys           {} primary and unique keys built ({})",
+        saved.keys.len(),
+        seconds(t.elapsed())
+    ));
+    let t = Instant::now();
+    let mut slowest = (Duration::ZERO, "");
     for def in &saved.indexes {
+        let one = Instant::now();
         client
             .batch_execute(def)
             .await
             .map_err(db_err(&format!("cannot recreate the index `{def}`")))?;
+        if one.elapsed() > slowest.0 {
+            slowest = (one.elapsed(), def.as_str());
+        }
     }
+    let name = slowest.1.split_whitespace().nth(2).unwrap_or("");
+    progress.say(&format!(
+        "indexes        {} built ({}; the longest, {name}, {})",
+        saved.indexes.len(),
+        seconds(t.elapsed()),
+        seconds(slowest.0)
+    ));
+    let t = Instant::now();
     for (table, name, def) in &saved.foreign_keys {
         client
             .batch_execute(&format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
             .await
             .map_err(db_err(&format!("cannot recreate {name}")))?;
     }
-    Ok(saved.keys.len() + saved.indexes.len() + saved.foreign_keys.len())
+    progress.say(&format!(
+        "foreign keys   {} added, each validated over all rows ({})",
+        saved.foreign_keys.len(),
+        seconds(t.elapsed())
+    ));
+    Ok(())
 }
