@@ -86,8 +86,8 @@ struct Row {
 // asked about; for the others the current status is the status on that day (the current
 // status is always the last change's, and every action has one).
 // Three small intermediate results instead of the dyad's rows: `groups` aggregates the
-// window's actions by side (`ab`: initiated by `a`), by side and type, and by side and status
-// in one pass over the covering dyad index; `edges` holds the answers that cross from one side
+// window's actions by side (`ab`: initiated by `a`), type and status in one hashed pass over
+// the covering dyad index (totals, categories and statuses are sums over it); `edges` holds the answers that cross from one side
 // to the other (up to `to`); `threats` the window's threats with their first implementation.
 // `in_force` reads the status history only for actions with a change dated after the day
 // asked about; for every other action the current status is the status on that day (the
@@ -111,7 +111,11 @@ WITH groups AS MATERIALIZED (
       AND x.deleted_at IS NULL
       AND ($3::date IS NULL OR x.announced_on >= $3::date)
       AND ($4::date IS NULL OR x.announced_on <= $4::date)
-    GROUP BY GROUPING SETS ((1), (1, 2), (1, 3))
+    GROUP BY 1, 2, 3
+),
+totals AS (
+    SELECT ab, sum(n) AS n, sum(sev_sum) AS sev_sum, sum(in_force) AS in_force
+    FROM groups GROUP BY ab
 ),
 edges AS MATERIALIZED (
     SELECT ans.initiator_id = $1 AS ans_ab, ans.announced_on AS ans_on,
@@ -167,7 +171,8 @@ SELECT d.name, jsonb_build_object(
                           FROM groups g JOIN action_types at ON at.code = g.type_code
                           WHERE g.ab = d.ab GROUP BY at.category) c),
     'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
-                  FROM groups WHERE ab = d.ab AND status IS NOT NULL),
+                  FROM (SELECT status, sum(n) AS n FROM groups WHERE ab = d.ab
+                        GROUP BY status) s),
     'severity_sum', coalesce(t.sev_sum, 0),
     'severity_mean', t.sev_sum / nullif(t.n, 0),
     'answered', coalesce(an.n, 0),
@@ -185,7 +190,7 @@ SELECT d.name, jsonb_build_object(
     'in_force', coalesce(t.in_force, 0)
 ) AS metrics
 FROM dir d
-LEFT JOIN groups t ON t.ab = d.ab AND t.type_code IS NULL AND t.status IS NULL
+LEFT JOIN totals t ON t.ab = d.ab
 LEFT JOIN answers an ON an.ab = d.ab
 LEFT JOIN given g ON g.ab = d.ab";
 
