@@ -237,19 +237,33 @@ pub async fn find_full(
     let Some(row) = row.filter(|r| include_deleted || r.action.deleted_at.is_none()) else {
         return Ok(None);
     };
-    let json: EmbedsJson = serde_json::from_str(&row.embeds)
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-    let embeds = Embeds {
-        designations: json.d.into_iter().map(|d| (d.d, d.a)).collect(),
-        sources: json.s,
-        responds_to: json.r,
-        actors: json.a,
-    };
+    let embeds = parse_embeds([row.embeds.as_str()])?;
     Ok(Some((row.action, embeds)))
 }
 
+/// The embeds of several actions from their `FULL_EMBEDS` documents, merged.
+pub fn parse_embeds<'a>(documents: impl IntoIterator<Item = &'a str>) -> QueryResult<Embeds> {
+    let mut embeds = Embeds {
+        designations: Vec::new(),
+        sources: Vec::new(),
+        responds_to: Vec::new(),
+        actors: Vec::new(),
+    };
+    for document in documents {
+        let json: EmbedsJson = serde_json::from_str(document)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        embeds
+            .designations
+            .extend(json.d.into_iter().map(|d| (d.d, d.a)));
+        embeds.sources.extend(json.s);
+        embeds.responds_to.extend(json.r);
+        embeds.actors.extend(json.a);
+    }
+    Ok(embeds)
+}
+
 /// The same embeds `embeds` reads, in the same order, as one JSON document.
-const FULL_EMBEDS: &str = "json_build_object(
+pub(crate) const FULL_EMBEDS: &str = "json_build_object(
     'd', (SELECT coalesce(json_agg(json_build_object(
               'd', json_build_object('action_id', d.action_id, 'actor_id', d.actor_id,
                                      'listed_on', d.listed_on),

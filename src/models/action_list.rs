@@ -116,6 +116,9 @@ pub struct Listed {
     /// The relevance rank (0 unless `q` is given).
     #[diesel(sql_type = Double)]
     pub rank: f64,
+    /// Its designations, sources, answers and actors (see `action::FULL_EMBEDS`).
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub embeds: String,
 }
 
 impl Listed {
@@ -148,7 +151,12 @@ pub async fn page(
     let spec = spec(sort);
     let mut sql = Sql::new();
     let rank = if f.q.is_some() { RANK } else { "0::float8" };
-    sql.push(&format!("SELECT {COLUMNS}, {rank} AS rank"));
+    // The embeds ride along as JSON: PostgreSQL evaluates them only for the rows the LIMIT
+    // keeps, and the page costs one statement.
+    sql.push(&format!(
+        "SELECT {COLUMNS}, {rank} AS rank, {} AS embeds",
+        super::action::FULL_EMBEDS
+    ));
     from_where(&mut sql, f);
     if let Some((value, id)) = after {
         let op = if spec.ascending { ">" } else { "<" };
