@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::actor::ActorRefRow;
-use super::sql::{Bind, Sql};
+use super::sql::{insert_unnest, Bind, Sql};
 use crate::schema::{actions, actors, designations, responses, sources, status_changes};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
@@ -486,22 +486,122 @@ pub async fn insert_lists(
 ) -> QueryResult<()> {
     use futures_util::future::Either;
     let conn: &AsyncPgConnection = conn;
-    macro_rules! insert_unless_empty {
-        ($table:expr, $rows:expr) => {
-            match $rows.is_empty() {
-                true => Either::Left(std::future::ready(Ok::<usize, _>(0))),
-                false => Either::Right(
-                    diesel::insert_into($table)
-                        .values($rows)
-                        .execute(&mut &*conn),
+    let run = |rows: usize, sql: Sql| match rows {
+        0 => Either::Left(std::future::ready(Ok::<usize, _>(0))),
+        _ => Either::Right(sql.execute(&mut &*conn)),
+    };
+    let d = run(
+        designations.len(),
+        insert_unnest(
+            "designations",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(designations.iter().map(|r| r.action_id).collect()),
                 ),
-            }
-        };
-    }
-    let d = insert_unless_empty!(designations::table, designations);
-    let s = insert_unless_empty!(sources::table, sources);
-    let r = insert_unless_empty!(responses::table, responses);
-    let h = insert_unless_empty!(status_changes::table, history);
+                (
+                    "actor_id",
+                    "uuid[]",
+                    Bind::Uuids(designations.iter().map(|r| r.actor_id).collect()),
+                ),
+                (
+                    "listed_on",
+                    "date[]",
+                    Bind::OptDates(designations.iter().map(|r| r.listed_on).collect()),
+                ),
+            ],
+        ),
+    );
+    let s = run(
+        sources.len(),
+        insert_unnest(
+            "sources",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(sources.iter().map(|r| r.action_id).collect()),
+                ),
+                (
+                    "url",
+                    "text[]",
+                    Bind::Texts(sources.iter().map(|r| r.url.clone()).collect()),
+                ),
+                (
+                    "publisher",
+                    "text[]",
+                    Bind::OptTexts(sources.iter().map(|r| r.publisher.clone()).collect()),
+                ),
+                (
+                    "published_on",
+                    "date[]",
+                    Bind::OptDates(sources.iter().map(|r| r.published_on).collect()),
+                ),
+                (
+                    "quote",
+                    "text[]",
+                    Bind::OptTexts(sources.iter().map(|r| r.quote.clone()).collect()),
+                ),
+            ],
+        ),
+    );
+    let r = run(
+        responses.len(),
+        insert_unnest(
+            "responses",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(responses.iter().map(|r| r.action_id).collect()),
+                ),
+                (
+                    "responds_to_id",
+                    "uuid[]",
+                    Bind::Uuids(responses.iter().map(|r| r.responds_to_id).collect()),
+                ),
+                (
+                    "relation",
+                    "text[]",
+                    Bind::Texts(responses.iter().map(|r| r.relation.clone()).collect()),
+                ),
+            ],
+        ),
+    );
+    let h = run(
+        history.len(),
+        insert_unnest(
+            "status_changes",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(history.iter().map(|r| r.action_id).collect()),
+                ),
+                (
+                    "status",
+                    "text[]",
+                    Bind::Texts(history.iter().map(|r| r.status.clone()).collect()),
+                ),
+                (
+                    "changed_on",
+                    "date[]",
+                    Bind::Dates(history.iter().map(|r| r.changed_on).collect()),
+                ),
+                (
+                    "source_url",
+                    "text[]",
+                    Bind::OptTexts(history.iter().map(|r| r.source_url.clone()).collect()),
+                ),
+                (
+                    "note",
+                    "text[]",
+                    Bind::OptTexts(history.iter().map(|r| r.note.clone()).collect()),
+                ),
+            ],
+        ),
+    );
     futures_util::try_join!(d, s, r, h)?;
     Ok(())
 }

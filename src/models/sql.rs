@@ -4,7 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Date, Double, Text, Timestamptz, Untyped, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Date, Double, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+};
 use diesel::QueryResult;
 use uuid::Uuid;
 
@@ -17,6 +19,9 @@ pub enum Bind {
     Float(f64),
     Time(DateTime<Utc>),
     Int(i64),
+    OptTexts(Vec<Option<String>>),
+    Dates(Vec<NaiveDate>),
+    OptDates(Vec<Option<NaiveDate>>),
 }
 
 /// SQL text with its bind values. Placeholders `$n` in the text refer to `binds[n - 1]`.
@@ -85,6 +90,9 @@ impl QueryFragment<Pg> for Sql {
                 Bind::Float(v) => out.push_bind_param::<Double, _>(v)?,
                 Bind::Time(v) => out.push_bind_param::<Timestamptz, _>(v)?,
                 Bind::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Bind::OptTexts(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
+                Bind::Dates(v) => out.push_bind_param::<Array<Date>, _>(v)?,
+                Bind::OptDates(v) => out.push_bind_param::<Array<Nullable<Date>>, _>(v)?,
             }
             rest = &rest[at + 1 + digits..];
         }
@@ -100,4 +108,25 @@ impl QueryId for Sql {
 
 impl Query for Sql {
     type SqlType = Untyped;
+}
+
+/// `INSERT INTO table (columns) SELECT * FROM unnest(arrays)`: any number of rows in one
+/// statement whose text does not depend on the number of rows, so it stays prepared (diesel's
+/// multi-row `VALUES` is prepared anew for every count). Each column is (name, array type,
+/// values).
+pub fn insert_unnest(table: &str, columns: Vec<(&str, &str, Bind)>) -> Sql {
+    let mut sql = Sql::new();
+    let mut names = Vec::new();
+    let mut arrays = Vec::new();
+    for (name, array_type, values) in columns {
+        names.push(name);
+        let p = sql.bind(values);
+        arrays.push(format!("{p}::{array_type}"));
+    }
+    sql.push(&format!(
+        "INSERT INTO {table} ({}) SELECT * FROM unnest({})",
+        names.join(", "),
+        arrays.join(", ")
+    ));
+    sql
 }
