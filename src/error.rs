@@ -116,6 +116,15 @@ impl AppError {
         }
     }
 
+    /// Several bad query parameters at once (must not be empty).
+    pub fn bad_params(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("parameter `{}`: {}", one.field, one.message),
+            many => format!("{} query parameters are not valid", many.len()),
+        };
+        AppError::BadRequest { detail, errors }
+    }
+
     /// A validation failure from a list of field errors (must not be empty).
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {

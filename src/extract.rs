@@ -143,8 +143,8 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Query parameters, parsed strictly: unknown parameters and bad values are 400s naming the
-/// parameter.
+/// Query parameters, parsed strictly: unknown parameters, repeated parameters and bad values
+/// are 400s naming the parameter.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest for Query<T> {
@@ -152,23 +152,57 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(parse_query(req.query_string()).map(Query))
+        std::future::ready(parse_query(req.query_string(), &[]).map(Query))
     }
 }
 
-pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
-    let pairs = form_urlencoded_pairs(query);
-    // A repeated parameter would silently keep one value; refuse it instead.
-    let mut seen = std::collections::HashSet::new();
-    for (key, _) in &pairs {
-        if !seen.insert(key.as_str()) {
-            return Err(AppError::bad_param(
-                key,
-                "given more than once; give it once",
-            ));
+/// Query parameters of which some may be given more than once (see `Repeatable`).
+pub struct RepeatableQuery<T>(pub T);
+
+/// Names the parameters of `T` that may be repeated. The values of a repeated parameter are
+/// joined with its separator before parsing, so `?initiator=USA&initiator=CHN` reads like
+/// `?initiator=USA,CHN`.
+pub trait Repeatable {
+    /// (name, separator) of each repeatable parameter.
+    const REPEATABLE: &'static [(&'static str, &'static str)];
+}
+
+impl<T: DeserializeOwned + Repeatable> FromRequest for RepeatableQuery<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string(), T::REPEATABLE).map(RepeatableQuery))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(
+    query: &str,
+    repeatable: &[(&str, &str)],
+) -> Result<T, AppError> {
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (key, value) in form_urlencoded_pairs(query) {
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            None => merged.push((key, value)),
+            Some((_, joined)) => match repeatable.iter().find(|(name, _)| *name == key) {
+                Some((_, separator)) => {
+                    joined.push_str(separator);
+                    joined.push_str(&value);
+                }
+                // A repeated parameter would silently keep one value; refuse it instead.
+                None => {
+                    return Err(AppError::bad_param(
+                        &key,
+                        "given more than once; give it once",
+                    ))
+                }
+            },
         }
     }
-    let de = serde_urlencoded::Deserializer::new(url_pairs(query));
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    encoded.extend_pairs(&merged);
+    let encoded = encoded.finish();
+    let de = serde_urlencoded::Deserializer::new(url_pairs(&encoded));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();

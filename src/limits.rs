@@ -22,3 +22,8 @@ pub const MAX_DESIGNATIONS: usize = 1_000;
 pub const MAX_SOURCES: usize = 100;
 pub const MAX_RESPONDS_TO: usize = 100;
 pub const MAX_STATUS_HISTORY: usize = 100;
+
+/// Values of one multi-valued filter of `GET /v1/actions` (`initiator=A,B,...`).
+pub const MAX_FILTER_VALUES: usize = 100;
+/// Characters of a full-text query `q`.
+pub const MAX_SEARCH_LEN: usize = 500;

@@ -80,11 +80,12 @@ pub fn split<R>(mut rows: Vec<R>, limit: i64) -> (Vec<R>, bool) {
 }
 
 /// Answers a page, with the token and `Link` header for the next page when `next` (the key
-/// of the page's last item) is given.
+/// of the page's last item) is given, and the total when it was asked for.
 pub fn respond<T: Serialize, K: Serialize>(
     req: &HttpRequest,
     items: Vec<T>,
     next: Option<K>,
+    total: Option<i64>,
 ) -> AppResult<HttpResponse> {
     let token = next
         .map(|k| {
@@ -101,6 +102,7 @@ pub fn respond<T: Serialize, K: Serialize>(
         &List {
             items,
             next_page_token: token.clone(),
+            total,
         },
     )?;
     if let Some(token) = &token {

@@ -23,6 +23,21 @@ pub struct List<T> {
     pub items: Vec<T>,
     /// Opaque cursor for the next page, or null when this is the last page.
     pub next_page_token: Option<String>,
+    /// The exact number of matching items over all pages; only when asked for with
+    /// `include_total=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+impl<T> List<T> {
+    /// A list that is never paged.
+    pub fn one_page(items: Vec<T>) -> Self {
+        List {
+            items,
+            next_page_token: None,
+            total: None,
+        }
+    }
 }
 
 /// An actor as other records show it.

@@ -18,11 +18,5 @@ pub async fn list(
     state: web::Data<AppState>,
     _reader: Reader,
 ) -> AppResult<HttpResponse> {
-    crate::conditional::respond(
-        &req,
-        &List {
-            items: state.types.all().to_vec(),
-            next_page_token: None,
-        },
-    )
+    crate::conditional::respond(&req, &List::one_page(state.types.all().to_vec()))
 }

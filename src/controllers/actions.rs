@@ -1,48 +1,85 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{parse_id, DeleteParams, ShowDeleted};
+use super::{filters, parse_id, DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{idempotency, JsonBody, Query};
+use crate::extract::{idempotency, JsonBody, Query, Repeatable, RepeatableQuery};
 use crate::input::{ActionPatch, Day, NewAction};
-use crate::models::action::{self, ActionFilter, After};
-use crate::models::actor;
-use crate::models::enums::{ActionSort, ActionStatus};
+use crate::models::action;
+use crate::models::action_list::{self, ActionFilter};
+use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
 use crate::service::actions as service;
 use crate::state::AppState;
 use crate::views::{Action, ActionHistory, Edit, List, StatusChange};
 
+/// The parameters of `GET /v1/actions`. Multi-valued filters take a comma-separated list or
+/// the parameter repeated; an action matches any of the values. Different filters must all
+/// match.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ActionListParams {
-    /// Only actions by this state or IGO (code).
-    #[param(example = "CHN")]
+    /// Full-text search over title, designated actors' names, legal basis, programme and
+    /// summary (English stemming; web-search syntax: `"exact phrase"`, `or`, `-excluded`).
+    /// At most 500 characters.
+    #[param(example = "magnitsky OR \"chen quanguo\"")]
+    pub q: Option<String>,
+    /// Only actions by these states or IGOs (codes).
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["CHN"]))]
     pub initiator: Option<String>,
-    /// Only actions aimed at this state or IGO (code).
-    #[param(example = "USA")]
+    /// Only actions aimed at these states or IGOs (codes).
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["USA"]))]
     pub target: Option<String>,
-    /// Only actions of this type (code).
+    /// Only actions between two states or IGOs, in either direction: `A,B`. For several
+    /// dyads repeat the parameter or separate pairs with `;`.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["USA,CHN"]))]
+    pub dyad: Option<String>,
+    /// Only actions of these types (codes; see `GET /v1/action-types`).
     #[serde(rename = "type")]
-    #[param(rename = "type", example = "asset_freeze")]
+    #[param(rename = "type", value_type = Option<Vec<String>>, style = Form, explode,
+        example = json!(["asset_freeze"]))]
     pub type_: Option<String>,
-    /// Only actions with this current status.
-    pub status: Option<ActionStatus>,
+    /// Only actions of types in these categories.
+    #[param(value_type = Option<Vec<Category>>, style = Form, explode, example = json!(["sanction"]))]
+    pub category: Option<String>,
+    /// Only actions with these current statuses.
+    #[param(value_type = Option<Vec<ActionStatus>>, style = Form, explode, example = json!(["in_force"]))]
+    pub status: Option<String>,
+    /// Only actions that designate any of these actors (codes).
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["chen-quanguo"]))]
+    pub designated: Option<String>,
+    /// Only actions with any of these tags.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["xinjiang"]))]
+    pub tag: Option<String>,
+    /// Only actions at least this severe (-10 to 10; more negative is more hostile).
+    #[param(example = -8.0)]
+    pub severity_min: Option<f64>,
+    /// Only actions with at most this severity.
+    #[param(example = -4.0)]
+    pub severity_max: Option<f64>,
     /// Only actions announced on or after this day.
     #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
     pub from: Option<Day>,
     /// Only actions announced on or before this day.
     #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
     pub to: Option<Day>,
-    /// `-announced_on` (newest first, the default) or `announced_on`.
+    /// Only actions created or changed at or after this time (RFC 3339, e.g.
+    /// `2026-11-28T12:00:00Z`), for clients that sync. A change becomes visible when its
+    /// transaction commits, a moment after the time it is stamped with: sync from a minute
+    /// before the last `updated_at` you saw, and deduplicate by `id` and `version`.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-28T12:00:00Z")]
+    pub updated_since: Option<String>,
+    /// `true`: only actions that another (not deleted) action answers; `false`: only those
+    /// nobody answers.
+    pub answered: Option<bool>,
+    /// Order (default `-announced_on`). Ties are broken by id.
     pub sort: Option<ActionSort>,
     /// Include deleted actions.
     pub show_deleted: Option<bool>,
@@ -52,11 +89,26 @@ pub struct ActionListParams {
     /// lifted).
     #[param(value_type = Option<String>, format = Date, example = "2020-08-01")]
     pub as_of: Option<Day>,
+    /// Add `total`, the exact number of matching actions over all pages (costs a count).
+    pub include_total: Option<bool>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
-    /// `next_page_token` of the previous page, with the same filters.
+    /// `next_page_token` of the previous page, with the same filters and sort.
     pub page_token: Option<String>,
+}
+
+impl Repeatable for ActionListParams {
+    const REPEATABLE: &'static [(&'static str, &'static str)] = &[
+        ("initiator", ","),
+        ("target", ","),
+        ("dyad", ";"),
+        ("type", ","),
+        ("category", ","),
+        ("status", ","),
+        ("designated", ","),
+        ("tag", ","),
+    ];
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -70,9 +122,8 @@ pub struct PageParams {
     pub page_token: Option<String>,
 }
 
-/// The sort key of an action in a page token.
-type Key = (NaiveDate, Uuid);
-
+/// One page of actions with their embeds, and the token of the next.
+#[allow(clippy::too_many_arguments)]
 async fn page(
     req: &HttpRequest,
     state: &AppState,
@@ -81,19 +132,23 @@ async fn page(
     sort: ActionSort,
     limit: Option<i64>,
     page_token: Option<&str>,
+    include_total: bool,
 ) -> AppResult<HttpResponse> {
     let limit = pagination::page_size(limit)?;
-    let after = pagination::cursor::<Key>(req, page_token)?
-        .map(|(announced_on, id)| After { announced_on, id });
-    let ascending = sort == ActionSort::OldestFirst;
-    let rows = action::list(conn, &filter, ascending, after, limit + 1).await?;
+    let after = filters::cursor(req, page_token, sort)?;
+    let rows = action_list::page(conn, &filter, sort, after, limit + 1).await?;
     let (rows, more) = pagination::split(rows, limit);
-    let next: Option<Key> = rows.last().filter(|_| more).map(|r| (r.announced_on, r.id));
+    let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
+    let total = match include_total {
+        true => Some(action_list::total(conn, &filter).await?),
+        false => None,
+    };
+    let rows = rows.into_iter().map(|r| r.action).collect();
     let actions = service::load(conn, &state.types, rows).await?;
-    pagination::respond(req, actions, next)
+    pagination::respond(req, actions, next, total)
 }
 
-/// Actions, filtered, newest first by default, in pages.
+/// Actions, filtered, searched and sorted, in pages.
 #[utoipa::path(get, path = "/v1/actions", tag = "actions", params(ActionListParams),
     responses((status = 200, description = "A page of actions", body = List<Action>,
         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
@@ -102,61 +157,23 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
-    Query(params): Query<ActionListParams>,
+    RepeatableQuery(params): RepeatableQuery<ActionListParams>,
 ) -> AppResult<HttpResponse> {
-    let mut codes = Vec::new();
-    codes.extend(params.initiator.as_deref());
-    codes.extend(params.target.as_deref());
     // One connection for the whole request.
     let mut conn = state.conn().await?;
-    let found = actor::refs_by_codes(&mut conn, &codes).await?;
-    let resolve = |field: &str, code: &Option<String>| -> AppResult<Option<Uuid>> {
-        match code {
-            None => Ok(None),
-            Some(code) => found
-                .iter()
-                .find(|a| &a.code == code)
-                .map(|a| Some(a.id))
-                .ok_or_else(|| AppError::bad_param(field, format!("unknown actor code `{code}`"))),
-        }
-    };
-    if let Some(t) = &params.type_ {
-        if state.types.lookup(t).is_none() {
-            return Err(AppError::bad_param(
-                "type",
-                format!("unknown action type `{t}`; see GET /v1/action-types"),
-            ));
-        }
-    }
-    if let (Some(from), Some(to)) = (params.from, params.to) {
-        if from.0 > to.0 {
-            return Err(AppError::bad_param(
-                "from",
-                format!("{} is after to ({})", from.0, to.0),
-            ));
-        }
-    }
-    let filter = ActionFilter {
-        show_deleted: params.show_deleted.unwrap_or(false),
-        initiator: resolve("initiator", &params.initiator)?,
-        target: resolve("target", &params.target)?,
-        type_code: params.type_,
-        status: params.status.map(|s| s.as_str().to_string()),
-        from: params.from.map(|d| d.0),
-        to: params.to.map(|d| d.0),
-        answers: None,
-        as_of: params.as_of.map(|d| d.0),
-        designates: None,
-    };
     let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
+    let include_total = params.include_total.unwrap_or(false);
+    let (limit, token) = (params.limit, params.page_token.clone());
+    let filter = filters::resolve(&mut conn, &state.types, params).await?;
     page(
         &req,
         &state,
         &mut conn,
         filter,
         sort,
-        params.limit,
-        params.page_token.as_deref(),
+        limit,
+        token.as_deref(),
+        include_total,
     )
     .await
 }
@@ -299,6 +316,7 @@ pub async fn responses(
         ActionSort::OldestFirst,
         params.limit,
         params.page_token.as_deref(),
+        false,
     )
     .await
 }

@@ -88,7 +88,7 @@ pub async fn list(
             Actor::from_row(r, parent)
         })
         .collect::<AppResult<Vec<_>>>()?;
-    pagination::respond(&req, items, next)
+    pagination::respond(&req, items, next, None)
 }
 
 /// Creates an actor.

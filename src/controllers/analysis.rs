@@ -11,8 +11,9 @@ use crate::auth::Reader;
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
 use crate::input::Day;
-use crate::models::action::{self, ActionFilter, After};
-use crate::models::enums::{parse_stored, ActionStatus};
+use crate::models::action;
+use crate::models::action_list::{self, ActionFilter};
+use crate::models::enums::{parse_stored, ActionSort, ActionStatus};
 use crate::pagination;
 use crate::state::AppState;
 use crate::views::{Action, List};
@@ -82,17 +83,18 @@ pub async fn designations(
         .map(|d| d.0)
         .unwrap_or_else(|| Utc::now().date_naive());
     let limit = pagination::page_size(params.limit)?;
-    let after = pagination::cursor::<(NaiveDate, Uuid)>(&req, params.page_token.as_deref())?
-        .map(|(announced_on, id)| After { announced_on, id });
+    let sort = ActionSort::OldestFirst;
+    let after = super::filters::cursor(&req, params.page_token.as_deref(), sort)?;
     let mut conn = state.conn().await?;
     let actor = crate::service::actors::get(&mut conn, &key, false).await?;
     let filter = ActionFilter {
-        designates: Some(actor.id),
+        designated: vec![actor.id],
         ..Default::default()
     };
-    let rows = action::list(&mut conn, &filter, true, after, limit + 1).await?;
+    let rows = action_list::page(&mut conn, &filter, sort, after, limit + 1).await?;
     let (rows, more) = pagination::split(rows, limit);
-    let next = rows.last().filter(|_| more).map(|r| (r.announced_on, r.id));
+    let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
+    let rows: Vec<_> = rows.into_iter().map(|r| r.action).collect();
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let statuses: HashMap<Uuid, String> = action::status_on(&mut conn, &ids, day)
         .await?
@@ -119,7 +121,7 @@ pub async fn designations(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    pagination::respond(&req, items, next)
+    pagination::respond(&req, items, next, None)
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -293,11 +295,5 @@ pub async fn active(
         None => None,
     };
     let items = crate::analysis::dyad::most_active(&mut conn, actor, from, to, limit).await?;
-    crate::conditional::respond(
-        &req,
-        &List {
-            items,
-            next_page_token: None,
-        },
-    )
+    crate::conditional::respond(&req, &List::one_page(items))
 }

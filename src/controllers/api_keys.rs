@@ -48,7 +48,7 @@ pub async fn list(
         .into_iter()
         .map(ApiKey::from_row)
         .collect::<AppResult<Vec<_>>>()?;
-    pagination::respond(&req, items, next)
+    pagination::respond(&req, items, next, None)
 }
 
 /// Creates a key and shows its secret, once. Admin only.

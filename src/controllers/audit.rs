@@ -59,5 +59,5 @@ pub async fn list(
     let (rows, more) = pagination::split(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.id);
     let items: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from_row).collect();
-    pagination::respond(&req, items, next)
+    pagination::respond(&req, items, next, None)
 }

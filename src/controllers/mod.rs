@@ -7,6 +7,7 @@ pub mod actors;
 pub mod analysis;
 pub mod api_keys;
 pub mod audit;
+mod filters;
 pub mod health;
 
 use actix_web::web;

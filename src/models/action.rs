@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::actor::ActorRefRow;
 use crate::schema::{actions, actors, designations, responses, sources, status_changes};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = actions)]
 pub struct ActionRow {
     pub id: Uuid,
@@ -137,31 +137,6 @@ pub async fn refresh_designated_names(
     .await
 }
 
-/// What a page of actions is filtered by; actor codes are already resolved to ids.
-#[derive(Debug, Default, Clone)]
-pub struct ActionFilter {
-    pub show_deleted: bool,
-    pub initiator: Option<Uuid>,
-    pub target: Option<Uuid>,
-    pub type_code: Option<String>,
-    pub status: Option<String>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    /// Only actions that answer this one.
-    pub answers: Option<Uuid>,
-    /// Only actions in force on this day (see `IN_FORCE_ON`).
-    pub as_of: Option<NaiveDate>,
-    /// Only actions that designate this actor.
-    pub designates: Option<Uuid>,
-}
-
-/// Keyset position: the last row of the previous page.
-#[derive(Debug, Clone, Copy)]
-pub struct After {
-    pub announced_on: NaiveDate,
-    pub id: Uuid,
-}
-
 pub async fn find(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -189,7 +164,7 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
 /// In force on a day: the last status change on or before it says `in_force`, and the day is
 /// not after `effective_to`. A change dated D applies from D on, so a measure lifted on D is
 /// no longer in force on D; one that takes effect on D is.
-const IN_FORCE_ON: (&str, &str) = (
+pub(crate) const IN_FORCE_ON: (&str, &str) = (
     "(SELECT sc.status = 'in_force' AND \
        (actions.effective_to IS NULL OR actions.effective_to >= sc_day.d) \
      FROM (SELECT ",
@@ -224,77 +199,6 @@ pub async fn status_on(
     Ok(rows.into_iter().map(|r| (r.id, r.status)).collect())
 }
 
-/// One page in `(announced_on, id)` order; the row-value comparison lets PostgreSQL walk the
-/// matching index from the cursor on.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    f: &ActionFilter,
-    ascending: bool,
-    after: Option<After>,
-    limit: i64,
-) -> QueryResult<Vec<ActionRow>> {
-    let mut query = actions::table.select(ActionRow::as_select()).into_boxed();
-    if !f.show_deleted {
-        query = query.filter(actions::deleted_at.is_null());
-    }
-    if let Some(id) = f.initiator {
-        query = query.filter(actions::initiator_id.eq(id));
-    }
-    if let Some(id) = f.target {
-        query = query.filter(actions::target_id.eq(id));
-    }
-    if let Some(code) = &f.type_code {
-        query = query.filter(actions::type_code.eq(code.clone()));
-    }
-    if let Some(status) = &f.status {
-        query = query.filter(actions::status.eq(status.clone()));
-    }
-    if let Some(from) = f.from {
-        query = query.filter(actions::announced_on.ge(from));
-    }
-    if let Some(to) = f.to {
-        query = query.filter(actions::announced_on.le(to));
-    }
-    if let Some(answered) = f.answers {
-        query = query.filter(
-            actions::id.eq_any(
-                responses::table
-                    .filter(responses::responds_to_id.eq(answered))
-                    .select(responses::action_id),
-            ),
-        );
-    }
-    if let Some(day) = f.as_of {
-        let (head, tail) = IN_FORCE_ON;
-        query = query.filter(sql::<Bool>(head).bind::<Date, _>(day).sql(tail));
-    }
-    if let Some(actor) = f.designates {
-        query = query.filter(
-            actions::id.eq_any(
-                designations::table
-                    .filter(designations::actor_id.eq(actor))
-                    .select(designations::action_id),
-            ),
-        );
-    }
-    if let Some(after) = after {
-        let op = if ascending { ">" } else { "<" };
-        query = query.filter(
-            sql::<Bool>(&format!("(actions.announced_on, actions.id) {op} ("))
-                .bind::<Date, _>(after.announced_on)
-                .sql(", ")
-                .bind::<SqlUuid, _>(after.id)
-                .sql(")"),
-        );
-    }
-    query = if ascending {
-        query.order((actions::announced_on.asc(), actions::id.asc()))
-    } else {
-        query.order((actions::announced_on.desc(), actions::id.desc()))
-    };
-    query.limit(limit).load(conn).await
-}
-
 /// Everything embedded in the actions of one page, fetched in one pipelined round trip.
 pub struct Embeds {
     pub designations: Vec<(DesignationRow, ActorRefRow)>,
@@ -312,7 +216,41 @@ pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryRe
         .collect();
     actor_ids.sort_unstable();
     actor_ids.dedup();
+    embeds_where(conn, ids, ActorsOf::Ids(actor_ids)).await
+}
 
+/// One action with its embeds, all five queries pipelined in a single round trip: the
+/// actors it refers to are found through a subquery instead of from the fetched row.
+pub async fn find_full(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    include_deleted: bool,
+) -> QueryResult<Option<(ActionRow, Embeds)>> {
+    let row_q = actions::table.find(id).select(ActionRow::as_select());
+    let conn: &AsyncPgConnection = conn;
+    let (rows, embeds) = futures_util::try_join!(
+        row_q.load::<ActionRow>(&mut &*conn),
+        embeds_where(conn, vec![id], ActorsOf::Action(id)),
+    )?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .filter(|r| include_deleted || r.deleted_at.is_none())
+        .map(|r| (r, embeds)))
+}
+
+/// Which actors an embed needs: known ids, or those one action refers to.
+enum ActorsOf {
+    Ids(Vec<Uuid>),
+    Action(Uuid),
+}
+
+/// Polling the four queries together pipelines them on the one connection.
+async fn embeds_where(
+    conn: &AsyncPgConnection,
+    ids: Vec<Uuid>,
+    actors_of: ActorsOf,
+) -> QueryResult<Embeds> {
     let designations_q = designations::table
         .inner_join(actors::table)
         .filter(designations::action_id.eq_any(ids.clone()))
@@ -323,15 +261,22 @@ pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryRe
         .order((sources::action_id, sources::id))
         .select(SourceRow::as_select());
     let responses_q = responses::table
-        .filter(responses::action_id.eq_any(ids.clone()))
+        .filter(responses::action_id.eq_any(ids))
         .order((responses::action_id, responses::responds_to_id))
         .select(ResponseRow::as_select());
-    let actors_q = actors::table
-        .filter(actors::id.eq_any(actor_ids))
-        .select(ActorRefRow::as_select());
-
-    // Polling the four futures together pipelines them on the one connection.
-    let conn: &AsyncPgConnection = conn;
+    let actors_q = actors::table.select(ActorRefRow::as_select()).into_boxed();
+    let actors_q = match actors_of {
+        ActorsOf::Ids(ids) => actors_q.filter(actors::id.eq_any(ids)),
+        ActorsOf::Action(id) => actors_q.filter(
+            sql::<Bool>(
+                "actors.id IN (SELECT x FROM actions a CROSS JOIN LATERAL \
+                 (VALUES (a.initiator_id), (a.target_id), (a.authority_id)) v(x) \
+                 WHERE a.id = ",
+            )
+            .bind::<SqlUuid, _>(id)
+            .sql(")"),
+        ),
+    };
     let (designations, sources, responds_to, actors) = futures_util::try_join!(
         designations_q.load(&mut &*conn),
         sources_q.load(&mut &*conn),
@@ -476,6 +421,36 @@ pub async fn replace_responses(
             .execute(conn)
             .await?;
     }
+    Ok(())
+}
+
+/// Inserts the lists of a new action, pipelined in one round trip (nothing to replace yet).
+pub async fn insert_lists(
+    conn: &mut AsyncPgConnection,
+    designations: &[DesignationRow],
+    sources: &[SourceRow],
+    responses: &[ResponseRow],
+    history: &[NewStatusChange],
+) -> QueryResult<()> {
+    use futures_util::future::Either;
+    let conn: &AsyncPgConnection = conn;
+    macro_rules! insert_unless_empty {
+        ($table:expr, $rows:expr) => {
+            match $rows.is_empty() {
+                true => Either::Left(std::future::ready(Ok::<usize, _>(0))),
+                false => Either::Right(
+                    diesel::insert_into($table)
+                        .values($rows)
+                        .execute(&mut &*conn),
+                ),
+            }
+        };
+    }
+    let d = insert_unless_empty!(designations::table, designations);
+    let s = insert_unless_empty!(sources::table, sources);
+    let r = insert_unless_empty!(responses::table, responses);
+    let h = insert_unless_empty!(status_changes::table, history);
+    futures_util::try_join!(d, s, r, h)?;
     Ok(())
 }
 

@@ -124,10 +124,16 @@ pub fn parse_stored<T: std::str::FromStr<Err = String>>(
 }
 
 text_enum! {
-    /// Order of a list of actions: `-announced_on` newest first (the default), `announced_on`
-    /// oldest first. Ties are broken by id.
+    /// Order of a list of actions: a field name ascending, or with `-` descending
+    /// (`-announced_on`, newest first, is the default); `relevance` (needs `q`) puts the best
+    /// full-text matches first. Ties are broken by id, in the same direction.
     ActionSort {
         NewestFirst => "-announced_on",
         OldestFirst => "announced_on",
+        SeverityAsc => "severity",
+        SeverityDesc => "-severity",
+        UpdatedAsc => "updated_at",
+        UpdatedDesc => "-updated_at",
+        Relevance => "relevance",
     }
 }

@@ -2,6 +2,7 @@
 //! SQL themselves.
 
 pub mod action;
+pub mod action_list;
 pub mod action_type;
 pub mod actor;
 pub mod api_key;

@@ -54,10 +54,10 @@ pub async fn get_any(
     id: Uuid,
     include_deleted: bool,
 ) -> AppResult<Action> {
-    let row = action::find(conn, id, include_deleted)
+    let (row, embeds) = action::find_full(conn, id, include_deleted)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("action {id}")))?;
-    Ok(load(conn, types, vec![row]).await?.remove(0))
+    Ok(Action::assemble(vec![row], embeds, types)?.remove(0))
 }
 
 /// Creates an action with everything embedded in it. `id` is chosen by the caller only for
@@ -83,7 +83,7 @@ pub async fn create(
             let plan = plan(conn, &types, &input, None).await?;
             let history = initial_history(&input, &plan.write)?;
             action::insert(conn, id, &plan.write).await?;
-            write_lists(conn, id, &plan, true, true, true).await?;
+            let (designations, sources, responses) = list_rows(id, &plan);
             let history: Vec<NewStatusChange> = history
                 .into_iter()
                 .map(|e| NewStatusChange {
@@ -94,7 +94,7 @@ pub async fn create(
                     note: e.note,
                 })
                 .collect();
-            action::insert_status_changes(conn, &history).await?;
+            action::insert_lists(conn, &designations, &sources, &responses, &history).await?;
             let created = get(conn, &types, id).await?;
             audit(conn, &caller, "create", "action", id, None, Some(&created)).await?;
             if let Some(idem) = &idem {
@@ -789,6 +789,41 @@ fn initial_history(input: &NewAction, write: &ActionWrite) -> AppResult<Vec<Stat
     }])
 }
 
+/// The rows of an action's lists, as the plan gives them.
+fn list_rows(id: Uuid, plan: &Plan) -> (Vec<DesignationRow>, Vec<SourceRow>, Vec<ResponseRow>) {
+    let designations = plan
+        .designations
+        .iter()
+        .map(|(actor_id, listed_on)| DesignationRow {
+            action_id: id,
+            actor_id: *actor_id,
+            listed_on: *listed_on,
+        })
+        .collect();
+    let sources = plan
+        .sources
+        .iter()
+        .map(|s| SourceRow {
+            action_id: id,
+            url: s.url.clone(),
+            publisher: s.publisher.clone(),
+            published_on: s.published_on.map(|d| d.0),
+            quote: s.quote.clone(),
+        })
+        .collect();
+    let responses = plan
+        .responds_to
+        .iter()
+        .map(|r| ResponseRow {
+            action_id: id,
+            responds_to_id: r.action,
+            relation: r.relation.as_str().to_string(),
+        })
+        .collect();
+    (designations, sources, responses)
+}
+
+/// Replaces the lists a patch gives.
 async fn write_lists(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -797,43 +832,15 @@ async fn write_lists(
     sources: bool,
     responses: bool,
 ) -> AppResult<()> {
+    let (designation_rows, source_rows, response_rows) = list_rows(id, plan);
     if designations {
-        let rows: Vec<DesignationRow> = plan
-            .designations
-            .iter()
-            .map(|(actor_id, listed_on)| DesignationRow {
-                action_id: id,
-                actor_id: *actor_id,
-                listed_on: *listed_on,
-            })
-            .collect();
-        action::replace_designations(conn, id, &rows).await?;
+        action::replace_designations(conn, id, &designation_rows).await?;
     }
     if sources {
-        let rows: Vec<SourceRow> = plan
-            .sources
-            .iter()
-            .map(|s| SourceRow {
-                action_id: id,
-                url: s.url.clone(),
-                publisher: s.publisher.clone(),
-                published_on: s.published_on.map(|d| d.0),
-                quote: s.quote.clone(),
-            })
-            .collect();
-        action::replace_sources(conn, id, &rows).await?;
+        action::replace_sources(conn, id, &source_rows).await?;
     }
     if responses {
-        let rows: Vec<ResponseRow> = plan
-            .responds_to
-            .iter()
-            .map(|r| ResponseRow {
-                action_id: id,
-                responds_to_id: r.action,
-                relation: r.relation.as_str().to_string(),
-            })
-            .collect();
-        action::replace_responses(conn, id, &rows).await?;
+        action::replace_responses(conn, id, &response_rows).await?;
     }
     Ok(())
 }

@@ -120,7 +120,7 @@ async fn bad_query_parameters_are_400s_naming_the_parameter() {
         ("from=2020-02-30", "from"),
         ("to=yesterday", "to"),
         ("status=rumoured", "status"),
-        ("sort=severity", "sort"),
+        ("sort=loudness", "sort"),
         ("initiator=XXX", "initiator"),
         ("target=nobody", "target"),
         ("type=bombing", "type"),

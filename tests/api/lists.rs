@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 
 use super::helpers::{id_of, TestApp};
 
-async fn ids(app: &TestApp, query: &str) -> Vec<String> {
+/// The ids of the first page (up to 200) of GET /v1/actions with these parameters.
+pub(super) async fn ids(app: &TestApp, query: &str) -> Vec<String> {
     let resp = app.get(&format!("/v1/actions?limit=200&{query}")).await;
     resp.assert_status(200);
     resp.body["items"]

@@ -15,4 +15,5 @@ mod health;
 mod lists;
 mod migrations;
 mod openapi;
+mod query;
 mod seed;

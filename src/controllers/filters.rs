@@ -1,0 +1,260 @@
+//! Turns the query parameters of `GET /v1/actions` into an `ActionFilter`: splits lists,
+//! resolves actor codes and categories, and reports every bad value at once, per parameter.
+
+use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::actions::ActionListParams;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_TAG_LEN};
+use crate::models::action_list::{self, ActionFilter, Cursor};
+use crate::models::actor;
+use crate::models::enums::{ActionSort, ActionStatus, Category};
+use crate::pagination;
+use crate::state::ActionTypes;
+
+/// Splits a comma-separated parameter. Empty items are errors, not silently skipped.
+fn split<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a Option<String>) -> Vec<&'a str> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let items: Vec<&str> = value.split(',').map(str::trim).collect();
+    if items.iter().any(|i| i.is_empty()) {
+        errors.push(FieldError::new(
+            field,
+            "contains an empty value; give codes separated by commas, e.g. `USA,CHN`",
+        ));
+        return Vec::new();
+    }
+    if items.len() > MAX_FILTER_VALUES {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "{} values; at most {MAX_FILTER_VALUES} are allowed",
+                items.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    items
+}
+
+/// Parses each item as a closed-vocabulary value.
+fn parse_all<T: std::str::FromStr<Err = String>>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    items: Vec<&str>,
+) -> Vec<T> {
+    items
+        .into_iter()
+        .filter_map(|item| {
+            item.parse()
+                .map_err(|e: String| errors.push(FieldError::new(field, e)))
+                .ok()
+        })
+        .collect()
+}
+
+pub async fn resolve(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    p: ActionListParams,
+) -> AppResult<ActionFilter> {
+    let mut errors = Vec::new();
+    let initiators = split(&mut errors, "initiator", &p.initiator);
+    let targets = split(&mut errors, "target", &p.target);
+    let designated = split(&mut errors, "designated", &p.designated);
+    let mut dyads: Vec<(&str, &str)> = Vec::new();
+    if let Some(value) = &p.dyad {
+        let pairs: Vec<&str> = value.split(';').collect();
+        if pairs.len() > MAX_FILTER_VALUES {
+            errors.push(FieldError::new(
+                "dyad",
+                format!(
+                    "{} dyads; at most {MAX_FILTER_VALUES} are allowed",
+                    pairs.len()
+                ),
+            ));
+        } else {
+            for pair in pairs {
+                match pair.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+                    [a, b] if !a.is_empty() && !b.is_empty() && a != b => dyads.push((a, b)),
+                    _ => errors.push(FieldError::new(
+                        "dyad",
+                        format!("`{pair}` is not two different actor codes like `USA,CHN`"),
+                    )),
+                }
+            }
+        }
+    }
+
+    // Every actor code, resolved in one query.
+    let mut codes: Vec<&str> = Vec::new();
+    codes.extend(&initiators);
+    codes.extend(&targets);
+    codes.extend(&designated);
+    codes.extend(dyads.iter().flat_map(|&(a, b)| [a, b]));
+    let found = actor::refs_by_codes(conn, &codes).await?;
+    let ids = |field: &str, codes: &[&str], errors: &mut Vec<FieldError>| -> Vec<Uuid> {
+        codes
+            .iter()
+            .filter_map(|code| match found.iter().find(|a| a.code == *code) {
+                Some(a) => Some(a.id),
+                None => {
+                    errors.push(FieldError::new(
+                        field,
+                        format!("unknown actor code `{code}`"),
+                    ));
+                    None
+                }
+            })
+            .collect()
+    };
+    let initiators = ids("initiator", &initiators, &mut errors);
+    let targets = ids("target", &targets, &mut errors);
+    let designated = ids("designated", &designated, &mut errors);
+    let dyads: Vec<(Uuid, Uuid)> = dyads
+        .iter()
+        .filter_map(|&(a, b)| match ids("dyad", &[a, b], &mut errors)[..] {
+            [a, b] => Some((a, b)),
+            _ => None,
+        })
+        .collect();
+
+    let type_codes = split(&mut errors, "type", &p.type_);
+    for code in &type_codes {
+        if types.lookup(code).is_none() {
+            errors.push(FieldError::new(
+                "type",
+                format!("unknown action type `{code}`; see GET /v1/action-types"),
+            ));
+        }
+    }
+    let categories: Vec<Category> = {
+        let items = split(&mut errors, "category", &p.category);
+        parse_all(&mut errors, "category", items)
+    };
+    // `type` and `category` together keep the types that satisfy both.
+    let types_filter = match (p.type_.is_some(), p.category.is_some()) {
+        (false, false) => None,
+        _ => Some(
+            types
+                .all()
+                .iter()
+                .filter(|t| p.type_.is_none() || type_codes.contains(&t.code.as_str()))
+                .filter(|t| p.category.is_none() || categories.contains(&t.category))
+                .map(|t| t.code.clone())
+                .collect(),
+        ),
+    };
+    let statuses: Vec<ActionStatus> = {
+        let items = split(&mut errors, "status", &p.status);
+        parse_all(&mut errors, "status", items)
+    };
+    let tags: Vec<String> = split(&mut errors, "tag", &p.tag)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if let Some(long) = tags.iter().find(|t| t.chars().count() > MAX_TAG_LEN) {
+        errors.push(FieldError::new(
+            "tag",
+            format!("`{long}` is longer than {MAX_TAG_LEN} characters, so no action has it"),
+        ));
+    }
+    for (field, value) in [
+        ("severity_min", p.severity_min),
+        ("severity_max", p.severity_max),
+    ] {
+        if value.is_some_and(|v| !v.is_finite()) {
+            errors.push(FieldError::new(field, "must be a finite number"));
+        }
+    }
+    if let (Some(min), Some(max)) = (p.severity_min, p.severity_max) {
+        if min > max {
+            errors.push(FieldError::new(
+                "severity_min",
+                format!("{min} is greater than severity_max ({max})"),
+            ));
+        }
+    }
+    if let (Some(from), Some(to)) = (p.from, p.to) {
+        if from.0 > to.0 {
+            errors.push(FieldError::new(
+                "from",
+                format!("{} is after to ({})", from.0, to.0),
+            ));
+        }
+    }
+    let updated_since = p.updated_since.as_deref().and_then(|s| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "updated_since",
+                    format!(
+                        "`{s}` is not an RFC 3339 time such as 2026-11-28T12:00:00Z \
+                         (write `+` in an offset as %2B)"
+                    ),
+                ))
+            })
+            .ok()
+    });
+    let q = p.q.as_deref().map(str::trim).map(str::to_string);
+    match &q {
+        Some(q) if q.is_empty() => errors.push(FieldError::new(
+            "q",
+            "is empty; give words to search for, or leave q out",
+        )),
+        Some(q) if q.chars().count() > MAX_SEARCH_LEN => errors.push(FieldError::new(
+            "q",
+            format!("longer than {MAX_SEARCH_LEN} characters"),
+        )),
+        _ => {}
+    }
+    if p.sort == Some(ActionSort::Relevance) && q.is_none() {
+        errors.push(FieldError::new(
+            "sort",
+            "`relevance` orders by full-text rank; give `q` with it",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::bad_params(errors));
+    }
+    Ok(ActionFilter {
+        show_deleted: p.show_deleted.unwrap_or(false),
+        initiators,
+        targets,
+        dyads,
+        types: types_filter,
+        statuses: statuses.iter().map(|s| s.as_str().to_string()).collect(),
+        designated,
+        tags,
+        severity_min: p.severity_min,
+        severity_max: p.severity_max,
+        from: p.from.map(|d| d.0),
+        to: p.to.map(|d| d.0),
+        updated_since,
+        answered: p.answered,
+        q,
+        answers: None,
+        as_of: p.as_of.map(|d| d.0),
+    })
+}
+
+/// The page token's position, refused when it was issued for another sort.
+pub fn cursor(
+    req: &HttpRequest,
+    token: Option<&str>,
+    sort: ActionSort,
+) -> AppResult<Option<Cursor>> {
+    let cursor = pagination::cursor::<Cursor>(req, token)?;
+    match cursor {
+        Some(c) if !action_list::cursor_fits(sort, &c) => Err(AppError::bad_param(
+            pagination::TOKEN_PARAM,
+            "this page token was issued for another sort; start again without a token",
+        )),
+        c => Ok(c),
+    }
+}

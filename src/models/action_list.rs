@@ -1,0 +1,336 @@
+//! The query behind every list of actions: filters, sorts, keyset pagination and the optional
+//! exact total.
+//!
+//! Built as SQL text with numbered binds rather than with diesel's DSL because the relevance
+//! sort needs a computed column, and the set of conditions varies with every request. Every
+//! value is a bind parameter; only fixed fragments written here become SQL text.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Array, BigInt, Date, Double, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{QueryResult, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::action::{ActionRow, IN_FORCE_ON};
+use super::enums::ActionSort;
+
+/// What a list of actions is filtered by; actor codes and categories are already resolved.
+/// Conditions are ANDed; the values of one multi-valued condition are ORed. An empty list
+/// means "no condition".
+#[derive(Debug, Default, Clone)]
+pub struct ActionFilter {
+    pub show_deleted: bool,
+    pub initiators: Vec<Uuid>,
+    pub targets: Vec<Uuid>,
+    /// Unordered pairs: an action of either direction matches.
+    pub dyads: Vec<(Uuid, Uuid)>,
+    /// `Some(empty)` matches nothing (a `type` and a `category` with no type in common).
+    pub types: Option<Vec<String>>,
+    pub statuses: Vec<String>,
+    /// Actions that designate any of these actors.
+    pub designated: Vec<Uuid>,
+    /// Actions carrying any of these tags.
+    pub tags: Vec<String>,
+    pub severity_min: Option<f64>,
+    pub severity_max: Option<f64>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Has (true) or lacks (false) an answer from an action that is not deleted.
+    pub answered: Option<bool>,
+    /// Full-text query, `websearch_to_tsquery` syntax.
+    pub q: Option<String>,
+    /// Only actions that answer this one.
+    pub answers: Option<Uuid>,
+    /// Only actions in force on this day (see `IN_FORCE_ON`).
+    pub as_of: Option<NaiveDate>,
+}
+
+/// The sort value of the last item of a page, as a page token carries it. Floats travel as
+/// their bits so that the keyset comparison sees exactly the value PostgreSQL returned.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum SortValue {
+    #[serde(rename = "d")]
+    Date(NaiveDate),
+    #[serde(rename = "f")]
+    FloatBits(u64),
+    #[serde(rename = "t")]
+    Time(DateTime<Utc>),
+}
+
+/// Keyset position: the sort value and id of the last item of the previous page.
+pub type Cursor = (SortValue, Uuid);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Date,
+    Float,
+    Time,
+}
+
+struct SortSpec {
+    expr: &'static str,
+    ascending: bool,
+    kind: Kind,
+}
+
+const RANK: &str = "ts_rank(actions.search, tsq)::float8";
+
+fn spec(sort: ActionSort) -> SortSpec {
+    let (expr, ascending, kind) = match sort {
+        ActionSort::NewestFirst => ("actions.announced_on", false, Kind::Date),
+        ActionSort::OldestFirst => ("actions.announced_on", true, Kind::Date),
+        ActionSort::SeverityAsc => ("actions.severity", true, Kind::Float),
+        ActionSort::SeverityDesc => ("actions.severity", false, Kind::Float),
+        ActionSort::UpdatedAsc => ("actions.updated_at", true, Kind::Time),
+        ActionSort::UpdatedDesc => ("actions.updated_at", false, Kind::Time),
+        ActionSort::Relevance => (RANK, false, Kind::Float),
+    };
+    SortSpec {
+        expr,
+        ascending,
+        kind,
+    }
+}
+
+/// True when a cursor's value is of the kind the sort orders by (a forged or foreign token
+/// is refused before it reaches SQL).
+pub fn cursor_fits(sort: ActionSort, cursor: &Cursor) -> bool {
+    matches!(
+        (spec(sort).kind, cursor.0),
+        (Kind::Date, SortValue::Date(_))
+            | (Kind::Float, SortValue::FloatBits(_))
+            | (Kind::Time, SortValue::Time(_))
+    )
+}
+
+/// A listed action and the value it was sorted by.
+#[derive(Debug, QueryableByName)]
+pub struct Listed {
+    #[diesel(embed)]
+    pub action: ActionRow,
+    /// The relevance rank (0 unless `q` is given).
+    #[diesel(sql_type = Double)]
+    pub rank: f64,
+}
+
+impl Listed {
+    pub fn cursor(&self, sort: ActionSort) -> Cursor {
+        let value = match sort {
+            ActionSort::NewestFirst | ActionSort::OldestFirst => {
+                SortValue::Date(self.action.announced_on)
+            }
+            ActionSort::SeverityAsc | ActionSort::SeverityDesc => {
+                SortValue::FloatBits(self.action.severity.to_bits())
+            }
+            ActionSort::UpdatedAsc | ActionSort::UpdatedDesc => {
+                SortValue::Time(self.action.updated_at)
+            }
+            ActionSort::Relevance => SortValue::FloatBits(self.rank.to_bits()),
+        };
+        (value, self.action.id)
+    }
+}
+
+/// One page of `limit` rows after `after`, in `sort` order with the id as tie-breaker. The
+/// row-value comparison lets PostgreSQL walk the matching index from the cursor on.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    f: &ActionFilter,
+    sort: ActionSort,
+    after: Option<Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<Listed>> {
+    let spec = spec(sort);
+    let mut sql = Sql::default();
+    let rank = if f.q.is_some() { RANK } else { "0::float8" };
+    sql.push(&format!("SELECT {COLUMNS}, {rank} AS rank"));
+    from_where(&mut sql, f);
+    if let Some((value, id)) = after {
+        let op = if spec.ascending { ">" } else { "<" };
+        let value = match value {
+            SortValue::Date(d) => sql.bind(Bind::Date(d)),
+            SortValue::FloatBits(bits) => sql.bind(Bind::Float(f64::from_bits(bits))),
+            SortValue::Time(t) => sql.bind(Bind::Time(t)),
+        };
+        let id = sql.bind(Bind::Uuid(id));
+        sql.push(&format!(
+            " AND ({}, actions.id) {op} ({value}, {id})",
+            spec.expr
+        ));
+    }
+    let dir = if spec.ascending { "ASC" } else { "DESC" };
+    let limit = sql.bind(Bind::Int(limit));
+    sql.push(&format!(
+        " ORDER BY {} {dir}, actions.id {dir} LIMIT {limit}",
+        spec.expr
+    ));
+    sql.finish().load(conn).await
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many actions match, over all pages.
+pub async fn total(conn: &mut AsyncPgConnection, f: &ActionFilter) -> QueryResult<i64> {
+    let mut sql = Sql::default();
+    sql.push("SELECT count(*) AS n");
+    from_where(&mut sql, f);
+    let count: Count = sql.finish().get_result(conn).await?;
+    Ok(count.n)
+}
+
+const COLUMNS: &str = "actions.id, actions.title, actions.summary, actions.initiator_id, \
+    actions.target_id, actions.authority_id, actions.type_code, actions.status, \
+    actions.announced_on, actions.date_precision, actions.effective_from, actions.effective_to, \
+    actions.legal_basis, actions.program, actions.severity, actions.tags, actions.created_at, \
+    actions.updated_at, actions.version, actions.deleted_at";
+
+fn from_where(sql: &mut Sql, f: &ActionFilter) {
+    sql.push(" FROM actions");
+    if let Some(q) = &f.q {
+        let q = sql.bind(Bind::Text(q.clone()));
+        sql.push(&format!(
+            ", websearch_to_tsquery('english'::regconfig, {q}) AS tsq"
+        ));
+    }
+    sql.push(" WHERE true");
+    if f.q.is_some() {
+        sql.push(" AND actions.search @@ tsq");
+    }
+    if !f.show_deleted {
+        sql.push(" AND actions.deleted_at IS NULL");
+    }
+    if !f.initiators.is_empty() {
+        let p = sql.bind(Bind::Uuids(f.initiators.clone()));
+        sql.push(&format!(" AND actions.initiator_id = ANY({p})"));
+    }
+    if !f.targets.is_empty() {
+        let p = sql.bind(Bind::Uuids(f.targets.clone()));
+        sql.push(&format!(" AND actions.target_id = ANY({p})"));
+    }
+    if !f.dyads.is_empty() {
+        // Spelled out per direction so that each arm can use the (initiator, target) index.
+        let arms: Vec<String> = f
+            .dyads
+            .iter()
+            .flat_map(|&(a, b)| [(a, b), (b, a)])
+            .map(|(from, to)| {
+                let from = sql.bind(Bind::Uuid(from));
+                let to = sql.bind(Bind::Uuid(to));
+                format!("(actions.initiator_id = {from} AND actions.target_id = {to})")
+            })
+            .collect();
+        sql.push(&format!(" AND ({})", arms.join(" OR ")));
+    }
+    if let Some(types) = &f.types {
+        let p = sql.bind(Bind::Texts(types.clone()));
+        sql.push(&format!(" AND actions.type_code = ANY({p})"));
+    }
+    if !f.statuses.is_empty() {
+        let p = sql.bind(Bind::Texts(f.statuses.clone()));
+        sql.push(&format!(" AND actions.status = ANY({p})"));
+    }
+    if !f.designated.is_empty() {
+        let p = sql.bind(Bind::Uuids(f.designated.clone()));
+        sql.push(&format!(
+            " AND actions.id IN (SELECT action_id FROM designations WHERE actor_id = ANY({p}))"
+        ));
+    }
+    if !f.tags.is_empty() {
+        let p = sql.bind(Bind::Texts(f.tags.clone()));
+        sql.push(&format!(" AND actions.tags && {p}::text[]"));
+    }
+    if let Some(min) = f.severity_min {
+        let p = sql.bind(Bind::Float(min));
+        sql.push(&format!(" AND actions.severity >= {p}"));
+    }
+    if let Some(max) = f.severity_max {
+        let p = sql.bind(Bind::Float(max));
+        sql.push(&format!(" AND actions.severity <= {p}"));
+    }
+    if let Some(from) = f.from {
+        let p = sql.bind(Bind::Date(from));
+        sql.push(&format!(" AND actions.announced_on >= {p}"));
+    }
+    if let Some(to) = f.to {
+        let p = sql.bind(Bind::Date(to));
+        sql.push(&format!(" AND actions.announced_on <= {p}"));
+    }
+    if let Some(since) = f.updated_since {
+        let p = sql.bind(Bind::Time(since));
+        sql.push(&format!(" AND actions.updated_at >= {p}"));
+    }
+    if let Some(answered) = f.answered {
+        let not = if answered { "" } else { "NOT " };
+        sql.push(&format!(
+            " AND {not}EXISTS (SELECT 1 FROM responses r JOIN actions answer \
+               ON answer.id = r.action_id AND answer.deleted_at IS NULL \
+             WHERE r.responds_to_id = actions.id)"
+        ));
+    }
+    if let Some(answers) = f.answers {
+        let p = sql.bind(Bind::Uuid(answers));
+        sql.push(&format!(
+            " AND actions.id IN (SELECT action_id FROM responses WHERE responds_to_id = {p})"
+        ));
+    }
+    if let Some(day) = f.as_of {
+        let p = sql.bind(Bind::Date(day));
+        let (head, tail) = IN_FORCE_ON;
+        sql.push(&format!(" AND {head}{p}{tail}"));
+    }
+}
+
+enum Bind {
+    Uuid(Uuid),
+    Uuids(Vec<Uuid>),
+    Text(String),
+    Texts(Vec<String>),
+    Date(NaiveDate),
+    Float(f64),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+/// SQL text with its bind values, numbered in order of appearance.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// Adds a bind value and returns its placeholder.
+    fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    fn finish(self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+        let mut query = diesel::sql_query(self.text).into_boxed::<Pg>();
+        for value in self.binds {
+            query = match value {
+                Bind::Uuid(v) => query.bind::<SqlUuid, _>(v),
+                Bind::Uuids(v) => query.bind::<Array<SqlUuid>, _>(v),
+                Bind::Text(v) => query.bind::<Text, _>(v),
+                Bind::Texts(v) => query.bind::<Array<Text>, _>(v),
+                Bind::Date(v) => query.bind::<Date, _>(v),
+                Bind::Float(v) => query.bind::<Double, _>(v),
+                Bind::Time(v) => query.bind::<Timestamptz, _>(v),
+                Bind::Int(v) => query.bind::<BigInt, _>(v),
+            };
+        }
+        query
+    }
+}
