@@ -1101,8 +1101,9 @@ def interrupt(signum, frame):
 
 def main(argv=None):
     args = parse_args(argv)
-    # A SIGTERM (or SIGHUP) stops the run like a Ctrl-C: through the cleanup below.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # Ctrl-C, SIGTERM and SIGHUP all stop the run through the cleanup below (SIGINT too is
+    # set here: a shell starts background jobs with it ignored).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
     started_at = utc_now()
     bench = None
