@@ -458,18 +458,18 @@ def select_inputs(db, base, key, ids_count):
     if sel["actions"] < 100:
         raise BenchError(f"the database has only {sel['actions']} actions; nothing to benchmark")
 
-    ids = db.run(f"SELECT id FROM actions WHERE deleted_at IS NULL ORDER BY random() "
-                 f"LIMIT {ids_count}").split()
-    (WORK / "ids.txt").write_text("\n".join(ids) + "\n")
     db.run("CREATE SCHEMA IF NOT EXISTS bench; DROP TABLE IF EXISTS bench.bench_ids; "
            "CREATE TABLE bench.bench_ids (n int PRIMARY KEY, id uuid NOT NULL); "
-           "INSERT INTO bench.bench_ids SELECT n, id::uuid FROM unnest(string_to_array('"
-           + ",".join(ids) + "', ',')) WITH ORDINALITY AS t(id, n); ANALYZE bench.bench_ids")
+           "INSERT INTO bench.bench_ids SELECT row_number() OVER (), id FROM ("
+           f"  SELECT id FROM actions WHERE deleted_at IS NULL ORDER BY random() LIMIT {ids_count}) s; "
+           "ANALYZE bench.bench_ids")
+    ids = db.run("SELECT id FROM bench.bench_ids ORDER BY n").split()
+    (WORK / "ids.txt").write_text("\n".join(ids) + "\n")
     sel["ids"] = len(ids)
 
-    busy = db.json("SELECT x.code, count(*) AS n FROM actions a JOIN actors x ON x.id = a.initiator_id "
-                   "WHERE a.deleted_at IS NULL GROUP BY x.code ORDER BY n DESC, x.code LIMIT 1")[0]
-    sel["initiator"], sel["initiator_actions"] = busy["code"], busy["n"]
+    busy = db.json("SELECT x.code, x.id, count(*) AS n FROM actions a JOIN actors x ON x.id = a.initiator_id "
+                   "WHERE a.deleted_at IS NULL GROUP BY x.code, x.id ORDER BY n DESC, x.code LIMIT 1")[0]
+    sel["initiator"], sel["initiator_id"], sel["initiator_actions"] = busy["code"], busy["id"], busy["n"]
 
     dyad = db.json(
         "SELECT xa.code AS a, xb.code AS b, xa.id AS a_id, xb.id AS b_id, d.n FROM ("
@@ -631,7 +631,6 @@ class Bench:
         self.db = None
         self.sel = {}
         self.info = {}
-        self.explain_on = False
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -728,7 +727,7 @@ class Bench:
         self.rows.append(Row(
             "first page, filtered", f"GET {first}", "throughput", 0.5,
             self.wrk("first-page", first),
-            self.pgbench("first-page", "list_first_page.sql", {"initiator": s["initiator"]})))
+            self.pgbench("first-page", "list_first_page.sql", {"initiator_id": s["initiator_id"]})))
 
         token, depth, last = deep_position(base, s["initiator"])
         deep = f"{first}&page_token={q(token)}"
@@ -738,7 +737,8 @@ class Bench:
             "deep page (cursor)", f"GET {first}&page_token=<after {depth:,} items>", "throughput", 0.5,
             self.wrk("deep-page", deep),
             self.pgbench("deep-page", "list_deep_page.sql", {
-                "initiator": s["initiator"], "after_date": last["announced_on"], "after_id": last["id"]})))
+                "initiator_id": s["initiator_id"], "after_date": last["announced_on"],
+                "after_id": last["id"]})))
 
         search = f"/v1/actions?q={q(s['word'])}&limit={PAGE}"
         row = Row("full-text search", f"GET {search}", "throughput", 0.5)
@@ -784,8 +784,11 @@ class Bench:
         chain = f"/v1/actions/{s['chain_root']}/chain"
         nodes = [n["id"] for n in warm_up(base, "GET", chain)["nodes"]]
         s["chain_size"] = len(nodes)
-        fetch = self.pgbench("chain-rows", "chain_rows.sql", {"ids": "{" + ",".join(nodes) + "}"},
-                             clients=1)
+        ids = "{" + ",".join(nodes) + "}"
+        if len(ids) > 120_000:  # one argument of a command may not exceed 128 KiB
+            raise BenchError(f"the chain of {chain} has {len(nodes):,} actions: too many ids to "
+                             "pass to pgbench (at most about 3,000)")
+        fetch = self.pgbench("chain-rows", "chain_rows.sql", {"ids": ids}, clients=1)
         self.rows.append(Row(f"chain ({len(nodes):,} actions)", f"GET {chain}", "latency", 3.0,
                              self.wrk("chain", chain, connections=1), fetch,
                              note=f"SQL: the {len(nodes):,} rows by id"))
@@ -830,13 +833,11 @@ class Bench:
                     "ALTER DATABASE postgres SET session_preload_libraries = 'auto_explain'; "
                     "ALTER DATABASE postgres SET auto_explain.log_min_duration = 0; "
                     "ALTER DATABASE postgres SET auto_explain.log_format = 'text'")
-        self.explain_on = True
 
     def reset_explain(self):
         self.db.run("ALTER DATABASE postgres RESET session_preload_libraries; "
                     "ALTER DATABASE postgres RESET auto_explain.log_min_duration; "
                     "ALTER DATABASE postgres RESET auto_explain.log_format")
-        self.explain_on = False
 
     def explain_check(self):
         """Restarts the server with auto_explain logging every plan of its connections, sends
