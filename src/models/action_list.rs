@@ -3,12 +3,14 @@
 //!
 //! Built as SQL text with numbered binds rather than with diesel's DSL because the relevance
 //! sort needs a computed column, and the set of conditions varies with every request. Every
-//! value is a bind parameter; only fixed fragments written here become SQL text.
+//! value is a bind parameter; only fixed fragments written here become SQL text, so the
+//! number of distinct statements is bounded by the combinations of filters, and the common
+//! ones are kept prepared (see `Sql::cacheable`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Date, Double, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Date, Double, Text, Timestamptz, Untyped, Uuid as SqlUuid};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -168,7 +170,7 @@ pub async fn page(
         " ORDER BY {} {dir}, actions.id {dir} LIMIT {limit}",
         spec.expr
     ));
-    sql.finish().load(conn).await
+    sql.load(conn).await
 }
 
 #[derive(QueryableByName)]
@@ -182,7 +184,7 @@ pub async fn total(conn: &mut AsyncPgConnection, f: &ActionFilter) -> QueryResul
     let mut sql = Sql::default();
     sql.push("SELECT count(*) AS n");
     from_where(&mut sql, f);
-    let count: Count = sql.finish().get_result(conn).await?;
+    let count: Count = sql.get_result(conn).await?;
     Ok(count.n)
 }
 
@@ -192,7 +194,38 @@ const COLUMNS: &str = "actions.id, actions.title, actions.summary, actions.initi
     actions.legal_basis, actions.program, actions.severity, actions.tags, actions.created_at, \
     actions.updated_at, actions.version, actions.deleted_at";
 
+/// How many conditions a filter sets; statements with few are kept prepared.
+fn conditions(f: &ActionFilter) -> usize {
+    [
+        f.q.is_some(),
+        !f.initiators.is_empty(),
+        !f.targets.is_empty(),
+        !f.dyads.is_empty(),
+        f.types.is_some(),
+        !f.statuses.is_empty(),
+        !f.designated.is_empty(),
+        !f.tags.is_empty(),
+        f.severity_min.is_some(),
+        f.severity_max.is_some(),
+        f.from.is_some(),
+        f.to.is_some(),
+        f.updated_since.is_some(),
+        f.answered.is_some(),
+        f.answers.is_some(),
+        f.as_of.is_some(),
+    ]
+    .into_iter()
+    .filter(|&set| set)
+    .count()
+}
+
+/// Statements with at most this many conditions are prepared once per connection and kept:
+/// under 500 shapes (16 conditions x 7 sorts x cursor or not x show_deleted), so the cache
+/// stays bounded whatever clients send; rarer combinations are prepared for each request.
+const MAX_CACHED_CONDITIONS: usize = 1;
+
 fn from_where(sql: &mut Sql, f: &ActionFilter) {
+    sql.cacheable = conditions(f) <= MAX_CACHED_CONDITIONS;
     sql.push(" FROM actions");
     if let Some(q) = &f.q {
         let q = sql.bind(Bind::Text(q.clone()));
@@ -216,18 +249,16 @@ fn from_where(sql: &mut Sql, f: &ActionFilter) {
         sql.push(&format!(" AND actions.target_id = ANY({p})"));
     }
     if !f.dyads.is_empty() {
-        // Spelled out per direction so that each arm can use the (initiator, target) index.
-        let arms: Vec<String> = f
-            .dyads
-            .iter()
-            .flat_map(|&(a, b)| [(a, b), (b, a)])
-            .map(|(from, to)| {
-                let from = sql.bind(Bind::Uuid(from));
-                let to = sql.bind(Bind::Uuid(to));
-                format!("(actions.initiator_id = {from} AND actions.target_id = {to})")
-            })
-            .collect();
-        sql.push(&format!(" AND ({})", arms.join(" OR ")));
+        // Both directions as (initiator, target) pairs, so that each can use the dyad index;
+        // two arrays keep the statement's text the same for any number of dyads.
+        let (froms, tos): (Vec<Uuid>, Vec<Uuid>) =
+            f.dyads.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).unzip();
+        let froms = sql.bind(Bind::Uuids(froms));
+        let tos = sql.bind(Bind::Uuids(tos));
+        sql.push(&format!(
+            " AND (actions.initiator_id, actions.target_id) IN \
+             (SELECT * FROM unnest({froms}::uuid[], {tos}::uuid[]))"
+        ));
     }
     if let Some(types) = &f.types {
         let p = sql.bind(Bind::Texts(types.clone()));
@@ -299,11 +330,13 @@ enum Bind {
     Int(i64),
 }
 
-/// SQL text with its bind values, numbered in order of appearance.
+/// SQL text with its bind values. Placeholders `$n` in the text refer to `binds[n - 1]`.
 #[derive(Default)]
 struct Sql {
     text: String,
     binds: Vec<Bind>,
+    /// Whether diesel may keep this statement prepared (diesel's own `sql_query` never is).
+    cacheable: bool,
 }
 
 impl Sql {
@@ -316,21 +349,46 @@ impl Sql {
         self.binds.push(value);
         format!("${}", self.binds.len())
     }
+}
 
-    fn finish(self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
-        let mut query = diesel::sql_query(self.text).into_boxed::<Pg>();
-        for value in self.binds {
-            query = match value {
-                Bind::Uuid(v) => query.bind::<SqlUuid, _>(v),
-                Bind::Uuids(v) => query.bind::<Array<SqlUuid>, _>(v),
-                Bind::Text(v) => query.bind::<Text, _>(v),
-                Bind::Texts(v) => query.bind::<Array<Text>, _>(v),
-                Bind::Date(v) => query.bind::<Date, _>(v),
-                Bind::Float(v) => query.bind::<Double, _>(v),
-                Bind::Time(v) => query.bind::<Timestamptz, _>(v),
-                Bind::Int(v) => query.bind::<BigInt, _>(v),
-            };
+impl QueryFragment<Pg> for Sql {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        if !self.cacheable {
+            out.unsafe_to_cache_prepared();
         }
-        query
+        // diesel numbers the placeholders it writes itself, in the order binds are pushed.
+        let mut rest = self.text.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            let n: usize = rest[at + 1..at + 1 + digits]
+                .parse()
+                .map_err(|_| diesel::result::Error::QueryBuilderError("bad placeholder".into()))?;
+            match &self.binds[n - 1] {
+                Bind::Uuid(v) => out.push_bind_param::<SqlUuid, _>(v)?,
+                Bind::Uuids(v) => out.push_bind_param::<Array<SqlUuid>, _>(v)?,
+                Bind::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                Bind::Texts(v) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Bind::Date(v) => out.push_bind_param::<Date, _>(v)?,
+                Bind::Float(v) => out.push_bind_param::<Double, _>(v)?,
+                Bind::Time(v) => out.push_bind_param::<Timestamptz, _>(v)?,
+                Bind::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
     }
+}
+
+impl QueryId for Sql {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Sql {
+    type SqlType = Untyped;
 }
