@@ -139,9 +139,12 @@ def build():
         raise BenchError("`cargo build --release` failed (see its output above)")
     meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
                           cwd=REPO, capture_output=True, text=True, check=True)
-    binary = Path(json.loads(meta.stdout)["target_directory"]) / "release" / "riposte"
-    if not binary.is_file():
-        raise BenchError(f"the build succeeded but {binary} does not exist")
+    built = Path(json.loads(meta.stdout)["target_directory"]) / "release" / "riposte"
+    if not built.is_file():
+        raise BenchError(f"the build succeeded but {built} does not exist")
+    # A copy: another build into the same target directory cannot swap it during the run.
+    binary = WORK / "riposte"
+    shutil.copy2(built, binary)
     return binary
 
 
@@ -1110,10 +1113,10 @@ def main(argv=None):
     bench = None
     try:
         tools = check_tools(args)
-        binary = build()
         if WORK.exists():
             shutil.rmtree(WORK)
         WORK.mkdir(parents=True)
+        binary = build()
         bench = Bench(args, tools, binary)
         bench.run()
     except BenchError as e:
