@@ -695,7 +695,7 @@ class Bench:
         self.info["postgres"] = "PostgreSQL " + self.db.value("SHOW server_version")
         key = create_key(self.binary, pg_dir)
         self.sel = select_inputs(self.db, self.server.base, key, ids_count=10_000)
-        self.throughput_rows(key)
+        self.throughput_rows()
         self.analysis_rows()
         self.post_row(key)
         self.delete_posted()
@@ -714,8 +714,8 @@ class Bench:
             self.db.run("VACUUM (ANALYZE)")
             update_marker(pg_dir, vacuumed=True)
 
-    def throughput_rows(self, key):
-        s, base, c = self.sel, self.server.base, self.args.connections
+    def throughput_rows(self):
+        s, base = self.sel, self.server.base
         ids = WORK / "ids.txt"
         first_id = ids.read_text().split()[0]
         warm_up(base, "GET", f"/v1/actions/{first_id}")
