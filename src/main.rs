@@ -82,6 +82,20 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Fill an empty database with a realistic synthetic data set (deterministic per seed):
+    /// about 200 states and IGOs, thousands of designated people and bodies, Zipf-skewed
+    /// dyads, answers in episodes (about 20% of actions), threats and their implementations.
+    /// Refuses a database that already holds actors or actions.
+    Generate {
+        /// Number of actions.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=20_000_000))]
+        actions: u64,
+        /// Seed: the same seed and number of actions give the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -156,6 +170,16 @@ fn run(cli: Cli) -> Result<(), String> {
             drop(database);
             Ok(())
         }
+        Command::Generate { actions, seed, db } => {
+            let database = Database::open(db.database_url, &db.data_dir)?;
+            let url = database.url.clone();
+            let options = riposte::generate::Options { actions, seed };
+            let report = actix_web::rt::System::new()
+                .block_on(async move { riposte::generate::run(&url, options).await })?;
+            print_report(&report);
+            drop(database);
+            Ok(())
+        }
         Command::Seed { name, db } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
@@ -209,6 +233,45 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn print_report(r: &riposte::generate::Report) {
+    use riposte::generate::progress::{seconds, thousands};
+    let actions = r
+        .rows
+        .iter()
+        .find(|(t, _)| *t == "actions")
+        .map_or(0, |(_, n)| *n);
+    println!("generated:");
+    for (table, n) in &r.rows {
+        println!("  {table:<15} {:>12}", thousands(*n));
+    }
+    println!(
+        "  answering       {:>12}  ({:.1}% of actions, in {} episodes)",
+        thousands(r.answering),
+        100.0 * r.answering as f64 / actions.max(1) as f64,
+        thousands(r.episodes as u64)
+    );
+    println!(
+        "  threats         {:>12}  ({} implemented)",
+        thousands(r.threats),
+        thousands(r.threats_implemented)
+    );
+    let (a, b, n) = &r.busiest;
+    println!(
+        "busiest dyad: {a}-{b}, {} actions ({:.1}%)",
+        thousands(*n),
+        100.0 * *n as f64 / actions.max(1) as f64
+    );
+    for (tag, size, id) in &r.designed {
+        println!("episode tag {tag}: {size} actions from {id}");
+    }
+    println!(
+        "elapsed {} (loading {}), {} actions/s",
+        seconds(r.elapsed),
+        seconds(r.loading),
+        thousands((actions as f64 / r.elapsed.as_secs_f64()) as u64)
+    );
 }
 
 async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
