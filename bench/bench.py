@@ -482,7 +482,10 @@ def select_inputs(db, base, key, ids_count):
         "JOIN actors xa ON xa.id = d.a JOIN actors xb ON xb.id = d.b")[0]
     sel["dyad"] = dyad
 
-    sel["word"], sel["word_share"] = common_title_word(db)
+    shares = title_words(db)
+    sel["word"], sel["rare_word"] = common_and_rare_word(shares)
+    sel["word_share"], sel["rare_word_share"] = shares[sel["word"]], shares[sel["rare_word"]]
+    sel["quiet"], sel["quiet_share"] = quiet_initiator(db)
     sel["chain_root"], sel["chain_label"] = episode_root(db)
     sel["designees"] = designees(db, base, key, dyad["a"])
     return sel
@@ -492,18 +495,36 @@ STOPWORDS = set("""a an and are as at be by for from has have in into is it its 
 that the their this to was were will with after against new more than""".split())
 
 
-def common_title_word(db):
-    """The most frequent word of 5,000 random titles (not a stop word), and its share."""
-    titles = db.run("SELECT title FROM actions WHERE deleted_at IS NULL ORDER BY random() LIMIT 5000")
-    lines = titles.splitlines()
+def title_words(db):
+    """Words of 5,000 random titles: {word: share of titles that have it}. Stop words and the
+    words of state and IGO names (titles are full of "United States") are left out."""
+    names = db.run("SELECT name FROM actors WHERE kind IN ('state', 'igo')").lower()
+    skip = STOPWORDS | set(re.findall(r"[a-z]+", names))
+    lines = db.run("SELECT title FROM actions WHERE deleted_at IS NULL "
+                   "ORDER BY random() LIMIT 5000").splitlines()
     counts = collections.Counter()
     for title in lines:
-        words = {w for w in re.findall(r"[a-z]+", title.lower()) if len(w) >= 4 and w not in STOPWORDS}
-        counts.update(words)
+        counts.update({w for w in re.findall(r"[a-z]+", title.lower()) if len(w) >= 4 and w not in skip})
     if not counts:
         raise BenchError("no word of four letters or more in the titles: cannot choose a search word")
-    word, n = counts.most_common(1)[0]
-    return word, n / max(1, len(lines))
+    return {w: n / len(lines) for w, n in counts.items()}
+
+
+def common_and_rare_word(shares):
+    """The most frequent word (the search benchmark), and one in about 1% of titles (selective,
+    for the EXPLAIN check)."""
+    common = max(shares, key=lambda w: (shares[w], w))
+    rare = min(shares, key=lambda w: (abs(shares[w] - 0.01), w))
+    return common, rare
+
+
+def quiet_initiator(db):
+    """An initiator with about 0.5% of the actions: a selective filter for the EXPLAIN check."""
+    rows = db.json("SELECT x.code, count(*) AS n FROM actions a JOIN actors x ON x.id = a.initiator_id "
+                   "WHERE a.deleted_at IS NULL GROUP BY x.code")
+    total = sum(r["n"] for r in rows)
+    best = min(rows, key=lambda r: (abs(r["n"] / total - 0.005), r["code"]))
+    return best["code"], best["n"] / total
 
 
 def episode_root(db):
@@ -669,14 +690,14 @@ class Bench:
         work = lambda: run_wrk(self.tools, name, self.server.base + path, script, script_args,
                                c, self.args.duration, env)
         r = self.memory.during(self.server.proc.pid, work)
-        say(f"  {r['rps']:,.0f} req/s, p50 {ms(r['p50_us'])}, p99 {ms(r['p99_us'])}, {r['errors']} errors")
+        say(f"  {rate(r['rps'])} req/s, p50 {ms(r['p50_us'])}, p99 {ms(r['p99_us'])}, {r['errors']} errors")
         return r
 
     def pgbench(self, name, script, variables, clients=None):
         c = clients or self.args.connections
         say(f"pgbench {name}: {script}, {c} client(s), {self.args.duration} s")
         r = run_pgbench(self.tools, self.db, name, script, variables, c, self.args.duration)
-        say(f"  {r['tps']:,.0f} tps, p50 {ms(r['p50_us'])}, p99 {ms(r['p99_us'])}")
+        say(f"  {rate(r['tps'])} tps, p50 {ms(r['p50_us'])}, p99 {ms(r['p99_us'])}")
         return r
 
     # -- the run -------------------------------------------------------------------------
@@ -804,12 +825,15 @@ class Bench:
         last = datetime.date.fromisoformat(s["last_day"])
         month_ago = last - datetime.timedelta(days=30)
         future = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1))
-        word = q(s["word"])
-        # (label, query string, selective: a sequential scan of actions would be a failure)
+        # (label, query string, selective: a sequential scan of actions would be a failure).
+        # Selective: a quiet initiator (~0.5% of actions), a word in ~1% of titles, narrow
+        # ranges, rare values; the busy initiator and the common word are not.
+        busy, quiet, rare = q(s["initiator"]), q(s["quiet"]), q(s["rare_word"])
         return [
-            ("initiator", f"initiator={q(s['initiator'])}", True),
-            ("target", f"target={q(b)}", True),
-            ("dyad", f"dyad={q(a)},{q(b)}", True),
+            ("initiator", f"initiator={quiet}", True),
+            ("initiator (busy)", f"initiator={busy}", False),
+            ("target", f"target={quiet}", True),
+            ("dyad (busiest)", f"dyad={q(a)},{q(b)}", True),
             ("type", "type=blockade", True),
             ("category", "category=agreement", True),
             ("status", "status=suspended", True),
@@ -819,16 +843,19 @@ class Bench:
             ("from/to (30 days)", f"from={month_ago}&to={last}", True),
             ("updated_since", f"updated_since={q(future.strftime('%Y-%m-%dT%H:%M:%SZ'))}", True),
             ("answered", "answered=true", False),
-            ("q", f"q={word}", True),
-            ("q, sort=relevance", f"q={word}&sort=relevance", True),
+            ("q (rare word)", f"q={rare}", True),
+            ("q (rare word), sort=relevance", f"q={rare}&sort=relevance", True),
+            ("q (common word)", f"q={q(s['word'])}", False),
+            ("q (common word), sort=relevance", f"q={q(s['word'])}&sort=relevance", False),
             ("sort=announced_on", "sort=announced_on", True),
             ("sort=-severity", "sort=-severity", True),
             ("sort=severity", "sort=severity", True),
             ("sort=-updated_at", "sort=-updated_at", True),
             ("sort=updated_at", "sort=updated_at", True),
-            ("initiator, sort=-severity", f"initiator={q(s['initiator'])}&sort=-severity", True),
-            ("initiator, include_total", f"initiator={q(s['initiator'])}&include_total=true", True),
-            ("initiator, 2 values", f"initiator={q(s['initiator'])},{q(a)}", True),
+            ("initiator, sort=-severity", f"initiator={quiet}&sort=-severity", True),
+            ("initiator, include_total", f"initiator={quiet}&include_total=true", True),
+            ("initiator (busy), include_total", f"initiator={busy}&include_total=true", False),
+            ("initiator, 2 values", f"initiator={quiet},{q(a)}", True),
         ]
 
     def set_explain(self):
@@ -978,6 +1005,10 @@ def ms(us):
     return f"{us / 1000:.2f} ms" if us < 100_000 else f"{us / 1000:.0f} ms"
 
 
+def rate(per_second):
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.1f}"
+
+
 def verdict(ok):
     return "—" if ok is None else ("PASS" if ok else "**FAIL**")
 
@@ -992,13 +1023,15 @@ def report(bench, started_at, seconds):
     data = info.get("data", {})
     out.append(f"- data: {s['actions']:,} actions (`riposte generate --actions {a.actions} --seed {a.seed}`"
                f"{', ' + data['note'] if data.get('note') else ''})")
-    out.append(f"- command: `bench/run {' '.join(sys.argv[1:])}`".rstrip())
+    out.append(f"- command: `{' '.join(['bench/run', *sys.argv[1:]])}`")
     out.append(f"- load: wrk and pgbench on the same machine over loopback / Unix socket; "
                f"{a.connections} connections for throughput rows (wrk -t2, pgbench -j2 -M prepared), "
                f"1 for analysis rows; {a.duration} s per measurement; run took {seconds / 60:.1f} min")
     out.append(f"- inputs: busy initiator `{s['initiator']}` ({s['initiator_actions']:,} actions); "
                f"busiest dyad `{s['dyad']['a']}`–`{s['dyad']['b']}` ({s['dyad']['n']:,} actions); "
                f"search word `{s['word']}` (in {s['word_share']:.0%} of sampled titles); "
+               f"for the plans: quiet initiator `{s['quiet']}` ({s['quiet_share']:.1%} of actions), "
+               f"rare word `{s['rare_word']}` ({s['rare_word_share']:.1%} of titles); "
                f"chain of `{s['chain_root']}` ({s['chain_label']}, {s.get('chain_size', 0):,} actions); "
                f"{s['ids']:,} random ids (table `bench.bench_ids` during the run)")
     out.append("")
@@ -1044,12 +1077,12 @@ def report(bench, started_at, seconds):
 def wrk_cells(w):
     if not w:
         return ["—", "—", "—", "—"]
-    return [f"{w['rps']:,.0f}", ms(w["p50_us"]), ms(w["p99_us"]), str(w["errors"])]
+    return [rate(w["rps"]), ms(w["p50_us"]), ms(w["p99_us"]), str(w["errors"])]
 
 
 def throughput_cells(r):
     w, sql = r.wrk, r.sql
-    return [r.name, f"`{r.request}`", *wrk_cells(w), f"{sql['tps']:,.0f}" if sql else "—", ms(sql["p50_us"]) if sql else "—",
+    return [r.name, f"`{r.request}`", *wrk_cells(w), rate(sql["tps"]) if sql else "—", ms(sql["p50_us"]) if sql else "—",
             f"{r.ratio():.2f}x" if r.ratio() else "—",
             f"≥ {r.target}x" if r.target else "—", verdict(r.passed()) + (f" ({r.note})" if r.note else "")]
 
