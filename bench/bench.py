@@ -1,0 +1,1175 @@
+#!/usr/bin/env python3
+"""riposte's benchmark: the HTTP API under wrk next to PostgreSQL alone under pgbench.
+
+Run it through `bench/run` (see bench/README.md). Standard library only.
+
+Outline: build the release binary; make (or reuse) generated databases under bench/.data;
+start `riposte serve` on a free loopback port; pick the inputs (ids, a busy initiator, the
+busiest dyad, a common word, an episode); for each endpoint run wrk against the server and
+pgbench with the equivalent SQL (bench/sql/); check the analysis endpoints' latency; check
+with auto_explain that the server's own queries use indexes; print a Markdown report and
+write it to bench/results/<UTC time>.md.
+"""
+
+import argparse
+import collections
+import datetime
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DATA = BENCH / ".data"  # cached generated databases, one directory per (actions, seed)
+WORK = BENCH / ".work"  # the last run's raw outputs and logs
+RESULTS = BENCH / "results"  # one Markdown report per run
+WRK_DIR = BENCH / "wrk"
+SQL_DIR = BENCH / "sql"
+
+SMALL_ACTIONS = 10_000  # the database the first page at N is compared with
+DEEP_ITEMS = 10_000  # how deep the "deep page" is (less if the filter has fewer items)
+PAGE = 50  # page size of the benchmarked list and search requests
+POST_TAG = "bench-post"  # tag of every action the benchmark writes (deleted afterwards)
+MEMORY_TARGET = 100_000_000  # bytes (100 MB) of peak resident memory of the server
+PG_PORT = 5432  # the embedded cluster's port (its socket is in the data directory)
+
+STARTED = time.monotonic()
+
+
+class BenchError(Exception):
+    """A failure that stops the run; the message says what went wrong and what to do."""
+
+
+def say(message):
+    """Progress on stderr, with the time since the start."""
+    elapsed = int(time.monotonic() - STARTED)
+    print(f"[bench {elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="bench/run",
+        description="Benchmark riposte's API against PostgreSQL alone (wrk and pgbench).",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="10,000 actions and 3 s per measurement: the whole run takes about a minute")
+    p.add_argument("--actions", type=int, help="actions in the benchmark database (default 1,000,000)")
+    p.add_argument("--seed", type=int, default=1, help="seed of `riposte generate` (default 1)")
+    p.add_argument("--duration", type=int, help="seconds per measurement (default 30; --quick: 3)")
+    p.add_argument("--connections", type=int, default=16,
+                   help="concurrent connections for the throughput rows (default 16)")
+    p.add_argument("--no-install", action="store_true",
+                   help="do not install wrk with apt-get when it is missing; stop instead")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 3 when any target is missed (default: 0 once the run completes)")
+    args = p.parse_args(argv)
+    if args.actions is None:
+        args.actions = SMALL_ACTIONS if args.quick else 1_000_000
+    if args.duration is None:
+        args.duration = 3 if args.quick else 30
+    if args.actions < 1000:
+        p.error("--actions must be at least 1000")
+    if args.duration < 1 or args.connections < 1:
+        p.error("--duration and --connections must be positive")
+    return args
+
+
+# ---------------------------------------------------------------------------------------
+# Tools
+
+
+def find_pg_tool(name):
+    """A PostgreSQL client program: on PATH, else in the newest /usr/lib/postgresql/*/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(os.path.join(bindir, name), os.X_OK):
+            return os.path.join(bindir, name)
+    return None
+
+
+def ensure_wrk(no_install):
+    wrk = shutil.which("wrk")
+    if wrk:
+        return wrk
+    how = "install it with `apt-get install -y wrk` (Debian/Ubuntu) and run bench/run again"
+    if no_install:
+        raise BenchError(f"wrk is not installed; {how}")
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BenchError(f"wrk is not installed and this user cannot install it with apt-get; {how}")
+    say("wrk is missing: installing it with apt-get")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    attempts = [["apt-get", "install", "-y", "wrk"], ["apt-get", "update"], ["apt-get", "install", "-y", "wrk"]]
+    for cmd in attempts:
+        if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode == 0 and shutil.which("wrk"):
+            return shutil.which("wrk")
+    raise BenchError(f"wrk is not installed and `apt-get install -y wrk` failed; {how}")
+
+
+def check_tools(args):
+    tools = {"wrk": ensure_wrk(args.no_install)}
+    for name in ("pgbench", "psql"):
+        tools[name] = find_pg_tool(name)
+        if not tools[name]:
+            raise BenchError(f"{name} is not installed; install PostgreSQL's client programs "
+                             "(`apt-get install -y postgresql-client`) and run bench/run again")
+    return tools
+
+
+def build():
+    say("building riposte in release mode (cargo build --release)")
+    if subprocess.run(["cargo", "build", "--release"], cwd=REPO, stdout=sys.stderr).returncode != 0:
+        raise BenchError("`cargo build --release` failed (see its output above)")
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                          cwd=REPO, capture_output=True, text=True, check=True)
+    built = Path(json.loads(meta.stdout)["target_directory"]) / "release" / "riposte"
+    if not built.is_file():
+        raise BenchError(f"the build succeeded but {built} does not exist")
+    # A copy: another build into the same target directory cannot swap it during the run.
+    binary = WORK / "riposte"
+    shutil.copy2(built, binary)
+    return binary
+
+
+def has_generate(binary):
+    return subprocess.run([str(binary), "generate", "--help"], capture_output=True).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------
+# Generated databases, cached under bench/.data/<actions>-<seed>/
+
+
+def dataset_dir(actions, seed):
+    return DATA / f"{actions}-{seed}"
+
+
+def marker(actions, seed):
+    return dataset_dir(actions, seed) / "READY"
+
+
+def prepare_dataset(binary, actions, seed):
+    """The data directory of a database of `actions` generated actions, generating it once."""
+    home = dataset_dir(actions, seed)
+    pg = home / "pg"
+    if marker(actions, seed).is_file():
+        say(f"reusing the {actions:,}-action database in {home.relative_to(REPO)}")
+        return pg
+    if home.exists():
+        say(f"{home.relative_to(REPO)} has no READY marker (an interrupted generation): removing it")
+        shutil.rmtree(home)
+    if not has_generate(binary):
+        raise BenchError("this riposte has no `generate` command, which makes the benchmark's "
+                         "data; build from a commit that has it (`riposte generate --help`)")
+    home.mkdir(parents=True)
+    # The embedded PostgreSQL runs as the `postgres` user when we are root; it must be able
+    # to reach the data directory through its parents.
+    for d in (DATA, home):
+        d.chmod(0o755)
+    say(f"generating {actions:,} actions (seed {seed}) into {home.relative_to(REPO)}; "
+        "this is done once and cached")
+    cmd = [str(binary), "generate", "--actions", str(actions), "--seed", str(seed), "--data-dir", str(pg)]
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    started = time.monotonic()
+    if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
+        raise BenchError(f"`{' '.join(cmd)}` failed (see its output above); "
+                         f"remove {home} and run again")
+    info = {"actions": actions, "seed": seed, "generated_at": utc_now(),
+            "seconds": round(time.monotonic() - started, 1), "riposte": git_commit(), "vacuumed": False}
+    marker(actions, seed).write_text(json.dumps(info, indent=2) + "\n")
+    say(f"generated {actions:,} actions in {info['seconds']} s")
+    return pg
+
+
+def update_marker(pg_dir, **fields):
+    path = pg_dir.parent / "READY"
+    info = json.loads(path.read_text())
+    info.update(fields)
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def read_marker(pg_dir):
+    return json.loads((pg_dir.parent / "READY").read_text())
+
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL through psql (as the cluster's superuser, over its socket)
+
+
+class Db:
+    def __init__(self, psql, pg_dir):
+        self.psql = psql
+        self.host = str(pg_dir)
+
+    def conninfo(self):
+        return ["-h", self.host, "-p", str(PG_PORT), "-U", "postgres"]
+
+    def run(self, sql):
+        """Runs SQL; returns the output of the last statement, unaligned, tuples only."""
+        cmd = [self.psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", *self.conninfo(),
+               "-d", "postgres", "-c", sql]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"SQL failed: {done.stderr.strip()}\n  in: {sql.strip()[:300]}")
+        return done.stdout.strip()
+
+    def json(self, sql):
+        """The rows of a query as a list of dicts."""
+        out = self.run(f"SELECT coalesce(json_agg(q), '[]') FROM ({sql}) q")
+        return json.loads(out)
+
+    def value(self, sql):
+        return self.run(sql)
+
+
+# ---------------------------------------------------------------------------------------
+# The server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`riposte serve` on a free loopback port, with rate limits off and default workers."""
+
+    def __init__(self, binary, pg_dir, log_path):
+        self.binary = binary
+        self.pg_dir = pg_dir
+        self.log_path = log_path
+        self.proc = None
+        self.base = None
+
+    def start(self):
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        cmd = [str(self.binary), "serve", "--bind", f"127.0.0.1:{port}", "--data-dir", str(self.pg_dir),
+               "--rate-limit", "0", "--rate-limit-anonymous", "0"]
+        env = dict(os.environ)
+        env.pop("DATABASE_URL", None)
+        for name in ("RIPOSTE_WORKERS", "RIPOSTE_POOL_SIZE", "RIPOSTE_PUBLIC_READ"):
+            env.pop(name, None)
+        log = open(self.log_path, "ab")
+        # Its own session: a Ctrl-C reaches the harness only, which then stops the server.
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        log.close()
+        say(f"started riposte serve (pid {self.proc.pid}) on {self.base}, log {rel(self.log_path)}")
+        self.wait_ready(timeout=300)
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"riposte serve exited with status {self.proc.returncode} before "
+                                 f"it was ready; the end of its log ({rel(self.log_path)}):\n"
+                                 + tail(self.log_path))
+            try:
+                status, _ = http(self.base, "GET", "/readyz", timeout=2)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"riposte serve was not ready within {timeout} s; the end of its log:\n"
+                         + tail(self.log_path))
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            return
+        say(f"stopping riposte serve (pid {self.proc.pid})")
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            say("riposte serve did not stop within 60 s: killing it")
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class MemorySampler:
+    """Samples the server's peak resident memory (VmHWM) while a load runs."""
+
+    def __init__(self):
+        self.peak = 0
+
+    def sample(self, pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        self.peak = max(self.peak, int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+
+    def during(self, pid, work):
+        """Runs work() while sampling every 0.25 s; returns what work() returns."""
+        stop = threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                self.sample(pid)
+                stop.wait(0.25)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            return work()
+        finally:
+            stop.set()
+            thread.join()
+            self.sample(pid)
+
+
+def http(base, method, path, body=None, key=None, timeout=60):
+    """One request; returns (status, body as text). Never raises on an HTTP status."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def warm_up(base, method, path, body=None, key=None, expect=(200,)):
+    """The check before a measurement: one request that must succeed. Returns the JSON body."""
+    status, text = http(base, method, path, body=body, key=key)
+    if status not in expect:
+        raise BenchError(f"warm-up request {method} {path} answered {status} (expected "
+                         f"{' or '.join(map(str, expect))}):\n{text[:2000]}")
+    return json.loads(text) if text else None
+
+
+def create_key(binary, pg_dir):
+    cmd = [str(binary), "keys", "create", "--name", f"bench-{utc_stamp()}", "--scope", "write",
+           "--data-dir", str(pg_dir)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0 or not done.stdout.strip().startswith("rsk_"):
+        raise BenchError(f"`riposte keys create` failed:\n{done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------
+# Load generators
+
+
+def run_wrk(tools, name, url, script, script_args=(), connections=16, duration=10, env=None):
+    """wrk with --latency and one of bench/wrk/*.lua; returns the summary of common.lua."""
+    threads = min(2, connections)
+    cmd = [tools["wrk"], "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
+           "--timeout", "30s", "--latency", "-s", str(WRK_DIR / script), url]
+    if script_args:
+        cmd += ["--", *map(str, script_args)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+    (WORK / f"wrk-{name}.txt").write_text(" ".join(cmd) + "\n\n" + done.stdout + done.stderr)
+    found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
+    if done.returncode != 0 or not found:
+        raise BenchError(f"wrk failed for {name} (status {done.returncode}):\n"
+                         f"{(done.stdout + done.stderr)[-2000:]}")
+    r = json.loads(found.group(1))
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["errors"] = r["status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+def run_pgbench(tools, db, name, script, variables, clients, duration):
+    """pgbench -n -M prepared with one of bench/sql/*.sql; tps, and latency from its per-
+    transaction log (-l), so that p50 and p99 compare with wrk's."""
+    logs = WORK / "pgbench-logs"
+    logs.mkdir(exist_ok=True)
+    prefix = logs / name
+    for old in glob.glob(f"{prefix}.*"):
+        os.remove(old)
+    cmd = [tools["pgbench"], "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)),
+           "-T", str(duration), *db.conninfo(), "-l", "--log-prefix", str(prefix)]
+    for k, v in variables.items():
+        cmd += ["-D", f"{k}={v}"]
+    cmd += ["-f", str(SQL_DIR / script), "postgres"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    shown = [c if len(c) < 200 else c[:60] + "...}" for c in cmd]
+    (WORK / f"pgbench-{name}.txt").write_text(" ".join(shown) + "\n\n" + done.stdout + done.stderr)
+    tps = re.search(r"^tps = ([\d.]+)", done.stdout, re.M)
+    if done.returncode != 0 or not tps:
+        raise BenchError(f"pgbench failed for {name} with {script} (status {done.returncode}):\n"
+                         f"{(done.stdout + done.stderr)[-2000:]}")
+    failed = re.search(r"^number of failed transactions: (\d+)", done.stdout, re.M)
+    latencies = []
+    for path in glob.glob(f"{prefix}.*"):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2].isdigit():
+                    latencies.append(int(parts[2]))
+        os.remove(path)
+    latencies.sort()
+    return {"tps": float(tps.group(1)), "failed": int(failed.group(1)) if failed else 0,
+            "transactions": len(latencies), "p50_us": percentile(latencies, 50),
+            "p99_us": percentile(latencies, 99)}
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return None
+    i = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[i]
+
+
+# ---------------------------------------------------------------------------------------
+# What to request: chosen from the data
+
+
+def select_inputs(db, base, key, ids_count):
+    """Everything the measurements need, found with SQL and the API."""
+    sel = {}
+    say("choosing the inputs: ids, busy initiator, busiest dyad, search word, episode")
+    stats = db.json("SELECT count(*) AS actions, max(announced_on) AS last_day FROM actions "
+                    "WHERE deleted_at IS NULL")[0]
+    sel["actions"] = stats["actions"]
+    sel["last_day"] = stats["last_day"]
+    if sel["actions"] < 100:
+        raise BenchError(f"the database has only {sel['actions']} actions; nothing to benchmark")
+
+    db.run("CREATE SCHEMA IF NOT EXISTS bench; DROP TABLE IF EXISTS bench.bench_ids; "
+           "CREATE TABLE bench.bench_ids (n int PRIMARY KEY, id uuid NOT NULL); "
+           "INSERT INTO bench.bench_ids SELECT row_number() OVER (), id FROM ("
+           f"  SELECT id FROM actions WHERE deleted_at IS NULL ORDER BY random() LIMIT {ids_count}) s; "
+           "ANALYZE bench.bench_ids")
+    ids = db.run("SELECT id FROM bench.bench_ids ORDER BY n").split()
+    (WORK / "ids.txt").write_text("\n".join(ids) + "\n")
+    sel["ids"] = len(ids)
+
+    busy = db.json("SELECT x.code, x.id, count(*) AS n FROM actions a JOIN actors x ON x.id = a.initiator_id "
+                   "WHERE a.deleted_at IS NULL GROUP BY x.code, x.id ORDER BY n DESC, x.code LIMIT 1")[0]
+    sel["initiator"], sel["initiator_id"], sel["initiator_actions"] = busy["code"], busy["id"], busy["n"]
+
+    dyad = db.json(
+        "SELECT xa.code AS a, xb.code AS b, xa.id AS a_id, xb.id AS b_id, d.n FROM ("
+        "  SELECT least(initiator_id, target_id) AS a, greatest(initiator_id, target_id) AS b, "
+        "         count(*) AS n FROM actions WHERE deleted_at IS NULL GROUP BY 1, 2 "
+        "  ORDER BY n DESC LIMIT 1) d "
+        "JOIN actors xa ON xa.id = d.a JOIN actors xb ON xb.id = d.b")[0]
+    sel["dyad"] = dyad
+
+    shares = title_words(db)
+    sel["word"], sel["rare_word"] = common_and_rare_word(shares)
+    sel["word_share"], sel["rare_word_share"] = shares[sel["word"]], shares[sel["rare_word"]]
+    sel["quiet"], sel["quiet_share"] = quiet_initiator(db)
+    sel["chain_root"], sel["chain_label"] = episode_root(db)
+    sel["designees"] = designees(db, base, key, dyad["a"])
+    return sel
+
+
+STOPWORDS = set("""a an and are as at be by for from has have in into is it its of on or over
+that the their this to was were will with after against new more than""".split())
+
+
+def title_words(db):
+    """Words of 5,000 random titles: {word: share of titles that have it}. Stop words and the
+    words of state and IGO names (titles are full of "United States") are left out."""
+    names = db.run("SELECT name FROM actors WHERE kind IN ('state', 'igo')").lower()
+    skip = STOPWORDS | set(re.findall(r"[a-z]+", names))
+    lines = db.run("SELECT title FROM actions WHERE deleted_at IS NULL "
+                   "ORDER BY random() LIMIT 5000").splitlines()
+    counts = collections.Counter()
+    for title in lines:
+        counts.update({w for w in re.findall(r"[a-z]+", title.lower()) if len(w) >= 4 and w not in skip})
+    if not counts:
+        raise BenchError("no word of four letters or more in the titles: cannot choose a search word")
+    return {w: n / len(lines) for w, n in counts.items()}
+
+
+def common_and_rare_word(shares):
+    """The most frequent word (the search benchmark), and one in about 1% of titles (selective,
+    for the EXPLAIN check)."""
+    common = max(shares, key=lambda w: (shares[w], w))
+    rare = min(shares, key=lambda w: (abs(shares[w] - 0.01), w))
+    return common, rare
+
+
+def quiet_initiator(db):
+    """An initiator with about 0.5% of the actions: a selective filter for the EXPLAIN check."""
+    rows = db.json("SELECT x.code, count(*) AS n FROM actions a JOIN actors x ON x.id = a.initiator_id "
+                   "WHERE a.deleted_at IS NULL GROUP BY x.code")
+    total = sum(r["n"] for r in rows)
+    best = min(rows, key=lambda r: (abs(r["n"] / total - 0.005), r["code"]))
+    return best["code"], best["n"] / total
+
+
+def episode_root(db):
+    """The earliest action tagged episode-1000, or (when the database has no such episode, as
+    below 100,000 actions) the action most often answered."""
+    rows = db.json("SELECT id FROM actions WHERE tags @> ARRAY['episode-1000'] AND deleted_at IS NULL "
+                   "ORDER BY announced_on, id LIMIT 1")
+    if rows:
+        return rows[0]["id"], "episode-1000"
+    rows = db.json("SELECT r.responds_to_id AS id, count(*) AS n FROM responses r "
+                   "JOIN actions a ON a.id = r.responds_to_id AND a.deleted_at IS NULL "
+                   "GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1")
+    if not rows:
+        raise BenchError("the database has no responses: cannot benchmark GET /v1/actions/{id}/chain")
+    return rows[0]["id"], "most answered action (no episode-1000 in this database)"
+
+
+def designees(db, base, key, country):
+    """Two actors to designate in the POSTed actions: existing persons or bodies, else two made
+    for the benchmark (kept: they are ordinary actors)."""
+    rows = db.json("SELECT code FROM actors WHERE kind IN ('person', 'organization', 'company', "
+                   "'government_body') AND deleted_at IS NULL ORDER BY code LIMIT 2")
+    codes = [r["code"] for r in rows]
+    for i in range(1, 3):
+        if len(codes) >= 2:
+            break
+        code = f"bench-designee-{i}"
+        if code in codes:
+            continue
+        status, text = http(base, "POST", "/v1/actors", key=key, body={
+            "code": code, "name": f"Bench Designee {i}", "kind": "person", "country": country})
+        if status not in (201, 409):
+            raise BenchError(f"could not create actor {code}: {status} {text[:500]}")
+        codes.append(code)
+    return codes
+
+
+def post_bodies(sel, count=1000):
+    """Valid POST /v1/actions bodies, one JSON per line: the same action as create_action.sql."""
+    d1, d2 = sel["designees"]
+    lines = []
+    for i in range(count):
+        lines.append(json.dumps({
+            "title": f"Benchmark asset freeze {i}", "initiator": sel["dyad"]["a"],
+            "target": sel["dyad"]["b"], "type": "asset_freeze", "status": "in_force",
+            "announced_on": "2024-01-15", "effective_from": "2024-01-15",
+            "legal_basis": "Benchmark Act, section 1", "program": "BENCH", "tags": [POST_TAG],
+            "designations": [{"actor": d1, "listed_on": "2024-01-15"},
+                             {"actor": d2, "listed_on": "2024-01-15"}],
+            "sources": [{"url": f"https://example.org/bench/{i}", "publisher": "Bench Wire",
+                         "published_on": "2024-01-15", "quote": "The measures take effect immediately."},
+                        {"url": f"https://example.org/bench/{i}/2", "publisher": "Bench Gazette",
+                         "published_on": "2024-01-16"}],
+        }))
+    path = WORK / "post-bodies.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def deep_position(base, initiator, limit=200):
+    """Pages through the initiator's actions `limit` at a time down to DEEP_ITEMS items, or
+    to the deepest point that still leaves a full page of PAGE; returns (token, items
+    skipped, last item skipped)."""
+    path = f"/v1/actions?initiator={q(initiator)}&limit={limit}"
+    positions, token, seen = [], None, 0
+    say(f"paging through initiator={initiator} {limit} at a time, down to {DEEP_ITEMS:,} items")
+    while seen < DEEP_ITEMS:
+        page = warm_up(base, "GET", path + (f"&page_token={q(token)}" if token else ""))
+        if not page.get("next_page_token"):
+            break
+        seen += len(page["items"])
+        token = page["next_page_token"]
+        positions.append((token, seen, page["items"][-1]))
+        if seen % 2000 == 0:
+            say(f"  {seen:,} items deep")
+    # The deepest position followed by a full page.
+    for token, seen, last in reversed(positions):
+        deep = f"/v1/actions?initiator={q(initiator)}&limit={PAGE}&page_token={q(token)}"
+        if len(warm_up(base, "GET", deep)["items"]) == PAGE:
+            return token, seen, last
+    raise BenchError(f"initiator={initiator} has too few actions for a deep page "
+                     f"(at least {limit + PAGE} are needed)")
+
+
+def unsupported_param(base, path, name):
+    """True when the server refuses the query parameter `name` as unknown (a 400 naming it):
+    a feature the server does not have yet, reported as such rather than as a failure."""
+    status, text = http(base, "GET", path)
+    return status == 400 and f"unknown field `{name}`" in text
+
+
+def q(value):
+    return urllib.parse.quote(str(value), safe=",")
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+
+
+class Row:
+    """One line of the report: an endpoint under wrk next to its SQL under pgbench."""
+
+    def __init__(self, name, request, kind, target=None, wrk=None, sql=None, note=""):
+        self.name, self.request, self.kind, self.target = name, request, kind, target
+        self.wrk, self.sql, self.note = wrk, sql, note
+
+    def ratio(self):
+        if not self.wrk or not self.sql:
+            return None
+        if self.kind == "throughput":
+            return self.wrk["rps"] / self.sql["tps"] if self.sql["tps"] else None
+        return self.wrk["p50_us"] / self.sql["p50_us"] if self.sql["p50_us"] else None
+
+    def passed(self):
+        r = self.ratio()
+        if self.target is None or r is None:
+            return None
+        ok = r >= self.target if self.kind == "throughput" else r <= self.target
+        return ok and self.wrk["errors"] == 0
+
+
+class Bench:
+    def __init__(self, args, tools, binary):
+        self.args, self.tools, self.binary = args, tools, binary
+        self.rows, self.checks, self.plans = [], [], []
+        self.memory = MemorySampler()
+        self.server = None
+        self.db = None
+        self.sel = {}
+        self.info = {}
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, pg_dir, label):
+        self.server = Server(self.binary, pg_dir, WORK / f"server-{label}.log")
+        self.db = Db(self.tools["psql"], pg_dir)
+        self.server.start()
+
+    def cleanup(self):
+        """Leaves the cached database as it was: no benchmark rows, no auto_explain, no
+        bench schema; then stops the server (and with it its PostgreSQL)."""
+        if self.server and self.server.alive():
+            try:
+                self.reset_explain()
+                self.delete_posted()
+                self.db.run("DROP SCHEMA IF EXISTS bench CASCADE")
+            except BenchError as e:
+                say(f"cleanup: {e}")
+            self.server.stop()
+
+    def delete_posted(self):
+        n = self.db.value(f"WITH d AS (DELETE FROM actions WHERE tags @> ARRAY['{POST_TAG}'] "
+                          "RETURNING 1) SELECT count(*) FROM d")
+        if n != "0":
+            say(f"deleted the {int(n):,} actions the benchmark wrote; vacuuming")
+            self.db.run("VACUUM (ANALYZE) actions, designations, sources, status_changes")
+
+    # -- one measurement -----------------------------------------------------------------
+
+    def wrk(self, name, path, script="fixed.lua", script_args=(), connections=None, env=None):
+        c = connections or self.args.connections
+        say(f"wrk {name}: {c} connection(s), {self.args.duration} s")
+        work = lambda: run_wrk(self.tools, name, self.server.base + path, script, script_args,
+                               c, self.args.duration, env)
+        r = self.memory.during(self.server.proc.pid, work)
+        say(f"  {rate(r['rps'])} req/s, p50 {ms(r['p50_us'])}, p99 {ms(r['p99_us'])}, {r['errors']} errors")
+        return r
+
+    def pgbench(self, name, script, variables, clients=None):
+        c = clients or self.args.connections
+        say(f"pgbench {name}: {script}, {c} client(s), {self.args.duration} s")
+        r = run_pgbench(self.tools, self.db, name, script, variables, c, self.args.duration)
+        say(f"  {rate(r['tps'])} tps, p50 {ms(r['p50_us'])}, p99 {ms(r['p99_us'])}")
+        return r
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self):
+        a = self.args
+        pg_dir = prepare_dataset(self.binary, a.actions, a.seed)
+        small_dir = None
+        if a.actions != SMALL_ACTIONS:
+            small_dir = prepare_dataset(self.binary, SMALL_ACTIONS, a.seed)
+        self.info = machine_info(self.binary)
+        self.info["data"] = read_marker(pg_dir)
+
+        self.start(pg_dir, f"{a.actions}")
+        self.prepare_database(pg_dir)
+        self.info["postgres"] = "PostgreSQL " + self.db.value("SHOW server_version")
+        key = create_key(self.binary, pg_dir)
+        self.sel = select_inputs(self.db, self.server.base, key, ids_count=10_000)
+        self.throughput_rows()
+        self.analysis_rows()
+        self.post_row(key)
+        self.delete_posted()
+        self.explain_check()
+        self.db.run("DROP SCHEMA IF EXISTS bench CASCADE")
+        self.server.stop()
+
+        self.first_page_comparison(small_dir)
+        self.summary_checks()
+
+    def prepare_database(self, pg_dir):
+        self.reset_explain()  # in case an earlier run was killed while it was on
+        self.delete_posted()  # likewise for rows an earlier run wrote
+        if not read_marker(pg_dir).get("vacuumed"):
+            say("first use of this database: VACUUM (ANALYZE), once")
+            self.db.run("VACUUM (ANALYZE)")
+            update_marker(pg_dir, vacuumed=True)
+
+    def throughput_rows(self):
+        s, base = self.sel, self.server.base
+        ids = WORK / "ids.txt"
+        first_id = ids.read_text().split()[0]
+        warm_up(base, "GET", f"/v1/actions/{first_id}")
+        self.rows.append(Row(
+            "one action by id", "GET /v1/actions/{id} (random of %s ids)" % f"{s['ids']:,}",
+            "throughput", 0.4,
+            self.wrk("get-by-id", "", "by_id.lua", [ids, "/v1/actions/"]),
+            self.pgbench("get-by-id", "get_action.sql", {"count": s["ids"]})))
+
+        first = f"/v1/actions?initiator={q(s['initiator'])}&limit={PAGE}"
+        warm_up(base, "GET", first)
+        self.rows.append(Row(
+            "first page, filtered", f"GET {first}", "throughput", 0.5,
+            self.wrk("first-page", first),
+            self.pgbench("first-page", "list_first_page.sql", {"initiator_id": s["initiator_id"]})))
+
+        token, depth, last = deep_position(base, s["initiator"])
+        deep = f"{first}&page_token={q(token)}"
+        s["deep_depth"] = depth
+        warm_up(base, "GET", deep)
+        self.rows.append(Row(
+            "deep page (cursor)", f"GET {first}&page_token=<after {depth:,} items>", "throughput", 0.5,
+            self.wrk("deep-page", deep),
+            self.pgbench("deep-page", "list_deep_page.sql", {
+                "initiator_id": s["initiator_id"], "after_date": last["announced_on"],
+                "after_id": last["id"]})))
+
+        search = f"/v1/actions?q={q(s['word'])}&limit={PAGE}"
+        row = Row("full-text search", f"GET {search}", "throughput", 0.5)
+        if unsupported_param(base, search, "q"):
+            say("the server does not support `q` yet: no wrk run for the search row")
+            row.note = "`q` not supported yet by the server"
+        else:
+            warm_up(base, "GET", search)
+            row.wrk = self.wrk("search", search)
+        row.sql = self.pgbench("search", "search.sql", {"q": s["word"]})
+        self.rows.append(row)
+
+    def post_row(self, key):
+        s, base = self.sel, self.server.base
+        bodies = post_bodies(s)
+        warm_up(base, "POST", "/v1/actions", body=bodies.read_text().splitlines()[0], key=key,
+                expect=(201,))
+        d1, d2 = s["designees"]
+        self.rows.append(Row(
+            "create an action", "POST /v1/actions (2 designations, 2 sources)", "throughput", 0.5,
+            self.wrk("post", "", "post.lua", [bodies, "/v1/actions"], env={"BENCH_KEY": key}),
+            self.pgbench("post", "create_action.sql", {
+                "initiator": s["dyad"]["a"], "target": s["dyad"]["b"], "designee1": d1, "designee2": d2})))
+
+    def analysis_rows(self):
+        s, base = self.sel, self.server.base
+        a, b = s["dyad"]["a"], s["dyad"]["b"]
+        count = self.pgbench("dyad-count", "dyad_count.sql",
+                             {"a": s["dyad"]["a_id"], "b": s["dyad"]["b_id"]}, clients=1)
+        dyad = f"/v1/dyads/{q(a)}/{q(b)}"
+        warm_up(base, "GET", dyad)
+        self.rows.append(Row("dyad summary", f"GET {dyad}", "latency", 5.0,
+                             self.wrk("dyad", dyad, connections=1), count))
+        timeline = f"{dyad}/timeline?interval=month"
+        warm_up(base, "GET", timeline)
+        self.rows.append(Row("dyad timeline", f"GET {timeline}", "latency", None,
+                             self.wrk("timeline", timeline, connections=1), count,
+                             note="compared with the same count; no target"))
+        warm_up(base, "GET", "/v1/dyads")
+        self.rows.append(Row("most active dyads", "GET /v1/dyads", "latency", None,
+                             self.wrk("dyads", "/v1/dyads", connections=1), None, note="no target"))
+
+        chain = f"/v1/actions/{s['chain_root']}/chain"
+        nodes = [n["id"] for n in warm_up(base, "GET", chain)["nodes"]]
+        s["chain_size"] = len(nodes)
+        ids = "{" + ",".join(nodes) + "}"
+        if len(ids) > 120_000:  # one argument of a command may not exceed 128 KiB
+            raise BenchError(f"the chain of {chain} has {len(nodes):,} actions: too many ids to "
+                             "pass to pgbench (at most about 3,000)")
+        fetch = self.pgbench("chain-rows", "chain_rows.sql", {"ids": ids}, clients=1)
+        self.rows.append(Row(f"chain ({len(nodes):,} actions)", f"GET {chain}", "latency", 3.0,
+                             self.wrk("chain", chain, connections=1), fetch,
+                             note=f"SQL: the {len(nodes):,} rows by id"))
+
+    # -- EXPLAIN of the server's own queries ---------------------------------------------
+
+    def explain_requests(self):
+        s = self.sel
+        a, b = s["dyad"]["a"], s["dyad"]["b"]
+        last = datetime.date.fromisoformat(s["last_day"])
+        month_ago = last - datetime.timedelta(days=30)
+        future = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1))
+        # (label, query string, selective: a sequential scan of actions would be a failure).
+        # Selective: a quiet initiator (~0.5% of actions), a word in ~1% of titles, narrow
+        # ranges, rare values; the busy initiator and the common word are not.
+        busy, quiet, rare = q(s["initiator"]), q(s["quiet"]), q(s["rare_word"])
+        return [
+            ("initiator", f"initiator={quiet}", True),
+            ("initiator (busy)", f"initiator={busy}", False),
+            ("target", f"target={quiet}", True),
+            ("dyad (busiest)", f"dyad={q(a)},{q(b)}", True),
+            ("type", "type=blockade", True),
+            ("category", "category=agreement", True),
+            ("status", "status=suspended", True),
+            ("designated", f"designated={q(s['designees'][0])}", True),
+            ("tag", "tag=episode-1000", True),
+            ("severity range", "severity_min=-10&severity_max=-9.3", True),
+            ("from/to (30 days)", f"from={month_ago}&to={last}", True),
+            ("updated_since", f"updated_since={q(future.strftime('%Y-%m-%dT%H:%M:%SZ'))}", True),
+            ("answered", "answered=true", False),
+            ("q (rare word)", f"q={rare}", True),
+            ("q (rare word), sort=relevance", f"q={rare}&sort=relevance", True),
+            ("q (common word)", f"q={q(s['word'])}", False),
+            ("q (common word), sort=relevance", f"q={q(s['word'])}&sort=relevance", False),
+            ("sort=announced_on", "sort=announced_on", True),
+            ("sort=-severity", "sort=-severity", True),
+            ("sort=severity", "sort=severity", True),
+            ("sort=-updated_at", "sort=-updated_at", True),
+            ("sort=updated_at", "sort=updated_at", True),
+            ("initiator, sort=-severity", f"initiator={quiet}&sort=-severity", True),
+            ("initiator, include_total", f"initiator={quiet}&include_total=true", True),
+            ("initiator (busy), include_total", f"initiator={busy}&include_total=true", False),
+            ("initiator, 2 values", f"initiator={quiet},{q(a)}", True),
+        ]
+
+    def set_explain(self):
+        self.db.run("LOAD 'auto_explain'; "
+                    "ALTER DATABASE postgres SET session_preload_libraries = 'auto_explain'; "
+                    "ALTER DATABASE postgres SET auto_explain.log_min_duration = 0; "
+                    "ALTER DATABASE postgres SET auto_explain.log_format = 'text'")
+
+    def reset_explain(self):
+        self.db.run("ALTER DATABASE postgres RESET session_preload_libraries; "
+                    "ALTER DATABASE postgres RESET auto_explain.log_min_duration; "
+                    "ALTER DATABASE postgres RESET auto_explain.log_format")
+
+    def explain_check(self):
+        """Restarts the server with auto_explain logging every plan of its connections, sends
+        one request per filter and sort, and reads the plans from postgres.log."""
+        say("EXPLAIN check: restarting the server with auto_explain on")
+        self.set_explain()
+        pg_dir = self.server.pg_dir
+        self.server.stop()
+        self.server = Server(self.binary, pg_dir, WORK / "server-explain.log")
+        self.server.start()
+        log = pg_dir / "postgres.log"
+        for label, query, selective in self.explain_requests():
+            path = f"/v1/actions?{query}&limit={PAGE}"
+            offset = log.stat().st_size
+            status, text = http(self.server.base, "GET", path)
+            time.sleep(0.3)  # the backend writes the plan before the answer; margin for the file
+            plans = read_from(log, offset)
+            self.plans.append(plan_verdict(label, path, selective, status, text, plans))
+        (WORK / "explain.log").write_text("\n".join(
+            f"## {p['label']}: GET {p['path']} -> {p['status']}\n{p['plans']}" for p in self.plans))
+        self.reset_explain()
+        say(f"EXPLAIN check done; the plans are in {rel(WORK / 'explain.log')}")
+
+    # -- first page at N against 10k -------------------------------------------------------
+
+    def first_page_comparison(self, small_dir):
+        big = next(r for r in self.rows if r.name == "first page, filtered")
+        if small_dir is None:
+            self.checks.append(("first page at N / at 10k (p50)", "n/a", "≤ 1.5",
+                                None, f"the benchmark database has {SMALL_ACTIONS:,} actions itself"))
+            return
+        self.start(small_dir, f"{SMALL_ACTIONS}")
+        try:
+            self.prepare_database(small_dir)
+            initiator = self.sel["initiator"]
+            n = int(self.db.value("SELECT count(*) FROM actions a JOIN actors x ON x.id = a.initiator_id "
+                                  f"WHERE x.code = '{initiator}' AND a.deleted_at IS NULL"))
+            if n < PAGE:
+                initiator = self.db.value(
+                    "SELECT x.code FROM actions a JOIN actors x ON x.id = a.initiator_id "
+                    "GROUP BY x.code ORDER BY count(*) DESC, x.code LIMIT 1")
+            path = f"/v1/actions?initiator={q(initiator)}&limit={PAGE}"
+            warm_up(self.server.base, "GET", path)
+            small = self.wrk("first-page-10k", path)
+        finally:
+            self.server.stop()
+        self.rows.append(Row(f"first page at {SMALL_ACTIONS:,}", f"GET {path}", "throughput", None,
+                             small, None, note=f"the {SMALL_ACTIONS:,}-action database; no pgbench"))
+        ratio = big.wrk["p50_us"] / small["p50_us"]
+        self.checks.append((f"first page p50 at {self.args.actions:,} / at {SMALL_ACTIONS:,}",
+                            f"{ratio:.2f}x ({ms(big.wrk['p50_us'])} / {ms(small['p50_us'])})",
+                            "≤ 1.5x", ratio <= 1.5, ""))
+
+    def summary_checks(self):
+        rows = {r.name: r for r in self.rows}
+        first, deep = rows["first page, filtered"], rows["deep page (cursor)"]
+        ratio = deep.wrk["p50_us"] / first.wrk["p50_us"]
+        self.checks.insert(0, ("deep page p50 / first page p50",
+                               f"{ratio:.2f}x ({ms(deep.wrk['p50_us'])} / {ms(first.wrk['p50_us'])}, "
+                               f"{self.sel['deep_depth']:,} items deep)", "≤ 1.5x", ratio <= 1.5, ""))
+        errors = sum(r.wrk["errors"] for r in self.rows if r.wrk)
+        self.checks.append(("errors (HTTP ≥ 400 and socket errors, all wrk runs)", str(errors), "0",
+                            errors == 0, ""))
+        self.checks.append(("server peak resident memory (VmHWM during load)",
+                            f"{self.memory.peak / 1e6:.1f} MB", "< 100 MB",
+                            self.memory.peak < MEMORY_TARGET, ""))
+        bad = [p for p in self.plans if p["verdict"] == "FAIL"]
+        unsupported = [p for p in self.plans if p["verdict"] == "not supported yet"]
+        self.checks.append(("EXPLAIN: no sequential scan of actions for a selective filter or sort",
+                            f"{len(bad)} with a sequential scan, {len(unsupported)} not supported yet "
+                            f"(of {len(self.plans)})", "0", not bad, ""))
+
+
+def read_from(path, offset):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
+
+
+def plan_verdict(label, path, selective, status, text, plans):
+    """What the plans logged for one request say about the scans of `actions`."""
+    seq = bool(re.search(r"Seq Scan on actions\b", plans))
+    indexes = sorted(set(re.findall(r"(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on) "
+                                    r"(actions_\w+)", plans)))
+    p = {"label": label, "path": path, "status": status, "seq_scan": seq, "indexes": indexes,
+         "plans": plans, "selective": selective, "detail": ""}
+    if status == 400:
+        p["verdict"] = "not supported yet"
+        try:
+            p["detail"] = json.loads(text).get("detail", "").split(", expected")[0][:160]
+        except ValueError:
+            p["detail"] = text[:160]
+    elif status != 200:
+        p["verdict"] = "FAIL"
+        p["detail"] = f"HTTP {status}: {text[:160]}"
+    elif "plan:" not in plans:
+        p["verdict"] = "no plan logged"
+    elif seq:
+        p["verdict"] = "FAIL" if selective else "info (not selective)"
+    else:
+        p["verdict"] = "PASS"
+    return p
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+
+
+def machine_info(binary):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem_kb / 1024 / 1024,
+            "commit": git_commit(),
+            "wrk": (wrk.stdout + wrk.stderr).split(" Copyright")[0].strip() or "wrk"}
+
+
+def git_commit():
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
+    return commit + (" (with uncommitted changes)" if dirty else "")
+
+
+def ms(us):
+    if us is None:
+        return "—"
+    return f"{us / 1000:.2f} ms" if us < 100_000 else f"{us / 1000:.0f} ms"
+
+
+def rate(per_second):
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.1f}"
+
+
+def verdict(ok):
+    return "—" if ok is None else ("PASS" if ok else "**FAIL**")
+
+
+def report(bench, started_at, seconds):
+    a, s, info = bench.args, bench.sel, bench.info
+    out = [f"# riposte benchmark, {started_at}", ""]
+    out.append(f"- machine: {info['nproc']} × {info['cpu']}, {info['ram_gib']:.1f} GiB RAM; "
+               f"{info['postgres']}; {info['wrk']}")
+    out.append(f"- riposte: commit {info['commit']}, release build, `riposte serve` with default "
+               "workers and pool, rate limits off, access log on (to a file)")
+    data = info.get("data", {})
+    out.append(f"- data: {s['actions']:,} actions (`riposte generate --actions {a.actions} --seed {a.seed}`"
+               f"{', ' + data['note'] if data.get('note') else ''})")
+    out.append(f"- command: `{' '.join(['bench/run', *sys.argv[1:]])}`")
+    out.append(f"- load: wrk and pgbench on the same machine over loopback / Unix socket; "
+               f"{a.connections} connections for throughput rows (wrk -t2, pgbench -j2 -M prepared), "
+               f"1 for analysis rows; {a.duration} s per measurement; run took {seconds / 60:.1f} min")
+    out.append(f"- inputs: busy initiator `{s['initiator']}` ({s['initiator_actions']:,} actions); "
+               f"busiest dyad `{s['dyad']['a']}`–`{s['dyad']['b']}` ({s['dyad']['n']:,} actions); "
+               f"search word `{s['word']}` (in {s['word_share']:.0%} of sampled titles); "
+               f"for the plans: quiet initiator `{s['quiet']}` ({s['quiet_share']:.1%} of actions), "
+               f"rare word `{s['rare_word']}` ({s['rare_word_share']:.1%} of titles); "
+               f"chain of `{s['chain_root']}` ({s['chain_label']}, {s.get('chain_size', 0):,} actions); "
+               f"{s['ids']:,} random ids (table `bench.bench_ids` during the run)")
+    out.append("")
+    out.append(f"## Throughput ({a.connections} connections): requests/s against pgbench's tps")
+    out.append("")
+    out += table(["endpoint", "request", "req/s", "p50", "p99", "errors", "SQL tps", "SQL p50",
+                  "ratio", "target", "result"],
+                 [throughput_cells(r) for r in bench.rows if r.kind == "throughput"])
+    out.append("")
+    out.append("## Analysis latency (1 connection): p50 against the plain SQL's p50")
+    out.append("")
+    out += table(["endpoint", "request", "req/s", "p50", "p99", "errors", "SQL", "SQL p50",
+                  "ratio", "target", "result"],
+                 [latency_cells(r) for r in bench.rows if r.kind == "latency"])
+    out.append("")
+    out.append("SQL for the analysis rows: `dyad_count.sql` = `SELECT count(*) FROM actions WHERE "
+               "(initiator_id = a AND target_id = b) OR (initiator_id = b AND target_id = a)`; "
+               "`chain_rows.sql` = `SELECT * FROM actions WHERE id = ANY(<the chain's ids>)`.")
+    out.append("")
+    out.append("## Other targets")
+    out.append("")
+    out += table(["check", "value", "target", "result"],
+                 [[c[0], c[1] + (f" ({c[4]})" if c[4] else ""), c[2], verdict(c[3])] for c in bench.checks])
+    out.append("")
+    out.append("## Plans of the server's own queries (auto_explain), GET /v1/actions?…&limit=50")
+    out.append("")
+    out += table(["filter / sort", "status", "indexes on actions", "seq scan of actions", "result"],
+                 [[p["label"], str(p["status"]), ", ".join(p["indexes"]) or "—",
+                   "yes" if p["seq_scan"] else "no",
+                   ("**FAIL**" if p["verdict"] == "FAIL" else p["verdict"])
+                   + (f": {p['detail']}" if p["detail"] else "")] for p in bench.plans])
+    out.append("")
+    if a.actions < 1_000_000:
+        out.append(f"Note: with {a.actions:,} actions the planner may rightly prefer a sequential "
+                   "scan of a small table; the plan targets are meant for 1,000,000 rows.")
+        out.append("")
+    failed = sum(1 for r in bench.rows if r.passed() is False) + \
+        sum(1 for c in bench.checks if c[3] is False)
+    out.append(f"**{failed} target(s) missed.**" if failed else "**All targets met.**")
+    return "\n".join(out) + "\n", failed
+
+
+def wrk_cells(w):
+    if not w:
+        return ["—", "—", "—", "—"]
+    return [rate(w["rps"]), ms(w["p50_us"]), ms(w["p99_us"]), str(w["errors"])]
+
+
+def throughput_cells(r):
+    w, sql = r.wrk, r.sql
+    return [r.name, f"`{r.request}`", *wrk_cells(w), rate(sql["tps"]) if sql else "—", ms(sql["p50_us"]) if sql else "—",
+            f"{r.ratio():.2f}x" if r.ratio() else "—",
+            f"≥ {r.target}x" if r.target else "—", verdict(r.passed()) + (f" ({r.note})" if r.note else "")]
+
+
+def latency_cells(r):
+    w, sql = r.wrk, r.sql
+    return [r.name, f"`{r.request}`", *wrk_cells(w), sql_name(r), ms(sql["p50_us"]) if sql else "—",
+            f"{r.ratio():.2f}x" if r.ratio() else "—",
+            f"≤ {r.target:g}x" if r.target else "—", verdict(r.passed()) + (f" ({r.note})" if r.note else "")]
+
+
+def sql_name(r):
+    if not r.sql:
+        return "—"
+    return "chain_rows.sql" if r.name.startswith("chain") else "dyad_count.sql"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_stamp():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def rel(path):
+    try:
+        return str(Path(path).relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def tail(path, lines=30):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Ctrl-C, SIGTERM and SIGHUP all stop the run through the cleanup below (SIGINT too is
+    # set here: a shell starts background jobs with it ignored).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+    started_at = utc_now()
+    bench = None
+    try:
+        tools = check_tools(args)
+        if WORK.exists():
+            shutil.rmtree(WORK)
+        WORK.mkdir(parents=True)
+        binary = build()
+        bench = Bench(args, tools, binary)
+        bench.run()
+    except BenchError as e:
+        say("stopping: the run failed")
+        print(f"\nbench: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        if bench:
+            bench.cleanup()
+    text, failed = report(bench, started_at, time.monotonic() - STARTED)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{utc_stamp()}.md"
+    path.write_text(text)
+    print(text)
+    say(f"report written to {rel(path)} (raw outputs in {rel(WORK)})")
+    return 3 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
