@@ -1048,7 +1048,7 @@ def report(bench, started_at, seconds):
                  [latency_cells(r) for r in bench.rows if r.kind == "latency"])
     out.append("")
     out.append("SQL for the analysis rows: `dyad_count.sql` = `SELECT count(*) FROM actions WHERE "
-               "(initiator_id = a AND target_id = b) OR (initiator_id = b AND target_id = a)`; "
+               "initiator_id = ANY(ARRAY[a, b]) AND target_id = ANY(ARRAY[a, b])` (index-only); "
                "`chain_rows.sql` = `SELECT * FROM actions WHERE id = ANY(<the chain's ids>)`.")
     out.append("")
     out.append("## Other targets")
