@@ -165,7 +165,9 @@ impl EmbeddedPostgres {
             .args(["-c", "unix_socket_permissions=0700"])
             .arg("-p")
             .arg(PORT.to_string())
-            .args(["-c", "max_connections=200", "-c", "shared_buffers=256MB"]);
+            .args(["-c", "max_connections=200"])
+            .arg("-c")
+            .arg(format!("shared_buffers={}", shared_buffers()));
         if ephemeral {
             cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
                 .args(["-c", "full_page_writes=off", "-c", "shared_buffers=64MB"]);
@@ -447,4 +449,20 @@ fn run_checked(mut cmd: Command, user: Option<&RunAs>) -> Result<(), EmbeddedPgE
         });
     }
     Ok(())
+}
+
+/// PostgreSQL's buffer cache for the embedded cluster: `RIPOSTE_PG_SHARED_BUFFERS` (a
+/// PostgreSQL size such as `2GB`), 256MB by default. A data set that does not fit is read
+/// through the operating system's cache instead, which is slower.
+fn shared_buffers() -> String {
+    match std::env::var("RIPOSTE_PG_SHARED_BUFFERS") {
+        Ok(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()) => v,
+        Ok(v) => {
+            log::warn!(
+                "RIPOSTE_PG_SHARED_BUFFERS=`{v}` is not a PostgreSQL size such as 2GB; using 256MB"
+            );
+            "256MB".to_string()
+        }
+        Err(_) => "256MB".to_string(),
+    }
 }

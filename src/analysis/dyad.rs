@@ -79,87 +79,120 @@ struct Row {
     metrics: serde_json::Value,
 }
 
+// One pass over the dyad's rows: `dyad` is every live action of both directions up to `to`
+// (what can answer or be answered), `acts` the window's actions, `edges` the answers that
+// cross from one side to the other. Aggregates are grouped by side (`ab`: initiated by `a`).
+// `in_force` reads the status history only for actions with a change dated after the day
+// asked about; for the others the current status is the status on that day (the current
+// status is always the last change's, and every action has one).
+// Three small intermediate results instead of the dyad's rows: `groups` aggregates the
+// window's actions by side (`ab`: initiated by `a`), type and status in one hashed pass over
+// the covering dyad index (totals, categories and statuses are sums over it); `edges` holds the answers that cross from one side
+// to the other (up to `to`); `threats` the window's threats with their first implementation.
+// `in_force` reads the status history only for actions with a change dated after the day
+// asked about; for every other action the current status is the status on that day (the
+// current status is always the last change's, and every action has one). The dyad is
+// written as two `= ANY` conditions so that both directions are index range scans, and the
+// parameters are used directly so that the planner sees their values.
 const SUMMARY_SQL: &str = "
-WITH p AS (SELECT $1::uuid AS a, $2::uuid AS b, $3::date AS from_d, $4::date AS to_d,
-                  $5::date AS on_d),
-dir(name, ini, tgt) AS (
-    SELECT 'a_to_b', a, b FROM p UNION ALL SELECT 'b_to_a', b, a FROM p
+WITH groups AS MATERIALIZED (
+    SELECT x.initiator_id = $1 AS ab, x.type_code, x.status,
+           count(*) AS n, sum(x.severity) AS sev_sum,
+           count(*) FILTER (WHERE
+               (x.effective_to IS NULL OR x.effective_to >= $5::date)
+               AND CASE WHEN x.id IN (SELECT action_id FROM status_changes
+                                      WHERE changed_on > $5::date) THEN
+                       coalesce((SELECT s.status = 'in_force' FROM status_changes s
+                                 WHERE s.action_id = x.id AND s.changed_on <= $5::date
+                                 ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false)
+                   ELSE x.status = 'in_force' END) AS in_force
+    FROM actions x
+    WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
+      AND x.deleted_at IS NULL
+      AND ($3::date IS NULL OR x.announced_on >= $3::date)
+      AND ($4::date IS NULL OR x.announced_on <= $4::date)
+    GROUP BY 1, 2, 3
 ),
-acts AS (
-    SELECT d.name, x.id, x.announced_on, x.severity, x.status, t.category, x.initiator_id,
-           x.effective_to
-    FROM dir d
-    JOIN actions x ON x.initiator_id = d.ini AND x.target_id = d.tgt AND x.deleted_at IS NULL
-    JOIN action_types t ON t.code = x.type_code
-    CROSS JOIN p
-    WHERE (p.from_d IS NULL OR x.announced_on >= p.from_d)
-      AND (p.to_d IS NULL OR x.announced_on <= p.to_d)
+totals AS (
+    SELECT ab, sum(n) AS n, sum(sev_sum) AS sev_sum, sum(in_force) AS in_force
+    FROM groups GROUP BY ab
+),
+edges AS MATERIALIZED (
+    SELECT ans.initiator_id = $1 AS ans_ab, ans.announced_on AS ans_on,
+           ans.severity AS ans_sev, trig.id AS trig_id, trig.initiator_id = $1 AS trig_ab,
+           trig.announced_on AS trig_on, trig.severity AS trig_sev
+    FROM responses r
+    JOIN actions ans ON ans.id = r.action_id
+    JOIN actions trig ON trig.id = r.responds_to_id
+    WHERE ans.initiator_id = ANY(ARRAY[$1, $2]) AND ans.target_id = ANY(ARRAY[$1, $2])
+      AND trig.initiator_id = ANY(ARRAY[$1, $2]) AND trig.target_id = ANY(ARRAY[$1, $2])
+      AND ans.initiator_id <> trig.initiator_id
+      AND ans.deleted_at IS NULL AND trig.deleted_at IS NULL
+      AND ($4::date IS NULL OR ans.announced_on <= $4::date)
 ),
 answers AS (
-    SELECT a.name, a.id, min(ans.announced_on) - a.announced_on AS days
-    FROM acts a
-    JOIN dir d ON d.name = a.name
-    JOIN responses r ON r.responds_to_id = a.id
-    JOIN actions ans ON ans.id = r.action_id AND ans.deleted_at IS NULL
-                    AND ans.initiator_id = d.tgt AND ans.target_id = d.ini
-    CROSS JOIN p
-    WHERE p.to_d IS NULL OR ans.announced_on <= p.to_d
-    GROUP BY a.name, a.id, a.announced_on
+    SELECT trig_ab AS ab, count(*) AS n,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days
+    FROM (SELECT e.trig_ab, min(e.ans_on) - e.trig_on AS days
+          FROM edges e
+          WHERE $3::date IS NULL OR e.trig_on >= $3::date
+          GROUP BY e.trig_ab, e.trig_id, e.trig_on) first_answers
+    GROUP BY trig_ab
 ),
 given AS (
-    SELECT a.name, a.severity - trig.severity AS diff
-    FROM acts a
-    JOIN dir d ON d.name = a.name
-    JOIN responses r ON r.action_id = a.id
-    JOIN actions trig ON trig.id = r.responds_to_id AND trig.deleted_at IS NULL
-                     AND trig.initiator_id = d.tgt AND trig.target_id = d.ini
+    SELECT e.ans_ab AS ab,
+           count(*) FILTER (WHERE abs(e.ans_sev - e.trig_sev) <= 1.0 + 1e-9) AS mirror,
+           count(*) FILTER (WHERE e.ans_sev - e.trig_sev < -1.0 - 1e-9) AS escalate,
+           count(*) FILTER (WHERE e.ans_sev - e.trig_sev > 1.0 + 1e-9) AS de_escalate
+    FROM edges e
+    WHERE $3::date IS NULL OR e.ans_on >= $3::date
+    GROUP BY e.ans_ab
 ),
-threats AS (
-    SELECT a.name, a.id, a.announced_on,
+threats AS MATERIALIZED (
+    SELECT x.initiator_id = $1 AS ab, x.id, x.announced_on,
            (SELECT min(im.announced_on)
             FROM responses r
             JOIN actions im ON im.id = r.action_id AND im.deleted_at IS NULL
-            WHERE r.responds_to_id = a.id AND r.relation = 'implements'
-              AND im.initiator_id = a.initiator_id
-              AND (p.to_d IS NULL OR im.announced_on <= p.to_d)) - a.announced_on AS days
-    FROM acts a CROSS JOIN p
-    WHERE a.category = 'threat'
+            WHERE r.responds_to_id = x.id AND r.relation = 'implements'
+              AND im.initiator_id = x.initiator_id
+              AND ($4::date IS NULL OR im.announced_on <= $4::date)) - x.announced_on AS days
+    FROM actions x
+    JOIN action_types t ON t.code = x.type_code AND t.category = 'threat'
+    WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
+      AND x.deleted_at IS NULL
+      AND ($3::date IS NULL OR x.announced_on >= $3::date)
+      AND ($4::date IS NULL OR x.announced_on <= $4::date)
 ),
-in_force AS (
-    SELECT a.name, count(*) AS n
-    FROM acts a CROSS JOIN p
-    JOIN LATERAL (SELECT status FROM status_changes
-                  WHERE action_id = a.id AND changed_on <= p.on_d
-                  ORDER BY changed_on DESC, id DESC LIMIT 1) s ON true
-    WHERE s.status = 'in_force' AND (a.effective_to IS NULL OR a.effective_to >= p.on_d)
-    GROUP BY a.name
-)
+dir(name, ab) AS (VALUES ('a_to_b', true), ('b_to_a', false))
 SELECT d.name, jsonb_build_object(
-    'count', (SELECT count(*) FROM acts WHERE name = d.name),
+    'count', coalesce(t.n, 0),
     'by_category', (SELECT coalesce(jsonb_object_agg(category, n), '{}')
-                    FROM (SELECT category, count(*) n FROM acts WHERE name = d.name
-                          GROUP BY category) c),
+                    FROM (SELECT at.category, sum(g.n) AS n
+                          FROM groups g JOIN action_types at ON at.code = g.type_code
+                          WHERE g.ab = d.ab GROUP BY at.category) c),
     'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
-                  FROM (SELECT status, count(*) n FROM acts WHERE name = d.name
+                  FROM (SELECT status, sum(n) AS n FROM groups WHERE ab = d.ab
                         GROUP BY status) s),
-    'severity_sum', (SELECT coalesce(sum(severity), 0) FROM acts WHERE name = d.name),
-    'severity_mean', (SELECT avg(severity) FROM acts WHERE name = d.name),
-    'answered', (SELECT count(*) FROM answers WHERE name = d.name),
-    'median_response_days', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
-                             FROM answers WHERE name = d.name),
-    'mirror', (SELECT count(*) FROM given WHERE name = d.name AND abs(diff) <= 1.0 + 1e-9),
-    'escalate', (SELECT count(*) FROM given WHERE name = d.name AND diff < -1.0 - 1e-9),
-    'de_escalate', (SELECT count(*) FROM given WHERE name = d.name AND diff > 1.0 + 1e-9),
-    'threats', (SELECT count(*) FROM threats WHERE name = d.name),
-    'threats_implemented', (SELECT count(*) FROM threats WHERE name = d.name
+    'severity_sum', coalesce(t.sev_sum, 0),
+    'severity_mean', t.sev_sum / nullif(t.n, 0),
+    'answered', coalesce(an.n, 0),
+    'median_response_days', an.median_days,
+    'mirror', coalesce(g.mirror, 0),
+    'escalate', coalesce(g.escalate, 0),
+    'de_escalate', coalesce(g.de_escalate, 0),
+    'threats', (SELECT count(*) FROM threats WHERE ab = d.ab),
+    'threats_implemented', (SELECT count(*) FROM threats WHERE ab = d.ab
                             AND days IS NOT NULL),
     'median_days_to_implement', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
-                                 FROM threats WHERE name = d.name AND days IS NOT NULL),
+                                 FROM threats WHERE ab = d.ab AND days IS NOT NULL),
     'pending_threats', (SELECT coalesce(jsonb_agg(id ORDER BY announced_on, id), '[]')
-                        FROM threats WHERE name = d.name AND days IS NULL),
-    'in_force', coalesce((SELECT n FROM in_force WHERE name = d.name), 0)
+                        FROM threats WHERE ab = d.ab AND days IS NULL),
+    'in_force', coalesce(t.in_force, 0)
 ) AS metrics
-FROM dir d";
+FROM dir d
+LEFT JOIN totals t ON t.ab = d.ab
+LEFT JOIN answers an ON an.ab = d.ab
+LEFT JOIN given g ON g.ab = d.ab";
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0

@@ -143,8 +143,7 @@ async fn page(
         true => Some(action_list::total(conn, &filter).await?),
         false => None,
     };
-    let rows = rows.into_iter().map(|r| r.action).collect();
-    let actions = service::load(conn, &state.types, rows).await?;
+    let actions = service::assemble(&state.types, rows)?;
     pagination::respond(req, actions, next, total)
 }
 

@@ -94,13 +94,12 @@ pub async fn designations(
     let rows = action_list::page(&mut conn, &filter, sort, after, limit + 1).await?;
     let (rows, more) = pagination::split(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
-    let rows: Vec<_> = rows.into_iter().map(|r| r.action).collect();
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.action.id).collect();
     let statuses: HashMap<Uuid, String> = action::status_on(&mut conn, &ids, day)
         .await?
         .into_iter()
         .collect();
-    let actions = crate::service::actions::load(&mut conn, &state.types, rows).await?;
+    let actions = crate::service::actions::assemble(&state.types, rows)?;
     let items = actions
         .into_iter()
         .map(|a| {

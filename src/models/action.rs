@@ -1,13 +1,13 @@
 //! Action rows, their embedded records, and the response-graph rules.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Date, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::actor::ActorRefRow;
+use super::sql::{insert_unnest, Bind, Sql};
 use crate::schema::{actions, actors, designations, responses, sources, status_changes};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
@@ -60,7 +60,7 @@ pub struct ActionWrite {
     pub designated_names: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = designations)]
 pub struct DesignationRow {
     pub action_id: Uuid,
@@ -68,7 +68,7 @@ pub struct DesignationRow {
     pub listed_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = sources)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct SourceRow {
@@ -79,7 +79,7 @@ pub struct SourceRow {
     pub quote: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = responses)]
 pub struct ResponseRow {
     pub action_id: Uuid,
@@ -216,40 +216,102 @@ pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryRe
         .collect();
     actor_ids.sort_unstable();
     actor_ids.dedup();
-    embeds_where(conn, ids, ActorsOf::Ids(actor_ids)).await
+    let conn: &AsyncPgConnection = conn;
+    embeds_where(conn, ids, actor_ids).await
 }
 
-/// One action with its embeds, all five queries pipelined in a single round trip: the
-/// actors it refers to are found through a subquery instead of from the fetched row.
+/// One action with its embeds, in one statement: the embeds come back as one JSON document
+/// (`FULL_SQL`), so that reading an action costs a single prepared statement.
 pub async fn find_full(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     include_deleted: bool,
 ) -> QueryResult<Option<(ActionRow, Embeds)>> {
-    let row_q = actions::table.find(id).select(ActionRow::as_select());
-    let conn: &AsyncPgConnection = conn;
-    let (rows, embeds) = futures_util::try_join!(
-        row_q.load::<ActionRow>(&mut &*conn),
-        embeds_where(conn, vec![id], ActorsOf::Action(id)),
-    )?;
-    Ok(rows
-        .into_iter()
-        .next()
-        .filter(|r| include_deleted || r.deleted_at.is_none())
-        .map(|r| (r, embeds)))
+    let mut sql = Sql::new();
+    let id = sql.bind(Bind::Uuid(id));
+    sql.push(&format!(
+        "SELECT {}, {FULL_EMBEDS} AS embeds FROM actions WHERE actions.id = {id}",
+        super::action_list::COLUMNS
+    ));
+    let row: Option<FullRow> = sql.get_result(conn).await.optional()?;
+    let Some(row) = row.filter(|r| include_deleted || r.action.deleted_at.is_none()) else {
+        return Ok(None);
+    };
+    let embeds = parse_embeds([row.embeds.as_str()])?;
+    Ok(Some((row.action, embeds)))
 }
 
-/// Which actors an embed needs: known ids, or those one action refers to.
-enum ActorsOf {
-    Ids(Vec<Uuid>),
-    Action(Uuid),
+/// The embeds of several actions from their `FULL_EMBEDS` documents, merged.
+pub fn parse_embeds<'a>(documents: impl IntoIterator<Item = &'a str>) -> QueryResult<Embeds> {
+    let mut embeds = Embeds {
+        designations: Vec::new(),
+        sources: Vec::new(),
+        responds_to: Vec::new(),
+        actors: Vec::new(),
+    };
+    for document in documents {
+        let json: EmbedsJson = serde_json::from_str(document)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        embeds
+            .designations
+            .extend(json.d.into_iter().map(|d| (d.d, d.a)));
+        embeds.sources.extend(json.s);
+        embeds.responds_to.extend(json.r);
+        embeds.actors.extend(json.a);
+    }
+    Ok(embeds)
+}
+
+/// The same embeds `embeds` reads, in the same order, as one JSON document.
+pub(crate) const FULL_EMBEDS: &str = "json_build_object(
+    'd', (SELECT coalesce(json_agg(json_build_object(
+              'd', json_build_object('action_id', d.action_id, 'actor_id', d.actor_id,
+                                     'listed_on', d.listed_on),
+              'a', json_build_object('id', ac.id, 'code', ac.code, 'name', ac.name,
+                                     'kind', ac.kind)) ORDER BY ac.code), '[]')
+          FROM designations d JOIN actors ac ON ac.id = d.actor_id
+          WHERE d.action_id = actions.id),
+    's', (SELECT coalesce(json_agg(json_build_object('action_id', s.action_id, 'url', s.url,
+              'publisher', s.publisher, 'published_on', s.published_on, 'quote', s.quote)
+              ORDER BY s.id), '[]')
+          FROM sources s WHERE s.action_id = actions.id),
+    'r', (SELECT coalesce(json_agg(json_build_object('action_id', r.action_id,
+              'responds_to_id', r.responds_to_id, 'relation', r.relation)
+              ORDER BY r.responds_to_id), '[]')
+          FROM responses r WHERE r.action_id = actions.id),
+    'a', (SELECT coalesce(json_agg(json_build_object('id', ac.id, 'code', ac.code,
+              'name', ac.name, 'kind', ac.kind)), '[]')
+          FROM actors ac
+          WHERE ac.id IN (actions.initiator_id, actions.target_id, actions.authority_id))
+)::text";
+
+#[derive(QueryableByName)]
+struct FullRow {
+    #[diesel(embed)]
+    action: ActionRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    embeds: String,
+}
+
+#[derive(serde::Deserialize)]
+struct EmbedsJson {
+    d: Vec<DesignationJson>,
+    s: Vec<SourceRow>,
+    r: Vec<ResponseRow>,
+    a: Vec<ActorRefRow>,
+}
+
+#[derive(serde::Deserialize)]
+struct DesignationJson {
+    d: DesignationRow,
+    a: ActorRefRow,
 }
 
 /// Polling the four queries together pipelines them on the one connection.
 async fn embeds_where(
     conn: &AsyncPgConnection,
     ids: Vec<Uuid>,
-    actors_of: ActorsOf,
+    actor_ids: Vec<Uuid>,
 ) -> QueryResult<Embeds> {
     let designations_q = designations::table
         .inner_join(actors::table)
@@ -264,19 +326,9 @@ async fn embeds_where(
         .filter(responses::action_id.eq_any(ids))
         .order((responses::action_id, responses::responds_to_id))
         .select(ResponseRow::as_select());
-    let actors_q = actors::table.select(ActorRefRow::as_select()).into_boxed();
-    let actors_q = match actors_of {
-        ActorsOf::Ids(ids) => actors_q.filter(actors::id.eq_any(ids)),
-        ActorsOf::Action(id) => actors_q.filter(
-            sql::<Bool>(
-                "actors.id IN (SELECT x FROM actions a CROSS JOIN LATERAL \
-                 (VALUES (a.initiator_id), (a.target_id), (a.authority_id)) v(x) \
-                 WHERE a.id = ",
-            )
-            .bind::<SqlUuid, _>(id)
-            .sql(")"),
-        ),
-    };
+    let actors_q = actors::table
+        .filter(actors::id.eq_any(actor_ids))
+        .select(ActorRefRow::as_select());
     let (designations, sources, responds_to, actors) = futures_util::try_join!(
         designations_q.load(&mut &*conn),
         sources_q.load(&mut &*conn),
@@ -434,22 +486,122 @@ pub async fn insert_lists(
 ) -> QueryResult<()> {
     use futures_util::future::Either;
     let conn: &AsyncPgConnection = conn;
-    macro_rules! insert_unless_empty {
-        ($table:expr, $rows:expr) => {
-            match $rows.is_empty() {
-                true => Either::Left(std::future::ready(Ok::<usize, _>(0))),
-                false => Either::Right(
-                    diesel::insert_into($table)
-                        .values($rows)
-                        .execute(&mut &*conn),
+    let run = |rows: usize, sql: Sql| match rows {
+        0 => Either::Left(std::future::ready(Ok::<usize, _>(0))),
+        _ => Either::Right(sql.execute(&mut &*conn)),
+    };
+    let d = run(
+        designations.len(),
+        insert_unnest(
+            "designations",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(designations.iter().map(|r| r.action_id).collect()),
                 ),
-            }
-        };
-    }
-    let d = insert_unless_empty!(designations::table, designations);
-    let s = insert_unless_empty!(sources::table, sources);
-    let r = insert_unless_empty!(responses::table, responses);
-    let h = insert_unless_empty!(status_changes::table, history);
+                (
+                    "actor_id",
+                    "uuid[]",
+                    Bind::Uuids(designations.iter().map(|r| r.actor_id).collect()),
+                ),
+                (
+                    "listed_on",
+                    "date[]",
+                    Bind::OptDates(designations.iter().map(|r| r.listed_on).collect()),
+                ),
+            ],
+        ),
+    );
+    let s = run(
+        sources.len(),
+        insert_unnest(
+            "sources",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(sources.iter().map(|r| r.action_id).collect()),
+                ),
+                (
+                    "url",
+                    "text[]",
+                    Bind::Texts(sources.iter().map(|r| r.url.clone()).collect()),
+                ),
+                (
+                    "publisher",
+                    "text[]",
+                    Bind::OptTexts(sources.iter().map(|r| r.publisher.clone()).collect()),
+                ),
+                (
+                    "published_on",
+                    "date[]",
+                    Bind::OptDates(sources.iter().map(|r| r.published_on).collect()),
+                ),
+                (
+                    "quote",
+                    "text[]",
+                    Bind::OptTexts(sources.iter().map(|r| r.quote.clone()).collect()),
+                ),
+            ],
+        ),
+    );
+    let r = run(
+        responses.len(),
+        insert_unnest(
+            "responses",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(responses.iter().map(|r| r.action_id).collect()),
+                ),
+                (
+                    "responds_to_id",
+                    "uuid[]",
+                    Bind::Uuids(responses.iter().map(|r| r.responds_to_id).collect()),
+                ),
+                (
+                    "relation",
+                    "text[]",
+                    Bind::Texts(responses.iter().map(|r| r.relation.clone()).collect()),
+                ),
+            ],
+        ),
+    );
+    let h = run(
+        history.len(),
+        insert_unnest(
+            "status_changes",
+            vec![
+                (
+                    "action_id",
+                    "uuid[]",
+                    Bind::Uuids(history.iter().map(|r| r.action_id).collect()),
+                ),
+                (
+                    "status",
+                    "text[]",
+                    Bind::Texts(history.iter().map(|r| r.status.clone()).collect()),
+                ),
+                (
+                    "changed_on",
+                    "date[]",
+                    Bind::Dates(history.iter().map(|r| r.changed_on).collect()),
+                ),
+                (
+                    "source_url",
+                    "text[]",
+                    Bind::OptTexts(history.iter().map(|r| r.source_url.clone()).collect()),
+                ),
+                (
+                    "note",
+                    "text[]",
+                    Bind::OptTexts(history.iter().map(|r| r.note.clone()).collect()),
+                ),
+            ],
+        ),
+    );
     futures_util::try_join!(d, s, r, h)?;
     Ok(())
 }

@@ -8,9 +8,7 @@
 //! ones are kept prepared (see `Sql::cacheable`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Date, Double, Text, Timestamptz, Untyped, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Double};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -18,6 +16,7 @@ use uuid::Uuid;
 
 use super::action::{ActionRow, IN_FORCE_ON};
 use super::enums::ActionSort;
+use super::sql::{Bind, Sql};
 
 /// What a list of actions is filtered by; actor codes and categories are already resolved.
 /// Conditions are ANDed; the values of one multi-valued condition are ORed. An empty list
@@ -117,6 +116,9 @@ pub struct Listed {
     /// The relevance rank (0 unless `q` is given).
     #[diesel(sql_type = Double)]
     pub rank: f64,
+    /// Its designations, sources, answers and actors (see `action::FULL_EMBEDS`).
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub embeds: String,
 }
 
 impl Listed {
@@ -147,9 +149,14 @@ pub async fn page(
     limit: i64,
 ) -> QueryResult<Vec<Listed>> {
     let spec = spec(sort);
-    let mut sql = Sql::default();
+    let mut sql = Sql::new();
     let rank = if f.q.is_some() { RANK } else { "0::float8" };
-    sql.push(&format!("SELECT {COLUMNS}, {rank} AS rank"));
+    // The embeds ride along as JSON: PostgreSQL evaluates them only for the rows the LIMIT
+    // keeps, and the page costs one statement.
+    sql.push(&format!(
+        "SELECT {COLUMNS}, {rank} AS rank, {} AS embeds",
+        super::action::FULL_EMBEDS
+    ));
     from_where(&mut sql, f);
     if let Some((value, id)) = after {
         let op = if spec.ascending { ">" } else { "<" };
@@ -181,14 +188,15 @@ struct Count {
 
 /// How many actions match, over all pages.
 pub async fn total(conn: &mut AsyncPgConnection, f: &ActionFilter) -> QueryResult<i64> {
-    let mut sql = Sql::default();
+    let mut sql = Sql::new();
     sql.push("SELECT count(*) AS n");
     from_where(&mut sql, f);
     let count: Count = sql.get_result(conn).await?;
     Ok(count.n)
 }
 
-const COLUMNS: &str = "actions.id, actions.title, actions.summary, actions.initiator_id, \
+pub(crate) const COLUMNS: &str =
+    "actions.id, actions.title, actions.summary, actions.initiator_id, \
     actions.target_id, actions.authority_id, actions.type_code, actions.status, \
     actions.announced_on, actions.date_precision, actions.effective_from, actions.effective_to, \
     actions.legal_basis, actions.program, actions.severity, actions.tags, actions.created_at, \
@@ -225,7 +233,7 @@ fn conditions(f: &ActionFilter) -> usize {
 const MAX_CACHED_CONDITIONS: usize = 1;
 
 fn from_where(sql: &mut Sql, f: &ActionFilter) {
-    sql.cacheable = conditions(f) <= MAX_CACHED_CONDITIONS;
+    sql.cacheable(conditions(f) <= MAX_CACHED_CONDITIONS);
     sql.push(" FROM actions");
     if let Some(q) = &f.q {
         let q = sql.bind(Bind::Text(q.clone()));
@@ -317,78 +325,4 @@ fn from_where(sql: &mut Sql, f: &ActionFilter) {
         let (head, tail) = IN_FORCE_ON;
         sql.push(&format!(" AND {head}{p}{tail}"));
     }
-}
-
-enum Bind {
-    Uuid(Uuid),
-    Uuids(Vec<Uuid>),
-    Text(String),
-    Texts(Vec<String>),
-    Date(NaiveDate),
-    Float(f64),
-    Time(DateTime<Utc>),
-    Int(i64),
-}
-
-/// SQL text with its bind values. Placeholders `$n` in the text refer to `binds[n - 1]`.
-#[derive(Default)]
-struct Sql {
-    text: String,
-    binds: Vec<Bind>,
-    /// Whether diesel may keep this statement prepared (diesel's own `sql_query` never is).
-    cacheable: bool,
-}
-
-impl Sql {
-    fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    /// Adds a bind value and returns its placeholder.
-    fn bind(&mut self, value: Bind) -> String {
-        self.binds.push(value);
-        format!("${}", self.binds.len())
-    }
-}
-
-impl QueryFragment<Pg> for Sql {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        if !self.cacheable {
-            out.unsafe_to_cache_prepared();
-        }
-        // diesel numbers the placeholders it writes itself, in the order binds are pushed.
-        let mut rest = self.text.as_str();
-        while let Some(at) = rest.find('$') {
-            out.push_sql(&rest[..at]);
-            let digits = rest[at + 1..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
-            let n: usize = rest[at + 1..at + 1 + digits]
-                .parse()
-                .map_err(|_| diesel::result::Error::QueryBuilderError("bad placeholder".into()))?;
-            match &self.binds[n - 1] {
-                Bind::Uuid(v) => out.push_bind_param::<SqlUuid, _>(v)?,
-                Bind::Uuids(v) => out.push_bind_param::<Array<SqlUuid>, _>(v)?,
-                Bind::Text(v) => out.push_bind_param::<Text, _>(v)?,
-                Bind::Texts(v) => out.push_bind_param::<Array<Text>, _>(v)?,
-                Bind::Date(v) => out.push_bind_param::<Date, _>(v)?,
-                Bind::Float(v) => out.push_bind_param::<Double, _>(v)?,
-                Bind::Time(v) => out.push_bind_param::<Timestamptz, _>(v)?,
-                Bind::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
-            }
-            rest = &rest[at + 1 + digits..];
-        }
-        out.push_sql(rest);
-        Ok(())
-    }
-}
-
-impl QueryId for Sql {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for Sql {
-    type SqlType = Untyped;
 }

@@ -26,7 +26,7 @@ pub struct ActorRow {
 }
 
 /// The four fields by which other records show an actor.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = actors)]
 pub struct ActorRefRow {
     pub id: Uuid,

@@ -8,3 +8,4 @@ pub mod actor;
 pub mod api_key;
 pub mod audit;
 pub mod enums;
+pub mod sql;

@@ -17,6 +17,7 @@ use crate::limits::*;
 use crate::models::action::{
     self, ActionRow, ActionWrite, DesignationRow, NewStatusChange, ResponseRow, SourceRow,
 };
+use crate::models::action_list::Listed;
 use crate::models::actor::{self, ActorRefRow};
 use crate::models::enums::{parse_stored, ActionStatus, ActorKind, DatePrecision};
 use crate::state::{ActionTypes, AppState};
@@ -41,6 +42,12 @@ pub async fn load(
     }
     let embeds = action::embeds(conn, &rows).await?;
     Action::assemble(rows, embeds, types)
+}
+
+/// Full actions from listed rows, which carry their embeds.
+pub fn assemble(types: &ActionTypes, rows: Vec<Listed>) -> AppResult<Vec<Action>> {
+    let embeds = action::parse_embeds(rows.iter().map(|r| r.embeds.as_str()))?;
+    Action::assemble(rows.into_iter().map(|r| r.action).collect(), embeds, types)
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, types: &ActionTypes, id: Uuid) -> AppResult<Action> {
