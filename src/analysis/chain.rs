@@ -119,8 +119,8 @@ pub async fn chain(
             ),
         ));
     }
-    let rows = crate::models::action_list::by_ids(conn, &ids).await?;
-    let actions = crate::service::actions::assemble(types, rows)?;
+    let rows = action_model::by_ids(conn, &ids).await?;
+    let actions = crate::service::actions::load(conn, types, rows).await?;
 
     // Edges inside the episode, from the loaded actions' own responds_to.
     let inside: HashMap<Uuid, usize> = actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();

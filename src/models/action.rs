@@ -151,6 +151,16 @@ pub async fn find(
     Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
 }
 
+/// The given actions, oldest first.
+pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<ActionRow>> {
+    actions::table
+        .filter(actions::id.eq_any(ids))
+        .order((actions::announced_on.asc(), actions::id.asc()))
+        .select(ActionRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// In force on a day: the last status change on or before it says `in_force`, and the day is
 /// not after `effective_to`. A change dated D applies from D on, so a measure lifted on D is
 /// no longer in force on D; one that takes effect on D is.

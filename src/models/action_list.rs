@@ -180,18 +180,6 @@ pub async fn page(
     sql.load(conn).await
 }
 
-/// The given actions with their embeds, oldest first, in one statement.
-pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Listed>> {
-    let mut sql = Sql::new();
-    let ids = sql.bind(Bind::Uuids(ids.to_vec()));
-    sql.push(&format!(
-        "SELECT {COLUMNS}, 0::float8 AS rank, {} AS embeds FROM actions \
-         WHERE actions.id = ANY({ids}) ORDER BY actions.announced_on, actions.id",
-        super::action::FULL_EMBEDS
-    ));
-    sql.load(conn).await
-}
-
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
