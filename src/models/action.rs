@@ -216,12 +216,40 @@ pub async fn embeds(conn: &mut AsyncPgConnection, rows: &[ActionRow]) -> QueryRe
         .collect();
     actor_ids.sort_unstable();
     actor_ids.dedup();
+    // Polling the four queries together pipelines them on the one connection.
     let conn: &AsyncPgConnection = conn;
-    embeds_where(conn, ids, actor_ids).await
+    let designations_q = designations::table
+        .inner_join(actors::table)
+        .filter(designations::action_id.eq_any(ids.clone()))
+        .order((designations::action_id, actors::code))
+        .select((DesignationRow::as_select(), ActorRefRow::as_select()));
+    let sources_q = sources::table
+        .filter(sources::action_id.eq_any(ids.clone()))
+        .order((sources::action_id, sources::id))
+        .select(SourceRow::as_select());
+    let responses_q = responses::table
+        .filter(responses::action_id.eq_any(ids))
+        .order((responses::action_id, responses::responds_to_id))
+        .select(ResponseRow::as_select());
+    let actors_q = actors::table
+        .filter(actors::id.eq_any(actor_ids))
+        .select(ActorRefRow::as_select());
+    let (designations, sources, responds_to, actors) = futures_util::try_join!(
+        designations_q.load(&mut &*conn),
+        sources_q.load(&mut &*conn),
+        responses_q.load(&mut &*conn),
+        actors_q.load(&mut &*conn),
+    )?;
+    Ok(Embeds {
+        designations,
+        sources,
+        responds_to,
+        actors,
+    })
 }
 
 /// One action with its embeds, in one statement: the embeds come back as one JSON document
-/// (`FULL_SQL`), so that reading an action costs a single prepared statement.
+/// (`FULL_EMBEDS`), so that reading an action costs a single prepared statement.
 pub async fn find_full(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -307,42 +335,6 @@ struct DesignationJson {
     a: ActorRefRow,
 }
 
-/// Polling the four queries together pipelines them on the one connection.
-async fn embeds_where(
-    conn: &AsyncPgConnection,
-    ids: Vec<Uuid>,
-    actor_ids: Vec<Uuid>,
-) -> QueryResult<Embeds> {
-    let designations_q = designations::table
-        .inner_join(actors::table)
-        .filter(designations::action_id.eq_any(ids.clone()))
-        .order((designations::action_id, actors::code))
-        .select((DesignationRow::as_select(), ActorRefRow::as_select()));
-    let sources_q = sources::table
-        .filter(sources::action_id.eq_any(ids.clone()))
-        .order((sources::action_id, sources::id))
-        .select(SourceRow::as_select());
-    let responses_q = responses::table
-        .filter(responses::action_id.eq_any(ids))
-        .order((responses::action_id, responses::responds_to_id))
-        .select(ResponseRow::as_select());
-    let actors_q = actors::table
-        .filter(actors::id.eq_any(actor_ids))
-        .select(ActorRefRow::as_select());
-    let (designations, sources, responds_to, actors) = futures_util::try_join!(
-        designations_q.load(&mut &*conn),
-        sources_q.load(&mut &*conn),
-        responses_q.load(&mut &*conn),
-        actors_q.load(&mut &*conn),
-    )?;
-    Ok(Embeds {
-        designations,
-        sources,
-        responds_to,
-        actors,
-    })
-}
-
 pub async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<StatusChangeRow>> {
     status_changes::table
         .filter(status_changes::action_id.eq(id))
@@ -425,55 +417,38 @@ pub async fn purge(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize>
     diesel::delete(actions::table.find(id)).execute(conn).await
 }
 
-pub async fn replace_designations(
+/// Replaces the lists a patch gives (`Some`): deletes the stored rows, then inserts the new
+/// ones as `insert_lists` does.
+pub async fn replace_lists(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    rows: &[DesignationRow],
+    designations: Option<&[DesignationRow]>,
+    sources: Option<&[SourceRow]>,
+    responses: Option<&[ResponseRow]>,
 ) -> QueryResult<()> {
-    diesel::delete(designations::table.filter(designations::action_id.eq(id)))
-        .execute(conn)
-        .await?;
-    if !rows.is_empty() {
-        diesel::insert_into(designations::table)
-            .values(rows)
+    if designations.is_some() {
+        diesel::delete(designations::table.filter(designations::action_id.eq(id)))
             .execute(conn)
             .await?;
     }
-    Ok(())
-}
-
-pub async fn replace_sources(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    rows: &[SourceRow],
-) -> QueryResult<()> {
-    diesel::delete(sources::table.filter(sources::action_id.eq(id)))
-        .execute(conn)
-        .await?;
-    if !rows.is_empty() {
-        diesel::insert_into(sources::table)
-            .values(rows)
+    if sources.is_some() {
+        diesel::delete(sources::table.filter(sources::action_id.eq(id)))
             .execute(conn)
             .await?;
     }
-    Ok(())
-}
-
-pub async fn replace_responses(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    rows: &[ResponseRow],
-) -> QueryResult<()> {
-    diesel::delete(responses::table.filter(responses::action_id.eq(id)))
-        .execute(conn)
-        .await?;
-    if !rows.is_empty() {
-        diesel::insert_into(responses::table)
-            .values(rows)
+    if responses.is_some() {
+        diesel::delete(responses::table.filter(responses::action_id.eq(id)))
             .execute(conn)
             .await?;
     }
-    Ok(())
+    insert_lists(
+        conn,
+        designations.unwrap_or_default(),
+        sources.unwrap_or_default(),
+        responses.unwrap_or_default(),
+        &[],
+    )
+    .await
 }
 
 /// Inserts the lists of a new action, pipelined in one round trip (nothing to replace yet).

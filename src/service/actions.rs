@@ -840,14 +840,13 @@ async fn write_lists(
     responses: bool,
 ) -> AppResult<()> {
     let (designation_rows, source_rows, response_rows) = list_rows(id, plan);
-    if designations {
-        action::replace_designations(conn, id, &designation_rows).await?;
-    }
-    if sources {
-        action::replace_sources(conn, id, &source_rows).await?;
-    }
-    if responses {
-        action::replace_responses(conn, id, &response_rows).await?;
-    }
+    action::replace_lists(
+        conn,
+        id,
+        designations.then_some(designation_rows.as_slice()),
+        sources.then_some(source_rows.as_slice()),
+        responses.then_some(response_rows.as_slice()),
+    )
+    .await?;
     Ok(())
 }

@@ -414,3 +414,35 @@ async fn delete_cascades_to_what_the_action_owns() {
         .await
         .assert_problem(400, Some("id"));
 }
+
+#[tokio::test]
+async fn patching_one_list_replaces_it_and_keeps_the_others() {
+    let app = super::helpers::TestApp::spawn().await;
+    app.with_basics().await;
+    let a = app
+        .action(serde_json::json!({
+            "designations": [{"actor": "chen-quanguo"}],
+            "sources": [{"url": "https://example.org/one"}, {"url": "https://example.org/two"}]
+        }))
+        .await;
+    let path = format!("/v1/actions/{}", super::helpers::id_of(&a));
+    let patched = app
+        .patch(
+            &path,
+            &serde_json::json!({"sources": [{"url": "https://example.org/three"}]}),
+        )
+        .await;
+    patched.assert_status(200);
+    assert_eq!(patched.body["sources"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        patched.body["sources"][0]["url"],
+        "https://example.org/three"
+    );
+    assert_eq!(patched.body["designations"], a["designations"]);
+    let emptied = app.patch(&path, &serde_json::json!({"sources": []})).await;
+    emptied.assert_status(200);
+    assert_eq!(emptied.body["sources"], serde_json::json!([]));
+    assert_eq!(emptied.body["designations"], a["designations"]);
+    // What a GET returns is what the PATCH answered.
+    assert_eq!(app.get(&path).await.body, emptied.body);
+}
