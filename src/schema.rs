@@ -58,6 +58,14 @@ diesel::table! {
         // Also `search tsvector` (generated from the text columns and this one); used only in
         // SQL fragments, so not declared here.
         designated_names -> Text,
+        // Kept by the graph triggers (migration 000008_graph_facts), never written by the
+        // application.
+        episode_id -> Nullable<Uuid>,
+        first_answer_on -> Nullable<Date>,
+        first_implemented_on -> Nullable<Date>,
+        answers_mirror -> Int4,
+        answers_escalate -> Int4,
+        answers_de_escalate -> Int4,
     }
 }
 

@@ -261,6 +261,16 @@ async fn generate_loads_a_deterministic_realistic_data_set() {
             "actions not tagged synthetic",
             "SELECT count(*) FROM actions WHERE NOT 'synthetic' = ANY(tags)",
         ),
+        (
+            "graph facts other than the triggers would keep (migration 000008)",
+            "SELECT count(*) FROM check_graph_facts()",
+        ),
+        (
+            "graph triggers left disabled",
+            "SELECT count(*) FROM pg_trigger \
+             WHERE tgrelid IN ('actions'::regclass, 'responses'::regclass) \
+               AND NOT tgisinternal AND tgenabled <> 'O'",
+        ),
     ] {
         assert_eq!(scalar_i64(&pg1, sql).await, 0, "{what}");
     }

@@ -3,10 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
-use diesel::QueryResult;
-use diesel::QueryableByName;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -19,37 +16,6 @@ use crate::views::Action;
 
 /// The largest episode `GET /v1/actions/{id}/chain` returns; larger ones are a 400.
 pub const MAX_CHAIN: i64 = 10_000;
-
-#[derive(QueryableByName)]
-struct Member {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-}
-
-/// The ids of the live actions connected to `id` through responses in either direction, at
-/// most `cap + 1` of them (so that the caller can tell an oversized episode).
-pub async fn members(conn: &mut AsyncPgConnection, id: Uuid, cap: i64) -> QueryResult<Vec<Uuid>> {
-    let rows: Vec<Member> = diesel::sql_query(
-        "WITH RECURSIVE component(id) AS (
-             SELECT $1::uuid
-             UNION
-             SELECT next.id
-             FROM component c
-             CROSS JOIN LATERAL (
-                 SELECT r.responds_to_id AS id FROM responses r WHERE r.action_id = c.id
-                 UNION ALL
-                 SELECT r.action_id FROM responses r WHERE r.responds_to_id = c.id
-             ) next
-             JOIN actions a ON a.id = next.id AND a.deleted_at IS NULL
-         )
-         SELECT id FROM component LIMIT $2",
-    )
-    .bind::<SqlUuid, _>(id)
-    .bind::<BigInt, _>(cap + 1)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|m| m.id).collect())
-}
 
 /// An action of the episode, with its generation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,11 +72,12 @@ pub async fn chain(
     types: &ActionTypes,
     id: Uuid,
 ) -> AppResult<Chain> {
-    if action_model::find(conn, id, false).await?.is_none() {
+    // The episode is stored on each action (kept by triggers), so this is one index read.
+    let rows = action_model::episode(conn, id, MAX_CHAIN + 1).await?;
+    if rows.is_empty() {
         return Err(AppError::not_found(format_args!("action {id}")));
     }
-    let ids = members(conn, id, MAX_CHAIN).await?;
-    if ids.len() as i64 > MAX_CHAIN {
+    if rows.len() as i64 > MAX_CHAIN {
         return Err(AppError::bad_param(
             "id",
             format!(
@@ -119,7 +86,6 @@ pub async fn chain(
             ),
         ));
     }
-    let rows = action_model::by_ids(conn, &ids).await?;
     let actions = crate::service::actions::load(conn, types, rows).await?;
 
     // Edges inside the episode, from the loaded actions' own responds_to.

@@ -79,24 +79,25 @@ struct Row {
     metrics: serde_json::Value,
 }
 
-// One pass over the dyad's rows: `dyad` is every live action of both directions up to `to`
-// (what can answer or be answered), `acts` the window's actions, `edges` the answers that
-// cross from one side to the other. Aggregates are grouped by side (`ab`: initiated by `a`).
-// `in_force` reads the status history only for actions with a change dated after the day
-// asked about; for the others the current status is the status on that day (the current
-// status is always the last change's, and every action has one).
-// Three small intermediate results instead of the dyad's rows: `groups` aggregates the
-// window's actions by side (`ab`: initiated by `a`), type and status in one hashed pass over
-// the covering dyad index (totals, categories and statuses are sums over it); `edges` holds the answers that cross from one side
-// to the other (up to `to`); `threats` the window's threats with their first implementation.
-// `in_force` reads the status history only for actions with a change dated after the day
-// asked about; for every other action the current status is the status on that day (the
-// current status is always the last change's, and every action has one). The dyad is
-// written as two `= ANY` conditions so that both directions are index range scans, and the
+// One pass over the covering dyad index: every metric is an aggregate of the window's live
+// actions, because what the response graph says about each action (its earliest answer from
+// the other side, its earliest implementation by its own side, how its own answers compare
+// with what they answer) is kept on the action by triggers (migration 000008_graph_facts).
+// An answer or implementation counts when announced no later than `to`, so comparing the
+// earliest one with `to` decides it. GROUPING SETS gives, in the same pass, the totals per
+// side (`ab`: initiated by `a`) and the counts per side, type and status that the category
+// and status breakdowns sum. `in_force` reads the status history only for actions with a
+// change dated after the day asked about; for every other action the current status is the
+// status on that day (the current status is always the last change's). The dyad is written
+// as two `= ANY` conditions so that both directions are index range scans, and the
 // parameters are used directly so that the planner sees their values.
 const SUMMARY_SQL: &str = "
-WITH groups AS MATERIALIZED (
-    SELECT x.initiator_id = $1 AS ab, x.type_code, x.status,
+WITH threat_types AS MATERIALIZED (
+    SELECT coalesce(array_agg(code), '{}') AS codes FROM action_types WHERE category = 'threat'
+),
+agg AS MATERIALIZED (
+    SELECT x.initiator_id = $1 AS ab, GROUPING(x.type_code) = 0 AS detail,
+           x.type_code, x.status,
            count(*) AS n, sum(x.severity) AS sev_sum,
            count(*) FILTER (WHERE
                (x.effective_to IS NULL OR x.effective_to >= $5::date)
@@ -105,94 +106,55 @@ WITH groups AS MATERIALIZED (
                        coalesce((SELECT s.status = 'in_force' FROM status_changes s
                                  WHERE s.action_id = x.id AND s.changed_on <= $5::date
                                  ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false)
-                   ELSE x.status = 'in_force' END) AS in_force
+                   ELSE x.status = 'in_force' END) AS in_force,
+           count(*) FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity')) AS answered,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY x.first_answer_on - x.announced_on)
+               FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity')) AS median_response_days,
+           sum(x.answers_mirror) AS mirror, sum(x.answers_escalate) AS escalate,
+           sum(x.answers_de_escalate) AS de_escalate,
+           count(*) FILTER (WHERE x.type_code = ANY(tt.codes)) AS threats,
+           count(*) FILTER (WHERE x.type_code = ANY(tt.codes)
+                            AND x.first_implemented_on <= coalesce($4::date, 'infinity')) AS implemented,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY x.first_implemented_on - x.announced_on)
+               FILTER (WHERE x.type_code = ANY(tt.codes)
+                       AND x.first_implemented_on <= coalesce($4::date, 'infinity')) AS median_days_to_implement,
+           jsonb_agg(x.id ORDER BY x.announced_on, x.id)
+               FILTER (WHERE x.type_code = ANY(tt.codes)
+                       AND (x.first_implemented_on <= coalesce($4::date, 'infinity')) IS NOT TRUE) AS pending
     FROM actions x
+    CROSS JOIN threat_types tt
     WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
       AND x.deleted_at IS NULL
       AND ($3::date IS NULL OR x.announced_on >= $3::date)
       AND ($4::date IS NULL OR x.announced_on <= $4::date)
-    GROUP BY 1, 2, 3
-),
-totals AS (
-    SELECT ab, sum(n) AS n, sum(sev_sum) AS sev_sum, sum(in_force) AS in_force
-    FROM groups GROUP BY ab
-),
-edges AS MATERIALIZED (
-    SELECT ans.initiator_id = $1 AS ans_ab, ans.announced_on AS ans_on,
-           ans.severity AS ans_sev, trig.id AS trig_id, trig.initiator_id = $1 AS trig_ab,
-           trig.announced_on AS trig_on, trig.severity AS trig_sev
-    FROM responses r
-    JOIN actions ans ON ans.id = r.action_id
-    JOIN actions trig ON trig.id = r.responds_to_id
-    WHERE ans.initiator_id = ANY(ARRAY[$1, $2]) AND ans.target_id = ANY(ARRAY[$1, $2])
-      AND trig.initiator_id = ANY(ARRAY[$1, $2]) AND trig.target_id = ANY(ARRAY[$1, $2])
-      AND ans.initiator_id <> trig.initiator_id
-      AND ans.deleted_at IS NULL AND trig.deleted_at IS NULL
-      AND ($4::date IS NULL OR ans.announced_on <= $4::date)
-),
-answers AS (
-    SELECT trig_ab AS ab, count(*) AS n,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days
-    FROM (SELECT e.trig_ab, min(e.ans_on) - e.trig_on AS days
-          FROM edges e
-          WHERE $3::date IS NULL OR e.trig_on >= $3::date
-          GROUP BY e.trig_ab, e.trig_id, e.trig_on) first_answers
-    GROUP BY trig_ab
-),
-given AS (
-    SELECT e.ans_ab AS ab,
-           count(*) FILTER (WHERE abs(e.ans_sev - e.trig_sev) <= 1.0 + 1e-9) AS mirror,
-           count(*) FILTER (WHERE e.ans_sev - e.trig_sev < -1.0 - 1e-9) AS escalate,
-           count(*) FILTER (WHERE e.ans_sev - e.trig_sev > 1.0 + 1e-9) AS de_escalate
-    FROM edges e
-    WHERE $3::date IS NULL OR e.ans_on >= $3::date
-    GROUP BY e.ans_ab
-),
-threats AS MATERIALIZED (
-    SELECT x.initiator_id = $1 AS ab, x.id, x.announced_on,
-           (SELECT min(im.announced_on)
-            FROM responses r
-            JOIN actions im ON im.id = r.action_id AND im.deleted_at IS NULL
-            WHERE r.responds_to_id = x.id AND r.relation = 'implements'
-              AND im.initiator_id = x.initiator_id
-              AND ($4::date IS NULL OR im.announced_on <= $4::date)) - x.announced_on AS days
-    FROM actions x
-    JOIN action_types t ON t.code = x.type_code AND t.category = 'threat'
-    WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
-      AND x.deleted_at IS NULL
-      AND ($3::date IS NULL OR x.announced_on >= $3::date)
-      AND ($4::date IS NULL OR x.announced_on <= $4::date)
+    GROUP BY GROUPING SETS ((x.initiator_id = $1, x.type_code, x.status),
+                            (x.initiator_id = $1))
 ),
 dir(name, ab) AS (VALUES ('a_to_b', true), ('b_to_a', false))
 SELECT d.name, jsonb_build_object(
     'count', coalesce(t.n, 0),
     'by_category', (SELECT coalesce(jsonb_object_agg(category, n), '{}')
                     FROM (SELECT at.category, sum(g.n) AS n
-                          FROM groups g JOIN action_types at ON at.code = g.type_code
-                          WHERE g.ab = d.ab GROUP BY at.category) c),
+                          FROM agg g JOIN action_types at ON at.code = g.type_code
+                          WHERE g.detail AND g.ab = d.ab GROUP BY at.category) c),
     'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
-                  FROM (SELECT status, sum(n) AS n FROM groups WHERE ab = d.ab
+                  FROM (SELECT status, sum(n) AS n FROM agg WHERE detail AND ab = d.ab
                         GROUP BY status) s),
     'severity_sum', coalesce(t.sev_sum, 0),
     'severity_mean', t.sev_sum / nullif(t.n, 0),
-    'answered', coalesce(an.n, 0),
-    'median_response_days', an.median_days,
-    'mirror', coalesce(g.mirror, 0),
-    'escalate', coalesce(g.escalate, 0),
-    'de_escalate', coalesce(g.de_escalate, 0),
-    'threats', (SELECT count(*) FROM threats WHERE ab = d.ab),
-    'threats_implemented', (SELECT count(*) FROM threats WHERE ab = d.ab
-                            AND days IS NOT NULL),
-    'median_days_to_implement', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
-                                 FROM threats WHERE ab = d.ab AND days IS NOT NULL),
-    'pending_threats', (SELECT coalesce(jsonb_agg(id ORDER BY announced_on, id), '[]')
-                        FROM threats WHERE ab = d.ab AND days IS NULL),
+    'answered', coalesce(t.answered, 0),
+    'median_response_days', t.median_response_days,
+    'mirror', coalesce(t.mirror, 0),
+    'escalate', coalesce(t.escalate, 0),
+    'de_escalate', coalesce(t.de_escalate, 0),
+    'threats', coalesce(t.threats, 0),
+    'threats_implemented', coalesce(t.implemented, 0),
+    'median_days_to_implement', t.median_days_to_implement,
+    'pending_threats', coalesce(t.pending, '[]'),
     'in_force', coalesce(t.in_force, 0)
 ) AS metrics
 FROM dir d
-LEFT JOIN totals t ON t.ab = d.ab
-LEFT JOIN answers an ON an.ab = d.ab
-LEFT JOIN given g ON g.ab = d.ab";
+LEFT JOIN agg t ON t.ab = d.ab AND NOT t.detail";
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0

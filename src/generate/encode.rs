@@ -87,6 +87,10 @@ impl Encoder {
         self.bytes(&x.to_bits().to_be_bytes());
     }
 
+    pub fn i32(&mut self, x: i32) {
+        self.bytes(&x.to_be_bytes());
+    }
+
     pub fn i64(&mut self, x: i64) {
         self.bytes(&x.to_be_bytes());
     }

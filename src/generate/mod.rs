@@ -14,6 +14,7 @@
 
 pub mod data;
 pub mod encode;
+pub mod facts;
 pub mod plan;
 pub mod profiles;
 pub mod progress;
@@ -166,6 +167,15 @@ async fn load(
         .await
         .map_err(db_err("cannot empty the tables"))?;
     let saved = drop_keys_and_indexes(client).await?;
+    // The graph triggers (migration 000008) would walk the graph for every loaded edge; the
+    // plan brings the facts they keep (`facts`), so they are off until the load is in.
+    client
+        .batch_execute(
+            "ALTER TABLE actions DISABLE TRIGGER USER; \
+             ALTER TABLE responses DISABLE TRIGGER USER",
+        )
+        .await
+        .map_err(db_err("cannot disable the graph triggers"))?;
 
     let loading = Instant::now();
     let mut rows = Vec::new();
@@ -233,6 +243,13 @@ async fn load(
         .map_err(|_| "the generator thread panicked".to_string())?;
 
     restore(client, &saved, progress).await?;
+    client
+        .batch_execute(
+            "ALTER TABLE actions ENABLE TRIGGER USER; \
+             ALTER TABLE responses ENABLE TRIGGER USER",
+        )
+        .await
+        .map_err(db_err("cannot enable the graph triggers"))?;
     for (table, column) in [("sources", "id"), ("status_changes", "id")] {
         client
             .execute(

@@ -10,6 +10,7 @@
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
+use super::facts::GraphFacts;
 use super::profiles::{Lifecycle, PROFILES};
 use super::rng::{Cumulative, Rng};
 use super::world::World;
@@ -142,6 +143,8 @@ pub struct Plan {
     pub dyad_counts: Vec<u32>,
     pub episodes: usize,
     pub largest_episode: usize,
+    /// By act, what the database's graph triggers would have stored.
+    pub facts: Vec<GraphFacts>,
 }
 
 impl Plan {
@@ -354,7 +357,9 @@ pub fn build(world: &World, types: &[TypeInfo], n: u64, seed: u64) -> Result<Pla
     for e in designed.iter_mut() {
         e.root = position[e.root as usize];
     }
+    let facts = super::facts::compute(&sorted, &edges);
     Ok(Plan {
+        facts,
         acts: sorted,
         edges,
         edge_start,

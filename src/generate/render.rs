@@ -199,7 +199,8 @@ impl Renderer<'_> {
     pub const ACTION_COLUMNS: &'static str = "id, title, summary, initiator_id, initiator_kind, \
         target_id, target_kind, authority_id, type_code, status, announced_on, date_precision, \
         effective_from, effective_to, legal_basis, program, severity, tags, created_at, \
-        updated_at, designated_names";
+        updated_at, designated_names, episode_id, first_answer_on, first_implemented_on, \
+        answers_mirror, answers_escalate, answers_de_escalate";
 
     pub fn action(&self, i: usize, enc: &mut Encoder) {
         let act = &self.plan.acts[i];
@@ -284,7 +285,7 @@ impl Renderer<'_> {
         let initiator = self.member_actor(act.initiator);
         let target = self.member_actor(act.target);
 
-        enc.row(21);
+        enc.row(27);
         enc.uuid(act.id);
         enc.text(&title);
         enc.opt_text(summary.as_deref());
@@ -306,6 +307,13 @@ impl Renderer<'_> {
         enc.timestamp(created);
         enc.timestamp(updated);
         enc.text(&self.designated_names(&designees));
+        let facts = &self.plan.facts[i];
+        enc.uuid(facts.episode);
+        enc.opt_date(facts.first_answer_on);
+        enc.opt_date(facts.first_implemented_on);
+        enc.i32(facts.answers_mirror);
+        enc.i32(facts.answers_escalate);
+        enc.i32(facts.answers_de_escalate);
     }
 
     pub fn designations(&self, i: usize, enc: &mut Encoder) -> usize {

@@ -161,6 +161,26 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
         .await
 }
 
+/// The live actions of the episode of `id` (nothing when `id` is deleted or unknown), oldest
+/// first, at most `limit` of them. Episodes are kept by triggers (migration 000008).
+pub async fn episode(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<ActionRow>> {
+    diesel::sql_query(format!(
+        "SELECT {} FROM actions \
+         WHERE episode_id = (SELECT episode_id FROM actions e \
+                             WHERE e.id = $1 AND e.deleted_at IS NULL) \
+         ORDER BY announced_on, id LIMIT $2",
+        super::action_list::COLUMNS
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
 /// In force on a day: the last status change on or before it says `in_force`, and the day is
 /// not after `effective_to`. A change dated D applies from D on, so a measure lifted on D is
 /// no longer in force on D; one that takes effect on D is.

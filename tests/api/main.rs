@@ -11,6 +11,7 @@ mod auth;
 mod deletion;
 mod errors;
 mod graph;
+mod graph_facts;
 mod health;
 mod lists;
 mod migrations;

@@ -1,0 +1,177 @@
+//! What the graph triggers keep on each action (episode, earliest answer and implementation,
+//! answer classes; migration 000008) follows every kind of graph write, as seen through the
+//! chain and dyad endpoints and against a recomputation from scratch.
+
+use std::collections::BTreeSet;
+
+use diesel::sql_types::{Text, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::helpers::{id_of, TestApp};
+
+#[derive(QueryableByName, Debug)]
+struct Problem {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    problem: String,
+}
+
+/// Fails with what disagrees when the stored facts differ from a recomputation.
+async fn assert_consistent(app: &TestApp, step: &str) {
+    let mut conn = app.state.pool.get().await.unwrap();
+    let problems: Vec<Problem> = diesel::sql_query("SELECT id, problem FROM check_graph_facts()")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        problems.is_empty(),
+        "after {step}: {:?}",
+        problems
+            .iter()
+            .map(|p| format!("{}: {}", p.id, p.problem))
+            .collect::<Vec<_>>()
+    );
+}
+
+async fn chain_ids(app: &TestApp, id: &str) -> BTreeSet<String> {
+    let resp = app.get(&format!("/v1/actions/{id}/chain")).await;
+    resp.assert_status(200);
+    resp.body["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set(ids: &[&String]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+async fn dyad(app: &TestApp) -> Value {
+    let resp = app.get("/v1/dyads/USA/CHN").await;
+    resp.assert_status(200);
+    resp.body
+}
+
+#[tokio::test]
+async fn graph_facts_follow_every_graph_write() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let t1 = id_of(
+        &app.action(json!({"announced_on": "2020-01-01", "severity": -5.0}))
+            .await,
+    );
+    let t2 = id_of(
+        &app.action(json!({"type": "threaten", "status": "threatened",
+                           "announced_on": "2020-01-02", "severity": -2.0}))
+            .await,
+    );
+    // x answers both: it is what joins them into one episode.
+    let x = id_of(
+        &app.action(
+            json!({"initiator": "CHN", "target": "USA", "announced_on": "2020-01-10",
+                           "severity": -8.0,
+                           "responds_to": [{"action": t1, "relation": "retaliates"},
+                                           {"action": t2, "relation": "retaliates"}]}),
+        )
+        .await,
+    );
+    let i = id_of(
+        &app.action(json!({"announced_on": "2020-01-20",
+                           "responds_to": [{"action": t2, "relation": "implements"}]}))
+            .await,
+    );
+    assert_consistent(&app, "creation").await;
+    assert_eq!(chain_ids(&app, &t1).await, set(&[&t1, &t2, &x, &i]));
+    let d = dyad(&app).await;
+    assert_eq!(d["a_to_b"]["answered"], 2);
+    assert_eq!(d["a_to_b"]["median_response_days"], 8.5);
+    // -8 against -5 escalates; against -2 too.
+    assert_eq!(
+        d["b_to_a"]["proportionality"],
+        json!({"mirror": 0, "escalate": 2, "de_escalate": 0})
+    );
+    assert_eq!(d["a_to_b"]["threats_implemented"], 1);
+
+    // Deleting the only link splits the episode; restoring it joins it again.
+    app.delete(&format!("/v1/actions/{x}"))
+        .await
+        .assert_status(204);
+    assert_consistent(&app, "deleting the link").await;
+    assert_eq!(chain_ids(&app, &t1).await, set(&[&t1]));
+    assert_eq!(chain_ids(&app, &i).await, set(&[&t2, &i]));
+    app.get(&format!("/v1/actions/{x}/chain"))
+        .await
+        .assert_problem(404, None);
+    let d = dyad(&app).await;
+    assert_eq!(d["a_to_b"]["answered"], 0);
+    assert_eq!(d["a_to_b"]["median_response_days"], Value::Null);
+    assert_eq!(
+        d["b_to_a"]["proportionality"],
+        json!({"mirror": 0, "escalate": 0, "de_escalate": 0})
+    );
+    app.post(&format!("/v1/actions/{x}/restore"), &json!({}))
+        .await
+        .assert_status(200);
+    assert_consistent(&app, "restoring the link").await;
+    assert_eq!(chain_ids(&app, &i).await, set(&[&t1, &t2, &x, &i]));
+
+    // Re-pointing the answer moves it between episodes.
+    app.patch(
+        &format!("/v1/actions/{x}"),
+        &json!({"responds_to": [{"action": t1, "relation": "retaliates"}]}),
+    )
+    .await
+    .assert_status(200);
+    assert_consistent(&app, "re-pointing").await;
+    assert_eq!(chain_ids(&app, &x).await, set(&[&t1, &x]));
+    assert_eq!(chain_ids(&app, &t2).await, set(&[&t2, &i]));
+
+    // A trigger's severity and date change how its answers compare and how fast they came.
+    app.patch(
+        &format!("/v1/actions/{t1}"),
+        &json!({"severity": -7.5, "announced_on": "2020-01-04"}),
+    )
+    .await
+    .assert_status(200);
+    assert_consistent(&app, "patching the trigger").await;
+    let d = dyad(&app).await;
+    assert_eq!(d["a_to_b"]["answered"], 1);
+    assert_eq!(d["a_to_b"]["median_response_days"], 6.0);
+    assert_eq!(
+        d["b_to_a"]["proportionality"],
+        json!({"mirror": 1, "escalate": 0, "de_escalate": 0})
+    );
+    // An answer that changes sides no longer answers from the other side.
+    app.patch(
+        &format!("/v1/actions/{x}"),
+        &json!({"initiator": "GBR", "target": "USA"}),
+    )
+    .await
+    .assert_status(200);
+    assert_consistent(&app, "changing the answer's dyad").await;
+    assert_eq!(dyad(&app).await["a_to_b"]["answered"], 0);
+
+    // Purging the implementation leaves the threat pending.
+    app.delete(&format!("/v1/actions/{i}"))
+        .await
+        .assert_status(204);
+    app.as_admin(
+        Method::DELETE,
+        &format!("/v1/actions/{i}?purge=true"),
+        None,
+        &[],
+    )
+    .await
+    .assert_status(204);
+    assert_consistent(&app, "purging the implementation").await;
+    let d = dyad(&app).await;
+    assert_eq!(d["a_to_b"]["threats_implemented"], 0);
+    assert_eq!(d["a_to_b"]["pending_threats"], json!([t2]));
+    assert_eq!(chain_ids(&app, &t2).await, set(&[&t2]));
+}
