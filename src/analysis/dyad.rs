@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use diesel::sql_types::{Date, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::QueryResult;
 use diesel::QueryableByName;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -84,77 +85,107 @@ struct Row {
 // the other side, its earliest implementation by its own side, how its own answers compare
 // with what they answer) is kept on the action by triggers (migration 000008_graph_facts).
 // An answer or implementation counts when announced no later than `to`, so comparing the
-// earliest one with `to` decides it. GROUPING SETS gives, in the same pass, the totals per
-// side (`ab`: initiated by `a`) and the counts per side, type and status that the category
-// and status breakdowns sum. `in_force` reads the status history only for actions with a
-// change dated after the day asked about; for every other action the current status is the
-// status on that day (the current status is always the last change's). The dyad is written
-// as two `= ANY` conditions so that both directions are index range scans, and the
-// parameters are used directly so that the planner sees their values.
+// earliest one with `to` decides it. The pass is one hashed aggregate by side (`ab`:
+// initiated by `a`), type and status, with no per-row sorting: the values that medians and
+// the pending list need are gathered into arrays, small enough to sort afterwards (ordered
+// aggregates here would sort all the dyad's rows, and spill). `in_force` counts by current
+// status, which is the status on the day asked about for every action without a change
+// dated after it (the current status is always the last change's); `corrections` reads the
+// history of the others, found through the index on `changed_on`. The dyad is written as two `= ANY` conditions so that both directions are
+// index range scans, and the parameters are used directly so that the planner sees their
+// values.
 const SUMMARY_SQL: &str = "
 WITH threat_types AS MATERIALIZED (
-    SELECT coalesce(array_agg(code), '{}') AS codes FROM action_types WHERE category = 'threat'
+    SELECT code FROM action_types WHERE category = 'threat'
 ),
-agg AS MATERIALIZED (
-    SELECT x.initiator_id = $1 AS ab, GROUPING(x.type_code) = 0 AS detail,
-           x.type_code, x.status,
+groups AS MATERIALIZED (
+    SELECT x.initiator_id = $1 AS ab, x.type_code, x.status,
            count(*) AS n, sum(x.severity) AS sev_sum,
-           count(*) FILTER (WHERE
-               (x.effective_to IS NULL OR x.effective_to >= $5::date)
-               AND CASE WHEN x.id IN (SELECT action_id FROM status_changes
-                                      WHERE changed_on > $5::date) THEN
-                       coalesce((SELECT s.status = 'in_force' FROM status_changes s
-                                 WHERE s.action_id = x.id AND s.changed_on <= $5::date
-                                 ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false)
-                   ELSE x.status = 'in_force' END) AS in_force,
-           count(*) FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity')) AS answered,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY x.first_answer_on - x.announced_on)
-               FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity')) AS median_response_days,
+           count(*) FILTER (WHERE x.status = 'in_force'
+                            AND (x.effective_to IS NULL OR x.effective_to >= $5::date))
+               AS in_force,
+           array_agg(x.first_answer_on - x.announced_on)
+               FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity'))
+               AS answer_days,
            sum(x.answers_mirror) AS mirror, sum(x.answers_escalate) AS escalate,
            sum(x.answers_de_escalate) AS de_escalate,
-           count(*) FILTER (WHERE x.type_code = ANY(tt.codes)) AS threats,
-           count(*) FILTER (WHERE x.type_code = ANY(tt.codes)
-                            AND x.first_implemented_on <= coalesce($4::date, 'infinity')) AS implemented,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY x.first_implemented_on - x.announced_on)
-               FILTER (WHERE x.type_code = ANY(tt.codes)
-                       AND x.first_implemented_on <= coalesce($4::date, 'infinity')) AS median_days_to_implement,
-           jsonb_agg(x.id ORDER BY x.announced_on, x.id)
-               FILTER (WHERE x.type_code = ANY(tt.codes)
-                       AND (x.first_implemented_on <= coalesce($4::date, 'infinity')) IS NOT TRUE) AS pending
+           array_agg(x.first_implemented_on - x.announced_on)
+               FILTER (WHERE x.first_implemented_on <= coalesce($4::date, 'infinity'))
+               AS implement_days,
+           array_agg(x.id)
+               FILTER (WHERE (x.first_implemented_on <= coalesce($4::date, 'infinity'))
+                             IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types)) AS unimplemented,
+           array_agg(x.announced_on)
+               FILTER (WHERE (x.first_implemented_on <= coalesce($4::date, 'infinity'))
+                             IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types)) AS unimplemented_on
     FROM actions x
-    CROSS JOIN threat_types tt
     WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
       AND x.deleted_at IS NULL
       AND ($3::date IS NULL OR x.announced_on >= $3::date)
       AND ($4::date IS NULL OR x.announced_on <= $4::date)
-    GROUP BY GROUPING SETS ((x.initiator_id = $1, x.type_code, x.status),
-                            (x.initiator_id = $1))
+    GROUP BY 1, 2, 3
+),
+-- What `in_force` above got wrong: actions whose status changed after the day, for which
+-- the status on the day comes from the history (none at all when the day is today).
+corrections AS (
+    SELECT x.initiator_id = $1 AS ab,
+           sum(((x.effective_to IS NULL OR x.effective_to >= $5::date)
+                AND coalesce((SELECT s.status = 'in_force' FROM status_changes s
+                              WHERE s.action_id = x.id AND s.changed_on <= $5::date
+                              ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false))::int
+               - (x.status = 'in_force'
+                  AND (x.effective_to IS NULL OR x.effective_to >= $5::date))::int) AS delta
+    FROM actions x
+    WHERE x.id IN (SELECT action_id FROM status_changes WHERE changed_on > $5::date)
+      AND x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
+      AND x.deleted_at IS NULL
+      AND ($3::date IS NULL OR x.announced_on >= $3::date)
+      AND ($4::date IS NULL OR x.announced_on <= $4::date)
+    GROUP BY 1
+),
+typed AS (
+    SELECT g.*, t.category, t.category = 'threat' AS threat
+    FROM groups g JOIN action_types t ON t.code = g.type_code
 ),
 dir(name, ab) AS (VALUES ('a_to_b', true), ('b_to_a', false))
 SELECT d.name, jsonb_build_object(
     'count', coalesce(t.n, 0),
     'by_category', (SELECT coalesce(jsonb_object_agg(category, n), '{}')
-                    FROM (SELECT at.category, sum(g.n) AS n
-                          FROM agg g JOIN action_types at ON at.code = g.type_code
-                          WHERE g.detail AND g.ab = d.ab GROUP BY at.category) c),
+                    FROM (SELECT category, sum(n) AS n FROM typed WHERE ab = d.ab
+                          GROUP BY category) c),
     'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
-                  FROM (SELECT status, sum(n) AS n FROM agg WHERE detail AND ab = d.ab
+                  FROM (SELECT status, sum(n) AS n FROM typed WHERE ab = d.ab
                         GROUP BY status) s),
     'severity_sum', coalesce(t.sev_sum, 0),
     'severity_mean', t.sev_sum / nullif(t.n, 0),
     'answered', coalesce(t.answered, 0),
-    'median_response_days', t.median_response_days,
+    'median_response_days',
+        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+         FROM typed, unnest(answer_days) v WHERE ab = d.ab),
     'mirror', coalesce(t.mirror, 0),
     'escalate', coalesce(t.escalate, 0),
     'de_escalate', coalesce(t.de_escalate, 0),
     'threats', coalesce(t.threats, 0),
     'threats_implemented', coalesce(t.implemented, 0),
-    'median_days_to_implement', t.median_days_to_implement,
-    'pending_threats', coalesce(t.pending, '[]'),
+    'median_days_to_implement',
+        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+         FROM typed, unnest(implement_days) v WHERE ab = d.ab AND threat),
+    'pending_threats',
+        (SELECT coalesce(jsonb_agg(p.id ORDER BY p.announced_on, p.id), '[]')
+         FROM typed, unnest(unimplemented, unimplemented_on) p(id, announced_on)
+         WHERE ab = d.ab AND threat),
     'in_force', coalesce(t.in_force, 0)
+                + coalesce((SELECT delta FROM corrections c WHERE c.ab = d.ab), 0)
 ) AS metrics
 FROM dir d
-LEFT JOIN agg t ON t.ab = d.ab AND NOT t.detail";
+LEFT JOIN (
+    SELECT ab, sum(n) AS n, sum(sev_sum) AS sev_sum, sum(in_force) AS in_force,
+           sum(cardinality(answer_days)) AS answered, sum(mirror) AS mirror,
+           sum(escalate) AS escalate, sum(de_escalate) AS de_escalate,
+           sum(n) FILTER (WHERE threat) AS threats,
+           sum(cardinality(implement_days)) FILTER (WHERE threat) AS implemented
+    FROM typed GROUP BY ab
+) t ON t.ab = d.ab";
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -206,14 +237,34 @@ pub async fn summary(
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> AppResult<DyadSummary> {
-    let rows: Vec<Row> = diesel::sql_query(SUMMARY_SQL)
-        .bind::<SqlUuid, _>(a.0)
-        .bind::<SqlUuid, _>(b.0)
-        .bind::<Nullable<Date>, _>(from)
-        .bind::<Nullable<Date>, _>(to)
-        .bind::<Date, _>(to.unwrap_or(today))
-        .load(conn)
-        .await?;
+    // The hashed aggregate keeps arrays per group; with the default work_mem (4 MB) the
+    // planner sorts all the dyad's rows instead, and spills (twice as slow for the busiest
+    // dyad of the benchmark). SET LOCAL needs a transaction.
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    let rows: QueryResult<Vec<Row>> = async {
+        diesel::sql_query("SET LOCAL work_mem = '32MB'")
+            .execute(conn)
+            .await?;
+        diesel::sql_query(SUMMARY_SQL)
+            .bind::<SqlUuid, _>(a.0)
+            .bind::<SqlUuid, _>(b.0)
+            .bind::<Nullable<Date>, _>(from)
+            .bind::<Nullable<Date>, _>(to)
+            .bind::<Date, _>(to.unwrap_or(today))
+            .load(conn)
+            .await
+    }
+    .await;
+    let rows = match rows {
+        Ok(rows) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            rows
+        }
+        Err(e) => {
+            let _ = AnsiTransactionManager::rollback_transaction(conn).await;
+            return Err(e.into());
+        }
+    };
     let get = |name: &str| {
         rows.iter()
             .find(|r| r.name == name)
