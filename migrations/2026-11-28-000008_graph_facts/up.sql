@@ -3,8 +3,9 @@
 -- bench/RESULTS.md for the measurements that asked for this):
 --
 -- * episode_id: the weakly connected component of the response graph among live actions
---   (the chain of GET /v1/actions/{id}/chain); NULL for a deleted action. A random label
---   (never an action's id, which a purge could free for reuse); only equality matters.
+--   (the chain of GET /v1/actions/{id}/chain); NULL for a deleted action. An opaque label:
+--   the triggers draw fresh random ones (a restored action must not take a label its old
+--   component may still carry), `riposte generate` uses a member's id; only equality matters.
 -- * first_answer_on: the earliest announced_on of a live action of the reverse direction
 --   (initiated by this one's target, aimed at its initiator) that answers this one.
 -- * first_implemented_on: the earliest announced_on of a live action of the same initiator
