@@ -259,3 +259,18 @@ async fn sigterm_drains_in_flight_requests() {
     // New connections are refused once it is gone.
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());
 }
+
+#[test]
+fn generate_refuses_an_out_of_range_size_before_touching_a_database() {
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    let data = dir.path().join("data");
+    for actions in ["0", "20000001", "many"] {
+        let out = riposte(&["generate", "--actions", actions], &data)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--actions {actions}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--actions"), "{stderr}");
+    }
+    assert!(!data.exists(), "no cluster was made for a refused command");
+}

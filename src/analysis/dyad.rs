@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use diesel::sql_types::{Date, Jsonb, Nullable, Text, Uuid as SqlUuid};
-use diesel::QueryResult;
 use diesel::QueryableByName;
-use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -98,6 +97,14 @@ const SUMMARY_SQL: &str = "
 WITH threat_types AS MATERIALIZED (
     SELECT code FROM action_types WHERE category = 'threat'
 ),
+-- The window's live actions of the dyad; inlined where used (NOT MATERIALIZED).
+window_actions AS NOT MATERIALIZED (
+    SELECT * FROM actions x
+    WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
+      AND x.deleted_at IS NULL
+      AND ($3::date IS NULL OR x.announced_on >= $3::date)
+      AND ($4::date IS NULL OR x.announced_on <= $4::date)
+),
 groups AS MATERIALIZED (
     SELECT x.initiator_id = $1 AS ab, x.type_code, x.status,
            count(*) AS n, sum(x.severity) AS sev_sum,
@@ -118,11 +125,7 @@ groups AS MATERIALIZED (
            array_agg(x.announced_on)
                FILTER (WHERE (x.first_implemented_on <= coalesce($4::date, 'infinity'))
                              IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types)) AS unimplemented_on
-    FROM actions x
-    WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
-      AND x.deleted_at IS NULL
-      AND ($3::date IS NULL OR x.announced_on >= $3::date)
-      AND ($4::date IS NULL OR x.announced_on <= $4::date)
+    FROM window_actions x
     GROUP BY 1, 2, 3
 ),
 -- What `in_force` above got wrong: actions whose status changed after the day, for which
@@ -135,12 +138,8 @@ corrections AS (
                               ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false))::int
                - (x.status = 'in_force'
                   AND (x.effective_to IS NULL OR x.effective_to >= $5::date))::int) AS delta
-    FROM actions x
+    FROM window_actions x
     WHERE x.id IN (SELECT action_id FROM status_changes WHERE changed_on > $5::date)
-      AND x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
-      AND x.deleted_at IS NULL
-      AND ($3::date IS NULL OR x.announced_on >= $3::date)
-      AND ($4::date IS NULL OR x.announced_on <= $4::date)
     GROUP BY 1
 ),
 typed AS (
@@ -240,31 +239,22 @@ pub async fn summary(
     // The hashed aggregate keeps arrays per group; with the default work_mem (4 MB) the
     // planner sorts all the dyad's rows instead, and spills (twice as slow for the busiest
     // dyad of the benchmark). SET LOCAL needs a transaction.
-    AnsiTransactionManager::begin_transaction(conn).await?;
-    let rows: QueryResult<Vec<Row>> = async {
-        diesel::sql_query("SET LOCAL work_mem = '32MB'")
-            .execute(conn)
-            .await?;
-        diesel::sql_query(SUMMARY_SQL)
-            .bind::<SqlUuid, _>(a.0)
-            .bind::<SqlUuid, _>(b.0)
-            .bind::<Nullable<Date>, _>(from)
-            .bind::<Nullable<Date>, _>(to)
-            .bind::<Date, _>(to.unwrap_or(today))
-            .load(conn)
-            .await
-    }
-    .await;
-    let rows = match rows {
-        Ok(rows) => {
-            AnsiTransactionManager::commit_transaction(conn).await?;
-            rows
-        }
-        Err(e) => {
-            let _ = AnsiTransactionManager::rollback_transaction(conn).await;
-            return Err(e.into());
-        }
-    };
+    let rows: Vec<Row> = crate::service::transaction(conn, |conn| {
+        Box::pin(async move {
+            diesel::sql_query("SET LOCAL work_mem = '32MB'")
+                .execute(conn)
+                .await?;
+            Ok(diesel::sql_query(SUMMARY_SQL)
+                .bind::<SqlUuid, _>(a.0)
+                .bind::<SqlUuid, _>(b.0)
+                .bind::<Nullable<Date>, _>(from)
+                .bind::<Nullable<Date>, _>(to)
+                .bind::<Date, _>(to.unwrap_or(today))
+                .load(conn)
+                .await?)
+        })
+    })
+    .await?;
     let get = |name: &str| {
         rows.iter()
             .find(|r| r.name == name)

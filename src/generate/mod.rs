@@ -64,21 +64,44 @@ const TABLES: &[&str] = &[
     "status_changes",
 ];
 
-/// The tables loaded by the generator thread, with their COPY column lists.
-const BULK: &[(&str, &str)] = &[
-    ("actions", Renderer::ACTION_COLUMNS),
-    ("designations", "action_id, actor_id, listed_on"),
+/// Renders the rows one action brings to a table; the last argument numbers rows of tables
+/// with an identity key.
+type Render = fn(&Renderer, usize, &mut Encoder, &mut i64);
+
+/// The tables loaded by the generator thread, with their COPY column lists and renderers.
+const BULK: &[(&str, &str, Render)] = &[
+    ("actions", Renderer::ACTION_COLUMNS, |r, i, enc, _| {
+        r.action(i, enc)
+    }),
+    (
+        "designations",
+        "action_id, actor_id, listed_on",
+        |r, i, enc, _| {
+            r.designations(i, enc);
+        },
+    ),
     (
         "sources",
         "id, action_id, url, publisher, published_on, quote",
+        |r, i, enc, id| {
+            r.source_rows(i, enc, id);
+        },
     ),
-    ("responses", "action_id, responds_to_id, relation"),
+    (
+        "responses",
+        "action_id, responds_to_id, relation",
+        |r, i, enc, _| {
+            r.responses(i, enc);
+        },
+    ),
     (
         "status_changes",
         "id, action_id, status, changed_on, source_url, note, recorded_at",
+        |r, i, enc, id| {
+            r.status_changes(i, enc, id);
+        },
     ),
 ];
-
 /// Rows are sent to the connection in buffers of about this size.
 const CHUNK: usize = 256 * 1024;
 
@@ -171,8 +194,9 @@ async fn load(
     // plan brings the facts they keep (`facts`), so they are off until the load is in.
     client
         .batch_execute(
-            "ALTER TABLE actions DISABLE TRIGGER USER; \
-             ALTER TABLE responses DISABLE TRIGGER USER",
+            "ALTER TABLE actions DISABLE TRIGGER actions_graph_insert; \
+             ALTER TABLE actions DISABLE TRIGGER actions_graph_update; \
+             ALTER TABLE responses DISABLE TRIGGER responses_graph_change",
         )
         .await
         .map_err(db_err("cannot disable the graph triggers"))?;
@@ -190,13 +214,14 @@ async fn load(
         enc.header();
         renderer.actors(&mut enc);
         enc.trailer();
-        let count = copy(
-            client,
-            "actors",
-            "id, code, name, kind, country, parent_id, description, created_at, updated_at",
-            vec![enc.buf],
-        )
-        .await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        tx.try_send(Chunk {
+            data: enc.buf,
+            done: 0,
+            last: true,
+        })
+        .map_err(|_| "internal: the actors chunk did not fit its channel".to_string())?;
+        let count = copy(client, "actors", Renderer::ACTOR_COLUMNS, &mut rx, |_| {}).await?;
         progress.say(&format!("actors         {} rows", thousands(count)));
         rows.push(("actors", count));
     }
@@ -209,32 +234,12 @@ async fn load(
             .spawn(move || produce(&world, &plan, &types, seed, tx))
             .map_err(|e| format!("cannot start the generator thread: {e}"))?
     };
-    for (table, columns) in BULK {
+    for (table, columns, _) in BULK {
         progress.start(table, n);
-        let sink = client
-            .copy_in::<_, Cursor<Vec<u8>>>(&format!(
-                "COPY {table} ({columns}) FROM STDIN (FORMAT binary, FREEZE)"
-            ))
-            .await
-            .map_err(db_err(&format!("cannot start COPY into {table}")))?;
-        futures_util::pin_mut!(sink);
-        loop {
-            let chunk = rx
-                .recv()
-                .await
-                .ok_or("the generator thread stopped early (see above)")?;
-            sink.send(Cursor::new(chunk.data))
-                .await
-                .map_err(db_err(&format!("COPY into {table} failed")))?;
-            progress.update(chunk.done);
-            if chunk.last {
-                break;
-            }
-        }
-        let count = sink
-            .finish()
-            .await
-            .map_err(db_err(&format!("COPY into {table} failed")))?;
+        let count = copy(client, table, columns, &mut rx, |done| {
+            progress.update(done)
+        })
+        .await?;
         progress.finish(n, &format!(", {} rows", thousands(count)));
         rows.push((*table, count));
     }
@@ -245,8 +250,9 @@ async fn load(
     restore(client, &saved, progress).await?;
     client
         .batch_execute(
-            "ALTER TABLE actions ENABLE TRIGGER USER; \
-             ALTER TABLE responses ENABLE TRIGGER USER",
+            "ALTER TABLE actions ENABLE TRIGGER actions_graph_insert; \
+             ALTER TABLE actions ENABLE TRIGGER actions_graph_update; \
+             ALTER TABLE responses ENABLE TRIGGER responses_graph_change",
         )
         .await
         .map_err(db_err("cannot enable the graph triggers"))?;
@@ -269,11 +275,18 @@ async fn load(
     // VACUUM (outside the transaction) also sets the visibility map, as autovacuum would in
     // time, so that index-only scans work from the first query on.
     let t = Instant::now();
-    client
+    // The data is committed by now: a failure here is worth a warning, not a failed run
+    // (which a rerun could not repair, since the tables are no longer empty).
+    match client
         .batch_execute(&format!("VACUUM (ANALYZE) {}", TABLES.join(", ")))
         .await
-        .map_err(db_err("VACUUM failed"))?;
-    progress.say(&format!("vacuum analyze {}", seconds(t.elapsed())));
+    {
+        Ok(()) => progress.say(&format!("vacuum analyze {}", seconds(t.elapsed()))),
+        Err(e) => progress.say(&format!(
+            "warning: the data is loaded, but VACUUM (ANALYZE) failed ({e}); run it by hand \
+             for accurate plans and index-only scans from the start"
+        )),
+    }
     let loading = loading.elapsed();
 
     let (d, count) = plan
@@ -287,14 +300,6 @@ async fn load(
     let dyad = world.dyads[d];
     let threat = |i: usize| types[plan.acts[i].kind as usize].category == Category::Threat;
     let threats = (0..plan.acts.len()).filter(|&i| threat(i)).count() as u64;
-    let mut implemented: Vec<u32> = plan
-        .edges
-        .iter()
-        .filter(|e| e.relation == crate::models::enums::Relation::Implements)
-        .map(|e| e.to)
-        .collect();
-    implemented.sort_unstable();
-    implemented.dedup();
     Ok(Report {
         rows,
         elapsed: started.elapsed(),
@@ -310,7 +315,11 @@ async fn load(
             .map(|e| (e.tag, e.size, plan.acts[e.root as usize].id))
             .collect(),
         threats,
-        threats_implemented: implemented.len() as u64,
+        threats_implemented: plan
+            .facts
+            .iter()
+            .filter(|f| f.first_implemented_on.is_some())
+            .count() as u64,
     })
 }
 
@@ -369,26 +378,12 @@ fn produce(
         seed,
     };
     let n = plan.acts.len();
-    let (mut source_id, mut status_id) = (1i64, 1i64);
-    for (table, _) in BULK {
+    for (_, _, render) in BULK {
+        let mut next_id = 1i64;
         let mut enc = Encoder::new(CHUNK + 16 * 1024);
         enc.header();
         for i in 0..n {
-            match *table {
-                "actions" => r.action(i, &mut enc),
-                "designations" => {
-                    r.designations(i, &mut enc);
-                }
-                "sources" => {
-                    r.source_rows(i, &mut enc, &mut source_id);
-                }
-                "responses" => {
-                    r.responses(i, &mut enc);
-                }
-                _ => {
-                    r.status_changes(i, &mut enc, &mut status_id);
-                }
-            }
+            render(&r, i, &mut enc, &mut next_id);
             if enc.buf.len() >= CHUNK {
                 let data = std::mem::replace(&mut enc.buf, Vec::with_capacity(CHUNK + 16 * 1024));
                 let chunk = Chunk {
@@ -413,11 +408,14 @@ fn produce(
     }
 }
 
+/// COPYs the chunks that `chunks` yields into `table`, up to the one marked last, telling
+/// `progress` how many actions each brought in; returns the number of rows.
 async fn copy(
     client: &Client,
     table: &str,
     columns: &str,
-    chunks: Vec<Vec<u8>>,
+    chunks: &mut tokio::sync::mpsc::Receiver<Chunk>,
+    mut progress: impl FnMut(u64),
 ) -> Result<u64, String> {
     let sink = client
         .copy_in::<_, Cursor<Vec<u8>>>(&format!(
@@ -426,10 +424,18 @@ async fn copy(
         .await
         .map_err(db_err(&format!("cannot start COPY into {table}")))?;
     futures_util::pin_mut!(sink);
-    for chunk in chunks {
-        sink.send(Cursor::new(chunk))
+    loop {
+        let chunk = chunks
+            .recv()
+            .await
+            .ok_or("the generator thread stopped early (see above)")?;
+        sink.send(Cursor::new(chunk.data))
             .await
             .map_err(db_err(&format!("COPY into {table} failed")))?;
+        progress(chunk.done);
+        if chunk.last {
+            break;
+        }
     }
     sink.finish()
         .await
@@ -441,7 +447,8 @@ struct Saved {
     /// (table, name, definition): primary keys and unique constraints.
     keys: Vec<(String, String, String)>,
     /// CREATE INDEX statements.
-    indexes: Vec<String>,
+    /// (name, definition)
+    indexes: Vec<(String, String)>,
     /// (table, name, definition).
     foreign_keys: Vec<(String, String, String)>,
 }
@@ -452,7 +459,7 @@ struct Saved {
 /// a query per row), each random-UUID primary key insertion several more, the full-text GIN
 /// index tens; building them once at the end is a sort or a join per index or key.
 async fn drop_keys_and_indexes(client: &Client) -> Result<Saved, String> {
-    let bulk: Vec<&str> = BULK.iter().map(|(t, _)| *t).collect();
+    let bulk: Vec<&str> = BULK.iter().map(|(t, _, _)| *t).collect();
     let tables = "ARRAY(SELECT to_regclass(t) FROM unnest($1::text[]) t)";
     let keys = client
         .query(
@@ -498,18 +505,15 @@ async fn drop_keys_and_indexes(client: &Client) -> Result<Saved, String> {
         |r: &tokio_postgres::Row| -> (String, String, String) { (r.get(0), r.get(1), r.get(2)) };
     let saved = Saved {
         keys: keys.iter().map(triple).collect(),
-        indexes: indexes.iter().map(|r| r.get(1)).collect(),
+        indexes: indexes.iter().map(|r| (r.get(0), r.get(1))).collect(),
         foreign_keys: foreign.iter().map(triple).collect(),
     };
     let mut sql = String::new();
-    for (table, name, _) in &saved.foreign_keys {
+    for (table, name, _) in saved.foreign_keys.iter().chain(&saved.keys) {
         sql.push_str(&format!("ALTER TABLE {table} DROP CONSTRAINT {name};\n"));
     }
-    for (table, name, _) in &saved.keys {
-        sql.push_str(&format!("ALTER TABLE {table} DROP CONSTRAINT {name};\n"));
-    }
-    for r in &indexes {
-        sql.push_str(&format!("DROP INDEX {};\n", r.get::<_, &str>(0)));
+    for (name, _) in &saved.indexes {
+        sql.push_str(&format!("DROP INDEX {name};\n"));
     }
     client
         .batch_execute(&sql)
@@ -522,12 +526,7 @@ async fn drop_keys_and_indexes(client: &Client) -> Result<Saved, String> {
 /// keys, each validated against every row, saying how long each kind took.
 async fn restore(client: &Client, saved: &Saved, progress: &Progress) -> Result<(), String> {
     let t = Instant::now();
-    for (table, name, def) in &saved.keys {
-        client
-            .batch_execute(&format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
-            .await
-            .map_err(db_err(&format!("cannot recreate {name}")))?;
-    }
+    add_constraints(client, &saved.keys).await?;
     progress.say(&format!(
         "keys           {} primary and unique keys built ({})",
         saved.keys.len(),
@@ -535,34 +534,44 @@ async fn restore(client: &Client, saved: &Saved, progress: &Progress) -> Result<
     ));
     let t = Instant::now();
     let mut slowest = (Duration::ZERO, "");
-    for def in &saved.indexes {
+    for (name, def) in &saved.indexes {
         let one = Instant::now();
         client
             .batch_execute(def)
             .await
             .map_err(db_err(&format!("cannot recreate the index `{def}`")))?;
         if one.elapsed() > slowest.0 {
-            slowest = (one.elapsed(), def.as_str());
+            slowest = (one.elapsed(), name.as_str());
         }
     }
-    let name = slowest.1.split_whitespace().nth(2).unwrap_or("");
     progress.say(&format!(
-        "indexes        {} built ({}; the longest, {name}, {})",
+        "indexes        {} built ({}; the longest, {}, {})",
         saved.indexes.len(),
         seconds(t.elapsed()),
+        slowest.1,
         seconds(slowest.0)
     ));
     let t = Instant::now();
-    for (table, name, def) in &saved.foreign_keys {
-        client
-            .batch_execute(&format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
-            .await
-            .map_err(db_err(&format!("cannot recreate {name}")))?;
-    }
+    add_constraints(client, &saved.foreign_keys).await?;
     progress.say(&format!(
         "foreign keys   {} added, each validated over all rows ({})",
         saved.foreign_keys.len(),
         seconds(t.elapsed())
     ));
+    Ok(())
+}
+
+/// Adds saved constraints (table, name, definition) back, one statement each so that a
+/// failure names the constraint.
+async fn add_constraints(
+    client: &Client,
+    saved: &[(String, String, String)],
+) -> Result<(), String> {
+    for (table, name, def) in saved {
+        client
+            .batch_execute(&format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
+            .await
+            .map_err(db_err(&format!("cannot recreate {name}")))?;
+    }
     Ok(())
 }

@@ -10,7 +10,7 @@
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
-use super::facts::GraphFacts;
+use super::facts::{Class, GraphFacts};
 use super::profiles::{Lifecycle, PROFILES};
 use super::rng::{Cumulative, Rng};
 use super::world::World;
@@ -142,7 +142,6 @@ pub struct Plan {
     /// Number of actions per dyad (same order as `World::dyads`).
     pub dyad_counts: Vec<u32>,
     pub episodes: usize,
-    pub largest_episode: usize,
     /// By act, what the database's graph triggers would have stored.
     pub facts: Vec<GraphFacts>,
 }
@@ -276,7 +275,6 @@ pub fn build(world: &World, types: &[TypeInfo], n: u64, seed: u64) -> Result<Pla
     let mut carry = 0.0;
     let mut designed = Vec::new();
     let mut episodes = 0;
-    let mut largest = 0;
     for d in order {
         let mut remaining = counts[d] as usize;
         let mut budget = ANSWER_SHARE * counts[d] as f64 + carry;
@@ -290,7 +288,6 @@ pub fn build(world: &World, types: &[TypeInfo], n: u64, seed: u64) -> Result<Pla
             remaining -= size;
             budget -= (size - 1) as f64;
             episodes += 1;
-            largest = largest.max(size);
         }
         while budget >= 1.0 && remaining >= 2 {
             let k = (g.sizes.sample(&mut g.rng) + 2)
@@ -300,7 +297,6 @@ pub fn build(world: &World, types: &[TypeInfo], n: u64, seed: u64) -> Result<Pla
             remaining -= k;
             budget -= (k - 1) as f64;
             episodes += 1;
-            largest = largest.max(k);
         }
         carry = budget;
         for _ in 0..remaining {
@@ -366,7 +362,6 @@ pub fn build(world: &World, types: &[TypeInfo], n: u64, seed: u64) -> Result<Pla
         designed,
         dyad_counts: counts,
         episodes,
-        largest_episode: largest,
     })
 }
 
@@ -458,14 +453,14 @@ impl Gen<'_> {
                 Lifecycle::Measure | Lifecycle::Law
             )
         };
-        let diff = answer.severity10 as i32 - trigger.severity10 as i32;
+        let class = Class::of(answer.severity10, trigger.severity10);
         if answer.severity10 > 0 {
             Relation::DeEscalates
         } else if answer.kind == self.demand_lifting && measure(trigger) {
             Relation::DemandsLifting
-        } else if answer.kind == trigger.kind && diff.abs() <= 10 {
+        } else if answer.kind == trigger.kind && class == Class::Mirror {
             Relation::Reciprocates
-        } else if measure(answer) && diff < -10 {
+        } else if measure(answer) && class == Class::Escalate {
             Relation::Escalates
         } else {
             Relation::Retaliates
@@ -752,28 +747,13 @@ mod tests {
             .collect()
     }
 
+    /// The sizes of the episodes, from the labels `facts` gives them.
     fn components(plan: &Plan) -> Vec<usize> {
-        let mut parent: Vec<usize> = (0..plan.acts.len()).collect();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
+        let mut size: std::collections::HashMap<Uuid, usize> = Default::default();
+        for f in &plan.facts {
+            *size.entry(f.episode).or_default() += 1;
         }
-        for e in &plan.edges {
-            let (a, b) = (
-                find(&mut parent, e.from as usize),
-                find(&mut parent, e.to as usize),
-            );
-            parent[a] = b;
-        }
-        let mut size = vec![0; plan.acts.len()];
-        for i in 0..plan.acts.len() {
-            let r = find(&mut parent, i);
-            size[r] += 1;
-        }
-        size
+        size.into_values().collect()
     }
 
     /// The API's `generation` of every action: 0 when it answers nothing, else 1 + the

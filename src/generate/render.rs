@@ -196,6 +196,9 @@ impl Renderer<'_> {
         }
     }
 
+    pub const ACTOR_COLUMNS: &'static str =
+        "id, code, name, kind, country, parent_id, description, created_at, updated_at";
+
     pub const ACTION_COLUMNS: &'static str = "id, title, summary, initiator_id, initiator_kind, \
         target_id, target_kind, authority_id, type_code, status, announced_on, date_precision, \
         effective_from, effective_to, legal_basis, program, severity, tags, created_at, \

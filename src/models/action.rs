@@ -151,16 +151,6 @@ pub async fn find(
     Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
 }
 
-/// The given actions, oldest first.
-pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<ActionRow>> {
-    actions::table
-        .filter(actions::id.eq_any(ids))
-        .order((actions::announced_on.asc(), actions::id.asc()))
-        .select(ActionRow::as_select())
-        .load(conn)
-        .await
-}
-
 /// The live actions of the episode of `id` (nothing when `id` is deleted or unknown), oldest
 /// first, at most `limit` of them. Episodes are kept by triggers (migration 000008).
 pub async fn episode(
@@ -648,7 +638,9 @@ pub async fn answered_by(
 }
 
 /// Serialises every change to the response graph, so that two concurrent edits cannot
-/// together close a cycle that neither sees alone.
+/// together close a cycle that neither sees alone, and so that the graph triggers (migration
+/// 000008), which recompute facts of neighbouring actions from their own snapshot, never
+/// miss a concurrent change to those neighbours.
 pub async fn lock_graph(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(7236111)")
         .execute(conn)

@@ -128,7 +128,15 @@ pub async fn update(
     let types = state.types.clone();
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
-            let touches_graph = patch.responds_to.is_some() || patch.announced_on.is_some();
+            // Also every field the graph triggers read (migration 000008): taken before the
+            // row lock, so that their refresh of this action's neighbours is serialised with
+            // other graph writes in one lock order. A type change can change the severity.
+            let touches_graph = patch.responds_to.is_some()
+                || patch.announced_on.is_some()
+                || patch.initiator.is_some()
+                || patch.target.is_some()
+                || patch.severity.is_some()
+                || patch.type_.is_some();
             if touches_graph {
                 action::lock_graph(conn).await?;
             }

@@ -33,26 +33,36 @@ where
         + Send
         + 'static,
 {
-    use diesel_async::{AnsiTransactionManager, TransactionManager};
     let pool = pool.clone();
     spawn_write(async move {
         let mut conn = pool.get().await?;
-        let conn: &mut diesel_async::AsyncPgConnection = &mut conn;
-        AnsiTransactionManager::begin_transaction(conn).await?;
-        match f(conn).await {
-            Ok(value) => {
-                AnsiTransactionManager::commit_transaction(conn).await?;
-                Ok(value)
-            }
-            Err(error) => {
-                // The write's own error is the one to report; a failed rollback leaves the
-                // connection marked broken, and the pool discards it.
-                let _ = AnsiTransactionManager::rollback_transaction(conn).await;
-                Err(error)
-            }
-        }
+        transaction(&mut conn, f).await
     })
     .await
+}
+
+/// Runs `f` in a transaction on `conn`: committed when `f` succeeds, rolled back when it
+/// fails. Writes go through `write`; reads use this directly when they need `SET LOCAL`.
+pub async fn transaction<T, F>(conn: &mut diesel_async::AsyncPgConnection, f: F) -> AppResult<T>
+where
+    F: for<'c> FnOnce(
+        &'c mut diesel_async::AsyncPgConnection,
+    ) -> futures_util::future::BoxFuture<'c, AppResult<T>>,
+{
+    use diesel_async::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    match f(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The caller's own error is the one to report; a failed rollback leaves the
+            // connection marked broken, and the pool discards it.
+            let _ = AnsiTransactionManager::rollback_transaction(conn).await;
+            Err(error)
+        }
+    }
 }
 
 /// Writes one audit entry, in the caller's transaction.

@@ -175,3 +175,37 @@ async fn graph_facts_follow_every_graph_write() {
     assert_eq!(d["a_to_b"]["pending_threats"], json!([t2]));
     assert_eq!(chain_ids(&app, &t2).await, set(&[&t2]));
 }
+
+/// Answers created while their trigger's severity changes: each side recomputes the other's
+/// facts from its own snapshot, so without serialisation an answer keeps the class of a
+/// severity that is no longer there.
+#[tokio::test]
+async fn graph_facts_survive_concurrent_answers_and_patches() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let trigger = id_of(
+        &app.action(json!({"announced_on": "2020-01-01", "severity": -5.0}))
+            .await,
+    );
+    for round in 0..12 {
+        let severity = if round % 2 == 0 { -9.0 } else { -2.0 };
+        let path = format!("/v1/actions/{trigger}");
+        let patch_body = json!({"severity": severity});
+        let answer_body = super::helpers::action_body(json!({
+            "initiator": "CHN", "target": "USA", "announced_on": "2020-02-01",
+            "severity": -5.0,
+            "responds_to": [{"action": trigger, "relation": "retaliates"}]}));
+        let patch = app.patch(&path, &patch_body);
+        let answer = app.post("/v1/actions", &answer_body);
+        let (patched, answered) = tokio::join!(patch, answer);
+        patched.assert_status(200);
+        answered.assert_status(201);
+    }
+    assert_consistent(&app, "concurrent answers and patches").await;
+    // The last severity was -2: every answer at -5 escalates by 3.
+    let d = dyad(&app).await;
+    assert_eq!(
+        d["b_to_a"]["proportionality"],
+        json!({"mirror": 0, "escalate": 12, "de_escalate": 0})
+    );
+}
