@@ -105,4 +105,12 @@ impl AppState {
     pub async fn conn(&self) -> AppResult<DbConn> {
         Ok(self.pool.get().await?)
     }
+
+    /// Another connection if one is free (or can be opened) right now, for work that can
+    /// use it but does not need it; never waits for one to be returned.
+    pub async fn spare_conn(&self) -> Option<DbConn> {
+        let mut timeouts = self.pool.timeouts();
+        timeouts.wait = Some(std::time::Duration::ZERO);
+        self.pool.timeout_get(&timeouts).await.ok()
+    }
 }

@@ -73,41 +73,36 @@ pub struct DyadSummary {
 
 #[derive(QueryableByName)]
 struct Row {
-    #[diesel(sql_type = Text)]
-    name: String,
     #[diesel(sql_type = Jsonb)]
     metrics: serde_json::Value,
 }
 
-// One pass over the covering dyad index: every metric is an aggregate of the window's live
-// actions, because what the response graph says about each action (its earliest answer from
-// the other side, its earliest implementation by its own side, how its own answers compare
-// with what they answer) is kept on the action by triggers (migration 000008_graph_facts).
-// An answer or implementation counts when announced no later than `to`, so comparing the
-// earliest one with `to` decides it. The pass is one hashed aggregate by side (`ab`:
-// initiated by `a`), type and status, with no per-row sorting: the values that medians and
-// the pending list need are gathered into arrays, small enough to sort afterwards (ordered
-// aggregates here would sort all the dyad's rows, and spill). `in_force` counts by current
-// status, which is the status on the day asked about for every action without a change
-// dated after it (the current status is always the last change's); `corrections` reads the
-// history of the others, found through the index on `changed_on`. The dyad is written as two `= ANY` conditions so that both directions are
-// index range scans, and the parameters are used directly so that the planner sees their
-// values.
-const SUMMARY_SQL: &str = "
+// One direction (initiator `$1`, target `$2`) in one pass over the covering dyad index:
+// every metric is an aggregate of the window's live actions, because what the response graph
+// says about each action (its earliest answer from the other side, its earliest
+// implementation by its own side, how its own answers compare with what they answer) is kept
+// on the action by triggers (migration 000008_graph_facts). An answer or implementation
+// counts when announced no later than `to`, so comparing the earliest one with `to` decides
+// it. The pass is one hashed aggregate by type and status with no per-row sorting: the values
+// that medians and the pending list need are gathered into arrays, small enough to sort
+// afterwards (ordered aggregates here would sort all the rows, and spill). `in_force` counts
+// by current status, which is the status on the day asked about for every action without a
+// change dated after it (the current status is always the last change's); `corrections`
+// reads the history of the others, found through the index on `changed_on`. Parameters are
+// used directly so that the planner sees their values.
+const DIRECTION_SQL: &str = "
 WITH threat_types AS MATERIALIZED (
     SELECT code FROM action_types WHERE category = 'threat'
 ),
--- The window's live actions of the dyad; inlined where used (NOT MATERIALIZED).
+-- The window's live actions of the direction; inlined where used (NOT MATERIALIZED).
 window_actions AS NOT MATERIALIZED (
     SELECT * FROM actions x
-    WHERE x.initiator_id = ANY(ARRAY[$1, $2]) AND x.target_id = ANY(ARRAY[$1, $2])
-      AND x.deleted_at IS NULL
+    WHERE x.initiator_id = $1 AND x.target_id = $2 AND x.deleted_at IS NULL
       AND ($3::date IS NULL OR x.announced_on >= $3::date)
       AND ($4::date IS NULL OR x.announced_on <= $4::date)
 ),
 groups AS MATERIALIZED (
-    SELECT x.initiator_id = $1 AS ab, x.type_code, x.status,
-           count(*) AS n, sum(x.severity) AS sev_sum,
+    SELECT x.type_code, x.status, count(*) AS n, sum(x.severity) AS sev_sum,
            count(*) FILTER (WHERE x.status = 'in_force'
                             AND (x.effective_to IS NULL OR x.effective_to >= $5::date))
                AS in_force,
@@ -121,18 +116,19 @@ groups AS MATERIALIZED (
                AS implement_days,
            array_agg(x.id)
                FILTER (WHERE (x.first_implemented_on <= coalesce($4::date, 'infinity'))
-                             IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types)) AS unimplemented,
+                             IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types))
+               AS unimplemented,
            array_agg(x.announced_on)
                FILTER (WHERE (x.first_implemented_on <= coalesce($4::date, 'infinity'))
-                             IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types)) AS unimplemented_on
+                             IS NOT TRUE AND x.type_code IN (SELECT code FROM threat_types))
+               AS unimplemented_on
     FROM window_actions x
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2
 ),
 -- What `in_force` above got wrong: actions whose status changed after the day, for which
 -- the status on the day comes from the history (none at all when the day is today).
 corrections AS (
-    SELECT x.initiator_id = $1 AS ab,
-           sum(((x.effective_to IS NULL OR x.effective_to >= $5::date)
+    SELECT sum(((x.effective_to IS NULL OR x.effective_to >= $5::date)
                 AND coalesce((SELECT s.status = 'in_force' FROM status_changes s
                               WHERE s.action_id = x.id AND s.changed_on <= $5::date
                               ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false))::int
@@ -140,27 +136,31 @@ corrections AS (
                   AND (x.effective_to IS NULL OR x.effective_to >= $5::date))::int) AS delta
     FROM window_actions x
     WHERE x.id IN (SELECT action_id FROM status_changes WHERE changed_on > $5::date)
-    GROUP BY 1
 ),
 typed AS (
     SELECT g.*, t.category, t.category = 'threat' AS threat
     FROM groups g JOIN action_types t ON t.code = g.type_code
 ),
-dir(name, ab) AS (VALUES ('a_to_b', true), ('b_to_a', false))
-SELECT d.name, jsonb_build_object(
+totals AS (
+    SELECT sum(n) AS n, sum(sev_sum) AS sev_sum, sum(in_force) AS in_force,
+           sum(cardinality(answer_days)) AS answered, sum(mirror) AS mirror,
+           sum(escalate) AS escalate, sum(de_escalate) AS de_escalate,
+           sum(n) FILTER (WHERE threat) AS threats,
+           sum(cardinality(implement_days)) FILTER (WHERE threat) AS implemented
+    FROM typed
+)
+SELECT jsonb_build_object(
     'count', coalesce(t.n, 0),
     'by_category', (SELECT coalesce(jsonb_object_agg(category, n), '{}')
-                    FROM (SELECT category, sum(n) AS n FROM typed WHERE ab = d.ab
-                          GROUP BY category) c),
+                    FROM (SELECT category, sum(n) AS n FROM typed GROUP BY category) c),
     'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
-                  FROM (SELECT status, sum(n) AS n FROM typed WHERE ab = d.ab
-                        GROUP BY status) s),
+                  FROM (SELECT status, sum(n) AS n FROM typed GROUP BY status) s),
     'severity_sum', coalesce(t.sev_sum, 0),
     'severity_mean', t.sev_sum / nullif(t.n, 0),
     'answered', coalesce(t.answered, 0),
     'median_response_days',
         (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
-         FROM typed, unnest(answer_days) v WHERE ab = d.ab),
+         FROM typed, unnest(answer_days) v),
     'mirror', coalesce(t.mirror, 0),
     'escalate', coalesce(t.escalate, 0),
     'de_escalate', coalesce(t.de_escalate, 0),
@@ -168,23 +168,14 @@ SELECT d.name, jsonb_build_object(
     'threats_implemented', coalesce(t.implemented, 0),
     'median_days_to_implement',
         (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
-         FROM typed, unnest(implement_days) v WHERE ab = d.ab AND threat),
+         FROM typed, unnest(implement_days) v WHERE threat),
     'pending_threats',
         (SELECT coalesce(jsonb_agg(p.id ORDER BY p.announced_on, p.id), '[]')
          FROM typed, unnest(unimplemented, unimplemented_on) p(id, announced_on)
-         WHERE ab = d.ab AND threat),
-    'in_force', coalesce(t.in_force, 0)
-                + coalesce((SELECT delta FROM corrections c WHERE c.ab = d.ab), 0)
+         WHERE threat),
+    'in_force', coalesce(t.in_force, 0) + coalesce((SELECT delta FROM corrections), 0)
 ) AS metrics
-FROM dir d
-LEFT JOIN (
-    SELECT ab, sum(n) AS n, sum(sev_sum) AS sev_sum, sum(in_force) AS in_force,
-           sum(cardinality(answer_days)) AS answered, sum(mirror) AS mirror,
-           sum(escalate) AS escalate, sum(de_escalate) AS de_escalate,
-           sum(n) FILTER (WHERE threat) AS threats,
-           sum(cardinality(implement_days)) FILTER (WHERE threat) AS implemented
-    FROM typed GROUP BY ab
-) t ON t.ab = d.ab";
+FROM totals t";
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -228,40 +219,60 @@ fn direction(m: &serde_json::Value) -> AppResult<Direction> {
     })
 }
 
+/// One direction of the dyad, on its own connection.
+async fn direction_of(
+    conn: &mut AsyncPgConnection,
+    initiator: Uuid,
+    target: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    day: NaiveDate,
+) -> AppResult<Direction> {
+    // The hashed aggregate keeps arrays per group; with the default work_mem (4 MB) the
+    // planner sorts all the rows instead, and spills (twice as slow for the busiest dyad of
+    // the benchmark). SET LOCAL needs a transaction.
+    let row: Row = crate::service::transaction(conn, |conn| {
+        Box::pin(async move {
+            diesel::sql_query("SET LOCAL work_mem = '32MB'")
+                .execute(conn)
+                .await?;
+            Ok(diesel::sql_query(DIRECTION_SQL)
+                .bind::<SqlUuid, _>(initiator)
+                .bind::<SqlUuid, _>(target)
+                .bind::<Nullable<Date>, _>(from)
+                .bind::<Nullable<Date>, _>(to)
+                .bind::<Date, _>(day)
+                .get_result(conn)
+                .await?)
+        })
+    })
+    .await?;
+    direction(&row.metrics)
+}
+
+/// Both directions of a dyad. The directions are independent (the graph facts they read are
+/// stored per action), so with a `spare` connection they run at the same time, on two
+/// PostgreSQL backends; without one, one after the other on `conn`.
 pub async fn summary(
     conn: &mut AsyncPgConnection,
+    spare: Option<&mut AsyncPgConnection>,
     a: (Uuid, String),
     b: (Uuid, String),
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> AppResult<DyadSummary> {
-    // The hashed aggregate keeps arrays per group; with the default work_mem (4 MB) the
-    // planner sorts all the dyad's rows instead, and spills (twice as slow for the busiest
-    // dyad of the benchmark). SET LOCAL needs a transaction.
-    let rows: Vec<Row> = crate::service::transaction(conn, |conn| {
-        Box::pin(async move {
-            diesel::sql_query("SET LOCAL work_mem = '32MB'")
-                .execute(conn)
-                .await?;
-            Ok(diesel::sql_query(SUMMARY_SQL)
-                .bind::<SqlUuid, _>(a.0)
-                .bind::<SqlUuid, _>(b.0)
-                .bind::<Nullable<Date>, _>(from)
-                .bind::<Nullable<Date>, _>(to)
-                .bind::<Date, _>(to.unwrap_or(today))
-                .load(conn)
-                .await?)
-        })
-    })
-    .await?;
-    let get = |name: &str| {
-        rows.iter()
-            .find(|r| r.name == name)
-            .map(|r| direction(&r.metrics))
-            .ok_or_else(|| AppError::Internal(format!("dyad summary lacks {name}")))?
+    let day = to.unwrap_or(today);
+    let (a_to_b, b_to_a) = match spare {
+        Some(spare) => futures_util::try_join!(
+            direction_of(conn, a.0, b.0, from, to, day),
+            direction_of(spare, b.0, a.0, from, to, day),
+        )?,
+        None => (
+            direction_of(conn, a.0, b.0, from, to, day).await?,
+            direction_of(conn, b.0, a.0, from, to, day).await?,
+        ),
     };
-    let (a_to_b, b_to_a) = (get("a_to_b")?, get("b_to_a")?);
     Ok(DyadSummary {
         balance: round(a_to_b.severity_sum - b_to_a.severity_sum),
         a: a.1,

@@ -167,7 +167,12 @@ pub async fn dyad(
     let a = dyad_member(&mut conn, &a).await?;
     let b = dyad_member(&mut conn, &b).await?;
     let today = Utc::now().date_naive();
-    let summary = crate::analysis::dyad::summary(&mut conn, a, b, from, to, today).await?;
+    // A second connection lets both directions run at once, but only if one is free now:
+    // waiting for it while holding the first could starve the pool under load.
+    let mut spare = state.spare_conn().await;
+    let summary =
+        crate::analysis::dyad::summary(&mut conn, spare.as_deref_mut(), a, b, from, to, today)
+            .await?;
     crate::conditional::respond(&req, &summary)
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
@@ -52,9 +53,28 @@ fn set(ids: &[&String]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
+/// USA-CHN through the API, after checking that computing it without a spare connection
+/// (both directions one after the other on one connection) gives the same.
 async fn dyad(app: &TestApp) -> Value {
     let resp = app.get("/v1/dyads/USA/CHN").await;
     resp.assert_status(200);
+    let mut conn = app.state.pool.get().await.unwrap();
+    let mut member = async |code: &str| {
+        use riposte::schema::actors;
+        let id: uuid::Uuid = actors::table
+            .filter(actors::code.eq(code))
+            .select(actors::id)
+            .first(&mut conn)
+            .await
+            .unwrap();
+        (id, code.to_string())
+    };
+    let (a, b) = (member("USA").await, member("CHN").await);
+    let today = chrono::Utc::now().date_naive();
+    let one_connection = riposte::analysis::dyad::summary(&mut conn, None, a, b, None, None, today)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(one_connection).unwrap(), resp.body);
     resp.body
 }
 
