@@ -1,8 +1,9 @@
 -- POST /v1/actions: the transaction the server runs to create an action with two
 -- designations and two sources (the same as the bodies wrk posts): insert the action (its
 -- actors looked up by code), its designations, sources and first status change, read it
--- back as JSON and write that into the audit log. Rows are tagged `bench-post`; the
--- harness deletes them after the run (the audit rows stay: the log is append-only).
+-- back as JSON (the view bench.action_doc of action_doc.sql) and write that into the audit
+-- log. Rows are tagged `bench-post`; the harness deletes them after the run (the audit rows
+-- stay: the log is append-only).
 -- Variables: initiator, target, designee1, designee2 (actor codes).
 \set r random(1, 2000000000)
 BEGIN;
@@ -32,34 +33,7 @@ VALUES (:action_id, 'https://example.org/bench/' || :r, 'Bench Wire', DATE '2024
         DATE '2024-01-16', NULL);
 INSERT INTO status_changes (action_id, status, changed_on)
 VALUES (:action_id, 'in_force', DATE '2024-01-15');
-SELECT json_build_object(
-    'id', a.id, 'title', a.title, 'summary', a.summary,
-    'initiator', (SELECT json_build_object('id', x.id, 'code', x.code, 'name', x.name, 'kind', x.kind)
-                  FROM actors x WHERE x.id = a.initiator_id),
-    'target', (SELECT json_build_object('id', x.id, 'code', x.code, 'name', x.name, 'kind', x.kind)
-               FROM actors x WHERE x.id = a.target_id),
-    'authority', (SELECT json_build_object('id', x.id, 'code', x.code, 'name', x.name, 'kind', x.kind)
-                  FROM actors x WHERE x.id = a.authority_id),
-    'type', a.type_code, 'category', t.category, 'status', a.status,
-    'announced_on', a.announced_on, 'date_precision', a.date_precision,
-    'effective_from', a.effective_from, 'effective_to', a.effective_to,
-    'legal_basis', a.legal_basis, 'program', a.program, 'severity', a.severity, 'tags', a.tags,
-    'designations', coalesce((
-        SELECT json_agg(json_build_object(
-                   'actor', json_build_object('id', x.id, 'code', x.code, 'name', x.name, 'kind', x.kind),
-                   'listed_on', d.listed_on) ORDER BY x.code)
-        FROM designations d JOIN actors x ON x.id = d.actor_id WHERE d.action_id = a.id), '[]'),
-    'sources', coalesce((
-        SELECT json_agg(json_build_object('url', s.url, 'publisher', s.publisher,
-                   'published_on', s.published_on, 'quote', s.quote) ORDER BY s.id)
-        FROM sources s WHERE s.action_id = a.id), '[]'),
-    'responds_to', coalesce((
-        SELECT json_agg(json_build_object('action', r.responds_to_id, 'relation', r.relation)
-                   ORDER BY r.responds_to_id)
-        FROM responses r WHERE r.action_id = a.id), '[]'),
-    'created_at', a.created_at, 'updated_at', a.updated_at, 'version', a.version) AS doc
-FROM actions a JOIN action_types t ON t.code = a.type_code
-WHERE a.id = :action_id \gset
+SELECT doc FROM bench.action_doc WHERE id = :action_id \gset
 INSERT INTO audit_log (key_id, request_id, operation, entity, entity_id, before, after)
 VALUES (NULL, 'pgbench-' || :r, 'create', 'action', :action_id, NULL, :doc::jsonb);
 COMMIT;
