@@ -106,11 +106,19 @@ impl AppState {
         Ok(self.pool.get().await?)
     }
 
-    /// Another connection if one is free (or can be opened) right now, for work that can
-    /// use it but does not need it; never waits for one to be returned.
-    pub async fn spare_conn(&self) -> Option<DbConn> {
+    /// Up to `n` more connections, those free (or that can be opened) right now, for work
+    /// that can use them but does not need them: never waits for one to be returned, since
+    /// waiting while holding another could starve the pool under load.
+    pub async fn spare_conns(&self, n: usize) -> Vec<DbConn> {
         let mut timeouts = self.pool.timeouts();
         timeouts.wait = Some(std::time::Duration::ZERO);
-        self.pool.timeout_get(&timeouts).await.ok()
+        let mut spares = Vec::with_capacity(n);
+        while spares.len() < n {
+            match self.pool.timeout_get(&timeouts).await {
+                Ok(conn) => spares.push(conn),
+                Err(_) => break,
+            }
+        }
+        spares
     }
 }

@@ -17,6 +17,10 @@ use crate::views::Action;
 /// The largest episode `GET /v1/actions/{id}/chain` returns; larger ones are a 400.
 pub const MAX_CHAIN: i64 = 10_000;
 
+/// How many connections besides its own a chain uses when they are free: its embeds are
+/// three groups of queries of about equal cost.
+pub const SPARES: usize = 2;
+
 /// An action of the episode, with its generation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChainNode {
@@ -67,49 +71,65 @@ pub struct Chain {
     pub summary: ChainSummary,
 }
 
+/// The episode of `id`. Its queries are spread over `conn` and the `spares`, if any.
 pub async fn chain(
     conn: &mut AsyncPgConnection,
+    spares: Vec<&mut AsyncPgConnection>,
     types: &ActionTypes,
     id: Uuid,
 ) -> AppResult<Chain> {
-    // The episode is stored on each action (kept by triggers), so this is one index read.
-    let rows = action_model::episode(conn, id, MAX_CHAIN + 1).await?;
-    if rows.is_empty() {
-        return Err(AppError::not_found(format_args!("action {id}")));
-    }
-    if rows.len() as i64 > MAX_CHAIN {
-        return Err(AppError::bad_param(
-            "id",
-            format!(
-                "the episode of action {id} has more than {MAX_CHAIN} actions, the most a \
-                 chain returns; page through GET /v1/actions/{{id}}/responses instead"
-            ),
-        ));
-    }
-    let actions = crate::service::actions::load(conn, types, rows).await?;
+    // All connections read one snapshot, so the rows and their embeds agree even while the
+    // episode is being written to. The statements are all lookups by id or by episode, right
+    // for any size: generic plans spare the planner's custom plans, which for a thousand ids
+    // chose parallel scans of whole tables.
+    let settings = "SET LOCAL plan_cache_mode = force_generic_plan";
+    let (rows, embeds) = crate::service::read_together(conn, spares, settings, |conn, spares| {
+        Box::pin(async move {
+            // The episode is stored on each action (kept by triggers): one index read.
+            let Some((episode, size)) = action_model::episode_of(conn, id, MAX_CHAIN + 1).await?
+            else {
+                return Err(AppError::not_found(format_args!("action {id}")));
+            };
+            if size > MAX_CHAIN {
+                return Err(AppError::bad_param(
+                    "id",
+                    format!(
+                        "the episode of action {id} has more than {MAX_CHAIN} actions, the most \
+                         a chain returns; page through GET /v1/actions/{{id}}/responses instead"
+                    ),
+                ));
+            }
+            Ok(action_model::episode(conn, spares, episode).await?)
+        })
+    })
+    .await?;
+    let actions = Action::assemble(rows, embeds, types)?;
 
-    // Edges inside the episode, from the loaded actions' own responds_to.
-    let inside: HashMap<Uuid, usize> = actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    // Edges inside the episode, from the loaded actions' own responds_to; `links` holds the
+    // same as positions, so that the generation passes below need no lookups.
+    let position: HashMap<Uuid, usize> =
+        actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
     let mut edges = Vec::new();
-    for a in &actions {
+    let mut links = Vec::new();
+    for (from, a) in actions.iter().enumerate() {
         for link in &a.responds_to {
-            if inside.contains_key(&link.action) {
+            if let Some(&to) = position.get(&link.action) {
                 edges.push(ChainEdge {
                     from: a.id,
                     to: link.action,
                     relation: link.relation,
                 });
+                links.push((from, to));
             }
         }
     }
-    // Generations: actions are in date order and answer only earlier-or-same-day actions, but
-    // same-day answers can come in any id order, so iterate to a fixed point (the graph is
-    // acyclic, so this ends within the longest path's length).
+    // Generations. Actions are in date order and answer only earlier-or-same-day actions, so
+    // a pass in that order settles almost everything; same-day answers listed before what
+    // they answer need another pass. The graph is acyclic, so the passes end.
     let mut generation = vec![0u32; actions.len()];
     loop {
         let mut changed = false;
-        for e in &edges {
-            let (from, to) = (inside[&e.from], inside[&e.to]);
+        for &(from, to) in &links {
             if generation[from] < generation[to] + 1 {
                 generation[from] = generation[to] + 1;
                 changed = true;

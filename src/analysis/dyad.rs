@@ -219,7 +219,7 @@ fn direction(m: &serde_json::Value) -> AppResult<Direction> {
     })
 }
 
-/// One direction of the dyad, on its own connection.
+/// One direction of the dyad, on its own connection, inside `summary`'s read transaction.
 async fn direction_of(
     conn: &mut AsyncPgConnection,
     initiator: Uuid,
@@ -228,34 +228,24 @@ async fn direction_of(
     to: Option<NaiveDate>,
     day: NaiveDate,
 ) -> AppResult<Direction> {
-    // The hashed aggregate keeps arrays per group; with the default work_mem (4 MB) the
-    // planner sorts all the rows instead, and spills (twice as slow for the busiest dyad of
-    // the benchmark). SET LOCAL needs a transaction.
-    let row: Row = crate::service::transaction(conn, |conn| {
-        Box::pin(async move {
-            diesel::sql_query("SET LOCAL work_mem = '32MB'")
-                .execute(conn)
-                .await?;
-            Ok(diesel::sql_query(DIRECTION_SQL)
-                .bind::<SqlUuid, _>(initiator)
-                .bind::<SqlUuid, _>(target)
-                .bind::<Nullable<Date>, _>(from)
-                .bind::<Nullable<Date>, _>(to)
-                .bind::<Date, _>(day)
-                .get_result(conn)
-                .await?)
-        })
-    })
-    .await?;
+    let row: Row = diesel::sql_query(DIRECTION_SQL)
+        .bind::<SqlUuid, _>(initiator)
+        .bind::<SqlUuid, _>(target)
+        .bind::<Nullable<Date>, _>(from)
+        .bind::<Nullable<Date>, _>(to)
+        .bind::<Date, _>(day)
+        .get_result(conn)
+        .await?;
     direction(&row.metrics)
 }
 
-/// Both directions of a dyad. The directions are independent (the graph facts they read are
-/// stored per action), so with a `spare` connection they run at the same time, on two
-/// PostgreSQL backends; without one, one after the other on `conn`.
+/// Both directions of a dyad, read from one snapshot. The directions are independent (the
+/// graph facts they read are stored per action), so with a `spare` connection they run at
+/// the same time, on two PostgreSQL backends; without one, one after the other on `conn`
+/// (more spares than one are not used).
 pub async fn summary(
     conn: &mut AsyncPgConnection,
-    spare: Option<&mut AsyncPgConnection>,
+    spares: Vec<&mut AsyncPgConnection>,
     a: (Uuid, String),
     b: (Uuid, String),
     from: Option<NaiveDate>,
@@ -263,16 +253,26 @@ pub async fn summary(
     today: NaiveDate,
 ) -> AppResult<DyadSummary> {
     let day = to.unwrap_or(today);
-    let (a_to_b, b_to_a) = match spare {
-        Some(spare) => futures_util::try_join!(
-            direction_of(conn, a.0, b.0, from, to, day),
-            direction_of(spare, b.0, a.0, from, to, day),
-        )?,
-        None => (
-            direction_of(conn, a.0, b.0, from, to, day).await?,
-            direction_of(conn, b.0, a.0, from, to, day).await?,
-        ),
-    };
+    let (a_id, b_id) = (a.0, b.0);
+    // The hashed aggregate keeps arrays per group; with the default work_mem (4 MB) the
+    // planner sorts all the rows instead, and spills (twice as slow for the busiest dyad of
+    // the benchmark).
+    let settings = "SET LOCAL work_mem = '32MB'";
+    let (a_to_b, b_to_a) = crate::service::read_together(conn, spares, settings, |conn, spares| {
+        Box::pin(async move {
+            match spares.into_iter().next() {
+                Some(spare) => futures_util::try_join!(
+                    direction_of(conn, a_id, b_id, from, to, day),
+                    direction_of(spare, b_id, a_id, from, to, day),
+                ),
+                None => Ok((
+                    direction_of(conn, a_id, b_id, from, to, day).await?,
+                    direction_of(conn, b_id, a_id, from, to, day).await?,
+                )),
+            }
+        })
+    })
+    .await?;
     Ok(DyadSummary {
         balance: round(a_to_b.severity_sum - b_to_a.severity_sum),
         a: a.1,

@@ -34,7 +34,10 @@ pub async fn chain(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
-    crate::conditional::respond(&req, &chain::chain(&mut conn, &state.types, id).await?)
+    let mut spares = state.spare_conns(chain::SPARES).await;
+    let spares = spares.iter_mut().map(|c| &mut **c).collect();
+    let chain = chain::chain(&mut conn, spares, &state.types, id).await?;
+    crate::conditional::respond(&req, &chain)
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -167,12 +170,9 @@ pub async fn dyad(
     let a = dyad_member(&mut conn, &a).await?;
     let b = dyad_member(&mut conn, &b).await?;
     let today = Utc::now().date_naive();
-    // A second connection lets both directions run at once, but only if one is free now:
-    // waiting for it while holding the first could starve the pool under load.
-    let mut spare = state.spare_conn().await;
-    let summary =
-        crate::analysis::dyad::summary(&mut conn, spare.as_deref_mut(), a, b, from, to, today)
-            .await?;
+    let mut spare = state.spare_conns(1).await;
+    let spare = spare.iter_mut().map(|c| &mut **c).collect();
+    let summary = crate::analysis::dyad::summary(&mut conn, spare, a, b, from, to, today).await?;
     crate::conditional::respond(&req, &summary)
 }
 

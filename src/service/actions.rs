@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::input::*;
 use crate::limits::*;
 use crate::models::action::{
-    self, ActionRow, ActionWrite, DesignationRow, NewStatusChange, ResponseRow, SourceRow,
+    self, ActionWrite, DesignationRow, NewStatusChange, ResponseRow, SourceRow,
 };
 use crate::models::action_list::Listed;
 use crate::models::actor::{self, ActorRefRow};
@@ -29,19 +29,6 @@ struct Plan {
     designations: Vec<(Uuid, Option<NaiveDate>)>,
     sources: Vec<SourceInput>,
     responds_to: Vec<ResponseInput>,
-}
-
-/// Loads full actions (with embeds) for rows, keeping their order.
-pub async fn load(
-    conn: &mut AsyncPgConnection,
-    types: &ActionTypes,
-    rows: Vec<ActionRow>,
-) -> AppResult<Vec<Action>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let embeds = action::embeds(conn, &rows).await?;
-    Action::assemble(rows, embeds, types)
 }
 
 /// Full actions from listed rows, which carry their embeds.

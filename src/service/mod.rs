@@ -2,6 +2,9 @@
 
 use std::future::Future;
 
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use futures_util::future::BoxFuture;
+
 use crate::error::{AppError, AppResult};
 
 pub mod actions;
@@ -27,11 +30,7 @@ where
 pub async fn write<T, F>(pool: &crate::db::DbPool, f: F) -> AppResult<T>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(
-            &'c mut diesel_async::AsyncPgConnection,
-        ) -> futures_util::future::BoxFuture<'c, AppResult<T>>
-        + Send
-        + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
 {
     let pool = pool.clone();
     spawn_write(async move {
@@ -42,16 +41,89 @@ where
 }
 
 /// Runs `f` in a transaction on `conn`: committed when `f` succeeds, rolled back when it
-/// fails. Writes go through `write`; reads use this directly when they need `SET LOCAL`.
-pub async fn transaction<T, F>(conn: &mut diesel_async::AsyncPgConnection, f: F) -> AppResult<T>
+/// fails.
+async fn transaction<T, F>(conn: &mut AsyncPgConnection, f: F) -> AppResult<T>
+where
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>>,
+{
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    let outcome = f(conn).await;
+    finish(conn, outcome).await
+}
+
+/// Starts a read that sees one snapshot from its first statement to its last.
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+/// Runs `f` with `conn` and any `spares` (further connections), all in read-only
+/// transactions that see the same snapshot (`pg_export_snapshot`): queries spread over the
+/// connections to run at once agree with each other as if they were one statement.
+/// `settings` (`SET LOCAL ...` statements, or nothing) goes with each `BEGIN`.
+pub async fn read_together<T, F>(
+    conn: &mut AsyncPgConnection,
+    spares: Vec<&mut AsyncPgConnection>,
+    settings: &str,
+    f: F,
+) -> AppResult<T>
 where
     F: for<'c> FnOnce(
-        &'c mut diesel_async::AsyncPgConnection,
-    ) -> futures_util::future::BoxFuture<'c, AppResult<T>>,
+        &'c mut AsyncPgConnection,
+        Vec<&'c mut AsyncPgConnection>,
+    ) -> BoxFuture<'c, AppResult<T>>,
 {
-    use diesel_async::{AnsiTransactionManager, TransactionManager};
-    AnsiTransactionManager::begin_transaction(conn).await?;
-    match f(conn).await {
+    AnsiTransactionManager::begin_transaction_sql(conn, &format!("{BEGIN_SNAPSHOT}; {settings}"))
+        .await?;
+    let mut begun = Vec::with_capacity(spares.len());
+    let mut outcome = match share_snapshot(conn, spares, &mut begun, settings).await {
+        Ok(()) => f(conn, begun.iter_mut().map(|s| &mut **s).collect()).await,
+        Err(error) => Err(error),
+    };
+    // Every transaction begun ends, whatever happened on the other connections.
+    for spare in begun {
+        if outcome.is_ok() {
+            if let Err(error) = AnsiTransactionManager::commit_transaction(spare).await {
+                outcome = Err(error.into());
+            }
+        } else {
+            // A failed rollback marks the connection broken; the pool then discards it.
+            let _ = AnsiTransactionManager::rollback_transaction(spare).await;
+        }
+    }
+    finish(conn, outcome).await
+}
+
+/// Begins on each spare a transaction with the snapshot of `conn`'s, moving it to `begun`.
+async fn share_snapshot<'a>(
+    conn: &mut AsyncPgConnection,
+    spares: Vec<&'a mut AsyncPgConnection>,
+    begun: &mut Vec<&'a mut AsyncPgConnection>,
+    settings: &str,
+) -> AppResult<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Snapshot {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    if spares.is_empty() {
+        return Ok(());
+    }
+    let snapshot: Snapshot = diesel::sql_query("SELECT pg_export_snapshot() AS id")
+        .get_result(conn)
+        .await?;
+    // The id comes from PostgreSQL (hex digits and dashes); quoted all the same.
+    let begin = format!(
+        "{BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT '{}'; {settings}",
+        snapshot.id.replace('\'', "''")
+    );
+    for spare in spares {
+        AnsiTransactionManager::begin_transaction_sql(&mut *spare, &begin).await?;
+        begun.push(spare);
+    }
+    Ok(())
+}
+
+/// Ends the transaction `f` ran in: commit after success, else rollback and `f`'s error.
+async fn finish<T>(conn: &mut AsyncPgConnection, outcome: AppResult<T>) -> AppResult<T> {
+    match outcome {
         Ok(value) => {
             AnsiTransactionManager::commit_transaction(conn).await?;
             Ok(value)
@@ -67,7 +139,7 @@ where
 
 /// Writes one audit entry, in the caller's transaction.
 pub async fn audit<T: serde::Serialize>(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     caller: &crate::auth::Caller,
     operation: &str,
     entity: &str,

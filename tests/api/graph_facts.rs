@@ -38,9 +38,20 @@ async fn assert_consistent(app: &TestApp, step: &str) {
     );
 }
 
+/// The ids of the chain of `id` through the API, after checking that computing it on one
+/// connection, and on two, gives the same as the API (which uses three when they are free).
 async fn chain_ids(app: &TestApp, id: &str) -> BTreeSet<String> {
     let resp = app.get(&format!("/v1/actions/{id}/chain")).await;
     resp.assert_status(200);
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let mut conn = app.state.pool.get().await.unwrap();
+    let mut spare = app.state.pool.get().await.unwrap();
+    for spares in [Vec::new(), vec![&mut *spare]] {
+        let chain = riposte::analysis::chain::chain(&mut conn, spares, &app.state.types, uuid)
+            .await
+            .unwrap();
+        assert_eq!(serde_json::to_value(chain).unwrap(), resp.body);
+    }
     resp.body["nodes"]
         .as_array()
         .unwrap()
@@ -71,9 +82,10 @@ async fn dyad(app: &TestApp) -> Value {
     };
     let (a, b) = (member("USA").await, member("CHN").await);
     let today = chrono::Utc::now().date_naive();
-    let one_connection = riposte::analysis::dyad::summary(&mut conn, None, a, b, None, None, today)
-        .await
-        .unwrap();
+    let one_connection =
+        riposte::analysis::dyad::summary(&mut conn, Vec::new(), a, b, None, None, today)
+            .await
+            .unwrap();
     assert_eq!(serde_json::to_value(one_connection).unwrap(), resp.body);
     resp.body
 }
