@@ -37,7 +37,7 @@ pub struct ActionRow {
 
 /// The columns a create or a full update writes.
 #[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = actions, treat_none_as_null = true)]
+#[diesel(table_name = actions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ActionWrite {
     pub title: String,
     pub summary: Option<String>,
@@ -99,7 +99,7 @@ pub struct StatusChangeRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = status_changes)]
+#[diesel(table_name = status_changes, treat_none_as_default_value = false)]
 pub struct NewStatusChange {
     pub action_id: Uuid,
     pub status: String,
@@ -637,11 +637,15 @@ pub async fn insert_status_changes(
     Ok(())
 }
 
-/// The actions (id, announced_on, precision) with the given ids.
+/// The live actions (id, announced_on, precision) among the given ids.
 pub async fn dates(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
 ) -> QueryResult<Vec<(Uuid, NaiveDate, String)>> {
+    if ids.is_empty() {
+        // Most new actions answer nothing: no round trip for them.
+        return Ok(Vec::new());
+    }
     actions::table
         .filter(actions::id.eq_any(ids))
         .filter(actions::deleted_at.is_null())

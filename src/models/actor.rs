@@ -36,7 +36,7 @@ pub struct ActorRefRow {
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = actors, treat_none_as_null = true)]
+#[diesel(table_name = actors, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ActorWrite {
     pub code: String,
     pub name: String,

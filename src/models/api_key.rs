@@ -21,7 +21,7 @@ pub struct ApiKeyRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = api_keys)]
+#[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub struct NewApiKeyRow {
     pub name: String,
     pub scope: String,

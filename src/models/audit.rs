@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::schema::audit_log;
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct NewAuditEntry {
     pub key_id: Option<Uuid>,
     pub request_id: Option<String>,
