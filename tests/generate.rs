@@ -347,3 +347,63 @@ async fn generate_loads_a_deterministic_realistic_data_set() {
         ACTIONS
     );
 }
+
+/// Ctrl-C in the middle of the load: riposte dies, its PostgreSQL (told by the kernel) stops
+/// at once, and the single transaction never commits. The next run finds an empty database
+/// in the same directory and fills it.
+#[test]
+fn an_interrupted_load_leaves_nothing_behind() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-gen-int")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let mut child = riposte(&["generate", "--actions", "300000"], &data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Progress goes to stderr a line per tenth; the first line about `actions` means the
+    // COPY into the actions table is under way, inside the transaction.
+    let mut seen = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let copying = line.starts_with("actions ");
+        seen.push(line);
+        if copying {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.starts_with("actions ")),
+        "generate ended before loading actions:\n{}",
+        seen.join("\n")
+    );
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "an interrupted generate reported success"
+    );
+    // Its PostgreSQL goes too (it removes postmaster.pid when it has stopped).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while data.join("postmaster.pid").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PostgreSQL still runs in {} after generate was interrupted",
+            data.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let again = riposte(&["generate", "--actions", "2000"], &data)
+        .output()
+        .unwrap();
+    assert_ok(&again);
+    let report = String::from_utf8_lossy(&again.stdout);
+    assert!(report.contains("actions                2,000"), "{report}");
+}
