@@ -122,3 +122,8 @@ impl AppState {
         spares
     }
 }
+
+/// The connections of `spare_conns`, borrowed as the analysis functions take them.
+pub fn borrow_all(conns: &mut [DbConn]) -> Vec<&mut diesel_async::AsyncPgConnection> {
+    conns.iter_mut().map(|c| &mut **c).collect()
+}

@@ -15,7 +15,7 @@ use crate::models::action;
 use crate::models::action_list::{self, ActionFilter};
 use crate::models::enums::{parse_stored, ActionSort, ActionStatus};
 use crate::pagination;
-use crate::state::AppState;
+use crate::state::{borrow_all, AppState};
 use crate::views::{Action, List};
 
 /// The whole episode around an action: every action connected to it through responses, in
@@ -35,8 +35,7 @@ pub async fn chain(
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
     let mut spares = state.spare_conns(chain::SPARES).await;
-    let spares = spares.iter_mut().map(|c| &mut **c).collect();
-    let chain = chain::chain(&mut conn, spares, &state.types, id).await?;
+    let chain = chain::chain(&mut conn, borrow_all(&mut spares), &state.types, id).await?;
     crate::conditional::respond(&req, &chain)
 }
 
@@ -171,7 +170,7 @@ pub async fn dyad(
     let b = dyad_member(&mut conn, &b).await?;
     let today = Utc::now().date_naive();
     let mut spare = state.spare_conns(1).await;
-    let spare = spare.iter_mut().map(|c| &mut **c).collect();
+    let spare = borrow_all(&mut spare);
     let summary = crate::analysis::dyad::summary(&mut conn, spare, a, b, from, to, today).await?;
     crate::conditional::respond(&req, &summary)
 }

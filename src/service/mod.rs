@@ -79,13 +79,8 @@ where
     };
     // Every transaction begun ends, whatever happened on the other connections.
     for spare in begun {
-        if outcome.is_ok() {
-            if let Err(error) = AnsiTransactionManager::commit_transaction(spare).await {
-                outcome = Err(error.into());
-            }
-        } else {
-            // A failed rollback marks the connection broken; the pool then discards it.
-            let _ = AnsiTransactionManager::rollback_transaction(spare).await;
+        if let Err(error) = end(spare, outcome.is_ok()).await {
+            outcome = Err(error);
         }
     }
     finish(conn, outcome).await
@@ -123,18 +118,20 @@ async fn share_snapshot<'a>(
 
 /// Ends the transaction `f` ran in: commit after success, else rollback and `f`'s error.
 async fn finish<T>(conn: &mut AsyncPgConnection, outcome: AppResult<T>) -> AppResult<T> {
-    match outcome {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(conn).await?;
-            Ok(value)
-        }
-        Err(error) => {
-            // The caller's own error is the one to report; a failed rollback leaves the
-            // connection marked broken, and the pool discards it.
-            let _ = AnsiTransactionManager::rollback_transaction(conn).await;
-            Err(error)
-        }
+    end(conn, outcome.is_ok()).await?;
+    outcome
+}
+
+/// Commits (`commit`) or rolls back the open transaction on `conn`.
+async fn end(conn: &mut AsyncPgConnection, commit: bool) -> AppResult<()> {
+    if commit {
+        AnsiTransactionManager::commit_transaction(conn).await?;
+    } else {
+        // The caller's own error is the one to report; a failed rollback leaves the
+        // connection marked broken, and the pool discards it.
+        let _ = AnsiTransactionManager::rollback_transaction(conn).await;
     }
+    Ok(())
 }
 
 /// Writes one audit entry, in the caller's transaction.

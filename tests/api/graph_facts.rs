@@ -241,3 +241,64 @@ async fn graph_facts_survive_concurrent_answers_and_patches() {
         json!({"mirror": 0, "escalate": 12, "de_escalate": 0})
     );
 }
+
+/// The chain reads its rows and their embeds with several statements, over up to three
+/// connections; while an action's designation and source are replaced together, every
+/// chain must show one version or the other, never the designation of one with the source
+/// of the other.
+#[tokio::test]
+async fn a_chain_read_during_writes_shows_one_version_of_each_action() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let version = |n: usize| {
+        let (actor, url) = if n % 2 == 0 {
+            ("chen-quanguo", "https://example.org/version-a")
+        } else {
+            ("xinjiang-psb", "https://example.org/version-b")
+        };
+        json!({"designations": [{"actor": actor}], "sources": [{"url": url}]})
+    };
+    let mut first = version(0);
+    first["announced_on"] = json!("2020-01-01");
+    let trigger = id_of(&app.action(first).await);
+    app.action(
+        json!({"initiator": "CHN", "target": "USA", "announced_on": "2020-02-01",
+                      "responds_to": [{"action": trigger, "relation": "retaliates"}]}),
+    )
+    .await;
+    let path = format!("/v1/actions/{trigger}");
+    let writes = async {
+        for n in 1..=150 {
+            app.patch(&path, &version(n)).await.assert_status(200);
+        }
+    };
+    let reads = async {
+        for _ in 0..150 {
+            let resp = app.get(&format!("{path}/chain")).await;
+            resp.assert_status(200);
+            let node = resp.body["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["id"] == trigger.as_str())
+                .unwrap()
+                .clone();
+            let pair = (
+                node["designations"][0]["actor"]["code"].clone(),
+                node["sources"][0]["url"].clone(),
+            );
+            assert!(
+                pair == (
+                    json!("chen-quanguo"),
+                    json!("https://example.org/version-a")
+                ) || pair
+                    == (
+                        json!("xinjiang-psb"),
+                        json!("https://example.org/version-b")
+                    ),
+                "a chain mixed two versions of one action: {pair:?}"
+            );
+        }
+    };
+    tokio::join!(writes, reads);
+}
