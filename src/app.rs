@@ -2,8 +2,8 @@
 
 use std::net::TcpListener;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::Server;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -19,18 +19,28 @@ use crate::state::AppState;
 /// How long a SIGTERM/SIGINT waits for in-flight requests before the workers stop.
 pub const SHUTDOWN_GRACE_SECS: u64 = 30;
 
+/// Every request is answered within this time of its headers: a request still waiting on
+/// the database then (frozen or unreachable server) gets 503 with `Retry-After`. It covers
+/// the body (at most `BODY_READ_TIMEOUT`), the pool checkout (`POOL_WAIT`) and the
+/// statements (`STATEMENT_TIMEOUT`, which PostgreSQL enforces on its side too).
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
 pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let doc = crate::openapi::document();
     let origins = state.config.cors_origins.clone();
     let data = web::Data::new(state);
     Ok(HttpServer::new(move || {
+        // The last `wrap` is the outermost: CORS headers reach every answer, 429s included,
+        // and whatever a layer answers in plain text leaves as problem+json.
         App::new()
             .app_data(data.clone())
-            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(Compress::default())
             .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
+            .wrap(from_fn(deadline))
             .wrap(from_fn(crate::ratelimit::middleware))
             .wrap(from_fn(request_id))
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(from_fn(plain_errors_as_problems))
             .configure(controllers::routes)
             .service(web::redirect("/docs", "/docs/"))
             .service(
@@ -41,7 +51,110 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     .listen(listener)?
     .workers(workers)
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    // Signals are ours (`stop_on_signals`): actix stops at once on SIGINT.
+    .disable_signals()
     .run())
+}
+
+/// SIGTERM or SIGINT (Ctrl-C) stop taking connections and let the requests in flight finish,
+/// for up to `SHUTDOWN_GRACE_SECS`; a second SIGINT stops at once.
+pub fn stop_on_signals(handle: ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    actix_web::rt::spawn(async move {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            log::error!("cannot listen for SIGINT and SIGTERM; stop the server with SIGKILL");
+            return;
+        };
+        let name = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
+        log::info!(
+            "{name}: finishing the requests in flight (up to {SHUTDOWN_GRACE_SECS} s); Ctrl-C \
+             again to stop at once"
+        );
+        let graceful = handle.stop(true);
+        tokio::select! {
+            _ = graceful => {}
+            _ = int.recv() => {
+                log::warn!("second SIGINT: stopping without waiting for requests in flight");
+                handle.stop(false).await;
+            }
+        }
+    });
+}
+
+/// Bounds the time of every request (`REQUEST_DEADLINE`). The request cannot be kept to
+/// build the answer (routing needs it unshared), so the 503 travels as an error.
+async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let what = format!("{} {}", req.method(), req.path());
+    match tokio::time::timeout(REQUEST_DEADLINE, next.call(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            log::warn!(
+                "{what} took over {} s and was answered with 503",
+                REQUEST_DEADLINE.as_secs()
+            );
+            Err(AppError::Unavailable(format!(
+                "the request could not be completed within {} s: the database is slow or \
+                 unreachable; retry later",
+                REQUEST_DEADLINE.as_secs()
+            ))
+            .into())
+        }
+    }
+}
+
+/// Answers that a layer below made in plain text (actix-cors refusing a preflight, actix's
+/// own extractors) leave as problem+json like every other error.
+async fn plain_errors_as_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let plain = status.is_client_error() || status.is_server_error();
+    let typed = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !plain || typed || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return Ok(res.map_into_left_body());
+    }
+    let (http, response) = res.into_parts();
+    let detail = actix_web::body::to_bytes_limited(response.into_body(), 4096)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Ok(ServiceResponse::new(http, problem_from_plain(status, &detail)).map_into_right_body())
+}
+
+/// A problem document for a status and the text a layer below gave.
+fn problem_from_plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let detail = match text.trim() {
+        "" => format!("{title}; see /docs for the API"),
+        text => text.to_string(),
+    };
+    let slug = title.to_ascii_lowercase().replace(' ', "-");
+    let problem = serde_json::json!({
+        "type": format!("/problems/{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    HttpResponse::build(status)
+        .content_type(crate::error::PROBLEM_JSON)
+        .body(problem.to_string())
 }
 
 /// Browser access for dashboards: only the configured origins, with the headers a client

@@ -209,39 +209,65 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> 
     })
 }
 
+/// What a request's `Authorization` header holds.
+pub enum Presented {
+    Nothing,
+    /// Not `Bearer <well-formed key>`: refused without a look-up.
+    Malformed(AppError),
+    /// A well-formed key (shape and checksum), still to be looked up.
+    Key(String),
+}
+
+/// Reads the `Authorization` header: the scheme in any case, then the key's shape.
+pub fn presented(headers: &header::HeaderMap) -> Presented {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Presented::Nothing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Presented::Malformed(unauthorized("the Authorization header is not ASCII"));
+    };
+    let secret = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => {
+            return Presented::Malformed(unauthorized(
+                "send the key as `Authorization: Bearer rsk_...`",
+            ))
+        }
+    };
+    if !well_formed(secret) {
+        return Presented::Malformed(unauthorized(
+            "the API key is malformed (a key is `rsk_` followed by 49 letters and digits); \
+             check that it was copied whole",
+        ));
+    }
+    Presented::Key(secret.to_string())
+}
+
+/// The outcome of authenticating a request's key, left in its extensions by the rate-limit
+/// middleware (which must know the key to pick its bucket), so it is looked up once.
+#[derive(Clone)]
+pub struct Authenticated(pub Result<Option<KeyInfo>, AppError>);
+
 impl FromRequest for Caller {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        let done = req.extensions().get::<Authenticated>().cloned();
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let auth = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_owned));
+        let presented = presented(req.headers());
         Box::pin(async move {
-            let Some(auth) = auth else {
-                return Ok(Caller {
-                    key: None,
-                    request_id,
-                });
-            };
-            let auth = auth.map_err(|_| unauthorized("the Authorization header is not ASCII"))?;
-            let secret = match auth.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-                _ => {
-                    return Err(unauthorized(
-                        "send the key as `Authorization: Bearer rsk_...`",
-                    ))
+            let key = match (done, presented) {
+                (Some(Authenticated(result)), _) => result?,
+                (None, Presented::Nothing) => None,
+                (None, Presented::Malformed(error)) => return Err(error),
+                (None, Presented::Key(secret)) => {
+                    let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
+                    Some(authenticate(&state, &secret).await?)
                 }
             };
-            let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
-            let key = authenticate(&state, secret).await?;
-            Ok(Caller {
-                key: Some(key),
-                request_id,
-            })
+            Ok(Caller { key, request_id })
         })
     }
 }

@@ -21,12 +21,21 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// How long a request waits for a free connection before it is answered with 503.
 pub const POOL_WAIT: Duration = Duration::from_secs(5);
+/// The longest a statement of the pool's connections may run; PostgreSQL cancels it then
+/// (`statement_timeout`), and the request gets 503.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// TCP keepalive of the pool's connections: a peer that vanished is noticed within about
+/// 10 + 3 x 5 s instead of the operating system's two hours.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 3;
 
 pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, String> {
     let mut config = ManagerConfig::default();
     // `Fast` still refuses connections left inside a transaction; `Verified` would add a
     // round trip to every checkout.
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|url| Box::pin(connect(url.to_string())));
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
@@ -36,6 +45,31 @@ pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, String> {
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| format!("cannot build the connection pool: {e}"))
+}
+
+/// A pooled connection: bounded connect time, TCP keepalive, and a statement timeout.
+async fn connect(url: String) -> diesel::ConnectionResult<AsyncPgConnection> {
+    use diesel::ConnectionError::BadConnection;
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| BadConnection(format!("invalid database URL: {e}")))?;
+    let options = format!(
+        "{} -c statement_timeout={}",
+        config.get_options().unwrap_or_default(),
+        STATEMENT_TIMEOUT.as_millis()
+    );
+    config
+        .options(options.trim())
+        .connect_timeout(POOL_WAIT)
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES);
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| BadConnection(e.to_string()))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 
 /// Applies pending migrations. Blocking: call it outside the async runtime, or through

@@ -11,10 +11,14 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 
 const PORT: u16 = 5432;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,11 +75,69 @@ struct RunAs {
 /// A running private cluster. Dropping it stops the server (fast shutdown) and waits for it.
 pub struct EmbeddedPostgres {
     data_dir: PathBuf,
-    pid: i32,
+    /// Shared with the keeper thread, which restarts the server if it dies.
+    watch: PgWatch,
     /// None when we attached to a server another riposte process runs in the same data
     /// directory: that one is not ours to stop.
     exited: Option<mpsc::Receiver<()>>,
     stopped: bool,
+}
+
+/// Consecutive failed restarts after which the keeper gives up (backoff 1, 2, 4, 8, 16, 30 s:
+/// about a minute), so that a process manager can take over.
+const MAX_RESTARTS: u32 = 6;
+/// A server that ran this long before dying starts its restarts from the first backoff.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// What the keeper thread knows of the server process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgState {
+    /// Started by us and running (or attached to another riposte's server).
+    Up,
+    /// It died unexpectedly; being restarted with backoff.
+    Restarting,
+    /// Restarting failed `MAX_RESTARTS` times in a row; riposte should exit.
+    Failed,
+    /// Stopped on purpose.
+    Stopped,
+}
+
+#[derive(Debug)]
+struct Supervision {
+    pid: AtomicI32,
+    state: AtomicU8,
+    stopping: AtomicBool,
+}
+
+/// A cheap handle on the supervised server's state, for health checks.
+#[derive(Debug, Clone)]
+pub struct PgWatch(Arc<Supervision>);
+
+impl PgWatch {
+    fn new(pid: i32) -> Self {
+        PgWatch(Arc::new(Supervision {
+            pid: AtomicI32::new(pid),
+            state: AtomicU8::new(PgState::Up as u8),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn state(&self) -> PgState {
+        match self.0.state.load(Ordering::SeqCst) {
+            0 => PgState::Up,
+            1 => PgState::Restarting,
+            2 => PgState::Failed,
+            _ => PgState::Stopped,
+        }
+    }
+
+    fn set(&self, state: PgState) {
+        self.0.state.store(state as u8, Ordering::SeqCst);
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.pid.load(Ordering::SeqCst)
+    }
 }
 
 impl EmbeddedPostgres {
@@ -141,7 +203,7 @@ impl EmbeddedPostgres {
             );
             return Ok(EmbeddedPostgres {
                 data_dir,
-                pid,
+                watch: PgWatch::new(pid),
                 exited: None,
                 stopped: true,
             });
@@ -151,53 +213,26 @@ impl EmbeddedPostgres {
         // process) is removed by PostgreSQL itself, a live one makes `postgres` refuse to start
         // with a clear message in the log.
         let log_path = data_dir.join("postgres.log");
-        let log_file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(dir_err)?;
-        let mut cmd = Command::new(bin.join("postgres"));
-        cmd.arg("-D")
-            .arg(&data_dir)
-            .args(["-c", "listen_addresses="])
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", data_dir.display()))
-            .args(["-c", "unix_socket_permissions=0700"])
-            .arg("-p")
-            .arg(PORT.to_string())
-            .args(["-c", "max_connections=200"])
-            .arg("-c")
-            .arg(format!("shared_buffers={}", shared_buffers()));
-        if ephemeral {
-            cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-                .args(["-c", "full_page_writes=off", "-c", "shared_buffers=64MB"]);
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(dir_err)?)
-            .stderr(log_file)
-            // Own process group: a Ctrl-C aimed at riposte must not shut the database down
-            // under requests that are still draining.
-            .process_group(0);
-        apply_user(&mut cmd, run_as.as_ref());
-        // If riposte dies without stopping the server, the kernel sends it SIGQUIT
-        // (immediate shutdown). The death signal is tied to the spawning *thread*, so the
-        // server is spawned by a thread that lives exactly as long as the server.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let command = ServerCommand {
+            bin: bin.join("postgres"),
+            data_dir: data_dir.clone(),
+            log_path: log_path.clone(),
+            ephemeral,
+            run_as,
+        };
         let (pid_tx, pid_rx) = mpsc::channel();
         let (exit_tx, exit_rx) = mpsc::channel();
+        let (watch_tx, watch_rx) = mpsc::channel::<PgWatch>();
+        // The server is spawned, and respawned, by a thread that lives exactly as long as it
+        // is wanted: the kernel's parent-death signal is tied to the spawning thread.
         thread::Builder::new()
             .name("postgres-keeper".into())
-            .spawn(move || match cmd.spawn() {
-                Ok(mut child) => {
+            .spawn(move || match command.spawn() {
+                Ok(child) => {
                     let _ = pid_tx.send(Ok(child.id() as i32));
-                    let _ = child.wait();
+                    if let Ok(watch) = watch_rx.recv() {
+                        keep(&command, child, &watch);
+                    }
                     let _ = exit_tx.send(());
                 }
                 Err(e) => {
@@ -215,9 +250,11 @@ impl EmbeddedPostgres {
                 command: bin.join("postgres").display().to_string(),
                 source,
             })?;
+        let watch = PgWatch::new(pid);
+        let _ = watch_tx.send(watch.clone());
         let mut pg = EmbeddedPostgres {
             data_dir,
-            pid,
+            watch,
             exited: Some(exit_rx),
             stopped: false,
         };
@@ -228,15 +265,9 @@ impl EmbeddedPostgres {
     /// The server reports "ready" on the 8th line of its pid file once it accepts connections.
     fn wait_ready(&mut self, log_path: &Path) -> Result<(), EmbeddedPgError> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let pid_file = self.data_dir.join("postmaster.pid");
         loop {
-            if let Ok(text) = fs::read_to_string(&pid_file) {
-                let lines: Vec<&str> = text.lines().collect();
-                if lines.first().map(|l| l.trim()) == Some(&self.pid.to_string())
-                    && lines.get(7).map(|l| l.trim()) == Some("ready")
-                {
-                    return Ok(());
-                }
+            if is_ready(&self.data_dir, self.watch.pid()) {
+                return Ok(());
             }
             let exited = self.exited.as_ref().is_some_and(|e| e.try_recv().is_ok());
             if exited || Instant::now() > deadline {
@@ -281,7 +312,12 @@ impl EmbeddedPostgres {
     }
 
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.watch.pid()
+    }
+
+    /// The supervised server's state; always `Up` for a server another process runs.
+    pub fn watch(&self) -> PgWatch {
+        self.watch.clone()
     }
 
     /// Fast shutdown: open sessions are ended, committed data is kept.
@@ -290,20 +326,165 @@ impl EmbeddedPostgres {
             return;
         };
         self.stopped = true;
-        unsafe {
-            libc::kill(self.pid, libc::SIGINT);
-        }
+        self.watch.0.stopping.store(true, Ordering::SeqCst);
+        let pid = self.watch.pid();
+        signal(pid, Signal::SIGINT);
         if exited.recv_timeout(Duration::from_secs(30)).is_err() {
-            log::warn!(
-                "PostgreSQL (pid {}) did not stop in 30 s; killing it",
-                self.pid
-            );
-            unsafe {
-                libc::kill(self.pid, libc::SIGQUIT);
-            }
+            log::warn!("PostgreSQL (pid {pid}) did not stop in 30 s; killing it");
+            signal(self.watch.pid(), Signal::SIGQUIT);
             let _ = exited.recv_timeout(Duration::from_secs(10));
         }
+        self.watch.set(PgState::Stopped);
     }
+}
+
+fn signal(pid: i32, signal: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
+}
+
+/// How to start the server; kept by the keeper thread to start it again.
+struct ServerCommand {
+    bin: PathBuf,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    ephemeral: bool,
+    run_as: Option<RunAs>,
+}
+
+impl ServerCommand {
+    fn spawn(&self) -> io::Result<Child> {
+        // A server left behind by a killed riposte keeps its pid file; a stale one (no such
+        // process) is removed by PostgreSQL itself, a live one makes `postgres` refuse to
+        // start with a clear message in the log.
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)?;
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.data_dir.display()
+            ))
+            .args(["-c", "unix_socket_permissions=0700"])
+            .arg("-p")
+            .arg(PORT.to_string())
+            .args(["-c", "max_connections=200"])
+            .arg("-c")
+            .arg(format!("shared_buffers={}", shared_buffers()));
+        if self.ephemeral {
+            cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                .args(["-c", "full_page_writes=off", "-c", "shared_buffers=64MB"]);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            // Own process group: a Ctrl-C aimed at riposte must not shut the database down
+            // under requests that are still draining.
+            .process_group(0);
+        apply_user(&mut cmd, self.run_as.as_ref());
+        // If riposte dies without stopping the server, the kernel sends it SIGQUIT
+        // (immediate shutdown).
+        // SAFETY: the closure runs in the forked child before exec, and only makes one
+        // async-signal-safe system call (prctl); it allocates nothing and takes no lock.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(io::Error::from)
+            });
+        }
+        cmd.spawn()
+    }
+}
+
+/// Waits on the server and restarts it whenever it dies without being asked to, with
+/// exponential backoff; gives up after `MAX_RESTARTS` failures in a row.
+fn keep(command: &ServerCommand, mut child: Child, watch: &PgWatch) {
+    let mut failures = 0u32;
+    loop {
+        let started = Instant::now();
+        let status = child.wait();
+        if watch.0.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        if started.elapsed() > STABLE_AFTER {
+            failures = 0;
+        }
+        watch.set(PgState::Restarting);
+        log::error!(
+            "PostgreSQL (pid {}) exited unexpectedly ({}); restarting it (its log: {})",
+            child.id(),
+            status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            command.log_path.display()
+        );
+        loop {
+            failures += 1;
+            if failures > MAX_RESTARTS {
+                log::error!(
+                    "PostgreSQL could not be restarted {MAX_RESTARTS} times in a row; giving up \
+                     (see {})",
+                    command.log_path.display()
+                );
+                watch.set(PgState::Failed);
+                return;
+            }
+            let delay = Duration::from_secs((1u64 << (failures - 1)).min(30));
+            let until = Instant::now() + delay;
+            while Instant::now() < until {
+                if watch.0.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            match command.spawn() {
+                Ok(mut next) => {
+                    let pid = next.id() as i32;
+                    watch.0.pid.store(pid, Ordering::SeqCst);
+                    if ready_or_exited(&command.data_dir, pid, &mut next) {
+                        log::info!("PostgreSQL restarted (pid {pid}) after {failures} attempt(s)");
+                        watch.set(PgState::Up);
+                        child = next;
+                        break;
+                    }
+                    log::warn!(
+                        "restart attempt {failures} of PostgreSQL failed; see {}",
+                        command.log_path.display()
+                    );
+                    let _ = next.kill();
+                    let _ = next.wait();
+                }
+                Err(e) => log::warn!("restart attempt {failures} of PostgreSQL failed: {e}"),
+            }
+        }
+    }
+}
+
+/// True once the server with `pid` reports ready; false if it exits or takes too long.
+fn ready_or_exited(data_dir: &Path, pid: i32, child: &mut Child) -> bool {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    while Instant::now() < deadline {
+        if is_ready(data_dir, pid) {
+            return true;
+        }
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+/// The pid file's first line is the postmaster's pid, its 8th says "ready" once it accepts
+/// connections.
+fn is_ready(data_dir: &Path, pid: i32) -> bool {
+    let Ok(text) = fs::read_to_string(data_dir.join("postmaster.pid")) else {
+        return false;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    lines.first().map(|l| l.trim()) == Some(&pid.to_string())
+        && lines.get(7).map(|l| l.trim()) == Some("ready")
 }
 
 impl Drop for EmbeddedPostgres {
@@ -317,8 +498,10 @@ fn running_server(data_dir: &Path) -> Option<i32> {
     let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let pid: i32 = lines.first()?.trim().parse().ok()?;
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    let alive = match nix::sys::signal::kill(Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    };
     (alive && lines.get(7).map(|l| l.trim()) == Some("ready")).then_some(pid)
 }
 
@@ -372,21 +555,20 @@ fn find_bin_dir() -> Result<PathBuf, EmbeddedPgError> {
 }
 
 fn run_as_user() -> Result<Option<RunAs>, EmbeddedPgError> {
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }
     let name = std::env::var("RIPOSTE_PG_USER").unwrap_or_else(|_| "postgres".into());
-    let cname = std::ffi::CString::new(name.clone())
-        .map_err(|_| EmbeddedPgError::NoUnprivilegedUser(name.clone()))?;
-    let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
-    if pw.is_null() {
-        return Err(EmbeddedPgError::NoUnprivilegedUser(name));
-    }
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    if uid == 0 {
-        return Err(EmbeddedPgError::NoUnprivilegedUser(name));
-    }
-    Ok(Some(RunAs { uid, gid, name }))
+    let user = nix::unistd::User::from_name(&name)
+        .ok()
+        .flatten()
+        .filter(|u| !u.uid.is_root())
+        .ok_or_else(|| EmbeddedPgError::NoUnprivilegedUser(name.clone()))?;
+    Ok(Some(RunAs {
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        name,
+    }))
 }
 
 fn apply_user(cmd: &mut Command, user: Option<&RunAs>) {

@@ -58,7 +58,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// The request is malformed: unparsable JSON, bad query or path parameters.
     #[error("{detail}")]
@@ -83,6 +83,12 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The body did not arrive in time; the connection is closed.
+    #[error(
+        "the request body did not arrive within {seconds} s; send it whole and promptly, \
+         or retry"
+    )]
+    RequestTimeout { seconds: u64 },
     /// Well-formed, but not acceptable: wrong types, unknown fields or codes, broken rules.
     #[error("{detail}")]
     Validation {
@@ -94,13 +100,24 @@ pub enum AppError {
     /// The database cannot be reached or has no free connection right now.
     #[error("{0}")]
     Unavailable(String),
-    /// Not an error: the stored first answer to a retried POST. Travels the error path so
-    /// that the retry's transaction is rolled back.
-    #[error("replay of a stored response")]
-    Replay(crate::service::idempotency::StoredResponse),
     /// A bug or an unexpected failure; the detail is logged, not shown.
     #[error("{0}")]
     Internal(String),
+}
+
+/// Keeps the first `MAX_PROBLEM_ERRORS` of a problem's errors, so that the answer to a
+/// request with a hundred thousand faults stays small; says how many were left out.
+fn cap_errors(errors: &mut Vec<FieldError>) -> String {
+    let total = errors.len();
+    if total <= crate::limits::MAX_PROBLEM_ERRORS {
+        return String::new();
+    }
+    errors.truncate(crate::limits::MAX_PROBLEM_ERRORS);
+    format!(
+        "; the first {} are listed, {} more are not",
+        crate::limits::MAX_PROBLEM_ERRORS,
+        total - crate::limits::MAX_PROBLEM_ERRORS
+    )
 }
 
 impl AppError {
@@ -117,19 +134,27 @@ impl AppError {
     }
 
     /// Several bad query parameters at once (must not be empty).
-    pub fn bad_params(errors: Vec<FieldError>) -> Self {
+    pub fn bad_params(mut errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
             [one] => format!("parameter `{}`: {}", one.field, one.message),
-            many => format!("{} query parameters are not valid", many.len()),
+            many => format!(
+                "{} query parameters are not valid{}",
+                many.len(),
+                cap_errors(&mut errors)
+            ),
         };
         AppError::BadRequest { detail, errors }
     }
 
     /// A validation failure from a list of field errors (must not be empty).
-    pub fn invalid(errors: Vec<FieldError>) -> Self {
+    pub fn invalid(mut errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
-            many => format!("{} fields are not valid", many.len()),
+            many => format!(
+                "{} fields are not valid{}",
+                many.len(),
+                cap_errors(&mut errors)
+            ),
         };
         AppError::Validation { detail, errors }
     }
@@ -165,8 +190,11 @@ impl AppError {
                 "/problems/unsupported-media-type",
                 "The request body must be JSON",
             ),
+            AppError::RequestTimeout { .. } => (
+                "/problems/request-timeout",
+                "The request body arrived too slowly",
+            ),
             AppError::Validation { .. } => ("/problems/validation", "The request is not valid"),
-            AppError::Replay(_) => ("", ""),
             AppError::TooManyRequests(_) => ("/problems/rate-limited", "Too many requests"),
             AppError::Unavailable(_) => (
                 "/problems/unavailable",
@@ -214,27 +242,15 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Replay(stored) => {
-                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK)
-            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::Replay(stored) = self {
-            let mut response = HttpResponse::build(self.status_code());
-            response
-                .insert_header((header::CONTENT_TYPE, "application/json"))
-                .insert_header(("Idempotent-Replayed", "true"));
-            if let Some(location) = &stored.location {
-                response.insert_header((header::LOCATION, location.as_str()));
-            }
-            return response.body(stored.body.clone());
-        }
         if let AppError::Internal(cause) = self {
             log::error!("internal error: {cause}");
         }
@@ -243,6 +259,10 @@ impl ResponseError for AppError {
         match self {
             AppError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::RequestTimeout { .. } => {
+                // What is left of the body would be read as the next request.
+                response.insert_header((header::CONNECTION, "close"));
             }
             AppError::Unauthorized { invalid_token, .. } => {
                 let challenge = if *invalid_token {
@@ -286,6 +306,12 @@ impl From<DieselError> for AppError {
                     ),
                     DatabaseErrorKind::ClosedConnection => {
                         AppError::Unavailable("the database connection was lost; retry".into())
+                    }
+                    _ if info.message().contains("statement timeout") => {
+                        AppError::Unavailable(format!(
+                            "the database did not answer within {} s; retry later",
+                            crate::db::STATEMENT_TIMEOUT.as_secs()
+                        ))
                     }
                     // PostgreSQL text cannot hold NUL; anything else unknown is ours.
                     _ if info.message().contains("invalid byte sequence")

@@ -16,6 +16,11 @@ use crate::error::{AppError, FieldError};
 /// description; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How long a request body may take to arrive, from the first byte the handler waits for to
+/// the last (at least 100 KiB/s for the largest body). A client that stops sending gets 408
+/// and the connection is closed, so it cannot hold a worker's connection slot for ever.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// SHA-256 of the raw request body, left in the request's extensions by `JsonBody` (for
 /// `Idempotency-Key`).
 #[derive(Debug, Clone)]
@@ -63,18 +68,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 });
             }
             let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(MAX_BODY_BYTES));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::BadRequest {
-                    detail: format!("could not read the request body: {e}"),
-                    errors: Vec::new(),
-                })?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(AppError::PayloadTooLarge {
-                        limit: MAX_BODY_BYTES,
-                    });
+            let read = async {
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| AppError::BadRequest {
+                        detail: format!("could not read the request body: {e}"),
+                        errors: Vec::new(),
+                    })?;
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(AppError::PayloadTooLarge {
+                            limit: MAX_BODY_BYTES,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(())
+            };
+            tokio::time::timeout(BODY_READ_TIMEOUT, read)
+                .await
+                .map_err(|_| AppError::RequestTimeout {
+                    seconds: BODY_READ_TIMEOUT.as_secs(),
+                })??;
             {
                 use sha2::Digest;
                 req.extensions_mut()

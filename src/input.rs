@@ -1,6 +1,6 @@
 //! Request bodies and the checks that need no database. Actors are named by code.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -9,22 +9,60 @@ use crate::error::FieldError;
 use crate::limits::*;
 use crate::models::enums::{ActionStatus, ActorKind, DatePrecision, Relation};
 
-/// A calendar day sent as `YYYY-MM-DD`.
+/// The one reading of a calendar day: `YYYY-MM-DD` with a four-digit year from 0001 to 9999,
+/// nothing before or after (no sign, no fifth digit). chrono alone would take `-001-01-01`,
+/// `+202-01-01` and year 0, which PostgreSQL then stores and prints in other forms.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' {
+        return None;
+    }
+    if !digits(8..10) || &text[..4] == "0000" {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// A calendar day sent as `YYYY-MM-DD` (years 0001 to 9999).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day(pub NaiveDate);
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .ok()
-            .filter(|_| text.len() == 10)
-            .map(Day)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "`{text}` is not a valid date; expected YYYY-MM-DD"
-                ))
-            })
+        parse_day(&text).map(Day).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a valid date; expected YYYY-MM-DD with a year from 0001 to 9999"
+            ))
+        })
+    }
+}
+
+/// A point in time sent as RFC 3339 (`2026-11-28T12:00:00Z`, any offset), with a four-digit
+/// year from 0001 to 9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    pub fn parse(text: &str) -> Option<Self> {
+        // The date part decides the range; RFC 3339 itself has no room for other years.
+        parse_day(text.get(..10)?)?;
+        let t = DateTime::parse_from_rfc3339(text).ok()?;
+        let utc = t.with_timezone(&Utc);
+        (1..=9999).contains(&utc.year()).then_some(Timestamp(utc))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not an RFC 3339 time such as 2026-11-28T12:00:00Z with a year from \
+                 0001 to 9999"
+            ))
+        })
     }
 }
 
@@ -37,24 +75,13 @@ pub struct FuzzyDate {
 
 impl FuzzyDate {
     pub fn parse(text: &str) -> Option<Self> {
-        let day = |s: &str, fmt: &str| NaiveDate::parse_from_str(s, fmt).ok();
-        match text.len() {
-            10 => day(text, "%Y-%m-%d").map(|date| FuzzyDate {
-                date,
-                precision: DatePrecision::Day,
-            }),
-            7 => day(&format!("{text}-01"), "%Y-%m-%d").map(|date| FuzzyDate {
-                date,
-                precision: DatePrecision::Month,
-            }),
-            4 if text.bytes().all(|b| b.is_ascii_digit()) => {
-                day(&format!("{text}-01-01"), "%Y-%m-%d").map(|date| FuzzyDate {
-                    date,
-                    precision: DatePrecision::Year,
-                })
-            }
-            _ => None,
-        }
+        let (date, precision) = match text.len() {
+            10 => (parse_day(text)?, DatePrecision::Day),
+            7 => (parse_day(&format!("{text}-01"))?, DatePrecision::Month),
+            4 => (parse_day(&format!("{text}-01-01"))?, DatePrecision::Year),
+            _ => return None,
+        };
+        Some(FuzzyDate { date, precision })
     }
 
     /// The last day the date may stand for.
@@ -81,7 +108,8 @@ impl<'de> Deserialize<'de> for FuzzyDate {
         let text = String::deserialize(d)?;
         FuzzyDate::parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "`{text}` is not a valid date; expected YYYY-MM-DD, YYYY-MM or YYYY"
+                "`{text}` is not a valid date; expected YYYY-MM-DD, YYYY-MM or YYYY with a year \
+                 from 0001 to 9999"
             ))
         })
     }
@@ -265,17 +293,21 @@ impl NewActor {
         if self.aliases.len() > MAX_ALIASES {
             errors.push(FieldError::new(
                 "aliases",
-                format!("at most {MAX_ALIASES} aliases"),
+                format!(
+                    "at most {MAX_ALIASES} aliases ({} given)",
+                    self.aliases.len()
+                ),
             ));
-        }
-        for (i, alias) in self.aliases.iter().enumerate() {
-            check_text(
-                &mut errors,
-                &format!("aliases[{i}]"),
-                Some(alias),
-                MAX_NAME_LEN,
-                true,
-            );
+        } else {
+            for (i, alias) in self.aliases.iter().enumerate() {
+                check_text(
+                    &mut errors,
+                    &format!("aliases[{i}]"),
+                    Some(alias),
+                    MAX_NAME_LEN,
+                    true,
+                );
+            }
         }
         if let Some(q) = &self.wikidata_id {
             let ok = q.len() > 1
@@ -546,9 +578,15 @@ pub fn check_url(errors: &mut Vec<FieldError>, field: &str, url: &str) {
 }
 
 pub fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
+    // The count first: the per-item rules of an over-long list would only add noise and cost.
     if tags.len() > MAX_TAGS {
-        errors.push(FieldError::new("tags", format!("at most {MAX_TAGS} tags")));
+        errors.push(FieldError::new(
+            "tags",
+            format!("at most {MAX_TAGS} tags ({} given)", tags.len()),
+        ));
+        return;
     }
+    let mut seen = std::collections::HashSet::with_capacity(tags.len());
     for (i, tag) in tags.iter().enumerate() {
         let ok = !tag.is_empty()
             && tag.len() <= MAX_TAG_LEN
@@ -560,7 +598,7 @@ pub fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
                 format!("tags[{i}]"),
                 format!("a tag is 1 to {MAX_TAG_LEN} lower-case letters, digits, `_` or `-`"),
             ));
-        } else if tags[..i].contains(tag) {
+        } else if !seen.insert(tag.as_str()) {
             errors.push(FieldError::new(format!("tags[{i}]"), "duplicate tag"));
         }
     }

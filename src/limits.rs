@@ -27,3 +27,6 @@ pub const MAX_STATUS_HISTORY: usize = 100;
 pub const MAX_FILTER_VALUES: usize = 100;
 /// Characters of a full-text query `q`.
 pub const MAX_SEARCH_LEN: usize = 500;
+
+/// Entries of a problem's `errors` list; the detail says how many more there were.
+pub const MAX_PROBLEM_ERRORS: usize = 100;

@@ -18,6 +18,9 @@ use riposte::{app, openapi, seed};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Global: accepted before or after the subcommand.
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(clap::Args)]
@@ -66,21 +69,17 @@ enum Command {
         /// Origins allowed to call from browsers, comma-separated (`*` for any); none by default.
         #[arg(long, env = "RIPOSTE_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
-        #[command(flatten)]
-        db: DbArgs,
+        /// Secret that signs page tokens, at least 32 characters; by default one kept in the
+        /// database, shared by every server on it.
+        #[arg(long, env = "RIPOSTE_TOKEN_SECRET", hide_env_values = true)]
+        token_secret: Option<String>,
     },
     /// Load a bundled data set (available: xinjiang-2020). Running it twice adds nothing.
-    Seed {
-        name: String,
-        #[command(flatten)]
-        db: DbArgs,
-    },
+    Seed { name: String },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
-        #[command(flatten)]
-        db: DbArgs,
     },
     /// Fill an empty database with a realistic synthetic data set (deterministic per seed):
     /// about 200 states and IGOs, thousands of designated people and bodies, Zipf-skewed
@@ -93,14 +92,9 @@ enum Command {
         /// Seed: the same seed and number of actions give the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[command(flatten)]
-        db: DbArgs,
     },
     /// Apply pending database migrations and exit.
-    Migrate {
-        #[command(flatten)]
-        db: DbArgs,
-    },
+    Migrate,
     /// Print the OpenAPI document (regenerate the committed copy with
     /// `riposte openapi > openapi/openapi.json`).
     Openapi,
@@ -130,12 +124,15 @@ fn parse_scope(s: &str) -> Result<Scope, String> {
 }
 
 fn parse_expiry(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
+    use riposte::input::{parse_day, Timestamp};
+    if let Some(t) = Timestamp::parse(s) {
+        return Ok(t.0);
     }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    parse_day(s)
         .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-        .map_err(|_| format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 time"))
+        .ok_or_else(|| {
+            format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 time (years 0001 to 9999)")
+        })
 }
 
 fn main() -> ExitCode {
@@ -152,25 +149,26 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    let db = cli.db;
     match cli.command {
         Command::Openapi => {
             print!("{}", openapi::document_json());
             Ok(())
         }
-        Command::Keys { command, db } => {
+        Command::Keys { command } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
             actix_web::rt::System::new().block_on(async move { keys(&url, command).await })?;
             drop(database);
             Ok(())
         }
-        Command::Migrate { db } => {
+        Command::Migrate => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             log::info!("database is up to date");
             drop(database);
             Ok(())
         }
-        Command::Generate { actions, seed, db } => {
+        Command::Generate { actions, seed } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
             let options = riposte::generate::Options { actions, seed };
@@ -180,7 +178,7 @@ fn run(cli: Cli) -> Result<(), String> {
             drop(database);
             Ok(())
         }
-        Command::Seed { name, db } => {
+        Command::Seed { name } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
             actix_web::rt::System::new().block_on(async move { seed_now(&url, 4, &name).await })?;
@@ -197,12 +195,13 @@ fn run(cli: Cli) -> Result<(), String> {
             rate_limit,
             rate_limit_anonymous,
             cors_origins,
-            db,
+            token_secret,
         } => {
             let listener = TcpListener::bind(&bind)
                 .map_err(|e| format!("cannot listen on {bind}: {e}; choose another --bind"))?;
-            let database = Database::open(db.database_url, &db.data_dir)?;
+            let database = Database::open(db.database_url.clone(), &db.data_dir)?;
             let url = database.url.clone();
+            let watch = database.embedded.as_ref().map(|pg| pg.watch());
             let workers = workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
             actix_web::rt::System::new().block_on(async move {
@@ -218,21 +217,51 @@ fn run(cli: Cli) -> Result<(), String> {
                         anonymous: riposte::ratelimit::Rate::per_second(rate_limit_anonymous),
                     },
                     cors_origins,
+                    token_secret,
                 };
-                let state = AppState::with_config(pool, config)
+                let mut state = AppState::with_config(pool, config)
                     .await
-                    .map_err(|e| format!("cannot load the action types: {e}"))?;
+                    .map_err(|e| format!("cannot start serving: {e}"))?;
+                state.pg = watch.clone();
                 log::info!("serving on http://{bind} (docs at http://{bind}/docs)");
-                app::server(listener, state, workers)
-                    .map_err(|e| e.to_string())?
-                    .await
-                    .map_err(|e| format!("server failed: {e}"))
+                let server = app::server(listener, state, workers).map_err(|e| e.to_string())?;
+                app::stop_on_signals(server.handle());
+                let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
+                server.await.map_err(|e| format!("server failed: {e}"))?;
+                if gave_up.is_some_and(|g| g.load(std::sync::atomic::Ordering::SeqCst)) {
+                    return Err(format!(
+                        "the embedded PostgreSQL died and could not be restarted; see {}",
+                        db.data_dir.join("postgres.log").display()
+                    ));
+                }
+                Ok::<(), String>(())
             })?;
             log::info!("server stopped");
             drop(database);
             Ok(())
         }
     }
+}
+
+/// Stops the server when the embedded PostgreSQL cannot be restarted, so that riposte exits
+/// non-zero and a process manager can start it afresh; the flag says it happened.
+fn stop_if_database_fails(
+    watch: riposte::embedded_pg::PgWatch,
+    handle: actix_web::dev::ServerHandle,
+) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let gave_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = gave_up.clone();
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if watch.state() == riposte::embedded_pg::PgState::Failed {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                handle.stop(true).await;
+                return;
+            }
+        }
+    });
+    gave_up
 }
 
 fn print_report(r: &riposte::generate::Report) {

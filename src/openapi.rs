@@ -104,6 +104,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             TooManyRequests,
             Conflict,
             PayloadTooLarge,
+            RequestTimeout,
             UnsupportedMediaType,
             Unprocessable,
             ServiceUnavailable,
@@ -260,6 +261,14 @@ problem_response!(
     "request body exceeds the limit of 1048576 bytes"
 );
 problem_response!(
+    RequestTimeout,
+    408,
+    "The body did not arrive within 10 s; the connection is closed",
+    "/problems/request-timeout",
+    "The request body arrived too slowly",
+    "the request body did not arrive within 10 s; send it whole and promptly, or retry"
+);
+problem_response!(
     UnsupportedMediaType,
     415,
     "The body is not sent as JSON",
@@ -408,6 +417,7 @@ impl Modify for CommonErrors {
                     add("400", "BadRequest");
                 }
                 if op.request_body.is_some() {
+                    add("408", "RequestTimeout");
                     add("413", "PayloadTooLarge");
                     add("415", "UnsupportedMediaType");
                     add("422", "Unprocessable");
@@ -422,9 +432,7 @@ impl Modify for CommonErrors {
                     add("428", "PreconditionRequired");
                 }
                 add("500", "InternalError");
-                if path != "/healthz" {
-                    add("503", "ServiceUnavailable");
-                }
+                add("503", "ServiceUnavailable");
                 if api && read {
                     op.responses.responses.insert(
                         "304".into(),

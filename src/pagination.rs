@@ -1,27 +1,93 @@
-//! Keyset pagination with opaque page tokens.
+//! Keyset pagination with opaque, tamper-evident page tokens.
 //!
-//! A token holds the sort key of the last item served and a fingerprint of the filters it
-//! was issued for, so that a token replayed with other filters is refused instead of
-//! silently returning a wrong page.
+//! A token is the sort key of the last item served, signed with HMAC-SHA256 under the
+//! server's secret over that key, the endpoint and every filter of the query. A token replayed
+//! with other filters, on another endpoint, edited, or made by a server with another secret
+//! fails the check and is a 400; nothing in it is trusted before the check passes, and every
+//! decoded value is range-checked all the same.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Datelike, Utc};
+use hmac::{KeyInit, Mac};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
 use crate::extract::form_urlencoded_pairs;
 use crate::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::state::AppState;
 use crate::views::List;
 
 pub const TOKEN_PARAM: &str = "page_token";
+/// Bytes of the HMAC kept in a token: 128 bits.
+const TAG_LEN: usize = 16;
+/// The name of the signing secret in `server_secrets`.
+pub const SECRET_NAME: &str = "page_tokens";
+/// The shortest secret accepted from configuration.
+pub const MIN_SECRET_LEN: usize = 32;
 
-#[derive(Serialize, Deserialize)]
-struct Token<K> {
-    k: K,
-    f: String,
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The key page tokens are signed with.
+#[derive(Clone)]
+pub struct TokenKey(Vec<u8>);
+
+impl TokenKey {
+    pub fn new(secret: Vec<u8>) -> Self {
+        TokenKey(secret)
+    }
+
+    fn mac(&self, req: &HttpRequest, key_json: &[u8]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut pairs: Vec<(String, String)> = form_urlencoded_pairs(req.query_string())
+            .into_iter()
+            .filter(|(k, _)| k != TOKEN_PARAM && k != "limit")
+            .collect();
+        pairs.sort();
+        mac.update(b"riposte page token v1\0");
+        mac.update(req.path().as_bytes());
+        for (k, v) in &pairs {
+            // Lengths first, so that no two filter sets give the same bytes.
+            for part in [k, v] {
+                mac.update(&(part.len() as u64).to_be_bytes());
+                mac.update(part.as_bytes());
+            }
+        }
+        mac.update(&[0xff]);
+        mac.update(key_json);
+        mac
+    }
+}
+
+/// A value a page token may carry, checked to be one the database can take after decoding.
+pub trait CursorKey: Serialize + DeserializeOwned {
+    fn in_range(&self) -> bool;
+}
+
+/// Years PostgreSQL and the API agree on.
+pub fn year_in_range(year: i32) -> bool {
+    (1..=9999).contains(&year)
+}
+
+impl CursorKey for i64 {
+    fn in_range(&self) -> bool {
+        *self >= 0
+    }
+}
+
+impl CursorKey for String {
+    fn in_range(&self) -> bool {
+        self.len() <= crate::limits::MAX_CODE_LEN && !self.contains('\0')
+    }
+}
+
+impl CursorKey for (DateTime<Utc>, uuid::Uuid) {
+    fn in_range(&self) -> bool {
+        year_in_range(self.0.year())
+    }
 }
 
 /// The validated page size.
@@ -36,40 +102,38 @@ pub fn page_size(limit: Option<i64>) -> AppResult<i64> {
     }
 }
 
-/// A fingerprint of every query parameter except the token and the page size.
-fn fingerprint(req: &HttpRequest) -> String {
-    let mut pairs: Vec<(String, String)> = form_urlencoded_pairs(req.query_string())
-        .into_iter()
-        .filter(|(k, _)| k != TOKEN_PARAM && k != "limit")
-        .collect();
-    pairs.sort();
-    // FNV-1a: tokens only need to tell filter sets apart, not resist forgery.
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for (k, v) in &pairs {
-        for b in k.bytes().chain([0]).chain(v.bytes()).chain([1]) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x100000001b3);
-        }
-    }
-    format!("{:x}@{}", hash, req.path())
+fn token_key(req: &HttpRequest) -> AppResult<&TokenKey> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|state| &*state.token_key)
+        .ok_or_else(|| AppError::Internal("no app state".into()))
 }
 
 /// Reads the `page_token` parameter, if any, as the key of the last item served.
-pub fn cursor<K: DeserializeOwned>(req: &HttpRequest, token: Option<&str>) -> AppResult<Option<K>> {
+pub fn cursor<K: CursorKey>(req: &HttpRequest, token: Option<&str>) -> AppResult<Option<K>> {
     let Some(token) = token else { return Ok(None) };
     let bad = |why: &str| AppError::bad_param(TOKEN_PARAM, why.to_string());
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad("not a page token issued by this API"))?;
-    let token: Token<K> =
-        serde_json::from_slice(&bytes).map_err(|_| bad("not a page token issued by this API"))?;
-    if token.f != fingerprint(req) {
-        return Err(bad(
-            "this page token was issued for other filters or another endpoint; repeat the \
-             original query's parameters, or start again without a token",
-        ));
+    let malformed = || bad("not a page token issued by this API");
+    let (body, tag) = token.split_once('.').ok_or_else(malformed)?;
+    let key_json = URL_SAFE_NO_PAD.decode(body).map_err(|_| malformed())?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| malformed())?;
+    if tag.len() != TAG_LEN {
+        return Err(malformed());
     }
-    Ok(Some(token.k))
+    token_key(req)?
+        .mac(req, &key_json)
+        .verify_truncated_left(&tag)
+        .map_err(|_| {
+            bad(
+                "this page token was not issued by this server for this query (other filters, \
+                 another endpoint, or altered); repeat the original query's parameters, or \
+                 start again without a token",
+            )
+        })?;
+    let key: K = serde_json::from_slice(&key_json).map_err(|_| malformed())?;
+    if !key.in_range() {
+        return Err(malformed());
+    }
+    Ok(Some(key))
 }
 
 /// Cuts a `limit + 1` fetch to one page; true when there is more.
@@ -81,7 +145,7 @@ pub fn split<R>(mut rows: Vec<R>, limit: i64) -> (Vec<R>, bool) {
 
 /// Answers a page, with the token and `Link` header for the next page when `next` (the key
 /// of the page's last item) is given, and the total when it was asked for.
-pub fn respond<T: Serialize, K: Serialize>(
+pub fn respond<T: Serialize, K: CursorKey>(
     req: &HttpRequest,
     items: Vec<T>,
     next: Option<K>,
@@ -89,12 +153,13 @@ pub fn respond<T: Serialize, K: Serialize>(
 ) -> AppResult<HttpResponse> {
     let token = next
         .map(|k| {
-            serde_json::to_vec(&Token {
-                k,
-                f: fingerprint(req),
-            })
-            .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
-            .map_err(|e| AppError::Internal(e.to_string()))
+            let key_json = serde_json::to_vec(&k).map_err(|e| AppError::Internal(e.to_string()))?;
+            let tag = token_key(req)?.mac(req, &key_json).finalize().into_bytes();
+            Ok::<_, AppError>(format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(&key_json),
+                URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN])
+            ))
         })
         .transpose()?;
     let mut response = crate::conditional::respond(

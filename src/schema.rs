@@ -162,7 +162,16 @@ diesel::table! {
         request_hash -> Bytea,
         status -> Int2,
         location -> Nullable<Text>,
+        etag -> Nullable<Text>,
         body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        secret -> Bytea,
         created_at -> Timestamptz,
     }
 }

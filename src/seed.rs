@@ -84,7 +84,8 @@ pub async fn run(state: &AppState, name: &str) -> AppResult<SeedReport> {
         if exists {
             report.actions_existing += 1;
         } else {
-            service::actions::create(state, &Caller::cli(), input.clone(), Some(id), None).await?;
+            let once = crate::service::idempotency::Once::none();
+            service::actions::create(state, &Caller::cli(), input.clone(), Some(id), once).await?;
             report.actions_created += 1;
         }
         log::info!(

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult};
-use crate::models::action_type;
+use crate::models::{action_type, server_secret};
+use crate::pagination::{TokenKey, MIN_SECRET_LEN, SECRET_NAME};
 use crate::ratelimit::{Limiter, Limits, Rate};
 use crate::views::ActionType;
 
@@ -58,6 +59,10 @@ pub struct Config {
     /// Origins allowed to call from a browser (`RIPOSTE_CORS_ORIGINS`, comma-separated, `*`
     /// for any); none by default.
     pub cors_origins: Vec<String>,
+    /// The secret page tokens are signed with (`RIPOSTE_TOKEN_SECRET`, at least 32
+    /// characters); by default one made on first start and kept in the database, so that
+    /// every server on it accepts the others' tokens.
+    pub token_secret: Option<String>,
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -75,6 +80,7 @@ impl Default for Config {
                 anonymous: Rate::per_second(DEFAULT_RATE_ANONYMOUS),
             },
             cors_origins: Vec::new(),
+            token_secret: None,
         }
     }
 }
@@ -85,6 +91,9 @@ pub struct AppState {
     pub types: Arc<ActionTypes>,
     pub config: Config,
     pub limiter: Arc<Limiter>,
+    pub token_key: Arc<TokenKey>,
+    /// The embedded PostgreSQL's supervisor, when this process runs one.
+    pub pg: Option<crate::embedded_pg::PgWatch>,
 }
 
 impl AppState {
@@ -94,12 +103,32 @@ impl AppState {
 
     pub async fn with_config(pool: DbPool, config: Config) -> AppResult<Self> {
         let types = ActionTypes::load(&pool).await?;
+        let token_key = token_key(&pool, config.token_secret.as_deref()).await?;
+        let limiter = Limiter::new(config.rate_limits);
         Ok(AppState {
             pool,
             types: Arc::new(types),
             config,
-            limiter: Arc::new(Limiter::default()),
+            limiter: Arc::new(limiter),
+            token_key: Arc::new(token_key),
+            pg: None,
         })
+    }
+
+    /// Why the database cannot be used right now, when its process is known to be down.
+    pub fn database_down(&self) -> Option<&'static str> {
+        use crate::embedded_pg::PgState;
+        match self.pg.as_ref()?.state() {
+            PgState::Up => None,
+            PgState::Restarting => Some(
+                "the embedded PostgreSQL exited unexpectedly and is being restarted; retry in a \
+                 few seconds",
+            ),
+            PgState::Failed => {
+                Some("the embedded PostgreSQL could not be restarted; the server is shutting down")
+            }
+            PgState::Stopped => Some("the embedded PostgreSQL is stopped"),
+        }
     }
 
     pub async fn conn(&self) -> AppResult<DbConn> {
@@ -121,6 +150,24 @@ impl AppState {
         }
         spares
     }
+}
+
+/// The configured page-token secret, else the database's (made now if there is none).
+async fn token_key(pool: &DbPool, configured: Option<&str>) -> AppResult<TokenKey> {
+    if let Some(secret) = configured {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(AppError::Internal(format!(
+                "RIPOSTE_TOKEN_SECRET must be at least {MIN_SECRET_LEN} characters"
+            )));
+        }
+        return Ok(TokenKey::new(secret.as_bytes().to_vec()));
+    }
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh)
+        .map_err(|e| AppError::Internal(format!("no randomness for the token secret: {e}")))?;
+    let mut conn = pool.get().await?;
+    let secret = server_secret::get_or_create(&mut conn, SECRET_NAME, &fresh).await?;
+    Ok(TokenKey::new(secret))
 }
 
 /// The connections of `spare_conns`, borrowed as the analysis functions take them.

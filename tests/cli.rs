@@ -274,3 +274,48 @@ fn generate_refuses_an_out_of_range_size_before_touching_a_database() {
     }
     assert!(!data.exists(), "no cluster was made for a refused command");
 }
+
+/// `--data-dir` (and `--database-url`) work before the subcommand as well as after it.
+#[test]
+fn global_flags_go_before_or_after_the_subcommand() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-flags")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let before = std::process::Command::new(env!("CARGO_BIN_EXE_riposte"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["keys", "create", "--name", "first", "--scope", "read"])
+        .env_remove("DATABASE_URL")
+        .env("RIPOSTE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        before.status.success(),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+    // `riposte` puts the flag after the subcommand: the same data directory, the same key.
+    let after = riposte(&["keys", "list"], &data).output().unwrap();
+    assert!(after.status.success());
+    assert!(String::from_utf8_lossy(&after.stdout).contains("first"));
+    // A bad date for --expires is refused with the accepted forms named.
+    let bad = riposte(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--scope",
+            "read",
+            "--expires",
+            "+10000-01-01",
+        ],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+}

@@ -3,7 +3,6 @@
 //! survive exactly once and unchanged; every retried one must exist exactly once.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,17 +10,7 @@ use serde_json::{json, Value};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, riposte, wait_ready, Server};
-
-fn start(data: &Path, port: u16) -> Server {
-    let bind = format!("127.0.0.1:{port}");
-    Server(
-        riposte(&["serve", "--bind", &bind, "--rate-limit", "0"], data)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
+use process::{free_port, serve, wait_ready, write_key, Server};
 
 /// POSTs until the server acknowledges, retrying with the same key through crashes.
 async fn post_until_acknowledged(
@@ -67,24 +56,12 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
         .tempdir_in("/tmp")
         .unwrap();
     let data = dir.path().join("data");
-    let out = riposte(
-        &["keys", "create", "--name", "crash", "--scope", "write"],
-        &data,
-    )
-    .stdout(Stdio::piped())
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let key = write_key(&data);
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut server = start(&data, port);
+    let mut server = serve(&data, port);
     wait_ready(&client, &base, &mut server).await;
     for (code, name) in [("USA", "United States"), ("CHN", "China")] {
         let r = client
@@ -150,7 +127,7 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
             assert!(Instant::now() < deadline, "PostgreSQL outlived its server");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        server = start(&data, port);
+        server = serve(&data, port);
         wait_ready(&client, &base, &mut server).await;
     }
 

@@ -1,4 +1,3 @@
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use crate::models::action_list::{self, ActionFilter};
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
 use crate::service::actions as service;
+use crate::service::idempotency::Once;
 use crate::state::AppState;
 use crate::views::{Action, ActionHistory, Edit, List, StatusChange};
 
@@ -190,12 +190,12 @@ pub async fn create(
     Writer(caller): Writer,
     JsonBody(input): JsonBody<NewAction>,
 ) -> AppResult<HttpResponse> {
-    let idem = idempotency(&req, &caller)?;
-    let action = service::create(&state, &caller, input, None, idem).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/actions/{}", action.id)))
-        .insert_header((header::ETAG, conditional::etag(&action)?))
-        .json(action))
+    let once = Once::new(idempotency(&req, &caller)?, |action: &Action| {
+        super::answer(201, Some(format!("/v1/actions/{}", action.id)), action)
+    });
+    Ok(super::send(
+        service::create(&state, &caller, input, None, once).await?,
+    ))
 }
 
 /// One action with everything embedded.
@@ -280,8 +280,12 @@ pub async fn restore(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let idem = idempotency(&req, &caller)?;
-    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, id, idem).await?))
+    let once = Once::new(idempotency(&req, &caller)?, |action: &Action| {
+        super::answer(200, None, action)
+    });
+    Ok(super::send(
+        service::restore(&state, &caller, id, once).await?,
+    ))
 }
 
 /// The actions that respond to this one, oldest first, in pages.

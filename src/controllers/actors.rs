@@ -1,4 +1,3 @@
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -13,6 +12,7 @@ use crate::models::actor::{self, ActorFilter};
 use crate::models::enums::ActorKind;
 use crate::pagination;
 use crate::service::actors as service;
+use crate::service::idempotency::Once;
 use crate::state::AppState;
 use crate::views::{Actor, List};
 
@@ -103,12 +103,12 @@ pub async fn create(
     Writer(caller): Writer,
     JsonBody(input): JsonBody<NewActor>,
 ) -> AppResult<HttpResponse> {
-    let idem = idempotency(&req, &caller)?;
-    let actor = service::create(&state, &caller, input, idem).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/actors/{}", actor.code)))
-        .insert_header((header::ETAG, conditional::etag(&actor)?))
-        .json(actor))
+    let once = Once::new(idempotency(&req, &caller)?, |actor: &Actor| {
+        super::answer(201, Some(format!("/v1/actors/{}", actor.code)), actor)
+    });
+    Ok(super::send(
+        service::create(&state, &caller, input, once).await?,
+    ))
 }
 
 /// One actor, by UUID or code.
@@ -187,6 +187,10 @@ pub async fn restore(
     Writer(caller): Writer,
     key: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let idem = idempotency(&req, &caller)?;
-    Ok(HttpResponse::Ok().json(service::restore(&state, &caller, key.into_inner(), idem).await?))
+    let once = Once::new(idempotency(&req, &caller)?, |actor: &Actor| {
+        super::answer(200, None, actor)
+    });
+    Ok(super::send(
+        service::restore(&state, &caller, key.into_inner(), once).await?,
+    ))
 }

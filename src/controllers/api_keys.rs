@@ -10,6 +10,7 @@ use super::parse_id;
 use crate::auth::{Admin, Scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Query};
+use crate::input::Timestamp;
 use crate::models::api_key;
 use crate::pagination;
 use crate::service::keys as service;
@@ -26,7 +27,8 @@ pub struct NewApiKey {
     pub scope: Scope,
     /// When the key stops working (RFC 3339); never when absent.
     #[serde(default)]
-    pub expires_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
 }
 
 /// API keys, oldest first. Admin only; secrets are never shown again.
@@ -79,7 +81,7 @@ pub async fn create(
         &caller,
         &input.name,
         input.scope,
-        input.expires_at,
+        input.expires_at.map(|t| t.0),
     )
     .await?;
     Ok(HttpResponse::Created()

@@ -1,5 +1,4 @@
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -7,6 +6,7 @@ use uuid::Uuid;
 use crate::auth::Admin;
 use crate::error::AppResult;
 use crate::extract::Query;
+use crate::input::Timestamp;
 use crate::models::audit::{self, AuditFilter};
 use crate::pagination;
 use crate::state::AppState;
@@ -25,9 +25,11 @@ pub struct AuditParams {
     /// `create`, `update`, `delete`, `restore`, `purge` or `revoke`.
     pub operation: Option<String>,
     /// Only changes at or after this time (RFC 3339).
-    pub since: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<Timestamp>,
     /// Only changes at or before this time (RFC 3339).
-    pub until: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<Timestamp>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -51,8 +53,8 @@ pub async fn list(
         entity_id: params.entity_id,
         key_id: params.key_id,
         operation: params.operation,
-        since: params.since,
-        until: params.until,
+        since: params.since.map(|t| t.0),
+        until: params.until.map(|t| t.0),
     };
     let mut conn = state.conn().await?;
     let rows = audit::list(&mut conn, &filter, before, limit + 1).await?;

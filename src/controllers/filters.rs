@@ -1,15 +1,15 @@
 //! Turns the query parameters of `GET /v1/actions` into an `ActionFilter`: splits lists,
 //! resolves actor codes and categories, and reports every bad value at once, per parameter.
 
+use crate::input::Timestamp;
 use actix_web::HttpRequest;
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::actions::ActionListParams;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_TAG_LEN};
-use crate::models::action_list::{self, ActionFilter, Cursor};
+use crate::models::action_list::{self, ActionFilter, Cursor, SortValue};
 use crate::models::actor;
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
@@ -188,18 +188,17 @@ pub async fn resolve(
         }
     }
     let updated_since = p.updated_since.as_deref().and_then(|s| {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                errors.push(FieldError::new(
-                    "updated_since",
-                    format!(
-                        "`{s}` is not an RFC 3339 time such as 2026-11-28T12:00:00Z \
-                         (write `+` in an offset as %2B)"
-                    ),
-                ))
-            })
-            .ok()
+        let parsed = Timestamp::parse(s).map(|t| t.0);
+        if parsed.is_none() {
+            errors.push(FieldError::new(
+                "updated_since",
+                format!(
+                    "`{s}` is not an RFC 3339 time such as 2026-11-28T12:00:00Z with a year \
+                     from 0001 to 9999 (write `+` in an offset as %2B)"
+                ),
+            ));
+        }
+        parsed
     });
     let q = p.q.as_deref().map(str::trim).map(str::to_string);
     match &q {
@@ -241,6 +240,17 @@ pub async fn resolve(
         answers: None,
         as_of: p.as_of.map(|d| d.0),
     })
+}
+
+impl pagination::CursorKey for Cursor {
+    fn in_range(&self) -> bool {
+        use chrono::Datelike;
+        match self.0 {
+            SortValue::Date(d) => pagination::year_in_range(d.year()),
+            SortValue::Time(t) => pagination::year_in_range(t.year()),
+            SortValue::FloatBits(bits) => f64::from_bits(bits).is_finite(),
+        }
+    }
 }
 
 /// The page token's position, refused when it was issued for another sort.

@@ -7,14 +7,19 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::views::Health;
 
-/// Liveness: the process answers.
+/// Liveness: the process answers, and the embedded PostgreSQL it runs (if any) is up. While
+/// that PostgreSQL is being restarted after a crash, 503.
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, description = "The process is alive", body = Health,
-        example = json!({"status": "ok"}))))]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health {
+        example = json!({"status": "ok"})),
+        (status = 503, response = crate::openapi::ServiceUnavailable)))]
+pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    if let Some(why) = state.database_down() {
+        return Err(AppError::Unavailable(why.into()));
+    }
+    Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
-    })
+    }))
 }
 
 /// Readiness: the database answers a query within two seconds.
@@ -24,6 +29,9 @@ pub async fn healthz() -> HttpResponse {
             example = json!({"status": "ready"})),
         (status = 503, response = crate::openapi::ServiceUnavailable)))]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    if let Some(why) = state.database_down() {
+        return Err(AppError::Unavailable(why.into()));
+    }
     let check = async {
         let mut conn = state.conn().await?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await?;

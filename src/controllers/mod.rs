@@ -10,11 +10,13 @@ pub mod audit;
 mod filters;
 pub mod health;
 
-use actix_web::web;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
 use crate::app::method_not_allowed;
 use crate::error::{AppError, AppResult};
+use crate::service::idempotency::{Answer, Written};
 
 /// Registers every route of the API.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -137,6 +139,43 @@ pub struct ShowDeleted {
 pub struct DeleteParams {
     /// Remove the record for good instead of hiding it (needs an `admin` key; audited).
     pub purge: Option<bool>,
+}
+
+/// The answer a write gives, rendered inside its transaction (so that an `Idempotency-Key`
+/// can store it): the status, `Location`, the `ETag` of the body, and the body.
+pub fn answer<T: serde::Serialize>(
+    status: u16,
+    location: Option<String>,
+    value: &T,
+) -> AppResult<Answer> {
+    let body = serde_json::to_string(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Answer {
+        status,
+        location,
+        etag: Some(crate::conditional::etag_of_json(body.as_bytes())),
+        body,
+    })
+}
+
+/// Sends a write's answer, fresh or replayed (then marked `Idempotent-Replayed: true`).
+pub fn send<T>(written: Written<T>) -> HttpResponse {
+    let (answer, replayed) = match written {
+        Written::Fresh(_, answer) => (answer, false),
+        Written::Replayed(answer) => (answer, true),
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response.content_type("application/json");
+    if let Some(location) = answer.location {
+        response.insert_header((header::LOCATION, location));
+    }
+    if let Some(etag) = answer.etag {
+        response.insert_header((header::ETAG, etag));
+    }
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.body(answer.body)
 }
 
 /// An `{id}` path segment.

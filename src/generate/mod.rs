@@ -1,5 +1,5 @@
 //! `riposte generate`: fills an empty database with a realistic, deterministic synthetic data
-//! set (see README, "Synthetic data").
+//! set (see docs/GENERATE.md).
 //!
 //! - `world` makes the actors and ranks the dyads; `plan` decides every action, its dates,
 //!   status history and answers; `render` turns a planned action into the rows of each

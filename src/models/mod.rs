@@ -8,4 +8,5 @@ pub mod actor;
 pub mod api_key;
 pub mod audit;
 pub mod enums;
+pub mod server_secret;
 pub mod sql;

@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::audit;
-use super::idempotency::{self, Idempotency};
+use super::idempotency::{Once, Written};
 use crate::auth::Caller;
 use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
@@ -61,16 +61,13 @@ pub async fn create(
     caller: &Caller,
     input: NewAction,
     id: Option<Uuid>,
-    idem: Option<Idempotency>,
-) -> AppResult<Action> {
+    once: Once<Action>,
+) -> AppResult<Written<Action>> {
     let caller = caller.clone();
     let types = state.types.clone();
     let id = id.unwrap_or_else(Uuid::now_v7);
-    super::write(&state.pool, move |conn| {
+    super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
-            if let Some(idem) = &idem {
-                idempotency::begin(conn, idem).await?;
-            }
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
             }
@@ -91,10 +88,6 @@ pub async fn create(
             action::insert_lists(conn, &designations, &sources, &responses, &history).await?;
             let created = get(conn, &types, id).await?;
             audit(conn, &caller, "create", "action", id, None, Some(&created)).await?;
-            if let Some(idem) = &idem {
-                let location = format!("/v1/actions/{id}");
-                idempotency::finish(conn, idem, 201, Some(location), &created).await?;
-            }
             Ok(created)
         })
     })
@@ -280,15 +273,12 @@ pub async fn restore(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
-    idem: Option<Idempotency>,
-) -> AppResult<Action> {
+    once: Once<Action>,
+) -> AppResult<Written<Action>> {
     let caller = caller.clone();
     let types = state.types.clone();
-    super::write(&state.pool, move |conn| {
+    super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
-            if let Some(idem) = &idem {
-                idempotency::begin(conn, idem).await?;
-            }
             action::lock_graph(conn).await?;
             match action::lock(conn, id).await? {
                 None => return Err(AppError::not_found(format_args!("action {id}"))),
@@ -446,6 +436,10 @@ async fn plan(
     existing: Option<Uuid>,
 ) -> AppResult<Plan> {
     let mut errors = check_static(input);
+    if !over_limit(input).is_empty() {
+        // Looking up thousands of codes would cost what the limits are there to bound.
+        return Err(AppError::invalid(errors));
+    }
 
     let action_type = types.lookup(&input.type_);
     if action_type.is_none() {
@@ -494,11 +488,24 @@ async fn plan(
         ));
     }
     if let Some(code) = &input.authority {
-        if !found.contains_key(code) {
-            errors.push(FieldError::new(
+        match (found.get(code), found.get(&input.initiator)) {
+            (None, _) => errors.push(FieldError::new(
                 "authority",
                 format!("unknown actor code `{code}`"),
-            ));
+            )),
+            (Some(authority), Some(initiator))
+                if !actor::acts_for(conn, authority.id, initiator.id).await? =>
+            {
+                errors.push(FieldError::new(
+                    "authority",
+                    format!(
+                        "`{code}` does not act for the initiator `{}`: an authority must be the \
+                         initiator, belong to it (`country`) or sit under it (`parent`)",
+                        input.initiator
+                    ),
+                ))
+            }
+            _ => {}
         }
     }
     let mut designated = HashSet::new();
@@ -636,8 +643,36 @@ fn resolved_precision(input: &NewAction) -> Option<DatePrecision> {
     aligned.then_some(wanted)
 }
 
-fn check_static(input: &NewAction) -> Vec<FieldError> {
+/// The lists longer than their limit. Checked before anything else, so that the cost of a
+/// request stays bounded by the limits rather than by what the client sent.
+fn over_limit(input: &NewAction) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let counted = [
+        ("designations", input.designations.len(), MAX_DESIGNATIONS),
+        ("sources", input.sources.len(), MAX_SOURCES),
+        ("responds_to", input.responds_to.len(), MAX_RESPONDS_TO),
+        (
+            "status_history",
+            input.status_history.as_ref().map_or(0, Vec::len),
+            MAX_STATUS_HISTORY,
+        ),
+    ];
+    for (field, len, max) in counted {
+        if len > max {
+            errors.push(FieldError::new(
+                field,
+                format!("at most {max} entries ({len} given)"),
+            ));
+        }
+    }
+    errors
+}
+
+fn check_static(input: &NewAction) -> Vec<FieldError> {
+    let mut errors = over_limit(input);
+    // An over-long list is reported by its count alone: its items are not checked one by one.
+    let within = |field: &str| !errors.iter().any(|e: &FieldError| e.field == field);
+    let (check_sources, check_history) = (within("sources"), within("status_history"));
     check_text(
         &mut errors,
         "title",
@@ -692,26 +727,13 @@ fn check_static(input: &NewAction) -> Vec<FieldError> {
         }
     }
     check_tags(&mut errors, &input.tags);
-    let counted = [
-        ("designations", input.designations.len(), MAX_DESIGNATIONS),
-        ("sources", input.sources.len(), MAX_SOURCES),
-        ("responds_to", input.responds_to.len(), MAX_RESPONDS_TO),
-        (
-            "status_history",
-            input.status_history.as_ref().map_or(0, Vec::len),
-            MAX_STATUS_HISTORY,
-        ),
-    ];
-    for (field, len, max) in counted {
-        if len > max {
-            errors.push(FieldError::new(
-                field,
-                format!("at most {max} entries ({len} given)"),
-            ));
-        }
-    }
     let mut urls = HashSet::new();
-    for (i, s) in input.sources.iter().enumerate() {
+    let sources = if check_sources {
+        &input.sources[..]
+    } else {
+        &[]
+    };
+    for (i, s) in sources.iter().enumerate() {
         check_url(&mut errors, &format!("sources[{i}].url"), &s.url);
         if !urls.insert(s.url.as_str()) {
             errors.push(FieldError::new(
@@ -734,7 +756,7 @@ fn check_static(input: &NewAction) -> Vec<FieldError> {
             false,
         );
     }
-    if let Some(history) = &input.status_history {
+    if let Some(history) = input.status_history.as_ref().filter(|_| check_history) {
         match history.last() {
             None => errors.push(FieldError::new(
                 "status_history",

@@ -3,7 +3,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::audit;
-use super::idempotency::{self, Idempotency};
+use super::idempotency::{Once, Written};
 use crate::auth::Caller;
 use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
@@ -133,14 +133,11 @@ pub async fn create(
     state: &AppState,
     caller: &Caller,
     input: NewActor,
-    idem: Option<Idempotency>,
-) -> AppResult<Actor> {
+    once: Once<Actor>,
+) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
-    super::write(&state.pool, move |conn| {
+    super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
-            if let Some(idem) = &idem {
-                idempotency::begin(conn, idem).await?;
-            }
             let write = plan(conn, &input, None).await?;
             let row = actor::insert(conn, &write).await?;
             let created = view(conn, row).await?;
@@ -303,14 +300,11 @@ pub async fn restore(
     state: &AppState,
     caller: &Caller,
     key: String,
-    idem: Option<Idempotency>,
-) -> AppResult<Actor> {
+    once: Once<Actor>,
+) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
-    super::write(&state.pool, move |conn| {
+    super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
-            if let Some(idem) = &idem {
-                idempotency::begin(conn, idem).await?;
-            }
             let row = lock(conn, &key, true).await?;
             if row.deleted_at.is_none() {
                 return Err(AppError::Conflict(format!(

@@ -1,15 +1,17 @@
 //! `Idempotency-Key` for POSTs.
 //!
-//! The stored response is written in the same transaction as the record it describes, so a
-//! crash can leave neither half without the other: a retry either replays the first answer
-//! or, if the first never committed, does the work once. A transaction-scoped advisory lock
-//! on the key tells a retry that arrives while the first request is still running (409).
+//! Every write that accepts the header goes through `service::write_once`, which takes the
+//! key and the handler's way of answering (`Once`): the answer is rendered and stored in the
+//! same transaction as the record it describes, so a crash can leave neither half without the
+//! other, and no write can take the key without storing its answer. A retry either replays
+//! the first answer (`Written::Replayed`, a value like any other) or, if the first never
+//! committed, does the work once. A transaction-scoped advisory lock on the key tells a retry
+//! that arrives while the first request is still running (409).
 
 use actix_web::http::header::HeaderMap;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -28,12 +30,65 @@ pub struct Idempotency {
     pub request_hash: Vec<u8>,
 }
 
-/// A stored first answer, replayed as it was.
+/// A write's answer as the handler renders it: what is stored, and replayed as it was. The
+/// service stores it without knowing what the numbers mean.
 #[derive(Debug, Clone)]
-pub struct StoredResponse {
+pub struct Answer {
     pub status: u16,
     pub location: Option<String>,
+    pub etag: Option<String>,
     pub body: String,
+}
+
+/// Renders a write's answer from what it wrote.
+type Render<T> = Box<dyn FnOnce(&T) -> AppResult<Answer> + Send>;
+
+/// How the answer to a write is rendered, and the key it is stored under (if any).
+pub struct Once<T> {
+    pub(super) idem: Option<Idempotency>,
+    pub(super) render: Render<T>,
+}
+
+impl<T> Once<T> {
+    pub fn new(
+        idem: Option<Idempotency>,
+        render: impl FnOnce(&T) -> AppResult<Answer> + Send + 'static,
+    ) -> Self {
+        Once {
+            idem,
+            render: Box::new(render),
+        }
+    }
+
+    /// No key, and an answer nobody will send (the command line, seeds).
+    pub fn none() -> Self {
+        Once::new(None, |_| {
+            Ok(Answer {
+                status: 0,
+                location: None,
+                etag: None,
+                body: String::new(),
+            })
+        })
+    }
+}
+
+/// The outcome of a write with `Once`.
+pub enum Written<T> {
+    /// Done now, with its answer.
+    Fresh(T, Answer),
+    /// Done by an earlier request with the same key: its answer, and nothing done now.
+    Replayed(Answer),
+}
+
+impl<T> Written<T> {
+    /// What was written now; None for a replay.
+    pub fn value(self) -> Option<T> {
+        match self {
+            Written::Fresh(value, _) => Some(value),
+            Written::Replayed(_) => None,
+        }
+    }
 }
 
 impl Idempotency {
@@ -79,12 +134,16 @@ struct Row {
     request_hash: Vec<u8>,
     status: i16,
     location: Option<String>,
+    etag: Option<String>,
     body: String,
 }
 
 /// Call first inside the write's transaction: fails with 409 while another request holds the
-/// key, 422 when the key was used for another request, and `Replay` with the first answer.
-pub async fn begin(conn: &mut AsyncPgConnection, idem: &Idempotency) -> AppResult<()> {
+/// key, 422 when the key was used for another request; the first answer when there is one.
+pub(super) async fn begin(
+    conn: &mut AsyncPgConnection,
+    idem: &Idempotency,
+) -> AppResult<Option<Answer>> {
     #[derive(QueryableByName)]
     struct Locked {
         #[diesel(sql_type = Bool)]
@@ -118,13 +177,14 @@ pub async fn begin(conn: &mut AsyncPgConnection, idem: &Idempotency) -> AppResul
             idempotency_keys::request_hash,
             idempotency_keys::status,
             idempotency_keys::location,
+            idempotency_keys::etag,
             idempotency_keys::body,
         ))
         .first(conn)
         .await
         .optional()?;
     match stored {
-        None => Ok(()),
+        None => Ok(None),
         Some(row) if row.request_hash != idem.request_hash => Err(AppError::invalid_field(
             "Idempotency-Key",
             format!(
@@ -132,31 +192,30 @@ pub async fn begin(conn: &mut AsyncPgConnection, idem: &Idempotency) -> AppResul
                 idem.key
             ),
         )),
-        Some(row) => Err(AppError::Replay(StoredResponse {
+        Some(row) => Ok(Some(Answer {
             status: row.status as u16,
             location: row.location,
+            etag: row.etag,
             body: row.body,
         })),
     }
 }
 
 /// Call last inside the write's transaction, with the answer about to be sent.
-pub async fn finish<T: Serialize>(
+pub(super) async fn store(
     conn: &mut AsyncPgConnection,
     idem: &Idempotency,
-    status: u16,
-    location: Option<String>,
-    body: &T,
+    answer: &Answer,
 ) -> AppResult<()> {
-    let body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.to_string()))?;
     diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::key_id.eq(idem.key_id),
             idempotency_keys::idempotency_key.eq(&idem.key),
             idempotency_keys::request_hash.eq(&idem.request_hash),
-            idempotency_keys::status.eq(status as i16),
-            idempotency_keys::location.eq(location),
-            idempotency_keys::body.eq(body),
+            idempotency_keys::status.eq(answer.status as i16),
+            idempotency_keys::location.eq(&answer.location),
+            idempotency_keys::etag.eq(&answer.etag),
+            idempotency_keys::body.eq(&answer.body),
         ))
         .execute(conn)
         .await?;

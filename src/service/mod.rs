@@ -40,6 +40,37 @@ where
     .await
 }
 
+/// Runs a write that accepts `Idempotency-Key`, in a transaction as its own task (see
+/// `write`): with a key, a stored first answer is returned instead of doing the work again,
+/// and a fresh answer is rendered by `once` and stored in the same transaction.
+pub async fn write_once<T, F>(
+    pool: &crate::db::DbPool,
+    once: idempotency::Once<T>,
+    f: F,
+) -> AppResult<idempotency::Written<T>>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+{
+    use idempotency::Written;
+    write(pool, move |conn| {
+        Box::pin(async move {
+            if let Some(idem) = &once.idem {
+                if let Some(first) = idempotency::begin(conn, idem).await? {
+                    return Ok(Written::Replayed(first));
+                }
+            }
+            let value = f(conn).await?;
+            let answer = (once.render)(&value)?;
+            if let Some(idem) = &once.idem {
+                idempotency::store(conn, idem, &answer).await?;
+            }
+            Ok(Written::Fresh(value, answer))
+        })
+    })
+    .await
+}
+
 /// Runs `f` in a transaction on `conn`: committed when `f` succeeds, rolled back when it
 /// fails.
 async fn transaction<T, F>(conn: &mut AsyncPgConnection, f: F) -> AppResult<T>

@@ -12,6 +12,7 @@ mod deletion;
 mod errors;
 mod graph;
 mod graph_facts;
+mod hardening;
 mod health;
 mod lists;
 mod migrations;

@@ -390,13 +390,17 @@ async fn page_tokens_cannot_change_sort_or_search() {
     .await
     .assert_problem(400, Some("page_token"));
 
-    // A token whose filter fingerprint fits but whose key was forged for another sort.
+    // A token whose key was swapped for another sort's, its signature kept: refused.
     let page = app.get("/v1/actions?limit=1&sort=announced_on").await;
     let token = page.body["next_page_token"].as_str().unwrap();
+    let (body, tag) = token.split_once('.').unwrap();
     let mut decoded: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token).unwrap()).unwrap();
-    decoded["k"][0] = json!({"f": 4607182418800017408u64});
-    let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&decoded).unwrap());
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
+    decoded[0] = json!({"f": 4607182418800017408u64});
+    let forged = format!(
+        "{}.{tag}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&decoded).unwrap())
+    );
     app.get(&format!(
         "/v1/actions?limit=1&sort=announced_on&page_token={forged}"
     ))

@@ -1,8 +1,10 @@
 //! Running the real `riposte` binary in tests, with its own embedded PostgreSQL.
+// Each test binary that includes this file uses part of it.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `riposte ARGS --data-dir DIR`, with no DATABASE_URL inherited.
@@ -52,4 +54,29 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str, server: &mut Serve
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// `riposte serve` on `port` with rate limits off, its output discarded.
+pub fn serve(data: &Path, port: u16) -> Server {
+    let bind = format!("127.0.0.1:{port}");
+    Server(
+        riposte(&["serve", "--bind", &bind, "--rate-limit", "0"], data)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A new `write` key made with `riposte keys create`; its secret.
+pub fn write_key(data: &Path) -> String {
+    let out = riposte(&["keys", "create", "--name", "t", "--scope", "write"], data)
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

@@ -1,0 +1,570 @@
+//! The defects a hostile review found (issue #11): each test fails on the code before the fix.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::helpers::{action_body, TestApp};
+
+/// A hundred thousand tags (400 KB, under the body limit) are refused by their count, in one
+/// short error, on create and on patch; the per-item rules do not run over them.
+#[tokio::test]
+async fn an_over_long_list_is_refused_by_its_count() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let tags: Vec<String> = vec!["x".to_string(); 100_000];
+    let resp = app
+        .post("/v1/actions", &action_body(json!({"tags": tags})))
+        .await;
+    resp.assert_problem(422, Some("tags"));
+    assert_eq!(
+        resp.body["errors"].as_array().unwrap().len(),
+        1,
+        "{}",
+        resp.text
+    );
+    assert!(resp.text.len() < 2_000, "{} bytes", resp.text.len());
+    assert!(resp.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("100000 given"));
+
+    let id = app.action(json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .patch(&format!("/v1/actions/{id}"), &json!({"tags": tags}))
+        .await;
+    resp.assert_problem(422, Some("tags"));
+    assert_eq!(resp.body["errors"].as_array().unwrap().len(), 1);
+
+    let aliases: Vec<String> = vec![String::new(); 50_000];
+    let resp = app
+        .patch("/v1/actors/chen-quanguo", &json!({"aliases": aliases}))
+        .await;
+    resp.assert_problem(422, Some("aliases"));
+    assert_eq!(resp.body["errors"].as_array().unwrap().len(), 1);
+}
+
+/// A problem lists at most 100 errors and says how many more there were.
+#[tokio::test]
+async fn a_problem_lists_the_first_hundred_errors_and_counts_the_rest() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let designations: Vec<Value> = (0..1000)
+        .map(|i| json!({"actor": format!("nobody-{i}")}))
+        .collect();
+    let resp = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"designations": designations})),
+        )
+        .await;
+    resp.assert_problem(422, Some("designations[0].actor"));
+    assert_eq!(resp.body["errors"].as_array().unwrap().len(), 100);
+    let detail = resp.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1000 fields") && detail.contains("900 more"),
+        "{detail}"
+    );
+    // Distinct duplicates are found in linear time and reported per item.
+    let tags: Vec<String> = (0..50).map(|_| "same".to_string()).collect();
+    let resp = app
+        .post("/v1/actions", &action_body(json!({"tags": tags})))
+        .await;
+    resp.assert_problem(422, Some("tags[49]"));
+    assert_eq!(resp.body["errors"].as_array().unwrap().len(), 49);
+}
+
+/// Only `YYYY-MM-DD` with a year from 0001 to 9999 is a date, in bodies and in queries; the
+/// same range holds for timestamps.
+#[tokio::test]
+async fn dates_outside_years_one_to_9999_are_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for bad in [
+        "-001-01-01",
+        "+202-01-01",
+        "0000-01-01",
+        "10000-01-01",
+        "2020-1-01",
+        " 2020-01-01",
+        "0000",
+        "0000-05",
+        "+2020",
+    ] {
+        let resp = app
+            .post("/v1/actions", &action_body(json!({"announced_on": bad})))
+            .await;
+        resp.assert_problem(422, Some("announced_on"));
+        let resp = app
+            .post("/v1/actions", &action_body(json!({"effective_from": bad})))
+            .await;
+        resp.assert_problem(422, Some("effective_from"));
+        let resp = app
+            .get(&format!("/v1/actions?from={}", urlencode(bad)))
+            .await;
+        resp.assert_problem(400, Some("from"));
+    }
+    // The edges of the range are dates like any other.
+    let first = app.action(json!({"announced_on": "0001-01-01"})).await;
+    assert_eq!(first["announced_on"], "0001-01-01");
+    let last = app.action(json!({"announced_on": "9999-12-31"})).await;
+    assert_eq!(last["announced_on"], "9999-12-31");
+    // The dyad's default timeline still works with them in it.
+    app.get("/v1/dyads/USA/CHN/timeline?interval=year&from=2019-01-01&to=2021-01-01")
+        .await
+        .assert_status(200);
+
+    for bad in [
+        "+10000-01-01T00:00:00Z",
+        "0000-12-31T23:00:00Z",
+        "-0001-01-01T00:00:00Z",
+        "2030-01-01",
+    ] {
+        let resp = app
+            .as_admin(
+                Method::POST,
+                "/v1/api-keys",
+                Some(&json!({"name": "k", "scope": "read", "expires_at": bad})),
+                &[],
+            )
+            .await;
+        resp.assert_problem(422, Some("expires_at"));
+        let resp = app
+            .get(&format!("/v1/actions?updated_since={}", urlencode(bad)))
+            .await;
+        resp.assert_problem(400, Some("updated_since"));
+        let resp = app
+            .as_admin(
+                Method::GET,
+                &format!("/v1/audit?since={}", urlencode(bad)),
+                None,
+                &[],
+            )
+            .await;
+        resp.assert_problem(400, Some("since"));
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Page tokens are signed: a forged one (here carrying year -5000, which used to reach
+/// PostgreSQL and come back as a 500) is a 400 on every paged endpoint, whatever the sort.
+#[tokio::test]
+async fn forged_page_tokens_are_400s() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let first = app.action(json!({})).await;
+    let id = first["id"].as_str().unwrap();
+    let forge = |key: Value| {
+        // The shape of an unsigned token of the old format, and a signed-looking one.
+        let json = json!({"k": key, "f": "0@/v1/actions"}).to_string();
+        let plain = URL_SAFE_NO_PAD.encode(json.as_bytes());
+        let dotted = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(key.to_string().as_bytes()),
+            URL_SAFE_NO_PAD.encode([7u8; 16])
+        );
+        [plain, dotted]
+    };
+    let uuid = "0a1f0000-0000-4000-8000-000000000001";
+    let cases = [
+        ("/v1/actions?", json!([{"d": "-5000-01-01"}, uuid])),
+        (
+            "/v1/actions?sort=updated_at&",
+            json!([{"t": "-5000-01-01T00:00:00Z"}, uuid]),
+        ),
+        (
+            "/v1/actions?sort=severity&",
+            json!([{"f": 9221120237041090560u64}, uuid]),
+        ),
+        (
+            &*format!("/v1/actions/{id}/responses?"),
+            json!([{"d": "-5000-01-01"}, uuid]),
+        ),
+        (
+            "/v1/actors/chen-quanguo/designations?",
+            json!([{"d": "-5000-01-01"}, uuid]),
+        ),
+        ("/v1/actors?", json!("\u{0}")),
+    ];
+    for (path, key) in cases {
+        for token in forge(key.clone()) {
+            let resp = app.get(&format!("{path}page_token={token}")).await;
+            resp.assert_problem(400, Some("page_token"));
+        }
+    }
+    for token in forge(json!(["-5000-01-01T00:00:00Z", uuid])) {
+        let resp = app
+            .as_admin(
+                Method::GET,
+                &format!("/v1/api-keys?page_token={token}"),
+                None,
+                &[],
+            )
+            .await;
+        resp.assert_problem(400, Some("page_token"));
+    }
+    for token in forge(json!(-5)) {
+        let resp = app
+            .as_admin(
+                Method::GET,
+                &format!("/v1/audit?page_token={token}"),
+                None,
+                &[],
+            )
+            .await;
+        resp.assert_problem(400, Some("page_token"));
+    }
+}
+
+/// A real token works on its own query and server only; every altered copy of it is a 400.
+#[tokio::test]
+async fn page_tokens_are_tamper_evident_and_bound_to_their_server() {
+    let app = TestApp::spawn().await;
+    let other = TestApp::spawn().await;
+    for a in [&app, &other] {
+        a.with_basics().await;
+        for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
+            a.action(json!({"announced_on": day})).await;
+        }
+    }
+    let page = app.get("/v1/actions?limit=1").await;
+    page.assert_status(200);
+    let token = page.body["next_page_token"].as_str().unwrap().to_string();
+    app.get(&format!("/v1/actions?limit=1&page_token={token}"))
+        .await
+        .assert_status(200);
+    // Same filters, another server (another secret): refused.
+    other
+        .get(&format!("/v1/actions?limit=1&page_token={token}"))
+        .await
+        .assert_problem(400, Some("page_token"));
+    // Other filters: refused.
+    app.get(&format!(
+        "/v1/actions?limit=1&initiator=USA&page_token={token}"
+    ))
+    .await
+    .assert_problem(400, Some("page_token"));
+
+    // Fuzz: flip, drop, insert and swap characters; never anything but the one valid token.
+    let alphabet: Vec<char> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+        .chars()
+        .collect();
+    let mut state: u64 = 0x9e3779b97f4a7c15;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let original: Vec<char> = token.chars().collect();
+    for _ in 0..300 {
+        let mut t = original.clone();
+        for _ in 0..1 + next(3) {
+            let at = next(t.len());
+            match next(3) {
+                0 => t[at] = alphabet[next(alphabet.len())],
+                1 => {
+                    t.remove(at);
+                }
+                _ => t.insert(at, alphabet[next(alphabet.len())]),
+            }
+        }
+        let t: String = t.into_iter().collect();
+        if t == token {
+            continue;
+        }
+        let resp = app
+            .get(&format!("/v1/actions?limit=1&page_token={}", urlencode(&t)))
+            .await;
+        resp.assert_problem(400, Some("page_token"));
+    }
+}
+
+fn limited(
+    per_key: f64,
+    key_burst: u32,
+    anonymous: f64,
+    anon_burst: u32,
+) -> riposte::state::Config {
+    use riposte::ratelimit::{Limits, Rate};
+    riposte::state::Config {
+        rate_limits: Limits {
+            per_key: Some(Rate {
+                per_second: per_key,
+                burst: key_burst,
+            }),
+            anonymous: Some(Rate {
+                per_second: anonymous,
+                burst: anon_burst,
+            }),
+        },
+        cors_origins: vec!["https://dash.example".into()],
+        ..Default::default()
+    }
+}
+
+/// Made-up keys (well-formed: the checksum is public) spend the address's budget: after it,
+/// 429s, with no more database look-ups; they buy no bucket of their own.
+#[tokio::test]
+async fn made_up_keys_spend_the_address_budget() {
+    let app = TestApp::spawn_with(limited(0.01, 1000, 0.01, 10)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        let fake = riposte::auth::generate().secret;
+        let resp = app
+            .request_as(Some(&fake), Method::GET, "/v1/action-types", None, &[])
+            .await;
+        statuses.push(resp.status);
+    }
+    let unauthorized = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((unauthorized, limited), (10, 50), "{statuses:?}");
+    // Malformed headers and no header at all draw on the same budget.
+    for header in ["Bearer nonsense", "Basic abc", ""] {
+        let resp = app
+            .client
+            .get(format!("{}/v1/action-types", app.base))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429, "{header:?}");
+    }
+    let resp = app
+        .request_as(None, Method::GET, "/v1/action-types", None, &[])
+        .await;
+    resp.assert_problem(429, None);
+    // The real keys are unaffected once known; their first look-up needs the address though.
+}
+
+/// One key is one bucket, whatever the spelling of its `Authorization` header; the header
+/// states the documented rate, not the burst.
+#[tokio::test]
+async fn one_key_is_one_bucket_whatever_the_scheme_spelling() {
+    let app = TestApp::spawn_with(limited(0.01, 6, 0.01, 100)).await;
+    let mut statuses = Vec::new();
+    for i in 0..18 {
+        let scheme = ["Bearer", "bearer", "BEARER"][i % 3];
+        let resp = app
+            .client
+            .get(format!("{}/v1/action-types", app.base))
+            .header("authorization", format!("{scheme} {}", app.keys.read))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.headers()["ratelimit-limit"].to_str().unwrap(),
+            "0.01",
+            "the rate, not the burst"
+        );
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        6,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 12);
+}
+
+/// A 429 carries the CORS headers, so that a browser can read it and its Retry-After.
+#[tokio::test]
+async fn rate_limited_answers_carry_cors_headers() {
+    let app = TestApp::spawn_with(limited(100.0, 200, 0.01, 1)).await;
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(
+            app.client
+                .get(format!("{}/v1/action-types", app.base))
+                .header("origin", "https://dash.example")
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    let resp = last.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://dash.example"
+    );
+    assert!(resp.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("retry-after"));
+    // A preflight from an origin that is not allowed is refused in problem+json.
+    let resp = app
+        .client
+        .request(Method::OPTIONS, format!("{}/v1/actions", app.base))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+/// A body that stops arriving gets 408 and its connection closed, within the documented
+/// time; ten of them at once do not keep the server from answering others.
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_its_connection_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stalled = Vec::new();
+    for _ in 0..10 {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /v1/actors HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"code\":",
+            app.keys.write
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(socket);
+    }
+    // Others are served meanwhile.
+    app.get("/v1/action-types").await.assert_status(200);
+    for mut socket in stalled {
+        let mut answer = Vec::new();
+        // Read to the end: the server must close the connection (bounded by the test's
+        // own timeout, well past the documented 10 s).
+        tokio::time::timeout(
+            std::time::Duration::from_secs(40),
+            socket.read_to_end(&mut answer),
+        )
+        .await
+        .expect("the server closes a stalled connection")
+        .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+    }
+}
+
+/// An authority acts for the initiator: it is the initiator, belongs to it, or sits under it.
+#[tokio::test]
+async fn an_authority_must_act_for_the_initiator() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(
+        json!({"code": "us-ofac", "name": "OFAC", "kind": "government_body",
+        "country": "USA", "parent": "us-treasury"}),
+    )
+    .await;
+    app.actor(
+        json!({"code": "chn-mfa", "name": "Ministry of Foreign Affairs",
+        "kind": "government_body", "country": "CHN"}),
+    )
+    .await;
+    // China's action with a US authority: refused, saying why.
+    let resp = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"initiator": "CHN", "target": "USA", "authority": "us-ofac"})),
+        )
+        .await;
+    resp.assert_problem(422, Some("authority"));
+    assert!(resp.text.contains("does not act for"), "{}", resp.text);
+    // The initiator's own bodies, directly or through a parent, and the state itself.
+    for (initiator, target, authority) in [
+        ("USA", "CHN", "us-ofac"),
+        ("USA", "CHN", "us-treasury"),
+        ("CHN", "USA", "chn-mfa"),
+        ("CHN", "USA", "CHN"),
+    ] {
+        app.action(json!({"initiator": initiator, "target": target, "authority": authority}))
+            .await;
+    }
+    // A patch that moves the initiator away from its authority is refused too.
+    let id = app.action(json!({"authority": "us-ofac"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"initiator": "CHN", "target": "USA"}),
+        )
+        .await;
+    resp.assert_problem(422, Some("authority"));
+}
+
+/// Every POST that accepts `Idempotency-Key` replays its first answer (status, Location,
+/// ETag, body) to a retry, and does the work once.
+#[tokio::test]
+async fn every_post_with_an_idempotency_key_replays_its_first_answer() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = app.action(json!({})).await;
+    let action_id = action["id"].as_str().unwrap().to_string();
+    app.delete(&format!("/v1/actions/{action_id}"))
+        .await
+        .assert_status(204);
+    app.actor(
+        json!({"code": "gone-body", "name": "Gone", "kind": "government_body",
+        "country": "USA"}),
+    )
+    .await;
+    app.delete("/v1/actors/gone-body").await.assert_status(204);
+
+    let posts: [(&str, Value, u16); 4] = [
+        (
+            "/v1/actors",
+            json!({"code": "FRA", "name": "France", "kind": "state"}),
+            201,
+        ),
+        (
+            "/v1/actions",
+            action_body(json!({"title": "Tariffs replayed"})),
+            201,
+        ),
+        (&*format!("/v1/actions/{action_id}/restore"), json!({}), 200),
+        ("/v1/actors/gone-body/restore", json!({}), 200),
+    ];
+    for (i, (path, body, status)) in posts.iter().enumerate() {
+        let key = format!("retry-{i}");
+        let headers = [("idempotency-key", key.as_str())];
+        let first = app.request(Method::POST, path, Some(body), &headers).await;
+        first.assert_status(*status);
+        assert!(first.header("idempotent-replayed").is_none());
+        let again = app.request(Method::POST, path, Some(body), &headers).await;
+        again.assert_status(*status);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"), "{path}");
+        assert_eq!(again.text, first.text, "{path}");
+        assert_eq!(again.header("etag"), first.header("etag"), "{path}");
+        assert!(first.header("etag").is_some(), "{path}");
+        assert_eq!(again.header("location"), first.header("location"), "{path}");
+    }
+    // Done once: one France, one "Tariffs replayed".
+    let france = app.get("/v1/actors?kind=state").await;
+    let codes: Vec<&str> = france.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["code"].as_str())
+        .filter(|c| *c == "FRA")
+        .collect();
+    assert_eq!(codes, ["FRA"]);
+    let once = app.get("/v1/actions?q=replayed").await;
+    assert_eq!(once.body["items"].as_array().unwrap().len(), 1);
+    // Keys are refused where no answer could be replayed.
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": "k", "scope": "read"})),
+            &[("idempotency-key", "k1")],
+        )
+        .await;
+    resp.assert_problem(400, None);
+}
