@@ -24,6 +24,32 @@ pub fn parse_day(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
+/// The one written form of an id: 36 characters, hex digits in groups of 8-4-4-4-12 joined by
+/// hyphens (either case). The braced, `urn:uuid:` and unhyphenated forms the uuid crate also
+/// reads are refused, so that an id has one spelling in URLs, bodies and logs.
+pub fn parse_uuid(text: &str) -> Option<Uuid> {
+    let hyphens = [8, 13, 18, 23];
+    let shaped = text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| {
+            if hyphens.contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        });
+    shaped.then(|| Uuid::parse_str(text).ok()).flatten()
+}
+
+/// Reads an id in its one written form (`parse_uuid`).
+fn canonical_uuid<'de, D: Deserializer<'de>>(d: D) -> Result<Uuid, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_uuid(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a UUID in its hyphenated form (8-4-4-4-12 hex digits)"
+        ))
+    })
+}
+
 /// A calendar day sent as `YYYY-MM-DD` (years 0001 to 9999).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day(pub NaiveDate);
@@ -145,12 +171,12 @@ where
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "code": "chen-quanguo",
-    "name": "Chen Quanguo",
+    "code": "marco-rubio",
+    "name": "Marco Rubio",
     "kind": "person",
-    "country": "CHN",
-    "aliases": ["陈全国"],
-    "description": "Party Secretary of the Xinjiang Uyghur Autonomous Region (2016-2021)."
+    "country": "USA",
+    "aliases": ["Marco Antonio Rubio"],
+    "description": "US Senator for Florida; sanctioned by China on 13 July 2020."
 }))]
 pub struct NewActor {
     /// ISO 3166-1 alpha-3 in upper case for states (`USA`); a lower-case slug
@@ -366,6 +392,7 @@ pub struct SourceInput {
 #[serde(deny_unknown_fields)]
 pub struct ResponseInput {
     /// The id of an earlier action (announced no later than this one).
+    #[serde(deserialize_with = "canonical_uuid")]
     pub action: Uuid,
     pub relation: Relation,
 }
@@ -400,7 +427,7 @@ pub struct StatusEntryInput {
     "legal_basis": "Global Magnitsky Human Rights Accountability Act; Executive Order 13818",
     "program": "GLOMAG",
     "tags": ["xinjiang", "human_rights"],
-    "designations": [{"actor": "chen-quanguo"}, {"actor": "xinjiang-public-security-bureau"}],
+    "designations": [{"actor": "chen-quanguo"}, {"actor": "xinjiang-psb"}],
     "sources": [{"url": "https://home.treasury.gov/news/press-releases/sm1055", "publisher": "US Treasury", "published_on": "2020-07-09"}]
 }))]
 pub struct NewAction {

@@ -413,7 +413,8 @@ impl Modify for CommonErrors {
                         .or_insert_with(|| reference(name));
                 };
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
-                if has_params || op.request_body.is_some() {
+                // Under /v1 an unknown query parameter is a 400 even where none is known.
+                if api || has_params || op.request_body.is_some() {
                     add("400", "BadRequest");
                 }
                 if op.request_body.is_some() {

@@ -274,7 +274,7 @@ pub fn action_example() -> serde_json::Value {
         "summary": "Foreign ministry spokesman Zhao Lijian announced reciprocal action against US institutions and individuals.",
         "initiator": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a62", "code": "CHN", "name": "China", "kind": "state"},
         "target": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60", "code": "USA", "name": "United States", "kind": "state"},
-        "authority": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a63", "code": "cn-mfa", "name": "Ministry of Foreign Affairs of the People's Republic of China", "kind": "government_body"},
+        "authority": {"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a63", "code": "chn-mfa", "name": "Ministry of Foreign Affairs of the People's Republic of China", "kind": "government_body"},
         "type": "threaten",
         "category": "threat",
         "status": "threatened",

@@ -17,6 +17,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
+    _none: crate::extract::Query<super::NoParams>,
 ) -> AppResult<HttpResponse> {
     crate::conditional::respond(&req, &List::one_page(state.types.all().to_vec()))
 }

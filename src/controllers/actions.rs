@@ -200,7 +200,7 @@ pub async fn create(
 
 /// One action with everything embedded.
 #[utoipa::path(get, path = "/v1/actions/{id}", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id"), ShowDeleted),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), ShowDeleted),
     responses(
         (status = 200, description = "The action", body = Action),
         (status = 404, response = crate::openapi::NotFound)))]
@@ -221,7 +221,7 @@ pub async fn get(
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
 /// appended to the history.
 #[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions", request_body = ActionPatch,
-    params(("id" = Uuid, Path, description = "The action's id")),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
         (status = 200, description = "The changed action", body = Action),
         (status = 404, response = crate::openapi::NotFound),
@@ -243,7 +243,7 @@ pub async fn update(
 /// 409 while other actions respond to it. With `purge=true` (admin) it is removed for good,
 /// with its designations, sources, history and the responses it makes.
 #[utoipa::path(delete, path = "/v1/actions/{id}", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id"), DeleteParams),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), DeleteParams),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
@@ -268,7 +268,7 @@ pub async fn delete(
 
 /// Brings back a deleted action.
 #[utoipa::path(post, path = "/v1/actions/{id}/restore", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id")),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
         (status = 200, description = "The restored action", body = Action),
         (status = 404, response = crate::openapi::NotFound),
@@ -290,7 +290,7 @@ pub async fn restore(
 
 /// The actions that respond to this one, oldest first, in pages.
 #[utoipa::path(get, path = "/v1/actions/{id}/responses", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id"), PageParams),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), PageParams),
     responses(
         (status = 200, description = "The actions answering it; each one's `responds_to` \
             says how", body = List<Action>,
@@ -327,7 +327,7 @@ pub async fn responses(
 /// Every status the action has had, and every change made to it with its author, oldest
 /// first.
 #[utoipa::path(get, path = "/v1/actions/{id}/history", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id")),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
         (status = 200, description = "The status history; always one page",
             body = ActionHistory,

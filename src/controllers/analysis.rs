@@ -13,6 +13,7 @@ use crate::extract::Query;
 use crate::input::Day;
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter};
+use crate::models::enums::ActorKind;
 use crate::models::enums::{parse_stored, ActionSort, ActionStatus};
 use crate::pagination;
 use crate::state::{borrow_all, AppState};
@@ -166,8 +167,7 @@ pub async fn dyad(
     let (a, b) = path.into_inner();
     let (from, to) = window(&params)?;
     let mut conn = state.conn().await?;
-    let a = dyad_member(&mut conn, &a).await?;
-    let b = dyad_member(&mut conn, &b).await?;
+    let (a, b) = dyad_pair(&mut conn, &a, &b).await?;
     let today = Utc::now().date_naive();
     let mut spare = state.spare_conns(1).await;
     let spare = borrow_all(&mut spare);
@@ -188,16 +188,42 @@ fn window(params: &WindowParams) -> AppResult<(Option<NaiveDate>, Option<NaiveDa
     Ok((from, to))
 }
 
+/// A dyad's member, named by the path or query parameter `field`: a live state or IGO.
 async fn dyad_member(
     conn: &mut diesel_async::AsyncPgConnection,
+    field: &str,
     code: &str,
 ) -> AppResult<(Uuid, String)> {
     let found = crate::models::actor::refs_by_codes(conn, &[code]).await?;
-    found
+    let actor = found
         .into_iter()
         .next()
-        .map(|a| (a.id, a.code))
-        .ok_or_else(|| AppError::not_found(format_args!("actor `{code}`")))
+        .ok_or_else(|| AppError::not_found(format_args!("actor `{code}`")))?;
+    let kind: ActorKind = actor.kind.parse().unwrap_or(ActorKind::Organization);
+    if !kind.is_dyad_member() {
+        return Err(AppError::bad_param(
+            field,
+            format!("`{code}` is a {kind}; dyads are between states or IGOs"),
+        ));
+    }
+    Ok((actor.id, actor.code))
+}
+
+/// The two members of a dyad, which must differ.
+async fn dyad_pair(
+    conn: &mut diesel_async::AsyncPgConnection,
+    a: &str,
+    b: &str,
+) -> AppResult<((Uuid, String), (Uuid, String))> {
+    let a = dyad_member(conn, "a", a).await?;
+    let b = dyad_member(conn, "b", b).await?;
+    if a.0 == b.0 {
+        return Err(AppError::bad_param(
+            "b",
+            format!("a dyad is two different states or IGOs; `{}` is both", a.1),
+        ));
+    }
+    Ok((a, b))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -246,8 +272,7 @@ pub async fn timeline(
         ));
     }
     let mut conn = state.conn().await?;
-    let a = dyad_member(&mut conn, &a).await?;
-    let b = dyad_member(&mut conn, &b).await?;
+    let (a, b) = dyad_pair(&mut conn, &a, &b).await?;
     let interval = params.interval.unwrap_or(Interval::Month);
     let timeline = crate::analysis::dyad::timeline(&mut conn, a, b, interval, from, to).await?;
     crate::conditional::respond(&req, &timeline)
@@ -294,7 +319,7 @@ pub async fn active(
     };
     let mut conn = state.conn().await?;
     let actor = match &params.actor {
-        Some(code) => Some(dyad_member(&mut conn, code).await?.0),
+        Some(code) => Some(dyad_member(&mut conn, "actor", code).await?.0),
         None => None,
     };
     let items = crate::analysis::dyad::most_active(&mut conn, actor, from, to, limit).await?;

@@ -20,7 +20,7 @@ use crate::views::{ApiKey, List, NewApiKeySecret};
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "dashboard", "scope": "read", "expires_at": "2027-12-31T00:00:00Z"}))]
+#[schema(example = json!({"name": "dashboard", "scope": "read", "expires_at": "2099-12-31T00:00:00Z"}))]
 pub struct NewApiKey {
     /// What the key is for, 1 to 100 characters.
     pub name: String,

@@ -18,40 +18,45 @@ use crate::app::method_not_allowed;
 use crate::error::{AppError, AppResult};
 use crate::service::idempotency::{Answer, Written};
 
+/// GET, and HEAD with the same handler (actix sends no body for HEAD).
+fn read() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+}
+
 /// Registers every route of the API.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/v1/actors")
             .default_service(method_not_allowed("GET, POST"))
-            .route(web::get().to(actors::list))
+            .route(read().to(actors::list))
             .route(web::post().to(actors::create)),
     )
     .service(
         web::resource("/v1/actors/{actor}")
             .default_service(method_not_allowed("GET, PATCH, DELETE"))
-            .route(web::get().to(actors::get))
+            .route(read().to(actors::get))
             .route(web::patch().to(actors::update))
             .route(web::delete().to(actors::delete)),
     )
     .service(
         web::resource("/v1/dyads")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(analysis::active)),
+            .route(read().to(analysis::active)),
     )
     .service(
         web::resource("/v1/dyads/{a}/{b}/timeline")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(analysis::timeline)),
+            .route(read().to(analysis::timeline)),
     )
     .service(
         web::resource("/v1/dyads/{a}/{b}")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(analysis::dyad)),
+            .route(read().to(analysis::dyad)),
     )
     .service(
         web::resource("/v1/actors/{actor}/designations")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(analysis::designations)),
+            .route(read().to(analysis::designations)),
     )
     .service(
         web::resource("/v1/actors/{actor}/restore")
@@ -61,25 +66,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/action-types")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(action_types::list)),
+            .route(read().to(action_types::list)),
     )
     .service(
         web::resource("/v1/actions")
             .default_service(method_not_allowed("GET, POST"))
-            .route(web::get().to(actions::list))
+            .route(read().to(actions::list))
             .route(web::post().to(actions::create)),
     )
     .service(
         web::resource("/v1/actions/{id}")
             .default_service(method_not_allowed("GET, PATCH, DELETE"))
-            .route(web::get().to(actions::get))
+            .route(read().to(actions::get))
             .route(web::patch().to(actions::update))
             .route(web::delete().to(actions::delete)),
     )
     .service(
         web::resource("/v1/actions/{id}/chain")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(analysis::chain)),
+            .route(read().to(analysis::chain)),
     )
     .service(
         web::resource("/v1/actions/{id}/restore")
@@ -89,41 +94,46 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/actions/{id}/responses")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(actions::responses)),
+            .route(read().to(actions::responses)),
     )
     .service(
         web::resource("/v1/actions/{id}/history")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(actions::history)),
+            .route(read().to(actions::history)),
     )
     .service(
         web::resource("/v1/api-keys")
             .default_service(method_not_allowed("GET, POST"))
-            .route(web::get().to(api_keys::list))
+            .route(read().to(api_keys::list))
             .route(web::post().to(api_keys::create)),
     )
     .service(
         web::resource("/v1/api-keys/{id}")
             .default_service(method_not_allowed("GET, DELETE"))
-            .route(web::get().to(api_keys::get))
+            .route(read().to(api_keys::get))
             .route(web::delete().to(api_keys::revoke)),
     )
     .service(
         web::resource("/v1/audit")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(audit::list)),
+            .route(read().to(audit::list)),
     )
     .service(
         web::resource("/healthz")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(health::healthz)),
+            .route(read().to(health::healthz)),
     )
     .service(
         web::resource("/readyz")
             .default_service(method_not_allowed("GET"))
-            .route(web::get().to(health::readyz)),
+            .route(read().to(health::readyz)),
     );
 }
+
+/// No query parameters: any given is a 400.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -178,7 +188,12 @@ pub fn send<T>(written: Written<T>) -> HttpResponse {
     response.body(answer.body)
 }
 
-/// An `{id}` path segment.
+/// An `{id}` path segment, in the one form ids are written in (`crate::input::parse_uuid`).
 pub fn parse_id(raw: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| AppError::bad_param("id", format!("`{raw}` is not a UUID")))
+    crate::input::parse_uuid(raw).ok_or_else(|| {
+        AppError::bad_param(
+            "id",
+            format!("`{raw}` is not a UUID in its hyphenated form (8-4-4-4-12 hex digits)"),
+        )
+    })
 }

@@ -58,9 +58,10 @@ pub async fn find(
     if !include_deleted {
         query = query.filter(actors::deleted_at.is_null());
     }
-    let query = match Uuid::parse_str(key) {
-        Ok(id) => query.filter(actors::id.eq(id)),
-        Err(_) => query.filter(actors::code.eq(key)),
+    // Only the hyphenated form is an id; anything else is a code (which then finds nothing).
+    let query = match crate::input::parse_uuid(key) {
+        Some(id) => query.filter(actors::id.eq(id)),
+        None => query.filter(actors::code.eq(key)),
     };
     query.first(conn).await.optional()
 }
@@ -72,9 +73,9 @@ pub async fn find_for_update(
 ) -> QueryResult<Option<ActorRow>> {
     // Locking clauses cannot be boxed, hence two queries; the deleted filter is applied after.
     let select = actors::table.select(ActorRow::as_select()).for_update();
-    let row: Option<ActorRow> = match Uuid::parse_str(key) {
-        Ok(id) => select.filter(actors::id.eq(id)).first(conn).await,
-        Err(_) => select.filter(actors::code.eq(key)).first(conn).await,
+    let row: Option<ActorRow> = match crate::input::parse_uuid(key) {
+        Some(id) => select.filter(actors::id.eq(id)).first(conn).await,
+        None => select.filter(actors::code.eq(key)).first(conn).await,
     }
     .optional()?;
     Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))

@@ -568,3 +568,137 @@ async fn every_post_with_an_idempotency_key_replays_its_first_answer() {
         .await;
     resp.assert_problem(400, None);
 }
+
+/// The smaller contract breaks of the review.
+#[tokio::test]
+async fn smaller_contract_breaks_are_fixed() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = app.action(json!({})).await;
+    let id = action["id"].as_str().unwrap().to_string();
+
+    // Unknown query parameters are 400s everywhere.
+    app.get("/v1/action-types?bogus=1")
+        .await
+        .assert_problem(400, Some("bogus"));
+    app.as_admin(Method::GET, "/v1/audit?bogus=1", None, &[])
+        .await
+        .assert_problem(400, Some("bogus"));
+
+    // A dyad is two different states or IGOs.
+    app.get("/v1/dyads/USA/USA")
+        .await
+        .assert_problem(400, Some("b"));
+    app.get("/v1/dyads/USA/USA/timeline")
+        .await
+        .assert_problem(400, Some("b"));
+    app.get("/v1/dyads/USA/chen-quanguo")
+        .await
+        .assert_problem(400, Some("b"));
+    app.get("/v1/dyads/xinjiang-psb/USA")
+        .await
+        .assert_problem(400, Some("a"));
+    app.get("/v1/dyads?actor=chen-quanguo")
+        .await
+        .assert_problem(400, Some("actor"));
+
+    // HEAD answers like GET, without a body.
+    for path in ["/v1/actions", &*format!("/v1/actions/{id}"), "/healthz"] {
+        let resp = app
+            .client
+            .head(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(resp.headers().contains_key("etag") || path == "/healthz");
+        assert!(resp.bytes().await.unwrap().is_empty());
+    }
+
+    // An id has one written form.
+    let simple = id.replace('-', "");
+    for other in [
+        format!("{{{id}}}"),
+        format!("urn:uuid:{id}"),
+        simple.clone(),
+    ] {
+        app.get(&format!("/v1/actions/{}", urlencode(&other)))
+            .await
+            .assert_problem(400, Some("id"));
+        let resp = app
+            .post(
+                "/v1/actions",
+                &action_body(json!({"announced_on": "2021-01-01",
+                    "responds_to": [{"action": other, "relation": "retaliates"}]})),
+            )
+            .await;
+        resp.assert_problem(422, Some("responds_to[0].action"));
+    }
+    app.get(&format!("/v1/actions/{}", id.to_uppercase()))
+        .await
+        .assert_status(200);
+
+    // Codes are unique whatever their case.
+    let resp = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "usa", "name": "Not the US", "kind": "igo"}),
+        )
+        .await;
+    resp.assert_problem(409, None);
+}
+
+/// Every request example of the committed OpenAPI document works against the seeded data,
+/// with the documented success status ("Try it out" in /docs must not give a 422).
+#[tokio::test]
+async fn every_documented_request_example_works_on_the_seed() {
+    let app = TestApp::spawn().await;
+    riposte::seed::run(&app.state, "xinjiang-2020")
+        .await
+        .unwrap();
+    let doc: Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("the document");
+    let mut sent = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op["requestBody"]["content"]["application/json"].as_object() else {
+                continue;
+            };
+            let example = content.get("example").cloned().unwrap_or_else(|| {
+                let reference = content["schema"]["$ref"].as_str().expect("a schema ref");
+                let name = reference.rsplit('/').next().unwrap();
+                doc["components"]["schemas"][name]["example"].clone()
+            });
+            assert!(!example.is_null(), "{method} {path} has no request example");
+            let mut url = path.clone();
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path" {
+                    let name = param["name"].as_str().unwrap();
+                    let value = param["example"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{method} {path}: no example for {name}"));
+                    url = url.replace(&format!("{{{name}}}"), value);
+                }
+            }
+            let expected: u16 = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter_map(|k| k.parse::<u16>().ok())
+                .filter(|s| (200..300).contains(s))
+                .min()
+                .unwrap();
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let resp = app
+                .as_admin(method.clone(), &url, Some(&example), &[])
+                .await;
+            assert_eq!(
+                resp.status, expected,
+                "{method} {url} with its documented example: {}",
+                resp.text
+            );
+            sent += 1;
+        }
+    }
+    assert!(sent >= 5, "only {sent} examples sent");
+}
