@@ -26,126 +26,267 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 #[derive(Debug, Clone)]
 pub struct BodyHash(pub Vec<u8>);
 
-/// A JSON request body, parsed strictly.
+/// A JSON request body, parsed strictly: every unreadable field is reported at once (422),
+/// malformed JSON is a 400.
 pub struct JsonBody<T>(pub T);
+
+/// A JSON request body whose unreadable fields are reported together with the rules the
+/// rest breaks: the value (stand-ins in place of what could not be read, see
+/// `validation`) and the faults, for the service to merge with its own verdict.
+pub struct Checked<T>(pub T, pub Vec<FieldError>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let essence = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                essence == "application/json"
-                    || (essence.starts_with("application/") && essence.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        let req = req.clone();
+        let body = read_body(req, payload);
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(AppError::UnsupportedMediaType(
-                    "send the body as JSON with `Content-Type: application/json`".into(),
-                ));
+            let (value, faults) = parse_lenient(&body.await?)?;
+            if faults.is_empty() {
+                Ok(JsonBody(value))
+            } else {
+                Err(AppError::invalid(faults))
             }
-            if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
-                return Err(AppError::PayloadTooLarge {
-                    limit: MAX_BODY_BYTES,
-                });
-            }
-            let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(MAX_BODY_BYTES));
-            let read = async {
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk.map_err(|e| AppError::BadRequest {
-                        detail: format!("could not read the request body: {e}"),
-                        errors: Vec::new(),
-                    })?;
-                    if body.len() + chunk.len() > MAX_BODY_BYTES {
-                        return Err(AppError::PayloadTooLarge {
-                            limit: MAX_BODY_BYTES,
-                        });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(())
-            };
-            tokio::time::timeout(BODY_READ_TIMEOUT, read)
-                .await
-                .map_err(|_| AppError::RequestTimeout {
-                    seconds: BODY_READ_TIMEOUT.as_secs(),
-                })??;
-            {
-                use sha2::Digest;
-                req.extensions_mut()
-                    .insert(BodyHash(sha2::Sha256::digest(&body).to_vec()));
-            }
-            parse_json(&body).map(JsonBody)
         })
     }
 }
 
-/// Syntax errors are 400; a well-formed document of the wrong shape is 422 with the path of
-/// the offending field.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
-    match parsed {
-        // Anything after the document is a syntax error too.
-        Ok(value) => match de.end() {
-            Ok(()) => Ok(value),
-            Err(e) => Err(AppError::BadRequest {
+impl<T: DeserializeOwned + 'static> FromRequest for Checked<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let (value, faults) = parse_lenient(&body.await?)?;
+            Ok(Checked(value, faults))
+        })
+    }
+}
+
+/// Reads a JSON body within the size and time limits, leaving its hash in the request's
+/// extensions (for `Idempotency-Key`).
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Vec<u8>, AppError>> {
+    let content_type_ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    let req = req.clone();
+    async move {
+        if !content_type_ok {
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ));
+        }
+        if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(AppError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(MAX_BODY_BYTES));
+        let read = async {
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::BadRequest {
+                    detail: format!("could not read the request body: {e}"),
+                    errors: Vec::new(),
+                })?;
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(AppError::PayloadTooLarge {
+                        limit: MAX_BODY_BYTES,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(())
+        };
+        tokio::time::timeout(BODY_READ_TIMEOUT, read)
+            .await
+            .map_err(|_| AppError::RequestTimeout {
+                seconds: BODY_READ_TIMEOUT.as_secs(),
+            })??;
+        {
+            use sha2::Digest;
+            req.extensions_mut()
+                .insert(BodyHash(sha2::Sha256::digest(&body).to_vec()));
+        }
+        Ok(body)
+    }
+}
+
+/// Parses a body: malformed JSON is a 400; a well-formed document is read field by field,
+/// every unreadable value recorded (with the path of its field) and replaced by a stand-in or
+/// left out, until the whole reads (see `validation`). Bounded: at most
+/// `MAX_PROBLEM_ERRORS` faults are looked for, each costing one pass over the parsed value.
+pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError>), AppError> {
+    let mut value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e)
+            if e.classify() == serde_json::error::Category::Eof
+                && body.iter().all(u8::is_ascii_whitespace) =>
+        {
+            return Err(AppError::BadRequest {
+                detail: "the request body is empty; send a JSON object".into(),
+                errors: Vec::new(),
+            })
+        }
+        Err(e) => {
+            return Err(AppError::BadRequest {
                 detail: format!("the request body is not valid JSON: {e}"),
                 errors: Vec::new(),
-            }),
-        },
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            use serde_json::error::Category;
-            match inner.classify() {
-                Category::Data => {
-                    let message = inner.to_string();
-                    // serde names a missing field in its message, not in the path.
-                    let missing = message
-                        .strip_prefix("missing field `")
-                        .and_then(|rest| rest.split('`').next());
-                    let field = match (path.as_str(), missing) {
-                        (".", Some(name)) => name.to_string(),
-                        (_, Some(name)) => format!("{path}.{name}"),
-                        (".", None) => "body".to_string(),
-                        _ => path,
-                    };
-                    Err(AppError::invalid(vec![FieldError::new(
-                        field,
-                        strip_position(&inner.to_string()),
-                    )]))
-                }
-                Category::Eof if body.iter().all(u8::is_ascii_whitespace) => {
-                    Err(AppError::BadRequest {
-                        detail: "the request body is empty; send a JSON object".into(),
-                        errors: Vec::new(),
-                    })
-                }
-                _ => Err(AppError::BadRequest {
-                    detail: format!("the request body is not valid JSON: {inner}"),
-                    errors: Vec::new(),
-                }),
-            }
+            })
         }
+    };
+    let mut faults: Vec<FieldError> = Vec::new();
+    for _ in 0..=crate::limits::MAX_PROBLEM_ERRORS {
+        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(parsed) => return Ok((parsed, faults)),
+            Err(err) => err,
+        };
+        let segments: Vec<Step> = err.path().iter().map(Step::of).collect();
+        let message = strip_position(&err.inner().to_string());
+        let named = |prefix: &str| {
+            message
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+        };
+        let (missing, unknown) = (named("missing field `"), named("unknown field `"));
+        let (container, key) = match (&missing, &unknown) {
+            (Some(name), _) | (_, Some(name)) => {
+                // An unknown key is on the path already; a missing one is not.
+                let mut container = segments.clone();
+                if matches!(container.last(), Some(Step::Key(k)) if k == name) {
+                    container.pop();
+                }
+                (container, Step::Key(name.clone()))
+            }
+            _ => match segments.split_last() {
+                Some((last, parent)) => (parent.to_vec(), last.clone()),
+                None => {
+                    // The document as a whole is of the wrong kind (an array, a number).
+                    faults.push(FieldError::new("body", message));
+                    break;
+                }
+            },
+        };
+        let field = path_text(&container, &key);
+        let repeated = faults.iter().any(|f| f.field == field);
+        if !repeated {
+            faults.push(FieldError::new(field.clone(), message));
+        } else if missing.is_none() {
+            // Its stand-in did not read either: nothing more can be learnt.
+            break;
+        }
+        let Some(parent) = walk(&mut value, &container) else {
+            break;
+        };
+        let name = match (&key, container.last()) {
+            (Step::Key(name), _) => name.clone(),
+            (Step::Index(_), Some(Step::Key(list))) => list.clone(),
+            _ => String::new(),
+        };
+        let fixed = match (&key, parent) {
+            (Step::Key(k), serde_json::Value::Object(map)) if missing.is_some() => {
+                match crate::validation::stand_in(&name, &field) {
+                    Some(v) => map.insert(k.clone(), v).is_none(),
+                    None => false,
+                }
+            }
+            // Unknown or unreadable: left out; if it was required, the next pass says it is
+            // missing and it gets a stand-in.
+            (Step::Key(k), serde_json::Value::Object(map)) => map.remove(k).is_some(),
+            (Step::Index(i), serde_json::Value::Array(items)) => {
+                match (
+                    items.get_mut(*i),
+                    crate::validation::stand_in(&name, &field),
+                ) {
+                    (Some(item), Some(v)) => {
+                        *item = v;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !fixed {
+            break;
+        }
+    }
+    Err(AppError::invalid(faults))
+}
+
+/// One step of a path into a JSON document.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl Step {
+    fn of(segment: &serde_path_to_error::Segment) -> Step {
+        use serde_path_to_error::Segment;
+        match segment {
+            Segment::Seq { index } => Step::Index(*index),
+            Segment::Map { key } => Step::Key(key.clone()),
+            Segment::Enum { variant } => Step::Key(variant.clone()),
+            Segment::Unknown => Step::Key("?".into()),
+        }
+    }
+}
+
+/// `designations[0].actor`, as fields are named in problems.
+fn path_text(container: &[Step], last: &Step) -> String {
+    let mut text = String::new();
+    for step in container.iter().chain([last]) {
+        match step {
+            Step::Key(k) if text.is_empty() => text.push_str(k),
+            Step::Key(k) => {
+                text.push('.');
+                text.push_str(k);
+            }
+            Step::Index(i) => text.push_str(&format!("[{i}]")),
+        }
+    }
+    text
+}
+
+fn walk<'v>(value: &'v mut serde_json::Value, steps: &[Step]) -> Option<&'v mut serde_json::Value> {
+    steps.iter().try_fold(value, |v, step| match step {
+        Step::Key(k) => v.get_mut(k.as_str()),
+        Step::Index(i) => v.get_mut(*i),
+    })
+}
+
+/// Parses a whole document strictly, as the bundled data sets are read: every fault of it
+/// at once (422), malformed JSON a 400.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let (value, faults) = parse_lenient(body)?;
+    if faults.is_empty() {
+        Ok(value)
+    } else {
+        Err(AppError::invalid(faults))
     }
 }
 

@@ -20,4 +20,5 @@ pub mod schema;
 pub mod seed;
 pub mod service;
 pub mod state;
+pub mod validation;
 pub mod views;

@@ -85,7 +85,15 @@ pub async fn run(state: &AppState, name: &str) -> AppResult<SeedReport> {
             report.actions_existing += 1;
         } else {
             let once = crate::service::idempotency::Once::none();
-            service::actions::create(state, &Caller::cli(), input.clone(), Some(id), once).await?;
+            service::actions::create(
+                state,
+                &Caller::cli(),
+                input.clone(),
+                Vec::new(),
+                Some(id),
+                once,
+            )
+            .await?;
             report.actions_created += 1;
         }
         log::info!(

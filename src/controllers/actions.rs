@@ -8,7 +8,7 @@ use super::{filters, parse_id, DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{idempotency, JsonBody, Query, Repeatable, RepeatableQuery};
+use crate::extract::{idempotency, Checked, Query, Repeatable, RepeatableQuery};
 use crate::input::{ActionPatch, Day, NewAction};
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter};
@@ -188,13 +188,13 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
-    JsonBody(input): JsonBody<NewAction>,
+    Checked(input, faults): Checked<NewAction>,
 ) -> AppResult<HttpResponse> {
     let once = Once::new(idempotency(&req, &caller)?, |action: &Action| {
         super::answer(201, Some(format!("/v1/actions/{}", action.id)), action)
     });
     Ok(super::send(
-        service::create(&state, &caller, input, None, once).await?,
+        service::create(&state, &caller, input, faults, None, once).await?,
     ))
 }
 
@@ -231,11 +231,11 @@ pub async fn update(
     state: web::Data<AppState>,
     Writer(caller): Writer,
     id: web::Path<String>,
-    JsonBody(patch): JsonBody<ActionPatch>,
+    Checked(patch, faults): Checked<ActionPatch>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let if_match = conditional::if_match(&req);
-    let action = service::update(&state, &caller, id, patch, if_match).await?;
+    let action = service::update(&state, &caller, id, patch, faults, if_match).await?;
     conditional::respond(&req, &action)
 }
 

@@ -6,7 +6,7 @@ use super::{DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{idempotency, JsonBody, Query};
+use crate::extract::{idempotency, Checked, Query};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorFilter};
 use crate::models::enums::ActorKind;
@@ -101,13 +101,13 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
-    JsonBody(input): JsonBody<NewActor>,
+    Checked(input, faults): Checked<NewActor>,
 ) -> AppResult<HttpResponse> {
     let once = Once::new(idempotency(&req, &caller)?, |actor: &Actor| {
         super::answer(201, Some(format!("/v1/actors/{}", actor.code)), actor)
     });
     Ok(super::send(
-        service::create(&state, &caller, input, once).await?,
+        service::create(&state, &caller, input, faults, once).await?,
     ))
 }
 
@@ -141,10 +141,10 @@ pub async fn update(
     state: web::Data<AppState>,
     Writer(caller): Writer,
     key: web::Path<String>,
-    JsonBody(patch): JsonBody<ActorPatch>,
+    Checked(patch, faults): Checked<ActorPatch>,
 ) -> AppResult<HttpResponse> {
     let if_match = conditional::if_match(&req);
-    let actor = service::update(&state, &caller, key.into_inner(), patch, if_match).await?;
+    let actor = service::update(&state, &caller, key.into_inner(), patch, faults, if_match).await?;
     conditional::respond(&req, &actor)
 }
 

@@ -21,6 +21,7 @@ use crate::models::action_list::Listed;
 use crate::models::actor::{self, ActorRefRow};
 use crate::models::enums::{parse_stored, ActionStatus, ActorKind, DatePrecision};
 use crate::state::{ActionTypes, AppState};
+use crate::validation::merge;
 use crate::views::Action;
 
 /// An action that passed every check, ready to be written.
@@ -60,6 +61,7 @@ pub async fn create(
     state: &AppState,
     caller: &Caller,
     input: NewAction,
+    faults: Vec<FieldError>,
     id: Option<Uuid>,
     once: Once<Action>,
 ) -> AppResult<Written<Action>> {
@@ -71,7 +73,7 @@ pub async fn create(
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
             }
-            let plan = plan(conn, &types, &input, None).await?;
+            let plan = plan(conn, &types, &input, None, &faults).await?;
             let history = initial_history(&input, &plan.write)?;
             action::insert(conn, id, &plan.write).await?;
             let (designations, sources, responses) = list_rows(id, &plan);
@@ -101,6 +103,7 @@ pub async fn update(
     caller: &Caller,
     id: Uuid,
     patch: ActionPatch,
+    faults: Vec<FieldError>,
     if_match: Option<String>,
 ) -> AppResult<Action> {
     let caller = caller.clone();
@@ -135,7 +138,7 @@ pub async fn update(
                 patch.responds_to.is_some(),
             );
             let input = apply_patch(&types, current, patch);
-            let plan = plan(conn, &types, &input, Some(id)).await?;
+            let plan = plan(conn, &types, &input, Some(id), &faults).await?;
 
             let mut errors = Vec::new();
             let new_status = input.status;
@@ -428,17 +431,19 @@ fn apply_patch(types: &ActionTypes, current: Action, p: ActionPatch) -> NewActio
     }
 }
 
-/// Every check of an action, reporting all failures at once.
+/// Every check of an action, reporting all failures at once, with `faults` (the fields of
+/// the body that could not be read; see `validation`).
 async fn plan(
     conn: &mut AsyncPgConnection,
     types: &ActionTypes,
     input: &NewAction,
     existing: Option<Uuid>,
+    faults: &[FieldError],
 ) -> AppResult<Plan> {
     let mut errors = check_static(input);
     if !over_limit(input).is_empty() {
         // Looking up thousands of codes would cost what the limits are there to bound.
-        return Err(AppError::invalid(errors));
+        return Err(AppError::invalid(merge(faults, errors)));
     }
 
     let action_type = types.lookup(&input.type_);
@@ -584,6 +589,7 @@ async fn plan(
         }
     }
 
+    let errors = merge(faults, errors);
     if !errors.is_empty() {
         return Err(AppError::invalid(errors));
     }

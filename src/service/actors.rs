@@ -47,6 +47,7 @@ async fn plan(
     conn: &mut AsyncPgConnection,
     input: &NewActor,
     existing: Option<&ActorRow>,
+    faults: &[FieldError],
 ) -> AppResult<ActorWrite> {
     let mut errors = input.check();
     let mut codes = Vec::new();
@@ -114,6 +115,7 @@ async fn plan(
             }
         }
     }
+    let errors = crate::validation::merge(faults, errors);
     if !errors.is_empty() {
         return Err(AppError::invalid(errors));
     }
@@ -133,12 +135,13 @@ pub async fn create(
     state: &AppState,
     caller: &Caller,
     input: NewActor,
+    faults: Vec<FieldError>,
     once: Once<Actor>,
 ) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
     super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
-            let write = plan(conn, &input, None).await?;
+            let write = plan(conn, &input, None, &faults).await?;
             let row = actor::insert(conn, &write).await?;
             let created = view(conn, row).await?;
             audit(
@@ -166,7 +169,7 @@ pub async fn ensure(
     if actor::find(conn, &input.code, true).await?.is_some() {
         return Ok(false);
     }
-    let write = plan(conn, input, None).await?;
+    let write = plan(conn, input, None, &[]).await?;
     let caller = caller.clone();
     conn.transaction::<_, AppError, _>(async |conn| {
         let Some(row) = actor::insert_if_absent(conn, &write).await? else {
@@ -193,6 +196,7 @@ pub async fn update(
     caller: &Caller,
     key: String,
     patch: ActorPatch,
+    faults: Vec<FieldError>,
     if_match: Option<String>,
 ) -> AppResult<Actor> {
     let caller = caller.clone();
@@ -214,7 +218,7 @@ pub async fn update(
                 wikidata_id: current.wikidata_id,
                 description: current.description,
             });
-            let write = plan(conn, &input, Some(&row)).await?;
+            let write = plan(conn, &input, Some(&row), &faults).await?;
             let updated = actor::update(conn, row.id, &write).await?;
             if updated.name != row.name || updated.code != row.code {
                 // Actions that designate this actor find it by name in full-text search.

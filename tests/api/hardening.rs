@@ -702,3 +702,104 @@ async fn every_documented_request_example_works_on_the_seed() {
     }
     assert!(sent >= 5, "only {sent} examples sent");
 }
+
+/// Every field at fault is reported in one problem, unreadable values and broken rules
+/// together; a stand-in for an unreadable value causes no error of its own elsewhere.
+#[tokio::test]
+async fn every_field_at_fault_is_reported_at_once() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let earlier = app.action(json!({"announced_on": "2020-01-01"})).await;
+    let earlier_id = earlier["id"].as_str().unwrap();
+
+    let resp = app
+        .post(
+            "/v1/actions",
+            &json!({
+                "title": "",
+                "initiator": "XXX",
+                "target": "CHN",
+                "type": "no_such_type",
+                "status": "in_force",
+                "announced_on": "2020-13-45",
+                "responds_to": [{"action": earlier_id, "relation": "retaliates"}],
+                "severity": "very",
+                "bogus": 1,
+                "tags": ["ok", 7, "ok"]
+            }),
+        )
+        .await;
+    resp.assert_problem(422, None);
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "announced_on",
+            "bogus",
+            "initiator",
+            "severity",
+            "tags[1]",
+            "tags[2]",
+            "title",
+            "type"
+        ],
+        "{}",
+        resp.text
+    );
+    // Missing required fields are named too, with the rest checked.
+    let resp = app
+        .post("/v1/actions", &json!({"initiator": "USA", "target": "USA"}))
+        .await;
+    let fields = resp.error_fields();
+    for f in ["title", "type", "status", "announced_on", "target"] {
+        assert!(fields.iter().any(|x| x == f), "{f}: {}", resp.text);
+    }
+    // Patches: an unreadable date and an over-long title together.
+    let id = app.action(json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"effective_from": "yesterday", "title": "x".repeat(501), "status": "nope"}),
+        )
+        .await;
+    resp.assert_problem(422, None);
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["effective_from", "status", "title"],
+        "{}",
+        resp.text
+    );
+    // Actors alike.
+    let resp = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "Bad Code", "name": "", "kind": "martian", "country": "CHN"}),
+        )
+        .await;
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["kind", "name"], "{}", resp.text);
+    let resp = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "Bad Code", "name": "", "kind": "person", "country": "CHN", "aliases": [1]}),
+        )
+        .await;
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["aliases[0]", "code", "name"], "{}", resp.text);
+    // Nothing was written by any of them.
+    assert_eq!(
+        app.get("/v1/actions").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
