@@ -103,9 +103,7 @@ window_actions AS NOT MATERIALIZED (
 ),
 groups AS MATERIALIZED (
     SELECT x.type_code, x.status, count(*) AS n, sum(x.severity) AS sev_sum,
-           count(*) FILTER (WHERE x.status = 'in_force'
-                            AND (x.effective_to IS NULL OR x.effective_to >= $5::date))
-               AS in_force,
+           count(*) FILTER (WHERE in_force(x.status, x.effective_to, $5::date)) AS in_force,
            array_agg(x.first_answer_on - x.announced_on)
                FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity'))
                AS answer_days,
@@ -128,12 +126,11 @@ groups AS MATERIALIZED (
 -- What `in_force` above got wrong: actions whose status changed after the day, for which
 -- the status on the day comes from the history (none at all when the day is today).
 corrections AS (
-    SELECT sum(((x.effective_to IS NULL OR x.effective_to >= $5::date)
-                AND coalesce((SELECT s.status = 'in_force' FROM status_changes s
-                              WHERE s.action_id = x.id AND s.changed_on <= $5::date
-                              ORDER BY s.changed_on DESC, s.id DESC LIMIT 1), false))::int
-               - (x.status = 'in_force'
-                  AND (x.effective_to IS NULL OR x.effective_to >= $5::date))::int) AS delta
+    SELECT sum(in_force((SELECT s.status FROM status_changes s
+                         WHERE s.action_id = x.id AND s.changed_on <= $5::date
+                         ORDER BY s.changed_on DESC, s.id DESC LIMIT 1),
+                        x.effective_to, $5::date)::int
+               - in_force(x.status, x.effective_to, $5::date)::int) AS delta
     FROM window_actions x
     WHERE x.id IN (SELECT action_id FROM status_changes WHERE changed_on > $5::date)
 ),

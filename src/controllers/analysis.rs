@@ -98,23 +98,26 @@ pub async fn designations(
     let (rows, more) = pagination::split(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
     let ids: Vec<Uuid> = rows.iter().map(|r| r.action.id).collect();
-    let statuses: HashMap<Uuid, String> = action::status_on(&mut conn, &ids, day)
+    let statuses: HashMap<Uuid, (Option<String>, bool)> = action::status_on(&mut conn, &ids, day)
         .await?
         .into_iter()
+        .map(|(id, status, in_force)| (id, (status, in_force)))
         .collect();
     let actions = crate::service::actions::assemble(&state.types, rows)?;
     let items = actions
         .into_iter()
         .map(|a| {
-            let status_on: Option<ActionStatus> =
-                statuses.get(&a.id).map(|s| parse_stored(s)).transpose()?;
+            let (status_on, in_force) = match statuses.get(&a.id) {
+                Some((status, in_force)) => {
+                    (status.as_deref().map(parse_stored).transpose()?, *in_force)
+                }
+                None => (None, false),
+            };
             let listed_on = a
                 .designations
                 .iter()
                 .find(|d| d.actor.id == actor.id)
                 .and_then(|d| d.listed_on);
-            let in_force = status_on == Some(ActionStatus::InForce)
-                && a.effective_to.is_none_or(|end| day <= end);
             Ok(DesignationOn {
                 action: a,
                 listed_on,

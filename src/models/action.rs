@@ -245,42 +245,50 @@ pub async fn episode(
     ))
 }
 
-/// In force on a day: the last status change on or before it says `in_force`, and the day is
-/// not after `effective_to`. A change dated D applies from D on, so a measure lifted on D is
-/// no longer in force on D; one that takes effect on D is.
-pub(crate) const IN_FORCE_ON: (&str, &str) = (
-    "(SELECT sc.status = 'in_force' AND \
-       (actions.effective_to IS NULL OR actions.effective_to >= sc_day.d) \
-     FROM (SELECT ",
-    "::date AS d) sc_day \
-     JOIN LATERAL (SELECT status FROM status_changes \
-                   WHERE action_id = actions.id AND changed_on <= sc_day.d \
-                   ORDER BY changed_on DESC, id DESC LIMIT 1) sc ON true) IS TRUE",
-);
+/// The condition "in force on the day in `param`" on `actions` (the SQL function
+/// `in_force`, migration 000011, says what that means), with the status of that day read
+/// from the history: the last change on or before it.
+pub(crate) fn in_force_on(param: &str) -> String {
+    format!(
+        "in_force((SELECT status FROM status_changes \
+                   WHERE action_id = actions.id AND changed_on <= {param}::date \
+                   ORDER BY changed_on DESC, id DESC LIMIT 1), \
+                  actions.effective_to, {param}::date)"
+    )
+}
 
-/// The status of each action on a day, from its history (None before its first entry).
+/// The status of each action on a day, from its history (None before its first entry), and
+/// whether it was in force then (`in_force`, migration 000011).
 pub async fn status_on(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
     day: NaiveDate,
-) -> QueryResult<Vec<(Uuid, String)>> {
+) -> QueryResult<Vec<(Uuid, Option<String>, bool)>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = SqlUuid)]
         id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        status: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        status: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        in_force: bool,
     }
     let rows: Vec<Row> = diesel::sql_query(
-        "SELECT DISTINCT ON (action_id) action_id AS id, status FROM status_changes \
-         WHERE action_id = ANY($1) AND changed_on <= $2 \
-         ORDER BY action_id, changed_on DESC, id DESC",
+        "SELECT a.id, s.status, in_force(s.status, a.effective_to, $2) AS in_force \
+         FROM actions a LEFT JOIN LATERAL ( \
+             SELECT status FROM status_changes \
+             WHERE action_id = a.id AND changed_on <= $2 \
+             ORDER BY changed_on DESC, id DESC LIMIT 1) s ON true \
+         WHERE a.id = ANY($1)",
     )
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
     .bind::<Date, _>(day)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.status)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.status, r.in_force))
+        .collect())
 }
 
 /// Everything embedded in a set of actions.

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::action::{ActionRow, IN_FORCE_ON};
+use super::action::{in_force_on, ActionRow};
 use super::enums::ActionSort;
 use super::sql::{Bind, Sql};
 
@@ -46,7 +46,7 @@ pub struct ActionFilter {
     pub q: Option<String>,
     /// Only actions that answer this one.
     pub answers: Option<Uuid>,
-    /// Only actions in force on this day (see `IN_FORCE_ON`).
+    /// Only actions in force on this day (see `in_force_on`).
     pub as_of: Option<NaiveDate>,
 }
 
@@ -322,7 +322,6 @@ fn from_where(sql: &mut Sql, f: &ActionFilter) {
     }
     if let Some(day) = f.as_of {
         let p = sql.bind(Bind::Date(day));
-        let (head, tail) = IN_FORCE_ON;
-        sql.push(&format!(" AND {head}{p}{tail}"));
+        sql.push(&format!(" AND {}", in_force_on(&p)));
     }
 }

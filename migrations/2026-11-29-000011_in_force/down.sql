@@ -1,0 +1,1 @@
+DROP FUNCTION in_force(text, date, date);
