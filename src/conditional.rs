@@ -32,6 +32,17 @@ pub fn if_match(req: &HttpRequest) -> Option<String> {
         .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
 }
 
+/// The requirement of a PATCH or DELETE: its `If-Match` (if any, or required by
+/// configuration) must match the ETag of the current representation, which the service
+/// hands over inside its transaction.
+pub fn expect_match<T: Serialize + 'static>(
+    req: &HttpRequest,
+    required: bool,
+) -> crate::service::Expect<T> {
+    let header = if_match(req);
+    Box::new(move |current: &T| check_if_match(header.as_deref(), &etag(current)?, required))
+}
+
 /// Checks `If-Match` against the current ETag (strong comparison; `*` matches anything).
 pub fn check_if_match(if_match: Option<&str>, current: &str, required: bool) -> AppResult<()> {
     let Some(header) = if_match else {

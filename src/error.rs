@@ -366,6 +366,12 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     }
 }
 
+impl From<crate::models::enums::CorruptValue> for AppError {
+    fn from(err: crate::models::enums::CorruptValue) -> Self {
+        AppError::Internal(err.to_string())
+    }
+}
+
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(err: actix_web::error::BlockingError) -> Self {
         AppError::Internal(format!("background task failed: {err}"))

@@ -380,22 +380,3 @@ pub fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
-
-/// The `Idempotency-Key` of a POST, bound to the caller's key and the request's body.
-pub fn idempotency(
-    req: &HttpRequest,
-    caller: &crate::auth::Caller,
-) -> Result<Option<crate::service::idempotency::Idempotency>, AppError> {
-    let body_hash = req
-        .extensions()
-        .get::<BodyHash>()
-        .map(|h| h.0.clone())
-        .unwrap_or_default();
-    crate::service::idempotency::Idempotency::from_request(
-        req.headers(),
-        caller.key_id(),
-        req.method().as_str(),
-        req.path(),
-        &body_hash,
-    )
-}

@@ -20,5 +20,6 @@ pub mod schema;
 pub mod seed;
 pub mod service;
 pub mod state;
+pub mod taxonomy;
 pub mod validation;
 pub mod views;

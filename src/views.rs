@@ -14,7 +14,7 @@ use crate::models::actor::{ActorRefRow, ActorRow};
 use crate::models::enums::{
     parse_stored, ActionStatus, ActorKind, Category, DatePrecision, Relation,
 };
-use crate::state::ActionTypes;
+use crate::taxonomy::ActionTypes;
 
 /// A page of results. Pass `next_page_token` back as `page_token` for the next page; it is
 /// null on the last page.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::models::action as action_model;
 use crate::models::enums::Relation;
-use crate::state::ActionTypes;
+use crate::taxonomy::ActionTypes;
 use crate::views::Action;
 
 /// The largest episode `GET /v1/actions/{id}/chain` returns; larger ones are a 400.

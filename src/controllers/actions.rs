@@ -4,11 +4,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::idempotency;
 use super::{filters, parse_id, DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{idempotency, Checked, Query, Repeatable, RepeatableQuery};
+use crate::extract::{Checked, Query, Repeatable, RepeatableQuery};
 use crate::input::{ActionPatch, Day, NewAction};
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter};
@@ -234,8 +235,8 @@ pub async fn update(
     Checked(patch, faults): Checked<ActionPatch>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let if_match = conditional::if_match(&req);
-    let action = service::update(&state, &caller, id, patch, faults, if_match).await?;
+    let expect = conditional::expect_match(&req, state.config.require_if_match);
+    let action = service::update(&state, &caller, id, patch, faults, expect).await?;
     conditional::respond(&req, &action)
 }
 
@@ -260,8 +261,8 @@ pub async fn delete(
         caller.require(Scope::Admin)?;
         service::purge(&state, &caller, id).await?;
     } else {
-        let if_match = conditional::if_match(&req);
-        service::delete(&state, &caller, id, if_match).await?;
+        let expect = conditional::expect_match(&req, state.config.require_if_match);
+        service::delete(&state, &caller, id, expect).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }

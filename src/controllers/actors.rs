@@ -2,11 +2,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::idempotency;
 use super::{DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{idempotency, Checked, Query};
+use crate::extract::{Checked, Query};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorFilter};
 use crate::models::enums::ActorKind;
@@ -143,8 +144,8 @@ pub async fn update(
     key: web::Path<String>,
     Checked(patch, faults): Checked<ActorPatch>,
 ) -> AppResult<HttpResponse> {
-    let if_match = conditional::if_match(&req);
-    let actor = service::update(&state, &caller, key.into_inner(), patch, faults, if_match).await?;
+    let expect = conditional::expect_match(&req, state.config.require_if_match);
+    let actor = service::update(&state, &caller, key.into_inner(), patch, faults, expect).await?;
     conditional::respond(&req, &actor)
 }
 
@@ -168,8 +169,8 @@ pub async fn delete(
         caller.require(Scope::Admin)?;
         service::purge(&state, &caller, key.into_inner()).await?;
     } else {
-        let if_match = conditional::if_match(&req);
-        service::delete(&state, &caller, key.into_inner(), if_match).await?;
+        let expect = conditional::expect_match(&req, state.config.require_if_match);
+        service::delete(&state, &caller, key.into_inner(), expect).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }

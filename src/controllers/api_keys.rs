@@ -65,10 +65,7 @@ pub async fn create(
     JsonBody(input): JsonBody<NewApiKey>,
 ) -> AppResult<HttpResponse> {
     // A secret is never stored, so a stored answer could not be replayed.
-    if req
-        .headers()
-        .contains_key(crate::service::idempotency::HEADER)
-    {
+    if req.headers().contains_key(super::IDEMPOTENCY_HEADER) {
         return Err(AppError::bad_param(
             "Idempotency-Key",
             "not supported when creating API keys: the secret is shown once and never stored; \

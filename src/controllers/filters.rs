@@ -13,7 +13,7 @@ use crate::models::action_list::{self, ActionFilter, Cursor, SortValue};
 use crate::models::actor;
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
-use crate::state::ActionTypes;
+use crate::taxonomy::ActionTypes;
 
 /// Splits a comma-separated parameter. Empty items are errors, not silently skipped.
 fn split<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a Option<String>) -> Vec<&'a str> {

@@ -11,12 +11,14 @@ mod filters;
 pub mod health;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::app::method_not_allowed;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::service::idempotency::{Answer, Written};
+use crate::extract::BodyHash;
+use crate::service::idempotency::{Answer, Idempotency, Written};
 
 /// GET, and HEAD with the same handler (actix sends no body for HEAD).
 fn read() -> actix_web::Route {
@@ -149,6 +151,47 @@ pub struct ShowDeleted {
 pub struct DeleteParams {
     /// Remove the record for good instead of hiding it (needs an `admin` key; audited).
     pub purge: Option<bool>,
+}
+
+/// The `Idempotency-Key` header.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The `Idempotency-Key` of a POST, bound to the caller's key and to the request (method,
+/// path and body): None when absent, 400 when malformed.
+pub fn idempotency(req: &HttpRequest, caller: &Caller) -> AppResult<Option<Idempotency>> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            AppError::bad_param(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters, e.g. a UUID",
+            )
+        })?;
+    let key_id = caller
+        .key_id()
+        .ok_or_else(|| AppError::Internal("write without a key".into()))?;
+    let body_hash = req
+        .extensions()
+        .get::<BodyHash>()
+        .map(|h| h.0.clone())
+        .unwrap_or_default();
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [req.method().as_str().as_bytes(), req.path().as_bytes()] {
+        hasher.update(part);
+        hasher.update([0]);
+    }
+    hasher.update(&body_hash);
+    Ok(Some(Idempotency::new(
+        key_id,
+        key.to_string(),
+        hasher.finalize().to_vec(),
+    )))
 }
 
 /// The answer a write gives, rendered inside its transaction (so that an `Idempotency-Key`

@@ -115,13 +115,15 @@ text_enum! {
 }
 
 /// Reads a stored vocabulary value; the CHECK constraints make a failure a bug, not bad input.
-pub fn parse_stored<T: std::str::FromStr<Err = String>>(
-    value: &str,
-) -> Result<T, crate::error::AppError> {
-    value
-        .parse()
-        .map_err(|e| crate::error::AppError::Internal(format!("corrupt stored value: {e}")))
+pub fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> Result<T, CorruptValue> {
+    value.parse().map_err(CorruptValue)
 }
+
+/// A stored value outside its vocabulary: the database's CHECK constraints should make this
+/// impossible, so it is a bug, not bad input.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt stored value: {0}")]
+pub struct CorruptValue(pub String);
 
 text_enum! {
     /// Order of a list of actions: a field name ascending, or with `-` descending

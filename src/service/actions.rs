@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::audit;
 use super::idempotency::{Once, Written};
 use crate::auth::Caller;
-use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::*;
 use crate::limits::*;
@@ -20,7 +19,8 @@ use crate::models::action::{
 use crate::models::action_list::Listed;
 use crate::models::actor::{self, ActorRefRow};
 use crate::models::enums::{parse_stored, ActionStatus, ActorKind, DatePrecision};
-use crate::state::{ActionTypes, AppState};
+use crate::state::AppState;
+use crate::taxonomy::ActionTypes;
 use crate::validation::merge;
 use crate::views::Action;
 
@@ -104,10 +104,9 @@ pub async fn update(
     id: Uuid,
     patch: ActionPatch,
     faults: Vec<FieldError>,
-    if_match: Option<String>,
+    expect: super::Expect<Action>,
 ) -> AppResult<Action> {
     let caller = caller.clone();
-    let require_if_match = state.config.require_if_match;
     let types = state.types.clone();
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
@@ -125,7 +124,7 @@ pub async fn update(
             }
             lock(conn, id).await?;
             let current = get(conn, &types, id).await?;
-            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
+            expect(&current)?;
             let before =
                 serde_json::to_value(&current).map_err(|e| AppError::Internal(e.to_string()))?;
             let old_status = current.status;
@@ -223,17 +222,16 @@ pub async fn delete(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
-    if_match: Option<String>,
+    expect: super::Expect<Action>,
 ) -> AppResult<()> {
     let caller = caller.clone();
-    let require_if_match = state.config.require_if_match;
     let types = state.types.clone();
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
             lock(conn, id).await?;
             let current = get(conn, &types, id).await?;
-            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
+            expect(&current)?;
             let answers = action::answered_by(conn, id, false).await?;
             if !answers.is_empty() {
                 let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();

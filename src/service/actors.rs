@@ -5,7 +5,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use super::audit;
 use super::idempotency::{Once, Written};
 use crate::auth::Caller;
-use crate::conditional::{check_if_match, etag};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorRow, ActorWrite};
@@ -197,15 +196,14 @@ pub async fn update(
     key: String,
     patch: ActorPatch,
     faults: Vec<FieldError>,
-    if_match: Option<String>,
+    expect: super::Expect<Actor>,
 ) -> AppResult<Actor> {
     let caller = caller.clone();
-    let require_if_match = state.config.require_if_match;
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
-            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
+            expect(&current)?;
             let before =
                 serde_json::to_value(&current).map_err(|e| AppError::Internal(e.to_string()))?;
             let input = patch.apply(NewActor {
@@ -248,15 +246,14 @@ pub async fn delete(
     state: &AppState,
     caller: &Caller,
     key: String,
-    if_match: Option<String>,
+    expect: super::Expect<Actor>,
 ) -> AppResult<()> {
     let caller = caller.clone();
-    let require_if_match = state.config.require_if_match;
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
-            check_if_match(if_match.as_deref(), &etag(&current)?, require_if_match)?;
+            expect(&current)?;
             let usage = actor::usage(conn, &row).await?;
             let mut uses = Vec::new();
             if usage.actions > 0 {

@@ -8,7 +8,6 @@
 //! committed, does the work once. A transaction-scoped advisory lock on the key tells a retry
 //! that arrives while the first request is still running (409).
 
-use actix_web::http::header::HeaderMap;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -17,7 +16,6 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::schema::idempotency_keys;
 
-pub const HEADER: &str = "idempotency-key";
 /// How long a key is remembered.
 pub const RETENTION_HOURS: i64 = 24;
 
@@ -92,40 +90,14 @@ impl<T> Written<T> {
 }
 
 impl Idempotency {
-    /// Reads the header; None when absent, 400 when malformed.
-    pub fn from_request(
-        headers: &HeaderMap,
-        key_id: Option<Uuid>,
-        method: &str,
-        path: &str,
-        body_hash: &[u8],
-    ) -> AppResult<Option<Self>> {
-        let Some(value) = headers.get(HEADER) else {
-            return Ok(None);
-        };
-        let key = value
-            .to_str()
-            .ok()
-            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-            .ok_or_else(|| {
-                AppError::bad_param(
-                    "Idempotency-Key",
-                    "must be 1 to 255 visible ASCII characters, e.g. a UUID",
-                )
-            })?;
-        let key_id = key_id.ok_or_else(|| AppError::Internal("write without a key".into()))?;
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        hasher.update(method.as_bytes());
-        hasher.update([0]);
-        hasher.update(path.as_bytes());
-        hasher.update([0]);
-        hasher.update(body_hash);
-        Ok(Some(Idempotency {
+    /// The key `key` sent with `key_id`, for the request whose method, path and body hash to
+    /// `request_hash` (a retry must be the same request).
+    pub fn new(key_id: Uuid, key: String, request_hash: Vec<u8>) -> Self {
+        Idempotency {
             key_id,
-            key: key.to_string(),
-            request_hash: hasher.finalize().to_vec(),
-        }))
+            key,
+            request_hash,
+        }
     }
 }
 

@@ -7,6 +7,15 @@ use futures_util::future::BoxFuture;
 
 use crate::error::{AppError, AppResult};
 
+/// What the caller requires of a record's current state before changing it, checked inside
+/// the writing transaction with the record locked (the handler builds it from `If-Match`).
+pub type Expect<T> = Box<dyn FnOnce(&T) -> AppResult<()> + Send>;
+
+/// No requirement.
+pub fn anything<T>() -> Expect<T> {
+    Box::new(|_| Ok(()))
+}
+
 pub mod actions;
 pub mod actors;
 pub mod idempotency;
