@@ -1,15 +1,19 @@
-//! A progress bar on stderr, hand-rolled: redrawn a few times a second on a terminal, one
-//! line per 10% otherwise (logs, CI).
+//! Progress on stderr: an `indicatif` bar on a terminal, one line per 10% otherwise (logs,
+//! CI, where a redrawn bar would only be noise).
 
-use std::io::Write;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 pub struct Progress {
+    /// An `indicatif` bar on a terminal; None elsewhere (logs, CI), where a line per 10%
+    /// is written instead.
+    bar: Option<ProgressBar>,
     tty: bool,
     label: String,
     total: u64,
     started: Instant,
-    last_draw: Option<Instant>,
     next_tenth: u64,
 }
 
@@ -39,19 +43,21 @@ impl Default for Progress {
 impl Progress {
     pub fn new() -> Self {
         Progress {
-            // SAFETY: isatty only inspects the descriptor.
-            tty: unsafe { libc::isatty(2) } == 1,
+            bar: None,
+            tty: std::io::stderr().is_terminal(),
             label: String::new(),
             total: 0,
             started: Instant::now(),
-            last_draw: None,
             next_tenth: 1,
         }
     }
 
-    /// A line of its own (ends any bar in progress first).
+    /// A line of its own (above any bar in progress).
     pub fn say(&self, message: &str) {
-        eprintln!("{message}");
+        match &self.bar {
+            Some(bar) => bar.println(message),
+            None => eprintln!("{message}"),
+        }
     }
 
     /// Starts a bar counting `total` actions.
@@ -59,11 +65,23 @@ impl Progress {
         self.label = label.to_string();
         self.total = total.max(1);
         self.started = Instant::now();
-        self.last_draw = None;
         self.next_tenth = 1;
+        self.bar = self.tty.then(|| {
+            let bar = ProgressBar::new(self.total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:<14} [{bar:30}] {human_pos}/{human_len} actions  {per_sec}  ETA {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(label.to_string());
+            bar
+        });
     }
 
-    fn line(&self, done: u64, with_bar: bool) -> String {
+    /// The plain line written for each tenth where there is no terminal.
+    fn line(&self, done: u64) -> String {
         let elapsed = self.started.elapsed().as_secs_f64();
         let rate = if elapsed > 0.0 {
             done as f64 / elapsed
@@ -75,24 +93,8 @@ impl Progress {
         } else {
             "?".into()
         };
-        let bar = if with_bar {
-            const WIDTH: usize = 30;
-            let filled = (done as f64 / self.total as f64 * WIDTH as f64) as usize;
-            let filled = filled.min(WIDTH);
-            let mut b = String::with_capacity(WIDTH + 2);
-            b.push('[');
-            b.push_str(&"=".repeat(filled));
-            if filled < WIDTH {
-                b.push('>');
-                b.push_str(&" ".repeat(WIDTH - filled - 1));
-            }
-            b.push_str("] ");
-            b
-        } else {
-            String::new()
-        };
         format!(
-            "{:<14} {bar}{}/{} actions  {}/s  ETA {eta}",
+            "{:<14} {}/{} actions  {}/s  ETA {eta}",
             self.label,
             thousands(done),
             thousands(self.total),
@@ -101,33 +103,30 @@ impl Progress {
     }
 
     pub fn update(&mut self, done: u64) {
-        if self.tty {
-            let due = self
-                .last_draw
-                .is_none_or(|t| t.elapsed() >= Duration::from_millis(200));
-            if due {
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r{}\x1b[K", self.line(done, true));
-                let _ = err.flush();
-                self.last_draw = Some(Instant::now());
-            }
-        } else {
-            let tenth = (done * 10 / self.total).min(10);
-            if tenth >= self.next_tenth {
-                eprintln!("{}", self.line(done, false));
-                self.next_tenth = tenth + 1;
-            }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            return;
+        }
+        let tenth = (done * 10 / self.total).min(10);
+        if tenth >= self.next_tenth {
+            eprintln!("{}", self.line(done));
+            self.next_tenth = tenth + 1;
         }
     }
 
     /// Ends the bar with its final state and how long it took.
     pub fn finish(&mut self, done: u64, note: &str) {
         let took = seconds(self.started.elapsed());
-        if self.tty {
-            eprintln!("\r{}  ({took}{note})\x1b[K", self.line(done, true));
-        } else {
-            self.update(done);
-            eprintln!("{}: done in {took}{note}", self.label);
+        match self.bar.take() {
+            Some(bar) => {
+                bar.set_position(done);
+                bar.finish_with_message(String::new());
+                eprintln!("{}: done in {took}{note}", self.label);
+            }
+            None => {
+                self.update(done);
+                eprintln!("{}: done in {took}{note}", self.label);
+            }
         }
     }
 }
@@ -143,8 +142,10 @@ mod tests {
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
         let mut p = Progress::new();
+        p.tty = false;
         p.start("actions", 1_000_000);
-        let line = p.line(450_000, true);
-        assert!(line.contains("[=============>                ] 450,000/1,000,000 actions"));
+        assert!(p.bar.is_none());
+        let line = p.line(450_000);
+        assert!(line.contains("450,000/1,000,000 actions"), "{line}");
     }
 }

@@ -43,3 +43,103 @@ async fn migrations_revert_and_reapply() {
     .await
     .unwrap();
 }
+
+/// `src/schema.rs` (written by hand) matches the migrated database: every table and column
+/// it declares exists with that type and nullability, and it leaves out no column but those
+/// the application must never read or write (listed here, with why).
+#[tokio::test]
+async fn schema_rs_matches_the_migrated_database() {
+    use diesel_async::RunQueryDsl;
+    /// Columns only the database uses.
+    const DB_ONLY: &[(&str, &str)] = &[
+        // Generated full-text document, read through SQL text only.
+        ("actions", "search"),
+    ];
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        table_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        udt_name: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        nullable: bool,
+    }
+    let db = TestDb::new().await;
+    let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url)
+        .await
+        .unwrap();
+    let columns: Vec<Column> = diesel::sql_query(
+        "SELECT table_name::text, column_name::text, udt_name::text, \
+                is_nullable = 'YES' AS nullable \
+         FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let diesel_type = |udt: &str| -> String {
+        match udt {
+            "uuid" => "Uuid",
+            "text" => "Text",
+            "int2" => "Int2",
+            "int4" => "Int4",
+            "int8" => "Int8",
+            "float8" => "Float8",
+            "bool" => "Bool",
+            "date" => "Date",
+            "timestamptz" => "Timestamptz",
+            "bytea" => "Bytea",
+            "jsonb" => "Jsonb",
+            "_text" => "Array<Text>",
+            other => return format!("<{other}>"),
+        }
+        .to_string()
+    };
+    let mut in_db: std::collections::BTreeMap<(String, String), String> = columns
+        .into_iter()
+        .map(|c| {
+            let ty = diesel_type(&c.udt_name);
+            let ty = if c.nullable {
+                format!("Nullable<{ty}>")
+            } else {
+                ty
+            };
+            ((c.table_name, c.column_name), ty)
+        })
+        .collect();
+
+    // `table_name (keys) { column -> Type, ... }` blocks of src/schema.rs.
+    let text = include_str!("../../src/schema.rs");
+    let mut declared = std::collections::BTreeMap::new();
+    let mut table = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_suffix('{').and_then(|l| l.split_once(" (")) {
+            table = Some(name.0.trim().to_string());
+        } else if line == "}" {
+            table = None;
+        } else if let (Some(t), Some((column, ty))) = (&table, line.split_once(" -> ")) {
+            declared.insert(
+                (t.clone(), column.trim().to_string()),
+                ty.trim_end_matches(',').to_string(),
+            );
+        }
+    }
+    assert!(declared.len() > 50, "schema.rs was not read: {declared:?}");
+    for ((table, column), ty) in &declared {
+        let actual = in_db.remove(&(table.clone(), column.clone()));
+        assert_eq!(
+            actual.as_deref(),
+            Some(ty.as_str()),
+            "src/schema.rs says {table}.{column} -> {ty}; the migrated database disagrees"
+        );
+    }
+    for (table, column) in DB_ONLY {
+        in_db.remove(&(table.to_string(), column.to_string()));
+    }
+    assert!(
+        in_db.is_empty(),
+        "columns of the database missing from src/schema.rs: {in_db:?}"
+    );
+}
