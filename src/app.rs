@@ -8,13 +8,14 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Compress, Condition, Logger, Next};
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::RequestId;
 use crate::controllers;
 use crate::error::AppError;
 use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// How long a SIGTERM/SIGINT waits for in-flight requests before the workers stop.
 pub const SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -27,6 +28,7 @@ pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 
 pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let doc = crate::openapi::document();
+    let allowed = web::Data::new(Allowed::from_document(&doc));
     let origins = state.config.cors_origins.clone();
     let data = web::Data::new(state);
     Ok(HttpServer::new(move || {
@@ -34,6 +36,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         // and whatever a layer answers in plain text leaves as problem+json.
         App::new()
             .app_data(data.clone())
+            .app_data(allowed.clone())
             .wrap(Compress::default())
             .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
             .wrap(from_fn(deadline))
@@ -41,7 +44,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(from_fn(request_id))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(plain_errors_as_problems))
-            .configure(controllers::routes)
+            .configure(|cfg| controllers::routes(&mut ServiceConfig::new(cfg)))
             .service(web::redirect("/docs", "/docs/"))
             .service(
                 SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", doc.clone()),
@@ -215,26 +218,66 @@ async fn request_id(
     Ok(res)
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound(format!(
-        "no resource at {} {}; see /docs for the API",
-        req.method(),
-        req.path()
-    )))
+/// 404 for an unknown path; 405 with `Allow` for a known path and another method (the known
+/// paths and their methods are the OpenAPI document's, so the route list is written once).
+async fn not_found(req: HttpRequest, allowed: web::Data<Allowed>) -> HttpResponse {
+    match allowed.methods(req.path()) {
+        Some(allow) => method_not_allowed(&req, allow),
+        None => AppError::NotFound(format!(
+            "no resource at {} {}; see /docs for the API",
+            req.method(),
+            req.path()
+        ))
+        .error_response(),
+    }
 }
 
-/// The 405 answer of a resource, with the methods it does allow.
-pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
-    web::to(move |req: HttpRequest| async move {
-        let problem = serde_json::json!({
-            "type": "/problems/method-not-allowed",
-            "title": "Method not allowed",
-            "status": 405,
-            "detail": format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()),
-        });
-        HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, allow))
-            .content_type(crate::error::PROBLEM_JSON)
-            .body(problem.to_string())
-    })
+/// The methods of each documented path, for 405 answers.
+pub struct Allowed(Vec<(Vec<String>, String)>);
+
+impl Allowed {
+    fn from_document(doc: &serde_json::Value) -> Self {
+        let mut paths = Vec::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let mut methods: Vec<String> = item
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(m, _)| m.to_ascii_uppercase())
+                .collect();
+            if methods.iter().any(|m| m == "GET") {
+                methods.push("HEAD".into());
+            }
+            let segments = path.split('/').map(str::to_string).collect();
+            paths.push((segments, methods.join(", ")));
+        }
+        Allowed(paths)
+    }
+
+    /// The `Allow` value of the documented path `path` matches, if any.
+    fn methods(&self, path: &str) -> Option<&str> {
+        let wanted: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, allow)| {
+            let fits = template.len() == wanted.len()
+                && template
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()));
+            fits.then_some(allow.as_str())
+        })
+    }
+}
+
+/// The 405 answer, with the methods the path does allow.
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let problem = serde_json::json!({
+        "type": "/problems/method-not-allowed",
+        "title": "Method not allowed",
+        "status": 405,
+        "detail": format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()),
+    });
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow.to_string()))
+        .content_type(crate::error::PROBLEM_JSON)
+        .body(problem.to_string())
 }

@@ -11,7 +11,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use crate::controllers::{action_types, actions, actors, analysis, api_keys, audit, health};
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
 
 const DESCRIPTION: &str = "\
@@ -58,35 +57,6 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         description = DESCRIPTION,
         license(name = "MIT OR Apache-2.0"),
     ),
-    paths(
-        actors::list,
-        actors::create,
-        actors::get,
-        actors::update,
-        actors::delete,
-        actors::restore,
-        action_types::list,
-        actions::list,
-        actions::create,
-        actions::get,
-        actions::update,
-        actions::delete,
-        actions::restore,
-        actions::responses,
-        actions::history,
-        analysis::chain,
-        analysis::designations,
-        analysis::dyad,
-        analysis::timeline,
-        analysis::active,
-        api_keys::list,
-        api_keys::create,
-        api_keys::get,
-        api_keys::revoke,
-        audit::list,
-        health::healthz,
-        health::readyz,
-    ),
     components(
         schemas(
             Problem,
@@ -111,7 +81,6 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             InternalError
         )
     ),
-    modifiers(&CommonErrors),
     tags(
         (name = "actors", description = "States, IGOs, and the bodies, people and companies \
             they act through or designate"),
@@ -127,8 +96,22 @@ pub struct ApiDoc;
 
 /// The document as served. utoipa 5 writes link objects' fields in snake case
 /// (`operation_id`); OpenAPI spells them `operationId`, `operationRef`, `requestBody`.
+/// The document: the shared parts above, the paths of every route `controllers::routes`
+/// registers, then the errors and headers every operation shares (`CommonErrors`).
+pub fn api() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, mut api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::controllers::routes)
+        .split_for_parts();
+    CommonErrors.modify(&mut api);
+    api
+}
+
+/// The document as served, a JSON value.
 pub fn document() -> serde_json::Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    let mut doc = serde_json::to_value(api()).expect("the OpenAPI document serialises");
     if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
         for op in paths
             .values_mut()
@@ -395,7 +378,6 @@ impl Modify for CommonErrors {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/v1/");
             let admin = path.starts_with("/v1/api-keys") || path.starts_with("/v1/audit");
-            let conditional = path == "/v1/actors/{actor}" || path == "/v1/actions/{id}";
             let operations = [
                 ("get", item.get.as_mut()),
                 ("post", item.post.as_mut()),
@@ -405,6 +387,8 @@ impl Modify for CommonErrors {
             for (method, op) in operations {
                 let Some(op) = op else { continue };
                 let read = method == "get";
+                // What an operation takes is declared by its handler (`controllers::IfMatch`).
+                let conditional = op.parameters.iter().flatten().any(|p| p.name == "If-Match");
                 op.operation_id = Some(operation_id(method, path));
                 let responses = &mut op.responses.responses;
                 let mut add = |status: &str, name: &str| {
@@ -453,48 +437,17 @@ impl Modify for CommonErrors {
                                 .build(),
                         );
                     }
-                    let (name, description) = if read {
-                        (
-                            "If-None-Match",
-                            "An ETag you hold; 304 when it is still current",
-                        )
-                    } else {
-                        (
-                            "If-Match",
-                            "The ETag you read; 412 when the resource changed since (required \
-                             with RIPOSTE_REQUIRE_IF_MATCH=true, else 428)",
-                        )
-                    };
-                    op.parameters.get_or_insert_with(Vec::new).push(
-                        ParameterBuilder::new()
-                            .name(name)
-                            .parameter_in(ParameterIn::Header)
-                            .required(Required::False)
-                            .description(Some(description))
-                            .schema(Some(Object::with_type(Type::String)))
-                            .build(),
-                    );
-                }
-                if api
-                    && !read
-                    && op.responses.responses.contains_key("201") | path.ends_with("/restore")
-                    && !admin
-                {
-                    op.parameters.get_or_insert_with(Vec::new).push(
-                        ParameterBuilder::new()
-                            .name("Idempotency-Key")
-                            .parameter_in(ParameterIn::Header)
-                            .required(Required::False)
-                            .description(Some(
-                                "Makes a retry safe: the same key with the same request replays \
-                                 the first answer (marked `Idempotent-Replayed: true`) and \
-                                 creates nothing; with another request it is a 422; while the \
-                                 first is still running, a 409. Scoped to the API key, kept 24 \
-                                 hours. 1 to 255 visible ASCII characters.",
-                            ))
-                            .schema(Some(Object::with_type(Type::String)))
-                            .build(),
-                    );
+                    if read {
+                        op.parameters.get_or_insert_with(Vec::new).push(
+                            ParameterBuilder::new()
+                                .name("If-None-Match")
+                                .parameter_in(ParameterIn::Header)
+                                .required(Required::False)
+                                .description(Some("An ETag you hold; 304 when it is still current"))
+                                .schema(Some(Object::with_type(Type::String)))
+                                .build(),
+                        );
+                    }
                 }
                 if api {
                     let key = SecurityRequirement::new("api_key", Vec::<String>::new());

@@ -1,3 +1,4 @@
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::Reader;
@@ -13,6 +14,7 @@ use crate::views::{ActionType, List};
             "description": "Blocking of property and interests in property of designated persons or bodies.",
             "category": "sanction", "cameo_code": "163", "quad_class": 4, "default_severity": -8.0}],
             "next_page_token": null}))))]
+#[route("/v1/action-types", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,

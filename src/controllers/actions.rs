@@ -1,3 +1,4 @@
+use actix_web::{delete, patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
@@ -153,6 +154,7 @@ async fn page(
     responses((status = 200, description = "A page of actions", body = List<Action>,
         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
         example = json!({"items": [crate::views::action_example()], "next_page_token": null}))))]
+#[route("/v1/actions", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -181,10 +183,12 @@ pub async fn list(
 /// Creates an action with its designations, sources, responses and status history, in one
 /// transaction.
 #[utoipa::path(post, path = "/v1/actions", tag = "actions", request_body = NewAction,
+    params(super::IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Action,
             headers(("Location" = String, description = "The new action's URL"))),
         (status = 409, response = crate::openapi::Conflict)))]
+#[post("/v1/actions")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -205,6 +209,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The action", body = Action),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/actions/{id}", method = "GET", method = "HEAD")]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -222,11 +227,12 @@ pub async fn get(
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
 /// appended to the history.
 #[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions", request_body = ActionPatch,
-    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IfMatch),
     responses(
         (status = 200, description = "The changed action", body = Action),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
+#[patch("/v1/actions/{id}")]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -244,11 +250,12 @@ pub async fn update(
 /// 409 while other actions respond to it. With `purge=true` (admin) it is removed for good,
 /// with its designations, sources, history and the responses it makes.
 #[utoipa::path(delete, path = "/v1/actions/{id}", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), DeleteParams),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), DeleteParams, super::IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
+#[delete("/v1/actions/{id}")]
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -269,11 +276,12 @@ pub async fn delete(
 
 /// Brings back a deleted action.
 #[utoipa::path(post, path = "/v1/actions/{id}/restore", tag = "actions",
-    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IdempotencyKey),
     responses(
         (status = 200, description = "The restored action", body = Action),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
+#[post("/v1/actions/{id}/restore")]
 pub async fn restore(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -298,6 +306,7 @@ pub async fn restore(
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
             example = json!({"items": [crate::views::action_example()], "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/actions/{id}/responses", method = "GET", method = "HEAD")]
 pub async fn responses(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -338,6 +347,7 @@ pub async fn responses(
                 "edits": [{"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []}],
                 "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/actions/{id}/history", method = "GET", method = "HEAD")]
 pub async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,

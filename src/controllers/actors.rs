@@ -1,3 +1,4 @@
+use actix_web::{delete, patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -45,6 +46,7 @@ pub struct ActorListParams {
             "aliases": ["People's Republic of China"], "wikidata_id": "Q148", "description": null,
             "created_at": "2026-11-28T12:00:00Z", "updated_at": "2026-11-28T12:00:00Z", "version": 1}],
             "next_page_token": "eyJrIjoiQ0hOIiwiZiI6IjEyMzQifQ"}))))]
+#[route("/v1/actors", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -94,10 +96,12 @@ pub async fn list(
 
 /// Creates an actor.
 #[utoipa::path(post, path = "/v1/actors", tag = "actors", request_body = NewActor,
+    params(super::IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Actor,
             headers(("Location" = String, description = "The new actor's URL"))),
         (status = 409, response = crate::openapi::Conflict)))]
+#[post("/v1/actors")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -118,6 +122,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The actor", body = Actor),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/actors/{actor}", method = "GET", method = "HEAD")]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -132,11 +137,12 @@ pub async fn get(
 
 /// Changes an actor: absent fields are kept, `null` clears.
 #[utoipa::path(patch, path = "/v1/actors/{actor}", tag = "actors", request_body = ActorPatch,
-    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo")),
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IfMatch),
     responses(
         (status = 200, description = "The changed actor", body = Actor),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
+#[patch("/v1/actors/{actor}")]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -153,11 +159,12 @@ pub async fn update(
 /// 409 while actions or other actors refer to it. With `purge=true` (admin) it is removed for
 /// good.
 #[utoipa::path(delete, path = "/v1/actors/{actor}", tag = "actors",
-    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), DeleteParams),
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), DeleteParams, super::IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
+#[delete("/v1/actors/{actor}")]
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -177,11 +184,12 @@ pub async fn delete(
 
 /// Brings back a deleted actor.
 #[utoipa::path(post, path = "/v1/actors/{actor}/restore", tag = "actors",
-    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo")),
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IdempotencyKey),
     responses(
         (status = 200, description = "The restored actor", body = Actor),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict)))]
+#[post("/v1/actors/{actor}/restore")]
 pub async fn restore(
     req: HttpRequest,
     state: web::Data<AppState>,

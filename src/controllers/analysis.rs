@@ -1,11 +1,12 @@
 use std::collections::HashMap;
 
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::parse_id;
-use crate::analysis::chain::{self, Chain};
+use crate::analysis::chain::{self as chains, Chain};
 use crate::analysis::dyad::{ActiveDyad, DyadSummary, Interval, Timeline};
 use crate::auth::Reader;
 use crate::error::{AppError, AppResult};
@@ -27,6 +28,7 @@ use crate::views::{Action, List};
     responses(
         (status = 200, description = "The episode, oldest action first", body = Chain),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/actions/{id}/chain", method = "GET", method = "HEAD")]
 pub async fn chain(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -35,8 +37,8 @@ pub async fn chain(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
-    let mut spares = state.spare_conns(chain::SPARES).await;
-    let chain = chain::chain(&mut conn, borrow_all(&mut spares), &state.types, id).await?;
+    let mut spares = state.spare_conns(chains::SPARES).await;
+    let chain = chains::chain(&mut conn, borrow_all(&mut spares), &state.types, id).await?;
     crate::conditional::respond(&req, &chain)
 }
 
@@ -74,6 +76,7 @@ pub struct DesignationOn {
     responses(
         (status = 200, description = "The designating actions", body = List<DesignationOn>),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/actors/{actor}/designations", method = "GET", method = "HEAD")]
 pub async fn designations(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -160,6 +163,7 @@ pub struct WindowParams {
     responses(
         (status = 200, description = "The dyad's summary", body = DyadSummary),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/dyads/{a}/{b}", method = "GET", method = "HEAD")]
 pub async fn dyad(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -254,6 +258,7 @@ pub struct TimelineParams {
     responses(
         (status = 200, description = "The buckets, oldest first", body = Timeline),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/dyads/{a}/{b}/timeline", method = "GET", method = "HEAD")]
 pub async fn timeline(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -305,6 +310,7 @@ pub struct ActiveParams {
 #[utoipa::path(get, path = "/v1/dyads", tag = "analysis", params(ActiveParams),
     responses((status = 200, description = "The busiest dyads", body = List<ActiveDyad>),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/dyads", method = "GET", method = "HEAD")]
 pub async fn active(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -1,4 +1,5 @@
 use actix_web::http::header;
+use actix_web::{delete, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -34,6 +35,7 @@ pub struct NewApiKey {
 /// API keys, oldest first. Admin only; secrets are never shown again.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api keys", params(PageParams),
     responses((status = 200, description = "A page of keys", body = List<ApiKey>)))]
+#[route("/v1/api-keys", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -58,6 +60,7 @@ pub async fn list(
     responses((status = 201, description = "Created; the secret is in the body, this once",
         body = NewApiKeySecret,
         headers(("Location" = String, description = "The key's URL")))))]
+#[post("/v1/api-keys")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -93,6 +96,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The key", body = ApiKey),
         (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/api-keys/{id}", method = "GET", method = "HEAD")]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -113,6 +117,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The revoked key", body = ApiKey),
         (status = 404, response = crate::openapi::NotFound)))]
+#[delete("/v1/api-keys/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     Admin(caller): Admin,

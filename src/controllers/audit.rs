@@ -1,3 +1,4 @@
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -40,6 +41,7 @@ pub struct AuditParams {
 /// The audit log, newest first. Admin only.
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
     responses((status = 200, description = "A page of audit entries", body = List<AuditEntry>)))]
+#[route("/v1/audit", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,

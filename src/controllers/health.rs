@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use actix_web::route;
 use actix_web::{web, HttpResponse};
 use diesel_async::RunQueryDsl;
 
@@ -13,6 +14,7 @@ use crate::views::Health;
     responses((status = 200, description = "The process is alive", body = Health,
         example = json!({"status": "ok"})),
         (status = 503, response = crate::openapi::ServiceUnavailable)))]
+#[route("/healthz", method = "GET", method = "HEAD")]
 pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     if let Some(why) = state.database_down() {
         return Err(AppError::Unavailable(why.into()));
@@ -28,6 +30,7 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         (status = 200, description = "Ready to serve", body = Health,
             example = json!({"status": "ready"})),
         (status = 503, response = crate::openapi::ServiceUnavailable)))]
+#[route("/readyz", method = "GET", method = "HEAD")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     if let Some(why) = state.database_down() {
         return Err(AppError::Unavailable(why.into()));

@@ -11,125 +11,70 @@ mod filters;
 pub mod health;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use crate::app::method_not_allowed;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::BodyHash;
 use crate::service::idempotency::{Answer, Idempotency, Written};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// GET, and HEAD with the same handler (actix sends no body for HEAD).
-fn read() -> actix_web::Route {
-    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+/// Every operation of the API, registered once: the routes actix serves and the paths of the
+/// OpenAPI document (`openapi::api`) both come from this list. Each handler carries its
+/// route (`#[get(...)]`, GETs also answering HEAD) and its `#[utoipa::path]`;
+/// wrong methods on a known path get 405 from `app::not_found`, which reads the document.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(actors::list)
+        .service(actors::create)
+        .service(actors::get)
+        .service(actors::update)
+        .service(actors::delete)
+        .service(actors::restore)
+        .service(action_types::list)
+        .service(actions::list)
+        .service(actions::create)
+        .service(actions::get)
+        .service(actions::update)
+        .service(actions::delete)
+        .service(actions::restore)
+        .service(actions::responses)
+        .service(actions::history)
+        .service(analysis::chain)
+        .service(analysis::designations)
+        .service(analysis::dyad)
+        .service(analysis::timeline)
+        .service(analysis::active)
+        .service(api_keys::list)
+        .service(api_keys::create)
+        .service(api_keys::get)
+        .service(api_keys::revoke)
+        .service(audit::list)
+        .service(health::healthz)
+        .service(health::readyz);
 }
 
-/// Registers every route of the API.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/v1/actors")
-            .default_service(method_not_allowed("GET, POST"))
-            .route(read().to(actors::list))
-            .route(web::post().to(actors::create)),
-    )
-    .service(
-        web::resource("/v1/actors/{actor}")
-            .default_service(method_not_allowed("GET, PATCH, DELETE"))
-            .route(read().to(actors::get))
-            .route(web::patch().to(actors::update))
-            .route(web::delete().to(actors::delete)),
-    )
-    .service(
-        web::resource("/v1/dyads")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(analysis::active)),
-    )
-    .service(
-        web::resource("/v1/dyads/{a}/{b}/timeline")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(analysis::timeline)),
-    )
-    .service(
-        web::resource("/v1/dyads/{a}/{b}")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(analysis::dyad)),
-    )
-    .service(
-        web::resource("/v1/actors/{actor}/designations")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(analysis::designations)),
-    )
-    .service(
-        web::resource("/v1/actors/{actor}/restore")
-            .default_service(method_not_allowed("POST"))
-            .route(web::post().to(actors::restore)),
-    )
-    .service(
-        web::resource("/v1/action-types")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(action_types::list)),
-    )
-    .service(
-        web::resource("/v1/actions")
-            .default_service(method_not_allowed("GET, POST"))
-            .route(read().to(actions::list))
-            .route(web::post().to(actions::create)),
-    )
-    .service(
-        web::resource("/v1/actions/{id}")
-            .default_service(method_not_allowed("GET, PATCH, DELETE"))
-            .route(read().to(actions::get))
-            .route(web::patch().to(actions::update))
-            .route(web::delete().to(actions::delete)),
-    )
-    .service(
-        web::resource("/v1/actions/{id}/chain")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(analysis::chain)),
-    )
-    .service(
-        web::resource("/v1/actions/{id}/restore")
-            .default_service(method_not_allowed("POST"))
-            .route(web::post().to(actions::restore)),
-    )
-    .service(
-        web::resource("/v1/actions/{id}/responses")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(actions::responses)),
-    )
-    .service(
-        web::resource("/v1/actions/{id}/history")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(actions::history)),
-    )
-    .service(
-        web::resource("/v1/api-keys")
-            .default_service(method_not_allowed("GET, POST"))
-            .route(read().to(api_keys::list))
-            .route(web::post().to(api_keys::create)),
-    )
-    .service(
-        web::resource("/v1/api-keys/{id}")
-            .default_service(method_not_allowed("GET, DELETE"))
-            .route(read().to(api_keys::get))
-            .route(web::delete().to(api_keys::revoke)),
-    )
-    .service(
-        web::resource("/v1/audit")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(audit::list)),
-    )
-    .service(
-        web::resource("/healthz")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(health::healthz)),
-    )
-    .service(
-        web::resource("/readyz")
-            .default_service(method_not_allowed("GET"))
-            .route(read().to(health::readyz)),
-    );
+/// `If-Match`, declared by the handlers that honour it (PATCH and DELETE of a resource).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatch {
+    /// The ETag you read; 412 when the resource changed since (required with
+    /// RIPOSTE_REQUIRE_IF_MATCH=true, else 428).
+    #[param(rename = "If-Match", nullable = false)]
+    pub if_match: Option<String>,
+}
+
+/// `Idempotency-Key`, declared by the handlers whose writes go through
+/// `service::write_once`.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// Makes a retry safe: the same key with the same request replays the first answer
+    /// (status, Location, ETag and body, marked `Idempotent-Replayed: true`) and creates
+    /// nothing; with another request it is a 422; while the first is still running, a 409.
+    /// Scoped to the API key, kept 24 hours. 1 to 255 visible ASCII characters.
+    #[param(rename = "Idempotency-Key", nullable = false)]
+    pub idempotency_key: Option<String>,
 }
 
 /// No query parameters: any given is a 400.

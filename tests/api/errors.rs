@@ -98,7 +98,7 @@ async fn unknown_routes_and_methods() {
         .request(Method::PUT, "/v1/actions", Some(&json!({})), &[])
         .await;
     resp.assert_status(405);
-    assert_eq!(resp.header("allow"), Some("GET, POST"));
+    assert_eq!(resp.header("allow"), Some("GET, POST, HEAD"));
     assert_eq!(
         resp.header("content-type"),
         Some("application/problem+json")
@@ -107,6 +107,13 @@ async fn unknown_routes_and_methods() {
         .request(Method::POST, "/v1/action-types", None, &[])
         .await;
     assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("GET, HEAD"));
+    // Path parameters of any value, on a path with several methods.
+    let resp = app
+        .request(Method::PUT, "/v1/actors/whoever/restore", None, &[])
+        .await;
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("POST"));
 }
 
 #[tokio::test]
