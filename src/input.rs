@@ -40,8 +40,13 @@ pub fn parse_uuid(text: &str) -> Option<Uuid> {
     shaped.then(|| Uuid::parse_str(text).ok()).flatten()
 }
 
+/// Reads an optional id in its one written form (`parse_uuid`).
+pub fn canonical_uuid_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+    canonical_uuid(d).map(Some)
+}
+
 /// Reads an id in its one written form (`parse_uuid`).
-fn canonical_uuid<'de, D: Deserializer<'de>>(d: D) -> Result<Uuid, D::Error> {
+pub fn canonical_uuid<'de, D: Deserializer<'de>>(d: D) -> Result<Uuid, D::Error> {
     let text = String::deserialize(d)?;
     parse_uuid(&text).ok_or_else(|| {
         serde::de::Error::custom(format!(

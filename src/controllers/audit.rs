@@ -20,8 +20,10 @@ pub struct AuditParams {
     /// `actor`, `action` or `api_key`.
     pub entity: Option<String>,
     /// Only changes of this record.
+    #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
     pub entity_id: Option<Uuid>,
     /// Only changes made with this API key.
+    #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
     pub key_id: Option<Uuid>,
     /// `create`, `update`, `delete`, `restore`, `purge` or `revoke`.
     pub operation: Option<String>,

@@ -637,6 +637,17 @@ async fn smaller_contract_breaks_are_fixed() {
     app.get(&format!("/v1/actions/{}", id.to_uppercase()))
         .await
         .assert_status(200);
+    app.as_admin(
+        Method::GET,
+        &format!("/v1/audit?entity_id={simple}"),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(400, Some("entity_id"));
+    app.as_admin(Method::GET, &format!("/v1/audit?entity_id={id}"), None, &[])
+        .await
+        .assert_status(200);
 
     // Codes are unique whatever their case.
     let resp = app
