@@ -335,11 +335,17 @@ pub fn parse_query<T: DeserializeOwned>(
     repeatable: &[(&str, &str)],
 ) -> Result<T, AppError> {
     let mut merged: Vec<(String, String)> = Vec::new();
+    // Position of each name in `merged`: linear in the number of parameters.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (key, value) in form_urlencoded_pairs(query) {
-        match merged.iter_mut().find(|(k, _)| *k == key) {
-            None => merged.push((key, value)),
-            Some((_, joined)) => match repeatable.iter().find(|(name, _)| *name == key) {
+        match seen.get(&key).copied() {
+            None => {
+                seen.insert(key.clone(), merged.len());
+                merged.push((key, value));
+            }
+            Some(at) => match repeatable.iter().find(|(name, _)| *name == key) {
                 Some((_, separator)) => {
+                    let joined = &mut merged[at].1;
                     joined.push_str(separator);
                     joined.push_str(&value);
                 }
