@@ -786,6 +786,24 @@ async fn every_field_at_fault_is_reported_at_once() {
         "{}",
         resp.text
     );
+    // An unreadable body is a 422 even with a stale If-Match (which alone is a 412).
+    let resp = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/actions/{id}"),
+            Some(&json!({"effective_from": "yesterday"})),
+            &[("if-match", "\"stale\"")],
+        )
+        .await;
+    resp.assert_problem(422, Some("effective_from"));
+    app.request(
+        Method::PATCH,
+        &format!("/v1/actions/{id}"),
+        Some(&json!({"title": "Fine"})),
+        &[("if-match", "\"stale\"")],
+    )
+    .await
+    .assert_problem(412, None);
     // Actors alike.
     let resp = app
         .post(
