@@ -51,8 +51,12 @@ status=0
 # Revoking keys is left to the last pass: schemathesis reuses ids it has seen, and would
 # revoke its own key half-way through.
 all=examples,coverage,fuzzing,stateful
-run $all -H "Authorization: Bearer $admin" --exclude-operation-id deleteV1ApiKeysId || status=1
-run $all || status=1
+# GET /v1/events never ends (Server-Sent Events): a request/response fuzzer would wait on it
+# for ever; tests/api/changes.rs covers it.
+endless="--exclude-operation-id getV1Events"
+run $all -H "Authorization: Bearer $admin" --exclude-operation-id deleteV1ApiKeysId $endless \
+    || status=1
+run $all $endless || status=1
 run examples,coverage,fuzzing -H "Authorization: Bearer $admin" \
     --include-operation-id deleteV1ApiKeysId || status=1
 if [ $status -ne 0 ]; then

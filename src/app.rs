@@ -61,7 +61,10 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
 
 /// SIGTERM or SIGINT (Ctrl-C) stop taking connections and let the requests in flight finish,
 /// for up to `SHUTDOWN_GRACE_SECS`; a second SIGINT stops at once.
-pub fn stop_on_signals(handle: ServerHandle) {
+pub fn stop_on_signals(
+    handle: ServerHandle,
+    shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     actix_web::rt::spawn(async move {
         let (Ok(mut int), Ok(mut term)) = (
@@ -79,6 +82,7 @@ pub fn stop_on_signals(handle: ServerHandle) {
             "{name}: finishing the requests in flight (up to {SHUTDOWN_GRACE_SECS} s); Ctrl-C \
              again to stop at once"
         );
+        shutdown.send_replace(true);
         let graceful = handle.stop(true);
         tokio::select! {
             _ = graceful => {}

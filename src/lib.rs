@@ -9,6 +9,7 @@ pub mod db;
 pub mod embedded_pg;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod generate;
 pub mod input;
 pub mod limits;

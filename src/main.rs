@@ -218,14 +218,16 @@ fn run(cli: Cli) -> Result<(), String> {
                     },
                     cors_origins,
                     token_secret,
+                    ..Config::default()
                 };
                 let mut state = AppState::with_config(pool, config)
                     .await
                     .map_err(|e| format!("cannot start serving: {e}"))?;
                 state.pg = watch.clone();
                 log::info!("serving on http://{bind} (docs at http://{bind}/docs)");
+                let shutdown = state.shutdown.clone();
                 let server = app::server(listener, state, workers).map_err(|e| e.to_string())?;
-                app::stop_on_signals(server.handle());
+                app::stop_on_signals(server.handle(), shutdown);
                 let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
                 server.await.map_err(|e| format!("server failed: {e}"))?;
                 if gave_up.is_some_and(|g| g.load(std::sync::atomic::Ordering::SeqCst)) {

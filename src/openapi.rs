@@ -89,6 +89,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         (name = "analysis", description = "Who answered whom, how fast and how hard"),
         (name = "api keys", description = "Keys and their scopes (admin)"),
         (name = "audit", description = "The append-only log of every change (admin)"),
+        (name = "changes", description = "Every committed change, as pages and as a live \
+            stream, never skipping one"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -175,3 +175,20 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    changes (id) {
+        id -> Int8,
+        seq -> Nullable<Int8>,
+        at -> Timestamptz,
+        kind -> Text,
+        entity -> Text,
+        entity_id -> Uuid,
+        related_id -> Nullable<Uuid>,
+        relation -> Nullable<Text>,
+        status -> Nullable<Text>,
+        actor_ids -> Array<Uuid>,
+        dyad -> Nullable<Array<Uuid>>,
+        type_code -> Nullable<Text>,
+    }
+}

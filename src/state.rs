@@ -24,6 +24,11 @@ pub struct Config {
     /// characters); by default one made on first start and kept in the database, so that
     /// every server on it accepts the others' tokens.
     pub token_secret: Option<String>,
+    /// Entries the live change stream keeps for subscribers that fall behind; one that falls
+    /// further is dropped with its resume point.
+    pub feed_buffer: usize,
+    /// How often `GET /v1/events` sends a comment line to keep the connection open.
+    pub heartbeat: std::time::Duration,
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -42,6 +47,8 @@ impl Default for Config {
             },
             cors_origins: Vec::new(),
             token_secret: None,
+            feed_buffer: 4096,
+            heartbeat: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -55,6 +62,11 @@ pub struct AppState {
     pub token_key: Arc<TokenKey>,
     /// The embedded PostgreSQL's supervisor, when this process runs one.
     pub pg: Option<crate::embedded_pg::PgWatch>,
+    /// The live change stream, started by its first subscriber.
+    feed: Arc<tokio::sync::OnceCell<Arc<crate::feed::Feed>>>,
+    /// Set when the server starts shutting down: endless responses (event streams) end then,
+    /// so that they do not hold the shutdown for its whole grace period.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -73,6 +85,8 @@ impl AppState {
             limiter: Arc::new(limiter),
             token_key: Arc::new(token_key),
             pg: None,
+            feed: Arc::default(),
+            shutdown: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }
 
@@ -90,6 +104,20 @@ impl AppState {
             }
             PgState::Stopped => Some("the embedded PostgreSQL is stopped"),
         }
+    }
+
+    /// This process's live change stream.
+    pub async fn feed(&self) -> AppResult<Arc<crate::feed::Feed>> {
+        self.feed
+            .get_or_try_init(|| {
+                crate::feed::Feed::start(
+                    self.pool.clone(),
+                    self.types.clone(),
+                    self.config.feed_buffer,
+                )
+            })
+            .await
+            .cloned()
     }
 
     pub async fn conn(&self) -> AppResult<DbConn> {

@@ -10,7 +10,8 @@ use super::actions::ActionListParams;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_TAG_LEN};
 use crate::models::action_list::{self, ActionFilter, Cursor, SortValue};
-use crate::models::actor;
+use crate::models::actor::{self, ActorRefRow};
+use crate::models::change::ChangeFilter;
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
 use crate::taxonomy::ActionTypes;
@@ -57,6 +58,114 @@ fn parse_all<T: std::str::FromStr<Err = String>>(
         .collect()
 }
 
+/// `A,B` pairs, several separated by `;`.
+fn parse_dyads<'a>(
+    errors: &mut Vec<FieldError>,
+    value: &'a Option<String>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut dyads = Vec::new();
+    let Some(value) = value else {
+        return dyads;
+    };
+    let pairs: Vec<&str> = value.split(';').collect();
+    if pairs.len() > MAX_FILTER_VALUES {
+        errors.push(FieldError::new(
+            "dyad",
+            format!(
+                "{} dyads; at most {MAX_FILTER_VALUES} are allowed",
+                pairs.len()
+            ),
+        ));
+        return dyads;
+    }
+    for pair in pairs {
+        match pair.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+            [a, b] if !a.is_empty() && !b.is_empty() && a != b => dyads.push((a, b)),
+            _ => errors.push(FieldError::new(
+                "dyad",
+                format!("`{pair}` is not two different actor codes like `USA,CHN`"),
+            )),
+        }
+    }
+    dyads
+}
+
+/// The ids of `codes` among `found`; each unknown code is an error of `field`.
+fn codes_to_ids(
+    found: &[ActorRefRow],
+    field: &str,
+    codes: &[&str],
+    errors: &mut Vec<FieldError>,
+) -> Vec<Uuid> {
+    codes
+        .iter()
+        .filter_map(|code| match found.iter().find(|a| a.code == *code) {
+            Some(a) => Some(a.id),
+            None => {
+                errors.push(FieldError::new(
+                    field,
+                    format!("unknown actor code `{code}`"),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+/// The filters of the change feed (`GET /v1/changes`, `GET /v1/events`).
+pub async fn resolve_changes(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    entity: &Option<String>,
+    actor: &Option<String>,
+    dyad: &Option<String>,
+    type_: &Option<String>,
+) -> AppResult<ChangeFilter> {
+    let mut errors = Vec::new();
+    let entities = split(&mut errors, "entity", entity);
+    for e in &entities {
+        if !["actor", "action", "response"].contains(e) {
+            errors.push(FieldError::new(
+                "entity",
+                format!("`{e}` is not one of `actor`, `action`, `response`"),
+            ));
+        }
+    }
+    let actors = split(&mut errors, "actor", actor);
+    let dyads = parse_dyads(&mut errors, dyad);
+    let type_codes = split(&mut errors, "type", type_);
+    for code in &type_codes {
+        if types.lookup(code).is_none() {
+            errors.push(FieldError::new(
+                "type",
+                format!("unknown action type `{code}`; see GET /v1/action-types"),
+            ));
+        }
+    }
+    let mut codes: Vec<&str> = actors.clone();
+    codes.extend(dyads.iter().flat_map(|&(a, b)| [a, b]));
+    let found = actor::refs_by_codes(conn, &codes).await?;
+    let actor_ids = codes_to_ids(&found, "actor", &actors, &mut errors);
+    let dyads: Vec<(Uuid, Uuid)> = dyads
+        .iter()
+        .filter_map(
+            |&(a, b)| match codes_to_ids(&found, "dyad", &[a, b], &mut errors)[..] {
+                [a, b] => Some((a, b)),
+                _ => None,
+            },
+        )
+        .collect();
+    if !errors.is_empty() {
+        return Err(AppError::bad_params(errors));
+    }
+    Ok(ChangeFilter {
+        entities: entities.into_iter().map(str::to_string).collect(),
+        actors: actor_ids,
+        dyads,
+        types: type_codes.into_iter().map(str::to_string).collect(),
+    })
+}
+
 pub async fn resolve(
     conn: &mut AsyncPgConnection,
     types: &ActionTypes,
@@ -66,29 +175,7 @@ pub async fn resolve(
     let initiators = split(&mut errors, "initiator", &p.initiator);
     let targets = split(&mut errors, "target", &p.target);
     let designated = split(&mut errors, "designated", &p.designated);
-    let mut dyads: Vec<(&str, &str)> = Vec::new();
-    if let Some(value) = &p.dyad {
-        let pairs: Vec<&str> = value.split(';').collect();
-        if pairs.len() > MAX_FILTER_VALUES {
-            errors.push(FieldError::new(
-                "dyad",
-                format!(
-                    "{} dyads; at most {MAX_FILTER_VALUES} are allowed",
-                    pairs.len()
-                ),
-            ));
-        } else {
-            for pair in pairs {
-                match pair.split(',').map(str::trim).collect::<Vec<_>>()[..] {
-                    [a, b] if !a.is_empty() && !b.is_empty() && a != b => dyads.push((a, b)),
-                    _ => errors.push(FieldError::new(
-                        "dyad",
-                        format!("`{pair}` is not two different actor codes like `USA,CHN`"),
-                    )),
-                }
-            }
-        }
-    }
+    let dyads = parse_dyads(&mut errors, &p.dyad);
 
     // Every actor code, resolved in one query.
     let mut codes: Vec<&str> = Vec::new();
@@ -97,20 +184,8 @@ pub async fn resolve(
     codes.extend(&designated);
     codes.extend(dyads.iter().flat_map(|&(a, b)| [a, b]));
     let found = actor::refs_by_codes(conn, &codes).await?;
-    let ids = |field: &str, codes: &[&str], errors: &mut Vec<FieldError>| -> Vec<Uuid> {
-        codes
-            .iter()
-            .filter_map(|code| match found.iter().find(|a| a.code == *code) {
-                Some(a) => Some(a.id),
-                None => {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("unknown actor code `{code}`"),
-                    ));
-                    None
-                }
-            })
-            .collect()
+    let ids = |field: &str, codes: &[&str], errors: &mut Vec<FieldError>| {
+        codes_to_ids(&found, field, codes, errors)
     };
     let initiators = ids("initiator", &initiators, &mut errors);
     let targets = ids("target", &targets, &mut errors);

@@ -7,6 +7,7 @@ pub mod actors;
 pub mod analysis;
 pub mod api_keys;
 pub mod audit;
+pub mod changes;
 mod filters;
 pub mod health;
 
@@ -50,6 +51,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api_keys::get)
         .service(api_keys::revoke)
         .service(audit::list)
+        .service(changes::list)
+        .service(changes::events)
         .service(health::healthz)
         .service(health::readyz);
 }

@@ -191,12 +191,17 @@ async fn load(
         .map_err(db_err("cannot empty the tables"))?;
     let saved = drop_keys_and_indexes(client).await?;
     // The graph triggers (migration 000008) would walk the graph for every loaded edge; the
-    // plan brings the facts they keep (`facts`), so they are off until the load is in.
+    // plan brings the facts they keep (`facts`), so they are off until the load is in. The
+    // change-feed triggers (000012) are off too: generated data is a starting state, not a
+    // history of changes, and a consumer of the feed starts from it.
     client
         .batch_execute(
             "ALTER TABLE actions DISABLE TRIGGER actions_graph_insert; \
              ALTER TABLE actions DISABLE TRIGGER actions_graph_update; \
-             ALTER TABLE responses DISABLE TRIGGER responses_graph_change",
+             ALTER TABLE responses DISABLE TRIGGER responses_graph_change; \
+             ALTER TABLE actors DISABLE TRIGGER actors_change; \
+             ALTER TABLE actions DISABLE TRIGGER actions_change; \
+             ALTER TABLE responses DISABLE TRIGGER responses_change",
         )
         .await
         .map_err(db_err("cannot disable the graph triggers"))?;
@@ -252,7 +257,10 @@ async fn load(
         .batch_execute(
             "ALTER TABLE actions ENABLE TRIGGER actions_graph_insert; \
              ALTER TABLE actions ENABLE TRIGGER actions_graph_update; \
-             ALTER TABLE responses ENABLE TRIGGER responses_graph_change",
+             ALTER TABLE responses ENABLE TRIGGER responses_graph_change; \
+             ALTER TABLE actors ENABLE TRIGGER actors_change; \
+             ALTER TABLE actions ENABLE TRIGGER actions_change; \
+             ALTER TABLE responses ENABLE TRIGGER responses_change",
         )
         .await
         .map_err(db_err("cannot enable the graph triggers"))?;

@@ -320,6 +320,25 @@ pub async fn find_full(
     Ok(Some((row.action, embeds)))
 }
 
+/// Several actions (deleted ones too) with their embeds, in one statement.
+pub async fn find_full_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<(Vec<ActionRow>, Embeds)> {
+    if ids.is_empty() {
+        return Ok((Vec::new(), parse_embeds([])?));
+    }
+    let mut sql = Sql::new();
+    let ids = sql.bind(Bind::Uuids(ids.to_vec()));
+    sql.push(&format!(
+        "SELECT {}, {FULL_EMBEDS} AS embeds FROM actions WHERE actions.id = ANY({ids})",
+        super::action_list::COLUMNS
+    ));
+    let rows: Vec<FullRow> = sql.load(conn).await?;
+    let embeds = parse_embeds(rows.iter().map(|r| r.embeds.as_str()))?;
+    Ok((rows.into_iter().map(|r| r.action).collect(), embeds))
+}
+
 /// The embeds of several actions from their `FULL_EMBEDS` documents, merged.
 pub fn parse_embeds<'a>(documents: impl IntoIterator<Item = &'a str>) -> QueryResult<Embeds> {
     let mut embeds = Embeds {

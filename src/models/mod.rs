@@ -7,6 +7,7 @@ pub mod action_type;
 pub mod actor;
 pub mod api_key;
 pub mod audit;
+pub mod change;
 pub mod enums;
 pub mod server_secret;
 pub mod sql;

@@ -161,8 +161,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
-    // Held for its Drop, which removes the database once the server is gone.
-    db: TestDb,
+    // Held for its Drop, which removes the database once the server is gone (None for a
+    // second server on another app's database).
+    db: Option<TestDb>,
+    pub db_url: String,
 }
 
 impl Drop for TestApp {
@@ -249,7 +251,24 @@ impl TestApp {
 
     pub async fn spawn_with(config: Config) -> TestApp {
         let db = TestDb::new().await;
-        let pool = riposte::db::pool(&db.url, 8).expect("pool");
+        let url = db.url.clone();
+        Self::start(Some(db), url, config).await
+    }
+
+    /// A second server on this app's database (another riposte process, as far as the
+    /// database can tell), with the same keys.
+    pub async fn another_on_same_database(&self, config: Config) -> TestApp {
+        let mut other = Self::start(None, self.db_url.clone(), config).await;
+        other.keys = Keys {
+            read: self.keys.read.clone(),
+            write: self.keys.write.clone(),
+            admin: self.keys.admin.clone(),
+        };
+        other
+    }
+
+    async fn start(db: Option<TestDb>, url: String, config: Config) -> TestApp {
+        let pool = riposte::db::pool(&url, 8).expect("pool");
         let state = AppState::with_config(pool, config)
             .await
             .expect("app state");
@@ -288,11 +307,14 @@ impl TestApp {
             state,
             handle,
             db,
+            db_url: url,
         }
     }
 
     pub async fn drop_database(&self) {
-        self.db.drop_now().await;
+        if let Some(db) = &self.db {
+            db.drop_now().await;
+        }
     }
 
     /// Sends a request with the write key and checks the answer against the committed

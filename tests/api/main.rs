@@ -8,6 +8,7 @@ mod actions;
 mod actors;
 mod analysis;
 mod auth;
+mod changes;
 mod deletion;
 mod errors;
 mod graph;

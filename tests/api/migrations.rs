@@ -93,6 +93,7 @@ async fn schema_rs_matches_the_migrated_database() {
             "bytea" => "Bytea",
             "jsonb" => "Jsonb",
             "_text" => "Array<Text>",
+            "_uuid" => "Array<Uuid>",
             other => return format!("<{other}>"),
         }
         .to_string()

@@ -1,0 +1,11 @@
+DROP TRIGGER responses_change ON responses;
+DROP TRIGGER actions_change ON actions;
+DROP TRIGGER actors_change ON actors;
+DROP FUNCTION responses_change();
+DROP FUNCTION actions_change();
+DROP FUNCTION actors_change();
+DROP FUNCTION change_kind(text, boolean, boolean, bigint, bigint);
+DROP FUNCTION record_change(text, text, uuid, uuid, text, text, uuid[], uuid[], text);
+DROP FUNCTION sequence_changes();
+DROP SEQUENCE changes_seq;
+DROP TABLE changes;

@@ -1,0 +1,251 @@
+use std::sync::Arc;
+
+use actix_web::http::header::{self, ContentEncoding};
+use actix_web::route;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+
+use super::filters;
+use crate::auth::Reader;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Repeatable, RepeatableQuery};
+use crate::feed::{self, Event};
+use crate::models::change::{self, ChangeFilter};
+use crate::pagination;
+use crate::state::AppState;
+use crate::views::{Change, ChangeList};
+
+/// What the feed is filtered by; every filter given must match, any of its values.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeParams {
+    /// The `cursor` of the last entry you have (or `next_cursor` of the last page); from
+    /// the start of the feed when absent.
+    #[param(example = "0")]
+    pub after: Option<String>,
+    /// `actor`, `action` or `response` (edges of the response graph).
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["action"]))]
+    pub entity: Option<String>,
+    /// Changes concerning these actors (codes): an actor itself, or an action whose
+    /// initiator, target or authority it is.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["CHN"]))]
+    pub actor: Option<String>,
+    /// Changes of actions (and their edges) between two states or IGOs, either way: `A,B`.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["USA,CHN"]))]
+    pub dyad: Option<String>,
+    /// Changes of actions (and their edges) of these types.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<Vec<String>>, style = Form, explode)]
+    pub type_: Option<String>,
+    /// Page size, 1 to 200 (default 50); not for `/v1/events`.
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+}
+
+impl Repeatable for ChangeParams {
+    const REPEATABLE: &'static [(&'static str, &'static str)] = &[
+        ("entity", ","),
+        ("actor", ","),
+        ("dyad", ";"),
+        ("type", ","),
+    ];
+}
+
+/// A cursor as given: the decimal `seq` of an entry.
+fn cursor(field: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
+    raw.map(|text| {
+        text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            AppError::bad_param(field, format!("`{text}` is not a cursor of this feed"))
+        })
+    })
+    .transpose()
+}
+
+async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
+    let mut conn = state.conn().await?;
+    filters::resolve_changes(
+        &mut conn,
+        &state.types,
+        &p.entity,
+        &p.actor,
+        &p.dyad,
+        &p.type_,
+    )
+    .await
+}
+
+/// Every committed change, oldest first, in pages that never skip or repeat an entry, even
+/// while changes are being made: follow `next_cursor`.
+#[utoipa::path(get, path = "/v1/changes", tag = "changes", params(ChangeParams),
+    responses((status = 200, description = "A page of the feed", body = ChangeList,
+        example = json!({"items": [], "next_cursor": "0"}))))]
+#[route("/v1/changes", method = "GET", method = "HEAD")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _reader: Reader,
+    RepeatableQuery(params): RepeatableQuery<ChangeParams>,
+) -> AppResult<HttpResponse> {
+    let after = cursor("after", params.after.as_deref())?.unwrap_or(0);
+    let limit = pagination::page_size(params.limit)?;
+    let filter = filter(&state, &params).await?;
+    let mut conn = state.conn().await?;
+    change::sequence(&mut conn).await?;
+    let (rows, scanned_to) = change::page(&mut conn, after, limit, &filter).await?;
+    let next = match rows.last() {
+        Some(last) if rows.len() as i64 == limit => last.seq,
+        _ => scanned_to.unwrap_or(after).max(after),
+    };
+    let items = feed::entries(&mut conn, &state.types, &rows).await?;
+    Ok(HttpResponse::Ok().json(ChangeList {
+        items,
+        next_cursor: next.to_string(),
+    }))
+}
+
+/// The change feed as Server-Sent Events: every entry (`event: change`, `id:` its cursor,
+/// `data:` the entry as in `GET /v1/changes`) from `after`, `Last-Event-ID` or now, then
+/// live. A comment line every 15 s keeps the connection open. A client that falls too far
+/// behind gets `event: dropped` with the cursor to resume from, and the stream ends.
+#[utoipa::path(get, path = "/v1/events", tag = "changes", params(ChangeParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
+    responses((status = 200, description = "A stream of `text/event-stream` events",
+        content_type = "text/event-stream", body = String)))]
+#[route("/v1/events", method = "GET")]
+pub async fn events(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    RepeatableQuery(params): RepeatableQuery<ChangeParams>,
+) -> AppResult<HttpResponse> {
+    if params.limit.is_some() {
+        return Err(AppError::bad_param(
+            "limit",
+            "the event stream has no pages",
+        ));
+    }
+    let resume = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let after = match resume {
+        Some(id) => cursor("Last-Event-ID", Some(id))?,
+        None => cursor("after", params.after.as_deref())?,
+    };
+    let filter = filter(&state, &params).await?;
+    let feed = state.feed().await?;
+    let (receiver, live_from) = feed.subscribe();
+    let stream = Stream {
+        state: state.clone().into_inner(),
+        receiver,
+        filter,
+        // From now on unless asked to resume: everything the live task sent before.
+        after: after.unwrap_or(live_from),
+        catching_up: after.is_some(),
+        heartbeat: tokio::time::interval(state.config.heartbeat),
+        shutdown: state.shutdown.subscribe(),
+        live_sent: false,
+        ended: false,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Compressing would hold events back until a block fills.
+        .insert_header(ContentEncoding::Identity)
+        .streaming(futures_util::stream::unfold(stream, next_chunk)))
+}
+
+/// One subscriber's position in the feed.
+struct Stream {
+    state: Arc<AppState>,
+    receiver: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    filter: ChangeFilter,
+    /// The cursor of the last entry sent (or skipped by the filter).
+    after: i64,
+    /// Reading what came before the live stream from the database.
+    catching_up: bool,
+    heartbeat: tokio::time::Interval,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    /// A live event was sent: falling behind from now on is the client's doing.
+    live_sent: bool,
+    ended: bool,
+}
+
+fn event(seq: i64, json: &str) -> String {
+    format!("id: {seq}\nevent: change\ndata: {json}\n\n")
+}
+
+type Chunk = Result<web::Bytes, actix_web::Error>;
+
+async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
+    if s.ended || *s.shutdown.borrow() {
+        return None;
+    }
+    if s.catching_up {
+        let page = catch_up(&mut s).await;
+        return Some((page.map(web::Bytes::from).map_err(Into::into), s));
+    }
+    enum Next {
+        Received(Result<Arc<Event>, RecvError>),
+        Beat,
+        Stop,
+    }
+    loop {
+        let next = tokio::select! {
+            received = s.receiver.recv() => Next::Received(received),
+            _ = s.heartbeat.tick() => Next::Beat,
+            // The server is stopping: the client reconnects (to another server) and resumes.
+            _ = s.shutdown.wait_for(|stopping| *stopping) => Next::Stop,
+        };
+        match next {
+            Next::Received(Ok(e)) if e.row.seq <= s.after => continue,
+            Next::Received(Ok(e)) => {
+                s.after = e.row.seq;
+                if s.filter.matches(&e.row) {
+                    s.live_sent = true;
+                    return Some((Ok(web::Bytes::from(event(e.row.seq, &e.json))), s));
+                }
+            }
+            // Fell behind while catching up: the database still has it all.
+            Next::Received(Err(RecvError::Lagged(_))) if !s.live_sent => {
+                s.catching_up = true;
+                let page = catch_up(&mut s).await;
+                return Some((page.map(web::Bytes::from).map_err(Into::into), s));
+            }
+            Next::Received(Err(RecvError::Lagged(_))) => {
+                s.ended = true;
+                let dropped = format!(
+                    "event: dropped\ndata: {{\"resume_after\": \"{}\"}}\n\n",
+                    s.after
+                );
+                return Some((Ok(web::Bytes::from(dropped)), s));
+            }
+            Next::Received(Err(RecvError::Closed)) | Next::Stop => return None,
+            Next::Beat => return Some((Ok(web::Bytes::from_static(b": keepalive\n\n")), s)),
+        }
+    }
+}
+
+/// The next page of entries from the database, as events; the live stream takes over when
+/// there are none left.
+async fn catch_up(s: &mut Stream) -> AppResult<String> {
+    let mut conn = s.state.conn().await?;
+    change::sequence(&mut conn).await?;
+    let (rows, scanned_to) = change::page(&mut conn, s.after, 200, &s.filter).await?;
+    if rows.is_empty() {
+        s.catching_up = false;
+        s.after = s.after.max(scanned_to.unwrap_or(s.after));
+        // Opens the stream for the client at once.
+        return Ok(": caught up\n\n".to_string());
+    }
+    let entries: Vec<Change> = feed::entries(&mut conn, &s.state.types, &rows).await?;
+    let mut text = String::new();
+    for entry in &entries {
+        let json = serde_json::to_string(entry).map_err(|e| AppError::Internal(e.to_string()))?;
+        text.push_str(&event(entry.cursor.parse().unwrap_or(0), &json));
+    }
+    s.after = rows.last().map_or(s.after, |r| r.seq);
+    Ok(text)
+}

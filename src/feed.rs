@@ -1,0 +1,175 @@
+//! The change feed's entries as clients see them, and the live stream behind
+//! `GET /v1/events`: one task per process listens for PostgreSQL notifications (so that writes
+//! of every riposte process on the database wake it), runs the sequencer, reads the new
+//! entries once, renders them once, and broadcasts them to every subscriber.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult};
+use crate::models::change::{self, ChangeFilter, ChangeRow};
+use crate::models::{action, actor};
+use crate::taxonomy::ActionTypes;
+use crate::views::{Action, Change};
+
+/// Entries read per pass of the live task.
+const BATCH: i64 = 1000;
+/// The live task looks for new entries at least this often, notification or not.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The feed entries of `rows`, with the current documents of what they concern.
+pub async fn entries(
+    conn: &mut AsyncPgConnection,
+    types: &ActionTypes,
+    rows: &[ChangeRow],
+) -> AppResult<Vec<Change>> {
+    let mut action_ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| r.entity != "actor")
+        .map(|r| r.entity_id)
+        .collect();
+    action_ids.sort();
+    action_ids.dedup();
+    let (action_rows, embeds) = action::find_full_many(conn, &action_ids).await?;
+    let actions: HashMap<Uuid, serde_json::Value> = Action::assemble(action_rows, embeds, types)?
+        .into_iter()
+        .map(|a| Ok((a.id, json(&a)?)))
+        .collect::<AppResult<_>>()?;
+    let mut actors: HashMap<Uuid, serde_json::Value> = HashMap::new();
+    for r in rows.iter().filter(|r| r.entity == "actor") {
+        if actors.contains_key(&r.entity_id) {
+            continue;
+        }
+        let key = r.entity_id.to_string();
+        if let Some(row) = actor::find(conn, &key, true).await? {
+            let view = crate::service::actors::view(conn, row).await?;
+            actors.insert(r.entity_id, json(&view)?);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|r| Change {
+            cursor: r.seq.to_string(),
+            kind: r.kind.clone(),
+            entity: r.entity.clone(),
+            id: r.entity_id,
+            answers: r.related_id,
+            relation: r.relation.clone(),
+            status: r.status.clone(),
+            at: r.at,
+            document: match r.entity.as_str() {
+                "actor" => actors.get(&r.entity_id).cloned(),
+                _ => actions.get(&r.entity_id).cloned(),
+            },
+        })
+        .collect())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> AppResult<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// A new entry as the live stream sends it: what filters read, and its JSON, made once.
+#[derive(Debug)]
+pub struct Event {
+    pub row: ChangeRow,
+    pub json: String,
+}
+
+/// The live stream of one process.
+pub struct Feed {
+    sender: broadcast::Sender<Arc<Event>>,
+    /// The `seq` of the last entry broadcast.
+    latest: AtomicI64,
+}
+
+impl Feed {
+    /// Starts the live task; `capacity` entries are kept for subscribers that fall behind
+    /// (one that falls further is dropped, with its resume point).
+    pub async fn start(
+        pool: DbPool,
+        types: Arc<ActionTypes>,
+        capacity: usize,
+    ) -> AppResult<Arc<Feed>> {
+        let mut conn = pool.get().await?;
+        change::sequence(&mut conn).await?;
+        let latest = change::latest(&mut conn).await?;
+        drop(conn);
+        let (sender, _) = broadcast::channel(capacity.max(1));
+        let feed = Arc::new(Feed {
+            sender,
+            latest: AtomicI64::new(latest),
+        });
+        tokio::spawn(run(feed.clone(), pool, types));
+        Ok(feed)
+    }
+
+    /// Entries broadcast from now on, and the `seq` of the last one broadcast before.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<Event>>, i64) {
+        let receiver = self.sender.subscribe();
+        (receiver, AtomicI64::load(&self.latest, Ordering::SeqCst))
+    }
+}
+
+/// Listens, sequences, reads and broadcasts until the process ends; reconnects after a
+/// database outage.
+async fn run(feed: Arc<Feed>, pool: DbPool, types: Arc<ActionTypes>) {
+    loop {
+        if let Err(e) = listen(&feed, &pool, &types).await {
+            log::warn!("change feed: {e}; reconnecting in 1 s");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn listen(feed: &Feed, pool: &DbPool, types: &ActionTypes) -> AppResult<()> {
+    // A connection of its own for LISTEN, taken out of the pool for as long as it lives.
+    let mut listener = deadpool::managed::Object::take(pool.get().await?);
+    diesel::sql_query("LISTEN riposte_changes")
+        .execute(&mut listener)
+        .await?;
+    diesel::sql_query("LISTEN riposte_changes_sequenced")
+        .execute(&mut listener)
+        .await?;
+    let mut notifications = std::pin::pin!(listener.notifications_stream());
+    loop {
+        // Whatever arrived meanwhile is covered by the pass below.
+        let woken = tokio::time::timeout(POLL, notifications.next()).await;
+        if let Ok(Some(Err(e))) = woken {
+            return Err(e.into());
+        }
+        if let Ok(None) = woken {
+            return Err(AppError::Unavailable("the LISTEN connection closed".into()));
+        }
+        pass(feed, pool, types).await?;
+    }
+}
+
+/// Numbers what committed, then reads and broadcasts everything after `latest`.
+async fn pass(feed: &Feed, pool: &DbPool, types: &ActionTypes) -> AppResult<()> {
+    let mut conn = pool.get().await?;
+    change::sequence(&mut conn).await?;
+    loop {
+        let after = AtomicI64::load(&feed.latest, Ordering::SeqCst);
+        let (rows, _) = change::page(&mut conn, after, BATCH, &ChangeFilter::default()).await?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(());
+        };
+        let rendered = entries(&mut conn, types, &rows).await?;
+        for (row, entry) in rows.into_iter().zip(rendered) {
+            let json =
+                serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.to_string()))?;
+            // No subscriber is not an error.
+            let _ = feed.sender.send(Arc::new(Event { row, json }));
+        }
+        feed.latest.store(last, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,153 @@
+//! The change feed (migration 000012): entries written by triggers, numbered by the
+//! sequencer, read in `seq` order.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// Entries looked at per read, matching a filter or not: a selective filter over a long
+/// feed costs at most this much per page, and the cursor still moves past what was looked at.
+pub const SCAN: i64 = 10_000;
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ChangeRow {
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub entity: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub entity_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub related_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub relation: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub status: Option<String>,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    pub actor_ids: Vec<Uuid>,
+    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
+    pub dyad: Option<Vec<Uuid>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub type_code: Option<String>,
+}
+
+/// What a reader of the feed wants; empty lists match everything.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFilter {
+    pub entities: Vec<String>,
+    pub actors: Vec<Uuid>,
+    /// Unordered pairs.
+    pub dyads: Vec<(Uuid, Uuid)>,
+    pub types: Vec<String>,
+}
+
+impl ChangeFilter {
+    /// The same test as the SQL of `page`, for entries already read (the live stream).
+    pub fn matches(&self, c: &ChangeRow) -> bool {
+        let dyad = c.dyad.as_deref().unwrap_or_default();
+        (self.entities.is_empty() || self.entities.contains(&c.entity))
+            && (self.actors.is_empty() || self.actors.iter().any(|a| c.actor_ids.contains(a)))
+            && (self.dyads.is_empty()
+                || self
+                    .dyads
+                    .iter()
+                    .any(|(a, b)| dyad.len() == 2 && dyad.contains(a) && dyad.contains(b)))
+            && (self.types.is_empty()
+                || c.type_code.as_ref().is_some_and(|t| self.types.contains(t)))
+    }
+}
+
+/// Numbers the committed entries that have no `seq` yet (see the migration); how many.
+pub async fn sequence(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Numbered {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let done: Numbered = diesel::sql_query("SELECT sequence_changes() AS n")
+        .get_result(conn)
+        .await?;
+    Ok(done.n)
+}
+
+/// Up to `limit` entries after `after` that match `filter`, oldest first, looking at no more
+/// than `SCAN` entries; and the `seq` of the last entry looked at (None when none was).
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    after: i64,
+    limit: i64,
+    filter: &ChangeFilter,
+) -> QueryResult<(Vec<ChangeRow>, Option<i64>)> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(embed)]
+        change: ChangeRow,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        scanned_to: Option<i64>,
+    }
+    let (dyad_a, dyad_b): (Vec<Uuid>, Vec<Uuid>) = filter.dyads.iter().copied().unzip();
+    let rows: Vec<Row> = diesel::sql_query(
+        "WITH scanned AS ( \
+             SELECT * FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) \
+         SELECT seq, at, kind, entity, entity_id, related_id, relation, status, actor_ids, \
+                dyad, type_code, (SELECT max(seq) FROM scanned) AS scanned_to \
+         FROM scanned \
+         WHERE (cardinality($3::text[]) = 0 OR entity = ANY($3)) \
+           AND (cardinality($4::uuid[]) = 0 OR actor_ids && $4) \
+           AND (cardinality($5::uuid[]) = 0 OR EXISTS ( \
+                 SELECT 1 FROM unnest($5::uuid[], $6::uuid[]) d(a, b) \
+                 WHERE dyad @> ARRAY[d.a, d.b])) \
+           AND (cardinality($7::text[]) = 0 OR type_code = ANY($7)) \
+         ORDER BY seq LIMIT $8",
+    )
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(SCAN)
+    .bind::<Array<Text>, _>(&filter.entities)
+    .bind::<Array<SqlUuid>, _>(&filter.actors)
+    .bind::<Array<SqlUuid>, _>(&dyad_a)
+    .bind::<Array<SqlUuid>, _>(&dyad_b)
+    .bind::<Array<Text>, _>(&filter.types)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    let scanned_to = match <[Row]>::first(&rows) {
+        Some(row) => row.scanned_to,
+        // Nothing matched: how far the scan went, so that the cursor moves past it.
+        None => {
+            #[derive(QueryableByName)]
+            struct Last {
+                #[diesel(sql_type = Nullable<BigInt>)]
+                seq: Option<i64>,
+            }
+            let last: Last = diesel::sql_query(
+                "SELECT max(seq) AS seq FROM \
+                 (SELECT seq FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) s",
+            )
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(SCAN)
+            .get_result(conn)
+            .await?;
+            last.seq
+        }
+    };
+    Ok((rows.into_iter().map(|r| r.change).collect(), scanned_to))
+}
+
+/// The `seq` of the newest sequenced entry (0 when there is none).
+pub async fn latest(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+    }
+    let last: Last = diesel::sql_query("SELECT coalesce(max(seq), 0) AS seq FROM changes")
+        .get_result(conn)
+        .await?;
+    Ok(last.seq)
+}

@@ -1,0 +1,407 @@
+//! The change feed: every committed change once, in pages and live, under concurrent writers.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::helpers::{action_body, id_of, TestApp};
+
+/// Reads the whole feed after `after` with pages of `limit`; the entries and the cursor.
+async fn drain(app: &TestApp, after: &str, query: &str, limit: u32) -> (Vec<Value>, String) {
+    let mut cursor = after.to_string();
+    let mut items = Vec::new();
+    loop {
+        let page = app
+            .get(&format!("/v1/changes?after={cursor}&limit={limit}{query}"))
+            .await;
+        page.assert_status(200);
+        let got = page.body["items"].as_array().unwrap().clone();
+        let next = page.body["next_cursor"].as_str().unwrap().to_string();
+        let done = got.is_empty() && next == cursor;
+        items.extend(got);
+        cursor = next;
+        if done {
+            return (items, cursor);
+        }
+    }
+}
+
+fn kinds(items: &[Value]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|i| {
+            (
+                i["entity"].as_str().unwrap().to_string(),
+                i["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_kind_of_change_is_in_the_feed_with_its_document() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (basics, start) = drain(&app, "0", "", 50).await;
+    assert_eq!(basics.len(), 6, "six actors created");
+    assert!(basics
+        .iter()
+        .all(|i| i["kind"] == "created" && i["entity"] == "actor"));
+    assert_eq!(basics[0]["document"]["code"], "USA");
+
+    let first = app.action(json!({"announced_on": "2020-07-01"})).await;
+    let first_id = id_of(&first);
+    let second = app
+        .action(
+            json!({"announced_on": "2020-07-02", "initiator": "CHN", "target": "USA",
+            "type": "threaten", "status": "threatened",
+            "responds_to": [{"action": first_id, "relation": "retaliates"}]}),
+        )
+        .await;
+    let second_id = id_of(&second);
+    app.patch(
+        &format!("/v1/actions/{second_id}"),
+        &json!({"status": "in_force", "status_changed_on": "2020-07-05"}),
+    )
+    .await
+    .assert_status(200);
+    app.patch("/v1/actors/chen-quanguo", &json!({"name": "Chen Q."}))
+        .await
+        .assert_status(200);
+    app.delete(&format!("/v1/actions/{second_id}"))
+        .await
+        .assert_status(204);
+    app.post(&format!("/v1/actions/{second_id}/restore"), &json!({}))
+        .await
+        .assert_status(200);
+    app.patch(
+        &format!("/v1/actions/{second_id}"),
+        &json!({"responds_to": []}),
+    )
+    .await
+    .assert_status(200);
+    app.as_admin(
+        Method::DELETE,
+        &format!("/v1/actions/{second_id}?purge=true"),
+        None,
+        &[],
+    )
+    .await
+    .assert_status(204);
+
+    let (items, end) = drain(&app, &start, "", 3).await;
+    let want: Vec<(&str, &str)> = vec![
+        ("action", "created"),
+        ("action", "created"),
+        ("response", "edge_added"),
+        ("action", "updated"),
+        ("action", "status_changed"),
+        ("actor", "updated"),
+        ("action", "deleted"),
+        ("action", "restored"),
+        ("action", "updated"),
+        ("response", "edge_removed"),
+        ("action", "purged"),
+    ];
+    let got = kinds(&items);
+    let got: Vec<(&str, &str)> = got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(got, want);
+    // Cursors grow; the edge names both actions; a purged action has no document.
+    let cursors: Vec<i64> = items
+        .iter()
+        .map(|i| i["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
+    assert_eq!(items[2]["id"], second_id.as_str());
+    assert_eq!(items[2]["answers"], first_id.as_str());
+    assert_eq!(items[2]["relation"], "retaliates");
+    assert!(items.last().unwrap()["document"].is_null());
+    assert_eq!(items[5]["document"]["name"], "Chen Q.");
+    assert_eq!(items[4]["status"], "in_force");
+    // Nothing more, and asking again from the end gives nothing.
+    let (none, again) = drain(&app, &end, "", 50).await;
+    assert!(none.is_empty());
+    assert_eq!(again, end);
+
+    // Filters: entity, actor, dyad, type.
+    let only = |q: &'static str| drain(&app, &start, q, 50);
+    assert_eq!(only("&entity=actor").await.0.len(), 1);
+    assert_eq!(only("&entity=response").await.0.len(), 2);
+    // China is the target of the first action and the initiator of the second.
+    assert_eq!(only("&actor=CHN&entity=action").await.0.len(), 8);
+    assert_eq!(only("&actor=GBR").await.0.len(), 0);
+    assert_eq!(only("&dyad=CHN,USA").await.0.len(), 10);
+    assert_eq!(only("&dyad=GBR,USA").await.0.len(), 0);
+    assert_eq!(only("&type=threaten").await.0.len(), 9);
+    // Bad filters and cursors are 400s naming them.
+    for (query, field) in [
+        ("after=-1", "after"),
+        ("after=abc", "after"),
+        ("entity=planet", "entity"),
+        ("actor=XXX", "actor"),
+        ("dyad=USA", "dyad"),
+        ("type=nope", "type"),
+        ("limit=0", "limit"),
+    ] {
+        app.get(&format!("/v1/changes?{query}"))
+            .await
+            .assert_problem(400, Some(field));
+    }
+}
+
+/// The trap: entries numbered by concurrent transactions become visible out of order. A
+/// follower paging through the feed while eight writers create and change actions must see
+/// every entry exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_sees_every_change_exactly_once_under_concurrent_writers() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.with_basics().await;
+    let (_, start) = drain(&app, "0", "", 200).await;
+    const WRITERS: usize = 8;
+    const EACH: usize = 15;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..EACH {
+                    let created = app
+                        .action(json!({"title": format!("writer {w} action {i}")}))
+                        .await;
+                    let id = id_of(&created);
+                    app.patch(&format!("/v1/actions/{id}"), &json!({"severity": -1.5}))
+                        .await
+                        .assert_status(200);
+                    ids.push(id);
+                }
+                ids
+            })
+        })
+        .collect();
+    // Follow while they write, in small pages.
+    let follower = {
+        let app = app.clone();
+        let start = start.clone();
+        tokio::spawn(async move {
+            let mut cursor = start;
+            let mut seen: Vec<Value> = Vec::new();
+            let mut quiet = 0;
+            while quiet < 20 {
+                let page = app
+                    .get(&format!("/v1/changes?after={cursor}&limit=7"))
+                    .await;
+                let items = page.body["items"].as_array().unwrap().clone();
+                quiet = if items.is_empty() { quiet + 1 } else { 0 };
+                seen.extend(items);
+                cursor = page.body["next_cursor"].as_str().unwrap().to_string();
+                tokio::time::sleep(Duration::from_millis(if quiet > 0 { 50 } else { 0 })).await;
+            }
+            seen
+        })
+    };
+    let mut created = Vec::new();
+    for w in writers {
+        created.extend(w.await.unwrap());
+    }
+    let seen = follower.await.unwrap();
+    let cursors: Vec<&str> = seen.iter().map(|i| i["cursor"].as_str().unwrap()).collect();
+    let unique: HashSet<&&str> = cursors.iter().collect();
+    assert_eq!(unique.len(), cursors.len(), "an entry was repeated");
+    let mut per_action: HashMap<&str, Vec<&str>> = HashMap::new();
+    for item in &seen {
+        per_action
+            .entry(item["id"].as_str().unwrap())
+            .or_default()
+            .push(item["kind"].as_str().unwrap());
+    }
+    assert_eq!(created.len(), WRITERS * EACH);
+    for id in &created {
+        assert_eq!(
+            per_action.get(id.as_str()).map(Vec::as_slice),
+            Some(&["created", "updated"][..]),
+            "action {id}"
+        );
+    }
+    assert_eq!(seen.len(), 2 * WRITERS * EACH);
+}
+
+/// Reads a server-sent event stream until `until` says stop or `wait` passes; the events'
+/// (id, event, data) and the comments.
+async fn read_events(
+    resp: reqwest::Response,
+    wait: Duration,
+    until: impl Fn(&[(String, String, Value)]) -> bool,
+) -> (Vec<(String, String, Value)>, usize) {
+    let mut bytes = resp.bytes_stream();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let mut comments = 0;
+    let deadline = tokio::time::Instant::now() + wait;
+    while !until(&events) {
+        let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, bytes.next()).await else {
+            break;
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let (mut id, mut name, mut data) = (String::new(), String::new(), Value::Null);
+            for line in block.lines() {
+                if line.starts_with(':') {
+                    comments += 1;
+                } else if let Some(v) = line.strip_prefix("id: ") {
+                    id = v.to_string();
+                } else if let Some(v) = line.strip_prefix("event: ") {
+                    name = v.to_string();
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(v).unwrap();
+                }
+            }
+            if !name.is_empty() {
+                events.push((id, name, data));
+            }
+        }
+    }
+    (events, comments)
+}
+
+async fn subscribe(app: &TestApp, query: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(format!("{}/v1/events{query}", app.base));
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    resp
+}
+
+#[tokio::test]
+async fn events_stream_live_resume_from_last_event_id_and_keep_alive() {
+    let app = TestApp::spawn_with(riposte::state::Config {
+        rate_limits: Default::default(),
+        heartbeat: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let live = subscribe(&app, "?entity=action", None).await;
+    let created = app.action(json!({"title": "Live one"})).await;
+    let id = id_of(&created);
+    let (events, comments) = read_events(live, Duration::from_secs(15), |e| !e.is_empty()).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (cursor, name, data) = &events[0];
+    assert_eq!(name, "change");
+    assert_eq!(data["id"], id.as_str());
+    assert_eq!(data["kind"], "created");
+    assert_eq!(&data["cursor"], cursor.as_str());
+    assert_eq!(data["document"]["title"], "Live one");
+    let _ = comments;
+
+    // Resuming after it: the next change only (the actor filter keeps actors out).
+    let resumed = subscribe(&app, "?entity=action", Some(cursor)).await;
+    let later = app.action(json!({"title": "Later one"})).await;
+    let (events, _) = read_events(resumed, Duration::from_secs(15), |e| !e.is_empty()).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].2["id"], id_of(&later).as_str());
+
+    // From the start with `after`: the history first, then live; and heartbeats.
+    let all = subscribe(&app, "?after=0", None).await;
+    let (events, comments) = read_events(all, Duration::from_secs(2), |_| false).await;
+    assert_eq!(events.len(), 6 + 2, "{events:?}");
+    assert!(
+        comments >= 2,
+        "{comments} comments in 2 s with a 300 ms heartbeat"
+    );
+
+    // A bad Last-Event-ID is a 400 naming it.
+    let resp = app
+        .client
+        .get(format!("{}/v1/events", app.base))
+        .header("last-event-id", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+/// A subscriber that falls further behind than the buffer is dropped with its resume point;
+/// resuming from it gives everything, from the database.
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_dropped_with_its_resume_point() {
+    let app = TestApp::spawn_with(riposte::state::Config {
+        rate_limits: Default::default(),
+        feed_buffer: 2,
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let first = app.action(json!({"announced_on": "2020-01-01"})).await;
+    let stream = subscribe(&app, "", None).await;
+    // One transaction writing many entries: the live task sends them at once.
+    let answers: Vec<Value> = (0..6)
+        .map(|i| {
+            let other = app.action(json!({"announced_on": format!("2020-01-0{}", i + 2)}));
+            other
+        })
+        .collect::<futures_util::stream::FuturesOrdered<_>>()
+        .collect::<Vec<_>>()
+        .await;
+    let responds: Vec<Value> = answers
+        .iter()
+        .chain([&first])
+        .map(|a| json!({"action": id_of(a), "relation": "retaliates"}))
+        .collect();
+    app.post(
+        "/v1/actions",
+        &action_body(
+            json!({"announced_on": "2020-02-01", "initiator": "CHN", "target": "USA",
+            "responds_to": responds}),
+        ),
+    )
+    .await
+    .assert_status(201);
+    let (events, _) = read_events(stream, Duration::from_secs(15), |e| {
+        e.iter().any(|(_, name, _)| name == "dropped")
+    })
+    .await;
+    let dropped = events
+        .iter()
+        .find(|(_, name, _)| name == "dropped")
+        .expect("the slow subscriber was dropped");
+    let resume = dropped.2["resume_after"].as_str().unwrap().to_string();
+    let delivered: Vec<&str> = events
+        .iter()
+        .filter(|(_, name, _)| name == "change")
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    // Resuming gives the rest, nothing twice.
+    let again = subscribe(&app, "", Some(&resume)).await;
+    let (rest, _) = read_events(again, Duration::from_secs(3), |_| false).await;
+    assert!(rest.iter().all(|(_, name, _)| name == "change"), "{rest:?}");
+    let rest: Vec<&str> = rest.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert!(rest.iter().all(|id| !delivered.contains(id)));
+    let (feed, _) = drain(&app, &resume, "", 200).await;
+    assert_eq!(rest.len(), feed.len(), "{rest:?}");
+    assert!(rest.len() >= 8, "the new action and its 7 edges: {rest:?}");
+}
+
+/// Writes through one server wake the stream of another on the same database (LISTEN/NOTIFY).
+#[tokio::test]
+async fn events_reach_subscribers_of_another_server_on_the_same_database() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let other = app
+        .another_on_same_database(riposte::state::Config {
+            rate_limits: Default::default(),
+            ..Default::default()
+        })
+        .await;
+    let stream = subscribe(&other, "?entity=action", None).await;
+    let created = app.action(json!({"title": "Written elsewhere"})).await;
+    let (events, _) = read_events(stream, Duration::from_secs(15), |e| !e.is_empty()).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].2["id"], id_of(&created).as_str());
+}
