@@ -224,7 +224,7 @@ async fn request_id(
 
 /// 404 for an unknown path; 405 with `Allow` for a known path and another method (the known
 /// paths and their methods are the OpenAPI document's, so the route list is written once).
-async fn not_found(req: HttpRequest, allowed: web::Data<Allowed>) -> HttpResponse {
+pub async fn not_found(req: HttpRequest, allowed: web::Data<Allowed>) -> HttpResponse {
     match allowed.methods(req.path()) {
         Some(allow) => method_not_allowed(&req, allow),
         None => AppError::NotFound(format!(

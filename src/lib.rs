@@ -8,6 +8,7 @@ pub mod controllers;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod feed;
 pub mod generate;

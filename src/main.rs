@@ -93,6 +93,20 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write every action a query selects, as NDJSON (re-importable documents) or CSV, from
+    /// one snapshot, to a file or stdout.
+    Export {
+        /// The filters and sort of `GET /v1/actions`, as a query string
+        /// (e.g. `initiator=USA&from=2020-01-01`); every action when absent.
+        #[arg(long, default_value = "")]
+        query: String,
+        /// ndjson or csv.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// Where to write (default: stdout).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document (regenerate the committed copy with
@@ -159,6 +173,24 @@ fn run(cli: Cli) -> Result<(), String> {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
             actix_web::rt::System::new().block_on(async move { keys(&url, command).await })?;
+            drop(database);
+            Ok(())
+        }
+        Command::Export {
+            query,
+            format,
+            output,
+        } => {
+            let database = Database::open(db.database_url, &db.data_dir)?;
+            let url = database.url.clone();
+            let query = if query.is_empty() {
+                format!("format={format}")
+            } else {
+                format!("{query}&format={format}")
+            };
+            let written = actix_web::rt::System::new()
+                .block_on(async move { export(&url, &query, output).await })?;
+            eprintln!("exported {written} actions");
             drop(database);
             Ok(())
         }
@@ -361,6 +393,39 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `riposte export`: the same export as `GET /v1/actions/export`, with progress on stderr.
+async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, String> {
+    use std::io::Write;
+    let pool = db::pool(url, 2)?;
+    let state = AppState::new(pool).await.map_err(|e| e.to_string())?;
+    let mut conn = state.conn().await.map_err(|e| e.to_string())?;
+    let (format, filter, sort) =
+        riposte::controllers::actions::export_query(&mut conn, &state.types, query)
+            .await
+            .map_err(|e| format!("--query or --format: {e}"))?;
+    let mut export =
+        riposte::export::Export::begin(conn, state.types.clone(), filter, sort, format)
+            .await
+            .map_err(|e| e.to_string())?;
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let progress = riposte::generate::progress::counter("exporting");
+    while let Some(chunk) = export.next().await.map_err(|e| e.to_string())? {
+        out.write_all(&chunk)
+            .map_err(|e| format!("cannot write the export: {e}"))?;
+        progress.set_position(export.written);
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write the export: {e}"))?;
+    progress.finish_and_clear();
+    Ok(export.written)
 }
 
 async fn seed_now(url: &str, pool_size: usize, name: &str) -> Result<(), String> {

@@ -319,3 +319,57 @@ fn global_flags_go_before_or_after_the_subcommand() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
 }
+
+/// `riposte export`: the API's export from the command line, to a file or stdout.
+#[test]
+fn export_from_the_command_line() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-export")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let seeded = riposte(&["seed", "xinjiang-2020"], &data).output().unwrap();
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let file = dir.path().join("actions.csv");
+    let out = riposte(
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("id,title,initiator,target,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 9);
+    let chinese = riposte(&["export", "--query", "initiator=CHN"], &data)
+        .output()
+        .unwrap();
+    assert!(chinese.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(chinese.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|a| a["initiator"]["code"] == "CHN"));
+    assert!(String::from_utf8_lossy(&chinese.stderr).contains("exported 2 actions"));
+    let bad = riposte(&["export", "--query", "initiator=XXX"], &data)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown actor code `XXX`"));
+}

@@ -1,3 +1,4 @@
+use actix_web::http::header;
 use actix_web::{delete, patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
@@ -178,6 +179,102 @@ pub async fn list(
         include_total,
     )
     .await
+}
+
+/// The format of an export.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportFormat {
+    /// `ndjson` (default: one action document per line, as `GET /v1/actions/{id}` gives it)
+    /// or `csv` (flat; lists joined with `;`, sources with spaces; ISO dates).
+    #[param(value_type = Option<String>, example = "ndjson")]
+    pub format: Option<String>,
+}
+
+/// What an export's query string asks for: its format, and the filters and sort of
+/// `GET /v1/actions` (also read by `riposte export --query`).
+pub async fn export_query(
+    conn: &mut AsyncPgConnection,
+    types: &crate::taxonomy::ActionTypes,
+    query: &str,
+) -> AppResult<(crate::export::Format, ActionFilter, ActionSort)> {
+    let mut format = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in crate::extract::form_urlencoded_pairs(query) {
+        if k == "format" {
+            if format.is_some() {
+                return Err(AppError::bad_param(
+                    "format",
+                    "given more than once; give it once",
+                ));
+            }
+            format = Some(
+                v.parse::<crate::export::Format>()
+                    .map_err(|e| AppError::bad_param("format", e))?,
+            );
+        } else {
+            rest.append_pair(&k, &v);
+        }
+    }
+    let params: ActionListParams =
+        crate::extract::parse_query(&rest.finish(), ActionListParams::REPEATABLE)?;
+    for (given, name) in [
+        (params.limit.is_some(), "limit"),
+        (params.page_token.is_some(), "page_token"),
+        (params.include_total.is_some(), "include_total"),
+    ] {
+        if given {
+            return Err(AppError::bad_param(
+                name,
+                "an export has no pages; leave it out",
+            ));
+        }
+    }
+    let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
+    let filter = filters::resolve(conn, types, params).await?;
+    Ok((
+        format.unwrap_or(crate::export::Format::Ndjson),
+        filter,
+        sort,
+    ))
+}
+
+/// Every action the filters of `GET /v1/actions` select, in one file streamed from one
+/// snapshot (gzip with `Accept-Encoding: gzip`). `sort` orders it; `limit`, `page_token` and
+/// `include_total` do not apply.
+#[utoipa::path(get, path = "/v1/actions/export", tag = "actions",
+    params(ExportFormat, ActionListParams),
+    responses((status = 200, description = "The actions, as NDJSON or CSV",
+        content((String = "application/x-ndjson"), (String = "text/csv")))))]
+#[route("/v1/actions/export", method = "GET", method = "HEAD")]
+pub async fn export(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
+    let export =
+        crate::export::Export::begin(conn, state.types.clone(), filter, sort, format).await?;
+    let body = futures_util::stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next().await {
+            Ok(Some(bytes)) => Some((Ok(web::Bytes::from(bytes)), Some(export))),
+            Ok(None) => None,
+            Err(e) => {
+                // The status is sent already: the file ends short, and the log says why.
+                log::warn!("export ended early: {e}");
+                Some((Err(actix_web::Error::from(e)), None))
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"actions.{format}\""),
+        ))
+        .streaming(body))
 }
 
 /// Creates an action with its designations, sources, responses and status history, in one

@@ -35,6 +35,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(action_types::list)
         .service(actions::list)
         .service(actions::create)
+        // Before `{id}`, which would take `export` for an id; and its other methods are 405s
+        // here rather than falling through to `{id}`'s PATCH and DELETE.
+        .service(actions::export)
+        .route(
+            "/v1/actions/export",
+            actix_web::web::route().to(crate::app::not_found),
+        )
         .service(actions::get)
         .service(actions::update)
         .service(actions::delete)

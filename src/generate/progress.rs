@@ -17,6 +17,21 @@ pub struct Progress {
     next_tenth: u64,
 }
 
+/// A count of work done without a known total (a spinner on a terminal, nothing elsewhere).
+pub fn counter(label: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} {human_pos} actions  {per_sec}")
+            .expect("a valid template"),
+    );
+    bar.set_prefix(label.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 /// 1234567 -> "1,234,567".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -114,6 +114,12 @@ async fn unknown_routes_and_methods() {
         .await;
     assert_eq!(resp.status, 405);
     assert_eq!(resp.header("allow"), Some("POST"));
+    // A literal segment beside `{id}`: its own methods, not `{id}`'s.
+    let resp = app
+        .request(Method::PATCH, "/v1/actions/export", Some(&json!({})), &[])
+        .await;
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("GET, HEAD"));
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod auth;
 mod changes;
 mod deletion;
 mod errors;
+mod export;
 mod graph;
 mod graph_facts;
 mod hardening;

@@ -1,0 +1,186 @@
+//! Bulk export: the filters of the list, one snapshot, NDJSON and CSV, gzip when asked.
+
+use std::io::Read;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::helpers::{id_of, TestApp};
+
+async fn raw(app: &TestApp, path: &str, gzip: bool) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = app.client.get(format!("{}{path}", app.base));
+    if gzip {
+        req = req.header("accept-encoding", "gzip");
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn ndjson_export_is_the_documents_of_the_list_with_the_same_filters() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for (i, initiator) in ["USA", "USA", "GBR"].iter().enumerate() {
+        app.action(
+            json!({"title": format!("Measure {i}"), "initiator": initiator,
+            "announced_on": format!("2020-0{}-01", i + 1)}),
+        )
+        .await;
+    }
+    let (status, headers, body) = raw(&app, "/v1/actions/export?initiator=USA", false).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let listed = app.get("/v1/actions?initiator=USA").await;
+    assert_eq!(&lines, listed.body["items"].as_array().unwrap());
+    assert_eq!(lines.len(), 2);
+
+    // gzip when asked, the same bytes inside.
+    let (_, headers, zipped) = raw(&app, "/v1/actions/export?initiator=USA", true).await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain.lines().count(), 2);
+
+    // What does not apply to an export, and bad formats, are 400s.
+    for (query, field) in [
+        ("format=xml", "format"),
+        ("limit=5", "limit"),
+        ("page_token=x", "page_token"),
+        ("include_total=true", "include_total"),
+        ("initiator=XXX", "initiator"),
+        ("bogus=1", "bogus"),
+    ] {
+        app.request(
+            Method::GET,
+            &format!("/v1/actions/export?{query}"),
+            None,
+            &[],
+        )
+        .await
+        .assert_problem(400, Some(field));
+    }
+}
+
+#[tokio::test]
+async fn csv_export_is_flat_with_documented_columns() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let first = app
+        .action(
+            json!({"title": "Tariffs, \"reciprocal\"", "tags": ["a", "b"],
+            "designations": [{"actor": "chen-quanguo"}, {"actor": "xinjiang-psb"}],
+            "sources": [{"url": "https://example.org/1"}, {"url": "https://example.org/2"}]}),
+        )
+        .await;
+    app.action(
+        json!({"announced_on": "2020-08-01", "initiator": "CHN", "target": "USA",
+        "responds_to": [{"action": id_of(&first), "relation": "retaliates"}]}),
+    )
+    .await;
+    let (status, headers, body) = raw(
+        &app,
+        "/v1/actions/export?format=csv&sort=announced_on",
+        false,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(&body[..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, riposte::export::CSV_COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    let col = |row: &csv::StringRecord, name: &str| {
+        row[header.iter().position(|h| h == name).unwrap()].to_string()
+    };
+    assert_eq!(col(&rows[0], "title"), "Tariffs, \"reciprocal\"");
+    assert_eq!(col(&rows[0], "tags"), "a;b");
+    assert_eq!(col(&rows[0], "designations"), "chen-quanguo;xinjiang-psb");
+    assert_eq!(
+        col(&rows[0], "sources"),
+        "https://example.org/1 https://example.org/2"
+    );
+    assert_eq!(col(&rows[0], "announced_on"), "2020-07-09");
+    assert_eq!(
+        col(&rows[1], "responds_to"),
+        format!("{}:retaliates", id_of(&first))
+    );
+    assert_eq!(col(&rows[1], "initiator"), "CHN");
+}
+
+/// An export reads one snapshot: actions written while it streams are not in it, and none is
+/// repeated or lost across its batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_reads_one_snapshot_while_writes_go_on() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.with_basics().await;
+    let tasks: Vec<_> = (0..4)
+        .map(|t| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                for i in 0..300 {
+                    let day = 1 + (i % 28);
+                    app.action(json!({"title": format!("t{t} a{i}"),
+                        "announced_on": format!("2021-03-{day:02}")}))
+                        .await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Batch by batch as the handler streams it, with writes between the batches (over HTTP
+    // the socket's buffers could take the whole file before the writes).
+    let conn = app.state.pool.get().await.unwrap();
+    let mut export = riposte::export::Export::begin(
+        conn,
+        app.state.types.clone(),
+        Default::default(),
+        riposte::models::enums::ActionSort::NewestFirst,
+        riposte::export::Format::Ndjson,
+    )
+    .await
+    .unwrap();
+    let mut body = export.next().await.unwrap().unwrap();
+    // Written after the export began, dated so that they would sort into its last batches.
+    let mut late = Vec::new();
+    for i in 0..20 {
+        late.push(id_of(
+            &app.action(json!({"title": format!("late {i}"), "announced_on": "2000-01-01"}))
+                .await,
+        ));
+    }
+    while let Some(chunk) = export.next().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    let ids: Vec<String> = String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 1200, "every action of the snapshot once");
+    assert_eq!(unique.len(), 1200);
+    assert!(late.iter().all(|id| !unique.contains(id)));
+    // Over HTTP the whole export is there too.
+    let (_, _, all) = raw(&app, "/v1/actions/export", false).await;
+    assert_eq!(String::from_utf8(all).unwrap().lines().count(), 1220);
+}
