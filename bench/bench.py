@@ -12,12 +12,14 @@ write it to bench/results/<UTC time>.md.
 """
 
 import argparse
+import asyncio
 import collections
 import datetime
 import glob
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -47,6 +49,7 @@ DEEP_ITEMS = 10_000  # how deep the "deep page" is (less if the filter has fewer
 PAGE = 50  # page size of the benchmarked list and search requests
 POST_TAG = "bench-post"  # tag of every action the benchmark writes (deleted afterwards)
 MEMORY_TARGET = 100_000_000  # bytes (100 MB) of peak resident memory of the server
+SUBSCRIBERS = 1000  # clients of GET /v1/events in the fan-out check (100 with --quick)
 PG_PORT = 5432  # the embedded cluster's port (its socket is in the data directory)
 
 STARTED = time.monotonic()
@@ -303,6 +306,18 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+
+def resident_memory(pid):
+    """VmRSS of a process in bytes now (0 when it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def peak_memory(pid):
@@ -710,6 +725,9 @@ class Bench:
         self.analysis_rows()
         self.post_row(key)
         self.delete_posted()
+        self.export_check()
+        self.sse_check(key)
+        self.delete_posted()
         self.explain_check()
         self.cleanup()
 
@@ -767,6 +785,86 @@ class Bench:
             self.wrk("post", "", "post.lua", [bodies, "/v1/actions"], env={"BENCH_KEY": key}),
             self.pgbench("post", "create_action.sql", {
                 "initiator": s["dyad"]["a"], "target": s["dyad"]["b"], "designee1": d1, "designee2": d2})))
+
+    def export_check(self):
+        """GET /v1/actions/export of every action against COPY of the same documents (the
+        view bench.action_doc, in the export's order) to stdout: rates in one run."""
+        base = self.server.base
+        n = int(self.db.run("SELECT count(*) FROM actions WHERE deleted_at IS NULL"))
+        say(f"export: {n:,} actions through the API")
+        started = time.monotonic()
+        size = 0
+        with urllib.request.urlopen(base + "/v1/actions/export", timeout=3600) as resp:
+            while chunk := resp.read(1 << 20):
+                size += len(chunk)
+        api = time.monotonic() - started
+        say(f"export: {size / 1e6:,.0f} MB in {api:.1f} s; the same documents with COPY")
+        copy_sql = ("COPY (SELECT doc FROM bench.action_doc WHERE deleted_at IS NULL "
+                    "ORDER BY (doc->>'announced_on')::date DESC, id DESC) TO STDOUT")
+        started = time.monotonic()
+        done = subprocess.run([self.tools["psql"], "-X", "-q", *self.db.conninfo(), "-d", "postgres",
+                               "-c", copy_sql], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        copy = time.monotonic() - started
+        if done.returncode != 0:
+            raise BenchError(f"COPY failed: {done.stderr.decode().strip()}")
+        ratio = copy / api
+        self.checks.append((f"export of {n:,} actions (NDJSON), rate / COPY of the same documents",
+                            f"{ratio:.2f}x ({n / api:,.0f}/s, {api:.1f} s; COPY {n / copy:,.0f}/s, "
+                            f"{copy:.1f} s)", "≥ 0.7x", ratio >= 0.7, ""))
+
+    def sse_check(self, key, events=3):
+        """SUBSCRIBERS clients on GET /v1/events; actions POSTed one at a time: how long after
+        its POST answered each subscriber had it (p99), and the server's memory meanwhile."""
+        subscribers = 100 if self.args.quick else SUBSCRIBERS
+        base, pid = self.server.base, self.server.proc.pid
+        host, port = base.removeprefix("http://").split(":")
+        bodies = post_bodies(self.sel, count=events).read_text().splitlines()
+        say(f"events: {subscribers:,} subscribers, {events} actions")
+
+        async def subscribe():
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(f"GET /v1/events?entity=action HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")
+            return reader, writer
+
+        async def first_event(reader, wanted):
+            while True:
+                line = await reader.readline()
+                if not line:
+                    raise BenchError("an event stream ended early")
+                if line.startswith(b"data: ") and wanted.encode() in line:
+                    return time.monotonic()
+
+        async def main():
+            streams = []
+            for _ in range(subscribers):
+                streams.append(await subscribe())
+            rss = 0
+            latencies = []
+            for body in bodies:
+                status, text = await asyncio.to_thread(http, base, "POST", "/v1/actions", body, key)
+                if status != 201:
+                    raise BenchError(f"POST /v1/actions answered {status}: {text[:300]}")
+                committed = time.monotonic()
+                wanted = json.loads(text)["id"]
+                got = await asyncio.wait_for(
+                    asyncio.gather(*(first_event(r, wanted) for r, _ in streams)), timeout=60)
+                latencies += [max(0.0, t - committed) for t in got]
+                rss = max(rss, resident_memory(pid))
+            for _, writer in streams:
+                writer.close()
+            return latencies, rss
+
+        latencies, rss = asyncio.run(main())
+        latencies.sort()
+        p99 = percentile(latencies, 99)
+        self.checks.append((f"{subscribers:,} event-stream subscribers: a new action reaches them "
+                            "(p99 after its POST answered)",
+                            f"{p99 * 1000:,.0f} ms (p50 {percentile(latencies, 50) * 1000:,.0f} ms, "
+                            f"{len(latencies):,} deliveries)", "< 1 s", p99 < 1.0, ""))
+        self.checks.append((f"server resident memory with {subscribers:,} subscribers (VmRSS)",
+                            f"{rss / 1e6:.1f} MB", "< 200 MB", rss < 200_000_000, ""))
 
     def analysis_rows(self):
         s, base = self.sel, self.server.base
@@ -1127,6 +1225,9 @@ def failure(e):
 
 def main(argv=None):
     args = parse_args(argv)
+    # A thousand event-stream clients, and the server's thousand sockets (it inherits this).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     # Ctrl-C, SIGTERM and SIGHUP all stop the run through the cleanup below (SIGINT too is
     # set here: a shell starts background jobs with it ignored).
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -63,17 +63,27 @@ impl ChangeFilter {
     }
 }
 
-/// Numbers the committed entries that have no `seq` yet (see the migration); how many.
+/// Entries the sequencer numbers per call (`sequence_changes` in migration 000012).
+const SEQUENCED_PER_CALL: i64 = 10_000;
+
+/// Numbers every committed entry that has no `seq` yet (see the migration), in calls of
+/// `SEQUENCED_PER_CALL`; how many. Stops early when another sequencer is at work.
 pub async fn sequence(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Numbered {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let done: Numbered = diesel::sql_query("SELECT sequence_changes() AS n")
-        .get_result(conn)
-        .await?;
-    Ok(done.n)
+    let mut total = 0;
+    loop {
+        let done: Numbered = diesel::sql_query("SELECT sequence_changes() AS n")
+            .get_result(conn)
+            .await?;
+        total += done.n;
+        if done.n < SEQUENCED_PER_CALL {
+            return Ok(total);
+        }
+    }
 }
 
 /// Up to `limit` entries after `after` that match `filter`, oldest first, looking at no more
