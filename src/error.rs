@@ -307,6 +307,24 @@ impl From<DieselError> for AppError {
                     DatabaseErrorKind::ClosedConnection => {
                         AppError::Unavailable("the database connection was lost; retry".into())
                     }
+                    // The server going down or coming back (SQLSTATE classes 57 and 08):
+                    // the request may be retried once it is back.
+                    _ if [
+                        "terminating connection",
+                        "the database system is starting up",
+                        "the database system is shutting down",
+                        "the database system is in recovery mode",
+                        "server closed the connection",
+                        "connection closed",
+                    ]
+                    .iter()
+                    .any(|m| info.message().contains(m)) =>
+                    {
+                        AppError::Unavailable(
+                            "the database is restarting or unreachable; retry in a few seconds"
+                                .into(),
+                        )
+                    }
                     _ if info.message().contains("statement timeout") => {
                         AppError::Unavailable(format!(
                             "the database did not answer within {} s; retry later",

@@ -2,7 +2,7 @@
 //! configured starts its own PostgreSQL, and `riposte seed` loads the founding example.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support/process.rs"]
 mod process;
@@ -63,17 +63,9 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
     unsafe {
         libc::kill(server.0.id() as i32, libc::SIGTERM);
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "riposte did not stop after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = server
+        .exit_status("riposte did not stop after SIGTERM")
+        .await;
     assert!(status.success(), "exit status {status}");
     assert!(
         !data.join("postmaster.pid").exists(),
@@ -247,14 +239,7 @@ async fn sigterm_drains_in_flight_requests() {
         .unwrap()
         .expect("the in-flight request is answered");
     assert_eq!(resp.status(), 201);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "did not exit after draining");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = server.exit_status("did not exit after draining").await;
     assert!(status.success());
     // New connections are refused once it is gone.
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());

@@ -92,10 +92,11 @@ async fn a_killed_embedded_postgres_is_restarted() {
             created = Some(resp);
             break;
         }
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
         assert_eq!(
-            resp.status(),
-            503,
-            "only 503s while connections are renewed"
+            status, 503,
+            "only 503s while connections are renewed: {body}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -214,16 +215,8 @@ async fn sigint_lets_requests_in_flight_finish() {
         .unwrap();
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "riposte did not exit after SIGINT"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = server
+        .exit_status("riposte did not exit after SIGINT")
+        .await;
     assert!(status.success(), "{status}");
 }

@@ -36,6 +36,20 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Waits for the process to exit (at most a minute, else the test fails with `why`).
+    pub async fn exit_status(&mut self, why: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{why}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// Waits for `/readyz`, failing early if the server exits.
 pub async fn wait_ready(client: &reqwest::Client, base: &str, server: &mut Server) {
     let deadline = Instant::now() + Duration::from_secs(120);
