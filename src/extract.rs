@@ -41,14 +41,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = read_body(req, payload);
-        Box::pin(async move {
-            let (value, faults) = parse_lenient(&body.await?)?;
-            if faults.is_empty() {
-                Ok(JsonBody(value))
-            } else {
-                Err(AppError::invalid(faults))
-            }
-        })
+        Box::pin(async move { parse_json(&body.await?).map(JsonBody) })
     }
 }
 

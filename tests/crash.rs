@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, serve, wait_ready, write_key, Server};
+use process::{free_port, serve, wait_ready, Fresh, Server};
 
 /// POSTs until the server acknowledges, retrying with the same key through crashes.
 async fn post_until_acknowledged(
@@ -51,18 +51,15 @@ async fn post_until_acknowledged(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_exactly_once() {
-    let dir = tempfile::Builder::new()
-        .prefix("riposte-crash")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let data = dir.path().join("data");
-    let key = write_key(&data);
-
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut server = serve(&data, port);
-    wait_ready(&client, &base, &mut server).await;
+    let Fresh {
+        mut server,
+        dir: _dir,
+        data,
+        key,
+        port,
+        base,
+        client,
+    } = Fresh::start("riposte-crash").await;
     for (code, name) in [("USA", "United States"), ("CHN", "China")] {
         let r = client
             .post(format!("{base}/v1/actors"))

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, serve, wait_ready, write_key};
+use process::{wait_ready, Fresh};
 
 fn postmaster_pid(data: &Path) -> i32 {
     let text = std::fs::read_to_string(data.join("postmaster.pid")).unwrap();
@@ -45,17 +45,15 @@ fn cluster_pids(postmaster: i32) -> Vec<Pid> {
 /// it by itself and serves again, reads and writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_embedded_postgres_is_restarted() {
-    let dir = tempfile::Builder::new()
-        .prefix("riposte-sup")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let data = dir.path().join("data");
-    let key = write_key(&data);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(&data, port);
-    let client = reqwest::Client::new();
-    wait_ready(&client, &base, &mut server).await;
+    let Fresh {
+        mut server,
+        dir: _dir,
+        data,
+        key,
+        base,
+        client,
+        ..
+    } = Fresh::start("riposte-sup").await;
 
     let first = postmaster_pid(&data);
     kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
@@ -114,16 +112,14 @@ async fn a_killed_embedded_postgres_is_restarted() {
 /// documented deadline instead of hanging; thawed, the service recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_database_costs_a_bounded_wait() {
-    let dir = tempfile::Builder::new()
-        .prefix("riposte-frz")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let data = dir.path().join("data");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(&data, port);
-    let client = reqwest::Client::new();
-    wait_ready(&client, &base, &mut server).await;
+    let Fresh {
+        server: _server,
+        dir: _dir,
+        data,
+        base,
+        client,
+        ..
+    } = Fresh::start("riposte-frz").await;
     // Warm the pool: these requests' connections are idle in it when the database freezes.
     for _ in 0..4 {
         let r = client
@@ -181,17 +177,13 @@ async fn a_frozen_database_costs_a_bounded_wait() {
 /// signal comes is answered, then riposte exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_lets_requests_in_flight_finish() {
-    let dir = tempfile::Builder::new()
-        .prefix("riposte-int")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let data = dir.path().join("data");
-    let key = write_key(&data);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(&data, port);
-    let client = reqwest::Client::new();
-    wait_ready(&client, &base, &mut server).await;
+    let Fresh {
+        mut server,
+        dir: _dir,
+        key,
+        port,
+        ..
+    } = Fresh::start("riposte-int").await;
 
     let body = json!({"code": "FRA", "name": "France", "kind": "state"}).to_string();
     let (first, rest) = body.split_at(10);

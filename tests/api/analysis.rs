@@ -119,9 +119,14 @@ async fn chain_collects_the_episode_with_generations_and_sums() {
         .assert_problem(400, Some("id"));
 }
 
-/// Builds a line of `n` actions, each answering the one before, straight in SQL.
+/// Builds a line of `n` actions, each answering the one before, straight in SQL, on a
+/// connection of its own: the pool's carry the server's statement timeout, which a bulk
+/// load on a busy test machine can exceed.
 async fn line(app: &TestApp, n: i64) -> String {
-    let mut conn = app.state.pool.get().await.unwrap();
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url)
+            .await
+            .unwrap();
     let id = |g: &str| format!("('00000000-0000-4000-8000-' || lpad(({g})::text, 12, '0'))::uuid");
     diesel::sql_query(format!(
         "INSERT INTO actions (id, title, initiator_id, initiator_kind, target_id, target_kind,

@@ -94,3 +94,40 @@ pub fn write_key(data: &Path) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// `riposte serve` on a fresh data directory, ready, with a write key.
+pub struct Fresh {
+    /// Killed when dropped, before `dir` (fields drop in order) is removed.
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+    pub data: std::path::PathBuf,
+    pub key: String,
+    pub port: u16,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Fresh {
+    pub async fn start(prefix: &str) -> Fresh {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .unwrap();
+        let data = dir.path().join("data");
+        let key = write_key(&data);
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let mut server = serve(&data, port);
+        wait_ready(&client, &base, &mut server).await;
+        Fresh {
+            server,
+            dir,
+            data,
+            key,
+            port,
+            base,
+            client,
+        }
+    }
+}
