@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One thing wrong with one field of a request.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq)]
 pub struct FieldError {
     /// Where the problem is: a body field as a dotted path (`designations[0].actor`), or the
     /// name of a query or path parameter.
@@ -369,6 +369,9 @@ fn constraint_message(constraint: &str, fallback: &str) -> String {
         }
         "sources_action_url_key" => "the same source URL is given twice",
         "designations_pkey" => "the same actor is designated twice",
+        "actions_external_key" => {
+            "another action already has this external_id in this source_dataset"
+        }
         "responses_pkey" => "the same action is answered twice",
         _ => return format!("the database refused the change ({constraint}): {fallback}"),
     };

@@ -62,6 +62,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "updated_at",
     "version",
     "deleted_at",
+    "external_id",
+    "source_dataset",
 ];
 
 /// An export in progress: its connection (inside the snapshot's transaction) and position.
@@ -200,5 +202,7 @@ fn csv_record(a: &Action) -> Vec<String> {
         a.updated_at.to_rfc3339(),
         a.version.to_string(),
         a.deleted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        opt(a.external_id.clone()),
+        opt(a.source_dataset.clone()),
     ]
 }

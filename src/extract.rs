@@ -132,7 +132,7 @@ fn read_body(
 /// left out, until the whole reads (see `validation`). Bounded: at most
 /// `MAX_PROBLEM_ERRORS` faults are looked for, each costing one pass over the parsed value.
 pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError>), AppError> {
-    let mut value: serde_json::Value = match serde_json::from_slice(body) {
+    let value: serde_json::Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e)
             if e.classify() == serde_json::error::Category::Eof
@@ -150,6 +150,15 @@ pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldEr
             })
         }
     };
+    lenient(value).map_err(AppError::invalid)
+}
+
+/// Reads a JSON value as `T` the way `parse_lenient` reads a body: every unreadable field is
+/// recorded and given a stand-in (or left out), so the rules can run on the rest. `Err` with
+/// the faults when no stand-in makes it readable.
+pub fn lenient<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+) -> Result<(T, Vec<FieldError>), Vec<FieldError>> {
     let mut faults: Vec<FieldError> = Vec::new();
     for _ in 0..=crate::limits::MAX_PROBLEM_ERRORS {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
@@ -227,7 +236,7 @@ pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldEr
             break;
         }
     }
-    Err(AppError::invalid(faults))
+    Err(faults)
 }
 
 /// One step of a path into a JSON document.

@@ -482,6 +482,14 @@ pub struct NewAction {
     /// `announced_on`.
     #[serde(default)]
     pub status_history: Option<Vec<StatusEntryInput>>,
+    /// The identifier another dataset gives this action (a GDELT GLOBALEVENTID, a PLOVER id),
+    /// at most 200 characters, unique within `source_dataset`: imports find the action by it.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The dataset `external_id` belongs to: lower-case letters, digits, `_`, `.` or `-`, at
+    /// most 50 characters (`gdelt`, `plover`).
+    #[serde(default)]
+    pub source_dataset: Option<String>,
 }
 
 /// Changes to an action: absent fields are kept, `null` clears a nullable field, and the
@@ -632,6 +640,42 @@ pub fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
             ));
         } else if !seen.insert(tag.as_str()) {
             errors.push(FieldError::new(format!("tags[{i}]"), "duplicate tag"));
+        }
+    }
+}
+
+/// `external_id` and `source_dataset` (migration 000013 holds the same bounds).
+pub fn check_external_key(
+    errors: &mut Vec<FieldError>,
+    external_id: Option<&str>,
+    source_dataset: Option<&str>,
+) {
+    check_text(
+        errors,
+        "external_id",
+        external_id,
+        MAX_EXTERNAL_ID_LEN,
+        false,
+    );
+    if let Some(dataset) = source_dataset {
+        let ok = dataset.len() <= 50
+            && dataset.bytes().enumerate().all(|(i, b)| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || (i > 0 && matches!(b, b'_' | b'.' | b'-'))
+            })
+            && !dataset.is_empty();
+        if !ok {
+            errors.push(FieldError::new(
+                "source_dataset",
+                "1 to 50 lower-case letters, digits, `_`, `.` or `-`, starting with a letter or \
+                 digit, e.g. `gdelt`",
+            ));
+        } else if external_id.is_none() {
+            errors.push(FieldError::new(
+                "source_dataset",
+                "names the dataset of `external_id`; give external_id with it",
+            ));
         }
     }
 }

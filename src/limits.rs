@@ -30,3 +30,19 @@ pub const MAX_SEARCH_LEN: usize = 500;
 
 /// Entries of a problem's `errors` list; the detail says how many more there were.
 pub const MAX_PROBLEM_ERRORS: usize = 100;
+
+/// Characters of an action's `external_id`.
+pub const MAX_EXTERNAL_ID_LEN: usize = 200;
+/// Bytes of an import file sent to `POST /v1/imports` (413 beyond); `riposte import` reads
+/// files of any size.
+pub const MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Bytes of one line of an NDJSON import (or one record of a PLOVER file, or a GDELT row);
+/// a longer line is rejected, and reading goes on with the next.
+pub const MAX_IMPORT_LINE_BYTES: usize = 1024 * 1024;
+/// Rejected lines whose messages an import job keeps (the count stays exact).
+pub const MAX_REPORTED_REJECTIONS: usize = 1_000;
+/// Import jobs running at once in one server (more wait, queued): each holds a transaction
+/// and a connection of its own.
+pub const MAX_RUNNING_IMPORTS: usize = 2;
+/// Import jobs accepted and not finished (queued or running) in one server (503 beyond).
+pub const MAX_QUEUED_IMPORTS: usize = 8;

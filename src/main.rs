@@ -107,6 +107,21 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Import actions (and actors) from a file: NDJSON in the API's shape (exports import
+    /// as they are), PLOVER/POLECAT JSON, or GDELT 2.0 event exports. Re-importing a file
+    /// changes nothing: lines carrying an `id` or an `external_id` update their action.
+    /// All-or-nothing unless --partial. Exit status 1 when any line was rejected (and, without
+    /// --partial, nothing was stored).
+    Import {
+        file: PathBuf,
+        /// ndjson, plover or gdelt.
+        #[arg(long, default_value = "ndjson")]
+        format: riposte::import::Format,
+        /// Store the good lines and report the bad ones, instead of storing nothing when a
+        /// line is rejected.
+        #[arg(long)]
+        partial: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document (regenerate the committed copy with
@@ -194,6 +209,32 @@ fn run(cli: Cli) -> Result<(), String> {
             drop(database);
             Ok(())
         }
+        Command::Import {
+            file,
+            format,
+            partial,
+        } => {
+            let database = Database::open(db.database_url, &db.data_dir)?;
+            let url = database.url.clone();
+            let report = actix_web::rt::System::new()
+                .block_on(async move { import(&url, &file, format, partial).await })?;
+            drop(database);
+            if report.rejected > 0 || !report.stored {
+                return Err(if report.stored {
+                    format!(
+                        "{} line(s) rejected (see above); the others were stored",
+                        report.rejected
+                    )
+                } else {
+                    format!(
+                        "{} line(s) rejected (see above); nothing was stored. Fix them, or run \
+                         with --partial to store the good lines",
+                        report.rejected
+                    )
+                });
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             log::info!("database is up to date");
@@ -252,7 +293,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     token_secret,
                     ..Config::default()
                 };
-                let mut state = AppState::with_config(pool, config)
+                let mut state = AppState::with_config(pool, &url, config)
                     .await
                     .map_err(|e| format!("cannot start serving: {e}"))?;
                 state.pg = watch.clone();
@@ -399,7 +440,7 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
 async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, String> {
     use std::io::Write;
     let pool = db::pool(url, 2)?;
-    let state = AppState::new(pool).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(pool, url).await.map_err(|e| e.to_string())?;
     let mut conn = state.conn().await.map_err(|e| e.to_string())?;
     let (format, filter, sort) =
         riposte::controllers::actions::export_query(&mut conn, &state.types, query)
@@ -428,9 +469,93 @@ async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, 
     Ok(export.written)
 }
 
+/// `riposte import`: the import of `POST /v1/imports`, with a progress bar on stderr and the
+/// rejected lines printed.
+async fn import(
+    url: &str,
+    file: &std::path::Path,
+    format: riposte::import::Format,
+    partial: bool,
+) -> Result<riposte::import::Report, String> {
+    use riposte::import::{self as imp, Job, Progress};
+    use std::sync::atomic::Ordering;
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len();
+    let pool = db::pool(url, 1)?;
+    let state = AppState::new(pool, url).await.map_err(|e| e.to_string())?;
+    let job = Job {
+        id: uuid::Uuid::now_v7(),
+        format,
+        partial,
+        origin: "cli",
+        file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+        api_key_id: None,
+    };
+    let mut conn = state.conn().await.map_err(|e| e.to_string())?;
+    riposte::models::import::insert(&mut conn, &riposte::service::imports::new_row(&job, size))
+        .await
+        .map_err(|e| format!("cannot record the import job: {e}"))?;
+    drop(conn);
+    let progress = std::sync::Arc::new(Progress::default());
+    let bar = riposte::generate::progress::bytes_bar(size);
+    let watched = progress.clone();
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(watched.bytes.load(Ordering::Relaxed));
+                bar.set_message(format!(
+                    "{} lines, {}",
+                    watched.lines.load(Ordering::Relaxed),
+                    watched.phase()
+                ));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let result = imp::run(url, state.types.clone(), &job, file, progress).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let report = result.map_err(|e| e.to_string())?;
+    for r in &report.rejections {
+        for e in &r.errors {
+            eprintln!("line {}: {}: {}", r.line, e.field, e.message);
+        }
+    }
+    if report.rejected as usize > report.rejections.len() {
+        eprintln!(
+            "... and {} more rejected line(s)",
+            report.rejected as usize - report.rejections.len()
+        );
+    }
+    let skipped: u64 = report.skipped.values().sum();
+    eprintln!(
+        "import {}: {} read, {} created, {} updated, {} unchanged, {} rejected, {} skipped, {} \
+         actors created{}",
+        job.id,
+        report.read,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected,
+        skipped,
+        report.actors_created,
+        if report.stored {
+            ""
+        } else {
+            "; nothing stored"
+        }
+    );
+    for (reason, n) in &report.skipped {
+        eprintln!("  skipped {n}: {reason}");
+    }
+    Ok(report)
+}
+
 async fn seed_now(url: &str, pool_size: usize, name: &str) -> Result<(), String> {
     let pool = db::pool(url, pool_size)?;
-    let state = AppState::new(pool).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(pool, url).await.map_err(|e| e.to_string())?;
     let report = seed::run(&state, name)
         .await
         .map_err(|e| format!("seeding `{name}` failed: {e}"))?;

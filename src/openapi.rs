@@ -92,6 +92,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         (name = "changes", description = "Every committed change, as pages and as a live \
             stream, never skipping one"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "imports", description = "Bulk import of actions from NDJSON, PLOVER and GDELT \
+            files, as jobs"),
     )
 )]
 pub struct ApiDoc;

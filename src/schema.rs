@@ -66,6 +66,8 @@ diesel::table! {
         answers_mirror -> Int4,
         answers_escalate -> Int4,
         answers_de_escalate -> Int4,
+        external_id -> Nullable<Text>,
+        source_dataset -> Nullable<Text>,
     }
 }
 
@@ -190,5 +192,38 @@ diesel::table! {
         actor_ids -> Array<Uuid>,
         dyad -> Nullable<Array<Uuid>>,
         type_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> Uuid,
+        format -> Text,
+        partial -> Bool,
+        state -> Text,
+        origin -> Text,
+        file_name -> Nullable<Text>,
+        bytes -> Int8,
+        read -> Int8,
+        created -> Int8,
+        updated -> Int8,
+        unchanged -> Int8,
+        rejected -> Int8,
+        actors_created -> Int8,
+        skipped -> Jsonb,
+        error -> Nullable<Text>,
+        api_key_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        heartbeat_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    import_rejections (import_id, line) {
+        import_id -> Uuid,
+        line -> Int8,
+        errors -> Jsonb,
     }
 }

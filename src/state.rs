@@ -67,14 +67,17 @@ pub struct AppState {
     /// Set when the server starts shutting down: endless responses (event streams) end then,
     /// so that they do not hold the shutdown for its whole grace period.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Import jobs: where their files wait and how many run at once.
+    pub imports: Arc<crate::service::imports::Imports>,
 }
 
 impl AppState {
-    pub async fn new(pool: DbPool) -> AppResult<Self> {
-        Self::with_config(pool, Config::default()).await
+    pub async fn new(pool: DbPool, database_url: &str) -> AppResult<Self> {
+        Self::with_config(pool, database_url, Config::default()).await
     }
 
-    pub async fn with_config(pool: DbPool, config: Config) -> AppResult<Self> {
+    /// `database_url` is the pool's: imports open connections of their own with it.
+    pub async fn with_config(pool: DbPool, database_url: &str, config: Config) -> AppResult<Self> {
         let types = ActionTypes::load(&pool).await?;
         let token_key = token_key(&pool, config.token_secret.as_deref()).await?;
         let limiter = Limiter::new(config.rate_limits);
@@ -87,6 +90,7 @@ impl AppState {
             pg: None,
             feed: Arc::default(),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+            imports: Arc::new(crate::service::imports::Imports::new(database_url)),
         })
     }
 

@@ -190,6 +190,9 @@ pub struct Action {
     /// When the action was deleted; only deleted actions shown with `show_deleted=true` have it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The identifier another dataset gives this action (see `NewAction`).
+    pub external_id: Option<String>,
+    pub source_dataset: Option<String>,
 }
 
 impl Action {
@@ -260,6 +263,8 @@ impl Action {
                     updated_at: row.updated_at,
                     version: row.version,
                     deleted_at: row.deleted_at,
+                    external_id: row.external_id,
+                    source_dataset: row.source_dataset,
                 })
             })
             .collect()
@@ -566,4 +571,82 @@ pub struct ChangeList {
     /// Pass as `after` for the next page; when the page is not full it is the end of the feed
     /// as seen now: ask again later with it (never skips, never repeats).
     pub next_cursor: String,
+}
+
+/// Where an import job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportState {
+    /// Waiting for a free slot (at most `MAX_RUNNING_IMPORTS` run at once).
+    Queued,
+    Running,
+    /// It ran: with `partial`, the good lines are stored; otherwise every line was.
+    Succeeded,
+    /// Nothing was stored: a line was rejected (all-or-nothing), or the import could not run
+    /// (`error` says why).
+    Failed,
+    /// Its server stopped while it ran; nothing was stored. Import the file again.
+    Interrupted,
+}
+
+/// What an import job read and did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportCounts {
+    /// Lines (records, for PLOVER) read, blank lines aside; while running, so far.
+    pub read: i64,
+    pub created: i64,
+    pub updated: i64,
+    /// Lines equal to the action already stored under their id or external id.
+    pub unchanged: i64,
+    pub rejected: i64,
+    pub actors_created: i64,
+}
+
+/// A rejected line with every fault found in it, named as the API names fields.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct RejectedLine {
+    /// Line number in the file (1-based; for PLOVER JSON, the record number).
+    pub line: i64,
+    pub errors: Vec<crate::error::FieldError>,
+}
+
+/// An import job (`POST /v1/imports`, `riposte import`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01936b2e-5f2a-7c3d-8e4f-1a2b3c4d5e6f", "format": "ndjson", "partial": true,
+    "state": "succeeded", "origin": "api", "file_name": null, "bytes": 5120,
+    "counts": {"read": 10, "created": 8, "updated": 0, "unchanged": 1, "rejected": 1,
+               "actors_created": 0},
+    "skipped": {}, "error": null,
+    "created_at": "2026-11-30T09:00:00Z", "started_at": "2026-11-30T09:00:00Z",
+    "finished_at": "2026-11-30T09:00:01Z",
+    "rejected_lines": [{"line": 4, "errors": [{"field": "initiator", "message": "unknown actor code `XXX`"}]}],
+    "rejected_lines_truncated": false
+}))]
+pub struct Import {
+    pub id: Uuid,
+    pub format: crate::import::Format,
+    /// Good lines stored and bad ones reported (true), or nothing stored on any fault.
+    pub partial: bool,
+    pub state: ImportState,
+    /// `api` or `cli`.
+    pub origin: String,
+    pub file_name: Option<String>,
+    /// Size of the file.
+    pub bytes: i64,
+    pub counts: ImportCounts,
+    /// Records of a foreign format (PLOVER, GDELT) that cannot become actions, counted by
+    /// reason (`no_target`, `unmapped_event`, `not_state_to_state`, ...).
+    pub skipped: std::collections::BTreeMap<String, i64>,
+    /// Why nothing was stored, for failed jobs.
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The first rejected lines (at most 1,000; `counts.rejected` is exact). Left out of
+    /// lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_lines: Option<Vec<RejectedLine>>,
+    /// Whether more lines were rejected than `rejected_lines` holds.
+    pub rejected_lines_truncated: bool,
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod changes;
 mod filters;
 pub mod health;
+pub mod imports;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
@@ -60,6 +61,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(audit::list)
         .service(changes::list)
         .service(changes::events)
+        .service(imports::create)
+        .service(imports::list)
+        .service(imports::get)
         .service(health::healthz)
         .service(health::readyz);
 }

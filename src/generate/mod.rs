@@ -13,7 +13,6 @@
 //!   rolls all of it back.
 
 pub mod data;
-pub mod encode;
 pub mod facts;
 pub mod plan;
 pub mod profiles;
@@ -30,7 +29,7 @@ use futures_util::SinkExt;
 use tokio_postgres::{Client, NoTls};
 
 use crate::models::enums::Category;
-use encode::Encoder;
+use crate::pgcopy::Encoder;
 use plan::{Plan, TypeInfo};
 use progress::{seconds, thousands, Progress};
 use render::Renderer;

@@ -4,12 +4,12 @@
 //! designations pass picks the same people the actions pass named in `designated_names`.
 
 use super::data;
-use super::encode::Encoder;
 use super::plan::{to_date, Act, Day, Plan, TypeInfo};
 use super::profiles::{Designates, PROFILES};
 use super::rng::Rng;
 use super::world::{slug, World};
 use crate::models::enums::{ActionStatus, Category, Relation};
+use crate::pgcopy::Encoder;
 
 const DESIGNATIONS: u64 = 10;
 const TITLE: u64 = 11;

@@ -33,6 +33,8 @@ pub struct ActionRow {
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
+    pub source_dataset: Option<String>,
 }
 
 /// The columns a create or a full update writes.
@@ -58,6 +60,8 @@ pub struct ActionWrite {
     pub tags: Vec<String>,
     /// The designated actors' names, for full-text search (see `designated_names_of`).
     pub designated_names: String,
+    pub external_id: Option<String>,
+    pub source_dataset: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]

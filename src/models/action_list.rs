@@ -200,7 +200,8 @@ pub(crate) const COLUMNS: &str =
     actions.target_id, actions.authority_id, actions.type_code, actions.status, \
     actions.announced_on, actions.date_precision, actions.effective_from, actions.effective_to, \
     actions.legal_basis, actions.program, actions.severity, actions.tags, actions.created_at, \
-    actions.updated_at, actions.version, actions.deleted_at";
+    actions.updated_at, actions.version, actions.deleted_at, actions.external_id, \
+    actions.source_dataset";
 
 /// How many conditions a filter sets; statements with few are kept prepared.
 fn conditions(f: &ActionFilter) -> usize {

@@ -96,9 +96,8 @@ pub async fn refs_by_codes(
         .await
 }
 
-/// Whether `authority` acts for `state`: it is the state, belongs to it (`country`), or one
-/// of its parents up the chain is or belongs to it. Parent chains have no loops (checked on
-/// write); the depth bound only keeps a corrupted one from running away.
+/// Whether `authority` acts for `state` (SQL `actor_acts_for`, migration 000013: the one
+/// definition, which imports use too).
 pub async fn acts_for(
     conn: &mut AsyncPgConnection,
     authority: Uuid,
@@ -109,19 +108,11 @@ pub async fn acts_for(
         #[diesel(sql_type = diesel::sql_types::Bool)]
         acts: bool,
     }
-    let answer: Answer = diesel::sql_query(
-        "WITH RECURSIVE up(id, country, parent_id, depth) AS ( \
-             SELECT id, country, parent_id, 0 FROM actors WHERE id = $1 \
-             UNION ALL \
-             SELECT a.id, a.country, a.parent_id, up.depth + 1 \
-             FROM actors a JOIN up ON a.id = up.parent_id WHERE up.depth < 100) \
-         SELECT EXISTS (SELECT 1 FROM up, actors s WHERE s.id = $2 \
-                        AND (up.id = s.id OR up.country = s.code)) AS acts",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(authority)
-    .bind::<diesel::sql_types::Uuid, _>(state)
-    .get_result(conn)
-    .await?;
+    let answer: Answer = diesel::sql_query("SELECT actor_acts_for($1, $2) AS acts")
+        .bind::<diesel::sql_types::Uuid, _>(authority)
+        .bind::<diesel::sql_types::Uuid, _>(state)
+        .get_result(conn)
+        .await?;
     Ok(answer.acts)
 }
 

@@ -9,5 +9,6 @@ pub mod api_key;
 pub mod audit;
 pub mod change;
 pub mod enums;
+pub mod import;
 pub mod server_secret;
 pub mod sql;

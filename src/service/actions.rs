@@ -430,6 +430,8 @@ fn apply_patch(types: &ActionTypes, current: Action, p: ActionPatch) -> NewActio
                 .collect()
         }),
         status_history: None,
+        external_id: current.external_id,
+        source_dataset: current.source_dataset,
     }
 }
 
@@ -448,17 +450,6 @@ async fn plan(
         return Err(AppError::invalid(merge(faults, errors)));
     }
 
-    let action_type = types.lookup(&input.type_);
-    if action_type.is_none() {
-        errors.push(FieldError::new(
-            "type",
-            format!(
-                "unknown action type `{}`; see GET /v1/action-types",
-                input.type_
-            ),
-        ));
-    }
-
     // Actor codes, resolved in one query.
     let mut codes: Vec<&str> = vec![&input.initiator, &input.target];
     codes.extend(input.authority.as_deref());
@@ -468,67 +459,16 @@ async fn plan(
         .into_iter()
         .map(|a| (a.code.clone(), a))
         .collect();
-    let dyad = |field: &str, code: &str, errors: &mut Vec<FieldError>| match found.get(code) {
-        None => errors.push(FieldError::new(
-            field,
-            format!("unknown actor code `{code}`"),
-        )),
-        Some(a) => {
-            let kind: ActorKind = code_kind(a);
-            if !kind.is_dyad_member() {
-                errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "`{code}` is a {kind}; initiator and target must be states or IGOs \
-                             (record a body as `authority`)"
-                    ),
-                ));
-            }
+    let authority_acts = match (
+        input.authority.as_ref().and_then(|c| found.get(c)),
+        found.get(&input.initiator),
+    ) {
+        (Some(authority), Some(initiator)) => {
+            actor::acts_for(conn, authority.id, initiator.id).await?
         }
+        _ => true,
     };
-    dyad("initiator", &input.initiator, &mut errors);
-    dyad("target", &input.target, &mut errors);
-    if input.initiator == input.target {
-        errors.push(FieldError::new(
-            "target",
-            "initiator and target must differ",
-        ));
-    }
-    if let Some(code) = &input.authority {
-        match (found.get(code), found.get(&input.initiator)) {
-            (None, _) => errors.push(FieldError::new(
-                "authority",
-                format!("unknown actor code `{code}`"),
-            )),
-            (Some(authority), Some(initiator))
-                if !actor::acts_for(conn, authority.id, initiator.id).await? =>
-            {
-                errors.push(FieldError::new(
-                    "authority",
-                    format!(
-                        "`{code}` does not act for the initiator `{}`: an authority must be the \
-                         initiator, belong to it (`country`) or sit under it (`parent`)",
-                        input.initiator
-                    ),
-                ))
-            }
-            _ => {}
-        }
-    }
-    let mut designated = HashSet::new();
-    for (i, d) in input.designations.iter().enumerate() {
-        if !found.contains_key(&d.actor) {
-            errors.push(FieldError::new(
-                format!("designations[{i}].actor"),
-                format!("unknown actor code `{}`", d.actor),
-            ));
-        } else if !designated.insert(d.actor.as_str()) {
-            errors.push(FieldError::new(
-                format!("designations[{i}].actor"),
-                format!("`{}` is designated twice", d.actor),
-            ));
-        }
-    }
+    check_references(types, input, &found, authority_acts, &mut errors);
 
     // The response graph: earlier actions only, no self-edges, no cycles.
     let precision = resolved_precision(input).unwrap_or(DatePrecision::Day);
@@ -595,32 +535,8 @@ async fn plan(
     if !errors.is_empty() {
         return Err(AppError::invalid(errors));
     }
-    let action_type = action_type.expect("checked above");
-    let initiator = &found[&input.initiator];
-    let target = &found[&input.target];
     Ok(Plan {
-        write: ActionWrite {
-            title: input.title.clone(),
-            summary: input.summary.clone(),
-            initiator_id: initiator.id,
-            initiator_kind: initiator.kind.clone(),
-            target_id: target.id,
-            target_kind: target.kind.clone(),
-            authority_id: input.authority.as_ref().map(|c| found[c].id),
-            type_code: action_type.code.clone(),
-            status: input.status.as_str().to_string(),
-            announced_on: input.announced_on.date,
-            date_precision: precision.as_str().to_string(),
-            effective_from: input.effective_from.map(|d| d.0),
-            effective_to: input.effective_to.map(|d| d.0),
-            legal_basis: input.legal_basis.clone(),
-            program: input.program.clone(),
-            severity: input.severity.unwrap_or(action_type.default_severity),
-            tags: input.tags.clone(),
-            designated_names: action::designated_names_of(
-                input.designations.iter().map(|d| &found[&d.actor]),
-            ),
-        },
+        write: action_write(types, input, &found, precision),
         designations: input
             .designations
             .iter()
@@ -637,7 +553,7 @@ fn code_kind(actor: &ActorRefRow) -> ActorKind {
 
 /// The precision the date is stored with, or None when the explicit `date_precision`
 /// contradicts the date.
-fn resolved_precision(input: &NewAction) -> Option<DatePrecision> {
+pub(crate) fn resolved_precision(input: &NewAction) -> Option<DatePrecision> {
     let given = input.announced_on.precision;
     let Some(wanted) = input.date_precision else {
         return Some(given);
@@ -676,7 +592,7 @@ fn over_limit(input: &NewAction) -> Vec<FieldError> {
     errors
 }
 
-fn check_static(input: &NewAction) -> Vec<FieldError> {
+pub(crate) fn check_static(input: &NewAction) -> Vec<FieldError> {
     let mut errors = over_limit(input);
     // An over-long list is reported by its count alone: its items are not checked one by one.
     let within = |field: &str| !errors.iter().any(|e: &FieldError| e.field == field);
@@ -735,6 +651,11 @@ fn check_static(input: &NewAction) -> Vec<FieldError> {
         }
     }
     check_tags(&mut errors, &input.tags);
+    check_external_key(
+        &mut errors,
+        input.external_id.as_deref(),
+        input.source_dataset.as_deref(),
+    );
     let mut urls = HashSet::new();
     let sources = if check_sources {
         &input.sources[..]
@@ -802,7 +723,10 @@ fn check_static(input: &NewAction) -> Vec<FieldError> {
 }
 
 /// The given history, or one entry for the current status.
-fn initial_history(input: &NewAction, write: &ActionWrite) -> AppResult<Vec<StatusEntryInput>> {
+pub(crate) fn initial_history(
+    input: &NewAction,
+    write: &ActionWrite,
+) -> AppResult<Vec<StatusEntryInput>> {
     if let Some(history) = &input.status_history {
         return Ok(history.clone());
     }
@@ -874,4 +798,121 @@ async fn write_lists(
     )
     .await?;
     Ok(())
+}
+
+/// The checks of an action's type and actor codes against what is stored (`found`: the
+/// actors its codes name, by code; `authority_acts`: whether its authority acts for its
+/// initiator, `actor_acts_for`). The API resolves codes with a query per action, imports
+/// from memory; both check here.
+pub(crate) fn check_references(
+    types: &ActionTypes,
+    input: &NewAction,
+    found: &HashMap<String, ActorRefRow>,
+    authority_acts: bool,
+    errors: &mut Vec<FieldError>,
+) {
+    if types.lookup(&input.type_).is_none() {
+        errors.push(FieldError::new(
+            "type",
+            format!(
+                "unknown action type `{}`; see GET /v1/action-types",
+                input.type_
+            ),
+        ));
+    }
+    let dyad = |field: &str, code: &str, errors: &mut Vec<FieldError>| match found.get(code) {
+        None => errors.push(FieldError::new(
+            field,
+            format!("unknown actor code `{code}`"),
+        )),
+        Some(a) => {
+            let kind: ActorKind = code_kind(a);
+            if !kind.is_dyad_member() {
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "`{code}` is a {kind}; initiator and target must be states or IGOs \
+                             (record a body as `authority`)"
+                    ),
+                ));
+            }
+        }
+    };
+    dyad("initiator", &input.initiator, errors);
+    dyad("target", &input.target, errors);
+    if input.initiator == input.target {
+        errors.push(FieldError::new(
+            "target",
+            "initiator and target must differ",
+        ));
+    }
+    if let Some(code) = &input.authority {
+        if !found.contains_key(code) {
+            errors.push(FieldError::new(
+                "authority",
+                format!("unknown actor code `{code}`"),
+            ));
+        } else if !authority_acts && found.contains_key(&input.initiator) {
+            errors.push(FieldError::new(
+                "authority",
+                format!(
+                    "`{code}` does not act for the initiator `{}`: an authority must be the \
+                     initiator, belong to it (`country`) or sit under it (`parent`)",
+                    input.initiator
+                ),
+            ));
+        }
+    }
+    let mut designated = HashSet::new();
+    for (i, d) in input.designations.iter().enumerate() {
+        if !found.contains_key(&d.actor) {
+            errors.push(FieldError::new(
+                format!("designations[{i}].actor"),
+                format!("unknown actor code `{}`", d.actor),
+            ));
+        } else if !designated.insert(d.actor.as_str()) {
+            errors.push(FieldError::new(
+                format!("designations[{i}].actor"),
+                format!("`{}` is designated twice", d.actor),
+            ));
+        }
+    }
+}
+
+/// The row an action that passed every check writes (`found` as in `check_references`).
+pub(crate) fn action_write(
+    types: &ActionTypes,
+    input: &NewAction,
+    found: &HashMap<String, ActorRefRow>,
+    precision: DatePrecision,
+) -> ActionWrite {
+    let default_severity = types
+        .lookup(&input.type_)
+        .map_or(0.0, |t| t.default_severity);
+    let initiator = &found[&input.initiator];
+    let target = &found[&input.target];
+    ActionWrite {
+        title: input.title.clone(),
+        summary: input.summary.clone(),
+        initiator_id: initiator.id,
+        initiator_kind: initiator.kind.clone(),
+        target_id: target.id,
+        target_kind: target.kind.clone(),
+        authority_id: input.authority.as_ref().map(|c| found[c].id),
+        type_code: input.type_.clone(),
+        status: input.status.as_str().to_string(),
+        announced_on: input.announced_on.date,
+        date_precision: precision.as_str().to_string(),
+        effective_from: input.effective_from.map(|d| d.0),
+        effective_to: input.effective_to.map(|d| d.0),
+        legal_basis: input.legal_basis.clone(),
+        program: input.program.clone(),
+        severity: input.severity.unwrap_or(default_severity),
+        tags: input.tags.clone(),
+        external_id: input.external_id.clone(),
+        source_dataset: input.source_dataset.clone(),
+        designated_names: action::designated_names_of(
+            input.designations.iter().map(|d| &found[&d.actor]),
+        ),
+    }
 }

@@ -19,6 +19,7 @@ pub fn anything<T>() -> Expect<T> {
 pub mod actions;
 pub mod actors;
 pub mod idempotency;
+pub mod imports;
 pub mod keys;
 
 /// Runs a write transaction as its own task. A handler future is dropped when its client

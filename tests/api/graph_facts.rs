@@ -22,7 +22,7 @@ struct Problem {
 }
 
 /// Fails with what disagrees when the stored facts differ from a recomputation.
-async fn assert_consistent(app: &TestApp, step: &str) {
+pub(crate) async fn assert_consistent(app: &TestApp, step: &str) {
     let mut conn = app.state.pool.get().await.unwrap();
     let problems: Vec<Problem> = diesel::sql_query("SELECT id, problem FROM check_graph_facts()")
         .load(&mut conn)

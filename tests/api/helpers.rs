@@ -269,7 +269,7 @@ impl TestApp {
 
     async fn start(db: Option<TestDb>, url: String, config: Config) -> TestApp {
         let pool = riposte::db::pool(&url, 8).expect("pool");
-        let state = AppState::with_config(pool, config)
+        let state = AppState::with_config(pool, &url, config)
             .await
             .expect("app state");
         let keys = {
@@ -379,6 +379,31 @@ impl TestApp {
             body,
         };
         contract::check(method.as_str(), path, &resp);
+        resp
+    }
+
+    /// Sends `body` as it is (a file to import) with the write key, checked like `request`.
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Resp {
+        let resp = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.keys.write)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let resp = Resp {
+            status,
+            headers,
+            text,
+            body,
+        };
+        contract::check("POST", path, &resp);
         resp
     }
 

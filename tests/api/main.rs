@@ -16,6 +16,7 @@ mod graph;
 mod graph_facts;
 mod hardening;
 mod health;
+mod imports;
 mod lists;
 mod migrations;
 mod openapi;

@@ -1,4 +1,5 @@
-//! PostgreSQL's binary COPY format, written straight into a byte buffer.
+//! PostgreSQL's binary COPY format, written straight into a byte buffer (`riposte generate`
+//! and imports).
 //!
 //! `tokio_postgres::binary_copy::BinaryCopyInWriter` writes the same format, but from
 //! `&dyn ToSql` values on the task that owns the connection. Rows here are made on a
@@ -116,6 +117,62 @@ impl Encoder {
             }
         }
         self.bytes(&body);
+    }
+}
+
+/// Element type ids of the arrays `Encoder::array` writes.
+pub const UUID_OID: i32 = 2950;
+pub const DATE_OID: i32 = 1082;
+pub const TEXT_ARRAY_OID: i32 = TEXT_OID;
+
+/// Days from 0001-01-01 (chrono's day 1) to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_FROM_CE: i32 = 730_120;
+
+/// A day as binary COPY writes it: days since 2000-01-01.
+pub fn pg_day(d: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - PG_EPOCH_FROM_CE
+}
+
+impl Encoder {
+    pub fn day(&mut self, d: chrono::NaiveDate) {
+        self.date(pg_day(d));
+    }
+
+    pub fn opt_day(&mut self, d: Option<chrono::NaiveDate>) {
+        self.opt_date(d.map(pg_day));
+    }
+
+    /// A one-dimensional array of `oid` elements, each given as its binary value or None
+    /// for NULL.
+    pub fn array<'a>(&mut self, oid: i32, items: impl ExactSizeIterator<Item = Option<&'a [u8]>>) {
+        let len = items.len();
+        let mut body: Vec<u8> = Vec::with_capacity(20 + len * 20);
+        body.extend_from_slice(&i32::from(len > 0).to_be_bytes());
+        body.extend_from_slice(&1i32.to_be_bytes()); // may hold nulls
+        body.extend_from_slice(&oid.to_be_bytes());
+        if len > 0 {
+            body.extend_from_slice(&(len as i32).to_be_bytes());
+            body.extend_from_slice(&1i32.to_be_bytes());
+            for item in items {
+                match item {
+                    Some(b) => {
+                        body.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                        body.extend_from_slice(b);
+                    }
+                    None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+                }
+            }
+        }
+        self.bytes(&body);
+    }
+
+    /// jsonb: a version byte, then the JSON text.
+    pub fn jsonb(&mut self, json: &str) {
+        let mut b = Vec::with_capacity(json.len() + 1);
+        b.push(1);
+        b.extend_from_slice(json.as_bytes());
+        self.bytes(&b);
     }
 }
 

@@ -1,0 +1,140 @@
+use actix_web::http::header;
+use actix_web::{post, route};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use utoipa::IntoParams;
+
+use super::parse_id;
+use crate::auth::{Reader, Writer};
+use crate::conditional;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Query, BODY_READ_TIMEOUT};
+use crate::import::Format;
+use crate::limits::MAX_IMPORT_BYTES;
+use crate::pagination;
+use crate::service::imports as service;
+use crate::state::AppState;
+use crate::views::{Import, List};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `ndjson` (default), `plover` or `gdelt`.
+    pub format: Option<Format>,
+    /// `true` to store the good lines and report the bad ones; by default nothing is stored
+    /// when any line is rejected.
+    pub partial: Option<bool>,
+}
+
+/// Imports a file of actions as a job: the body is the file (NDJSON in the API's shape,
+/// PLOVER JSON, or GDELT event rows; gzip with `Content-Encoding: gzip`). It is kept on
+/// disk, not in memory, and the job runs when a slot is free; follow it at the `Location`.
+/// Re-importing a file changes nothing: lines with an `id` or `external_id` update their
+/// action. At most 2 GiB; the body must keep arriving (10 s without data: 408).
+#[utoipa::path(post, path = "/v1/imports", tag = "imports", params(ImportParams),
+    request_body(content = String, content_type = "application/x-ndjson",
+        description = "The file. One action per line, or `{\"actor\": {...}}`.",
+        example = json!("{\"title\": \"China sanctions Marco Rubio\", \"initiator\": \"CHN\", \"target\": \"USA\", \"type\": \"asset_freeze\", \"status\": \"announced\", \"announced_on\": \"2020-07-13\", \"designations\": [{\"actor\": \"marco-rubio\"}], \"external_id\": \"cn-2020-07-13\", \"source_dataset\": \"example\"}\n")),
+    responses(
+        (status = 202, description = "Accepted: the job, queued or running", body = Import,
+            headers(("Location" = String, description = "The job's URL")))))]
+#[post("/v1/imports")]
+pub async fn create(
+    state: web::Data<AppState>,
+    Writer(caller): Writer,
+    Query(params): Query<ImportParams>,
+    mut payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let spool = tempfile::Builder::new()
+        .prefix("riposte-import-")
+        .tempfile()
+        .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
+    let (file, path) = spool.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut bytes: u64 = 0;
+    loop {
+        let chunk = tokio::time::timeout(BODY_READ_TIMEOUT, payload.next())
+            .await
+            .map_err(|_| AppError::RequestTimeout {
+                seconds: BODY_READ_TIMEOUT.as_secs(),
+            })?;
+        let Some(chunk) = chunk else { break };
+        let chunk = chunk.map_err(|e| AppError::BadRequest {
+            detail: format!("the request body could not be read: {e}"),
+            errors: Vec::new(),
+        })?;
+        bytes += chunk.len() as u64;
+        if bytes > MAX_IMPORT_BYTES {
+            return Err(AppError::PayloadTooLarge {
+                limit: MAX_IMPORT_BYTES as usize,
+            });
+        }
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
+    drop(file);
+    if bytes == 0 {
+        return Err(AppError::BadRequest {
+            detail: "the request body is empty; send the file to import".into(),
+            errors: Vec::new(),
+        });
+    }
+    let format = params.format.unwrap_or(Format::Ndjson);
+    let partial = params.partial.unwrap_or(false);
+    let job = service::submit(&state, &caller, format, partial, path, bytes).await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/v1/imports/{}", job.id)))
+        .json(job))
+}
+
+/// One import job: its state, counts, and the first 1,000 rejected lines with their
+/// messages.
+#[utoipa::path(get, path = "/v1/imports/{id}", tag = "imports",
+    params(("id" = Uuid, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = Import),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/imports/{id}", method = "GET", method = "HEAD")]
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let mut conn = state.conn().await?;
+    let job = service::get(&mut conn, id).await?;
+    conditional::respond(&req, &job)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportListParams {
+    /// How many of the newest jobs, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// The newest import jobs, without their rejected lines.
+#[utoipa::path(get, path = "/v1/imports", tag = "imports", params(ImportListParams),
+    responses((status = 200, description = "The newest jobs", body = List<Import>)))]
+#[route("/v1/imports", method = "GET", method = "HEAD")]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    Query(params): Query<ImportListParams>,
+) -> AppResult<HttpResponse> {
+    let limit = pagination::page_size(params.limit)?;
+    let mut conn = state.conn().await?;
+    let jobs = service::latest(&mut conn, limit).await?;
+    conditional::respond(&req, &List::one_page(jobs))
+}

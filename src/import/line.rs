@@ -1,0 +1,254 @@
+//! One line of an NDJSON import: an actor (`{"actor": {...}}`) or an action, in the API's
+//! `NewAction` shape or as a whole action document of `GET /v1/actions` or an export (actor
+//! objects are read by their `code`, read-only fields are left out), so exports import as
+//! they are.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::FieldError;
+use crate::extract::lenient;
+use crate::input::{parse_uuid, NewAction, NewActor};
+use crate::limits::MAX_RESPONDS_TO;
+use crate::models::enums::Relation;
+use crate::validation::merge;
+
+/// Fields of an action document that the server sets: an import leaves them out.
+const READ_ONLY: [&str; 5] = [
+    "category",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+];
+
+pub enum Parsed {
+    Actor(Box<NewActor>),
+    Action(Box<ActionLine>),
+}
+
+pub struct ActionLine {
+    /// The action's id, when the line gives one: the import creates or updates that action.
+    pub id: Option<Uuid>,
+    pub input: NewAction,
+    pub refs: Vec<Ref>,
+}
+
+/// An earlier action a line answers, by id or by external id.
+pub struct Ref {
+    pub target: Target,
+    pub relation: Relation,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Id(Uuid),
+    /// An `external_id`, in the line's own dataset unless the reference names another.
+    External {
+        id: String,
+        dataset: Option<String>,
+    },
+}
+
+/// Whether a line is an actor line: its first key is `actor`. Read without parsing, so that
+/// the pass over a file that creates its actors costs little per action line.
+pub fn is_actor_line(line: &[u8]) -> bool {
+    let rest = trim_start(line);
+    rest.first() == Some(&b'{') && trim_start(&rest[1..]).starts_with(b"\"actor\"")
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+/// Reads one line; `Err` holds every fault found, named as the API names fields.
+pub fn parse(line: &[u8]) -> Result<Parsed, Vec<FieldError>> {
+    let value: Value = serde_json::from_slice(line)
+        .map_err(|e| vec![FieldError::new("line", format!("not valid JSON: {e}"))])?;
+    parse_value(value)
+}
+
+/// Reads one line already parsed as JSON (as the foreign formats' mappers give them).
+pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
+    let Value::Object(mut map) = value else {
+        return Err(vec![FieldError::new(
+            "line",
+            "must be a JSON object: an action, or {\"actor\": {...}}",
+        )]);
+    };
+    if let Some(actor) = map.remove("actor") {
+        if let Some(extra) = map.keys().next() {
+            return Err(vec![FieldError::new(
+                extra.clone(),
+                "an actor line holds only `actor`",
+            )]);
+        }
+        let (actor, faults) =
+            lenient::<NewActor>(prefixed(actor, "actor")?).map_err(|faults| in_actor(&faults))?;
+        let errors = merge(&faults, actor.check());
+        return if errors.is_empty() {
+            Ok(Parsed::Actor(Box::new(actor)))
+        } else {
+            Err(in_actor(&errors))
+        };
+    }
+    let mut errors = Vec::new();
+    let id = match map.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if parse_uuid(&s).is_some() => parse_uuid(&s),
+        Some(other) => {
+            errors.push(FieldError::new(
+                "id",
+                format!("`{other}` is not a UUID in its hyphenated form"),
+            ));
+            None
+        }
+    };
+    let refs = match map.remove("responds_to") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => read_refs(v, &mut errors),
+    };
+    for key in READ_ONLY {
+        map.remove(key);
+    }
+    for key in ["initiator", "target", "authority"] {
+        by_code(map.get_mut(key));
+    }
+    if let Some(Value::Array(items)) = map.get_mut("designations") {
+        for item in items {
+            by_code(item.get_mut("actor"));
+        }
+    }
+    let (input, faults) = lenient::<NewAction>(Value::Object(map)).map_err(|mut faults| {
+        faults.extend(errors.iter().cloned());
+        faults
+    })?;
+    errors.extend(merge(
+        &faults,
+        crate::service::actions::check_static(&input),
+    ));
+    if errors.is_empty() {
+        Ok(Parsed::Action(Box::new(ActionLine { id, input, refs })))
+    } else {
+        Err(errors)
+    }
+}
+
+/// An actor object sent as `{"code": ...}` (as documents embed actors) is read by its code.
+fn by_code(value: Option<&mut Value>) {
+    if let Some(v) = value {
+        if let Some(code) = v.get("code").and_then(Value::as_str) {
+            *v = Value::String(code.to_string());
+        }
+    }
+}
+
+fn prefixed(actor: Value, _field: &str) -> Result<Value, Vec<FieldError>> {
+    match actor {
+        Value::Object(_) => Ok(actor),
+        _ => Err(vec![FieldError::new("actor", "must be an actor object")]),
+    }
+}
+
+fn in_actor(errors: &[FieldError]) -> Vec<FieldError> {
+    errors
+        .iter()
+        .map(|e| FieldError::new(format!("actor.{}", e.field), e.message.clone()))
+        .collect()
+}
+
+/// `responds_to`: `[{"action": <id or external id>, "relation": ..., "source_dataset"?: ...}]`;
+/// other keys of a document's links are ignored.
+fn read_refs(value: Value, errors: &mut Vec<FieldError>) -> Vec<Ref> {
+    let Value::Array(items) = value else {
+        errors.push(FieldError::new("responds_to", "must be a list"));
+        return Vec::new();
+    };
+    if items.len() > MAX_RESPONDS_TO {
+        errors.push(FieldError::new(
+            "responds_to",
+            format!("at most {MAX_RESPONDS_TO} entries ({} given)", items.len()),
+        ));
+        return Vec::new();
+    }
+    let mut refs = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let field = |name: &str| format!("responds_to[{i}].{name}");
+        let Value::Object(mut item) = item else {
+            errors.push(FieldError::new(
+                format!("responds_to[{i}]"),
+                "must be an object with `action` and `relation`",
+            ));
+            continue;
+        };
+        let dataset = match item.remove("source_dataset") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                errors.push(FieldError::new(field("source_dataset"), "must be a string"));
+                None
+            }
+        };
+        let target = match item.remove("action") {
+            Some(Value::String(s)) if dataset.is_none() && parse_uuid(&s).is_some() => {
+                parse_uuid(&s).map(Target::Id)
+            }
+            Some(Value::String(s)) if !s.is_empty() => Some(Target::External { id: s, dataset }),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    field("action"),
+                    "must be an action's id or external_id",
+                ));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(field("action"), "missing field `action`"));
+                None
+            }
+        };
+        let relation = relation(&mut item, &field("relation"), errors);
+        if let (Some(target), Some(relation)) = (target, relation) {
+            if !seen.insert(target.clone()) {
+                errors.push(FieldError::new(
+                    field("action"),
+                    "the action is listed twice",
+                ));
+            } else {
+                refs.push(Ref { target, relation });
+            }
+        }
+    }
+    refs
+}
+
+fn relation(
+    item: &mut Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Relation> {
+    match item.remove("relation") {
+        Some(Value::String(s)) => match s.parse::<Relation>() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "unknown relation `{s}`; one of {}",
+                        Relation::ALL
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                None
+            }
+        },
+        _ => {
+            errors.push(FieldError::new(field, "missing field `relation`"));
+            None
+        }
+    }
+}

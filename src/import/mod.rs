@@ -1,0 +1,308 @@
+//! Bulk import: `riposte import` and `POST /v1/imports`.
+//!
+//! One import is one transaction on a connection of its own (diesel has no COPY, and the
+//! pool's statement timeout is for requests):
+//! 1. the actor pass reads the file for actor lines (and, for foreign formats, the states
+//!    their records name) and creates the actors missing;
+//! 2. the action pass parses and checks every action line on a thread of its own, with the
+//!    rules of the API (`service::actions::check_static`, `check_references`), and COPYs
+//!    each, good or rejected, into one staging table (`stage`);
+//! 3. `resolve` settles in SQL what needs every line at once: ids and external ids, which
+//!    lines update stored actions, the answers' targets, the graph rules; lines at fault
+//!    are rejected;
+//! 4. unless a line was rejected and the import is all-or-nothing, `resolve::write` stores
+//!    the new and changed actions with set-based INSERTs, and the job's counts and rejected
+//!    lines are written in the same transaction.
+//!
+//! Memory stays flat: lines are read one at a time and leave as COPY buffers; what stays per
+//! line is a few bytes for the cycle check (`graph`).
+
+pub mod crosswalk;
+pub mod gdelt;
+mod graph;
+pub mod line;
+pub mod plover;
+mod resolve;
+mod stage;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::{Client, NoTls};
+use uuid::Uuid;
+
+use crate::error::FieldError;
+use crate::models::actor::ActorRefRow;
+use crate::taxonomy::ActionTypes;
+
+/// The formats an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// One JSON object per line: actions in the API's `NewAction` shape (or whole action
+    /// documents, as exports write them), and actors as `{"actor": {...}}`.
+    Ndjson,
+    /// PLOVER / POLECAT event records: a JSON array, or one object per line.
+    Plover,
+    /// GDELT 2.0 event export rows: 61 tab-separated columns, no header.
+    Gdelt,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Ndjson => "ndjson",
+            Format::Plover => "plover",
+            Format::Gdelt => "gdelt",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ndjson" => Ok(Format::Ndjson),
+            "plover" => Ok(Format::Plover),
+            "gdelt" => Ok(Format::Gdelt),
+            _ => Err(format!(
+                "unknown format `{s}`; one of ndjson, plover, gdelt"
+            )),
+        }
+    }
+}
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: Uuid,
+    pub format: Format,
+    /// Store the good lines and report the bad ones; otherwise nothing is stored when a line
+    /// is rejected.
+    pub partial: bool,
+    /// `api` or `cli`.
+    pub origin: &'static str,
+    pub file_name: Option<String>,
+    pub api_key_id: Option<Uuid>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Report {
+    /// Lines (or records) read, blank lines aside.
+    pub read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub actors_created: u64,
+    /// Records of a foreign format that cannot become actions, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Whether anything was stored (false when an all-or-nothing import had rejections).
+    pub stored: bool,
+    /// The first rejected lines with their messages (at most `MAX_REPORTED_REJECTIONS`).
+    pub rejections: Vec<Rejection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rejection {
+    pub line: u64,
+    pub errors: Vec<FieldError>,
+}
+
+/// How far a running import got, for progress bars and the job's heartbeat.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub bytes: AtomicU64,
+    pub lines: AtomicU64,
+    phase: std::sync::Mutex<&'static str>,
+}
+
+impl Progress {
+    pub fn phase(&self) -> &'static str {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_phase(&self, phase: &'static str) {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase;
+    }
+}
+
+/// Why an import could not run at all (as opposed to lines it rejected).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ImportError(pub String);
+
+fn db_err(what: &str) -> impl Fn(tokio_postgres::Error) -> ImportError + '_ {
+    move |e| {
+        ImportError(match e.as_db_error() {
+            Some(db) => format!(
+                "{what}: {}{}",
+                db.message(),
+                db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+            ),
+            None => format!("{what}: {e}"),
+        })
+    }
+}
+
+pub async fn connect(url: &str) -> Result<Client, ImportError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| ImportError(format!("cannot connect to the database: {e}")))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            log::warn!("import connection ended: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// Runs a recorded job (`enqueue`) on the file at `path`. Lines at fault are reported in
+/// the `Report`; `Err` only when the import could not run (the job is then marked failed).
+pub async fn run(
+    url: &str,
+    types: Arc<ActionTypes>,
+    job: &Job,
+    path: &Path,
+    progress: Arc<Progress>,
+) -> Result<Report, ImportError> {
+    let client = connect(url).await?;
+    client
+        .execute(
+            "UPDATE imports SET state = 'running', started_at = now(), heartbeat_at = now() \
+             WHERE id = $1",
+            &[&job.id],
+        )
+        .await
+        .map_err(db_err("cannot start the import job"))?;
+    let heartbeat = tokio::spawn(heartbeat(url.to_string(), job.id, progress.clone()));
+    let result = import(&client, types, job, path, &progress).await;
+    heartbeat.abort();
+    match &result {
+        Ok(_) => {}
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            let _ = client
+                .execute(
+                    "UPDATE imports SET state = 'failed', error = $2, finished_at = now() \
+                     WHERE id = $1",
+                    &[&job.id, &e.0],
+                )
+                .await;
+        }
+    }
+    result
+}
+
+/// Moves the job's `heartbeat_at` and counts while it runs, on a connection of its own (the
+/// import's is inside its transaction).
+async fn heartbeat(url: String, job: Uuid, progress: Arc<Progress>) {
+    let Ok(client) = connect(&url).await else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let read = progress.lines.load(Ordering::Relaxed) as i64;
+        let _ = client
+            .execute(
+                "UPDATE imports SET heartbeat_at = now(), read = $2 WHERE id = $1",
+                &[&job, &read],
+            )
+            .await;
+    }
+}
+
+async fn import(
+    client: &Client,
+    types: Arc<ActionTypes>,
+    job: &Job,
+    path: &Path,
+    progress: &Arc<Progress>,
+) -> Result<Report, ImportError> {
+    client
+        .batch_execute("BEGIN; SET LOCAL synchronous_commit = off; SAVEPOINT data")
+        .await
+        .map_err(db_err("cannot begin the import"))?;
+    let mut report = Report::default();
+    progress.set_phase("actors");
+    let mut actors = load_actors(client).await?;
+    let mut rejected: Vec<Rejection> = Vec::new();
+    report.actors_created =
+        stage::actor_pass(client, job.format, path, &mut actors, &mut rejected).await?;
+
+    progress.set_phase("reading");
+    let counts = stage::action_pass(
+        client,
+        job.format,
+        path,
+        Arc::new(actors),
+        types,
+        progress.clone(),
+    )
+    .await?;
+    report.read = counts.read;
+    report.skipped = counts.skipped;
+
+    progress.set_phase("checking");
+    resolve::check(client, job.partial, &rejected).await?;
+    let rejected_lines = resolve::rejected_count(client).await?;
+    report.rejected = rejected_lines;
+    report.stored = job.partial || rejected_lines == 0;
+    if report.stored {
+        progress.set_phase("writing");
+        let written = resolve::write(client).await?;
+        report.created = written.created;
+        report.updated = written.updated;
+        report.unchanged = written.unchanged;
+    }
+    report.rejections = resolve::rejections(client).await?;
+    if !report.stored {
+        // Actors the file brought go too: all or nothing.
+        report.actors_created = 0;
+        client
+            .batch_execute("ROLLBACK TO SAVEPOINT data")
+            .await
+            .map_err(db_err("cannot undo the import"))?;
+    }
+    resolve::finish(client, job, &report).await?;
+    progress.set_phase("committing");
+    client
+        .batch_execute("COMMIT")
+        .await
+        .map_err(db_err("cannot commit the import"))?;
+    progress.set_phase("done");
+    Ok(report)
+}
+
+/// Every live actor by code: imports resolve codes from memory (actors are few next to
+/// actions; a million-action database has tens of thousands).
+async fn load_actors(client: &Client) -> Result<HashMap<String, ActorRefRow>, ImportError> {
+    let rows = client
+        .query(
+            "SELECT id, code, name, kind FROM actors WHERE deleted_at IS NULL",
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot read the actors"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let a = ActorRefRow {
+                id: r.get(0),
+                code: r.get(1),
+                name: r.get(2),
+                kind: r.get(3),
+            };
+            (a.code.clone(), a)
+        })
+        .collect())
+}
+
+/// Counts a skipped record under its reason.
+fn skip(skipped: &mut BTreeMap<String, u64>, reason: &str) {
+    *skipped.entry(reason.to_string()).or_default() += 1;
+}

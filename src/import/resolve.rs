@@ -1,0 +1,454 @@
+//! What needs every line at once, in SQL over the staging table `import_lines`: identities
+//! (ids, external ids, which lines update stored actions), the answers' targets and the graph
+//! rules, then the set-based writes. Each rule's message is the API's for the same fault.
+
+use tokio_postgres::Client;
+
+use super::{db_err, ImportError, Job, Rejection, Report};
+use crate::limits::MAX_REPORTED_REJECTIONS;
+
+/// Faults found in SQL, merged into the lines' `errors` when reported.
+const FAULTS: &str = "CREATE TEMP TABLE import_faults (line bigint, field text, message text) \
+    ON COMMIT DROP";
+
+/// The answers of the good lines, one row each, with their targets once resolved.
+const REFS: &str = "\
+CREATE TEMP TABLE import_refs ON COMMIT DROP AS
+SELECT l.line, (u.ord - 1)::int AS ord, u.rid, u.rext,
+       CASE WHEN u.rext IS NOT NULL THEN coalesce(u.rds, l.source_dataset) END AS rds,
+       u.rel, NULL::uuid AS target, NULL::bigint AS target_line, NULL::date AS target_on
+FROM import_lines l,
+     unnest(l.r_id, l.r_external, l.r_dataset, l.r_relation) WITH ORDINALITY
+         AS u(rid, rext, rds, rel, ord)
+WHERE l.errors IS NULL;
+CREATE INDEX ON import_refs (line)";
+
+/// The last day a stored date may stand for, by its precision.
+const LATEST: &str = "CASE a.date_precision WHEN 'day' THEN a.announced_on \
+    WHEN 'month' THEN (date_trunc('month', a.announced_on) + interval '1 month - 1 day')::date \
+    ELSE (date_trunc('year', a.announced_on) + interval '1 year - 1 day')::date END";
+
+/// Rules as `INSERT INTO import_faults` statements over the good lines, in order.
+fn rules() -> Vec<String> {
+    vec![
+        // The same action twice in one file.
+        "INSERT INTO import_faults
+         SELECT line, 'id', format('line %s gives the same id', first)
+         FROM (SELECT line, min(line) OVER (PARTITION BY given_id) AS first
+               FROM import_lines WHERE given_id IS NOT NULL AND errors IS NULL) d
+         WHERE line <> first"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT line, 'external_id',
+                format('line %s gives the same external_id in this source_dataset', first)
+         FROM (SELECT line, min(line) OVER (PARTITION BY coalesce(source_dataset, ''),
+                                                         external_id) AS first
+               FROM import_lines WHERE external_id IS NOT NULL AND errors IS NULL) d
+         WHERE line <> first"
+            .into(),
+        // A line with an external id updates the action stored under it.
+        "UPDATE import_lines l SET id = a.id, stored = true
+         FROM actions a
+         WHERE l.errors IS NULL AND l.given_id IS NULL AND l.external_id IS NOT NULL
+           AND a.external_id = l.external_id
+           AND coalesce(a.source_dataset, '') = coalesce(l.source_dataset, '')"
+            .into(),
+        "UPDATE import_lines l SET stored = true
+         FROM actions a WHERE l.errors IS NULL AND a.id = l.given_id"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT l.line, 'external_id',
+                format('action %s already has external_id `%s` in this source_dataset', a.id,
+                       l.external_id)
+         FROM import_lines l JOIN actions a
+           ON a.external_id = l.external_id
+          AND coalesce(a.source_dataset, '') = coalesce(l.source_dataset, '')
+         WHERE l.errors IS NULL AND l.given_id IS NOT NULL AND a.id <> l.given_id"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT l.line, 'id', format('action %s is deleted; restore it before importing it', a.id)
+         FROM import_lines l JOIN actions a ON a.id = l.id
+         WHERE l.stored AND a.deleted_at IS NOT NULL"
+            .into(),
+        // Each distinct (authority, initiator) pair is walked once.
+        "WITH pairs AS (SELECT DISTINCT authority_id, initiator_id FROM import_lines
+                        WHERE authority_id IS NOT NULL AND errors IS NULL),
+              bad AS (SELECT * FROM pairs WHERE NOT actor_acts_for(authority_id, initiator_id))
+         INSERT INTO import_faults
+         SELECT l.line, 'authority',
+                format('`%s` does not act for the initiator `%s`: an authority must be the \
+                        initiator, belong to it (`country`) or sit under it (`parent`)',
+                       au.code, i.code)
+         FROM import_lines l JOIN bad USING (authority_id, initiator_id)
+         JOIN actors au ON au.id = l.authority_id JOIN actors i ON i.id = l.initiator_id"
+            .into(),
+        REFS.into(),
+        // Targets: lines of the file first (by id, then by external id), stored actions next.
+        "UPDATE import_refs r SET target = f.id, target_line = f.line, target_on = f.announced_on
+         FROM import_lines f WHERE r.rid IS NOT NULL AND f.id = r.rid AND f.errors IS NULL"
+            .into(),
+        "UPDATE import_refs r SET target = f.id, target_line = f.line, target_on = f.announced_on
+         FROM import_lines f
+         WHERE r.rext IS NOT NULL AND f.errors IS NULL AND f.external_id = r.rext
+           AND coalesce(f.source_dataset, '') = coalesce(r.rds, '')"
+            .into(),
+        "UPDATE import_refs r SET target = a.id, target_on = a.announced_on
+         FROM actions a
+         WHERE r.target IS NULL AND r.rid IS NOT NULL AND a.id = r.rid AND a.deleted_at IS NULL"
+            .into(),
+        "UPDATE import_refs r SET target = a.id, target_on = a.announced_on
+         FROM actions a
+         WHERE r.target IS NULL AND r.rext IS NOT NULL AND a.external_id = r.rext
+           AND coalesce(a.source_dataset, '') = coalesce(r.rds, '') AND a.deleted_at IS NULL"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT line, format('responds_to[%s].action', ord),
+                CASE WHEN rid IS NOT NULL THEN format('no action with id %s', rid)
+                     WHEN rds IS NULL THEN format('no action with external_id `%s`', rext)
+                     ELSE format('no action with external_id `%s` in source_dataset `%s`',
+                                 rext, rds) END
+         FROM import_refs WHERE target IS NULL"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT r.line, format('responds_to[%s].action', r.ord),
+                CASE WHEN r.target = l.id THEN 'an action cannot respond to itself'
+                ELSE format('action %s was announced on %s, after this action (%s); an action \
+                             can only respond to earlier ones', r.target, r.target_on,
+                            l.announced_on) END
+         FROM import_refs r JOIN import_lines l ON l.line = r.line
+         WHERE r.target = l.id OR r.target_on > l.latest_on"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT line, format('responds_to[%s].action', ord),
+                format('action %s is listed twice', target)
+         FROM (SELECT line, ord, target,
+                      row_number() OVER (PARTITION BY line, target ORDER BY ord) AS n
+               FROM import_refs WHERE target IS NOT NULL) d
+         WHERE n > 1"
+            .into(),
+        // A stored action that the file moves later than a stored answer to it.
+        format!(
+            "INSERT INTO import_faults
+             SELECT l.line, 'announced_on',
+                    format('action %s, announced on %s, responds to this action, so this \
+                            action cannot be dated after that', a.id, a.announced_on)
+             FROM import_lines l
+             JOIN responses r ON r.responds_to_id = l.id
+             JOIN actions a ON a.id = r.action_id
+             WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
+               AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)"
+        ),
+        // A stored action the file makes answer one of the stored actions that answer it.
+        "WITH RECURSIVE walk(line, id) AS (
+             SELECT r.line, r.target FROM import_refs r JOIN import_lines l ON l.line = r.line
+             WHERE l.stored AND r.target_line IS NULL AND r.target IS NOT NULL
+             UNION
+             SELECT w.line, s.responds_to_id FROM walk w JOIN responses s ON s.action_id = w.id)
+         INSERT INTO import_faults
+         SELECT DISTINCT w.line, 'responds_to',
+                'these responses would close a cycle: one of the answered actions already \
+                 (directly or through others) responds to this action'
+         FROM walk w JOIN import_lines l ON l.line = w.line AND l.id = w.id"
+            .into(),
+    ]
+}
+
+/// Marks the lines with faults rejected; returns how many were newly rejected.
+async fn mark(client: &Client) -> Result<u64, ImportError> {
+    client
+        .execute(
+            "UPDATE import_lines SET fate = 'rejected'
+             WHERE fate IS NULL AND line IN (SELECT line FROM import_faults)",
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot mark rejected lines"))
+}
+
+/// Runs every rule; with `partial`, also rejects the lines that answer rejected ones (they
+/// could not be stored without them).
+pub async fn check(
+    client: &Client,
+    partial: bool,
+    actor_rejections: &[Rejection],
+) -> Result<(), ImportError> {
+    client
+        .batch_execute(&format!(
+            "{FAULTS}; UPDATE import_lines SET fate = 'rejected' WHERE errors IS NOT NULL"
+        ))
+        .await
+        .map_err(db_err("cannot prepare the checks"))?;
+    for r in actor_rejections {
+        let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
+        client
+            .execute(
+                "INSERT INTO import_lines (line, errors, fate) VALUES ($1, $2::text::jsonb, 'rejected')",
+                &[&(r.line as i64), &errors],
+            )
+            .await
+            .map_err(db_err("cannot record a rejected actor line"))?;
+    }
+    for rule in rules() {
+        client
+            .batch_execute(&rule)
+            .await
+            .map_err(db_err("an import check failed"))?;
+    }
+    mark(client).await?;
+
+    let edges: Vec<(i64, i64)> = client
+        .query(
+            "SELECT r.line, r.target_line FROM import_refs r
+             JOIN import_lines l ON l.line = r.line JOIN import_lines t ON t.line = r.target_line
+             WHERE l.fate IS NULL AND t.fate IS NULL",
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot read the answers between lines"))?
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let cyclic = super::graph::cyclic(&edges);
+    drop(edges);
+    if !cyclic.is_empty() {
+        client
+            .execute(
+                "INSERT INTO import_faults
+                 SELECT line, 'responds_to', 'these responses close a cycle with other lines of \
+                        the file (or answer lines that do)'
+                 FROM unnest($1::bigint[]) AS line",
+                &[&cyclic],
+            )
+            .await
+            .map_err(db_err("cannot record cycles"))?;
+        mark(client).await?;
+    }
+    if partial {
+        loop {
+            client
+                .execute(
+                    "INSERT INTO import_faults
+                     SELECT r.line, format('responds_to[%s].action', r.ord),
+                            format('line %s, which this line answers, was rejected', r.target_line)
+                     FROM import_refs r JOIN import_lines t ON t.line = r.target_line
+                     JOIN import_lines l ON l.line = r.line
+                     WHERE t.fate = 'rejected' AND l.fate IS NULL",
+                    &[],
+                )
+                .await
+                .map_err(db_err("cannot follow rejected lines"))?;
+            if mark(client).await? == 0 {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn rejected_count(client: &Client) -> Result<u64, ImportError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM import_lines WHERE fate = 'rejected'",
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot count rejected lines"))?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
+pub struct Written {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+const ACTION_COLUMNS: &str = "title, summary, initiator_id, initiator_kind, target_id, \
+    target_kind, authority_id, type_code, status, announced_on, date_precision, effective_from, \
+    effective_to, legal_basis, program, severity, tags, designated_names, external_id, \
+    source_dataset";
+
+/// Stores the good lines: new actions, changes to stored ones; identical ones are left.
+pub async fn write(client: &Client) -> Result<Written, ImportError> {
+    let same_lists = "
+        ARRAY(SELECT ROW(d.actor_id, d.listed_on) FROM designations d
+              WHERE d.action_id = a.id ORDER BY 1)
+          IS NOT DISTINCT FROM
+        ARRAY(SELECT ROW(x.a, x.d) FROM unnest(l.d_actor, l.d_listed) x(a, d) ORDER BY 1)
+        AND ARRAY(SELECT ROW(s.url, s.publisher, s.published_on, s.quote) FROM sources s
+                  WHERE s.action_id = a.id ORDER BY 1)
+          IS NOT DISTINCT FROM
+            ARRAY(SELECT ROW(x.u, x.p, x.d, x.q)
+                  FROM unnest(l.s_url, l.s_publisher, l.s_published, l.s_quote) x(u, p, d, q)
+                  ORDER BY 1)
+        AND ARRAY(SELECT ROW(r.responds_to_id, r.relation) FROM responses r
+                  WHERE r.action_id = a.id ORDER BY 1)
+          IS NOT DISTINCT FROM
+            ARRAY(SELECT ROW(r.target, r.rel) FROM import_refs r WHERE r.line = l.line
+                  ORDER BY 1)";
+    let columns: Vec<&str> = ACTION_COLUMNS.split(", ").map(str::trim).collect();
+    let stored = columns
+        .iter()
+        .map(|c| format!("a.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let staged = columns
+        .iter()
+        .map(|c| format!("l.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let set = columns
+        .iter()
+        .map(|c| format!("{c} = l.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updated_ids = "SELECT id FROM import_lines WHERE fate = 'update'";
+    let statements = [
+        "ALTER TABLE import_lines ADD COLUMN old_status text".to_string(),
+        format!(
+            "UPDATE import_lines l
+             SET fate = CASE WHEN ({stored}) IS NOT DISTINCT FROM ({staged}) AND {same_lists}
+                             THEN 'same' ELSE 'update' END,
+                 old_status = a.status
+             FROM actions a WHERE l.fate IS NULL AND l.stored AND a.id = l.id"
+        ),
+        "UPDATE import_lines SET fate = 'new' WHERE fate IS NULL".into(),
+        // The graph lock of the API's writes (models::action::lock_graph): the graph
+        // triggers of concurrent writers must not interleave with these.
+        "SELECT pg_advisory_xact_lock(7236111)".into(),
+        format!(
+            "INSERT INTO actions (id, {ACTION_COLUMNS})
+             SELECT id, {ACTION_COLUMNS} FROM import_lines WHERE fate = 'new' ORDER BY line"
+        ),
+        format!(
+            "UPDATE actions a SET {set}, updated_at = now(), version = a.version + 1
+             FROM import_lines l WHERE l.fate = 'update' AND a.id = l.id"
+        ),
+        format!("DELETE FROM designations WHERE action_id IN ({updated_ids})"),
+        format!("DELETE FROM sources WHERE action_id IN ({updated_ids})"),
+        format!("DELETE FROM responses WHERE action_id IN ({updated_ids})"),
+        "INSERT INTO designations (action_id, actor_id, listed_on)
+         SELECT l.id, x.a, x.d FROM import_lines l, unnest(l.d_actor, l.d_listed) x(a, d)
+         WHERE l.fate IN ('new', 'update')"
+            .into(),
+        "INSERT INTO sources (action_id, url, publisher, published_on, quote)
+         SELECT l.id, x.u, x.p, x.d, x.q
+         FROM import_lines l, unnest(l.s_url, l.s_publisher, l.s_published, l.s_quote)
+              x(u, p, d, q)
+         WHERE l.fate IN ('new', 'update')"
+            .into(),
+        "INSERT INTO status_changes (action_id, status, changed_on, source_url, note)
+         SELECT l.id, x.s, x.o, x.u, x.n
+         FROM import_lines l, unnest(l.h_status, l.h_on, l.h_source, l.h_note)
+              WITH ORDINALITY x(s, o, u, n, i)
+         WHERE l.fate = 'new' ORDER BY l.line, x.i"
+            .into(),
+        // A changed status is appended to the history, on the day the line's own history
+        // gives the status.
+        "INSERT INTO status_changes (action_id, status, changed_on, source_url, note)
+         SELECT l.id, l.status, l.h_on[cardinality(l.h_on)], l.h_source[cardinality(l.h_on)],
+                l.h_note[cardinality(l.h_on)]
+         FROM import_lines l WHERE l.fate = 'update' AND l.status <> l.old_status"
+            .into(),
+        "INSERT INTO responses (action_id, responds_to_id, relation)
+         SELECT l.id, r.target, r.rel FROM import_refs r JOIN import_lines l ON l.line = r.line
+         WHERE l.fate IN ('new', 'update')"
+            .into(),
+    ];
+    for sql in statements {
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(db_err("storing the imported actions failed"))?;
+    }
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE fate = 'new'), count(*) FILTER (WHERE fate = 'update'),
+                    count(*) FILTER (WHERE fate = 'same')
+             FROM import_lines",
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot count the stored lines"))?;
+    Ok(Written {
+        created: row.get::<_, i64>(0) as u64,
+        updated: row.get::<_, i64>(1) as u64,
+        unchanged: row.get::<_, i64>(2) as u64,
+    })
+}
+
+/// The first rejected lines, each with every message about it.
+pub async fn rejections(client: &Client) -> Result<Vec<Rejection>, ImportError> {
+    let rows = client
+        .query(
+            "SELECT line, errors::text FROM (
+                 SELECT line, errors FROM import_lines WHERE errors IS NOT NULL
+                 UNION ALL
+                 SELECT line, jsonb_agg(jsonb_build_object('field', field, 'message', message)
+                                        ORDER BY field, message)
+                 FROM import_faults GROUP BY line) x
+             ORDER BY line LIMIT $1",
+            &[&(MAX_REPORTED_REJECTIONS as i64)],
+        )
+        .await
+        .map_err(db_err("cannot read the rejected lines"))?;
+    rows.into_iter()
+        .map(|row| {
+            let text: String = row.get(1);
+            Ok(Rejection {
+                line: row.get::<_, i64>(0) as u64,
+                errors: serde_json::from_str(&text)
+                    .map_err(|e| ImportError(format!("unreadable rejection: {e}")))?,
+            })
+        })
+        .collect()
+}
+
+/// Writes the job's outcome, in the import's transaction.
+pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), ImportError> {
+    let (state, error) = if report.stored {
+        ("succeeded", None)
+    } else {
+        (
+            "failed",
+            Some(format!(
+                "{} line(s) rejected; nothing was stored (all-or-nothing); fix them, or import \
+                 with partial to store the good lines",
+                report.rejected
+            )),
+        )
+    };
+    let skipped = serde_json::to_string(&report.skipped).unwrap_or_else(|_| "{}".into());
+    client
+        .execute(
+            "UPDATE imports SET state = $2, error = $3, read = $4, created = $5, updated = $6,
+                 unchanged = $7, rejected = $8, actors_created = $9, skipped = $10::text::jsonb,
+                 finished_at = now(), heartbeat_at = now()
+             WHERE id = $1",
+            &[
+                &job.id,
+                &state,
+                &error,
+                &(report.read as i64),
+                &(report.created as i64),
+                &(report.updated as i64),
+                &(report.unchanged as i64),
+                &(report.rejected as i64),
+                &(report.actors_created as i64),
+                &skipped,
+            ],
+        )
+        .await
+        .map_err(db_err("cannot record the import's outcome"))?;
+    for r in &report.rejections {
+        let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
+        client
+            .execute(
+                "INSERT INTO import_rejections (import_id, line, errors)
+                 VALUES ($1, $2, $3::text::jsonb)",
+                &[&job.id, &(r.line as i64), &errors],
+            )
+            .await
+            .map_err(db_err("cannot record a rejected line"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Import jobs (migration 000013): their rows and rejected lines. The import itself writes
+//! through its own connection (`crate::import`).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::schema::{import_rejections, imports};
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = imports)]
+pub struct NewImport {
+    pub id: Uuid,
+    pub format: String,
+    pub partial: bool,
+    pub state: String,
+    pub origin: String,
+    pub file_name: Option<String>,
+    pub bytes: i64,
+    pub api_key_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = imports)]
+pub struct ImportRow {
+    pub id: Uuid,
+    pub format: String,
+    pub partial: bool,
+    pub state: String,
+    pub origin: String,
+    pub file_name: Option<String>,
+    pub bytes: i64,
+    pub read: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub rejected: i64,
+    pub actors_created: i64,
+    pub skipped: Value,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, row: &NewImport) -> QueryResult<()> {
+    diesel::insert_into(imports::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ImportRow>> {
+    imports::table
+        .find(id)
+        .select(ImportRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The newest jobs first.
+pub async fn latest(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<ImportRow>> {
+    imports::table
+        .order((imports::created_at.desc(), imports::id.desc()))
+        .limit(limit)
+        .select(ImportRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The job's kept rejected lines, by line: (line, errors).
+pub async fn rejections(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<(i64, Value)>> {
+    import_rejections::table
+        .filter(import_rejections::import_id.eq(id))
+        .order(import_rejections::line)
+        .select((import_rejections::line, import_rejections::errors))
+        .load(conn)
+        .await
+}
+
+/// Marks a job that could not run (its file could not be kept, its process stopped).
+pub async fn fail(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> QueryResult<()> {
+    diesel::update(imports::table.find(id))
+        .set((
+            imports::state.eq("failed"),
+            imports::error.eq(error),
+            imports::finished_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

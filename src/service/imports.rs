@@ -1,0 +1,176 @@
+//! Import jobs of the server: the file waits on disk until one of `MAX_RUNNING_IMPORTS`
+//! slots is free, then `crate::import` runs it on a connection of its own. A job's progress
+//! and outcome are in its row, read by `GET /v1/imports/{id}`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult};
+use crate::import::{self, Format, Job, Progress};
+use crate::limits::{MAX_QUEUED_IMPORTS, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS};
+use crate::models::import::{self as rows, ImportRow, NewImport};
+use crate::state::AppState;
+use crate::views::{Import, ImportCounts, ImportState, RejectedLine};
+
+/// A running job's heartbeat moves every 2 s; one this old means its process is gone.
+const HEARTBEAT_STALE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+pub struct Imports {
+    database_url: String,
+    running: tokio::sync::Semaphore,
+    /// Jobs accepted and not finished, queued or running.
+    pending: AtomicUsize,
+}
+
+impl Imports {
+    pub fn new(database_url: &str) -> Self {
+        Imports {
+            database_url: database_url.to_string(),
+            running: tokio::sync::Semaphore::new(MAX_RUNNING_IMPORTS),
+            pending: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Accepts an uploaded file as a job and starts it when a slot is free.
+pub async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    format: Format,
+    partial: bool,
+    file: tempfile::TempPath,
+    bytes: u64,
+) -> AppResult<Import> {
+    let imports = state.imports.clone();
+    if imports.pending.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_IMPORTS {
+        imports.pending.fetch_sub(1, Ordering::SeqCst);
+        return Err(AppError::Unavailable(format!(
+            "{MAX_QUEUED_IMPORTS} imports are queued or running on this server; retry when one \
+             has finished"
+        )));
+    }
+    let job = Job {
+        id: Uuid::now_v7(),
+        format,
+        partial,
+        origin: "api",
+        file_name: None,
+        api_key_id: caller.key_id(),
+    };
+    let mut conn = match state.conn().await {
+        Ok(c) => c,
+        Err(e) => {
+            imports.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(e);
+        }
+    };
+    if let Err(e) = rows::insert(&mut conn, &new_row(&job, bytes)).await {
+        imports.pending.fetch_sub(1, Ordering::SeqCst);
+        return Err(e.into());
+    }
+    let types = state.types.clone();
+    let id = job.id;
+    tokio::spawn(async move {
+        let permit = imports.running.acquire().await;
+        let progress = Arc::new(Progress::default());
+        if let Err(e) = import::run(&imports.database_url, types, &job, &file, progress).await {
+            log::warn!("import {} failed: {e}", job.id);
+        }
+        drop(permit);
+        drop(file);
+        imports.pending.fetch_sub(1, Ordering::SeqCst);
+    });
+    get(&mut conn, id).await
+}
+
+/// The row of a job about to run (`riposte import` records its own the same way).
+pub fn new_row(job: &Job, bytes: u64) -> NewImport {
+    NewImport {
+        id: job.id,
+        format: job.format.as_str().to_string(),
+        partial: job.partial,
+        state: "queued".into(),
+        origin: job.origin.into(),
+        file_name: job.file_name.clone(),
+        bytes: bytes as i64,
+        api_key_id: job.api_key_id,
+    }
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Import> {
+    let row = rows::find(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("import {id}")))?;
+    let lines = rows::rejections(conn, id)
+        .await?
+        .into_iter()
+        .map(|(line, errors)| {
+            Ok(RejectedLine {
+                line,
+                errors: serde_json::from_value(errors).map_err(|e| {
+                    AppError::Internal(format!("unreadable rejection of import {id}: {e}"))
+                })?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    view(row, Some(lines))
+}
+
+pub async fn latest(conn: &mut AsyncPgConnection, limit: i64) -> AppResult<Vec<Import>> {
+    rows::latest(conn, limit)
+        .await?
+        .into_iter()
+        .map(|row| view(row, None))
+        .collect()
+}
+
+fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
+    let stale = row
+        .heartbeat_at
+        .is_none_or(|at| Utc::now() - at > HEARTBEAT_STALE);
+    let state = match row.state.as_str() {
+        "queued" => ImportState::Queued,
+        "running" if stale => ImportState::Interrupted,
+        "running" => ImportState::Running,
+        "succeeded" => ImportState::Succeeded,
+        "failed" => ImportState::Failed,
+        other => {
+            return Err(AppError::Internal(format!(
+                "import {} has an unknown state `{other}`",
+                row.id
+            )))
+        }
+    };
+    let format = row.format.parse().map_err(AppError::Internal)?;
+    let skipped = serde_json::from_value(row.skipped)
+        .map_err(|e| AppError::Internal(format!("import {}: skipped: {e}", row.id)))?;
+    Ok(Import {
+        id: row.id,
+        format,
+        partial: row.partial,
+        state,
+        origin: row.origin,
+        file_name: row.file_name,
+        bytes: row.bytes,
+        counts: ImportCounts {
+            read: row.read,
+            created: row.created,
+            updated: row.updated,
+            unchanged: row.unchanged,
+            rejected: row.rejected,
+            actors_created: row.actors_created,
+        },
+        skipped,
+        error: row.error,
+        created_at: row.created_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        rejected_lines_truncated: row.rejected > MAX_REPORTED_REJECTIONS as i64,
+        rejected_lines: lines,
+    })
+}

@@ -1,0 +1,367 @@
+//! Bulk import through `POST /v1/imports`: upserts by id and external id, answers between
+//! lines in any order, the API's rules and messages per line, all-or-nothing and partial,
+//! exports re-imported as they are.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::graph_facts::assert_consistent;
+use super::helpers::{id_of, TestApp};
+
+fn ndjson(lines: &[Value]) -> Vec<u8> {
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&l.to_string());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// Posts a file and waits for its job to end; returns the finished job.
+pub async fn import(app: &TestApp, query: &str, body: Vec<u8>) -> Value {
+    let resp = app.post_raw(&format!("/v1/imports{query}"), body).await;
+    resp.assert_status(202);
+    let location = resp.header("location").expect("a Location").to_string();
+    assert_eq!(location, format!("/v1/imports/{}", id_of(&resp.body)));
+    for _ in 0..600 {
+        let job = app.get(&location).await;
+        job.assert_status(200);
+        match job.body["state"].as_str().unwrap() {
+            "queued" | "running" => tokio::time::sleep(Duration::from_millis(50)).await,
+            _ => return job.body,
+        }
+    }
+    panic!("the import did not finish in 30 s");
+}
+
+fn action(title: &str, external_id: &str, announced_on: &str, responds_to: Value) -> Value {
+    json!({"title": title, "initiator": "USA", "target": "CHN", "type": "asset_freeze",
+           "status": "in_force", "announced_on": announced_on, "external_id": external_id,
+           "source_dataset": "test", "responds_to": responds_to})
+}
+
+fn counts(job: &Value) -> [i64; 5] {
+    let c = &job["counts"];
+    ["read", "created", "updated", "unchanged", "rejected"].map(|k| c[k].as_i64().unwrap())
+}
+
+async fn total_actions(app: &TestApp) -> i64 {
+    app.get("/v1/actions?include_total=true&limit=1").await.body["total"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_file_of_actors_and_actions_answering_each_other_in_any_order_imports_once() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let stored = app
+        .action(json!({"title": "Stored", "announced_on": "2020-01-01"}))
+        .await;
+    let file = ndjson(&[
+        json!({"actor": {"code": "marco-rubio", "name": "Marco Rubio", "kind": "person",
+                         "country": "USA"}}),
+        // Answers a line further down, by external id, and a stored action by id.
+        json!({"title": "China sanctions Marco Rubio", "initiator": "CHN", "target": "USA",
+               "type": "asset_freeze", "status": "announced", "announced_on": "2020-07-13",
+               "designations": [{"actor": "marco-rubio"}], "external_id": "cn-1",
+               "source_dataset": "test",
+               "responds_to": [{"action": "us-1", "relation": "retaliates"},
+                               {"action": id_of(&stored), "relation": "reciprocates"}]}),
+        json!({"actor": {"code": "CAN", "name": "Canada", "kind": "state"}}),
+        action("US freezes assets", "us-1", "2020-07-09", json!([])),
+    ]);
+    let job = import(&app, "", file.clone()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job), [4, 2, 0, 0, 0]);
+    assert_eq!(job["counts"]["actors_created"], 2);
+    assert_eq!(job["format"], "ndjson");
+    assert_eq!(job["rejected_lines"], json!([]));
+
+    let listed = app.get("/v1/actions?q=rubio").await;
+    let answer = &listed.body["items"][0];
+    assert_eq!(answer["external_id"], "cn-1");
+    assert_eq!(answer["source_dataset"], "test");
+    assert_eq!(answer["designations"][0]["actor"]["code"], "marco-rubio");
+    let answered: Vec<&str> = answer["responds_to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["relation"].as_str().unwrap())
+        .collect();
+    assert_eq!(answered.len(), 2, "{answer}");
+    let chain = app
+        .get(&format!("/v1/actions/{}/chain", id_of(answer)))
+        .await;
+    chain.assert_status(200);
+    assert_consistent(&app, "the import").await;
+    app.get("/v1/actors/CAN").await.assert_status(200);
+
+    // The same file again: nothing changes, not even the change feed.
+    let changes_before = app.get("/v1/changes?limit=200").await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let again = import(&app, "", file).await;
+    assert_eq!(counts(&again), [4, 0, 0, 2, 0]);
+    assert_eq!(again["counts"]["actors_created"], 0);
+    let changes_after = app.get("/v1/changes?limit=200").await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(changes_before, changes_after);
+    assert_eq!(total_actions(&app).await, 3);
+
+    // One changed line updates its action, found by its external id.
+    let changed = ndjson(&[action(
+        "US freezes more assets",
+        "us-1",
+        "2020-07-09",
+        json!([]),
+    )]);
+    let job = import(&app, "", changed).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0]);
+    let us = app.get("/v1/actions?q=%22more%20assets%22").await;
+    assert_eq!(us.body["items"][0]["version"], 2);
+    assert_eq!(total_actions(&app).await, 3);
+}
+
+#[tokio::test]
+async fn one_bad_line_stores_nothing_unless_partial_and_every_fault_is_named_by_line() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let file = ndjson(&[
+        action("Good", "g-1", "2020-07-09", json!([])),
+        json!({"title": "", "initiator": "XXX", "target": "CHN", "type": "no_such_type",
+               "status": "announced", "announced_on": "2020-13-01"}),
+        // Answers a line that is rejected for answering a later action.
+        action(
+            "Depends",
+            "g-3",
+            "2020-08-01",
+            json!([{"action": "g-4", "relation": "escalates"}]),
+        ),
+        action(
+            "Too early",
+            "g-4",
+            "2020-07-01",
+            json!([{"action": "g-1", "relation": "retaliates"}]),
+        ),
+        action(
+            "Unknown target",
+            "g-5",
+            "2020-09-01",
+            json!([{"action": "nope", "relation": "retaliates"}]),
+        ),
+    ]);
+    let mut lines = file.clone();
+    lines.extend_from_slice(b"{not json\n\n   \n");
+
+    let job = import(&app, "", lines.clone()).await;
+    assert_eq!(job["state"], "failed");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was stored"),
+        "{job}"
+    );
+    assert_eq!(total_actions(&app).await, 0);
+    let rejected = job["rejected_lines"].as_array().unwrap();
+    let by_line = |n: i64| {
+        rejected
+            .iter()
+            .find(|r| r["line"] == n)
+            .map(|r| {
+                r["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let line2 = by_line(2);
+    assert!(line2.contains(&"announced_on".to_string()), "{line2:?}");
+    assert!(line2.contains(&"title".to_string()), "{line2:?}");
+    let line4 = rejected.iter().find(|r| r["line"] == 4).unwrap();
+    assert!(
+        line4["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("can only respond to earlier ones"),
+        "{line4}"
+    );
+    assert_eq!(by_line(5), vec!["responds_to[0].action"]);
+    assert_eq!(by_line(6), vec!["line"]);
+
+    // With partial: the good line is stored, the one answering a rejected line is not.
+    let job = import(&app, "?partial=true", lines).await;
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(counts(&job), [6, 1, 0, 0, 5]);
+    let line3 = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["line"] == 3)
+        .unwrap()
+        .clone();
+    assert!(
+        line3["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 4"),
+        "{line3}"
+    );
+    assert_eq!(total_actions(&app).await, 1);
+    let jobs = app.get("/v1/imports").await;
+    jobs.assert_status(200);
+    assert_eq!(jobs.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(jobs.body["items"][0]["id"], job["id"]);
+}
+
+#[tokio::test]
+async fn lines_answering_each_other_in_a_circle_are_rejected() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let file = ndjson(&[
+        action(
+            "A",
+            "c-a",
+            "2020-07-09",
+            json!([{"action": "c-b", "relation": "retaliates"}]),
+        ),
+        action(
+            "B",
+            "c-b",
+            "2020-07-09",
+            json!([{"action": "c-a", "relation": "retaliates"}]),
+        ),
+        action(
+            "C answers A",
+            "c-c",
+            "2020-07-10",
+            json!([{"action": "c-a", "relation": "escalates"}]),
+        ),
+        action("D", "c-d", "2020-07-10", json!([])),
+        action("D again", "c-d", "2020-07-11", json!([])),
+    ]);
+    let job = import(&app, "?partial=true", file).await;
+    assert_eq!(counts(&job), [5, 1, 0, 0, 4], "{job}");
+    let fields: Vec<(i64, String)> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_i64().unwrap(),
+                r["errors"][0]["field"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            (1, "responds_to".into()),
+            (2, "responds_to".into()),
+            (3, "responds_to".into()),
+            (5, "external_id".into())
+        ]
+    );
+    assert_consistent(&app, "a partial import").await;
+}
+
+#[tokio::test]
+async fn an_export_imports_into_an_empty_database_as_the_same_documents() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let first = app
+        .action(json!({"title": "First", "announced_on": "2020-07-09",
+        "designations": [{"actor": "chen-quanguo"}],
+        "sources": [{"url": "https://example.org/a", "publisher": "Example"}]}))
+        .await;
+    app.action(
+        json!({"title": "Answer", "initiator": "CHN", "target": "USA",
+        "announced_on": "2020-07-13", "authority": null,
+        "responds_to": [{"action": id_of(&first), "relation": "retaliates"}]}),
+    )
+    .await;
+    let export = app
+        .client
+        .get(format!("{}/v1/actions/export", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+
+    let other = TestApp::spawn().await;
+    other.with_basics().await;
+    let job = import(&other, "", export).await;
+    assert_eq!(counts(&job), [2, 2, 0, 0, 0], "{job}");
+    let strip = |mut v: Value| {
+        for item in v["items"].as_array_mut().unwrap() {
+            let o = item.as_object_mut().unwrap();
+            for k in ["created_at", "updated_at"] {
+                o.remove(k);
+            }
+            for actor in ["initiator", "target"] {
+                o[actor].as_object_mut().unwrap().remove("id");
+            }
+            for d in o["designations"].as_array_mut().unwrap() {
+                d["actor"].as_object_mut().unwrap().remove("id");
+            }
+        }
+        v
+    };
+    let here = strip(app.get("/v1/actions").await.body);
+    let there = strip(other.get("/v1/actions").await.body);
+    assert_eq!(here["items"], there["items"]);
+    assert_consistent(&other, "importing an export").await;
+}
+
+#[tokio::test]
+async fn an_import_is_refused_without_a_write_key_and_with_bad_parameters() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post(format!("{}/v1/imports", app.base))
+        .body("{}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    app.post_raw("/v1/imports?format=xml", b"{}\n".to_vec())
+        .await
+        .assert_problem(400, Some("format"));
+    app.post_raw("/v1/imports?bogus=1", b"{}\n".to_vec())
+        .await
+        .assert_problem(400, Some("bogus"));
+    app.post_raw("/v1/imports", Vec::new())
+        .await
+        .assert_problem(400, None);
+    app.get("/v1/imports/0a1f0000-0000-4000-8000-000000000008")
+        .await
+        .assert_problem(404, None);
+}
+
+#[tokio::test]
+async fn a_line_over_the_limit_is_rejected_and_reading_goes_on() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut file = ndjson(&[action("Before", "l-1", "2020-07-09", json!([]))]);
+    let long = "x".repeat(riposte::limits::MAX_IMPORT_LINE_BYTES + 10);
+    file.extend_from_slice(format!("{{\"title\": \"{long}\"}}\n").as_bytes());
+    file.extend_from_slice(&ndjson(&[action("After", "l-3", "2020-07-10", json!([]))]));
+    let job = import(&app, "?partial=true", file).await;
+    assert_eq!(counts(&job), [3, 2, 0, 0, 1], "{job}");
+    assert_eq!(job["rejected_lines"][0]["line"], 2);
+    assert!(job["rejected_lines"][0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("longer than"));
+}
