@@ -358,3 +358,84 @@ fn export_from_the_command_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown actor code `XXX`"));
 }
+
+/// `riposte import` of the real PLOVER gold-standard records and of GDELT rows written from
+/// the codebook: the states they name are created, what cannot be mapped is counted by
+/// reason, a second run changes nothing, and the exit status says whether all was stored.
+#[test]
+fn import_from_the_command_line() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-import")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let plover = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/plover-gsr-cameo.json"
+    );
+    let run = |args: &[&str]| {
+        let out = riposte(args, &data).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, log) = run(&["import", "--format", "plover", plover]);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("323 read, 24 created, 0 updated, 0 unchanged, 0 rejected, 299 skipped"),
+        "{log}"
+    );
+    assert!(log.contains("skipped 236: unmapped_event"), "{log}");
+    assert!(log.contains("skipped 33: no_target"), "{log}");
+    let (ok, log) = run(&["import", "--format", "plover", plover]);
+    assert!(ok, "{log}");
+    assert!(log.contains("0 created, 0 updated, 24 unchanged"), "{log}");
+
+    let gdelt = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gdelt-sample.export.CSV"
+    );
+    let (ok, log) = run(&["import", "--format", "gdelt", gdelt]);
+    assert!(ok, "{log}");
+    assert!(log.contains("19 read, 7 created"), "{log}");
+    assert!(log.contains("skipped 4: not_state_to_state"), "{log}");
+
+    // Read back as any client would: a GDELT event with its source and Goldstein severity.
+    let exported = riposte(&["export", "--query", "tag=gdelt"], &data)
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(exported.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 7);
+    assert!(lines.iter().all(|a| a["source_dataset"] == "gdelt"
+        && a["sources"][0]["url"].as_str().unwrap().starts_with("http")));
+
+    // A file with a bad line: nothing stored and a failing exit, unless --partial.
+    let file = dir.path().join("bad.ndjson");
+    std::fs::write(
+        &file,
+        "{\"title\": \"Fine\", \"initiator\": \"USA\", \"target\": \"IRN\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2024-01-02\", \"external_id\": \"x-1\"}\n\
+         {\"title\": \"Bad\", \"initiator\": \"USA\", \"target\": \"ZZZ\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2024-01-03\"}\n",
+    )
+    .unwrap();
+    let (ok, log) = run(&["import", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        log.contains("line 2: target: unknown actor code `ZZZ`"),
+        "{log}"
+    );
+    assert!(log.contains("nothing was stored"), "{log}");
+    let (ok, log) = run(&["import", "--partial", file.to_str().unwrap()]);
+    assert!(
+        !ok,
+        "a rejected line fails the run even when the others are stored"
+    );
+    assert!(log.contains("1 created"), "{log}");
+    let (ok, log) = run(&["import", "/nonexistent.ndjson"]);
+    assert!(!ok);
+    assert!(log.contains("cannot read /nonexistent.ndjson"), "{log}");
+}

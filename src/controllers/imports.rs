@@ -12,7 +12,6 @@ use crate::conditional;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Query, BODY_READ_TIMEOUT};
 use crate::import::Format;
-use crate::limits::MAX_IMPORT_BYTES;
 use crate::pagination;
 use crate::service::imports as service;
 use crate::state::AppState;
@@ -43,11 +42,14 @@ pub struct ImportParams {
             headers(("Location" = String, description = "The job's URL")))))]
 #[post("/v1/imports")]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Writer(caller): Writer,
     Query(params): Query<ImportParams>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    // A gzipped file is kept decompressed: the limit is on what is read, not what is sent.
+    let mut payload = actix_web::dev::Decompress::from_headers(payload, req.headers());
     let spool = tempfile::Builder::new()
         .prefix("riposte-import-")
         .tempfile()
@@ -67,9 +69,9 @@ pub async fn create(
             errors: Vec::new(),
         })?;
         bytes += chunk.len() as u64;
-        if bytes > MAX_IMPORT_BYTES {
+        if bytes > state.config.max_import_bytes {
             return Err(AppError::PayloadTooLarge {
-                limit: MAX_IMPORT_BYTES as usize,
+                limit: state.config.max_import_bytes as usize,
             });
         }
         file.write_all(&chunk)

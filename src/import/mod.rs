@@ -232,7 +232,7 @@ async fn import(
     let mut actors = load_actors(client).await?;
     let mut rejected: Vec<Rejection> = Vec::new();
     report.actors_created =
-        stage::actor_pass(client, job.format, path, &mut actors, &mut rejected).await?;
+        stage::actor_pass(client, job.format, path, &types, &mut actors, &mut rejected).await?;
 
     progress.set_phase("reading");
     let counts = stage::action_pass(

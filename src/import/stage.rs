@@ -185,13 +185,14 @@ pub async fn actor_pass(
     client: &Client,
     format: Format,
     path: &Path,
+    types: &ActionTypes,
     actors: &mut HashMap<String, ActorRefRow>,
     rejected: &mut Vec<Rejection>,
 ) -> Result<u64, ImportError> {
     let path = path.to_path_buf();
+    let types = type_map(types);
     // Actor lines are few next to action lines; they are kept until created.
     let found = tokio::task::spawn_blocking(move || {
-        let types = TypeMap::new(&[]);
         let mut found: Vec<(u64, Result<NewActor, Vec<FieldError>>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for_each_record(format, &path, None, |n, item| {

@@ -365,3 +365,66 @@ async fn a_line_over_the_limit_is_rejected_and_reading_goes_on() {
         .unwrap()
         .contains("longer than"));
 }
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_is_413_and_a_gzipped_one_is_read_whole() {
+    use std::io::Write;
+    let app = TestApp::spawn_with(riposte::state::Config {
+        max_import_bytes: 4096,
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let lines: Vec<Value> = (0..40)
+        .map(|i| {
+            action(
+                &format!("Measure {i}"),
+                &format!("z-{i}"),
+                "2020-07-09",
+                json!([]),
+            )
+        })
+        .collect();
+    let file = ndjson(&lines);
+    assert!(file.len() > 4096);
+    let resp = app.post_raw("/v1/imports", file.clone()).await;
+    resp.assert_problem(413, None);
+    assert!(
+        resp.body["detail"].as_str().unwrap().contains("4096"),
+        "{}",
+        resp.text
+    );
+
+    // The limit is on what is read, after decompression: 20 lines fit, gzipped or not.
+    let small = ndjson(&lines[..20]);
+    assert!(small.len() <= 4096, "{}", small.len());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&small).unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/v1/imports", app.base))
+        .bearer_auth(&app.keys.write)
+        .header("content-encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..200 {
+        let job = app.get(&format!("/v1/imports/{id}")).await.body;
+        if job["state"] == "succeeded" {
+            assert_eq!(counts(&job), [20, 20, 0, 0, 0]);
+            return;
+        }
+        assert!(
+            job["state"] == "queued" || job["state"] == "running",
+            "{job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gzipped import did not finish");
+}
