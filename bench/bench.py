@@ -47,7 +47,20 @@ ACTION_DOC = "action_doc.sql"  # the view bench.action_doc, read by get_action.s
 SMALL_ACTIONS = 10_000  # the database the first page at N is compared with
 DEEP_ITEMS = 10_000  # how deep the "deep page" is (less if the filter has fewer items)
 PAGE = 50  # page size of the benchmarked list and search requests
-POST_TAG = "bench-post"  # tag of every action the benchmark writes (deleted afterwards)
+POST_TAG = "bench-post"
+EXPORT_FILE = WORK / "export.ndjson"  # the export check's download, imported back by import_check
+IMPORT_DB = "import_bench"  # the empty database the import check fills (dropped afterwards)
+# The tables an import writes, with the columns it writes, in the order raw COPY loads them.
+IMPORT_TABLES = [
+    ("actions", "id, title, summary, initiator_id, initiator_kind, target_id, target_kind, "
+                "authority_id, type_code, status, announced_on, date_precision, effective_from, "
+                "effective_to, legal_basis, program, severity, tags, designated_names, "
+                "external_id, source_dataset"),
+    ("designations", "action_id, actor_id, listed_on"),
+    ("sources", "action_id, url, publisher, published_on, quote"),
+    ("status_changes", "action_id, status, changed_on, source_url, note"),
+    ("responses", "action_id, responds_to_id, relation"),
+]  # tag of every action the benchmark writes (deleted afterwards)
 MEMORY_TARGET = 100_000_000  # bytes (100 MB) of peak resident memory of the server
 SUBSCRIBERS = 1000  # clients of GET /v1/events in the fan-out check (100 with --quick)
 PG_PORT = 5432  # the embedded cluster's port (its socket is in the data directory)
@@ -726,6 +739,7 @@ class Bench:
         self.post_row(key)
         self.delete_posted()
         self.export_check()
+        self.import_check()
         self.sse_check(key)
         self.delete_posted()
         self.explain_check()
@@ -794,9 +808,12 @@ class Bench:
         say(f"export: {n:,} actions through the API")
         started = time.monotonic()
         size = 0
-        with urllib.request.urlopen(base + "/v1/actions/export", timeout=3600) as resp:
+        # Kept: the import check imports it back (`EXPORT_FILE`).
+        with urllib.request.urlopen(base + "/v1/actions/export", timeout=3600) as resp, \
+                open(EXPORT_FILE, "wb") as out:
             while chunk := resp.read(1 << 20):
                 size += len(chunk)
+                out.write(chunk)
         api = time.monotonic() - started
         say(f"export: {size / 1e6:,.0f} MB in {api:.1f} s; the same documents with COPY")
         copy_sql = ("COPY (SELECT doc FROM bench.action_doc WHERE deleted_at IS NULL "
@@ -811,6 +828,134 @@ class Bench:
         self.checks.append((f"export of {n:,} actions (NDJSON), rate / COPY of the same documents",
                             f"{ratio:.2f}x ({n / api:,.0f}/s, {api:.1f} s; COPY {n / copy:,.0f}/s, "
                             f"{copy:.1f} s)", "≥ 0.7x", ratio >= 0.7, ""))
+
+    def riposte_import(self, database, path, label):
+        """`riposte import PATH` into DATABASE of this cluster: (seconds, peak RSS bytes, log)."""
+        url = f"host={self.db.host} port={PG_PORT} user=postgres dbname={database}"
+        env = dict(os.environ, DATABASE_URL=url)
+        log_path = WORK / f"import-{label}.log"
+        started = time.monotonic()
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([str(self.binary), "import", str(path)], stdout=log,
+                                    stderr=subprocess.STDOUT, env=env)
+            peak = 0
+            while proc.poll() is None:
+                peak = max(peak, peak_memory(proc.pid))
+                time.sleep(0.05)
+        seconds = time.monotonic() - started
+        text = log_path.read_text()
+        if proc.returncode != 0:
+            raise BenchError(f"riposte import ({label}) failed; the end of {rel(log_path)}:\n"
+                             + tail(log_path))
+        return seconds, peak, text
+
+    def import_check(self):
+        """The export, imported into an empty database of the same schema (same indexes and
+        triggers, the same actors) against raw COPY of the same rows into the same tables;
+        then 10,000 new actions imported into the full database."""
+        db, psql = self.db, self.tools["psql"]
+        n = int(db.run("SELECT count(*) FROM actions WHERE deleted_at IS NULL"))
+        say(f"import: an empty database `{IMPORT_DB}` with the schema and the actors")
+        db.run(f"DROP DATABASE IF EXISTS {IMPORT_DB}")
+        db.run(f"CREATE DATABASE {IMPORT_DB}")
+        url = f"host={db.host} port={PG_PORT} user=postgres dbname={IMPORT_DB}"
+        done = subprocess.run([str(self.binary), "migrate"], env=dict(os.environ, DATABASE_URL=url),
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"riposte migrate of {IMPORT_DB} failed: {done.stderr.strip()}")
+
+        def pipe(source_sql, target_sql):
+            out = subprocess.Popen([psql, "-X", "-q", *db.conninfo(), "-d", "postgres", "-c",
+                                    source_sql], stdout=subprocess.PIPE)
+            into = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", *db.conninfo(),
+                                   "-d", IMPORT_DB, "-c", target_sql], stdin=out.stdout,
+                                  capture_output=True, text=True)
+            out.wait()
+            if into.returncode != 0 or out.returncode != 0:
+                raise BenchError(f"copying into {IMPORT_DB} failed: {into.stderr.strip()}")
+
+        def target(sql):
+            done = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                   *db.conninfo(), "-d", IMPORT_DB, "-c", sql],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise BenchError(f"SQL in {IMPORT_DB} failed: {done.stderr.strip()}")
+            return done.stdout.strip()
+
+        pipe("COPY actors TO STDOUT", "COPY actors FROM STDIN")
+        def empty():
+            # Two calls: psql runs the statements of one -c in one transaction, and VACUUM
+            # refuses to run in one.
+            target("TRUNCATE actions, designations, sources, status_changes, responses, changes "
+                   "CASCADE")
+            target("VACUUM (ANALYZE) actions, designations, sources, status_changes, responses, "
+                   "changes, actors")
+
+        empty()
+
+        say(f"import: riposte import of the {n:,}-action export into {IMPORT_DB}")
+        seconds, peak_big, log = self.riposte_import(IMPORT_DB, EXPORT_FILE, "all")
+        created = int(target("SELECT count(*) FROM actions"))
+        if created != n:
+            raise BenchError(f"the import stored {created:,} actions of {n:,}; see the log:\n{log}")
+
+        # Raw COPY of the very rows the import wrote, into the emptied tables with their
+        # indexes and triggers in place; only the loading is timed.
+        files = []
+        for table, columns in IMPORT_TABLES:
+            path = WORK / f"copy-{table}.tsv"
+            with open(path, "wb") as out:
+                done = subprocess.run([psql, "-X", "-q", *db.conninfo(), "-d", IMPORT_DB, "-c",
+                                       f"COPY (SELECT {columns} FROM {table}) TO STDOUT"],
+                                      stdout=out, stderr=subprocess.PIPE)
+            if done.returncode != 0:
+                raise BenchError(f"COPY of {table} failed: {done.stderr.decode().strip()}")
+            files.append((table, columns, path))
+        empty()
+        say(f"import: raw COPY of the same rows into {IMPORT_DB}")
+        started = time.monotonic()
+        for table, columns, path in files:
+            with open(path, "rb") as f:
+                done = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", *db.conninfo(),
+                                       "-d", IMPORT_DB, "-c", f"COPY {table} ({columns}) FROM STDIN"],
+                                      stdin=f, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise BenchError(f"COPY into {table} failed: {done.stderr.strip()}")
+        copy = time.monotonic() - started
+        ratio = copy / seconds
+        self.checks.append((f"import of {n:,} actions (NDJSON export) into an empty database, "
+                            "rate / raw COPY of the same rows",
+                            f"{ratio:.2f}x ({n / seconds:,.0f}/s, {seconds:.1f} s; COPY "
+                            f"{n / copy:,.0f}/s, {copy:.1f} s)", "≥ 0.5x", ratio >= 0.5, ""))
+        db.run(f"DROP DATABASE {IMPORT_DB}")
+        for _, _, path in files:
+            path.unlink()
+
+        # 10,000 new actions into the full database: lines of the export under new external
+        # ids (tagged like the POSTs, so that they are deleted at the end).
+        small = WORK / "import-10k.ndjson"
+        count = 0
+        with open(EXPORT_FILE) as src, open(small, "w") as out:
+            for line in src:
+                doc = json.loads(line)
+                doc.pop("id")
+                doc["external_id"] = f"bench-{count}"
+                doc["source_dataset"] = "bench"
+                doc["tags"] = sorted(set(doc["tags"]) | {POST_TAG})[:50]
+                out.write(json.dumps(doc) + "\n")
+                count += 1
+                if count == 10_000:
+                    break
+        say("import: 10,000 new actions into the full database")
+        seconds, peak_small, log = self.riposte_import("postgres", small, "10k")
+        rate_ = count / seconds
+        self.checks.append((f"import of {count:,} new actions into the {n:,}-action database",
+                            f"{rate_:,.0f} actions/s ({seconds:.1f} s, process start to commit)",
+                            "≥ 5,000/s", rate_ >= 5000, ""))
+        self.checks.append(("import memory: peak RSS of `riposte import` (VmHWM), "
+                            f"{n:,} lines / {count:,} lines",
+                            f"{peak_big / 1e6:.0f} MB / {peak_small / 1e6:.0f} MB",
+                            "flat (≤ 2x)", peak_big <= 2 * max(peak_small, 1), ""))
 
     def sse_check(self, key, events=3):
         """SUBSCRIBERS clients on GET /v1/events; actions POSTed one at a time: how long after

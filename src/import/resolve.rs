@@ -21,7 +21,8 @@ FROM import_lines l,
      unnest(l.r_id, l.r_external, l.r_dataset, l.r_relation) WITH ORDINALITY
          AS u(rid, rext, rds, rel, ord)
 WHERE l.errors IS NULL;
-CREATE INDEX ON import_refs (line)";
+CREATE INDEX ON import_refs (line);
+ANALYZE import_refs";
 
 /// The last day a stored date may stand for, by its precision.
 const LATEST: &str = "CASE a.date_precision WHEN 'day' THEN a.announced_on \
@@ -174,7 +175,8 @@ pub async fn check(
 ) -> Result<(), ImportError> {
     client
         .batch_execute(&format!(
-            "{FAULTS}; UPDATE import_lines SET fate = 'rejected' WHERE errors IS NOT NULL"
+            "ANALYZE import_lines; {FAULTS}; \
+             UPDATE import_lines SET fate = 'rejected' WHERE errors IS NOT NULL"
         ))
         .await
         .map_err(db_err("cannot prepare the checks"))?;

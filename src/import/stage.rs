@@ -437,8 +437,10 @@ pub async fn action_pass(
     drop(rx);
     let counts = reader
         .join()
-        .map_err(|_| ImportError("the reading thread panicked".into()))??;
+        .map_err(|_| ImportError("the reading thread panicked".into()))?;
+    // A failed COPY stops the reader too; the database's reason is the one to report.
     sent?;
+    let counts = counts?;
     sink.finish()
         .await
         .map_err(db_err("staging the lines failed"))?;
