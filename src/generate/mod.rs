@@ -200,7 +200,9 @@ async fn load(
              ALTER TABLE responses DISABLE TRIGGER responses_graph_change; \
              ALTER TABLE actors DISABLE TRIGGER actors_change; \
              ALTER TABLE actions DISABLE TRIGGER actions_change; \
-             ALTER TABLE responses DISABLE TRIGGER responses_change",
+             ALTER TABLE actions DISABLE TRIGGER actions_created; \
+             ALTER TABLE responses DISABLE TRIGGER responses_change; \
+             ALTER TABLE responses DISABLE TRIGGER responses_added",
         )
         .await
         .map_err(db_err("cannot disable the graph triggers"))?;
@@ -259,7 +261,9 @@ async fn load(
              ALTER TABLE responses ENABLE TRIGGER responses_graph_change; \
              ALTER TABLE actors ENABLE TRIGGER actors_change; \
              ALTER TABLE actions ENABLE TRIGGER actions_change; \
-             ALTER TABLE responses ENABLE TRIGGER responses_change",
+             ALTER TABLE actions ENABLE TRIGGER actions_created; \
+             ALTER TABLE responses ENABLE TRIGGER responses_change; \
+             ALTER TABLE responses ENABLE TRIGGER responses_added",
         )
         .await
         .map_err(db_err("cannot enable the graph triggers"))?;

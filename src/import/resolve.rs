@@ -3,6 +3,7 @@
 //! rules, then the set-based writes. Each rule's message is the API's for the same fault.
 
 use tokio_postgres::Client;
+use uuid::Uuid;
 
 use super::{db_err, ImportError, Job, Rejection, Report};
 use crate::limits::MAX_REPORTED_REJECTIONS;
@@ -304,8 +305,9 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         .collect::<Vec<_>>()
         .join(", ");
     let updated_ids = "SELECT id FROM import_lines WHERE fate = 'update'";
-    let statements = [
-        "ALTER TABLE import_lines ADD COLUMN old_status text".to_string(),
+    let classify = [
+        "ALTER TABLE import_lines ADD COLUMN old_status text, ADD COLUMN episode_id uuid"
+            .to_string(),
         format!(
             "UPDATE import_lines l
              SET fate = CASE WHEN ({stored}) IS NOT DISTINCT FROM ({staged}) AND {same_lists}
@@ -317,10 +319,7 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         // The graph lock of the API's writes (models::action::lock_graph): the graph
         // triggers of concurrent writers must not interleave with these.
         "SELECT pg_advisory_xact_lock(7236111)".into(),
-        format!(
-            "INSERT INTO actions (id, {ACTION_COLUMNS})
-             SELECT id, {ACTION_COLUMNS} FROM import_lines WHERE fate = 'new' ORDER BY line"
-        ),
+        // Changes to stored actions, with the graph triggers at work as for any write.
         format!(
             "UPDATE actions a SET {set}, updated_at = now(), version = a.version + 1
              FROM import_lines l WHERE l.fate = 'update' AND a.id = l.id"
@@ -328,6 +327,15 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         format!("DELETE FROM designations WHERE action_id IN ({updated_ids})"),
         format!("DELETE FROM sources WHERE action_id IN ({updated_ids})"),
         format!("DELETE FROM responses WHERE action_id IN ({updated_ids})"),
+    ];
+    run(client, &classify).await?;
+    label_episodes(client).await?;
+    let insert = [
+        format!(
+            "INSERT INTO actions (id, episode_id, {ACTION_COLUMNS})
+             SELECT id, coalesce(episode_id, gen_random_uuid()), {ACTION_COLUMNS}
+             FROM import_lines WHERE fate = 'new' ORDER BY line"
+        ),
         "INSERT INTO designations (action_id, actor_id, listed_on)
          SELECT l.id, x.a, x.d FROM import_lines l, unnest(l.d_actor, l.d_listed) x(a, d)
          WHERE l.fate IN ('new', 'update')"
@@ -351,17 +359,23 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
                 l.h_note[cardinality(l.h_on)]
          FROM import_lines l WHERE l.fate = 'update' AND l.status <> l.old_status"
             .into(),
-        "INSERT INTO responses (action_id, responds_to_id, relation)
-         SELECT l.id, r.target, r.rel FROM import_refs r JOIN import_lines l ON l.line = r.line
+        // The edges, with the per-edge graph trigger off (migration 000015): their episodes
+        // are labelled already, and the answer facts of their ends are refreshed at once.
+        "SET LOCAL riposte.graph_bulk = 'on'".into(),
+        "CREATE TEMP TABLE import_edges ON COMMIT DROP AS
+         SELECT l.id AS action_id, r.target AS responds_to_id, r.rel AS relation
+         FROM import_refs r JOIN import_lines l ON l.line = r.line
          WHERE l.fate IN ('new', 'update')"
             .into(),
+        "INSERT INTO responses (action_id, responds_to_id, relation)
+         SELECT action_id, responds_to_id, relation FROM import_edges"
+            .into(),
+        "SELECT refresh_answer_facts(ARRAY(
+             SELECT action_id FROM import_edges UNION SELECT responds_to_id FROM import_edges))"
+            .into(),
+        "SET LOCAL riposte.graph_bulk = 'off'".into(),
     ];
-    for sql in statements {
-        client
-            .batch_execute(&sql)
-            .await
-            .map_err(db_err("storing the imported actions failed"))?;
-    }
+    run(client, &insert).await?;
     let row = client
         .query_one(
             "SELECT count(*) FILTER (WHERE fate = 'new'), count(*) FILTER (WHERE fate = 'update'),
@@ -376,6 +390,62 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         updated: row.get::<_, i64>(1) as u64,
         unchanged: row.get::<_, i64>(2) as u64,
     })
+}
+
+async fn run(client: &Client, statements: &[String]) -> Result<(), ImportError> {
+    for sql in statements {
+        client
+            .batch_execute(sql)
+            .await
+            .map_err(db_err("storing the imported actions failed"))?;
+    }
+    Ok(())
+}
+
+/// Labels the episodes the edges about to be inserted join (`graph::label`): stored
+/// episodes they merge are relabelled, new actions get their component's label before
+/// they are inserted.
+async fn label_episodes(client: &Client) -> Result<(), ImportError> {
+    let edges: Vec<(Uuid, Option<Uuid>, Uuid, Option<Uuid>)> = client
+        .query(
+            "SELECT l.id, s.episode_id, r.target, t.episode_id
+             FROM import_refs r JOIN import_lines l ON l.line = r.line
+             LEFT JOIN actions s ON s.id = l.id
+             LEFT JOIN actions t ON t.id = r.target
+             WHERE l.fate IN ('new', 'update')",
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot read the edges to label"))?
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect();
+    if edges.is_empty() {
+        return Ok(());
+    }
+    let labels = super::graph::label(&edges);
+    drop(edges);
+    let (old, canon): (Vec<Uuid>, Vec<Uuid>) = labels.relabel.into_iter().unzip();
+    client
+        .execute(
+            "UPDATE actions a SET episode_id = m.canon
+             FROM unnest($1::uuid[], $2::uuid[]) AS m(old, canon)
+             WHERE a.episode_id = m.old",
+            &[&old, &canon],
+        )
+        .await
+        .map_err(db_err("cannot join episodes"))?;
+    let (ids, label): (Vec<Uuid>, Vec<Uuid>) = labels.new.into_iter().unzip();
+    client
+        .execute(
+            "UPDATE import_lines l SET episode_id = m.label
+             FROM unnest($1::uuid[], $2::uuid[]) AS m(id, label)
+             WHERE l.id = m.id AND l.fate = 'new'",
+            &[&ids, &label],
+        )
+        .await
+        .map_err(db_err("cannot label new actions"))?;
+    Ok(())
 }
 
 /// The first rejected lines, each with every message about it.

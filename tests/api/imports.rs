@@ -428,3 +428,55 @@ async fn a_file_over_the_size_limit_is_413_and_a_gzipped_one_is_read_whole() {
     }
     panic!("the gzipped import did not finish");
 }
+
+/// An imported answer that joins two stored episodes: the graph facts an import computes for
+/// all its edges at once equal a recomputation from scratch, and the chain is one.
+#[tokio::test]
+async fn imported_answers_join_stored_episodes_exactly() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let a = app
+        .action(json!({"title": "A", "announced_on": "2020-01-01"}))
+        .await;
+    let b = app
+        .action(json!({"title": "B", "announced_on": "2020-01-02"}))
+        .await;
+    let a2 = app
+        .action(json!({"title": "A2", "initiator": "CHN", "target": "USA",
+            "announced_on": "2020-01-03",
+            "responds_to": [{"action": id_of(&a), "relation": "retaliates"}]}))
+        .await;
+    let file = ndjson(&[
+        json!({"title": "Joins them", "initiator": "CHN", "target": "USA", "type": "visa_ban",
+               "status": "in_force", "announced_on": "2020-02-01", "external_id": "j-1",
+               "responds_to": [{"action": id_of(&a2), "relation": "escalates"},
+                               {"action": id_of(&b), "relation": "retaliates"},
+                               {"action": "j-2", "relation": "implements"}]}),
+        json!({"title": "Threat", "initiator": "CHN", "target": "USA", "type": "threaten",
+               "status": "announced", "announced_on": "2020-01-20", "external_id": "j-2"}),
+        json!({"title": "Alone", "initiator": "CHN", "target": "USA", "type": "threaten",
+               "status": "announced", "announced_on": "2020-01-21", "external_id": "j-3"}),
+    ]);
+    let job = import(&app, "", file).await;
+    assert_eq!(counts(&job), [3, 3, 0, 0, 0], "{job}");
+    assert_consistent(&app, "an import joining episodes").await;
+    let chain = app.get(&format!("/v1/actions/{}/chain", id_of(&b))).await;
+    let ids = chain.text.clone();
+    for member in [&a, &a2, &b] {
+        assert!(ids.contains(&id_of(member)), "{ids}");
+    }
+    assert!(
+        ids.contains("Joins them") && ids.contains("Threat"),
+        "{ids}"
+    );
+    assert!(!ids.contains("Alone"), "{ids}");
+    // The change feed has each new action and edge once.
+    let feed = app.get("/v1/changes?limit=200&entity=response").await;
+    let added = feed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "edge_added")
+        .count();
+    assert_eq!(added, 4);
+}
