@@ -78,8 +78,8 @@ pub fn label(edges: &[(Uuid, Option<Uuid>, Uuid, Option<Uuid>)]) -> Labels {
     }
     // The smallest stored label of a component survives; one without any gets a new one.
     let mut canon: HashMap<usize, Uuid> = HashMap::new();
-    for i in 0..parent.len() {
-        if let Some(l) = stored[i] {
+    for (i, label) in stored.iter().enumerate() {
+        if let Some(l) = *label {
             let r = root(&mut parent, i);
             let c = canon.entry(r).or_insert(l);
             if l < *c {

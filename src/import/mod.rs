@@ -119,6 +119,7 @@ pub struct Progress {
     pub bytes: AtomicU64,
     pub lines: AtomicU64,
     phase: std::sync::Mutex<&'static str>,
+    since: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Progress {
@@ -126,8 +127,19 @@ impl Progress {
         *self.phase.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Moves to the next phase, logging how long the last one took.
     fn set_phase(&self, phase: &'static str) {
-        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase;
+        let mut current = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(started) = *since {
+            log::debug!(
+                "import phase `{}` took {:.2} s",
+                *current,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        *since = Some(std::time::Instant::now());
+        *current = phase;
     }
 }
 

@@ -176,7 +176,9 @@ pub async fn check(
 ) -> Result<(), ImportError> {
     client
         .batch_execute(&format!(
-            "ANALYZE import_lines; {FAULTS}; \
+            "CREATE INDEX ON import_lines (id); \
+             ANALYZE import_lines (line, id, given_id, external_id, source_dataset, \
+                                   initiator_id, authority_id, stored, fate); {FAULTS}; \
              UPDATE import_lines SET fate = 'rejected' WHERE errors IS NOT NULL"
         ))
         .await
@@ -306,8 +308,7 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         .join(", ");
     let updated_ids = "SELECT id FROM import_lines WHERE fate = 'update'";
     let classify = [
-        "ALTER TABLE import_lines ADD COLUMN old_status text, ADD COLUMN episode_id uuid"
-            .to_string(),
+        "ALTER TABLE import_lines ADD COLUMN old_status text".to_string(),
         format!(
             "UPDATE import_lines l
              SET fate = CASE WHEN ({stored}) IS NOT DISTINCT FROM ({staged}) AND {same_lists}
@@ -333,8 +334,9 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
     let insert = [
         format!(
             "INSERT INTO actions (id, episode_id, {ACTION_COLUMNS})
-             SELECT id, coalesce(episode_id, gen_random_uuid()), {ACTION_COLUMNS}
-             FROM import_lines WHERE fate = 'new' ORDER BY line"
+             SELECT l.id, coalesce(m.label, gen_random_uuid()), {staged}
+             FROM import_lines l LEFT JOIN import_labels m ON m.id = l.id
+             WHERE l.fate = 'new' ORDER BY l.line"
         ),
         "INSERT INTO designations (action_id, actor_id, listed_on)
          SELECT l.id, x.a, x.d FROM import_lines l, unnest(l.d_actor, l.d_listed) x(a, d)
@@ -406,6 +408,13 @@ async fn run(client: &Client, statements: &[String]) -> Result<(), ImportError> 
 /// episodes they merge are relabelled, new actions get their component's label before
 /// they are inserted.
 async fn label_episodes(client: &Client) -> Result<(), ImportError> {
+    client
+        .batch_execute(
+            "CREATE TEMP TABLE import_labels (id uuid PRIMARY KEY, label uuid NOT NULL) \
+             ON COMMIT DROP",
+        )
+        .await
+        .map_err(db_err("cannot label new actions"))?;
     let edges: Vec<(Uuid, Option<Uuid>, Uuid, Option<Uuid>)> = client
         .query(
             "SELECT l.id, s.episode_id, r.target, t.episode_id
@@ -436,13 +445,17 @@ async fn label_episodes(client: &Client) -> Result<(), ImportError> {
         .await
         .map_err(db_err("cannot join episodes"))?;
     let (ids, label): (Vec<Uuid>, Vec<Uuid>) = labels.new.into_iter().unzip();
+    // Read by the INSERT of the new actions (a table the planner knows the size of: joined
+    // to a bare unnest() it nests a loop over every pair).
     client
         .execute(
-            "UPDATE import_lines l SET episode_id = m.label
-             FROM unnest($1::uuid[], $2::uuid[]) AS m(id, label)
-             WHERE l.id = m.id AND l.fate = 'new'",
+            "INSERT INTO import_labels SELECT * FROM unnest($1::uuid[], $2::uuid[])",
             &[&ids, &label],
         )
+        .await
+        .map_err(db_err("cannot label new actions"))?;
+    client
+        .batch_execute("ANALYZE import_labels")
         .await
         .map_err(db_err("cannot label new actions"))?;
     Ok(())
