@@ -25,3 +25,4 @@ pub mod state;
 pub mod taxonomy;
 pub mod validation;
 pub mod views;
+pub mod webhook;

@@ -30,3 +30,8 @@ pub const MAX_SEARCH_LEN: usize = 500;
 
 /// Entries of a problem's `errors` list; the detail says how many more there were.
 pub const MAX_PROBLEM_ERRORS: usize = 100;
+
+/// Webhook subscriptions on one database.
+pub const MAX_WEBHOOKS: i64 = 100;
+/// A webhook payload (one feed entry); past it the entry is sent without its `document`.
+pub const MAX_WEBHOOK_PAYLOAD: usize = 256 * 1024;

@@ -11,3 +11,4 @@ pub mod change;
 pub mod enums;
 pub mod server_secret;
 pub mod sql;
+pub mod webhook;

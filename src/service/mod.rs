@@ -20,6 +20,7 @@ pub mod actions;
 pub mod actors;
 pub mod idempotency;
 pub mod keys;
+pub mod webhooks;
 
 /// Runs a write transaction as its own task. A handler future is dropped when its client
 /// disconnects; a transaction driven by it could then leave a connection mid-transaction
