@@ -92,6 +92,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         (name = "changes", description = "Every committed change, as pages and as a live \
             stream, never skipping one"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "webhooks", description = "Changes POSTed to your URL as they happen, signed, \
+            in order, at least once (admin)"),
     )
 )]
 pub struct ApiDoc;
@@ -302,7 +304,7 @@ fn operation_id(method: &str, path: &str) -> String {
 
 /// Links from a created record to the operations on it, for clients and stateful testing.
 fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
-    let targets: [(&str, &str, &str, &[&str]); 3] = [
+    let targets: [(&str, &str, &str, &[&str]); 4] = [
         (
             "/v1/actions",
             "id",
@@ -333,6 +335,19 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
             "id",
             "$response.body#/id",
             &["getV1ApiKeysId", "deleteV1ApiKeysId"],
+        ),
+        (
+            "/v1/webhooks",
+            "id",
+            "$response.body#/id",
+            &[
+                "getV1WebhooksId",
+                "patchV1WebhooksId",
+                "deleteV1WebhooksId",
+                "getV1WebhooksIdDeliveries",
+                "postV1WebhooksIdRedeliver",
+                "postV1WebhooksIdRotateSecret",
+            ],
         ),
     ];
     for (path, param, expression, operations) in targets {
@@ -379,7 +394,9 @@ impl Modify for CommonErrors {
             );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/v1/");
-            let admin = path.starts_with("/v1/api-keys") || path.starts_with("/v1/audit");
+            let admin = ["/v1/api-keys", "/v1/audit", "/v1/webhooks"]
+                .iter()
+                .any(|p| path.starts_with(p));
             let operations = [
                 ("get", item.get.as_mut()),
                 ("post", item.post.as_mut()),

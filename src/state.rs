@@ -29,6 +29,8 @@ pub struct Config {
     pub feed_buffer: usize,
     /// How often `GET /v1/events` sends a comment line to keep the connection open.
     pub heartbeat: std::time::Duration,
+    /// Webhook deliveries: the address guard's switch and the timings.
+    pub webhooks: crate::webhook::Settings,
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -49,6 +51,7 @@ impl Default for Config {
             token_secret: None,
             feed_buffer: 4096,
             heartbeat: std::time::Duration::from_secs(15),
+            webhooks: crate::webhook::Settings::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod changes;
 mod filters;
 pub mod health;
+pub mod webhooks;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
@@ -60,6 +61,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(audit::list)
         .service(changes::list)
         .service(changes::events)
+        .service(webhooks::list)
+        .service(webhooks::create)
+        .service(webhooks::get)
+        .service(webhooks::update)
+        .service(webhooks::delete)
+        .service(webhooks::deliveries)
+        .service(webhooks::redeliver)
+        .service(webhooks::rotate_secret)
         .service(health::healthz)
         .service(health::readyz);
 }
