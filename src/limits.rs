@@ -35,3 +35,5 @@ pub const MAX_PROBLEM_ERRORS: usize = 100;
 pub const MAX_WEBHOOKS: i64 = 100;
 /// A webhook payload (one feed entry); past it the entry is sent without its `document`.
 pub const MAX_WEBHOOK_PAYLOAD: usize = 256 * 1024;
+/// Days a webhook delivery attempt is kept (`GET /v1/webhooks/{id}/deliveries`).
+pub const WEBHOOK_ATTEMPTS_KEPT_DAYS: i32 = 7;

@@ -17,7 +17,7 @@ use super::sender::Sender;
 use super::{signing, Settings};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
-use crate::limits::MAX_WEBHOOK_PAYLOAD;
+use crate::limits::{MAX_WEBHOOK_PAYLOAD, WEBHOOK_ATTEMPTS_KEPT_DAYS};
 use crate::models::change;
 use crate::models::webhook::{self, WebhookRow};
 use crate::service::webhooks as service;
@@ -29,8 +29,6 @@ const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 20;
 /// Entries sent per claim before the subscription goes back in the queue (fairness).
 const PER_TURN: usize = 200;
-/// Attempts are kept this many days.
-const KEEP_DAYS: i32 = 7;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 struct Context {
@@ -151,7 +149,7 @@ async fn pass(
     }
     if pruned.elapsed() >= PRUNE_EVERY {
         *pruned = tokio::time::Instant::now();
-        webhook::prune(&mut conn, KEEP_DAYS).await?;
+        webhook::prune(&mut conn, WEBHOOK_ATTEMPTS_KEPT_DAYS).await?;
     }
     let due = webhook::next_due(&mut conn).await?;
     let until_due = due
