@@ -59,7 +59,8 @@ async fn wait_database_gone(data: &Path) {
         let pid = std::fs::read_to_string(data.join("postmaster.pid"))
             .ok()
             .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()));
-        if !pid.is_some_and(|p| unsafe { libc::kill(p, 0) } == 0) {
+        let alive = pid.is_some_and(|p| unsafe { libc::kill(p, 0) } == 0);
+        if !alive {
             return;
         }
         assert!(Instant::now() < deadline, "PostgreSQL outlived its server");

@@ -344,13 +344,22 @@ pub async fn disable(
         .await
 }
 
-/// When the soonest enabled subscription is next due (None: none is).
+/// When the soonest subscription with entries past its cursor can next be claimed (None:
+/// none can): its retry time, or the end of the lease another delivery holds.
 pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
-    webhooks::table
-        .filter(webhooks::enabled)
-        .select(diesel::dsl::min(webhooks::next_attempt_at))
-        .get_result(conn)
-        .await
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        at: Option<DateTime<Utc>>,
+    }
+    let due: Due = diesel::sql_query(
+        "SELECT min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) AS at \
+         FROM webhooks \
+         WHERE enabled AND delivered_seq < (SELECT coalesce(max(seq), 0) FROM changes)",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(due.at)
 }
 
 // Delivery attempts.

@@ -36,6 +36,8 @@ struct Context {
     types: Arc<ActionTypes>,
     settings: Settings,
     sender: Sender,
+    /// Set when the worker stops: deliveries end after the attempt in flight.
+    stopping: watch::Receiver<bool>,
 }
 
 /// A running worker; `stop` ends it.
@@ -49,13 +51,14 @@ impl Worker {
     pub fn start(pool: DbPool, types: Arc<ActionTypes>, settings: Settings) -> AppResult<Worker> {
         let sender = Sender::new(&settings)?;
         let grace = settings.timeout + Duration::from_secs(5);
+        let (stop, stopped) = watch::channel(false);
         let context = Arc::new(Context {
             pool,
             types,
             settings,
             sender,
+            stopping: stopped.clone(),
         });
-        let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(context, stopped));
         Ok(Worker { stop, task, grace })
     }
@@ -151,11 +154,15 @@ async fn pass(
         *pruned = tokio::time::Instant::now();
         webhook::prune(&mut conn, WEBHOOK_ATTEMPTS_KEPT_DAYS).await?;
     }
+    if running.len() >= cx.settings.concurrency.max(1) {
+        // Full: a delivery ending wakes the loop.
+        return Ok(POLL);
+    }
     let due = webhook::next_due(&mut conn).await?;
     let until_due = due
         .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
         .unwrap_or(POLL);
-    Ok(until_due.clamp(Duration::from_millis(20), POLL))
+    Ok(until_due.clamp(Duration::from_millis(25), POLL))
 }
 
 /// One turn of a claimed subscription: its entries after the cursor, in order, until one
@@ -183,6 +190,11 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
         let entries = crate::feed::entries(&mut conn, &cx.types, &rows).await?;
         drop(conn);
         for (change, mut entry) in rows.iter().zip(entries) {
+            if *cx.stopping.borrow() {
+                let mut conn = cx.pool.get().await?;
+                webhook::release(&mut conn, row.id, token).await?;
+                return Ok(());
+            }
             let mut body = json(&entry)?;
             if body.len() > MAX_WEBHOOK_PAYLOAD {
                 entry.document = None;
