@@ -366,8 +366,9 @@ pub async fn redeliver(
     let id = parse_id(&id)?;
     let from = cursor_of("from_cursor", &input.from_cursor)
         .map_err(|fault| AppError::invalid(vec![fault]))?;
+    let settings = state.config.webhooks.clone();
     let changed = crate::service::write(&state.pool, move |conn| {
-        Box::pin(async move { service::redeliver(conn, &caller, id, from).await })
+        Box::pin(async move { service::redeliver(conn, &caller, &settings, id, from).await })
     })
     .await?;
     Ok(HttpResponse::Ok().json(changed))

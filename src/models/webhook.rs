@@ -157,8 +157,7 @@ pub async fn count_locked(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     webhooks::table.count().get_result(conn).await
 }
 
-/// An admin's change. The claim is withdrawn: a worker delivering meanwhile finishes its
-/// attempt and stops, and the next claim (once its lease has run out) sees the change.
+/// An admin's change (see `withdraw_claim`).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -169,7 +168,6 @@ pub async fn update(
     let now = Utc::now();
     let bumped = (
         row,
-        webhooks::claim.eq(None::<Uuid>),
         webhooks::updated_at.eq(now),
         webhooks::version.eq(webhooks::version + 1),
     );
@@ -202,13 +200,33 @@ pub async fn rewind(conn: &mut AsyncPgConnection, id: Uuid, seq: i64) -> QueryRe
             webhooks::attempts.eq(0),
             webhooks::failing_since.eq(None::<DateTime<Utc>>),
             webhooks::next_attempt_at.eq(Utc::now()),
-            webhooks::claim.eq(None::<Uuid>),
             webhooks::updated_at.eq(Utc::now()),
             webhooks::version.eq(webhooks::version + 1),
         ))
         .returning(WebhookRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Takes the claim away from whoever holds it, after an admin's change: the holder finishes
+/// the attempt in flight, fails to record progress under its claim, and stops. The lease is
+/// cut to `settle_ms` (the longest an attempt can still take), after which the next claim
+/// works with the change; never two attempts in flight for one subscription.
+pub async fn withdraw_claim(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    settle_ms: i64,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE webhooks SET claim = NULL, \
+                claimed_until = least(claimed_until, now() + $2 * interval '1 millisecond') \
+         WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<BigInt, _>(settle_ms)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 pub async fn set_secret(

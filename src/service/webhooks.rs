@@ -128,6 +128,11 @@ pub async fn create(
     })
 }
 
+/// How long an attempt in flight can still take, in milliseconds (with a margin).
+fn settle(settings: &Settings) -> i64 {
+    (settings.timeout + Duration::from_secs(1)).as_millis() as i64
+}
+
 async fn locked(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<WebhookRow> {
     webhook::find_for_update(conn, id)
         .await?
@@ -171,6 +176,7 @@ pub async fn update(
     check(&mut errors, &write, settings.allow_private);
     fail_with(faults, errors)?;
     let row = webhook::update(conn, id, &write, reset).await?;
+    webhook::withdraw_claim(conn, id, settle(settings)).await?;
     let after = view(conn, &row).await?;
     audit(
         conn,
@@ -204,6 +210,7 @@ pub async fn delete(
 pub async fn redeliver(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
+    settings: &Settings,
     id: Uuid,
     from: i64,
 ) -> AppResult<Webhook> {
@@ -218,6 +225,7 @@ pub async fn redeliver(
     }
     let before = view(conn, &row).await?;
     let row = webhook::rewind(conn, id, from).await?;
+    webhook::withdraw_claim(conn, id, settle(settings)).await?;
     let after = view(conn, &row).await?;
     audit(
         conn,

@@ -247,6 +247,52 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
     worker.stop().await;
 }
 
+/// A redelivery asked for while an attempt is in flight takes effect once that attempt is
+/// over (within the delivery timeout, not the whole lease), and never with two attempts in
+/// flight at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_waits_for_the_attempt_in_flight() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Answer::Hold]);
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.with_basics().await;
+    eventually(20, "the held attempt", || async {
+        (!receiver.received().is_empty()).then_some(())
+    })
+    .await;
+    let asked = Instant::now();
+    app.as_admin(
+        Method::POST,
+        &format!("/v1/webhooks/{id}/redeliver"),
+        Some(&json!({"from_cursor": start})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let got = eventually(20, "six deliveries", || async {
+        let got = receiver.received();
+        (got.iter().filter(|r| r.delivered()).count() >= 6).then_some(got)
+    })
+    .await;
+    // The lease is 2 x 0.7 + 10 s; the redelivery began within the attempt's timeout.
+    assert!(
+        asked.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        got[1].at >= got[0].at + Duration::from_millis(650),
+        "the second attempt began before the first was over"
+    );
+    let seqs: Vec<i64> = got.iter().map(|r| r.seq()).collect();
+    let first: i64 = start.parse::<i64>().unwrap() + 1;
+    assert_eq!(seqs[..2], [first, first], "{seqs:?}");
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "{seqs:?}");
+    worker.stop().await;
+}
+
 /// Without `--webhook-allow-private`, URLs with internal addresses are refused when they are
 /// set (422), and names that resolve to them are refused at each delivery: the receiver is
 /// never reached.

@@ -28,6 +28,8 @@ pub enum Answer {
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub headers: HashMap<String, String>,
     pub body: String,
     pub answer: Answer,
@@ -182,6 +184,7 @@ async fn answer(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
             .or_else(|| s.otherwise.clone())
             .unwrap_or(Answer::Status(200));
         s.log.push(Received {
+            at: std::time::Instant::now(),
             headers,
             body,
             answer: answer.clone(),
