@@ -18,6 +18,7 @@ pub fn anything<T>() -> Expect<T> {
 
 pub mod actions;
 pub mod actors;
+pub mod deliveries;
 pub mod idempotency;
 pub mod keys;
 pub mod webhooks;

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::limits::{MAX_WEBHOOK_PAYLOAD, WEBHOOK_ATTEMPTS_KEPT_DAYS};
 use crate::models::change;
 use crate::models::webhook::{self, WebhookRow};
-use crate::service::webhooks as service;
+use crate::service::deliveries as service;
 use crate::taxonomy::ActionTypes;
 
 /// The worker looks for due subscriptions at least this often.
