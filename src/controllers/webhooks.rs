@@ -92,7 +92,7 @@ pub struct WebhookPatch {
 /// Where to resume deliveries.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"from_cursor": "1040"}))]
+#[schema(example = json!({"from_cursor": "0"}))]
 pub struct Redeliver {
     /// A feed cursor: every matching entry after it is sent again, in order, with its
     /// original `webhook-id`.
