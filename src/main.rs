@@ -77,6 +77,10 @@ enum Command {
         /// default: a subscriber could otherwise reach the server's own network).
         #[arg(long, env = "RIPOSTE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
         webhook_allow_private: bool,
+        /// Run the webhook delivery worker in this process (false: serve the API only, e.g.
+        /// while fuzzing, or with other processes delivering).
+        #[arg(long, env = "RIPOSTE_WEBHOOK_DELIVERIES", default_value_t = true, action = clap::ArgAction::Set)]
+        webhook_deliveries: bool,
         /// How long a webhook delivery may take (connecting, and the whole request).
         #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = riposte::webhook::parse_duration)]
         webhook_timeout: std::time::Duration,
@@ -244,6 +248,7 @@ fn run(cli: Cli) -> Result<(), String> {
             cors_origins,
             token_secret,
             webhook_allow_private,
+            webhook_deliveries,
             webhook_timeout,
             webhook_retry_base,
             webhook_retry_cap,
@@ -294,14 +299,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 let server = app::server(listener, state, workers).map_err(|e| e.to_string())?;
                 app::stop_on_signals(server.handle(), shutdown);
                 let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
-                let deliveries = riposte::webhook::worker::Worker::start(
-                    state_pool,
-                    state_types,
-                    state_webhooks,
-                )
-                .map_err(|e| format!("cannot start webhook deliveries: {e}"))?;
+                let deliveries = webhook_deliveries
+                    .then(|| {
+                        riposte::webhook::worker::Worker::start(
+                            state_pool,
+                            state_types,
+                            state_webhooks,
+                        )
+                    })
+                    .transpose()
+                    .map_err(|e| format!("cannot start webhook deliveries: {e}"))?;
                 let served = server.await;
-                deliveries.stop().await;
+                if let Some(deliveries) = deliveries {
+                    deliveries.stop().await;
+                }
                 served.map_err(|e| format!("server failed: {e}"))?;
                 if gave_up.is_some_and(|g| g.load(std::sync::atomic::Ordering::SeqCst)) {
                     return Err(format!(

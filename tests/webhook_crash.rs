@@ -183,3 +183,31 @@ async fn every_change_is_delivered_after_sigkill_mid_delivery() {
         "the entry held when riposte was killed was sent again"
     );
 }
+
+/// `serve --webhook-deliveries false` serves the API but sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_deliveries_sends_nothing() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-whn")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let admin = key(&data, "admin");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let flags = ["--webhook-allow-private", "--webhook-deliveries", "false"];
+    let mut server: Server = serve_with(&data, port, &flags);
+    wait_ready(&client, &base, &mut server).await;
+    let receiver = Receiver::start().await;
+    post(
+        &client,
+        &format!("{base}/v1/webhooks"),
+        &admin,
+        &json!({"url": receiver.url()}),
+    )
+    .await;
+    actors(&client, &base, &admin, 0, 3).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.received().is_empty());
+}
