@@ -22,6 +22,7 @@ use crate::models::change;
 use crate::models::webhook::{self, WebhookRow};
 use crate::service::deliveries as service;
 use crate::taxonomy::ActionTypes;
+use crate::views::Change;
 
 /// The worker looks for due subscriptions at least this often.
 const POLL: Duration = Duration::from_secs(1);
@@ -189,17 +190,13 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
         }
         let entries = crate::feed::entries(&mut conn, &cx.types, &rows).await?;
         drop(conn);
-        for (change, mut entry) in rows.iter().zip(entries) {
+        for (change, entry) in rows.iter().zip(entries) {
             if *cx.stopping.borrow() {
                 let mut conn = cx.pool.get().await?;
                 webhook::release(&mut conn, row.id, token).await?;
                 return Ok(());
             }
-            let mut body = json(&entry)?;
-            if body.len() > MAX_WEBHOOK_PAYLOAD {
-                entry.document = None;
-                body = json(&entry)?;
-            }
+            let body = payload(entry)?;
             let id = signing::message_id(change.seq);
             let outcome = cx.sender.send(&row.url, &row.secret, &id, body).await;
             let mut conn = cx.pool.get().await?;
@@ -240,6 +237,45 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> AppResult<String> {
-    serde_json::to_string(value).map_err(|e| AppError::Internal(e.to_string()))
+/// The body of a delivery: the feed's entry, without its document when that would make it
+/// larger than `MAX_WEBHOOK_PAYLOAD` (the receiver GETs the record instead).
+fn payload(mut entry: Change) -> AppResult<String> {
+    let json = |e: &Change| serde_json::to_string(e).map_err(|e| AppError::Internal(e.to_string()));
+    let body = json(&entry)?;
+    if body.len() <= MAX_WEBHOOK_PAYLOAD {
+        return Ok(body);
+    }
+    entry.document = None;
+    json(&entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(summary_len: usize) -> Change {
+        Change {
+            cursor: "7".into(),
+            kind: "created".into(),
+            entity: "action".into(),
+            id: Uuid::nil(),
+            answers: None,
+            relation: None,
+            status: None,
+            at: chrono::Utc::now(),
+            document: Some(serde_json::json!({"summary": "x".repeat(summary_len)})),
+        }
+    }
+
+    #[test]
+    fn payloads_are_bounded() {
+        let small: serde_json::Value =
+            serde_json::from_str(&payload(entry(1000)).unwrap()).unwrap();
+        assert_eq!(small["document"]["summary"].as_str().unwrap().len(), 1000);
+        let body = payload(entry(MAX_WEBHOOK_PAYLOAD)).unwrap();
+        assert!(body.len() < 1000, "{}", body.len());
+        let large: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(large["document"].is_null());
+        assert_eq!(large["cursor"], "7");
+    }
 }
