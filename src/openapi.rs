@@ -32,7 +32,7 @@ entries and 50 tags; titles up to 500 characters, names 300, summaries and descr
 
 **Authentication**: send an API key as `Authorization: Bearer rsk_...` (never in the URL). \
 Reads are public unless the server runs with `RIPOSTE_PUBLIC_READ=false` (then they need a \
-`read` key); every write needs a `write` key; API keys and the audit log need `admin`. A \
+`read` key); every write needs a `write` key; API keys, webhooks and the audit log need `admin`. A \
 missing, malformed, unknown, expired or revoked key is a 401 with `WWW-Authenticate`; a key of \
 too narrow a scope is a 403. A key sent on a public read must be valid too.
 
