@@ -117,15 +117,28 @@ async fn every_change_is_delivered_after_sigkill_mid_delivery() {
     receiver.come_back().await;
     actors(&client, &base, &admin, 15, 20).await;
 
-    let feed: Value = client
-        .get(format!("{base}/v1/changes?after={start}&limit=200"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let feed = feed["items"].as_array().unwrap().clone();
+    // An entry is in the feed once the sequencer has run after its commit.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let feed = loop {
+        let page: Value = client
+            .get(format!("{base}/v1/changes?after={start}&limit=200"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap().clone();
+        if items.len() >= 20 {
+            break items;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} entries in the feed",
+            items.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(feed.len(), 20);
     let wanted: BTreeMap<String, &Value> = feed
         .iter()
