@@ -289,27 +289,24 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot start serving: {e}"))?;
                 state.pg = watch.clone();
-                let (state_pool, state_types, state_webhooks) = (
-                    state.pool.clone(),
-                    state.types.clone(),
-                    state.config.webhooks.clone(),
-                );
+                let deliveries = webhook_deliveries
+                    .then(|| {
+                        riposte::webhook::worker::Worker::start(
+                            state.pool.clone(),
+                            state.types.clone(),
+                            state.config.webhooks.clone(),
+                        )
+                    })
+                    .transpose()
+                    .map_err(|e| format!("cannot start webhook deliveries: {e}"))?;
                 log::info!("serving on http://{bind} (docs at http://{bind}/docs)");
                 let shutdown = state.shutdown.clone();
                 let server = app::server(listener, state, workers).map_err(|e| e.to_string())?;
                 app::stop_on_signals(server.handle(), shutdown);
                 let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
-                let deliveries = webhook_deliveries
-                    .then(|| {
-                        riposte::webhook::worker::Worker::start(
-                            state_pool,
-                            state_types,
-                            state_webhooks,
-                        )
-                    })
-                    .transpose()
-                    .map_err(|e| format!("cannot start webhook deliveries: {e}"))?;
                 let served = server.await;
+                // After the server: attempts in flight finish and are recorded before the
+                // embedded PostgreSQL stops.
                 if let Some(deliveries) = deliveries {
                     deliveries.stop().await;
                 }
