@@ -20,8 +20,10 @@ chmod 755 "$work"  # the embedded PostgreSQL runs as another user when we are ro
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export RIPOSTE_DATA_DIR="$work/data" RIPOSTE_LOG=warn
 unset DATABASE_URL
+# No webhook deliveries: fuzzed subscriptions would send to whatever hosts they name.
 "$bin" serve --bind "127.0.0.1:$port" --seed xinjiang-2020 \
-    --rate-limit 0 --rate-limit-anonymous 0 >"$work/server.log" 2>&1 &
+    --rate-limit 0 --rate-limit-anonymous 0 --webhook-deliveries false \
+    >"$work/server.log" 2>&1 &
 server=$!
 cleanup() {
     kill -TERM "$server" 2>/dev/null || true

@@ -147,7 +147,7 @@ impl<'de> Deserialize<'de> for FuzzyDate {
 }
 
 /// A patch field that may be absent but not null.
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -161,7 +161,7 @@ where
 }
 
 /// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -27,3 +27,4 @@ pub mod state;
 pub mod taxonomy;
 pub mod validation;
 pub mod views;
+pub mod webhook;

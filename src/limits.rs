@@ -46,3 +46,9 @@ pub const MAX_REPORTED_REJECTIONS: usize = 1_000;
 pub const MAX_RUNNING_IMPORTS: usize = 2;
 /// Import jobs accepted and not finished (queued or running) in one server (503 beyond).
 pub const MAX_QUEUED_IMPORTS: usize = 8;
+/// Webhook subscriptions on one database.
+pub const MAX_WEBHOOKS: i64 = 100;
+/// A webhook payload (one feed entry); past it the entry is sent without its `document`.
+pub const MAX_WEBHOOK_PAYLOAD: usize = 256 * 1024;
+/// Days a webhook delivery attempt is kept (`GET /v1/webhooks/{id}/deliveries`).
+pub const WEBHOOK_ATTEMPTS_KEPT_DAYS: i32 = 7;

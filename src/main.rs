@@ -73,6 +73,25 @@ enum Command {
         /// database, shared by every server on it.
         #[arg(long, env = "RIPOSTE_TOKEN_SECRET", hide_env_values = true)]
         token_secret: Option<String>,
+        /// Deliver webhooks to loopback, private and link-local addresses too (refused by
+        /// default: a subscriber could otherwise reach the server's own network).
+        #[arg(long, env = "RIPOSTE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+        webhook_allow_private: bool,
+        /// Run the webhook delivery worker in this process (false: serve the API only, e.g.
+        /// while fuzzing, or with other processes delivering).
+        #[arg(long, env = "RIPOSTE_WEBHOOK_DELIVERIES", default_value_t = true, action = clap::ArgAction::Set)]
+        webhook_deliveries: bool,
+        /// How long a webhook delivery may take (connecting, and the whole request).
+        #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = riposte::webhook::parse_duration)]
+        webhook_timeout: std::time::Duration,
+        /// The first retry's wait (doubling up to --webhook-retry-cap). For tests.
+        #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_BASE", default_value = "5s", value_parser = riposte::webhook::parse_duration, hide = true)]
+        webhook_retry_base: std::time::Duration,
+        #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_CAP", default_value = "1h", value_parser = riposte::webhook::parse_duration, hide = true)]
+        webhook_retry_cap: std::time::Duration,
+        /// A subscription failing this long is disabled. For tests.
+        #[arg(long, env = "RIPOSTE_WEBHOOK_GIVE_UP_AFTER", default_value = "24h", value_parser = riposte::webhook::parse_duration, hide = true)]
+        webhook_give_up_after: std::time::Duration,
     },
     /// Load a bundled data set (available: xinjiang-2020). Running it twice adds nothing.
     Seed { name: String },
@@ -269,6 +288,12 @@ fn run(cli: Cli) -> Result<(), String> {
             rate_limit_anonymous,
             cors_origins,
             token_secret,
+            webhook_allow_private,
+            webhook_deliveries,
+            webhook_timeout,
+            webhook_retry_base,
+            webhook_retry_cap,
+            webhook_give_up_after,
         } => {
             let listener = TcpListener::bind(&bind)
                 .map_err(|e| format!("cannot listen on {bind}: {e}; choose another --bind"))?;
@@ -291,18 +316,42 @@ fn run(cli: Cli) -> Result<(), String> {
                     },
                     cors_origins,
                     token_secret,
+                    webhooks: riposte::webhook::Settings {
+                        allow_private: webhook_allow_private,
+                        timeout: webhook_timeout,
+                        retry_base: webhook_retry_base,
+                        retry_cap: webhook_retry_cap,
+                        give_up_after: webhook_give_up_after,
+                        ..Default::default()
+                    },
                     ..Config::default()
                 };
                 let mut state = AppState::with_config(pool, &url, config)
                     .await
                     .map_err(|e| format!("cannot start serving: {e}"))?;
                 state.pg = watch.clone();
+                let deliveries = webhook_deliveries
+                    .then(|| {
+                        riposte::webhook::worker::Worker::start(
+                            state.pool.clone(),
+                            state.types.clone(),
+                            state.config.webhooks.clone(),
+                        )
+                    })
+                    .transpose()
+                    .map_err(|e| format!("cannot start webhook deliveries: {e}"))?;
                 log::info!("serving on http://{bind} (docs at http://{bind}/docs)");
                 let shutdown = state.shutdown.clone();
                 let server = app::server(listener, state, workers).map_err(|e| e.to_string())?;
                 app::stop_on_signals(server.handle(), shutdown);
                 let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
-                server.await.map_err(|e| format!("server failed: {e}"))?;
+                let served = server.await;
+                // After the server: attempts in flight finish and are recorded before the
+                // embedded PostgreSQL stops.
+                if let Some(deliveries) = deliveries {
+                    deliveries.stop().await;
+                }
+                served.map_err(|e| format!("server failed: {e}"))?;
                 if gave_up.is_some_and(|g| g.load(std::sync::atomic::Ordering::SeqCst)) {
                     return Err(format!(
                         "the embedded PostgreSQL died and could not be restarted; see {}",

@@ -32,7 +32,7 @@ entries and 50 tags; titles up to 500 characters, names 300, summaries and descr
 
 **Authentication**: send an API key as `Authorization: Bearer rsk_...` (never in the URL). \
 Reads are public unless the server runs with `RIPOSTE_PUBLIC_READ=false` (then they need a \
-`read` key); every write needs a `write` key; API keys and the audit log need `admin`. A \
+`read` key); every write needs a `write` key; API keys, webhooks and the audit log need `admin`. A \
 missing, malformed, unknown, expired or revoked key is a 401 with `WWW-Authenticate`; a key of \
 too narrow a scope is a 403. A key sent on a public read must be valid too.
 
@@ -94,6 +94,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
         (name = "health", description = "Liveness and readiness"),
         (name = "imports", description = "Bulk import of actions from NDJSON, PLOVER and GDELT \
             files, as jobs"),
+        (name = "webhooks", description = "Changes POSTed to your URL as they happen, signed, \
+            in order, at least once (admin)"),
     )
 )]
 pub struct ApiDoc;
@@ -304,7 +306,7 @@ fn operation_id(method: &str, path: &str) -> String {
 
 /// Links from a created record to the operations on it, for clients and stateful testing.
 fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
-    let targets: [(&str, &str, &str, &[&str]); 3] = [
+    let targets: [(&str, &str, &str, &[&str]); 4] = [
         (
             "/v1/actions",
             "id",
@@ -335,6 +337,19 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
             "id",
             "$response.body#/id",
             &["getV1ApiKeysId", "deleteV1ApiKeysId"],
+        ),
+        (
+            "/v1/webhooks",
+            "id",
+            "$response.body#/id",
+            &[
+                "getV1WebhooksId",
+                "patchV1WebhooksId",
+                "deleteV1WebhooksId",
+                "getV1WebhooksIdDeliveries",
+                "postV1WebhooksIdRedeliver",
+                "postV1WebhooksIdRotateSecret",
+            ],
         ),
     ];
     for (path, param, expression, operations) in targets {
@@ -381,7 +396,9 @@ impl Modify for CommonErrors {
             );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/v1/");
-            let admin = path.starts_with("/v1/api-keys") || path.starts_with("/v1/audit");
+            let admin = ["/v1/api-keys", "/v1/audit", "/v1/webhooks"]
+                .iter()
+                .any(|p| path.starts_with(p));
             let operations = [
                 ("get", item.get.as_mut()),
                 ("post", item.post.as_mut()),

@@ -31,6 +31,8 @@ pub struct Config {
     pub heartbeat: std::time::Duration,
     /// Bytes of a file sent to `POST /v1/imports` (413 beyond; after decompression).
     pub max_import_bytes: u64,
+    /// Webhook deliveries: the address guard's switch and the timings.
+    pub webhooks: crate::webhook::Settings,
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -52,6 +54,7 @@ impl Default for Config {
             feed_buffer: 4096,
             heartbeat: std::time::Duration::from_secs(15),
             max_import_bytes: crate::limits::MAX_IMPORT_BYTES,
+            webhooks: crate::webhook::Settings::default(),
         }
     }
 }

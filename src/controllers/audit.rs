@@ -17,7 +17,7 @@ use crate::views::{AuditEntry, List};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// `actor`, `action` or `api_key`.
+    /// `actor`, `action`, `api_key` or `webhook`.
     pub entity: Option<String>,
     /// Only changes of this record.
     #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
@@ -25,7 +25,8 @@ pub struct AuditParams {
     /// Only changes made with this API key.
     #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
     pub key_id: Option<Uuid>,
-    /// `create`, `update`, `delete`, `restore`, `purge` or `revoke`.
+    /// `create`, `update`, `delete`, `restore`, `purge`, `revoke`, `redeliver`,
+    /// `rotate_secret` or `disable`.
     pub operation: Option<String>,
     /// Only changes at or after this time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]

@@ -159,6 +159,7 @@ pub async fn resolve_changes(
         return Err(AppError::bad_params(errors));
     }
     Ok(ChangeFilter {
+        kinds: Vec::new(),
         entities: entities.into_iter().map(str::to_string).collect(),
         actors: actor_ids,
         dyads,

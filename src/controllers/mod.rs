@@ -11,6 +11,7 @@ pub mod changes;
 mod filters;
 pub mod health;
 pub mod imports;
+pub mod webhooks;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
@@ -64,6 +65,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(imports::create)
         .service(imports::list)
         .service(imports::get)
+        .service(webhooks::list)
+        .service(webhooks::create)
+        .service(webhooks::get)
+        .service(webhooks::update)
+        .service(webhooks::delete)
+        .service(webhooks::deliveries)
+        .service(webhooks::redeliver)
+        .service(webhooks::rotate_secret)
         .service(health::healthz)
         .service(health::readyz);
 }

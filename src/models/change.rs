@@ -40,6 +40,8 @@ pub struct ChangeRow {
 /// What a reader of the feed wants; empty lists match everything.
 #[derive(Debug, Clone, Default)]
 pub struct ChangeFilter {
+    /// `created`, `updated`, ... (webhook subscriptions choose them; the feed takes all).
+    pub kinds: Vec<String>,
     pub entities: Vec<String>,
     pub actors: Vec<Uuid>,
     /// Unordered pairs.
@@ -51,7 +53,8 @@ impl ChangeFilter {
     /// The same test as the SQL of `page`, for entries already read (the live stream).
     pub fn matches(&self, c: &ChangeRow) -> bool {
         let dyad = c.dyad.as_deref().unwrap_or_default();
-        (self.entities.is_empty() || self.entities.contains(&c.entity))
+        (self.kinds.is_empty() || self.kinds.contains(&c.kind))
+            && (self.entities.is_empty() || self.entities.contains(&c.entity))
             && (self.actors.is_empty() || self.actors.iter().any(|a| c.actor_ids.contains(a)))
             && (self.dyads.is_empty()
                 || self
@@ -62,6 +65,18 @@ impl ChangeFilter {
                 || c.type_code.as_ref().is_some_and(|t| self.types.contains(t)))
     }
 }
+
+/// Every kind of entry the triggers write.
+pub const KINDS: &[&str] = &[
+    "created",
+    "updated",
+    "deleted",
+    "restored",
+    "purged",
+    "status_changed",
+    "edge_added",
+    "edge_removed",
+];
 
 /// Entries the sequencer numbers per call (`sequence_changes` in migration 000012).
 const SEQUENCED_PER_CALL: i64 = 10_000;
@@ -88,6 +103,8 @@ pub async fn sequence(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
 
 /// Up to `limit` entries after `after` that match `filter`, oldest first, looking at no more
 /// than `SCAN` entries; and the `seq` of the last entry looked at (None when none was).
+/// One statement, so one snapshot: how far the scan went is read together with what it
+/// found (read separately, entries sequenced in between would be passed over unseen).
 pub async fn page(
     conn: &mut AsyncPgConnection,
     after: i64,
@@ -98,23 +115,36 @@ pub async fn page(
     struct Row {
         #[diesel(embed)]
         change: ChangeRow,
+        /// False for the one row that only says how far the scan went, when none matched.
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        matched: bool,
         #[diesel(sql_type = Nullable<BigInt>)]
         scanned_to: Option<i64>,
     }
     let (dyad_a, dyad_b): (Vec<Uuid>, Vec<Uuid>) = filter.dyads.iter().copied().unzip();
     let rows: Vec<Row> = diesel::sql_query(
         "WITH scanned AS ( \
-             SELECT * FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) \
+             SELECT * FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2), \
+         matched AS ( \
+             SELECT * FROM scanned \
+             WHERE (cardinality($3::text[]) = 0 OR entity = ANY($3)) \
+               AND (cardinality($4::uuid[]) = 0 OR actor_ids && $4) \
+               AND (cardinality($5::uuid[]) = 0 OR EXISTS ( \
+                     SELECT 1 FROM unnest($5::uuid[], $6::uuid[]) d(a, b) \
+                     WHERE dyad @> ARRAY[d.a, d.b])) \
+               AND (cardinality($7::text[]) = 0 OR type_code = ANY($7)) \
+               AND (cardinality($9::text[]) = 0 OR kind = ANY($9)) \
+             ORDER BY seq LIMIT $8) \
          SELECT seq, at, kind, entity, entity_id, related_id, relation, status, actor_ids, \
-                dyad, type_code, (SELECT max(seq) FROM scanned) AS scanned_to \
-         FROM scanned \
-         WHERE (cardinality($3::text[]) = 0 OR entity = ANY($3)) \
-           AND (cardinality($4::uuid[]) = 0 OR actor_ids && $4) \
-           AND (cardinality($5::uuid[]) = 0 OR EXISTS ( \
-                 SELECT 1 FROM unnest($5::uuid[], $6::uuid[]) d(a, b) \
-                 WHERE dyad @> ARRAY[d.a, d.b])) \
-           AND (cardinality($7::text[]) = 0 OR type_code = ANY($7)) \
-         ORDER BY seq LIMIT $8",
+                dyad, type_code, true AS matched, \
+                (SELECT max(seq) FROM scanned) AS scanned_to \
+         FROM matched \
+         UNION ALL \
+         (SELECT seq, at, kind, entity, entity_id, related_id, relation, status, actor_ids, \
+                 dyad, type_code, false, seq \
+          FROM scanned WHERE NOT EXISTS (SELECT 1 FROM matched) \
+          ORDER BY seq DESC LIMIT 1) \
+         ORDER BY seq",
     )
     .bind::<BigInt, _>(after)
     .bind::<BigInt, _>(SCAN)
@@ -124,29 +154,17 @@ pub async fn page(
     .bind::<Array<SqlUuid>, _>(&dyad_b)
     .bind::<Array<Text>, _>(&filter.types)
     .bind::<BigInt, _>(limit)
+    .bind::<Array<Text>, _>(&filter.kinds)
     .load(conn)
     .await?;
-    let scanned_to = match <[Row]>::first(&rows) {
-        Some(row) => row.scanned_to,
-        // Nothing matched: how far the scan went, so that the cursor moves past it.
-        None => {
-            #[derive(QueryableByName)]
-            struct Last {
-                #[diesel(sql_type = Nullable<BigInt>)]
-                seq: Option<i64>,
-            }
-            let last: Last = diesel::sql_query(
-                "SELECT max(seq) AS seq FROM \
-                 (SELECT seq FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) s",
-            )
-            .bind::<BigInt, _>(after)
-            .bind::<BigInt, _>(SCAN)
-            .get_result(conn)
-            .await?;
-            last.seq
-        }
-    };
-    Ok((rows.into_iter().map(|r| r.change).collect(), scanned_to))
+    let scanned_to = <[Row]>::first(&rows).and_then(|r| r.scanned_to);
+    Ok((
+        rows.into_iter()
+            .filter(|r| r.matched)
+            .map(|r| r.change)
+            .collect(),
+        scanned_to,
+    ))
 }
 
 /// The `seq` of the newest sequenced entry (0 when there is none).

@@ -12,3 +12,4 @@ pub mod enums;
 pub mod import;
 pub mod server_secret;
 pub mod sql;
+pub mod webhook;

@@ -18,9 +18,11 @@ pub fn anything<T>() -> Expect<T> {
 
 pub mod actions;
 pub mod actors;
+pub mod deliveries;
 pub mod idempotency;
 pub mod imports;
 pub mod keys;
+pub mod webhooks;
 
 /// Runs a write transaction as its own task. A handler future is dropped when its client
 /// disconnects; a transaction driven by it could then leave a connection mid-transaction

@@ -2,6 +2,8 @@
 
 mod contract;
 mod helpers;
+#[path = "../support/receiver.rs"]
+mod receiver;
 
 mod action_types;
 mod actions;
@@ -22,3 +24,4 @@ mod migrations;
 mod openapi;
 mod query;
 mod seed;
+mod webhooks;

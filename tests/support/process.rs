@@ -72,18 +72,25 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str, server: &mut Serve
 
 /// `riposte serve` on `port` with rate limits off, its output discarded.
 pub fn serve(data: &Path, port: u16) -> Server {
+    serve_with(data, port, &[])
+}
+
+/// `riposte serve` on `port` with rate limits off and `extra` flags, its output discarded.
+pub fn serve_with(data: &Path, port: u16, extra: &[&str]) -> Server {
     let bind = format!("127.0.0.1:{port}");
-    Server(
-        riposte(&["serve", "--bind", &bind, "--rate-limit", "0"], data)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    let mut args = vec!["serve", "--bind", &bind, "--rate-limit", "0"];
+    args.extend_from_slice(extra);
+    Server(riposte(&args, data).stdout(Stdio::null()).spawn().unwrap())
 }
 
 /// A new `write` key made with `riposte keys create`; its secret.
 pub fn write_key(data: &Path) -> String {
-    let out = riposte(&["keys", "create", "--name", "t", "--scope", "write"], data)
+    key(data, "write")
+}
+
+/// A new key of `scope` made with `riposte keys create`; its secret.
+pub fn key(data: &Path, scope: &str) -> String {
+    let out = riposte(&["keys", "create", "--name", "t", "--scope", scope], data)
         .stdout(Stdio::piped())
         .output()
         .unwrap();

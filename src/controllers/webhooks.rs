@@ -1,0 +1,399 @@
+//! /v1/webhooks (admin): subscriptions to the change feed, delivered by HTTP POST.
+
+use actix_web::http::header;
+use actix_web::{delete, patch, post, route};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::actions::PageParams;
+use super::{filters, parse_id};
+use crate::auth::Admin;
+use crate::conditional;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::extract::{Checked, JsonBody, Query};
+use crate::input::{nullable, present};
+use crate::models::change::ChangeFilter;
+use crate::models::webhook;
+use crate::pagination;
+use crate::service::webhooks::{self as service, Changes, Subscription};
+use crate::state::AppState;
+use crate::views::{Delivery, List, NewWebhookSecret, Webhook};
+
+/// A subscription to create. Only `url` is required; every filter left out (or empty)
+/// matches everything, and all given must match.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.org/riposte", "kinds": ["created", "status_changed"], "entity": ["action"], "dyad": ["USA,CHN"], "description": "newsroom alerts"}))]
+pub struct NewWebhook {
+    /// Where to POST the entries: http or https, no user name or password, at most 2000
+    /// characters; not an internal address unless the server allows it.
+    pub url: String,
+    pub description: Option<String>,
+    /// Change kinds: `created`, `updated`, `deleted`, `restored`, `purged`,
+    /// `status_changed`, `edge_added`, `edge_removed`.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// `actor`, `action` or `response`.
+    #[serde(default)]
+    pub entity: Vec<String>,
+    /// Actor codes: changes of the actor, or of actions it initiates, targets or carries out.
+    #[serde(default)]
+    pub actor: Vec<String>,
+    /// Dyads `A,B` (states or IGOs), either way.
+    #[serde(default)]
+    pub dyad: Vec<String>,
+    /// Action type codes.
+    #[serde(default, rename = "type")]
+    #[schema(rename = "type")]
+    pub type_: Vec<String>,
+    /// Start after this feed cursor (as `GET /v1/changes` gives it); by default after the
+    /// latest entry, so only changes from now on are sent.
+    #[schema(example = "0")]
+    pub after: Option<String>,
+}
+
+/// Changes to a subscription: absent fields are kept; a filter given replaces that filter
+/// (`[]` for everything). `enabled: true` on a disabled subscription resumes deliveries from
+/// its cursor.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": true}))]
+pub struct WebhookPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub kinds: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub entity: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub actor: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub dyad: Option<Vec<String>>,
+    #[serde(default, rename = "type", deserialize_with = "present")]
+    #[schema(rename = "type", nullable = false)]
+    pub type_: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub enabled: Option<bool>,
+}
+
+/// Where to resume deliveries.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"from_cursor": "0"}))]
+pub struct Redeliver {
+    /// A feed cursor: every matching entry after it is sent again, in order, with its
+    /// original `webhook-id`.
+    pub from_cursor: String,
+}
+
+fn cursor_of(field: &str, text: &str) -> Result<i64, FieldError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| FieldError::new(field, format!("`{text}` is not a cursor of the feed")))
+}
+
+/// The filters' codes resolved as `GET /v1/changes` resolves them; a bad value is a fault of
+/// its field. An absent list is None; an empty one matches everything.
+async fn resolve(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    faults: &mut Vec<FieldError>,
+    entity: Option<&[String]>,
+    actor: Option<&[String]>,
+    dyad: Option<&[String]>,
+    type_: Option<&[String]>,
+) -> AppResult<ChangeFilter> {
+    let join = |values: Option<&[String]>, separator: &str| {
+        values.filter(|v| !v.is_empty()).map(|v| v.join(separator))
+    };
+    match filters::resolve_changes(
+        conn,
+        &state.types,
+        &join(entity, ","),
+        &join(actor, ","),
+        &join(dyad, ";"),
+        &join(type_, ","),
+    )
+    .await
+    {
+        Ok(filter) => Ok(filter),
+        Err(AppError::BadRequest { errors, .. }) => {
+            faults.extend(errors);
+            Ok(ChangeFilter::default())
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Webhook subscriptions, oldest first. Admin only; secrets are never shown again.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
+    responses((status = 200, description = "A page of subscriptions", body = List<Webhook>)))]
+#[route("/v1/webhooks", method = "GET", method = "HEAD")]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: Admin,
+    Query(params): Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    let limit = pagination::page_size(params.limit)?;
+    let after = pagination::cursor::<(DateTime<Utc>, Uuid)>(&req, params.page_token.as_deref())?;
+    let mut conn = state.conn().await?;
+    let rows = webhook::list(&mut conn, after, limit + 1).await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| (r.created_at, r.id));
+    let items = service::views(&mut conn, &rows).await?;
+    pagination::respond(&req, items, next, None)
+}
+
+/// Subscribes a URL to the change feed and shows its signing secret, once. Admin only.
+/// Every matching entry after the start is POSTed to the URL, in order, at least once,
+/// signed as Standard Webhooks specifies (see docs/API.md).
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+    responses((status = 201, description = "Created; the secret is in the body, this once",
+        body = NewWebhookSecret,
+        headers(("Location" = String, description = "The subscription's URL")))))]
+#[post("/v1/webhooks")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    Checked(input, mut faults): Checked<NewWebhook>,
+) -> AppResult<HttpResponse> {
+    // The answer holds the secret, which must not be kept anywhere else.
+    if req.headers().contains_key(super::IDEMPOTENCY_HEADER) {
+        return Err(AppError::bad_param(
+            "Idempotency-Key",
+            "not supported when creating webhooks: the secret is shown once; list the \
+             webhooks to see whether a retried creation went through",
+        ));
+    }
+    let after = match input.after.as_deref().map(|a| cursor_of("after", a)) {
+        Some(Err(fault)) => {
+            faults.push(fault);
+            None
+        }
+        Some(Ok(n)) => Some(n),
+        None => None,
+    };
+    let mut filter = {
+        let mut conn = state.conn().await?;
+        resolve(
+            &mut conn,
+            &state,
+            &mut faults,
+            Some(&input.entity),
+            Some(&input.actor),
+            Some(&input.dyad),
+            Some(&input.type_),
+        )
+        .await?
+    };
+    filter.kinds = input.kinds;
+    let sub = Subscription {
+        url: input.url,
+        description: input.description,
+        filter,
+        after,
+    };
+    let settings = state.config.webhooks.clone();
+    let created = crate::service::write(&state.pool, move |conn| {
+        Box::pin(async move { service::create(conn, &caller, &settings, sub, faults).await })
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/webhooks/{}", created.webhook.id),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(created))
+}
+
+async fn find(state: &AppState, id: Uuid) -> AppResult<webhook::WebhookRow> {
+    let mut conn = state.conn().await?;
+    webhook::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("webhook {id}")))
+}
+
+/// One subscription (without its secret). Admin only.
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The subscription", body = Webhook),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/webhooks/{id}", method = "GET", method = "HEAD")]
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let row = find(&state, parse_id(&id)?).await?;
+    let mut conn = state.conn().await?;
+    conditional::respond(&req, &service::view(&mut conn, &row).await?)
+}
+
+/// Changes a subscription: its URL, description, filters, or `enabled`. Admin only.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = WebhookPatch,
+    params(("id" = Uuid, Path, description = "The subscription's id"), super::IfMatch),
+    responses(
+        (status = 200, description = "The changed subscription", body = Webhook),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[patch("/v1/webhooks/{id}")]
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    id: web::Path<String>,
+    Checked(patch, mut faults): Checked<WebhookPatch>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let filter = {
+        let mut conn = state.conn().await?;
+        resolve(
+            &mut conn,
+            &state,
+            &mut faults,
+            patch.entity.as_deref(),
+            patch.actor.as_deref(),
+            patch.dyad.as_deref(),
+            patch.type_.as_deref(),
+        )
+        .await?
+    };
+    let changes = Changes {
+        url: patch.url,
+        description: patch.description,
+        kinds: patch.kinds,
+        entities: patch.entity.map(|_| filter.entities),
+        actors: patch.actor.map(|_| filter.actors),
+        dyads: patch.dyad.map(|_| filter.dyads),
+        types: patch.type_.map(|_| filter.types),
+        enabled: patch.enabled,
+    };
+    let expect = conditional::expect_match(&req, state.config.require_if_match);
+    let settings = state.config.webhooks.clone();
+    let changed = crate::service::write(&state.pool, move |conn| {
+        Box::pin(async move {
+            service::update(conn, &caller, &settings, id, changes, faults, expect).await
+        })
+    })
+    .await?;
+    conditional::respond(&req, &changed)
+}
+
+/// Deletes a subscription and its delivery attempts; nothing more is sent. Admin only.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id"), super::IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[delete("/v1/webhooks/{id}")]
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let expect = conditional::expect_match(&req, state.config.require_if_match);
+    crate::service::write(&state.pool, move |conn| {
+        Box::pin(async move { service::delete(conn, &caller, id, expect).await })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A subscription's delivery attempts, newest first: the entry, the attempt number, the
+/// receiver's status or the error, the latency and when it is retried. Kept 7 days. Admin
+/// only.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id"), PageParams),
+    responses(
+        (status = 200, description = "A page of attempts, newest first", body = List<Delivery>),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/webhooks/{id}/deliveries", method = "GET", method = "HEAD")]
+pub async fn deliveries(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<String>,
+    Query(params): Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let limit = pagination::page_size(params.limit)?;
+    let before = pagination::cursor::<i64>(&req, params.page_token.as_deref())?;
+    find(&state, id).await?;
+    let mut conn = state.conn().await?;
+    let rows = webhook::deliveries(&mut conn, id, before, limit + 1).await?;
+    let (rows, more) = pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| r.id);
+    let items: Vec<Delivery> = rows.into_iter().map(Delivery::from_row).collect();
+    pagination::respond(&req, items, next, None)
+}
+
+/// Sends entries again: the cursor moves to `from_cursor`, and every matching entry after it
+/// is delivered (again) in order, with its original `webhook-id`. Also moves forward, past
+/// entries that should not be sent. Failures so far are forgotten. Admin only.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
+    request_body = Redeliver,
+    params(("id" = Uuid, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The subscription, with its new cursor", body = Webhook),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[post("/v1/webhooks/{id}/redeliver")]
+pub async fn redeliver(
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    id: web::Path<String>,
+    JsonBody(input): JsonBody<Redeliver>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let from = cursor_of("from_cursor", &input.from_cursor)
+        .map_err(|fault| AppError::invalid(vec![fault]))?;
+    let settings = state.config.webhooks.clone();
+    let changed = crate::service::write(&state.pool, move |conn| {
+        Box::pin(async move { service::redeliver(conn, &caller, &settings, id, from).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(changed))
+}
+
+/// Replaces the signing secret and shows the new one, once; every attempt from now on is
+/// signed with it. Admin only.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The subscription with its new secret, this once",
+            body = NewWebhookSecret),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[post("/v1/webhooks/{id}/rotate-secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let rotated = crate::service::write(&state.pool, move |conn| {
+        Box::pin(async move { service::rotate_secret(conn, &caller, id).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(rotated))
+}

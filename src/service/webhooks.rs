@@ -1,0 +1,316 @@
+//! Webhook subscriptions: their rules (target, filter, limits) and the admin's changes, each
+//! audited in its transaction. The outcome of delivery attempts is in `deliveries`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::audit;
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::input::check_text;
+use crate::limits::{MAX_SHORT_TEXT_LEN, MAX_WEBHOOKS};
+use crate::models::actor;
+use crate::models::change::{self, ChangeFilter};
+use crate::models::webhook::{self, WebhookRow, WebhookWrite};
+use crate::views::{NewWebhookSecret, Webhook};
+use crate::webhook::{guard, signing, Settings};
+
+/// A subscription as an admin asks for it (filters already resolved to ids).
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub url: String,
+    pub description: Option<String>,
+    pub filter: ChangeFilter,
+    /// Start after this cursor instead of the feed's latest entry.
+    pub after: Option<i64>,
+}
+
+/// Changes to a subscription; absent parts are kept.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub url: Option<String>,
+    pub description: Option<Option<String>>,
+    pub kinds: Option<Vec<String>>,
+    pub entities: Option<Vec<String>>,
+    pub actors: Option<Vec<Uuid>>,
+    pub dyads: Option<Vec<(Uuid, Uuid)>>,
+    pub types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// The rules every subscription keeps.
+fn check(errors: &mut Vec<FieldError>, row: &WebhookWrite, allow_private: bool) {
+    if let Err(why) = guard::check_url(&row.url, allow_private) {
+        errors.push(FieldError::new("url", why));
+    }
+    check_text(
+        errors,
+        "description",
+        row.description.as_deref(),
+        MAX_SHORT_TEXT_LEN,
+        false,
+    );
+    for (i, kind) in row.kinds.iter().enumerate() {
+        if !change::KINDS.contains(&kind.as_str()) {
+            errors.push(FieldError::new(
+                "kinds",
+                format!(
+                    "`{kind}` is not a kind of change; one of {}",
+                    change::KINDS.join(", ")
+                ),
+            ));
+        } else if row.kinds[..i].contains(kind) {
+            errors.push(FieldError::new("kinds", format!("`{kind}` is given twice")));
+        }
+    }
+}
+
+fn fail_with(faults: Vec<FieldError>, rules: Vec<FieldError>) -> AppResult<()> {
+    let all = crate::validation::merge(&faults, rules);
+    if all.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid(all))
+    }
+}
+
+/// Creates a subscription with a fresh secret (shown in the answer only).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    settings: &Settings,
+    sub: Subscription,
+    faults: Vec<FieldError>,
+) -> AppResult<NewWebhookSecret> {
+    let mut write = WebhookWrite {
+        url: sub.url,
+        description: sub.description,
+        kinds: Vec::new(),
+        entities: Vec::new(),
+        actor_ids: Vec::new(),
+        dyads: Vec::new(),
+        types: Vec::new(),
+        enabled: true,
+    };
+    write.set_filter(&sub.filter);
+    let mut errors = Vec::new();
+    check(&mut errors, &write, settings.allow_private);
+    let count = webhook::count_locked(conn).await?;
+    if count >= MAX_WEBHOOKS {
+        errors.push(FieldError::new(
+            "url",
+            format!("there are already {count} subscriptions, the most allowed ({MAX_WEBHOOKS}); delete one first"),
+        ));
+    }
+    change::sequence(conn).await?;
+    let latest = change::latest(conn).await?;
+    if let Some(after) = sub.after.filter(|a| *a > latest) {
+        errors.push(FieldError::new(
+            "after",
+            format!("cursor {after} is past the feed's latest entry ({latest})"),
+        ));
+    }
+    fail_with(faults, errors)?;
+    let secret = signing::new_secret()?;
+    let row = webhook::insert(conn, &write, &secret, sub.after.unwrap_or(latest)).await?;
+    let view = view(conn, &row).await?;
+    audit(conn, caller, "create", "webhook", row.id, None, Some(&view)).await?;
+    webhook::notify(conn).await?;
+    Ok(NewWebhookSecret {
+        webhook: view,
+        secret,
+    })
+}
+
+/// How long an attempt in flight can still take, in milliseconds (with a margin).
+fn settle(settings: &Settings) -> i64 {
+    (settings.timeout + Duration::from_secs(1)).as_millis() as i64
+}
+
+async fn locked(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<WebhookRow> {
+    webhook::find_for_update(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format_args!("webhook {id}")))
+}
+
+/// Applies an admin's changes. Re-enabling (or a new URL) clears the failures, and
+/// deliveries resume from the cursor.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    settings: &Settings,
+    id: Uuid,
+    changes: Changes,
+    faults: Vec<FieldError>,
+    expect: super::Expect<Webhook>,
+) -> AppResult<Webhook> {
+    let row = locked(conn, id).await?;
+    let before = view(conn, &row).await?;
+    expect(&before)?;
+    let mut write = WebhookWrite::from(&row);
+    let mut filter = row.filter();
+    let reset = changes.url.as_ref().is_some_and(|u| *u != row.url)
+        || (changes.enabled == Some(true) && !row.enabled);
+    if let Some(url) = changes.url {
+        write.url = url;
+    }
+    if let Some(description) = changes.description {
+        write.description = description;
+    }
+    if let Some(enabled) = changes.enabled {
+        write.enabled = enabled;
+    }
+    filter.kinds = changes.kinds.unwrap_or(filter.kinds);
+    filter.entities = changes.entities.unwrap_or(filter.entities);
+    filter.actors = changes.actors.unwrap_or(filter.actors);
+    filter.dyads = changes.dyads.unwrap_or(filter.dyads);
+    filter.types = changes.types.unwrap_or(filter.types);
+    write.set_filter(&filter);
+    let mut errors = Vec::new();
+    check(&mut errors, &write, settings.allow_private);
+    fail_with(faults, errors)?;
+    let row = webhook::update(conn, id, &write, reset).await?;
+    webhook::withdraw_claim(conn, id, settle(settings)).await?;
+    let after = view(conn, &row).await?;
+    audit(
+        conn,
+        caller,
+        "update",
+        "webhook",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    webhook::notify(conn).await?;
+    Ok(after)
+}
+
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    expect: super::Expect<Webhook>,
+) -> AppResult<()> {
+    let row = locked(conn, id).await?;
+    let before = view(conn, &row).await?;
+    expect(&before)?;
+    webhook::delete(conn, id).await?;
+    audit(conn, caller, "delete", "webhook", id, Some(&before), None).await?;
+    Ok(())
+}
+
+/// Moves the cursor to `from`: the entries after it are sent (again), in order.
+pub async fn redeliver(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    settings: &Settings,
+    id: Uuid,
+    from: i64,
+) -> AppResult<Webhook> {
+    let row = locked(conn, id).await?;
+    change::sequence(conn).await?;
+    let latest = change::latest(conn).await?;
+    if from > latest {
+        return Err(AppError::invalid_field(
+            "from_cursor",
+            format!("cursor {from} is past the feed's latest entry ({latest})"),
+        ));
+    }
+    let before = view(conn, &row).await?;
+    let row = webhook::rewind(conn, id, from).await?;
+    webhook::withdraw_claim(conn, id, settle(settings)).await?;
+    let after = view(conn, &row).await?;
+    audit(
+        conn,
+        caller,
+        "redeliver",
+        "webhook",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    webhook::notify(conn).await?;
+    Ok(after)
+}
+
+/// Replaces the secret; the new one signs every attempt from now on.
+pub async fn rotate_secret(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> AppResult<NewWebhookSecret> {
+    let row = locked(conn, id).await?;
+    let before = view(conn, &row).await?;
+    let secret = signing::new_secret()?;
+    let row = webhook::set_secret(conn, id, &secret).await?;
+    let after = view(conn, &row).await?;
+    audit(
+        conn,
+        caller,
+        "rotate_secret",
+        "webhook",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    Ok(NewWebhookSecret {
+        webhook: after,
+        secret,
+    })
+}
+
+/// The public view of subscriptions, with actor codes for the ids of their filters.
+pub async fn views(conn: &mut AsyncPgConnection, rows: &[WebhookRow]) -> AppResult<Vec<Webhook>> {
+    let mut ids: Vec<Uuid> = rows
+        .iter()
+        .flat_map(|r| r.actor_ids.iter().chain(&r.dyads))
+        .copied()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let codes: HashMap<Uuid, String> = actor::refs_by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.code))
+        .collect();
+    // A purged actor has no code left; its id stands in.
+    let code = |id: &Uuid| codes.get(id).cloned().unwrap_or_else(|| id.to_string());
+    Ok(rows
+        .iter()
+        .map(|r| Webhook {
+            id: r.id,
+            url: r.url.clone(),
+            description: r.description.clone(),
+            kinds: r.kinds.clone(),
+            entity: r.entities.clone(),
+            actor: r.actor_ids.iter().map(code).collect(),
+            dyad: r
+                .dyads
+                .chunks(2)
+                .map(|p| format!("{},{}", code(&p[0]), code(&p[1])))
+                .collect(),
+            type_: r.types.clone(),
+            enabled: r.enabled,
+            disabled_reason: r.disabled_reason.clone(),
+            delivered_cursor: r.delivered_seq.to_string(),
+            failed_attempts: r.attempts,
+            failing_since: r.failing_since,
+            next_attempt_at: r.next_attempt_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        })
+        .collect())
+}
+
+pub async fn view(conn: &mut AsyncPgConnection, row: &WebhookRow) -> AppResult<Webhook> {
+    let mut one = views(conn, std::slice::from_ref(row)).await?;
+    one.pop()
+        .ok_or_else(|| AppError::Internal("no view of a webhook".into()))
+}

@@ -1,0 +1,71 @@
+//! Webhook deliveries (issue #12, section 4): signing (Standard Webhooks), the address guard
+//! against requests to internal networks, the HTTP sender, and the delivery worker each
+//! `riposte serve` process runs. Subscriptions and their rules are in
+//! `service::webhooks`, their rows in `models::webhook`.
+
+pub mod guard;
+pub mod sender;
+pub mod signing;
+pub mod worker;
+
+use std::time::Duration;
+
+/// How deliveries behave; from flags of `riposte serve` (the timings are hidden flags, for
+/// tests).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Deliver to loopback, private, link-local and other internal addresses
+    /// (`--webhook-allow-private`); refused by default.
+    pub allow_private: bool,
+    /// Connecting and the whole request, each at most this long.
+    pub timeout: Duration,
+    /// The first retry waits about this long; each further one twice as long...
+    pub retry_base: Duration,
+    /// ...up to this.
+    pub retry_cap: Duration,
+    /// A subscription whose oldest undelivered entry has failed for this long is disabled.
+    pub give_up_after: Duration,
+    /// Subscriptions one process delivers to at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            allow_private: false,
+            timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(5),
+            retry_cap: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(24 * 3600),
+            concurrency: 8,
+        }
+    }
+}
+
+impl Settings {
+    /// How long a claim on a subscription lasts without renewal: past it another process may
+    /// take the subscription over (the holder died). Longer than one attempt can take.
+    pub fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(10)
+    }
+}
+
+/// Parses `500ms`, `10s`, `5m`, `24h` (flags of `riposte serve`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 10s, 5m or 24h"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" | "" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h")),
+    };
+    Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
+}

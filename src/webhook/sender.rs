@@ -1,0 +1,125 @@
+//! One delivery attempt over HTTP: a signed POST, no redirects followed, no proxies, bounded
+//! in time, to an address the guard allows.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{guard, signing, Settings};
+use crate::error::{AppError, AppResult};
+
+/// Bytes of error text kept per attempt.
+const MAX_ERROR_LEN: usize = 500;
+
+/// What became of an attempt.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The receiver's status code, when it answered.
+    pub status: Option<u16>,
+    /// Why the attempt failed without an answer (or what the answer meant).
+    pub error: Option<String>,
+    pub latency: Duration,
+}
+
+impl Outcome {
+    /// Delivered: a 2xx answer. Anything else, redirects included, is a failure.
+    pub fn delivered(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+pub struct Sender {
+    client: reqwest::Client,
+    settings: Settings,
+}
+
+impl Sender {
+    pub fn new(settings: &Settings) -> AppResult<Sender> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(settings.timeout)
+            .timeout(settings.timeout)
+            .http1_only()
+            .user_agent(concat!("riposte-webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(guard::GuardedResolver {
+                allow_private: settings.allow_private,
+            }))
+            .build()
+            .map_err(|e| AppError::Internal(format!("cannot make the webhook client: {e}")))?;
+        Ok(Sender {
+            client,
+            settings: settings.clone(),
+        })
+    }
+
+    /// POSTs `body` to `url`, signed with `secret` as message `id`.
+    pub async fn send(&self, url: &str, secret: &str, id: &str, body: String) -> Outcome {
+        let started = Instant::now();
+        let failed = |error: String| Outcome {
+            status: None,
+            error: Some(error),
+            latency: started.elapsed(),
+        };
+        // The URL was checked when it was set, but the switch may have changed since.
+        let url = match guard::check_url(url, self.settings.allow_private) {
+            Ok(url) => url,
+            Err(why) => return failed(format!("refused: {why}")),
+        };
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = match signing::signature(secret, id, timestamp, body.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => return failed(e.to_string()),
+        };
+        let sent = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        let latency = started.elapsed();
+        match sent {
+            Ok(response) => {
+                let status = response.status();
+                let error = match status.as_u16() {
+                    200..=299 => None,
+                    300..=399 => Some("redirects are not followed".to_string()),
+                    _ => None,
+                };
+                Outcome {
+                    status: Some(status.as_u16()),
+                    error,
+                    latency,
+                }
+            }
+            Err(e) if e.is_timeout() => failed(format!(
+                "no answer within {} ms",
+                self.settings.timeout.as_millis()
+            )),
+            Err(e) => failed(describe(&e)),
+        }
+    }
+}
+
+/// The error with its causes, which say what went wrong (refused address, connection
+/// refused, TLS), shortened.
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    if text.len() > MAX_ERROR_LEN {
+        let mut end = MAX_ERROR_LEN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}

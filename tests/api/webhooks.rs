@@ -1,0 +1,655 @@
+//! Webhooks (issue #12, section 4) against a real receiving HTTP server: signed deliveries,
+//! in order, at least once, through failures, slowness and redirects; the address guard;
+//! giving up; several servers on one database.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::helpers::TestApp;
+use super::receiver::{Answer, Receiver};
+use riposte::state::Config;
+use riposte::webhook::worker::Worker;
+use riposte::webhook::Settings;
+
+/// Fast timings, deliveries to 127.0.0.1 allowed.
+fn settings() -> Settings {
+    Settings {
+        allow_private: true,
+        timeout: Duration::from_millis(700),
+        retry_base: Duration::from_millis(50),
+        retry_cap: Duration::from_millis(200),
+        give_up_after: Duration::from_secs(120),
+        ..Settings::default()
+    }
+}
+
+async fn app_with(webhooks: Settings) -> TestApp {
+    TestApp::spawn_with(Config {
+        rate_limits: Default::default(),
+        webhooks,
+        ..Config::default()
+    })
+    .await
+}
+
+/// The delivery worker of a test server (`riposte serve` starts its own).
+fn deliveries(app: &TestApp) -> Worker {
+    Worker::start(
+        app.state.pool.clone(),
+        app.state.types.clone(),
+        app.state.config.webhooks.clone(),
+    )
+    .expect("the delivery worker starts")
+}
+
+/// Polls `check` until it gives a value, failing the test after `secs` seconds.
+async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn subscribe(app: &TestApp, body: Value) -> (String, String, String) {
+    let resp = app
+        .as_admin(Method::POST, "/v1/webhooks", Some(&body), &[])
+        .await;
+    resp.assert_status(201);
+    let id = resp.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        resp.header("location"),
+        Some(format!("/v1/webhooks/{id}").as_str())
+    );
+    let secret = resp.body["secret"].as_str().unwrap().to_string();
+    let start = resp.body["delivered_cursor"].as_str().unwrap().to_string();
+    (id, secret, start)
+}
+
+/// The `n` feed entries after `after` (all filters off). An entry is in the feed once the
+/// sequencer has run after its commit, which a concurrent sequencer may still be doing.
+async fn feed_after(app: &TestApp, after: &str, n: usize) -> Vec<Value> {
+    eventually(10, "the feed to hold every change", || async {
+        let page = app
+            .get(&format!("/v1/changes?after={after}&limit=200"))
+            .await;
+        page.assert_status(200);
+        let items = page.body["items"].as_array().unwrap().clone();
+        assert!(items.len() <= n, "more entries than expected: {items:?}");
+        (items.len() == n).then_some(items)
+    })
+    .await
+}
+
+async fn attempts(app: &TestApp, id: &str) -> Vec<Value> {
+    let resp = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/webhooks/{id}/deliveries?limit=200"),
+            None,
+            &[],
+        )
+        .await;
+    resp.assert_status(200);
+    resp.body["items"].as_array().unwrap().clone()
+}
+
+async fn webhook(app: &TestApp, id: &str) -> Value {
+    let resp = app
+        .as_admin(Method::GET, &format!("/v1/webhooks/{id}"), None, &[])
+        .await;
+    resp.assert_status(200);
+    resp.body
+}
+
+/// The receiver fails the first attempts with 500, answers one too slowly, then succeeds:
+/// every change arrives, in order, once, signed with the secret of the 201, with the body
+/// of the feed's entry; the attempts are listed with status and latency; a redelivery sends
+/// them again with the same ids; a rotated secret signs what follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    receiver.script([
+        Answer::Status(500),
+        Answer::Status(503),
+        Answer::Slow(Duration::from_millis(1500)),
+    ]);
+    let (id, secret, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let worker = deliveries(&app);
+
+    app.with_basics().await;
+    app.action(json!({"title": "Frozen assets"})).await;
+    let feed = feed_after(&app, &start, 7).await;
+    let last = feed.last().unwrap()["cursor"].as_str().unwrap().to_string();
+    let got = eventually(30, "every change delivered", || async {
+        let got = receiver.received();
+        (got.iter().filter(|r| r.delivered()).count() >= feed.len()).then_some(got)
+    })
+    .await;
+
+    // In order: no entry is sent before the one before it succeeded.
+    let seqs: Vec<i64> = got.iter().map(|r| r.seq()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "{seqs:?}");
+    let delivered: Vec<_> = got.iter().filter(|r| r.delivered()).collect();
+    assert_eq!(delivered.len(), feed.len(), "each once");
+    for (r, entry) in delivered.iter().zip(&feed) {
+        assert!(r.signed_with(&secret), "signature of {}", r.id());
+        assert_eq!(r.id(), format!("chg_{}", entry["cursor"].as_str().unwrap()));
+        assert_eq!(&r.json(), entry, "the payload is the feed's entry");
+        assert_eq!(r.headers["content-type"], "application/json");
+        let sent: i64 = r.headers["webhook-timestamp"].parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - sent).abs() < 300);
+    }
+    // The failed attempts were at the first entry, with the same id each time.
+    assert!(got[..4].iter().all(|r| r.id() == got[0].id()));
+    assert!(got.iter().all(|r| r.signed_with(&secret)));
+
+    let tried = attempts(&app, &id).await;
+    let ids: Vec<i64> = tried.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let oldest: Vec<&Value> = tried.iter().rev().take(4).collect();
+    assert_eq!(oldest[0]["status_code"], 500);
+    assert_eq!(oldest[0]["attempt"], 1);
+    assert_eq!(oldest[0]["delivered"], false);
+    assert!(oldest[0]["next_attempt_at"].is_string());
+    assert_eq!(oldest[1]["status_code"], 503);
+    assert_eq!(oldest[1]["attempt"], 2);
+    assert!(oldest[2]["status_code"].is_null());
+    let why = oldest[2]["error"].as_str().unwrap();
+    assert!(why.contains("no answer within 700 ms"), "{why}");
+    assert!(oldest[2]["latency_ms"].as_i64().unwrap() >= 600);
+    assert_eq!(oldest[3]["delivered"], true);
+    assert_eq!(oldest[3]["attempt"], 4);
+    assert_eq!(tried.iter().filter(|a| a["delivered"] == true).count(), 7);
+
+    let hook = eventually(10, "the cursor at the end", || async {
+        let hook = webhook(&app, &id).await;
+        (hook["delivered_cursor"] == last.as_str()).then_some(hook)
+    })
+    .await;
+    assert_eq!(hook["failed_attempts"], 0);
+    assert!(hook["failing_since"].is_null());
+    assert!(hook.get("secret").is_none(), "the secret is shown once");
+    let listed = app.as_admin(Method::GET, "/v1/webhooks", None, &[]).await;
+    listed.assert_status(200);
+    assert_eq!(listed.body["items"][0]["id"], id.as_str());
+    assert!(!listed.text.contains(&secret));
+
+    // Redelivery from the start: the same entries again, in order, with the same ids.
+    let before = receiver.received().len();
+    let rewound = app
+        .as_admin(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/redeliver"),
+            Some(&json!({"from_cursor": start})),
+            &[],
+        )
+        .await;
+    rewound.assert_status(200);
+    assert_eq!(rewound.body["delivered_cursor"], start.as_str());
+    let again = eventually(30, "the redelivery", || async {
+        let got = receiver.received();
+        (got.len() >= before + feed.len()).then_some(got)
+    })
+    .await;
+    let resent: Vec<String> = again[before..].iter().map(|r| r.id().to_string()).collect();
+    let first: Vec<String> = delivered.iter().map(|r| r.id().to_string()).collect();
+    assert_eq!(resent, first);
+
+    // A rotated secret signs what follows; the old one no longer does.
+    let rotated = app
+        .as_admin(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/rotate-secret"),
+            None,
+            &[],
+        )
+        .await;
+    rotated.assert_status(200);
+    let new_secret = rotated.body["secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, secret);
+    let before = receiver.received().len();
+    app.patch("/v1/actors/GBR", &json!({"name": "UK"}))
+        .await
+        .assert_status(200);
+    let next = eventually(30, "a delivery after the rotation", || async {
+        receiver.received().get(before).cloned()
+    })
+    .await;
+    assert!(next.signed_with(&new_secret));
+    assert!(!next.signed_with(&secret));
+
+    // Every operation is in the audit log, without the secret.
+    let audit = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/audit?entity=webhook&entity_id={id}"),
+            None,
+            &[],
+        )
+        .await;
+    audit.assert_status(200);
+    let ops: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["rotate_secret", "redeliver", "create"]);
+    assert!(!audit.text.contains(&secret) && !audit.text.contains(&new_secret));
+    worker.stop().await;
+}
+
+/// A redelivery asked for while an attempt is in flight takes effect once that attempt is
+/// over (within the delivery timeout, not the whole lease), and never with two attempts in
+/// flight at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_waits_for_the_attempt_in_flight() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Answer::Hold]);
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.with_basics().await;
+    eventually(20, "the held attempt", || async {
+        (!receiver.received().is_empty()).then_some(())
+    })
+    .await;
+    let asked = Instant::now();
+    app.as_admin(
+        Method::POST,
+        &format!("/v1/webhooks/{id}/redeliver"),
+        Some(&json!({"from_cursor": start})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let got = eventually(20, "six deliveries", || async {
+        let got = receiver.received();
+        (got.iter().filter(|r| r.delivered()).count() >= 6).then_some(got)
+    })
+    .await;
+    // The lease is 2 x 0.7 + 10 s; the redelivery began within the attempt's timeout.
+    assert!(
+        asked.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        got[1].at >= got[0].at + Duration::from_millis(650),
+        "the second attempt began before the first was over"
+    );
+    let seqs: Vec<i64> = got.iter().map(|r| r.seq()).collect();
+    let first: i64 = start.parse::<i64>().unwrap() + 1;
+    assert_eq!(seqs[..2], [first, first], "{seqs:?}");
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "{seqs:?}");
+    worker.stop().await;
+}
+
+/// Without `--webhook-allow-private`, URLs with internal addresses are refused when they are
+/// set (422), and names that resolve to them are refused at each delivery: the receiver is
+/// never reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_addresses_are_refused_unless_allowed() {
+    let app = app_with(Settings {
+        allow_private: false,
+        ..settings()
+    })
+    .await;
+    for url in [
+        "http://127.0.0.1:9/",
+        "http://[::1]:9/",
+        "http://10.0.0.7/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://2130706433/",
+        "http://[::ffff:192.168.0.1]/",
+        "ftp://example.com/",
+        "https://user:secret@example.com/",
+        "example.com/hook",
+    ] {
+        app.as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": url})),
+            &[],
+        )
+        .await
+        .assert_problem(422, Some("url"));
+    }
+    // Every field at fault at once.
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(
+                &json!({"url": "http://127.0.0.1/", "kinds": ["exploded"], "actor": ["XXX"],
+                         "type": ["nope"], "after": "x"}),
+            ),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("url"));
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["actor", "after", "kinds", "type", "url"]);
+
+    let receiver = Receiver::start().await;
+    let by_name = format!("http://localhost:{}/hook", receiver.port);
+    let (id, _, _) = subscribe(&app, json!({"url": by_name})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let refused = eventually(20, "a refused attempt", || async {
+        attempts(&app, &id).await.into_iter().next()
+    })
+    .await;
+    let why = refused["error"].as_str().unwrap();
+    assert!(why.contains("loopback address"), "{why}");
+    assert!(why.contains("--webhook-allow-private"), "{why}");
+    assert!(refused["status_code"].is_null());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty());
+    worker.stop().await;
+}
+
+/// A redirect is a failed attempt: the target it names is never requested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let app = app_with(settings()).await;
+    let elsewhere = Receiver::start().await;
+    let receiver = Receiver::start().await;
+    receiver.otherwise(Answer::Redirect(elsewhere.url()));
+    let (id, _, _) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let tried = eventually(20, "two redirected attempts", || async {
+        let tried = attempts(&app, &id).await;
+        (tried.len() >= 2).then_some(tried)
+    })
+    .await;
+    assert!(tried
+        .iter()
+        .all(|a| a["status_code"] == 302 && a["delivered"] == false));
+    assert!(tried[0]["error"].as_str().unwrap().contains("redirect"));
+    assert!(elsewhere.received().is_empty());
+    worker.stop().await;
+}
+
+/// A subscription whose entry keeps failing past the give-up time is disabled, with the
+/// reason, in the audit log; enabled again, it resumes from its cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_failing_too_long_is_disabled_and_resumes_when_enabled() {
+    let app = app_with(Settings {
+        give_up_after: Duration::from_secs(1),
+        ..settings()
+    })
+    .await;
+    let mut receiver = Receiver::start().await;
+    receiver.go_away();
+    let (id, secret, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let hook = eventually(20, "the subscription disabled", || async {
+        let hook = webhook(&app, &id).await;
+        (hook["enabled"] == false).then_some(hook)
+    })
+    .await;
+    let reason = hook["disabled_reason"].as_str().unwrap();
+    assert!(reason.contains("could not be delivered"), "{reason}");
+    assert_eq!(hook["delivered_cursor"], start.as_str());
+    let tried = attempts(&app, &id).await;
+    assert!(tried.len() >= 2, "retried before giving up: {tried:?}");
+    assert!(
+        tried[0]["next_attempt_at"].is_null(),
+        "the last attempt schedules none"
+    );
+    assert!(tried.iter().all(|a| a["error"].is_string()));
+    let audit = app
+        .as_admin(
+            Method::GET,
+            "/v1/audit?entity=webhook&operation=disable",
+            None,
+            &[],
+        )
+        .await;
+    audit.assert_status(200);
+    let entry = &audit.body["items"][0];
+    assert_eq!(entry["entity_id"], id.as_str());
+    assert_eq!(entry["after"]["enabled"], false);
+    assert!(entry["key_id"].is_null(), "the server did it");
+
+    // Nothing is attempted while disabled; once enabled (and the receiver back), the entry
+    // arrives.
+    let count = attempts(&app, &id).await.len();
+    receiver.come_back().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(attempts(&app, &id).await.len(), count);
+    let enabled = app
+        .as_admin(
+            Method::PATCH,
+            &format!("/v1/webhooks/{id}"),
+            Some(&json!({"enabled": true})),
+            &[],
+        )
+        .await;
+    enabled.assert_status(200);
+    assert_eq!(enabled.body["enabled"], true);
+    assert!(enabled.body["disabled_reason"].is_null());
+    let got = eventually(20, "the entry after re-enabling", || async {
+        receiver.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    assert!(got.signed_with(&secret));
+    assert_eq!(got.json()["document"]["code"], "FRA");
+    worker.stop().await;
+}
+
+/// Filters choose the entries sent, as on `GET /v1/changes`; the cursor moves past the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_choose_the_entries_sent() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let receiver = Receiver::start().await;
+    let (id, _, _) = subscribe(
+        &app,
+        json!({"url": receiver.url(), "entity": ["action"], "kinds": ["created", "deleted"],
+               "dyad": ["CHN,USA"], "description": "new US-China actions"}),
+    )
+    .await;
+    let hook = webhook(&app, &id).await;
+    assert_eq!(hook["dyad"], json!(["CHN,USA"]));
+    assert_eq!(hook["kinds"], json!(["created", "deleted"]));
+    let worker = deliveries(&app);
+    let kept = app.action(json!({"title": "Kept"})).await;
+    app.action(json!({"title": "Other dyad", "target": "GBR"}))
+        .await;
+    app.patch(
+        &format!("/v1/actions/{}", kept["id"].as_str().unwrap()),
+        &json!({"title": "Kept!"}),
+    )
+    .await
+    .assert_status(200);
+    app.patch("/v1/actors/GBR", &json!({"name": "UK"}))
+        .await
+        .assert_status(200);
+    // The six actors, two actions, an update of each kind.
+    let latest = feed_after(&app, "0", 10).await.last().unwrap()["cursor"].clone();
+    eventually(20, "the cursor past every entry", || async {
+        (webhook(&app, &id).await["delivered_cursor"] == latest).then_some(())
+    })
+    .await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].json()["kind"], "created");
+    assert_eq!(got[0].json()["id"], kept["id"]);
+    worker.stop().await;
+}
+
+/// Admin only; validation names each field; PATCH, If-Match, DELETE; no Idempotency-Key;
+/// at most 100 subscriptions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_managed_by_admins_within_bounds() {
+    let app = app_with(settings()).await;
+    app.post("/v1/webhooks", &json!({"url": "https://example.com/"}))
+        .await
+        .assert_problem(403, None);
+    app.request_as(None, Method::GET, "/v1/webhooks", None, &[])
+        .await
+        .assert_problem(401, None);
+    app.as_admin(
+        Method::POST,
+        "/v1/webhooks",
+        Some(&json!({"url": "https://example.com/"})),
+        &[("Idempotency-Key", "k1")],
+    )
+    .await
+    .assert_problem(400, Some("Idempotency-Key"));
+    app.as_admin(Method::POST, "/v1/webhooks", Some(&json!({})), &[])
+        .await
+        .assert_problem(422, Some("url"));
+    app.as_admin(
+        Method::POST,
+        "/v1/webhooks",
+        Some(&json!({"url": "https://example.com/", "after": "999999"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("after"));
+    let long = format!("https://example.com/{}", "a".repeat(2000));
+    app.as_admin(
+        Method::POST,
+        "/v1/webhooks",
+        Some(&json!({"url": long})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("url"));
+
+    let (id, _, _) = subscribe(&app, json!({"url": "https://example.com/a"})).await;
+    let path = format!("/v1/webhooks/{id}");
+    let got = app.as_admin(Method::GET, &path, None, &[]).await;
+    let etag = got.header("etag").unwrap().to_string();
+    let changed = app
+        .as_admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"url": "https://example.com/b", "enabled": false, "actor": []})),
+            &[("If-Match", &etag)],
+        )
+        .await;
+    changed.assert_status(200);
+    assert_eq!(changed.body["url"], "https://example.com/b");
+    assert_eq!(changed.body["enabled"], false);
+    assert_eq!(changed.body["version"], 2);
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"url": "x"})),
+        &[("If-Match", &etag)],
+    )
+    .await
+    .assert_problem(412, None);
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"url": "gopher://x", "kinds": ["nope"], "enabled": null})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("kinds"));
+    app.as_admin(Method::DELETE, &path, None, &[])
+        .await
+        .assert_status(204);
+    app.as_admin(Method::GET, &path, None, &[])
+        .await
+        .assert_problem(404, None);
+    app.as_admin(Method::GET, "/v1/webhooks/not-a-uuid", None, &[])
+        .await
+        .assert_problem(400, Some("id"));
+
+    for i in 0..riposte::limits::MAX_WEBHOOKS {
+        subscribe(&app, json!({"url": format!("https://example.com/{i}")})).await;
+    }
+    app.as_admin(
+        Method::POST,
+        "/v1/webhooks",
+        Some(&json!({"url": "https://example.com/one-too-many"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("url"));
+    let page = app
+        .as_admin(Method::GET, "/v1/webhooks?limit=60", None, &[])
+        .await;
+    page.assert_status(200);
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 60);
+    let token = page.body["next_page_token"].as_str().unwrap();
+    let rest = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/webhooks?limit=60&page_token={token}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 40);
+}
+
+/// Two servers on one database, each with its worker: every entry is delivered once (each
+/// attempt claimed by one of them), in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_deliver_each_change_once_in_order() {
+    let app = app_with(settings()).await;
+    let other = app
+        .another_on_same_database(Config {
+            rate_limits: Default::default(),
+            webhooks: settings(),
+            ..Config::default()
+        })
+        .await;
+    let receiver = Receiver::start().await;
+    let (_, secret, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let (first, second) = (deliveries(&app), deliveries(&other));
+    for i in 0..30 {
+        let server = if i % 2 == 0 { &app } else { &other };
+        server
+            .actor(
+                json!({"code": format!("actor-{i}"), "name": format!("Actor {i}"), "kind": "igo"}),
+            )
+            .await;
+    }
+    let feed = feed_after(&app, &start, 30).await;
+    let got = eventually(30, "thirty deliveries", || async {
+        let got = receiver.received();
+        (got.len() >= 30).then_some(got)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_all = receiver.received();
+    assert_eq!(
+        got_all.len(),
+        30,
+        "no duplicates: {:?}",
+        got.iter().map(|r| r.id().to_string()).collect::<Vec<_>>()
+    );
+    for (r, entry) in got_all.iter().zip(&feed) {
+        assert_eq!(r.seq().to_string(), entry["cursor"].as_str().unwrap());
+        assert!(r.signed_with(&secret));
+    }
+    first.stop().await;
+    second.stop().await;
+}
