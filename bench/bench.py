@@ -48,7 +48,7 @@ SMALL_ACTIONS = 10_000  # the database the first page at N is compared with
 DEEP_ITEMS = 10_000  # how deep the "deep page" is (less if the filter has fewer items)
 PAGE = 50  # page size of the benchmarked list and search requests
 POST_TAG = "bench-post"
-EXPORT_FILE = WORK / "export.ndjson"  # the export check's download, imported back by import_check
+EXPORT_FILE = WORK / "export.ndjson"  # every action as `riposte export` writes it, for import_check
 IMPORT_DB = "import_bench"  # the empty database the import check fills (dropped afterwards)
 # The tables an import writes, with the columns it writes, in the order raw COPY loads them.
 IMPORT_TABLES = [
@@ -818,12 +818,9 @@ class Bench:
         say(f"export: {n:,} actions through the API")
         started = time.monotonic()
         size = 0
-        # Kept: the import check imports it back (`EXPORT_FILE`).
-        with urllib.request.urlopen(base + "/v1/actions/export", timeout=3600) as resp, \
-                open(EXPORT_FILE, "wb") as out:
+        with urllib.request.urlopen(base + "/v1/actions/export", timeout=3600) as resp:
             while chunk := resp.read(1 << 20):
                 size += len(chunk)
-                out.write(chunk)
         api = time.monotonic() - started
         say(f"export: {size / 1e6:,.0f} MB in {api:.1f} s; the same documents with COPY")
         copy_sql = ("COPY (SELECT doc FROM bench.action_doc WHERE deleted_at IS NULL "
@@ -865,6 +862,12 @@ class Bench:
         then 10,000 new actions imported into the full database."""
         db, psql = self.db, self.tools["psql"]
         n = int(db.run("SELECT count(*) FROM actions WHERE deleted_at IS NULL"))
+        say(f"import: the export of {n:,} actions to a file (riposte export, not timed)")
+        url = f"host={db.host} port={PG_PORT} user=postgres dbname=postgres"
+        done = subprocess.run([str(self.binary), "export", "--output", str(EXPORT_FILE)],
+                              env=dict(os.environ, DATABASE_URL=url), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"riposte export failed: {done.stderr.strip()[-2000:]}")
         say(f"import: an empty database `{IMPORT_DB}` with the schema and the actors")
         db.run(f"DROP DATABASE IF EXISTS {IMPORT_DB}")
         db.run(f"CREATE DATABASE {IMPORT_DB}")

@@ -56,6 +56,10 @@ all=examples,coverage,fuzzing,stateful
 # GET /v1/events never ends (Server-Sent Events): a request/response fuzzer would wait on it
 # for ever; tests/api/changes.rs covers it.
 endless="--exclude-operation-id getV1Events"
+# POST /v1/imports answers 202 whatever the file holds (its lines are judged by the job, and
+# tests/api/imports.rs covers them); fuzzed uploads faster than two jobs run would fill the
+# queue of 8 and get its documented 503, which schemathesis counts as a server error.
+endless="$endless --exclude-operation-id postV1Imports"
 run $all -H "Authorization: Bearer $admin" --exclude-operation-id deleteV1ApiKeysId $endless \
     || status=1
 run $all $endless || status=1

@@ -201,20 +201,20 @@ pub async fn check(
     }
     mark(client).await?;
 
-    let edges: Vec<(i64, i64)> = client
-        .query(
-            "SELECT r.line, r.target_line FROM import_refs r
-             JOIN import_lines l ON l.line = r.line JOIN import_lines t ON t.line = r.target_line
-             WHERE l.fate IS NULL AND t.fate IS NULL",
-            &[],
-        )
-        .await
-        .map_err(db_err("cannot read the answers between lines"))?
+    let lines = last_line(client).await?;
+    let mut edges: Vec<(u32, u32)> = Vec::new();
+    each_row(
+        client,
+        "SELECT r.line, r.target_line FROM import_refs r
+         JOIN import_lines l ON l.line = r.line JOIN import_lines t ON t.line = r.target_line
+         WHERE l.fate IS NULL AND t.fate IS NULL",
+        |row| edges.push((line_of(row, 0), line_of(row, 1))),
+    )
+    .await?;
+    let cyclic: Vec<i64> = super::graph::cyclic(lines, edges)
         .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
+        .map(i64::from)
         .collect();
-    let cyclic = super::graph::cyclic(&edges);
-    drop(edges);
     if !cyclic.is_empty() {
         client
             .execute(
@@ -335,7 +335,7 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         format!(
             "INSERT INTO actions (id, episode_id, {ACTION_COLUMNS})
              SELECT l.id, coalesce(m.label, gen_random_uuid()), {staged}
-             FROM import_lines l LEFT JOIN import_labels m ON m.id = l.id
+             FROM import_lines l LEFT JOIN import_labels m ON m.line = l.line
              WHERE l.fate = 'new' ORDER BY l.line"
         ),
         "INSERT INTO designations (action_id, actor_id, listed_on)
@@ -404,36 +404,53 @@ async fn run(client: &Client, statements: &[String]) -> Result<(), ImportError> 
     Ok(())
 }
 
-/// Labels the episodes the edges about to be inserted join (`graph::label`): stored
-/// episodes they merge are relabelled, new actions get their component's label before
-/// they are inserted.
+/// Labels the episodes the edges about to be inserted join (`graph::Episodes`): stored
+/// episodes they merge are relabelled, new actions get their component's label (by line,
+/// in `import_labels`, read by their INSERT).
 async fn label_episodes(client: &Client) -> Result<(), ImportError> {
     client
         .batch_execute(
-            "CREATE TEMP TABLE import_labels (id uuid PRIMARY KEY, label uuid NOT NULL) \
+            "CREATE TEMP TABLE import_labels (line bigint PRIMARY KEY, label uuid NOT NULL) \
              ON COMMIT DROP",
         )
         .await
         .map_err(db_err("cannot label new actions"))?;
-    let edges: Vec<(Uuid, Option<Uuid>, Uuid, Option<Uuid>)> = client
-        .query(
-            "SELECT l.id, s.episode_id, r.target, t.episode_id
-             FROM import_refs r JOIN import_lines l ON l.line = r.line
-             LEFT JOIN actions s ON s.id = l.id
-             LEFT JOIN actions t ON t.id = r.target
-             WHERE l.fate IN ('new', 'update')",
-            &[],
-        )
-        .await
-        .map_err(db_err("cannot read the edges to label"))?
-        .into_iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
-        .collect();
-    if edges.is_empty() {
+    let mut episodes = super::graph::Episodes::new(last_line(client).await?);
+    let mut any = false;
+    each_row(
+        client,
+        "SELECT l.line, l.fate = 'new', s.episode_id, r.target_line, t.fate = 'new',
+                a.episode_id
+         FROM import_refs r JOIN import_lines l ON l.line = r.line
+         LEFT JOIN actions s ON s.id = l.id
+         LEFT JOIN import_lines t ON t.line = r.target_line
+         LEFT JOIN actions a ON a.id = r.target
+         WHERE l.fate IN ('new', 'update')",
+        |row| {
+            any = true;
+            let from = line_of(row, 0);
+            episodes.line(from, row.get(1), row.get(2));
+            let target: Option<i64> = row.get(3);
+            let stored: Option<Uuid> = row.get(5);
+            match target {
+                Some(to) => {
+                    let to = u32::try_from(to).unwrap_or(u32::MAX);
+                    episodes.line(to, row.get::<_, Option<bool>>(4) == Some(true), stored);
+                    episodes.to_line(from, to);
+                }
+                None => {
+                    if let Some(label) = stored {
+                        episodes.to_stored(from, label);
+                    }
+                }
+            }
+        },
+    )
+    .await?;
+    if !any {
         return Ok(());
     }
-    let labels = super::graph::label(&edges);
-    drop(edges);
+    let labels = episodes.finish();
     let (old, canon): (Vec<Uuid>, Vec<Uuid>) = labels.relabel.into_iter().unzip();
     client
         .execute(
@@ -444,13 +461,17 @@ async fn label_episodes(client: &Client) -> Result<(), ImportError> {
         )
         .await
         .map_err(db_err("cannot join episodes"))?;
-    let (ids, label): (Vec<Uuid>, Vec<Uuid>) = labels.new.into_iter().unzip();
-    // Read by the INSERT of the new actions (a table the planner knows the size of: joined
-    // to a bare unnest() it nests a loop over every pair).
+    // A table the planner knows the size of: joined to a bare unnest() it nests a loop over
+    // every pair.
+    let (lines, label): (Vec<i64>, Vec<Uuid>) = labels
+        .new
+        .into_iter()
+        .map(|(line, label)| (i64::from(line), label))
+        .unzip();
     client
         .execute(
-            "INSERT INTO import_labels SELECT * FROM unnest($1::uuid[], $2::uuid[])",
-            &[&ids, &label],
+            "INSERT INTO import_labels SELECT * FROM unnest($1::bigint[], $2::uuid[])",
+            &[&lines, &label],
         )
         .await
         .map_err(db_err("cannot label new actions"))?;
@@ -458,6 +479,37 @@ async fn label_episodes(client: &Client) -> Result<(), ImportError> {
         .batch_execute("ANALYZE import_labels")
         .await
         .map_err(db_err("cannot label new actions"))?;
+    Ok(())
+}
+
+/// The highest line number of the file.
+async fn last_line(client: &Client) -> Result<usize, ImportError> {
+    let row = client
+        .query_one("SELECT coalesce(max(line), 0) FROM import_lines", &[])
+        .await
+        .map_err(db_err("cannot read the staged lines"))?;
+    Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
+fn line_of(row: &tokio_postgres::Row, i: usize) -> u32 {
+    u32::try_from(row.get::<_, i64>(i)).unwrap_or(u32::MAX)
+}
+
+/// Runs a query and hands its rows to `each` as they arrive, none kept.
+async fn each_row(
+    client: &Client,
+    sql: &str,
+    mut each: impl FnMut(&tokio_postgres::Row),
+) -> Result<(), ImportError> {
+    use futures_util::StreamExt;
+    let rows = client
+        .query_raw(sql, std::iter::empty::<i32>())
+        .await
+        .map_err(db_err("cannot read the staged answers"))?;
+    futures_util::pin_mut!(rows);
+    while let Some(row) = rows.next().await {
+        each(&row.map_err(db_err("cannot read the staged answers"))?);
+    }
     Ok(())
 }
 
