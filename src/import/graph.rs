@@ -113,12 +113,12 @@ impl Episodes {
     }
 
     /// An edge from a line to a line of the file.
-    pub fn to_line(&mut self, from: u32, to: u32) {
+    pub fn answers_line(&mut self, from: u32, to: u32) {
         self.union(from, to);
     }
 
     /// An edge from a line to a stored action outside the file, by its label.
-    pub fn to_stored(&mut self, from: u32, label: Uuid) {
+    pub fn answers_stored(&mut self, from: u32, label: Uuid) {
         let n = self.label_node(label);
         self.union(from, n);
     }
@@ -174,11 +174,11 @@ mod tests {
         // stored line 6 (episode 30) answers nothing in the file.
         let mut e = Episodes::new(6);
         e.line(3, true, None);
-        e.to_stored(3, id(10));
-        e.to_stored(3, id(20));
+        e.answers_stored(3, id(10));
+        e.answers_stored(3, id(20));
         e.line(4, true, None);
         e.line(5, true, None);
-        e.to_line(4, 5);
+        e.answers_line(4, 5);
         e.line(6, false, Some(id(30)));
         let labels = e.finish();
         assert_eq!(labels.relabel, vec![(id(20), id(10))]);

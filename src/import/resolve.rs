@@ -436,11 +436,11 @@ async fn label_episodes(client: &Client) -> Result<(), ImportError> {
                 Some(to) => {
                     let to = u32::try_from(to).unwrap_or(u32::MAX);
                     episodes.line(to, row.get::<_, Option<bool>>(4) == Some(true), stored);
-                    episodes.to_line(from, to);
+                    episodes.answers_line(from, to);
                 }
                 None => {
                     if let Some(label) = stored {
-                        episodes.to_stored(from, label);
+                        episodes.answers_stored(from, label);
                     }
                 }
             }
