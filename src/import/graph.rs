@@ -57,12 +57,28 @@ pub struct Episodes {
     new: Vec<bool>,
 }
 
-/// What `Episodes::finish` decides.
-pub struct Labels {
-    /// Stored labels to replace by another: components the new edges join.
-    pub relabel: Vec<(Uuid, Uuid)>,
-    /// (line, label) for each new action an edge touches.
-    pub new: Vec<(u32, Uuid)>,
+/// The labels of the new actions an edge touches, as (line, label), one at a time (see
+/// `Episodes::finish`).
+pub struct NewLabels {
+    episodes: Episodes,
+    canon: HashMap<u32, Uuid>,
+    next: u32,
+}
+
+impl Iterator for NewLabels {
+    type Item = (u32, Uuid);
+
+    fn next(&mut self) -> Option<(u32, Uuid)> {
+        while self.next as usize <= self.episodes.lines {
+            let line = self.next;
+            self.next += 1;
+            if self.episodes.new[line as usize] {
+                let r = self.episodes.root(line);
+                return Some((line, *self.canon.entry(r).or_insert_with(Uuid::new_v4)));
+            }
+        }
+        None
+    }
 }
 
 impl Episodes {
@@ -124,7 +140,8 @@ impl Episodes {
     }
 
     /// The smallest stored label of a component survives; one without any gets a new one.
-    pub fn finish(mut self) -> Labels {
+    /// Returns the stored labels to replace, (old, new), and the new actions' labels.
+    pub fn finish(mut self) -> (Vec<(Uuid, Uuid)>, NewLabels) {
         let mut canon: HashMap<u32, Uuid> = HashMap::new();
         for i in 0..self.labels.len() {
             let label = self.labels[i];
@@ -141,14 +158,12 @@ impl Episodes {
                 relabel.push((self.labels[i], canon[&r]));
             }
         }
-        let mut new = Vec::new();
-        for line in 0..=self.lines as u32 {
-            if self.new[line as usize] {
-                let r = self.root(line);
-                new.push((line, *canon.entry(r).or_insert_with(Uuid::new_v4)));
-            }
-        }
-        Labels { relabel, new }
+        let labels = NewLabels {
+            episodes: self,
+            canon,
+            next: 0,
+        };
+        (relabel, labels)
     }
 }
 
@@ -180,13 +195,14 @@ mod tests {
         e.line(5, true, None);
         e.answers_line(4, 5);
         e.line(6, false, Some(id(30)));
-        let labels = e.finish();
-        assert_eq!(labels.relabel, vec![(id(20), id(10))]);
-        assert_eq!(labels.new[0], (3, id(10)));
-        assert_eq!(labels.new[1].0, 4);
-        assert_eq!(labels.new[2].0, 5);
-        assert_eq!(labels.new[1].1, labels.new[2].1);
-        assert_ne!(labels.new[1].1, id(10));
-        assert_eq!(labels.new.len(), 3);
+        let (relabel, new) = e.finish();
+        let new: Vec<(u32, Uuid)> = new.collect();
+        assert_eq!(relabel, vec![(id(20), id(10))]);
+        assert_eq!(new[0], (3, id(10)));
+        assert_eq!(new[1].0, 4);
+        assert_eq!(new[2].0, 5);
+        assert_eq!(new[1].1, new[2].1);
+        assert_ne!(new[1].1, id(10));
+        assert_eq!(new.len(), 3);
     }
 }

@@ -2,6 +2,7 @@
 //! (ids, external ids, which lines update stored actions), the answers' targets and the graph
 //! rules, then the set-based writes. Each rule's message is the API's for the same fault.
 
+use futures_util::SinkExt;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -404,6 +405,9 @@ async fn run(client: &Client, statements: &[String]) -> Result<(), ImportError> 
     Ok(())
 }
 
+/// Labels go to the database in buffers of about this size.
+const LABEL_CHUNK: usize = 64 * 1024;
+
 /// Labels the episodes the edges about to be inserted join (`graph::Episodes`): stored
 /// episodes they merge are relabelled, new actions get their component's label (by line,
 /// in `import_labels`, read by their INSERT).
@@ -450,8 +454,8 @@ async fn label_episodes(client: &Client) -> Result<(), ImportError> {
     if !any {
         return Ok(());
     }
-    let labels = episodes.finish();
-    let (old, canon): (Vec<Uuid>, Vec<Uuid>) = labels.relabel.into_iter().unzip();
+    let (relabel, new) = episodes.finish();
+    let (old, canon): (Vec<Uuid>, Vec<Uuid>) = relabel.into_iter().unzip();
     client
         .execute(
             "UPDATE actions a SET episode_id = m.canon
@@ -461,18 +465,33 @@ async fn label_episodes(client: &Client) -> Result<(), ImportError> {
         )
         .await
         .map_err(db_err("cannot join episodes"))?;
-    // A table the planner knows the size of: joined to a bare unnest() it nests a loop over
-    // every pair.
-    let (lines, label): (Vec<i64>, Vec<Uuid>) = labels
-        .new
-        .into_iter()
-        .map(|(line, label)| (i64::from(line), label))
-        .unzip();
-    client
-        .execute(
-            "INSERT INTO import_labels SELECT * FROM unnest($1::bigint[], $2::uuid[])",
-            &[&lines, &label],
+    // Streamed, not gathered: a label per new action an edge touches. Into a table the
+    // planner knows the size of (joined to a bare unnest() it nests a loop over every pair).
+    let sink = client
+        .copy_in::<_, std::io::Cursor<Vec<u8>>>(
+            "COPY import_labels (line, label) FROM STDIN (FORMAT binary)",
         )
+        .await
+        .map_err(db_err("cannot label new actions"))?;
+    futures_util::pin_mut!(sink);
+    let mut enc = crate::pgcopy::Encoder::new(LABEL_CHUNK + 64);
+    enc.header();
+    for (line, label) in new {
+        enc.row(2);
+        enc.i64(i64::from(line));
+        enc.uuid(label);
+        if enc.buf.len() >= LABEL_CHUNK {
+            let full = std::mem::replace(&mut enc.buf, Vec::with_capacity(LABEL_CHUNK + 64));
+            sink.send(std::io::Cursor::new(full))
+                .await
+                .map_err(db_err("cannot label new actions"))?;
+        }
+    }
+    enc.trailer();
+    sink.send(std::io::Cursor::new(enc.buf))
+        .await
+        .map_err(db_err("cannot label new actions"))?;
+    sink.finish()
         .await
         .map_err(db_err("cannot label new actions"))?;
     client
