@@ -543,6 +543,15 @@ async fn subscriptions_are_managed_by_admins_within_bounds() {
     let path = format!("/v1/webhooks/{id}");
     let got = app.as_admin(Method::GET, &path, None, &[]).await;
     let etag = got.header("etag").unwrap().to_string();
+    // An unreadable body is a 422 whatever If-Match says (as for actions).
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"url": {}})),
+        &[("If-Match", "\"stale\"")],
+    )
+    .await
+    .assert_problem(422, Some("url"));
     let changed = app
         .as_admin(
             Method::PATCH,
