@@ -37,6 +37,29 @@ impl Imports {
     }
 }
 
+/// A place among the jobs accepted and not finished, given back when dropped (whatever
+/// path the job ends on).
+struct Pending(Arc<Imports>);
+
+impl Pending {
+    fn take(imports: Arc<Imports>) -> AppResult<Self> {
+        if imports.pending.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_IMPORTS {
+            imports.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(AppError::Unavailable(format!(
+                "{MAX_QUEUED_IMPORTS} imports are queued or running on this server; retry when \
+                 one has finished"
+            )));
+        }
+        Ok(Pending(imports))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Accepts an uploaded file as a job and starts it when a slot is free.
 pub async fn submit(
     state: &AppState,
@@ -46,14 +69,7 @@ pub async fn submit(
     file: tempfile::TempPath,
     bytes: u64,
 ) -> AppResult<Import> {
-    let imports = state.imports.clone();
-    if imports.pending.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_IMPORTS {
-        imports.pending.fetch_sub(1, Ordering::SeqCst);
-        return Err(AppError::Unavailable(format!(
-            "{MAX_QUEUED_IMPORTS} imports are queued or running on this server; retry when one \
-             has finished"
-        )));
-    }
+    let pending = Pending::take(state.imports.clone())?;
     let job = Job {
         id: Uuid::now_v7(),
         format,
@@ -62,20 +78,12 @@ pub async fn submit(
         file_name: None,
         api_key_id: caller.key_id(),
     };
-    let mut conn = match state.conn().await {
-        Ok(c) => c,
-        Err(e) => {
-            imports.pending.fetch_sub(1, Ordering::SeqCst);
-            return Err(e);
-        }
-    };
-    if let Err(e) = rows::insert(&mut conn, &new_row(&job, bytes)).await {
-        imports.pending.fetch_sub(1, Ordering::SeqCst);
-        return Err(e.into());
-    }
+    let mut conn = state.conn().await?;
+    rows::insert(&mut conn, &new_row(&job, bytes)).await?;
     let types = state.types.clone();
     let id = job.id;
     tokio::spawn(async move {
+        let imports = pending.0.clone();
         let permit = imports.running.acquire().await;
         let progress = Arc::new(Progress::default());
         if let Err(e) = import::run(&imports.database_url, types, &job, &file, progress).await {
@@ -83,7 +91,7 @@ pub async fn submit(
         }
         drop(permit);
         drop(file);
-        imports.pending.fetch_sub(1, Ordering::SeqCst);
+        drop(pending);
     });
     get(&mut conn, id).await
 }

@@ -480,3 +480,46 @@ async fn imported_answers_join_stored_episodes_exactly() {
         .count();
     assert_eq!(added, 4);
 }
+
+/// A line that finds a stored action replaces its lists and appends a changed status to its
+/// history; one naming a deleted action is rejected until the action is restored.
+#[tokio::test]
+async fn a_changed_line_replaces_lists_and_appends_its_status_and_a_deleted_action_is_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let stored = app
+        .action(
+            json!({"title": "Freeze", "status": "announced", "announced_on": "2020-07-09",
+            "designations": [{"actor": "chen-quanguo"}]}),
+        )
+        .await;
+    let id = id_of(&stored);
+    let line = json!({"id": id, "title": "Freeze", "initiator": "USA", "target": "CHN",
+        "type": "asset_freeze", "status": "in_force", "announced_on": "2020-07-09",
+        "effective_from": "2020-07-10", "designations": [{"actor": "xinjiang-psb"}]});
+    let job = import(&app, "", ndjson(std::slice::from_ref(&line))).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    let now = app.get(&format!("/v1/actions/{id}")).await.body;
+    assert_eq!(now["status"], "in_force");
+    assert_eq!(now["designations"].as_array().unwrap().len(), 1);
+    assert_eq!(now["designations"][0]["actor"]["code"], "xinjiang-psb");
+    let history = app.get(&format!("/v1/actions/{id}/history")).await.body;
+    let statuses: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["announced", "in_force"], "{history}");
+    assert_consistent(&app, "an import updating an action").await;
+
+    app.delete(&format!("/v1/actions/{id}"))
+        .await
+        .assert_status(204);
+    let job = import(&app, "", ndjson(&[line])).await;
+    assert_eq!(job["state"], "failed");
+    let message = job["rejected_lines"][0]["errors"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("is deleted; restore it"), "{job}");
+}
