@@ -45,6 +45,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(plain_errors_as_problems))
             .configure(|cfg| controllers::routes(&mut ServiceConfig::new(cfg)))
+            .configure(controllers::pages::routes)
             .service(web::redirect("/docs", "/docs/"))
             .service(
                 SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", doc.clone()),

@@ -11,6 +11,7 @@ pub mod changes;
 mod filters;
 pub mod health;
 pub mod imports;
+pub mod pages;
 pub mod webhooks;
 
 use actix_web::http::{header, StatusCode};

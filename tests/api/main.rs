@@ -22,6 +22,7 @@ mod imports;
 mod lists;
 mod migrations;
 mod openapi;
+mod pages;
 mod query;
 mod seed;
 mod webhooks;

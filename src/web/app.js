@@ -1,0 +1,105 @@
+// The dashboard's router: the path and query name the view and all its state, so every view
+// can be bookmarked, shared, and left with the back button.
+import { clear, h } from './dom.js';
+import { key, problemBox, setKey } from './api.js';
+import overview from './views/overview.js';
+import dyad from './views/dyad.js';
+import chain from './views/chain.js';
+import action from './views/action.js';
+import actor from './views/actor.js';
+import search from './views/search.js';
+
+const UUID = '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})';
+const ROUTES = [
+  [/^\/$/, overview],
+  [/^\/search$/, search],
+  [/^\/dyads\/([^/]+)\/([^/]+)$/, dyad],
+  [new RegExp(`^/actions/${UUID}/chain$`), chain],
+  [new RegExp(`^/actions/${UUID}$`), action],
+  [/^\/actors\/([^/]+)$/, actor],
+];
+
+const view = document.getElementById('view');
+let current = null;
+
+/** Goes to a URL of the dashboard, as a new history entry unless `replace`. */
+export function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  render(true);
+}
+
+async function render(moved = false) {
+  if (current) current.abort();
+  const controller = new AbortController();
+  current = controller;
+  const url = new URL(location.href);
+  clear(view);
+  const found = ROUTES.map(([re, fn]) => [url.pathname.match(re), fn]).find(([m]) => m);
+  markNav(url.pathname);
+  if (!found) {
+    document.title = 'Not found · riposte';
+    view.append(problemBox({ problem: { title: 'No such page', detail: `There is no page at ${url.pathname}. Start from the overview.` } }));
+    view.setAttribute('aria-busy', 'false');
+    return;
+  }
+  const [match, fn] = found;
+  const ctx = {
+    params: match.slice(1).map(decodeURIComponent),
+    query: url.searchParams,
+    signal: controller.signal,
+    view,
+    title(t) { document.title = `${t} · riposte`; },
+    /** Replaces the query with `params` (empty ones dropped): a new history entry. */
+    go(params, opts = {}) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, v);
+      const s = q.toString();
+      navigate(url.pathname + (s ? `?${s}` : ''), opts);
+    },
+  };
+  try {
+    await fn(ctx);
+  } catch (e) {
+    if (e.name === 'AbortError' || controller.signal.aborted) return;
+    clear(view);
+    view.append(problemBox(e, () => render()));
+    console.warn('riposte:', e.message);
+  }
+  if (moved && !controller.signal.aborted) view.focus({ preventScroll: false });
+}
+
+function markNav(path) {
+  for (const a of document.querySelectorAll('header nav a')) {
+    const here = a.getAttribute('href') === path;
+    if (here) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+// Links inside the dashboard change the view without reloading the page.
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  if (a.target || a.hasAttribute('download') || a.hasAttribute('data-external')) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || /^\/(v1|docs|assets|openapi)/.test(url.pathname)) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search + url.hash);
+});
+
+document.querySelector('form.quick').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const q = e.target.elements.q.value.trim();
+  navigate(`/search${q ? `?q=${encodeURIComponent(q)}` : ''}`);
+});
+
+const forget = document.getElementById('forget-key');
+forget.hidden = !key();
+forget.addEventListener('click', () => {
+  setKey(null);
+  render();
+});
+
+window.addEventListener('popstate', () => render(true));
+render();

@@ -1,0 +1,71 @@
+// A dyad: its exchange over time and its summary as cards, both directions side by side.
+import { clear, day, h, num, pct, table, withTable } from '../dom.js';
+import { api, qs } from '../api.js';
+import { timelineChart } from '../timeline.js';
+
+const INTERVALS = ['day', 'week', 'month', 'quarter', 'year'];
+
+export default async function dyad(ctx) {
+  const [a, b] = ctx.params;
+  const from = ctx.query.get('from') || '';
+  const to = ctx.query.get('to') || '';
+  const interval = INTERVALS.includes(ctx.query.get('interval')) ? ctx.query.get('interval') : 'month';
+  ctx.title(`${a} ⇄ ${b}`);
+  const path = `/v1/dyads/${encodeURIComponent(a)}/${encodeURIComponent(b)}`;
+  const [summary, timeline, actorA, actorB] = await Promise.all([
+    api(`${path}${qs({ from, to })}`, ctx),
+    api(`${path}/timeline${qs({ from, to, interval })}`, ctx),
+    api(`/v1/actors/${encodeURIComponent(a)}`, ctx),
+    api(`/v1/actors/${encodeURIComponent(b)}`, ctx),
+  ]);
+  const names = { ab: `${summary.a} → ${summary.b}`, ba: `${summary.b} → ${summary.a}` };
+
+  const fromInput = h('input', { type: 'date', id: 'from', value: from });
+  const toInput = h('input', { type: 'date', id: 'to', value: to });
+  const intervalSelect = h('select', { id: 'interval' }, INTERVALS.map((i) => h('option', { value: i, selected: i === interval }, i)));
+  const form = h('form', { class: 'controls', 'aria-label': 'Window and interval' },
+    h('label', { for: 'from' }, 'From'), fromInput,
+    h('label', { for: 'to' }, 'To'), toInput,
+    h('label', { for: 'interval' }, 'Per'), intervalSelect,
+    h('button', { type: 'submit' }, 'Show'));
+  const submit = () => ctx.go({ from: fromInput.value, to: toInput.value, interval: intervalSelect.value === 'month' ? '' : intervalSelect.value });
+  form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
+  intervalSelect.addEventListener('change', submit);
+
+  const rows = timeline.buckets.filter((x) => x.a_to_b.count || x.b_to_a.count);
+  const tbl = table(`Actions per ${interval} (buckets with none left out)`, ['Starting', names.ab, names.ba, 'Balance'],
+    rows.map((x) => [day(x.start), num(x.a_to_b.count), num(x.b_to_a.count), num(x.balance, 1)]), { class: 'data', 'data-table': 'timeline' });
+
+  clear(ctx.view).append(
+    h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / dyad'),
+    h('h1', {}, h('a', { href: `/actors/${encodeURIComponent(actorA.code)}` }, actorA.name), ' ⇄ ', h('a', { href: `/actors/${encodeURIComponent(actorB.code)}` }, actorB.name)),
+    h('p', { class: 'lede' }, `${num(summary.a_to_b.count + summary.b_to_a.count)} actions${from || to ? `, ${from ? day(from) : 'from the first'} to ${to ? day(to) : 'today'}` : ''}. Balance of severity: `,
+      h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)), ' ',
+      h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
+    form,
+    withTable(timelineChart(timeline, names, ctx.signal), tbl, `Timeline of ${names.ab} and ${names.ba}`),
+    h('h2', {}, 'Summary'),
+    cards(summary, names));
+}
+
+function cards(s, names) {
+  const ab = s.a_to_b, ba = s.b_to_a;
+  const pair = (label, f) => [h('dt', {}, names.ab), h('dd', { 'data-dir': 'a_to_b' }, f(ab)), h('dt', {}, names.ba), h('dd', { 'data-dir': 'b_to_a' }, f(ba))];
+  const card = (id, title, explain, f) => h('section', { class: 'card', 'data-card': id, 'aria-labelledby': `card-${id}` },
+    h('h3', { id: `card-${id}` }, title), h('dl', {}, pair(title, f)), h('p', { class: 'hint' }, explain));
+  return h('div', { class: 'cards' },
+    card('actions', 'Actions', 'How many, and their summed severity (−10 hostile … +10 cooperative).',
+      (d) => `${num(d.count)} · severity ${num(d.severity_sum, 1)}`),
+    card('reciprocity', 'Reciprocity', 'Share of each side’s actions that the other side answered.',
+      (d) => `${pct(d.reciprocity_rate)} (${num(d.answered)} of ${num(d.count)} answered)`),
+    card('response', 'Median response', 'Days from an action to its first answer.',
+      (d) => d.median_response_days === null ? 'no answers' : `${num(d.median_response_days, 1)} day${d.median_response_days === 1 ? '' : 's'}`),
+    card('proportionality', 'Proportionality', 'How each side’s answers compare in severity with what they answer.',
+      (d) => `mirror ${d.proportionality.mirror} · escalate ${d.proportionality.escalate} · de-escalate ${d.proportionality.de_escalate}`),
+    card('threats', 'Threats carried out', 'Threats made, and how many were then implemented.',
+      (d) => `${num(d.threats_implemented)} of ${num(d.threats)}${d.median_days_to_implement === null ? '' : ` · median ${num(d.median_days_to_implement, 1)} days`}`),
+    card('pending', 'Pending threats', 'Threats not (yet) carried out.',
+      (d) => d.pending_threats.length ? h('span', {}, `${d.pending_threats.length}: `, d.pending_threats.map((id, i) => [i ? ', ' : '', h('a', { href: `/actions/${id}` }, `#${i + 1}`)])) : 'none'),
+    card('in_force', 'In force now', `Measures in force on ${day(s.to || new Date().toISOString().slice(0, 10))}.`,
+      (d) => num(d.in_force)));
+}

@@ -1,0 +1,117 @@
+// Overview: the busiest dyads of a window, counts by category, and the latest actions,
+// kept live from the change stream.
+import { actionLink, actorLink, badge, clear, day, h, num, severity, table, today, addDays, withTable } from '../dom.js';
+import { api, key, qs } from '../api.js';
+
+const PRESETS = [
+  ['Last 30 days', 30],
+  ['Last 12 months', 365],
+  ['Last 5 years', 5 * 365],
+  ['All time', null],
+];
+
+export default async function overview(ctx) {
+  const from = ctx.query.get('from') || '';
+  const to = ctx.query.get('to') || '';
+  ctx.title('Overview');
+  const window = qs({ from, to });
+  const [counts, dyads] = await Promise.all([
+    api(`/v1/counts${window}`, ctx),
+    api(`/v1/dyads${qs({ from, to, limit: 10 })}`, ctx),
+  ]);
+
+  const fromInput = h('input', { type: 'date', id: 'from', name: 'from', value: from });
+  const toInput = h('input', { type: 'date', id: 'to', name: 'to', value: to });
+  const form = h('form', { class: 'controls', 'aria-label': 'Window' },
+    h('label', { for: 'from' }, 'From'), fromInput,
+    h('label', { for: 'to' }, 'To'), toInput,
+    h('button', { type: 'submit' }, 'Show'),
+    h('span', { class: 'presets' }, PRESETS.map(([label, days]) => h('button', {
+      type: 'button', class: 'chip',
+      'aria-pressed': String(days === null ? !from && !to : from === addDays(today(), -days) && !to),
+      onclick: () => ctx.go(days === null ? {} : { from: addDays(today(), -days) }),
+    }, label))));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    ctx.go({ from: fromInput.value, to: toInput.value });
+  });
+
+  const span = from || to ? `${from ? day(from) : 'the beginning'} to ${to ? day(to) : 'today'}` : 'all time';
+  const latest = h('section', { class: 'panel', 'aria-labelledby': 'latest-h' },
+    h('h2', { id: 'latest-h' }, 'Latest actions ', h('span', { class: 'live', id: 'live-state' }, '')));
+  const latestBody = h('div', { id: 'latest' });
+  latest.append(latestBody);
+
+  clear(ctx.view).append(
+    h('h1', {}, 'Who answered whom'),
+    h('p', { class: 'lede' }, `${num(counts.total)} actions, ${span}.`),
+    form,
+    h('div', { class: 'grid' },
+      h('section', { class: 'panel', 'aria-labelledby': 'dyads-h' }, h('h2', { id: 'dyads-h' }, 'Most active dyads'), dyadTable(dyads.items)),
+      h('section', { class: 'panel', 'aria-labelledby': 'cats-h' }, h('h2', { id: 'cats-h' }, 'Actions by category'), categoryChart(counts, from, to))),
+    latest);
+  await follow(ctx, latestBody);
+}
+
+function dyadTable(items) {
+  if (!items.length) return h('p', { class: 'empty' }, 'No actions between states in this window.');
+  const max = Math.max(...items.map((d) => d.count));
+  return h('div', { class: 'scroll' }, table('The dyads with the most actions, both directions together', ['Dyad', 'Actions', 'Each way', 'Last'],
+    items.map((d) => ({
+      attrs: { 'data-dyad': `${d.a}-${d.b}` },
+      cells: [
+        h('a', { href: `/dyads/${d.a}/${d.b}` }, `${d.a} ⇄ ${d.b}`),
+        h('span', { class: 'hbar' }, h('span', { style: `width:${(100 * d.count) / max}%` }), num(d.count)),
+        `${d.a}→${d.b} ${num(d.a_to_b.count)} · ${d.b}→${d.a} ${num(d.b_to_a.count)}`,
+        day(d.last_announced_on),
+      ],
+    })), { class: 'data' }));
+}
+
+function categoryChart(counts, from, to) {
+  const max = Math.max(1, ...counts.by_category.map((c) => c.count));
+  const bars = h('ul', { class: 'bars', 'aria-hidden': 'true' }, counts.by_category.map((c) => h('li', {},
+    h('a', { href: `/search${qs({ category: c.category, from, to })}` }, c.label),
+    h('span', { class: 'hbar' }, h('span', { style: `width:${(100 * c.count) / max}%` }), num(c.count)))));
+  const tbl = table('Actions by category', ['Category', 'Actions'], counts.by_category.map((c) => ({ attrs: { 'data-category': c.category }, cells: [c.label, num(c.count)] })), { class: 'data' });
+  return withTable(bars, tbl, 'Actions by category');
+}
+
+function latestList(items) {
+  if (!items.length) return h('p', { class: 'empty' }, 'No actions yet.');
+  return h('ol', { class: 'feed' }, items.map((a) => h('li', { 'data-id': a.id },
+    h('div', { class: 'feed-title' }, actionLink(a)),
+    h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', a.type.replaceAll('_', ' '), ' · ', day(a.announced_on), ' ', badge(a.status), ' ', severity(a.severity)))));
+}
+
+/** The latest actions, refreshed when the change stream says an action changed. A browser's
+ * EventSource cannot send a key: with one, or when the stream fails, it polls instead. */
+async function follow(ctx, body) {
+  const state = document.getElementById('live-state');
+  const load = async () => {
+    const page = await api('/v1/actions?limit=12', ctx);
+    clear(body).append(latestList(page.items));
+  };
+  await load();
+  let timer = null;
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => load().catch(() => {}), 400);
+  };
+  let poll = null;
+  const polling = () => {
+    if (poll || ctx.signal.aborted) return;
+    state.textContent = '· refreshed every 30 s';
+    poll = setInterval(() => load().catch(() => {}), 30000);
+  };
+  ctx.signal.addEventListener('abort', () => { clearTimeout(timer); clearInterval(poll); });
+  if (key() || typeof EventSource === 'undefined') return polling();
+  const source = new EventSource('/v1/events?entity=action');
+  ctx.signal.addEventListener('abort', () => source.close());
+  source.addEventListener('open', () => { state.textContent = '· live'; });
+  source.addEventListener('change', soon);
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) polling();
+    else state.textContent = '· reconnecting…';
+  });
+}
