@@ -266,6 +266,10 @@ async fn generate_loads_a_deterministic_realistic_data_set() {
             "SELECT count(*) FROM check_graph_facts()",
         ),
         (
+            "analysis aggregates other than the triggers would keep (migration 000016)",
+            "SELECT count(*) FROM check_analysis_aggregates()",
+        ),
+        (
             "graph triggers left disabled",
             "SELECT count(*) FROM pg_trigger \
              WHERE tgrelid IN ('actions'::regclass, 'responses'::regclass) \

@@ -11,6 +11,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::window::{day_condition, period_condition, Pieces};
+use crate::bind_window;
 use crate::error::{AppError, AppResult};
 
 /// How answers compare with what they answer: `mirror` when the severities differ by at most
@@ -402,39 +404,57 @@ pub async fn timeline(
                 ),
             ));
         }
-        let rows: Vec<BucketRow> = diesel::sql_query(
-            "WITH p AS (SELECT $1::uuid AS a, $2::uuid AS b, $3::date AS f, $4::date AS t,
-                               $5::text AS iv, $6::interval AS step),
-             buckets AS (
-                 SELECT generate_series(date_trunc(p.iv, p.f::timestamp), p.t::timestamp,
-                                        p.step)::date AS start
-                 FROM p
+        // Month, quarter and year buckets are made of whole months, read from the month
+        // aggregates (migration 000016), and the days at the window's edges; day and week
+        // buckets read the dyad's actions. Both directions in one pass, by `= ANY` on both
+        // columns: two range scans of the dyad index.
+        let end = to.succ_opt().unwrap_or(NaiveDate::MAX);
+        let by_months = !matches!(interval, Interval::Day | Interval::Week);
+        let pieces = Pieces::bounded(start, end, by_months).binds();
+        let sql = format!(
+            "WITH buckets AS (
+                 SELECT generate_series(date_trunc($17, $15::timestamp), $16::timestamp,
+                                        $18::interval)::date AS start
              ),
              acts AS (
-                 SELECT date_trunc(p.iv, x.announced_on::timestamp)::date AS start,
-                        x.initiator_id = p.a AS ab, x.severity
-                 FROM actions x, p
-                 WHERE x.deleted_at IS NULL
-                   AND ((x.initiator_id = p.a AND x.target_id = p.b)
-                        OR (x.initiator_id = p.b AND x.target_id = p.a))
-                   AND x.announced_on BETWEEN p.f AND p.t
+                 SELECT date_trunc($17, d.start::timestamp)::date AS start,
+                        CASE WHEN d.lo = $13 THEN d.lo_n ELSE d.hi_n END AS ab_n,
+                        CASE WHEN d.lo = $13 THEN d.lo_severity ELSE d.hi_severity END AS ab_s,
+                        CASE WHEN d.lo = $13 THEN d.hi_n ELSE d.lo_n END AS ba_n,
+                        CASE WHEN d.lo = $13 THEN d.hi_severity ELSE d.lo_severity END AS ba_s
+                 FROM dyad_periods d
+                 WHERE d.lo = least($13::uuid, $14::uuid) AND d.hi = greatest($13::uuid, $14::uuid)
+                   AND {periods}
+                 UNION ALL
+                 SELECT date_trunc($17, x.announced_on::timestamp)::date,
+                        (x.initiator_id = $13)::int,
+                        CASE WHEN x.initiator_id = $13 THEN x.severity::numeric ELSE 0 END,
+                        (x.initiator_id = $14)::int,
+                        CASE WHEN x.initiator_id = $14 THEN x.severity::numeric ELSE 0 END
+                 FROM actions x
+                 WHERE x.initiator_id = ANY (ARRAY[$13::uuid, $14::uuid])
+                   AND x.target_id = ANY (ARRAY[$13::uuid, $14::uuid])
+                   AND x.deleted_at IS NULL AND {days}
              )
              SELECT bk.start,
-                    count(x.severity) FILTER (WHERE x.ab) AS ab_count,
-                    coalesce(sum(x.severity) FILTER (WHERE x.ab), 0)::float8 AS ab_sum,
-                    count(x.severity) FILTER (WHERE NOT x.ab) AS ba_count,
-                    coalesce(sum(x.severity) FILTER (WHERE NOT x.ab), 0)::float8 AS ba_sum
+                    coalesce(sum(x.ab_n), 0)::bigint AS ab_count,
+                    coalesce(sum(x.ab_s), 0)::float8 AS ab_sum,
+                    coalesce(sum(x.ba_n), 0)::bigint AS ba_count,
+                    coalesce(sum(x.ba_s), 0)::float8 AS ba_sum
              FROM buckets bk LEFT JOIN acts x ON x.start = bk.start
              GROUP BY bk.start ORDER BY bk.start",
-        )
-        .bind::<SqlUuid, _>(a.0)
-        .bind::<SqlUuid, _>(b.0)
-        .bind::<Date, _>(start)
-        .bind::<Date, _>(to)
-        .bind::<Text, _>(interval.as_str())
-        .bind::<Text, _>(interval.step())
-        .load(conn)
-        .await?;
+            periods = period_condition(1),
+            days = day_condition("x", 9),
+        );
+        let rows: Vec<BucketRow> = bind_window!(diesel::sql_query(sql), pieces)
+            .bind::<SqlUuid, _>(a.0)
+            .bind::<SqlUuid, _>(b.0)
+            .bind::<Date, _>(start)
+            .bind::<Date, _>(to)
+            .bind::<Text, _>(interval.as_str())
+            .bind::<Text, _>(interval.step())
+            .load(conn)
+            .await?;
         let mut balance = 0.0;
         for r in rows {
             balance += r.ab_sum - r.ba_sum;
@@ -503,33 +523,62 @@ pub async fn most_active(
     to: Option<NaiveDate>,
     limit: i64,
 ) -> AppResult<Vec<ActiveDyad>> {
-    let rows: Vec<ActiveRow> = diesel::sql_query(
-        "WITH p AS (SELECT $1::uuid AS actor, $2::date AS f, $3::date AS t),
-         x AS (
-             SELECT least(initiator_id, target_id) AS lo, greatest(initiator_id, target_id) AS hi,
-                    initiator_id, severity, announced_on
-             FROM actions, p
-             WHERE deleted_at IS NULL
-               AND (p.f IS NULL OR announced_on >= p.f)
-               AND (p.t IS NULL OR announced_on <= p.t)
-               AND (p.actor IS NULL OR initiator_id = p.actor OR target_id = p.actor)
+    // Two steps, one statement: rank the dyads by count (and last day) over the window's
+    // pieces, which is integer sums over a few thousand aggregate rows (migration 000016);
+    // then sum the severities, numeric and dearer, of the top `limit` only.
+    let (actor_periods, actor_days) = match actor {
+        Some(_) => (
+            " AND (lo = $14 OR hi = $14)",
+            " AND (x.initiator_id = $14 OR x.target_id = $14)",
+        ),
+        None => ("", ""),
+    };
+    let sql = format!(
+        "WITH ranked AS MATERIALIZED (
+             SELECT lo, hi, sum(n)::bigint AS n, max(last) AS last FROM (
+                 SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_periods
+                 WHERE {periods}{actor_periods}
+                 UNION ALL
+                 SELECT least(x.initiator_id, x.target_id), greatest(x.initiator_id, x.target_id),
+                        1, x.announced_on
+                 FROM actions x WHERE x.deleted_at IS NULL AND {days}{actor_days}
+             ) p
+             GROUP BY lo, hi
+             ORDER BY n DESC, last DESC, lo, hi
+             LIMIT $13
+         ),
+         detail AS (
+             SELECT d.lo, d.hi, d.lo_n, d.lo_severity, d.hi_n, d.hi_severity
+             FROM ranked r JOIN dyad_periods d ON d.lo = r.lo AND d.hi = r.hi
+             WHERE {periods}
+             UNION ALL
+             SELECT r.lo, r.hi, (x.initiator_id = r.lo)::int,
+                    CASE WHEN x.initiator_id = r.lo THEN x.severity::numeric ELSE 0 END,
+                    (x.initiator_id = r.hi)::int,
+                    CASE WHEN x.initiator_id = r.hi THEN x.severity::numeric ELSE 0 END
+             FROM ranked r JOIN actions x
+               ON x.initiator_id = ANY (ARRAY[r.lo, r.hi]) AND x.target_id = ANY (ARRAY[r.lo, r.hi])
+             WHERE x.deleted_at IS NULL AND {days}
          )
-         SELECT lo, hi, count(*) AS n,
-                count(*) FILTER (WHERE initiator_id = lo) AS lo_n,
-                coalesce(sum(severity) FILTER (WHERE initiator_id = lo), 0)::float8 AS lo_s,
-                count(*) FILTER (WHERE initiator_id = hi) AS hi_n,
-                coalesce(sum(severity) FILTER (WHERE initiator_id = hi), 0)::float8 AS hi_s,
-                max(announced_on) AS last
-         FROM x GROUP BY lo, hi
-         ORDER BY n DESC, last DESC, lo, hi
-         LIMIT $4",
-    )
-    .bind::<Nullable<SqlUuid>, _>(actor)
-    .bind::<Nullable<Date>, _>(from)
-    .bind::<Nullable<Date>, _>(to)
-    .bind::<diesel::sql_types::BigInt, _>(limit)
-    .load(conn)
-    .await?;
+         SELECT r.lo, r.hi, r.n,
+                coalesce(sum(d.lo_n), 0)::bigint AS lo_n,
+                coalesce(sum(d.lo_severity), 0)::float8 AS lo_s,
+                coalesce(sum(d.hi_n), 0)::bigint AS hi_n,
+                coalesce(sum(d.hi_severity), 0)::float8 AS hi_s,
+                r.last
+         FROM ranked r LEFT JOIN detail d ON d.lo = r.lo AND d.hi = r.hi
+         GROUP BY r.lo, r.hi, r.n, r.last
+         ORDER BY r.n DESC, r.last DESC, r.lo, r.hi",
+        periods = period_condition(1),
+        days = day_condition("x", 9),
+    );
+    let pieces = Pieces::of(from, to).binds();
+    let query =
+        bind_window!(diesel::sql_query(sql), pieces).bind::<diesel::sql_types::BigInt, _>(limit);
+    let rows: Vec<ActiveRow> = match actor {
+        Some(actor) => query.bind::<SqlUuid, _>(actor).load(conn).await?,
+        None => query.load(conn).await?,
+    };
     let mut ids: Vec<Uuid> = rows.iter().flat_map(|r| [r.lo, r.hi]).collect();
     ids.sort_unstable();
     ids.dedup();

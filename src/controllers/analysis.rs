@@ -334,3 +334,44 @@ pub async fn active(
     let items = crate::analysis::dyad::most_active(&mut conn, actor, from, to, limit).await?;
     crate::conditional::respond(&req, &List::one_page(items))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CountsParams {
+    /// Only actions this actor (code of a state or IGO) initiated or was the target of.
+    #[param(example = "CHN")]
+    pub actor: Option<String>,
+    /// Only actions announced on or after this day.
+    #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
+    pub from: Option<Day>,
+    /// Only actions announced on or before this day.
+    #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
+    pub to: Option<Day>,
+}
+
+/// How many live actions were announced in a window, in all and by category (every
+/// category, busiest first, zeros included): a dashboard's headline figures.
+#[utoipa::path(get, path = "/v1/counts", tag = "analysis", params(CountsParams),
+    responses(
+        (status = 200, description = "The counts", body = crate::analysis::counts::Counts),
+        (status = 404, response = crate::openapi::NotFound)))]
+#[route("/v1/counts", method = "GET", method = "HEAD")]
+pub async fn counts(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _reader: Reader,
+    Query(params): Query<CountsParams>,
+) -> AppResult<HttpResponse> {
+    let (from, to) = window(&WindowParams {
+        from: params.from,
+        to: params.to,
+    })?;
+    let mut conn = state.conn().await?;
+    let actor = match &params.actor {
+        Some(code) => Some(dyad_member(&mut conn, "actor", code).await?),
+        None => None,
+    };
+    let counts = crate::analysis::counts::counts(&mut conn, actor, from, to).await?;
+    crate::conditional::respond(&req, &counts)
+}

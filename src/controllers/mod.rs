@@ -56,6 +56,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(analysis::dyad)
         .service(analysis::timeline)
         .service(analysis::active)
+        .service(analysis::counts)
         .service(api_keys::list)
         .service(api_keys::create)
         .service(api_keys::get)

@@ -8,6 +8,7 @@ mod receiver;
 mod action_types;
 mod actions;
 mod actors;
+mod aggregates;
 mod analysis;
 mod auth;
 mod changes;

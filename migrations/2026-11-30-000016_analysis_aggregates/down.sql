@@ -1,0 +1,16 @@
+DROP TRIGGER actions_tally_deleted ON actions;
+DROP TRIGGER actions_tally_updated ON actions;
+DROP TRIGGER actions_tally_inserted ON actions;
+DROP FUNCTION check_analysis_aggregates();
+DROP FUNCTION rebuild_analysis_aggregates();
+DROP FUNCTION live_action_tallies();
+DROP FUNCTION actions_tally_changed();
+DROP FUNCTION actions_tally_inserted();
+DROP FUNCTION apply_action_tallies(action_tally[]);
+DROP FUNCTION category_period_sums(action_tally[]);
+DROP FUNCTION dyad_period_sums(action_tally[]);
+DROP TABLE category_periods;
+DROP TABLE dyad_periods;
+DROP FUNCTION tally_period_end(text, date);
+DROP FUNCTION tally_periods(date);
+DROP TYPE action_tally;
