@@ -30,7 +30,7 @@ export default async function chain(ctx) {
   clear(ctx.view).append(
     h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / ', start ? h('a', { href: `/actions/${id}` }, start.title) : 'action', ' / chain'),
     h('h1', {}, 'Escalation chain'),
-    h('p', { class: 'lede' }, `${num(s.actions)} actions over ${num(s.span_days)} days, ${day(s.first_announced_on)} to ${day(s.last_announced_on)}. `,
+    h('p', { class: 'lede' }, `${num(s.actions)} action${s.actions === 1 ? '' : 's'} over ${num(s.span_days)} day${s.span_days === 1 ? '' : 's'}, ${day(s.first_announced_on)} to ${day(s.last_announced_on)}. `,
       s.by_direction.map((d, i) => [i ? '; ' : '', `${d.initiator} → ${d.target}: ${num(d.count)} (severity ${num(d.severity_sum, 1)})`])),
     h('p', { class: 'hint' }, 'Each row is a generation: the actions at the top started the episode, each arrow goes from an answer to what it answers. Colour: the initiator; the deeper the shade, the more severe. Select a node to open the action.'),
     legend,

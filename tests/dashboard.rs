@@ -1,0 +1,432 @@
+//! The dashboard in a real browser: headless Chromium (tests/support/browser.rs) against a
+//! real `riposte serve --seed xinjiang-2020`. Each page is checked for what the founding
+//! example must show, for console errors, and photographed into docs/screenshots/.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, key, serve_with, wait_ready, Server};
+
+#[path = "support/browser.rs"]
+mod browser;
+use browser::Browser;
+
+const GAO_YAN: &str = "0a1f0000-0000-4000-8000-000000000001";
+const MAGNITSKY_9_JULY: &str = "0a1f0000-0000-4000-8000-000000000006";
+const VISAS_9_JULY: &str = "0a1f0000-0000-4000-8000-000000000007";
+const VOW_10_JULY: &str = "0a1f0000-0000-4000-8000-000000000008";
+const DEMAND_10_JULY: &str = "0a1f0000-0000-4000-8000-000000000009";
+
+/// `riposte serve --seed xinjiang-2020 EXTRA` on a fresh data directory, ready.
+struct Seeded {
+    /// Killed when dropped, before `dir` (fields drop in order) is removed.
+    _server: Server,
+    dir: tempfile::TempDir,
+    base: String,
+}
+
+async fn serve_seeded(extra: &[&str]) -> Seeded {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-dashboard")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut args = vec!["--seed", "xinjiang-2020"];
+    args.extend_from_slice(extra);
+    let mut server = serve_with(&dir.path().join("data"), port, &args);
+    wait_ready(&reqwest::Client::new(), &base, &mut server).await;
+    Seeded {
+        _server: server,
+        dir,
+        base,
+    }
+}
+
+/// The texts of every element matching `css`.
+async fn texts(b: &Browser, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in b.find_all(css).await {
+        out.push(e.text().await.unwrap());
+    }
+    out
+}
+
+/// Waits until the view has finished loading (`aria-busy` false) and drew `css`.
+async fn loaded(b: &Browser, css: &str) {
+    b.find(css).await;
+    for _ in 0..200 {
+        let busy = b
+            .eval("return document.getElementById('view').getAttribute('aria-busy')")
+            .await;
+        if busy == json!("false") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the view never stopped loading");
+}
+
+/// The page is no wider than the window: nothing runs off the side at phone width.
+async fn assert_fits(b: &Browser) {
+    let widths = b
+        .eval("return [document.documentElement.scrollWidth, window.innerWidth]")
+        .await;
+    let (page, window) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+    assert!(
+        page <= window,
+        "the page is {page} px wide in a {window} px window"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_shows_the_founding_example() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+
+    // Overview: the one dyad, the categories, the latest actions (newest first).
+    b.goto("/").await;
+    loaded(&b, "[data-dyad]").await;
+    let dyads = texts(&b, "tr[data-dyad]").await;
+    assert_eq!(dyads.len(), 1, "{dyads:?}");
+    assert!(
+        dyads[0].contains("CHN ⇄ USA") && dyads[0].contains('9'),
+        "{dyads:?}"
+    );
+    b.wait_for_text(".lede", "9 actions, all time").await;
+    let sanctions = b
+        .eval("return document.querySelector('tr[data-category=sanction] td').textContent")
+        .await;
+    assert_eq!(sanctions, json!("7"));
+    let latest = b.find_all("#latest li[data-id]").await;
+    assert_eq!(latest.len(), 9);
+    assert_eq!(
+        latest[0].attr("data-id").await.unwrap().as_deref(),
+        Some(DEMAND_10_JULY)
+    );
+    b.screenshot("overview").await;
+    b.assert_no_console_errors().await;
+
+    // Click through to the dyad: its chart, its table, its cards.
+    b.click("tr[data-dyad] a").await;
+    loaded(&b, "[data-card]").await;
+    assert!(b.current_url().await.ends_with("/dyads/CHN/USA"));
+    b.find(".plot canvas").await;
+    // The page is CHN/USA: `a_to_b` is CHN → USA.
+    let cards = [
+        ("actions", "2 · severity -9.4", "7 · severity -47"),
+        (
+            "reciprocity",
+            "0% (0 of 2 answered)",
+            "29% (2 of 7 answered)",
+        ),
+        ("response", "no answers", "1 day"),
+        (
+            "proportionality",
+            "mirror 1 · escalate 0 · de-escalate 2",
+            "mirror 0 · escalate 0 · de-escalate 0",
+        ),
+        ("threats", "0 of 1", "0 of 0"),
+        ("pending", "1: #1", "none"),
+        ("in_force", "0", "7"),
+    ];
+    for (card, chn_usa, usa_chn) in cards {
+        let chn = b
+            .text(&format!("[data-card={card}] dd[data-dir=a_to_b]"))
+            .await;
+        let usa = b
+            .text(&format!("[data-card={card}] dd[data-dir=b_to_a]"))
+            .await;
+        assert_eq!((card, chn.as_str(), usa.as_str()), (card, chn_usa, usa_chn));
+    }
+    let pending = b.find("[data-card=pending] a").await;
+    assert_eq!(
+        pending.attr("href").await.unwrap().as_deref(),
+        Some(format!("/actions/{VOW_10_JULY}").as_str())
+    );
+    // The table behind the chart: July 2020 has both sides' actions.
+    b.click("figure.chart .table-toggle button").await;
+    let july = b
+        .eval(
+            "return [...document.querySelectorAll('[data-table=timeline] tbody tr')]
+               .map(r => [...r.children].map(c => c.textContent))
+               .find(r => r[0] === '1 Jul 2020')",
+        )
+        .await;
+    assert_eq!(
+        july,
+        json!(["1 Jul 2020", "2", "2", "37.6"]),
+        "CHN→USA, USA→CHN, balance from CHN"
+    );
+    // Another interval is another URL, and back returns to the month.
+    b.find("#interval")
+        .await
+        .select_by_value("year")
+        .await
+        .unwrap();
+    wait_js(
+        &b,
+        "return document.querySelector('[data-table=timeline] caption')?.textContent",
+        json!("Actions per year (buckets with none left out)"),
+    )
+    .await;
+    assert!(b
+        .current_url()
+        .await
+        .ends_with("/dyads/CHN/USA?interval=year"));
+    b.client().back().await.unwrap();
+    wait_js(
+        &b,
+        "return document.getElementById('interval')?.value",
+        json!("month"),
+    )
+    .await;
+    b.screenshot("dyad").await;
+    b.assert_no_console_errors().await;
+
+    // The chain of the 9 July sanctions: two generations, three typed edges.
+    b.goto(&format!("/actions/{MAGNITSKY_9_JULY}/chain")).await;
+    loaded(&b, ".chain-graph .node").await;
+    let generation = |id: &str| {
+        let b = &b;
+        let script =
+            format!("return document.querySelector('.node[data-id=\"{id}\"]').dataset.generation");
+        async move { b.eval(&script).await }
+    };
+    assert_eq!(generation(MAGNITSKY_9_JULY).await, json!("0"));
+    assert_eq!(generation(VISAS_9_JULY).await, json!("0"));
+    assert_eq!(generation(VOW_10_JULY).await, json!("1"));
+    assert_eq!(generation(DEMAND_10_JULY).await, json!("1"));
+    let edges = b
+        .eval(
+            "return [...document.querySelectorAll('.chain-graph path.edge')]
+               .map(e => [e.dataset.from.slice(-1), e.dataset.relation, e.dataset.to.slice(-1)])
+               .sort()",
+        )
+        .await;
+    assert_eq!(
+        edges,
+        json!([
+            ["8", "retaliates", "6"],
+            ["8", "retaliates", "7"],
+            ["9", "demands_lifting", "6"]
+        ])
+    );
+    // Generations are drawn as rows, top to bottom.
+    let ys = b
+        .eval(&format!(
+            "const y = id => +document.querySelector(`.node[data-id=\"${{id}}\"] rect`).getAttribute('y');
+             return [y('{MAGNITSKY_9_JULY}'), y('{VISAS_9_JULY}'), y('{VOW_10_JULY}')]"
+        ))
+        .await;
+    assert_eq!(ys[0], ys[1]);
+    assert!(ys[2].as_f64().unwrap() > ys[0].as_f64().unwrap());
+    let labels = texts(&b, ".chain-graph .edge-label").await;
+    assert_eq!(labels.iter().filter(|l| *l == "retaliates").count(), 2);
+    b.screenshot("chain").await;
+    b.assert_no_console_errors().await;
+    // A node is a link: focused and opened from the keyboard.
+    b.eval(&format!(
+        "document.querySelector('.node[data-id=\"{VOW_10_JULY}\"]').focus()"
+    ))
+    .await;
+    b.client()
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
+    loaded(&b, "h1").await;
+    b.wait_for_text("h1", "China vows reciprocal action").await;
+    assert!(b
+        .current_url()
+        .await
+        .ends_with(&format!("/actions/{VOW_10_JULY}")));
+
+    // The action: what it answers, its source's quote, its status.
+    let answers = texts(&b, "li[data-relation=retaliates]").await;
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(answers
+        .iter()
+        .any(|a| a.contains("US Global Magnitsky sanctions on Xinjiang")));
+    b.wait_for_text("blockquote", "reciprocal action against institutions")
+        .await;
+    b.wait_for_text(".statuses", "threatened").await;
+    b.screenshot("action").await;
+    b.assert_no_console_errors().await;
+    b.goto(&format!("/actions/{GAO_YAN}")).await;
+    loaded(&b, "h1").await;
+    b.wait_for_text(".names", "Gao Yan").await;
+    b.assert_no_console_errors().await;
+
+    // Chen Quanguo across 9 July 2020, with the date picker.
+    b.goto("/actors/chen-quanguo?as_of=2020-07-08").await;
+    loaded(&b, "[data-table=designations]").await;
+    let states = texts(&b, "[data-table=designations] [data-state]").await;
+    assert_eq!(states, ["not yet", "not yet"]);
+    set_date(&b, "#as-of", "2020-07-09").await;
+    b.wait_for_text("#verdict", "On 9 Jul 2020: under 2 measures in force")
+        .await;
+    let states = texts(&b, "[data-table=designations] [data-state]").await;
+    assert_eq!(states, ["in force", "in force"]);
+    assert!(b.current_url().await.ends_with("?as_of=2020-07-09"));
+    b.screenshot("actor").await;
+    b.client().back().await.unwrap();
+    b.wait_for_text("#verdict", "under no measure in force")
+        .await;
+    b.assert_no_console_errors().await;
+
+    // Search, typed into the page: the 9 July sanctions.
+    b.goto("/search").await;
+    loaded(&b, "#f-q").await;
+    b.set_value("#f-q", "Xinjiang officials").await;
+    b.click(".search-main button").await;
+    b.wait_for_text("[data-table=results] caption", "actions found")
+        .await;
+    let found: Vec<String> = {
+        let mut ids = Vec::new();
+        for row in b.find_all("[data-table=results] tbody tr").await {
+            ids.push(row.attr("data-id").await.unwrap().unwrap());
+        }
+        ids
+    };
+    assert!(
+        found.contains(&MAGNITSKY_9_JULY.to_string()) && found.contains(&VISAS_9_JULY.to_string())
+    );
+    assert!(b
+        .current_url()
+        .await
+        .ends_with("/search?q=Xinjiang+officials"));
+    b.screenshot("search").await;
+    b.assert_no_console_errors().await;
+
+    // A mistyped filter shows the API's problem, per field, not a blank page.
+    b.goto("/search?from=2020-13-01").await;
+    b.wait_for_text("[role=alert]", "from").await;
+    let _ = b.console_errors().await; // the 400 itself is logged as a failed load
+
+    // At phone width, nothing runs off the side.
+    let phone = Browser::phone(&s.base).await;
+    for path in [
+        "/",
+        "/dyads/USA/CHN",
+        &format!("/actions/{MAGNITSKY_9_JULY}"),
+    ] {
+        phone.goto(path).await;
+        loaded(&phone, "h1").await;
+        assert_fits(&phone).await;
+    }
+    phone.goto("/dyads/USA/CHN").await;
+    loaded(&phone, "[data-card]").await;
+    phone.screenshot("dyad-phone").await;
+    phone.assert_no_console_errors().await;
+}
+
+/// Waits until `script` returns `expected`.
+async fn wait_js(b: &Browser, script: &str, expected: Value) {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = b.eval(script).await;
+        if last == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("`{script}` gave {last}, not {expected}");
+}
+
+/// A date input is set as a person's picker would leave it: value, then `change`.
+async fn set_date(b: &Browser, css: &str, day: &str) {
+    b.eval(&format!(
+        "const e = document.querySelector('{css}'); e.value = '{day}';
+         e.dispatchEvent(new Event('change', {{bubbles: true}}))"
+    ))
+    .await;
+}
+
+/// The overview follows the change stream: an action written by another client appears in
+/// its latest actions without a reload; its chain then has a third generation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_new_actions_live() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/").await;
+    loaded(&b, "#latest li").await;
+    b.wait_for_text("#live-state", "live").await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/actions", s.base))
+        .bearer_auth(&write)
+        .json(&json!({
+            "title": "China sanctions US officials over Xinjiang",
+            "initiator": "CHN", "target": "USA", "authority": "chn-mfa",
+            "type": "visa_ban", "status": "in_force", "announced_on": "2020-07-13",
+            "responds_to": [
+                {"action": VOW_10_JULY, "relation": "implements"},
+                {"action": MAGNITSKY_9_JULY, "relation": "reciprocates"}
+            ]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    b.wait_for_text("#latest li", "China sanctions US officials over Xinjiang")
+        .await;
+    assert_eq!(
+        b.find("#latest li").await.attr("data-id").await.unwrap(),
+        Some(id.clone())
+    );
+    b.assert_no_console_errors().await;
+
+    b.click(&format!("#latest li[data-id=\"{id}\"] a")).await;
+    loaded(&b, "h1").await;
+    b.click("a.button").await;
+    loaded(&b, ".chain-graph").await;
+    let node = b
+        .find(&format!(".node[data-id=\"{id}\"]"))
+        .await
+        .attr("data-generation")
+        .await
+        .unwrap();
+    assert_eq!(node.as_deref(), Some("2"));
+    let relations = texts(&b, ".chain-graph .edge-label").await;
+    assert!(relations.contains(&"implements".to_string()));
+    assert!(relations.contains(&"reciprocates".to_string()));
+    // Back twice: the action, then the overview.
+    b.client().back().await.unwrap();
+    b.wait_for_text("h1", "China sanctions US officials").await;
+    b.client().back().await.unwrap();
+    b.wait_for_text("h1", "Who answered whom").await;
+    b.assert_no_console_errors().await;
+}
+
+/// Where reads need a key, a page asks for one, keeps it for the tab, and then shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_needs_a_read_key_gets_one_from_the_page() {
+    let s = serve_seeded(&["--public-read", "false"]).await;
+    let read = key(&s.dir.path().join("data"), "read");
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/USA/CHN").await;
+    b.find("#api-key").await;
+    let _ = b.console_errors().await; // the 401s themselves are logged as failed loads
+    b.set_value("#api-key", &read).await;
+    b.click("form.keyform button").await;
+    loaded(&b, "[data-card]").await;
+    b.wait_for_text("[data-card=actions]", "7 · severity -47")
+        .await;
+    // Kept for the tab: another page needs no second asking.
+    b.goto("/actors/chen-quanguo").await;
+    loaded(&b, "[data-table=designations]").await;
+    b.assert_no_console_errors().await;
+    // Forgotten on request.
+    b.click("#forget-key").await;
+    b.find("#api-key").await;
+    let stored = b.eval("return sessionStorage.getItem('riposte.key')").await;
+    assert_eq!(stored, Value::Null);
+}
