@@ -122,14 +122,16 @@ BEGIN
     IF cardinality(t) = 0 THEN
         RETURN;
     END IF;
+    -- In key order, in every transaction, so that concurrent writers lock the rows they share
+    -- in the same order and never deadlock.
     INSERT INTO dyad_periods AS d
-    SELECT * FROM dyad_period_sums(t)
+    SELECT * FROM dyad_period_sums(t) ORDER BY grain, start, lo, hi
     ON CONFLICT (grain, start, lo, hi) DO UPDATE
         SET lo_n = d.lo_n + excluded.lo_n, lo_severity = d.lo_severity + excluded.lo_severity,
             hi_n = d.hi_n + excluded.hi_n, hi_severity = d.hi_severity + excluded.hi_severity,
             last = greatest(d.last, excluded.last);
     INSERT INTO category_periods AS c
-    SELECT * FROM category_period_sums(t)
+    SELECT * FROM category_period_sums(t) ORDER BY grain, actor_id, start, category
     ON CONFLICT (grain, actor_id, start, category) DO UPDATE SET n = c.n + excluded.n;
     IF cardinality(removed) = 0 THEN
         RETURN;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::window::{day_condition, period_condition, Pieces};
+use super::window::{day_arms, period_arms, Pieces};
 use crate::bind_window;
 use crate::error::AppResult;
 use crate::models::enums::{parse_stored, Category};
@@ -77,16 +77,25 @@ pub async fn counts(
     };
     let sql = format!(
         "SELECT category, sum(n)::bigint AS n FROM (
-             SELECT category, n FROM category_periods WHERE actor_id = $13 AND {periods}
+             {periods}
              UNION ALL
-             SELECT t.category, 1 FROM actions x JOIN action_types t ON t.code = x.type_code
-             WHERE x.deleted_at IS NULL AND {days}{actor_days}
+             {days}
          ) s GROUP BY category",
-        periods = period_condition(1),
-        days = day_condition("x", 9),
+        periods = period_arms(
+            "SELECT category, n FROM category_periods WHERE actor_id = $13 AND {period}"
+        ),
+        days = day_arms(
+            &format!(
+                "SELECT t.category, 1 FROM actions x JOIN action_types t ON t.code = x.type_code
+                 WHERE x.deleted_at IS NULL AND {{days}}{actor_days}"
+            ),
+            "x"
+        ),
     );
     let id = actor.as_ref().map_or(ALL_ACTORS, |a| a.0);
-    let rows: Vec<Row> = bind_window!(diesel::sql_query(sql), Pieces::of(from, to).binds())
+    let (open_from, open_to) = super::window::open_ends(conn, from, to).await?;
+    let pieces = Pieces::of(open_from, open_to).binds();
+    let rows: Vec<Row> = bind_window!(diesel::sql_query(sql), pieces)
         .bind::<SqlUuid, _>(id)
         .load(conn)
         .await?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::window::{day_condition, period_condition, Pieces};
+use super::window::{day_arms, period_arms, Pieces};
 use crate::bind_window;
 use crate::error::{AppError, AppResult};
 
@@ -417,24 +417,9 @@ pub async fn timeline(
                                         $18::interval)::date AS start
              ),
              acts AS (
-                 SELECT date_trunc($17, d.start::timestamp)::date AS start,
-                        CASE WHEN d.lo = $13 THEN d.lo_n ELSE d.hi_n END AS ab_n,
-                        CASE WHEN d.lo = $13 THEN d.lo_severity ELSE d.hi_severity END AS ab_s,
-                        CASE WHEN d.lo = $13 THEN d.hi_n ELSE d.lo_n END AS ba_n,
-                        CASE WHEN d.lo = $13 THEN d.hi_severity ELSE d.lo_severity END AS ba_s
-                 FROM dyad_periods d
-                 WHERE d.lo = least($13::uuid, $14::uuid) AND d.hi = greatest($13::uuid, $14::uuid)
-                   AND {periods}
+                 {periods}
                  UNION ALL
-                 SELECT date_trunc($17, x.announced_on::timestamp)::date,
-                        (x.initiator_id = $13)::int,
-                        CASE WHEN x.initiator_id = $13 THEN x.severity::numeric ELSE 0 END,
-                        (x.initiator_id = $14)::int,
-                        CASE WHEN x.initiator_id = $14 THEN x.severity::numeric ELSE 0 END
-                 FROM actions x
-                 WHERE x.initiator_id = ANY (ARRAY[$13::uuid, $14::uuid])
-                   AND x.target_id = ANY (ARRAY[$13::uuid, $14::uuid])
-                   AND x.deleted_at IS NULL AND {days}
+                 {days}
              )
              SELECT bk.start,
                     coalesce(sum(x.ab_n), 0)::bigint AS ab_count,
@@ -443,8 +428,28 @@ pub async fn timeline(
                     coalesce(sum(x.ba_s), 0)::float8 AS ba_sum
              FROM buckets bk LEFT JOIN acts x ON x.start = bk.start
              GROUP BY bk.start ORDER BY bk.start",
-            periods = period_condition(1),
-            days = day_condition("x", 9),
+            periods = period_arms(
+                "SELECT date_trunc($17, start::timestamp)::date AS start,
+                        CASE WHEN lo = $13 THEN lo_n ELSE hi_n END AS ab_n,
+                        CASE WHEN lo = $13 THEN lo_severity ELSE hi_severity END AS ab_s,
+                        CASE WHEN lo = $13 THEN hi_n ELSE lo_n END AS ba_n,
+                        CASE WHEN lo = $13 THEN hi_severity ELSE lo_severity END AS ba_s
+                 FROM dyad_periods
+                 WHERE lo = least($13::uuid, $14::uuid) AND hi = greatest($13::uuid, $14::uuid)
+                   AND {period}"
+            ),
+            days = day_arms(
+                "SELECT date_trunc($17, x.announced_on::timestamp)::date,
+                        (x.initiator_id = $13)::int,
+                        CASE WHEN x.initiator_id = $13 THEN x.severity::numeric ELSE 0 END,
+                        (x.initiator_id = $14)::int,
+                        CASE WHEN x.initiator_id = $14 THEN x.severity::numeric ELSE 0 END
+                 FROM actions x
+                 WHERE x.initiator_id = ANY (ARRAY[$13::uuid, $14::uuid])
+                   AND x.target_id = ANY (ARRAY[$13::uuid, $14::uuid])
+                   AND x.deleted_at IS NULL AND {days}",
+                "x"
+            ),
         );
         let rows: Vec<BucketRow> = bind_window!(diesel::sql_query(sql), pieces)
             .bind::<SqlUuid, _>(a.0)
@@ -536,29 +541,18 @@ pub async fn most_active(
     let sql = format!(
         "WITH ranked AS MATERIALIZED (
              SELECT lo, hi, sum(n)::bigint AS n, max(last) AS last FROM (
-                 SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_periods
-                 WHERE {periods}{actor_periods}
+                 {rank_periods}
                  UNION ALL
-                 SELECT least(x.initiator_id, x.target_id), greatest(x.initiator_id, x.target_id),
-                        1, x.announced_on
-                 FROM actions x WHERE x.deleted_at IS NULL AND {days}{actor_days}
+                 {rank_days}
              ) p
              GROUP BY lo, hi
              ORDER BY n DESC, last DESC, lo, hi
              LIMIT $13
          ),
          detail AS (
-             SELECT d.lo, d.hi, d.lo_n, d.lo_severity, d.hi_n, d.hi_severity
-             FROM ranked r JOIN dyad_periods d ON d.lo = r.lo AND d.hi = r.hi
-             WHERE {periods}
+             {detail_periods}
              UNION ALL
-             SELECT r.lo, r.hi, (x.initiator_id = r.lo)::int,
-                    CASE WHEN x.initiator_id = r.lo THEN x.severity::numeric ELSE 0 END,
-                    (x.initiator_id = r.hi)::int,
-                    CASE WHEN x.initiator_id = r.hi THEN x.severity::numeric ELSE 0 END
-             FROM ranked r JOIN actions x
-               ON x.initiator_id = ANY (ARRAY[r.lo, r.hi]) AND x.target_id = ANY (ARRAY[r.lo, r.hi])
-             WHERE x.deleted_at IS NULL AND {days}
+             {detail_days}
          )
          SELECT r.lo, r.hi, r.n,
                 coalesce(sum(d.lo_n), 0)::bigint AS lo_n,
@@ -569,9 +563,35 @@ pub async fn most_active(
          FROM ranked r LEFT JOIN detail d ON d.lo = r.lo AND d.hi = r.hi
          GROUP BY r.lo, r.hi, r.n, r.last
          ORDER BY r.n DESC, r.last DESC, r.lo, r.hi",
-        periods = period_condition(1),
-        days = day_condition("x", 9),
+        rank_periods = period_arms(&format!(
+            "SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_periods
+             WHERE {{period}}{actor_periods}"
+        )),
+        rank_days = day_arms(
+            &format!(
+                "SELECT least(x.initiator_id, x.target_id), greatest(x.initiator_id, x.target_id),
+                        1, x.announced_on
+                 FROM actions x WHERE x.deleted_at IS NULL AND {{days}}{actor_days}"
+            ),
+            "x"
+        ),
+        detail_periods = period_arms(
+            "SELECT d.lo, d.hi, d.lo_n, d.lo_severity, d.hi_n, d.hi_severity
+             FROM ranked r JOIN dyad_periods d ON d.lo = r.lo AND d.hi = r.hi
+             WHERE {period}"
+        ),
+        detail_days = day_arms(
+            "SELECT r.lo, r.hi, (x.initiator_id = r.lo)::int,
+                    CASE WHEN x.initiator_id = r.lo THEN x.severity::numeric ELSE 0 END,
+                    (x.initiator_id = r.hi)::int,
+                    CASE WHEN x.initiator_id = r.hi THEN x.severity::numeric ELSE 0 END
+             FROM ranked r JOIN actions x
+               ON x.initiator_id = ANY (ARRAY[r.lo, r.hi]) AND x.target_id = ANY (ARRAY[r.lo, r.hi])
+             WHERE x.deleted_at IS NULL AND {days}",
+            "x"
+        ),
     );
+    let (from, to) = super::window::open_ends(conn, from, to).await?;
     let pieces = Pieces::of(from, to).binds();
     let query =
         bind_window!(diesel::sql_query(sql), pieces).bind::<diesel::sql_types::BigInt, _>(limit);

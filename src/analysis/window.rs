@@ -105,9 +105,10 @@ impl Pieces {
         }
     }
 
-    /// The bind values the window queries take, in this order: `all`, the years' start and
-    /// end (null: unbounded; both null and `all` false: no years), two month ranges and two
-    /// day ranges (an empty range is a day to itself).
+    /// The bind values the window queries take, in this order: the grain of the `all` arm
+    /// (`all`, or `none` to match nothing), that of the years' arm (`year` or `none`), the
+    /// years' start and end (null: unbounded), two month ranges and two day ranges (an empty
+    /// range is a day to itself).
     pub fn binds(&self) -> Binds {
         // Any day PostgreSQL can hold (chrono's MIN is before its range).
         let day = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid day");
@@ -138,36 +139,72 @@ pub struct Binds {
     pub days: [(NaiveDate, NaiveDate); 2],
 }
 
-/// The conditions on an aggregate table for the pieces, given the numbers of the bind
-/// parameters (`$n` = all, `$n+1` = has_years, `$n+2`/`$n+3` years, `$n+4..$n+7` months).
-pub fn period_condition(n: usize) -> String {
-    format!(
-        "((${n} AND grain = 'all') \
-          OR (NOT ${n} AND ${h} AND grain = 'year' \
-              AND start >= coalesce(${y0}, '-infinity'::date) \
-              AND start < coalesce(${y1}, 'infinity'::date)) \
-          OR (grain = 'month' AND ((start >= ${m0} AND start < ${m1}) \
-                                   OR (start >= ${m2} AND start < ${m3}))))",
-        h = n + 1,
-        y0 = n + 2,
-        y1 = n + 3,
-        m0 = n + 4,
-        m1 = n + 5,
-        m2 = n + 6,
-        m3 = n + 7,
-    )
+#[derive(diesel::QueryableByName)]
+struct Bounds {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    first: Option<NaiveDate>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    last: Option<NaiveDate>,
 }
 
-/// The condition on `announced_on` for the pieces' days, the day ranges being `$n..$n+3`.
-pub fn day_condition(alias: &str, n: usize) -> String {
-    format!(
-        "(({alias}.announced_on >= ${a} AND {alias}.announced_on < ${b}) \
-          OR ({alias}.announced_on >= ${c} AND {alias}.announced_on < ${d}))",
-        a = n,
-        b = n + 1,
-        c = n + 2,
-        d = n + 3,
+/// The window with the bounds that exclude no live action dropped: a window holding all the
+/// data is then answered by the `all` rows alone (6,000 rows at 1M actions, against 60,000
+/// year rows). Two probes at the ends of the index on `announced_on`.
+pub async fn open_ends(
+    conn: &mut diesel_async::AsyncPgConnection,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> crate::error::AppResult<(Option<NaiveDate>, Option<NaiveDate>)> {
+    use diesel_async::RunQueryDsl;
+    if from.is_none() && to.is_none() {
+        return Ok((None, None));
+    }
+    let b: Bounds = diesel::sql_query(
+        "SELECT (SELECT announced_on FROM actions WHERE deleted_at IS NULL \
+                 ORDER BY announced_on LIMIT 1) AS first, \
+                (SELECT announced_on FROM actions WHERE deleted_at IS NULL \
+                 ORDER BY announced_on DESC LIMIT 1) AS last",
     )
+    .get_result(conn)
+    .await?;
+    let from = from.filter(|f| b.first.is_some_and(|first| *f > first));
+    let to = to.filter(|t| b.last.is_some_and(|last| *t < last));
+    Ok((from, to))
+}
+
+/// `query` once per kind of aggregate piece, as `UNION ALL` arms, its `{period}` replaced by
+/// the arm's condition on `grain` and `start` (bind parameters `$1..$8`). Separate arms with
+/// `grain = $n` rather than one condition with ORs: PostgreSQL then prunes the partitions of
+/// the pieces a window has not at executor start, and scans each remaining one by index
+/// range, in the generic plans of prepared statements too (an OR of flags made it filter
+/// every row of every partition: 76 ms for a one-day window at 1M actions).
+pub fn period_arms(query: &str) -> String {
+    [
+        "grain = $1",
+        "grain = $2 AND start >= coalesce($3, '-infinity'::date) \
+         AND start < coalesce($4, 'infinity'::date)",
+        "grain = 'month' AND start >= $5 AND start < $6",
+        "grain = 'month' AND start >= $7 AND start < $8",
+    ]
+    .iter()
+    .map(|c| query.replace("{period}", &format!("({c})")))
+    .collect::<Vec<_>>()
+    .join("\nUNION ALL\n")
+}
+
+/// `query` once per day range (`$9..$12`), as `UNION ALL` arms, its `{days}` replaced by
+/// the condition on `alias.announced_on`.
+pub fn day_arms(query: &str, alias: &str) -> String {
+    [(9, 10), (11, 12)]
+        .iter()
+        .map(|(a, b)| {
+            query.replace(
+                "{days}",
+                &format!("({alias}.announced_on >= ${a} AND {alias}.announced_on < ${b})"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL\n")
 }
 
 /// Binds `Binds` as `$1..$12` of a `diesel::sql_query` (a macro: each bind changes the
@@ -175,11 +212,15 @@ pub fn day_condition(alias: &str, n: usize) -> String {
 #[macro_export]
 macro_rules! bind_window {
     ($query:expr, $b:expr) => {{
-        use diesel::sql_types::{Bool, Date, Nullable};
+        use diesel::sql_types::{Date, Nullable, Text};
         let b: $crate::analysis::window::Binds = $b;
         $query
-            .bind::<Bool, _>(b.all)
-            .bind::<Bool, _>(b.has_years)
+            .bind::<Text, _>(if b.all { "all" } else { "none" })
+            .bind::<Text, _>(if b.has_years && !b.all {
+                "year"
+            } else {
+                "none"
+            })
             .bind::<Nullable<Date>, _>(b.years.0)
             .bind::<Nullable<Date>, _>(b.years.1)
             .bind::<Date, _>(b.months[0].0)

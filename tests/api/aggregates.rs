@@ -43,32 +43,35 @@ struct Json {
 }
 
 /// The most active dyads of a window computed straight from the actions, as the API shows
-/// them (the alphabetically first code as `a`).
+/// them (the alphabetically first code as `a`; ties by count and last day in the order of
+/// the actor ids).
 async fn expected_dyads(app: &TestApp, from: &str, to: &str) -> Value {
     let mut conn = app.state.pool.get().await.unwrap();
     let row: Json = diesel::sql_query(
         "WITH x AS (
              SELECT CASE WHEN i.code < t.code THEN i.code ELSE t.code END AS a,
                     CASE WHEN i.code < t.code THEN t.code ELSE i.code END AS b,
-                    i.code AS initiator, x.severity, x.announced_on
+                    i.code AS initiator, x.severity, x.announced_on,
+                    least(x.initiator_id, x.target_id) AS lo,
+                    greatest(x.initiator_id, x.target_id) AS hi
              FROM actions x JOIN actors i ON i.id = x.initiator_id
              JOIN actors t ON t.id = x.target_id
              WHERE x.deleted_at IS NULL AND x.announced_on BETWEEN $1::date AND $2::date
          ),
          d AS (
-             SELECT a, b, count(*) AS n,
+             SELECT a, b, lo, hi, count(*) AS n,
                     count(*) FILTER (WHERE initiator = a) AS ab_n,
                     round(coalesce(sum(severity) FILTER (WHERE initiator = a), 0)::numeric, 3) AS ab_s,
                     count(*) FILTER (WHERE initiator = b) AS ba_n,
                     round(coalesce(sum(severity) FILTER (WHERE initiator = b), 0)::numeric, 3) AS ba_s,
                     max(announced_on) AS last
-             FROM x GROUP BY a, b
+             FROM x GROUP BY a, b, lo, hi
          )
          SELECT coalesce(jsonb_agg(jsonb_build_object(
              'a', a, 'b', b, 'count', n,
              'a_to_b', jsonb_build_object('count', ab_n, 'severity_sum', ab_s::float8),
              'b_to_a', jsonb_build_object('count', ba_n, 'severity_sum', ba_s::float8),
-             'last_announced_on', last) ORDER BY n DESC, last DESC, a, b), '[]') AS v
+             'last_announced_on', last) ORDER BY n DESC, last DESC, lo, hi), '[]') AS v
          FROM d",
     )
     .bind::<Text, _>(from)
