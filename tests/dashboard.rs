@@ -70,6 +70,21 @@ async fn loaded(b: &Browser, css: &str) {
     panic!("the view never stopped loading");
 }
 
+/// Every form control of the view has a label a screen reader reads out, and every image
+/// of data (chart, graph) has a name.
+async fn assert_labelled(b: &Browser) {
+    let unlabelled = b
+        .eval(
+            "return [...document.querySelectorAll('input, select, textarea')]
+               .filter(e => e.type !== 'hidden' && !e.labels?.length && !e.getAttribute('aria-label'))
+               .map(e => e.outerHTML)
+               .concat([...document.querySelectorAll('.plot, .chain-graph')]
+                 .filter(e => !e.getAttribute('aria-label')).map(e => e.tagName))",
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "on {}", b.current_url().await);
+}
+
 /// The page is no wider than the window: nothing runs off the side at phone width.
 async fn assert_fits(b: &Browser) {
     let widths = b
@@ -108,6 +123,7 @@ async fn every_page_shows_the_founding_example() {
         Some(DEMAND_10_JULY)
     );
     b.screenshot("overview").await;
+    assert_labelled(&b).await;
     b.assert_no_console_errors().await;
 
     // Click through to the dyad: its chart, its table, its cards.
@@ -185,6 +201,7 @@ async fn every_page_shows_the_founding_example() {
     )
     .await;
     b.screenshot("dyad").await;
+    assert_labelled(&b).await;
     b.assert_no_console_errors().await;
 
     // The chain of the 9 July sanctions: two generations, three typed edges.
@@ -227,6 +244,7 @@ async fn every_page_shows_the_founding_example() {
     let labels = texts(&b, ".chain-graph .edge-label").await;
     assert_eq!(labels.iter().filter(|l| *l == "retaliates").count(), 2);
     b.screenshot("chain").await;
+    assert_labelled(&b).await;
     b.assert_no_console_errors().await;
     // A node is a link: focused and opened from the keyboard.
     b.eval(&format!(
@@ -257,6 +275,7 @@ async fn every_page_shows_the_founding_example() {
         .await;
     b.wait_for_text(".statuses", "threatened").await;
     b.screenshot("action").await;
+    assert_labelled(&b).await;
     b.assert_no_console_errors().await;
     b.goto(&format!("/actions/{GAO_YAN}")).await;
     loaded(&b, "h1").await;
@@ -275,6 +294,7 @@ async fn every_page_shows_the_founding_example() {
     assert_eq!(states, ["in force", "in force"]);
     assert!(b.current_url().await.ends_with("?as_of=2020-07-09"));
     b.screenshot("actor").await;
+    assert_labelled(&b).await;
     b.client().back().await.unwrap();
     b.wait_for_text("#verdict", "under no measure in force")
         .await;
@@ -302,6 +322,7 @@ async fn every_page_shows_the_founding_example() {
         .await
         .ends_with("/search?q=Xinjiang+officials"));
     b.screenshot("search").await;
+    assert_labelled(&b).await;
     b.assert_no_console_errors().await;
 
     // A mistyped filter shows the API's problem, per field, not a blank page.

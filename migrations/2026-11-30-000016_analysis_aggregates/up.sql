@@ -1,6 +1,6 @@
 -- Aggregates of the live actions for the analysis endpoints (issue #13): the most active dyads,
 -- timelines and counts by category of any window must not read every action of the window.
--- A window is answered as whole years and whole months from these tables plus the days at its
+-- A window is answered as whole years, quarters and months from these tables plus the days at its
 -- edges from the actions' indexes (src/analysis/window.rs); `all` rows answer a window with
 -- no bounds at all.
 --
@@ -23,12 +23,15 @@ CREATE TYPE action_tally AS (
     sign         integer
 );
 
--- The periods an action is counted in: the whole time, its year, its month.
+-- The periods an action is counted in: the whole time, its year, its quarter, its month.
+-- Quarters halve the rows a long window with uneven ends reads (a partial year is at most
+-- two months, three quarters and two months instead of eleven months).
 CREATE FUNCTION tally_periods(day date)
 RETURNS TABLE (grain text, start date)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     VALUES ('all', '-infinity'::date),
            ('year', date_trunc('year', day)::date),
+           ('quarter', date_trunc('quarter', day)::date),
            ('month', date_trunc('month', day)::date)
 $$;
 
@@ -38,6 +41,7 @@ RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE grain WHEN 'all' THEN 'infinity'::date
                       WHEN 'year' THEN (start + interval '1 year')::date
+                      WHEN 'quarter' THEN (start + interval '3 months')::date
                       ELSE (start + interval '1 month')::date END
 $$;
 
@@ -60,6 +64,7 @@ CREATE TABLE dyad_periods (
 ) PARTITION BY LIST (grain);
 CREATE TABLE dyad_periods_all PARTITION OF dyad_periods FOR VALUES IN ('all');
 CREATE TABLE dyad_periods_year PARTITION OF dyad_periods FOR VALUES IN ('year');
+CREATE TABLE dyad_periods_quarter PARTITION OF dyad_periods FOR VALUES IN ('quarter');
 CREATE TABLE dyad_periods_month PARTITION OF dyad_periods FOR VALUES IN ('month');
 -- One dyad's periods (timelines, the details of the top dyads), and one actor's dyads.
 CREATE INDEX dyad_periods_dyad_idx ON dyad_periods (lo, hi, grain, start);
@@ -77,6 +82,7 @@ CREATE TABLE category_periods (
 ) PARTITION BY LIST (grain);
 CREATE TABLE category_periods_all PARTITION OF category_periods FOR VALUES IN ('all');
 CREATE TABLE category_periods_year PARTITION OF category_periods FOR VALUES IN ('year');
+CREATE TABLE category_periods_quarter PARTITION OF category_periods FOR VALUES IN ('quarter');
 CREATE TABLE category_periods_month PARTITION OF category_periods FOR VALUES IN ('month');
 
 -- The one definition of both aggregates: what a set of tallies adds to each row (net). The

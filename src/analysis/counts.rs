@@ -72,7 +72,7 @@ pub async fn counts(
     to: Option<NaiveDate>,
 ) -> AppResult<Counts> {
     let actor_days = match actor {
-        Some(_) => " AND (x.initiator_id = $13 OR x.target_id = $13)",
+        Some(_) => " AND (x.initiator_id = $21 OR x.target_id = $21)",
         None => "",
     };
     let sql = format!(
@@ -82,7 +82,7 @@ pub async fn counts(
              {days}
          ) s GROUP BY category",
         periods = period_arms(
-            "SELECT category, n FROM category_periods WHERE actor_id = $13 AND {period}"
+            "SELECT category, n FROM category_periods WHERE actor_id = $21 AND {period}"
         ),
         days = day_arms(
             &format!(

@@ -413,8 +413,8 @@ pub async fn timeline(
         let pieces = Pieces::bounded(start, end, by_months).binds();
         let sql = format!(
             "WITH buckets AS (
-                 SELECT generate_series(date_trunc($17, $15::timestamp), $16::timestamp,
-                                        $18::interval)::date AS start
+                 SELECT generate_series(date_trunc($25, $23::timestamp), $24::timestamp,
+                                        $26::interval)::date AS start
              ),
              acts AS (
                  {periods}
@@ -429,24 +429,24 @@ pub async fn timeline(
              FROM buckets bk LEFT JOIN acts x ON x.start = bk.start
              GROUP BY bk.start ORDER BY bk.start",
             periods = period_arms(
-                "SELECT date_trunc($17, start::timestamp)::date AS start,
-                        CASE WHEN lo = $13 THEN lo_n ELSE hi_n END AS ab_n,
-                        CASE WHEN lo = $13 THEN lo_severity ELSE hi_severity END AS ab_s,
-                        CASE WHEN lo = $13 THEN hi_n ELSE lo_n END AS ba_n,
-                        CASE WHEN lo = $13 THEN hi_severity ELSE lo_severity END AS ba_s
+                "SELECT date_trunc($25, start::timestamp)::date AS start,
+                        CASE WHEN lo = $21 THEN lo_n ELSE hi_n END AS ab_n,
+                        CASE WHEN lo = $21 THEN lo_severity ELSE hi_severity END AS ab_s,
+                        CASE WHEN lo = $21 THEN hi_n ELSE lo_n END AS ba_n,
+                        CASE WHEN lo = $21 THEN hi_severity ELSE lo_severity END AS ba_s
                  FROM dyad_periods
-                 WHERE lo = least($13::uuid, $14::uuid) AND hi = greatest($13::uuid, $14::uuid)
+                 WHERE lo = least($21::uuid, $22::uuid) AND hi = greatest($21::uuid, $22::uuid)
                    AND {period}"
             ),
             days = day_arms(
-                "SELECT date_trunc($17, x.announced_on::timestamp)::date,
-                        (x.initiator_id = $13)::int,
-                        CASE WHEN x.initiator_id = $13 THEN x.severity::numeric ELSE 0 END,
-                        (x.initiator_id = $14)::int,
-                        CASE WHEN x.initiator_id = $14 THEN x.severity::numeric ELSE 0 END
+                "SELECT date_trunc($25, x.announced_on::timestamp)::date,
+                        (x.initiator_id = $21)::int,
+                        CASE WHEN x.initiator_id = $21 THEN x.severity::numeric ELSE 0 END,
+                        (x.initiator_id = $22)::int,
+                        CASE WHEN x.initiator_id = $22 THEN x.severity::numeric ELSE 0 END
                  FROM actions x
-                 WHERE x.initiator_id = ANY (ARRAY[$13::uuid, $14::uuid])
-                   AND x.target_id = ANY (ARRAY[$13::uuid, $14::uuid])
+                 WHERE x.initiator_id = ANY (ARRAY[$21::uuid, $22::uuid])
+                   AND x.target_id = ANY (ARRAY[$21::uuid, $22::uuid])
                    AND x.deleted_at IS NULL AND {days}",
                 "x"
             ),
@@ -533,8 +533,8 @@ pub async fn most_active(
     // then sum the severities, numeric and dearer, of the top `limit` only.
     let (actor_periods, actor_days) = match actor {
         Some(_) => (
-            " AND (lo = $14 OR hi = $14)",
-            " AND (x.initiator_id = $14 OR x.target_id = $14)",
+            " AND (lo = $22 OR hi = $22)",
+            " AND (x.initiator_id = $22 OR x.target_id = $22)",
         ),
         None => ("", ""),
     };
@@ -547,7 +547,7 @@ pub async fn most_active(
              ) p
              GROUP BY lo, hi
              ORDER BY n DESC, last DESC, lo, hi
-             LIMIT $13
+             LIMIT $21
          ),
          detail AS (
              {detail_periods}

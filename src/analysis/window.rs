@@ -1,7 +1,8 @@
 //! A window of days cut into the pieces the aggregates of migration 000016 answer: whole
-//! years and whole months from `dyad_periods`/`category_periods`, the days at the edges from
-//! the actions' indexes. A window is then a few thousand aggregate rows and at most two
-//! months of actions, whatever its length; an unbounded one is the `all` rows alone.
+//! years, quarters and months from `dyad_periods`/`category_periods`, the days at the edges
+//! from the actions' indexes. A window is then a few aggregate rows per dyad (at most a run
+//! of years, three quarters and two months at each end) and at most two months of actions,
+//! whatever its length; an unbounded one is the `all` rows alone.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -15,7 +16,9 @@ pub struct Pieces {
     pub all: bool,
     /// Whole years (by their first day), if any.
     pub years: Option<Span>,
-    /// Whole months (by their first day), at most two ranges, bounded.
+    /// Whole quarters (by their first day), at most two ranges, bounded.
+    pub quarters: Vec<(NaiveDate, NaiveDate)>,
+    /// Whole months (by their first day), at most four ranges, bounded.
     pub months: Vec<(NaiveDate, NaiveDate)>,
     /// Days read from the actions, at most two ranges, bounded.
     pub days: Vec<(NaiveDate, NaiveDate)>,
@@ -47,6 +50,22 @@ fn month_ceil(d: NaiveDate) -> NaiveDate {
     }
 }
 
+fn quarter_floor(d: NaiveDate) -> NaiveDate {
+    let month = (d.month0() / 3) * 3 + 1;
+    NaiveDate::from_ymd_opt(d.year(), month, 1).expect("a quarter's first day exists")
+}
+
+fn quarter_ceil(d: NaiveDate) -> NaiveDate {
+    let floor = quarter_floor(d);
+    if floor == d {
+        d
+    } else {
+        floor
+            .checked_add_months(chrono::Months::new(3))
+            .unwrap_or(NaiveDate::MAX)
+    }
+}
+
 impl Pieces {
     /// The pieces of the inclusive window `from..=to` (either side optional).
     pub fn of(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Pieces {
@@ -65,13 +84,13 @@ impl Pieces {
         if whole_years {
             p.years = Some((y0, y1));
             if let (Some(f), Some(y0)) = (from, y0) {
-                p.split_months(f, y0);
+                p.split_quarters(f, y0);
             }
             if let (Some(y1), Some(e)) = (y1, end) {
-                p.split_months(y1, e);
+                p.split_quarters(y1, e);
             }
         } else if let (Some(f), Some(e)) = (from, end) {
-            p.split_months(f, e);
+            p.split_quarters(f, e);
         }
         p
     }
@@ -86,6 +105,21 @@ impl Pieces {
             p.days.push((start, end));
         }
         p
+    }
+
+    /// `a..b` (within a year, or two at most) as whole quarters between month pieces.
+    fn split_quarters(&mut self, a: NaiveDate, b: NaiveDate) {
+        if a >= b {
+            return;
+        }
+        let (q0, q1) = (quarter_ceil(month_ceil(a)), quarter_floor(month_floor(b)));
+        if q0 < q1 {
+            self.quarters.push((q0, q1));
+            self.split_months(a, q0);
+            self.split_months(q1, b);
+        } else {
+            self.split_months(a, b);
+        }
     }
 
     fn split_months(&mut self, a: NaiveDate, b: NaiveDate) {
@@ -107,26 +141,26 @@ impl Pieces {
 
     /// The bind values the window queries take, in this order: the grain of the `all` arm
     /// (`all`, or `none` to match nothing), that of the years' arm (`year` or `none`), the
-    /// years' start and end (null: unbounded), two month ranges and two day ranges (an empty
-    /// range is a day to itself).
+    /// years' start and end (null: unbounded), two quarter ranges, four month ranges and two
+    /// day ranges (an empty range is a day to itself).
     pub fn binds(&self) -> Binds {
-        // Any day PostgreSQL can hold (chrono's MIN is before its range).
-        let day = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid day");
-        let empty = (day, day);
-        let two = |v: &[(NaiveDate, NaiveDate)]| {
-            [
-                v.first().copied().unwrap_or(empty),
-                v.get(1).copied().unwrap_or(empty),
-            ]
-        };
         Binds {
             all: self.all,
             has_years: self.years.is_some(),
             years: self.years.unwrap_or((None, None)),
-            months: two(&self.months),
-            days: two(&self.days),
+            quarters: padded(&self.quarters),
+            months: padded(&self.months),
+            days: padded(&self.days),
         }
     }
+}
+
+/// `ranges` followed by empty ranges, `N` in all.
+fn padded<const N: usize>(ranges: &[(NaiveDate, NaiveDate)]) -> [(NaiveDate, NaiveDate); N] {
+    // Any day PostgreSQL can hold (chrono's MIN is before its range).
+    let day = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid day");
+    assert!(ranges.len() <= N, "{} ranges for {N} arms", ranges.len());
+    std::array::from_fn(|i| ranges.get(i).copied().unwrap_or((day, day)))
 }
 
 /// `Pieces` as bind parameters.
@@ -135,7 +169,8 @@ pub struct Binds {
     pub all: bool,
     pub has_years: bool,
     pub years: Span,
-    pub months: [(NaiveDate, NaiveDate); 2],
+    pub quarters: [(NaiveDate, NaiveDate); 2],
+    pub months: [(NaiveDate, NaiveDate); 4],
     pub days: [(NaiveDate, NaiveDate); 2],
 }
 
@@ -173,7 +208,7 @@ pub async fn open_ends(
 }
 
 /// `query` once per kind of aggregate piece, as `UNION ALL` arms, its `{period}` replaced by
-/// the arm's condition on `grain` and `start` (bind parameters `$1..$8`). Separate arms with
+/// the arm's condition on `grain` and `start` (bind parameters `$1..$16`). Separate arms with
 /// `grain = $n` rather than one condition with ORs: PostgreSQL then prunes the partitions of
 /// the pieces a window has not at executor start, and scans each remaining one by index
 /// range, in the generic plans of prepared statements too (an OR of flags made it filter
@@ -183,19 +218,29 @@ pub fn period_arms(query: &str) -> String {
         "grain = $1",
         "grain = $2 AND start >= coalesce($3, '-infinity'::date) \
          AND start < coalesce($4, 'infinity'::date)",
-        "grain = 'month' AND start >= $5 AND start < $6",
-        "grain = 'month' AND start >= $7 AND start < $8",
     ]
-    .iter()
+    .into_iter()
+    .map(String::from)
+    .chain(
+        [
+            (5, "quarter"),
+            (7, "quarter"),
+            (9, "month"),
+            (11, "month"),
+            (13, "month"),
+            (15, "month"),
+        ]
+        .map(|(n, grain)| format!("grain = '{grain}' AND start >= ${n} AND start < ${}", n + 1)),
+    )
     .map(|c| query.replace("{period}", &format!("({c})")))
     .collect::<Vec<_>>()
     .join("\nUNION ALL\n")
 }
 
-/// `query` once per day range (`$9..$12`), as `UNION ALL` arms, its `{days}` replaced by
+/// `query` once per day range (`$17..$20`), as `UNION ALL` arms, its `{days}` replaced by
 /// the condition on `alias.announced_on`.
 pub fn day_arms(query: &str, alias: &str) -> String {
-    [(9, 10), (11, 12)]
+    [(17, 18), (19, 20)]
         .iter()
         .map(|(a, b)| {
             query.replace(
@@ -207,7 +252,7 @@ pub fn day_arms(query: &str, alias: &str) -> String {
         .join("\nUNION ALL\n")
 }
 
-/// Binds `Binds` as `$1..$12` of a `diesel::sql_query` (a macro: each bind changes the
+/// Binds `Binds` as `$1..$20` of a `diesel::sql_query` (a macro: each bind changes the
 /// query's type).
 #[macro_export]
 macro_rules! bind_window {
@@ -223,10 +268,18 @@ macro_rules! bind_window {
             })
             .bind::<Nullable<Date>, _>(b.years.0)
             .bind::<Nullable<Date>, _>(b.years.1)
+            .bind::<Date, _>(b.quarters[0].0)
+            .bind::<Date, _>(b.quarters[0].1)
+            .bind::<Date, _>(b.quarters[1].0)
+            .bind::<Date, _>(b.quarters[1].1)
             .bind::<Date, _>(b.months[0].0)
             .bind::<Date, _>(b.months[0].1)
             .bind::<Date, _>(b.months[1].0)
             .bind::<Date, _>(b.months[1].1)
+            .bind::<Date, _>(b.months[2].0)
+            .bind::<Date, _>(b.months[2].1)
+            .bind::<Date, _>(b.months[3].0)
+            .bind::<Date, _>(b.months[3].1)
             .bind::<Date, _>(b.days[0].0)
             .bind::<Date, _>(b.days[0].1)
             .bind::<Date, _>(b.days[1].0)
@@ -252,18 +305,38 @@ mod tests {
                 let y = year_floor(day);
                 a.is_none_or(|a| y >= a) && b.is_none_or(|b| y < b)
             });
+            let in_quarters = p
+                .quarters
+                .iter()
+                .filter(|(a, b)| quarter_floor(day) >= *a && quarter_floor(day) < *b)
+                .count();
             let in_months = p
                 .months
                 .iter()
                 .filter(|(a, b)| month_floor(day) >= *a && month_floor(day) < *b)
                 .count();
             let in_days = p.days.iter().filter(|(a, b)| day >= *a && day < *b).count();
-            let n = in_years as usize + in_months + in_days;
+            let n = in_years as usize + in_quarters + in_months + in_days;
             let inside = day >= from && day <= to;
             assert_eq!(n, inside as usize, "{day} in {from}..={to}: {p:?}");
             day = day.succ_opt().unwrap();
         }
-        assert!(p.months.len() <= 2 && p.days.len() <= 2, "{p:?}");
+        assert!(
+            p.quarters.len() <= 2 && p.months.len() <= 4 && p.days.len() <= 2,
+            "{p:?}"
+        );
+        // Each partial year is at most 2 months, 3 quarters and 2 months.
+        let per_end = |v: &[(NaiveDate, NaiveDate)], unit: u32| -> u32 {
+            v.iter().map(|(a, b)| months_between(*a, *b) / unit).sum()
+        };
+        assert!(
+            per_end(&p.quarters, 3) <= 6 && per_end(&p.months, 1) <= 8,
+            "{p:?}"
+        );
+    }
+
+    fn months_between(a: NaiveDate, b: NaiveDate) -> u32 {
+        ((b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32) as u32
     }
 
     #[test]
@@ -277,6 +350,9 @@ mod tests {
             ("2020-02-10", "2020-05-03"),
             ("2020-02-01", "2021-02-28"),
             ("2020-12-31", "2021-12-31"),
+            ("2019-03-15", "2024-10-20"),
+            ("2020-04-01", "2020-09-30"),
+            ("2020-02-29", "2020-11-02"),
         ] {
             covers(d(f), d(t));
         }
@@ -287,7 +363,8 @@ mod tests {
         assert!(Pieces::of(None, None).all);
         let p = Pieces::of(Some(d("2020-03-05")), None);
         assert_eq!(p.years, Some((Some(d("2021-01-01")), None)));
-        assert_eq!(p.months, vec![(d("2020-04-01"), d("2021-01-01"))]);
+        assert_eq!(p.quarters, vec![(d("2020-04-01"), d("2021-01-01"))]);
+        assert!(p.months.is_empty());
         assert_eq!(p.days, vec![(d("2020-03-05"), d("2020-04-01"))]);
         let p = Pieces::of(None, Some(d("2020-12-31")));
         assert_eq!(p.years, Some((None, Some(d("2021-01-01")))));
