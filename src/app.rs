@@ -44,6 +44,9 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(from_fn(request_id))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(plain_errors_as_problems))
+            // Outermost: counts every answer as the client gets it, 429s and refused
+            // preflights included.
+            .wrap(from_fn(crate::metrics::middleware))
             .configure(|cfg| controllers::routes(&mut ServiceConfig::new(cfg)))
             .configure(controllers::pages::routes)
             .service(web::redirect("/docs", "/docs/"))

@@ -336,6 +336,7 @@ fn run(cli: Cli) -> Result<(), String> {
                             state.pool.clone(),
                             state.types.clone(),
                             state.config.webhooks.clone(),
+                            state.metrics.clone(),
                         )
                     })
                     .transpose()
