@@ -95,7 +95,7 @@ impl Metrics {
         let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
         // Both series from the start, so that a rate over them never begins with a gap.
         for outcome in ["success", "failure"] {
-            webhook_deliveries.get_or_create(&OutcomeLabels { outcome });
+            drop(webhook_deliveries.get_or_create(&OutcomeLabels { outcome }));
         }
         registry.register(
             "webhook_deliveries",
