@@ -38,12 +38,15 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .app_data(data.clone())
             .app_data(allowed.clone())
             .wrap(Compress::default())
-            .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
+            .wrap(access_log())
             .wrap(from_fn(deadline))
             .wrap(from_fn(crate::ratelimit::middleware))
             .wrap(from_fn(request_id))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(plain_errors_as_problems))
+            // Outermost: counts every answer as the client gets it, 429s and refused
+            // preflights included.
+            .wrap(from_fn(crate::metrics::middleware))
             .configure(|cfg| controllers::routes(&mut ServiceConfig::new(cfg)))
             .configure(controllers::pages::routes)
             .service(web::redirect("/docs", "/docs/"))
@@ -58,6 +61,19 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     // Signals are ours (`stop_on_signals`): actix stops at once on SIGINT.
     .disable_signals()
     .run())
+}
+
+/// The access log. The request id is read from the request (`request_id` runs first): the
+/// response header is added only after this layer has written its line.
+fn access_log() -> Logger {
+    use crate::logging::{ACCESS_FORMAT, ACCESS_TARGET, REQUEST_ID_LABEL};
+    Logger::new(ACCESS_FORMAT)
+        .log_target(ACCESS_TARGET)
+        .custom_request_replace(REQUEST_ID_LABEL, |req| {
+            req.extensions()
+                .get::<RequestId>()
+                .map_or_else(|| "-".to_string(), |id| id.0.clone())
+        })
 }
 
 /// SIGTERM or SIGINT (Ctrl-C) stop taking connections and let the requests in flight finish,

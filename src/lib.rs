@@ -15,6 +15,8 @@ pub mod generate;
 pub mod import;
 pub mod input;
 pub mod limits;
+pub mod logging;
+pub mod metrics;
 pub mod models;
 pub mod openapi;
 pub mod pagination;

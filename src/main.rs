@@ -21,6 +21,15 @@ struct Cli {
     /// Global: accepted before or after the subcommand.
     #[command(flatten)]
     db: DbArgs,
+    /// Log lines as text or as one JSON object per line (timestamp, level, target,
+    /// message, and request_id on access-log lines). Global.
+    #[arg(
+        long,
+        env = "RIPOSTE_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    log_format: riposte::logging::LogFormat,
 }
 
 #[derive(clap::Args)]
@@ -184,8 +193,8 @@ fn parse_expiry(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("RIPOSTE_LOG", "info")).init();
     let cli = Cli::parse();
+    riposte::logging::init(cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -336,6 +345,7 @@ fn run(cli: Cli) -> Result<(), String> {
                             state.pool.clone(),
                             state.types.clone(),
                             state.config.webhooks.clone(),
+                            state.metrics.clone(),
                         )
                     })
                     .transpose()

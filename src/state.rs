@@ -75,6 +75,9 @@ pub struct AppState {
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// Import jobs: where their files wait and how many run at once.
     pub imports: Arc<crate::service::imports::Imports>,
+    /// What `GET /metrics` exposes; this server's own, so that servers sharing a process
+    /// (tests) count apart.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             feed: Arc::default(),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             imports: Arc::new(crate::service::imports::Imports::new(database_url)),
+            metrics: Arc::default(),
         })
     }
 

@@ -439,3 +439,84 @@ fn import_from_the_command_line() {
     assert!(!ok);
     assert!(log.contains("cannot read /nonexistent.ndjson"), "{log}");
 }
+
+/// `RIPOSTE_LOG_FORMAT=json`: every line the server logs is one JSON object with timestamp,
+/// level, target and message, and the access-log line of a request carries its
+/// `X-Request-Id`; `/metrics` of the real process counts the request under its route.
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-jsonlog")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let log_path = dir.path().join("stderr.log");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        riposte(&["serve", "--bind", &format!("127.0.0.1:{port}")], &data)
+            .env("RIPOSTE_LOG", "info")
+            .env("RIPOSTE_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base, &mut server).await;
+    let resp = client
+        .get(format!("{base}/v1/actors/NOWHERE"))
+        .header("x-request-id", "json-log-test-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["x-request-id"], "json-log-test-42");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "riposte_http_requests_total{route=\"/v1/actors/{actor}\",method=\"GET\",status=\"404\"} 1\n"
+        ),
+        "{metrics}"
+    );
+
+    // Stopped, so that every line is written.
+    unsafe {
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
+    }
+    let status = server
+        .exit_status("riposte did not stop after SIGTERM")
+        .await;
+    assert!(status.success(), "exit status {status}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for line in &lines {
+        for field in ["timestamp", "level", "target", "message"] {
+            assert!(line[field].is_string(), "{field} missing in {line}");
+        }
+    }
+    assert!(lines.iter().any(|l| l["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("serving on http://")));
+    let access = lines
+        .iter()
+        .find(|l| l["request_id"] == "json-log-test-42")
+        .unwrap_or_else(|| panic!("no line with the request id in\n{log}"));
+    assert_eq!(access["level"], "INFO");
+    let message = access["message"].as_str().unwrap();
+    assert!(message.contains("GET /v1/actors/NOWHERE"), "{message}");
+    assert!(message.contains(" 404 "), "{message}");
+    chrono::DateTime::parse_from_rfc3339(access["timestamp"].as_str().unwrap())
+        .expect("an RFC 3339 timestamp");
+}

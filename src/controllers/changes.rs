@@ -148,6 +148,7 @@ pub async fn events(
         shutdown: state.shutdown.subscribe(),
         live_sent: false,
         ended: false,
+        _connected: state.metrics.event_client(),
     };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -171,6 +172,8 @@ struct Stream {
     /// A live event was sent: falling behind from now on is the client's doing.
     live_sent: bool,
     ended: bool,
+    /// Counts this client in `riposte_events_clients` until the stream is dropped.
+    _connected: crate::metrics::EventClient,
 }
 
 fn event(seq: i64, json: &str) -> String {
@@ -216,6 +219,7 @@ async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
             }
             Next::Received(Err(RecvError::Lagged(_))) => {
                 s.ended = true;
+                s.state.metrics.event_client_dropped();
                 let dropped = format!(
                     "event: dropped\ndata: {{\"resume_after\": \"{}\"}}\n\n",
                     s.after

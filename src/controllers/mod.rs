@@ -11,6 +11,7 @@ pub mod changes;
 mod filters;
 pub mod health;
 pub mod imports;
+pub mod metrics;
 pub mod pages;
 pub mod webhooks;
 
@@ -76,7 +77,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::redeliver)
         .service(webhooks::rotate_secret)
         .service(health::healthz)
-        .service(health::readyz);
+        .service(health::readyz)
+        .service(metrics::metrics);
 }
 
 /// `If-Match`, declared by the handlers that honour it (PATCH and DELETE of a resource).

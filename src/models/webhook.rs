@@ -454,3 +454,35 @@ pub async fn prune(conn: &mut AsyncPgConnection, days: i32) -> QueryResult<usize
         .execute(conn)
         .await
 }
+
+/// The subscriptions by state and the entries past the enabled ones' cursors (`seq` is
+/// gap-free, so the distance to the newest entry is a count), for `GET /metrics`.
+pub async fn figures(conn: &mut AsyncPgConnection) -> QueryResult<crate::metrics::WebhookFigures> {
+    #[derive(QueryableByName)]
+    struct Figures {
+        #[diesel(sql_type = BigInt)]
+        healthy: i64,
+        #[diesel(sql_type = BigInt)]
+        failing: i64,
+        #[diesel(sql_type = BigInt)]
+        disabled: i64,
+        #[diesel(sql_type = BigInt)]
+        backlog: i64,
+    }
+    let f: Figures = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE enabled AND failing_since IS NULL) AS healthy, \
+                count(*) FILTER (WHERE enabled AND failing_since IS NOT NULL) AS failing, \
+                count(*) FILTER (WHERE NOT enabled) AS disabled, \
+                coalesce(sum(greatest(newest.seq - delivered_seq, 0)) FILTER (WHERE enabled), \
+                         0)::int8 AS backlog \
+         FROM webhooks, (SELECT coalesce(max(seq), 0) AS seq FROM changes) AS newest",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(crate::metrics::WebhookFigures {
+        healthy: f.healthy,
+        failing: f.failing,
+        disabled: f.disabled,
+        backlog: f.backlog,
+    })
+}

@@ -73,7 +73,7 @@ pub fn backoff(settings: &Settings, failures: i32) -> Duration {
 
 /// Entry `seq` failed: the attempt is recorded and the next one scheduled with backoff,
 /// never later than the give-up moment; at that moment, with the entry still failing, the
-/// subscription is disabled (and the audit log says so).
+/// subscription is disabled (and the audit log says so); whether it was.
 pub async fn failed(
     conn: &mut AsyncPgConnection,
     row: &WebhookRow,
@@ -81,7 +81,7 @@ pub async fn failed(
     seq: i64,
     outcome: &Outcome,
     settings: &Settings,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let now = Utc::now();
     let since = row.failing_since.unwrap_or(now);
     let give_up_at =
@@ -98,7 +98,7 @@ pub async fn failed(
     attempt.next_attempt_at = (!giving_up).then_some(retry_at);
     webhook::record(conn, &attempt).await?;
     let Some(current) = webhook::fail(conn, row.id, token, since, retry_at).await? else {
-        return Ok(());
+        return Ok(false);
     };
     if giving_up {
         let before = view(conn, &current).await?;
@@ -125,5 +125,5 @@ pub async fn failed(
         )
         .await?;
     }
-    Ok(())
+    Ok(giving_up)
 }

@@ -35,6 +35,14 @@ impl Imports {
             pending: AtomicUsize::new(0),
         }
     }
+
+    /// Jobs of this process: (running, queued). Read without a lock, so a job starting
+    /// meanwhile may be seen in neither or both; good enough for a gauge.
+    pub fn counts(&self) -> (usize, usize) {
+        let running = MAX_RUNNING_IMPORTS.saturating_sub(self.running.available_permits());
+        let pending = self.pending.load(Ordering::SeqCst);
+        (running, pending.saturating_sub(running))
+    }
 }
 
 /// A place among the jobs accepted and not finished, given back when dropped (whatever

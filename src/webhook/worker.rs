@@ -37,6 +37,7 @@ struct Context {
     types: Arc<ActionTypes>,
     settings: Settings,
     sender: Sender,
+    metrics: Arc<crate::metrics::Metrics>,
     /// Set when the worker stops: deliveries end after the attempt in flight.
     stopping: watch::Receiver<bool>,
 }
@@ -49,7 +50,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn start(pool: DbPool, types: Arc<ActionTypes>, settings: Settings) -> AppResult<Worker> {
+    pub fn start(
+        pool: DbPool,
+        types: Arc<ActionTypes>,
+        settings: Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> AppResult<Worker> {
         let sender = Sender::new(&settings)?;
         let grace = settings.timeout + Duration::from_secs(5);
         let (stop, stopped) = watch::channel(false);
@@ -58,6 +64,7 @@ impl Worker {
             types,
             settings,
             sender,
+            metrics,
             stopping: stopped.clone(),
         });
         let task = tokio::spawn(run(context, stopped));
@@ -199,6 +206,7 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
             let body = payload(entry)?;
             let id = signing::message_id(change.seq);
             let outcome = cx.sender.send(&row.url, &row.secret, &id, body).await;
+            cx.metrics.webhook_attempt(outcome.delivered());
             let mut conn = cx.pool.get().await?;
             if !outcome.delivered() {
                 log::info!(
@@ -209,12 +217,15 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
                 );
                 let settings = cx.settings.clone();
                 let (row, seq) = (row.clone(), change.seq);
-                crate::service::write(&cx.pool, move |conn| {
+                let disabled = crate::service::write(&cx.pool, move |conn| {
                     Box::pin(async move {
                         service::failed(conn, &row, token, seq, &outcome, &settings).await
                     })
                 })
                 .await?;
+                if disabled {
+                    cx.metrics.webhook_disabled();
+                }
                 return Ok(());
             }
             let fresh =

@@ -372,6 +372,8 @@ async fn a_subscriber_that_falls_behind_is_dropped_with_its_resume_point() {
         .find(|(_, name, _)| name == "dropped")
         .expect("the slow subscriber was dropped");
     let resume = dropped.2["resume_after"].as_str().unwrap().to_string();
+    let scraped = super::metrics::scrape(&app).await;
+    assert_eq!(scraped.must("riposte_events_dropped_total", &[]), 1.0);
     let delivered: Vec<&str> = events
         .iter()
         .filter(|(_, name, _)| name == "change")

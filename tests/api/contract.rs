@@ -125,7 +125,15 @@ pub fn check(method: &str, full_path: &str, resp: &Resp) {
         .to_string();
     let content = content
         .unwrap_or_else(|| panic!("{method} {template} {status}: sent a body but documents none"));
-    let media = content.get(&content_type).unwrap_or_else(|| {
+    // A documented type may carry parameters (`text/plain; version=0.0.4`); its base type
+    // is what must match.
+    let media = content.get(&content_type).or_else(|| {
+        content
+            .iter()
+            .find(|(t, _)| t.split(';').next().unwrap().trim() == content_type)
+            .map(|(_, media)| media)
+    });
+    let media = media.unwrap_or_else(|| {
         panic!(
             "{method} {template} {status}: content type {content_type} is not documented \
              (documented: {:?})",

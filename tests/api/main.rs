@@ -21,6 +21,7 @@ mod hardening;
 mod health;
 mod imports;
 mod lists;
+mod metrics;
 mod migrations;
 mod openapi;
 mod pages;

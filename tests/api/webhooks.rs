@@ -41,6 +41,7 @@ fn deliveries(app: &TestApp) -> Worker {
         app.state.pool.clone(),
         app.state.types.clone(),
         app.state.config.webhooks.clone(),
+        app.state.metrics.clone(),
     )
     .expect("the delivery worker starts")
 }
