@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::window::{day_arms, period_arms, Pieces};
+use super::window::{dyad_arms, Pieces};
 use crate::bind_window;
 use crate::error::{AppError, AppResult};
 
@@ -404,10 +404,9 @@ pub async fn timeline(
                 ),
             ));
         }
-        // Month, quarter and year buckets are made of whole months, read from the month
-        // aggregates (migration 000016), and the days at the window's edges; day and week
-        // buckets read the dyad's actions. Both directions in one pass, by `= ANY` on both
-        // columns: two range scans of the dyad index.
+        // Month, quarter and year buckets are made of whole months and the days at the
+        // window's edges, day and week buckets of days: all read from the dyad's rows of the
+        // aggregates (migration 000016), never from its actions.
         let end = to.succ_opt().unwrap_or(NaiveDate::MAX);
         let by_months = !matches!(interval, Interval::Day | Interval::Week);
         let pieces = Pieces::bounded(start, end, by_months).binds();
@@ -418,8 +417,6 @@ pub async fn timeline(
              ),
              acts AS (
                  {periods}
-                 UNION ALL
-                 {days}
              )
              SELECT bk.start,
                     coalesce(sum(x.ab_n), 0)::bigint AS ab_count,
@@ -428,7 +425,7 @@ pub async fn timeline(
                     coalesce(sum(x.ba_s), 0)::float8 AS ba_sum
              FROM buckets bk LEFT JOIN acts x ON x.start = bk.start
              GROUP BY bk.start ORDER BY bk.start",
-            periods = period_arms(
+            periods = dyad_arms(
                 "SELECT date_trunc($25, start::timestamp)::date AS start,
                         CASE WHEN lo = $21 THEN lo_n ELSE hi_n END AS ab_n,
                         CASE WHEN lo = $21 THEN lo_severity ELSE hi_severity END AS ab_s,
@@ -437,18 +434,6 @@ pub async fn timeline(
                  FROM dyad_periods
                  WHERE lo = least($21::uuid, $22::uuid) AND hi = greatest($21::uuid, $22::uuid)
                    AND {period}"
-            ),
-            days = day_arms(
-                "SELECT date_trunc($25, x.announced_on::timestamp)::date,
-                        (x.initiator_id = $21)::int,
-                        CASE WHEN x.initiator_id = $21 THEN x.severity::numeric ELSE 0 END,
-                        (x.initiator_id = $22)::int,
-                        CASE WHEN x.initiator_id = $22 THEN x.severity::numeric ELSE 0 END
-                 FROM actions x
-                 WHERE x.initiator_id = ANY (ARRAY[$21::uuid, $22::uuid])
-                   AND x.target_id = ANY (ARRAY[$21::uuid, $22::uuid])
-                   AND x.deleted_at IS NULL AND {days}",
-                "x"
             ),
         );
         let rows: Vec<BucketRow> = bind_window!(diesel::sql_query(sql), pieces)
@@ -531,28 +516,21 @@ pub async fn most_active(
     // Two steps, one statement: rank the dyads by count (and last day) over the window's
     // pieces, which is integer sums over a few thousand aggregate rows (migration 000016);
     // then sum the severities, numeric and dearer, of the top `limit` only.
-    let (actor_periods, actor_days) = match actor {
-        Some(_) => (
-            " AND (lo = $22 OR hi = $22)",
-            " AND (x.initiator_id = $22 OR x.target_id = $22)",
-        ),
-        None => ("", ""),
+    let actor_periods = match actor {
+        Some(_) => " AND (lo = $22 OR hi = $22)",
+        None => "",
     };
     let sql = format!(
         "WITH ranked AS MATERIALIZED (
              SELECT lo, hi, sum(n)::bigint AS n, max(last) AS last FROM (
-                 {rank_periods}
-                 UNION ALL
-                 {rank_days}
+                 {rank}
              ) p
              GROUP BY lo, hi
              ORDER BY n DESC, last DESC, lo, hi
              LIMIT $21
          ),
          detail AS (
-             {detail_periods}
-             UNION ALL
-             {detail_days}
+             {detail}
          )
          SELECT r.lo, r.hi, r.n,
                 coalesce(sum(d.lo_n), 0)::bigint AS lo_n,
@@ -563,32 +541,14 @@ pub async fn most_active(
          FROM ranked r LEFT JOIN detail d ON d.lo = r.lo AND d.hi = r.hi
          GROUP BY r.lo, r.hi, r.n, r.last
          ORDER BY r.n DESC, r.last DESC, r.lo, r.hi",
-        rank_periods = period_arms(&format!(
+        rank = dyad_arms(&format!(
             "SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_periods
              WHERE {{period}}{actor_periods}"
         )),
-        rank_days = day_arms(
-            &format!(
-                "SELECT least(x.initiator_id, x.target_id), greatest(x.initiator_id, x.target_id),
-                        1, x.announced_on
-                 FROM actions x WHERE x.deleted_at IS NULL AND {{days}}{actor_days}"
-            ),
-            "x"
-        ),
-        detail_periods = period_arms(
+        detail = dyad_arms(
             "SELECT d.lo, d.hi, d.lo_n, d.lo_severity, d.hi_n, d.hi_severity
              FROM ranked r JOIN dyad_periods d ON d.lo = r.lo AND d.hi = r.hi
              WHERE {period}"
-        ),
-        detail_days = day_arms(
-            "SELECT r.lo, r.hi, (x.initiator_id = r.lo)::int,
-                    CASE WHEN x.initiator_id = r.lo THEN x.severity::numeric ELSE 0 END,
-                    (x.initiator_id = r.hi)::int,
-                    CASE WHEN x.initiator_id = r.hi THEN x.severity::numeric ELSE 0 END
-             FROM ranked r JOIN actions x
-               ON x.initiator_id = ANY (ARRAY[r.lo, r.hi]) AND x.target_id = ANY (ARRAY[r.lo, r.hi])
-             WHERE x.deleted_at IS NULL AND {days}",
-            "x"
         ),
     );
     let (from, to) = super::window::open_ends(conn, from, to).await?;

@@ -1,6 +1,6 @@
 //! A window of days cut into the pieces the aggregates of migration 000016 answer: whole
 //! years, quarters and months from `dyad_periods`/`category_periods`, the days at the edges
-//! from the actions' indexes. A window is then a few aggregate rows per dyad (at most a run
+//! from the day rows of `dyad_periods` (or, for counts by category, the actions' indexes). A window is then a few aggregate rows per dyad (at most a run
 //! of years, three quarters and two months at each end) and at most two months of actions,
 //! whatever its length; an unbounded one is the `all` rows alone.
 
@@ -235,6 +235,21 @@ pub fn period_arms(query: &str) -> String {
     .map(|c| query.replace("{period}", &format!("({c})")))
     .collect::<Vec<_>>()
     .join("\nUNION ALL\n")
+}
+
+/// `period_arms` of a query on `dyad_periods`, which also holds days, and the window's day
+/// ranges (`$17..$20`) as two more arms of day rows.
+pub fn dyad_arms(query: &str) -> String {
+    let days = [(17, 18), (19, 20)].map(|(a, b)| {
+        query.replace(
+            "{period}",
+            &format!("(grain = 'day' AND start >= ${a} AND start < ${b})"),
+        )
+    });
+    std::iter::once(period_arms(query))
+        .chain(days)
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL\n")
 }
 
 /// `query` once per day range (`$17..$20`), as `UNION ALL` arms, its `{days}` replaced by
