@@ -393,6 +393,28 @@ async fn a_promoted_replica_leaves_the_rotation() {
     let r = app.get("/v1/dyads/USA/CHN", &[]).await;
     assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
 
+    // What that relies on, checked directly: a standby exports a snapshot and imports it
+    // on another of its own connections.
+    let exporting = cluster.standby.connect().await.unwrap();
+    exporting
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await
+        .unwrap();
+    let snapshot: String = exporting
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let importing = cluster.standby.connect().await.unwrap();
+    importing
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \
+             '{snapshot}'; COMMIT"
+        ))
+        .await
+        .unwrap();
+    exporting.batch_execute("COMMIT").await.unwrap();
+
     cluster.standby.execute("SELECT pg_promote()").await;
     let promoted = app.wait_replica("promoted").await;
     assert!(promoted["error"].as_str().unwrap().contains("promoted"));
