@@ -64,6 +64,7 @@ IMPORT_TABLES = [
 MEMORY_TARGET = 100_000_000  # bytes (100 MB) of peak resident memory of the server
 SUBSCRIBERS = 1000  # clients of GET /v1/events in the fan-out check (100 with --quick)
 PG_PORT = 5432  # the embedded cluster's port (its socket is in the data directory)
+REPLICA_PORT = 5433  # the standby's port, socket in WORK / "replica" / "socket"
 
 STARTED = time.monotonic()
 
@@ -96,9 +97,10 @@ def parse_args(argv):
                    help="concurrent connections for the throughput rows (default 16)")
     p.add_argument("--no-install", action="store_true",
                    help="do not install wrk with apt-get when it is missing; stop instead")
-    p.add_argument("--only", choices=["integration", "analysis"],
+    p.add_argument("--only", choices=["integration", "analysis", "replicas"],
                    help="integration: only the export, import and event-stream checks (no wrk "
-                        "or pgbench rows); analysis: only the analysis and dashboard rows")
+                        "or pgbench rows); analysis: only the analysis and dashboard rows; "
+                        "replicas: the same reads from a streaming standby and from the primary")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 3 when any target is missed (default: 0 once the run completes)")
     args = p.parse_args(argv)
@@ -265,10 +267,11 @@ def free_port():
 class Server:
     """`riposte serve` on a free loopback port, with rate limits off and default workers."""
 
-    def __init__(self, binary, pg_dir, log_path):
+    def __init__(self, binary, pg_dir, log_path, extra=()):
         self.binary = binary
         self.pg_dir = pg_dir
         self.log_path = log_path
+        self.extra = list(extra)
         self.proc = None
         self.base = None
 
@@ -276,10 +279,11 @@ class Server:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         cmd = [str(self.binary), "serve", "--bind", f"127.0.0.1:{port}", "--data-dir", str(self.pg_dir),
-               "--rate-limit", "0", "--rate-limit-anonymous", "0"]
+               "--rate-limit", "0", "--rate-limit-anonymous", "0", *self.extra]
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
-        for name in ("RIPOSTE_WORKERS", "RIPOSTE_POOL_SIZE", "RIPOSTE_PUBLIC_READ"):
+        for name in ("RIPOSTE_WORKERS", "RIPOSTE_POOL_SIZE", "RIPOSTE_PUBLIC_READ",
+                     "RIPOSTE_REPLICA_URLS"):
             env.pop(name, None)
         log = open(self.log_path, "ab")
         # Its own session: a Ctrl-C reaches the harness only, which then stops the server.
@@ -322,6 +326,101 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+
+class Standby:
+    """A streaming standby of the benchmark's (embedded) cluster: `pg_basebackup -R` into
+    `home`, started on its own socket, removed when stopped. Runs as the cluster's owner."""
+
+    def __init__(self, tools, primary_dir, home):
+        self.tools, self.primary_dir, self.home = tools, Path(primary_dir), Path(home)
+        self.data = self.home / "pg"
+        self.socket = self.home / "socket"
+        self.proc = None
+        st = self.primary_dir.stat()
+        self.uid, self.gid = st.st_uid, st.st_gid
+
+    def url(self):
+        return f"postgres://postgres@/postgres?host={self.socket}&port={REPLICA_PORT}"
+
+    def as_owner(self):
+        # PostgreSQL refuses to run as root; the embedded cluster belongs to its runner.
+        if os.geteuid() == 0 and self.uid != 0:
+            return {"user": self.uid, "group": self.gid, "extra_groups": []}
+        return {}
+
+    def start(self, db):
+        if self.home.exists():
+            shutil.rmtree(self.home)
+        self.socket.mkdir(parents=True)
+        for d in (self.home, self.socket):
+            os.chown(d, self.uid, self.gid)
+            d.chmod(0o700)
+        size = db.run("SELECT pg_size_pretty(pg_database_size('postgres'))")
+        say(f"pg_basebackup of the cluster ({size}) into {rel(self.data)}")
+        started = time.monotonic()
+        cmd = [find_pg_tool("pg_basebackup"), "-D", str(self.data), "-h", str(self.primary_dir),
+               "-p", str(PG_PORT), "-U", "postgres", "-R", "-X", "stream", "-c", "fast", "--no-sync"]
+        done = subprocess.run(cmd, capture_output=True, text=True, **self.as_owner())
+        if done.returncode != 0:
+            raise BenchError(f"pg_basebackup failed: {done.stderr.strip()}")
+        say(f"  copied in {time.monotonic() - started:.0f} s")
+        # A standby needs at least the primary's values of these (it refuses to recover
+        # otherwise); the buffer cache is the primary's so that both read from memory alike.
+        settings = []
+        for name in ("max_connections", "max_worker_processes", "max_wal_senders",
+                     "max_prepared_transactions", "max_locks_per_transaction", "shared_buffers"):
+            settings += ["-c", f"{name}={db.run(f'SHOW {name}')}"]
+        postgres = os.path.join(os.path.dirname(find_pg_tool("pg_basebackup")), "postgres")
+        if not os.access(postgres, os.X_OK):
+            postgres = os.path.join(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1], "postgres")
+        log = open(self.home / "postgres.log", "ab")
+        self.proc = subprocess.Popen(
+            [postgres, "-D", str(self.data), "-p", str(REPLICA_PORT), "-k", str(self.socket),
+             "-c", "listen_addresses=", "-c", "hot_standby=on", *settings],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self.as_owner())
+        log.close()
+        deadline = time.monotonic() + 300
+        while db.run("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "0":
+            if self.proc.poll() is not None:
+                raise BenchError("the standby exited; its log:\n" + tail(self.home / "postgres.log"))
+            if time.monotonic() > deadline:
+                raise BenchError("the standby did not stream within 300 s; its log:\n"
+                                 + tail(self.home / "postgres.log"))
+            time.sleep(0.2)
+        say(f"standby streaming (pid {self.proc.pid}, socket {rel(self.socket)})")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            say(f"stopping the standby (pid {self.proc.pid})")
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self.home.exists():
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def wait_in_rotation(base, timeout=120):
+    """Waits until /readyz shows every replica in rotation."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = http(base, "GET", "/readyz", timeout=5)
+        replicas = json.loads(body).get("replicas", []) if status == 200 else []
+        if replicas and all(r["state"] == "in_rotation" for r in replicas):
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f"the replica never came into rotation: /readyz said {status} {body}")
+        time.sleep(0.2)
+
+
+def served_by(base, path):
+    """The Riposte-Served-By header of a GET."""
+    with urllib.request.urlopen(urllib.request.Request(base + path), timeout=60) as resp:
+        return resp.headers.get("Riposte-Served-By")
 
 
 def resident_memory(pid):
@@ -680,6 +779,9 @@ class Bench:
         self.db = None
         self.sel = {}
         self.info = {}
+        self.standby = None  # the --only replicas standby (Standby), stopped by cleanup
+        self.replica_server = None  # the server reading from it
+        self.replica_rows = []  # (name, request, primary wrk, replica wrk)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -690,7 +792,14 @@ class Bench:
 
     def cleanup(self):
         """Leaves the cached database as it was: no benchmark rows, no auto_explain, no
-        bench schema; then stops the server (and with it its PostgreSQL)."""
+        bench schema; then stops the server (and with it its PostgreSQL), after the replica's
+        server and the standby (which would otherwise retry a vanished primary)."""
+        if self.replica_server:
+            self.replica_server.stop()
+            self.replica_server = None
+        if self.standby:
+            self.standby.stop()
+            self.standby = None
         if self.server and self.server.alive():
             try:
                 self.reset_explain()
@@ -755,6 +864,10 @@ class Bench:
             self.dashboard_rows()
             self.cleanup()
             return
+        if a.only == "replicas":
+            self.replica_comparison(pg_dir)
+            self.cleanup()
+            return
         self.throughput_rows()
         self.analysis_rows()
         self.dashboard_rows()
@@ -809,6 +922,48 @@ class Bench:
             "full-text search", f"GET {search}", "throughput", 0.5,
             self.wrk("search", search),
             self.pgbench("search", "search.sql", {"q": s["word"]})))
+
+    def replica_comparison(self, pg_dir):
+        """The same reads served by the primary (the server without replicas) and by a
+        streaming standby of the same cluster (a second server, on the same running cluster,
+        with --replica-url), side by side. Each read warms both first (the standby starts
+        with a cold cache), then is measured on the primary, then on the replica."""
+        s = self.sel
+        ids = WORK / "ids.txt"
+        first_id = ids.read_text().split()[0]
+        first = f"/v1/actions?initiator={q(s['initiator'])}&limit={PAGE}"
+        reads = [("one action by id", "GET /v1/actions/{id} (random of %s ids)" % f"{s['ids']:,}",
+                  f"/v1/actions/{first_id}", "by_id.lua", [ids, "/v1/actions/"]),
+                 ("first page, filtered", f"GET {first}", first, "fixed.lua", [])]
+        self.standby = Standby(self.tools, pg_dir, WORK / "replica")
+        self.standby.start(self.db)
+        self.replica_server = Server(self.binary, pg_dir, WORK / "server-replica.log",
+                                     ["--replica-url", self.standby.url()])
+        self.replica_server.start()
+        wait_in_rotation(self.replica_server.base)
+        served = served_by(self.replica_server.base, f"/v1/actions/{first_id}")
+        if served != "replica":
+            raise BenchError(f"with --replica-url the read was served by `{served}`, not the "
+                             f"replica; see {rel(self.replica_server.log_path)}")
+        primary = self.server
+        warm = max(1, self.args.duration // 3)
+        for name, request, one, script, script_args in reads:
+            label = name.split(",")[0].replace(" ", "-")
+            path = "" if script == "by_id.lua" else one
+            measured = {}
+            for side, server in (("primary", primary), ("replica", self.replica_server)):
+                warm_up(server.base, "GET", one)
+                run_wrk(self.tools, f"warm-{side}-{label}", server.base + path, script,
+                        script_args, self.args.connections, warm)
+            for side, server in (("primary", primary), ("replica", self.replica_server)):
+                self.server = server  # self.wrk measures self.server
+                try:
+                    measured[side] = self.wrk(f"{side}-{label}", path, script, script_args)
+                finally:
+                    self.server = primary
+            self.replica_rows.append((name, request, measured["primary"], measured["replica"]))
+        self.replica_server.stop()
+        self.replica_server = None
 
     def post_row(self, key):
         s, base = self.sel, self.server.base
@@ -1371,6 +1526,23 @@ def report(bench, started_at, seconds):
                "initiator_id = ANY(ARRAY[a, b]) AND target_id = ANY(ARRAY[a, b])` (index-only); "
                "`chain_rows.sql` = `SELECT * FROM actions WHERE id = ANY(<the chain's ids>)`.")
     out.append("")
+    if bench.replica_rows:
+        out.append(f"## Read replicas ({a.connections} connections): the same reads from the "
+                   "primary and from a streaming standby")
+        out.append("")
+        out += table(["endpoint", "request", "primary req/s", "p50", "p99", "replica req/s", "p50",
+                      "p99", "errors", "replica / primary"],
+                     [[name, f"`{request}`", rate(p["rps"]), ms(p["p50_us"]), ms(p["p99_us"]),
+                       rate(r["rps"]), ms(r["p50_us"]), ms(r["p99_us"]), str(p["errors"] + r["errors"]),
+                       f"{r['rps'] / p['rps']:.2f}x" if p["rps"] else "—"]
+                      for name, request, p, r in bench.replica_rows])
+        out.append("")
+        out.append("Primary: `riposte serve` without replicas. Replica: `riposte serve --replica-url` "
+                   "of a `pg_basebackup -R` standby of the same cluster on the same machine (same "
+                   "`shared_buffers`), every read checked to be `Riposte-Served-By: replica`. On one "
+                   "machine the two servers share the cores: the ratio shows the routing's cost, "
+                   "not the capacity a replica on its own machine adds.")
+        out.append("")
     out.append("## Other targets")
     out.append("")
     out += table(["check", "value", "target", "result"],

@@ -37,6 +37,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         App::new()
             .app_data(data.clone())
             .app_data(allowed.clone())
+            .wrap(from_fn(crate::replicas::middleware))
             .wrap(Compress::default())
             .wrap(access_log())
             .wrap(from_fn(deadline))
@@ -198,6 +199,7 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             "if-none-match",
             "idempotency-key",
             "x-request-id",
+            "riposte-consistency",
         ])
         .expose_headers([
             "etag",
@@ -209,6 +211,8 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             "retry-after",
             "x-request-id",
             "idempotent-replayed",
+            "riposte-consistency",
+            "riposte-served-by",
         ])
         .max_age(3600);
     for origin in origins {

@@ -31,24 +31,34 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 const KEEPALIVE_RETRIES: u32 = 3;
 
 pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, String> {
+    pool_with_wait(database_url, max_size, POOL_WAIT)
+}
+
+/// A pool whose checkouts and connection attempts give up after `wait` (replicas use a short
+/// one: a read then goes to the primary rather than waiting on a replica).
+pub fn pool_with_wait(
+    database_url: &str,
+    max_size: usize,
+    wait: Duration,
+) -> Result<DbPool, String> {
     let mut config = ManagerConfig::default();
     // `Fast` still refuses connections left inside a transaction; `Verified` would add a
     // round trip to every checkout.
     config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(|url| Box::pin(connect(url.to_string())));
+    config.custom_setup = Box::new(move |url| Box::pin(connect(url.to_string(), wait)));
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(max_size)
-        .wait_timeout(Some(POOL_WAIT))
-        .create_timeout(Some(POOL_WAIT))
+        .wait_timeout(Some(wait))
+        .create_timeout(Some(wait))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| format!("cannot build the connection pool: {e}"))
 }
 
 /// A pooled connection: bounded connect time, TCP keepalive, and a statement timeout.
-async fn connect(url: String) -> diesel::ConnectionResult<AsyncPgConnection> {
+async fn connect(url: String, wait: Duration) -> diesel::ConnectionResult<AsyncPgConnection> {
     use diesel::ConnectionError::BadConnection;
     let mut config: tokio_postgres::Config = url
         .parse()
@@ -60,7 +70,7 @@ async fn connect(url: String) -> diesel::ConnectionResult<AsyncPgConnection> {
     );
     config
         .options(options.trim())
-        .connect_timeout(POOL_WAIT)
+        .connect_timeout(wait)
         .keepalives(true)
         .keepalives_idle(KEEPALIVE_IDLE)
         .keepalives_interval(KEEPALIVE_INTERVAL)
@@ -70,6 +80,22 @@ async fn connect(url: String) -> diesel::ConnectionResult<AsyncPgConnection> {
         .await
         .map_err(|e| BadConnection(e.to_string()))?;
     AsyncPgConnection::try_from_client_and_connection(client, connection).await
+}
+
+/// Up to `n` more connections of `pool`, those free (or that can be opened) right now, for
+/// work that can use them but does not need them: never waits for one to be returned, since
+/// waiting while holding another could starve the pool under load.
+pub async fn spare_conns(pool: &DbPool, n: usize) -> Vec<DbConn> {
+    let mut timeouts = pool.timeouts();
+    timeouts.wait = Some(Duration::ZERO);
+    let mut spares = Vec::with_capacity(n);
+    while spares.len() < n {
+        match pool.timeout_get(&timeouts).await {
+            Ok(conn) => spares.push(conn),
+            Err(_) => break,
+        }
+    }
+    spares
 }
 
 /// Applies pending migrations. Blocking: call it outside the async runtime, or through

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod pgcopy;
 pub mod ratelimit;
+pub mod replicas;
 pub mod schema;
 pub mod seed;
 pub mod service;

@@ -101,6 +101,21 @@ enum Command {
         /// A subscription failing this long is disabled. For tests.
         #[arg(long, env = "RIPOSTE_WEBHOOK_GIVE_UP_AFTER", default_value = "24h", value_parser = riposte::webhook::parse_duration, hide = true)]
         webhook_give_up_after: std::time::Duration,
+        /// A read replica (a streaming standby of the database) to send reads to; repeat for
+        /// several. Writes, key look-ups and the change feed stay on the primary.
+        #[arg(
+            long = "replica-url",
+            env = "RIPOSTE_REPLICA_URLS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        replica_urls: Vec<String>,
+        /// A replica further behind the primary than this is taken out of rotation.
+        #[arg(long, env = "RIPOSTE_REPLICA_MAX_LAG", default_value = "10s", value_parser = riposte::webhook::parse_duration)]
+        replica_max_lag: std::time::Duration,
+        /// Database connections per replica.
+        #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8)]
+        replica_pool_size: usize,
     },
     /// Load a bundled data set (available: xinjiang-2020). Running it twice adds nothing.
     Seed { name: String },
@@ -303,6 +318,9 @@ fn run(cli: Cli) -> Result<(), String> {
             webhook_retry_base,
             webhook_retry_cap,
             webhook_give_up_after,
+            replica_urls,
+            replica_max_lag,
+            replica_pool_size,
         } => {
             let listener = TcpListener::bind(&bind)
                 .map_err(|e| format!("cannot listen on {bind}: {e}; choose another --bind"))?;
@@ -339,6 +357,18 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot start serving: {e}"))?;
                 state.pg = watch.clone();
+                if !replica_urls.is_empty() {
+                    let settings = riposte::replicas::Settings {
+                        urls: replica_urls,
+                        pool_size: replica_pool_size,
+                        max_lag: replica_max_lag,
+                    };
+                    state.replicas = std::sync::Arc::new(riposte::replicas::Replicas::start(
+                        &settings,
+                        state.pool.clone(),
+                    )?);
+                    log::info!("reading from {} replica(s)", settings.urls.len());
+                }
                 let deliveries = webhook_deliveries
                     .then(|| {
                         riposte::webhook::worker::Worker::start(

@@ -376,6 +376,68 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The read-your-writes headers of read replicas (`replicas.rs`): the token every committed
+/// write answers with, and that reads may send back.
+fn consistency(op: &mut utoipa::openapi::path::Operation, read: bool) {
+    if read {
+        op.parameters.get_or_insert_with(Vec::new).push(
+            ParameterBuilder::new()
+                .name("Riposte-Consistency")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The `Riposte-Consistency` token of a write's answer (also sent as the \
+                     `riposte_consistency` cookie): the read then sees that write, served by a \
+                     replica that has replayed it or else by the primary. Malformed: 400.",
+                ))
+                .example(Some(json!("0/3000148")))
+                .schema(Some(Object::with_type(Type::String)))
+                .build(),
+        );
+        if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+            ok.headers.insert(
+                "Riposte-Served-By".into(),
+                HeaderBuilder::new()
+                    .schema(Object::with_type(Type::String))
+                    .description(Some(
+                        "`primary` or `replica`: which database answered, on reads a server \
+                         with read replicas may send to one",
+                    ))
+                    .build(),
+            );
+        }
+        return;
+    }
+    for (status, response) in op.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        if !status.starts_with('2') {
+            continue;
+        }
+        response.headers.insert(
+            "Riposte-Consistency".into(),
+            HeaderBuilder::new()
+                .schema(Object::with_type(Type::String))
+                .description(Some(
+                    "The primary's WAL position after this write committed (`X/Y`): send it \
+                     back as `Riposte-Consistency` on reads to see this write",
+                ))
+                .build(),
+        );
+        response.headers.insert(
+            "Set-Cookie".into(),
+            HeaderBuilder::new()
+                .schema(Object::with_type(Type::String))
+                .description(Some(
+                    "`riposte_consistency=<token>; Path=/; Max-Age=300; SameSite=Lax; \
+                     HttpOnly`: the same token, for browsers",
+                ))
+                .build(),
+        );
+    }
+}
+
 /// Adds the errors every operation can give, so each path lists only its own.
 struct CommonErrors;
 
@@ -471,6 +533,7 @@ impl Modify for CommonErrors {
                     }
                 }
                 if api {
+                    consistency(op, read);
                     let key = SecurityRequirement::new("api_key", Vec::<String>::new());
                     // Public reads may go without a key; `{}` says so.
                     op.security = Some(if read && !admin {

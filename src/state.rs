@@ -78,6 +78,8 @@ pub struct AppState {
     /// What `GET /metrics` exposes; this server's own, so that servers sharing a process
     /// (tests) count apart.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Read replicas (none unless configured), their health and routing counters.
+    pub replicas: Arc<crate::replicas::Replicas>,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             imports: Arc::new(crate::service::imports::Imports::new(database_url)),
             metrics: Arc::default(),
+            replicas: Arc::new(crate::replicas::Replicas::none()),
         })
     }
 
@@ -138,20 +141,9 @@ impl AppState {
         Ok(self.pool.get().await?)
     }
 
-    /// Up to `n` more connections, those free (or that can be opened) right now, for work
-    /// that can use them but does not need them: never waits for one to be returned, since
-    /// waiting while holding another could starve the pool under load.
+    /// Up to `n` more connections of the primary (`db::spare_conns`).
     pub async fn spare_conns(&self, n: usize) -> Vec<DbConn> {
-        let mut timeouts = self.pool.timeouts();
-        timeouts.wait = Some(std::time::Duration::ZERO);
-        let mut spares = Vec::with_capacity(n);
-        while spares.len() < n {
-            match self.pool.timeout_get(&timeouts).await {
-                Ok(conn) => spares.push(conn),
-                Err(_) => break,
-            }
-        }
-        spares
+        crate::db::spare_conns(&self.pool, n).await
     }
 }
 

@@ -25,7 +25,7 @@ use crate::views::{Action, ActionHistory, Edit, List, StatusChange};
 /// The parameters of `GET /v1/actions`. Multi-valued filters take a comma-separated list or
 /// the parameter repeated; an action matches any of the values. Different filters must all
 /// match.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ActionListParams {
@@ -125,29 +125,57 @@ pub struct PageParams {
     pub page_token: Option<String>,
 }
 
-/// One page of actions with their embeds, and the token of the next.
-#[allow(clippy::too_many_arguments)]
-async fn page(
-    req: &HttpRequest,
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    filter: ActionFilter,
+/// What a page of actions is read with: its filter, order, size and where it starts.
+struct PageQuery {
     sort: ActionSort,
-    limit: Option<i64>,
-    page_token: Option<&str>,
+    limit: i64,
+    after: Option<action_list::Cursor>,
     include_total: bool,
-) -> AppResult<HttpResponse> {
-    let limit = pagination::page_size(limit)?;
-    let after = filters::cursor(req, page_token, sort)?;
-    let rows = action_list::page(conn, &filter, sort, after, limit + 1).await?;
-    let (rows, more) = pagination::split(rows, limit);
-    let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
-    let total = match include_total {
-        true => Some(action_list::total(conn, &filter).await?),
-        false => None,
-    };
-    let actions = service::assemble(&state.types, rows)?;
-    pagination::respond(req, actions, next, total)
+}
+
+impl PageQuery {
+    fn new(
+        req: &HttpRequest,
+        sort: ActionSort,
+        limit: Option<i64>,
+        page_token: Option<&str>,
+        include_total: bool,
+    ) -> AppResult<Self> {
+        Ok(PageQuery {
+            sort,
+            limit: pagination::page_size(limit)?,
+            after: filters::cursor(req, page_token, sort)?,
+            include_total,
+        })
+    }
+
+    /// Reads the page (one more row than asked, to know whether there is a next) and the
+    /// total when asked for.
+    async fn read(
+        &self,
+        conn: &mut AsyncPgConnection,
+        filter: &ActionFilter,
+    ) -> AppResult<(Vec<action_list::Listed>, Option<i64>)> {
+        let rows = action_list::page(conn, filter, self.sort, self.after, self.limit + 1).await?;
+        let total = match self.include_total {
+            true => Some(action_list::total(conn, filter).await?),
+            false => None,
+        };
+        Ok((rows, total))
+    }
+
+    /// The page's answer, with the token of the next.
+    fn respond(
+        &self,
+        req: &HttpRequest,
+        state: &AppState,
+        (rows, total): (Vec<action_list::Listed>, Option<i64>),
+    ) -> AppResult<HttpResponse> {
+        let (rows, more) = pagination::split(rows, self.limit);
+        let next = rows.last().filter(|_| more).map(|r| r.cursor(self.sort));
+        let actions = service::assemble(&state.types, rows)?;
+        pagination::respond(req, actions, next, total)
+    }
 }
 
 /// Actions, filtered, searched and sorted, in pages.
@@ -162,23 +190,21 @@ pub async fn list(
     _reader: Reader,
     RepeatableQuery(params): RepeatableQuery<ActionListParams>,
 ) -> AppResult<HttpResponse> {
-    // One connection for the whole request.
-    let mut conn = state.conn().await?;
-    let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
-    let include_total = params.include_total.unwrap_or(false);
-    let (limit, token) = (params.limit, params.page_token.clone());
-    let filter = filters::resolve(&mut conn, &state.types, params).await?;
-    page(
+    let query = PageQuery::new(
         &req,
-        &state,
-        &mut conn,
-        filter,
-        sort,
-        limit,
-        token.as_deref(),
-        include_total,
-    )
-    .await
+        params.sort.unwrap_or(ActionSort::NewestFirst),
+        params.limit,
+        params.page_token.as_deref(),
+        params.include_total.unwrap_or(false),
+    )?;
+    // One connection for the whole request: the codes are resolved where they are read.
+    let page = state
+        .read(&req, async |conn| {
+            let filter = filters::resolve(conn, &state.types, params.clone()).await?;
+            query.read(conn, &filter).await
+        })
+        .await?;
+    query.respond(&req, &state, page)
 }
 
 /// The format of an export.
@@ -315,9 +341,12 @@ pub async fn get(
     Query(params): Query<ShowDeleted>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let mut conn = state.conn().await?;
     let show_deleted = params.show_deleted.unwrap_or(false);
-    let action = service::get_any(&mut conn, &state.types, id, show_deleted).await?;
+    let action = state
+        .read(&req, async |conn| {
+            service::get_any(conn, &state.types, id, show_deleted).await
+        })
+        .await?;
     conditional::respond(&req, &action)
 }
 
@@ -412,23 +441,24 @@ pub async fn responses(
     Query(params): Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let mut conn = state.conn().await?;
-    exists(&mut conn, id).await?;
-    let filter = ActionFilter {
-        answers: Some(id),
-        ..Default::default()
-    };
-    page(
+    let query = PageQuery::new(
         &req,
-        &state,
-        &mut conn,
-        filter,
         ActionSort::OldestFirst,
         params.limit,
         params.page_token.as_deref(),
         false,
-    )
-    .await
+    )?;
+    let filter = ActionFilter {
+        answers: Some(id),
+        ..Default::default()
+    };
+    let page = state
+        .read(&req, async |conn| {
+            exists(conn, id).await?;
+            query.read(conn, &filter).await
+        })
+        .await?;
+    query.respond(&req, &state, page)
 }
 
 /// Every status the action has had, and every change made to it with its author, oldest
@@ -452,15 +482,19 @@ pub async fn history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let mut conn = state.conn().await?;
-    exists(&mut conn, id).await?;
-    let items = action::history(&mut conn, id)
-        .await?
+    let (history, edits) = state
+        .read(&req, async |conn| {
+            exists(conn, id).await?;
+            let history = action::history(conn, id).await?;
+            let edits = crate::models::audit::for_entity(conn, "action", id).await?;
+            Ok((history, edits))
+        })
+        .await?;
+    let items = history
         .into_iter()
         .map(StatusChange::from_row)
         .collect::<AppResult<Vec<_>>>()?;
-    let edits = crate::models::audit::for_entity(&mut conn, "action", id)
-        .await?
+    let edits = edits
         .into_iter()
         .map(|(row, key_name)| Edit::from_row(row, key_name))
         .collect();

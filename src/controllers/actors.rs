@@ -55,32 +55,36 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let limit = pagination::page_size(params.limit)?;
     let after: Option<String> = pagination::cursor(&req, params.page_token.as_deref())?;
-    let mut conn = state.conn().await?;
-    if let Some(country) = &params.country {
-        let found = actor::refs_by_codes(&mut conn, &[country]).await?;
-        if !found.iter().any(|a| a.kind == "state") {
-            return Err(AppError::bad_param(
-                "country",
-                format!("no state with code `{country}`"),
-            ));
-        }
-    }
-    let rows = actor::list(
-        &mut conn,
-        ActorFilter {
-            show_deleted: params.show_deleted.unwrap_or(false),
-            kind: params.kind.map(|k| k.as_str().to_string()),
-            country: params.country,
-            after_code: after,
-            limit: limit + 1,
-        },
-    )
-    .await?;
+    let (rows, parents) = state
+        .read(&req, async |conn| {
+            if let Some(country) = &params.country {
+                let found = actor::refs_by_codes(conn, &[country]).await?;
+                if !found.iter().any(|a| a.kind == "state") {
+                    return Err(AppError::bad_param(
+                        "country",
+                        format!("no state with code `{country}`"),
+                    ));
+                }
+            }
+            let rows = actor::list(
+                conn,
+                ActorFilter {
+                    show_deleted: params.show_deleted.unwrap_or(false),
+                    kind: params.kind.map(|k| k.as_str().to_string()),
+                    country: params.country.clone(),
+                    after_code: after.clone(),
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+            // Parent codes for the page in one query.
+            let parent_ids: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
+            let parents = actor::refs_by_ids(conn, &parent_ids).await?;
+            Ok((rows, parents))
+        })
+        .await?;
     let (rows, more) = pagination::split(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.code.clone());
-    // Parent codes for the page in one query.
-    let parent_ids: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
-    let parents = actor::refs_by_ids(&mut conn, &parent_ids).await?;
     let items = rows
         .into_iter()
         .map(|r| {
@@ -130,9 +134,13 @@ pub async fn get(
     key: web::Path<String>,
     Query(params): Query<ShowDeleted>,
 ) -> AppResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let row = service::get(&mut conn, &key, params.show_deleted.unwrap_or(false)).await?;
-    conditional::respond(&req, &service::view(&mut conn, row).await?)
+    let actor = state
+        .read(&req, async |conn| {
+            let row = service::get(conn, &key, params.show_deleted.unwrap_or(false)).await?;
+            service::view(conn, row).await
+        })
+        .await?;
+    conditional::respond(&req, &actor)
 }
 
 /// Changes an actor: absent fields are kept, `null` clears.

@@ -36,9 +36,12 @@ pub async fn chain(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let mut conn = state.conn().await?;
-    let mut spares = state.spare_conns(chains::SPARES).await;
-    let chain = chains::chain(&mut conn, borrow_all(&mut spares), &state.types, id).await?;
+    let chain = state
+        .read(&req, async |conn| {
+            let mut spares = conn.spares(chains::SPARES).await;
+            chains::chain(conn, borrow_all(&mut spares), &state.types, id).await
+        })
+        .await?;
     crate::conditional::respond(&req, &chain)
 }
 
@@ -91,21 +94,26 @@ pub async fn designations(
     let limit = pagination::page_size(params.limit)?;
     let sort = ActionSort::OldestFirst;
     let after = super::filters::cursor(&req, params.page_token.as_deref(), sort)?;
-    let mut conn = state.conn().await?;
-    let actor = crate::service::actors::get(&mut conn, &key, false).await?;
-    let filter = ActionFilter {
-        designated: vec![actor.id],
-        ..Default::default()
-    };
-    let rows = action_list::page(&mut conn, &filter, sort, after, limit + 1).await?;
+    let (actor, rows, statuses) = state
+        .read(&req, async |conn| {
+            let actor = crate::service::actors::get(conn, &key, false).await?;
+            let filter = ActionFilter {
+                designated: vec![actor.id],
+                ..Default::default()
+            };
+            let rows = action_list::page(conn, &filter, sort, after, limit + 1).await?;
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.action.id).collect();
+            let statuses: HashMap<Uuid, (Option<String>, bool)> =
+                action::status_on(conn, &ids, day)
+                    .await?
+                    .into_iter()
+                    .map(|(id, status, in_force)| (id, (status, in_force)))
+                    .collect();
+            Ok((actor, rows, statuses))
+        })
+        .await?;
     let (rows, more) = pagination::split(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.action.id).collect();
-    let statuses: HashMap<Uuid, (Option<String>, bool)> = action::status_on(&mut conn, &ids, day)
-        .await?
-        .into_iter()
-        .map(|(id, status, in_force)| (id, (status, in_force)))
-        .collect();
     let actions = crate::service::actions::assemble(&state.types, rows)?;
     let items = actions
         .into_iter()
@@ -173,12 +181,15 @@ pub async fn dyad(
 ) -> AppResult<HttpResponse> {
     let (a, b) = path.into_inner();
     let (from, to) = window(&params)?;
-    let mut conn = state.conn().await?;
-    let (a, b) = dyad_pair(&mut conn, &a, &b).await?;
     let today = Utc::now().date_naive();
-    let mut spare = state.spare_conns(1).await;
-    let spare = borrow_all(&mut spare);
-    let summary = crate::analysis::dyad::summary(&mut conn, spare, a, b, from, to, today).await?;
+    let summary = state
+        .read(&req, async |conn| {
+            let (a, b) = dyad_pair(conn, &a, &b).await?;
+            let mut spare = conn.spares(1).await;
+            let spare = borrow_all(&mut spare);
+            crate::analysis::dyad::summary(conn, spare, a, b, from, to, today).await
+        })
+        .await?;
     crate::conditional::respond(&req, &summary)
 }
 
@@ -279,10 +290,13 @@ pub async fn timeline(
             format!("{f} is after to ({to})"),
         ));
     }
-    let mut conn = state.conn().await?;
-    let (a, b) = dyad_pair(&mut conn, &a, &b).await?;
     let interval = params.interval.unwrap_or(Interval::Month);
-    let timeline = crate::analysis::dyad::timeline(&mut conn, a, b, interval, from, to).await?;
+    let timeline = state
+        .read(&req, async |conn| {
+            let (a, b) = dyad_pair(conn, &a, &b).await?;
+            crate::analysis::dyad::timeline(conn, a, b, interval, from, to).await
+        })
+        .await?;
     crate::conditional::respond(&req, &timeline)
 }
 
@@ -326,12 +340,15 @@ pub async fn active(
         None => DEFAULT_TOP_DYADS,
         Some(n) => pagination::page_size(Some(n))?,
     };
-    let mut conn = state.conn().await?;
-    let actor = match &params.actor {
-        Some(code) => Some(dyad_member(&mut conn, "actor", code).await?.0),
-        None => None,
-    };
-    let items = crate::analysis::dyad::most_active(&mut conn, actor, from, to, limit).await?;
+    let items = state
+        .read(&req, async |conn| {
+            let actor = match &params.actor {
+                Some(code) => Some(dyad_member(conn, "actor", code).await?.0),
+                None => None,
+            };
+            crate::analysis::dyad::most_active(conn, actor, from, to, limit).await
+        })
+        .await?;
     crate::conditional::respond(&req, &List::one_page(items))
 }
 
@@ -367,11 +384,14 @@ pub async fn counts(
         from: params.from,
         to: params.to,
     })?;
-    let mut conn = state.conn().await?;
-    let actor = match &params.actor {
-        Some(code) => Some(dyad_member(&mut conn, "actor", code).await?),
-        None => None,
-    };
-    let counts = crate::analysis::counts::counts(&mut conn, actor, from, to).await?;
+    let counts = state
+        .read(&req, async |conn| {
+            let actor = match &params.actor {
+                Some(code) => Some(dyad_member(conn, "actor", code).await?),
+                None => None,
+            };
+            crate::analysis::counts::counts(conn, actor, from, to).await
+        })
+        .await?;
     crate::conditional::respond(&req, &counts)
 }

@@ -21,14 +21,19 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     }
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
+        replicas: None,
     }))
 }
 
-/// Readiness: the database answers a query within two seconds.
+/// Readiness: the database answers a query within two seconds. With read replicas, each
+/// one's state and lag too (a replica out of rotation leaves the server ready: the primary
+/// serves its reads).
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Health,
-            example = json!({"status": "ready"})),
+            example = json!({"status": "ready", "replicas": [{"name": "replica.internal:5432/riposte",
+                "state": "in_rotation", "replay_lsn": "0/3000148", "lag_bytes": 0,
+                "lag_seconds": 0.0, "error": null}]})),
         (status = 503, response = crate::openapi::ServiceUnavailable)))]
 #[route("/readyz", method = "GET", method = "HEAD")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
@@ -43,6 +48,8 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     match tokio::time::timeout(Duration::from_secs(2), check).await {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(Health {
             status: "ready".into(),
+            replicas: (!state.replicas.is_empty())
+                .then(|| state.replicas.list().iter().map(|r| r.health()).collect()),
         })),
         Ok(Err(e)) => Err(AppError::Unavailable(format!("database not ready: {e}"))),
         Err(_) => Err(AppError::Unavailable(

@@ -1,0 +1,741 @@
+//! Read replicas: which database serves a read, consistency tokens, and replica health.
+//!
+//! Writes always go to the primary. After a write commits, the middleware reads the primary's
+//! WAL insert position and hands it to the client as a consistency token
+//! (`Riposte-Consistency` header and cookie). A read presenting a token goes to a replica only
+//! once that replica has replayed WAL past the token (waiting at most `TOKEN_WAIT`), else to
+//! the primary: a client always sees its own writes. A read without a token may be as stale
+//! as the replica's lag, which the health task bounds (`--replica-max-lag`).
+//!
+//! Only the reads that handlers send through `AppState::read` can go to a replica (see
+//! docs/ARCHITECTURE.md, "Read replicas", for which and why); everything else, key look-ups
+//! included, uses the primary pool.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest};
+use diesel_async::AsyncPgConnection;
+
+use crate::db::{DbConn, DbPool};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::views::ReplicaHealth;
+
+/// The header carrying a consistency token, in write responses and read requests.
+pub const CONSISTENCY_HEADER: HeaderName = HeaderName::from_static("riposte-consistency");
+/// The cookie carrying the same token, for browsers (which cannot be asked to echo a header).
+pub const CONSISTENCY_COOKIE: &str = "riposte_consistency";
+/// Says which database answered a read that could have gone to a replica.
+pub const SERVED_BY_HEADER: HeaderName = HeaderName::from_static("riposte-served-by");
+/// The longest a read with a token waits for a replica to replay past it before the primary
+/// answers it instead. Local replicas replay a commit within a millisecond or two; waiting
+/// longer than this would cost more latency than the primary's extra load is worth.
+pub const TOKEN_WAIT: Duration = Duration::from_millis(100);
+/// How often a waiting read asks the replica for its replay position.
+const TOKEN_POLL: Duration = Duration::from_millis(5);
+/// How often each replica's health is checked.
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// A replica further behind than this is taken out of rotation (`--replica-max-lag`).
+pub const DEFAULT_MAX_LAG: Duration = Duration::from_secs(10);
+/// A health check that takes longer than this counts as a failure.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a replica connection may take to open, and a read may wait for a free one, before
+/// the read goes to the primary: a replica that is slow to answer is not worth waiting for.
+pub const REPLICA_WAIT: Duration = Duration::from_secs(1);
+/// The cookie outlives any reasonable replica lag; past that, replicas have long replayed it.
+const COOKIE_MAX_AGE_SECS: u64 = 300;
+
+/// A WAL position (PostgreSQL's `pg_lsn`), written `X/Y` in hexadecimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Lsn(pub u64);
+
+impl Lsn {
+    /// `X/Y` with 1 to 8 hex digits each, as PostgreSQL writes it; nothing else.
+    pub fn parse(text: &str) -> Option<Lsn> {
+        let (hi, lo) = text.split_once('/')?;
+        let part = |p: &str| {
+            (!p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u64::from_str_radix(p, 16).ok())
+                .flatten()
+        };
+        Some(Lsn(part(hi)? << 32 | part(lo)?))
+    }
+}
+
+impl std::fmt::Display for Lsn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xffff_ffff)
+    }
+}
+
+/// How the replicas are configured (`riposte serve --replica-url ...`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub urls: Vec<String>,
+    /// Connections per replica.
+    pub pool_size: usize,
+    /// Out of rotation beyond this lag.
+    pub max_lag: Duration,
+}
+
+/// Where a replica stands, as `/readyz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ReplicaState {
+    /// Not checked yet: out of rotation until the first check passes.
+    Starting = 0,
+    /// Serving reads.
+    InRotation = 1,
+    /// Unreachable, or its check failed.
+    Down = 2,
+    /// Reachable but further behind than `--replica-max-lag`.
+    Lagging = 3,
+    /// No longer in recovery: promoted to a primary of its own, so it no longer follows ours.
+    Promoted = 4,
+}
+
+impl ReplicaState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => ReplicaState::InRotation,
+            2 => ReplicaState::Down,
+            3 => ReplicaState::Lagging,
+            4 => ReplicaState::Promoted,
+            _ => ReplicaState::Starting,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaState::Starting => "starting",
+            ReplicaState::InRotation => "in_rotation",
+            ReplicaState::Down => "down",
+            ReplicaState::Lagging => "lagging",
+            ReplicaState::Promoted => "promoted",
+        }
+    }
+}
+
+/// Routing decisions, counted since start: the hook for metrics (each is a counter).
+#[derive(Debug, Default)]
+pub struct RoutingStats {
+    /// Reads answered by a replica.
+    pub replica_reads: AtomicU64,
+    /// Reads that could have gone to a replica and were answered by the primary (any reason).
+    pub primary_reads: AtomicU64,
+    /// ... of which: no replica was in rotation.
+    pub no_replica: AtomicU64,
+    /// Reads whose token no replica had replayed on arrival (they waited).
+    pub token_waits: AtomicU64,
+    /// ... of which: no replica caught up within `TOKEN_WAIT`; the primary answered.
+    pub token_fallbacks: AtomicU64,
+    /// Reads that failed on a replica (connection lost, recovery conflict) and were run again
+    /// on the primary.
+    pub retried_on_primary: AtomicU64,
+}
+
+/// One replica: its pool and what its health task last found.
+pub struct Replica {
+    /// Host, port and database, without credentials: safe to show in `/readyz` and logs.
+    pub name: String,
+    pool: DbPool,
+    state: AtomicU8,
+    /// The last replay position seen (health check or a waiting read).
+    replay: AtomicU64,
+    /// Bytes of WAL the primary had that the replica had not replayed, at the last check.
+    lag_bytes: AtomicU64,
+    /// Estimated lag in milliseconds at the last check; `u64::MAX` when unknown.
+    lag_millis: AtomicU64,
+    error: Mutex<Option<String>>,
+}
+
+impl Replica {
+    pub fn state(&self) -> ReplicaState {
+        ReplicaState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    fn set(&self, state: ReplicaState, error: Option<String>) {
+        let before = ReplicaState::from_u8(self.state.swap(state as u8, Ordering::Relaxed));
+        if before != state {
+            match &error {
+                Some(e) => log::warn!(
+                    "replica {}: {} -> {} ({e})",
+                    self.name,
+                    before.as_str(),
+                    state.as_str()
+                ),
+                None => log::info!(
+                    "replica {}: {} -> {}",
+                    self.name,
+                    before.as_str(),
+                    state.as_str()
+                ),
+            }
+        }
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    fn replayed(&self) -> Lsn {
+        Lsn(self.replay.load(Ordering::Relaxed))
+    }
+
+    fn saw_replay(&self, lsn: Lsn) {
+        self.replay.fetch_max(lsn.0, Ordering::Relaxed);
+    }
+
+    /// The replica's health and lag, for `/readyz` and metrics (gauges).
+    pub fn health(&self) -> ReplicaHealth {
+        let replay = self.replay.load(Ordering::Relaxed);
+        let millis = self.lag_millis.load(Ordering::Relaxed);
+        let state = self.state();
+        let known = !matches!(state, ReplicaState::Starting | ReplicaState::Down);
+        ReplicaHealth {
+            name: self.name.clone(),
+            state: state.as_str().to_string(),
+            replay_lsn: (replay > 0).then(|| Lsn(replay).to_string()),
+            lag_bytes: known.then(|| self.lag_bytes.load(Ordering::Relaxed)),
+            lag_seconds: (known && millis != u64::MAX).then(|| millis as f64 / 1000.0),
+            error: self.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+}
+
+/// The configured replicas (none: every read uses the primary, and nothing here runs).
+#[derive(Default)]
+pub struct Replicas {
+    list: Vec<Arc<Replica>>,
+    next: AtomicUsize,
+    pub stats: RoutingStats,
+}
+
+impl Replicas {
+    /// No replicas.
+    pub fn none() -> Self {
+        Replicas::default()
+    }
+
+    /// Pools for the replicas and a health task for each (started on the current runtime).
+    pub fn start(settings: &Settings, primary: DbPool) -> Result<Self, String> {
+        let mut list = Vec::new();
+        for url in &settings.urls {
+            let name = display_name(url);
+            let pool = crate::db::pool_with_wait(url, settings.pool_size, REPLICA_WAIT)
+                .map_err(|e| format!("replica {name}: {e}"))?;
+            let replica = Arc::new(Replica {
+                name,
+                pool,
+                state: AtomicU8::new(ReplicaState::Starting as u8),
+                replay: AtomicU64::new(0),
+                lag_bytes: AtomicU64::new(0),
+                lag_millis: AtomicU64::new(u64::MAX),
+                error: Mutex::new(None),
+            });
+            tokio::spawn(watch(replica.clone(), primary.clone(), settings.max_lag));
+            list.push(replica);
+        }
+        Ok(Replicas {
+            list,
+            ..Default::default()
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn list(&self) -> &[Arc<Replica>] {
+        &self.list
+    }
+
+    /// A connection to a replica in rotation that has replayed `wanted` (waiting for one to
+    /// catch up for at most `TOKEN_WAIT`), or None: the primary must answer.
+    async fn checkout(&self, wanted: Option<Lsn>) -> Option<(Arc<Replica>, DbConn)> {
+        let n = self.list.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let in_rotation: Vec<&Arc<Replica>> = (0..n)
+            .map(|i| &self.list[(start + i) % n])
+            .filter(|r| r.state() == ReplicaState::InRotation)
+            .collect();
+        if in_rotation.is_empty() {
+            self.stats.no_replica.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let caught_up = |r: &&&Arc<Replica>| wanted.is_none_or(|w| r.replayed() >= w);
+        for replica in in_rotation.iter().filter(caught_up) {
+            if let Some(conn) = connect(replica).await {
+                return Some(((*replica).clone(), conn));
+            }
+        }
+        let wanted = wanted?;
+        // The cached positions are up to a second old: ask the replicas themselves, until
+        // one has replayed the token or the wait is over.
+        self.stats.token_waits.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + TOKEN_WAIT;
+        for replica in in_rotation {
+            let Some(mut conn) = connect(replica).await else {
+                continue;
+            };
+            loop {
+                match replay_position(&mut conn).await {
+                    Ok(Some(lsn)) => {
+                        replica.saw_replay(lsn);
+                        if lsn >= wanted {
+                            return Some((replica.clone(), conn));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        replica.set(ReplicaState::Down, Some(e.to_string()));
+                        break;
+                    }
+                }
+                if Instant::now() + TOKEN_POLL > deadline {
+                    self.stats.token_fallbacks.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                tokio::time::sleep(TOKEN_POLL).await;
+            }
+        }
+        self.stats.token_fallbacks.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+/// A pooled connection to the replica, or None (and the replica out of rotation until its
+/// next check passes, when it could not be reached).
+async fn connect(replica: &Replica) -> Option<DbConn> {
+    use deadpool::managed::PoolError;
+    match replica.pool.get().await {
+        Ok(conn) => Some(conn),
+        // Every connection busy: this replica is saturated, not broken.
+        Err(PoolError::Timeout(deadpool::managed::TimeoutType::Wait)) => None,
+        Err(e) => {
+            replica.set(ReplicaState::Down, Some(e.to_string()));
+            None
+        }
+    }
+}
+
+/// `host:port/database` of a URL (every host, for a URL naming several), without
+/// credentials.
+fn display_name(url: &str) -> String {
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "(unparsable URL)".into();
+    };
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let host = match host {
+                tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+            };
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    let hosts = if hosts.is_empty() {
+        "localhost:5432".to_string()
+    } else {
+        hosts.join(",")
+    };
+    format!(
+        "{hosts}/{}",
+        config.get_dbname().or(config.get_user()).unwrap_or("")
+    )
+}
+
+#[derive(diesel::QueryableByName)]
+struct Position {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    lsn: Option<String>,
+}
+
+/// The replica's replay position (None when it is not replaying: not a standby).
+async fn replay_position(conn: &mut AsyncPgConnection) -> AppResult<Option<Lsn>> {
+    // Imported here only: its `load` would shadow the atomics' elsewhere in this module.
+    use diesel_async::RunQueryDsl;
+    let p: Position = diesel::sql_query("SELECT pg_last_wal_replay_lsn()::text AS lsn")
+        .get_result(conn)
+        .await?;
+    Ok(p.lsn.as_deref().and_then(Lsn::parse))
+}
+
+/// The primary's WAL insert position. Read after a write's commit returned, it is at or past
+/// the end of that commit's record (it moves only forwards), so a replica that has replayed
+/// up to it sees the write. A position read inside the transaction, before COMMIT, would be
+/// before the commit record: a replica could reach it without seeing the write.
+pub async fn primary_position(conn: &mut AsyncPgConnection) -> AppResult<Lsn> {
+    use diesel_async::RunQueryDsl;
+    let p: Position = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+        .get_result(conn)
+        .await?;
+    p.lsn
+        .as_deref()
+        .and_then(Lsn::parse)
+        .ok_or_else(|| AppError::Internal("the primary gave no WAL position".into()))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Probe {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    in_recovery: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    replay: Option<String>,
+}
+
+/// Checks a replica every `CHECK_EVERY`, for as long as the process runs.
+async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
+    use diesel_async::RunQueryDsl;
+    // The primary's positions over the last `max_lag` and more: the replica's lag is how long
+    // ago the primary first had WAL the replica has not replayed. Unlike
+    // `now() - pg_last_xact_replay_timestamp()`, this does not grow while the primary is idle.
+    let mut history: VecDeque<(Instant, Lsn)> = VecDeque::new();
+    let keep = max_lag + CHECK_EVERY * 5;
+    loop {
+        let primary_now = async {
+            let mut conn = primary.get().await?;
+            primary_position(&mut conn).await
+        };
+        if let Ok(Ok(lsn)) = tokio::time::timeout(CHECK_TIMEOUT, primary_now).await {
+            history.push_back((Instant::now(), lsn));
+        }
+        while history
+            .front()
+            .is_some_and(|(at, _)| at.elapsed() > keep && history.len() > 1)
+        {
+            history.pop_front();
+        }
+        let probe = async {
+            let mut conn = replica.pool.get().await?;
+            let probe: Probe = diesel::sql_query(
+                "SELECT pg_is_in_recovery() AS in_recovery, \
+                 pg_last_wal_replay_lsn()::text AS replay",
+            )
+            .get_result(&mut conn)
+            .await?;
+            Ok::<_, AppError>(probe)
+        };
+        match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
+            Err(_) => replica.set(
+                ReplicaState::Down,
+                Some(format!(
+                    "did not answer within {} s",
+                    CHECK_TIMEOUT.as_secs()
+                )),
+            ),
+            Ok(Err(e)) => replica.set(ReplicaState::Down, Some(e.to_string())),
+            Ok(Ok(probe)) if !probe.in_recovery => replica.set(
+                ReplicaState::Promoted,
+                Some("not in recovery: it was promoted and no longer follows the primary".into()),
+            ),
+            Ok(Ok(probe)) => {
+                let replay = probe.replay.as_deref().and_then(Lsn::parse);
+                if let Some(lsn) = replay {
+                    replica.saw_replay(lsn);
+                }
+                let replay = replica.replayed();
+                let (bytes, lag) = lag(&history, replay);
+                replica.lag_bytes.store(bytes, Ordering::Relaxed);
+                replica.lag_millis.store(
+                    lag.map_or(u64::MAX, |l| l.as_millis() as u64),
+                    Ordering::Relaxed,
+                );
+                match lag {
+                    Some(l) if l <= max_lag => replica.set(ReplicaState::InRotation, None),
+                    Some(l) => replica.set(
+                        ReplicaState::Lagging,
+                        Some(format!(
+                            "{:.1} s behind the primary (at most {} s allowed)",
+                            l.as_secs_f64(),
+                            max_lag.as_secs_f64()
+                        )),
+                    ),
+                    // The primary's position is unknown (it is down): the replica cannot be
+                    // judged, and reads would fail over to a primary that is not there anyway.
+                    None => replica.set(
+                        ReplicaState::Down,
+                        Some("the primary's position is unknown".into()),
+                    ),
+                }
+            }
+        }
+        tokio::time::sleep(CHECK_EVERY).await;
+    }
+}
+
+/// Bytes and time the replica at `replay` is behind the primary positions in `history`.
+fn lag(history: &VecDeque<(Instant, Lsn)>, replay: Lsn) -> (u64, Option<Duration>) {
+    let Some((_, latest)) = history.back() else {
+        return (0, None);
+    };
+    let bytes = latest.0.saturating_sub(replay.0);
+    // Positions only grow: the first one past `replay` is when the replica started missing
+    // something.
+    let since = history
+        .iter()
+        .find(|(_, lsn)| *lsn > replay)
+        .map_or(Duration::ZERO, |(at, _)| at.elapsed());
+    (bytes, Some(since))
+}
+
+/// The position a request asked to see (its token), placed by the middleware.
+#[derive(Debug, Clone, Copy)]
+struct Wanted(Lsn);
+
+/// Which database answered a read that could have gone to a replica.
+#[derive(Debug, Clone, Copy)]
+enum ServedBy {
+    Primary,
+    Replica,
+}
+
+/// A connection that a read runs on: to a replica or to the primary.
+pub struct ReadConn {
+    conn: DbConn,
+    pool: DbPool,
+}
+
+impl std::ops::Deref for ReadConn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for ReadConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+impl ReadConn {
+    /// Up to `n` more connections to the same database (see `AppState::spare_conns`): spares
+    /// share this connection's snapshot, so they must be of the same server.
+    pub async fn spares(&self, n: usize) -> Vec<DbConn> {
+        crate::db::spare_conns(&self.pool, n).await
+    }
+}
+
+/// Errors a replica can give where the primary could answer: it went away (503), a recovery
+/// conflict cancelled the statement (SQLSTATE 40001, mapped to 409), or it failed otherwise.
+/// A read never conflicts on the primary, so none of these is the request's fault.
+fn worth_retrying(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Unavailable(_) | AppError::Internal(_) | AppError::Conflict(_)
+    )
+}
+
+impl AppState {
+    /// Runs the read `f` on a replica when one may serve this request (see the module
+    /// documentation), else on the primary. A read that fails on the replica for a reason
+    /// of the replica's is run again on the primary: no request fails because a replica is
+    /// down. `f` may therefore run twice; it must only read.
+    pub async fn read<T>(
+        &self,
+        req: &HttpRequest,
+        f: impl AsyncFn(&mut ReadConn) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let replicas = &self.replicas;
+        if !replicas.is_empty() {
+            let wanted = req.extensions().get::<Wanted>().map(|w| w.0);
+            if let Some((replica, conn)) = replicas.checkout(wanted).await {
+                let mut conn = ReadConn {
+                    conn,
+                    pool: replica.pool.clone(),
+                };
+                match f(&mut conn).await {
+                    Err(e) if worth_retrying(&e) => {
+                        log::warn!(
+                            "{} {}: replica {} failed ({e}); reading from the primary",
+                            req.method(),
+                            req.path(),
+                            replica.name
+                        );
+                        if matches!(e, AppError::Unavailable(_)) {
+                            replica.set(ReplicaState::Down, Some(e.to_string()));
+                        }
+                        replicas
+                            .stats
+                            .retried_on_primary
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    outcome => {
+                        replicas.stats.replica_reads.fetch_add(1, Ordering::Relaxed);
+                        req.extensions_mut().insert(ServedBy::Replica);
+                        return outcome;
+                    }
+                }
+            }
+            replicas.stats.primary_reads.fetch_add(1, Ordering::Relaxed);
+            req.extensions_mut().insert(ServedBy::Primary);
+        }
+        let mut conn = ReadConn {
+            conn: self.conn().await?,
+            pool: self.pool.clone(),
+        };
+        f(&mut conn).await
+    }
+}
+
+/// The token of a request: the header's (400 when malformed), else the cookie's (ignored when
+/// malformed: a browser cannot be told to fix a cookie, and the next write replaces it).
+fn token(headers: &HeaderMap) -> AppResult<Option<Lsn>> {
+    if let Some(value) = headers.get(CONSISTENCY_HEADER) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| Lsn::parse(v.trim()))
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::bad_param(
+                    "Riposte-Consistency",
+                    "not a consistency token: send back the `Riposte-Consistency` value of a \
+                     write's response as it was (e.g. `0/3000148`), or leave the header out",
+                )
+            });
+    }
+    let cookie = headers
+        .get_all(COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == CONSISTENCY_COOKIE)
+        .filter_map(|(_, value)| Lsn::parse(value.trim()))
+        .max();
+    Ok(cookie)
+}
+
+/// Reads the consistency token of `/v1` requests for `AppState::read`; marks reads with the
+/// database that answered them (`Riposte-Served-By`, when the server has replicas); gives
+/// every successful write its token (`Riposte-Consistency` header and cookie).
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !req.path().starts_with("/v1/") {
+        return next.call(req).await;
+    }
+    if let Some(lsn) = token(req.headers())? {
+        req.extensions_mut().insert(Wanted(lsn));
+    }
+    let write = [Method::POST, Method::PATCH, Method::DELETE].contains(req.method());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    let served = res.request().extensions().get::<ServedBy>().copied();
+    if let Some(served) = served {
+        let value = match served {
+            ServedBy::Primary => "primary",
+            ServedBy::Replica => "replica",
+        };
+        res.headers_mut()
+            .insert(SERVED_BY_HEADER, HeaderValue::from_static(value));
+    }
+    if let (true, true, Some(state)) = (write, res.status().is_success(), state) {
+        let position = async {
+            let mut conn = state.conn().await?;
+            primary_position(&mut conn).await
+        };
+        match position.await {
+            Ok(lsn) => {
+                let cookie = format!(
+                    "{CONSISTENCY_COOKIE}={lsn}; Path=/; Max-Age={COOKIE_MAX_AGE_SECS}; \
+                     SameSite=Lax; HttpOnly"
+                );
+                if let (Ok(token), Ok(cookie)) = (
+                    HeaderValue::from_str(&lsn.to_string()),
+                    HeaderValue::from_str(&cookie),
+                ) {
+                    res.headers_mut().insert(CONSISTENCY_HEADER, token);
+                    res.headers_mut().append(SET_COOKIE, cookie);
+                }
+            }
+            // The write is committed and its answer must reach the client; without a token
+            // its reads fall back on the replicas' bounded lag.
+            Err(e) => log::warn!("no consistency token for a committed write: {e}"),
+        }
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_round_trips_and_refuses_junk() {
+        for text in ["0/0", "0/3000148", "16/B374D848", "FFFFFFFF/FFFFFFFF"] {
+            assert_eq!(Lsn::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Lsn::parse("0/3000148"), Some(Lsn(0x3000148)));
+        assert!(Lsn::parse("1/0") > Lsn::parse("0/FFFFFFFF"));
+        for junk in [
+            "",
+            "/",
+            "0/",
+            "/0",
+            "0/3000148x",
+            "x/1",
+            "100000000/0",
+            "0/-1",
+            "0 /1",
+        ] {
+            assert_eq!(Lsn::parse(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn lag_counts_from_the_first_position_not_replayed() {
+        let now = Instant::now();
+        let ago = |s: u64| now - Duration::from_secs(s);
+        let history: VecDeque<_> = [(ago(5), Lsn(100)), (ago(3), Lsn(200)), (ago(1), Lsn(300))]
+            .into_iter()
+            .collect();
+        let (bytes, lag) = lag(&history, Lsn(300));
+        assert_eq!((bytes, lag), (0, Some(Duration::ZERO)));
+        let (bytes, lag) = super::lag(&history, Lsn(150));
+        assert_eq!(bytes, 150);
+        assert!(lag.unwrap() >= Duration::from_secs(3));
+        assert_eq!(super::lag(&VecDeque::new(), Lsn(1)), (0, None));
+    }
+
+    #[test]
+    fn replica_names_leave_out_credentials() {
+        assert_eq!(
+            display_name("postgres://u:secret@db.internal:6543/riposte"),
+            "db.internal:6543/riposte"
+        );
+        assert_eq!(
+            display_name("postgres://u@/riposte?host=/run/pg&port=5433"),
+            "/run/pg:5433/riposte"
+        );
+        assert_eq!(display_name("not a url"), "(unparsable URL)");
+    }
+
+    #[test]
+    fn the_header_wins_and_bad_cookies_are_ignored() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=b; riposte_consistency=0/10"),
+        );
+        assert_eq!(token(&headers).unwrap(), Some(Lsn(0x10)));
+        headers.insert(COOKIE, HeaderValue::from_static("riposte_consistency=junk"));
+        assert_eq!(token(&headers).unwrap(), None);
+        headers.insert(CONSISTENCY_HEADER, HeaderValue::from_static("0/20"));
+        assert_eq!(token(&headers).unwrap(), Some(Lsn(0x20)));
+        headers.insert(CONSISTENCY_HEADER, HeaderValue::from_static("yesterday"));
+        assert!(token(&headers).is_err());
+    }
+}

@@ -1,0 +1,423 @@
+//! Read replicas against real clusters: a primary and a streaming standby
+//! (`tests/support/cluster.rs`), served by the real `riposte serve --replica-url`.
+//!
+//! Which database answered is read from `Riposte-Served-By`; the tests prove that reads
+//! really reach the replica by pausing its replay (`pg_wal_replay_pause()`): a read without
+//! a token then misses a fresh write, one with the write's token does not.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/process.rs"]
+mod process;
+
+use cluster::Cluster;
+use process::{free_port, riposte, wait_ready, Server};
+
+/// `riposte serve` on the cluster's primary with its standby as replica.
+struct Riposte {
+    _server: Server,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Riposte {
+    async fn start(cluster: &Cluster) -> Riposte {
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let primary = cluster.primary.url();
+        let replica = cluster.standby.url();
+        let args = [
+            "serve",
+            "--bind",
+            &bind,
+            "--rate-limit",
+            "0",
+            "--rate-limit-anonymous",
+            "0",
+            "--webhook-deliveries",
+            "false",
+            "--database-url",
+            &primary,
+            "--replica-url",
+            &replica,
+        ];
+        let mut server = Server(
+            riposte(&args, &cluster.dir.path().join("unused"))
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        wait_ready(&client, &base, &mut server).await;
+        let r = Riposte {
+            _server: server,
+            base,
+            client,
+        };
+        r.wait_replica("in_rotation").await;
+        r
+    }
+
+    /// Waits until `/readyz` reports the replica in `state`.
+    async fn wait_replica(&self, state: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = self.get("/readyz", &[]).await;
+            assert_eq!(ready.status, 200, "{}", ready.body);
+            let replica = ready.body["replicas"][0].clone();
+            if replica["state"] == state {
+                return replica;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the replica never became {state}: {replica}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Answer::of(req.send().await.unwrap()).await
+    }
+
+    async fn post(&self, key: &str, path: &str, body: &Value) -> Answer {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(body);
+        Answer::of(req.send().await.unwrap()).await
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    async fn of(resp: reqwest::Response) -> Answer {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn served_by(&self) -> &str {
+        self.header("riposte-served-by").unwrap_or("(none)")
+    }
+
+    fn token(&self) -> String {
+        self.header("riposte-consistency")
+            .expect("a consistency token")
+            .to_string()
+    }
+}
+
+/// A key of `scope`, made with `riposte keys create` on the primary.
+fn key(cluster: &Cluster, scope: &str) -> String {
+    let out = riposte(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "t",
+            "--scope",
+            scope,
+            "--database-url",
+            &cluster.primary.url(),
+        ],
+        &cluster.dir.path().join("unused"),
+    )
+    .stdout(Stdio::piped())
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn action(title: &str) -> Value {
+    json!({"title": title, "initiator": "USA", "target": "CHN", "type": "asset_freeze",
+        "status": "in_force", "announced_on": "2020-07-09"})
+}
+
+/// The two states every action here is between, on the primary and replayed.
+async fn states(cluster: &Cluster, app: &Riposte, key: &str) {
+    for (code, name) in [("USA", "United States"), ("CHN", "China")] {
+        let r = app
+            .post(
+                key,
+                "/v1/actors",
+                &json!({"code": code, "name": name, "kind": "state"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    cluster.wait_replayed().await;
+}
+
+#[tokio::test]
+async fn a_token_reads_its_write_and_reads_without_one_go_to_the_replica() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "admin");
+    let app = Riposte::start(&cluster).await;
+    states(&cluster, &app, &key).await;
+
+    // A caught-up replica serves reads.
+    let r = app.get("/v1/actors/USA", &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
+
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_pause()")
+        .await;
+    let created = app.post(&key, "/v1/actions", &action("fresh")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = created.token();
+    let cookie = created.header("set-cookie").unwrap().to_string();
+    assert!(
+        cookie.starts_with(&format!("riposte_consistency={token};"))
+            && cookie.contains("Path=/")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let path = format!("/v1/actions/{}", created.body["id"].as_str().unwrap());
+
+    // With the token: the replica cannot catch up (replay is paused), so the primary answers.
+    let r = app
+        .get(&path, &[("Riposte-Consistency", token.as_str())])
+        .await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+    assert_eq!(r.body["title"], "fresh");
+    // The cookie works the same way, for browsers.
+    let as_cookie = format!("other=1; riposte_consistency={token}");
+    let r = app.get(&path, &[("Cookie", as_cookie.as_str())]).await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+    let r = app
+        .get("/v1/actions", &[("Riposte-Consistency", token.as_str())])
+        .await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"));
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+
+    // Without it: the replica answers, and it has not seen the write.
+    let r = app.get(&path, &[]).await;
+    assert_eq!((r.status, r.served_by()), (404, "replica"), "{}", r.body);
+    let r = app.get("/v1/actions", &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"));
+    assert_eq!(r.body["items"], json!([]));
+
+    // A key created on the primary works at once: keys are looked up on the primary.
+    let made = app
+        .post(
+            &key,
+            "/v1/api-keys",
+            &json!({"name": "fresh", "scope": "write"}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let fresh_key = made.body["secret"].as_str().unwrap();
+    let r = app.post(fresh_key, "/v1/actions", &action("second")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // A malformed token is the client's error, named.
+    let r = app
+        .get(&path, &[("Riposte-Consistency", "yesterday")])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Riposte-Consistency"),
+        "{}",
+        r.body
+    );
+
+    // Once the replica replays past the token, it serves the read.
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_resume()")
+        .await;
+    cluster.wait_replayed_to(&token).await;
+    let r = app
+        .get(&path, &[("Riposte-Consistency", token.as_str())])
+        .await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
+    assert_eq!(r.body["title"], "fresh");
+}
+
+#[tokio::test]
+async fn reads_survive_the_replica_going_down_and_it_comes_back() {
+    let mut cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    let app = Riposte::start(&cluster).await;
+    states(&cluster, &app, &key).await;
+    let created = app.post(&key, "/v1/actions", &action("kept")).await;
+    assert_eq!(created.status, 201);
+    cluster.wait_replayed().await;
+    let path = format!("/v1/actions/{}", created.body["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, &[]).await.served_by(), "replica");
+
+    cluster.standby.stop_immediately();
+    // Straight away, before any health check noticed: every read still answers, from the
+    // primary (the replica's pooled connections are dead, new ones are refused).
+    for _ in 0..20 {
+        let r = app.get(&path, &[]).await;
+        assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+        assert_eq!(r.body["title"], "kept");
+        let r = app.get("/v1/actions?limit=5", &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = app.get("/v1/dyads/USA/CHN", &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let down = app.wait_replica("down").await;
+    assert!(down["error"].is_string(), "{down}");
+    let ready = app.get("/readyz", &[]).await;
+    assert_eq!(
+        ready.status, 200,
+        "the primary still serves: {}",
+        ready.body
+    );
+
+    cluster.standby.start().await;
+    cluster.wait_streaming().await;
+    let back = app.wait_replica("in_rotation").await;
+    assert!(back["lag_bytes"].is_u64(), "{back}");
+    let r = app.get(&path, &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn etags_and_page_tokens_hold_across_servers_and_replicas() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    let one = Riposte::start(&cluster).await;
+    let two = Riposte::start(&cluster).await;
+    states(&cluster, &one, &key).await;
+    let created = one.post(&key, "/v1/actions", &action("tagged")).await;
+    assert_eq!(created.status, 201);
+    cluster.wait_replayed().await;
+    let path = format!("/v1/actions/{}", created.body["id"].as_str().unwrap());
+
+    // The ETag a replica's answer carries is the write's, the primary's and the other
+    // server's.
+    let first = one.get(&path, &[]).await;
+    assert_eq!((first.status, first.served_by()), (200, "replica"));
+    let etag = first.header("etag").unwrap().to_string();
+    assert_eq!(created.header("etag"), Some(etag.as_str()));
+    let r = two.get(&path, &[("If-None-Match", etag.as_str())]).await;
+    assert_eq!((r.status, r.served_by()), (304, "replica"));
+
+    // A page token made by one server from a replica's page takes the other to the next
+    // page, whichever database answers.
+    let page = one.get("/v1/actors?limit=1", &[]).await;
+    assert_eq!((page.status, page.served_by()), (200, "replica"));
+    assert_eq!(page.body["items"][0]["code"], "CHN");
+    let token = page.body["next_page_token"].as_str().unwrap().to_string();
+    let next = two
+        .get(&format!("/v1/actors?limit=1&page_token={token}"), &[])
+        .await;
+    assert_eq!(
+        (next.status, next.served_by()),
+        (200, "replica"),
+        "{}",
+        next.body
+    );
+    assert_eq!(next.body["items"][0]["code"], "USA");
+
+    // The same on the primary: pause replay and present a newer write's token.
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_pause()")
+        .await;
+    let later = one.post(&key, "/v1/actions", &action("later")).await;
+    let newer = later.token();
+    let fresh = [("Riposte-Consistency", newer.as_str())];
+    let r = two
+        .get(&path, &[("If-None-Match", etag.as_str()), fresh[0]])
+        .await;
+    assert_eq!((r.status, r.served_by()), (304, "primary"));
+    let next = two
+        .get(&format!("/v1/actors?limit=1&page_token={token}"), &fresh)
+        .await;
+    assert_eq!(
+        (next.status, next.served_by()),
+        (200, "primary"),
+        "{}",
+        next.body
+    );
+    assert_eq!(next.body["items"][0]["code"], "USA");
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_resume()")
+        .await;
+}
+
+#[tokio::test]
+async fn a_promoted_replica_leaves_the_rotation() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    let app = Riposte::start(&cluster).await;
+    states(&cluster, &app, &key).await;
+    // The analysis reads spread over several connections sharing one snapshot: that works
+    // on a standby too.
+    let created = app.post(&key, "/v1/actions", &action("root")).await;
+    cluster.wait_replayed().await;
+    let chain = format!("/v1/actions/{}/chain", created.body["id"].as_str().unwrap());
+    let r = app.get(&chain, &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
+    let r = app.get("/v1/dyads/USA/CHN", &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
+
+    // What that relies on, checked directly: a standby exports a snapshot and imports it
+    // on another of its own connections.
+    let exporting = cluster.standby.connect().await.unwrap();
+    exporting
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await
+        .unwrap();
+    let snapshot: String = exporting
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let importing = cluster.standby.connect().await.unwrap();
+    importing
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \
+             '{snapshot}'; COMMIT"
+        ))
+        .await
+        .unwrap();
+    exporting.batch_execute("COMMIT").await.unwrap();
+
+    cluster.standby.execute("SELECT pg_promote()").await;
+    let promoted = app.wait_replica("promoted").await;
+    assert!(promoted["error"].as_str().unwrap().contains("promoted"));
+    let r = app.get("/v1/actors/USA", &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"));
+}
