@@ -56,6 +56,17 @@ struct StateLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    /// Host, port and database (no credentials), as `/readyz` names it.
+    replica: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    decision: &'static str,
+}
+
 type LatencyFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
 
 /// The metrics of one server process.
@@ -234,8 +245,10 @@ pub struct Scraped {
     /// From the database; None when it could not be read (the series are then absent
     /// rather than wrong).
     pub webhooks: Option<WebhookFigures>,
-    // Read replicas (issue #14, later): replica lag and routing decisions belong here,
-    // read at scrape time like the pool's state.
+    /// Each replica's health as its task last saw it (empty without replicas).
+    pub replicas: Vec<crate::views::ReplicaHealth>,
+    /// The routing counters of this process: (decision, count).
+    pub routing: Vec<(&'static str, u64)>,
 }
 
 /// The webhook subscriptions as the database has them, shared by every process on it.
@@ -259,6 +272,8 @@ impl Scraped {
             pool: Some(state.pool.status()),
             imports: Some(state.imports.counts()),
             webhooks: None,
+            replicas: state.replicas.list().iter().map(|r| r.health()).collect(),
+            routing: state.replicas.stats.snapshot(),
         }
     }
 
@@ -302,6 +317,59 @@ impl Scraped {
                 "import_jobs",
                 "Import jobs of this process, by state (running, queued)",
                 by_state(&[("running", count(running)), ("queued", count(queued))]),
+            );
+        }
+        if !self.replicas.is_empty() {
+            let in_rotation = Family::<ReplicaLabels, Gauge>::default();
+            let lag_bytes = Family::<ReplicaLabels, Gauge>::default();
+            let lag_seconds =
+                Family::<ReplicaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+            for r in &self.replicas {
+                let labels = ReplicaLabels {
+                    replica: r.name.clone(),
+                };
+                in_rotation
+                    .get_or_create(&labels)
+                    .set(i64::from(r.state == "in_rotation"));
+                // Unknown while a replica is down or not checked yet: no sample then.
+                if let Some(bytes) = r.lag_bytes {
+                    lag_bytes
+                        .get_or_create(&labels)
+                        .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+                }
+                if let Some(seconds) = r.lag_seconds {
+                    lag_seconds.get_or_create(&labels).set(seconds);
+                }
+            }
+            registry.register(
+                "replica_in_rotation",
+                "1 when the replica serves reads; 0 when it is starting, down, lagging past \
+                 --replica-max-lag or promoted",
+                in_rotation,
+            );
+            registry.register(
+                "replica_lag_bytes",
+                "Bytes of WAL the primary had that the replica had not replayed, at its last check",
+                lag_bytes,
+            );
+            registry.register(
+                "replica_lag_seconds",
+                "How long ago the primary first had WAL the replica has not replayed",
+                lag_seconds,
+            );
+            let decisions = Family::<DecisionLabels, Counter>::default();
+            for (decision, n) in &self.routing {
+                decisions
+                    .get_or_create(&DecisionLabels { decision })
+                    .inc_by(*n);
+            }
+            registry.register(
+                "replica_routing",
+                "Reads that may go to a replica, by decision: replica (served by one), primary \
+                 (served by the primary, any reason), no_replica (none in rotation), token_wait \
+                 (no replica had the client's write yet, so the read waited), token_fallback \
+                 (none caught up in time), retried_on_primary (failed on a replica, run again)",
+                decisions,
             );
         }
         if let Some(w) = self.webhooks {

@@ -142,6 +142,21 @@ pub struct RoutingStats {
     pub retried_on_primary: AtomicU64,
 }
 
+impl RoutingStats {
+    /// Every counter with the name `/metrics` gives it.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            ("replica", n(&self.replica_reads)),
+            ("primary", n(&self.primary_reads)),
+            ("no_replica", n(&self.no_replica)),
+            ("token_wait", n(&self.token_waits)),
+            ("token_fallback", n(&self.token_fallbacks)),
+            ("retried_on_primary", n(&self.retried_on_primary)),
+        ]
+    }
+}
+
 /// One replica: its pool and what its health task last found.
 pub struct Replica {
     /// Host, port and database, without credentials: safe to show in `/readyz` and logs.

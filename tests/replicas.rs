@@ -90,6 +90,21 @@ impl Riposte {
         Answer::of(req.send().await.unwrap()).await
     }
 
+    /// The value of the `/metrics` sample `name{labels}` (None when absent).
+    async fn metric(&self, sample: &str) -> Option<f64> {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+    }
+
     async fn post(&self, key: &str, path: &str, body: &Value) -> Answer {
         let req = self
             .client
@@ -268,6 +283,24 @@ async fn a_token_reads_its_write_and_reads_without_one_go_to_the_replica() {
         .await;
     assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
     assert_eq!(r.body["title"], "fresh");
+
+    // What operators see: the replica in rotation, its lag, and the decisions taken above
+    // (replica reads, token waits that fell back to the primary).
+    let replica = app.wait_replica("in_rotation").await;
+    let name = format!("{{replica=\"{}\"}}", replica["name"].as_str().unwrap());
+    assert_eq!(
+        app.metric(&format!("riposte_replica_in_rotation{name}"))
+            .await,
+        Some(1.0)
+    );
+    assert!(app
+        .metric(&format!("riposte_replica_lag_bytes{name}"))
+        .await
+        .is_some());
+    let decision = |d: &str| format!("riposte_replica_routing_total{{decision=\"{d}\"}}");
+    assert!(app.metric(&decision("replica")).await.unwrap() >= 3.0);
+    assert!(app.metric(&decision("token_fallback")).await.unwrap() >= 1.0);
+    assert!(app.metric(&decision("token_wait")).await.unwrap() >= 1.0);
 }
 
 #[tokio::test]
