@@ -159,12 +159,34 @@ async fn every_kind_of_change_is_in_the_feed_with_its_document() {
 async fn a_follower_sees_every_change_exactly_once_under_concurrent_writers() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
     app.with_basics().await;
+    exactly_once(&[app]).await;
+}
+
+/// The same with two servers on one database (two riposte processes, as far as PostgreSQL
+/// can tell): writers on both, the follower on the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_sees_every_change_exactly_once_with_writers_on_two_servers() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.with_basics().await;
+    let other = app
+        .another_on_same_database(riposte::state::Config {
+            rate_limits: Default::default(),
+            ..Default::default()
+        })
+        .await;
+    exactly_once(&[app, std::sync::Arc::new(other)]).await;
+}
+
+/// Writers spread over `servers` create and change actions while a follower on the last one
+/// pages through the feed: it must see every change once, in no particular server's order.
+async fn exactly_once(servers: &[std::sync::Arc<TestApp>]) {
+    let app = servers.last().unwrap().clone();
     let (_, start) = drain(&app, "0", "", 200).await;
     const WRITERS: usize = 8;
     const EACH: usize = 15;
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let app = app.clone();
+            let app = servers[w % servers.len()].clone();
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for i in 0..EACH {

@@ -20,6 +20,7 @@ mod graph_facts;
 mod hardening;
 mod health;
 mod imports;
+mod instances;
 mod lists;
 mod metrics;
 mod migrations;
