@@ -168,12 +168,7 @@ async fn a_follower_sees_every_change_exactly_once_under_concurrent_writers() {
 async fn a_follower_sees_every_change_exactly_once_with_writers_on_two_servers() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
     app.with_basics().await;
-    let other = app
-        .another_on_same_database(riposte::state::Config {
-            rate_limits: Default::default(),
-            ..Default::default()
-        })
-        .await;
+    let other = app.second_server().await;
     exactly_once(&[app, std::sync::Arc::new(other)]).await;
 }
 
@@ -417,12 +412,7 @@ async fn a_subscriber_that_falls_behind_is_dropped_with_its_resume_point() {
 async fn events_reach_subscribers_of_another_server_on_the_same_database() {
     let app = TestApp::spawn().await;
     app.with_basics().await;
-    let other = app
-        .another_on_same_database(riposte::state::Config {
-            rate_limits: Default::default(),
-            ..Default::default()
-        })
-        .await;
+    let other = app.second_server().await;
     let stream = subscribe(&other, "?entity=action", None).await;
     let created = app.action(json!({"title": "Written elsewhere"})).await;
     let (events, _) = read_events(stream, Duration::from_secs(15), |e| !e.is_empty()).await;

@@ -267,6 +267,15 @@ impl TestApp {
         other
     }
 
+    /// `another_on_same_database` configured like `spawn` (no rate limits).
+    pub async fn second_server(&self) -> TestApp {
+        self.another_on_same_database(Config {
+            rate_limits: Default::default(),
+            ..Config::default()
+        })
+        .await
+    }
+
     async fn start(db: Option<TestDb>, url: String, config: Config) -> TestApp {
         let pool = riposte::db::pool(&url, 8).expect("pool");
         let state = AppState::with_config(pool, &url, config)

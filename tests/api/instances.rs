@@ -12,12 +12,7 @@ use super::helpers::{action_body, id_of, TestApp};
 async fn two_servers() -> (Arc<TestApp>, Arc<TestApp>) {
     let a = TestApp::spawn().await;
     a.with_basics().await;
-    let b = a
-        .another_on_same_database(riposte::state::Config {
-            rate_limits: Default::default(),
-            ..Default::default()
-        })
-        .await;
+    let b = a.second_server().await;
     (Arc::new(a), Arc::new(b))
 }
 
