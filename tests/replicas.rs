@@ -27,6 +27,10 @@ struct Riposte {
 
 impl Riposte {
     async fn start(cluster: &Cluster) -> Riposte {
+        Self::start_with(cluster, &[]).await
+    }
+
+    async fn start_with(cluster: &Cluster, extra: &[&str]) -> Riposte {
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
         let primary = cluster.primary.url();
@@ -46,6 +50,7 @@ impl Riposte {
             "--replica-url",
             &replica,
         ];
+        let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
         let mut server = Server(
             riposte(&args, &cluster.dir.path().join("unused"))
                 .stdout(Stdio::null())
@@ -301,6 +306,35 @@ async fn a_token_reads_its_write_and_reads_without_one_go_to_the_replica() {
     assert!(app.metric(&decision("replica")).await.unwrap() >= 3.0);
     assert!(app.metric(&decision("token_fallback")).await.unwrap() >= 1.0);
     assert!(app.metric(&decision("token_wait")).await.unwrap() >= 1.0);
+}
+
+/// A replica further behind than `--replica-max-lag` leaves the rotation (reads without a
+/// token then come from the primary, with the latest data) and comes back once it caught up.
+#[tokio::test]
+async fn a_lagging_replica_leaves_the_rotation_and_comes_back() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    let app = Riposte::start_with(&cluster, &["--replica-max-lag", "1s"]).await;
+    states(&cluster, &app, &key).await;
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_pause()")
+        .await;
+    let created = app.post(&key, "/v1/actions", &action("behind")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let path = format!("/v1/actions/{}", created.body["id"].as_str().unwrap());
+    let lagging = app.wait_replica("lagging").await;
+    assert!(lagging["lag_seconds"].as_f64().unwrap() > 1.0, "{lagging}");
+    // Out of rotation: a read without a token is the primary's, and sees the write.
+    let r = app.get(&path, &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_resume()")
+        .await;
+    app.wait_replica("in_rotation").await;
+    let r = app.get(&path, &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
 }
 
 #[tokio::test]
