@@ -329,6 +329,15 @@ async fn every_page_shows_the_founding_example() {
     b.goto("/search?from=2020-13-01").await;
     b.wait_for_text("[role=alert]", "from").await;
     let _ = b.console_errors().await; // the 400 itself is logged as a failed load
+                                      // An action that does not exist: the API's 404, not a blank page; a search that finds
+                                      // nothing says so.
+    b.goto("/actions/0a1f0000-0000-4000-8000-0000000000ff")
+        .await;
+    b.wait_for_text("[role=alert]", "Not found").await;
+    let _ = b.console_errors().await; // the 404 itself is logged as a failed load
+    b.goto("/search?q=nothingmatchesthis").await;
+    b.wait_for_text("[data-empty]", "No action matches").await;
+    b.assert_no_console_errors().await;
 
     // At phone width, nothing runs off the side.
     let phone = Browser::phone(&s.base).await;

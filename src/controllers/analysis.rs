@@ -300,6 +300,17 @@ pub async fn timeline(
     crate::conditional::respond(&req, &timeline)
 }
 
+/// The optional `actor` parameter of the window endpoints: a state or IGO, by code.
+async fn actor_param(
+    conn: &mut diesel_async::AsyncPgConnection,
+    code: &Option<String>,
+) -> AppResult<Option<(Uuid, String)>> {
+    match code {
+        Some(code) => Ok(Some(dyad_member(conn, "actor", code).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Default number of dyads in the overview.
 pub const DEFAULT_TOP_DYADS: i64 = 20;
 
@@ -342,10 +353,7 @@ pub async fn active(
     };
     let items = state
         .read(&req, async |conn| {
-            let actor = match &params.actor {
-                Some(code) => Some(dyad_member(conn, "actor", code).await?.0),
-                None => None,
-            };
+            let actor = actor_param(conn, &params.actor).await?.map(|a| a.0);
             crate::analysis::dyad::most_active(conn, actor, from, to, limit).await
         })
         .await?;
@@ -386,10 +394,7 @@ pub async fn counts(
     })?;
     let counts = state
         .read(&req, async |conn| {
-            let actor = match &params.actor {
-                Some(code) => Some(dyad_member(conn, "actor", code).await?),
-                None => None,
-            };
+            let actor = actor_param(conn, &params.actor).await?;
             crate::analysis::counts::counts(conn, actor, from, to).await
         })
         .await?;

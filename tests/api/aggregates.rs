@@ -7,33 +7,17 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::helpers::{id_of, TestApp};
+use super::helpers::{assert_no_problems, id_of, TestApp};
 use super::imports::import;
-
-#[derive(QueryableByName, Debug)]
-struct Problem {
-    #[diesel(sql_type = Text)]
-    key: String,
-    #[diesel(sql_type = Text)]
-    problem: String,
-}
 
 /// Fails with what disagrees when the stored aggregates differ from a recomputation.
 pub(crate) async fn assert_aggregates(app: &TestApp, step: &str) {
-    let mut conn = app.state.pool.get().await.unwrap();
-    let problems: Vec<Problem> =
-        diesel::sql_query("SELECT key, problem FROM check_analysis_aggregates()")
-            .load(&mut conn)
-            .await
-            .unwrap();
-    assert!(
-        problems.is_empty(),
-        "after {step}: {:?}",
-        problems
-            .iter()
-            .map(|p| format!("{}: {}", p.key, p.problem))
-            .collect::<Vec<_>>()
-    );
+    assert_no_problems(
+        app,
+        "SELECT key, problem FROM check_analysis_aggregates()",
+        step,
+    )
+    .await;
 }
 
 #[derive(QueryableByName, Debug)]

@@ -5,37 +5,16 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Uuid as SqlUuid};
-use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::helpers::{id_of, TestApp};
-
-#[derive(QueryableByName, Debug)]
-struct Problem {
-    #[diesel(sql_type = SqlUuid)]
-    id: uuid::Uuid,
-    #[diesel(sql_type = Text)]
-    problem: String,
-}
+use super::helpers::{assert_no_problems, id_of, TestApp};
 
 /// Fails with what disagrees when the stored facts differ from a recomputation.
 pub(crate) async fn assert_consistent(app: &TestApp, step: &str) {
-    let mut conn = app.state.pool.get().await.unwrap();
-    let problems: Vec<Problem> = diesel::sql_query("SELECT id, problem FROM check_graph_facts()")
-        .load(&mut conn)
-        .await
-        .unwrap();
-    assert!(
-        problems.is_empty(),
-        "after {step}: {:?}",
-        problems
-            .iter()
-            .map(|p| format!("{}: {}", p.id, p.problem))
-            .collect::<Vec<_>>()
-    );
+    let check = "SELECT id::text AS key, problem FROM check_graph_facts()";
+    assert_no_problems(app, check, step).await;
 }
 
 /// The ids of the chain of `id` through the API, after checking that computing it on one

@@ -488,3 +488,26 @@ pub fn action_body(overrides: Value) -> Value {
 pub fn id_of(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_string()
 }
+
+#[derive(diesel::QueryableByName, Debug)]
+struct Problem {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    problem: String,
+}
+
+/// Fails with what disagrees when `check` (a query of `key, problem` rows from one of the
+/// database's check functions, which recompute stored facts from scratch) finds anything.
+pub async fn assert_no_problems(app: &TestApp, check: &str, step: &str) {
+    let mut conn = app.state.pool.get().await.unwrap();
+    let problems: Vec<Problem> = diesel::sql_query(check).load(&mut conn).await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "after {step}: {:?}",
+        problems
+            .iter()
+            .map(|p| format!("{}: {}", p.key, p.problem))
+            .collect::<Vec<_>>()
+    );
+}
