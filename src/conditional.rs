@@ -43,6 +43,17 @@ pub fn expect_match<T: Serialize + 'static>(
     Box::new(move |current: &T| check_if_match(header.as_deref(), &etag(current)?, required))
 }
 
+/// `expect_match` for an action, whose ETag comes from its stored document's versions.
+pub fn expect_document(
+    req: &HttpRequest,
+    required: bool,
+) -> crate::service::Expect<crate::documents::Doc> {
+    let header = if_match(req);
+    Box::new(move |current: &crate::documents::Doc| {
+        check_if_match(header.as_deref(), &current.etag(), required)
+    })
+}
+
 /// Checks `If-Match` against the current ETag (strong comparison; `*` matches anything).
 pub fn check_if_match(if_match: Option<&str>, current: &str, required: bool) -> AppResult<()> {
     let Some(header) = if_match else {
@@ -74,6 +85,12 @@ pub fn check_if_match(if_match: Option<&str>, current: &str, required: bool) -> 
 pub fn respond<T: Serialize>(req: &HttpRequest, value: &T) -> AppResult<HttpResponse> {
     let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
     let tag = etag_of_json(&json);
+    Ok(respond_raw(req, tag, json))
+}
+
+/// A 200 answer with a JSON body made elsewhere (stored documents) and its ETag, or 304
+/// when `If-None-Match` already has it.
+pub fn respond_raw(req: &HttpRequest, tag: String, json: Vec<u8>) -> HttpResponse {
     let cached = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -84,12 +101,12 @@ pub fn respond<T: Serialize>(req: &HttpRequest, value: &T) -> AppResult<HttpResp
                 .any(|t| t == "*" || t == tag)
         });
     if cached {
-        return Ok(HttpResponse::NotModified()
+        return HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
-            .finish());
+            .finish();
     }
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
         .content_type("application/json")
-        .body(json))
+        .body(json)
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use diesel::Connection;
+use diesel::{Connection, QueryResult, QueryableByName};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
@@ -103,10 +103,71 @@ pub async fn spare_conns(pool: &DbPool, n: usize) -> Vec<DbConn> {
 pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
     let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(database_url)
         .map_err(|e| format!("cannot connect to the database to migrate it: {e}"))?;
-    let applied = conn
+    let applied: Vec<String> = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| format!("migration failed: {e}"))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| format!("migration failed: {e}"))?
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    backfill_documents(&mut conn)
+        .map_err(|e| format!("writing the stored documents failed: {e}"))?;
+    Ok(applied)
+}
+
+/// Writes the stored documents of the actions a database held before migration 000017, in
+/// batches of 5,000 with a progress bar (each batch commits, so an interrupted run resumes
+/// where it stopped). Does nothing once done.
+fn backfill_documents(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
+    use diesel::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = Bool)]
+        pending: bool,
+        #[diesel(sql_type = BigInt)]
+        missing: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        last: Option<uuid::Uuid>,
+    }
+    let p: Pending = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pending_backfills WHERE name = 'action_documents') AS pending, \
+                (SELECT count(*) FROM actions) - (SELECT count(*) FROM action_documents) AS missing",
+    )
+    .get_result(conn)?;
+    if !p.pending {
+        return Ok(());
+    }
+    if p.missing > 0 {
+        log::info!(
+            "writing the stored documents of {} actions (migration 000017); this runs once",
+            p.missing
+        );
+    }
+    let total: i64 = diesel::select(diesel::dsl::sql::<BigInt>("(SELECT count(*) FROM actions)"))
+        .get_result(conn)?;
+    let bar = indicatif::ProgressBar::new(total as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "stored documents {bar:40} {pos}/{len} ({per_sec}, {eta} left)",
+        )
+        .expect("a valid progress template"),
+    );
+    let mut after: Option<uuid::Uuid> = None;
+    loop {
+        let l: Last = diesel::sql_query("SELECT fill_action_documents($1, 5000) AS last")
+            .bind::<Nullable<SqlUuid>, _>(after)
+            .bind::<Integer, _>(5000)
+            .get_result(conn)?;
+        let Some(last) = l.last else { break };
+        after = Some(last);
+        bar.inc(5000);
+    }
+    bar.finish_and_clear();
+    diesel::sql_query("DELETE FROM pending_backfills WHERE name = 'action_documents'")
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The database a command works on: a server named by `DATABASE_URL`, or a private cluster

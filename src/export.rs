@@ -6,10 +6,10 @@
 use diesel_async::{AnsiTransactionManager, TransactionManager};
 
 use crate::db::DbConn;
+use crate::documents::ActorCache;
 use crate::error::{AppError, AppResult};
 use crate::models::action_list::{self, ActionFilter, Cursor};
 use crate::models::enums::ActionSort;
-use crate::taxonomy::ActionTypes;
 use crate::views::Action;
 
 /// Actions read and written per batch.
@@ -69,7 +69,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// An export in progress: its connection (inside the snapshot's transaction) and position.
 pub struct Export {
     conn: DbConn,
-    types: std::sync::Arc<ActionTypes>,
+    actors: std::sync::Arc<ActorCache>,
     filter: ActionFilter,
     sort: ActionSort,
     format: Format,
@@ -84,7 +84,7 @@ impl Export {
     /// Opens the snapshot every batch will read.
     pub async fn begin(
         mut conn: DbConn,
-        types: std::sync::Arc<ActionTypes>,
+        actors: std::sync::Arc<ActorCache>,
         filter: ActionFilter,
         sort: ActionSort,
         format: Format,
@@ -99,7 +99,7 @@ impl Export {
         .await?;
         Ok(Export {
             conn,
-            types,
+            actors,
             filter,
             sort,
             format,
@@ -131,20 +131,23 @@ impl Export {
             self.done = true;
         }
         self.after = rows.last().map(|r| r.cursor(self.sort));
-        let actions = crate::service::actions::assemble(&self.types, rows)?;
-        self.written += actions.len() as u64;
+        let docs = crate::service::actions::documents(&mut self.conn, &self.actors, rows).await?;
+        self.written += docs.len() as u64;
         match self.format {
+            // The stored documents, as they are.
             Format::Ndjson => {
-                for action in &actions {
-                    serde_json::to_writer(&mut out, action)
-                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                for doc in &docs {
+                    out.extend_from_slice(doc.body.as_bytes());
                     out.push(b'\n');
                 }
             }
             Format::Csv => {
                 let mut writer = csv::Writer::from_writer(&mut out);
-                for action in &actions {
-                    writer.write_record(csv_record(action)).map_err(csv_error)?;
+                for doc in &docs {
+                    let action = crate::documents::parse(doc)?;
+                    writer
+                        .write_record(csv_record(&action))
+                        .map_err(csv_error)?;
                 }
                 writer
                     .flush()

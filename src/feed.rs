@@ -14,11 +14,12 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::db::DbPool;
+use crate::documents::ActorCache;
 use crate::error::{AppError, AppResult};
 use crate::models::change::{self, ChangeFilter, ChangeRow};
-use crate::models::{action, actor};
-use crate::taxonomy::ActionTypes;
-use crate::views::{Action, Change};
+use crate::models::{actor, document};
+use crate::views::Change;
+use serde_json::value::RawValue;
 
 /// Entries read per pass of the live task.
 const BATCH: i64 = 1000;
@@ -28,7 +29,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// The feed entries of `rows`, with the current documents of what they concern.
 pub async fn entries(
     conn: &mut AsyncPgConnection,
-    types: &ActionTypes,
+    actors_cache: &Arc<ActorCache>,
     rows: &[ChangeRow],
 ) -> AppResult<Vec<Change>> {
     let mut action_ids: Vec<Uuid> = rows
@@ -38,12 +39,19 @@ pub async fn entries(
         .collect();
     action_ids.sort();
     action_ids.dedup();
-    let (action_rows, embeds) = action::find_full_many(conn, &action_ids).await?;
-    let actions: HashMap<Uuid, serde_json::Value> = Action::assemble(action_rows, embeds, types)?
+    let stored = document::find_many(conn, &action_ids).await?;
+    // Sent as stored: wrapped, not re-serialised.
+    let actions: HashMap<Uuid, Box<RawValue>> = actors_cache
+        .complete(conn, stored)
+        .await?
         .into_iter()
-        .map(|a| Ok((a.id, json(&a)?)))
+        .map(|d| {
+            let raw = RawValue::from_string(d.body)
+                .map_err(|e| AppError::Internal(format!("stored document of {}: {e}", d.id)))?;
+            Ok((d.id, raw))
+        })
         .collect::<AppResult<_>>()?;
-    let mut actors: HashMap<Uuid, serde_json::Value> = HashMap::new();
+    let mut actors: HashMap<Uuid, Box<RawValue>> = HashMap::new();
     for r in rows.iter().filter(|r| r.entity == "actor") {
         if actors.contains_key(&r.entity_id) {
             continue;
@@ -73,8 +81,8 @@ pub async fn entries(
         .collect())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> AppResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))
+fn json<T: serde::Serialize>(value: &T) -> AppResult<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// A new entry as the live stream sends it: what filters read, and its JSON, made once.
@@ -96,7 +104,7 @@ impl Feed {
     /// (one that falls further is dropped, with its resume point).
     pub async fn start(
         pool: DbPool,
-        types: Arc<ActionTypes>,
+        actors: Arc<ActorCache>,
         capacity: usize,
     ) -> AppResult<Arc<Feed>> {
         let mut conn = pool.get().await?;
@@ -108,7 +116,7 @@ impl Feed {
             sender,
             latest: AtomicI64::new(latest),
         });
-        tokio::spawn(run(feed.clone(), pool, types));
+        tokio::spawn(run(feed.clone(), pool, actors));
         Ok(feed)
     }
 
@@ -121,16 +129,16 @@ impl Feed {
 
 /// Listens, sequences, reads and broadcasts until the process ends; reconnects after a
 /// database outage.
-async fn run(feed: Arc<Feed>, pool: DbPool, types: Arc<ActionTypes>) {
+async fn run(feed: Arc<Feed>, pool: DbPool, actors: Arc<ActorCache>) {
     loop {
-        if let Err(e) = listen(&feed, &pool, &types).await {
+        if let Err(e) = listen(&feed, &pool, &actors).await {
             log::warn!("change feed: {e}; reconnecting in 1 s");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-async fn listen(feed: &Feed, pool: &DbPool, types: &ActionTypes) -> AppResult<()> {
+async fn listen(feed: &Feed, pool: &DbPool, actors: &Arc<ActorCache>) -> AppResult<()> {
     // A connection of its own for LISTEN, taken out of the pool for as long as it lives.
     let mut listener = deadpool::managed::Object::take(pool.get().await?);
     diesel::sql_query("LISTEN riposte_changes")
@@ -149,12 +157,12 @@ async fn listen(feed: &Feed, pool: &DbPool, types: &ActionTypes) -> AppResult<()
         if let Ok(None) = woken {
             return Err(AppError::Unavailable("the LISTEN connection closed".into()));
         }
-        pass(feed, pool, types).await?;
+        pass(feed, pool, actors).await?;
     }
 }
 
 /// Numbers what committed, then reads and broadcasts everything after `latest`.
-async fn pass(feed: &Feed, pool: &DbPool, types: &ActionTypes) -> AppResult<()> {
+async fn pass(feed: &Feed, pool: &DbPool, actors: &Arc<ActorCache>) -> AppResult<()> {
     let mut conn = pool.get().await?;
     change::sequence(&mut conn).await?;
     loop {
@@ -163,7 +171,7 @@ async fn pass(feed: &Feed, pool: &DbPool, types: &ActionTypes) -> AppResult<()> 
         let Some(last) = rows.last().map(|r| r.seq) else {
             return Ok(());
         };
-        let rendered = entries(&mut conn, types, &rows).await?;
+        let rendered = entries(&mut conn, actors, &rows).await?;
         for (row, entry) in rows.into_iter().zip(rendered) {
             let json =
                 serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod conditional;
 pub mod controllers;
 pub mod db;
+pub mod documents;
 pub mod embedded_pg;
 pub mod error;
 pub mod export;

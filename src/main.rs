@@ -373,7 +373,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .then(|| {
                         riposte::webhook::worker::Worker::start(
                             state.pool.clone(),
-                            state.types.clone(),
+                            state.actors.clone(),
                             state.config.webhooks.clone(),
                             state.metrics.clone(),
                         )
@@ -536,7 +536,7 @@ async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, 
             .await
             .map_err(|e| format!("--query or --format: {e}"))?;
     let mut export =
-        riposte::export::Export::begin(conn, state.types.clone(), filter, sort, format)
+        riposte::export::Export::begin(conn, state.actors.clone(), filter, sort, format)
             .await
             .map_err(|e| e.to_string())?;
     let mut out: Box<dyn Write> = match &output {

@@ -151,18 +151,8 @@ pub fn respond<T: Serialize, K: CursorKey>(
     next: Option<K>,
     total: Option<i64>,
 ) -> AppResult<HttpResponse> {
-    let token = next
-        .map(|k| {
-            let key_json = serde_json::to_vec(&k).map_err(|e| AppError::Internal(e.to_string()))?;
-            let tag = token_key(req)?.mac(req, &key_json).finalize().into_bytes();
-            Ok::<_, AppError>(format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(&key_json),
-                URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN])
-            ))
-        })
-        .transpose()?;
-    let mut response = crate::conditional::respond(
+    let token = next_token(req, next)?;
+    let response = crate::conditional::respond(
         req,
         &List {
             items,
@@ -170,7 +160,48 @@ pub fn respond<T: Serialize, K: CursorKey>(
             total,
         },
     )?;
-    if let Some(token) = &token {
+    link_next(req, response, token.as_deref())
+}
+
+/// `respond` for a page of stored documents: the body is written around them as they are,
+/// and the ETag comes from their versions.
+pub fn respond_documents<K: CursorKey>(
+    req: &HttpRequest,
+    docs: &[crate::documents::Doc],
+    next: Option<K>,
+    total: Option<i64>,
+) -> AppResult<HttpResponse> {
+    let token = next_token(req, next)?;
+    let tag = crate::documents::list_etag(
+        docs,
+        &format!("{}|{}", token.as_deref().unwrap_or(""), total.unwrap_or(-1)),
+    );
+    let body = crate::documents::list_body(docs, token.as_deref(), total);
+    let response = crate::conditional::respond_raw(req, tag, body);
+    link_next(req, response, token.as_deref())
+}
+
+/// The signed token of the page after the item whose key is `next`.
+fn next_token<K: CursorKey>(req: &HttpRequest, next: Option<K>) -> AppResult<Option<String>> {
+    next.map(|k| {
+        let key_json = serde_json::to_vec(&k).map_err(|e| AppError::Internal(e.to_string()))?;
+        let tag = token_key(req)?.mac(req, &key_json).finalize().into_bytes();
+        Ok::<_, AppError>(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&key_json),
+            URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN])
+        ))
+    })
+    .transpose()
+}
+
+/// Adds the `Link` header of the next page, if there is one.
+fn link_next(
+    req: &HttpRequest,
+    mut response: HttpResponse,
+    token: Option<&str>,
+) -> AppResult<HttpResponse> {
+    if let Some(token) = token {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded_pairs(req.query_string()) {
             if k != TOKEN_PARAM {

@@ -80,6 +80,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Read replicas (none unless configured), their health and routing counters.
     pub replicas: Arc<crate::replicas::Replicas>,
+    /// The actors stored documents embed (see `documents`).
+    pub actors: Arc<crate::documents::ActorCache>,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
         let token_key = token_key(&pool, config.token_secret.as_deref()).await?;
         let limiter = Limiter::new(config.rate_limits);
         Ok(AppState {
+            actors: Arc::new(crate::documents::ActorCache::new(pool.clone())),
             pool,
             types: Arc::new(types),
             config,
@@ -129,7 +132,7 @@ impl AppState {
             .get_or_try_init(|| {
                 crate::feed::Feed::start(
                     self.pool.clone(),
-                    self.types.clone(),
+                    self.actors.clone(),
                     self.config.feed_buffer,
                 )
             })

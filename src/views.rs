@@ -1,20 +1,17 @@
 //! The JSON shapes the API returns. Field names are the public contract.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::models::action::{ActionRow, Embeds, StatusChangeRow};
+use crate::models::action::StatusChangeRow;
 use crate::models::action_type::ActionTypeRow;
 use crate::models::actor::{ActorRefRow, ActorRow};
 use crate::models::enums::{
     parse_stored, ActionStatus, ActorKind, Category, DatePrecision, Relation,
 };
-use crate::taxonomy::ActionTypes;
 
 /// A page of results. Pass `next_page_token` back as `page_token` for the next page; it is
 /// null on the last page.
@@ -41,7 +38,7 @@ impl<T> List<T> {
 }
 
 /// An actor as other records show it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, serde::Deserialize)]
 #[schema(example = json!({"id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60", "code": "USA", "name": "United States", "kind": "state"}))]
 pub struct ActorRef {
     pub id: Uuid,
@@ -120,7 +117,7 @@ impl Actor {
 }
 
 /// A person or body an action names.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, serde::Deserialize)]
 pub struct Designation {
     pub actor: ActorRef,
     /// The designation's own listing date, when it differs from the action's.
@@ -128,7 +125,7 @@ pub struct Designation {
 }
 
 /// Where an action is reported.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, serde::Deserialize)]
 pub struct Source {
     #[schema(example = "https://home.treasury.gov/news/press-releases/sm1055")]
     pub url: String,
@@ -139,7 +136,7 @@ pub struct Source {
 }
 
 /// An edge of the response graph: this action answers `action`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, serde::Deserialize)]
 pub struct ResponseLink {
     /// The id of the earlier action answered.
     pub action: Uuid,
@@ -148,7 +145,7 @@ pub struct ResponseLink {
 
 /// An action of one state (or IGO) towards another, with what it names, its sources and
 /// the earlier actions it answers.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, serde::Deserialize)]
 #[schema(example = action_example)]
 pub struct Action {
     pub id: Uuid,
@@ -179,6 +176,7 @@ pub struct Action {
     /// Goldstein-scale weight, -10 (most hostile) to +10; defaults to the type's.
     pub severity: f64,
     pub tags: Vec<String>,
+    /// Ordered by actor id (an order that no rename of an actor changes).
     pub designations: Vec<Designation>,
     pub sources: Vec<Source>,
     /// The earlier actions this one answers.
@@ -193,82 +191,6 @@ pub struct Action {
     /// The identifier another dataset gives this action (see `NewAction`).
     pub external_id: Option<String>,
     pub source_dataset: Option<String>,
-}
-
-impl Action {
-    /// Assembles full actions from a page of rows and their embeds, keeping the rows' order.
-    pub fn assemble(
-        rows: Vec<ActionRow>,
-        embeds: Embeds,
-        types: &ActionTypes,
-    ) -> AppResult<Vec<Self>> {
-        let actors: HashMap<_, _> = embeds.actors.iter().map(|a| (a.id, a)).collect();
-        let mut designations: HashMap<Uuid, Vec<Designation>> = HashMap::new();
-        for (d, actor) in &embeds.designations {
-            designations
-                .entry(d.action_id)
-                .or_default()
-                .push(Designation {
-                    actor: ActorRef::from_row(actor)?,
-                    listed_on: d.listed_on,
-                });
-        }
-        let mut sources: HashMap<Uuid, Vec<Source>> = HashMap::new();
-        for s in embeds.sources {
-            sources.entry(s.action_id).or_default().push(Source {
-                url: s.url,
-                publisher: s.publisher,
-                published_on: s.published_on,
-                quote: s.quote,
-            });
-        }
-        let mut links: HashMap<Uuid, Vec<ResponseLink>> = HashMap::new();
-        for r in &embeds.responds_to {
-            links.entry(r.action_id).or_default().push(ResponseLink {
-                action: r.responds_to_id,
-                relation: parse_stored(&r.relation)?,
-            });
-        }
-        let actor = |id: Uuid| -> AppResult<ActorRef> {
-            let row = actors.get(&id).ok_or_else(|| {
-                crate::error::AppError::Internal(format!("actor {id} of an action is missing"))
-            })?;
-            ActorRef::from_row(row)
-        };
-        rows.into_iter()
-            .map(|row| {
-                let action_type = types.get(&row.type_code)?;
-                Ok(Action {
-                    id: row.id,
-                    initiator: actor(row.initiator_id)?,
-                    target: actor(row.target_id)?,
-                    authority: row.authority_id.map(actor).transpose()?,
-                    category: action_type.category,
-                    status: parse_stored(&row.status)?,
-                    date_precision: parse_stored(&row.date_precision)?,
-                    designations: designations.remove(&row.id).unwrap_or_default(),
-                    sources: sources.remove(&row.id).unwrap_or_default(),
-                    responds_to: links.remove(&row.id).unwrap_or_default(),
-                    title: row.title,
-                    summary: row.summary,
-                    type_: row.type_code,
-                    announced_on: row.announced_on,
-                    effective_from: row.effective_from,
-                    effective_to: row.effective_to,
-                    legal_basis: row.legal_basis,
-                    program: row.program,
-                    severity: row.severity,
-                    tags: row.tags,
-                    created_at: row.created_at,
-                    updated_at: row.updated_at,
-                    version: row.version,
-                    deleted_at: row.deleted_at,
-                    external_id: row.external_id,
-                    source_dataset: row.source_dataset,
-                })
-            })
-            .collect()
-    }
 }
 
 /// The vow of 10 July 2020, as the API shows it.
@@ -700,7 +622,7 @@ pub struct Change {
     /// The actor or action as it is now (`deleted_at` set when deleted), or null when it was
     /// purged; for an edge, the answering action.
     #[schema(value_type = Option<Object>)]
-    pub document: Option<serde_json::Value>,
+    pub document: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// A page of the change feed, oldest first.

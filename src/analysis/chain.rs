@@ -11,15 +11,10 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::models::action as action_model;
 use crate::models::enums::Relation;
-use crate::taxonomy::ActionTypes;
 use crate::views::Action;
 
 /// The largest episode `GET /v1/actions/{id}/chain` returns; larger ones are a 400.
 pub const MAX_CHAIN: i64 = 10_000;
-
-/// How many connections besides its own a chain uses when they are free: its embeds are
-/// three groups of queries of about equal cost.
-pub const SPARES: usize = 2;
 
 /// An action of the episode, with its generation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,19 +66,14 @@ pub struct Chain {
     pub summary: ChainSummary,
 }
 
-/// The episode of `id`. Its queries are spread over `conn` and the `spares`, if any.
+/// The episode of `id`, from the stored documents of its actions (one snapshot: one
+/// statement after the episode's look-up, both in one read-only transaction).
 pub async fn chain(
     conn: &mut AsyncPgConnection,
-    spares: Vec<&mut AsyncPgConnection>,
-    types: &ActionTypes,
+    actors: &std::sync::Arc<crate::documents::ActorCache>,
     id: Uuid,
 ) -> AppResult<Chain> {
-    // All connections read one snapshot, so the rows and their embeds agree even while the
-    // episode is being written to. The statements are all lookups by id or by episode, right
-    // for any size: generic plans spare the planner's custom plans, which for a thousand ids
-    // chose parallel scans of whole tables.
-    let settings = "SET LOCAL plan_cache_mode = force_generic_plan";
-    let (rows, embeds) = crate::service::read_together(conn, spares, settings, |conn, spares| {
+    let stored = crate::service::read_together(conn, Vec::new(), "", |conn, _| {
         Box::pin(async move {
             // The episode is stored on each action (kept by triggers): one index read.
             let Some((episode, size)) = action_model::episode_of(conn, id, MAX_CHAIN + 1).await?
@@ -99,11 +89,16 @@ pub async fn chain(
                     ),
                 ));
             }
-            Ok(action_model::episode(conn, spares, episode).await?)
+            Ok(crate::models::document::episode(conn, episode).await?)
         })
     })
     .await?;
-    let actions = Action::assemble(rows, embeds, types)?;
+    let actions = actors
+        .complete(conn, stored)
+        .await?
+        .iter()
+        .map(crate::documents::parse)
+        .collect::<AppResult<Vec<Action>>>()?;
 
     // Edges inside the episode, from the loaded actions' own responds_to; `links` holds the
     // same as positions, so that the generation passes below need no lookups.

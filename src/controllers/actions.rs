@@ -10,6 +10,7 @@ use super::idempotency;
 use super::{filters, parse_id, DeleteParams, ShowDeleted};
 use crate::auth::{Reader, Scope, Writer};
 use crate::conditional;
+use crate::documents::Doc;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Checked, Query, Repeatable, RepeatableQuery};
 use crate::input::{ActionPatch, Day, NewAction};
@@ -149,33 +150,36 @@ impl PageQuery {
         })
     }
 
-    /// Reads the page (one more row than asked, to know whether there is a next) and the
-    /// total when asked for.
+    /// Reads the page (one more row than asked, to know whether there is a next), its
+    /// documents, and the total when asked for.
     async fn read(
         &self,
         conn: &mut AsyncPgConnection,
+        state: &AppState,
         filter: &ActionFilter,
-    ) -> AppResult<(Vec<action_list::Listed>, Option<i64>)> {
+    ) -> AppResult<Page> {
         let rows = action_list::page(conn, filter, self.sort, self.after, self.limit + 1).await?;
+        let (rows, more) = pagination::split(rows, self.limit);
+        let next = rows.last().filter(|_| more).map(|r| r.cursor(self.sort));
+        let docs = service::documents(conn, &state.actors, rows).await?;
         let total = match self.include_total {
             true => Some(action_list::total(conn, filter).await?),
             false => None,
         };
-        Ok((rows, total))
+        Ok(Page { docs, next, total })
     }
 
     /// The page's answer, with the token of the next.
-    fn respond(
-        &self,
-        req: &HttpRequest,
-        state: &AppState,
-        (rows, total): (Vec<action_list::Listed>, Option<i64>),
-    ) -> AppResult<HttpResponse> {
-        let (rows, more) = pagination::split(rows, self.limit);
-        let next = rows.last().filter(|_| more).map(|r| r.cursor(self.sort));
-        let actions = service::assemble(&state.types, rows)?;
-        pagination::respond(req, actions, next, total)
+    fn respond(&self, req: &HttpRequest, page: Page) -> AppResult<HttpResponse> {
+        pagination::respond_documents(req, &page.docs, page.next, page.total)
     }
+}
+
+/// A page of actions as the list endpoints answer it.
+pub(crate) struct Page {
+    docs: Vec<crate::documents::Doc>,
+    next: Option<action_list::Cursor>,
+    total: Option<i64>,
 }
 
 /// Actions, filtered, searched and sorted, in pages.
@@ -201,10 +205,10 @@ pub async fn list(
     let page = state
         .read(&req, async |conn| {
             let filter = filters::resolve(conn, &state.types, params.clone()).await?;
-            query.read(conn, &filter).await
+            query.read(conn, &state, &filter).await
         })
         .await?;
-    query.respond(&req, &state, page)
+    query.respond(&req, page)
 }
 
 /// The format of an export.
@@ -281,7 +285,7 @@ pub async fn export(
     let mut conn = state.conn().await?;
     let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
     let export =
-        crate::export::Export::begin(conn, state.types.clone(), filter, sort, format).await?;
+        crate::export::Export::begin(conn, state.actors.clone(), filter, sort, format).await?;
     let body = futures_util::stream::unfold(Some(export), |export| async move {
         let mut export = export?;
         match export.next().await {
@@ -318,8 +322,12 @@ pub async fn create(
     Writer(caller): Writer,
     Checked(input, faults): Checked<NewAction>,
 ) -> AppResult<HttpResponse> {
-    let once = Once::new(idempotency(&req, &caller)?, |action: &Action| {
-        super::answer(201, Some(format!("/v1/actions/{}", action.id)), action)
+    let once = Once::new(idempotency(&req, &caller)?, |doc: &Doc| {
+        Ok(super::answer_document(
+            201,
+            Some(format!("/v1/actions/{}", doc.id)),
+            doc,
+        ))
     });
     Ok(super::send(
         service::create(&state, &caller, input, faults, None, once).await?,
@@ -342,12 +350,16 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let show_deleted = params.show_deleted.unwrap_or(false);
-    let action = state
+    let doc = state
         .read(&req, async |conn| {
-            service::get_any(conn, &state.types, id, show_deleted).await
+            service::read(conn, &state.actors, id, show_deleted).await
         })
         .await?;
-    conditional::respond(&req, &action)
+    Ok(conditional::respond_raw(
+        &req,
+        doc.etag(),
+        doc.body.into_bytes(),
+    ))
 }
 
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
@@ -367,9 +379,13 @@ pub async fn update(
     Checked(patch, faults): Checked<ActionPatch>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let expect = conditional::expect_match(&req, state.config.require_if_match);
-    let action = service::update(&state, &caller, id, patch, faults, expect).await?;
-    conditional::respond(&req, &action)
+    let expect = conditional::expect_document(&req, state.config.require_if_match);
+    let doc = service::update(&state, &caller, id, patch, faults, expect).await?;
+    Ok(conditional::respond_raw(
+        &req,
+        doc.etag(),
+        doc.body.into_bytes(),
+    ))
 }
 
 /// Deletes an action: it disappears from lists and answers 404 until restored. Refused with
@@ -394,7 +410,7 @@ pub async fn delete(
         caller.require(Scope::Admin)?;
         service::purge(&state, &caller, id).await?;
     } else {
-        let expect = conditional::expect_match(&req, state.config.require_if_match);
+        let expect = conditional::expect_document(&req, state.config.require_if_match);
         service::delete(&state, &caller, id, expect).await?;
     }
     Ok(HttpResponse::NoContent().finish())
@@ -415,8 +431,8 @@ pub async fn restore(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let once = Once::new(idempotency(&req, &caller)?, |action: &Action| {
-        super::answer(200, None, action)
+    let once = Once::new(idempotency(&req, &caller)?, |doc: &Doc| {
+        Ok(super::answer_document(200, None, doc))
     });
     Ok(super::send(
         service::restore(&state, &caller, id, once).await?,
@@ -455,10 +471,10 @@ pub async fn responses(
     let page = state
         .read(&req, async |conn| {
             exists(conn, id).await?;
-            query.read(conn, &filter).await
+            query.read(conn, &state, &filter).await
         })
         .await?;
-    query.respond(&req, &state, page)
+    query.respond(&req, page)
 }
 
 /// Every status the action has had, and every change made to it with its author, oldest

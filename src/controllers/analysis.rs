@@ -38,8 +38,7 @@ pub async fn chain(
     let id = parse_id(&id)?;
     let chain = state
         .read(&req, async |conn| {
-            let mut spares = conn.spares(chains::SPARES).await;
-            chains::chain(conn, borrow_all(&mut spares), &state.types, id).await
+            chains::chain(conn, &state.actors, id).await
         })
         .await?;
     crate::conditional::respond(&req, &chain)
@@ -94,7 +93,7 @@ pub async fn designations(
     let limit = pagination::page_size(params.limit)?;
     let sort = ActionSort::OldestFirst;
     let after = super::filters::cursor(&req, params.page_token.as_deref(), sort)?;
-    let (actor, rows, statuses) = state
+    let (actor, docs, next, statuses) = state
         .read(&req, async |conn| {
             let actor = crate::service::actors::get(conn, &key, false).await?;
             let filter = ActionFilter {
@@ -102,22 +101,23 @@ pub async fn designations(
                 ..Default::default()
             };
             let rows = action_list::page(conn, &filter, sort, after, limit + 1).await?;
-            let ids: Vec<Uuid> = rows.iter().map(|r| r.action.id).collect();
+            let (rows, more) = pagination::split(rows, limit);
+            let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+            let docs = crate::service::actions::documents(conn, &state.actors, rows).await?;
             let statuses: HashMap<Uuid, (Option<String>, bool)> =
                 action::status_on(conn, &ids, day)
                     .await?
                     .into_iter()
                     .map(|(id, status, in_force)| (id, (status, in_force)))
                     .collect();
-            Ok((actor, rows, statuses))
+            Ok((actor, docs, next, statuses))
         })
         .await?;
-    let (rows, more) = pagination::split(rows, limit);
-    let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
-    let actions = crate::service::actions::assemble(&state.types, rows)?;
-    let items = actions
-        .into_iter()
-        .map(|a| {
+    let items = docs
+        .iter()
+        .map(|doc| {
+            let a = crate::documents::parse(doc)?;
             let (status_on, in_force) = match statuses.get(&a.id) {
                 Some((status, in_force)) => {
                     (status.as_deref().map(parse_stored).transpose()?, *in_force)

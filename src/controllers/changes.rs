@@ -98,7 +98,7 @@ pub async fn list(
         Some(last) if rows.len() as i64 == limit => last.seq,
         _ => scanned_to.unwrap_or(after).max(after),
     };
-    let items = feed::entries(&mut conn, &state.types, &rows).await?;
+    let items = feed::entries(&mut conn, &state.actors, &rows).await?;
     Ok(HttpResponse::Ok().json(ChangeList {
         items,
         next_cursor: next.to_string(),
@@ -244,7 +244,7 @@ async fn catch_up(s: &mut Stream) -> AppResult<String> {
         // Opens the stream for the client at once.
         return Ok(": caught up\n\n".to_string());
     }
-    let entries: Vec<Change> = feed::entries(&mut conn, &s.state.types, &rows).await?;
+    let entries: Vec<Change> = feed::entries(&mut conn, &s.state.actors, &rows).await?;
     let mut text = String::new();
     for entry in &entries {
         let json = serde_json::to_string(entry).map_err(|e| AppError::Internal(e.to_string()))?;

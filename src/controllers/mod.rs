@@ -182,6 +182,20 @@ pub fn answer<T: serde::Serialize>(
     })
 }
 
+/// A write's answer that is a stored document: sent as it is, with its ETag.
+pub fn answer_document(
+    status: u16,
+    location: Option<String>,
+    doc: &crate::documents::Doc,
+) -> Answer {
+    Answer {
+        status,
+        location,
+        etag: Some(doc.etag()),
+        body: doc.body.clone(),
+    }
+}
+
 /// Sends a write's answer, fresh or replayed (then marked `Idempotent-Replayed: true`).
 pub fn send<T>(written: Written<T>) -> HttpResponse {
     let (answer, replayed) = match written {

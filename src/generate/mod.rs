@@ -61,6 +61,7 @@ const TABLES: &[&str] = &[
     "sources",
     "responses",
     "status_changes",
+    "action_documents",
 ];
 
 /// Renders the rows one action brings to a table; the last argument numbers rows of tables
@@ -205,7 +206,11 @@ async fn load(
              ALTER TABLE responses DISABLE TRIGGER responses_added; \
              ALTER TABLE actions DISABLE TRIGGER actions_tally_inserted; \
              ALTER TABLE actions DISABLE TRIGGER actions_tally_updated; \
-             ALTER TABLE actions DISABLE TRIGGER actions_tally_deleted",
+             ALTER TABLE actions DISABLE TRIGGER actions_tally_deleted; \
+             ALTER TABLE actions DISABLE TRIGGER actions_documents_inserted; \
+             ALTER TABLE designations DISABLE TRIGGER designations_documents_inserted; \
+             ALTER TABLE sources DISABLE TRIGGER sources_documents_inserted; \
+             ALTER TABLE responses DISABLE TRIGGER responses_documents_inserted",
         )
         .await
         .map_err(db_err("cannot disable the graph triggers"))?;
@@ -269,7 +274,11 @@ async fn load(
              ALTER TABLE responses ENABLE TRIGGER responses_added; \
              ALTER TABLE actions ENABLE TRIGGER actions_tally_inserted; \
              ALTER TABLE actions ENABLE TRIGGER actions_tally_updated; \
-             ALTER TABLE actions ENABLE TRIGGER actions_tally_deleted",
+             ALTER TABLE actions ENABLE TRIGGER actions_tally_deleted; \
+             ALTER TABLE actions ENABLE TRIGGER actions_documents_inserted; \
+             ALTER TABLE designations ENABLE TRIGGER designations_documents_inserted; \
+             ALTER TABLE sources ENABLE TRIGGER sources_documents_inserted; \
+             ALTER TABLE responses ENABLE TRIGGER responses_documents_inserted",
         )
         .await
         .map_err(db_err("cannot enable the graph triggers"))?;
@@ -281,6 +290,28 @@ async fn load(
         .await
         .map_err(db_err("cannot build the analysis aggregates"))?;
     progress.say(&format!("aggregates     {}", seconds(t.elapsed())));
+    // The stored documents (migration 000017), whose triggers were off, in batches.
+    let t = Instant::now();
+    progress.start("documents", n);
+    let mut after: Option<uuid::Uuid> = None;
+    let mut done = 0u64;
+    loop {
+        let row = client
+            .query_one("SELECT fill_action_documents($1, 10000)", &[&after])
+            .await
+            .map_err(db_err("cannot write the stored documents"))?;
+        let Some(last) = row.get::<_, Option<uuid::Uuid>>(0) else {
+            break;
+        };
+        after = Some(last);
+        done = (done + 10_000).min(n);
+        progress.update(done);
+    }
+    progress.finish(n, &format!(", {}", seconds(t.elapsed())));
+    client
+        .batch_execute("DELETE FROM pending_backfills WHERE name = 'action_documents'")
+        .await
+        .map_err(db_err("cannot record the stored documents as written"))?;
     for (table, column) in [("sources", "id"), ("status_changes", "id")] {
         client
             .execute(

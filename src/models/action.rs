@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::actor::ActorRefRow;
 use super::sql::{insert_unnest, Bind, Sql};
-use crate::schema::{actions, actors, designations, responses, sources, status_changes};
+use crate::schema::{actions, designations, responses, sources, status_changes};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = actions)]
@@ -184,70 +184,6 @@ pub async fn episode_of(
     Ok(row.map(|r| (r.episode_id, r.size)))
 }
 
-/// The actions of an episode, oldest first (by `announced_on`, then id), with everything
-/// they embed. The embeds are read by the rows' ids, in pipelined queries; `spares`
-/// (further connections, up to two help) take some of them, so that PostgreSQL runs them at
-/// once. Call this inside `service::read_together`, so that all read one snapshot.
-pub async fn episode(
-    conn: &mut AsyncPgConnection,
-    spares: Vec<&mut AsyncPgConnection>,
-    episode: Uuid,
-) -> QueryResult<(Vec<ActionRow>, Embeds)> {
-    // Not `action_id IN (SELECT id FROM actions WHERE episode_id = $1)`: for a custom plan
-    // the planner then knows the episode is large and hash-joins a scan of the whole table
-    // (70 ms instead of 4 ms at 1M actions); an id array keeps it on the indexes.
-    let rows: Vec<ActionRow> = actions::table
-        .filter(actions::episode_id.eq(episode))
-        .order((actions::announced_on, actions::id))
-        .select(ActionRow::as_select())
-        .load(conn)
-        .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut actor_ids: Vec<Uuid> = rows
-        .iter()
-        .flat_map(|r| [Some(r.initiator_id), Some(r.target_id), r.authority_id])
-        .flatten()
-        .collect();
-    actor_ids.sort_unstable();
-    actor_ids.dedup();
-    let designations_q = designations::table
-        .inner_join(actors::table)
-        .filter(designations::action_id.eq_any(&ids))
-        .order((designations::action_id, actors::code))
-        .select((DesignationRow::as_select(), ActorRefRow::as_select()));
-    let sources_q = sources::table
-        .filter(sources::action_id.eq_any(&ids))
-        .order((sources::action_id, sources::id))
-        .select(SourceRow::as_select());
-    let responses_q = responses::table
-        .filter(responses::action_id.eq_any(&ids))
-        .order((responses::action_id, responses::responds_to_id))
-        .select(ResponseRow::as_select());
-    let actors_q = actors::table
-        .filter(actors::id.eq_any(&actor_ids))
-        .select(ActorRefRow::as_select());
-    // Three groups of about equal cost, one per connection while there are enough: the
-    // last connection takes what is left.
-    let conn: &AsyncPgConnection = conn;
-    let mut conns: Vec<&AsyncPgConnection> = vec![conn];
-    conns.extend(spares.into_iter().map(|spare| &*spare));
-    let on = |group: usize| conns[group.min(conns.len() - 1)];
-    let (sources, actors, designations, responds_to) = futures_util::try_join!(
-        sources_q.load(&mut on(0)),
-        actors_q.load(&mut on(0)),
-        designations_q.load(&mut on(1)),
-        responses_q.load(&mut on(2)),
-    )?;
-    Ok((
-        rows,
-        Embeds {
-            designations,
-            sources,
-            responds_to,
-            actors,
-        },
-    ))
-}
 
 /// The condition "in force on the day in `param`" on `actions` (the SQL function
 /// `in_force`, migration 000011, says what that means), with the status of that day read
@@ -293,120 +229,6 @@ pub async fn status_on(
         .into_iter()
         .map(|r| (r.id, r.status, r.in_force))
         .collect())
-}
-
-/// Everything embedded in a set of actions.
-pub struct Embeds {
-    pub designations: Vec<(DesignationRow, ActorRefRow)>,
-    pub sources: Vec<SourceRow>,
-    pub responds_to: Vec<ResponseRow>,
-    pub actors: Vec<ActorRefRow>,
-}
-
-/// One action with its embeds, in one statement: the embeds come back as one JSON document
-/// (`FULL_EMBEDS`), so that reading an action costs a single prepared statement.
-pub async fn find_full(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    include_deleted: bool,
-) -> QueryResult<Option<(ActionRow, Embeds)>> {
-    let mut sql = Sql::new();
-    let id = sql.bind(Bind::Uuid(id));
-    sql.push(&format!(
-        "SELECT {}, {FULL_EMBEDS} AS embeds FROM actions WHERE actions.id = {id}",
-        super::action_list::COLUMNS
-    ));
-    let row: Option<FullRow> = sql.get_result(conn).await.optional()?;
-    let Some(row) = row.filter(|r| include_deleted || r.action.deleted_at.is_none()) else {
-        return Ok(None);
-    };
-    let embeds = parse_embeds([row.embeds.as_str()])?;
-    Ok(Some((row.action, embeds)))
-}
-
-/// Several actions (deleted ones too) with their embeds, in one statement.
-pub async fn find_full_many(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<(Vec<ActionRow>, Embeds)> {
-    if ids.is_empty() {
-        return Ok((Vec::new(), parse_embeds([])?));
-    }
-    let mut sql = Sql::new();
-    let ids = sql.bind(Bind::Uuids(ids.to_vec()));
-    sql.push(&format!(
-        "SELECT {}, {FULL_EMBEDS} AS embeds FROM actions WHERE actions.id = ANY({ids})",
-        super::action_list::COLUMNS
-    ));
-    let rows: Vec<FullRow> = sql.load(conn).await?;
-    let embeds = parse_embeds(rows.iter().map(|r| r.embeds.as_str()))?;
-    Ok((rows.into_iter().map(|r| r.action).collect(), embeds))
-}
-
-/// The embeds of several actions from their `FULL_EMBEDS` documents, merged.
-pub fn parse_embeds<'a>(documents: impl IntoIterator<Item = &'a str>) -> QueryResult<Embeds> {
-    let mut embeds = Embeds {
-        designations: Vec::new(),
-        sources: Vec::new(),
-        responds_to: Vec::new(),
-        actors: Vec::new(),
-    };
-    for document in documents {
-        let json: EmbedsJson = serde_json::from_str(document)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-        embeds
-            .designations
-            .extend(json.d.into_iter().map(|d| (d.d, d.a)));
-        embeds.sources.extend(json.s);
-        embeds.responds_to.extend(json.r);
-        embeds.actors.extend(json.a);
-    }
-    Ok(embeds)
-}
-
-/// The same embeds `episode` reads, in the same order, as one JSON document.
-pub(crate) const FULL_EMBEDS: &str = "json_build_object(
-    'd', (SELECT coalesce(json_agg(json_build_object(
-              'd', json_build_object('action_id', d.action_id, 'actor_id', d.actor_id,
-                                     'listed_on', d.listed_on),
-              'a', json_build_object('id', ac.id, 'code', ac.code, 'name', ac.name,
-                                     'kind', ac.kind)) ORDER BY ac.code), '[]')
-          FROM designations d JOIN actors ac ON ac.id = d.actor_id
-          WHERE d.action_id = actions.id),
-    's', (SELECT coalesce(json_agg(json_build_object('action_id', s.action_id, 'url', s.url,
-              'publisher', s.publisher, 'published_on', s.published_on, 'quote', s.quote)
-              ORDER BY s.id), '[]')
-          FROM sources s WHERE s.action_id = actions.id),
-    'r', (SELECT coalesce(json_agg(json_build_object('action_id', r.action_id,
-              'responds_to_id', r.responds_to_id, 'relation', r.relation)
-              ORDER BY r.responds_to_id), '[]')
-          FROM responses r WHERE r.action_id = actions.id),
-    'a', (SELECT coalesce(json_agg(json_build_object('id', ac.id, 'code', ac.code,
-              'name', ac.name, 'kind', ac.kind)), '[]')
-          FROM actors ac
-          WHERE ac.id IN (actions.initiator_id, actions.target_id, actions.authority_id))
-)::text";
-
-#[derive(QueryableByName)]
-struct FullRow {
-    #[diesel(embed)]
-    action: ActionRow,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    embeds: String,
-}
-
-#[derive(serde::Deserialize)]
-struct EmbedsJson {
-    d: Vec<DesignationJson>,
-    s: Vec<SourceRow>,
-    r: Vec<ResponseRow>,
-    a: Vec<ActorRefRow>,
-}
-
-#[derive(serde::Deserialize)]
-struct DesignationJson {
-    d: DesignationRow,
-    a: ActorRefRow,
 }
 
 pub async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<StatusChangeRow>> {

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::action::{in_force_on, ActionRow};
+use super::action::in_force_on;
 use super::enums::ActionSort;
 use super::sql::{Bind, Sql};
 
@@ -108,34 +108,47 @@ pub fn cursor_fits(sort: ActionSort, cursor: &Cursor) -> bool {
     )
 }
 
-/// A listed action and the value it was sorted by.
+/// A listed action: its stored document and the values it can be sorted by.
 #[derive(Debug, QueryableByName)]
 pub struct Listed {
-    #[diesel(embed)]
-    pub action: ActionRow,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    pub announced_on: NaiveDate,
+    #[diesel(sql_type = Double)]
+    pub severity: f64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub updated_at: DateTime<Utc>,
     /// The relevance rank (0 unless `q` is given).
     #[diesel(sql_type = Double)]
     pub rank: f64,
-    /// Its designations, sources, answers and actors (see `action::FULL_EMBEDS`).
+    #[diesel(sql_type = BigInt)]
+    pub doc_version: i64,
+    /// The stored document (see `documents`).
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub embeds: String,
+    pub doc: String,
 }
 
 impl Listed {
     pub fn cursor(&self, sort: ActionSort) -> Cursor {
         let value = match sort {
-            ActionSort::NewestFirst | ActionSort::OldestFirst => {
-                SortValue::Date(self.action.announced_on)
-            }
+            ActionSort::NewestFirst | ActionSort::OldestFirst => SortValue::Date(self.announced_on),
             ActionSort::SeverityAsc | ActionSort::SeverityDesc => {
-                SortValue::FloatBits(self.action.severity.to_bits())
+                SortValue::FloatBits(self.severity.to_bits())
             }
-            ActionSort::UpdatedAsc | ActionSort::UpdatedDesc => {
-                SortValue::Time(self.action.updated_at)
-            }
+            ActionSort::UpdatedAsc | ActionSort::UpdatedDesc => SortValue::Time(self.updated_at),
             ActionSort::Relevance => SortValue::FloatBits(self.rank.to_bits()),
         };
-        (value, self.action.id)
+        (value, self.id)
+    }
+
+    /// The stored document, for `documents::ActorCache::complete`.
+    pub fn stored(self) -> super::document::Stored {
+        super::document::Stored {
+            id: self.id,
+            version: self.doc_version,
+            body: self.doc,
+        }
     }
 }
 
@@ -151,11 +164,13 @@ pub async fn page(
     let spec = spec(sort);
     let mut sql = Sql::new();
     let rank = if f.q.is_some() { RANK } else { "0::float8" };
-    // The embeds ride along as JSON: PostgreSQL evaluates them only for the rows the LIMIT
-    // keeps, and the page costs one statement.
+    // The stored document rides along as subqueries, which PostgreSQL evaluates only for
+    // the rows the LIMIT keeps.
     sql.push(&format!(
-        "SELECT {COLUMNS}, {rank} AS rank, {} AS embeds",
-        super::action::FULL_EMBEDS
+        "SELECT actions.id, actions.announced_on, actions.severity, actions.updated_at, \
+         {rank} AS rank, \
+         (SELECT d.version FROM action_documents d WHERE d.id = actions.id) AS doc_version, \
+         (SELECT d.body FROM action_documents d WHERE d.id = actions.id) AS doc"
     ));
     from_where(&mut sql, f);
     if let Some((value, id)) = after {
@@ -194,14 +209,6 @@ pub async fn total(conn: &mut AsyncPgConnection, f: &ActionFilter) -> QueryResul
     let count: Count = sql.get_result(conn).await?;
     Ok(count.n)
 }
-
-pub(crate) const COLUMNS: &str =
-    "actions.id, actions.title, actions.summary, actions.initiator_id, \
-    actions.target_id, actions.authority_id, actions.type_code, actions.status, \
-    actions.announced_on, actions.date_precision, actions.effective_from, actions.effective_to, \
-    actions.legal_basis, actions.program, actions.severity, actions.tags, actions.created_at, \
-    actions.updated_at, actions.version, actions.deleted_at, actions.external_id, \
-    actions.source_dataset";
 
 /// How many conditions a filter sets; statements with few are kept prepared.
 fn conditions(f: &ActionFilter) -> usize {

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod api_key;
 pub mod audit;
 pub mod change;
+pub mod document;
 pub mod enums;
 pub mod import;
 pub mod server_secret;

@@ -2,6 +2,7 @@
 //! the same transaction that writes it. Used by the HTTP handlers and by `riposte seed`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use super::audit;
 use super::idempotency::{Once, Written};
 use crate::auth::Caller;
+use crate::documents::{ActorCache, Doc};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::*;
 use crate::limits::*;
@@ -18,6 +20,7 @@ use crate::models::action::{
 };
 use crate::models::action_list::Listed;
 use crate::models::actor::{self, ActorRefRow};
+use crate::models::document;
 use crate::models::enums::{parse_stored, ActionStatus, ActorKind, DatePrecision};
 use crate::state::AppState;
 use crate::taxonomy::ActionTypes;
@@ -32,27 +35,42 @@ struct Plan {
     responds_to: Vec<ResponseInput>,
 }
 
-/// Full actions from listed rows, which carry their embeds.
-pub fn assemble(types: &ActionTypes, rows: Vec<Listed>) -> AppResult<Vec<Action>> {
-    let embeds = action::parse_embeds(rows.iter().map(|r| r.embeds.as_str()))?;
-    Action::assemble(rows.into_iter().map(|r| r.action).collect(), embeds, types)
-}
-
-pub async fn get(conn: &mut AsyncPgConnection, types: &ActionTypes, id: Uuid) -> AppResult<Action> {
-    get_any(conn, types, id, false).await
-}
-
-/// Like `get`, and finds deleted actions too when asked.
-pub async fn get_any(
+/// Completed documents of listed rows, in the rows' order.
+pub async fn documents(
     conn: &mut AsyncPgConnection,
-    types: &ActionTypes,
+    actors: &Arc<ActorCache>,
+    rows: Vec<Listed>,
+) -> AppResult<Vec<Doc>> {
+    actors
+        .complete(conn, rows.into_iter().map(Listed::stored).collect())
+        .await
+}
+
+/// One action's document as stored (no flush: reads may run on a replica).
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    actors: &Arc<ActorCache>,
     id: Uuid,
     include_deleted: bool,
-) -> AppResult<Action> {
-    let (row, embeds) = action::find_full(conn, id, include_deleted)
+) -> AppResult<Doc> {
+    let stored = document::find(conn, id, include_deleted)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("action {id}")))?;
-    Ok(Action::assemble(vec![row], embeds, types)?.remove(0))
+    Ok(actors.complete(conn, vec![stored]).await?.remove(0))
+}
+
+/// Inside a write: the action's document as this transaction left it (rendered now), and
+/// the same as the typed view.
+pub async fn current(
+    conn: &mut AsyncPgConnection,
+    actors: &Arc<ActorCache>,
+    id: Uuid,
+    include_deleted: bool,
+) -> AppResult<(Doc, Action)> {
+    document::flush(conn).await?;
+    let doc = read(conn, actors, id, include_deleted).await?;
+    let action = crate::documents::parse(&doc)?;
+    Ok((doc, action))
 }
 
 /// Creates an action with everything embedded in it. `id` is chosen by the caller only for
@@ -63,10 +81,11 @@ pub async fn create(
     input: NewAction,
     faults: Vec<FieldError>,
     id: Option<Uuid>,
-    once: Once<Action>,
-) -> AppResult<Written<Action>> {
+    once: Once<Doc>,
+) -> AppResult<Written<Doc>> {
     let caller = caller.clone();
     let types = state.types.clone();
+    let actors = state.actors.clone();
     let id = id.unwrap_or_else(Uuid::now_v7);
     super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
@@ -88,9 +107,9 @@ pub async fn create(
                 })
                 .collect();
             action::insert_lists(conn, &designations, &sources, &responses, &history).await?;
-            let created = get(conn, &types, id).await?;
+            let (doc, created) = current(conn, &actors, id, false).await?;
             audit(conn, &caller, "create", "action", id, None, Some(&created)).await?;
-            Ok(created)
+            Ok(doc)
         })
     })
     .await
@@ -104,10 +123,11 @@ pub async fn update(
     id: Uuid,
     patch: ActionPatch,
     faults: Vec<FieldError>,
-    expect: super::Expect<Action>,
-) -> AppResult<Action> {
+    expect: super::Expect<Doc>,
+) -> AppResult<Doc> {
     let caller = caller.clone();
     let types = state.types.clone();
+    let actors = state.actors.clone();
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
             // Also every field the graph triggers read (migration 000008): taken before the
@@ -123,11 +143,11 @@ pub async fn update(
                 action::lock_graph(conn).await?;
             }
             lock(conn, id).await?;
-            let current = get(conn, &types, id).await?;
+            let (doc, current) = self::current(conn, &actors, id, false).await?;
             // An unreadable body is refused whatever the resource's state (422 before 412);
             // rules that read the current state come after the caller's expectation of it.
             if faults.is_empty() {
-                expect(&current)?;
+                expect(&doc)?;
             }
             let before =
                 serde_json::to_value(&current).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -201,7 +221,7 @@ pub async fn update(
             if let Some(change) = change {
                 action::insert_status_changes(conn, &[change]).await?;
             }
-            let updated = get(conn, &types, id).await?;
+            let (doc, updated) = self::current(conn, &actors, id, false).await?;
             let after =
                 serde_json::to_value(&updated).map_err(|e| AppError::Internal(e.to_string()))?;
             audit(
@@ -214,7 +234,7 @@ pub async fn update(
                 Some(&after),
             )
             .await?;
-            Ok(updated)
+            Ok(doc)
         })
     })
     .await
@@ -226,16 +246,16 @@ pub async fn delete(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
-    expect: super::Expect<Action>,
+    expect: super::Expect<Doc>,
 ) -> AppResult<()> {
     let caller = caller.clone();
-    let types = state.types.clone();
+    let actors = state.actors.clone();
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
             lock(conn, id).await?;
-            let current = get(conn, &types, id).await?;
-            expect(&current)?;
+            let (doc, current) = self::current(conn, &actors, id, false).await?;
+            expect(&doc)?;
             let answers = action::answered_by(conn, id, false).await?;
             if !answers.is_empty() {
                 let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();
@@ -247,7 +267,7 @@ pub async fn delete(
                 )));
             }
             action::set_deleted(conn, id, true).await?;
-            let deleted = get_any(conn, &types, id, true).await?;
+            let (_, deleted) = self::current(conn, &actors, id, true).await?;
             audit(
                 conn,
                 &caller,
@@ -278,10 +298,10 @@ pub async fn restore(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
-    once: Once<Action>,
-) -> AppResult<Written<Action>> {
+    once: Once<Doc>,
+) -> AppResult<Written<Doc>> {
     let caller = caller.clone();
-    let types = state.types.clone();
+    let actors = state.actors.clone();
     super::write_once(&state.pool, once, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
@@ -292,7 +312,7 @@ pub async fn restore(
                 }
                 Some(true) => {}
             }
-            let before = get_any(conn, &types, id, true).await?;
+            let (_, before) = current(conn, &actors, id, true).await?;
             let mut missing = Vec::new();
             let mut codes = vec![before.initiator.code.as_str(), before.target.code.as_str()];
             codes.extend(before.authority.as_ref().map(|a| a.code.as_str()));
@@ -317,7 +337,7 @@ pub async fn restore(
                 )));
             }
             action::set_deleted(conn, id, false).await?;
-            let after = get(conn, &types, id).await?;
+            let (doc, after) = current(conn, &actors, id, false).await?;
             audit(
                 conn,
                 &caller,
@@ -328,7 +348,7 @@ pub async fn restore(
                 Some(&after),
             )
             .await?;
-            Ok(after)
+            Ok(doc)
         })
     })
     .await
@@ -337,14 +357,14 @@ pub async fn restore(
 /// Removes an action for good (admin). Refused while any action, deleted or not, answers it.
 pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()> {
     let caller = caller.clone();
-    let types = state.types.clone();
+    let actors = state.actors.clone();
     super::write(&state.pool, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
             if action::lock(conn, id).await?.is_none() {
                 return Err(AppError::not_found(format_args!("action {id}")));
             }
-            let before = get_any(conn, &types, id, true).await?;
+            let (_, before) = current(conn, &actors, id, true).await?;
             let answers = action::answered_by(conn, id, true).await?;
             if !answers.is_empty() {
                 let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();

@@ -199,7 +199,7 @@ pub async fn update(
     expect: super::Expect<Actor>,
 ) -> AppResult<Actor> {
     let caller = caller.clone();
-    super::write(&state.pool, move |conn| {
+    let updated = super::write(&state.pool, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
@@ -241,7 +241,11 @@ pub async fn update(
             Ok(updated)
         })
     })
-    .await
+    .await?;
+    // This server reads its own write at once; the others drop their copy when the
+    // NOTIFY of the actors trigger reaches them.
+    state.actors.evict(updated.id);
+    Ok(updated)
 }
 
 /// Deleting an actor that anything still refers to is refused with a 409 that says what.

@@ -21,7 +21,6 @@ use crate::limits::{MAX_WEBHOOK_PAYLOAD, WEBHOOK_ATTEMPTS_KEPT_DAYS};
 use crate::models::change;
 use crate::models::webhook::{self, WebhookRow};
 use crate::service::deliveries as service;
-use crate::taxonomy::ActionTypes;
 use crate::views::Change;
 
 /// The worker looks for due subscriptions at least this often.
@@ -34,7 +33,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 struct Context {
     pool: DbPool,
-    types: Arc<ActionTypes>,
+    actors: Arc<crate::documents::ActorCache>,
     settings: Settings,
     sender: Sender,
     metrics: Arc<crate::metrics::Metrics>,
@@ -52,7 +51,7 @@ pub struct Worker {
 impl Worker {
     pub fn start(
         pool: DbPool,
-        types: Arc<ActionTypes>,
+        actors: Arc<crate::documents::ActorCache>,
         settings: Settings,
         metrics: Arc<crate::metrics::Metrics>,
     ) -> AppResult<Worker> {
@@ -61,7 +60,7 @@ impl Worker {
         let (stop, stopped) = watch::channel(false);
         let context = Arc::new(Context {
             pool,
-            types,
+            actors,
             settings,
             sender,
             metrics,
@@ -195,7 +194,7 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
             webhook::release(&mut conn, row.id, token).await?;
             return Ok(());
         }
-        let entries = crate::feed::entries(&mut conn, &cx.types, &rows).await?;
+        let entries = crate::feed::entries(&mut conn, &cx.actors, &rows).await?;
         drop(conn);
         for (change, entry) in rows.iter().zip(entries) {
             if *cx.stopping.borrow() {
@@ -274,7 +273,12 @@ mod tests {
             relation: None,
             status: None,
             at: chrono::Utc::now(),
-            document: Some(serde_json::json!({"summary": "x".repeat(summary_len)})),
+            document: Some(
+                serde_json::value::to_raw_value(
+                    &serde_json::json!({"summary": "x".repeat(summary_len)}),
+                )
+                .unwrap(),
+            ),
         }
     }
 

@@ -13,6 +13,7 @@ mod analysis;
 mod auth;
 mod changes;
 mod deletion;
+mod documents;
 mod errors;
 mod export;
 mod graph;

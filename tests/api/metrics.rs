@@ -324,7 +324,7 @@ async fn webhook_attempts_disabling_and_backlog_are_counted() {
 
     let worker = riposte::webhook::worker::Worker::start(
         app.state.pool.clone(),
-        app.state.types.clone(),
+        app.state.actors.clone(),
         app.state.config.webhooks.clone(),
         app.state.metrics.clone(),
     )

@@ -39,7 +39,7 @@ async fn app_with(webhooks: Settings) -> TestApp {
 fn deliveries(app: &TestApp) -> Worker {
     Worker::start(
         app.state.pool.clone(),
-        app.state.types.clone(),
+        app.state.actors.clone(),
         app.state.config.webhooks.clone(),
         app.state.metrics.clone(),
     )
