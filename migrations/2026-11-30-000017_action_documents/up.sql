@@ -19,6 +19,8 @@ CREATE TABLE action_documents (
     id      uuid PRIMARY KEY REFERENCES actions ON DELETE CASCADE,
     -- 1 when first written, +1 whenever the text changes: the ETag's source.
     version bigint NOT NULL DEFAULT 1,
+    -- Not deleted: a read that hides deleted actions needs only this table.
+    live    boolean NOT NULL,
     body    text NOT NULL
 );
 
@@ -54,7 +56,7 @@ $$;
 -- `views::Action`; designations by actor id (an order no rename can change), sources in the
 -- order given, answers by the id answered.
 CREATE FUNCTION render_action_documents(ids uuid[])
-RETURNS TABLE (id uuid, body text)
+RETURNS TABLE (id uuid, live boolean, body text)
 LANGUAGE sql STABLE AS $$
     WITH des AS (
         SELECT d.action_id, string_agg('{"actor":' || actor_marker(d.actor_id)
@@ -69,7 +71,7 @@ LANGUAGE sql STABLE AS $$
         SELECT r.action_id, string_agg('{"action":"' || r.responds_to_id || '","relation":'
                    || to_json(r.relation) || '}', ',' ORDER BY r.responds_to_id) AS j
         FROM responses r WHERE r.action_id = ANY (ids) GROUP BY r.action_id)
-    SELECT a.id, '{"id":"' || a.id || '","title":' || to_json(a.title)
+    SELECT a.id, a.deleted_at IS NULL, '{"id":"' || a.id || '","title":' || to_json(a.title)
         || ',"summary":' || json_value(a.summary)
         || ',"initiator":' || actor_marker(a.initiator_id)
         || ',"target":' || actor_marker(a.target_id)
@@ -124,10 +126,11 @@ BEGIN
     IF ids IS NULL THEN
         RETURN;
     END IF;
-    INSERT INTO action_documents AS d (id, body)
-    SELECT r.id, r.body FROM render_action_documents(ids) r ORDER BY r.id
-    ON CONFLICT (id) DO UPDATE SET version = d.version + 1, body = excluded.body
-    WHERE d.body IS DISTINCT FROM excluded.body;
+    INSERT INTO action_documents AS d (id, live, body)
+    SELECT r.id, r.live, r.body FROM render_action_documents(ids) r ORDER BY r.id
+    ON CONFLICT (id) DO UPDATE
+        SET version = d.version + 1, live = excluded.live, body = excluded.body
+    WHERE (d.live, d.body) IS DISTINCT FROM (excluded.live, excluded.body);
 END;
 $$;
 
@@ -228,10 +231,11 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce(r.id, d.id),
            CASE WHEN d.id IS NULL THEN 'no stored document'
                 WHEN r.id IS NULL THEN 'a document for no action'
-                ELSE 'stored ' || d.body || ' but rendered ' || r.body END
+                ELSE 'stored ' || d.live || ' ' || d.body || ' but rendered ' || r.live || ' '
+                     || r.body END
     FROM render_action_documents(ARRAY(SELECT a.id FROM actions a)) r
     FULL JOIN action_documents d ON d.id = r.id
-    WHERE r.body IS DISTINCT FROM d.body
+    WHERE (r.live, r.body) IS DISTINCT FROM (d.live, d.body)
 $$;
 
 -- Renders the documents of up to `batch` actions that have none, in id order after `after`;
@@ -247,8 +251,8 @@ BEGIN
     IF cardinality(ids) = 0 THEN
         RETURN NULL;
     END IF;
-    INSERT INTO action_documents (id, body)
-    SELECT r.id, r.body FROM render_action_documents(ids) r
+    INSERT INTO action_documents (id, live, body)
+    SELECT r.id, r.live, r.body FROM render_action_documents(ids) r
     ON CONFLICT (id) DO NOTHING;
     RETURN ids[cardinality(ids)];
 END;

@@ -29,15 +29,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// OpenAPI document (`openapi::api`) both come from this list. Each handler carries its
 /// route (`#[get(...)]`, GETs also answering HEAD) and its `#[utoipa::path]`;
 /// wrong methods on a known path get 405 from `app::not_found`, which reads the document.
+///
+/// actix tries routes in this order, and each pattern with a `{segment}` is a regular
+/// expression run on the path: the busiest reads (actions by id and lists) come first.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(actors::list)
-        .service(actors::create)
-        .service(actors::get)
-        .service(actors::update)
-        .service(actors::delete)
-        .service(actors::restore)
-        .service(action_types::list)
-        .service(actions::list)
+    cfg.service(actions::list)
         .service(actions::create)
         // Before `{id}`, which would take `export` for an id; and its other methods are 405s
         // here rather than falling through to `{id}`'s PATCH and DELETE.
@@ -52,6 +48,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(actions::restore)
         .service(actions::responses)
         .service(actions::history)
+        .service(actors::list)
+        .service(actors::create)
+        .service(actors::get)
+        .service(actors::update)
+        .service(actors::delete)
+        .service(actors::restore)
+        .service(action_types::list)
         .service(analysis::chain)
         .service(analysis::designations)
         .service(analysis::dyad)

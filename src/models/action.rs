@@ -184,7 +184,6 @@ pub async fn episode_of(
     Ok(row.map(|r| (r.episode_id, r.size)))
 }
 
-
 /// The condition "in force on the day in `param`" on `actions` (the SQL function
 /// `in_force`, migration 000011, says what that means), with the status of that day read
 /// from the history: the last change on or before it.

@@ -28,14 +28,9 @@ pub async fn find(
 ) -> QueryResult<Option<Stored>> {
     let mut sql = Sql::new();
     let id = sql.bind(Bind::Uuid(id));
-    let deleted = if include_deleted {
-        ""
-    } else {
-        " AND a.deleted_at IS NULL"
-    };
+    let live = if include_deleted { "" } else { " AND live" };
     sql.push(&format!(
-        "SELECT d.id, d.version, d.body FROM action_documents d JOIN actions a ON a.id = d.id \
-         WHERE d.id = {id}{deleted}"
+        "SELECT id, version, body FROM action_documents WHERE id = {id}{live}"
     ));
     sql.get_result(conn).await.optional()
 }
