@@ -262,8 +262,9 @@ pub async fn not_found(req: HttpRequest, allowed: web::Data<Allowed>) -> HttpRes
     }
 }
 
-/// The methods of each documented path, for 405 answers.
-pub struct Allowed(Vec<(Vec<String>, String)>);
+/// Each documented path (its segments, its template) and its methods: for 405 answers and
+/// for the route label of `/metrics`, found without actix's regular expressions.
+pub struct Allowed(Vec<(Vec<String>, String, String)>);
 
 impl Allowed {
     fn from_document(doc: &serde_json::Value) -> Self {
@@ -279,22 +280,34 @@ impl Allowed {
                 methods.push("HEAD".into());
             }
             let segments = path.split('/').map(str::to_string).collect();
-            paths.push((segments, methods.join(", ")));
+            paths.push((segments, path.clone(), methods.join(", ")));
         }
         Allowed(paths)
     }
 
+    /// The documented path `path` matches, if any: (its template, its `Allow` value). The
+    /// document lists paths in order, where a literal segment comes before `{...}`.
+    fn find(&self, path: &str) -> Option<(&str, &str)> {
+        let wanted = path.split('/');
+        self.0.iter().find_map(|(segments, template, allow)| {
+            let mut wanted = wanted.clone();
+            let fits = segments.iter().all(|t| {
+                wanted
+                    .next()
+                    .is_some_and(|w| t == w || (t.starts_with('{') && !w.is_empty()))
+            }) && wanted.next().is_none();
+            fits.then_some((template.as_str(), allow.as_str()))
+        })
+    }
+
     /// The `Allow` value of the documented path `path` matches, if any.
     fn methods(&self, path: &str) -> Option<&str> {
-        let wanted: Vec<&str> = path.split('/').collect();
-        self.0.iter().find_map(|(template, allow)| {
-            let fits = template.len() == wanted.len()
-                && template
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()));
-            fits.then_some(allow.as_str())
-        })
+        self.find(path).map(|(_, allow)| allow)
+    }
+
+    /// The template of the documented path `path` matches, if any (`/v1/actions/{id}`).
+    pub fn template(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|(template, _)| template)
     }
 }
 
