@@ -270,9 +270,18 @@ async fn generate_loads_a_deterministic_realistic_data_set() {
             "SELECT count(*) FROM check_analysis_aggregates()",
         ),
         (
-            "graph triggers left disabled",
+            "stored documents other than the triggers would keep (migration 000017)",
+            "SELECT count(*) FROM check_action_documents()",
+        ),
+        (
+            "a backfill of stored documents left pending",
+            "SELECT count(*) FROM pending_backfills",
+        ),
+        (
+            "triggers left disabled",
             "SELECT count(*) FROM pg_trigger \
-             WHERE tgrelid IN ('actions'::regclass, 'responses'::regclass) \
+             WHERE tgrelid IN ('actions'::regclass, 'responses'::regclass, \
+                               'designations'::regclass, 'sources'::regclass) \
                AND NOT tgisinternal AND tgenabled <> 'O'",
         ),
     ] {
