@@ -41,9 +41,11 @@ pub async fn documents(
     actors: &Arc<ActorCache>,
     rows: Vec<Listed>,
 ) -> AppResult<Vec<Doc>> {
-    actors
-        .complete(conn, rows.into_iter().map(Listed::stored).collect())
-        .await
+    let stored = rows
+        .into_iter()
+        .map(Listed::stored)
+        .collect::<diesel::QueryResult<Vec<_>>>()?;
+    actors.complete(conn, stored).await
 }
 
 /// One action's document as stored (no flush: reads may run on a replica).
