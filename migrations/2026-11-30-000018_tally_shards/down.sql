@@ -56,6 +56,8 @@ BEGIN
 END;
 $$;
 
+DROP FUNCTION dyad_last_day(uuid, uuid, date, date);
+
 CREATE OR REPLACE FUNCTION check_analysis_aggregates()
 RETURNS TABLE (key text, problem text)
 LANGUAGE sql STABLE AS $$
