@@ -161,26 +161,34 @@ CREATE TRIGGER actions_documents_inserted AFTER INSERT ON actions
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION actions_documents_inserted();
 
+-- A row trigger that names its columns: a statement trigger would capture every row the
+-- graph triggers update (an import's answer facts: hundreds of thousands of wide rows) in
+-- its transition tables.
 CREATE FUNCTION actions_documents_updated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM mark_action_documents(ARRAY(
-        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.title, n.summary, n.initiator_id, n.target_id, n.authority_id, n.type_code,
-               n.status, n.announced_on, n.date_precision, n.effective_from, n.effective_to,
-               n.legal_basis, n.program, n.severity, n.tags, n.created_at, n.updated_at,
-               n.version, n.deleted_at, n.external_id, n.source_dataset)
-              IS DISTINCT FROM
-              (o.title, o.summary, o.initiator_id, o.target_id, o.authority_id, o.type_code,
-               o.status, o.announced_on, o.date_precision, o.effective_from, o.effective_to,
-               o.legal_basis, o.program, o.severity, o.tags, o.created_at, o.updated_at,
-               o.version, o.deleted_at, o.external_id, o.source_dataset)));
+    PERFORM mark_action_documents(ARRAY[NEW.id]);
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER actions_documents_updated AFTER UPDATE ON actions
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION actions_documents_updated();
+CREATE TRIGGER actions_documents_updated
+    AFTER UPDATE OF title, summary, initiator_id, target_id, authority_id, type_code, status,
+                    announced_on, date_precision, effective_from, effective_to, legal_basis,
+                    program, severity, tags, created_at, updated_at, version, deleted_at,
+                    external_id, source_dataset
+    ON actions FOR EACH ROW
+    WHEN ((OLD.title, OLD.summary, OLD.initiator_id, OLD.target_id, OLD.authority_id,
+           OLD.type_code, OLD.status, OLD.announced_on, OLD.date_precision, OLD.effective_from,
+           OLD.effective_to, OLD.legal_basis, OLD.program, OLD.severity, OLD.tags,
+           OLD.created_at, OLD.updated_at, OLD.version, OLD.deleted_at, OLD.external_id,
+           OLD.source_dataset)
+          IS DISTINCT FROM
+          (NEW.title, NEW.summary, NEW.initiator_id, NEW.target_id, NEW.authority_id,
+           NEW.type_code, NEW.status, NEW.announced_on, NEW.date_precision, NEW.effective_from,
+           NEW.effective_to, NEW.legal_basis, NEW.program, NEW.severity, NEW.tags,
+           NEW.created_at, NEW.updated_at, NEW.version, NEW.deleted_at, NEW.external_id,
+           NEW.source_dataset))
+    EXECUTE FUNCTION actions_documents_updated();
 
 -- For designations, sources and responses: the action_id of every row inserted, deleted or
 -- changed (both sides of an update).

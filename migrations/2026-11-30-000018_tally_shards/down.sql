@@ -58,37 +58,8 @@ $$;
 
 DROP FUNCTION dyad_last_day(uuid, uuid, date, date);
 
-DROP TRIGGER actions_tally_updated ON actions;
 DROP TRIGGER actions_tally_deleted ON actions;
-DROP FUNCTION actions_tally_updated();
 DROP FUNCTION actions_tally_deleted();
-CREATE FUNCTION actions_tally_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    t action_tally[] := '{}';
-BEGIN
-    IF OLD.deleted_at IS NULL THEN
-        t := t || ROW(OLD.initiator_id, OLD.target_id, OLD.announced_on, OLD.severity,
-                      OLD.type_code, -1)::action_tally;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NEW.deleted_at IS NULL THEN
-        t := t || ROW(NEW.initiator_id, NEW.target_id, NEW.announced_on, NEW.severity,
-                      NEW.type_code, 1)::action_tally;
-    END IF;
-    PERFORM apply_action_tallies(t);
-    RETURN NULL;
-END;
-$$;
-CREATE TRIGGER actions_tally_updated
-    AFTER UPDATE OF initiator_id, target_id, announced_on, severity, type_code, deleted_at
-    ON actions FOR EACH ROW
-    WHEN (OLD.initiator_id IS DISTINCT FROM NEW.initiator_id
-          OR OLD.target_id IS DISTINCT FROM NEW.target_id
-          OR OLD.announced_on IS DISTINCT FROM NEW.announced_on
-          OR OLD.severity IS DISTINCT FROM NEW.severity
-          OR OLD.type_code IS DISTINCT FROM NEW.type_code
-          OR (OLD.deleted_at IS NULL) IS DISTINCT FROM (NEW.deleted_at IS NULL))
-    EXECUTE FUNCTION actions_tally_changed();
 CREATE TRIGGER actions_tally_deleted AFTER DELETE ON actions
     FOR EACH ROW WHEN (OLD.deleted_at IS NULL)
     EXECUTE FUNCTION actions_tally_changed();

@@ -86,33 +86,13 @@ BEGIN
 END;
 $$;
 
--- Updates and deletes by statement, like inserts: one call per statement. Row by row, a bulk
--- delete of a dyad's newest actions re-read each key's last day once per row, past every row
--- the statement had already deleted (quadratic: 25,000 deletes ran for over 15 minutes).
-DROP TRIGGER actions_tally_updated ON actions;
+-- Deletes by statement, like inserts: one call per statement. Row by row, a bulk delete of a
+-- dyad's newest actions re-read each key's last day once per row, past every row the
+-- statement had already deleted (quadratic: 25,000 deletes ran for over 15 minutes).
+-- Updates stay row triggers: only they can name the columns that count, and a statement
+-- trigger would capture every row the graph triggers update (an import's answer facts:
+-- hundreds of thousands of wide rows) in its transition tables.
 DROP TRIGGER actions_tally_deleted ON actions;
-DROP FUNCTION actions_tally_changed();
-CREATE FUNCTION actions_tally_updated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM apply_action_tallies(ARRAY(
-        SELECT x FROM old_rows o JOIN new_rows n ON n.id = o.id,
-        LATERAL (VALUES (ROW(o.initiator_id, o.target_id, o.announced_on, o.severity,
-                             o.type_code, -1)::action_tally, o.deleted_at IS NULL),
-                        (ROW(n.initiator_id, n.target_id, n.announced_on, n.severity,
-                             n.type_code, 1)::action_tally, n.deleted_at IS NULL)) v(x, counts)
-        WHERE v.counts
-          AND (o.initiator_id, o.target_id, o.announced_on, o.severity, o.type_code,
-               o.deleted_at IS NULL)
-              IS DISTINCT FROM
-              (n.initiator_id, n.target_id, n.announced_on, n.severity, n.type_code,
-               n.deleted_at IS NULL)));
-    RETURN NULL;
-END;
-$$;
-CREATE TRIGGER actions_tally_updated AFTER UPDATE ON actions
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION actions_tally_updated();
 CREATE FUNCTION actions_tally_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
