@@ -103,15 +103,6 @@ impl ActorCache {
         self.map.write().expect("actor cache lock").clear();
     }
 
-    /// How many actors are cached (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.map.read().expect("actor cache lock").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Completes stored documents: every marker replaced with its actor. `conn` serves the
     /// misses only if the primary cannot be reached.
     pub async fn complete(
@@ -127,12 +118,15 @@ impl ActorCache {
             for s in &stored {
                 for at in finder.find_iter(s.body.as_bytes()) {
                     let id = marker_id(&s.body, at)?;
-                    if !map.contains_key(&id) && !wanted.contains(&id) {
+                    if !map.contains_key(&id) {
                         wanted.push(id);
                     }
                 }
             }
         }
+        // An export batch of a cold cache can name thousands: no quadratic dedup.
+        wanted.sort_unstable();
+        wanted.dedup();
         let loaded = if wanted.is_empty() {
             HashMap::new()
         } else {

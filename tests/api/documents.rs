@@ -405,3 +405,25 @@ async fn stored_versions(app: &TestApp) -> Vec<Version> {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn an_empty_page_of_documents_is_a_valid_list_with_an_etag() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.action(json!({})).await;
+    let path = "/v1/actions?initiator=GBR&include_total=true";
+    let empty = app.get(path).await;
+    empty.assert_status(200);
+    assert_eq!(
+        empty.body,
+        json!({"items": [], "next_page_token": null, "total": 0})
+    );
+    let tag = empty.header("etag").expect("an ETag").to_string();
+    app.request(Method::GET, path, None, &[("if-none-match", &tag)])
+        .await
+        .assert_status(304);
+    // A missing action is a 404, not an empty document.
+    app.get("/v1/actions/01a22ad9-62fb-71c8-aa29-70ed31799364")
+        .await
+        .assert_status(404);
+}
