@@ -1,7 +1,8 @@
 //! The change feed's entries as clients see them, and the live stream behind
-//! `GET /v1/events`: one task per process listens for PostgreSQL notifications (so that writes
-//! of every riposte process on the database wake it), runs the sequencer, reads the new
-//! entries once, renders them once, and broadcasts them to every subscriber.
+//! `GET /v1/events`: one task per process, woken by PostgreSQL notifications (the
+//! sequencer's, which `wake` runs after every process's commits; an import's) and by a poll,
+//! runs the sequencer, reads the new entries once, renders them once, and broadcasts them to
+//! every subscriber.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -150,12 +151,13 @@ async fn listen(feed: &Feed, pool: &DbPool, actors: &Arc<ActorCache>) -> AppResu
     let mut notifications = std::pin::pin!(listener.notifications_stream());
     loop {
         // Whatever arrived meanwhile is covered by the pass below.
-        let woken = tokio::time::timeout(POLL, notifications.next()).await;
-        if let Ok(Some(Err(e))) = woken {
-            return Err(e.into());
-        }
-        if let Ok(None) = woken {
-            return Err(AppError::Unavailable("the LISTEN connection closed".into()));
+        tokio::select! {
+            woken = notifications.next() => match woken {
+                Some(Err(e)) => return Err(e.into()),
+                None => return Err(AppError::Unavailable("the LISTEN connection closed".into())),
+                Some(Ok(_)) => {}
+            },
+            _ = tokio::time::sleep(POLL) => {}
         }
         pass(feed, pool, actors).await?;
     }

@@ -31,4 +31,5 @@ pub mod state;
 pub mod taxonomy;
 pub mod validation;
 pub mod views;
+pub mod wake;
 pub mod webhook;

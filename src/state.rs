@@ -61,7 +61,12 @@ impl Default for Config {
 
 #[derive(Clone)]
 pub struct AppState {
+    /// This HTTP worker's pool (see `app::server`); in background tasks, theirs.
     pub pool: DbPool,
+    /// Where `pool` connects; the HTTP workers open pools of their own with it.
+    pub database_url: Arc<str>,
+    /// Every HTTP worker's pool, for `GET /metrics` (which one worker answers).
+    pub worker_pools: Arc<std::sync::Mutex<Vec<DbPool>>>,
     pub types: Arc<ActionTypes>,
     pub config: Config,
     pub limiter: Arc<Limiter>,
@@ -82,6 +87,8 @@ pub struct AppState {
     pub replicas: Arc<crate::replicas::Replicas>,
     /// The actors stored documents embed (see `documents`).
     pub actors: Arc<crate::documents::ActorCache>,
+    /// Numbers committed changes after this process's writes (see `wake`).
+    pub sequencer: Arc<crate::wake::Sequencer>,
 }
 
 impl AppState {
@@ -96,7 +103,10 @@ impl AppState {
         let limiter = Limiter::new(config.rate_limits);
         Ok(AppState {
             actors: Arc::new(crate::documents::ActorCache::new(pool.clone())),
+            sequencer: Arc::new(crate::wake::Sequencer::new(pool.clone())),
             pool,
+            database_url: database_url.into(),
+            worker_pools: Arc::default(),
             types: Arc::new(types),
             config,
             limiter: Arc::new(limiter),

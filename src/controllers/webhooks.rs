@@ -210,7 +210,7 @@ pub async fn create(
         after,
     };
     let settings = state.config.webhooks.clone();
-    let created = crate::service::write(&state.pool, move |conn| {
+    let created = crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move { service::create(conn, &caller, &settings, sub, faults).await })
     })
     .await?;
@@ -288,7 +288,7 @@ pub async fn update(
     };
     let expect = conditional::expect_match(&req, state.config.require_if_match);
     let settings = state.config.webhooks.clone();
-    let changed = crate::service::write(&state.pool, move |conn| {
+    let changed = crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move {
             service::update(conn, &caller, &settings, id, changes, faults, expect).await
         })
@@ -312,7 +312,7 @@ pub async fn delete(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let expect = conditional::expect_match(&req, state.config.require_if_match);
-    crate::service::write(&state.pool, move |conn| {
+    crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move { service::delete(conn, &caller, id, expect).await })
     })
     .await?;
@@ -367,7 +367,7 @@ pub async fn redeliver(
     let from = cursor_of("from_cursor", &input.from_cursor)
         .map_err(|fault| AppError::invalid(vec![fault]))?;
     let settings = state.config.webhooks.clone();
-    let changed = crate::service::write(&state.pool, move |conn| {
+    let changed = crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move { service::redeliver(conn, &caller, &settings, id, from).await })
     })
     .await?;
@@ -389,7 +389,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let rotated = crate::service::write(&state.pool, move |conn| {
+    let rotated = crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move { service::rotate_secret(conn, &caller, id).await })
     })
     .await?;

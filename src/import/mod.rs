@@ -286,6 +286,13 @@ async fn import(
         .batch_execute("COMMIT")
         .await
         .map_err(db_err("cannot commit the import"))?;
+    // Wakes the change feed of every riposte process at once (writes do not notify, see
+    // src/wake.rs); without it they would find the import's changes at their next poll.
+    if report.stored {
+        let _ = client
+            .batch_execute("SELECT pg_notify('riposte_changes', '')")
+            .await;
+    }
     progress.set_phase("done");
     Ok(report)
 }

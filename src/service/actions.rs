@@ -89,7 +89,7 @@ pub async fn create(
     let types = state.types.clone();
     let actors = state.actors.clone();
     let id = id.unwrap_or_else(Uuid::now_v7);
-    super::write_once(&state.pool, once, move |conn| {
+    super::write_once(state, once, move |conn| {
         Box::pin(async move {
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
@@ -130,7 +130,7 @@ pub async fn update(
     let caller = caller.clone();
     let types = state.types.clone();
     let actors = state.actors.clone();
-    super::write(&state.pool, move |conn| {
+    super::write(state, move |conn| {
         Box::pin(async move {
             // Also every field the graph triggers read (migration 000008): taken before the
             // row lock, so that their refresh of this action's neighbours is serialised with
@@ -252,7 +252,7 @@ pub async fn delete(
 ) -> AppResult<()> {
     let caller = caller.clone();
     let actors = state.actors.clone();
-    super::write(&state.pool, move |conn| {
+    super::write(state, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
             lock(conn, id).await?;
@@ -304,7 +304,7 @@ pub async fn restore(
 ) -> AppResult<Written<Doc>> {
     let caller = caller.clone();
     let actors = state.actors.clone();
-    super::write_once(&state.pool, once, move |conn| {
+    super::write_once(state, once, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
             match action::lock(conn, id).await? {
@@ -360,7 +360,7 @@ pub async fn restore(
 pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()> {
     let caller = caller.clone();
     let actors = state.actors.clone();
-    super::write(&state.pool, move |conn| {
+    super::write(state, move |conn| {
         Box::pin(async move {
             action::lock_graph(conn).await?;
             if action::lock(conn, id).await?.is_none() {

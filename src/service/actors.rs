@@ -138,7 +138,7 @@ pub async fn create(
     once: Once<Actor>,
 ) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
-    super::write_once(&state.pool, once, move |conn| {
+    super::write_once(state, once, move |conn| {
         Box::pin(async move {
             let write = plan(conn, &input, None, &faults).await?;
             let row = actor::insert(conn, &write).await?;
@@ -199,7 +199,7 @@ pub async fn update(
     expect: super::Expect<Actor>,
 ) -> AppResult<Actor> {
     let caller = caller.clone();
-    let updated = super::write(&state.pool, move |conn| {
+    let updated = super::write(state, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
@@ -256,7 +256,7 @@ pub async fn delete(
     expect: super::Expect<Actor>,
 ) -> AppResult<()> {
     let caller = caller.clone();
-    super::write(&state.pool, move |conn| {
+    super::write(state, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, false).await?;
             let current = view(conn, row.clone()).await?;
@@ -311,7 +311,7 @@ pub async fn restore(
     once: Once<Actor>,
 ) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
-    super::write_once(&state.pool, once, move |conn| {
+    super::write_once(state, once, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, true).await?;
             if row.deleted_at.is_none() {
@@ -357,7 +357,7 @@ pub async fn restore(
 /// Removes an actor for good (admin); refused while any record, deleted or not, refers to it.
 pub async fn purge(state: &AppState, caller: &Caller, key: String) -> AppResult<()> {
     let caller = caller.clone();
-    super::write(&state.pool, move |conn| {
+    super::write(state, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, true).await?;
             let before = view(conn, row.clone()).await?;

@@ -6,6 +6,7 @@ use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, Trans
 use futures_util::future::BoxFuture;
 
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 /// What the caller requires of a record's current state before changing it, checked inside
 /// the writing transaction with the record locked (the handler builds it from `If-Match`).
@@ -38,8 +39,20 @@ where
 }
 
 /// Runs `f` in a transaction, as its own task (see `spawn_write`): committed when `f`
-/// succeeds, rolled back when it fails.
-pub async fn write<T, F>(pool: &crate::db::DbPool, f: F) -> AppResult<T>
+/// succeeds, rolled back when it fails. After a commit the change sequencer is woken
+/// (`wake.rs`): that is how followers of the change log hear of the write.
+pub async fn write<T, F>(state: &AppState, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+{
+    let written = write_outside_feed(&state.pool, f).await?;
+    state.sequencer.committed();
+    Ok(written)
+}
+
+/// `write` for what the change log does not follow (webhook subscriptions): nothing to wake.
+pub async fn write_outside_feed<T, F>(pool: &crate::db::DbPool, f: F) -> AppResult<T>
 where
     T: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
@@ -56,7 +69,7 @@ where
 /// `write`): with a key, a stored first answer is returned instead of doing the work again,
 /// and a fresh answer is rendered by `once` and stored in the same transaction.
 pub async fn write_once<T, F>(
-    pool: &crate::db::DbPool,
+    state: &AppState,
     once: idempotency::Once<T>,
     f: F,
 ) -> AppResult<idempotency::Written<T>>
@@ -65,7 +78,7 @@ where
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
 {
     use idempotency::Written;
-    write(pool, move |conn| {
+    write(state, move |conn| {
         Box::pin(async move {
             if let Some(idem) = &once.idem {
                 if let Some(first) = idempotency::begin(conn, idem).await? {

@@ -1,5 +1,5 @@
-//! The delivery worker, one per `riposte serve` process. It wakes on notifications (a change
-//! sequenced, a subscription changed) and on a timer, numbers committed changes, and claims
+//! The delivery worker, one per `riposte serve` process. It wakes on notifications (changes
+//! sequenced, see `wake`; an import; a subscription changed) and on a timer, numbers committed changes, and claims
 //! due subscriptions (`models::webhook::claim`: `FOR UPDATE SKIP LOCKED` and a lease), up to
 //! `Settings::concurrency` at a time. For each it sends the entries after the cursor one by
 //! one, in order, moving the cursor after each 2xx; the first failure ends the turn with a
@@ -216,7 +216,7 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
                 );
                 let settings = cx.settings.clone();
                 let (row, seq) = (row.clone(), change.seq);
-                let disabled = crate::service::write(&cx.pool, move |conn| {
+                let disabled = crate::service::write_outside_feed(&cx.pool, move |conn| {
                     Box::pin(async move {
                         service::failed(conn, &row, token, seq, &outcome, &settings).await
                     })

@@ -419,3 +419,55 @@ async fn events_reach_subscribers_of_another_server_on_the_same_database() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].2["id"], id_of(&created).as_str());
 }
+
+/// Writes do not NOTIFY (a NOTIFY serialises every notifying transaction's commit): the
+/// writing server numbers its changes right after the commit, and the sequencer's one
+/// notification is what wakes followers in every process. An import notifies once itself.
+#[tokio::test]
+async fn writes_wake_followers_through_the_sequencer_not_their_own_notify() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    // Quiet first: the actors' changes numbered, and their sequencer runs over.
+    let (_, start) = drain(&app, "0", "", 100).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut listener = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    for channel in ["riposte_changes", "riposte_changes_sequenced"] {
+        diesel::sql_query(format!("LISTEN {channel}"))
+            .execute(&mut listener)
+            .await
+            .unwrap();
+    }
+    let mut notifications = std::pin::pin!(listener.notifications_stream());
+    let wait = Duration::from_secs(10);
+
+    app.action(json!({"title": "Quietly committed"})).await;
+    // PostgreSQL delivers notifications in commit order: a NOTIFY of the write itself would
+    // come first.
+    let first = tokio::time::timeout(wait, notifications.next())
+        .await
+        .expect("a notification within 10 s after a write")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.channel, "riposte_changes_sequenced");
+    let (feed, _) = drain(&app, &start, "", 100).await;
+    assert!(feed
+        .iter()
+        .any(|e| e["document"]["title"] == "Quietly committed"));
+
+    let line = json!({"title": "Imported", "initiator": "USA", "target": "CHN",
+                      "type": "asset_freeze", "status": "in_force", "announced_on": "2024-01-15"});
+    app.post_raw("/v1/imports", format!("{line}\n").into_bytes())
+        .await
+        .assert_status(202);
+    loop {
+        let n = tokio::time::timeout(wait, notifications.next())
+            .await
+            .expect("the import's notification within 10 s")
+            .unwrap()
+            .unwrap();
+        if n.channel == "riposte_changes" {
+            break;
+        }
+    }
+}
