@@ -3,6 +3,8 @@
 //! `RIPOSTE_LOG` either way.
 
 use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -38,10 +40,62 @@ pub const ACCESS_FORMAT: &str = "%a \"%r\" %s %b %Dms %{request_id}xi";
 /// The label of the request id in `ACCESS_FORMAT`.
 pub const REQUEST_ID_LABEL: &str = "request_id";
 
-/// Installs the process's logger.
+/// How long a log line may wait before it is written to stderr.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Lines waiting beyond this many bytes are written at once.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Lines not yet written. One write(2) per line (env_logger's way with stderr) cost a tenth
+/// of the server's reads a second under load; here they leave together, at most
+/// `FLUSH_EVERY` late, like nginx's `access_log ... flush=`. A SIGKILL loses that much.
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct Sink;
+
+impl Write for Sink {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend_from_slice(line);
+        if pending.len() >= FLUSH_AT {
+            write_out(&mut pending);
+        }
+        Ok(line.len())
+    }
+
+    /// env_logger flushes after every line: that is what the buffer is here to avoid.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_out(pending: &mut Vec<u8>) {
+    if !pending.is_empty() {
+        // Nowhere to report a failure to write the log.
+        let _ = std::io::stderr().lock().write_all(pending);
+        pending.clear();
+    }
+}
+
+/// Writes the lines still waiting; call before the process exits.
+pub fn flush() {
+    write_out(&mut PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+/// Installs the process's logger, and the thread that writes its lines out.
 pub fn init(format: LogFormat) {
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::new().filter_or("RIPOSTE_LOG", "info"));
+    builder.target(env_logger::Target::Pipe(Box::new(Sink)));
+    std::thread::spawn(|| loop {
+        std::thread::sleep(FLUSH_EVERY);
+        flush();
+    });
+    // What was logged before a panic comes before its message.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        flush();
+        report(info);
+    }));
     if format == LogFormat::Json {
         builder.format(|buf, record| {
             let message = record.args().to_string();

@@ -210,14 +210,17 @@ fn parse_expiry(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     riposte::logging::init(cli.log_format);
-    match run(cli) {
+    let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             log::error!("{message}");
+            riposte::logging::flush();
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
-    }
+    };
+    riposte::logging::flush();
+    code
 }
 
 fn run(cli: Cli) -> Result<(), String> {

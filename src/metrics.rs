@@ -272,11 +272,32 @@ pub struct WebhookFigures {
     pub backlog: i64,
 }
 
+/// The HTTP workers' pools together (the server's own when none was opened yet).
+fn pool_status(state: &AppState) -> deadpool::Status {
+    let pools = match state.worker_pools.lock() {
+        Ok(pools) if !pools.is_empty() => pools.clone(),
+        _ => return state.pool.status(),
+    };
+    let mut sum = deadpool::Status {
+        max_size: 0,
+        size: 0,
+        available: 0,
+        waiting: 0,
+    };
+    for status in pools.iter().map(|p| p.status()) {
+        sum.max_size += status.max_size;
+        sum.size += status.size;
+        sum.available += status.available;
+        sum.waiting += status.waiting;
+    }
+    sum
+}
+
 impl Scraped {
     /// The process-local figures, read now.
     pub fn local(state: &AppState) -> Scraped {
         Scraped {
-            pool: Some(state.pool.status()),
+            pool: Some(pool_status(state)),
             imports: Some(state.imports.counts()),
             webhooks: None,
             replicas: state.replicas.list().iter().map(|r| r.health()).collect(),
