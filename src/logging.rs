@@ -49,15 +49,21 @@ const FLUSH_AT: usize = 64 * 1024;
 /// of the server's reads a second under load; here they leave together, at most
 /// `FLUSH_EVERY` late, like nginx's `access_log ... flush=`. A SIGKILL loses that much.
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Held while a batch is written, so that batches leave in order; taken before `PENDING`,
+/// which loggers then wait on only while a batch is swapped out, never during the write.
+static WRITING: Mutex<()> = Mutex::new(());
 
 struct Sink;
 
 impl Write for Sink {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
-        pending.extend_from_slice(line);
-        if pending.len() >= FLUSH_AT {
-            write_out(&mut pending);
+        let full = {
+            let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+            pending.extend_from_slice(line);
+            pending.len() >= FLUSH_AT
+        };
+        if full {
+            flush();
         }
         Ok(line.len())
     }
@@ -68,17 +74,14 @@ impl Write for Sink {
     }
 }
 
-fn write_out(pending: &mut Vec<u8>) {
-    if !pending.is_empty() {
-        // Nowhere to report a failure to write the log.
-        let _ = std::io::stderr().lock().write_all(pending);
-        pending.clear();
-    }
-}
-
 /// Writes the lines still waiting; call before the process exits.
 pub fn flush() {
-    write_out(&mut PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let batch = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    if !batch.is_empty() {
+        // Nowhere to report a failure to write the log.
+        let _ = std::io::stderr().lock().write_all(&batch);
+    }
 }
 
 /// Installs the process's logger, and the thread that writes its lines out.

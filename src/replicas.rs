@@ -392,9 +392,10 @@ async fn replay_position(conn: &mut AsyncPgConnection) -> AppResult<Option<Lsn>>
 /// before the commit record: a replica could reach it without seeing the write.
 pub async fn primary_position(conn: &mut AsyncPgConnection) -> AppResult<Lsn> {
     use diesel_async::RunQueryDsl;
-    let p: Position = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-        .get_result(conn)
-        .await?;
+    // Kept prepared: every write reads it.
+    let mut sql = crate::models::sql::Sql::new();
+    sql.push("SELECT pg_current_wal_insert_lsn()::text AS lsn");
+    let p: Position = sql.get_result(conn).await?;
     p.lsn
         .as_deref()
         .and_then(Lsn::parse)
