@@ -30,17 +30,26 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     let doc = crate::openapi::document();
     let allowed = web::Data::new(Allowed::from_document(&doc));
     let origins = state.config.cors_origins.clone();
-    // Each worker gets a pool of its own, its share of `--pool-size`. A connection's I/O
-    // task runs on the worker that opened it; used from another worker, every query costs
-    // two wake-ups across threads (one shared pool: 13% fewer reads by id a second).
-    let per_worker = state.pool.status().max_size.div_ceil(workers.max(1)).max(1);
+    // Each worker gets a pool of its own, its share of `--pool-size` (at least one). A
+    // connection's I/O task runs on the worker that opened it; used from another worker,
+    // every query costs two wake-ups across threads (one shared pool: 13% fewer reads by id
+    // a second). A worker actix starts again takes over its slot, and its pool's place.
+    let workers = workers.max(1);
+    let total = state.pool.status().max_size;
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shared = state;
     Ok(HttpServer::new(move || {
+        let slot = started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % workers;
+        let size = (total / workers + usize::from(slot < total % workers)).max(1);
         let mut state = shared.clone();
-        state.pool = crate::db::pool(&state.database_url, per_worker)
+        state.pool = crate::db::pool(&state.database_url, size)
             .expect("the same settings built the server's pool");
         if let Ok(mut pools) = state.worker_pools.lock() {
-            pools.push(state.pool.clone());
+            if slot < pools.len() {
+                pools[slot] = state.pool.clone();
+            } else {
+                pools.push(state.pool.clone());
+            }
         }
         // The last `wrap` is the outermost: CORS headers reach every answer, 429s included,
         // and whatever a layer answers in plain text leaves as problem+json.

@@ -41,7 +41,7 @@ pub const ACCESS_FORMAT: &str = "%a \"%r\" %s %b %Dms %{request_id}xi";
 pub const REQUEST_ID_LABEL: &str = "request_id";
 
 /// How long a log line may wait before it is written to stderr.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// Lines waiting beyond this many bytes are written at once.
 const FLUSH_AT: usize = 64 * 1024;
 

@@ -520,3 +520,57 @@ async fn json_logs_carry_the_request_id() {
     chrono::DateTime::parse_from_rfc3339(access["timestamp"].as_str().unwrap())
         .expect("an RFC 3339 timestamp");
 }
+
+/// Each HTTP worker has a pool of its own; together they hold `--pool-size`, and /metrics
+/// counts them all whichever worker answers.
+#[tokio::test]
+async fn worker_pools_share_the_pool_size() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-pools")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let key = process::write_key(&data);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = process::serve_with(&data, port, &["--workers", "2", "--pool-size", "5"]);
+    wait_ready(&client, &base, &mut server).await;
+    // Concurrent reads on separate connections, so that both workers open some.
+    let reads = (0..40).map(|_| {
+        let (client, base, key) = (reqwest::Client::new(), base.clone(), key.clone());
+        async move {
+            let resp = client
+                .get(format!("{base}/v1/actors"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+        }
+    });
+    futures_util::future::join_all(reads).await;
+    for _ in 0..10 {
+        let text = reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let gauge = |prefix: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(gauge("riposte_db_pool_max_connections "), 5.0, "{text}");
+        let open = gauge("riposte_db_pool_connections{state=\"in_use\"} ")
+            + gauge("riposte_db_pool_connections{state=\"idle\"} ");
+        assert!((1.0..=5.0).contains(&open), "{text}");
+    }
+    drop(server);
+}

@@ -147,10 +147,10 @@ impl Listed {
                 format!("action {}: no stored document", self.id).into(),
             )
         };
-        let (version, _) = self.doc.split_once(' ').ok_or_else(bad)?;
-        let version: i64 = version.parse().map_err(|_| bad())?;
+        let space = self.doc.find(' ').ok_or_else(bad)?;
+        let version: i64 = self.doc[..space].parse().map_err(|_| bad())?;
         let mut body = self.doc;
-        body.drain(..body.find(' ').ok_or_else(bad)? + 1);
+        body.drain(..=space);
         Ok(super::document::Stored {
             id: self.id,
             version,
