@@ -151,22 +151,30 @@ async fn listen(feed: &Feed, pool: &DbPool, actors: &Arc<ActorCache>) -> AppResu
     let mut notifications = std::pin::pin!(listener.notifications_stream());
     loop {
         // Whatever arrived meanwhile is covered by the pass below.
-        tokio::select! {
+        let sequence = tokio::select! {
             woken = notifications.next() => match woken {
                 Some(Err(e)) => return Err(e.into()),
                 None => return Err(AppError::Unavailable("the LISTEN connection closed".into())),
-                Some(Ok(_)) => {}
+                Some(Ok(n)) => crate::wake::needs_sequencing(&n),
             },
-            _ = tokio::time::sleep(POLL) => {}
-        }
-        pass(feed, pool, actors).await?;
+            _ = tokio::time::sleep(POLL) => true,
+        };
+        pass(feed, pool, actors, sequence).await?;
     }
 }
 
-/// Numbers what committed, then reads and broadcasts everything after `latest`.
-async fn pass(feed: &Feed, pool: &DbPool, actors: &Arc<ActorCache>) -> AppResult<()> {
+/// Numbers what committed (unless the sequencer just did), then reads and broadcasts
+/// everything after `latest`.
+async fn pass(
+    feed: &Feed,
+    pool: &DbPool,
+    actors: &Arc<ActorCache>,
+    sequence: bool,
+) -> AppResult<()> {
     let mut conn = pool.get().await?;
-    change::sequence(&mut conn).await?;
+    if sequence {
+        change::sequence(&mut conn).await?;
+    }
     loop {
         let after = AtomicI64::load(&feed.latest, Ordering::SeqCst);
         let (rows, _) = change::page(&mut conn, after, BATCH, &ChangeFilter::default()).await?;

@@ -25,6 +25,15 @@ const ALIVE_CHECK: Duration = Duration::from_secs(1);
 /// POSTs in 10 s). Commits within the window share the next run.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 
+/// The sequencer's channel (migration 000012's `sequence_changes`).
+const SEQUENCED: &str = "riposte_changes_sequenced";
+
+/// Whether a follower woken by `n` has to run the sequencer itself: not when the
+/// notification is the sequencer's own, sent by a run that has just numbered what committed.
+pub fn needs_sequencing(n: &diesel::pg::PgNotification) -> bool {
+    n.channel != SEQUENCED
+}
+
 pub struct Sequencer {
     pool: DbPool,
     wake: Notify,

@@ -1,5 +1,5 @@
 //! Counts of live actions by category in a window, optionally of one actor: the overview's
-//! headline figures, from `category_periods` (migration 000016) and the window's edge days.
+//! headline figures, from `category_period_rows` (migrations 000016, 000020) and the window's edge days.
 
 use chrono::NaiveDate;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
@@ -82,7 +82,7 @@ pub async fn counts(
              {days}
          ) s GROUP BY category",
         periods = period_arms(
-            "SELECT category, n FROM category_periods WHERE actor_id = $21 AND {period}"
+            "SELECT category, n FROM category_period_rows WHERE actor_id = $21 AND {period}"
         ),
         days = day_arms(
             &format!(

@@ -431,7 +431,7 @@ pub async fn timeline(
                         CASE WHEN lo = $21 THEN lo_severity ELSE hi_severity END AS ab_s,
                         CASE WHEN lo = $21 THEN hi_n ELSE lo_n END AS ba_n,
                         CASE WHEN lo = $21 THEN hi_severity ELSE lo_severity END AS ba_s
-                 FROM dyad_periods
+                 FROM dyad_period_rows
                  WHERE lo = least($21::uuid, $22::uuid) AND hi = greatest($21::uuid, $22::uuid)
                    AND {period}"
             ),
@@ -542,12 +542,12 @@ pub async fn most_active(
          GROUP BY r.lo, r.hi, r.n, r.last
          ORDER BY r.n DESC, r.last DESC, r.lo, r.hi",
         rank = dyad_arms(&format!(
-            "SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_periods
+            "SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_period_rows
              WHERE {{period}}{actor_periods}"
         )),
         detail = dyad_arms(
             "SELECT d.lo, d.hi, d.lo_n, d.lo_severity, d.hi_n, d.hi_severity
-             FROM ranked r JOIN dyad_periods d ON d.lo = r.lo AND d.hi = r.hi
+             FROM ranked r JOIN dyad_period_rows d ON d.lo = r.lo AND d.hi = r.hi
              WHERE {period}"
         ),
     );

@@ -1,5 +1,6 @@
 //! A window of days cut into the pieces the aggregates of migration 000016 answer: whole
-//! years, quarters and months from `dyad_periods`/`category_periods`, the days at the edges
+//! years, quarters and months from `dyad_period_rows`/`category_period_rows` (the stored
+//! rows and those of tallies not yet folded in, migration 000020), the days at the edges
 //! from the day rows of `dyad_periods` (or, for counts by category, the actions' indexes). A window is then a few aggregate rows per dyad (at most a run
 //! of years, three quarters and two months at each end) and at most two months of actions,
 //! whatever its length; an unbounded one is the `all` rows alone.

@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::models::change::ChangeFilter;
+use crate::models::sql::{Bind, Sql};
 use crate::schema::{webhook_deliveries, webhooks};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -267,7 +268,11 @@ pub async fn claim(
     token: Uuid,
     lease_ms: i64,
 ) -> QueryResult<Option<WebhookRow>> {
-    diesel::sql_query(
+    // Kept prepared, like `next_due`: the worker runs both after every batch of commits.
+    let mut sql = Sql::new();
+    sql.bind(Bind::Uuid(token));
+    sql.bind(Bind::Int(lease_ms));
+    sql.push(
         "UPDATE webhooks w SET claim = $1, \
                 claimed_until = now() + $2 * interval '1 millisecond' \
          WHERE w.id = (SELECT id FROM webhooks \
@@ -277,12 +282,8 @@ pub async fn claim(
                        ORDER BY next_attempt_at LIMIT 1 \
                        FOR UPDATE SKIP LOCKED) \
          RETURNING w.*",
-    )
-    .bind::<SqlUuid, _>(token)
-    .bind::<BigInt, _>(lease_ms)
-    .get_result(conn)
-    .await
-    .optional()
+    );
+    sql.get_result(conn).await.optional()
 }
 
 /// Moves the cursor to `seq` (delivered, or looked past) and renews the lease; None when
@@ -370,13 +371,13 @@ pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTi
         #[diesel(sql_type = Nullable<Timestamptz>)]
         at: Option<DateTime<Utc>>,
     }
-    let due: Due = diesel::sql_query(
+    let mut sql = Sql::new();
+    sql.push(
         "SELECT min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) AS at \
          FROM webhooks \
          WHERE enabled AND delivered_seq < (SELECT coalesce(max(seq), 0) FROM changes)",
-    )
-    .get_result(conn)
-    .await?;
+    );
+    let due: Due = sql.get_result(conn).await?;
     Ok(due.at)
 }
 

@@ -113,32 +113,36 @@ async fn listen(
             .await?;
     }
     let mut notifications = std::pin::pin!(listener.notifications_stream());
+    let mut sequence = true;
     loop {
-        let wait = pass(cx, running, pruned).await?;
-        tokio::select! {
+        let wait = pass(cx, running, pruned, sequence).await?;
+        sequence = tokio::select! {
             woken = notifications.next() => match woken {
                 Some(Err(e)) => return Err(e.into()),
                 None => return Err(AppError::Unavailable("the LISTEN connection closed".into())),
-                Some(Ok(_)) => {}
+                Some(Ok(n)) => crate::wake::needs_sequencing(&n),
             },
-            _ = tokio::time::sleep(wait) => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(wait) => true,
+            Some(_) = running.join_next(), if !running.is_empty() => false,
             _ = stopped.changed() => return Ok(()),
-        }
+        };
     }
 }
 
 use diesel_async::RunQueryDsl;
 
-/// Numbers committed changes, claims what is due while there is room, prunes old attempts
-/// now and then; how long to sleep before looking again.
+/// Numbers committed changes (unless the sequencer just did), claims what is due while there
+/// is room, prunes old attempts now and then; how long to sleep before looking again.
 async fn pass(
     cx: &Arc<Context>,
     running: &mut JoinSet<()>,
     pruned: &mut tokio::time::Instant,
+    sequence: bool,
 ) -> AppResult<Duration> {
     let mut conn = cx.pool.get().await?;
-    change::sequence(&mut conn).await?;
+    if sequence {
+        change::sequence(&mut conn).await?;
+    }
     let lease = cx.settings.lease().as_millis() as i64;
     while running.len() < cx.settings.concurrency.max(1) {
         let token = Uuid::new_v4();

@@ -3,21 +3,51 @@
 
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::helpers::{assert_no_problems, id_of, TestApp};
 use super::imports::import;
 
-/// Fails with what disagrees when the stored aggregates differ from a recomputation.
+/// Fails with what disagrees when the aggregates differ from a recomputation: first as
+/// readers see them (stored rows and pending tallies), then with every pending tally folded
+/// in, as the sequencer folds them.
 pub(crate) async fn assert_aggregates(app: &TestApp, step: &str) {
-    assert_no_problems(
-        app,
-        "SELECT key, problem FROM check_analysis_aggregates()",
-        step,
-    )
-    .await;
+    let check = "SELECT key, problem FROM check_analysis_aggregates()";
+    assert_no_problems(app, check, step).await;
+    fold_everything(app).await;
+    assert_no_problems(app, check, &format!("{step}, folded")).await;
+}
+
+#[derive(QueryableByName, Debug)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+async fn pending(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    diesel::sql_query("SELECT count(*) AS n FROM action_tallies_pending")
+        .get_result::<Count>(conn)
+        .await
+        .unwrap()
+        .n
+}
+
+/// Folds until nothing is pending (a background fold may hold some rows for a moment).
+async fn fold_everything(app: &TestApp) {
+    let mut conn = app.state.pool.get().await.unwrap();
+    for _ in 0..100 {
+        diesel::sql_query("SELECT fold_pending_tallies()")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        if pending(&mut conn).await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("pending tallies were never folded");
 }
 
 #[derive(QueryableByName, Debug)]
@@ -259,6 +289,75 @@ async fn aggregates_follow_every_kind_of_write() {
     .await
     .unwrap();
     assert_eq!(left[0].v, json!(0), "rows of 2022 left behind");
+}
+
+/// A statement that inserts a few actions leaves their tallies pending (migration 000020);
+/// one that inserts many applies them at once. Either way readers count them at once, and
+/// folding changes nothing they see.
+#[tokio::test]
+async fn few_new_actions_wait_as_pending_tallies_and_count_meanwhile() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let model = id_of(
+        &app.action(json!({"announced_on": "2020-02-15", "initiator": "USA", "target": "CHN"}))
+            .await,
+    );
+    assert_all(&app, "the first action").await;
+    // Copies of a stored action, through plain SQL: `copies` rows in one statement.
+    let copy = |copies: i64| {
+        format!(
+            "INSERT INTO actions (id, title, initiator_id, initiator_kind, target_id,
+                                  target_kind, type_code, status, announced_on,
+                                  date_precision, severity)
+             SELECT gen_random_uuid(), a.title, a.initiator_id, a.initiator_kind, a.target_id,
+                    a.target_kind, a.type_code, a.status, DATE '2020-02-01' + (g % 27),
+                    a.date_precision, a.severity
+             FROM actions a, generate_series(1, {copies}) g WHERE a.id = '{model}'"
+        )
+    };
+    let mut conn = app.state.pool.get().await.unwrap();
+    let (few, many) = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let before = pending(conn).await;
+            diesel::sql_query(copy(3)).execute(conn).await?;
+            let after_few = pending(conn).await;
+            diesel::sql_query(copy(65)).execute(conn).await?;
+            let after_many = pending(conn).await;
+            Ok((after_few - before, after_many - after_few))
+        })
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        few, 3,
+        "three actions in one statement wait as pending tallies"
+    );
+    assert_eq!(many, 0, "65 actions in one statement are counted at once");
+    assert_windows(&app, "inserts with tallies pending").await;
+    assert_all(&app, "inserts, folded").await;
+    let totals = app.get("/v1/counts?from=2020-02-01&to=2020-02-29").await;
+    assert_eq!(totals.body["total"], 69, "{}", totals.body);
+
+    // Taken away while still pending: the removal applies its dyad's pending tallies first,
+    // or the fold would later bring back a last day that no longer counts.
+    let mut conn = app.state.pool.get().await.unwrap();
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        diesel::sql_query(copy(2).replace("DATE '2020-02-01' + (g % 27)", "DATE '2020-02-28'"))
+            .execute(conn)
+            .await?;
+        diesel::sql_query(
+            "UPDATE actions SET deleted_at = now() WHERE announced_on = '2020-02-28'",
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    drop(conn);
+    assert_all(&app, "removals of pending tallies").await;
+    let totals = app.get("/v1/counts?from=2020-02-01&to=2020-02-29").await;
+    assert_eq!(totals.body["total"], 69, "{}", totals.body);
 }
 
 #[tokio::test]

@@ -70,18 +70,18 @@ async fn schema_rs_matches_the_migrated_database() {
     let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url)
         .await
         .unwrap();
-    // The analysis aggregates (migration 000016) and the stored documents with their
-    // bookkeeping (000017) are only read through SQL text (src/analysis, models/document.rs),
-    // never through diesel's schema.
+    // The analysis aggregates (migration 000016), their pending tallies and views (000020)
+    // and the stored documents with their bookkeeping (000017) are only read through SQL
+    // text (src/analysis, models/document.rs), never through diesel's schema.
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT table_name::text, column_name::text, udt_name::text, \
                 is_nullable = 'YES' AS nullable \
          FROM information_schema.columns \
          WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
-           AND table_name NOT LIKE 'dyad\\_periods%' \
-           AND table_name NOT LIKE 'category\\_periods%' \
+           AND table_name NOT LIKE 'dyad\\_period%' \
+           AND table_name NOT LIKE 'category\\_period%' \
            AND table_name NOT IN ('action_documents', 'action_documents_dirty', \
-                                  'pending_backfills')",
+                                  'pending_backfills', 'action_tallies_pending')",
     )
     .load(&mut conn)
     .await
