@@ -1081,6 +1081,16 @@ class Bench:
         triggers, the same actors) against raw COPY of the same rows into the same tables;
         and 10,000 new actions imported into the full database, first, while it is warm."""
         db, psql = self.db, self.tools["psql"]
+        # The import database grows as large as this one, and its import's commit writes
+        # temporary files: stop now rather than with "No space left on device" at its end.
+        size = int(db.run("SELECT pg_database_size('postgres')"))
+        free = shutil.disk_usage(db.host).free
+        if free < size * 3 // 2:
+            raise BenchError(
+                f"the import check fills a second database as large as this one ({size / 1e9:.1f} GB) "
+                f"and needs about {size * 1.5 / 1e9:.1f} GB free on {db.host}; {free / 1e9:.1f} GB "
+                "are free. Free some space (old build artifacts: `cargo clean`) and run again, or "
+                "run `--only throughput` and `--only analysis` without it")
         n = int(db.run("SELECT count(*) FROM actions WHERE deleted_at IS NULL"))
         say(f"import: the export of {n:,} actions to a file (riposte export, not timed)")
         url = f"host={db.host} port={PG_PORT} user=postgres dbname=postgres"
