@@ -33,24 +33,29 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     // Each worker gets a pool of its own, its share of `--pool-size` (at least one). A
     // connection's I/O task runs on the worker that opened it; used from another worker,
     // every query costs two wake-ups across threads (one shared pool: 13% fewer reads by id
-    // a second). A worker actix starts again takes over its slot, and its pool's place.
+    // a second). A worker actix starts again after a panic takes the place, and the share,
+    // of the one whose pool closed with it.
     let workers = workers.max(1);
     let total = state.pool.status().max_size;
-    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shared = state;
     Ok(HttpServer::new(move || {
-        let slot = started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % workers;
-        let size = (total / workers + usize::from(slot < total % workers)).max(1);
         let mut state = shared.clone();
+        let all = state.worker_pools.clone();
+        let mut pools = all.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = pools
+            .iter()
+            .position(|p| p.upgrade().is_none())
+            .unwrap_or(pools.len());
+        let share = slot % workers;
+        let size = (total / workers + usize::from(share < total % workers)).max(1);
         state.pool = crate::db::pool(&state.database_url, size)
             .expect("the same settings built the server's pool");
-        if let Ok(mut pools) = state.worker_pools.lock() {
-            if slot < pools.len() {
-                pools[slot] = state.pool.clone();
-            } else {
-                pools.push(state.pool.clone());
-            }
+        if slot < pools.len() {
+            pools[slot] = state.pool.weak();
+        } else {
+            pools.push(state.pool.weak());
         }
+        drop(pools);
         // The last `wrap` is the outermost: CORS headers reach every answer, 429s included,
         // and whatever a layer answers in plain text leaves as problem+json.
         App::new()

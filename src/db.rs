@@ -16,6 +16,8 @@ use crate::embedded_pg::EmbeddedPostgres;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
+/// A pool that does not keep itself open: gone once its last user is.
+pub type WeakDbPool = deadpool::managed::WeakPool<AsyncDieselConnectionManager<AsyncPgConnection>>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

@@ -274,10 +274,13 @@ pub struct WebhookFigures {
 
 /// The HTTP workers' pools together (the server's own when none was opened yet).
 fn pool_status(state: &AppState) -> deadpool::Status {
-    let pools = match state.worker_pools.lock() {
-        Ok(pools) if !pools.is_empty() => pools.clone(),
-        _ => return state.pool.status(),
+    let pools: Vec<_> = match state.worker_pools.lock() {
+        Ok(pools) => pools.iter().filter_map(|p| p.upgrade()).collect(),
+        Err(_) => Vec::new(),
     };
+    if pools.is_empty() {
+        return state.pool.status();
+    }
     let mut sum = deadpool::Status {
         max_size: 0,
         size: 0,

@@ -65,8 +65,10 @@ pub struct AppState {
     pub pool: DbPool,
     /// Where `pool` connects; the HTTP workers open pools of their own with it.
     pub database_url: Arc<str>,
-    /// Every HTTP worker's pool, for `GET /metrics` (which one worker answers).
-    pub worker_pools: Arc<std::sync::Mutex<Vec<DbPool>>>,
+    /// Every HTTP worker's pool, for `GET /metrics` (which one worker answers). Weak: the
+    /// pool of a worker that died closes with it, and its place goes to the worker that
+    /// replaces it.
+    pub worker_pools: Arc<std::sync::Mutex<Vec<crate::db::WeakDbPool>>>,
     pub types: Arc<ActionTypes>,
     pub config: Config,
     pub limiter: Arc<Limiter>,
