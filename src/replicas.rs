@@ -393,9 +393,10 @@ async fn replay_position(conn: &mut AsyncPgConnection) -> AppResult<Option<Lsn>>
 pub async fn primary_position(conn: &mut AsyncPgConnection) -> AppResult<Lsn> {
     use diesel_async::RunQueryDsl;
     // Kept prepared: every write reads it.
-    let mut sql = crate::models::sql::Sql::new();
-    sql.push("SELECT pg_current_wal_insert_lsn()::text AS lsn");
-    let p: Position = sql.get_result(conn).await?;
+    let p: Position =
+        crate::models::sql::Sql::text("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+            .get_result(conn)
+            .await?;
     p.lsn
         .as_deref()
         .and_then(Lsn::parse)

@@ -51,9 +51,10 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
 /// Renders now what this transaction changed, so that it can read the documents back.
 pub async fn flush(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     // Kept prepared (diesel's `sql_query` would parse and plan it on every write).
-    let mut sql = Sql::new();
-    sql.push("SELECT flush_action_documents()");
-    sql.execute(conn).await.map(|_| ())
+    Sql::text("SELECT flush_action_documents()")
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 #[derive(QueryableByName)]

@@ -48,6 +48,13 @@ impl Sql {
         }
     }
 
+    /// A statement of fixed text (binds may follow), kept prepared.
+    pub fn text(text: &str) -> Self {
+        let mut sql = Self::new();
+        sql.push(text);
+        sql
+    }
+
     /// Whether the statement's text is one of a bounded set, so that keeping it prepared
     /// cannot grow the cache without limit.
     pub fn cacheable(&mut self, cacheable: bool) {

@@ -269,10 +269,7 @@ pub async fn claim(
     lease_ms: i64,
 ) -> QueryResult<Option<WebhookRow>> {
     // Kept prepared, like `next_due`: the worker runs both after every batch of commits.
-    let mut sql = Sql::new();
-    sql.bind(Bind::Uuid(token));
-    sql.bind(Bind::Int(lease_ms));
-    sql.push(
+    let mut sql = Sql::text(
         "UPDATE webhooks w SET claim = $1, \
                 claimed_until = now() + $2 * interval '1 millisecond' \
          WHERE w.id = (SELECT id FROM webhooks \
@@ -283,6 +280,8 @@ pub async fn claim(
                        FOR UPDATE SKIP LOCKED) \
          RETURNING w.*",
     );
+    sql.bind(Bind::Uuid(token));
+    sql.bind(Bind::Int(lease_ms));
     sql.get_result(conn).await.optional()
 }
 
@@ -371,13 +370,13 @@ pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTi
         #[diesel(sql_type = Nullable<Timestamptz>)]
         at: Option<DateTime<Utc>>,
     }
-    let mut sql = Sql::new();
-    sql.push(
+    let due: Due = Sql::text(
         "SELECT min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) AS at \
          FROM webhooks \
          WHERE enabled AND delivered_seq < (SELECT coalesce(max(seq), 0) FROM changes)",
-    );
-    let due: Due = sql.get_result(conn).await?;
+    )
+    .get_result(conn)
+    .await?;
     Ok(due.at)
 }
 
