@@ -12,6 +12,10 @@ async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
+async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 #[tokio::test]
 async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
     let dir = tempfile::Builder::new()
@@ -472,14 +476,7 @@ async fn json_logs_carry_the_request_id() {
         .unwrap();
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["x-request-id"], "json-log-test-42");
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&client, &format!("{base}/metrics")).await;
     assert!(
         metrics.contains(
             "riposte_http_requests_total{route=\"/v1/actors/{actor}\",method=\"GET\",status=\"404\"} 1\n"
@@ -551,14 +548,7 @@ async fn worker_pools_share_the_pool_size() {
     });
     futures_util::future::join_all(reads).await;
     for _ in 0..10 {
-        let text = reqwest::Client::new()
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(&client, &format!("{base}/metrics")).await;
         let gauge = |prefix: &str| -> f64 {
             text.lines()
                 .find_map(|l| l.strip_prefix(prefix))

@@ -3,7 +3,7 @@
 
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -291,6 +291,66 @@ async fn aggregates_follow_every_kind_of_write() {
     assert_eq!(left[0].v, json!(0), "rows of 2022 left behind");
 }
 
+/// `copies` copies of a stored action in one plain SQL statement, on the day `day` (SQL over
+/// `g`, the copy's number).
+fn copies_of(model: &str, copies: i64, day: &str) -> String {
+    format!(
+        "INSERT INTO actions (id, title, initiator_id, initiator_kind, target_id, target_kind,
+                              type_code, status, announced_on, date_precision, severity)
+         SELECT gen_random_uuid(), a.title, a.initiator_id, a.initiator_kind, a.target_id,
+                a.target_kind, a.type_code, a.status, {day}, a.date_precision, a.severity
+         FROM actions a, generate_series(1, {copies}) g WHERE a.id = '{model}'"
+    )
+}
+
+/// A fold that cannot update the aggregates (an open transaction holds them) gives up after
+/// its lock_timeout instead of waiting: the tallies stay pending, and counted, until a later
+/// fold applies them.
+#[tokio::test]
+async fn a_blocked_fold_yields_and_leaves_its_tallies_counted() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let model = id_of(
+        &app.action(json!({"announced_on": "2020-03-10", "initiator": "USA", "target": "CHN"}))
+            .await,
+    );
+    fold_everything(&app).await;
+    let mut holder = app.state.pool.get().await.unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE dyad_periods IN SHARE ROW EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut conn = app.state.pool.get().await.unwrap();
+    diesel::sql_query(copies_of(&model, 2, "DATE '2020-03-11'"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let folded: Count = diesel::sql_query("SELECT fold_pending_tallies()::bigint AS n")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(folded.n, 0, "a blocked fold applies nothing");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the fold waited {:?} for the lock",
+        started.elapsed()
+    );
+    assert_eq!(pending(&mut conn).await, 2, "the tallies stay pending");
+    let counts = app.get("/v1/counts?from=2020-03-01&to=2020-03-31").await;
+    assert_eq!(counts.body["total"], 3, "{}", counts.body);
+    let dyads = app.get("/v1/dyads?from=2020-03-01&to=2020-03-31").await;
+    assert_eq!(dyads.body["items"][0]["count"], 3, "{}", dyads.body);
+    assert_eq!(
+        dyads.body["items"][0]["last_announced_on"], "2020-03-11",
+        "{}",
+        dyads.body
+    );
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    drop((holder, conn));
+    assert_all(&app, "after the blocked fold").await;
+}
+
 /// A statement that inserts a few actions leaves their tallies pending (migration 000020);
 /// one that inserts many applies them at once. Either way readers count them at once, and
 /// folding changes nothing they see.
@@ -303,18 +363,7 @@ async fn few_new_actions_wait_as_pending_tallies_and_count_meanwhile() {
             .await,
     );
     assert_all(&app, "the first action").await;
-    // Copies of a stored action, through plain SQL: `copies` rows in one statement.
-    let copy = |copies: i64| {
-        format!(
-            "INSERT INTO actions (id, title, initiator_id, initiator_kind, target_id,
-                                  target_kind, type_code, status, announced_on,
-                                  date_precision, severity)
-             SELECT gen_random_uuid(), a.title, a.initiator_id, a.initiator_kind, a.target_id,
-                    a.target_kind, a.type_code, a.status, DATE '2020-02-01' + (g % 27),
-                    a.date_precision, a.severity
-             FROM actions a, generate_series(1, {copies}) g WHERE a.id = '{model}'"
-        )
-    };
+    let copy = |copies: i64| copies_of(&model, copies, "DATE '2020-02-01' + (g % 27)");
     let mut conn = app.state.pool.get().await.unwrap();
     let (few, many) = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -342,7 +391,7 @@ async fn few_new_actions_wait_as_pending_tallies_and_count_meanwhile() {
     // or the fold would later bring back a last day that no longer counts.
     let mut conn = app.state.pool.get().await.unwrap();
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-        diesel::sql_query(copy(2).replace("DATE '2020-02-01' + (g % 27)", "DATE '2020-02-28'"))
+        diesel::sql_query(copies_of(&model, 2, "DATE '2020-02-28'"))
             .execute(conn)
             .await?;
         diesel::sql_query(
