@@ -1056,6 +1056,53 @@ class Bench:
                             f"{ratio:.2f}x ({n / api:,.0f}/s, {api:.1f} s; COPY {n / copy:,.0f}/s, "
                             f"{copy:.1f} s)", "≥ 0.7x", ratio >= 0.7, ""))
 
+    def write_cost_check(self, actions_file, count):
+        """What the schema makes a raw COPY of the new actions' `actions` rows cost: loaded as
+        they are, then with each part of the schema taken away on top of the last (user
+        triggers, secondary indexes, foreign keys, the generated search column), each in a
+        transaction rolled back, median of three. The differences are the parts' write costs,
+        the floor under any importer (issue #12). Runs after the timed COPY: each transaction
+        first deletes the rows, not timed and with every trigger off (a replica's session
+        role), so that their keys are free."""
+        _, columns, path = actions_file
+        psql = self.tools["psql"]
+        indexes = self.db.run("SELECT string_agg(indexrelid::regclass::text, ', ') FROM pg_index "
+                              "WHERE indrelid = 'actions'::regclass AND NOT indisunique")
+        fkeys = self.db.run("SELECT string_agg('DROP CONSTRAINT ' || quote_ident(conname), ', ') "
+                            "FROM pg_constraint WHERE conrelid = 'actions'::regclass AND contype = 'f'")
+        n_indexes, n_fkeys = indexes.count(",") + 1, fkeys.count(",") + 1
+        steps = [("as they are", ""),
+                 ("user triggers", "ALTER TABLE actions DISABLE TRIGGER USER;"),
+                 (f"{n_indexes} secondary indexes", f"DROP INDEX {indexes};"),
+                 (f"{n_fkeys} foreign keys", f"ALTER TABLE actions {fkeys};"),
+                 ("the generated search column", "ALTER TABLE actions DROP COLUMN search;")]
+        say("import: what each part of the schema costs a raw COPY of those actions")
+        figures, taken_away = [], ""
+        for label, sql in steps:
+            taken_away += sql
+            script = (f"BEGIN;\nSET LOCAL lock_timeout = '10s';\n"
+                      "SET LOCAL session_replication_role = replica;\n"
+                      "DELETE FROM actions WHERE source_dataset = 'bench';\n"
+                      f"SET LOCAL session_replication_role = origin;\n{taken_away}\n"
+                      "SELECT clock_timestamp() AS t0 \\gset\n"
+                      f"\\copy actions ({columns}) FROM '{path}'\n"
+                      "SELECT extract(epoch FROM clock_timestamp() - :'t0');\nROLLBACK;\n")
+            times = []
+            for _ in range(3):
+                done = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                       *self.db.conninfo(), "-d", "postgres"],
+                                      input=script, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise BenchError(f"the write-cost COPY ({label}) failed: {done.stderr.strip()}")
+                times.append(float(done.stdout.split()[-1]))
+            figures.append((label, sorted(times)[1]))
+        parts = ", ".join(f"{label} {before - after:.2f} s"
+                          for (_, before), (label, after) in zip(figures, figures[1:]))
+        self.checks.append((f"raw COPY of the {count:,} new actions' `actions` rows: what each part "
+                            "of the schema costs (each taken away in turn, median of 3, rolled back)",
+                            f"{figures[0][1]:.2f} s as they are: {parts}, the rest (heap, unique "
+                            f"keys, checks) {figures[-1][1]:.2f} s", "reported", None, ""))
+
     def riposte_import(self, database, path, label):
         """`riposte import PATH` into DATABASE of this cluster: (seconds, peak RSS bytes, log)."""
         url = f"host={self.db.host} port={PG_PORT} user=postgres dbname={database}"
@@ -1144,6 +1191,7 @@ class Bench:
             if done.returncode != 0:
                 raise BenchError(f"COPY into {table} failed: {done.stderr.strip()}")
         copy_small = time.monotonic() - started
+        self.write_cost_check(files[0], count)
         for _, _, path in files:
             path.unlink()
         self.checks.append((f"import of {count:,} new actions into the {n:,}-action database",
