@@ -73,8 +73,10 @@ fn rules() -> Vec<String> {
          FROM import_lines l JOIN actions a ON a.id = l.id
          WHERE l.stored AND a.deleted_at IS NOT NULL"
             .into(),
-        // Each distinct (authority, initiator) pair is walked once.
-        "WITH pairs AS (SELECT DISTINCT authority_id, initiator_id FROM import_lines
+        // Each distinct (authority, initiator) pair is walked once: materialized, since the
+        // planner would push the walk below the DISTINCT, to every line (9,004 walks for
+        // 10,000 lines of the bench's export).
+        "WITH pairs AS MATERIALIZED (SELECT DISTINCT authority_id, initiator_id FROM import_lines
                         WHERE authority_id IS NOT NULL AND errors IS NULL),
               bad AS (SELECT * FROM pairs WHERE NOT actor_acts_for(authority_id, initiator_id))
          INSERT INTO import_faults

@@ -223,6 +223,52 @@ async fn one_bad_line_stores_nothing_unless_partial_and_every_fault_is_named_by_
 }
 
 #[tokio::test]
+async fn an_authority_that_does_not_act_for_the_initiator_is_refused_on_each_of_its_lines() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let with_authority = |title: &str, external_id: &str, authority: &str| {
+        let mut line = action(title, external_id, "2020-07-09", json!([]));
+        line["authority"] = json!(authority);
+        line
+    };
+    // Pairs repeat: the rule is checked once per distinct (authority, initiator) pair, and
+    // its verdict must reach every line of the pair.
+    let file = ndjson(&[
+        with_authority("Treasury one", "a-1", "us-treasury"),
+        with_authority("Bureau one", "a-2", "xinjiang-psb"),
+        with_authority("Treasury two", "a-3", "us-treasury"),
+        with_authority("Bureau two", "a-4", "xinjiang-psb"),
+    ]);
+    let job = import(&app, "?partial=true", file).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job), [4, 2, 0, 0, 2]);
+    let rejected = job["rejected_lines"].as_array().unwrap();
+    let lines: Vec<i64> = rejected
+        .iter()
+        .map(|r| r["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 4]);
+    for r in rejected {
+        assert_eq!(r["errors"][0]["field"], "authority", "{r}");
+        let message = r["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("`xinjiang-psb` does not act for the initiator `USA`"),
+            "{message}"
+        );
+    }
+    let stored = app.get("/v1/actions").await;
+    stored.assert_status(200);
+    let mut titles: Vec<&str> = stored.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["Treasury one", "Treasury two"]);
+}
+
+#[tokio::test]
 async fn lines_answering_each_other_in_a_circle_are_rejected() {
     let app = TestApp::spawn().await;
     app.with_basics().await;
