@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::helpers::{action_body, id_of, TestApp};
 
 /// Reads the whole feed after `after` with pages of `limit`; the entries and the cursor.
-async fn drain(app: &TestApp, after: &str, query: &str, limit: u32) -> (Vec<Value>, String) {
+pub async fn drain(app: &TestApp, after: &str, query: &str, limit: u32) -> (Vec<Value>, String) {
     let mut cursor = after.to_string();
     let mut items = Vec::new();
     loop {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::changes::drain;
 use super::graph_facts::assert_consistent;
 use super::helpers::{id_of, TestApp};
 
@@ -529,6 +530,94 @@ async fn imported_answers_join_stored_episodes_exactly() {
 
 /// A line that finds a stored action replaces its lists and appends a changed status to its
 /// history; one naming a deleted action is rejected until the action is restored.
+#[tokio::test]
+async fn a_changed_line_keeps_the_answers_it_still_gives_and_changes_only_the_others() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut ids = Vec::new();
+    for (title, on) in [
+        ("A", "2020-01-01"),
+        ("B", "2020-01-15"),
+        ("C", "2020-01-20"),
+    ] {
+        ids.push(id_of(
+            &app.action(json!({"title": title, "announced_on": on}))
+                .await,
+        ));
+    }
+    let answer = |title: &str, responds_to: Value| {
+        json!({"title": title, "initiator": "CHN", "target": "USA", "type": "asset_freeze",
+               "status": "in_force", "announced_on": "2020-02-01", "responds_to": responds_to})
+    };
+    let x = app
+        .action(answer(
+            "X",
+            json!([{"action": ids[0], "relation": "retaliates"},
+                   {"action": ids[1], "relation": "escalates"}]),
+        ))
+        .await;
+    let x_id = id_of(&x);
+    let (_, before) = drain(&app, "0", "", 100).await;
+
+    // Keeps its answer to A, answers B otherwise, answers C as well.
+    let mut line = answer(
+        "X, revised",
+        json!([{"action": ids[0], "relation": "retaliates"},
+               {"action": ids[1], "relation": "reciprocates"},
+               {"action": ids[2], "relation": "retaliates"}]),
+    );
+    line["id"] = json!(x_id);
+    let job = import(&app, "", ndjson(&[line])).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+
+    let now = app.get(&format!("/v1/actions/{x_id}")).await.body;
+    assert_eq!(now["title"], "X, revised");
+    let mut answers: Vec<(String, String)> = now["responds_to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let target = r["action"]["id"].as_str().or(r["action"].as_str()).unwrap();
+            let letter = ["A", "B", "C"][ids.iter().position(|i| i == target).unwrap()];
+            (
+                letter.to_string(),
+                r["relation"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    answers.sort();
+    let want = [
+        ("A", "retaliates"),
+        ("B", "reciprocates"),
+        ("C", "retaliates"),
+    ]
+    .map(|(a, r)| (a.to_string(), r.to_string()));
+    assert_eq!(answers, want, "{now}");
+    // The feed names what changed in the graph, and nothing of the answer kept.
+    let (edges, _) = drain(&app, &before, "&entity=response", 100).await;
+    let mut got: Vec<(String, String, String)> = edges
+        .iter()
+        .map(|e| {
+            let target = e["answers"].as_str().unwrap();
+            let letter = ["A", "B", "C"][ids.iter().position(|i| i == target).unwrap()];
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                letter.to_string(),
+                e["relation"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("edge_added", "B", "reciprocates"),
+        ("edge_added", "C", "retaliates"),
+        ("edge_removed", "B", "escalates"),
+    ]
+    .map(|(k, a, r)| (k.to_string(), a.to_string(), r.to_string()));
+    assert_eq!(got, want);
+    assert_consistent(&app, "an import changing an action's answers").await;
+}
+
 #[tokio::test]
 async fn a_changed_line_replaces_lists_and_appends_its_status_and_a_deleted_action_is_refused() {
     let app = TestApp::spawn().await;
