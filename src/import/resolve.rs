@@ -277,22 +277,24 @@ const ACTION_COLUMNS: &str = "title, summary, initiator_id, initiator_kind, targ
 
 /// Stores the good lines: new actions, changes to stored ones; identical ones are left.
 pub async fn write(client: &Client) -> Result<Written, ImportError> {
-    let same_lists = "
+    // Whether each list of a stored action is the line's, as sets.
+    let same_designations = "
         ARRAY(SELECT ROW(d.actor_id, d.listed_on) FROM designations d
               WHERE d.action_id = a.id ORDER BY 1)
           IS NOT DISTINCT FROM
-        ARRAY(SELECT ROW(x.a, x.d) FROM unnest(l.d_actor, l.d_listed) x(a, d) ORDER BY 1)
-        AND ARRAY(SELECT ROW(s.url, s.publisher, s.published_on, s.quote) FROM sources s
-                  WHERE s.action_id = a.id ORDER BY 1)
+        ARRAY(SELECT ROW(x.a, x.d) FROM unnest(l.d_actor, l.d_listed) x(a, d) ORDER BY 1)";
+    let same_sources = "
+        ARRAY(SELECT ROW(s.url, s.publisher, s.published_on, s.quote) FROM sources s
+              WHERE s.action_id = a.id ORDER BY 1)
           IS NOT DISTINCT FROM
-            ARRAY(SELECT ROW(x.u, x.p, x.d, x.q)
-                  FROM unnest(l.s_url, l.s_publisher, l.s_published, l.s_quote) x(u, p, d, q)
-                  ORDER BY 1)
-        AND ARRAY(SELECT ROW(r.responds_to_id, r.relation) FROM responses r
-                  WHERE r.action_id = a.id ORDER BY 1)
+        ARRAY(SELECT ROW(x.u, x.p, x.d, x.q)
+              FROM unnest(l.s_url, l.s_publisher, l.s_published, l.s_quote) x(u, p, d, q)
+              ORDER BY 1)";
+    let same_answers = "
+        ARRAY(SELECT ROW(r.responds_to_id, r.relation) FROM responses r
+              WHERE r.action_id = a.id ORDER BY 1)
           IS NOT DISTINCT FROM
-            ARRAY(SELECT ROW(r.target, r.rel) FROM import_refs r WHERE r.line = l.line
-                  ORDER BY 1)";
+        ARRAY(SELECT ROW(r.target, r.rel) FROM import_refs r WHERE r.line = l.line ORDER BY 1)";
     let columns: Vec<&str> = ACTION_COLUMNS.split(", ").map(str::trim).collect();
     let stored = columns
         .iter()
@@ -309,14 +311,19 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         .map(|c| format!("{c} = l.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let updated_ids = "SELECT id FROM import_lines WHERE fate = 'update'";
     let classify = [
-        "ALTER TABLE import_lines ADD COLUMN old_status text".to_string(),
+        "ALTER TABLE import_lines ADD COLUMN old_status text, \
+             ADD COLUMN same_designations boolean, ADD COLUMN same_sources boolean"
+            .to_string(),
         format!(
             "UPDATE import_lines l
-             SET fate = CASE WHEN ({stored}) IS NOT DISTINCT FROM ({staged}) AND {same_lists}
-                             THEN 'same' ELSE 'update' END,
-                 old_status = a.status
+             SET (fate, old_status, same_designations, same_sources) =
+                 (SELECT CASE WHEN ({stored}) IS NOT DISTINCT FROM ({staged})
+                                   AND same.d AND same.s AND same.r
+                              THEN 'same' ELSE 'update' END,
+                         a.status, same.d, same.s
+                  FROM (SELECT {same_designations} AS d, {same_sources} AS s,
+                               {same_answers} AS r) same)
              FROM actions a WHERE l.fate IS NULL AND l.stored AND a.id = l.id"
         ),
         "UPDATE import_lines SET fate = 'new' WHERE fate IS NULL".into(),
@@ -332,8 +339,13 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
             "UPDATE actions a SET {set}, updated_at = now(), version = a.version + 1
              FROM import_lines l WHERE l.fate = 'update' AND a.id = l.id"
         ),
-        format!("DELETE FROM designations WHERE action_id IN ({updated_ids})"),
-        format!("DELETE FROM sources WHERE action_id IN ({updated_ids})"),
+        // A changed line's lists are replaced where they changed, and left where not.
+        "DELETE FROM designations WHERE action_id IN
+             (SELECT id FROM import_lines WHERE fate = 'update' AND NOT same_designations)"
+            .into(),
+        "DELETE FROM sources WHERE action_id IN
+             (SELECT id FROM import_lines WHERE fate = 'update' AND NOT same_sources)"
+            .into(),
         // Only the answers a changed line no longer gives. Deleting an edge runs its graph
         // trigger, which may split the episode (2 ms an edge on the 1M bench database), and
         // an answer the line still gives would be inserted again as it was.
@@ -354,13 +366,13 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         ),
         "INSERT INTO designations (action_id, actor_id, listed_on)
          SELECT l.id, x.a, x.d FROM import_lines l, unnest(l.d_actor, l.d_listed) x(a, d)
-         WHERE l.fate IN ('new', 'update')"
+         WHERE l.fate = 'new' OR (l.fate = 'update' AND NOT l.same_designations)"
             .into(),
         "INSERT INTO sources (action_id, url, publisher, published_on, quote)
          SELECT l.id, x.u, x.p, x.d, x.q
          FROM import_lines l, unnest(l.s_url, l.s_publisher, l.s_published, l.s_quote)
               x(u, p, d, q)
-         WHERE l.fate IN ('new', 'update')"
+         WHERE l.fate = 'new' OR (l.fate = 'update' AND NOT l.same_sources)"
             .into(),
         "INSERT INTO status_changes (action_id, status, changed_on, source_url, note)
          SELECT l.id, x.s, x.o, x.u, x.n

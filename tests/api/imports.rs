@@ -648,6 +648,21 @@ async fn a_changed_line_replaces_lists_and_appends_its_status_and_a_deleted_acti
     assert_eq!(statuses, vec!["announced", "in_force"], "{history}");
     assert_consistent(&app, "an import updating an action").await;
 
+    // Changed again, title only: each list is left as it is, or replaced where it changed.
+    let mut retitled = line.clone();
+    retitled["title"] = json!("Freeze, revised");
+    retitled["sources"] = json!([{"url": "https://example.org/freeze"}]);
+    let job = import(&app, "", ndjson(&[retitled])).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    let now = app.get(&format!("/v1/actions/{id}")).await.body;
+    assert_eq!(now["title"], "Freeze, revised");
+    let designations = now["designations"].as_array().unwrap();
+    assert_eq!(designations.len(), 1, "{now}");
+    assert_eq!(designations[0]["actor"]["code"], "xinjiang-psb");
+    let sources = now["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1, "{now}");
+    assert_eq!(sources[0]["url"], "https://example.org/freeze");
+
     app.delete(&format!("/v1/actions/{id}"))
         .await
         .assert_status(204);
