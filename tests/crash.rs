@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/process.rs"]
 mod process;
 use process::{free_port, serve, wait_ready, Fresh, Server};
@@ -228,4 +230,61 @@ async fn the_service_recovers_when_the_database_returns() {
         .await
         .unwrap();
     assert_eq!(list.status(), 200);
+}
+
+/// `riposte import` against a PostgreSQL server of the user's (`DATABASE_URL`): once it has
+/// reported the import done, a crash of that server must not take the import back. The WAL
+/// writer is slowed to 10 s, so that only the import's own commit can have written its
+/// commit record when the server is stopped as a crash would (SIGQUIT, immediate).
+#[tokio::test]
+async fn an_import_reported_done_survives_a_crash_of_the_database() {
+    let mut lone = cluster::Lone::start().await;
+    lone.pg
+        .execute("ALTER SYSTEM SET wal_writer_delay = '10s'")
+        .await;
+    lone.pg.execute("SELECT pg_reload_conf()").await;
+    let url = lone.pg.url();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_riposte"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("RIPOSTE_LOG", "warn")
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "riposte {args:?} failed: {log}");
+        log
+    };
+    cli(&["migrate"]);
+    let mut lines = vec![
+        json!({"actor": {"code": "USA", "name": "United States", "kind": "state"}}),
+        json!({"actor": {"code": "CHN", "name": "China", "kind": "state"}}),
+    ];
+    for i in 0..40 {
+        lines.push(json!({"title": format!("Measure {i}"), "initiator": "USA",
+                          "target": "CHN", "type": "asset_freeze", "status": "in_force",
+                          "announced_on": "2024-03-01", "external_id": format!("m-{i}"),
+                          "source_dataset": "crash"}));
+    }
+    let file = lone.dir.path().join("measures.ndjson");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let log = cli(&["import", file.to_str().unwrap()]);
+    assert!(log.contains("40 created"), "{log}");
+
+    lone.pg.stop_immediately();
+    lone.pg.start().await;
+    let stored = lone
+        .pg
+        .one("SELECT count(*)::text FROM actions WHERE source_dataset = 'crash'")
+        .await;
+    assert_eq!(
+        stored, "40",
+        "the import was reported done, then lost in the crash"
+    );
+    let job = lone
+        .pg
+        .one("SELECT state FROM imports ORDER BY created_at DESC LIMIT 1")
+        .await;
+    assert_eq!(job, "succeeded");
 }

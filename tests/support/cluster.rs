@@ -254,6 +254,40 @@ impl Drop for Pg {
     }
 }
 
+/// One server on its own, removed on drop: for what a crash of the database does to a
+/// client of it (`tests/crash.rs`).
+pub struct Lone {
+    pub pg: Pg,
+    pub dir: tempfile::TempDir,
+    _template: TemplateUse,
+}
+
+impl Lone {
+    pub async fn start() -> Lone {
+        let dir = tempfile::Builder::new()
+            .prefix("riposte-lone")
+            .tempdir_in("/tmp")
+            .unwrap();
+        give_to_postgres(dir.path());
+        let socket_dir = dir.path().join("socket");
+        std::fs::create_dir(&socket_dir).unwrap();
+        give_to_postgres(&socket_dir);
+        let mut pg = Pg {
+            data: dir.path().join("data"),
+            socket_dir,
+            port: 5432,
+            child: None,
+        };
+        let template = copy_template(&pg.data);
+        pg.start().await;
+        Lone {
+            pg,
+            dir,
+            _template: template,
+        }
+    }
+}
+
 /// A primary and a standby streaming from it, removed on drop.
 pub struct Cluster {
     // Fields drop in order: the servers stop before their directory goes.
