@@ -619,6 +619,81 @@ async fn a_changed_line_keeps_the_answers_it_still_gives_and_changes_only_the_ot
 }
 
 #[tokio::test]
+async fn a_changed_line_that_drops_every_answer_leaves_its_episode_and_keeps_its_lists() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let a = id_of(
+        &app.action(json!({"title": "A", "announced_on": "2020-01-01"}))
+            .await,
+    );
+    let b = id_of(
+        &app.action(json!({"title": "B", "announced_on": "2020-01-15"}))
+            .await,
+    );
+    let mut line = json!({"title": "X", "initiator": "CHN", "target": "USA",
+        "type": "asset_freeze", "status": "in_force", "announced_on": "2020-02-01",
+        "designations": [{"actor": "us-treasury", "listed_on": "2020-02-02"}],
+        "sources": [{"url": "https://example.org/x", "publisher": "Example"}],
+        "responds_to": [{"action": a, "relation": "retaliates"},
+                        {"action": b, "relation": "escalates"}]});
+    let x = id_of(&app.action(line.clone()).await);
+    let chain = |id: String| {
+        let app = &app;
+        async move {
+            let body = app.get(&format!("/v1/actions/{id}/chain")).await.body;
+            let mut ids: Vec<String> = body["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(chain(a.clone()).await.len(), 3);
+    let before_doc = app.get(&format!("/v1/actions/{x}")).await.body;
+    let (_, before) = drain(&app, "0", "", 100).await;
+
+    line["id"] = json!(x);
+    line["title"] = json!("X, revised");
+    line["responds_to"] = json!([]);
+    let job = import(&app, "", ndjson(&[line])).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+
+    let now = app.get(&format!("/v1/actions/{x}")).await.body;
+    assert_eq!(now["title"], "X, revised");
+    assert_eq!(now["responds_to"], json!([]), "{now}");
+    assert_eq!(now["designations"], before_doc["designations"]);
+    assert_eq!(now["sources"], before_doc["sources"]);
+    // Each of the three is an episode of its own again.
+    for id in [&a, &b, &x] {
+        assert_eq!(chain(id.clone()).await, vec![id.clone()]);
+    }
+    // The feed: both answers removed, nothing added back.
+    let (edges, _) = drain(&app, &before, "&entity=response", 100).await;
+    let mut got: Vec<(&str, &str, &str)> = edges
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                if e["answers"] == json!(a) { "A" } else { "B" },
+                e["relation"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("edge_removed", "A", "retaliates"),
+            ("edge_removed", "B", "escalates")
+        ]
+    );
+    assert_consistent(&app, "an import dropping every answer of an action").await;
+}
+
+#[tokio::test]
 async fn a_changed_line_replaces_lists_and_appends_its_status_and_a_deleted_action_is_refused() {
     let app = TestApp::spawn().await;
     app.with_basics().await;
