@@ -20,7 +20,7 @@ pub(crate) async fn assert_consistent(app: &TestApp, step: &str) {
 
 /// The ids of the chain of `id` through the API, after checking that computing it directly
 /// gives the same as the API.
-async fn chain_ids(app: &TestApp, id: &str) -> BTreeSet<String> {
+pub(crate) async fn chain_ids(app: &TestApp, id: &str) -> BTreeSet<String> {
     let resp = app.get(&format!("/v1/actions/{id}/chain")).await;
     resp.assert_status(200);
     let uuid: uuid::Uuid = id.parse().unwrap();

@@ -159,6 +159,19 @@ impl Pg {
         )
     }
 
+    /// A server on a fresh copy of the template cluster in `data`, started.
+    async fn from_template(data: PathBuf, socket_dir: PathBuf, port: u16) -> (Pg, TemplateUse) {
+        let template = copy_template(&data);
+        let mut pg = Pg {
+            data,
+            socket_dir,
+            port,
+            child: None,
+        };
+        pg.start().await;
+        (pg, template)
+    }
+
     /// Starts the server (again) on its data directory and waits until it takes connections.
     pub async fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
@@ -264,28 +277,33 @@ pub struct Lone {
 
 impl Lone {
     pub async fn start() -> Lone {
-        let dir = tempfile::Builder::new()
-            .prefix("riposte-lone")
-            .tempdir_in("/tmp")
-            .unwrap();
-        give_to_postgres(dir.path());
-        let socket_dir = dir.path().join("socket");
-        std::fs::create_dir(&socket_dir).unwrap();
-        give_to_postgres(&socket_dir);
-        let mut pg = Pg {
-            data: dir.path().join("data"),
-            socket_dir,
-            port: 5432,
-            child: None,
-        };
-        let template = copy_template(&pg.data);
-        pg.start().await;
+        let dir = postgres_tempdir("riposte-lone");
+        let (pg, template) =
+            Pg::from_template(dir.path().join("data"), postgres_dir(&dir, "socket"), 5432).await;
         Lone {
             pg,
             dir,
             _template: template,
         }
     }
+}
+
+/// A directory under /tmp that PostgreSQL's user may write in, removed on drop.
+fn postgres_tempdir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .unwrap();
+    give_to_postgres(dir.path());
+    dir
+}
+
+/// `name`, made in `dir` and given to PostgreSQL's user.
+fn postgres_dir(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::create_dir(&path).unwrap();
+    give_to_postgres(&path);
+    path
 }
 
 /// A primary and a standby streaming from it, removed on drop.
@@ -299,25 +317,13 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start() -> Cluster {
-        let dir = tempfile::Builder::new()
-            .prefix("riposte-replicas")
-            .tempdir_in("/tmp")
-            .unwrap();
-        give_to_postgres(dir.path());
-        let make_dir = |name: &str| {
-            let path = dir.path().join(name);
-            std::fs::create_dir(&path).unwrap();
-            give_to_postgres(&path);
-            path
-        };
-        let mut primary = Pg {
-            data: dir.path().join("primary"),
-            socket_dir: make_dir("primary-socket"),
-            port: 5432,
-            child: None,
-        };
-        let template = copy_template(&primary.data);
-        primary.start().await;
+        let dir = postgres_tempdir("riposte-replicas");
+        let (primary, template) = Pg::from_template(
+            dir.path().join("primary"),
+            postgres_dir(&dir, "primary-socket"),
+            5432,
+        )
+        .await;
         let standby_data = dir.path().join("standby");
         let mut backup = pg_command("pg_basebackup");
         backup
@@ -333,7 +339,7 @@ impl Cluster {
         run(backup);
         let mut standby = Pg {
             data: standby_data,
-            socket_dir: make_dir("standby-socket"),
+            socket_dir: postgres_dir(&dir, "standby-socket"),
             port: 5433,
             child: None,
         };
