@@ -1617,19 +1617,20 @@ def machine_info(binary):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    with open("/proc/meminfo") as f:
-        mem_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem_kb / 1024 / 1024,
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem_total_kb() / 1024 / 1024,
             "commit": git_commit(),
             "wrk": (wrk.stdout + wrk.stderr).split(" Copyright")[0].strip() or "wrk"}
 
 
+def mem_total_kb():
+    with open("/proc/meminfo") as f:
+        return int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+
+
 def default_shared_buffers():
     """4GB, or a quarter of the memory where that is less."""
-    with open("/proc/meminfo") as f:
-        mem_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
-    return f"{min(4096, mem_kb // 1024 // 4)}MB"
+    return f"{min(4096, mem_total_kb() // 1024 // 4)}MB"
 
 
 def git_commit():
