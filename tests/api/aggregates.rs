@@ -20,10 +20,11 @@ pub(crate) async fn assert_aggregates(app: &TestApp, step: &str) {
     assert_no_problems(app, check, &format!("{step}, folded")).await;
 }
 
+/// One `count(*) AS n`.
 #[derive(QueryableByName, Debug)]
-struct Count {
+pub(crate) struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
+    pub(crate) n: i64,
 }
 
 async fn pending(conn: &mut diesel_async::AsyncPgConnection) -> i64 {

@@ -7,6 +7,9 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use diesel_async::RunQueryDsl;
+
+use super::aggregates::Count;
 use super::helpers::{action_body, id_of, TestApp};
 
 /// Reads the whole feed after `after` with pages of `limit`; the entries and the cursor.
@@ -172,10 +175,30 @@ async fn a_follower_sees_every_change_exactly_once_with_writers_on_two_servers()
     exactly_once(&[app, std::sync::Arc::new(other)]).await;
 }
 
+/// Waits until every committed change has its number: the sequencer numbers them soon after
+/// their commit, not at it, so a cursor read before then is not yet past the setup's changes
+/// (the six actors of `with_basics` once showed up among the follower's entries).
+async fn numbered(app: &TestApp) {
+    let mut conn = app.state.pool.get().await.unwrap();
+    for _ in 0..100 {
+        riposte::models::change::sequence(&mut conn).await.unwrap();
+        let left = diesel::sql_query("SELECT count(*) AS n FROM changes WHERE seq IS NULL")
+            .get_result::<Count>(&mut conn)
+            .await
+            .unwrap();
+        if left.n == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("committed changes were never numbered");
+}
+
 /// Writers spread over `servers` create and change actions while a follower on the last one
 /// pages through the feed: it must see every change once, in no particular server's order.
 async fn exactly_once(servers: &[std::sync::Arc<TestApp>]) {
     let app = servers.last().unwrap().clone();
+    numbered(&app).await;
     let (_, start) = drain(&app, "0", "", 200).await;
     const WRITERS: usize = 8;
     const EACH: usize = 15;
