@@ -374,7 +374,9 @@ impl ServerCommand {
             .arg(PORT.to_string())
             .args(["-c", "max_connections=200"])
             .arg("-c")
-            .arg(format!("shared_buffers={}", shared_buffers()));
+            .arg(format!("shared_buffers={}", shared_buffers()))
+            .arg("-c")
+            .arg(format!("max_wal_size={}", max_wal_size()));
         if self.ephemeral {
             cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
                 .args(["-c", "full_page_writes=off", "-c", "shared_buffers=64MB"]);
@@ -637,14 +639,28 @@ fn run_checked(mut cmd: Command, user: Option<&RunAs>) -> Result<(), EmbeddedPgE
 /// PostgreSQL size such as `2GB`), 256MB by default. A data set that does not fit is read
 /// through the operating system's cache instead, which is slower.
 fn shared_buffers() -> String {
-    match std::env::var("RIPOSTE_PG_SHARED_BUFFERS") {
+    pg_size_from_env("RIPOSTE_PG_SHARED_BUFFERS", "256MB")
+}
+
+/// How much WAL the embedded cluster writes before a checkpoint is forced:
+/// `RIPOSTE_PG_MAX_WAL_SIZE`, 4GB by default. PostgreSQL's 1GB set off a checkpoint every
+/// few hundred megabytes of an import's WAL (1,070 of them over the benchmark database's
+/// life, against 25 by time), and after each one every page a write first touches goes into
+/// the WAL whole. The WAL reaches this size only under such bursts; a crash replays at most
+/// this much.
+fn max_wal_size() -> String {
+    pg_size_from_env("RIPOSTE_PG_MAX_WAL_SIZE", "4GB")
+}
+
+/// A PostgreSQL size such as `2GB` from `var`, or `default` (with a warning when the
+/// variable is set to something else).
+fn pg_size_from_env(var: &str, default: &str) -> String {
+    match std::env::var(var) {
         Ok(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()) => v,
         Ok(v) => {
-            log::warn!(
-                "RIPOSTE_PG_SHARED_BUFFERS=`{v}` is not a PostgreSQL size such as 2GB; using 256MB"
-            );
-            "256MB".to_string()
+            log::warn!("{var}=`{v}` is not a PostgreSQL size such as 2GB; using {default}");
+            default.to_string()
         }
-        Err(_) => "256MB".to_string(),
+        Err(_) => default.to_string(),
     }
 }

@@ -27,12 +27,19 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Server(
         riposte(&["serve", "--bind", &format!("127.0.0.1:{port}")], &data)
+            .env("RIPOSTE_PG_MAX_WAL_SIZE", "2GB")
+            .env("RIPOSTE_PG_SHARED_BUFFERS", "160MB")
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
     );
     let client = reqwest::Client::new();
     wait_ready(&client, &base, &mut server).await;
+    assert_eq!(
+        pg_settings(&data).await,
+        ["2GB", "160MB"],
+        "the embedded cluster takes its sizes from the environment"
+    );
 
     // A second command attaches to the server's PostgreSQL instead of starting another.
     let out = riposte(&["seed", "xinjiang-2020"], &data)
@@ -101,12 +108,34 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
             ],
             &data,
         )
+        .env_remove("RIPOSTE_PG_MAX_WAL_SIZE")
+        .env_remove("RIPOSTE_PG_SHARED_BUFFERS")
         .spawn()
         .unwrap(),
     );
     wait_ready(&client, &base, &mut server).await;
     let all = get_json(&client, &format!("{base}/v1/actions?limit=200")).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 9);
+    assert_eq!(pg_settings(&data).await, ["4GB", "256MB"], "the defaults");
+}
+
+/// `max_wal_size` and `shared_buffers` of the embedded cluster in `data`.
+async fn pg_settings(data: &std::path::Path) -> Vec<String> {
+    let (pg, connection) = tokio_postgres::Config::new()
+        .host_path(data)
+        .port(5432)
+        .user("postgres")
+        .dbname("postgres")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect to the embedded cluster's socket");
+    tokio::spawn(connection);
+    let mut values = Vec::new();
+    for name in ["max_wal_size", "shared_buffers"] {
+        let row = pg.query_one(&format!("SHOW {name}"), &[]).await.unwrap();
+        values.push(row.get::<_, String>(0));
+    }
+    values
 }
 
 #[test]
@@ -204,12 +233,19 @@ async fn sigterm_drains_in_flight_requests() {
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Server(
         riposte(&["serve", "--bind", &format!("127.0.0.1:{port}")], &data)
+            .env("RIPOSTE_PG_MAX_WAL_SIZE", "2GB")
+            .env("RIPOSTE_PG_SHARED_BUFFERS", "160MB")
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
     );
     let client = reqwest::Client::new();
     wait_ready(&client, &base, &mut server).await;
+    assert_eq!(
+        pg_settings(&data).await,
+        ["2GB", "160MB"],
+        "the embedded cluster takes its sizes from the environment"
+    );
 
     // A body that takes about two seconds to arrive.
     let parts: Vec<&'static [u8]> = vec![
