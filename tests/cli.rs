@@ -18,11 +18,7 @@ async fn get_text(client: &reqwest::Client, url: &str) -> String {
 
 #[tokio::test]
 async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
-    let dir = tempfile::Builder::new()
-        .prefix("riposte-cli")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let data = dir.path().join("data");
+    let (_dir, data) = fresh_data_dir();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Server(
@@ -117,6 +113,43 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
     let all = get_json(&client, &format!("{base}/v1/actions?limit=200")).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 9);
     assert_eq!(pg_settings(&data).await, ["4GB", "256MB"], "the defaults");
+}
+
+/// A setting PostgreSQL refuses stops `riposte serve` at once with PostgreSQL's own words,
+/// instead of a minute of restarts of a server that can never start.
+#[test]
+fn a_setting_postgresql_refuses_stops_riposte_with_its_reason() {
+    let (_dir, data) = fresh_data_dir();
+    let out = riposte(
+        &["serve", "--bind", &format!("127.0.0.1:{}", free_port())],
+        &data,
+    )
+    .env("RIPOSTE_PG_MAX_WAL_SIZE", "4XB")
+    .output()
+    .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("PostgreSQL stopped before it was ready"),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#"invalid value for parameter "max_wal_size": "4XB""#),
+        "{log}"
+    );
+    assert!(!log.contains("restart attempt"), "{log}");
+    assert!(!data.join("postmaster.pid").exists());
+}
+
+/// A data directory that does not exist yet, in a temporary directory (short enough a path
+/// for PostgreSQL's socket) removed when the guard drops.
+fn fresh_data_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-cli")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    (dir, data)
 }
 
 /// `max_wal_size` and `shared_buffers` of the embedded cluster in `data`.
