@@ -182,11 +182,21 @@ async fn pass(
             return Ok(());
         };
         let rendered = entries(&mut conn, actors, &rows).await?;
-        for (row, entry) in rows.into_iter().zip(rendered) {
-            let json =
-                serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.to_string()))?;
+        // Serialized first, then sent back to back: a subscriber further behind than the
+        // buffer lags whatever the timing of the two cores (the test of dropping relies
+        // on it).
+        let events = rows
+            .into_iter()
+            .zip(rendered)
+            .map(|(row, entry)| {
+                let json =
+                    serde_json::to_string(&entry).map_err(|e| AppError::Internal(e.to_string()))?;
+                Ok(Arc::new(Event { row, json }))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        for event in events {
             // No subscriber is not an error.
-            let _ = feed.sender.send(Arc::new(Event { row, json }));
+            let _ = feed.sender.send(event);
         }
         feed.latest.store(last, Ordering::SeqCst);
     }
