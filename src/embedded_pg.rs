@@ -221,6 +221,7 @@ impl EmbeddedPostgres {
             run_as,
         };
         let (pid_tx, pid_rx) = mpsc::channel();
+        let (started_tx, started_rx) = mpsc::channel();
         let (exit_tx, exit_rx) = mpsc::channel();
         let (watch_tx, watch_rx) = mpsc::channel::<PgWatch>();
         // The server is spawned, and respawned, by a thread that lives exactly as long as it
@@ -234,7 +235,9 @@ impl EmbeddedPostgres {
                     // A server that never came up (a bad setting, a port in use) is not
                     // restarted: the caller reports its log at once.
                     if let Ok(watch) = watch_rx.recv() {
-                        if ready_or_exited(&command.data_dir, pid, &mut child) {
+                        let startup = wait_startup(&command.data_dir, pid, &mut child);
+                        let _ = started_tx.send(startup);
+                        if startup == Startup::Ready {
                             keep(&command, child, &watch);
                         } else {
                             let _ = child.kill();
@@ -260,45 +263,32 @@ impl EmbeddedPostgres {
             })?;
         let watch = PgWatch::new(pid);
         let _ = watch_tx.send(watch.clone());
-        let mut pg = EmbeddedPostgres {
-            data_dir,
-            watch,
-            exited: Some(exit_rx),
-            stopped: false,
+        let why = match started_rx.recv().unwrap_or(Startup::Exited) {
+            Startup::Ready => {
+                return Ok(EmbeddedPostgres {
+                    data_dir,
+                    watch,
+                    exited: Some(exit_rx),
+                    stopped: false,
+                })
+            }
+            Startup::Exited => "stopped before it was ready".to_string(),
+            Startup::TimedOut => format!("did not become ready within {STARTUP_TIMEOUT:?}"),
         };
-        pg.wait_ready(&log_path)?;
-        Ok(pg)
-    }
-
-    /// The server reports "ready" on the 8th line of its pid file once it accepts connections.
-    fn wait_ready(&mut self, log_path: &Path) -> Result<(), EmbeddedPgError> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if is_ready(&self.data_dir, self.watch.pid()) {
-                return Ok(());
-            }
-            let exited = self.exited.as_ref().is_some_and(|e| e.try_recv().is_ok());
-            if exited || Instant::now() > deadline {
-                self.stopped = exited;
-                let log = fs::read_to_string(log_path).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
-                return Err(EmbeddedPgError::NotReady {
-                    why: if exited {
-                        "stopped before it was ready".into()
-                    } else {
-                        format!("did not become ready within {STARTUP_TIMEOUT:?}")
-                    },
-                    log: log_path.to_path_buf(),
-                    tail: if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; last lines:\n{}", tail.join("\n"))
-                    },
-                });
-            }
-            thread::sleep(Duration::from_millis(25));
-        }
+        // The keeper has stopped the server and ends.
+        let _ = exit_rx.recv();
+        let log = fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Err(EmbeddedPgError::NotReady {
+            why,
+            log: log_path,
+            tail: if tail.is_empty() {
+                String::new()
+            } else {
+                format!("; last lines:\n{}", tail.join("\n"))
+            },
+        })
     }
 
     /// A connection URL for `database` on this cluster (the socket path percent-encoded as
@@ -456,7 +446,7 @@ fn keep(command: &ServerCommand, mut child: Child, watch: &PgWatch) {
                 Ok(mut next) => {
                     let pid = next.id() as i32;
                     watch.0.pid.store(pid, Ordering::SeqCst);
-                    if ready_or_exited(&command.data_dir, pid, &mut next) {
+                    if wait_startup(&command.data_dir, pid, &mut next) == Startup::Ready {
                         log::info!("PostgreSQL restarted (pid {pid}) after {failures} attempt(s)");
                         watch.set(PgState::Up);
                         child = next;
@@ -475,19 +465,27 @@ fn keep(command: &ServerCommand, mut child: Child, watch: &PgWatch) {
     }
 }
 
-/// True once the server with `pid` reports ready; false if it exits or takes too long.
-fn ready_or_exited(data_dir: &Path, pid: i32, child: &mut Child) -> bool {
+/// How a start of the server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Startup {
+    Ready,
+    Exited,
+    TimedOut,
+}
+
+/// Waits until the server with `pid` reports ready, exits, or takes too long.
+fn wait_startup(data_dir: &Path, pid: i32, child: &mut Child) -> Startup {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     while Instant::now() < deadline {
         if is_ready(data_dir, pid) {
-            return true;
+            return Startup::Ready;
         }
         if !matches!(child.try_wait(), Ok(None)) {
-            return false;
+            return Startup::Exited;
         }
         thread::sleep(Duration::from_millis(25));
     }
-    false
+    Startup::TimedOut
 }
 
 /// The pid file's first line is the postmaster's pid, its 8th says "ready" once it accepts
