@@ -104,7 +104,8 @@ async fn serve_with_embedded_postgres_seed_and_stop_cleanly() {
             ],
             &data,
         )
-        .env_remove("RIPOSTE_PG_MAX_WAL_SIZE")
+        // Not a PostgreSQL size: riposte warns and keeps its default.
+        .env("RIPOSTE_PG_MAX_WAL_SIZE", "4 GB")
         .env_remove("RIPOSTE_PG_SHARED_BUFFERS")
         .spawn()
         .unwrap(),
