@@ -414,11 +414,12 @@ async fn a_subscriber_that_falls_behind_is_dropped_with_its_resume_point() {
             .action(json!({"announced_on": format!("2020-01-{:02}", 2 + i % 27)}))
             .await;
         let id = id_of(&answer);
-        stream
-            .read(Duration::from_secs(15), |e| {
-                e.iter().any(|(_, _, data)| data["id"] == id)
-            })
-            .await;
+        let arrived = |e: &[SseEvent]| e.iter().any(|(_, _, data)| data["id"] == id);
+        stream.read(Duration::from_secs(15), arrived).await;
+        assert!(
+            arrived(&stream.events),
+            "action {i} never reached the subscriber"
+        );
         answers.push(answer);
     }
     let seen = stream.events.len();
