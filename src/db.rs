@@ -217,3 +217,65 @@ impl Database {
         Ok(database)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use sha2::{Digest, Sha256};
+
+    /// diesel records only a migration's version, so a database that ran a migration never
+    /// sees a later edit of it: the edit would silently make fresh databases differ from every
+    /// deployed one. `migrations/SHA256SUMS` (the format of `sha256sum`) pins each committed
+    /// `up.sql`; a change of schema goes into a new migration.
+    #[test]
+    fn committed_migrations_are_never_edited() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let pinned: BTreeMap<String, String> = std::fs::read_to_string(dir.join("SHA256SUMS"))
+            .expect("migrations/SHA256SUMS is readable")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (digest, path) = l.split_once("  ").expect("`<sha256>  <path>` lines");
+                (path.to_string(), digest.to_string())
+            })
+            .collect();
+        let mut actual = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).expect("migrations/ is readable") {
+            let entry = entry.expect("migrations/ is readable");
+            if entry.path().join("up.sql").is_file() {
+                let path = format!("{}/up.sql", entry.file_name().to_string_lossy());
+                let text = std::fs::read(entry.path().join("up.sql")).expect("readable up.sql");
+                let digest: String = Sha256::digest(&text)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                actual.insert(path, digest);
+            }
+        }
+
+        let mut problems = Vec::new();
+        for (path, digest) in &actual {
+            match pinned.get(path) {
+                Some(p) if p == digest => {}
+                Some(_) => problems.push(format!(
+                    "migrations/{path} differs from the text pinned in migrations/SHA256SUMS. \
+                     Databases that already ran it will never see the edit: undo it and put \
+                     the change in a new migration"
+                )),
+                None => problems.push(format!(
+                    "migrations/{path} is not pinned: once it is final, run \
+                     `cd migrations && sha256sum {path} >> SHA256SUMS`"
+                )),
+            }
+        }
+        for path in pinned.keys().filter(|p| !actual.contains_key(*p)) {
+            problems.push(format!(
+                "migrations/{path} is pinned but gone: databases that ran it keep its schema; \
+                 restore it and undo it in a new migration"
+            ));
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
