@@ -120,9 +120,11 @@ pub async fn chain(
     }
     // Generations. Actions are in date order and answer only earlier-or-same-day actions, so
     // a pass in that order settles almost everything; same-day answers listed before what
-    // they answer need another pass. The graph is acyclic, so the passes end.
+    // they answer need another pass. The graph is acyclic, so the passes end, after at most
+    // one per action; more would mean a cycle the writes let through, which must not spin.
     let mut generation = vec![0u32; actions.len()];
-    loop {
+    let mut settled = false;
+    for _ in 0..=actions.len() {
         let mut changed = false;
         for &(from, to) in &links {
             if generation[from] < generation[to] + 1 {
@@ -131,8 +133,15 @@ pub async fn chain(
             }
         }
         if !changed {
+            settled = true;
             break;
         }
+    }
+    if !settled {
+        return Err(AppError::Internal(format!(
+            "the responses of the episode of {id} form a cycle, which every write refuses: \
+             a bug, to be reported with the episode's rows of `responses`"
+        )));
     }
     let first = actions
         .as_slice()

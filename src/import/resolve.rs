@@ -59,6 +59,15 @@ fn rules() -> Vec<String> {
         "UPDATE import_lines l SET stored = true
          FROM actions a WHERE l.errors IS NULL AND a.id = l.given_id"
             .into(),
+        // Two lines that reach one stored action differently (one by id, one by external id):
+        // both would update it, each with half of its lists.
+        "INSERT INTO import_faults
+         SELECT line, CASE WHEN given_id IS NOT NULL THEN 'id' ELSE 'external_id' END,
+                format('line %s addresses the same action (%s)', first, id)
+         FROM (SELECT line, id, given_id, min(line) OVER (PARTITION BY id) AS first
+               FROM import_lines WHERE stored AND errors IS NULL) d
+         WHERE line <> first AND NOT EXISTS (SELECT 1 FROM import_faults f WHERE f.line = d.line)"
+            .into(),
         "INSERT INTO import_faults
          SELECT l.line, 'external_id',
                 format('action %s already has external_id `%s` in this source_dataset', a.id,
@@ -143,18 +152,6 @@ fn rules() -> Vec<String> {
              WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
                AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)"
         ),
-        // A stored action the file makes answer one of the stored actions that answer it.
-        "WITH RECURSIVE walk(line, id) AS (
-             SELECT r.line, r.target FROM import_refs r JOIN import_lines l ON l.line = r.line
-             WHERE l.stored AND r.target_line IS NULL AND r.target IS NOT NULL
-             UNION
-             SELECT w.line, s.responds_to_id FROM walk w JOIN responses s ON s.action_id = w.id)
-         INSERT INTO import_faults
-         SELECT DISTINCT w.line, 'responds_to',
-                'these responses would close a cycle: one of the answered actions already \
-                 (directly or through others) responds to this action'
-         FROM walk w JOIN import_lines l ON l.line = w.line AND l.id = w.id"
-            .into(),
     ]
 }
 
@@ -177,6 +174,12 @@ pub async fn check(
     partial: bool,
     actor_rejections: &[Rejection],
 ) -> Result<(), ImportError> {
+    // One import at a time from here to its commit: two imports of one file would otherwise
+    // both find its actions new, and the second fail on the first's external ids.
+    client
+        .batch_execute("SELECT pg_advisory_xact_lock(7236112)")
+        .await
+        .map_err(db_err("cannot wait for the imports before this one"))?;
     client
         .batch_execute(&format!(
             "CREATE INDEX ON import_lines (id); \
@@ -190,7 +193,11 @@ pub async fn check(
         let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
         client
             .execute(
-                "INSERT INTO import_lines (line, errors, fate) VALUES ($1, $2::text::jsonb, 'rejected')",
+                // A record of PLOVER or GDELT is both its actors' line and its action's.
+                "INSERT INTO import_lines (line, errors, fate) VALUES ($1, $2::text::jsonb, 'rejected')
+                 ON CONFLICT (line) DO UPDATE
+                 SET errors = coalesce(import_lines.errors, '[]') || excluded.errors,
+                     fate = 'rejected'",
                 &[&(r.line as i64), &errors],
             )
             .await
@@ -203,7 +210,25 @@ pub async fn check(
             .map_err(db_err("an import check failed"))?;
     }
     mark(client).await?;
+    // Rejecting a line that changes a stored action's answers leaves its stored answers in
+    // place, which may close a cycle the accepted lines did not: with `partial`, look again.
+    loop {
+        let newly = reject_cycles(client).await?;
+        if partial {
+            reject_answers_of_rejected(client).await?;
+        }
+        if newly == 0 || !partial {
+            return Ok(());
+        }
+    }
+}
 
+/// Rejects the good lines on a cycle of the graph the import would leave, or answering one;
+/// returns how many. Such a cycle has an edge of the file, and between two edges of the file it
+/// runs along edges of the file or stored ones: from a stored action a line answers, stored
+/// answers lead up to stored actions that lines of the file change (whose own answers are the
+/// file's). Those paths count as edges between lines, for Kahn's algorithm (`graph::cyclic`).
+async fn reject_cycles(client: &Client) -> Result<u64, ImportError> {
     let lines = last_line(client).await?;
     let mut edges: Vec<(u32, u32)> = Vec::new();
     each_row(
@@ -214,43 +239,63 @@ pub async fn check(
         |row| edges.push((line_of(row, 0), line_of(row, 1))),
     )
     .await?;
+    // Only lines that change stored actions can be reached along stored answers (new actions
+    // have none): an import of new actions walks nothing.
+    each_row(
+        client,
+        "WITH RECURSIVE changed AS MATERIALIZED (
+             SELECT id, line FROM import_lines WHERE stored AND fate IS NULL),
+         walk(line, id) AS (
+             SELECT r.line, r.target FROM import_refs r JOIN import_lines l ON l.line = r.line
+             WHERE l.fate IS NULL AND r.target_line IS NULL AND r.target IS NOT NULL
+               AND EXISTS (SELECT 1 FROM changed)
+             UNION
+             SELECT w.line, s.responds_to_id FROM walk w JOIN responses s ON s.action_id = w.id
+             WHERE NOT EXISTS (SELECT 1 FROM changed c WHERE c.id = w.id))
+         SELECT DISTINCT w.line, c.line FROM walk w JOIN changed c ON c.id = w.id",
+        |row| edges.push((line_of(row, 0), line_of(row, 1))),
+    )
+    .await?;
     let cyclic: Vec<i64> = super::graph::cyclic(lines, edges)
         .into_iter()
         .map(i64::from)
         .collect();
-    if !cyclic.is_empty() {
+    if cyclic.is_empty() {
+        return Ok(0);
+    }
+    client
+        .execute(
+            "INSERT INTO import_faults
+             SELECT line, 'responds_to', 'these responses would close a cycle, through other \
+                    lines of the file or stored actions (or answer lines that do)'
+             FROM unnest($1::bigint[]) AS line",
+            &[&cyclic],
+        )
+        .await
+        .map_err(db_err("cannot record cycles"))?;
+    mark(client).await
+}
+
+/// Rejects, until none is left, the lines that answer rejected lines: they could not be
+/// stored without them.
+async fn reject_answers_of_rejected(client: &Client) -> Result<(), ImportError> {
+    loop {
         client
             .execute(
                 "INSERT INTO import_faults
-                 SELECT line, 'responds_to', 'these responses close a cycle with other lines of \
-                        the file (or answer lines that do)'
-                 FROM unnest($1::bigint[]) AS line",
-                &[&cyclic],
+                 SELECT r.line, format('responds_to[%s].action', r.ord),
+                        format('line %s, which this line answers, was rejected', r.target_line)
+                 FROM import_refs r JOIN import_lines t ON t.line = r.target_line
+                 JOIN import_lines l ON l.line = r.line
+                 WHERE t.fate = 'rejected' AND l.fate IS NULL",
+                &[],
             )
             .await
-            .map_err(db_err("cannot record cycles"))?;
-        mark(client).await?;
-    }
-    if partial {
-        loop {
-            client
-                .execute(
-                    "INSERT INTO import_faults
-                     SELECT r.line, format('responds_to[%s].action', r.ord),
-                            format('line %s, which this line answers, was rejected', r.target_line)
-                     FROM import_refs r JOIN import_lines t ON t.line = r.target_line
-                     JOIN import_lines l ON l.line = r.line
-                     WHERE t.fate = 'rejected' AND l.fate IS NULL",
-                    &[],
-                )
-                .await
-                .map_err(db_err("cannot follow rejected lines"))?;
-            if mark(client).await? == 0 {
-                break;
-            }
+            .map_err(db_err("cannot follow rejected lines"))?;
+        if mark(client).await? == 0 {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 pub async fn rejected_count(client: &Client) -> Result<u64, ImportError> {

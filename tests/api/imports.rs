@@ -735,3 +735,173 @@ async fn a_changed_line_replaces_lists_and_appends_its_status_and_a_deleted_acti
         .unwrap();
     assert!(message.contains("is deleted; restore it"), "{job}");
 }
+
+#[tokio::test]
+async fn two_lines_that_reach_one_stored_action_by_id_and_by_external_id_are_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let job = import(
+        &app,
+        "",
+        ndjson(&[action("Stored", "d1", "2020-07-09", json!([]))]),
+    )
+    .await;
+    assert_eq!(counts(&job), [1, 1, 0, 0, 0], "{job}");
+    let stored = app.get("/v1/actions?q=Stored").await.body["items"][0].clone();
+    let id = stored["id"].as_str().unwrap().to_string();
+
+    let mut by_id = action("Second title", "d1", "2020-07-09", json!([]));
+    by_id["id"] = json!(id);
+    by_id.as_object_mut().unwrap().remove("external_id");
+    by_id.as_object_mut().unwrap().remove("source_dataset");
+    let file = ndjson(&[action("First title", "d1", "2020-07-09", json!([])), by_id]);
+    let job = import(&app, "", file).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(counts(&job), [2, 0, 0, 0, 1], "{job}");
+    let rejected = &job["rejected_lines"][0];
+    assert_eq!(rejected["line"], 2, "{job}");
+    assert_eq!(rejected["errors"][0]["field"], "id", "{job}");
+    assert_eq!(
+        rejected["errors"][0]["message"],
+        format!("line 1 addresses the same action ({id})"),
+        "{job}"
+    );
+    let after = app.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(after.body["title"], "Stored");
+    assert_eq!(after.body["version"], stored["version"]);
+}
+
+#[tokio::test]
+async fn answers_that_close_a_cycle_through_stored_actions_are_rejected() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    // Stored: Y answers X.
+    let file = ndjson(&[
+        action("X", "x", "2020-07-09", json!([])),
+        action(
+            "Y",
+            "y",
+            "2020-07-09",
+            json!([{"action": "x", "relation": "retaliates"}]),
+        ),
+    ]);
+    assert_eq!(counts(&import(&app, "", file).await), [2, 2, 0, 0, 0]);
+
+    // X would answer a new B, which answers Y: X -> B -> Y -> X.
+    let cycle = ndjson(&[
+        action(
+            "X",
+            "x",
+            "2020-07-09",
+            json!([{"action": "b", "relation": "retaliates"}]),
+        ),
+        action(
+            "B",
+            "b",
+            "2020-07-09",
+            json!([{"action": "y", "relation": "retaliates"}]),
+        ),
+    ]);
+    let job = import(&app, "?partial=true", cycle).await;
+    assert_eq!(counts(&job), [2, 0, 0, 0, 2], "{job}");
+    for (i, line) in [1, 2].iter().enumerate() {
+        assert_eq!(job["rejected_lines"][i]["line"], *line, "{job}");
+        assert_eq!(
+            job["rejected_lines"][i]["errors"][0]["field"], "responds_to",
+            "{job}"
+        );
+    }
+    // The same cycle through a stored action that answers the changed one directly.
+    let direct = ndjson(&[action(
+        "X",
+        "x",
+        "2020-07-09",
+        json!([{"action": "y", "relation": "retaliates"}]),
+    )]);
+    let job = import(&app, "", direct).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0]["field"],
+        "responds_to"
+    );
+
+    // Not a cycle: the file takes Y's answer to X away while X answers Y.
+    let turned = ndjson(&[
+        action("Y", "y", "2020-07-09", json!([])),
+        action(
+            "X",
+            "x",
+            "2020-07-09",
+            json!([{"action": "y", "relation": "retaliates"}]),
+        ),
+    ]);
+    let job = import(&app, "", turned).await;
+    assert_eq!(counts(&job), [2, 0, 2, 0, 0], "{job}");
+    let all = app.get("/v1/actions?limit=10").await.body;
+    let x = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "X")
+        .expect("X is stored")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.get(&format!("/v1/actions/{x}/chain"))
+        .await
+        .assert_status(200);
+    assert_consistent(&app, "answers turned around by an import").await;
+}
+
+#[tokio::test]
+async fn the_same_file_imported_twice_at_once_is_stored_once() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let lines: Vec<Value> = (0..2000)
+        .map(|i| {
+            action(
+                &format!("Twice {i}"),
+                &format!("t{i}"),
+                "2020-07-09",
+                json!([]),
+            )
+        })
+        .collect();
+    let file = ndjson(&lines);
+    let (a, b) = tokio::join!(
+        import(&app, "", file.clone()),
+        import(&app, "", file.clone())
+    );
+    let mut both = [counts(&a), counts(&b)];
+    both.sort();
+    assert_eq!(
+        both,
+        [[2000, 0, 0, 2000, 0], [2000, 2000, 0, 0, 0]],
+        "{a}\n{b}"
+    );
+    assert_eq!(total_actions(&app).await, 2000);
+}
+
+#[tokio::test]
+async fn a_gdelt_record_naming_a_deleted_state_is_one_rejected_record() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(json!({"code": "IRN", "name": "Iran", "kind": "state"}))
+        .await;
+    app.delete("/v1/actors/IRN").await.assert_status(204);
+    // USA -> IRN, then CHN -> USA.
+    let fixture = include_str!("../fixtures/gdelt-sample.export.CSV");
+    let file: String = fixture.lines().take(2).map(|l| format!("{l}\n")).collect();
+    assert!(file.starts_with("1187254401\t") && file.contains("\tIRN\t"));
+
+    let job = import(&app, "?format=gdelt", file.clone().into_bytes()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["rejected_lines"][0]["line"], 1, "{job}");
+    assert_eq!(total_actions(&app).await, 0);
+
+    let job = import(&app, "?format=gdelt&partial=true", file.into_bytes()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job)[1..], [1, 0, 0, 1], "{job}");
+    assert_eq!(job["rejected_lines"][0]["line"], 1, "{job}");
+    assert_eq!(total_actions(&app).await, 1);
+}
