@@ -239,8 +239,14 @@ async fn catch_up(s: &mut Stream) -> AppResult<String> {
     change::sequence(&mut conn).await?;
     let (rows, scanned_to) = change::page(&mut conn, s.after, 200, &s.filter).await?;
     if rows.is_empty() {
+        if let Some(scanned_to) = scanned_to.filter(|&to| to > s.after) {
+            // A window of entries that a selective filter leaves out, with more after it
+            // perhaps: on to the next one. A comment tells the client the stream is alive.
+            s.after = scanned_to;
+            return Ok(": catching up\n\n".to_string());
+        }
+        // Nothing after `after`: the live stream has the rest.
         s.catching_up = false;
-        s.after = s.after.max(scanned_to.unwrap_or(s.after));
         // Opens the stream for the client at once.
         return Ok(": caught up\n\n".to_string());
     }

@@ -545,3 +545,35 @@ async fn writes_wake_followers_through_the_sequencer_not_their_own_notify() {
         }
     }
 }
+
+/// A subscriber whose filter leaves out more entries than one read of the feed looks at
+/// (`models::change::SCAN`) still gets the entry after them.
+#[tokio::test]
+async fn a_selective_subscriber_resumes_across_long_runs_of_other_entries() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (gbr, cursor) = drain(&app, "0", "&actor=GBR", 200).await;
+    assert_eq!(gbr.len(), 1, "{gbr:?}");
+
+    let others: String = (0..10_050)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"title": format!("Other {i}"), "initiator": "USA", "target": "CHN",
+                       "type": "asset_freeze", "status": "in_force",
+                       "announced_on": "2020-07-09"})
+            )
+        })
+        .collect();
+    let job = super::imports::import(&app, "", others.into_bytes()).await;
+    assert_eq!(job["counts"]["created"], 10_050, "{job}");
+    app.patch("/v1/actors/GBR", &json!({"name": "Great Britain"}))
+        .await
+        .assert_status(200);
+
+    let resumed = subscribe(&app, "?actor=GBR", Some(&cursor)).await;
+    let (events, _) = read_events(resumed, Duration::from_secs(30), |e| !e.is_empty()).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].2["kind"], "updated");
+    assert_eq!(events[0].2["document"]["name"], "Great Britain");
+}
