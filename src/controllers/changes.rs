@@ -64,6 +64,28 @@ fn cursor(field: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
     .transpose()
 }
 
+/// Refuses a cursor past the newest entry: no entry of this feed gave it (sequence numbers
+/// only grow), so it comes from another database or from this one before a restore, and
+/// following it would pass over every entry up to it unseen.
+async fn known_cursor(
+    conn: &mut diesel_async::AsyncPgConnection,
+    field: &str,
+    after: i64,
+) -> AppResult<()> {
+    let newest = change::latest(conn).await?;
+    if after > newest {
+        return Err(AppError::bad_param(
+            field,
+            format!(
+                "cursor {after} is past the newest entry of this feed ({newest}): it comes \
+                 from another database, or from this one before it was restored from a \
+                 backup; resume from {newest} or earlier"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
     let mut conn = state.conn().await?;
     filters::resolve_changes(
@@ -94,6 +116,9 @@ pub async fn list(
     let mut conn = state.conn().await?;
     change::sequence(&mut conn).await?;
     let (rows, scanned_to) = change::page(&mut conn, after, limit, &filter).await?;
+    if scanned_to.is_none() {
+        known_cursor(&mut conn, "after", after).await?;
+    }
     let next = match rows.last() {
         Some(last) if rows.len() as i64 == limit => last.seq,
         _ => scanned_to.unwrap_or(after).max(after),
@@ -135,6 +160,16 @@ pub async fn events(
         None => cursor("after", params.after.as_deref())?,
     };
     let filter = filter(&state, &params).await?;
+    if let Some(after) = after {
+        let mut conn = state.conn().await?;
+        change::sequence(&mut conn).await?;
+        let field = if resume.is_some() {
+            "Last-Event-ID"
+        } else {
+            "after"
+        };
+        known_cursor(&mut conn, field, after).await?;
+    }
     let feed = state.feed().await?;
     let (receiver, live_from) = feed.subscribe();
     let stream = Stream {

@@ -577,3 +577,46 @@ async fn a_selective_subscriber_resumes_across_long_runs_of_other_entries() {
     assert_eq!(events[0].2["kind"], "updated");
     assert_eq!(events[0].2["document"]["name"], "Great Britain");
 }
+
+/// A cursor past the newest entry comes from another database (or one restored from a
+/// backup): following it would pass over every entry up to it, so it is refused by name.
+#[tokio::test]
+async fn a_cursor_past_the_newest_entry_is_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (_, newest) = drain(&app, "0", "", 200).await;
+    let past = newest.parse::<i64>().unwrap() + 1;
+
+    app.get(&format!("/v1/changes?after={newest}"))
+        .await
+        .assert_status(200);
+    let page = app.get(&format!("/v1/changes?after={past}")).await;
+    page.assert_status(400);
+    assert_eq!(page.body["errors"][0]["field"], "after", "{}", page.body);
+    let message = page.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("newest entry of this feed ({newest})")),
+        "{message}"
+    );
+
+    for (header, query) in [(Some(past.to_string()), ""), (None, "?after=99999999")] {
+        let mut req = app.client.get(format!("{}/v1/events{query}", app.base));
+        if let Some(id) = &header {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        let field = if header.is_some() {
+            "Last-Event-ID"
+        } else {
+            "after"
+        };
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    // Resuming from the newest entry is fine, and gets what comes next.
+    let resumed = subscribe(&app, "", Some(&newest)).await;
+    let created = app.action(json!({"title": "After the newest"})).await;
+    let (events, _) = read_events(resumed, Duration::from_secs(15), |e| !e.is_empty()).await;
+    assert_eq!(events[0].2["id"], id_of(&created).as_str(), "{events:?}");
+}
