@@ -188,7 +188,7 @@ impl AppError {
             ),
             AppError::UnsupportedMediaType(_) => (
                 "/problems/unsupported-media-type",
-                "The request body must be JSON",
+                "The request body's media type is not accepted",
             ),
             AppError::RequestTimeout { .. } => (
                 "/problems/request-timeout",

@@ -360,6 +360,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot start serving: {e}"))?;
                 state.pg = watch.clone();
+                riposte::service::imports::sweep_spool();
                 if !replica_urls.is_empty() {
                     let settings = riposte::replicas::Settings {
                         urls: replica_urls,

@@ -262,7 +262,7 @@ problem_response!(
     415,
     "The body is not sent as JSON",
     "/problems/unsupported-media-type",
-    "The request body must be JSON",
+    "The request body's media type is not accepted",
     "send the body as JSON with `Content-Type: application/json`"
 );
 problem_response!(

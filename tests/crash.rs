@@ -288,3 +288,106 @@ async fn an_import_reported_done_survives_a_crash_of_the_database() {
         .await;
     assert_eq!(job, "succeeded");
 }
+
+/// Jobs queued when their server is killed never run: they show `interrupted` once their
+/// heartbeat is 30 s old, as running ones do (not `queued` for ever), and the next server to
+/// start removes the files they left on disk.
+#[tokio::test]
+async fn imports_queued_when_the_server_is_killed_show_interrupted_and_leave_no_files() {
+    let Fresh {
+        mut server,
+        dir: _dir,
+        data,
+        key,
+        port,
+        base,
+        client,
+    } = Fresh::start("riposte-queued").await;
+    // Imports take this lock from their checks to their commit: with it held here, the two
+    // that run wait, and the others stay queued.
+    let (pg, connection) = tokio_postgres::connect(
+        &format!(
+            "host={} port=5432 user=postgres dbname=postgres",
+            data.display()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    pg.execute("SELECT pg_advisory_lock(7236112)", &[])
+        .await
+        .unwrap();
+    let file =
+        "{\"actor\": {\"code\": \"USA\", \"name\": \"United States\", \"kind\": \"state\"}}\n";
+    let mut jobs = Vec::new();
+    for _ in 0..4 {
+        let r = client
+            .post(format!("{base}/v1/imports"))
+            .bearer_auth(&key)
+            .body(file)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let job: Value = r.json().await.unwrap();
+        jobs.push(job["id"].as_str().unwrap().to_string());
+    }
+    let states = |client: reqwest::Client, base: String, jobs: Vec<String>| async move {
+        let mut states = Vec::new();
+        for id in &jobs {
+            let job: Value = client
+                .get(format!("{base}/v1/imports/{id}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            states.push(job["state"].as_str().unwrap().to_string());
+        }
+        states.sort();
+        states
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = states(client.clone(), base.clone(), jobs.clone()).await;
+        if now == ["queued", "queued", "running", "running"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "jobs never settled: {now:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let spooled = |pid: u32| {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("riposte-import-{pid}-"))
+            })
+            .count()
+    };
+    let pid = server.0.id();
+    assert_eq!(spooled(pid), 4);
+
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    drop(pg);
+    let mut server = serve(&data, port);
+    wait_ready(&client, &base, &mut server).await;
+    assert_eq!(spooled(pid), 0, "the killed server's import files are left");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = states(client.clone(), base.clone(), jobs.clone()).await;
+        if now.iter().all(|s| s == "interrupted") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a minute after the kill the jobs are {now:?}, not interrupted"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -48,10 +48,12 @@ pub async fn create(
     Query(params): Query<ImportParams>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    accepted_body(&req)?;
+    let slot = service::reserve(&state)?;
     // A gzipped file is kept decompressed: the limit is on what is read, not what is sent.
     let mut payload = actix_web::dev::Decompress::from_headers(payload, req.headers());
     let spool = tempfile::Builder::new()
-        .prefix("riposte-import-")
+        .prefix(&service::spool_prefix())
         .tempfile()
         .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
     let (file, path) = spool.into_parts();
@@ -90,10 +92,50 @@ pub async fn create(
     }
     let format = params.format.unwrap_or(Format::Ndjson);
     let partial = params.partial.unwrap_or(false);
-    let job = service::submit(&state, &caller, format, partial, path, bytes).await?;
+    let job = service::submit(&state, slot, &caller, format, partial, path, bytes).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/v1/imports/{}", job.id)))
         .json(job))
+}
+
+/// The body must be the file itself, as it is or compressed in a way the server reads: a
+/// form (`curl -F`) or an unknown encoding would be read as lines of the file.
+fn accepted_body(req: &HttpRequest) -> AppResult<()> {
+    if let Some(value) = req.headers().get(header::CONTENT_ENCODING) {
+        let encoding = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
+        if !["identity", "gzip", "deflate", "br"]
+            .iter()
+            .any(|e| encoding.eq_ignore_ascii_case(e))
+        {
+            return Err(AppError::UnsupportedMediaType(format!(
+                "Content-Encoding `{encoding}` is not one riposte reads: send the file as it \
+                 is, or compressed with gzip, deflate or br (one of them)"
+            )));
+        }
+    }
+    if let Some(value) = req.headers().get(header::CONTENT_TYPE) {
+        let text = String::from_utf8_lossy(value.as_bytes()).to_ascii_lowercase();
+        let essence = text.split(';').next().unwrap_or("").trim();
+        let kind = essence.split('/').next().unwrap_or("");
+        if [
+            "multipart",
+            "image",
+            "audio",
+            "video",
+            "font",
+            "model",
+            "message",
+        ]
+        .contains(&kind)
+        {
+            return Err(AppError::UnsupportedMediaType(format!(
+                "Content-Type `{essence}`: the body must be the file itself (`curl \
+                 --data-binary @FILE`, `Content-Type: application/x-ndjson`), not a form or \
+                 a(n) {kind} document"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One import job: its state, counts, and the first 1,000 rejected lines with their

@@ -210,9 +210,9 @@ pub async fn run(
     result
 }
 
-/// Moves the job's `heartbeat_at` and counts while it runs, on a connection of its own (the
-/// import's is inside its transaction).
-async fn heartbeat(url: String, job: Uuid, progress: Arc<Progress>) {
+/// Moves the job's `heartbeat_at` and counts while it waits or runs, on a connection of its
+/// own (the import's is inside its transaction).
+pub async fn heartbeat(url: String, job: Uuid, progress: Arc<Progress>) {
     let Ok(client) = connect(&url).await else {
         return;
     };

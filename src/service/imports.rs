@@ -68,16 +68,58 @@ impl Drop for Pending {
     }
 }
 
-/// Accepts an uploaded file as a job and starts it when a slot is free.
+/// A place among this server's jobs, taken before the file is uploaded: a full queue is
+/// answered at once, not after gigabytes have been sent.
+pub struct Slot(Pending);
+
+pub fn reserve(state: &AppState) -> AppResult<Slot> {
+    Pending::take(state.imports.clone()).map(Slot)
+}
+
+/// The prefix of an uploaded file kept on disk, with the process's id: a process killed
+/// before it could remove its files leaves them to the next one to start (`sweep_spool`).
+pub fn spool_prefix() -> String {
+    format!("riposte-import-{}-", std::process::id())
+}
+
+/// Removes the uploaded files of processes that are gone.
+pub fn sweep_spool() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("riposte-import-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+            == Err(nix::errno::Errno::ESRCH);
+        if gone && std::fs::remove_file(entry.path()).is_ok() {
+            log::info!(
+                "removed {}, an import file left by process {pid}, which is gone",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+/// Accepts an uploaded file as a job and starts it when a slot is free. Until then the
+/// job's heartbeat moves as a running one's does, so a job whose server stopped before it
+/// ran shows `interrupted`, not `queued` for ever.
 pub async fn submit(
     state: &AppState,
+    Slot(pending): Slot,
     caller: &Caller,
     format: Format,
     partial: bool,
     file: tempfile::TempPath,
     bytes: u64,
 ) -> AppResult<Import> {
-    let pending = Pending::take(state.imports.clone())?;
     let job = Job {
         id: Uuid::now_v7(),
         format,
@@ -92,8 +134,14 @@ pub async fn submit(
     let id = job.id;
     tokio::spawn(async move {
         let imports = pending.0.clone();
-        let permit = imports.running.acquire().await;
         let progress = Arc::new(Progress::default());
+        let waiting = tokio::spawn(import::heartbeat(
+            imports.database_url.clone(),
+            job.id,
+            progress.clone(),
+        ));
+        let permit = imports.running.acquire().await;
+        waiting.abort();
         if let Err(e) = import::run(&imports.database_url, types, &job, &file, progress).await {
             log::warn!("import {} failed: {e}", job.id);
         }
@@ -146,10 +194,9 @@ pub async fn latest(conn: &mut AsyncPgConnection, limit: i64) -> AppResult<Vec<I
 }
 
 fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
-    let stale = row
-        .heartbeat_at
-        .is_none_or(|at| Utc::now() - at > HEARTBEAT_STALE);
+    let stale = Utc::now() - row.heartbeat_at.unwrap_or(row.created_at) > HEARTBEAT_STALE;
     let state = match row.state.as_str() {
+        "queued" if stale => ImportState::Interrupted,
         "queued" => ImportState::Queued,
         "running" if stale => ImportState::Interrupted,
         "running" => ImportState::Running,

@@ -393,15 +393,20 @@ impl TestApp {
 
     /// Sends `body` as it is (a file to import) with the write key, checked like `request`.
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Resp {
-        let resp = self
+        self.post_file(path, body, &[("content-type", "application/x-ndjson")])
+            .await
+    }
+
+    /// `post_raw` with these headers instead.
+    pub async fn post_file(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self
             .client
             .post(format!("{}{}", self.base, path))
-            .bearer_auth(&self.keys.write)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-            .expect("request sent");
+            .bearer_auth(&self.keys.write);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req.body(body).send().await.expect("request sent");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body read");

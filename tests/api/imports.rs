@@ -392,6 +392,37 @@ async fn an_import_is_refused_without_a_write_key_and_with_bad_parameters() {
     app.post_raw("/v1/imports", Vec::new())
         .await
         .assert_problem(400, None);
+    // A form wrapped around the file, or an encoding the server does not read, would be read
+    // as lines of the file.
+    let line = b"{\"actor\": {\"code\": \"USA\", \"name\": \"US\", \"kind\": \"state\"}}\n";
+    for headers in [
+        [
+            ("content-type", "multipart/form-data; boundary=x"),
+            ("x-n", "1"),
+        ],
+        [("content-type", "image/png"), ("x-n", "2")],
+        [
+            ("content-type", "application/x-ndjson"),
+            ("content-encoding", "zstd"),
+        ],
+        [
+            ("content-type", "application/x-ndjson"),
+            ("content-encoding", "gzip, br"),
+        ],
+    ] {
+        let resp = app.post_file("/v1/imports", line.to_vec(), &headers).await;
+        resp.assert_problem(415, None);
+        assert!(
+            resp.body["detail"].as_str().unwrap().contains("Content-"),
+            "{}",
+            resp.body
+        );
+    }
+    // What `curl --data-binary @FILE` sends without a Content-Type.
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    app.post_file("/v1/imports", line.to_vec(), &form)
+        .await
+        .assert_status(202);
     app.get("/v1/imports/0a1f0000-0000-4000-8000-000000000008")
         .await
         .assert_problem(404, None);
