@@ -33,6 +33,8 @@ use std::io::{BufRead, BufReader, Cursor, Read};
 use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::limits::MAX_IMPORT_LINE_BYTES;
+
 use super::crosswalk::{self, Draft, Mapped, TypeMap};
 
 /// Maps one PLOVER record (as read by `plover_records`).
@@ -358,11 +360,45 @@ pub fn plover_records<R: Read>(
             }
         }
     };
-    let input = Cursor::new(prefix).chain(reader);
+    // Bytes read since the last record was handed over: none may take more than a line of
+    // NDJSON may, so memory stays bounded whatever the file holds.
+    let used = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let input = Bounded {
+        inner: Cursor::new(prefix).chain(reader),
+        used: used.clone(),
+    };
+    let mut each = |number: usize, record: Result<Value, String>| {
+        used.set(0);
+        each(number, record)
+    };
     match first {
         None => Ok(()),
         Some(b'[') => read_array(input, &mut each),
         Some(_) => read_stream(input, &mut each),
+    }
+}
+
+/// A reader that fails once more than `MAX_IMPORT_LINE_BYTES` were read since `used` was
+/// last reset; the JSON parser reports that as the error of the record it was reading.
+struct Bounded<R> {
+    inner: R,
+    used: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = MAX_IMPORT_LINE_BYTES.saturating_sub(self.used.get());
+        if left == 0 {
+            return Err(std::io::Error::other(format!(
+                "the record is over {} MiB, the most one record may take; the import stops \
+                 here (records after it are not read)",
+                MAX_IMPORT_LINE_BYTES >> 20
+            )));
+        }
+        let take = buf.len().min(left);
+        let n = self.inner.read(&mut buf[..take])?;
+        self.used.set(self.used.get() + n);
+        Ok(n)
     }
 }
 
@@ -383,7 +419,7 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
     let values = serde_json::Deserializer::from_reader(input).into_iter::<Value>();
     for (i, value) in values.enumerate() {
         let number = i + 1;
-        let value = value.map_err(|e| format!("JSON syntax error in record {number}: {e}"))?;
+        let value = value.map_err(|e| read_error(number, &e))?;
         each(number, checked(number, value))?;
     }
     Ok(())
@@ -403,7 +439,15 @@ fn read_array(input: impl Read, each: &mut Each) -> Result<(), String> {
         Err(e) => Err(records
             .stopped
             .take()
-            .unwrap_or_else(|| format!("JSON syntax error in record {}: {e}", records.count + 1))),
+            .unwrap_or_else(|| read_error(records.count + 1, &e))),
+    }
+}
+
+fn read_error(number: usize, e: &serde_json::Error) -> String {
+    if e.is_io() {
+        format!("record {number}: {e}")
+    } else {
+        format!("JSON syntax error in record {number}: {e}")
     }
 }
 
@@ -827,6 +871,34 @@ mod tests {
         );
         let err = read("[{\"id\": \"a\"}] x").unwrap_err();
         assert!(err.contains("after the array"), "{err}");
+    }
+
+    #[test]
+    fn a_record_over_the_line_limit_stops_the_reading_without_holding_it() {
+        let big = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_IMPORT_LINE_BYTES));
+        for input in [format!("[{{}}, {big}, {{}}]"), format!("{{}} {big} {{}}")] {
+            let mut seen = Vec::new();
+            let err = plover_records(input.as_bytes(), |n, _| {
+                seen.push(n);
+                Ok(())
+            })
+            .unwrap_err();
+            assert_eq!(seen, vec![1], "{err}");
+            assert!(
+                err.starts_with("record 2: the record is over 1 MiB"),
+                "{err}"
+            );
+        }
+        // Records just under the limit, one after another, are read.
+        let fits = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_IMPORT_LINE_BYTES - 20));
+        let input = format!("[{fits}, {fits}, {fits}]");
+        let mut count = 0;
+        plover_records(input.as_bytes(), |_, r| {
+            count += usize::from(r.is_ok());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 3);
     }
 
     #[test]
