@@ -512,6 +512,24 @@ fn import_from_the_command_line() {
     let (ok, log) = run(&["import", "/nonexistent.ndjson"]);
     assert!(!ok);
     assert!(log.contains("cannot read /nonexistent.ndjson"), "{log}");
+
+    // The wrong format: every record skipped, so nothing stored, and the run fails saying so.
+    let (ok, log) = run(&["import", "--format", "gdelt", file.to_str().unwrap()]);
+    assert!(!ok, "{log}");
+    assert!(log.contains("skipped 2: malformed_line"), "{log}");
+    assert!(
+        log.contains("nothing was stored: all 2 record(s) were skipped"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Is --format gdelt the format of this file?"),
+        "{log}"
+    );
+    let empty = dir.path().join("empty.ndjson");
+    std::fs::write(&empty, "\n  \n").unwrap();
+    let (ok, log) = run(&["import", empty.to_str().unwrap()]);
+    assert!(!ok, "{log}");
+    assert!(log.contains("the file holds no lines"), "{log}");
 }
 
 /// `RIPOSTE_LOG_FORMAT=json`: every line the server logs is one JSON object with timestamp,
