@@ -663,3 +663,83 @@ async fn two_servers_deliver_each_change_once_in_order() {
     first.stop().await;
     second.stop().await;
 }
+
+/// A NUL in an `actor` or `dyad` filter value is a 422 naming that element, with the other
+/// faults of the request; nothing is created or changed. (PostgreSQL cannot hold NUL: its
+/// refusal once reached the API as a fault naming no field, and the subscription was
+/// created, or patched, with every filter matching everything.) `GET /v1/changes` keeps its
+/// 400, now naming the parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://example.com/", "actor": ["USA", "U\u{0}S"],
+                         "dyad": ["CHN,U\u{0}SA"], "entity": ["action"], "kinds": ["nope"]})),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("actor[1]"));
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["actor[1]", "dyad[0]", "kinds"], "{}", resp.text);
+    for body in [
+        json!({"url": "https://example.com/", "actor": ["\u{0}"]}),
+        json!({"url": "https://example.com/", "dyad": ["USA,CHN", "\u{0}"]}),
+    ] {
+        let resp = app
+            .as_admin(Method::POST, "/v1/webhooks", Some(&body), &[])
+            .await;
+        resp.assert_status(422);
+        assert!(
+            resp.error_fields()
+                .iter()
+                .all(|f| f == "actor[0]" || f == "dyad[1]"),
+            "{}",
+            resp.text
+        );
+    }
+    let listed = app
+        .as_admin(Method::GET, "/v1/webhooks", None, &[])
+        .await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was created");
+
+    let (id, _, _) = subscribe(
+        &app,
+        json!({"url": "https://example.com/", "actor": ["USA"], "dyad": ["CHN,USA"],
+               "entity": ["action"], "type": ["asset_freeze"]}),
+    )
+    .await;
+    let before = webhook(&app, &id).await;
+    for patch in [
+        json!({"actor": ["CHN", "\u{0}"], "entity": []}),
+        json!({"dyad": ["U\u{0}SA,CHN"], "type": []}),
+    ] {
+        let resp = app
+            .as_admin(
+                Method::PATCH,
+                &format!("/v1/webhooks/{id}"),
+                Some(&patch),
+                &[],
+            )
+            .await;
+        resp.assert_status(422);
+        let fields = resp.error_fields();
+        assert!(
+            fields == ["actor[1]"] || fields == ["dyad[0]"],
+            "{}",
+            resp.text
+        );
+    }
+    assert_eq!(webhook(&app, &id).await, before, "the subscription is unchanged");
+
+    app.get("/v1/changes?actor=%00")
+        .await
+        .assert_problem(400, Some("actor"));
+    app.get("/v1/changes?dyad=USA,C%00N")
+        .await
+        .assert_problem(400, Some("dyad"));
+}
