@@ -743,3 +743,36 @@ async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
         .await
         .assert_problem(400, Some("dyad"));
 }
+
+/// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
+/// of the URL, on creation and on change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_character_in_the_url_is_refused_naming_it() {
+    let app = app_with(settings()).await;
+    for url in [
+        "http://127.0.0.1:9301/a\u{0}b",
+        "http://127.0.0.1:9301/a\nb",
+    ] {
+        app.as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": url, "kinds": ["created"]})),
+            &[],
+        )
+        .await
+        .assert_problem(422, Some("url"));
+    }
+    let (id, _, _) = subscribe(&app, json!({"url": "http://127.0.0.1:9301/a"})).await;
+    let before = webhook(&app, &id).await;
+    let resp = app
+        .as_admin(
+            Method::PATCH,
+            &format!("/v1/webhooks/{id}"),
+            Some(&json!({"url": "http://127.0.0.1:9301/a\u{0}b"})),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("url"));
+    assert_eq!(resp.error_fields(), ["url"]);
+    assert_eq!(webhook(&app, &id).await, before);
+}
