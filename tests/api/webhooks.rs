@@ -776,3 +776,53 @@ async fn a_control_character_in_the_url_is_refused_naming_it() {
     assert_eq!(resp.error_fields(), ["url"]);
     assert_eq!(webhook(&app, &id).await, before);
 }
+
+/// A PATCH or a redelivery withdraws the claim of a delivery in flight, but leaves an idle
+/// subscription free: the next entry goes out at once, not once the delivery timeout (30 s
+/// here) that an attempt in flight could still take has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_an_idle_subscription_does_not_pause_its_deliveries() {
+    let app = app_with(Settings {
+        timeout: Duration::from_secs(30),
+        ..settings()
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.as_admin(
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(&json!({"description": "renamed"})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    eventually(10, "the entry after a PATCH", || async {
+        receiver.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    eventually(10, "the cursor past the entry", || async {
+        (webhook(&app, &id).await["delivered_cursor"] != start.as_str()).then_some(())
+    })
+    .await;
+    // The holder releases its claim just after moving the cursor.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.as_admin(
+        Method::POST,
+        &format!("/v1/webhooks/{id}/redeliver"),
+        Some(&json!({"from_cursor": start})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let again = eventually(10, "the entry again after a redelivery", || async {
+        let got = receiver.received();
+        (got.len() >= 2).then_some(got)
+    })
+    .await;
+    assert_eq!(again[0].id(), again[1].id());
+    worker.stop().await;
+}
