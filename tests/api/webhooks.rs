@@ -826,3 +826,38 @@ async fn changing_an_idle_subscription_does_not_pause_its_deliveries() {
     assert_eq!(again[0].id(), again[1].id());
     worker.stop().await;
 }
+
+/// Receivers that never answer hold only their own subscriptions: with the default
+/// concurrency, eight of them (every slot, once) do not keep a healthy subscription's entry
+/// waiting for the delivery timeout (30 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_that_never_answer_do_not_hold_back_the_others() {
+    let app = app_with(Settings {
+        timeout: Duration::from_secs(30),
+        ..settings()
+    })
+    .await;
+    let mut hanging = Receiver::start().await;
+    hanging.otherwise(Answer::Hold);
+    // Created first, so claimed first: the oldest due subscriptions go first.
+    for i in 0..8 {
+        subscribe(&app, json!({"url": format!("{}/{i}", hanging.url())})).await;
+    }
+    let healthy = Receiver::start().await;
+    subscribe(&app, json!({"url": healthy.url()})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let got = eventually(10, "the healthy subscription's entry", || async {
+        healthy.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    assert_eq!(got.json()["document"]["code"], "FRA");
+    eventually(10, "every hanging receiver asked", || async {
+        (hanging.received().len() == 8).then_some(())
+    })
+    .await;
+    // Their connections dropped, the attempts in flight fail at once and the worker stops.
+    hanging.go_away();
+    worker.stop().await;
+}
