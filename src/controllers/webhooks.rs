@@ -389,12 +389,14 @@ pub async fn deliveries(
 
 /// Sends entries again: the cursor moves to `from_cursor`, and every matching entry after it
 /// is delivered (again) in order, with its original `webhook-id`. Also moves forward, past
-/// entries that should not be sent. Failures so far are forgotten. Admin only.
+/// entries that should not be sent. Failures so far are forgotten, and a disabled
+/// subscription is enabled again (as `PATCH {"enabled": true}` does). Admin only.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
     request_body = Redeliver,
     params(("id" = Uuid, Path, description = "The subscription's id")),
     responses(
-        (status = 200, description = "The subscription, with its new cursor", body = Webhook),
+        (status = 200, description = "The subscription, with its new cursor, enabled",
+            body = Webhook),
         (status = 404, response = crate::openapi::NotFound)))]
 #[post("/v1/webhooks/{id}/redeliver")]
 pub async fn redeliver(

@@ -193,11 +193,14 @@ pub async fn update(
     }
 }
 
-/// Moves the cursor (redelivery): entries after `seq` are sent again, from now.
+/// Moves the cursor (redelivery): entries after `seq` are sent again, from now; a disabled
+/// subscription is enabled again.
 pub async fn rewind(conn: &mut AsyncPgConnection, id: Uuid, seq: i64) -> QueryResult<WebhookRow> {
     diesel::update(webhooks::table.find(id))
         .set((
             webhooks::delivered_seq.eq(seq),
+            webhooks::enabled.eq(true),
+            webhooks::disabled_reason.eq(None::<String>),
             webhooks::attempts.eq(0),
             webhooks::failing_since.eq(None::<DateTime<Utc>>),
             webhooks::next_attempt_at.eq(Utc::now()),

@@ -861,3 +861,43 @@ async fn receivers_that_never_answer_do_not_hold_back_the_others() {
     hanging.go_away();
     worker.stop().await;
 }
+
+/// A redelivery of a disabled subscription enables it again (it once answered 200 and sent
+/// nothing): the entries after the cursor given arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_enables_a_disabled_subscription() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let path = format!("/v1/webhooks/{id}");
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"enabled": false})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty(), "nothing while disabled");
+    let resp = app
+        .as_admin(
+            Method::POST,
+            &format!("{path}/redeliver"),
+            Some(&json!({"from_cursor": start})),
+            &[],
+        )
+        .await;
+    resp.assert_status(200);
+    assert_eq!(resp.body["enabled"], true);
+    assert!(resp.body["disabled_reason"].is_null());
+    let got = eventually(10, "the entry after the redelivery", || async {
+        receiver.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    assert_eq!(got.json()["document"]["code"], "FRA");
+    worker.stop().await;
+}
