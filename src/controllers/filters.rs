@@ -138,7 +138,10 @@ pub async fn resolve_changes(
         errors.push(FieldError::new("actor", "must not contain NUL characters"));
         actors.retain(|c| !c.contains('\0'));
     }
-    if dyads.iter().any(|(a, b)| a.contains('\0') || b.contains('\0')) {
+    if dyads
+        .iter()
+        .any(|(a, b)| a.contains('\0') || b.contains('\0'))
+    {
         errors.push(FieldError::new("dyad", "must not contain NUL characters"));
         dyads.retain(|(a, b)| !a.contains('\0') && !b.contains('\0'));
     }

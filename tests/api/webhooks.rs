@@ -677,8 +677,10 @@ async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
         .as_admin(
             Method::POST,
             "/v1/webhooks",
-            Some(&json!({"url": "https://example.com/", "actor": ["USA", "U\u{0}S"],
-                         "dyad": ["CHN,U\u{0}SA"], "entity": ["action"], "kinds": ["nope"]})),
+            Some(
+                &json!({"url": "https://example.com/", "actor": ["USA", "U\u{0}S"],
+                         "dyad": ["CHN,U\u{0}SA"], "entity": ["action"], "kinds": ["nope"]}),
+            ),
             &[],
         )
         .await;
@@ -702,9 +704,7 @@ async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
             resp.text
         );
     }
-    let listed = app
-        .as_admin(Method::GET, "/v1/webhooks", None, &[])
-        .await;
+    let listed = app.as_admin(Method::GET, "/v1/webhooks", None, &[]).await;
     assert_eq!(listed.body["items"], json!([]), "nothing was created");
 
     let (id, _, _) = subscribe(
@@ -734,7 +734,11 @@ async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
             resp.text
         );
     }
-    assert_eq!(webhook(&app, &id).await, before, "the subscription is unchanged");
+    assert_eq!(
+        webhook(&app, &id).await,
+        before,
+        "the subscription is unchanged"
+    );
 
     app.get("/v1/changes?actor=%00")
         .await
@@ -870,14 +874,9 @@ async fn a_redelivery_enables_a_disabled_subscription() {
     let receiver = Receiver::start().await;
     let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
     let path = format!("/v1/webhooks/{id}");
-    app.as_admin(
-        Method::PATCH,
-        &path,
-        Some(&json!({"enabled": false})),
-        &[],
-    )
-    .await
-    .assert_status(200);
+    app.as_admin(Method::PATCH, &path, Some(&json!({"enabled": false})), &[])
+        .await
+        .assert_status(200);
     let worker = deliveries(&app);
     app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
         .await;
