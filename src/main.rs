@@ -93,6 +93,10 @@ enum Command {
         /// How long a webhook delivery may take (connecting, and the whole request).
         #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = riposte::webhook::parse_duration)]
         webhook_timeout: std::time::Duration,
+        /// Subscriptions this process delivers to at the same time. By default as many as
+        /// there may be, so a receiver that never answers delays only its own subscription.
+        #[arg(long, env = "RIPOSTE_WEBHOOK_CONCURRENCY", default_value_t = riposte::webhook::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..))]
+        webhook_concurrency: u32,
         /// The first retry's wait (doubling up to --webhook-retry-cap). For tests.
         #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_BASE", default_value = "5s", value_parser = riposte::webhook::parse_duration, hide = true)]
         webhook_retry_base: std::time::Duration,
@@ -330,6 +334,7 @@ fn run(cli: Cli) -> Result<(), String> {
             webhook_allow_private,
             webhook_deliveries,
             webhook_timeout,
+            webhook_concurrency,
             webhook_retry_base,
             webhook_retry_cap,
             webhook_give_up_after,
@@ -364,7 +369,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         retry_base: webhook_retry_base,
                         retry_cap: webhook_retry_cap,
                         give_up_after: webhook_give_up_after,
-                        ..Default::default()
+                        concurrency: webhook_concurrency as usize,
                     },
                     ..Config::default()
                 };

@@ -131,8 +131,20 @@ pub async fn resolve_changes(
             ));
         }
     }
-    let actors = split(&mut errors, "actor", actor);
-    let dyads = parse_dyads(&mut errors, dyad);
+    let mut actors = split(&mut errors, "actor", actor);
+    let mut dyads = parse_dyads(&mut errors, dyad);
+    // PostgreSQL text cannot hold NUL, so no code has one; looking one up would fail.
+    if actors.iter().any(|c| c.contains('\0')) {
+        errors.push(FieldError::new("actor", "must not contain NUL characters"));
+        actors.retain(|c| !c.contains('\0'));
+    }
+    if dyads
+        .iter()
+        .any(|(a, b)| a.contains('\0') || b.contains('\0'))
+    {
+        errors.push(FieldError::new("dyad", "must not contain NUL characters"));
+        dyads.retain(|(a, b)| !a.contains('\0') && !b.contains('\0'));
+    }
     let type_codes = split(&mut errors, "type", type_);
     for code in &type_codes {
         if types.lookup(code).is_none() {

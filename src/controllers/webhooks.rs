@@ -29,8 +29,9 @@ use crate::views::{Delivery, List, NewWebhookSecret, Webhook};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://hooks.example.org/riposte", "kinds": ["created", "status_changed"], "entity": ["action"], "dyad": ["USA,CHN"], "description": "newsroom alerts"}))]
 pub struct NewWebhook {
-    /// Where to POST the entries: http or https, no user name or password, at most 2000
-    /// characters; not an internal address unless the server allows it.
+    /// Where to POST the entries: http or https, no user name or password, no control
+    /// characters, at most 2000 characters; not an internal address unless the server
+    /// allows it.
     pub url: String,
     pub description: Option<String>,
     /// Change kinds: `created`, `updated`, `deleted`, `restored`, `purged`,
@@ -106,8 +107,31 @@ fn cursor_of(field: &str, text: &str) -> Result<i64, FieldError> {
         .ok_or_else(|| FieldError::new(field, format!("`{text}` is not a cursor of the feed")))
 }
 
+/// The values of a filter that can be looked up; each holding a NUL (which PostgreSQL text
+/// cannot hold, so no code has one) is a fault of its element, `actor[1]`.
+fn without_nul(
+    faults: &mut Vec<FieldError>,
+    field: &str,
+    values: Option<&[String]>,
+) -> Option<Vec<String>> {
+    let values = values?;
+    let mut kept = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        if value.contains('\0') {
+            faults.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "must not contain NUL characters",
+            ));
+        } else {
+            kept.push(value.clone());
+        }
+    }
+    Some(kept)
+}
+
 /// The filters' codes resolved as `GET /v1/changes` resolves them; a bad value is a fault of
-/// its field. An absent list is None; an empty one matches everything.
+/// its field. An absent list is None; an empty one matches everything. The filter returned
+/// is only meaningful when no fault was added: the caller refuses the request otherwise.
 async fn resolve(
     conn: &mut AsyncPgConnection,
     state: &AppState,
@@ -117,21 +141,37 @@ async fn resolve(
     dyad: Option<&[String]>,
     type_: Option<&[String]>,
 ) -> AppResult<ChangeFilter> {
+    let actor = without_nul(faults, "actor", actor);
+    let dyad = without_nul(faults, "dyad", dyad);
     let join = |values: Option<&[String]>, separator: &str| {
         values.filter(|v| !v.is_empty()).map(|v| v.join(separator))
     };
+    let (actor, dyad) = (join(actor.as_deref(), ","), join(dyad.as_deref(), ";"));
     match filters::resolve_changes(
         conn,
         &state.types,
         &join(entity, ","),
-        &join(actor, ","),
-        &join(dyad, ";"),
+        &actor,
+        &dyad,
         &join(type_, ","),
     )
     .await
     {
         Ok(filter) => Ok(filter),
-        Err(AppError::BadRequest { errors, .. }) => {
+        Err(AppError::BadRequest { detail, errors }) => {
+            if errors.is_empty() {
+                // A refusal naming no field (the database refusing a value) must still
+                // refuse the request: blame the filters that reached the database.
+                let looked_up = [("actor", &actor), ("dyad", &dyad)];
+                let blamed = looked_up.iter().filter(|(_, v)| v.is_some());
+                let mut blamed: Vec<FieldError> = blamed
+                    .map(|(field, _)| FieldError::new(*field, detail.clone()))
+                    .collect();
+                if blamed.is_empty() {
+                    return Err(AppError::BadRequest { detail, errors });
+                }
+                faults.append(&mut blamed);
+            }
             faults.extend(errors);
             Ok(ChangeFilter::default())
         }
@@ -349,12 +389,14 @@ pub async fn deliveries(
 
 /// Sends entries again: the cursor moves to `from_cursor`, and every matching entry after it
 /// is delivered (again) in order, with its original `webhook-id`. Also moves forward, past
-/// entries that should not be sent. Failures so far are forgotten. Admin only.
+/// entries that should not be sent. Failures so far are forgotten, and a disabled
+/// subscription is enabled again (as `PATCH {"enabled": true}` does). Admin only.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
     request_body = Redeliver,
     params(("id" = Uuid, Path, description = "The subscription's id")),
     responses(
-        (status = 200, description = "The subscription, with its new cursor", body = Webhook),
+        (status = 200, description = "The subscription, with its new cursor, enabled",
+            body = Webhook),
         (status = 404, response = crate::openapi::NotFound)))]
 #[post("/v1/webhooks/{id}/redeliver")]
 pub async fn redeliver(

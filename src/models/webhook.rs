@@ -193,11 +193,14 @@ pub async fn update(
     }
 }
 
-/// Moves the cursor (redelivery): entries after `seq` are sent again, from now.
+/// Moves the cursor (redelivery): entries after `seq` are sent again, from now; a disabled
+/// subscription is enabled again.
 pub async fn rewind(conn: &mut AsyncPgConnection, id: Uuid, seq: i64) -> QueryResult<WebhookRow> {
     diesel::update(webhooks::table.find(id))
         .set((
             webhooks::delivered_seq.eq(seq),
+            webhooks::enabled.eq(true),
+            webhooks::disabled_reason.eq(None::<String>),
             webhooks::attempts.eq(0),
             webhooks::failing_since.eq(None::<DateTime<Utc>>),
             webhooks::next_attempt_at.eq(Utc::now()),
@@ -212,7 +215,9 @@ pub async fn rewind(conn: &mut AsyncPgConnection, id: Uuid, seq: i64) -> QueryRe
 /// Takes the claim away from whoever holds it, after an admin's change: the holder finishes
 /// the attempt in flight, fails to record progress under its claim, and stops. The lease is
 /// cut to `settle_ms` (the longest an attempt can still take), after which the next claim
-/// works with the change; never two attempts in flight for one subscription.
+/// works with the change; never two attempts in flight for one subscription. A subscription
+/// nobody holds stays free (`least` ignores NULL: it would otherwise get a lease, and
+/// deliveries would pause for `settle_ms`).
 pub async fn withdraw_claim(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -221,7 +226,7 @@ pub async fn withdraw_claim(
     diesel::sql_query(
         "UPDATE webhooks SET claim = NULL, \
                 claimed_until = least(claimed_until, now() + $2 * interval '1 millisecond') \
-         WHERE id = $1",
+         WHERE id = $1 AND claimed_until IS NOT NULL",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<BigInt, _>(settle_ms)

@@ -207,7 +207,9 @@ pub async fn delete(
     Ok(())
 }
 
-/// Moves the cursor to `from`: the entries after it are sent (again), in order.
+/// Moves the cursor to `from`: the entries after it are sent (again), in order. A disabled
+/// subscription is enabled again, since a redelivery asks for deliveries (it used to answer
+/// 200 and send nothing); the audit entry shows the change.
 pub async fn redeliver(
     conn: &mut AsyncPgConnection,
     caller: &Caller,

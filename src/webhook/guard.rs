@@ -66,11 +66,17 @@ pub fn refused(ip: IpAddr, why: &str) -> String {
     )
 }
 
-/// Checks a subscription's URL: http or https, a host, no user name or password, at most
-/// `MAX_URL_LEN` characters, and no internal IP address unless `allow_private`.
+/// Checks a subscription's URL: http or https, a host, no user name or password, no control
+/// characters, at most `MAX_URL_LEN` characters, and no internal IP address unless
+/// `allow_private`.
 pub fn check_url(text: &str, allow_private: bool) -> Result<Url, String> {
     if text.len() > MAX_URL_LEN {
         return Err(format!("at most {MAX_URL_LEN} characters"));
+    }
+    // The URL parser would encode a NUL (which PostgreSQL cannot store) and drop tabs and
+    // line breaks, so the URL used would not be the one given: refused instead.
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters (NUL, tabs, line breaks, ...)".into());
     }
     let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -175,6 +181,9 @@ mod tests {
             "http://2130706433/",
             "http://0x7f.1/",
             "not a url",
+            "https://example.com/a\u{0}b",
+            "https://example.com/a\tb",
+            "https://example.com/a\nb",
         ] {
             assert!(check_url(bad, false).is_err(), "{bad} should be refused");
         }

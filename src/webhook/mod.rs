@@ -25,9 +25,15 @@ pub struct Settings {
     pub retry_cap: Duration,
     /// A subscription whose oldest undelivered entry has failed for this long is disabled.
     pub give_up_after: Duration,
-    /// Subscriptions one process delivers to at the same time.
+    /// Subscriptions one process delivers to at the same time (`--webhook-concurrency`).
     pub concurrency: usize,
 }
+
+/// By default a process delivers to every subscription there may be at once
+/// (`MAX_WEBHOOKS`): a delivery in flight is a socket and a task, waiting, so receivers that
+/// never answer hold nothing the healthy ones need. (With 8, eight such receivers held every
+/// slot for the whole timeout, again at each retry.)
+pub const DEFAULT_CONCURRENCY: u32 = crate::limits::MAX_WEBHOOKS as u32;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -37,7 +43,7 @@ impl Default for Settings {
             retry_base: Duration::from_secs(5),
             retry_cap: Duration::from_secs(3600),
             give_up_after: Duration::from_secs(24 * 3600),
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY as usize,
         }
     }
 }

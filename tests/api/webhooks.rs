@@ -663,3 +663,240 @@ async fn two_servers_deliver_each_change_once_in_order() {
     first.stop().await;
     second.stop().await;
 }
+
+/// A NUL in an `actor` or `dyad` filter value is a 422 naming that element, with the other
+/// faults of the request; nothing is created or changed. (PostgreSQL cannot hold NUL: its
+/// refusal once reached the API as a fault naming no field, and the subscription was
+/// created, or patched, with every filter matching everything.) `GET /v1/changes` keeps its
+/// 400, now naming the parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(
+                &json!({"url": "https://example.com/", "actor": ["USA", "U\u{0}S"],
+                         "dyad": ["CHN,U\u{0}SA"], "entity": ["action"], "kinds": ["nope"]}),
+            ),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("actor[1]"));
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["actor[1]", "dyad[0]", "kinds"], "{}", resp.text);
+    for body in [
+        json!({"url": "https://example.com/", "actor": ["\u{0}"]}),
+        json!({"url": "https://example.com/", "dyad": ["USA,CHN", "\u{0}"]}),
+    ] {
+        let resp = app
+            .as_admin(Method::POST, "/v1/webhooks", Some(&body), &[])
+            .await;
+        resp.assert_status(422);
+        assert!(
+            resp.error_fields()
+                .iter()
+                .all(|f| f == "actor[0]" || f == "dyad[1]"),
+            "{}",
+            resp.text
+        );
+    }
+    let listed = app.as_admin(Method::GET, "/v1/webhooks", None, &[]).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was created");
+
+    let (id, _, _) = subscribe(
+        &app,
+        json!({"url": "https://example.com/", "actor": ["USA"], "dyad": ["CHN,USA"],
+               "entity": ["action"], "type": ["asset_freeze"]}),
+    )
+    .await;
+    let before = webhook(&app, &id).await;
+    for patch in [
+        json!({"actor": ["CHN", "\u{0}"], "entity": []}),
+        json!({"dyad": ["U\u{0}SA,CHN"], "type": []}),
+    ] {
+        let resp = app
+            .as_admin(
+                Method::PATCH,
+                &format!("/v1/webhooks/{id}"),
+                Some(&patch),
+                &[],
+            )
+            .await;
+        resp.assert_status(422);
+        let fields = resp.error_fields();
+        assert!(
+            fields == ["actor[1]"] || fields == ["dyad[0]"],
+            "{}",
+            resp.text
+        );
+    }
+    assert_eq!(
+        webhook(&app, &id).await,
+        before,
+        "the subscription is unchanged"
+    );
+
+    app.get("/v1/changes?actor=%00")
+        .await
+        .assert_problem(400, Some("actor"));
+    app.get("/v1/changes?dyad=USA,C%00N")
+        .await
+        .assert_problem(400, Some("dyad"));
+}
+
+/// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
+/// of the URL, on creation and on change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_character_in_the_url_is_refused_naming_it() {
+    let app = app_with(settings()).await;
+    for url in [
+        "http://127.0.0.1:9301/a\u{0}b",
+        "http://127.0.0.1:9301/a\nb",
+    ] {
+        app.as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": url, "kinds": ["created"]})),
+            &[],
+        )
+        .await
+        .assert_problem(422, Some("url"));
+    }
+    let (id, _, _) = subscribe(&app, json!({"url": "http://127.0.0.1:9301/a"})).await;
+    let before = webhook(&app, &id).await;
+    let resp = app
+        .as_admin(
+            Method::PATCH,
+            &format!("/v1/webhooks/{id}"),
+            Some(&json!({"url": "http://127.0.0.1:9301/a\u{0}b"})),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("url"));
+    assert_eq!(resp.error_fields(), ["url"]);
+    assert_eq!(webhook(&app, &id).await, before);
+}
+
+/// A PATCH or a redelivery withdraws the claim of a delivery in flight, but leaves an idle
+/// subscription free: the next entry goes out at once, not once the delivery timeout (30 s
+/// here) that an attempt in flight could still take has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_an_idle_subscription_does_not_pause_its_deliveries() {
+    let app = app_with(Settings {
+        timeout: Duration::from_secs(30),
+        ..settings()
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.as_admin(
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(&json!({"description": "renamed"})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    eventually(10, "the entry after a PATCH", || async {
+        receiver.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    eventually(10, "the cursor past the entry", || async {
+        (webhook(&app, &id).await["delivered_cursor"] != start.as_str()).then_some(())
+    })
+    .await;
+    // The holder releases its claim just after moving the cursor.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.as_admin(
+        Method::POST,
+        &format!("/v1/webhooks/{id}/redeliver"),
+        Some(&json!({"from_cursor": start})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let again = eventually(10, "the entry again after a redelivery", || async {
+        let got = receiver.received();
+        (got.len() >= 2).then_some(got)
+    })
+    .await;
+    assert_eq!(again[0].id(), again[1].id());
+    worker.stop().await;
+}
+
+/// Receivers that never answer hold only their own subscriptions: with the default
+/// concurrency, eight of them (every slot, once) do not keep a healthy subscription's entry
+/// waiting for the delivery timeout (30 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_that_never_answer_do_not_hold_back_the_others() {
+    let app = app_with(Settings {
+        timeout: Duration::from_secs(30),
+        ..settings()
+    })
+    .await;
+    let mut hanging = Receiver::start().await;
+    hanging.otherwise(Answer::Hold);
+    // Created first, so claimed first: the oldest due subscriptions go first.
+    for i in 0..8 {
+        subscribe(&app, json!({"url": format!("{}/{i}", hanging.url())})).await;
+    }
+    let healthy = Receiver::start().await;
+    subscribe(&app, json!({"url": healthy.url()})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let got = eventually(10, "the healthy subscription's entry", || async {
+        healthy.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    assert_eq!(got.json()["document"]["code"], "FRA");
+    eventually(10, "every hanging receiver asked", || async {
+        (hanging.received().len() == 8).then_some(())
+    })
+    .await;
+    // Their connections dropped, the attempts in flight fail at once and the worker stops.
+    hanging.go_away();
+    worker.stop().await;
+}
+
+/// A redelivery of a disabled subscription enables it again (it once answered 200 and sent
+/// nothing): the entries after the cursor given arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_enables_a_disabled_subscription() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let path = format!("/v1/webhooks/{id}");
+    app.as_admin(Method::PATCH, &path, Some(&json!({"enabled": false})), &[])
+        .await
+        .assert_status(200);
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty(), "nothing while disabled");
+    let resp = app
+        .as_admin(
+            Method::POST,
+            &format!("{path}/redeliver"),
+            Some(&json!({"from_cursor": start})),
+            &[],
+        )
+        .await;
+    resp.assert_status(200);
+    assert_eq!(resp.body["enabled"], true);
+    assert!(resp.body["disabled_reason"].is_null());
+    let got = eventually(10, "the entry after the redelivery", || async {
+        receiver.received().into_iter().find(|r| r.delivered())
+    })
+    .await;
+    assert_eq!(got.json()["document"]["code"], "FRA");
+    worker.stop().await;
+}
