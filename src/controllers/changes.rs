@@ -138,7 +138,7 @@ pub async fn list(
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
     responses((status = 200, description = "A stream of `text/event-stream` events",
         content_type = "text/event-stream", body = String)))]
-#[route("/v1/events", method = "GET")]
+#[route("/v1/events", method = "GET", method = "HEAD")]
 pub async fn events(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -169,6 +169,13 @@ pub async fn events(
             "after"
         };
         known_cursor(&mut conn, field, after).await?;
+    }
+    if req.method() == actix_web::http::Method::HEAD {
+        // What a GET would answer, without opening a stream that nobody reads.
+        return Ok(HttpResponse::Ok()
+            .content_type("text/event-stream")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish());
     }
     let feed = state.feed().await?;
     let (receiver, live_from) = feed.subscribe();

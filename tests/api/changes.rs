@@ -389,6 +389,27 @@ async fn events_stream_live_resume_from_last_event_id_and_keep_alive() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+
+    // HEAD, which its Allow header lists: the headers of the stream, and no stream.
+    let head = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.client
+            .head(format!("{}/v1/events?entity=action", app.base))
+            .send(),
+    )
+    .await
+    .expect("HEAD answers at once")
+    .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "text/event-stream");
+    let head = app
+        .client
+        .head(format!("{}/v1/events", app.base))
+        .header("last-event-id", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 400);
 }
 
 /// A subscriber that falls further behind than the buffer is dropped with its resume point;
