@@ -50,6 +50,10 @@ impl Encoder {
         self.buf.extend_from_slice(b);
     }
 
+    pub fn bool(&mut self, b: bool) {
+        self.bytes(&[u8::from(b)]);
+    }
+
     pub fn uuid(&mut self, id: Uuid) {
         self.bytes(id.as_bytes());
     }

@@ -30,6 +30,9 @@ pub enum Parsed {
 pub struct ActionLine {
     /// The action's id, when the line gives one: the import creates or updates that action.
     pub id: Option<Uuid>,
+    /// The line is a deleted action's document (`deleted_at` set, as exports with
+    /// `show_deleted=true` write them): it may stand for a stored deleted action, unchanged.
+    pub deleted: bool,
     pub input: NewAction,
     pub refs: Vec<Ref>,
 }
@@ -109,6 +112,7 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => read_refs(v, &mut errors),
     };
+    let deleted = map.get("deleted_at").is_some_and(|v| !v.is_null());
     for key in READ_ONLY {
         map.remove(key);
     }
@@ -129,7 +133,12 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
         crate::service::actions::check_static(&input),
     ));
     if errors.is_empty() {
-        Ok(Parsed::Action(Box::new(ActionLine { id, input, refs })))
+        Ok(Parsed::Action(Box::new(ActionLine {
+            id,
+            deleted,
+            input,
+            refs,
+        })))
     } else {
         Err(errors)
     }

@@ -80,7 +80,19 @@ fn rules() -> Vec<String> {
         "INSERT INTO import_faults
          SELECT l.line, 'id', format('action %s is deleted; restore it before importing it', a.id)
          FROM import_lines l JOIN actions a ON a.id = l.id
-         WHERE l.stored AND a.deleted_at IS NOT NULL"
+         WHERE l.stored AND a.deleted_at IS NOT NULL AND NOT l.deleted"
+            .into(),
+        // A deleted action's document stands for a deleted action: an import neither deletes
+        // nor creates deleted actions.
+        "INSERT INTO import_faults
+         SELECT l.line, 'deleted_at',
+                'the line is a deleted action''s document, and no deleted action of its id or \
+                 external_id is stored: an import does not delete actions (leave the line out, \
+                 or DELETE /v1/actions/{id})'
+         FROM import_lines l
+         WHERE l.deleted AND l.errors IS NULL
+           AND NOT EXISTS (SELECT 1 FROM actions a
+                           WHERE l.stored AND a.id = l.id AND a.deleted_at IS NOT NULL)"
             .into(),
         // Each distinct (authority, initiator) pair is walked once: materialized, since the
         // planner would push the walk below the DISTINCT, to every line (9,004 walks for
@@ -99,11 +111,13 @@ fn rules() -> Vec<String> {
         REFS.into(),
         // Targets: lines of the file first (by id, then by external id), stored actions next.
         "UPDATE import_refs r SET target = f.id, target_line = f.line, target_on = f.announced_on
-         FROM import_lines f WHERE r.rid IS NOT NULL AND f.id = r.rid AND f.errors IS NULL"
+         FROM import_lines f
+         WHERE r.rid IS NOT NULL AND f.id = r.rid AND f.errors IS NULL AND NOT f.deleted"
             .into(),
         "UPDATE import_refs r SET target = f.id, target_line = f.line, target_on = f.announced_on
          FROM import_lines f
-         WHERE r.rext IS NOT NULL AND f.errors IS NULL AND f.external_id = r.rext
+         WHERE r.rext IS NOT NULL AND f.errors IS NULL AND NOT f.deleted
+           AND f.external_id = r.rext
            AND coalesce(f.source_dataset, '') = coalesce(r.rds, '')"
             .into(),
         "UPDATE import_refs r SET target = a.id, target_on = a.announced_on
@@ -152,6 +166,11 @@ fn rules() -> Vec<String> {
              WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
                AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)"
         ),
+        // What is left of the deleted documents stands for stored deleted actions: unchanged.
+        "UPDATE import_lines l SET fate = 'same'
+         WHERE l.deleted AND l.errors IS NULL AND l.fate IS NULL
+           AND NOT EXISTS (SELECT 1 FROM import_faults f WHERE f.line = l.line)"
+            .into(),
     ]
 }
 

@@ -936,3 +936,60 @@ async fn a_gdelt_record_naming_a_deleted_state_is_one_rejected_record() {
     assert_eq!(job["rejected_lines"][0]["line"], 1, "{job}");
     assert_eq!(total_actions(&app).await, 1);
 }
+
+/// An export with `show_deleted=true` imports back into the same database as it is: a
+/// deleted action's document stands for that deleted action, unchanged. It neither brings
+/// the action back nor creates a deleted one elsewhere.
+#[tokio::test]
+async fn deleted_actions_of_an_export_stay_as_they_are() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.action(json!({"title": "Kept", "announced_on": "2020-07-09"}))
+        .await;
+    let gone = app
+        .action(json!({"title": "Gone", "announced_on": "2020-07-10"}))
+        .await;
+    let gone_id = id_of(&gone);
+    app.delete(&format!("/v1/actions/{gone_id}"))
+        .await
+        .assert_status(204);
+    let export = app
+        .client
+        .get(format!("{}/v1/actions/export?show_deleted=true", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    assert_eq!(export.iter().filter(|b| **b == b'\n').count(), 2);
+    let deleted = app
+        .get(&format!("/v1/actions/{gone_id}?show_deleted=true"))
+        .await
+        .body;
+
+    let job = import(&app, "", export.clone()).await;
+    assert_eq!(counts(&job), [2, 0, 0, 2, 0], "{job}");
+    app.get(&format!("/v1/actions/{gone_id}"))
+        .await
+        .assert_status(404);
+    let shown = app
+        .get(&format!("/v1/actions/{gone_id}?show_deleted=true"))
+        .await;
+    assert_eq!(shown.body, deleted);
+
+    // Elsewhere the deleted document is a rejected line, not a live action.
+    let other = TestApp::spawn().await;
+    other.with_basics().await;
+    let job = import(&other, "?partial=true", export).await;
+    assert_eq!(counts(&job), [2, 1, 0, 0, 1], "{job}");
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0]["field"], "deleted_at",
+        "{job}"
+    );
+    other
+        .get(&format!("/v1/actions/{gone_id}"))
+        .await
+        .assert_status(404);
+}
