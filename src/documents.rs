@@ -133,31 +133,7 @@ impl ActorCache {
             self.load(conn, &wanted).await?
         };
         let map = self.map.read().expect("actor cache lock");
-        stored
-            .into_iter()
-            .map(|s| {
-                let mut body = String::with_capacity(s.body.len() + 256);
-                let mut actors = 0i64;
-                let mut from = 0;
-                for at in finder.find_iter(s.body.as_bytes()) {
-                    let id = marker_id(&s.body, at)?;
-                    let actor = map.get(&id).or_else(|| loaded.get(&id)).ok_or_else(|| {
-                        AppError::Internal(format!("action {}: actor {id} not found", s.id))
-                    })?;
-                    body.push_str(&s.body[from..at]);
-                    body.push_str(&actor.json);
-                    actors += actor.version;
-                    from = at + MARKER_LEN;
-                }
-                body.push_str(&s.body[from..]);
-                Ok(Doc {
-                    id: s.id,
-                    body,
-                    version: s.version,
-                    actors,
-                })
-            })
-            .collect()
+        substitute(&finder, stored, |id| map.get(id).or_else(|| loaded.get(id)))
     }
 
     async fn load(
@@ -176,9 +152,7 @@ impl ActorCache {
         };
         let mut loaded = HashMap::with_capacity(rows.len());
         for (row, version) in rows {
-            let json = serde_json::to_string(&crate::views::ActorRef::from_row(&row)?)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            loaded.insert(row.id, Arc::new(CachedActor { json, version }));
+            loaded.insert(row.id, cached(&row, version)?);
         }
         if from_primary && self.armed.load(Ordering::SeqCst) {
             let mut map = self.map.write().expect("actor cache lock");
@@ -230,6 +204,79 @@ impl ActorCache {
         }
         Err(AppError::Unavailable("the LISTEN connection closed".into()))
     }
+}
+
+/// The actors of one snapshot (an export's transaction), each read once on its connection:
+/// every document shows its actors as they were in the snapshot, whatever changed since (the
+/// shared cache holds the actors as they are now).
+#[derive(Default)]
+pub struct ActorSnapshot(HashMap<Uuid, Arc<CachedActor>>);
+
+impl ActorSnapshot {
+    /// Completes stored documents read in the snapshot that `conn` is in.
+    pub async fn complete(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        stored: Vec<Stored>,
+    ) -> AppResult<Vec<Doc>> {
+        let finder = memmem::Finder::new(MARKER);
+        let mut wanted: Vec<Uuid> = Vec::new();
+        for s in &stored {
+            for at in finder.find_iter(s.body.as_bytes()) {
+                let id = marker_id(&s.body, at)?;
+                if !self.0.contains_key(&id) {
+                    wanted.push(id);
+                }
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        if !wanted.is_empty() {
+            for (row, version) in document::actors(conn, &wanted).await? {
+                self.0.insert(row.id, cached(&row, version)?);
+            }
+        }
+        substitute(&finder, stored, |id| self.0.get(id))
+    }
+}
+
+fn cached(row: &crate::models::actor::ActorRefRow, version: i64) -> AppResult<Arc<CachedActor>> {
+    let json = serde_json::to_string(&crate::views::ActorRef::from_row(row)?)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Arc::new(CachedActor { json, version }))
+}
+
+/// Every marker of the stored documents replaced with its actor's JSON.
+fn substitute<'a>(
+    finder: &memmem::Finder,
+    stored: Vec<Stored>,
+    actor: impl Fn(&Uuid) -> Option<&'a Arc<CachedActor>>,
+) -> AppResult<Vec<Doc>> {
+    stored
+        .into_iter()
+        .map(|s| {
+            let mut body = String::with_capacity(s.body.len() + 256);
+            let mut actors = 0i64;
+            let mut from = 0;
+            for at in finder.find_iter(s.body.as_bytes()) {
+                let id = marker_id(&s.body, at)?;
+                let actor = actor(&id).ok_or_else(|| {
+                    AppError::Internal(format!("action {}: actor {id} not found", s.id))
+                })?;
+                body.push_str(&s.body[from..at]);
+                body.push_str(&actor.json);
+                actors += actor.version;
+                from = at + MARKER_LEN;
+            }
+            body.push_str(&s.body[from..]);
+            Ok(Doc {
+                id: s.id,
+                body,
+                version: s.version,
+                actors,
+            })
+        })
+        .collect()
 }
 
 fn marker_id(body: &str, at: usize) -> AppResult<Uuid> {

@@ -33,6 +33,11 @@ pub struct ActionLine {
     /// The line is a deleted action's document (`deleted_at` set, as exports with
     /// `show_deleted=true` write them): it may stand for a stored deleted action, unchanged.
     pub deleted: bool,
+    /// Values that could not be read (stand-ins took their place in `input`).
+    pub faults: Vec<FieldError>,
+    /// The API's static rules broken: the rules that need the stored actors and types add
+    /// theirs, as the API's do, before the line is judged (`validation::merge` of both).
+    pub broken: Vec<FieldError>,
     pub input: NewAction,
     pub refs: Vec<Ref>,
 }
@@ -128,20 +133,15 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
         faults.extend(errors.iter().cloned());
         faults
     })?;
-    errors.extend(merge(
-        &faults,
-        crate::service::actions::check_static(&input),
-    ));
-    if errors.is_empty() {
-        Ok(Parsed::Action(Box::new(ActionLine {
-            id,
-            deleted,
-            input,
-            refs,
-        })))
-    } else {
-        Err(errors)
-    }
+    errors.extend(faults);
+    Ok(Parsed::Action(Box::new(ActionLine {
+        id,
+        deleted,
+        broken: crate::service::actions::check_static(&input),
+        input,
+        refs,
+        faults: errors,
+    })))
 }
 
 /// An actor object sent as `{"code": ...}` (as documents embed actors) is read by its code.

@@ -408,7 +408,17 @@ pub async fn action_pass(
             match parsed {
                 None => {}
                 Some(Ok(Parsed::Action(a))) => encode_action(&mut enc, n, *a, &actors, &types),
-                Some(Ok(Parsed::Actor(_))) => {}
+                // An actor line the actor pass did not see (its key written with escapes):
+                // its actor was not created, and saying nothing would lose it.
+                Some(Ok(Parsed::Actor(_))) => encode_rejected(
+                    &mut enc,
+                    n,
+                    &[FieldError::new(
+                        "actor",
+                        "an actor line must begin with `{\"actor\"` written as it is (no \
+                         escapes in the key)",
+                    )],
+                ),
                 Some(Err(errors)) => encode_rejected(&mut enc, n, &errors),
             }
             if enc.buf.len() >= CHUNK {
@@ -483,10 +493,11 @@ fn encode_action(
     types: &ActionTypes,
 ) {
     let input = &a.input;
-    let mut errors = Vec::new();
+    let mut broken = a.broken;
     // Whether the authority acts for the initiator is checked in SQL over all lines at once
     // (`actor_acts_for`), since it walks the parent chains.
-    check_references(types, input, actors, true, &mut errors);
+    check_references(types, input, actors, true, &mut broken);
+    let errors = crate::validation::merge(&a.faults, broken);
     if !errors.is_empty() {
         return encode_rejected(enc, n, &errors);
     }

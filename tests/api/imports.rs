@@ -993,3 +993,41 @@ async fn deleted_actions_of_an_export_stay_as_they_are() {
         .await
         .assert_status(404);
 }
+
+/// A rejected line lists what `POST /v1/actions` lists for the same body: the rules that need
+/// stored actors and types as well as the others.
+#[tokio::test]
+async fn a_rejected_line_has_the_apis_messages_and_escaped_actor_lines_are_not_lost() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let body = json!({"title": "", "initiator": "ZZZ", "target": "CHN", "type": "no_such_type",
+                      "status": "in_force", "announced_on": "2020-07-09", "severity": 99,
+                      "sources": [{"url": "nope"}], "designations": [{"actor": "nobody"}]});
+    let api = app.post("/v1/actions", &body).await;
+    api.assert_status(422);
+    let pairs = |errors: &Value| -> BTreeSet<(String, String)> {
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["field"].to_string(), e["message"].to_string()))
+            .collect()
+    };
+    let expected = pairs(&api.body["errors"]);
+    assert!(
+        expected.iter().any(|(f, _)| f == "\"type\"")
+            && expected.iter().any(|(f, _)| f == "\"title\""),
+        "{expected:?}"
+    );
+
+    let mut file =
+        b"{\"\\u0061ctor\": {\"code\": \"FRA\", \"name\": \"France\", \"kind\": \"state\"}}\n"
+            .to_vec();
+    file.extend_from_slice(&ndjson(&[body]));
+    let job = import(&app, "?partial=true", file).await;
+    assert_eq!(counts(&job), [2, 0, 0, 0, 2], "{job}");
+    assert_eq!(job["rejected_lines"][0]["line"], 1, "{job}");
+    assert_eq!(job["rejected_lines"][0]["errors"][0]["field"], "actor");
+    assert_eq!(job["rejected_lines"][1]["line"], 2, "{job}");
+    assert_eq!(pairs(&job["rejected_lines"][1]["errors"]), expected);
+}
