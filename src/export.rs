@@ -18,6 +18,13 @@ const BATCH: i64 = 500;
 /// transaction), so that a stalled download cannot hold a connection for ever.
 pub const IDLE_TIMEOUT_SECS: u64 = 60;
 
+/// Exports running at once by default: a quarter of the pool, at least one, so that exports
+/// that are slow to download (each holds a connection throughout) leave the rest of the
+/// server its connections.
+pub fn default_slots(pool_size: usize) -> usize {
+    (pool_size / 4).max(1)
+}
+
 crate::models::enums::text_enum! {
     /// The export's format: `ndjson` (default) or `csv`.
     Format {

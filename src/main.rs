@@ -63,6 +63,11 @@ enum Command {
         /// Maximum database connections.
         #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16)]
         pool_size: usize,
+        /// Exports (`GET /v1/actions/export`) running at once; more are answered with 503.
+        /// Each holds a database connection for its whole download. Default: a quarter of
+        /// --pool-size, at least 1.
+        #[arg(long, env = "RIPOSTE_MAX_EXPORTS", value_parser = clap::value_parser!(u32).range(1..))]
+        max_exports: Option<u32>,
         /// Serve reads without an API key (false: reads need a `read` key).
         #[arg(long, env = "RIPOSTE_PUBLIC_READ", default_value_t = true, action = clap::ArgAction::Set)]
         public_read: bool,
@@ -309,6 +314,7 @@ fn run(cli: Cli) -> Result<(), String> {
             seed,
             workers,
             pool_size,
+            max_exports,
             public_read,
             require_if_match,
             rate_limit,
@@ -354,6 +360,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         give_up_after: webhook_give_up_after,
                         ..Default::default()
                     },
+                    max_exports: max_exports.map(|n| n as usize),
                     ..Config::default()
                 };
                 let mut state = AppState::with_config(pool, &url, config)

@@ -5,6 +5,10 @@ use std::io::Read;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+
 use super::helpers::{id_of, TestApp};
 
 async fn raw(app: &TestApp, path: &str, gzip: bool) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
@@ -189,4 +193,109 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
     // Over HTTP the whole export is there too.
     let (_, _, all) = raw(&app, "/v1/actions/export", false).await;
     assert_eq!(String::from_utf8(all).unwrap().lines().count(), 1220);
+}
+
+/// A test app whose database holds `actions` generated actions (about 1.4 KB each as NDJSON).
+async fn app_with_actions(config: riposte::state::Config, actions: u64) -> TestApp {
+    let app = TestApp::spawn_with(config).await;
+    riposte::generate::run(&app.db_url, riposte::generate::Options { actions, seed: 1 })
+        .await
+        .expect("generate");
+    app
+}
+
+/// Sends `GET path` on a socket of its own, and reads nothing; `small` gives the socket a
+/// small receive buffer (for a client that will never read: with one, a client reading
+/// small pieces would wait on TCP's zero-window probes).
+async fn open_unread(app: &TestApp, path: &str, small: bool) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if small {
+        socket.set_recv_buffer_size(4096).unwrap();
+    }
+    let addr = app.base.trim_start_matches("http://").parse().unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    stream
+}
+
+/// Waits until `cond` holds, for up to 10 s.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < until, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Exports that their clients do not read hold their slots, never the whole pool: one more
+/// export is refused at once with 503 and `Retry-After`, while the rest of the API answers;
+/// once they are closed, exports work again.
+#[tokio::test]
+async fn exports_beyond_their_slots_get_503_and_the_api_keeps_answering() {
+    let app = app_with_actions(
+        riposte::state::Config {
+            rate_limits: Default::default(),
+            ..Default::default()
+        },
+        4000,
+    )
+    .await;
+    // The test app's pool has 8 connections: a quarter of them.
+    let slots = riposte::export::default_slots(8);
+    assert_eq!(slots, 2);
+    let mut held = Vec::new();
+    for _ in 0..slots {
+        held.push(open_unread(&app, "/v1/actions/export", true).await);
+    }
+    eventually("the held exports took every slot", || {
+        app.state.exports.available_permits() == 0
+    })
+    .await;
+    // The files are larger than what the sockets buffer: the held exports stay stuck.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.state.exports.available_permits(), 0);
+
+    let started = Instant::now();
+    let busy = app.get("/v1/actions/export");
+    let busy = busy.await;
+    busy.assert_problem(503, None);
+    assert_eq!(busy.header("retry-after"), Some("5"));
+    assert!(
+        busy.body["detail"].as_str().unwrap().contains("export"),
+        "{}",
+        busy.text
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused at once"
+    );
+
+    // The rest of the API has its connections.
+    for path in ["/v1/actions?limit=1", "/readyz"] {
+        let started = Instant::now();
+        app.get(path).await.assert_status(200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    app.action(serde_json::json!({"initiator": "USA", "target": "CHN"}))
+        .await;
+
+    // Closed, they give their slots back, and an export runs to its end.
+    drop(held);
+    eventually("the closed exports gave their slots back", || {
+        app.state.exports.available_permits() == slots
+    })
+    .await;
+    let (status, _, body) = raw(&app, "/v1/actions/export", false).await;
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 4001);
 }
