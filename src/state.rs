@@ -36,6 +36,9 @@ pub struct Config {
     /// Exports running at once in this process (`RIPOSTE_MAX_EXPORTS`); by default a quarter
     /// of the pool (`export::default_slots`). Each holds a connection for its whole download.
     pub max_exports: Option<usize>,
+    /// An export whose client accepts no bytes for this long is ended, giving back its
+    /// connection and its slot (`export::IDLE_TIMEOUT`; shorter in tests).
+    pub export_idle: std::time::Duration,
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -59,6 +62,7 @@ impl Default for Config {
             max_import_bytes: crate::limits::MAX_IMPORT_BYTES,
             webhooks: crate::webhook::Settings::default(),
             max_exports: None,
+            export_idle: crate::export::IDLE_TIMEOUT,
         }
     }
 }

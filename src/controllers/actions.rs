@@ -293,20 +293,12 @@ pub async fn export(
     })?;
     let mut conn = state.conn().await?;
     let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
+    let idle = state.config.export_idle;
     let export =
-        crate::export::Export::begin(conn, state.actors.clone(), filter, sort, format).await?;
-    // The slot goes with the body: it is given back when the download ends, however it ends.
-    let body = futures_util::stream::unfold(Some((export, slot)), |export| async move {
-        let (mut export, slot) = export?;
-        match export.next().await {
-            Ok(Some(bytes)) => Some((Ok(web::Bytes::from(bytes)), Some((export, slot)))),
-            Ok(None) => None,
-            Err(e) => {
-                // The status is sent already: the file ends short, and the log says why.
-                log::warn!("export ended early: {e}");
-                Some((Err(actix_web::Error::from(e)), None))
-            }
-        }
+        crate::export::Export::begin(conn, state.actors.clone(), filter, sort, format, idle)
+            .await?;
+    let body = futures_util::StreamExt::map(export.serve(slot, idle), |piece| {
+        piece.map_err(actix_web::Error::from)
     });
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::helpers::{id_of, TestApp};
 
@@ -161,6 +161,7 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
         Default::default(),
         riposte::models::enums::ActionSort::NewestFirst,
         riposte::export::Format::Ndjson,
+        riposte::export::IDLE_TIMEOUT,
     )
     .await
     .unwrap();
@@ -222,6 +223,56 @@ async fn open_unread(app: &TestApp, path: &str, small: bool) -> tokio::net::TcpS
         .await
         .unwrap();
     stream
+}
+
+/// Reads a response of `open_unread` to its end, `step` bytes at a time with `pause` between
+/// reads: its status, its body (de-chunked) and whether the body ended as a complete chunked
+/// body does (else the server cut it short).
+async fn read_paced(
+    stream: &mut tokio::net::TcpStream,
+    step: usize,
+    pause: Duration,
+) -> (u16, Vec<u8>, bool) {
+    let mut raw = Vec::new();
+    let mut buf = vec![0; step];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    let mut rest = &raw[head_end..];
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return (status, body, false);
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap(), 16).unwrap();
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return (status, body, rest.starts_with(b"\r\n"));
+        }
+        if rest.len() < size + 2 {
+            return (status, body, false);
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
 }
 
 /// Waits until `cond` holds, for up to 10 s.
@@ -298,4 +349,48 @@ async fn exports_beyond_their_slots_get_503_and_the_api_keeps_answering() {
     let (status, _, body) = raw(&app, "/v1/actions/export", false).await;
     assert_eq!(status, 200);
     assert_eq!(String::from_utf8(body).unwrap().lines().count(), 4001);
+}
+
+/// The idle bound counts the time since the client last accepted bytes, not the length of
+/// the download: a client that keeps reading gets the whole file, however long it takes, and
+/// one that stops reading is cut off and gives its slot back. (Over loopback the kernel's
+/// send buffer grows to megabytes and the socket only takes more once a third of it is
+/// drained, so the reader here is not very slow: it still takes several idle bounds.)
+#[tokio::test]
+async fn a_slow_reader_gets_the_whole_export_and_a_stalled_one_is_cut_off() {
+    let idle = Duration::from_secs(1);
+    let app = app_with_actions(
+        riposte::state::Config {
+            rate_limits: Default::default(),
+            export_idle: idle,
+            ..Default::default()
+        },
+        4000,
+    )
+    .await;
+    let slots = app.state.exports.available_permits();
+
+    // About 5.6 MB, 16 KB every 6 ms or so.
+    let started = Instant::now();
+    let mut slow = open_unread(&app, "/v1/actions/export", false).await;
+    let (status, body, complete) = read_paced(&mut slow, 16 * 1024, Duration::from_millis(6)).await;
+    assert_eq!(status, 200);
+    assert!(complete, "the export was cut short");
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 4000);
+    assert!(started.elapsed() > idle, "{:?}", started.elapsed());
+
+    // A client that stops reading is cut off after the idle bound, and its slot is free.
+    let mut stalled = open_unread(&app, "/v1/actions/export", true).await;
+    eventually("the export started", || {
+        app.state.exports.available_permits() < slots
+    })
+    .await;
+    eventually("the stalled export gave its slot back", || {
+        app.state.exports.available_permits() == slots
+    })
+    .await;
+    let (status, body, complete) = read_paced(&mut stalled, 64 * 1024, Duration::ZERO).await;
+    assert_eq!(status, 200);
+    assert!(!complete, "a stalled export ends short");
+    assert!(String::from_utf8_lossy(&body).lines().count() < 4000);
 }
