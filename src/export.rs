@@ -3,7 +3,12 @@
 //! the columns of `CSV_COLUMNS`), streamed from one snapshot in keyset batches, so memory
 //! stays flat whatever the size and the export agrees with itself while writes go on.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use diesel_async::{AnsiTransactionManager, TransactionManager};
+use futures_util::Stream;
 
 use crate::db::DbConn;
 use crate::documents::ActorCache;
@@ -14,9 +19,26 @@ use crate::views::Action;
 
 /// Actions read and written per batch.
 const BATCH: i64 = 500;
-/// A client that stops reading for this long ends its export (PostgreSQL closes the idle
-/// transaction), so that a stalled download cannot hold a connection for ever.
-pub const IDLE_TIMEOUT_SECS: u64 = 60;
+/// A client that accepts no bytes for this long ends its export (`serve`), so that a stalled
+/// download cannot hold a connection for ever. A client that keeps reading, however slowly,
+/// is never cut off.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The pieces a batch is handed to the socket in: small, so that the time between two of
+/// them measures how long the client takes to accept bytes, not to drain a whole batch.
+const PIECE: usize = 16 * 1024;
+
+/// Exports running at once by default: a quarter of the pool, at least one, so that exports
+/// that are slow to download (each holds a connection throughout) leave the rest of the
+/// server its connections.
+pub fn default_slots(pool_size: usize) -> usize {
+    (pool_size / 4).max(1)
+}
+
+/// PostgreSQL's own bound on the snapshot's idle time, a backstop behind `serve`'s (which
+/// keeps the transaction busy well within it): twice the idle bound.
+fn backstop(idle: Duration) -> Duration {
+    idle * 2
+}
 
 crate::models::enums::text_enum! {
     /// The export's format: `ndjson` (default) or `csv`.
@@ -81,19 +103,23 @@ pub struct Export {
 }
 
 impl Export {
-    /// Opens the snapshot every batch will read.
+    /// Opens the snapshot every batch will read. PostgreSQL ends it when it stays idle for
+    /// twice `idle` (`serve` keeps it busy; a caller that waits between batches, such as the
+    /// CLI on a stalled pipe, is cut off then).
     pub async fn begin(
         mut conn: DbConn,
         actors: std::sync::Arc<ActorCache>,
         filter: ActionFilter,
         sort: ActionSort,
         format: Format,
+        idle: Duration,
     ) -> AppResult<Self> {
         AnsiTransactionManager::begin_transaction_sql(
             &mut *conn,
             &format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
-                 SET LOCAL idle_in_transaction_session_timeout = '{IDLE_TIMEOUT_SECS}s'"
+                 SET LOCAL idle_in_transaction_session_timeout = '{}ms'",
+                backstop(idle).as_millis().max(1)
             ),
         )
         .await?;
@@ -158,6 +184,102 @@ impl Export {
             AnsiTransactionManager::commit_transaction(&mut *self.conn).await?;
         }
         Ok(Some(out))
+    }
+
+    /// Runs a trivial statement in the snapshot, so that PostgreSQL does not end it as idle
+    /// while its client is still reading the last batch.
+    async fn touch(&mut self) -> AppResult<()> {
+        if self.done {
+            // Committed already: nothing left to keep open.
+            return Ok(());
+        }
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut *self.conn).await?;
+        Ok(())
+    }
+
+    /// The export as an HTTP body. A task of its own fetches the batches and hands them on in
+    /// small pieces, and the export ends (its connection and `slot` given back) when the
+    /// file is complete, when the client goes away, or when the client accepts no bytes for
+    /// `idle`. A client that keeps reading is never cut off: while it drains a batch the task
+    /// touches the snapshot every `idle / 2`. A file that ends early ends with an error, so
+    /// that the response is cut off instead of looking complete.
+    pub fn serve(
+        self,
+        slot: tokio::sync::OwnedSemaphorePermit,
+        idle: Duration,
+    ) -> impl Stream<Item = AppResult<actix_web::web::Bytes>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let complete = Arc::new(AtomicBool::new(false));
+        actix_web::rt::spawn(self.feed(tx, complete.clone(), slot, idle));
+        futures_util::stream::unfold(Some(rx), move |rx| {
+            let complete = complete.clone();
+            async move {
+                let mut rx = rx?;
+                match rx.recv().await {
+                    Some(item) => Some((item, Some(rx))),
+                    None if complete.load(Ordering::SeqCst) => None,
+                    None => Some((
+                        Err(AppError::Unavailable("the export ended early".into())),
+                        None,
+                    )),
+                }
+            }
+        })
+    }
+
+    async fn feed(
+        mut self,
+        tx: tokio::sync::mpsc::Sender<AppResult<actix_web::web::Bytes>>,
+        complete: Arc<AtomicBool>,
+        _slot: tokio::sync::OwnedSemaphorePermit,
+        idle: Duration,
+    ) {
+        let started = Instant::now();
+        loop {
+            let mut batch = match self.next().await {
+                Ok(Some(batch)) => actix_web::web::Bytes::from(batch),
+                Ok(None) => {
+                    complete.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => {
+                    // The status is sent already: the file ends short, and the log says why.
+                    log::warn!("export ended early after {} actions: {e}", self.written);
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let mut touched = Instant::now();
+            while !batch.is_empty() {
+                if touched.elapsed() >= idle / 2 {
+                    if let Err(e) = self.touch().await {
+                        log::warn!("export ended early after {} actions: {e}", self.written);
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                    touched = Instant::now();
+                }
+                let piece = batch.split_to(PIECE.min(batch.len()));
+                match tokio::time::timeout(idle, tx.send(Ok(piece))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => {
+                        log::info!(
+                            "export abandoned by its client after {} s",
+                            started.elapsed().as_secs()
+                        );
+                        return;
+                    }
+                    Err(_) => {
+                        log::warn!(
+                            "export ended early: its client accepted no bytes for {} s; its \
+                             connection is given back",
+                            idle.as_secs_f32()
+                        );
+                        return;
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -63,6 +63,14 @@ enum Command {
         /// Maximum database connections.
         #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16)]
         pool_size: usize,
+        /// Exports (`GET /v1/actions/export`) running at once; more are answered with 503.
+        /// Each holds a database connection for its whole download. Default: a quarter of
+        /// --pool-size, at least 1.
+        #[arg(long, env = "RIPOSTE_MAX_EXPORTS", value_parser = clap::value_parser!(u32).range(1..))]
+        max_exports: Option<u32>,
+        /// An export whose client accepts no bytes for this long is cut short. For tests.
+        #[arg(long, env = "RIPOSTE_EXPORT_IDLE_TIMEOUT", default_value = "60s", value_parser = riposte::webhook::parse_duration, hide = true)]
+        export_idle_timeout: std::time::Duration,
         /// Serve reads without an API key (false: reads need a `read` key).
         #[arg(long, env = "RIPOSTE_PUBLIC_READ", default_value_t = true, action = clap::ArgAction::Set)]
         public_read: bool,
@@ -325,6 +333,8 @@ fn run(cli: Cli) -> Result<(), String> {
             seed,
             workers,
             pool_size,
+            max_exports,
+            export_idle_timeout,
             public_read,
             require_if_match,
             rate_limit,
@@ -371,6 +381,8 @@ fn run(cli: Cli) -> Result<(), String> {
                         give_up_after: webhook_give_up_after,
                         concurrency: webhook_concurrency as usize,
                     },
+                    max_exports: max_exports.map(|n| n as usize),
+                    export_idle: export_idle_timeout,
                     ..Config::default()
                 };
                 let mut state = AppState::with_config(pool, &url, config)
@@ -556,10 +568,16 @@ async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, 
         riposte::controllers::actions::export_query(&mut conn, &state.types, query)
             .await
             .map_err(|e| format!("--query or --format: {e}"))?;
-    let mut export =
-        riposte::export::Export::begin(conn, state.actors.clone(), filter, sort, format)
-            .await
-            .map_err(|e| e.to_string())?;
+    let mut export = riposte::export::Export::begin(
+        conn,
+        state.actors.clone(),
+        filter,
+        sort,
+        format,
+        riposte::export::IDLE_TIMEOUT,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut out: Box<dyn Write> = match &output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)

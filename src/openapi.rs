@@ -78,6 +78,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             UnsupportedMediaType,
             Unprocessable,
             ServiceUnavailable,
+            ExportsBusy,
             InternalError
         )
     ),
@@ -281,6 +282,45 @@ problem_response!(
     "The service is temporarily unavailable",
     "no database connection is available; retry in a few seconds"
 );
+/// 503 of `GET /v1/actions/export` when every export slot is taken.
+pub struct ExportsBusy;
+
+impl<'r> ToResponse<'r> for ExportsBusy {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let example = json!({
+            "type": "/problems/unavailable",
+            "title": "The service is temporarily unavailable",
+            "status": 503,
+            "detail": "every export slot of this server is busy with other downloads; retry later",
+        });
+        (
+            "ExportsBusy",
+            ResponseBuilder::new()
+                .description(
+                    "Every export slot of this server is taken (`--max-exports`, by default a \
+                     quarter of `--pool-size`), or the database is unreachable or busy; retry \
+                     after `Retry-After` seconds",
+                )
+                .header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Object::with_type(Type::Integer))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build(),
+                )
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .example(Some(example))
+                        .build(),
+                )
+                .build()
+                .into(),
+        )
+    }
+}
+
 problem_response!(
     InternalError,
     500,

@@ -33,6 +33,12 @@ pub struct Config {
     pub max_import_bytes: u64,
     /// Webhook deliveries: the address guard's switch and the timings.
     pub webhooks: crate::webhook::Settings,
+    /// Exports running at once in this process (`RIPOSTE_MAX_EXPORTS`); by default a quarter
+    /// of the pool (`export::default_slots`). Each holds a connection for its whole download.
+    pub max_exports: Option<usize>,
+    /// An export whose client accepts no bytes for this long is ended, giving back its
+    /// connection and its slot (`export::IDLE_TIMEOUT`; shorter in tests).
+    pub export_idle: std::time::Duration,
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -55,6 +61,8 @@ impl Default for Config {
             heartbeat: std::time::Duration::from_secs(15),
             max_import_bytes: crate::limits::MAX_IMPORT_BYTES,
             webhooks: crate::webhook::Settings::default(),
+            max_exports: None,
+            export_idle: crate::export::IDLE_TIMEOUT,
         }
     }
 }
@@ -91,6 +99,8 @@ pub struct AppState {
     pub actors: Arc<crate::documents::ActorCache>,
     /// Numbers committed changes after this process's writes (see `wake`).
     pub sequencer: Arc<crate::wake::Sequencer>,
+    /// Slots for exports running at once, shared by every HTTP worker (`Config::max_exports`).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -103,7 +113,12 @@ impl AppState {
         let types = ActionTypes::load(&pool).await?;
         let token_key = token_key(&pool, config.token_secret.as_deref()).await?;
         let limiter = Limiter::new(config.rate_limits);
+        let exports = config
+            .max_exports
+            .unwrap_or_else(|| crate::export::default_slots(pool.status().max_size))
+            .max(1);
         Ok(AppState {
+            exports: Arc::new(tokio::sync::Semaphore::new(exports)),
             actors: Arc::new(crate::documents::ActorCache::new(pool.clone())),
             sequencer: Arc::new(crate::wake::Sequencer::new(pool.clone())),
             pool,

@@ -271,32 +271,34 @@ pub async fn export_query(
 
 /// Every action the filters of `GET /v1/actions` select, in one file streamed from one
 /// snapshot (gzip with `Accept-Encoding: gzip`). `sort` orders it; `limit`, `page_token` and
-/// `include_total` do not apply.
+/// `include_total` do not apply. A server runs a few exports at once (a quarter of its
+/// database connections by default); beyond them the answer is 503 with `Retry-After`. A
+/// client that accepts no bytes for 60 s has its download cut short.
 #[utoipa::path(get, path = "/v1/actions/export", tag = "actions",
     params(ExportFormat, ActionListParams),
     responses((status = 200, description = "The actions, as NDJSON or CSV",
-        content((String = "application/x-ndjson"), (String = "text/csv")))))]
+        content((String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 503, response = crate::openapi::ExportsBusy)))]
 #[route("/v1/actions/export", method = "GET", method = "HEAD")]
 pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
 ) -> AppResult<HttpResponse> {
+    // A slot before a connection: a refused export costs the pool nothing.
+    let slot = state.exports.clone().try_acquire_owned().map_err(|_| {
+        AppError::Unavailable(
+            "every export slot of this server is busy with other downloads; retry later".into(),
+        )
+    })?;
     let mut conn = state.conn().await?;
     let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
+    let idle = state.config.export_idle;
     let export =
-        crate::export::Export::begin(conn, state.actors.clone(), filter, sort, format).await?;
-    let body = futures_util::stream::unfold(Some(export), |export| async move {
-        let mut export = export?;
-        match export.next().await {
-            Ok(Some(bytes)) => Some((Ok(web::Bytes::from(bytes)), Some(export))),
-            Ok(None) => None,
-            Err(e) => {
-                // The status is sent already: the file ends short, and the log says why.
-                log::warn!("export ended early: {e}");
-                Some((Err(actix_web::Error::from(e)), None))
-            }
-        }
+        crate::export::Export::begin(conn, state.actors.clone(), filter, sort, format, idle)
+            .await?;
+    let body = futures_util::StreamExt::map(export.serve(slot, idle), |piece| {
+        piece.map_err(actix_web::Error::from)
     });
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())

@@ -5,6 +5,10 @@ use std::io::Read;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use super::helpers::{id_of, TestApp};
 
 async fn raw(app: &TestApp, path: &str, gzip: bool) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
@@ -157,6 +161,7 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
         Default::default(),
         riposte::models::enums::ActionSort::NewestFirst,
         riposte::export::Format::Ndjson,
+        riposte::export::IDLE_TIMEOUT,
     )
     .await
     .unwrap();
@@ -189,4 +194,203 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
     // Over HTTP the whole export is there too.
     let (_, _, all) = raw(&app, "/v1/actions/export", false).await;
     assert_eq!(String::from_utf8(all).unwrap().lines().count(), 1220);
+}
+
+/// A test app whose database holds `actions` generated actions (about 1.4 KB each as NDJSON).
+async fn app_with_actions(config: riposte::state::Config, actions: u64) -> TestApp {
+    let app = TestApp::spawn_with(config).await;
+    riposte::generate::run(&app.db_url, riposte::generate::Options { actions, seed: 1 })
+        .await
+        .expect("generate");
+    app
+}
+
+/// Sends `GET path` on a socket of its own, and reads nothing; `small` gives the socket a
+/// small receive buffer (for a client that will never read: with one, a client reading
+/// small pieces would wait on TCP's zero-window probes).
+async fn open_unread(app: &TestApp, path: &str, small: bool) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if small {
+        socket.set_recv_buffer_size(4096).unwrap();
+    }
+    let addr = app.base.trim_start_matches("http://").parse().unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    stream
+}
+
+/// Reads a response of `open_unread` to its end, `step` bytes at a time with `pause` between
+/// reads: its status, its body (de-chunked) and whether the body ended as a complete chunked
+/// body does (else the server cut it short).
+async fn read_paced(
+    stream: &mut tokio::net::TcpStream,
+    step: usize,
+    pause: Duration,
+) -> (u16, Vec<u8>, bool) {
+    let mut raw = Vec::new();
+    let mut buf = vec![0; step];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    let mut rest = &raw[head_end..];
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return (status, body, false);
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap(), 16).unwrap();
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return (status, body, rest.starts_with(b"\r\n"));
+        }
+        if rest.len() < size + 2 {
+            return (status, body, false);
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// Waits until `cond` holds, for up to 10 s.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < until, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Exports that their clients do not read hold their slots, never the whole pool: one more
+/// export is refused at once with 503 and `Retry-After`, while the rest of the API answers;
+/// once they are closed, exports work again.
+#[tokio::test]
+async fn exports_beyond_their_slots_get_503_and_the_api_keeps_answering() {
+    let app = app_with_actions(
+        riposte::state::Config {
+            rate_limits: Default::default(),
+            ..Default::default()
+        },
+        4000,
+    )
+    .await;
+    // The test app's pool has 8 connections: a quarter of them.
+    let slots = riposte::export::default_slots(8);
+    assert_eq!(slots, 2);
+    let mut held = Vec::new();
+    for _ in 0..slots {
+        held.push(open_unread(&app, "/v1/actions/export", true).await);
+    }
+    eventually("the held exports took every slot", || {
+        app.state.exports.available_permits() == 0
+    })
+    .await;
+    // The files are larger than what the sockets buffer: the held exports stay stuck.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.state.exports.available_permits(), 0);
+
+    let started = Instant::now();
+    let busy = app.get("/v1/actions/export");
+    let busy = busy.await;
+    busy.assert_problem(503, None);
+    assert_eq!(busy.header("retry-after"), Some("5"));
+    assert!(
+        busy.body["detail"].as_str().unwrap().contains("export"),
+        "{}",
+        busy.text
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused at once"
+    );
+
+    // The rest of the API has its connections.
+    for path in ["/v1/actions?limit=1", "/readyz"] {
+        let started = Instant::now();
+        app.get(path).await.assert_status(200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    app.action(serde_json::json!({"initiator": "USA", "target": "CHN"}))
+        .await;
+
+    // Closed, they give their slots back, and an export runs to its end.
+    drop(held);
+    eventually("the closed exports gave their slots back", || {
+        app.state.exports.available_permits() == slots
+    })
+    .await;
+    let (status, _, body) = raw(&app, "/v1/actions/export", false).await;
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 4001);
+}
+
+/// The idle bound counts the time since the client last accepted bytes, not the length of
+/// the download: a client that keeps reading gets the whole file, however long it takes, and
+/// one that stops reading is cut off and gives its slot back. (Over loopback the kernel's
+/// send buffer grows to megabytes and the socket only takes more once a third of it is
+/// drained, so the reader here is not very slow: it still takes several idle bounds.)
+#[tokio::test]
+async fn a_slow_reader_gets_the_whole_export_and_a_stalled_one_is_cut_off() {
+    let idle = Duration::from_secs(1);
+    let app = app_with_actions(
+        riposte::state::Config {
+            rate_limits: Default::default(),
+            export_idle: idle,
+            ..Default::default()
+        },
+        4000,
+    )
+    .await;
+    let slots = app.state.exports.available_permits();
+
+    // About 5.6 MB, 16 KB every 6 ms or so.
+    let started = Instant::now();
+    let mut slow = open_unread(&app, "/v1/actions/export", false).await;
+    let (status, body, complete) = read_paced(&mut slow, 16 * 1024, Duration::from_millis(6)).await;
+    assert_eq!(status, 200);
+    assert!(complete, "the export was cut short");
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 4000);
+    assert!(started.elapsed() > idle, "{:?}", started.elapsed());
+
+    // A client that stops reading is cut off after the idle bound, and its slot is free.
+    let mut stalled = open_unread(&app, "/v1/actions/export", true).await;
+    eventually("the export started", || {
+        app.state.exports.available_permits() < slots
+    })
+    .await;
+    eventually("the stalled export gave its slot back", || {
+        app.state.exports.available_permits() == slots
+    })
+    .await;
+    let (status, body, complete) = read_paced(&mut stalled, 64 * 1024, Duration::ZERO).await;
+    assert_eq!(status, 200);
+    assert!(!complete, "a stalled export ends short");
+    assert!(String::from_utf8_lossy(&body).lines().count() < 4000);
 }
