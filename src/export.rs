@@ -11,7 +11,7 @@ use diesel_async::{AnsiTransactionManager, TransactionManager};
 use futures_util::Stream;
 
 use crate::db::DbConn;
-use crate::documents::ActorCache;
+use crate::documents::ActorSnapshot;
 use crate::error::{AppError, AppResult};
 use crate::models::action_list::{self, ActionFilter, Cursor};
 use crate::models::enums::ActionSort;
@@ -91,7 +91,8 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// An export in progress: its connection (inside the snapshot's transaction) and position.
 pub struct Export {
     conn: DbConn,
-    actors: std::sync::Arc<ActorCache>,
+    /// The actors as the snapshot has them (the shared cache has them as they are now).
+    actors: ActorSnapshot,
     filter: ActionFilter,
     sort: ActionSort,
     format: Format,
@@ -108,7 +109,6 @@ impl Export {
     /// CLI on a stalled pipe, is cut off then).
     pub async fn begin(
         mut conn: DbConn,
-        actors: std::sync::Arc<ActorCache>,
         filter: ActionFilter,
         sort: ActionSort,
         format: Format,
@@ -125,7 +125,7 @@ impl Export {
         .await?;
         Ok(Export {
             conn,
-            actors,
+            actors: ActorSnapshot::default(),
             filter,
             sort,
             format,
@@ -157,7 +157,11 @@ impl Export {
             self.done = true;
         }
         self.after = rows.last().map(|r| r.cursor(self.sort));
-        let docs = crate::service::actions::documents(&mut self.conn, &self.actors, rows).await?;
+        let stored = rows
+            .into_iter()
+            .map(crate::models::action_list::Listed::stored)
+            .collect::<diesel::QueryResult<Vec<_>>>()?;
+        let docs = self.actors.complete(&mut self.conn, stored).await?;
         self.written += docs.len() as u64;
         match self.format {
             // The stored documents, as they are.

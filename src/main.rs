@@ -568,16 +568,10 @@ async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, 
         riposte::controllers::actions::export_query(&mut conn, &state.types, query)
             .await
             .map_err(|e| format!("--query or --format: {e}"))?;
-    let mut export = riposte::export::Export::begin(
-        conn,
-        state.actors.clone(),
-        filter,
-        sort,
-        format,
-        riposte::export::IDLE_TIMEOUT,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let mut export =
+        riposte::export::Export::begin(conn, filter, sort, format, riposte::export::IDLE_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut out: Box<dyn Write> = match &output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)

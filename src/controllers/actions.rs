@@ -294,9 +294,7 @@ pub async fn export(
     let mut conn = state.conn().await?;
     let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
     let idle = state.config.export_idle;
-    let export =
-        crate::export::Export::begin(conn, state.actors.clone(), filter, sort, format, idle)
-            .await?;
+    let export = crate::export::Export::begin(conn, filter, sort, format, idle).await?;
     let body = futures_util::StreamExt::map(export.serve(slot, idle), |piece| {
         piece.map_err(actix_web::Error::from)
     });

@@ -157,7 +157,6 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
     let conn = app.state.pool.get().await.unwrap();
     let mut export = riposte::export::Export::begin(
         conn,
-        app.state.actors.clone(),
         Default::default(),
         riposte::models::enums::ActionSort::NewestFirst,
         riposte::export::Format::Ndjson,
@@ -174,18 +173,27 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
                 .await,
         ));
     }
+    // And the initiator of every action renamed: the snapshot keeps the old name.
+    app.patch("/v1/actors/USA", &json!({"name": "Renamed States"}))
+        .await
+        .assert_status(200);
     while let Some(chunk) = export.next().await.unwrap() {
         body.extend_from_slice(&chunk);
     }
-    let ids: Vec<String> = String::from_utf8(body)
+    let lines: Vec<Value> = String::from_utf8(body)
         .unwrap()
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|a| a["initiator"]["name"] == "United States"),
+        "an actor's name changed within one export"
+    );
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
         .collect();
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(ids.len(), 1200, "every action of the snapshot once");
