@@ -155,9 +155,9 @@ enum Command {
         /// (e.g. `initiator=USA&from=2020-01-01`); every action when absent.
         #[arg(long, default_value = "")]
         query: String,
-        /// ndjson or csv.
-        #[arg(long, default_value = "ndjson")]
-        format: String,
+        /// ndjson (the default) or csv; `format=` in --query says the same.
+        #[arg(long)]
+        format: Option<String>,
         /// Where to write (default: stdout).
         #[arg(long)]
         output: Option<PathBuf>,
@@ -256,10 +256,10 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
-            let query = if query.is_empty() {
-                format!("format={format}")
-            } else {
-                format!("{query}&format={format}")
+            let query = match format {
+                None => query,
+                Some(format) if query.is_empty() => format!("format={format}"),
+                Some(format) => format!("{query}&format={format}"),
             };
             let written = actix_web::rt::System::new()
                 .block_on(async move { export(&url, &query, output).await })?;

@@ -431,6 +431,18 @@ fn export_from_the_command_line() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown actor code `XXX`"));
+    // The format in the query, as in the API's query string.
+    let csv = riposte(&["export", "--query", "format=csv&initiator=CHN"], &data)
+        .output()
+        .unwrap();
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let text = String::from_utf8(csv.stdout).unwrap();
+    assert!(text.starts_with("id,title,"), "{text}");
+    assert_eq!(text.lines().count(), 1 + 2);
 }
 
 /// `riposte import` of the real PLOVER gold-standard records and of GDELT rows written from

@@ -106,6 +106,7 @@ async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
         example = json!({"items": [], "next_cursor": "0"}))))]
 #[route("/v1/changes", method = "GET", method = "HEAD")]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
     RepeatableQuery(params): RepeatableQuery<ChangeParams>,
@@ -124,10 +125,14 @@ pub async fn list(
         _ => scanned_to.unwrap_or(after).max(after),
     };
     let items = feed::entries(&mut conn, &state.actors, &rows).await?;
-    Ok(HttpResponse::Ok().json(ChangeList {
-        items,
-        next_cursor: next.to_string(),
-    }))
+    // A follower polling with the ETag it holds gets 304 while nothing new has come.
+    crate::conditional::respond(
+        &req,
+        &ChangeList {
+            items,
+            next_cursor: next.to_string(),
+        },
+    )
 }
 
 /// The change feed as Server-Sent Events: every entry (`event: change`, `id:` its cursor,

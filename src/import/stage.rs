@@ -80,6 +80,14 @@ fn for_each_record(
         progress,
     };
     let mut reader = BufReader::with_capacity(1 << 20, counted);
+    // A byte-order mark, as some editors on Windows write it, is not part of the first line.
+    let bom = reader
+        .fill_buf()
+        .map_err(|e| ImportError(format!("cannot read {}: {e}", path.display())))?
+        .starts_with(b"\xEF\xBB\xBF");
+    if bom {
+        reader.consume(3);
+    }
     if format == Format::Plover {
         let mut failure = None;
         let result = super::plover::plover_records(reader, |n, record| {

@@ -641,3 +641,32 @@ async fn a_cursor_past_the_newest_entry_is_refused() {
     let (events, _) = read_events(resumed, Duration::from_secs(15), |e| !e.is_empty()).await;
     assert_eq!(events[0].2["id"], id_of(&created).as_str(), "{events:?}");
 }
+
+/// A follower polling with the ETag of its last page gets 304 until something new comes.
+#[tokio::test]
+async fn a_page_of_the_feed_is_304_while_nothing_new_has_come() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (_, newest) = drain(&app, "0", "", 200).await;
+    let path = format!("/v1/changes?after={newest}");
+    let first = app.get(&path).await;
+    first.assert_status(200);
+    let etag = first.header("etag").expect("an ETag").to_string();
+    let again = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    app.action(json!({"title": "Something new"})).await;
+    let changed = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+}

@@ -1031,3 +1031,16 @@ async fn a_rejected_line_has_the_apis_messages_and_escaped_actor_lines_are_not_l
     assert_eq!(job["rejected_lines"][1]["line"], 2, "{job}");
     assert_eq!(pairs(&job["rejected_lines"][1]["errors"]), expected);
 }
+
+#[tokio::test]
+async fn a_byte_order_mark_before_the_first_line_is_not_part_of_it() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut file = b"\xEF\xBB\xBF".to_vec();
+    file.extend_from_slice(&ndjson(&[
+        action("With a BOM", "bom-1", "2020-07-09", json!([])),
+        action("After it", "bom-2", "2020-07-10", json!([])),
+    ]));
+    let job = import(&app, "", file).await;
+    assert_eq!(counts(&job), [2, 2, 0, 0, 0], "{job}");
+}
