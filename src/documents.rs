@@ -112,21 +112,10 @@ impl ActorCache {
     ) -> AppResult<Vec<Doc>> {
         self.start();
         let finder = memmem::Finder::new(MARKER);
-        let mut wanted: Vec<Uuid> = Vec::new();
-        {
+        let wanted = {
             let map = self.map.read().expect("actor cache lock");
-            for s in &stored {
-                for at in finder.find_iter(s.body.as_bytes()) {
-                    let id = marker_id(&s.body, at)?;
-                    if !map.contains_key(&id) {
-                        wanted.push(id);
-                    }
-                }
-            }
-        }
-        // An export batch of a cold cache can name thousands: no quadratic dedup.
-        wanted.sort_unstable();
-        wanted.dedup();
+            missing(&finder, &stored, |id| map.contains_key(id))?
+        };
         let loaded = if wanted.is_empty() {
             HashMap::new()
         } else {
@@ -220,17 +209,7 @@ impl ActorSnapshot {
         stored: Vec<Stored>,
     ) -> AppResult<Vec<Doc>> {
         let finder = memmem::Finder::new(MARKER);
-        let mut wanted: Vec<Uuid> = Vec::new();
-        for s in &stored {
-            for at in finder.find_iter(s.body.as_bytes()) {
-                let id = marker_id(&s.body, at)?;
-                if !self.0.contains_key(&id) {
-                    wanted.push(id);
-                }
-            }
-        }
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = missing(&finder, &stored, |id| self.0.contains_key(id))?;
         if !wanted.is_empty() {
             for (row, version) in document::actors(conn, &wanted).await? {
                 self.0.insert(row.id, cached(&row, version)?);
@@ -238,6 +217,27 @@ impl ActorSnapshot {
         }
         substitute(&finder, stored, |id| self.0.get(id))
     }
+}
+
+/// The actors the stored documents name that `known` does not hold, each once.
+fn missing(
+    finder: &memmem::Finder,
+    stored: &[Stored],
+    known: impl Fn(&Uuid) -> bool,
+) -> AppResult<Vec<Uuid>> {
+    let mut wanted = Vec::new();
+    for s in stored {
+        for at in finder.find_iter(s.body.as_bytes()) {
+            let id = marker_id(&s.body, at)?;
+            if !known(&id) {
+                wanted.push(id);
+            }
+        }
+    }
+    // An export batch of a cold cache can name thousands: no quadratic dedup.
+    wanted.sort_unstable();
+    wanted.dedup();
+    Ok(wanted)
 }
 
 fn cached(row: &crate::models::actor::ActorRefRow, version: i64) -> AppResult<Arc<CachedActor>> {

@@ -159,6 +159,17 @@ pub fn document_json() -> String {
     text
 }
 
+/// A problem+json response: its description and an example of its body.
+fn problem(description: &str, example: serde_json::Value) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        PROBLEM_JSON,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .example(Some(example))
+            .build(),
+    )
+}
+
 macro_rules! problem_response {
     ($name:ident, $status:literal, $description:literal, $type_:literal, $title:literal, $detail:literal) => {
         pub struct $name;
@@ -173,17 +184,7 @@ macro_rules! problem_response {
                 });
                 (
                     stringify!($name),
-                    ResponseBuilder::new()
-                        .description($description)
-                        .content(
-                            PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .example(Some(example))
-                                .build(),
-                        )
-                        .build()
-                        .into(),
+                    problem($description, example).build().into(),
                 )
             }
         }
@@ -261,7 +262,7 @@ problem_response!(
 problem_response!(
     UnsupportedMediaType,
     415,
-    "The body is not sent as JSON",
+    "The body's media type or encoding is not one this operation reads",
     "/problems/unsupported-media-type",
     "The request body's media type is not accepted",
     "send the body as JSON with `Content-Type: application/json`"
@@ -295,28 +296,21 @@ impl<'r> ToResponse<'r> for ExportsBusy {
         });
         (
             "ExportsBusy",
-            ResponseBuilder::new()
-                .description(
-                    "Every export slot of this server is taken (`--max-exports`, by default a \
-                     quarter of `--pool-size`), or the database is unreachable or busy; retry \
-                     after `Retry-After` seconds",
-                )
-                .header(
-                    "Retry-After",
-                    HeaderBuilder::new()
-                        .schema(Object::with_type(Type::Integer))
-                        .description(Some("Seconds to wait before retrying"))
-                        .build(),
-                )
-                .content(
-                    PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .example(Some(example))
-                        .build(),
-                )
-                .build()
-                .into(),
+            problem(
+                "Every export slot of this server is taken (`--max-exports`, by default a \
+                 quarter of `--pool-size`), or the database is unreachable or busy; retry \
+                 after `Retry-After` seconds",
+                example,
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Object::with_type(Type::Integer))
+                    .description(Some("Seconds to wait before retrying"))
+                    .build(),
+            )
+            .build()
+            .into(),
         )
     }
 }
