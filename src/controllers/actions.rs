@@ -248,18 +248,14 @@ pub async fn export_query(
     }
     let params: ActionListParams =
         crate::extract::parse_query(&rest.finish(), ActionListParams::REPEATABLE)?;
-    for (given, name) in [
-        (params.limit.is_some(), "limit"),
-        (params.page_token.is_some(), "page_token"),
-        (params.include_total.is_some(), "include_total"),
-    ] {
-        if given {
-            return Err(AppError::bad_param(
-                name,
-                "an export has no pages; leave it out",
-            ));
-        }
-    }
+    super::refuse_paging(
+        [
+            params.limit.is_some(),
+            params.page_token.is_some(),
+            params.include_total.is_some(),
+        ],
+        "an export",
+    )?;
     let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
     let filter = filters::resolve(conn, types, params).await?;
     Ok((
@@ -271,11 +267,11 @@ pub async fn export_query(
 
 /// Every action the filters of `GET /v1/actions` select, in one file streamed from one
 /// snapshot (gzip with `Accept-Encoding: gzip`). `sort` orders it; `limit`, `page_token` and
-/// `include_total` do not apply. A server runs a few exports at once (a quarter of its
+/// `include_total` are refused. A server runs a few exports at once (a quarter of its
 /// database connections by default); beyond them the answer is 503 with `Retry-After`. A
 /// client that accepts no bytes for 60 s has its download cut short.
 #[utoipa::path(get, path = "/v1/actions/export", tag = "actions",
-    params(ExportFormat, ActionListParams),
+    params(ExportFormat, super::Unpaged<ActionListParams>),
     responses((status = 200, description = "The actions, as NDJSON or CSV",
         content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 503, response = crate::openapi::ExportsBusy)))]

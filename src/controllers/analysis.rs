@@ -24,7 +24,8 @@ use crate::views::{Action, List};
 /// either direction, with each one's generation, the edges, and a summary. At most 10,000
 /// actions; a larger episode is a 400.
 #[utoipa::path(get, path = "/v1/actions/{id}/chain", tag = "analysis",
-    params(("id" = Uuid, Path, description = "Any action of the episode")),
+    params(("id" = Uuid, Path, description = "Any action of the episode",
+        example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
         (status = 200, description = "The episode, oldest action first", body = Chain),
         (status = 404, response = crate::openapi::NotFound)))]

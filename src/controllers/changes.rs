@@ -40,7 +40,7 @@ pub struct ChangeParams {
     #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<Vec<String>>, style = Form, explode)]
     pub type_: Option<String>,
-    /// Page size, 1 to 200 (default 50); not for `/v1/events`.
+    /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
 }
@@ -139,7 +139,7 @@ pub async fn list(
 /// `data:` the entry as in `GET /v1/changes`) from `after`, `Last-Event-ID` or now, then
 /// live. A comment line every 15 s keeps the connection open. A client that falls too far
 /// behind gets `event: dropped` with the cursor to resume from, and the stream ends.
-#[utoipa::path(get, path = "/v1/events", tag = "changes", params(ChangeParams,
+#[utoipa::path(get, path = "/v1/events", tag = "changes", params(super::Unpaged<ChangeParams>,
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
     responses((status = 200, description = "A stream of `text/event-stream` events",
         content_type = "text/event-stream", body = String)))]
@@ -150,12 +150,7 @@ pub async fn events(
     _reader: Reader,
     RepeatableQuery(params): RepeatableQuery<ChangeParams>,
 ) -> AppResult<HttpResponse> {
-    if params.limit.is_some() {
-        return Err(AppError::bad_param(
-            "limit",
-            "the event stream has no pages",
-        ));
-    }
+    super::refuse_paging([params.limit.is_some(), false, false], "the event stream")?;
     let resume = req
         .headers()
         .get("last-event-id")

@@ -107,6 +107,35 @@ pub struct IdempotencyKey {
     pub idempotency_key: Option<String>,
 }
 
+/// The parameters of `P` but the pages' own (`NOT_PAGED`), for an endpoint that reads the
+/// query of a paged list whole and refuses its paging: the export, the event stream.
+pub struct Unpaged<P>(std::marker::PhantomData<P>);
+
+/// What a paged list's query has that an unpaged read of it refuses.
+pub const NOT_PAGED: [&str; 3] = ["limit", "page_token", "include_total"];
+
+impl<P: utoipa::IntoParams> utoipa::IntoParams for Unpaged<P> {
+    fn into_params(
+        parameter_in: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        P::into_params(parameter_in)
+            .into_iter()
+            .filter(|p| !NOT_PAGED.contains(&p.name.as_str()))
+            .collect()
+    }
+}
+
+/// The first of `NOT_PAGED` given, refused: `what` names what has no pages.
+pub fn refuse_paging(given: [bool; 3], what: &str) -> AppResult<()> {
+    match NOT_PAGED.iter().zip(given).find(|(_, given)| *given) {
+        Some((name, _)) => Err(AppError::bad_param(
+            name,
+            format!("{what} has no pages; leave it out"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// No query parameters: any given is a 400.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

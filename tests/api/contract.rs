@@ -28,7 +28,7 @@ fn matches_template(template: &str, path: &str) -> bool {
 }
 
 /// Resolves a local `$ref`.
-fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
+pub fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
     while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
         let pointer = reference.trim_start_matches('#');
         value = doc

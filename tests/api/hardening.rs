@@ -5,6 +5,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::contract::resolve;
 use super::helpers::{action_body, TestApp};
 
 /// A hundred thousand tags (400 KB, under the body limit) are refused by their count, in one
@@ -726,6 +727,127 @@ async fn every_documented_request_example_works_on_the_seed() {
         }
     }
     assert!(sent >= 5, "only {sent} examples sent");
+}
+
+/// Every query parameter the committed document lists for a read is one the endpoint takes:
+/// given alone, with its example (or the first value its schema allows), on the seed, it is
+/// never the parameter a 400 names. A parameter listed but refused (a list's paging on the
+/// export, say) fails here.
+#[tokio::test]
+async fn every_documented_query_parameter_is_taken() {
+    let app = TestApp::spawn().await;
+    riposte::seed::run(&app.state, "xinjiang-2020")
+        .await
+        .unwrap();
+    let doc: Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("the document");
+    let webhook = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://hooks.example.org/riposte"})),
+            &[],
+        )
+        .await;
+    webhook.assert_status(201);
+    let webhook_id = webhook.body["id"].as_str().unwrap().to_string();
+    // A value for a parameter: its example, else the first its schema allows.
+    let value_of = |param: &Value| -> Option<String> {
+        let schema = resolve(&doc, &param["schema"]);
+        let example = match &param["example"] {
+            Value::Null => schema["example"].clone(),
+            given => given.clone(),
+        };
+        let plain = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Null | Value::Array(_) | Value::Object(_) => None,
+            other => Some(other.to_string()),
+        };
+        match example {
+            Value::Array(items) => items.first().and_then(plain),
+            Value::Null => {
+                let items = resolve(&doc, &schema["items"]);
+                let enumerated = schema["enum"][0].clone();
+                let enumerated = match enumerated {
+                    Value::Null => items["enum"][0].clone(),
+                    e => e,
+                };
+                if !enumerated.is_null() {
+                    return plain(&enumerated);
+                }
+                let kind = schema["type"].as_str().or(schema["type"][0].as_str());
+                match kind {
+                    Some("boolean") => Some("true".into()),
+                    Some("integer") => Some(schema["minimum"].as_i64().unwrap_or(1).to_string()),
+                    _ => None,
+                }
+            }
+            other => plain(&other),
+        }
+    };
+    let mut sent = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let mut base = path.clone();
+        for param in params.iter().filter(|p| p["in"] == "path") {
+            let name = param["name"].as_str().unwrap();
+            let value = param["example"].as_str().or(path
+                .starts_with("/v1/webhooks/")
+                .then_some(webhook_id.as_str()));
+            // An import or API key of the caller's own: none on the seed.
+            let Some(value) = value else { continue };
+            base = base.replace(&format!("{{{name}}}"), value);
+        }
+        if base.contains('{') {
+            continue;
+        }
+        let streams = op["responses"]["200"]["content"]
+            .get("text/event-stream")
+            .is_some();
+        for param in params.iter().filter(|p| p["in"] == "query") {
+            let name = param["name"].as_str().unwrap();
+            // A page token is only ever one the server gave.
+            let Some(value) = value_of(param).filter(|_| name != "page_token") else {
+                continue;
+            };
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair(name, &value)
+                .finish();
+            let url = format!("{base}?{query}");
+            let (status, fields, text) = if streams {
+                let resp = app
+                    .client
+                    .get(format!("{}{url}", app.base))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let text = match status {
+                    200 => String::new(),
+                    _ => resp.text().await.unwrap(),
+                };
+                let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let fields = body["errors"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e["field"].as_str().map(str::to_string))
+                    .collect();
+                (status, fields, text)
+            } else {
+                let resp = app.as_admin(Method::GET, &url, None, &[]).await;
+                (resp.status, resp.error_fields(), resp.text)
+            };
+            assert!(
+                status != 400 || !fields.iter().any(|f| f == name),
+                "GET {url}: the documented parameter {name} is refused: {text}"
+            );
+            assert!(status < 500, "GET {url}: {text}");
+            sent += 1;
+        }
+    }
+    assert!(sent >= 40, "only {sent} parameters sent");
 }
 
 /// Every field at fault is reported in one problem, unreadable values and broken rules
