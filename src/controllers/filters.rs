@@ -112,6 +112,33 @@ fn codes_to_ids(
         .collect()
 }
 
+/// The values that can be looked up. PostgreSQL text cannot hold NUL, so no code has one
+/// and looking one up would fail: a value with one is a fault of the field `field_of` its
+/// index names (once per field), not a filter that matches nothing.
+pub fn without_nul<T, I>(
+    errors: &mut Vec<FieldError>,
+    values: Vec<T>,
+    texts: impl Fn(&T) -> I,
+    field_of: impl Fn(usize) -> String,
+) -> Vec<T>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let mut kept = Vec::with_capacity(values.len());
+    for (i, value) in values.into_iter().enumerate() {
+        if texts(&value).into_iter().any(|t| t.as_ref().contains('\0')) {
+            let fault = FieldError::new(field_of(i), "must not contain NUL characters");
+            if !errors.contains(&fault) {
+                errors.push(fault);
+            }
+        } else {
+            kept.push(value);
+        }
+    }
+    kept
+}
+
 /// The filters of the change feed (`GET /v1/changes`, `GET /v1/events`).
 pub async fn resolve_changes(
     conn: &mut AsyncPgConnection,
@@ -131,20 +158,10 @@ pub async fn resolve_changes(
             ));
         }
     }
-    let mut actors = split(&mut errors, "actor", actor);
-    let mut dyads = parse_dyads(&mut errors, dyad);
-    // PostgreSQL text cannot hold NUL, so no code has one; looking one up would fail.
-    if actors.iter().any(|c| c.contains('\0')) {
-        errors.push(FieldError::new("actor", "must not contain NUL characters"));
-        actors.retain(|c| !c.contains('\0'));
-    }
-    if dyads
-        .iter()
-        .any(|(a, b)| a.contains('\0') || b.contains('\0'))
-    {
-        errors.push(FieldError::new("dyad", "must not contain NUL characters"));
-        dyads.retain(|(a, b)| !a.contains('\0') && !b.contains('\0'));
-    }
+    let actors = split(&mut errors, "actor", actor);
+    let actors = without_nul(&mut errors, actors, |c| [*c], |_| "actor".into());
+    let dyads = parse_dyads(&mut errors, dyad);
+    let dyads = without_nul(&mut errors, dyads, |&(a, b)| [a, b], |_| "dyad".into());
     let type_codes = split(&mut errors, "type", type_);
     for code in &type_codes {
         if types.lookup(code).is_none() {

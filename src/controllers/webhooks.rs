@@ -107,26 +107,32 @@ fn cursor_of(field: &str, text: &str) -> Result<i64, FieldError> {
         .ok_or_else(|| FieldError::new(field, format!("`{text}` is not a cursor of the feed")))
 }
 
-/// The values of a filter that can be looked up; each holding a NUL (which PostgreSQL text
-/// cannot hold, so no code has one) is a fault of its element, `actor[1]`.
-fn without_nul(
+/// The values of a filter that can be looked up, each one that cannot a fault of its own
+/// element (`actor[1]`).
+fn lookable<'v>(
     faults: &mut Vec<FieldError>,
     field: &str,
-    values: Option<&[String]>,
-) -> Option<Vec<String>> {
-    let values = values?;
-    let mut kept = Vec::with_capacity(values.len());
-    for (i, value) in values.iter().enumerate() {
-        if value.contains('\0') {
-            faults.push(FieldError::new(
-                format!("{field}[{i}]"),
-                "must not contain NUL characters",
-            ));
-        } else {
-            kept.push(value.clone());
-        }
-    }
-    Some(kept)
+    values: Option<&'v [String]>,
+) -> Option<Vec<&'v str>> {
+    let values = values?.iter().map(String::as_str).collect();
+    Some(filters::without_nul(
+        faults,
+        values,
+        |v| [*v],
+        |i| format!("{field}[{i}]"),
+    ))
+}
+
+/// A list as the feed's query gives it; an empty list is no filter.
+fn joined<S: AsRef<str>>(values: Option<&[S]>, separator: &str) -> Option<String> {
+    let values = values.filter(|v| !v.is_empty())?;
+    Some(
+        values
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(separator),
+    )
 }
 
 /// The filters' codes resolved as `GET /v1/changes` resolves them; a bad value is a fault of
@@ -141,19 +147,16 @@ async fn resolve(
     dyad: Option<&[String]>,
     type_: Option<&[String]>,
 ) -> AppResult<ChangeFilter> {
-    let actor = without_nul(faults, "actor", actor);
-    let dyad = without_nul(faults, "dyad", dyad);
-    let join = |values: Option<&[String]>, separator: &str| {
-        values.filter(|v| !v.is_empty()).map(|v| v.join(separator))
-    };
-    let (actor, dyad) = (join(actor.as_deref(), ","), join(dyad.as_deref(), ";"));
+    let actor = lookable(faults, "actor", actor);
+    let dyad = lookable(faults, "dyad", dyad);
+    let (actor, dyad) = (joined(actor.as_deref(), ","), joined(dyad.as_deref(), ";"));
     match filters::resolve_changes(
         conn,
         &state.types,
-        &join(entity, ","),
+        &joined(entity, ","),
         &actor,
         &dyad,
-        &join(type_, ","),
+        &joined(type_, ","),
     )
     .await
     {

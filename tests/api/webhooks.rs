@@ -746,6 +746,10 @@ async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
     app.get("/v1/changes?dyad=USA,C%00N")
         .await
         .assert_problem(400, Some("dyad"));
+    // The query's values have no index of their own: one fault for the field.
+    let resp = app.get("/v1/events?actor=%00,U%00SA&dyad=USA,CHN").await;
+    resp.assert_problem(400, Some("actor"));
+    assert_eq!(resp.error_fields(), ["actor"], "{}", resp.text);
 }
 
 /// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
