@@ -59,7 +59,7 @@ impl ActorRef {
 }
 
 /// A state, IGO, government body, person, organisation or company.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a61",
     "code": "chen-quanguo",

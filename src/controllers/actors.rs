@@ -143,7 +143,8 @@ pub async fn get(
     conditional::respond(&req, &actor)
 }
 
-/// Changes an actor: absent fields are kept, `null` clears.
+/// Changes an actor: absent fields are kept, `null` clears. A body that changes nothing
+/// leaves the actor as it is (same `version`, no change-feed entry).
 #[utoipa::path(patch, path = "/v1/actors/{actor}", tag = "actors", request_body = ActorPatch,
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IfMatch),
     responses(

@@ -210,22 +210,29 @@ pub async fn update(
             if !errors.is_empty() {
                 return Err(AppError::invalid(errors));
             }
-            action::update(conn, id, &plan.write).await?;
-            write_lists(
-                conn,
-                id,
-                &plan,
-                replace_designations,
-                replace_sources,
-                replace_responses,
-            )
-            .await?;
-            if let Some(change) = change {
-                action::insert_status_changes(conn, &[change]).await?;
+            super::savepoint(conn).await?;
+            let outcome = async {
+                action::update(conn, id, &plan.write).await?;
+                write_lists(
+                    conn,
+                    id,
+                    &plan,
+                    replace_designations,
+                    replace_sources,
+                    replace_responses,
+                )
+                .await?;
+                let status_changed = change.is_some();
+                if let Some(change) = change {
+                    action::insert_status_changes(conn, &[change]).await?;
+                }
+                let (doc, updated) = self::current(conn, &actors, id, false).await?;
+                Ok((doc, updated, status_changed))
             }
-            let (doc, updated) = self::current(conn, &actors, id, false).await?;
-            let after =
-                serde_json::to_value(&updated).map_err(|e| AppError::Internal(e.to_string()))?;
+            .await;
+            let Some((doc, after)) = super::settle_update(conn, &before, outcome).await? else {
+                return Ok(doc);
+            };
             audit(
                 conn,
                 &caller,

@@ -220,14 +220,20 @@ pub async fn update(
                 description: current.description,
             });
             let write = plan(conn, &input, Some(&row), &faults).await?;
-            let updated = actor::update(conn, row.id, &write).await?;
-            if updated.name != row.name || updated.code != row.code {
-                // Actions that designate this actor find it by name in full-text search.
-                crate::models::action::refresh_designated_names(conn, row.id).await?;
+            super::savepoint(conn).await?;
+            let outcome = async {
+                let updated = actor::update(conn, row.id, &write).await?;
+                if updated.name != row.name || updated.code != row.code {
+                    // Actions that designate this actor find it by name in full-text search.
+                    crate::models::action::refresh_designated_names(conn, row.id).await?;
+                }
+                let updated = view(conn, updated).await?;
+                Ok((updated.clone(), updated, false))
             }
-            let updated = view(conn, updated).await?;
-            let after =
-                serde_json::to_value(&updated).map_err(|e| AppError::Internal(e.to_string()))?;
+            .await;
+            let Some((updated, after)) = super::settle_update(conn, &before, outcome).await? else {
+                return view(conn, row).await;
+            };
             audit(
                 conn,
                 &caller,

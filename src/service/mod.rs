@@ -190,6 +190,46 @@ async fn end(conn: &mut AsyncPgConnection, commit: bool) -> AppResult<()> {
     Ok(())
 }
 
+/// Opens a savepoint in the current transaction; `end` closes it, keeping or undoing only
+/// what was written since.
+async fn savepoint(conn: &mut AsyncPgConnection) -> AppResult<()> {
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    Ok(())
+}
+
+/// Closes the savepoint an update's writes ran under, and undoes them when they left the
+/// record as it was (`before`, as JSON): a PATCH that changes nothing leaves no trace, no new
+/// version, change-feed entry, delivery or audit entry. `outcome` is the writes' result, the
+/// record as they left it, and whether they wrote anything else (a status change). Gives
+/// the result and the record as JSON, or None when undone.
+async fn settle_update<T, R: serde::Serialize>(
+    conn: &mut AsyncPgConnection,
+    before: &serde_json::Value,
+    outcome: AppResult<(T, R, bool)>,
+) -> AppResult<Option<(T, serde_json::Value)>> {
+    let outcome = outcome.and_then(|(value, record, also)| {
+        let after = serde_json::to_value(&record).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok((value, after, also))
+    });
+    let unchanged = matches!(&outcome, Ok((_, after, false)) if same_record(before, after));
+    end(conn, outcome.is_ok() && !unchanged).await?;
+    let (value, after, _) = outcome?;
+    Ok((!unchanged).then_some((value, after)))
+}
+
+/// Whether two states of a record are equal in all but what every write stamps on it.
+fn same_record(before: &serde_json::Value, after: &serde_json::Value) -> bool {
+    let unstamped = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(fields) = v.as_object_mut() {
+            fields.remove("version");
+            fields.remove("updated_at");
+        }
+        v
+    };
+    unstamped(before) == unstamped(after)
+}
+
 /// Writes one audit entry, in the caller's transaction.
 pub async fn audit<T: serde::Serialize>(
     conn: &mut AsyncPgConnection,

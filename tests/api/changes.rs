@@ -670,3 +670,78 @@ async fn a_page_of_the_feed_is_304_while_nothing_new_has_come() {
         .unwrap();
     assert_eq!(changed.status(), 200);
 }
+
+/// A PATCH that leaves a record as it was (the same values given again) changes nothing: the same version and ETag, no feed entry, no audit entry. One
+/// real change in the same body still counts.
+#[tokio::test]
+async fn a_patch_that_changes_nothing_leaves_no_trace() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = app
+        .action(json!({"title": "Visa bans", "tags": ["a", "b"]}))
+        .await;
+    let id = id_of(&action);
+    let actor = app.get("/v1/actors/USA").await;
+    actor.assert_status(200);
+    let (_, newest) = drain(&app, "0", "", 200).await;
+    let audited = (
+        audited_count(&app, &id).await,
+        audited_count(&app, &id_of(&actor.body)).await,
+    );
+
+    let same = app
+        .patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"title": "Visa bans", "tags": ["a", "b"], "initiator": action["initiator"]["code"],
+                "status": action["status"], "severity": action["severity"]}),
+        )
+        .await;
+    same.assert_status(200);
+    assert_eq!(same.body, action, "the document is as it was");
+    let read = app.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(same.header("etag"), read.header("etag"));
+    let renamed = app
+        .patch("/v1/actors/USA", &json!({"name": actor.body["name"]}))
+        .await;
+    renamed.assert_status(200);
+    assert_eq!(renamed.body, actor.body);
+    let (entries, _) = drain(&app, &newest, "", 200).await;
+    assert!(entries.is_empty(), "no-op PATCHes wrote {entries:?}");
+    assert_eq!(
+        (
+            audited_count(&app, &id).await,
+            audited_count(&app, &id_of(&actor.body)).await
+        ),
+        audited
+    );
+
+    let changed = app
+        .patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"title": "Visa bans", "tags": ["a", "c"]}),
+        )
+        .await;
+    changed.assert_status(200);
+    assert_eq!(
+        changed.body["version"],
+        action["version"].as_i64().unwrap() + 1
+    );
+    assert_eq!(changed.body["tags"], json!(["a", "c"]));
+    let (entries, _) = drain(&app, &newest, "&entity=action", 200).await;
+    assert_eq!(kinds(&entries), [("action".into(), "updated".into())]);
+    assert_eq!(audited_count(&app, &id).await, audited.0 + 1);
+}
+
+/// How many audit entries an entity has.
+async fn audited_count(app: &TestApp, entity: &str) -> usize {
+    let page = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/audit?entity_id={entity}"),
+            None,
+            &[],
+        )
+        .await;
+    page.assert_status(200);
+    page.body["items"].as_array().unwrap().len()
+}
