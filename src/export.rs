@@ -58,7 +58,8 @@ impl Format {
 }
 
 /// The CSV columns, in order; lists are joined with `;` (sources with spaces), dates are
-/// ISO 8601, absent values empty.
+/// ISO 8601, absent values empty. A text cell that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or CR) starts with `'` (see `text_cell`).
 pub const CSV_COLUMNS: &[&str] = &[
     "id",
     "title",
@@ -291,12 +292,22 @@ fn csv_error(e: csv::Error) -> AppError {
     AppError::Internal(format!("CSV: {e}"))
 }
 
+/// Free text as a CSV cell. A writer's title of `=HYPERLINK(...)` would run as a formula
+/// in the spreadsheet of whoever opens the export (OWASP "CSV injection"), so such a cell
+/// starts with `'`, which spreadsheets show as text. NDJSON keeps the text as it is.
+fn text_cell(text: String) -> String {
+    match text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{text}"),
+        false => text,
+    }
+}
+
 fn csv_record(a: &Action) -> Vec<String> {
-    let opt = |v: Option<String>| v.unwrap_or_default();
+    let opt = |v: Option<String>| text_cell(v.unwrap_or_default());
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     vec![
         a.id.to_string(),
-        a.title.clone(),
+        text_cell(a.title.clone()),
         a.initiator.code.clone(),
         a.target.code.clone(),
         opt(a.authority.as_ref().map(|x| x.code.clone())),
@@ -310,7 +321,7 @@ fn csv_record(a: &Action) -> Vec<String> {
         a.severity.to_string(),
         opt(a.legal_basis.clone()),
         opt(a.program.clone()),
-        a.tags.join(";"),
+        text_cell(a.tags.join(";")),
         a.designations
             .iter()
             .map(|d| d.actor.code.as_str())

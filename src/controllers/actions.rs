@@ -216,7 +216,8 @@ pub async fn list(
 #[into_params(parameter_in = Query)]
 pub struct ExportFormat {
     /// `ndjson` (default: one action document per line, as `GET /v1/actions/{id}` gives it)
-    /// or `csv` (flat; lists joined with `;`, sources with spaces; ISO dates).
+    /// or `csv` (flat; lists joined with `;`, sources with spaces; ISO dates; text that a
+    /// spreadsheet would run as a formula starts with `'`).
     #[param(value_type = Option<String>, example = "ndjson")]
     pub format: Option<String>,
 }
@@ -359,7 +360,8 @@ pub async fn get(
 }
 
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
-/// appended to the history.
+/// appended to the history. A body that changes nothing leaves the action as it is (same
+/// `version`, no change-feed entry).
 #[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions", request_body = ActionPatch,
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IfMatch),
     responses(

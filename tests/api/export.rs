@@ -130,6 +130,35 @@ async fn csv_export_is_flat_with_documented_columns() {
     assert_eq!(col(&rows[1], "initiator"), "CHN");
 }
 
+/// Text a spreadsheet would run as a formula is exported as text (a leading `'`); numbers
+/// stay numbers, and NDJSON keeps the text as written.
+#[tokio::test]
+async fn csv_export_does_not_hand_spreadsheets_formulas() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let title = "=HYPERLINK(\"https://evil.example/\",\"open\")";
+    app.action(
+        json!({"title": title, "tags": ["-cmd", "b"], "summary": "@SUM(A1)",
+        "program": "-2+3", "legal_basis": "\tx", "severity": -8}),
+    )
+    .await;
+    let (status, _, body) = raw(&app, "/v1/actions/export?format=csv", false).await;
+    assert_eq!(status, 200);
+    let mut reader = csv::Reader::from_reader(&body[..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let row = reader.records().next().unwrap().unwrap();
+    let col = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(col("title"), format!("'{title}"));
+    assert_eq!(col("tags"), "'-cmd;b");
+    assert_eq!(col("summary"), "'@SUM(A1)");
+    assert_eq!(col("program"), "'-2+3");
+    assert_eq!(col("legal_basis"), "'\tx");
+    assert_eq!(col("severity"), "-8");
+    let (_, _, body) = raw(&app, "/v1/actions/export", false).await;
+    let doc: Value = serde_json::from_slice(body.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(doc["title"], title);
+}
+
 /// An export reads one snapshot: actions written while it streams are not in it, and none is
 /// repeated or lost across its batches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
