@@ -420,6 +420,10 @@ pub struct Webhook {
     pub failing_since: Option<DateTime<Utc>>,
     /// When the next entry is tried (again).
     pub next_attempt_at: DateTime<Utc>,
+    /// Until when the secret replaced by the last rotation still signs every attempt, beside
+    /// the new one (`webhook-signature` then holds two signatures); null when it no longer
+    /// does.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,

@@ -173,7 +173,7 @@ async fn every_change_is_delivered_after_sigkill_mid_delivery() {
     for r in &got {
         assert!(r.signed_with(&secret), "signature of {}", r.id());
         assert_eq!(
-            &&r.json(),
+            &&r.entry(),
             wanted.get(r.id()).expect("a change of the feed")
         );
     }

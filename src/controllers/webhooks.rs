@@ -420,7 +420,8 @@ pub async fn redeliver(
 }
 
 /// Replaces the signing secret and shows the new one, once; every attempt from now on is
-/// signed with it. Admin only.
+/// signed with it, and for 24 hours with the old one too (two signatures in
+/// `webhook-signature`), so receivers switch without refusing a delivery. Admin only.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
     params(("id" = Uuid, Path, description = "The subscription's id")),
     responses(

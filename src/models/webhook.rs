@@ -35,9 +35,24 @@ pub struct WebhookRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// The secret before the last rotation, and until when it signs beside `secret`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 impl WebhookRow {
+    /// The secrets that sign an attempt made at `now`: the current one, and the one it
+    /// replaced while that still overlaps.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let previous = self
+            .previous_secret
+            .as_deref()
+            .filter(|_| self.previous_secret_until.is_some_and(|until| until > now));
+        std::iter::once(self.secret.as_str())
+            .chain(previous)
+            .collect()
+    }
+
     /// The entries the subscription wants.
     pub fn filter(&self) -> ChangeFilter {
         ChangeFilter {
@@ -235,13 +250,17 @@ pub async fn withdraw_claim(
     .map(|_| ())
 }
 
+/// Replaces the secret; the one replaced keeps signing beside it until `previous_until`.
 pub async fn set_secret(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     secret: &str,
+    previous_until: DateTime<Utc>,
 ) -> QueryResult<WebhookRow> {
     diesel::update(webhooks::table.find(id))
         .set((
+            webhooks::previous_secret.eq(webhooks::secret.nullable()),
+            webhooks::previous_secret_until.eq(previous_until),
             webhooks::secret.eq(secret),
             webhooks::updated_at.eq(Utc::now()),
             webhooks::version.eq(webhooks::version + 1),

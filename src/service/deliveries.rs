@@ -73,7 +73,8 @@ pub fn backoff(settings: &Settings, failures: i32) -> Duration {
 
 /// Entry `seq` failed: the attempt is recorded and the next one scheduled with backoff,
 /// never later than the give-up moment; at that moment, with the entry still failing, the
-/// subscription is disabled (and the audit log says so); whether it was.
+/// subscription is disabled (and the audit log says so); whether it was. A receiver that
+/// answers 410 Gone wants nothing more (Standard Webhooks): disabled at once.
 pub async fn failed(
     conn: &mut AsyncPgConnection,
     row: &WebhookRow,
@@ -86,7 +87,8 @@ pub async fn failed(
     let since = row.failing_since.unwrap_or(now);
     let give_up_at =
         since + chrono::Duration::from_std(settings.give_up_after).unwrap_or(chrono::Duration::MAX);
-    let giving_up = now >= give_up_at;
+    let gone = outcome.status == Some(410);
+    let giving_up = gone || now >= give_up_at;
     let retry_at: DateTime<Utc> = if giving_up {
         now
     } else {
@@ -102,15 +104,20 @@ pub async fn failed(
     };
     if giving_up {
         let before = view(conn, &current).await?;
-        let reason = format!(
-            "entry {seq} could not be delivered for {} s (since {since}); last attempt: {}",
-            settings.give_up_after.as_secs(),
-            match (&outcome.status, &outcome.error) {
-                (_, Some(e)) => e.clone(),
-                (Some(s), None) => format!("status {s}"),
-                (None, None) => "no answer".into(),
-            }
-        );
+        let reason = match gone {
+            true => format!(
+                "the receiver answered 410 Gone to entry {seq}: it wants no more deliveries"
+            ),
+            false => format!(
+                "entry {seq} could not be delivered for {} s (since {since}); last attempt: {}",
+                settings.give_up_after.as_secs(),
+                match (&outcome.status, &outcome.error) {
+                    (_, Some(e)) => e.clone(),
+                    (Some(s), None) => format!("status {s}"),
+                    (None, None) => "no answer".into(),
+                }
+            ),
+        };
         let disabled = webhook::disable(conn, row.id, &reason).await?;
         let after = view(conn, &disabled).await?;
         log::warn!("webhook {}: disabled; {reason}", row.id);

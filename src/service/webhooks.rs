@@ -244,7 +244,8 @@ pub async fn redeliver(
     Ok(after)
 }
 
-/// Replaces the secret; the new one signs every attempt from now on.
+/// Replaces the secret; the new one signs every attempt from now on, and the replaced one
+/// beside it for `SECRET_OVERLAP`.
 pub async fn rotate_secret(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -253,7 +254,9 @@ pub async fn rotate_secret(
     let row = locked(conn, id).await?;
     let before = view(conn, &row).await?;
     let secret = signing::new_secret()?;
-    let row = webhook::set_secret(conn, id, &secret).await?;
+    let overlap = chrono::Duration::from_std(crate::webhook::SECRET_OVERLAP)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let row = webhook::set_secret(conn, id, &secret, chrono::Utc::now() + overlap).await?;
     let after = view(conn, &row).await?;
     audit(
         conn,
@@ -308,6 +311,9 @@ pub async fn views(conn: &mut AsyncPgConnection, rows: &[WebhookRow]) -> AppResu
             failed_attempts: r.attempts,
             failing_since: r.failing_since,
             next_attempt_at: r.next_attempt_at,
+            previous_secret_expires_at: r
+                .previous_secret_until
+                .filter(|until| *until > chrono::Utc::now()),
             created_at: r.created_at,
             updated_at: r.updated_at,
             version: r.version,

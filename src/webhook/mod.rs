@@ -29,6 +29,12 @@ pub struct Settings {
     pub concurrency: usize,
 }
 
+/// After a rotation the replaced secret signs beside the new one this long: a receiver has a
+/// day to deploy the new secret without refusing a delivery (Standard Webhooks' zero-downtime
+/// rotation). Receivers verify with the secrets they hold, so the overlap gives nobody a
+/// signature they could not already make.
+pub const SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
 /// By default a process delivers to every subscription there may be at once
 /// (`MAX_WEBHOOKS`): a delivery in flight is a socket and a task, waiting, so receivers that
 /// never answer hold nothing the healthy ones need. (With 8, eight such receivers held every

@@ -52,8 +52,8 @@ impl Sender {
         })
     }
 
-    /// POSTs `body` to `url`, signed with `secret` as message `id`.
-    pub async fn send(&self, url: &str, secret: &str, id: &str, body: String) -> Outcome {
+    /// POSTs `body` to `url` as message `id`, signed with each of `secrets`.
+    pub async fn send(&self, url: &str, secrets: &[&str], id: &str, body: String) -> Outcome {
         let started = Instant::now();
         let failed = |error: String| Outcome {
             status: None,
@@ -66,8 +66,13 @@ impl Sender {
             Err(why) => return failed(format!("refused: {why}")),
         };
         let timestamp = chrono::Utc::now().timestamp();
-        let signature = match signing::signature(secret, id, timestamp, body.as_bytes()) {
-            Ok(s) => s,
+        let signatures = secrets
+            .iter()
+            .map(|secret| signing::signature(secret, id, timestamp, body.as_bytes()))
+            .collect::<AppResult<Vec<_>>>();
+        let signature = match signatures {
+            // Space-separated, as Standard Webhooks lists several.
+            Ok(s) => s.join(" "),
             Err(e) => return failed(e.to_string()),
         };
         let sent = self

@@ -208,7 +208,8 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
             }
             let body = payload(entry)?;
             let id = signing::message_id(change.seq);
-            let outcome = cx.sender.send(&row.url, &row.secret, &id, body).await;
+            let secrets = row.signing_secrets(chrono::Utc::now());
+            let outcome = cx.sender.send(&row.url, &secrets, &id, body).await;
             cx.metrics.webhook_attempt(outcome.delivered());
             let mut conn = cx.pool.get().await?;
             if !outcome.delivered() {
@@ -251,10 +252,31 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
     }
 }
 
-/// The body of a delivery: the feed's entry, without its document when that would make it
-/// larger than `MAX_WEBHOOK_PAYLOAD` (the receiver GETs the record instead).
+/// A delivery's body: the feed's entry with the Standard Webhooks `type` and `timestamp`
+/// beside its fields (the specification lets `data` be "squashed" into the top level, which
+/// keeps the body the entry `GET /v1/changes` lists, plus two fields).
+#[derive(serde::Serialize)]
+struct Payload<'e> {
+    /// `{entity}.{kind}`: `action.created`, `response.edge_added`, ...
+    #[serde(rename = "type")]
+    type_: String,
+    /// When the change was made: the entry's `at`.
+    timestamp: chrono::DateTime<chrono::Utc>,
+    #[serde(flatten)]
+    entry: &'e Change,
+}
+
+/// The body of a delivery, without the entry's document when that would make it larger than
+/// `MAX_WEBHOOK_PAYLOAD` (the receiver GETs the record instead).
 fn payload(mut entry: Change) -> AppResult<String> {
-    let json = |e: &Change| serde_json::to_string(e).map_err(|e| AppError::Internal(e.to_string()));
+    let json = |entry: &Change| {
+        let body = Payload {
+            type_: format!("{}.{}", entry.entity, entry.kind),
+            timestamp: entry.at,
+            entry,
+        };
+        serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))
+    };
     let body = json(&entry)?;
     if body.len() <= MAX_WEBHOOK_PAYLOAD {
         return Ok(body);
@@ -296,5 +318,7 @@ mod tests {
         let large: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert!(large["document"].is_null());
         assert_eq!(large["cursor"], "7");
+        assert_eq!(large["type"], "action.created");
+        assert_eq!(small["timestamp"], small["at"]);
     }
 }

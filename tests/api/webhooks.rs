@@ -148,7 +148,7 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
     for (r, entry) in delivered.iter().zip(&feed) {
         assert!(r.signed_with(&secret), "signature of {}", r.id());
         assert_eq!(r.id(), format!("chg_{}", entry["cursor"].as_str().unwrap()));
-        assert_eq!(&r.json(), entry, "the payload is the feed's entry");
+        assert_eq!(&r.entry(), entry, "the payload is the feed's entry");
         assert_eq!(r.headers["content-type"], "application/json");
         let sent: i64 = r.headers["webhook-timestamp"].parse().unwrap();
         assert!((chrono::Utc::now().timestamp() - sent).abs() < 300);
@@ -209,7 +209,8 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
     let first: Vec<String> = delivered.iter().map(|r| r.id().to_string()).collect();
     assert_eq!(resent, first);
 
-    // A rotated secret signs what follows; the old one no longer does.
+    // A rotated secret signs what follows, and the old one beside it for a day (two
+    // signatures in the header), then no longer.
     let rotated = app
         .as_admin(
             Method::POST,
@@ -230,7 +231,38 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
     })
     .await;
     assert!(next.signed_with(&new_secret));
+    assert!(next.signed_with(&secret));
+    assert_eq!(next.headers["webhook-signature"].split(' ').count(), 2);
+    let overlap: chrono::DateTime<chrono::Utc> = rotated.body["previous_secret_expires_at"]
+        .as_str()
+        .expect("the overlap's end")
+        .parse()
+        .unwrap();
+    let left = overlap - chrono::Utc::now();
+    assert!(left > chrono::Duration::hours(23) && left <= chrono::Duration::hours(24));
+    {
+        let mut conn = app.state.pool.get().await.unwrap();
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(
+                "UPDATE webhooks SET previous_secret_until = now() - interval '1 second'",
+            ),
+            &mut conn,
+        )
+        .await
+        .unwrap();
+    }
+    assert!(webhook(&app, &id).await["previous_secret_expires_at"].is_null());
+    let before = receiver.received().len();
+    app.patch("/v1/actors/GBR", &json!({"name": "United Kingdom"}))
+        .await
+        .assert_status(200);
+    let next = eventually(30, "a delivery after the overlap", || async {
+        receiver.received().get(before).cloned()
+    })
+    .await;
+    assert!(next.signed_with(&new_secret));
     assert!(!next.signed_with(&secret));
+    assert_eq!(next.headers["webhook-signature"].split(' ').count(), 1);
 
     // Every operation is in the audit log, without the secret.
     let audit = app
@@ -456,6 +488,50 @@ async fn a_subscription_failing_too_long_is_disabled_and_resumes_when_enabled() 
     .await;
     assert!(got.signed_with(&secret));
     assert_eq!(got.json()["document"]["code"], "FRA");
+    worker.stop().await;
+}
+
+/// A receiver that answers 410 Gone wants no more deliveries (Standard Webhooks): the
+/// subscription is disabled after that one attempt, not retried for a day, and the audit
+/// log says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_answers_gone_is_not_sent_more() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    receiver.otherwise(Answer::Status(410));
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let hook = eventually(20, "the subscription disabled", || async {
+        let hook = webhook(&app, &id).await;
+        (hook["enabled"] == false).then_some(hook)
+    })
+    .await;
+    let reason = hook["disabled_reason"].as_str().unwrap();
+    assert!(reason.contains("410 Gone"), "{reason}");
+    assert_eq!(hook["delivered_cursor"], start.as_str());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1, "one attempt, no retries");
+    let tried = attempts(&app, &id).await;
+    assert_eq!(tried.len(), 1);
+    assert_eq!(tried[0]["status_code"], 410);
+    assert!(tried[0]["next_attempt_at"].is_null());
+    let audit = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/audit?entity=webhook&entity_id={id}&operation=disable"),
+            None,
+            &[],
+        )
+        .await;
+    audit.assert_status(200);
+    let why = audit.body["items"][0]["after"]["disabled_reason"].as_str();
+    assert!(
+        why.is_some_and(|w| w.contains("410 Gone")),
+        "{}",
+        audit.text
+    );
     worker.stop().await;
 }
 

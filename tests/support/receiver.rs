@@ -54,6 +54,19 @@ impl Received {
         serde_json::from_str(&self.body).unwrap()
     }
 
+    /// The feed entry the body carries: the body less the Standard Webhooks `type` and
+    /// `timestamp`, which must agree with it (`{entity}.{kind}`, `at`).
+    pub fn entry(&self) -> serde_json::Value {
+        let mut body = self.json();
+        let fields = body.as_object_mut().expect("a JSON object");
+        let type_ = fields.remove("type").expect("a type");
+        let timestamp = fields.remove("timestamp").expect("a timestamp");
+        let (entity, kind) = (fields["entity"].as_str(), fields["kind"].as_str());
+        assert_eq!(type_, format!("{}.{}", entity.unwrap(), kind.unwrap()));
+        assert_eq!(timestamp, fields["at"]);
+        body
+    }
+
     /// Checks the Standard Webhooks signature with `secret`, computed here independently.
     pub fn signed_with(&self, secret: &str) -> bool {
         let key = STANDARD

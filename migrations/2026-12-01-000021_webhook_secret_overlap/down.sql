@@ -1,0 +1,3 @@
+ALTER TABLE webhooks
+    DROP COLUMN previous_secret,
+    DROP COLUMN previous_secret_until;
