@@ -71,8 +71,8 @@ pub fn backoff(settings: &Settings, failures: i32) -> Duration {
     full.mul_f64(0.5 + share / 2.0)
 }
 
-/// Entry `seq` failed: the attempt is recorded and the next one scheduled with backoff,
-/// never later than the give-up moment; at that moment, with the entry still failing, the
+/// Entry `seq` failed: the attempt is recorded and the next one scheduled with backoff, or
+/// later when the receiver asked so (`Retry-After`), never later than the give-up moment; at that moment, with the entry still failing, the
 /// subscription is disabled (and the audit log says so); whether it was. A receiver that
 /// answers 410 Gone wants nothing more (Standard Webhooks): disabled at once.
 pub async fn failed(
@@ -85,16 +85,23 @@ pub async fn failed(
 ) -> AppResult<bool> {
     let now = Utc::now();
     let since = row.failing_since.unwrap_or(now);
-    let give_up_at =
-        since + chrono::Duration::from_std(settings.give_up_after).unwrap_or(chrono::Duration::MAX);
+    let give_up_at = chrono::Duration::from_std(settings.give_up_after)
+        .ok()
+        .and_then(|after| since.checked_add_signed(after))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let gone = outcome.status == Some(410);
     let giving_up = gone || now >= give_up_at;
     let retry_at: DateTime<Utc> = if giving_up {
         now
     } else {
-        let wait = chrono::Duration::from_std(backoff(settings, row.attempts + 1))
-            .unwrap_or(chrono::Duration::MAX);
-        (now + wait).min(give_up_at)
+        // The receiver's wish is its own to make: any length, so never past the give-up
+        // moment, and no arithmetic that could overflow.
+        let asked = outcome.retry_after.unwrap_or_default();
+        let wait = backoff(settings, row.attempts + 1).max(asked);
+        chrono::Duration::from_std(wait)
+            .ok()
+            .and_then(|wait| now.checked_add_signed(wait))
+            .map_or(give_up_at, |at| at.min(give_up_at))
     };
     let mut attempt = attempt_row(row, seq, outcome);
     attempt.next_attempt_at = (!giving_up).then_some(retry_at);

@@ -18,6 +18,8 @@ pub struct Outcome {
     /// Why the attempt failed without an answer (or what the answer meant).
     pub error: Option<String>,
     pub latency: Duration,
+    /// How long the receiver asked to be left alone (`Retry-After` on a failure).
+    pub retry_after: Option<Duration>,
 }
 
 impl Outcome {
@@ -59,6 +61,7 @@ impl Sender {
             status: None,
             error: Some(error),
             latency: started.elapsed(),
+            retry_after: None,
         };
         // The URL was checked when it was set, but the switch may have changed since.
         let url = match guard::check_url(url, self.settings.allow_private) {
@@ -94,10 +97,19 @@ impl Sender {
                     300..=399 => Some("redirects are not followed".to_string()),
                     _ => None,
                 };
+                let retry_after = match status.is_success() {
+                    true => None,
+                    false => response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(retry_after),
+                };
                 Outcome {
                     status: Some(status.as_u16()),
                     error,
                     latency,
+                    retry_after,
                 }
             }
             Err(e) if e.is_timeout() => failed(format!(
@@ -107,6 +119,19 @@ impl Sender {
             Err(e) => failed(describe(&e)),
         }
     }
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date (a date past is no wait).
+fn retry_after(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at: actix_web::http::header::HttpDate = value.trim().parse().ok()?;
+    let at: std::time::SystemTime = at.into();
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// The error with its causes, which say what went wrong (refused address, connection
@@ -127,4 +152,26 @@ fn describe(e: &reqwest::Error) -> String {
         text.truncate(end);
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = std::time::SystemTime::now() + Duration::from_secs(600);
+        let text = actix_web::http::header::HttpDate::from(later).to_string();
+        let wait = retry_after(&text).unwrap();
+        assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600));
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-5"), None);
+    }
 }

@@ -535,6 +535,51 @@ async fn a_receiver_that_answers_gone_is_not_sent_more() {
     worker.stop().await;
 }
 
+/// A receiver that answers 503 or 429 with `Retry-After` is left alone that long before
+/// the next attempt, however short the backoff; a wish beyond the give-up moment is cut to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_asks_for_time_gets_it() {
+    let app = app_with(settings()).await;
+    let receiver = Receiver::start().await;
+    receiver.script([
+        Answer::RetryAfter(503, "2".into()),
+        Answer::RetryAfter(429, "99999999999999".into()),
+    ]);
+    let (id, secret, _) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    let got = eventually(20, "the second attempt", || async {
+        let got = receiver.received();
+        (got.len() >= 2).then_some(got)
+    })
+    .await;
+    let waited = got[1].at - got[0].at;
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+    assert!(got[1].signed_with(&secret));
+    // The second wish is past the give-up moment (120 s here): the attempt is scheduled
+    // then, and the server stays healthy.
+    let tried = eventually(10, "the second attempt recorded", || async {
+        let tried = attempts(&app, &id).await;
+        (tried.len() >= 2).then_some(tried)
+    })
+    .await;
+    assert_eq!(tried[0]["status_code"], 429);
+    let at: chrono::DateTime<chrono::Utc> = tried[0]["at"].as_str().unwrap().parse().unwrap();
+    let next: chrono::DateTime<chrono::Utc> = tried[0]["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(next - at > chrono::Duration::seconds(100), "{at} -> {next}");
+    assert!(
+        next - at <= chrono::Duration::seconds(120),
+        "{at} -> {next}"
+    );
+    app.get("/healthz").await.assert_status(200);
+    worker.stop().await;
+}
+
 /// Filters choose the entries sent, as on `GET /v1/changes`; the cursor moves past the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_choose_the_entries_sent() {

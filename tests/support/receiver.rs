@@ -24,6 +24,8 @@ pub enum Answer {
     Redirect(String),
     /// Never answer; keep the connection open.
     Hold,
+    /// This status with this `Retry-After`.
+    RetryAfter(u16, String),
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +213,7 @@ async fn answer(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
             (200, String::new())
         }
         Answer::Redirect(to) => (302, format!("location: {to}\r\n")),
+        Answer::RetryAfter(s, after) => (s, format!("retry-after: {after}\r\n")),
         Answer::Hold => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return;
