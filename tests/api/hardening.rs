@@ -660,27 +660,65 @@ async fn smaller_contract_breaks_are_fixed() {
     resp.assert_problem(409, None);
 }
 
+/// A server on the seed with one webhook subscription (the seed has none: it would
+/// deliver), and the committed OpenAPI document, for tests that try what it documents.
+struct Seeded {
+    app: TestApp,
+    doc: Value,
+    webhook_id: String,
+}
+
+impl Seeded {
+    async fn start() -> Seeded {
+        let app = TestApp::spawn().await;
+        riposte::seed::run(&app.state, "xinjiang-2020")
+            .await
+            .unwrap();
+        let doc =
+            serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("the document");
+        let webhook = app
+            .as_admin(
+                Method::POST,
+                "/v1/webhooks",
+                Some(&json!({"url": "https://hooks.example.org/riposte"})),
+                &[],
+            )
+            .await;
+        webhook.assert_status(201);
+        let webhook_id = webhook.body["id"].as_str().unwrap().to_string();
+        Seeded {
+            app,
+            doc,
+            webhook_id,
+        }
+    }
+}
+
+/// `path` with each path parameter of `op` given its example (the subscription's id under
+/// `/v1/webhooks/`); None when one has neither.
+fn filled_path(path: &str, op: &Value, webhook_id: &str) -> Option<String> {
+    let mut url = path.to_string();
+    for param in op["parameters"].as_array().into_iter().flatten() {
+        if param["in"] == "path" {
+            let name = param["name"].as_str().unwrap();
+            let value = param["example"]
+                .as_str()
+                .or(path.starts_with("/v1/webhooks/").then_some(webhook_id))?;
+            url = url.replace(&format!("{{{name}}}"), value);
+        }
+    }
+    Some(url)
+}
+
 /// Every request example of the committed OpenAPI document works against the seeded data,
 /// with the documented success status ("Try it out" in /docs must not give a 422).
 #[tokio::test]
 async fn every_documented_request_example_works_on_the_seed() {
-    let app = TestApp::spawn().await;
-    riposte::seed::run(&app.state, "xinjiang-2020")
-        .await
-        .unwrap();
-    let doc: Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("the document");
-    // The seed has no webhook subscription (it would deliver): one for the paths of one.
-    let webhook = app
-        .as_admin(
-            Method::POST,
-            "/v1/webhooks",
-            Some(&json!({"url": "https://hooks.example.org/riposte"})),
-            &[],
-        )
-        .await;
-    webhook.assert_status(201);
-    let webhook_id = webhook.body["id"].as_str().unwrap().to_string();
+    let Seeded {
+        app,
+        doc,
+        webhook_id,
+    } = Seeded::start().await;
     let mut sent = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -693,19 +731,8 @@ async fn every_documented_request_example_works_on_the_seed() {
                 doc["components"]["schemas"][name]["example"].clone()
             });
             assert!(!example.is_null(), "{method} {path} has no request example");
-            let mut url = path.clone();
-            for param in op["parameters"].as_array().into_iter().flatten() {
-                if param["in"] == "path" {
-                    let name = param["name"].as_str().unwrap();
-                    let value = param["example"]
-                        .as_str()
-                        .or(path
-                            .starts_with("/v1/webhooks/")
-                            .then_some(webhook_id.as_str()))
-                        .unwrap_or_else(|| panic!("{method} {path}: no example for {name}"));
-                    url = url.replace(&format!("{{{name}}}"), value);
-                }
-            }
+            let url = filled_path(path, op, &webhook_id)
+                .unwrap_or_else(|| panic!("{method} {path}: no example for a path parameter"));
             let expected: u16 = op["responses"]
                 .as_object()
                 .unwrap()
@@ -735,22 +762,11 @@ async fn every_documented_request_example_works_on_the_seed() {
 /// export, say) fails here.
 #[tokio::test]
 async fn every_documented_query_parameter_is_taken() {
-    let app = TestApp::spawn().await;
-    riposte::seed::run(&app.state, "xinjiang-2020")
-        .await
-        .unwrap();
-    let doc: Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("the document");
-    let webhook = app
-        .as_admin(
-            Method::POST,
-            "/v1/webhooks",
-            Some(&json!({"url": "https://hooks.example.org/riposte"})),
-            &[],
-        )
-        .await;
-    webhook.assert_status(201);
-    let webhook_id = webhook.body["id"].as_str().unwrap().to_string();
+    let Seeded {
+        app,
+        doc,
+        webhook_id,
+    } = Seeded::start().await;
     // A value for a parameter: its example, else the first its schema allows.
     let value_of = |param: &Value| -> Option<String> {
         let schema = resolve(&doc, &param["schema"]);
@@ -789,19 +805,10 @@ async fn every_documented_query_parameter_is_taken() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         let Some(op) = item.get("get") else { continue };
         let params = op["parameters"].as_array().cloned().unwrap_or_default();
-        let mut base = path.clone();
-        for param in params.iter().filter(|p| p["in"] == "path") {
-            let name = param["name"].as_str().unwrap();
-            let value = param["example"].as_str().or(path
-                .starts_with("/v1/webhooks/")
-                .then_some(webhook_id.as_str()));
-            // An import or API key of the caller's own: none on the seed.
-            let Some(value) = value else { continue };
-            base = base.replace(&format!("{{{name}}}"), value);
-        }
-        if base.contains('{') {
+        // An import or API key of the caller's own: none on the seed.
+        let Some(base) = filled_path(path, op, &webhook_id) else {
             continue;
-        }
+        };
         let streams = op["responses"]["200"]["content"]
             .get("text/event-stream")
             .is_some();

@@ -113,6 +113,15 @@ async fn webhook(app: &TestApp, id: &str) -> Value {
     resp.body
 }
 
+/// The subscription once the server has disabled it.
+async fn disabled(app: &TestApp, id: &str) -> Value {
+    eventually(20, "the subscription disabled", || async {
+        let hook = webhook(app, id).await;
+        (hook["enabled"] == false).then_some(hook)
+    })
+    .await
+}
+
 /// The receiver fails the first attempts with 500, answers one too slowly, then succeeds:
 /// every change arrives, in order, once, signed with the secret of the 201, with the body
 /// of the feed's entry; the attempts are listed with status and latency; a redelivery sends
@@ -436,11 +445,7 @@ async fn a_subscription_failing_too_long_is_disabled_and_resumes_when_enabled() 
     let worker = deliveries(&app);
     app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
         .await;
-    let hook = eventually(20, "the subscription disabled", || async {
-        let hook = webhook(&app, &id).await;
-        (hook["enabled"] == false).then_some(hook)
-    })
-    .await;
+    let hook = disabled(&app, &id).await;
     let reason = hook["disabled_reason"].as_str().unwrap();
     assert!(reason.contains("could not be delivered"), "{reason}");
     assert_eq!(hook["delivered_cursor"], start.as_str());
@@ -503,11 +508,7 @@ async fn a_receiver_that_answers_gone_is_not_sent_more() {
     let worker = deliveries(&app);
     app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
         .await;
-    let hook = eventually(20, "the subscription disabled", || async {
-        let hook = webhook(&app, &id).await;
-        (hook["enabled"] == false).then_some(hook)
-    })
-    .await;
+    let hook = disabled(&app, &id).await;
     let reason = hook["disabled_reason"].as_str().unwrap();
     assert!(reason.contains("410 Gone"), "{reason}");
     assert_eq!(hook["delivered_cursor"], start.as_str());
