@@ -1,5 +1,6 @@
 //! PLOVER / POLECAT event records to riposte import lines, and a streaming reader for files
-//! of them (a JSON array, or one JSON object per line).
+//! of them (a JSON array, or JSON objects one after another, one per line as POLECAT ships
+//! them).
 //!
 //! Rules, in the order they are applied (the first that fails names the skip reason):
 //! 1. `event` DOCUMENT describes the file: `document_record`.
@@ -330,8 +331,9 @@ fn kind(value: &Value) -> &'static str {
 /// Reads PLOVER records from a JSON array (streamed element by element, never held whole)
 /// or from JSON objects one after another (NDJSON, as POLECAT ships them), calling `each`
 /// with the 1-based record number and the record, or why it is not one (a value that is
-/// not an object). An `Err` from `each` stops the reading and is returned as is; a JSON
-/// syntax error ends it with an error naming the record number, line and column.
+/// not an object, a broken object of a stream). An `Err` from `each` stops the reading and
+/// is returned as is; a syntax error in an array ends it with an error naming the record
+/// number, line and column.
 pub fn plover_records<R: Read>(
     reader: R,
     mut each: impl FnMut(usize, Result<Value, String>) -> Result<(), String>,
@@ -389,17 +391,22 @@ impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let left = MAX_IMPORT_LINE_BYTES.saturating_sub(self.used.get());
         if left == 0 {
-            return Err(std::io::Error::other(format!(
-                "the record is over {} MiB, the most one record may take; the import stops \
-                 here (records after it are not read)",
-                MAX_IMPORT_LINE_BYTES >> 20
-            )));
+            return Err(std::io::Error::other(too_big()));
         }
         let take = buf.len().min(left);
         let n = self.inner.read(&mut buf[..take])?;
         self.used.set(self.used.get() + n);
         Ok(n)
     }
+}
+
+/// Why the reading stopped at a record over the bound.
+fn too_big() -> String {
+    format!(
+        "the record is over {} MiB, the most one record may take; the import stops here \
+         (records after it are not read)",
+        MAX_IMPORT_LINE_BYTES >> 20
+    )
 }
 
 type Each<'a> = dyn FnMut(usize, Result<Value, String>) -> Result<(), String> + 'a;
@@ -415,14 +422,129 @@ fn checked(number: usize, value: Value) -> Result<Value, String> {
     }
 }
 
+/// Objects one after another: NDJSON, as POLECAT ships them, or pretty-printed objects. Each
+/// is cut out by a scan of its brackets and strings and parsed alone, so a broken record (a
+/// truncated last line, a stray byte) is that record's error and reading goes on after it: at
+/// its end, or at the next line that starts with `{` when it never closes.
 fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
-    let values = serde_json::Deserializer::from_reader(input).into_iter::<Value>();
-    for (i, value) in values.enumerate() {
-        let number = i + 1;
-        let value = value.map_err(|e| read_error(number, &e))?;
-        each(number, checked(number, value))?;
+    let mut bytes = std::io::BufReader::new(input).bytes();
+    let mut number = 0;
+    // Where the next byte is (1-based), and whether it starts a line.
+    let (mut line, mut column) = (1, 1);
+    let mut line_start = true;
+    let mut record: Vec<u8> = Vec::new();
+    let mut first = (1, 1);
+    let mut scan = Scan::default();
+    loop {
+        let byte = match bytes.next() {
+            None => break,
+            Some(Ok(b)) => b,
+            Some(Err(e)) => return Err(format!("record {}: {e}", number + 1)),
+        };
+        let starts_line = std::mem::replace(&mut line_start, byte == b'\n');
+        let at = (line, column);
+        (line, column) = match byte {
+            b'\n' => (line + 1, 1),
+            _ => (line, column + 1),
+        };
+        if !record.is_empty() && starts_line && byte == b'{' {
+            number += 1;
+            let why = format!(
+                "JSON syntax error in record {number}: not closed before line {}, where \
+                 another record starts",
+                at.0
+            );
+            record.clear();
+            each(number, Err(why))?;
+        }
+        if record.is_empty() {
+            if byte.is_ascii_whitespace() {
+                continue;
+            }
+            first = at;
+            scan = Scan::default();
+        }
+        if record.len() >= MAX_IMPORT_LINE_BYTES {
+            return Err(format!("record {}: {}", number + 1, too_big()));
+        }
+        record.push(byte);
+        let complete = match record[0] {
+            b'{' => scan.closes(byte),
+            // A value that is no object runs to the end of its line.
+            _ => byte == b'\n',
+        };
+        if complete {
+            number += 1;
+            each(number, parsed(number, first, &record))?;
+            record.clear();
+        }
+    }
+    if record.iter().any(|b| !b.is_ascii_whitespace()) {
+        number += 1;
+        let why = match record[0] {
+            b'{' => format!("JSON syntax error in record {number}: the file ends inside it"),
+            _ => return each(number, parsed(number, first, &record)),
+        };
+        each(number, Err(why))?;
     }
     Ok(())
+}
+
+/// Where a scan of one object is: how deep in brackets, and whether in a string.
+#[derive(Default)]
+struct Scan {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Scan {
+    /// Takes the next byte of the object; whether it closes the object.
+    fn closes(&mut self, byte: u8) -> bool {
+        if self.in_string {
+            match (self.escaped, byte) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                // A raw line break cannot be in a string: the record is broken, and what
+                // follows is scanned as if the string had ended, to find where it does.
+                (false, b'"' | b'\n') => self.in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        match byte {
+            b'"' => self.in_string = true,
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => {
+                self.depth = self.depth.saturating_sub(1);
+                return self.depth == 0;
+            }
+            _ => {}
+        }
+        false
+    }
+}
+
+/// One record's bytes, parsed; a syntax error names the line and column in the file
+/// (`first`: where the record starts).
+fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, String> {
+    match serde_json::from_slice::<Value>(record) {
+        Ok(value) => checked(number, value),
+        Err(e) => {
+            let text = e.to_string();
+            let what = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(w, _)| w);
+            let column = match e.line() {
+                1 => first.1 + e.column() - 1,
+                _ => e.column(),
+            };
+            Err(format!(
+                "JSON syntax error in record {number}: {what} at line {} column {column}",
+                first.0 + e.line() - 1,
+            ))
+        }
+    }
 }
 
 fn read_array(input: impl Read, each: &mut Each) -> Result<(), String> {
@@ -853,16 +975,11 @@ mod tests {
     }
 
     #[test]
-    fn syntax_errors_end_the_stream_with_their_position() {
+    fn a_syntax_error_ends_an_array_with_its_position() {
         let err = read("[{\"id\": \"a\"},\n {\"id\": }]").unwrap_err();
         assert_eq!(
             err,
             "JSON syntax error in record 2: expected value at line 2 column 9"
-        );
-        let err = read("\n\n{\"id\": \"a\"}\n{\"id\" \"b\"}").unwrap_err();
-        assert_eq!(
-            err,
-            "JSON syntax error in record 2: expected `:` at line 4 column 7"
         );
         let err = read("[{\"id\": \"a\"}").unwrap_err();
         assert!(
@@ -871,6 +988,47 @@ mod tests {
         );
         let err = read("[{\"id\": \"a\"}] x").unwrap_err();
         assert!(err.contains("after the array"), "{err}");
+    }
+
+    /// Objects one after another: a broken one is its own bad record, with its position in
+    /// the file, and the reading goes on (NDJSON with a bad line, a truncated last line).
+    #[test]
+    fn a_broken_object_of_a_stream_is_one_bad_record() {
+        let seen = read("\n\n{\"id\": \"a\"}\n{\"id\" \"b\"}\n{\"id\": \"c\"}").unwrap();
+        assert_eq!(seen[0].1, Ok(json!({"id": "a"})));
+        assert_eq!(
+            seen[1],
+            (
+                2,
+                Err("JSON syntax error in record 2: expected `:` at line 4 column 7".into())
+            )
+        );
+        assert_eq!(seen[2], (3, Ok(json!({"id": "c"}))));
+
+        // Never closed: it ends where the next line starts an object, or at the file's end.
+        let seen =
+            read("{\"id\": \"a\", \"x\": [1,\n{\"id\": \"b\"}\n{\"id\": \"c\", \"t\": \"trunc")
+                .unwrap();
+        let numbers: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, [1, 2, 3]);
+        let why = seen[0].1.as_ref().unwrap_err();
+        assert!(why.contains("not closed before line 2"), "{why}");
+        assert_eq!(seen[1].1, Ok(json!({"id": "b"})));
+        let why = seen[2].1.as_ref().unwrap_err();
+        assert!(why.contains("the file ends inside it"), "{why}");
+
+        // Brackets and braces inside strings, escaped quotes, pretty-printed objects.
+        let text = "{\n  \"id\": \"a}]\\\"{\",\n  \"t\": {\"x\": [1, {}]}\n}\n{\"id\": \"b\"}";
+        let seen = read(text).unwrap();
+        assert_eq!(seen[0].1, Ok(json!({"id": "a}]\"{", "t": {"x": [1, {}]}})));
+        assert_eq!(seen[1].1, Ok(json!({"id": "b"})));
+        // A raw line break in a string breaks that record only.
+        let seen = read("{\"id\": \"a\"} {\"id\" 1}").unwrap();
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(why.ends_with("at line 1 column 19"), "{why}");
+        let seen = read("{\"id\": \"a\nb\"}\n{\"id\": \"c\"}").unwrap();
+        assert!(seen[0].1.is_err(), "{seen:?}");
+        assert_eq!(seen.last().unwrap().1, Ok(json!({"id": "c"})));
     }
 
     #[test]

@@ -1044,3 +1044,60 @@ async fn a_byte_order_mark_before_the_first_line_is_not_part_of_it() {
     let job = import(&app, "", file).await;
     assert_eq!(counts(&job), [2, 2, 0, 0, 0], "{job}");
 }
+
+/// PLOVER records one per line (as POLECAT ships them), one line cut short in the middle of
+/// the file and the last one truncated, as a broken download leaves it: with `partial`
+/// those two are rejected with their position and every other record is read; without, nothing
+/// is stored.
+#[tokio::test]
+async fn broken_lines_of_a_plover_ndjson_file_are_rejected_one_by_one() {
+    let app = TestApp::spawn().await;
+    // The PLOVER gold-standard records, beside the checkout (`../shared`, as in CI).
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/plover-gsr-cameo.json"
+    );
+    let gold = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let records: Vec<Value> = serde_json::from_str(&gold).unwrap();
+    let mut lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    let cut = |line: &str| line[..line.len() / 2].to_string();
+    lines[10] = cut(&lines[10]);
+    let last = lines.len() - 1;
+    lines[last] = cut(&lines[last]);
+    let file = lines.join("\n").into_bytes();
+
+    let job = import(&app, "?format=plover", file.clone()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(total_actions(&app).await, 0);
+
+    let job = import(&app, "?format=plover&partial=true", file).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job)[0], records.len() as i64, "every record read");
+    assert!(counts(&job)[1] > 10, "{job}");
+    let broken: Vec<(i64, String)> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["errors"][0]["field"] == "record")
+        .map(|r| {
+            let message = r["errors"][0]["message"].as_str().unwrap().to_string();
+            (r["line"].as_i64().unwrap(), message)
+        })
+        .collect();
+    assert_eq!(broken.len(), 2, "{broken:?}");
+    assert_eq!(broken[0].0, 11);
+    assert!(
+        broken[0].1.contains("not closed before line 12"),
+        "{broken:?}"
+    );
+    assert_eq!(broken[1].0, records.len() as i64);
+    assert!(
+        broken[1].1.contains("the file ends inside it"),
+        "{broken:?}"
+    );
+    assert_eq!(
+        total_actions(&app).await,
+        counts(&job)[1],
+        "the records around the broken ones are stored"
+    );
+}
