@@ -62,7 +62,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             Problem,
             FieldError,
             crate::models::enums::ActionSort,
-            crate::analysis::dyad::Interval
+            crate::analysis::dyad::Interval,
+            crate::views::WebhookPayload
         ),
         responses(
             BadRequest,
@@ -148,7 +149,44 @@ pub fn document() -> serde_json::Value {
             }
         }
     }
+    doc["webhooks"] = webhooks();
     doc
+}
+
+/// What a subscription's `url` receives (OpenAPI 3.1 `webhooks`), for clients generated from
+/// the document. utoipa 5 has no attribute for it; the body's schema is `WebhookPayload`,
+/// the type the delivery worker serialises.
+fn webhooks() -> serde_json::Value {
+    let header = |name: &str, description: &str, example: &str| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+               "schema": {"type": "string"}, "example": example})
+    };
+    json!({"change": {"post": {
+        "tags": ["webhooks"],
+        "operationId": "deliver_change",
+        "summary": "One change of the feed, POSTed to a subscription's url",
+        "description": "Sent in feed order, one at a time, at least once (drop duplicates by \
+            `webhook-id`). Verify `webhook-signature` over the raw body before parsing it; \
+            see docs/API.md for the retry schedule.",
+        "parameters": [
+            header("webhook-id", "`chg_<cursor>`: the same for every attempt and \
+                redelivery of the entry", "chg_1042"),
+            header("webhook-timestamp", "The attempt's time, Unix seconds", "1764417600"),
+            header("webhook-signature", "`v1,<base64 HMAC-SHA256>` of \
+                `{webhook-id}.{webhook-timestamp}.{body}` keyed with the secret's bytes \
+                (after `whsec_`, base64-decoded); for a day after a rotation, a second one, \
+                space-separated, with the old secret",
+                "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="),
+        ],
+        "requestBody": {"required": true, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/WebhookPayload"}}}},
+        "responses": {
+            "2XX": {"description": "Delivered: the next entry follows"},
+            "410": {"description": "Gone: the subscription is disabled, without retries"},
+            "default": {"description": "Not delivered (as are redirects and no answer in \
+                time): tried again with backoff, after `Retry-After` if given"},
+        },
+    }}})
 }
 
 /// The document as committed, pretty-printed with a final newline.

@@ -629,6 +629,37 @@ pub struct Change {
     pub document: Option<Box<serde_json::value::RawValue>>,
 }
 
+/// The body of a webhook delivery: the feed's entry with the Standard Webhooks `type` and
+/// `timestamp` beside its fields (the specification lets the data be "squashed" into the
+/// top level, which keeps the body the entry `GET /v1/changes` lists, plus two fields).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "action.created", "timestamp": "2026-11-29T12:00:00Z",
+    "cursor": "1042", "kind": "created", "entity": "action",
+    "id": "0a1f0000-0000-4000-8000-000000000008", "at": "2026-11-29T12:00:00Z",
+    "status": "threatened", "document": action_example()
+}))]
+pub struct WebhookPayload {
+    /// `{entity}.{kind}`: `action.created`, `actor.updated`, `response.edge_added`, ...
+    #[serde(rename = "type")]
+    #[schema(rename = "type", example = "action.created")]
+    pub type_: String,
+    /// When the change was made: the entry's `at`.
+    pub timestamp: DateTime<Utc>,
+    #[serde(flatten)]
+    pub entry: Change,
+}
+
+impl WebhookPayload {
+    pub fn of(entry: Change) -> Self {
+        WebhookPayload {
+            type_: format!("{}.{}", entry.entity, entry.kind),
+            timestamp: entry.at,
+            entry,
+        }
+    }
+}
+
 /// A page of the change feed, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeList {

@@ -21,7 +21,7 @@ use crate::limits::{MAX_WEBHOOK_PAYLOAD, WEBHOOK_ATTEMPTS_KEPT_DAYS};
 use crate::models::change;
 use crate::models::webhook::{self, WebhookRow};
 use crate::service::deliveries as service;
-use crate::views::Change;
+use crate::views::{Change, WebhookPayload};
 
 /// The worker looks for due subscriptions at least this often.
 const POLL: Duration = Duration::from_secs(1);
@@ -252,37 +252,19 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
     }
 }
 
-/// A delivery's body: the feed's entry with the Standard Webhooks `type` and `timestamp`
-/// beside its fields (the specification lets `data` be "squashed" into the top level, which
-/// keeps the body the entry `GET /v1/changes` lists, plus two fields).
-#[derive(serde::Serialize)]
-struct Payload<'e> {
-    /// `{entity}.{kind}`: `action.created`, `response.edge_added`, ...
-    #[serde(rename = "type")]
-    type_: String,
-    /// When the change was made: the entry's `at`.
-    timestamp: chrono::DateTime<chrono::Utc>,
-    #[serde(flatten)]
-    entry: &'e Change,
-}
-
 /// The body of a delivery, without the entry's document when that would make it larger than
 /// `MAX_WEBHOOK_PAYLOAD` (the receiver GETs the record instead).
-fn payload(mut entry: Change) -> AppResult<String> {
-    let json = |entry: &Change| {
-        let body = Payload {
-            type_: format!("{}.{}", entry.entity, entry.kind),
-            timestamp: entry.at,
-            entry,
-        };
-        serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))
+fn payload(entry: Change) -> AppResult<String> {
+    let json = |body: &WebhookPayload| {
+        serde_json::to_string(body).map_err(|e| AppError::Internal(e.to_string()))
     };
-    let body = json(&entry)?;
-    if body.len() <= MAX_WEBHOOK_PAYLOAD {
-        return Ok(body);
+    let mut body = WebhookPayload::of(entry);
+    let text = json(&body)?;
+    if text.len() <= MAX_WEBHOOK_PAYLOAD {
+        return Ok(text);
     }
-    entry.document = None;
-    json(&entry)
+    body.entry.document = None;
+    json(&body)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::contract::{document, validator};
 use super::helpers::TestApp;
 use super::receiver::{Answer, Receiver};
 use riposte::state::Config;
@@ -154,7 +155,16 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
     assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "{seqs:?}");
     let delivered: Vec<_> = got.iter().filter(|r| r.delivered()).collect();
     assert_eq!(delivered.len(), feed.len(), "each once");
+    // The body is what the committed document's `webhooks` section says it is.
+    let documented = &document()["webhooks"]["change"]["post"];
+    let schema = &documented["requestBody"]["content"]["application/json"]["schema"];
+    let payload = validator("webhooks: change", schema);
     for (r, entry) in delivered.iter().zip(&feed) {
+        let errors: Vec<String> = payload
+            .iter_errors(&r.json())
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", r.body);
         assert!(r.signed_with(&secret), "signature of {}", r.id());
         assert_eq!(r.id(), format!("chg_{}", entry["cursor"].as_str().unwrap()));
         assert_eq!(&r.entry(), entry, "the payload is the feed's entry");
