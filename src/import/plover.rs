@@ -362,20 +362,24 @@ pub fn plover_records<R: Read>(
             }
         }
     };
-    // Bytes read since the last record was handed over: none may take more than a line of
-    // NDJSON may, so memory stays bounded whatever the file holds.
-    let used = std::rc::Rc::new(std::cell::Cell::new(0usize));
-    let input = Bounded {
-        inner: Cursor::new(prefix).chain(reader),
-        used: used.clone(),
-    };
-    let mut each = |number: usize, record: Result<Value, String>| {
-        used.set(0);
-        each(number, record)
-    };
+    let input = Cursor::new(prefix).chain(reader);
     match first {
         None => Ok(()),
-        Some(b'[') => read_array(input, &mut each),
+        Some(b'[') => {
+            // Bytes read since the last record was handed over: none may take more than a
+            // line of NDJSON may, so memory stays bounded whatever the file holds. (A stream
+            // holds each record itself and bounds it there.)
+            let used = std::rc::Rc::new(std::cell::Cell::new(0usize));
+            let input = Bounded {
+                inner: input,
+                used: used.clone(),
+            };
+            let mut each = |number: usize, record: Result<Value, String>| {
+                used.set(0);
+                each(number, record)
+            };
+            read_array(input, &mut each)
+        }
         Some(_) => read_stream(input, &mut each),
     }
 }
@@ -422,10 +426,14 @@ fn checked(number: usize, value: Value) -> Result<Value, String> {
     }
 }
 
-/// Objects one after another: NDJSON, as POLECAT ships them, or pretty-printed objects. Each
-/// is cut out by a scan of its brackets and strings and parsed alone, so a broken record (a
-/// truncated last line, a stray byte) is that record's error and reading goes on after it: at
-/// its end, or at the next line that starts with `{` when it never closes.
+/// Objects one after another: NDJSON, as POLECAT ships them, or pretty-printed objects
+/// (commas between them are passed over). Each is cut out by a scan of its brackets and
+/// strings and parsed alone, so a broken record (a truncated last line, a stray byte) is that
+/// record's error and reading goes on after it. In a file whose first object fits on its
+/// line, objects are one per line: one that is not closed at the end of its line ends where
+/// the next line starts with `{`. Elsewhere (pretty-printed, where `{` may start a nested
+/// object's line) a broken object runs to where its brackets close, or to the file's end,
+/// unless a raw line break in a string already broke it (then the next `{` line ends it).
 fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
     let mut bytes = std::io::BufReader::new(input).bytes();
     let mut number = 0;
@@ -435,6 +443,8 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
     let mut record: Vec<u8> = Vec::new();
     let mut first = (1, 1);
     let mut scan = Scan::default();
+    // Known once the first object is read: whether it fitted on its line.
+    let mut one_per_line = None;
     loop {
         let byte = match bytes.next() {
             None => break,
@@ -447,7 +457,8 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
             b'\n' => (line + 1, 1),
             _ => (line, column + 1),
         };
-        if !record.is_empty() && starts_line && byte == b'{' {
+        let cuts = one_per_line == Some(true) || scan.broken;
+        if cuts && !record.is_empty() && starts_line && byte == b'{' {
             number += 1;
             let why = format!(
                 "JSON syntax error in record {number}: not closed before line {}, where \
@@ -458,7 +469,7 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
             each(number, Err(why))?;
         }
         if record.is_empty() {
-            if byte.is_ascii_whitespace() {
+            if byte.is_ascii_whitespace() || byte == b',' {
                 continue;
             }
             first = at;
@@ -474,6 +485,9 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
             _ => byte == b'\n',
         };
         if complete {
+            if record[0] == b'{' {
+                one_per_line.get_or_insert(!record.contains(&b'\n'));
+            }
             number += 1;
             each(number, parsed(number, first, &record))?;
             record.clear();
@@ -496,6 +510,8 @@ struct Scan {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// A raw line break was in a string: the object cannot be whole.
+    broken: bool,
 }
 
 impl Scan {
@@ -507,7 +523,8 @@ impl Scan {
                 (false, b'\\') => self.escaped = true,
                 // A raw line break cannot be in a string: the record is broken, and what
                 // follows is scanned as if the string had ended, to find where it does.
-                (false, b'"' | b'\n') => self.in_string = false,
+                (false, b'"') => self.in_string = false,
+                (false, b'\n') => (self.in_string, self.broken) = (false, true),
                 _ => {}
             }
             return false;
@@ -1005,17 +1022,26 @@ mod tests {
         );
         assert_eq!(seen[2], (3, Ok(json!({"id": "c"}))));
 
-        // Never closed: it ends where the next line starts an object, or at the file's end.
-        let seen =
-            read("{\"id\": \"a\", \"x\": [1,\n{\"id\": \"b\"}\n{\"id\": \"c\", \"t\": \"trunc")
-                .unwrap();
+        // One per line (the first fits on its line): one never closed ends where the next
+        // line starts an object, or at the file's end. Commas between objects are passed over.
+        let text = "{\"id\": \"z\"},\n{\"id\": \"a\", \"x\": [1,\n{\"id\": \"b\"}\n{\"id\": \"c\", \"t\": \"tr";
+        let seen = read(text).unwrap();
         let numbers: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
-        assert_eq!(numbers, [1, 2, 3]);
-        let why = seen[0].1.as_ref().unwrap_err();
-        assert!(why.contains("not closed before line 2"), "{why}");
-        assert_eq!(seen[1].1, Ok(json!({"id": "b"})));
-        let why = seen[2].1.as_ref().unwrap_err();
+        assert_eq!(numbers, [1, 2, 3, 4]);
+        assert_eq!(seen[0].1, Ok(json!({"id": "z"})));
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(why.contains("not closed before line 3"), "{why}");
+        assert_eq!(seen[2].1, Ok(json!({"id": "b"})));
+        let why = seen[3].1.as_ref().unwrap_err();
         assert!(why.contains("the file ends inside it"), "{why}");
+
+        // Pretty-printed without indentation (Python's indent=0, Go's MarshalIndent with
+        // ""): a nested object's `{` starts a line, and the record is whole.
+        let text = "{\n\"id\": \"a\",\n\"xs\": [\n{\n\"x\": 1\n}\n]\n}\n{\n\"id\": \"b\"\n}\n";
+        let seen = read(text).unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].1, Ok(json!({"id": "a", "xs": [{"x": 1}]})));
+        assert_eq!(seen[1].1, Ok(json!({"id": "b"})));
 
         // Brackets and braces inside strings, escaped quotes, pretty-printed objects.
         let text = "{\n  \"id\": \"a}]\\\"{\",\n  \"t\": {\"x\": [1, {}]}\n}\n{\"id\": \"b\"}";
@@ -1047,6 +1073,9 @@ mod tests {
                 "{err}"
             );
         }
+        // Space between records is not part of any: more than the limit of it is no error.
+        let spaced = format!("{{}}{}\n{{}}", " ".repeat(MAX_IMPORT_LINE_BYTES + 8192));
+        assert_eq!(read(&spaced).unwrap().len(), 2);
         // Records just under the limit, one after another, are read.
         let fits = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_IMPORT_LINE_BYTES - 20));
         let input = format!("[{fits}, {fits}, {fits}]");
