@@ -176,9 +176,20 @@ pub async fn update(
     let mut errors = Vec::new();
     check(&mut errors, &write, settings.allow_private);
     fail_with(faults, errors)?;
-    let row = webhook::update(conn, id, &write, reset).await?;
-    webhook::withdraw_claim(conn, id, settle(settings)).await?;
-    let after = view(conn, &row).await?;
+    let before_json =
+        serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?;
+    super::savepoint(conn).await?;
+    let outcome = async {
+        let row = webhook::update(conn, id, &write, reset).await?;
+        webhook::withdraw_claim(conn, id, settle(settings)).await?;
+        let after = view(conn, &row).await?;
+        Ok((after.clone(), after, false))
+    }
+    .await;
+    // Unchanged: the claim stays, so deliveries in flight go on undisturbed.
+    let Some((after, _)) = super::settle_update(conn, &before_json, outcome).await? else {
+        return Ok(before);
+    };
     audit(
         conn,
         caller,

@@ -506,6 +506,59 @@ async fn a_subscription_failing_too_long_is_disabled_and_resumes_when_enabled() 
     worker.stop().await;
 }
 
+/// A PATCH that gives a subscription its own values changes nothing: same version, no audit
+/// entry; a real change still counts.
+#[tokio::test]
+async fn a_patch_that_changes_nothing_leaves_a_subscription_as_it_was() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let (id, _, _) = subscribe(
+        &app,
+        json!({"url": "https://hooks.example.org/a", "actor": ["USA"], "kinds": ["created"]}),
+    )
+    .await;
+    let before = webhook(&app, &id).await;
+    let path = format!("/v1/webhooks/{id}");
+    let same = app
+        .as_admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"url": before["url"], "actor": ["USA"], "enabled": true})),
+            &[],
+        )
+        .await;
+    same.assert_status(200);
+    assert_eq!(same.body, before);
+    let changed = app
+        .as_admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"description": "Sanctions desk"})),
+            &[],
+        )
+        .await;
+    changed.assert_status(200);
+    assert_eq!(
+        changed.body["version"],
+        before["version"].as_i64().unwrap() + 1
+    );
+    let audit = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/audit?entity=webhook&entity_id={id}"),
+            None,
+            &[],
+        )
+        .await;
+    let ops: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["update", "create"]);
+}
+
 /// A receiver that answers 410 Gone wants no more deliveries (Standard Webhooks): the
 /// subscription is disabled after that one attempt, not retried for a day, and the audit
 /// log says why.
