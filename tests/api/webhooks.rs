@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::contract::{document, validator};
 use super::helpers::TestApp;
-use super::receiver::{Answer, Receiver};
+use super::receiver::{Answer, Received, Receiver};
 use riposte::state::Config;
 use riposte::webhook::worker::Worker;
 use riposte::webhook::Settings;
@@ -112,6 +112,18 @@ async fn webhook(app: &TestApp, id: &str) -> Value {
         .await;
     resp.assert_status(200);
     resp.body
+}
+
+/// Renames GBR and waits for the delivery of that change.
+async fn delivery_of_a_rename(app: &TestApp, receiver: &Receiver, name: &str) -> Received {
+    let before = receiver.received().len();
+    app.patch("/v1/actors/GBR", &json!({"name": name}))
+        .await
+        .assert_status(200);
+    eventually(30, "the delivery of a rename", || async {
+        receiver.received().get(before).cloned()
+    })
+    .await
 }
 
 /// The subscription once the server has disabled it.
@@ -241,14 +253,7 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
     rotated.assert_status(200);
     let new_secret = rotated.body["secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, secret);
-    let before = receiver.received().len();
-    app.patch("/v1/actors/GBR", &json!({"name": "UK"}))
-        .await
-        .assert_status(200);
-    let next = eventually(30, "a delivery after the rotation", || async {
-        receiver.received().get(before).cloned()
-    })
-    .await;
+    let next = delivery_of_a_rename(&app, &receiver, "UK").await;
     assert!(next.signed_with(&new_secret));
     assert!(next.signed_with(&secret));
     assert_eq!(next.headers["webhook-signature"].split(' ').count(), 2);
@@ -271,14 +276,7 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
         .unwrap();
     }
     assert!(webhook(&app, &id).await["previous_secret_expires_at"].is_null());
-    let before = receiver.received().len();
-    app.patch("/v1/actors/GBR", &json!({"name": "United Kingdom"}))
-        .await
-        .assert_status(200);
-    let next = eventually(30, "a delivery after the overlap", || async {
-        receiver.received().get(before).cloned()
-    })
-    .await;
+    let next = delivery_of_a_rename(&app, &receiver, "United Kingdom").await;
     assert!(next.signed_with(&new_secret));
     assert!(!next.signed_with(&secret));
     assert_eq!(next.headers["webhook-signature"].split(' ').count(), 1);
