@@ -547,6 +547,12 @@ impl Modify for CommonErrors {
                 let validated = api && read && !stream;
                 // What an operation takes is declared by its handler (`controllers::IfMatch`).
                 let conditional = op.parameters.iter().flatten().any(|p| p.name == "If-Match");
+                // A reused key with another request is a 422 (`controllers::IdempotencyKey`).
+                let idempotent = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.name == "Idempotency-Key");
                 op.operation_id = Some(operation_id(method, path));
                 let responses = &mut op.responses.responses;
                 let mut add = |status: &str, name: &str| {
@@ -563,6 +569,9 @@ impl Modify for CommonErrors {
                     add("408", "RequestTimeout");
                     add("413", "PayloadTooLarge");
                     add("415", "UnsupportedMediaType");
+                    add("422", "Unprocessable");
+                }
+                if idempotent {
                     add("422", "Unprocessable");
                 }
                 if api {

@@ -103,7 +103,13 @@ pub struct IdempotencyKey {
     /// (status, Location, ETag and body, marked `Idempotent-Replayed: true`) and creates
     /// nothing; with another request it is a 422; while the first is still running, a 409.
     /// Scoped to the API key, kept 24 hours. 1 to 255 visible ASCII characters.
-    #[param(rename = "Idempotency-Key", nullable = false)]
+    #[param(
+        rename = "Idempotency-Key",
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
     pub idempotency_key: Option<String>,
 }
 

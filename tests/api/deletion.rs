@@ -186,3 +186,46 @@ async fn deleted_actors_keep_their_code_and_can_be_restored() {
     .await
     .assert_status(201);
 }
+
+/// A restore retried with its `Idempotency-Key` replays its answer; the key given to another
+/// restore is a 422, as the OpenAPI document says for both endpoints.
+#[tokio::test]
+async fn a_restore_key_replays_and_refuses_another_restore() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = id_of(&app.action(json!({})).await);
+    let action_path = format!("/v1/actions/{action}/restore");
+    let actor_path = "/v1/actors/xinjiang-psb/restore";
+    app.delete(&format!("/v1/actions/{action}"))
+        .await
+        .assert_status(204);
+    app.delete("/v1/actors/xinjiang-psb")
+        .await
+        .assert_status(204);
+    let restore = |path: &str, key: &'static str| {
+        let path = path.to_string();
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                &path,
+                Some(&json!({})),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = restore(actor_path, "first").await;
+    first.assert_status(200);
+    let again = restore(actor_path, "first").await;
+    again.assert_status(200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    restore(&action_path, "first")
+        .await
+        .assert_problem(422, Some("Idempotency-Key"));
+    restore(&action_path, "second").await.assert_status(200);
+    restore(actor_path, "second")
+        .await
+        .assert_problem(422, Some("Idempotency-Key"));
+}
