@@ -369,6 +369,7 @@ impl NewActor {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"actor": "chen-quanguo", "listed_on": "2020-07-09"}))]
 pub struct DesignationInput {
     /// Code of the designated person or body.
     #[schema(example = "chen-quanguo")]
@@ -381,6 +382,11 @@ pub struct DesignationInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://home.treasury.gov/news/press-releases/sm1055",
+    "publisher": "US Treasury",
+    "published_on": "2020-07-09"
+}))]
 pub struct SourceInput {
     /// An http(s) URL, unique within the action.
     pub url: String,
@@ -395,6 +401,7 @@ pub struct SourceInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "0a1f0000-0000-4000-8000-000000000001", "relation": "retaliates"}))]
 pub struct ResponseInput {
     /// The id of an earlier action (announced no later than this one).
     #[serde(deserialize_with = "canonical_uuid")]
@@ -405,6 +412,7 @@ pub struct ResponseInput {
 /// An entry of an explicit status history.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "in_force", "on": "2020-07-09", "note": "Designations take effect"}))]
 pub struct StatusEntryInput {
     pub status: ActionStatus,
     /// The day the action took this status.
@@ -658,7 +666,7 @@ pub fn check_external_key(
         false,
     );
     if let Some(dataset) = source_dataset {
-        let ok = dataset.len() <= 50
+        let ok = dataset.len() <= MAX_SOURCE_DATASET_LEN
             && dataset.bytes().enumerate().all(|(i, b)| {
                 b.is_ascii_lowercase()
                     || b.is_ascii_digit()

@@ -15,6 +15,15 @@ pub const MAX_TEXT_LEN: usize = 10_000;
 pub const MAX_SHORT_TEXT_LEN: usize = 1_000;
 pub const MAX_URL_LEN: usize = 2_000;
 pub const MAX_TAG_LEN: usize = 64;
+/// Characters of an API key's name.
+pub const MAX_KEY_NAME_LEN: usize = 100;
+/// Characters of an action's `source_dataset` (migration 000013 holds the same bound).
+pub const MAX_SOURCE_DATASET_LEN: usize = 50;
+
+/// An action's severity, from most hostile to most cooperative (the Goldstein scale's range;
+/// the `actions_severity_check` constraint holds the same).
+pub const MIN_SEVERITY: f64 = -10.0;
+pub const MAX_SEVERITY: f64 = 10.0;
 
 pub const MAX_ALIASES: usize = 100;
 pub const MAX_TAGS: usize = 50;

@@ -13,6 +13,8 @@ use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
 
+mod bounds;
+
 const DESCRIPTION: &str = "\
 riposte records actions and counter-actions between states (sanctions, threats, demands, \
 easing) and the typed graph of which action answers which.
@@ -150,6 +152,7 @@ pub fn document() -> serde_json::Value {
         }
     }
     doc["webhooks"] = webhooks();
+    bounds::state(&mut doc);
     doc
 }
 

@@ -675,8 +675,11 @@ pub(crate) fn check_static(input: &NewAction) -> Vec<FieldError> {
         }
     }
     if let Some(s) = input.severity {
-        if !s.is_finite() || !(-10.0..=10.0).contains(&s) {
-            errors.push(FieldError::new("severity", "must be between -10 and 10"));
+        if !s.is_finite() || !(MIN_SEVERITY..=MAX_SEVERITY).contains(&s) {
+            errors.push(FieldError::new(
+                "severity",
+                format!("must be between {MIN_SEVERITY} and {MAX_SEVERITY}"),
+            ));
         }
     }
     check_tags(&mut errors, &input.tags);

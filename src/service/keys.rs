@@ -7,6 +7,7 @@ use super::audit;
 use crate::auth::{self, Caller, Scope};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::check_text;
+use crate::limits::MAX_KEY_NAME_LEN;
 use crate::models::api_key::{self, NewApiKeyRow};
 use crate::views::{ApiKey, NewApiKeySecret};
 
@@ -18,7 +19,7 @@ pub async fn create(
     expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<NewApiKeySecret> {
     let mut errors = Vec::new();
-    check_text(&mut errors, "name", Some(name), 100, true);
+    check_text(&mut errors, "name", Some(name), MAX_KEY_NAME_LEN, true);
     if expires_at.is_some_and(|at| at <= Utc::now()) {
         errors.push(FieldError::new("expires_at", "must be in the future"));
     }

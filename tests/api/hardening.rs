@@ -975,3 +975,256 @@ async fn every_field_at_fault_is_reported_at_once() {
         2
     );
 }
+
+/// One bounded field of a request body, found in the committed document.
+struct Bounded {
+    /// The schema that states the bound.
+    schema: String,
+    /// Where the field is in the body (`sources`, 0, `publisher`).
+    at: Vec<Value>,
+    /// The name a problem gives it (`sources[0].publisher`).
+    name: String,
+    kind: BoundKind,
+}
+
+#[derive(Clone, Copy)]
+enum BoundKind {
+    Chars(usize),
+    Maximum(f64),
+    /// A list of strings: at most `items` of at most `chars` characters. `Count` is the edge
+    /// of the count, `ItemChars` of the first string's length.
+    Count {
+        items: usize,
+        chars: usize,
+    },
+    ItemChars {
+        items: usize,
+        chars: usize,
+    },
+    /// A list of objects, tried past its count only (with copies of one valid item): as
+    /// many valid, distinct items as the count allows would need stored actors and actions
+    /// of their own.
+    Objects(usize),
+}
+
+/// The bounded fields of `schema`, and one level down into its lists of objects; `example`
+/// gets the item schema's example where it has no item, so that every field can be set.
+fn bounded_fields(doc: &Value, schema: &str, example: &mut Value) -> Vec<Bounded> {
+    let mut found = Vec::new();
+    let properties = doc["components"]["schemas"][schema]["properties"]
+        .as_object()
+        .unwrap();
+    for (property, spec) in properties {
+        let spec = resolve(doc, spec);
+        let mut field = |name: String, kind| {
+            found.push(Bounded {
+                schema: schema.to_string(),
+                at: vec![json!(property)],
+                name,
+                kind,
+            })
+        };
+        if let Some(n) = spec["maxLength"].as_u64() {
+            field(property.clone(), BoundKind::Chars(n as usize));
+        }
+        if let Some(max) = spec["maximum"].as_f64() {
+            field(property.clone(), BoundKind::Maximum(max));
+        }
+        let Some(items) = spec.get("items").map(|i| resolve(doc, i)) else {
+            continue;
+        };
+        let max_items = spec["maxItems"].as_u64().map(|n| n as usize);
+        if items.get("properties").is_none() {
+            let items = max_items.unwrap_or(3);
+            let chars = spec["items"]["maxLength"].as_u64().map(|n| n as usize);
+            if max_items.is_some() {
+                let chars = chars.unwrap_or(8);
+                field(property.clone(), BoundKind::Count { items, chars });
+            }
+            if let Some(chars) = chars {
+                field(
+                    format!("{property}[0]"),
+                    BoundKind::ItemChars { items, chars },
+                );
+            }
+            continue;
+        }
+        if let Some(n) = max_items {
+            field(property.clone(), BoundKind::Objects(n));
+        }
+        if example[property].get(0).is_none() {
+            let item = items
+                .get("example")
+                .expect("an item schema with an example");
+            example[property] = json!([item]);
+        }
+        {
+            let name = spec["items"]["$ref"].as_str().unwrap().rsplit('/').next();
+            found.extend(
+                bounded_fields(doc, name.unwrap(), &mut example[property][0])
+                    .into_iter()
+                    .map(|mut b| {
+                        b.name = format!("{property}[0].{}", b.name);
+                        b.at.splice(0..0, [json!(property), json!(0)]);
+                        b
+                    }),
+            );
+        }
+    }
+    found
+}
+
+impl Bounded {
+    /// The value at the bound (None: left as the example has it) and the value just past it.
+    fn edge(&self, example: &Value) -> (Option<Value>, Value) {
+        let text = |n: usize| json!("x".repeat(n));
+        // Distinct strings, as tags and aliases must be.
+        let strings = |count: usize, chars: usize| -> Vec<Value> {
+            (0..count).map(|i| json!(format!("{i:x<chars$}"))).collect()
+        };
+        match self.kind {
+            BoundKind::Chars(n) => (Some(text(n)), text(n + 1)),
+            BoundKind::Maximum(max) => (Some(json!(max)), json!(max + 1.0)),
+            BoundKind::Count { items, chars } => (
+                Some(Value::Array(strings(items, chars))),
+                Value::Array(strings(items + 1, chars)),
+            ),
+            BoundKind::ItemChars { items, chars } => {
+                let mut past = strings(items, chars);
+                past[0] = text(chars + 1);
+                (
+                    Some(Value::Array(strings(items, chars))),
+                    Value::Array(past),
+                )
+            }
+            BoundKind::Objects(n) => {
+                let one = self.get(example).and_then(|l| l.get(0)).cloned();
+                (None, Value::Array(vec![one.unwrap_or_default(); n + 1]))
+            }
+        }
+    }
+
+    fn get<'a>(&self, body: &'a Value) -> Option<&'a Value> {
+        self.at.iter().try_fold(body, |v, step| match step {
+            Value::Number(i) => v.get(i.as_u64()? as usize),
+            key => v.get(key.as_str()?),
+        })
+    }
+
+    fn set(&self, body: &mut Value, value: Value) {
+        let (last, path) = self.at.split_last().unwrap();
+        let mut target = body;
+        for step in path {
+            target = match step {
+                Value::Number(i) => &mut target[i.as_u64().unwrap() as usize],
+                key => &mut target[key.as_str().unwrap()],
+            };
+        }
+        target[last.as_str().unwrap()] = value;
+    }
+}
+
+/// Every bound the committed document states on a request body (`maxLength`, `maxItems`,
+/// `maximum`) is the one the server enforces. Each request sets one field just past its
+/// bound and every other bounded field of the body at its own: the 422 (which names every
+/// field at fault at once) must name that field and no other, and stores nothing. Then the
+/// body with every field at its bound succeeds. A server whose bound differs from the
+/// document's, either way, fails here.
+#[tokio::test]
+async fn every_documented_bound_holds_at_its_edge() {
+    let doc: Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("the document");
+    let mut covered = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op["requestBody"]["content"]["application/json"].as_object() else {
+                continue;
+            };
+            let schema = content["schema"]["$ref"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next();
+            let schema = schema.unwrap();
+            let mut example = content
+                .get("example")
+                .unwrap_or(&doc["components"]["schemas"][schema]["example"])
+                .clone();
+            let fields = bounded_fields(&doc, schema, &mut example);
+            let example = &example;
+            if fields.is_empty() {
+                continue;
+            }
+            // A server of its own for each operation: the last request changes the seed.
+            let Seeded {
+                app, webhook_id, ..
+            } = Seeded::start().await;
+            let url = filled_path(path, op, &webhook_id).unwrap();
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut at_bounds = example.clone();
+            for field in &fields {
+                if let (Some(at), _) = field.edge(example) {
+                    field.set(&mut at_bounds, at);
+                }
+            }
+            for field in &fields {
+                let mut body = at_bounds.clone();
+                field.set(&mut body, field.edge(example).1);
+                let resp = app.as_admin(method.clone(), &url, Some(&body), &[]).await;
+                assert_eq!(
+                    (resp.status, resp.error_fields()),
+                    (422, vec![field.name.clone()]),
+                    "{method} {url} with {} past its bound: {}",
+                    field.name,
+                    resp.text
+                );
+                let property = field.at.last().unwrap().as_str().unwrap();
+                covered.insert(format!("{}.{property}", field.schema));
+            }
+            let resp = app
+                .as_admin(method.clone(), &url, Some(&at_bounds), &[])
+                .await;
+            assert!(
+                (200..300).contains(&resp.status),
+                "{method} {url} with every field at its bound: {}",
+                resp.text
+            );
+        }
+    }
+    // Every bound the document states on a request body, or on the items of its lists, was
+    // tried.
+    let name_of = |r: &Value| {
+        r["$ref"]
+            .as_str()
+            .map(|r| r.rsplit('/').next().unwrap().to_string())
+    };
+    let bodies: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| name_of(&op["requestBody"]["content"]["application/json"]["schema"]))
+        .collect();
+    let mut stated = std::collections::BTreeSet::new();
+    for body in &bodies {
+        let properties = doc["components"]["schemas"][body]["properties"].as_object();
+        let items = properties
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, p)| name_of(&p["items"]));
+        for name in items.chain([body.clone()]) {
+            let properties = doc["components"]["schemas"][&name]["properties"].as_object();
+            for (property, spec) in properties.into_iter().flatten() {
+                if ["maxLength", "maxItems", "maximum"]
+                    .iter()
+                    .any(|k| spec.get(k).is_some())
+                    || spec["items"].get("maxLength").is_some()
+                {
+                    stated.insert(format!("{name}.{property}"));
+                }
+            }
+        }
+    }
+    let untried: Vec<_> = stated.difference(&covered).collect();
+    assert!(untried.is_empty(), "bounds never tried: {untried:?}");
+}
