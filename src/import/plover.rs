@@ -29,9 +29,8 @@
 //! No `severity` is sent (the type's default applies) and no sources (gold-standard records
 //! have no URL). The gold-standard dates are all 2000-01-01, a placeholder kept as given.
 
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{BufReader, Read};
 
-use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::limits::MAX_IMPORT_LINE_BYTES;
@@ -328,80 +327,18 @@ fn kind(value: &Value) -> &'static str {
 // ---------------------------------------------------------------------------------------
 // Reading
 
-/// Reads PLOVER records from a JSON array (streamed element by element, never held whole)
-/// or from JSON objects one after another (NDJSON, as POLECAT ships them), calling `each`
-/// with the 1-based record number and the record, or why it is not one (a value that is
-/// not an object, a broken object of a stream). An `Err` from `each` stops the reading and
-/// is returned as is; a syntax error in an array ends it with an error naming the record
-/// number, line and column.
+/// Reads PLOVER records from a JSON array or from JSON objects one after another (NDJSON, as
+/// POLECAT ships them, or pretty-printed), calling `each` with the 1-based record number and
+/// the record, or why it is not one (a value that is not an object, a broken record). Each
+/// record is cut out by a scan of its brackets and strings and parsed alone, never more than
+/// one at a time in memory, so a broken record is that record's error and reading goes on
+/// after it. An `Err` from `each` stops the reading and is returned as is; so is a record
+/// over `MAX_IMPORT_LINE_BYTES`, whose end cannot be found without holding it.
 pub fn plover_records<R: Read>(
     reader: R,
     mut each: impl FnMut(usize, Result<Value, String>) -> Result<(), String>,
 ) -> Result<(), String> {
-    let mut reader = BufReader::new(reader);
-    // The leading whitespace is kept and replayed so that error positions match the input.
-    let mut prefix = Vec::new();
-    let first = loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|e| format!("cannot read the input: {e}"))?;
-        if buf.is_empty() {
-            break None;
-        }
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => {
-                let first = buf[i];
-                prefix.extend_from_slice(&buf[..i]);
-                reader.consume(i);
-                break Some(first);
-            }
-            None => {
-                let n = buf.len();
-                prefix.extend_from_slice(buf);
-                reader.consume(n);
-            }
-        }
-    };
-    let input = Cursor::new(prefix).chain(reader);
-    match first {
-        None => Ok(()),
-        Some(b'[') => {
-            // Bytes read since the last record was handed over: none may take more than a
-            // line of NDJSON may, so memory stays bounded whatever the file holds. (A stream
-            // holds each record itself and bounds it there.)
-            let used = std::rc::Rc::new(std::cell::Cell::new(0usize));
-            let input = Bounded {
-                inner: input,
-                used: used.clone(),
-            };
-            let mut each = |number: usize, record: Result<Value, String>| {
-                used.set(0);
-                each(number, record)
-            };
-            read_array(input, &mut each)
-        }
-        Some(_) => read_stream(input, &mut each),
-    }
-}
-
-/// A reader that fails once more than `MAX_IMPORT_LINE_BYTES` were read since `used` was
-/// last reset; the JSON parser reports that as the error of the record it was reading.
-struct Bounded<R> {
-    inner: R,
-    used: std::rc::Rc<std::cell::Cell<usize>>,
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = MAX_IMPORT_LINE_BYTES.saturating_sub(self.used.get());
-        if left == 0 {
-            return Err(std::io::Error::other(too_big()));
-        }
-        let take = buf.len().min(left);
-        let n = self.inner.read(&mut buf[..take])?;
-        self.used.set(self.used.get() + n);
-        Ok(n)
-    }
+    read_records(reader, &mut each)
 }
 
 /// Why the reading stopped at a record over the bound.
@@ -426,16 +363,25 @@ fn checked(number: usize, value: Value) -> Result<Value, String> {
     }
 }
 
-/// Objects one after another: NDJSON, as POLECAT ships them, or pretty-printed objects
-/// (commas between them are passed over). Each is cut out by a scan of its brackets and
-/// strings and parsed alone, so a broken record (a truncated last line, a stray byte) is that
-/// record's error and reading goes on after it. In a file whose first object fits on its
-/// line, objects are one per line: one that is not closed at the end of its line ends where
-/// the next line starts with `{`. Elsewhere (pretty-printed, where `{` may start a nested
-/// object's line) a broken object runs to where its brackets close, or to the file's end,
-/// unless a raw line break in a string already broke it (then the next `{` line ends it).
-fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
-    let mut bytes = std::io::BufReader::new(input).bytes();
+/// Where the reading is with respect to a top-level array.
+#[derive(Clone, Copy, PartialEq)]
+enum Array {
+    /// No array: objects one after another.
+    None,
+    Open,
+    Closed,
+}
+
+/// The records of a file, one after another (commas between them are passed over), or the
+/// elements of its top-level array. An object ends where its brackets close; any other
+/// element of an array before the `,` or `]` that follows it, and any other value outside
+/// one at the end of its line. In a file whose first object fits on its line, objects are
+/// one per line: one that is not closed at the end of its line ends where the next line
+/// starts with `{`. Elsewhere (pretty-printed, where `{` may start a nested object's line) a
+/// broken object runs to where its brackets close, or to the file's end, unless a raw line
+/// break in a string already broke it (then the next `{` line ends it).
+fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
+    let mut bytes = BufReader::new(input).bytes();
     let mut number = 0;
     // Where the next byte is (1-based), and whether it starts a line.
     let (mut line, mut column) = (1, 1);
@@ -445,6 +391,8 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
     let mut scan = Scan::default();
     // Known once the first object is read: whether it fitted on its line.
     let mut one_per_line = None;
+    // Known at the first byte that is not white space.
+    let mut array = None;
     loop {
         let byte = match bytes.next() {
             None => break,
@@ -457,6 +405,26 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
             b'\n' => (line + 1, 1),
             _ => (line, column + 1),
         };
+        if byte.is_ascii_whitespace() && record.is_empty() {
+            continue;
+        }
+        let within = match array {
+            Some(within) => within,
+            // The first byte that is not white space says which the file holds.
+            None if byte == b'[' => {
+                array = Some(Array::Open);
+                continue;
+            }
+            None => *array.insert(Array::None),
+        };
+        if within == Array::Closed {
+            let why = format!(
+                "unexpected data after the array of records at line {} column {}; nothing \
+                 after it is read",
+                at.0, at.1
+            );
+            return each(number + 1, Err(why));
+        }
         let cuts = one_per_line == Some(true) || scan.broken;
         if cuts && !record.is_empty() && starts_line && byte == b'{' {
             number += 1;
@@ -469,20 +437,39 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
             each(number, Err(why))?;
         }
         if record.is_empty() {
-            if byte.is_ascii_whitespace() || byte == b',' {
-                continue;
+            match (within, byte) {
+                (_, b',') => continue,
+                (Array::Open, b']') => {
+                    array = Some(Array::Closed);
+                    continue;
+                }
+                _ => {}
             }
             first = at;
             scan = Scan::default();
+        }
+        let element_ends = within == Array::Open
+            && record.first().is_some_and(|&b| b != b'{')
+            && scan.depth == 0
+            && !scan.in_string
+            && matches!(byte, b',' | b']');
+        if element_ends {
+            number += 1;
+            each(number, parsed(number, first, &record))?;
+            record.clear();
+            if byte == b']' {
+                array = Some(Array::Closed);
+            }
+            continue;
         }
         if record.len() >= MAX_IMPORT_LINE_BYTES {
             return Err(format!("record {}: {}", number + 1, too_big()));
         }
         record.push(byte);
+        let closes = scan.closes(byte);
         let complete = match record[0] {
-            b'{' => scan.closes(byte),
-            // A value that is no object runs to the end of its line.
-            _ => byte == b'\n',
+            b'{' => closes,
+            _ => within == Array::None && byte == b'\n',
         };
         if complete {
             if record[0] == b'{' {
@@ -493,13 +480,19 @@ fn read_stream(input: impl Read, each: &mut Each) -> Result<(), String> {
             record.clear();
         }
     }
+    let open = array == Some(Array::Open);
     if record.iter().any(|b| !b.is_ascii_whitespace()) {
         number += 1;
-        let why = match record[0] {
-            b'{' => format!("JSON syntax error in record {number}: the file ends inside it"),
-            _ => return each(number, parsed(number, first, &record)),
-        };
+        // A value outside an array ends at the end of its line, here the file's.
+        if record[0] != b'{' && !open {
+            return each(number, parsed(number, first, &record));
+        }
+        let why = format!("JSON syntax error in record {number}: the file ends inside it");
         each(number, Err(why))?;
+    } else if open {
+        let why = "the file ends before the array of records is closed with `]`: it may be \
+                   cut short";
+        each(number + 1, Err(why.to_string()))?;
     }
     Ok(())
 }
@@ -561,68 +554,6 @@ fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, 
                 first.0 + e.line() - 1,
             ))
         }
-    }
-}
-
-fn read_array(input: impl Read, each: &mut Each) -> Result<(), String> {
-    let mut de = serde_json::Deserializer::from_reader(input);
-    let mut records = Records {
-        each,
-        count: 0,
-        stopped: None,
-    };
-    match (&mut records).deserialize(&mut de) {
-        Ok(()) => de
-            .end()
-            .map_err(|e| format!("unexpected data after the array of records: {e}")),
-        Err(e) => Err(records
-            .stopped
-            .take()
-            .unwrap_or_else(|| read_error(records.count + 1, &e))),
-    }
-}
-
-fn read_error(number: usize, e: &serde_json::Error) -> String {
-    if e.is_io() {
-        format!("record {number}: {e}")
-    } else {
-        format!("JSON syntax error in record {number}: {e}")
-    }
-}
-
-/// Hands the elements of the top-level array to `each` as they are parsed.
-struct Records<'a, 'b> {
-    each: &'a mut Each<'b>,
-    count: usize,
-    /// The error `each` stopped with, told apart from syntax errors.
-    stopped: Option<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for &mut Records<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for &mut Records<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of PLOVER records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
-            self.count += 1;
-            let number = self.count;
-            if let Err(e) = (self.each)(number, checked(number, value)) {
-                self.stopped = Some(e);
-                return Err(A::Error::custom("stopped by the caller"));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -991,20 +922,65 @@ mod tests {
         assert_eq!(seen[2].1, Ok(json!({"id": "c"})));
     }
 
+    /// In an array too, a broken element is its own bad record, with its position in the
+    /// file, and the reading goes on; an array cut short or followed by more data is one bad
+    /// record at its end.
     #[test]
-    fn a_syntax_error_ends_an_array_with_its_position() {
-        let err = read("[{\"id\": \"a\"},\n {\"id\": }]").unwrap_err();
+    fn a_broken_element_of_an_array_is_one_bad_record() {
+        let seen = read("[{\"id\": \"a\"},\n {\"id\": }, {\"id\": \"c\"}]").unwrap();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[0], (1, Ok(json!({"id": "a"}))));
         assert_eq!(
-            err,
-            "JSON syntax error in record 2: expected value at line 2 column 9"
+            seen[1],
+            (
+                2,
+                Err("JSON syntax error in record 2: expected value at line 2 column 9".into())
+            )
         );
-        let err = read("[{\"id\": \"a\"}").unwrap_err();
+        assert_eq!(seen[2], (3, Ok(json!({"id": "c"}))));
+        // Elements that are no objects end at the `,` or `]` of their own depth.
+        let seen = read("[[1, {\"a\": [2]}], \"x,]\\\"\", tru, {\"id\": \"d\"}]").unwrap();
+        let got: Vec<_> = seen.iter().map(|(n, r)| (*n, r.clone())).collect();
+        assert_eq!(
+            got[0],
+            (1, Err("record 1 is an array, not a JSON object".into()))
+        );
+        assert_eq!(
+            got[1],
+            (2, Err("record 2 is a string, not a JSON object".into()))
+        );
         assert!(
-            err.starts_with("JSON syntax error in record 2: EOF"),
-            "{err}"
+            got[2].1.as_ref().unwrap_err().contains("record 3"),
+            "{got:?}"
         );
-        let err = read("[{\"id\": \"a\"}] x").unwrap_err();
-        assert!(err.contains("after the array"), "{err}");
+        assert_eq!(got[3], (4, Ok(json!({"id": "d"}))));
+        // Pretty-printed, as the PLOVER gold-standard file is: a record broken by a raw line
+        // break in a string ends where the next record's `{` starts a line.
+        let text = "[\n{\n  \"id\": \"a\n\"\n},\n{\n  \"id\": \"b\"\n}\n]\n";
+        let seen = read(text).unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen[0].1.is_err());
+        assert_eq!(seen[1], (2, Ok(json!({"id": "b"}))));
+        // Cut short: inside a record, or between records.
+        let seen = read("[{\"id\": \"a\"}, {\"id\": \"b").unwrap();
+        assert_eq!(seen[0].1, Ok(json!({"id": "a"})));
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(why.contains("record 2: the file ends inside it"), "{why}");
+        let seen = read("[{\"id\": \"a\"},\n").unwrap();
+        assert_eq!(seen.len(), 2);
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(
+            why.contains("before the array of records is closed"),
+            "{why}"
+        );
+        // Data after the array is one bad record, and nothing after it is read.
+        let seen = read("[{\"id\": \"a\"}]\n x {\"id\": \"b\"}").unwrap();
+        assert_eq!(seen.len(), 2);
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(
+            why.contains("after the array of records at line 2 column 2"),
+            "{why}"
+        );
     }
 
     /// Objects one after another: a broken one is its own bad record, with its position in

@@ -1045,6 +1045,69 @@ async fn a_byte_order_mark_before_the_first_line_is_not_part_of_it() {
     assert_eq!(counts(&job), [2, 2, 0, 0, 0], "{job}");
 }
 
+/// The PLOVER gold-standard file, beside the checkout (`../shared`, as in CI).
+fn plover_gold_standard() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/plover-gsr-cameo.json"
+    );
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The gold-standard file as it is (one pretty-printed JSON array) with one record's syntax
+/// broken in the middle: with `partial` that record alone is rejected, with its line, and
+/// every other is read and stored as from the intact file; without, nothing is stored.
+#[tokio::test]
+async fn a_broken_record_of_a_plover_array_is_rejected_alone() {
+    let app = TestApp::spawn().await;
+    let gold = plover_gold_standard();
+    let intact = import(
+        &app,
+        "?format=plover&partial=true",
+        gold.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(intact["state"], "succeeded", "{intact}");
+    let stored = total_actions(&app).await;
+    assert!(stored > 10, "{intact}");
+
+    // Record 11's first `"event": ` loses its colon; the line it is on is where it breaks.
+    let start = gold.match_indices("\n{").nth(10).unwrap().0;
+    let colon = start + gold[start..].find("\"event\":").unwrap() + "\"event\"".len();
+    let line = gold[..colon].matches('\n').count() + 1;
+    let mut broken = gold.clone();
+    broken.remove(colon);
+    let app = TestApp::spawn().await;
+    let job = import(&app, "?format=plover", broken.clone().into_bytes()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(total_actions(&app).await, 0);
+
+    let job = import(&app, "?format=plover&partial=true", broken.into_bytes()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(
+        counts(&job)[0],
+        counts(&intact)[0],
+        "every record read: {job}"
+    );
+    let rejected: Vec<&Value> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["errors"][0]["field"] == "record")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["line"], 11);
+    let message = rejected[0]["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("record 11: expected `:` at line {line}")),
+        "{message}"
+    );
+    // The broken record may or may not have made an action; every other one did.
+    let now = total_actions(&app).await;
+    assert!(now == stored || now == stored - 1, "{now} of {stored}");
+    assert_eq!(now, counts(&job)[1]);
+}
+
 /// PLOVER records one per line (as POLECAT ships them), one line cut short in the middle of
 /// the file and the last one truncated, as a broken download leaves it: with `partial`
 /// those two are rejected with their position and every other record is read; without, nothing
@@ -1052,12 +1115,7 @@ async fn a_byte_order_mark_before_the_first_line_is_not_part_of_it() {
 #[tokio::test]
 async fn broken_lines_of_a_plover_ndjson_file_are_rejected_one_by_one() {
     let app = TestApp::spawn().await;
-    // The PLOVER gold-standard records, beside the checkout (`../shared`, as in CI).
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/plover-gsr-cameo.json"
-    );
-    let gold = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let gold = plover_gold_standard();
     let records: Vec<Value> = serde_json::from_str(&gold).unwrap();
     let mut lines: Vec<String> = records.iter().map(Value::to_string).collect();
     let cut = |line: &str| line[..line.len() / 2].to_string();
