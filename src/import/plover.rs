@@ -983,6 +983,49 @@ mod tests {
         );
     }
 
+    /// The gold-standard records read back the same from every layout a PLOVER file comes
+    /// in; and with one byte of a one-per-line array deleted, wherever it is, the reading
+    /// neither fails nor loses more than the record it was in.
+    #[test]
+    fn every_layout_reads_the_same_and_one_lost_byte_costs_one_record() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/plover-gsr-cameo.json");
+        let gold: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let compact: Vec<String> = gold.iter().map(Value::to_string).collect();
+        let pretty: Vec<String> = gold
+            .iter()
+            .map(|r| serde_json::to_string_pretty(r).unwrap())
+            .collect();
+        let per_line = format!("[\n{}\n]\n", compact.join(",\n"));
+        let layouts = [
+            serde_json::to_string(&gold).unwrap(),
+            serde_json::to_string_pretty(&gold).unwrap(),
+            per_line.clone(),
+            compact.join("\n"),
+            pretty.join("\n"),
+        ];
+        for layout in &layouts {
+            let seen = read(layout).unwrap();
+            let records: Vec<Value> = seen.into_iter().map(|(_, r)| r.unwrap()).collect();
+            assert_eq!(records, gold);
+        }
+        let step = per_line.len() / 100;
+        for cut in (1..per_line.len() - 1).step_by(step) {
+            let mut broken = per_line.clone().into_bytes();
+            broken.remove(cut);
+            let seen = read(&String::from_utf8_lossy(&broken)).unwrap();
+            let numbers: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
+            assert_eq!(numbers, (1..=seen.len()).collect::<Vec<_>>());
+            let whole = seen.iter().filter(|(_, r)| r.is_ok()).count();
+            assert!(
+                whole + 1 >= gold.len(),
+                "byte {cut}: {whole} of {}",
+                gold.len()
+            );
+        }
+    }
+
     /// Objects one after another: a broken one is its own bad record, with its position in
     /// the file, and the reading goes on (NDJSON with a bad line, a truncated last line).
     #[test]
