@@ -366,40 +366,53 @@ fn checked(number: usize, value: Value) -> Result<Value, String> {
 /// Where the reading is with respect to a top-level array.
 #[derive(Clone, Copy, PartialEq)]
 enum Array {
-    /// No array: objects one after another.
+    /// No array: records one after another.
     None,
     Open,
     Closed,
 }
 
+/// How a file lays its records out, told by its first record with a key: whether the key is
+/// on the line of the record's `{`.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// A record per line (NDJSON, PostgreSQL's `json_agg`, DuckDB's arrays): a line starting
+    /// with `{` (after any indentation) starts a record.
+    Lines,
+    /// Pretty-printed, records starting at `column`. When they are `indented` (their keys
+    /// right of it), a line starting with `{` at that column starts a record; without
+    /// indentation nested objects start lines there too, and no line says so.
+    Pretty { column: usize, indented: bool },
+}
+
 /// The records of a file, one after another (commas between them are passed over), or the
-/// elements of its top-level array. An object ends where its brackets close; any other
-/// element of an array before the `,` or `]` that follows it, and any other value outside
-/// one at the end of its line. In a file whose first object fits on its line, objects are
-/// one per line: one that is not closed at the end of its line ends where the next line
-/// starts with `{`. An indented object (its second line right of its `{`) ends, broken, where
-/// a line starts with `{` at the column it started at. Elsewhere (pretty-printed without
-/// indentation, where `{` may start a nested object's line) a broken object runs to where
-/// its brackets close, or to the file's end, unless a raw line break in a string already
-/// broke it (then the next `{` line ends it).
+/// elements of its top-level array. An object ends where its brackets close, once what
+/// follows shows it did (after any commas, another object, the array's `]`, or in a file of
+/// a record per line the next line); any other element of an array ends before the `,` or
+/// `]` that follows it, and any other value outside one at the end of its line. A broken
+/// object (never closed, or closed too early: something else follows) ends where the
+/// layout shows another record starts, else at the file's end.
 fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
     let mut bytes = BufReader::new(input).bytes();
     let mut number = 0;
-    // Where the next byte is (1-based), and whether it starts a line.
+    // Where the next byte is (1-based); whether it starts its line, and whether the line so
+    // far is white space only.
     let (mut line, mut column) = (1, 1);
-    let mut line_start = true;
-    // Whether the line so far is white space only.
-    let mut blank = true;
-    let mut record: Vec<u8> = Vec::new();
-    let mut first = (1, 1);
-    // Where the record's second line with content starts: right of `first`, the record is
-    // indented, and a line starting with `{` where it started starts another.
-    let mut inner = None;
-    let mut scan = Scan::default();
-    // Known once the first object is read: whether it fitted on its line.
-    let mut one_per_line = None;
+    let (mut line_start, mut blank) = (true, true);
     // Known at the first byte that is not white space.
     let mut array = None;
+    let mut layout = None;
+    // The record being read: its bytes, where it starts, how many of them are not white
+    // space, the scan of its brackets.
+    let mut record: Vec<u8> = Vec::new();
+    let mut first = (1, 1);
+    let mut significant = 0;
+    let mut scan = Scan::default();
+    // The line its brackets closed on; it is handed over once what follows agrees.
+    let mut closed: Option<usize> = None;
+    // Why it is broken, once what followed its close disagreed: it then ends only where
+    // another record starts.
+    let mut broken: Option<String> = None;
     loop {
         let byte = match bytes.next() {
             None => break,
@@ -414,7 +427,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         };
         let first_on_line = blank && !byte.is_ascii_whitespace();
         blank = byte == b'\n' || (blank && byte.is_ascii_whitespace());
-        if byte.is_ascii_whitespace() && record.is_empty() {
+        if byte.is_ascii_whitespace() && (record.is_empty() || closed.is_some()) {
             continue;
         }
         let within = match array {
@@ -434,19 +447,44 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             );
             return each(number + 1, Err(why));
         }
-        if first_on_line && !record.is_empty() && inner.is_none() {
-            inner = Some(at.1);
+        if let Some(closed_on) = closed {
+            if byte == b',' {
+                continue;
+            }
+            let follows = byte == b'{'
+                || (byte == b']' && within == Array::Open)
+                || (at.0 > closed_on && layout == Some(Layout::Lines));
+            closed = None;
+            if follows {
+                number += 1;
+                each(number, parsed(number, first, &record))?;
+                record.clear();
+            } else {
+                broken = Some(format!(
+                    "JSON syntax error in record {}: unexpected data after its end, at line \
+                     {} column {}",
+                    number + 1,
+                    at.0,
+                    at.1
+                ));
+            }
         }
-        let cuts = one_per_line == Some(true) || scan.broken;
-        let indented = inner.is_some_and(|inner| inner > first.1);
-        let another = (cuts && starts_line) || (indented && first_on_line && at.1 == first.1);
-        if another && !record.is_empty() && byte == b'{' {
+        let starts_another = match layout {
+            Some(Layout::Lines) => first_on_line,
+            Some(Layout::Pretty { column, indented }) => {
+                indented && first_on_line && at.1 == column
+            }
+            None => starts_line,
+        };
+        if starts_another && byte == b'{' && !record.is_empty() {
             number += 1;
-            let why = format!(
-                "JSON syntax error in record {number}: not closed before line {}, where \
-                 another record starts",
-                at.0
-            );
+            let why = broken.take().unwrap_or_else(|| {
+                format!(
+                    "JSON syntax error in record {number}: not closed before line {}, where \
+                     another record starts",
+                    at.0
+                )
+            });
             record.clear();
             each(number, Err(why))?;
         }
@@ -460,8 +498,9 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
                 _ => {}
             }
             first = at;
-            inner = None;
+            significant = 0;
             scan = Scan::default();
+            broken = None;
         }
         let element_ends = within == Array::Open
             && record.first().is_some_and(|&b| b != b'{')
@@ -481,19 +520,36 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             return Err(format!("record {}: {}", number + 1, too_big()));
         }
         record.push(byte);
-        let closes = scan.closes(byte);
-        let complete = match record[0] {
-            b'{' => closes,
-            _ => within == Array::None && byte == b'\n',
-        };
-        if complete {
-            if record[0] == b'{' {
-                one_per_line.get_or_insert(!record.contains(&b'\n'));
-            }
-            number += 1;
-            each(number, parsed(number, first, &record))?;
-            record.clear();
+        if !byte.is_ascii_whitespace() {
+            significant += 1;
         }
+        if layout.is_none() && record[0] == b'{' && significant == 2 {
+            layout = match (at.0 == first.0, byte) {
+                (true, b'"') => Some(Layout::Lines),
+                // `{}`: an empty record does not tell.
+                (true, _) => None,
+                (false, _) => Some(Layout::Pretty {
+                    column: first.1,
+                    indented: at.1 > first.1,
+                }),
+            };
+        }
+        let closes = scan.closes(byte);
+        match record[0] {
+            b'{' if closes && broken.is_none() => closed = Some(at.0),
+            b'{' => {}
+            _ if within == Array::None && byte == b'\n' => {
+                number += 1;
+                each(number, parsed(number, first, &record))?;
+                record.clear();
+            }
+            _ => {}
+        }
+    }
+    if closed.is_some() {
+        number += 1;
+        each(number, parsed(number, first, &record))?;
+        record.clear();
     }
     let open = array == Some(Array::Open);
     if record.iter().any(|b| !b.is_ascii_whitespace()) {
@@ -502,7 +558,9 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         if record[0] != b'{' && !open {
             return each(number, parsed(number, first, &record));
         }
-        let why = format!("JSON syntax error in record {number}: the file ends inside it");
+        let why = broken.unwrap_or_else(|| {
+            format!("JSON syntax error in record {number}: the file ends inside it")
+        });
         each(number, Err(why))?;
     } else if open {
         let why = "the file ends before the array of records is closed with `]`: it may be \
@@ -518,8 +576,6 @@ struct Scan {
     depth: usize,
     in_string: bool,
     escaped: bool,
-    /// A raw line break was in a string: the object cannot be whole.
-    broken: bool,
 }
 
 impl Scan {
@@ -529,10 +585,9 @@ impl Scan {
             match (self.escaped, byte) {
                 (true, _) => self.escaped = false,
                 (false, b'\\') => self.escaped = true,
-                // A raw line break cannot be in a string: the record is broken, and what
-                // follows is scanned as if the string had ended, to find where it does.
-                (false, b'"') => self.in_string = false,
-                (false, b'\n') => (self.in_string, self.broken) = (false, true),
+                // A raw line break cannot be in a string: the record is broken (its parse
+                // says where), and what follows is scanned as if the string had ended.
+                (false, b'"' | b'\n') => self.in_string = false,
                 _ => {}
             }
             return false;
@@ -560,13 +615,20 @@ fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, 
             let what = text
                 .rsplit_once(" at line ")
                 .map_or(text.as_str(), |(w, _)| w);
+            let line = first.0 + e.line() - 1;
+            // serde_json puts an error at a line break in column 0 of the next line.
+            if e.column() == 0 && e.line() > 1 {
+                return Err(format!(
+                    "JSON syntax error in record {number}: {what} at the end of line {}",
+                    line - 1
+                ));
+            }
             let column = match e.line() {
                 1 => first.1 + e.column() - 1,
                 _ => e.column(),
             };
             Err(format!(
-                "JSON syntax error in record {number}: {what} at line {} column {column}",
-                first.0 + e.line() - 1,
+                "JSON syntax error in record {number}: {what} at line {line} column {column}"
             ))
         }
     }
@@ -917,7 +979,7 @@ mod tests {
 
     #[test]
     fn a_value_that_is_not_an_object_is_one_bad_record() {
-        let seen = read("[{\"id\": \"a\"}, 42, {\"id\": \"c\"}]").unwrap();
+        let seen = read("[{\"id\": \"a\"},\n 42,\n {\"id\": \"c\"}]").unwrap();
         assert_eq!(seen.len(), 3);
         assert_eq!(
             seen[1],
@@ -998,15 +1060,99 @@ mod tests {
         );
     }
 
+    /// Which records of `input` were read whole (their ids) and which were not (None).
+    fn ids(input: &str) -> Vec<Option<String>> {
+        let seen = read(input).unwrap();
+        let numbers: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, (1..=seen.len()).collect::<Vec<_>>(), "{input:?}");
+        seen.into_iter()
+            .map(|(_, r)| r.ok().map(|r| r["id"].as_str().unwrap_or("").to_string()))
+            .collect()
+    }
+
+    /// The layouts real tools write, each with a broken record: that record alone is lost.
+    #[test]
+    fn a_broken_record_costs_itself_in_the_layouts_tools_write() {
+        let some = |ids: &[&str]| -> Vec<Option<String>> {
+            ids.iter()
+                .map(|id| (!id.is_empty()).then(|| id.to_string()))
+                .collect()
+        };
+        let cases = [
+            // PostgreSQL's json_agg: ", \n " between rows.
+            (
+                "[{\"id\": \"a\"}, \n {\"id\": \"b}, \n {\"id\": \"c\"}, \n {\"id\": \"d\"}]",
+                some(&["a", "", "c", "d"]),
+            ),
+            // One per line, tab-indented (DuckDB's arrays).
+            (
+                "[\n\t{\"id\": \"a\"},\n\t{\"id\": \"b\", \"x\": [1},\n\t{\"id\": \"c\"}\n]\n",
+                some(&["a", "", "c"]),
+            ),
+            // NDJSON whose first line is broken.
+            ("{\"id\": \"a\"\n{\"id\": \"b\"}\n{\"id\": \"c\"}\n", some(&["", "b", "c"])),
+            ("{\"id\": \"a\", \"x\": [1}\r\n{\"id\": \"b\"}\r\n", some(&["", "b"])),
+            ("[\n{\"id\": \"a\",\n{\"id\": \"b\"},\n{\"id\": \"c\"}\n]\n", some(&["", "b", "c"])),
+            // Pretty-printed without indentation, an empty record first: both whole.
+            (
+                "[\n{},\n{\n\"id\": \"a\",\n\"xs\": [\n{\n\"x\": 1\n}\n]\n}\n]",
+                some(&["", "a"]),
+            ),
+            // ... and a raw line break in a string: its nested objects are not records.
+            (
+                "[\n{\n\"id\": \"a\",\n\"text\": \"x,\n\"source\": [\n{\n\"code\": \"USA\"\n}\n]\n},\n\
+                 {\n\"id\": \"b\"\n},\n{\n\"id\": \"c\"\n}\n]\n",
+                some(&["", "b", "c"]),
+            ),
+            // A stray `}` closes a record early: the front of it is not taken for a record.
+            (
+                "{\n  \"id\": \"a\",\n  \"event\": \"THREATEN\"},\n  \"mode\": \"restrict\"\n}\n\
+                 {\n  \"id\": \"b\"\n}\n",
+                some(&["", "b"]),
+            ),
+            (
+                "{\"id\": \"a\", \"event\": \"T\"}, \"mode\": \"r\"}\n{\"id\": \"b\"}\n",
+                some(&["", "b"]),
+            ),
+            (
+                "[\n  {\n    \"id\": \"a\",\n    \"event\": \"T\"},\n    \"mode\": \"r\"\n  },\n  \
+                 {\n    \"id\": \"b\"\n  }\n]",
+                some(&["", "b"]),
+            ),
+            // A stray `{` after a record's end.
+            (
+                "[\n{\n    \"id\": \"a\"\n}{,\n{\n    \"id\": \"b\"\n},\n{\n    \"id\": \"c\"\n}\n]\n",
+                some(&["a", "", "b", "c"]),
+            ),
+        ];
+        for (input, expected) in cases {
+            let mut got = ids(input);
+            // `{}` has no id: whole, but shown as "".
+            for id in got.iter_mut() {
+                if id.as_deref() == Some("") {
+                    *id = None;
+                }
+            }
+            let expected: Vec<Option<String>> = expected;
+            assert_eq!(got, expected, "{input:?}");
+        }
+        let seen = read("[\n{},\n{\n\"id\": \"a\",\n\"xs\": [\n{\n\"x\": 1\n}\n]\n}\n]").unwrap();
+        assert!(seen.iter().all(|(_, r)| r.is_ok()), "{seen:?}");
+        // An error at a line break names the line it is on.
+        let seen = read("{\"id\": 1}\n[1,\n{\"id\": 2}\n").unwrap();
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(why.ends_with("at the end of line 2"), "{why}");
+    }
+
     /// The gold-standard records read back the same from every layout a PLOVER file comes
-    /// in; and with one structural byte of an array deleted, wherever it is, the reading
-    /// neither fails nor loses more than the record it was in.
+    /// in; and with one byte of an array lost or added, wherever it is, the reading neither
+    /// fails nor loses more than the record it was in.
     #[test]
     fn every_layout_reads_the_same_and_one_lost_byte_costs_one_record() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/data/plover-gsr-cameo.json");
-        let gold: Vec<Value> =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let original = std::fs::read_to_string(&path).unwrap();
+        let gold: Vec<Value> = serde_json::from_str(&original).unwrap();
         let compact: Vec<String> = gold.iter().map(Value::to_string).collect();
         let pretty: Vec<String> = gold
             .iter()
@@ -1025,22 +1171,48 @@ mod tests {
             let records: Vec<Value> = seen.into_iter().map(|(_, r)| r.unwrap()).collect();
             assert_eq!(records, gold);
         }
-        // One structural byte lost (a quote, bracket, comma or colon), at 100 places in the
-        // one-per-line array and at 100 in the indented one.
-        for layout in [&per_line, &layouts[1]] {
+        // One structural byte (a quote, bracket, comma or colon) lost, or a quote added, in
+        // the gold file as it is, an array of a record per line, PostgreSQL's json_agg
+        // layout and serde's pretty one: no fragment is read as a record, and at most one
+        // record is lost or changed.
+        let json_agg = format!("[{}]", compact.join(", \n "));
+        let whole_records: std::collections::HashSet<&String> = compact.iter().collect();
+        for layout in [&original, &per_line, &json_agg, &layouts[1]] {
             let structural: Vec<usize> = (1..layout.len() - 1)
                 .filter(|&i| b"\"{}[],:".contains(&layout.as_bytes()[i]))
                 .collect();
-            for &cut in structural.iter().step_by(structural.len() / 100) {
+            let step = structural.len() / 40;
+            let lost = structural.iter().step_by(step).map(|&at| (at, None));
+            let added = (step / 2..layout.len() - 1)
+                .step_by(layout.len() / 20)
+                .filter(|&at| layout.is_char_boundary(at))
+                .map(|at| (at, Some(b'"')));
+            for (at, change) in lost.chain(added) {
                 let mut broken = layout.clone().into_bytes();
-                broken.remove(cut);
+                match change {
+                    None => _ = broken.remove(at),
+                    Some(byte) => broken.insert(at, byte),
+                }
                 let seen = read(&String::from_utf8_lossy(&broken)).unwrap();
                 let numbers: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
                 assert_eq!(numbers, (1..=seen.len()).collect::<Vec<_>>());
-                let whole = seen.iter().filter(|(_, r)| r.is_ok()).count();
+                let whole: Vec<&Value> = seen.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+                // A byte lost inside a string leaves a record whole but changed; a nested
+                // object read as a record would have no id and event.
+                let fragment = whole
+                    .iter()
+                    .find(|r| r.get("id").is_none() || r.get("event").is_none());
                 assert!(
-                    whole + 1 >= gold.len(),
-                    "byte {cut}: {whole} of {}",
+                    fragment.is_none(),
+                    "byte {at} ({change:?}): {fragment:?} read as a record"
+                );
+                let intact = whole
+                    .iter()
+                    .filter(|r| whole_records.contains(&r.to_string()))
+                    .count();
+                assert!(
+                    intact + 1 >= gold.len(),
+                    "byte {at} ({change:?}): {intact} of {}",
                     gold.len()
                 );
             }
