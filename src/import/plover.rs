@@ -372,26 +372,27 @@ enum Array {
     Closed,
 }
 
-/// How a file lays its records out, told by its first record with a key: whether the key is
-/// on the line of the record's `{`.
+/// How a record is laid out, told by what follows its `{`: on the same line, or not.
+/// Each record says it for itself, as some writers put short records on a line and long
+/// ones over several (Prettier).
 #[derive(Clone, Copy, PartialEq)]
 enum Layout {
-    /// A record per line (NDJSON, PostgreSQL's `json_agg`, DuckDB's arrays): a line starting
-    /// with `{` (after any indentation) starts a record.
-    Lines,
-    /// Pretty-printed, records starting at `column`. When they are `indented` (their keys
-    /// right of it), a line starting with `{` at that column starts a record; without
-    /// indentation nested objects start lines there too, and no line says so.
+    /// On its line (NDJSON, PostgreSQL's `json_agg`, DuckDB's arrays): if it is not closed
+    /// there, a line starting with `{` (after any indentation) starts another record.
+    Line,
+    /// Pretty-printed from `column`. When `indented` (its second line right of it), a line
+    /// starting with `{` at that column starts another record; without indentation nested
+    /// objects start lines there too, and no line says so.
     Pretty { column: usize, indented: bool },
 }
 
 /// The records of a file, one after another (commas between them are passed over), or the
 /// elements of its top-level array. An object ends where its brackets close, once what
-/// follows shows it did (after any commas, another object, the array's `]`, or in a file of
-/// a record per line the next line); any other element of an array ends before the `,` or
-/// `]` that follows it, and any other value outside one at the end of its line. A broken
-/// object (never closed, or closed too early: something else follows) ends where the
-/// layout shows another record starts, else at the file's end.
+/// follows does not say it closed too early (after any commas, a string that is no
+/// record's start: `"key": ...` left of a stray `}`, unless a line-laid record's next line);
+/// any other element of an array ends before the `,` or `]` that follows it, and any other
+/// value outside one at the end of its line. A broken object (never closed, or closed too
+/// early) ends where its layout shows another record starts, else at the file's end.
 fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
     let mut bytes = BufReader::new(input).bytes();
     let mut number = 0;
@@ -401,6 +402,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
     let (mut line_start, mut blank) = (true, true);
     // Known at the first byte that is not white space.
     let mut array = None;
+    // The record's layout, once its second byte that is not white space tells.
     let mut layout = None;
     // The record being read: its bytes, where it starts, how many of them are not white
     // space, the scan of its brackets.
@@ -451,9 +453,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             if byte == b',' {
                 continue;
             }
-            let follows = byte == b'{'
-                || (byte == b']' && within == Array::Open)
-                || (at.0 > closed_on && layout == Some(Layout::Lines));
+            let follows = byte != b'"' || (at.0 > closed_on && layout == Some(Layout::Line));
             closed = None;
             if follows {
                 number += 1;
@@ -470,7 +470,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             }
         }
         let starts_another = match layout {
-            Some(Layout::Lines) => first_on_line,
+            Some(Layout::Line) => first_on_line,
             Some(Layout::Pretty { column, indented }) => {
                 indented && first_on_line && at.1 == column
             }
@@ -488,6 +488,14 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             record.clear();
             each(number, Err(why))?;
         }
+        // No value that is not an object goes on with a `{` of its own depth: it starts a
+        // record (after a stray `}` line, say).
+        let value = record.first().is_some_and(|&b| b != b'{');
+        if value && byte == b'{' && scan.depth == 0 && !scan.in_string {
+            number += 1;
+            each(number, parsed(number, first, &record))?;
+            record.clear();
+        }
         if record.is_empty() {
             match (within, byte) {
                 (_, b',') => continue,
@@ -501,6 +509,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             significant = 0;
             scan = Scan::default();
             broken = None;
+            layout = None;
         }
         let element_ends = within == Array::Open
             && record.first().is_some_and(|&b| b != b'{')
@@ -525,9 +534,9 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         }
         if layout.is_none() && record[0] == b'{' && significant == 2 {
             layout = match (at.0 == first.0, byte) {
-                (true, b'"') => Some(Layout::Lines),
                 // `{}`: an empty record does not tell.
-                (true, _) => None,
+                (true, b'}') => None,
+                (true, _) => Some(Layout::Line),
                 (false, _) => Some(Layout::Pretty {
                     column: first.1,
                     indented: at.1 > first.1,
@@ -979,7 +988,7 @@ mod tests {
 
     #[test]
     fn a_value_that_is_not_an_object_is_one_bad_record() {
-        let seen = read("[{\"id\": \"a\"},\n 42,\n {\"id\": \"c\"}]").unwrap();
+        let seen = read("[{\"id\": \"a\"}, 42, {\"id\": \"c\"}]").unwrap();
         assert_eq!(seen.len(), 3);
         assert_eq!(
             seen[1],
@@ -1118,6 +1127,28 @@ mod tests {
                 "[\n  {\n    \"id\": \"a\",\n    \"event\": \"T\"},\n    \"mode\": \"r\"\n  },\n  \
                  {\n    \"id\": \"b\"\n  }\n]",
                 some(&["", "b"]),
+            ),
+            // Values that are no records between records: only they are rejected.
+            (
+                "[\n  {\n    \"id\": \"a\"\n  },\n  null,\n  {\n    \"id\": \"c\"\n  }\n]\n",
+                some(&["a", "", "c"]),
+            ),
+            ("{\n  \"id\": \"a\"\n}\nnull\n{\n  \"id\": \"c\"\n}\n", some(&["a", "", "c"])),
+            // A stray `}` line between records.
+            (
+                "[\n  {\n    \"id\": \"a\"\n  },\n  }\n  {\n    \"id\": \"c\"\n  }\n]\n",
+                some(&["a", "", "c"]),
+            ),
+            // Prettier: short records on a line, long ones over several; both whole.
+            (
+                "[\n  { \"id\": \"a\" },\n  {\n    \"id\": \"b\",\n    \"source\": [\n      {\n        \
+                 \"code\": \"USA\"\n      }\n    ]\n  }\n]\n",
+                some(&["a", "b"]),
+            ),
+            // json_agg with a record's first key broken.
+            (
+                "[{id\": \"a\"}, \n {\"id\": \"b\"}, \n {\"id\": \"c\"}]",
+                some(&["", "b", "c"]),
             ),
             // A stray `{` after a record's end.
             (
