@@ -1145,6 +1145,18 @@ mod tests {
                  \"code\": \"USA\"\n      }\n    ]\n  }\n]\n",
                 some(&["a", "b"]),
             ),
+            // Jackson's default pretty printer, whole.
+            (
+                "[ {\n  \"id\" : \"a\",\n  \"source\" : [ {\n    \"code\" : \"USA\"\n  } ]\n}, {\n  \
+                 \"id\" : \"b\"\n} ]",
+                some(&["a", "b"]),
+            ),
+            // JSON.stringify(records, null, 2) with CRLF line ends, whole.
+            (
+                "[\r\n  {\r\n    \"id\": \"a\",\r\n    \"source\": [\r\n      {\r\n        \
+                 \"code\": \"USA\"\r\n      }\r\n    ]\r\n  },\r\n  {\r\n    \"id\": \"b\"\r\n  }\r\n]",
+                some(&["a", "b"]),
+            ),
             // json_agg with a record's first key broken.
             (
                 "[{id\": \"a\"}, \n {\"id\": \"b\"}, \n {\"id\": \"c\"}]",
