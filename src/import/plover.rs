@@ -396,10 +396,9 @@ enum Layout {
 fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
     let mut bytes = BufReader::new(input).bytes();
     let mut number = 0;
-    // Where the next byte is (1-based); whether it starts its line, and whether the line so
-    // far is white space only.
+    // Where the next byte is (1-based), and whether its line so far is white space only.
     let (mut line, mut column) = (1, 1);
-    let (mut line_start, mut blank) = (true, true);
+    let mut blank = true;
     // Known at the first byte that is not white space.
     let mut array = None;
     // The record's layout, once its second byte that is not white space tells.
@@ -421,7 +420,6 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             Some(Ok(b)) => b,
             Some(Err(e)) => return Err(format!("record {}: {e}", number + 1)),
         };
-        let starts_line = std::mem::replace(&mut line_start, byte == b'\n');
         let at = (line, column);
         (line, column) = match byte {
             b'\n' => (line + 1, 1),
@@ -456,9 +454,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             let follows = byte != b'"' || (at.0 > closed_on && layout == Some(Layout::Line));
             closed = None;
             if follows {
-                number += 1;
-                each(number, parsed(number, first, &record))?;
-                record.clear();
+                hand_over(&mut number, first, &mut record, each)?;
             } else {
                 broken = Some(format!(
                     "JSON syntax error in record {}: unexpected data after its end, at line \
@@ -474,7 +470,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             Some(Layout::Pretty { column, indented }) => {
                 indented && first_on_line && at.1 == column
             }
-            None => starts_line,
+            None => at.1 == 1,
         };
         if starts_another && byte == b'{' && !record.is_empty() {
             number += 1;
@@ -488,13 +484,13 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             record.clear();
             each(number, Err(why))?;
         }
-        // No value that is not an object goes on with a `{` of its own depth: it starts a
-        // record (after a stray `}` line, say).
-        let value = record.first().is_some_and(|&b| b != b'{');
-        if value && byte == b'{' && scan.depth == 0 && !scan.in_string {
-            number += 1;
-            each(number, parsed(number, first, &record))?;
-            record.clear();
+        // A value that is no object, outside its brackets and strings: a `,` or `]` ends it
+        // in an array, and nowhere does it go on with a `{`: that starts a record (after a
+        // stray `}` line, say).
+        let value_at_rest =
+            record.first().is_some_and(|&b| b != b'{') && scan.depth == 0 && !scan.in_string;
+        if value_at_rest && byte == b'{' {
+            hand_over(&mut number, first, &mut record, each)?;
         }
         if record.is_empty() {
             match (within, byte) {
@@ -511,15 +507,8 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             broken = None;
             layout = None;
         }
-        let element_ends = within == Array::Open
-            && record.first().is_some_and(|&b| b != b'{')
-            && scan.depth == 0
-            && !scan.in_string
-            && matches!(byte, b',' | b']');
-        if element_ends {
-            number += 1;
-            each(number, parsed(number, first, &record))?;
-            record.clear();
+        if value_at_rest && within == Array::Open && matches!(byte, b',' | b']') {
+            hand_over(&mut number, first, &mut record, each)?;
             if byte == b']' {
                 array = Some(Array::Closed);
             }
@@ -548,17 +537,13 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             b'{' if closes && broken.is_none() => closed = Some(at.0),
             b'{' => {}
             _ if within == Array::None && byte == b'\n' => {
-                number += 1;
-                each(number, parsed(number, first, &record))?;
-                record.clear();
+                hand_over(&mut number, first, &mut record, each)?;
             }
             _ => {}
         }
     }
     if closed.is_some() {
-        number += 1;
-        each(number, parsed(number, first, &record))?;
-        record.clear();
+        hand_over(&mut number, first, &mut record, each)?;
     }
     let open = array == Some(Array::Open);
     if record.iter().any(|b| !b.is_ascii_whitespace()) {
@@ -577,6 +562,19 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         each(number + 1, Err(why.to_string()))?;
     }
     Ok(())
+}
+
+/// Gives `each` the next record, parsed, and empties `record` for the one after.
+fn hand_over(
+    number: &mut usize,
+    first: (usize, usize),
+    record: &mut Vec<u8>,
+    each: &mut Each,
+) -> Result<(), String> {
+    *number += 1;
+    let result = each(*number, parsed(*number, first, record));
+    record.clear();
+    result
 }
 
 /// Where a scan of one object is: how deep in brackets, and whether in a string.
