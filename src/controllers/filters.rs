@@ -16,7 +16,8 @@ use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
 use crate::taxonomy::ActionTypes;
 
-/// Splits a comma-separated parameter. Empty items are errors, not silently skipped.
+/// Splits a comma-separated parameter. Empty items are errors, not silently skipped, and so
+/// are items with NUL (`without_nul`).
 fn split<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a Option<String>) -> Vec<&'a str> {
     let Some(value) = value else {
         return Vec::new();
@@ -39,7 +40,7 @@ fn split<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a Option<String
         ));
         return Vec::new();
     }
-    items
+    without_nul(errors, items, |item| [*item], |_| field.to_string())
 }
 
 /// Parses each item as a closed-vocabulary value.
@@ -87,7 +88,7 @@ fn parse_dyads<'a>(
             )),
         }
     }
-    dyads
+    without_nul(errors, dyads, |&(a, b)| [a, b], |_| "dyad".into())
 }
 
 /// The ids of `codes` among `found`; each unknown code is an error of `field`.
@@ -159,9 +160,7 @@ pub async fn resolve_changes(
         }
     }
     let actors = split(&mut errors, "actor", actor);
-    let actors = without_nul(&mut errors, actors, |c| [*c], |_| "actor".into());
     let dyads = parse_dyads(&mut errors, dyad);
-    let dyads = without_nul(&mut errors, dyads, |&(a, b)| [a, b], |_| "dyad".into());
     let type_codes = split(&mut errors, "type", type_);
     for code in &type_codes {
         if types.lookup(code).is_none() {
@@ -315,6 +314,9 @@ pub async fn resolve(
             "q",
             format!("longer than {MAX_SEARCH_LEN} characters"),
         )),
+        Some(q) if q.contains('\0') => {
+            errors.push(FieldError::new("q", "must not contain NUL characters"))
+        }
         _ => {}
     }
     if p.sort == Some(ActionSort::Relevance) && q.is_none() {

@@ -159,6 +159,40 @@ async fn csv_export_does_not_hand_spreadsheets_formulas() {
     assert_eq!(doc["title"], title);
 }
 
+/// A NUL in any text parameter is a 400 naming it, from the list and from the export alike:
+/// the export must refuse before its 200, not cut the download after it.
+#[tokio::test]
+async fn a_nul_in_any_filter_is_a_400_naming_it_before_the_export_starts() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let params = [
+        ("initiator", "U%00SA"),
+        ("target", "%00"),
+        ("designated", "a%00"),
+        ("dyad", "USA,C%00HN"),
+        ("type", "visa%00_ban"),
+        ("category", "%00"),
+        ("status", "in%00_force"),
+        ("tag", "x%00"),
+        ("tag", "%00"),
+        ("q", "a%00b"),
+        ("q", "%00"),
+        ("updated_since", "2020%00"),
+    ];
+    for path in [
+        "/v1/actions",
+        "/v1/actions/export",
+        "/v1/actions/export?format=csv",
+    ] {
+        for (param, value) in params {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            app.get(&format!("{path}{sep}{param}={value}"))
+                .await
+                .assert_problem(400, Some(param));
+        }
+    }
+}
+
 /// An export reads one snapshot: actions written while it streams are not in it, and none is
 /// repeated or lost across its batches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
