@@ -150,7 +150,31 @@ pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldEr
             })
         }
     };
+    if !value.is_object() {
+        // serde reads a struct from an array too, field by field in order: `["x"]` would set
+        // the first field.
+        return Err(AppError::invalid(vec![FieldError::new(
+            "body",
+            format!(
+                "the request body is {}, not a JSON object",
+                json_kind(&value)
+            ),
+        )]));
+    }
     lenient(value).map_err(AppError::invalid)
+}
+
+/// What kind of JSON value this is, for messages.
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Reads a JSON value as `T` the way `parse_lenient` reads a body: every unreadable field is

@@ -33,6 +33,7 @@ use std::io::{BufReader, Read};
 
 use serde_json::Value;
 
+use crate::extract::json_kind;
 use crate::limits::MAX_IMPORT_LINE_BYTES;
 
 use super::crosswalk::{self, Draft, Mapped, TypeMap};
@@ -42,7 +43,7 @@ pub fn plover(record: &Value, types: &TypeMap) -> Mapped {
     let Some(fields) = record.as_object() else {
         return Mapped::skip(
             "not_an_object",
-            format!("the record is {}, not a JSON object", kind(record)),
+            format!("the record is {}, not a JSON object", json_kind(record)),
         );
     };
     let text = |key: &str| fields.get(key).and_then(Value::as_str).unwrap_or("").trim();
@@ -313,17 +314,6 @@ fn list(actors: &[Actor]) -> String {
         .join(" and ")
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Reading
 
@@ -358,7 +348,7 @@ fn checked(number: usize, value: Value) -> Result<Value, String> {
     } else {
         Err(format!(
             "record {number} is {}, not a JSON object",
-            kind(&value)
+            json_kind(&value)
         ))
     }
 }

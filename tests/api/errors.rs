@@ -147,6 +147,69 @@ async fn bad_query_parameters_are_400s_naming_the_parameter() {
     }
 }
 
+/// serde reads a struct from an array as well, field by field in order: `["x"]` as a PATCH
+/// would set the first field (a webhook's url, an action's title). Every JSON body must be an
+/// object; anything else is a 422 naming `body`, and nothing changes.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = app.action(json!({})).await;
+    let action_path = format!("/v1/actions/{}", action["id"].as_str().unwrap());
+    let hook = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://example.org/hook"})),
+            &[],
+        )
+        .await;
+    hook.assert_status(201);
+    let hook_path = format!("/v1/webhooks/{}", hook.body["id"].as_str().unwrap());
+    let targets = [
+        (Method::POST, "/v1/actions".to_string()),
+        (Method::PATCH, action_path.clone()),
+        (Method::POST, "/v1/actors".to_string()),
+        (Method::PATCH, "/v1/actors/USA".to_string()),
+        (Method::POST, "/v1/webhooks".to_string()),
+        (Method::PATCH, hook_path.clone()),
+        (Method::POST, format!("{hook_path}/redeliver")),
+        (Method::POST, "/v1/api-keys".to_string()),
+    ];
+    let before = [
+        app.get(&action_path).await.body,
+        app.get("/v1/actors/USA").await.body,
+        app.as_admin(Method::GET, &hook_path, None, &[]).await.body,
+    ];
+    for body in [
+        json!([]),
+        json!(["https://example.org/other"]),
+        json!([{"title": "x"}]),
+        json!("text"),
+        json!(7),
+        json!(true),
+        json!(null),
+    ] {
+        for (method, path) in &targets {
+            let resp = app.as_admin(method.clone(), path, Some(&body), &[]).await;
+            resp.assert_problem(422, Some("body"));
+            assert!(
+                resp.body["errors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.ends_with("not a JSON object")),
+                "{method} {path} {body}: {}",
+                resp.text
+            );
+        }
+    }
+    let after = [
+        app.get(&action_path).await.body,
+        app.get("/v1/actors/USA").await.body,
+        app.as_admin(Method::GET, &hook_path, None, &[]).await.body,
+    ];
+    assert_eq!(before, after);
+}
+
 #[tokio::test]
 async fn nul_characters_anywhere_are_client_errors() {
     let app = TestApp::spawn().await;
