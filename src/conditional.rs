@@ -43,6 +43,55 @@ pub fn expect_match<T: Serialize + 'static>(
     Box::new(move |current: &T| check_if_match(header.as_deref(), &etag(current)?, required))
 }
 
+/// `expect_match` for a resource with a revision (`revision_etag`): `If-Match` holds when it
+/// names the current revision, however far the rest has moved since.
+pub fn expect_revision<T: Serialize + 'static>(
+    req: &HttpRequest,
+    required: bool,
+    revision: fn(&T) -> String,
+) -> crate::service::Expect<T> {
+    let header = if_match(req);
+    Box::new(move |current: &T| {
+        let json = serde_json::to_vec(current).map_err(|e| AppError::Internal(e.to_string()))?;
+        let tag = revision_etag(&revision(current), &json);
+        check_if_match_by(header.as_deref(), &tag, required, same_revision)
+    })
+}
+
+/// The ETag of a representation part of which moves on its own (a webhook's delivery
+/// progress): `"<revision>.<whole>"`, a hash of the revision the client's settings were
+/// written at, then the hash of the whole JSON. `If-None-Match` compares the whole tag, so a
+/// cached copy is revalidated when anything moved; `If-Match` compares the revision part
+/// (`expect_revision`), so a change guarded by it is refused only when somebody changed what
+/// the revision covers. Comparing the whole tag there made every PATCH of a busy
+/// subscription fail with 412: each delivery moved its cursor between GET and PATCH.
+pub fn revision_etag(revision: &str, json: &[u8]) -> String {
+    let hex = |bytes: &[u8], n: usize| -> String {
+        Sha256::digest(bytes)[..n]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    format!("\"{}.{}\"", hex(revision.as_bytes(), 8), hex(json, 16))
+}
+
+fn same_revision(tag: &str, current: &str) -> bool {
+    let revision = |t: &str| t.split('.').next().map(str::to_string);
+    tag.contains('.') && revision(tag) == revision(current)
+}
+
+/// A 200 answer with a revision ETag (`revision_etag`), or 304 when `If-None-Match` already
+/// has the whole of it.
+pub fn respond_revision<T: Serialize>(
+    req: &HttpRequest,
+    value: &T,
+    revision: &str,
+) -> AppResult<HttpResponse> {
+    let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    let tag = revision_etag(revision, &json);
+    Ok(respond_raw(req, tag, json))
+}
+
 /// `expect_match` for an action, whose ETag comes from its stored document's versions.
 pub fn expect_document(
     req: &HttpRequest,
@@ -56,6 +105,15 @@ pub fn expect_document(
 
 /// Checks `If-Match` against the current ETag (strong comparison; `*` matches anything).
 pub fn check_if_match(if_match: Option<&str>, current: &str, required: bool) -> AppResult<()> {
+    check_if_match_by(if_match, current, required, |tag, current| tag == current)
+}
+
+fn check_if_match_by(
+    if_match: Option<&str>,
+    current: &str,
+    required: bool,
+    same: fn(&str, &str) -> bool,
+) -> AppResult<()> {
     let Some(header) = if_match else {
         return if required {
             Err(AppError::PreconditionRequired(
@@ -70,7 +128,7 @@ pub fn check_if_match(if_match: Option<&str>, current: &str, required: bool) -> 
     let matches = header
         .split(',')
         .map(str::trim)
-        .any(|tag| tag == "*" || tag == current);
+        .any(|tag| tag == "*" || same(tag, current));
     if matches {
         Ok(())
     } else {

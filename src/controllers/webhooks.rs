@@ -288,7 +288,15 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let row = find(&state, parse_id(&id)?).await?;
     let mut conn = state.conn().await?;
-    conditional::respond(&req, &service::view(&mut conn, &row).await?)
+    let view = service::view(&mut conn, &row).await?;
+    conditional::respond_revision(&req, &view, &revision(&view))
+}
+
+/// What `If-Match` guards on a subscription: its settings, which every change of them
+/// (PATCH, rotation, redelivery, disabling) moves to a new `version`; not its delivery
+/// progress, which moves with every delivery.
+fn revision(webhook: &Webhook) -> String {
+    format!("{}/{}", webhook.id, webhook.version)
 }
 
 /// Changes a subscription: its URL, description, filters, or `enabled`. Admin only.
@@ -329,7 +337,7 @@ pub async fn update(
         types: patch.type_.map(|_| filter.types),
         enabled: patch.enabled,
     };
-    let expect = conditional::expect_match(&req, state.config.require_if_match);
+    let expect = conditional::expect_revision(&req, state.config.require_if_match, revision);
     let settings = state.config.webhooks.clone();
     let changed = crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move {
@@ -337,7 +345,7 @@ pub async fn update(
         })
     })
     .await?;
-    conditional::respond(&req, &changed)
+    conditional::respond_revision(&req, &changed, &revision(&changed))
 }
 
 /// Deletes a subscription and its delivery attempts; nothing more is sent. Admin only.
@@ -354,7 +362,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let expect = conditional::expect_match(&req, state.config.require_if_match);
+    let expect = conditional::expect_revision(&req, state.config.require_if_match, revision);
     crate::service::write_outside_feed(&state.pool, move |conn| {
         Box::pin(async move { service::delete(conn, &caller, id, expect).await })
     })

@@ -1087,3 +1087,74 @@ async fn a_redelivery_enables_a_disabled_subscription() {
     assert_eq!(got.json()["document"]["code"], "FRA");
     worker.stop().await;
 }
+
+/// Deliveries move a subscription's cursor all the time; an admin who read it and then
+/// changes it must not get a 412 for that. `If-Match` guards the settings (a PATCH by
+/// somebody else still gives 412); `If-None-Match` still sees the cursor move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_do_not_make_an_admins_if_match_stale() {
+    let app = TestApp::spawn_with(Config {
+        rate_limits: Default::default(),
+        webhooks: settings(),
+        require_if_match: true,
+        ..Config::default()
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let path = format!("/v1/webhooks/{id}");
+    let _worker = deliveries(&app);
+    let read = app.as_admin(Method::GET, &path, None, &[]).await;
+    let read_tag = read.header("etag").unwrap().to_string();
+
+    app.with_basics().await;
+    let feed = feed_after(&app, &start, 6).await;
+    let last = feed.last().unwrap()["cursor"].clone();
+    // Every change delivered: nothing moves the cursor any more.
+    let moved = eventually(30, "every change delivered", || async {
+        let now = app.as_admin(Method::GET, &path, None, &[]).await;
+        (now.body["delivered_cursor"] == last).then_some(now)
+    })
+    .await;
+    let moved_tag = moved.header("etag").unwrap().to_string();
+    assert_ne!(
+        moved_tag, read_tag,
+        "the representation moved, so does its ETag"
+    );
+    assert_eq!(moved.body["version"], read.body["version"]);
+    // A cached copy from before the deliveries is not fresh.
+    app.as_admin(Method::GET, &path, None, &[("if-none-match", &read_tag)])
+        .await
+        .assert_status(200);
+
+    // The admin's PATCH with the tag read before the deliveries succeeds...
+    let patched = app
+        .as_admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"description": "read before the deliveries"})),
+            &[("if-match", &read_tag)],
+        )
+        .await;
+    patched.assert_status(200);
+    assert_eq!(patched.body["description"], "read before the deliveries");
+    // ...and a second writer holding that same tag is refused: the settings changed.
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"description": "lost update"})),
+        &[("if-match", &read_tag)],
+    )
+    .await
+    .assert_problem(412, None);
+    app.as_admin(Method::DELETE, &path, None, &[("if-match", &moved_tag)])
+        .await
+        .assert_problem(412, None);
+    let current = patched.header("etag").unwrap().to_string();
+    app.as_admin(Method::GET, &path, None, &[("if-none-match", &current)])
+        .await
+        .assert_status(304);
+    app.as_admin(Method::DELETE, &path, None, &[("if-match", &current)])
+        .await
+        .assert_status(204);
+}
