@@ -360,6 +360,18 @@ pub fn parse_query<T: DeserializeOwned>(
     query: &str,
     repeatable: &[(&str, &str)],
 ) -> Result<T, AppError> {
+    parse_query_offering(query, repeatable, &[], &[])
+}
+
+/// `parse_query` for a read that refuses some of `T`'s parameters (`hidden`: an export's
+/// paging) and reads others itself (`extra`: its `format`): the message naming an unknown
+/// parameter offers the ones the read takes.
+pub fn parse_query_offering<T: DeserializeOwned>(
+    query: &str,
+    repeatable: &[(&str, &str)],
+    hidden: &[&str],
+    extra: &[&str],
+) -> Result<T, AppError> {
     let mut merged: Vec<(String, String)> = Vec::new();
     // Position of each name in `merged`: linear in the number of parameters.
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -391,13 +403,28 @@ pub fn parse_query<T: DeserializeOwned>(
     let de = serde_urlencoded::Deserializer::new(url_pairs(&encoded));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
-        let message = err.into_inner().to_string();
+        let mut message = err.into_inner().to_string();
         let field = if path == "." {
             // serde names the unknown field in the message itself.
             message.split('`').nth(1).unwrap_or("query").to_string()
         } else {
             path
         };
+        if message.starts_with("unknown field") && !(hidden.is_empty() && extra.is_empty()) {
+            let offered: Vec<String> = message
+                .split_once(", expected")
+                .map(|(_, list)| list.split('`').skip(1).step_by(2).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|name| !hidden.contains(name))
+                .chain(extra.iter().copied())
+                .map(|name| format!("`{name}`"))
+                .collect();
+            message = format!(
+                "unknown field `{field}`, expected one of {}",
+                offered.join(", ")
+            );
+        }
         AppError::bad_param(&field, message)
     })
 }

@@ -247,8 +247,12 @@ pub async fn export_query(
             rest.append_pair(&k, &v);
         }
     }
-    let params: ActionListParams =
-        crate::extract::parse_query(&rest.finish(), ActionListParams::REPEATABLE)?;
+    let params: ActionListParams = crate::extract::parse_query_offering(
+        &rest.finish(),
+        ActionListParams::REPEATABLE,
+        &super::NOT_PAGED,
+        &["format"],
+    )?;
     super::refuse_paging(
         [
             params.limit.is_some(),

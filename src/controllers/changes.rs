@@ -22,8 +22,9 @@ use crate::views::{Change, ChangeList};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ChangeParams {
-    /// The `cursor` of the last entry you have (or `next_cursor` of the last page); from
-    /// the start of the feed when absent.
+    /// The `cursor` of the last entry you have (or `next_cursor` of the last page). When
+    /// absent, `GET /v1/changes` starts at the start of the feed and `GET /v1/events` at the
+    /// entries committed after it connected.
     #[param(example = "0")]
     pub after: Option<String>,
     /// `actor`, `action` or `response` (edges of the response graph).
@@ -148,8 +149,13 @@ pub async fn events(
     req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
-    RepeatableQuery(params): RepeatableQuery<ChangeParams>,
 ) -> AppResult<HttpResponse> {
+    let params: ChangeParams = crate::extract::parse_query_offering(
+        req.query_string(),
+        ChangeParams::REPEATABLE,
+        &super::NOT_PAGED,
+        &[],
+    )?;
     super::refuse_paging([params.limit.is_some(), false, false], "the event stream")?;
     let resume = req
         .headers()

@@ -801,7 +801,7 @@ async fn every_documented_query_parameter_is_taken() {
             other => plain(&other),
         }
     };
-    let mut sent = 0;
+    let (mut sent, mut offered_checked) = (0, 0);
     for (path, item) in doc["paths"].as_object().unwrap() {
         let Some(op) = item.get("get") else { continue };
         let params = op["parameters"].as_array().cloned().unwrap_or_default();
@@ -853,8 +853,36 @@ async fn every_documented_query_parameter_is_taken() {
             assert!(status < 500, "GET {url}: {text}");
             sent += 1;
         }
+        // An unknown parameter's 400 offers exactly the documented ones (it offered an
+        // export's refused `limit` and left out its `format`).
+        let resp = app
+            .client
+            .get(format!("{}{base}?zz_unknown=1", app.base))
+            .bearer_auth(&app.keys.admin)
+            .send()
+            .await
+            .unwrap();
+        // (Probes such as /healthz ignore their query.)
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        if let Some((_, list)) = message.split_once("expected one of") {
+            let mut offered: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+            let mut documented: Vec<&str> = params
+                .iter()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            offered.sort();
+            documented.sort();
+            assert_eq!(offered, documented, "GET {base}?zz_unknown=1: {message}");
+            offered_checked += 1;
+        }
     }
     assert!(sent >= 40, "only {sent} parameters sent");
+    assert!(
+        offered_checked >= 10,
+        "only {offered_checked} lists of parameters checked"
+    );
 }
 
 /// Every field at fault is reported in one problem, unreadable values and broken rules
