@@ -54,6 +54,12 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
         x if x & 0xffc0 == 0xfec0 => "a site-local address",
         x if x & 0xff00 == 0xff00 => "a multicast address",
         0x2001 if s[1] == 0x0db8 => "a documentation address",
+        // Tunnels to IPv4 hosts the address embeds, internal ones too: 6to4 (deprecated by
+        // RFC 7526) and Teredo, which is within the IETF protocol block 2001::/23.
+        0x2002 => "a 6to4 address",
+        0x2001 if s[1] == 0 => "a Teredo address",
+        0x2001 if s[1] < 0x0200 => "an IETF protocol address",
+        0x0100 if s[1..4] == [0; 3] => "a discard-only address",
         _ => return None,
     })
 }
@@ -82,7 +88,15 @@ pub fn check_url(text: &str, allow_private: bool) -> Result<Url, String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err("the scheme must be http or https".into());
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    // `http://@host/` parses with an empty user name; refused too, as the URL is stored as
+    // given.
+    let authority = text
+        .split_once(':')
+        .map_or("", |(_, rest)| rest.trim_start_matches(['/', '\\']))
+        .split(['/', '\\', '?', '#'])
+        .next()
+        .unwrap_or("");
+    if !url.username().is_empty() || url.password().is_some() || authority.contains('@') {
         return Err("must not hold a user name or password".into());
     }
     let host = url.host_str().ok_or("must name a host")?;
@@ -162,6 +176,12 @@ mod tests {
             "::ffff:8.8.8.8",
             "64:ff9b::a00:1",
             "::127.0.0.1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:10::1",
+            "100::1",
         ] {
             assert!(refused_ip(ip), "{ip} should be refused");
         }
@@ -173,9 +193,14 @@ mod tests {
     #[test]
     fn urls_are_checked() {
         assert!(check_url("https://example.com/hook", false).is_ok());
+        assert!(check_url("https://example.com/a@b?c=@#@", false).is_ok());
         for bad in [
             "ftp://example.com/",
             "https://user:pw@example.com/",
+            "https://@example.com/",
+            "https://:@example.com/",
+            "https:\\\\@example.com/",
+            "http://[2002:7f00:1::]/",
             "http://127.0.0.1:8080/",
             "http://[::1]/",
             "http://2130706433/",
