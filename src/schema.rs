@@ -192,6 +192,8 @@ diesel::table! {
         actor_ids -> Array<Uuid>,
         dyad -> Nullable<Array<Uuid>>,
         type_code -> Nullable<Text>,
+        was_dyad -> Nullable<Array<Uuid>>,
+        was_type -> Nullable<Text>,
     }
 }
 

@@ -35,6 +35,13 @@ pub struct ChangeRow {
     pub dyad: Option<Vec<Uuid>>,
     #[diesel(sql_type = Nullable<Text>)]
     pub type_code: Option<String>,
+    /// The dyad and type of an updated action before the update, where they changed: the
+    /// entry matches a filter on either (migration 000022), so a filtered reader learns
+    /// that an action left its filter.
+    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
+    pub was_dyad: Option<Vec<Uuid>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub was_type: Option<String>,
 }
 
 /// What a reader of the feed wants; empty lists match everything.
@@ -52,7 +59,11 @@ pub struct ChangeFilter {
 impl ChangeFilter {
     /// The same test as the SQL of `page`, for entries already read (the live stream).
     pub fn matches(&self, c: &ChangeRow) -> bool {
-        let dyad = c.dyad.as_deref().unwrap_or_default();
+        let pair = |dyad: &Option<Vec<Uuid>>, (a, b): &(Uuid, Uuid)| {
+            dyad.as_deref()
+                .is_some_and(|d| d.len() == 2 && d.contains(a) && d.contains(b))
+        };
+        let typed = |t: &Option<String>| t.as_ref().is_some_and(|t| self.types.contains(t));
         (self.kinds.is_empty() || self.kinds.contains(&c.kind))
             && (self.entities.is_empty() || self.entities.contains(&c.entity))
             && (self.actors.is_empty() || self.actors.iter().any(|a| c.actor_ids.contains(a)))
@@ -60,9 +71,8 @@ impl ChangeFilter {
                 || self
                     .dyads
                     .iter()
-                    .any(|(a, b)| dyad.len() == 2 && dyad.contains(a) && dyad.contains(b)))
-            && (self.types.is_empty()
-                || c.type_code.as_ref().is_some_and(|t| self.types.contains(t)))
+                    .any(|d| pair(&c.dyad, d) || pair(&c.was_dyad, d)))
+            && (self.types.is_empty() || typed(&c.type_code) || typed(&c.was_type))
     }
 }
 
@@ -131,17 +141,17 @@ pub async fn page(
                AND (cardinality($4::uuid[]) = 0 OR actor_ids && $4) \
                AND (cardinality($5::uuid[]) = 0 OR EXISTS ( \
                      SELECT 1 FROM unnest($5::uuid[], $6::uuid[]) d(a, b) \
-                     WHERE dyad @> ARRAY[d.a, d.b])) \
-               AND (cardinality($7::text[]) = 0 OR type_code = ANY($7)) \
+                     WHERE dyad @> ARRAY[d.a, d.b] OR was_dyad @> ARRAY[d.a, d.b])) \
+               AND (cardinality($7::text[]) = 0 OR type_code = ANY($7) OR was_type = ANY($7)) \
                AND (cardinality($9::text[]) = 0 OR kind = ANY($9)) \
              ORDER BY seq LIMIT $8) \
          SELECT seq, at, kind, entity, entity_id, related_id, relation, status, actor_ids, \
-                dyad, type_code, true AS matched, \
+                dyad, type_code, was_dyad, was_type, true AS matched, \
                 (SELECT max(seq) FROM scanned) AS scanned_to \
          FROM matched \
          UNION ALL \
          (SELECT seq, at, kind, entity, entity_id, related_id, relation, status, actor_ids, \
-                 dyad, type_code, false, seq \
+                 dyad, type_code, was_dyad, was_type, false, seq \
           FROM scanned WHERE NOT EXISTS (SELECT 1 FROM matched) \
           ORDER BY seq DESC LIMIT 1) \
          ORDER BY seq",

@@ -746,3 +746,51 @@ async fn audited_count(app: &TestApp, entity: &str) -> usize {
     page.assert_status(200);
     page.body["items"].as_array().unwrap().len()
 }
+
+/// An update that takes an action out of a filter is an entry of that filter: a mirror of
+/// `dyad=USA,CHN` must learn that the action now targets GBR, one of `type=asset_freeze`
+/// that it became a visa ban. The entry matches the action as it was and as it is, in the
+/// pages of `GET /v1/changes` (SQL) and in the live event stream (ChangeFilter::matches).
+#[tokio::test]
+async fn an_update_that_takes_an_action_out_of_a_filter_reaches_that_filter() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let id = id_of(&app.action(json!({})).await);
+    let (_, start) = drain(&app, "0", "", 200).await;
+    let live = subscribe(&app, "?dyad=USA,CHN&type=asset_freeze", None).await;
+
+    app.patch(&format!("/v1/actions/{id}"), &json!({"target": "GBR"}))
+        .await
+        .assert_status(200);
+    app.patch(&format!("/v1/actions/{id}"), &json!({"type": "visa_ban"}))
+        .await
+        .assert_status(200);
+    let (all, _) = drain(&app, &start, "", 200).await;
+    let updates: Vec<&str> = all
+        .iter()
+        .filter(|e| e["kind"] == "updated" && e["id"] == id.as_str())
+        .map(|e| e["cursor"].as_str().unwrap())
+        .collect();
+    let [retargeted, retyped] = updates[..] else {
+        panic!("two updates expected: {all:?}");
+    };
+    for (query, expected) in [
+        ("&dyad=USA,CHN", vec![retargeted]),
+        ("&actor=CHN", vec![retargeted]),
+        ("&dyad=USA,GBR", vec![retargeted, retyped]),
+        ("&type=asset_freeze", vec![retargeted, retyped]),
+        ("&type=visa_ban", vec![retyped]),
+        ("&dyad=USA,CHN&type=asset_freeze", vec![retargeted]),
+        ("&dyad=CHN,GBR", vec![]),
+        ("&type=export_control", vec![]),
+    ] {
+        let (got, _) = drain(&app, &start, query, 200).await;
+        let cursors: Vec<&str> = got.iter().map(|e| e["cursor"].as_str().unwrap()).collect();
+        assert_eq!(cursors, expected, "{query}");
+    }
+    let (events, _) = read_events(live, Duration::from_secs(10), |e| !e.is_empty()).await;
+    assert_eq!(
+        <[SseEvent]>::first(&events).map(|e| e.0.as_str()),
+        Some(retargeted)
+    );
+}
