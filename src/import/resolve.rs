@@ -26,6 +26,10 @@ WHERE l.errors IS NULL;
 CREATE INDEX ON import_refs (line);
 ANALYZE import_refs";
 
+/// The message of an answer to a rejected line (`target_line` of `import_refs`).
+const ANSWERS_REJECTED: &str =
+    "format('line %s, which this line answers, was rejected', target_line)";
+
 /// The last day a stored date may stand for, by its precision.
 const LATEST: &str = "CASE a.date_precision WHEN 'day' THEN a.announced_on \
     WHEN 'month' THEN (date_trunc('month', a.announced_on) + interval '1 month - 1 day')::date \
@@ -129,13 +133,26 @@ fn rules() -> Vec<String> {
          WHERE r.target IS NULL AND r.rext IS NOT NULL AND a.external_id = r.rext
            AND coalesce(a.source_dataset, '') = coalesce(r.rds, '') AND a.deleted_at IS NULL"
             .into(),
+        // An answer to a line rejected on its own: that is what the line is told.
+        "UPDATE import_refs r SET target_line = f.line
+         FROM import_lines f
+         WHERE r.target IS NULL AND f.errors IS NOT NULL
+           AND (f.given_id = r.rid
+                OR (f.external_id = r.rext
+                    AND coalesce(f.source_dataset, '') = coalesce(r.rds, '')))"
+            .into(),
+        format!(
+            "INSERT INTO import_faults
+             SELECT line, format('responds_to[%s].action', ord), {ANSWERS_REJECTED}
+             FROM import_refs WHERE target IS NULL AND target_line IS NOT NULL"
+        ),
         "INSERT INTO import_faults
          SELECT line, format('responds_to[%s].action', ord),
                 CASE WHEN rid IS NOT NULL THEN format('no action with id %s', rid)
                      WHEN rds IS NULL THEN format('no action with external_id `%s`', rext)
                      ELSE format('no action with external_id `%s` in source_dataset `%s`',
                                  rext, rds) END
-         FROM import_refs WHERE target IS NULL"
+         FROM import_refs WHERE target IS NULL AND target_line IS NULL"
             .into(),
         "INSERT INTO import_faults
          SELECT r.line, format('responds_to[%s].action', r.ord),
@@ -301,12 +318,13 @@ async fn reject_answers_of_rejected(client: &Client) -> Result<(), ImportError> 
     loop {
         client
             .execute(
-                "INSERT INTO import_faults
-                 SELECT r.line, format('responds_to[%s].action', r.ord),
-                        format('line %s, which this line answers, was rejected', r.target_line)
-                 FROM import_refs r JOIN import_lines t ON t.line = r.target_line
-                 JOIN import_lines l ON l.line = r.line
-                 WHERE t.fate = 'rejected' AND l.fate IS NULL",
+                &format!(
+                    "INSERT INTO import_faults
+                     SELECT r.line, format('responds_to[%s].action', r.ord), {ANSWERS_REJECTED}
+                     FROM import_refs r JOIN import_lines t ON t.line = r.target_line
+                     JOIN import_lines l ON l.line = r.line
+                     WHERE t.fate = 'rejected' AND l.fate IS NULL"
+                ),
                 &[],
             )
             .await

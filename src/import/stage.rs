@@ -484,9 +484,27 @@ fn mapped(
 }
 
 fn encode_rejected(enc: &mut Encoder, n: u64, errors: &[FieldError]) {
+    encode_rejected_as(enc, n, errors, None);
+}
+
+/// A rejected line with the id, external id and dataset it gives, where readable: a line
+/// answering it is then told that the line it answers was rejected, not that no such
+/// action exists.
+fn encode_rejected_as(
+    enc: &mut Encoder,
+    n: u64,
+    errors: &[FieldError],
+    who: Option<&line::ActionLine>,
+) {
+    // PostgreSQL text holds no NUL: such a value names nothing (and is a fault already).
+    let text = |t: &Option<String>| t.clone().filter(|t| !t.contains('\0'));
     enc.row(COLUMNS);
     enc.i64(n as i64);
-    for _ in 1..COLUMNS - 1 {
+    enc.opt_uuid(who.and_then(|a| a.id));
+    enc.null();
+    enc.opt_text(who.and_then(|a| text(&a.input.external_id)).as_deref());
+    enc.opt_text(who.and_then(|a| text(&a.input.source_dataset)).as_deref());
+    for _ in 5..COLUMNS - 1 {
         enc.null();
     }
     let json = serde_json::to_string(errors).unwrap_or_else(|_| "[]".into());
@@ -496,25 +514,26 @@ fn encode_rejected(enc: &mut Encoder, n: u64, errors: &[FieldError]) {
 fn encode_action(
     enc: &mut Encoder,
     n: u64,
-    a: line::ActionLine,
+    mut a: line::ActionLine,
     actors: &HashMap<String, ActorRefRow>,
     types: &ActionTypes,
 ) {
     let input = &a.input;
-    let mut broken = a.broken;
+    let mut broken = std::mem::take(&mut a.broken);
     // Whether the authority acts for the initiator is checked in SQL over all lines at once
     // (`actor_acts_for`), since it walks the parent chains.
     check_references(types, input, actors, true, &mut broken);
     let errors = crate::validation::merge(&a.faults, broken);
     if !errors.is_empty() {
-        return encode_rejected(enc, n, &errors);
+        return encode_rejected_as(enc, n, &errors, Some(&a));
     }
     let precision = resolved_precision(input).unwrap_or(DatePrecision::Day);
     let write = action_write(types, input, actors, precision);
     let history = match initial_history(input, &write) {
         Ok(h) => h,
         Err(e) => {
-            return encode_rejected(enc, n, &[FieldError::new("status_history", e.to_string())])
+            let fault = FieldError::new("status_history", e.to_string());
+            return encode_rejected_as(enc, n, &[fault], Some(&a));
         }
     };
     enc.row(COLUMNS);

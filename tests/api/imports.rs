@@ -1159,3 +1159,55 @@ async fn broken_lines_of_a_plover_ndjson_file_are_rejected_one_by_one() {
         "the records around the broken ones are stored"
     );
 }
+
+/// A line answering a line rejected on its own (by its id or its external id) is told that
+/// line was rejected: "no action with id ..." sent users looking for an action that is on
+/// a line of their own file.
+#[tokio::test]
+async fn an_answer_to_a_rejected_line_names_that_line() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let id = "0193a1f0-0000-7000-8000-0000000000aa";
+    let mut broken = action("Broken", "b-1", "2020-07-01", json!([]));
+    broken["id"] = json!(id);
+    broken["type"] = json!("no_such_type");
+    let file = ndjson(&[
+        action(
+            "By id",
+            "b-2",
+            "2020-07-09",
+            json!([{"action": id, "relation": "retaliates"}]),
+        ),
+        broken,
+        action(
+            "By external id",
+            "b-3",
+            "2020-07-10",
+            json!([{"action": "b-1", "relation": "retaliates"}]),
+        ),
+        action(
+            "Unknown",
+            "b-4",
+            "2020-07-11",
+            json!([{"action": "b-9", "relation": "retaliates"}]),
+        ),
+    ]);
+    for query in ["", "?partial=true"] {
+        let job = import(&app, query, file.clone()).await;
+        let rejected = job["rejected_lines"].as_array().unwrap();
+        let message = |n: i64| {
+            rejected.iter().find(|r| r["line"] == n).unwrap()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(message(1), "line 2, which this line answers, was rejected");
+        assert!(message(2).contains("no_such_type"), "{}", message(2));
+        assert_eq!(message(3), "line 2, which this line answers, was rejected");
+        assert_eq!(
+            message(4),
+            "no action with external_id `b-9` in source_dataset `test`"
+        );
+        assert_eq!(total_actions(&app).await, 0);
+    }
+}
