@@ -302,6 +302,12 @@ fn text_cell(text: String) -> String {
     }
 }
 
+/// A time as the JSON documents write it (chrono's serde form: UTC, `Z`, 0, 3 or 6
+/// fractional digits), so a CSV cell equals the document's value.
+fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn csv_record(a: &Action) -> Vec<String> {
     let opt = |v: Option<String>| text_cell(v.unwrap_or_default());
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
@@ -338,10 +344,10 @@ fn csv_record(a: &Action) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";"),
         opt(a.summary.clone()),
-        a.created_at.to_rfc3339(),
-        a.updated_at.to_rfc3339(),
+        timestamp(a.created_at),
+        timestamp(a.updated_at),
         a.version.to_string(),
-        a.deleted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        a.deleted_at.map(timestamp).unwrap_or_default(),
         opt(a.external_id.clone()),
         opt(a.source_dataset.clone()),
     ]

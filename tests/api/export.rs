@@ -128,6 +128,15 @@ async fn csv_export_is_flat_with_documented_columns() {
         format!("{}:retaliates", id_of(&first))
     );
     assert_eq!(col(&rows[1], "initiator"), "CHN");
+    // Times as the documents write them.
+    assert_eq!(
+        col(&rows[0], "created_at"),
+        first["created_at"].as_str().unwrap()
+    );
+    assert_eq!(
+        col(&rows[0], "updated_at"),
+        first["updated_at"].as_str().unwrap()
+    );
 }
 
 /// Text a spreadsheet would run as a formula is exported as text (a leading `'`); numbers
