@@ -104,6 +104,15 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
     let mut errors = Vec::new();
     let id = match map.remove("id") {
         None | Some(Value::Null) => None,
+        // The nil UUID marks the pending flush of the stored documents (migration 000019):
+        // an action with it would never get a document, and every read would fail on it.
+        Some(Value::String(s)) if parse_uuid(&s).is_some_and(|id| id.is_nil()) => {
+            errors.push(FieldError::new(
+                "id",
+                "the nil UUID is reserved; give another id, or none to have one made",
+            ));
+            None
+        }
         Some(Value::String(s)) if parse_uuid(&s).is_some() => parse_uuid(&s),
         Some(other) => {
             errors.push(FieldError::new(

@@ -688,11 +688,12 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
         )
     };
     let skipped = serde_json::to_string(&report.skipped).unwrap_or_else(|_| "{}".into());
+    // In the import's transaction now() is when it began, not when it ends.
     client
         .execute(
             "UPDATE imports SET state = $2, error = $3, read = $4, created = $5, updated = $6,
                  unchanged = $7, rejected = $8, actors_created = $9, skipped = $10::text::jsonb,
-                 finished_at = now(), heartbeat_at = now()
+                 finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
              WHERE id = $1",
             &[
                 &job.id,

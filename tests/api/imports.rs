@@ -1211,3 +1211,58 @@ async fn an_answer_to_a_rejected_line_names_that_line() {
         assert_eq!(total_actions(&app).await, 0);
     }
 }
+
+/// The nil UUID marks the stored documents' pending flush: an action with it never got a
+/// document, and the export and searches failed on it for everybody. It is refused.
+#[tokio::test]
+async fn the_nil_uuid_is_not_an_actions_id() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut nil = action("Nil", "n-1", "2021-09-01", json!([]));
+    nil["id"] = json!("00000000-0000-0000-0000-000000000000");
+    let file = ndjson(&[nil, action("Fine", "n-2", "2021-09-02", json!([]))]);
+    let job = import(&app, "?partial=true", file).await;
+    assert_eq!(counts(&job), [2, 1, 0, 0, 1]);
+    let rejected = &job["rejected_lines"][0];
+    assert_eq!(rejected["line"], 1);
+    assert_eq!(rejected["errors"][0]["field"], "id");
+    let (status, body) = {
+        let resp = app.get("/v1/actions/export").await;
+        (resp.status, resp.text)
+    };
+    assert_eq!(status, 200);
+    assert_eq!(body.lines().count(), 1, "{body}");
+    app.get("/v1/actions?q=fine").await.assert_status(200);
+}
+
+/// `finished_at` is when the job ended: it used to be the start of its transaction, before
+/// any line was written.
+#[tokio::test]
+async fn a_jobs_finished_at_comes_after_what_it_wrote() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let job = import(
+        &app,
+        "",
+        ndjson(&[action("Timed", "t-1", "2021-09-01", json!([]))]),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded");
+    let written = app.get("/v1/actions?limit=1").await.body["items"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    let at = |k: &str| {
+        job[k]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    assert!(at("started_at") <= written, "{job}");
+    assert!(
+        at("finished_at") > written,
+        "{job} finished before {written}"
+    );
+}
