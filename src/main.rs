@@ -601,6 +601,9 @@ async fn import(
 ) -> Result<riposte::import::Report, String> {
     use riposte::import::{self as imp, Job, Progress};
     use std::sync::atomic::Ordering;
+    let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let (file, _spooled) = readable_twice(file)?;
+    let file = file.as_path();
     let size = std::fs::metadata(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?
         .len();
@@ -611,7 +614,7 @@ async fn import(
         format,
         partial,
         origin: "cli",
-        file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+        file_name,
         api_key_id: None,
     };
     let mut conn = state.conn().await.map_err(|e| e.to_string())?;
@@ -673,6 +676,44 @@ async fn import(
         eprintln!("  skipped {n}: {reason}");
     }
     Ok(report)
+}
+
+/// A path the import can read twice (its actor pass, then its action pass): the file
+/// itself, or, for standard input (`-`), a pipe or a FIFO, a temporary copy of what they
+/// give, removed when the returned handle is dropped. (Read in place, a FIFO blocked the
+/// second open for ever and a pipe read as empty.)
+fn readable_twice(
+    file: &std::path::Path,
+) -> Result<(std::path::PathBuf, Option<tempfile::TempPath>), String> {
+    let stdin = file.as_os_str() == "-";
+    if !stdin {
+        let meta =
+            std::fs::metadata(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        if meta.is_dir() {
+            return Err(format!("{} is a directory, not a file", file.display()));
+        }
+        if meta.is_file() {
+            return Ok((file.to_path_buf(), None));
+        }
+    }
+    let copy = tempfile::Builder::new()
+        .prefix("riposte-import-")
+        .tempfile()
+        .map_err(|e| format!("cannot make a temporary copy of {}: {e}", file.display()))?;
+    let bar = riposte::generate::progress::bytes_spinner("copying the input first");
+    let copied = {
+        let mut writer = bar.wrap_write(std::io::BufWriter::new(copy.as_file()));
+        if stdin {
+            std::io::copy(&mut std::io::stdin().lock(), &mut writer)
+        } else {
+            std::fs::File::open(file).and_then(|mut f| std::io::copy(&mut f, &mut writer))
+        }
+        .and_then(|_| std::io::Write::flush(&mut writer))
+    };
+    bar.finish_and_clear();
+    copied.map_err(|e| format!("cannot copy {} to a temporary file: {e}", file.display()))?;
+    let path = copy.into_temp_path();
+    Ok((path.to_path_buf(), Some(path)))
 }
 
 async fn seed_now(url: &str, pool_size: usize, name: &str) -> Result<(), String> {

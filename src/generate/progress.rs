@@ -32,6 +32,21 @@ pub fn counter(label: &str) -> ProgressBar {
     bar
 }
 
+/// Bytes copied without a known total (a spinner on a terminal, nothing elsewhere).
+pub fn bytes_spinner(label: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} {bytes}  {bytes_per_sec}")
+            .expect("a valid template"),
+    );
+    bar.set_prefix(label.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 /// Bytes of a file read, of `total` (a bar on a terminal, nothing elsewhere).
 pub fn bytes_bar(total: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
