@@ -48,17 +48,32 @@ pub async fn create(
     Query(params): Query<ImportParams>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    accepted_body(&req)?;
+    let gzip = accepted_body(&req)?;
+    let limit = state.config.max_import_bytes;
+    if !gzip && declared_length(&req).is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge {
+            limit: limit as usize,
+        });
+    }
     let slot = service::reserve(&state)?;
-    // A gzipped file is kept decompressed: the limit is on what is read, not what is sent.
-    let mut payload = actix_web::dev::Decompress::from_headers(payload, req.headers());
     let spool = tempfile::Builder::new()
         .prefix(&service::spool_prefix())
         .tempfile()
         .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
     let (file, path) = spool.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
-    let mut bytes: u64 = 0;
+    let mut sink = Spool {
+        file: tokio::fs::File::from_std(file),
+        bytes: 0,
+        limit,
+    };
+    // A gzipped file is kept decompressed: the limit is on what is read, not what is sent.
+    // gzip is decompressed here, every member of it (files joined with `cat`, pigz and bgzip
+    // write several; actix's decoder stops after the first); deflate and br by actix.
+    let mut gunzip = gzip.then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
+    let mut payload = match gzip {
+        true => actix_web::dev::Decompress::new(payload, header::ContentEncoding::Identity),
+        false => actix_web::dev::Decompress::from_headers(payload, req.headers()),
+    };
     loop {
         let chunk = tokio::time::timeout(BODY_READ_TIMEOUT, payload.next())
             .await
@@ -66,20 +81,27 @@ pub async fn create(
                 seconds: BODY_READ_TIMEOUT.as_secs(),
             })?;
         let Some(chunk) = chunk else { break };
-        let chunk = chunk.map_err(|e| AppError::BadRequest {
-            detail: format!("the request body could not be read: {e}"),
-            errors: Vec::new(),
-        })?;
-        bytes += chunk.len() as u64;
-        if bytes > state.config.max_import_bytes {
-            return Err(AppError::PayloadTooLarge {
-                limit: state.config.max_import_bytes as usize,
-            });
+        let chunk = chunk.map_err(unreadable)?;
+        match &mut gunzip {
+            None => sink.write(&chunk).await?,
+            // A slice at a time, so that what one slice inflates to stays small (deflate
+            // inflates at most about 1,000 times).
+            Some(decoder) => {
+                for slice in chunk.chunks(4096) {
+                    std::io::Write::write_all(decoder, slice).map_err(corrupt_gzip)?;
+                    sink.write(decoder.get_ref()).await?;
+                    decoder.get_mut().clear();
+                }
+            }
         }
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
     }
+    if let Some(decoder) = gunzip {
+        let rest = decoder.finish().map_err(corrupt_gzip)?;
+        sink.write(&rest).await?;
+    }
+    let Spool {
+        mut file, bytes, ..
+    } = sink;
     file.flush()
         .await
         .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
@@ -98,14 +120,81 @@ pub async fn create(
         .json(job))
 }
 
+/// The upload file, bounded by the import limit.
+struct Spool {
+    file: tokio::fs::File,
+    bytes: u64,
+    limit: u64,
+}
+
+impl Spool {
+    async fn write(&mut self, data: &[u8]) -> AppResult<()> {
+        self.bytes += data.len() as u64;
+        if self.bytes > self.limit {
+            return Err(AppError::PayloadTooLarge {
+                limit: self.limit as usize,
+            });
+        }
+        self.file
+            .write_all(data)
+            .await
+            .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))
+    }
+}
+
+fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn unreadable(e: actix_web::error::PayloadError) -> AppError {
+    use actix_web::error::PayloadError;
+    let detail = match e {
+        PayloadError::Incomplete(None) => "the request body ended before all of it arrived \
+            (shorter than its Content-Length, or its last chunk missing); send the whole file"
+            .to_string(),
+        PayloadError::Incomplete(Some(e)) | PayloadError::Io(e) => {
+            format!("the request body could not be decompressed: {e}")
+        }
+        other => format!("the request body could not be read: {other}"),
+    };
+    AppError::BadRequest {
+        detail,
+        errors: Vec::new(),
+    }
+}
+
+fn corrupt_gzip(e: std::io::Error) -> AppError {
+    let detail = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::WriteZero => {
+            "the gzip body ends before its end: the file was cut short".to_string()
+        }
+        _ => format!("the body is not valid gzip ({e}); send it as it is, or gzip it whole"),
+    };
+    AppError::BadRequest {
+        detail,
+        errors: Vec::new(),
+    }
+}
+
 /// The body must be the file itself, as it is or compressed in a way the server reads: a
-/// form (`curl -F`) or an unknown encoding would be read as lines of the file.
-fn accepted_body(req: &HttpRequest) -> AppResult<()> {
+/// form (`curl -F`) or an unknown encoding would be read as lines of the file. Whether it
+/// is gzip (`x-gzip` too, which RFC 9110 says to read as gzip).
+fn accepted_body(req: &HttpRequest) -> AppResult<bool> {
+    let mut gzip = false;
     if let Some(value) = req.headers().get(header::CONTENT_ENCODING) {
         let encoding = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
-        if !["identity", "gzip", "deflate", "br"]
+        gzip = ["gzip", "x-gzip"]
             .iter()
-            .any(|e| encoding.eq_ignore_ascii_case(e))
+            .any(|e| encoding.eq_ignore_ascii_case(e));
+        if !gzip
+            && !["identity", "deflate", "br"]
+                .iter()
+                .any(|e| encoding.eq_ignore_ascii_case(e))
         {
             return Err(AppError::UnsupportedMediaType(format!(
                 "Content-Encoding `{encoding}` is not one riposte reads: send the file as it \
@@ -135,7 +224,7 @@ fn accepted_body(req: &HttpRequest) -> AppResult<()> {
             )));
         }
     }
-    Ok(())
+    Ok(gzip)
 }
 
 /// One import job: its state, counts, and the first 1,000 rejected lines with their

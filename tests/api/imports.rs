@@ -1266,3 +1266,96 @@ async fn a_jobs_finished_at_comes_after_what_it_wrote() {
         "{job} finished before {written}"
     );
 }
+
+/// A raw HTTP/1.1 request to the app; the status line and body of its answer.
+async fn raw_request(app: &TestApp, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 5 s")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// gzip as tools write it: several members (`cat a.gz b.gz`, pigz, bgzip) are one file, and
+/// `x-gzip` is gzip (RFC 9110). A broken body is a 400 that says what is wrong in words, and
+/// a declared length over the limit is a 413 at once, before any byte of it is read.
+#[tokio::test]
+async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_plainly() {
+    use std::io::Write;
+    let app = TestApp::spawn_with(riposte::state::Config {
+        max_import_bytes: 4096,
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let gz = |lines: &[Value]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&ndjson(lines)).unwrap();
+        e.finish().unwrap()
+    };
+    let lines: Vec<Value> = (0..20)
+        .map(|i| action(&format!("M {i}"), &format!("m-{i}"), "2020-07-09", json!([])))
+        .collect();
+    let mut joined = gz(&lines[..10]);
+    joined.extend(gz(&lines[10..]));
+    let upload = |body: Vec<u8>, encoding: &'static str| {
+        let app = &app;
+        async move {
+            app.post_file(
+                "/v1/imports",
+                body,
+                &[("content-encoding", encoding), ("content-type", "application/x-ndjson")],
+            )
+            .await
+        }
+    };
+    let accepted = upload(joined.clone(), "gzip").await;
+    accepted.assert_status(202);
+    let job = wait(&app, &id_of(&accepted.body)).await;
+    assert_eq!(counts(&job), [20, 20, 0, 0, 0], "{job}");
+    let accepted = upload(gz(&lines[..3]), "x-gzip").await;
+    accepted.assert_status(202);
+    let job = wait(&app, &id_of(&accepted.body)).await;
+    assert_eq!(counts(&job), [3, 0, 0, 3, 0], "{job}");
+
+    let cut = joined[..joined.len() - 12].to_vec();
+    let plain = ndjson(&lines[..2]);
+    for (body, says) in [(cut, "cut short"), (plain, "not valid gzip")] {
+        let resp = upload(body, "gzip").await;
+        resp.assert_problem(400, None);
+        let detail = resp.body["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{detail}");
+        assert!(!detail.contains("Some(") && !detail.contains("Custom"), "{detail}");
+    }
+
+    let auth = format!("Authorization: Bearer {}\r\n", app.keys.write);
+    let head = |length: u64| {
+        format!(
+            "POST /v1/imports HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/x-ndjson\r\n\
+             Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let short = raw_request(&app, &head(1000), b"{\"title\": \"x\"}\n").await;
+    assert!(short.starts_with("HTTP/1.1 400"), "{short}");
+    assert!(short.contains("ended before all of it arrived"), "{short}");
+    let huge = raw_request(&app, &head(3 << 30), b"").await;
+    assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
+}
+
+async fn wait(app: &TestApp, id: &str) -> Value {
+    for _ in 0..400 {
+        let job = app.get(&format!("/v1/imports/{id}")).await.body;
+        if job["state"] != "queued" && job["state"] != "running" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import did not finish");
+}
