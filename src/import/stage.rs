@@ -128,22 +128,21 @@ fn for_each_record(
     }
 }
 
-/// Reads a line into `buf`, keeping at most `MAX_IMPORT_LINE_BYTES` of it; returns the bytes
-/// consumed and whether the line was longer.
+/// Reads a line into `buf`, keeping at most `MAX_IMPORT_LINE_BYTES` of it besides its `\n` or
+/// `\r\n`; returns the bytes consumed and whether the line was longer.
 fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<(usize, bool)> {
+    // The line and its terminator, which does not count.
+    const ROOM: usize = MAX_IMPORT_LINE_BYTES + 2;
     let mut consumed = 0;
     let mut too_long = false;
     loop {
         let available = reader.fill_buf()?;
-        if available.is_empty() {
-            return Ok((consumed, too_long));
-        }
         let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
             Some(i) => (&available[..=i], true),
-            None => (available, false),
+            None => (available, available.is_empty()),
         };
         let len = chunk.len();
-        if buf.len() + len > MAX_IMPORT_LINE_BYTES {
+        if buf.len() + len > ROOM {
             too_long = true;
         } else {
             buf.extend_from_slice(chunk);
@@ -151,7 +150,9 @@ fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<(u
         reader.consume(len);
         consumed += len;
         if done {
-            return Ok((consumed, too_long));
+            let text = buf.strip_suffix(b"\n").unwrap_or(buf);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            return Ok((consumed, too_long || text.len() > MAX_IMPORT_LINE_BYTES));
         }
     }
 }
@@ -643,4 +644,41 @@ fn encode_action(
     );
     enc.bool(a.deleted);
     enc.null();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of exactly the limit is read, whatever ends it; one byte more is too long.
+    #[test]
+    fn the_line_limit_counts_the_line_not_its_terminator() {
+        let max = MAX_IMPORT_LINE_BYTES;
+        for (text, end, too_long) in [
+            (max, "\n", false),
+            (max, "\r\n", false),
+            (max, "", false),
+            (max + 1, "\n", true),
+            (max + 1, "\r\n", true),
+            (max + 1, "", true),
+        ] {
+            let mut file = vec![b'x'; text];
+            file.extend_from_slice(end.as_bytes());
+            if !end.is_empty() {
+                file.extend_from_slice(b"next\n");
+            }
+            // A small buffer, so that lines arrive in many pieces.
+            let mut reader = std::io::BufReader::with_capacity(4096, &file[..]);
+            let mut buf = Vec::new();
+            let (n, long) = read_line(&mut reader, &mut buf).unwrap();
+            assert_eq!(long, too_long, "{text} bytes + {end:?}");
+            if end.is_empty() {
+                continue;
+            }
+            assert_eq!(n, text + end.len());
+            buf.clear();
+            assert_eq!(read_line(&mut reader, &mut buf).unwrap(), (5, false));
+            assert_eq!(buf, b"next\n");
+        }
+    }
 }

@@ -1301,7 +1301,14 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
         e.finish().unwrap()
     };
     let lines: Vec<Value> = (0..20)
-        .map(|i| action(&format!("M {i}"), &format!("m-{i}"), "2020-07-09", json!([])))
+        .map(|i| {
+            action(
+                &format!("M {i}"),
+                &format!("m-{i}"),
+                "2020-07-09",
+                json!([]),
+            )
+        })
         .collect();
     let mut joined = gz(&lines[..10]);
     joined.extend(gz(&lines[10..]));
@@ -1311,7 +1318,10 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
             app.post_file(
                 "/v1/imports",
                 body,
-                &[("content-encoding", encoding), ("content-type", "application/x-ndjson")],
+                &[
+                    ("content-encoding", encoding),
+                    ("content-type", "application/x-ndjson"),
+                ],
             )
             .await
         }
@@ -1332,7 +1342,10 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
         resp.assert_problem(400, None);
         let detail = resp.body["detail"].as_str().unwrap();
         assert!(detail.contains(says), "{detail}");
-        assert!(!detail.contains("Some(") && !detail.contains("Custom"), "{detail}");
+        assert!(
+            !detail.contains("Some(") && !detail.contains("Custom"),
+            "{detail}"
+        );
     }
 
     let auth = format!("Authorization: Bearer {}\r\n", app.keys.write);
