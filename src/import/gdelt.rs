@@ -62,6 +62,10 @@ const ACTOR1_TYPE1: usize = 12;
 const ACTOR2_CODE: usize = 15;
 const ACTOR2_NAME: usize = 16;
 const ACTOR2_COUNTRY: usize = 17;
+const ACTOR2_KNOWN_GROUP: usize = 18;
+const ACTOR2_ETHNIC: usize = 19;
+const ACTOR2_RELIGION1: usize = 20;
+const ACTOR2_TYPE1: usize = 22;
 const EVENT_CODE: usize = 26;
 const QUAD_CLASS: usize = 29;
 const GOLDSTEIN: usize = 30;
@@ -310,6 +314,29 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
             format!("; action location: {place}")
         }
     );
+    // A target that is part of its state but does not act for it (rebels, civilians, a
+    // group) is counted as the state: the summary says so, as for PLOVER.
+    let part = [
+        ACTOR2_TYPE1,
+        ACTOR2_KNOWN_GROUP,
+        ACTOR2_ETHNIC,
+        ACTOR2_RELIGION1,
+    ]
+    .into_iter()
+    .find(|&i| {
+        let v = cols[i].trim();
+        !v.is_empty() && (i != ACTOR2_TYPE1 || !crosswalk::acts_for_state(v))
+    });
+    let summary = match part {
+        None => summary,
+        Some(i) => format!(
+            "{summary}\n\n[Import note: target `{}` ({}, {} `{}`) counted as {target}.]",
+            cols[ACTOR2_NAME].trim(),
+            cols[ACTOR2_CODE].trim(),
+            NAMES[i],
+            cols[i].trim()
+        ),
+    };
     let url = cols[SOURCEURL].trim();
     let sources = if crosswalk::valid_url(url) {
         vec![serde_json::json!({ "url": url })]
@@ -535,8 +562,31 @@ mod tests {
                 }
             ));
         }
-        // Actor2 may be any part of its state.
-        assert!(matches!(map(&edit(line, &[(22, "CVL")])), Mapped::Lines(_)));
+        // Actor2 may be any part of its state, counted as the state; the summary says so.
+        let summary = |a: &Value| a["summary"].as_str().unwrap().to_string();
+        let part = action(&edit(
+            line,
+            &[(ACTOR2_TYPE1, "REB"), (ACTOR2_CODE, "IRNREB")],
+        ));
+        assert!(
+            summary(&part).ends_with(&format!(
+                "[Import note: target `{}` (IRNREB, Actor2Type1Code `REB`) counted as {}.]",
+                line.split('\t').nth(ACTOR2_NAME).unwrap(),
+                part["target"].as_str().unwrap()
+            )),
+            "{}",
+            summary(&part)
+        );
+        let group = action(&edit(line, &[(ACTOR2_ETHNIC, "kur")]));
+        assert!(
+            summary(&group).contains("Actor2EthnicCode `kur`"),
+            "{}",
+            summary(&group)
+        );
+        for body in ["GOV", ""] {
+            let a = action(&edit(line, &[(ACTOR2_TYPE1, body)]));
+            assert!(!summary(&a).contains("Import note"), "{}", summary(&a));
+        }
         for (col, bad) in [
             (EVENT_CODE, "01a"),
             (QUAD_CLASS, "5"),
