@@ -31,6 +31,7 @@ const READS: &[(&str, &[&str])] = &[
     ("parent", &["code"]),
     ("kind", &["code"]),
     ("status_changed_on", &["status"]),
+    ("source_dataset", &["external_id"]),
 ];
 
 /// `field` is `prefix` or lies under it (`designations[0].actor` under `designations`).

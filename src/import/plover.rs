@@ -3,7 +3,8 @@
 //! them).
 //!
 //! Rules, in the order they are applied (the first that fails names the skip reason):
-//! 1. `event` DOCUMENT describes the file: `document_record`.
+//! 1. `event` DOCUMENT describes the file: `document_record`; a record without an `id`
+//!    could not be found again on a re-import: `no_id`.
 //! 2. `date` must be `YYYY-MM-DD` (or `YYYY-MM`, `YYYY`): `bad_date`.
 //! 3. `source` and `target` (lists of actors, a single actor, or an actor code) must name
 //!    someone: `no_source`, `no_target` (absent, null, `""` or `[]`).
@@ -57,6 +58,13 @@ pub fn plover(record: &Value, types: &TypeMap) -> Mapped {
         return Mapped::skip(
             "document_record",
             format!("record `{id}` is a DOCUMENT record describing the file, not an event"),
+        );
+    }
+    if id.is_empty() {
+        return Mapped::skip(
+            "no_id",
+            "the record has no `id`, which riposte keeps as its external_id to find it again \
+             when the file is imported again",
         );
     }
     let date = text("date");
@@ -854,6 +862,37 @@ mod tests {
 
     fn map(record: &Value) -> Mapped {
         plover(record, &TypeMap::new(&riposte_types()))
+    }
+
+    /// Without an id a record could not be found again: a second import would store it
+    /// twice. Skipped and counted, not stored.
+    #[test]
+    fn a_record_without_an_id_is_skipped() {
+        let usa = json!({"code": "USA"});
+        let chn = json!({"code": "CHN"});
+        for id in [json!(null), json!(""), json!("  ")] {
+            let mut r = record(chn.clone(), usa.clone());
+            r["id"] = id.clone();
+            assert!(
+                matches!(
+                    map(&r),
+                    Mapped::Skipped {
+                        reason: "no_id",
+                        ..
+                    }
+                ),
+                "{id}"
+            );
+        }
+        let mut r = record(chn, usa);
+        r.as_object_mut().unwrap().remove("id");
+        assert!(matches!(
+            map(&r),
+            Mapped::Skipped {
+                reason: "no_id",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -210,6 +210,23 @@ async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
     assert_eq!(before, after);
 }
 
+/// A rule is not judged on the stand-in of a value that could not be read: an unreadable
+/// `external_id` is that field's fault alone, not also a `source_dataset` "without
+/// external_id".
+#[tokio::test]
+async fn an_unreadable_external_id_is_its_own_fault_only() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let resp = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"external_id": 5, "source_dataset": "ds"})),
+        )
+        .await;
+    resp.assert_problem(422, Some("external_id"));
+    assert_eq!(resp.error_fields(), ["external_id"], "{}", resp.text);
+}
+
 #[tokio::test]
 async fn nul_characters_anywhere_are_client_errors() {
     let app = TestApp::spawn().await;
