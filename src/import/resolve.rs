@@ -133,18 +133,24 @@ fn rules() -> Vec<String> {
          WHERE r.target IS NULL AND r.rext IS NOT NULL AND a.external_id = r.rext
            AND coalesce(a.source_dataset, '') = coalesce(r.rds, '') AND a.deleted_at IS NULL"
             .into(),
-        // An answer to a line rejected on its own: that is what the line is told.
+        // An answer to a line rejected on its own, or to a deleted action's document: that
+        // is what the line is told, not that no such action exists.
         "UPDATE import_refs r SET target_line = f.line
          FROM import_lines f
-         WHERE r.target IS NULL AND f.errors IS NOT NULL
+         WHERE r.target IS NULL AND (f.errors IS NOT NULL OR f.deleted)
            AND (f.given_id = r.rid
                 OR (f.external_id = r.rext
                     AND coalesce(f.source_dataset, '') = coalesce(r.rds, '')))"
             .into(),
         format!(
             "INSERT INTO import_faults
-             SELECT line, format('responds_to[%s].action', ord), {ANSWERS_REJECTED}
-             FROM import_refs WHERE target IS NULL AND target_line IS NOT NULL"
+             SELECT r.line, format('responds_to[%s].action', r.ord),
+                    CASE WHEN f.deleted AND f.errors IS NULL
+                         THEN format('line %s is a deleted action''s document; a deleted \
+                                      action cannot be answered', target_line)
+                         ELSE {ANSWERS_REJECTED} END
+             FROM import_refs r JOIN import_lines f ON f.line = r.target_line
+             WHERE r.target IS NULL"
         ),
         "INSERT INTO import_faults
          SELECT line, format('responds_to[%s].action', ord),
@@ -157,9 +163,12 @@ fn rules() -> Vec<String> {
         "INSERT INTO import_faults
          SELECT r.line, format('responds_to[%s].action', r.ord),
                 CASE WHEN r.target = l.id THEN 'an action cannot respond to itself'
-                ELSE format('action %s was announced on %s, after this action (%s); an action \
-                             can only respond to earlier ones', r.target, r.target_on,
-                            l.announced_on) END
+                ELSE format('%s was announced on %s, after this action (%s); an action \
+                             can only respond to earlier ones',
+                            CASE WHEN r.target_line IS NULL THEN format('action %s', r.target)
+                                 ELSE format('line %s (action %s)', r.target_line, r.target)
+                            END,
+                            r.target_on, l.announced_on) END
          FROM import_refs r JOIN import_lines l ON l.line = r.line
          WHERE r.target = l.id OR r.target_on > l.latest_on"
             .into(),

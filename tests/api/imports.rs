@@ -978,6 +978,20 @@ async fn deleted_actions_of_an_export_stay_as_they_are() {
         .get(&format!("/v1/actions/{gone_id}?show_deleted=true"))
         .await;
     assert_eq!(shown.body, deleted);
+    // No line can answer it, and the line that tries is told why.
+    let answer = action(
+        "Answer",
+        "ans-1",
+        "2020-08-01",
+        json!([{"action": gone_id, "relation": "retaliates"}]),
+    );
+    let job = import(&app, "?partial=true", ndjson(&[deleted.clone(), answer])).await;
+    assert_eq!(counts(&job), [2, 0, 0, 1, 1], "{job}");
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0]["message"],
+        "line 1 is a deleted action's document; a deleted action cannot be answered",
+        "{job}"
+    );
 
     // Elsewhere the deleted document is a rejected line, not a live action.
     let other = TestApp::spawn().await;
@@ -1191,6 +1205,13 @@ async fn an_answer_to_a_rejected_line_names_that_line() {
             "2020-07-11",
             json!([{"action": "b-9", "relation": "retaliates"}]),
         ),
+        action(
+            "Too early",
+            "b-5",
+            "2020-07-12",
+            json!([{"action": "b-6", "relation": "retaliates"}]),
+        ),
+        action("Later", "b-6", "2020-07-13", json!([])),
     ]);
     for query in ["", "?partial=true"] {
         let job = import(&app, query, file.clone()).await;
@@ -1208,7 +1229,10 @@ async fn an_answer_to_a_rejected_line_names_that_line() {
             message(4),
             "no action with external_id `b-9` in source_dataset `test`"
         );
-        assert_eq!(total_actions(&app).await, 0);
+        // An answer to a later line names that line.
+        assert!(message(5).starts_with("line 6 (action "), "{}", message(5));
+        let stored = if query.is_empty() { 0 } else { 1 };
+        assert_eq!(total_actions(&app).await, stored);
     }
 }
 
