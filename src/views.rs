@@ -688,7 +688,11 @@ pub enum ImportState {
 /// What an import job read and did.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ImportCounts {
-    /// Lines (records, for PLOVER) read, blank lines aside; while running, so far.
+    /// Lines (records, for PLOVER) read, blank lines aside; while running, so far. Of them,
+    /// `created`, `updated`, `unchanged` and `rejected` count the action lines (and rejected
+    /// actor lines); the rest are actor lines whose actor was created (`actors_created`) or
+    /// found stored, and, for PLOVER and GDELT, skipped records (`skipped`; there
+    /// `actors_created` counts states the records name, not lines).
     pub read: i64,
     pub created: i64,
     pub updated: i64,
