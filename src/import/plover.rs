@@ -3,6 +3,8 @@
 //! them).
 //!
 //! Rules, in the order they are applied (the first that fails names the skip reason):
+//! 0. An object with none of `event`, `date`, `source`, `target` (a wrapper such as
+//!    `{"events": [...]}`): `not_an_event`.
 //! 1. `event` DOCUMENT describes the file: `document_record`; a record without an `id`
 //!    could not be found again on a re-import: `no_id`.
 //! 2. `date` must be `YYYY-MM-DD` (or `YYYY-MM`, `YYYY`): `bad_date`.
@@ -53,6 +55,24 @@ pub fn plover(record: &Value, types: &TypeMap) -> Mapped {
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
+    // A wrapper (`{"events": [...]}`, `{"data": [...]}`) is no event: said so, rather than
+    // skipped for the first rule it happens to break.
+    if !["event", "date", "source", "target"]
+        .iter()
+        .any(|k| fields.contains_key(*k))
+    {
+        let keys: Vec<&str> = fields.keys().take(5).map(String::as_str).collect();
+        return Mapped::skip(
+            "not_an_event",
+            format!(
+                "the object has none of a PLOVER event's fields (event, date, source, target) \
+                 but `{}`; a file whose events sit inside such an object must be unwrapped \
+                 (jq '.{}[]')",
+                keys.join("`, `"),
+                keys.first().unwrap_or(&"events")
+            ),
+        );
+    }
     let event = text("event");
     if event.eq_ignore_ascii_case("DOCUMENT") {
         return Mapped::skip(
@@ -862,6 +882,18 @@ mod tests {
 
     fn map(record: &Value) -> Mapped {
         plover(record, &TypeMap::new(&riposte_types()))
+    }
+
+    #[test]
+    fn a_wrapper_object_is_not_an_event() {
+        let wrapper = json!({"events": [record(json!({"code": "CHN"}), json!({"code": "USA"}))]});
+        match map(&wrapper) {
+            Mapped::Skipped {
+                reason: "not_an_event",
+                detail,
+            } => assert!(detail.contains("jq '.events[]'"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Without an id a record could not be found again: a second import would store it
