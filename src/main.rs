@@ -277,17 +277,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let report = actix_web::rt::System::new()
                 .block_on(async move { import(&url, &file, format, partial).await })?;
             drop(database);
-            let skipped: u64 = report.skipped.values().sum();
-            if report.read == 0 && skipped == 0 {
-                return Err("the file holds no lines: nothing was stored".into());
-            }
-            let actions = report.created + report.updated + report.unchanged;
-            if report.rejected == 0 && actions == 0 && report.actors_created == 0 && skipped > 0 {
-                return Err(format!(
-                    "nothing was stored: all {skipped} record(s) were skipped (counts above). \
-                     Is --format {} the format of this file?",
-                    format.as_str()
-                ));
+            if let Some(why) = report.nothing_to_store(format) {
+                return Err(why);
             }
             if report.rejected > 0 || !report.stored {
                 return Err(if report.stored {

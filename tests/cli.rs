@@ -570,10 +570,7 @@ fn import_from_the_command_line() {
         log.contains("nothing was stored: all 2 record(s) were skipped"),
         "{log}"
     );
-    assert!(
-        log.contains("Is --format gdelt the format of this file?"),
-        "{log}"
-    );
+    assert!(log.contains("Is this file in the `gdelt` format?"), "{log}");
     let empty = dir.path().join("empty.ndjson");
     std::fs::write(&empty, "\n  \n").unwrap();
     let (ok, log) = run(&["import", empty.to_str().unwrap()]);

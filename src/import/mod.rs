@@ -107,6 +107,27 @@ pub struct Report {
     pub rejections: Vec<Rejection>,
 }
 
+impl Report {
+    /// Why an import that rejected nothing still stored nothing, if it did not: the file
+    /// held no lines, or every record was skipped (most likely the wrong format). Such a job
+    /// failed, for the API as for the CLI.
+    pub fn nothing_to_store(&self, format: Format) -> Option<String> {
+        let skipped: u64 = self.skipped.values().sum();
+        let actions = self.created + self.updated + self.unchanged;
+        if self.read == 0 && skipped == 0 {
+            Some("the file holds no lines: nothing was stored".into())
+        } else if self.rejected == 0 && actions == 0 && self.actors_created == 0 && skipped > 0 {
+            Some(format!(
+                "nothing was stored: all {skipped} record(s) were skipped (see the counts by \
+                 reason). Is this file in the `{}` format?",
+                format.as_str()
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rejection {
     pub line: u64,

@@ -684,7 +684,9 @@ pub async fn rejections(client: &Client) -> Result<Vec<Rejection>, ImportError> 
 
 /// Writes the job's outcome, in the import's transaction.
 pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), ImportError> {
-    let (state, error) = if report.stored {
+    let (state, error) = if let Some(why) = report.nothing_to_store(job.format) {
+        ("failed", Some(why))
+    } else if report.stored {
         ("succeeded", None)
     } else {
         (

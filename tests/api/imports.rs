@@ -1396,3 +1396,26 @@ async fn wait(app: &TestApp, id: &str) -> Value {
     }
     panic!("the import did not finish");
 }
+
+/// A file with nothing to store is a failed job for the API as for the CLI (which exits 1):
+/// only blank lines, or only records of another format.
+#[tokio::test]
+async fn a_file_with_nothing_to_store_is_a_failed_job() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let job = import(&app, "", b"\n   \n\n".to_vec()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"], "the file holds no lines: nothing was stored");
+    let ndjson_line = ndjson(&[action("A", "w-1", "2020-07-09", json!([]))]);
+    let job = import(&app, "?format=gdelt", ndjson_line).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("Is this file in the `gdelt` format?"),
+        "{job}"
+    );
+    assert_eq!(job["skipped"]["malformed_line"], 1, "{job}");
+    assert_eq!(total_actions(&app).await, 0);
+}
