@@ -604,11 +604,13 @@ pub fn check_text(
     }
 }
 
-pub fn check_url(errors: &mut Vec<FieldError>, field: &str, url: &str) {
+/// Whether `url` is one a source may have: http(s), a host part, no whitespace, at most
+/// `MAX_URL_LEN` characters.
+pub fn url_ok(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
-    let ok = match rest {
+    match rest {
         Some(rest) => {
             url.len() <= MAX_URL_LEN
                 && !rest.is_empty()
@@ -616,8 +618,11 @@ pub fn check_url(errors: &mut Vec<FieldError>, field: &str, url: &str) {
                 && !url.chars().any(char::is_whitespace)
         }
         None => false,
-    };
-    if !ok {
+    }
+}
+
+pub fn check_url(errors: &mut Vec<FieldError>, field: &str, url: &str) {
+    if !url_ok(url) {
         errors.push(FieldError::new(
             field,
             format!("must be an http(s) URL without spaces, at most {MAX_URL_LEN} characters"),

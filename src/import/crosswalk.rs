@@ -568,17 +568,6 @@ pub(super) fn valid_date(text: &str) -> bool {
     parts.len() == 3 && (1..=days).contains(&day)
 }
 
-/// Whether riposte takes this as a source URL: http(s), no whitespace, at most 2,000 bytes.
-pub(super) fn valid_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    matches!(rest, Some(rest) if !rest.is_empty()
-        && !rest.starts_with(['/', '.', '?', '#', '$'])
-        && url.len() <= 2_000
-        && !url.chars().any(char::is_whitespace))
-}
-
 /// The status an action of this CAMEO code starts with: a threat (13x) is `threatened`.
 pub(super) fn status_for(cameo: &str) -> &'static str {
     if cameo.starts_with("13") {
@@ -912,7 +901,7 @@ pub(crate) fn check_lines(lines: &[Value]) {
         );
     }
     for source in action["sources"].as_array().unwrap() {
-        assert!(valid_url(source["url"].as_str().unwrap()));
+        assert!(crate::input::url_ok(source["url"].as_str().unwrap()));
     }
     assert!(["plover", "gdelt"].contains(&text("source_dataset")));
     let mut named: Vec<&str> = Vec::new();
@@ -1123,9 +1112,11 @@ mod tests {
         ] {
             assert!(!valid_date(bad), "{bad}");
         }
-        assert!(valid_url("https://example.com/a"));
+        assert!(crate::input::url_ok("https://example.com/a"));
         assert!(
-            !valid_url("ftp://example.com") && !valid_url("https://") && !valid_url("http://a b")
+            !crate::input::url_ok("ftp://example.com")
+                && !crate::input::url_ok("https://")
+                && !crate::input::url_ok("http://a b")
         );
         assert_eq!(status_for("1312"), "threatened");
         assert_eq!(status_for("163"), "announced");

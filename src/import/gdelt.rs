@@ -327,21 +327,34 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
         let v = cols[i].trim();
         !v.is_empty() && (i != ACTOR2_TYPE1 || !crosswalk::acts_for_state(v))
     });
-    let summary = match part {
-        None => summary,
-        Some(i) => format!(
-            "{summary}\n\n[Import note: target `{}` ({}, {} `{}`) counted as {target}.]",
+    let mut notes = Vec::new();
+    if let Some(i) = part {
+        notes.push(format!(
+            "target `{}` ({}, {} `{}`) counted as {target}",
             cols[ACTOR2_NAME].trim(),
             cols[ACTOR2_CODE].trim(),
             NAMES[i],
             cols[i].trim()
-        ),
-    };
+        ));
+    }
     let url = cols[SOURCEURL].trim();
-    let sources = if crosswalk::valid_url(url) {
+    let sources = if crate::input::url_ok(url) {
         vec![serde_json::json!({ "url": url })]
     } else {
+        if !url.is_empty() {
+            let shown: String = url.chars().take(100).collect();
+            let cut = if shown.len() < url.len() { "..." } else { "" };
+            notes.push(format!(
+                "SOURCEURL `{shown}{cut}` left out: not an http(s) URL of at most {} \
+                 characters without spaces",
+                crate::limits::MAX_URL_LEN
+            ));
+        }
         Vec::new()
+    };
+    let summary = match notes.is_empty() {
+        true => summary,
+        false => format!("{summary}\n\n[Import note: {}.]", notes.join("; ")),
     };
     Mapped::Lines(
         Draft {
@@ -548,6 +561,17 @@ mod tests {
         // Windows line endings and a URL riposte would refuse.
         let a = action(&format!("{}\r\n", edit(line, &[(SOURCEURL, "")])));
         assert_eq!(a["sources"], json!([]));
+        assert!(!a["summary"].as_str().unwrap().contains("Import note"));
+        let a = action(&edit(line, &[(SOURCEURL, "javascript:alert(1)")]));
+        assert_eq!(a["sources"], json!([]));
+        assert!(
+            a["summary"].as_str().unwrap().ends_with(
+                "[Import note: SOURCEURL `javascript:alert(1)` left out: not an http(s) URL of \
+                 at most 2000 characters without spaces.]"
+            ),
+            "{}",
+            a["summary"]
+        );
         let groups = [
             (ACTOR1_KNOWN_GROUP, "UNO"),
             (ACTOR1_ETHNIC, "kur"),
