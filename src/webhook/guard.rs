@@ -54,6 +54,8 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
         x if x & 0xffc0 == 0xfec0 => "a site-local address",
         x if x & 0xff00 == 0xff00 => "a multicast address",
         0x2001 if s[1] == 0x0db8 => "a documentation address",
+        0x3fff if s[1] & 0xf000 == 0 => "a documentation address",
+        0x5f00 => "a segment-routing (SRv6) address",
         // Tunnels to IPv4 hosts the address embeds, internal ones too: 6to4 (deprecated by
         // RFC 7526) and Teredo, which is within the IETF protocol block 2001::/23.
         0x2002 => "a 6to4 address",
@@ -182,10 +184,20 @@ mod tests {
             "2001:0:4136:e378:8000:63bf:3fff:fdd2",
             "2001:10::1",
             "100::1",
+            "3fff::1",
+            "3fff:fff::1",
+            "5f00::1",
         ] {
             assert!(refused_ip(ip), "{ip} should be refused");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2a00:1450::1"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "2a00:1450::1",
+            "3fff:1000::1",
+            "2001:200::1",
+        ] {
             assert!(!refused_ip(ip), "{ip} should be allowed");
         }
     }
