@@ -664,7 +664,10 @@ async fn import(
         }
     );
     for (reason, n) in &report.skipped {
-        eprintln!("  skipped {n}: {reason}");
+        match report.skipped_first.get(reason) {
+            Some(first) => eprintln!("  skipped {n}: {reason} (first: {first})"),
+            None => eprintln!("  skipped {n}: {reason}"),
+        }
     }
     Ok(report)
 }

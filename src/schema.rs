@@ -219,6 +219,7 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         heartbeat_at -> Nullable<Timestamptz>,
+        skipped_first -> Jsonb,
     }
 }
 

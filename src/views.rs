@@ -678,8 +678,9 @@ pub enum ImportState {
     Running,
     /// It ran: with `partial`, the good lines are stored; otherwise every line was.
     Succeeded,
-    /// Nothing was stored: a line was rejected (all-or-nothing), or the import could not run
-    /// (`error` says why).
+    /// Nothing was stored: a line was rejected (all-or-nothing), the file held nothing to
+    /// store (no lines, or every record skipped), or the import could not run (`error` says
+    /// why).
     Failed,
     /// Its server stopped while it ran; nothing was stored. Import the file again.
     Interrupted,
@@ -717,7 +718,7 @@ pub struct RejectedLine {
     "state": "succeeded", "origin": "api", "file_name": null, "bytes": 5120,
     "counts": {"read": 10, "created": 8, "updated": 0, "unchanged": 1, "rejected": 1,
                "actors_created": 0},
-    "skipped": {}, "error": null,
+    "skipped": {}, "skipped_first": {}, "error": null,
     "created_at": "2026-11-30T09:00:00Z", "started_at": "2026-11-30T09:00:00Z",
     "finished_at": "2026-11-30T09:00:01Z",
     "rejected_lines": [{"line": 4, "errors": [{"field": "initiator", "message": "unknown actor code `XXX`"}]}],
@@ -738,6 +739,9 @@ pub struct Import {
     /// Records of a foreign format (PLOVER, GDELT) that cannot become actions, counted by
     /// reason (`no_target`, `unmapped_event`, `not_state_to_state`, ...).
     pub skipped: std::collections::BTreeMap<String, i64>,
+    /// For each reason of `skipped`, why its first record was skipped, with its place in the
+    /// file (`record 7: the record has no id ...`, `line 12: event 1066: ...`).
+    pub skipped_first: std::collections::BTreeMap<String, String>,
     /// Why nothing was stored, for failed jobs.
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,

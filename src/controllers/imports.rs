@@ -88,7 +88,8 @@ pub async fn create(
             // inflates at most about 1,000 times).
             Some(decoder) => {
                 for slice in chunk.chunks(4096) {
-                    std::io::Write::write_all(decoder, slice).map_err(corrupt_gzip)?;
+                    std::io::Write::write_all(decoder, slice)
+                        .map_err(|e| corrupt_gzip(e, sink.bytes))?;
                     sink.write(decoder.get_ref()).await?;
                     decoder.get_mut().clear();
                 }
@@ -96,7 +97,7 @@ pub async fn create(
         }
     }
     if let Some(decoder) = gunzip {
-        let rest = decoder.finish().map_err(corrupt_gzip)?;
+        let rest = decoder.finish().map_err(|e| corrupt_gzip(e, sink.bytes))?;
         sink.write(&rest).await?;
     }
     let Spool {
@@ -168,12 +169,27 @@ fn unreadable(e: actix_web::error::PayloadError) -> AppError {
     }
 }
 
-fn corrupt_gzip(e: std::io::Error) -> AppError {
-    let detail = match e.kind() {
-        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::WriteZero => {
-            "the gzip body ends before its end: the file was cut short".to_string()
+/// A gzip body that does not inflate; `inflated` bytes came out of it before the fault.
+fn corrupt_gzip(e: std::io::Error, inflated: u64) -> AppError {
+    let eof = matches!(
+        e.kind(),
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::WriteZero
+    );
+    let detail = match (eof, inflated) {
+        (true, 0) => "the body ends before a gzip member does: it was cut short, or is not \
+                      gzip"
+            .to_string(),
+        (true, _) => "the gzip body ends in the middle of a member (the file was cut short) or \
+                      goes on after its last member with a few bytes that are not gzip \
+                      (padding?)"
+            .to_string(),
+        (false, 0) => {
+            format!("the body is not valid gzip ({e}); send it as it is, or gzip it whole")
         }
-        _ => format!("the body is not valid gzip ({e}); send it as it is, or gzip it whole"),
+        (false, _) => format!(
+            "the gzip body goes on after its last whole member with bytes that are not gzip \
+             ({e}; padding?); compress the file again, or send it as it is"
+        ),
     };
     AppError::BadRequest {
         detail,

@@ -101,6 +101,8 @@ pub struct Report {
     pub actors_created: u64,
     /// Records of a foreign format that cannot become actions, by reason.
     pub skipped: BTreeMap<String, u64>,
+    /// For each reason of `skipped`, why its first record was skipped (`record 7: ...`).
+    pub skipped_first: BTreeMap<String, String>,
     /// Whether anything was stored (false when an all-or-nothing import had rejections).
     pub stored: bool,
     /// The first rejected lines with their messages (at most `MAX_REPORTED_REJECTIONS`).
@@ -117,9 +119,12 @@ impl Report {
         if self.read == 0 && skipped == 0 {
             Some("the file holds no lines: nothing was stored".into())
         } else if self.rejected == 0 && actions == 0 && self.actors_created == 0 && skipped > 0 {
+            // The commonest reason, with its first record.
+            let (reason, _) = self.skipped.iter().max_by_key(|(_, n)| **n)?;
+            let first = self.skipped_first.get(reason).map_or("", String::as_str);
             Some(format!(
-                "nothing was stored: all {skipped} record(s) were skipped (see the counts by \
-                 reason). Is this file in the `{}` format?",
+                "nothing was stored: all {skipped} record(s) were skipped, most as {reason} \
+                 ({first}). Is this file in the `{}` format?",
                 format.as_str()
             ))
         } else {
@@ -281,6 +286,7 @@ async fn import(
     .await?;
     report.read = counts.read;
     report.skipped = counts.skipped;
+    report.skipped_first = counts.skipped_first;
 
     progress.set_phase("checking");
     resolve::check(client, job.partial, &rejected).await?;
@@ -344,7 +350,19 @@ async fn load_actors(client: &Client) -> Result<HashMap<String, ActorRefRow>, Im
         .collect())
 }
 
-/// Counts a skipped record under its reason.
-fn skip(skipped: &mut BTreeMap<String, u64>, reason: &str) {
-    *skipped.entry(reason.to_string()).or_default() += 1;
+/// Counts a skipped record under its reason, keeping why the first of each was skipped
+/// (at most 500 characters of it, and no NUL, which jsonb cannot hold: the text quotes the
+/// record).
+fn skip(counts: &mut stage::Counts, reason: &str, first: impl FnOnce() -> String) {
+    *counts.skipped.entry(reason.to_string()).or_default() += 1;
+    counts
+        .skipped_first
+        .entry(reason.to_string())
+        .or_insert_with(|| {
+            first()
+                .chars()
+                .take(500)
+                .map(|c| if c == '\0' { '\u{fffd}' } else { c })
+                .collect()
+        });
 }

@@ -62,15 +62,23 @@ pub fn plover(record: &Value, types: &TypeMap) -> Mapped {
         .any(|k| fields.contains_key(*k))
     {
         let keys: Vec<&str> = fields.keys().take(5).map(String::as_str).collect();
+        let list = fields.iter().find(|(_, v)| v.is_array()).map(|(k, _)| k);
         return Mapped::skip(
             "not_an_event",
-            format!(
-                "the object has none of a PLOVER event's fields (event, date, source, target) \
-                 but `{}`; a file whose events sit inside such an object must be unwrapped \
-                 (jq '.{}[]')",
-                keys.join("`, `"),
-                keys.first().unwrap_or(&"events")
-            ),
+            match (keys.is_empty(), list) {
+                (true, _) => "an empty object, not an event".to_string(),
+                (false, Some(list)) => format!(
+                    "the object has none of a PLOVER event's fields (event, date, source, \
+                     target) but `{}`; if its events are the list `{list}`, unwrap them first \
+                     (jq '.{list}[]')",
+                    keys.join("`, `")
+                ),
+                (false, None) => format!(
+                    "the object has none of a PLOVER event's fields (event, date, source, \
+                     target), only `{}`",
+                    keys.join("`, `")
+                ),
+            },
         );
     }
     let event = text("event");
@@ -886,13 +894,22 @@ mod tests {
 
     #[test]
     fn a_wrapper_object_is_not_an_event() {
-        let wrapper = json!({"events": [record(json!({"code": "CHN"}), json!({"code": "USA"}))]});
-        match map(&wrapper) {
-            Mapped::Skipped {
-                reason: "not_an_event",
-                detail,
-            } => assert!(detail.contains("jq '.events[]'"), "{detail}"),
-            other => panic!("{other:?}"),
+        let event = record(json!({"code": "CHN"}), json!({"code": "USA"}));
+        for (wrapper, says) in [
+            (
+                json!({"meta": {"v": 1}, "events": [event]}),
+                "jq '.events[]'",
+            ),
+            (json!({}), "an empty object"),
+            (json!({"meta": 1}), "only `meta`"),
+        ] {
+            match map(&wrapper) {
+                Mapped::Skipped {
+                    reason: "not_an_event",
+                    detail,
+                } => assert!(detail.contains(says), "{detail}"),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

@@ -13,7 +13,9 @@ use crate::limits::MAX_REPORTED_REJECTIONS;
 const FAULTS: &str = "CREATE TEMP TABLE import_faults (line bigint, field text, message text) \
     ON COMMIT DROP";
 
-/// The answers of the good lines, one row each, with their targets once resolved.
+/// The answers of the good lines, one row each, with their targets once resolved. A deleted
+/// action's document is never written, so its answers are not checked either (they would be
+/// refused for answering other deleted documents of the same export).
 const REFS: &str = "\
 CREATE TEMP TABLE import_refs ON COMMIT DROP AS
 SELECT l.line, (u.ord - 1)::int AS ord, u.rid, u.rext,
@@ -22,7 +24,7 @@ SELECT l.line, (u.ord - 1)::int AS ord, u.rid, u.rext,
 FROM import_lines l,
      unnest(l.r_id, l.r_external, l.r_dataset, l.r_relation) WITH ORDINALITY
          AS u(rid, rext, rds, rel, ord)
-WHERE l.errors IS NULL;
+WHERE l.errors IS NULL AND NOT l.deleted;
 CREATE INDEX ON import_refs (line);
 ANALYZE import_refs";
 
@@ -135,12 +137,17 @@ fn rules() -> Vec<String> {
             .into(),
         // An answer to a line rejected on its own, or to a deleted action's document: that
         // is what the line is told, not that no such action exists.
+        // (Two statements: an OR of the two keys cannot be hash-joined, and the nested loop
+        // it made was quadratic, 10 s for 10,000 rejected lines.)
         "UPDATE import_refs r SET target_line = f.line
          FROM import_lines f
-         WHERE r.target IS NULL AND (f.errors IS NOT NULL OR f.deleted)
-           AND (f.given_id = r.rid
-                OR (f.external_id = r.rext
-                    AND coalesce(f.source_dataset, '') = coalesce(r.rds, '')))"
+         WHERE r.target IS NULL AND (f.errors IS NOT NULL OR f.deleted) AND f.given_id = r.rid"
+            .into(),
+        "UPDATE import_refs r SET target_line = f.line
+         FROM import_lines f
+         WHERE r.target IS NULL AND r.target_line IS NULL
+           AND (f.errors IS NOT NULL OR f.deleted) AND f.external_id = r.rext
+           AND coalesce(f.source_dataset, '') = coalesce(r.rds, '')"
             .into(),
         format!(
             "INSERT INTO import_faults
@@ -699,12 +706,14 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
         )
     };
     let skipped = serde_json::to_string(&report.skipped).unwrap_or_else(|_| "{}".into());
+    let skipped_first =
+        serde_json::to_string(&report.skipped_first).unwrap_or_else(|_| "{}".into());
     // In the import's transaction now() is when it began, not when it ends.
     client
         .execute(
             "UPDATE imports SET state = $2, error = $3, read = $4, created = $5, updated = $6,
                  unchanged = $7, rejected = $8, actors_created = $9, skipped = $10::text::jsonb,
-                 finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
+                 skipped_first = $11::text::jsonb, finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
              WHERE id = $1",
             &[
                 &job.id,
@@ -717,6 +726,7 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
                 &(report.rejected as i64),
                 &(report.actors_created as i64),
                 &skipped,
+                &skipped_first,
             ],
         )
         .await

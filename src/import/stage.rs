@@ -362,6 +362,7 @@ async fn create_actor(
 pub struct Counts {
     pub read: u64,
     pub skipped: BTreeMap<String, u64>,
+    pub skipped_first: BTreeMap<String, String>,
 }
 
 /// The second pass: every action line, checked on a thread of its own and COPYed into
@@ -387,6 +388,7 @@ pub async fn action_pass(
         let mut counts = Counts {
             read: 0,
             skipped: BTreeMap::new(),
+            skipped_first: BTreeMap::new(),
         };
         let send = |enc: &mut Encoder| {
             let full = std::mem::replace(&mut enc.buf, Vec::with_capacity(CHUNK + 64 * 1024));
@@ -401,14 +403,17 @@ pub async fn action_pass(
                 (Format::Plover, Item::Json(Err(e))) => {
                     Some(Err(vec![FieldError::new("record", e)]))
                 }
-                (Format::Plover, Item::Json(Ok(record))) => {
-                    mapped(super::plover::plover(&record, &map), &mut counts.skipped)
-                }
+                (Format::Plover, Item::Json(Ok(record))) => mapped(
+                    super::plover::plover(&record, &map),
+                    ("record", n),
+                    &mut counts,
+                ),
                 (Format::Gdelt, Item::Line(l)) => {
                     let text = String::from_utf8_lossy(l);
                     mapped(
                         super::gdelt::gdelt(text.trim_end_matches(['\n', '\r']), &map),
-                        &mut counts.skipped,
+                        ("line", n),
+                        &mut counts,
                     )
                 }
                 _ => None,
@@ -470,11 +475,12 @@ pub async fn action_pass(
 /// The action line of a mapped foreign record; None (counted) when it was skipped.
 fn mapped(
     m: Mapped,
-    skipped: &mut BTreeMap<String, u64>,
+    (unit, n): (&str, u64),
+    counts: &mut Counts,
 ) -> Option<Result<Parsed, Vec<FieldError>>> {
     match m {
-        Mapped::Skipped { reason, .. } => {
-            skip(skipped, reason);
+        Mapped::Skipped { reason, detail } => {
+            skip(counts, reason, || format!("{unit} {n}: {detail}"));
             None
         }
         Mapped::Lines(lines) => lines

@@ -44,6 +44,7 @@ pub struct ImportRow {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub heartbeat_at: Option<DateTime<Utc>>,
+    pub skipped_first: Value,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, row: &NewImport) -> QueryResult<()> {

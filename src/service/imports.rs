@@ -212,6 +212,8 @@ fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
     let format = row.format.parse().map_err(AppError::Internal)?;
     let skipped = serde_json::from_value(row.skipped)
         .map_err(|e| AppError::Internal(format!("import {}: skipped: {e}", row.id)))?;
+    let skipped_first = serde_json::from_value(row.skipped_first)
+        .map_err(|e| AppError::Internal(format!("import {}: skipped_first: {e}", row.id)))?;
     Ok(Import {
         id: row.id,
         format,
@@ -229,6 +231,7 @@ fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
             actors_created: row.actors_created,
         },
         skipped,
+        skipped_first,
         error: row.error,
         created_at: row.created_at,
         started_at: row.started_at,
