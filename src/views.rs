@@ -418,7 +418,8 @@ pub struct Webhook {
     pub failed_attempts: i32,
     /// When the next entry first failed (null while deliveries succeed).
     pub failing_since: Option<DateTime<Utc>>,
-    /// When the next entry is tried (again).
+    /// When the next entry is tried (again), while `enabled`; a disabled subscription keeps
+    /// the time it had, and tries nothing until enabled again.
     pub next_attempt_at: DateTime<Utc>,
     /// Until when the secret replaced by the last rotation still signs every attempt, beside
     /// the new one (`webhook-signature` then holds two signatures); null when it no longer
