@@ -158,7 +158,8 @@ fn unreadable(e: actix_web::error::PayloadError) -> AppError {
         PayloadError::Incomplete(None) => "the request body ended before all of it arrived \
             (shorter than its Content-Length, or its last chunk missing); send the whole file"
             .to_string(),
-        PayloadError::Incomplete(Some(e)) | PayloadError::Io(e) => {
+        // actix's deflate and br decoders report a corrupt body so.
+        PayloadError::Incomplete(Some(e)) => {
             format!("the request body could not be decompressed: {e}")
         }
         other => format!("the request body could not be read: {other}"),
