@@ -15,9 +15,15 @@ use crate::error::{AppError, AppResult};
 
 /// `"` + 32 hex digits of the SHA-256 of the JSON + `"`.
 pub fn etag_of_json(json: &[u8]) -> String {
-    let digest = Sha256::digest(json);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", digest_hex(json, 16))
+}
+
+/// The first `n` bytes of the SHA-256 of `bytes`, in hex.
+fn digest_hex(bytes: &[u8], n: usize) -> String {
+    Sha256::digest(bytes)[..n]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn etag<T: Serialize>(value: &T) -> AppResult<String> {
@@ -66,18 +72,18 @@ pub fn expect_revision<T: Serialize + 'static>(
 /// the revision covers. Comparing the whole tag there made every PATCH of a busy
 /// subscription fail with 412: each delivery moved its cursor between GET and PATCH.
 pub fn revision_etag(revision: &str, json: &[u8]) -> String {
-    let hex = |bytes: &[u8], n: usize| -> String {
-        Sha256::digest(bytes)[..n]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
-    format!("\"{}.{}\"", hex(revision.as_bytes(), 8), hex(json, 16))
+    format!(
+        "\"{}.{}\"",
+        digest_hex(revision.as_bytes(), 8),
+        digest_hex(json, 16)
+    )
 }
 
 fn same_revision(tag: &str, current: &str) -> bool {
-    let revision = |t: &str| t.split('.').next().map(str::to_string);
-    tag.contains('.') && revision(tag) == revision(current)
+    match (tag.split_once('.'), current.split_once('.')) {
+        (Some((tag, _)), Some((current, _))) => tag == current,
+        _ => false,
+    }
 }
 
 /// A 200 answer with a revision ETag (`revision_etag`), or 304 when `If-None-Match` already
