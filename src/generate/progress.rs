@@ -19,29 +19,20 @@ pub struct Progress {
 
 /// A count of work done without a known total (a spinner on a terminal, nothing elsewhere).
 pub fn counter(label: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {prefix} {human_pos} actions  {per_sec}")
-            .expect("a valid template"),
-    );
-    bar.set_prefix(label.to_string());
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
+    spinner(label, "{spinner} {prefix} {human_pos} actions  {per_sec}")
 }
 
 /// Bytes copied without a known total (a spinner on a terminal, nothing elsewhere).
 pub fn bytes_spinner(label: &str) -> ProgressBar {
+    spinner(label, "{spinner} {prefix} {bytes}  {bytes_per_sec}")
+}
+
+fn spinner(label: &str, template: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {prefix} {bytes}  {bytes_per_sec}")
-            .expect("a valid template"),
-    );
+    bar.set_style(ProgressStyle::with_template(template).expect("a valid template"));
     bar.set_prefix(label.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
