@@ -593,8 +593,8 @@ async fn import(
     use riposte::import::{self as imp, Job, Progress};
     use std::sync::atomic::Ordering;
     let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-    let (file, _spooled) = readable_twice(file)?;
-    let file = file.as_path();
+    let copy = readable_twice(file)?;
+    let file = copy.as_deref().unwrap_or(file);
     let size = std::fs::metadata(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?
         .len();
@@ -672,13 +672,11 @@ async fn import(
     Ok(report)
 }
 
-/// A path the import can read twice (its actor pass, then its action pass): the file
-/// itself, or, for standard input (`-`), a pipe or a FIFO, a temporary copy of what they
-/// give, removed when the returned handle is dropped. (Read in place, a FIFO blocked the
-/// second open for ever and a pipe read as empty.)
-fn readable_twice(
-    file: &std::path::Path,
-) -> Result<(std::path::PathBuf, Option<tempfile::TempPath>), String> {
+/// The import reads its file twice (its actor pass, then its action pass). A regular file
+/// can be: None. Standard input (`-`), a pipe or a FIFO cannot (a FIFO blocked the second
+/// open for ever, a pipe read as empty): a temporary copy of what they give, removed when
+/// it is dropped.
+fn readable_twice(file: &std::path::Path) -> Result<Option<tempfile::TempPath>, String> {
     let stdin = file.as_os_str() == "-";
     if !stdin {
         let meta =
@@ -687,7 +685,7 @@ fn readable_twice(
             return Err(format!("{} is a directory, not a file", file.display()));
         }
         if meta.is_file() {
-            return Ok((file.to_path_buf(), None));
+            return Ok(None);
         }
     }
     let copy = tempfile::Builder::new()
@@ -706,8 +704,7 @@ fn readable_twice(
     };
     bar.finish_and_clear();
     copied.map_err(|e| format!("cannot copy {} to a temporary file: {e}", file.display()))?;
-    let path = copy.into_temp_path();
-    Ok((path.to_path_buf(), Some(path)))
+    Ok(Some(copy.into_temp_path()))
 }
 
 async fn seed_now(url: &str, pool_size: usize, name: &str) -> Result<(), String> {

@@ -547,6 +547,13 @@ fn import_from_the_command_line() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("1 read, 1 created"), "{log}");
+    let out = riposte(&["import", "-"], &data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("the file holds no lines"), "{log}");
     let fifo = dir.path().join("fifo");
     assert!(std::process::Command::new("mkfifo")
         .arg(&fifo)
