@@ -349,20 +349,3 @@ async fn load_actors(client: &Client) -> Result<HashMap<String, ActorRefRow>, Im
         })
         .collect())
 }
-
-/// Counts a skipped record under its reason, keeping why the first of each was skipped
-/// (at most 500 characters of it, and no NUL, which jsonb cannot hold: the text quotes the
-/// record).
-fn skip(counts: &mut stage::Counts, reason: &str, first: impl FnOnce() -> String) {
-    *counts.skipped.entry(reason.to_string()).or_default() += 1;
-    counts
-        .skipped_first
-        .entry(reason.to_string())
-        .or_insert_with(|| {
-            first()
-                .chars()
-                .take(500)
-                .map(|c| if c == '\0' { '\u{fffd}' } else { c })
-                .collect()
-        });
-}

@@ -713,7 +713,8 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
         .execute(
             "UPDATE imports SET state = $2, error = $3, read = $4, created = $5, updated = $6,
                  unchanged = $7, rejected = $8, actors_created = $9, skipped = $10::text::jsonb,
-                 skipped_first = $11::text::jsonb, finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
+                 skipped_first = $11::text::jsonb,
+                 finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
              WHERE id = $1",
             &[
                 &job.id,

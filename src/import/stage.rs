@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::crosswalk::{Mapped, TypeMap};
 use super::line::{self, Parsed, Target};
-use super::{db_err, skip, Format, ImportError, Progress, Rejection};
+use super::{db_err, Format, ImportError, Progress, Rejection};
 use crate::error::FieldError;
 use crate::input::{FuzzyDate, NewActor};
 use crate::limits::MAX_IMPORT_LINE_BYTES;
@@ -365,6 +365,24 @@ pub struct Counts {
     pub skipped_first: BTreeMap<String, String>,
 }
 
+impl Counts {
+    /// Counts a skipped record under its reason, keeping why the first of each was skipped
+    /// (at most 500 characters of it, and no NUL, which jsonb cannot hold: the text quotes
+    /// the record).
+    fn skip(&mut self, reason: &str, first: impl FnOnce() -> String) {
+        *self.skipped.entry(reason.to_string()).or_default() += 1;
+        self.skipped_first
+            .entry(reason.to_string())
+            .or_insert_with(|| {
+                first()
+                    .chars()
+                    .take(500)
+                    .map(|c| if c == '\0' { '\u{fffd}' } else { c })
+                    .collect()
+            });
+    }
+}
+
 /// The second pass: every action line, checked on a thread of its own and COPYed into
 /// `import_lines` (good lines with their resolved actors, rejected ones with their errors).
 pub async fn action_pass(
@@ -480,7 +498,7 @@ fn mapped(
 ) -> Option<Result<Parsed, Vec<FieldError>>> {
     match m {
         Mapped::Skipped { reason, detail } => {
-            skip(counts, reason, || format!("{unit} {n}: {detail}"));
+            counts.skip(reason, || format!("{unit} {n}: {detail}"));
             None
         }
         Mapped::Lines(lines) => lines
