@@ -48,9 +48,10 @@ pub async fn create(
     Query(params): Query<ImportParams>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let gzip = accepted_body(&req)?;
+    let coding = accepted_body(&req)?;
     let limit = state.config.max_import_bytes;
-    if !gzip && declared_length(&req).is_some_and(|n| n > limit) {
+    // The limit is on the file as read: only a body sent as it is says its size up front.
+    if coding == Coding::Identity && declared_length(&req).is_some_and(|n| n > limit) {
         return Err(AppError::PayloadTooLarge {
             limit: limit as usize,
         });
@@ -69,10 +70,11 @@ pub async fn create(
     // A gzipped file is kept decompressed: the limit is on what is read, not what is sent.
     // gzip is decompressed here, every member of it (files joined with `cat`, pigz and bgzip
     // write several; actix's decoder stops after the first); deflate and br by actix.
-    let mut gunzip = gzip.then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
-    let mut payload = match gzip {
-        true => actix_web::dev::Decompress::new(payload, header::ContentEncoding::Identity),
-        false => actix_web::dev::Decompress::from_headers(payload, req.headers()),
+    let mut gunzip =
+        (coding == Coding::Gzip).then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
+    let mut payload = match coding {
+        Coding::ByActix => actix_web::dev::Decompress::from_headers(payload, req.headers()),
+        _ => actix_web::dev::Decompress::new(payload, header::ContentEncoding::Identity),
     };
     loop {
         let chunk = tokio::time::timeout(BODY_READ_TIMEOUT, payload.next())
@@ -198,26 +200,35 @@ fn corrupt_gzip(e: std::io::Error, inflated: u64) -> AppError {
     }
 }
 
+/// How an upload's body is coded, as far as reading it goes.
+#[derive(Clone, Copy, PartialEq)]
+enum Coding {
+    Identity,
+    /// `gzip` or `x-gzip` (which RFC 9110 says to read as gzip): inflated here.
+    Gzip,
+    /// `deflate` or `br`: inflated by actix.
+    ByActix,
+}
+
 /// The body must be the file itself, as it is or compressed in a way the server reads: a
-/// form (`curl -F`) or an unknown encoding would be read as lines of the file. Whether it
-/// is gzip (`x-gzip` too, which RFC 9110 says to read as gzip).
-fn accepted_body(req: &HttpRequest) -> AppResult<bool> {
-    let mut gzip = false;
+/// form (`curl -F`) or an unknown encoding would be read as lines of the file.
+fn accepted_body(req: &HttpRequest) -> AppResult<Coding> {
+    let mut coding = Coding::Identity;
     if let Some(value) = req.headers().get(header::CONTENT_ENCODING) {
         let encoding = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
-        gzip = ["gzip", "x-gzip"]
-            .iter()
-            .any(|e| encoding.eq_ignore_ascii_case(e));
-        if !gzip
-            && !["identity", "deflate", "br"]
-                .iter()
-                .any(|e| encoding.eq_ignore_ascii_case(e))
-        {
+        let is = |names: &[&str]| names.iter().any(|e| encoding.eq_ignore_ascii_case(e));
+        coding = if is(&["identity"]) {
+            Coding::Identity
+        } else if is(&["gzip", "x-gzip"]) {
+            Coding::Gzip
+        } else if is(&["deflate", "br"]) {
+            Coding::ByActix
+        } else {
             return Err(AppError::UnsupportedMediaType(format!(
                 "Content-Encoding `{encoding}` is not one riposte reads: send the file as it \
                  is, or compressed with gzip, deflate or br (one of them)"
             )));
-        }
+        };
     }
     if let Some(value) = req.headers().get(header::CONTENT_TYPE) {
         let text = String::from_utf8_lossy(value.as_bytes()).to_ascii_lowercase();
@@ -241,7 +252,7 @@ fn accepted_body(req: &HttpRequest) -> AppResult<bool> {
             )));
         }
     }
-    Ok(gzip)
+    Ok(coding)
 }
 
 /// One import job: its state, counts, and the first 1,000 rejected lines with their

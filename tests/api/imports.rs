@@ -1373,6 +1373,13 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
     assert!(short.contains("ended before all of it arrived"), "{short}");
     let huge = raw_request(&app, &head(3 << 30), b"").await;
     assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
+    // A compressed body's length is not the file's: 4,096 bytes stored uncompressed take
+    // more than 4,096 sent, and are within the limit.
+    let mut stored = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::none());
+    stored.write_all(&[b'\n'; 4096]).unwrap();
+    let stored = stored.finish().unwrap();
+    assert!(stored.len() > 4096);
+    upload(stored, "deflate").await.assert_status(202);
 }
 
 async fn wait(app: &TestApp, id: &str) -> Value {
