@@ -1429,6 +1429,18 @@ async fn a_file_with_nothing_to_store_is_a_failed_job() {
         error.contains("most as not_an_event (record 1: ") && error.contains("jq '.events[]'"),
         "{job}"
     );
+    // A skip's detail quotes the record, and jsonb holds no NUL: it is replaced, not a
+    // failure to record the job.
+    let nul_date = br#"{"id": "n", "date": "2020\u0000", "event": "THREATEN"}"#;
+    let job = import(&app, "?format=plover", nul_date.to_vec()).await;
+    assert_eq!(job["skipped"]["bad_date"], 1, "{job}");
+    assert!(
+        job["skipped_first"]["bad_date"]
+            .as_str()
+            .unwrap()
+            .contains("2020\u{fffd}"),
+        "{job}"
+    );
     assert_eq!(total_actions(&app).await, 0);
 }
 
