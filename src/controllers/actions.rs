@@ -408,11 +408,11 @@ pub async fn delete(
     Query(params): Query<DeleteParams>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
+    let expect = conditional::expect_document(&req, state.config.require_if_match);
     if params.purge.unwrap_or(false) {
         caller.require(Scope::Admin)?;
-        service::purge(&state, &caller, id).await?;
+        service::purge(&state, &caller, id, expect).await?;
     } else {
-        let expect = conditional::expect_document(&req, state.config.require_if_match);
         service::delete(&state, &caller, id, expect).await?;
     }
     Ok(HttpResponse::NoContent().finish())

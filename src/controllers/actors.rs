@@ -181,11 +181,11 @@ pub async fn delete(
     key: web::Path<String>,
     Query(params): Query<DeleteParams>,
 ) -> AppResult<HttpResponse> {
+    let expect = conditional::expect_match(&req, state.config.require_if_match);
     if params.purge.unwrap_or(false) {
         caller.require(Scope::Admin)?;
-        service::purge(&state, &caller, key.into_inner()).await?;
+        service::purge(&state, &caller, key.into_inner(), expect).await?;
     } else {
-        let expect = conditional::expect_match(&req, state.config.require_if_match);
         service::delete(&state, &caller, key.into_inner(), expect).await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -364,7 +364,13 @@ pub async fn restore(
 }
 
 /// Removes an action for good (admin). Refused while any action, deleted or not, answers it.
-pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()> {
+/// `expect` sees it as `GET ?show_deleted=true` shows it, deleted or not.
+pub async fn purge(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    expect: super::Expect<Doc>,
+) -> AppResult<()> {
     let caller = caller.clone();
     let actors = state.actors.clone();
     super::write(state, move |conn| {
@@ -373,7 +379,8 @@ pub async fn purge(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<()>
             if action::lock(conn, id).await?.is_none() {
                 return Err(AppError::not_found(format_args!("action {id}")));
             }
-            let (_, before) = current(conn, &actors, id, true).await?;
+            let (doc, before) = current(conn, &actors, id, true).await?;
+            expect(&doc)?;
             let answers = action::answered_by(conn, id, true).await?;
             if !answers.is_empty() {
                 let ids: Vec<String> = answers.iter().map(|a| a.0.to_string()).collect();

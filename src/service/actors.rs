@@ -361,12 +361,19 @@ pub async fn restore(
 }
 
 /// Removes an actor for good (admin); refused while any record, deleted or not, refers to it.
-pub async fn purge(state: &AppState, caller: &Caller, key: String) -> AppResult<()> {
+/// `expect` sees it as `GET ?show_deleted=true` shows it, deleted or not.
+pub async fn purge(
+    state: &AppState,
+    caller: &Caller,
+    key: String,
+    expect: super::Expect<Actor>,
+) -> AppResult<()> {
     let caller = caller.clone();
     super::write(state, move |conn| {
         Box::pin(async move {
             let row = lock(conn, &key, true).await?;
             let before = view(conn, row.clone()).await?;
+            expect(&before)?;
             if actor::referenced_at_all(conn, &row).await? {
                 return Err(AppError::Conflict(format!(
                     "actor `{}` is still referenced by actions or actors (deleted ones \

@@ -548,6 +548,10 @@ async fn if_match_can_be_required() {
         .await
         .assert_problem(428, None);
     app.delete("/v1/actors/GBR").await.assert_problem(428, None);
+    // A purge too: it is the one DELETE that cannot be undone.
+    app.as_admin(Method::DELETE, "/v1/actors/GBR?purge=true", None, &[])
+        .await
+        .assert_problem(428, None);
     let etag = app
         .get("/v1/actors/GBR")
         .await

@@ -187,6 +187,56 @@ async fn deleted_actors_keep_their_code_and_can_be_restored() {
     .assert_status(201);
 }
 
+/// A purge cannot be undone, so it checks `If-Match` as every other DELETE does: a stale
+/// ETag is a 412 and removes nothing; the ETag `GET ?show_deleted=true` gave, deleted or not,
+/// lets it through.
+#[tokio::test]
+async fn a_purge_with_a_stale_if_match_removes_nothing() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = id_of(&app.action(json!({})).await);
+    let shown = format!("/v1/actions/{action}?show_deleted=true");
+    let purge = format!("/v1/actions/{action}?purge=true");
+    let stale = app.get(&shown).await.header("etag").unwrap().to_string();
+    app.patch(
+        &format!("/v1/actions/{action}"),
+        &json!({"title": "Edited"}),
+    )
+    .await
+    .assert_status(200);
+    app.as_admin(Method::DELETE, &purge, None, &[("if-match", &stale)])
+        .await
+        .assert_problem(412, None);
+    app.get(&shown).await.assert_status(200);
+    app.delete(&format!("/v1/actions/{action}"))
+        .await
+        .assert_status(204);
+    let current = app.get(&shown).await.header("etag").unwrap().to_string();
+    app.as_admin(Method::DELETE, &purge, None, &[("if-match", &stale)])
+        .await
+        .assert_problem(412, None);
+    app.as_admin(Method::DELETE, &purge, None, &[("if-match", &current)])
+        .await
+        .assert_status(204);
+    app.get(&shown).await.assert_problem(404, None);
+
+    let actor = "/v1/actors/xinjiang-psb?show_deleted=true";
+    let stale = app.get(actor).await.header("etag").unwrap().to_string();
+    app.delete("/v1/actors/xinjiang-psb")
+        .await
+        .assert_status(204);
+    let purge = "/v1/actors/xinjiang-psb?purge=true";
+    app.as_admin(Method::DELETE, purge, None, &[("if-match", &stale)])
+        .await
+        .assert_problem(412, None);
+    app.get(actor).await.assert_status(200);
+    let current = app.get(actor).await.header("etag").unwrap().to_string();
+    app.as_admin(Method::DELETE, purge, None, &[("if-match", &current)])
+        .await
+        .assert_status(204);
+    app.get(actor).await.assert_problem(404, None);
+}
+
 /// A restore retried with its `Idempotency-Key` replays its answer; the key given to another
 /// restore is a 422, as the OpenAPI document says for both endpoints.
 #[tokio::test]
