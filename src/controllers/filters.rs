@@ -172,7 +172,7 @@ pub async fn resolve_changes(
     }
     let mut codes: Vec<&str> = actors.clone();
     codes.extend(dyads.iter().flat_map(|&(a, b)| [a, b]));
-    let found = actor::refs_by_codes(conn, &codes).await?;
+    let found = actor::refs_by_codes_with_deleted(conn, &codes).await?;
     let actor_ids = codes_to_ids(&found, "actor", &actors, &mut errors);
     let dyads: Vec<(Uuid, Uuid)> = dyads
         .iter()
@@ -212,7 +212,7 @@ pub async fn resolve(
     codes.extend(&targets);
     codes.extend(&designated);
     codes.extend(dyads.iter().flat_map(|&(a, b)| [a, b]));
-    let found = actor::refs_by_codes(conn, &codes).await?;
+    let found = actor::refs_by_codes_with_deleted(conn, &codes).await?;
     let ids = |field: &str, codes: &[&str], errors: &mut Vec<FieldError>| {
         codes_to_ids(&found, field, codes, errors)
     };

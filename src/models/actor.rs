@@ -81,19 +81,40 @@ pub async fn find_for_update(
     Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
 }
 
+/// The live actors of `codes`.
 pub async fn refs_by_codes(
     conn: &mut AsyncPgConnection,
     codes: &[&str],
 ) -> QueryResult<Vec<ActorRefRow>> {
+    refs_of_codes(conn, codes, false).await
+}
+
+/// The actors of `codes`, deleted ones too: a deleted actor keeps its code, and a filter
+/// that names it must still reach its deleted actions (`show_deleted`) and the change
+/// feed's entries about them, such as the deletions a follower has yet to read.
+pub async fn refs_by_codes_with_deleted(
+    conn: &mut AsyncPgConnection,
+    codes: &[&str],
+) -> QueryResult<Vec<ActorRefRow>> {
+    refs_of_codes(conn, codes, true).await
+}
+
+async fn refs_of_codes(
+    conn: &mut AsyncPgConnection,
+    codes: &[&str],
+    include_deleted: bool,
+) -> QueryResult<Vec<ActorRefRow>> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
-    actors::table
+    let mut query = actors::table
         .filter(actors::code.eq_any(codes))
-        .filter(actors::deleted_at.is_null())
         .select(ActorRefRow::as_select())
-        .load(conn)
-        .await
+        .into_boxed();
+    if !include_deleted {
+        query = query.filter(actors::deleted_at.is_null());
+    }
+    query.load(conn).await
 }
 
 /// Whether `authority` acts for `state` (SQL `actor_acts_for`, migration 000013: the one

@@ -237,6 +237,52 @@ async fn a_purge_with_a_stale_if_match_removes_nothing() {
     app.get(actor).await.assert_problem(404, None);
 }
 
+/// A deleted actor keeps its code, so filters still name it: a follower of its feed reads
+/// the deletions it has yet to see, and its deleted actions can still be listed and exported.
+/// (The filters used to look up live actors only: a 400 "unknown actor code" for ever.)
+#[tokio::test]
+async fn filters_still_name_a_deleted_actor() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(json!({"code": "follow-me", "name": "Follow me", "kind": "igo"}))
+        .await;
+    let (_, cursor) = super::changes::drain(&app, "0", "&actor=follow-me", 50).await;
+    let action = id_of(&app.action(json!({"initiator": "follow-me"})).await);
+    app.delete(&format!("/v1/actions/{action}"))
+        .await
+        .assert_status(204);
+    app.delete("/v1/actors/follow-me").await.assert_status(204);
+
+    let (seen, _) = super::changes::drain(&app, &cursor, "&actor=follow-me", 50).await;
+    let seen: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|i| (i["entity"].as_str().unwrap(), i["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("action", "created"),
+            ("action", "deleted"),
+            ("actor", "deleted")
+        ],
+        "the follower learns its action and its actor are gone"
+    );
+    let listed = app
+        .get("/v1/actions?initiator=follow-me&show_deleted=true")
+        .await;
+    listed.assert_status(200);
+    assert_eq!(listed.body["items"][0]["id"], action);
+    let live = app.get("/v1/actions?dyad=follow-me,CHN").await;
+    live.assert_status(200);
+    assert_eq!(live.body["items"], json!([]));
+    let export = app
+        .get("/v1/actions/export?initiator=follow-me&show_deleted=true")
+        .await;
+    export.assert_status(200);
+    assert_eq!(export.text.lines().count(), 1, "{}", export.text);
+    assert!(export.text.contains(&action));
+}
+
 /// A restore retried with its `Idempotency-Key` replays its answer; the key given to another
 /// restore is a 422, as the OpenAPI document says for both endpoints.
 #[tokio::test]
