@@ -137,6 +137,39 @@ pub async fn acts_for(
     Ok(answer.acts)
 }
 
+/// The live actions whose authority is `actor` or belongs to it through parents, and which
+/// that authority no longer acts for their initiator (`actor_acts_for`): what a change of
+/// the actor's country or parent would break. Their count and the first few ids.
+pub async fn authority_broken(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+) -> QueryResult<(i64, Vec<Uuid>)> {
+    #[derive(QueryableByName)]
+    struct Broken {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+        ids: Vec<Uuid>,
+    }
+    let broken: Broken = diesel::sql_query(
+        "WITH RECURSIVE below(id, depth) AS ( \
+             SELECT $1::uuid, 0 \
+             UNION ALL \
+             SELECT a.id, below.depth + 1 FROM actors a JOIN below ON a.parent_id = below.id \
+             WHERE below.depth < 100), \
+         broken AS ( \
+             SELECT x.id FROM actions x \
+             WHERE x.deleted_at IS NULL AND x.authority_id IN (SELECT id FROM below) \
+               AND NOT actor_acts_for(x.authority_id, x.initiator_id)) \
+         SELECT (SELECT count(*) FROM broken) AS count, \
+                ARRAY(SELECT id FROM broken ORDER BY id LIMIT 3) AS ids",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(actor)
+    .get_result(conn)
+    .await?;
+    Ok((broken.count, broken.ids))
+}
+
 pub async fn refs_by_ids(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],

@@ -223,6 +223,9 @@ pub async fn update(
             super::savepoint(conn).await?;
             let outcome = async {
                 let updated = actor::update(conn, row.id, &write).await?;
+                if updated.country != row.country || updated.parent_id != row.parent_id {
+                    authority_kept(conn, &updated, &row).await?;
+                }
                 if updated.name != row.name || updated.code != row.code {
                     // Actions that designate this actor find it by name in full-text search.
                     crate::models::action::refresh_designated_names(conn, row.id).await?;
@@ -252,6 +255,39 @@ pub async fn update(
     // NOTIFY of the actors trigger reaches them.
     state.actors.evict(updated.id);
     Ok(updated)
+}
+
+/// An authority must act for the initiator of each action it is named in (`actor_acts_for`):
+/// a new country or parent that breaks that for any live action is refused, naming the
+/// fields changed, rather than leaving actions that no later edit of theirs could pass.
+async fn authority_kept(
+    conn: &mut AsyncPgConnection,
+    updated: &ActorRow,
+    before: &ActorRow,
+) -> AppResult<()> {
+    let (count, ids) = actor::authority_broken(conn, updated.id).await?;
+    if count == 0 {
+        return Ok(());
+    }
+    let ids: Vec<String> = ids.iter().map(uuid::Uuid::to_string).collect();
+    let more = if count > ids.len() as i64 {
+        ", …"
+    } else {
+        ""
+    };
+    let message = format!(
+        "{count} action(s) name this actor, or a body that belongs to it, as the authority of \
+         an initiator it would no longer act for ({}{more}); change their authority first",
+        ids.join(", ")
+    );
+    let mut errors = Vec::new();
+    if updated.country != before.country {
+        errors.push(FieldError::new("country", message.clone()));
+    }
+    if updated.parent_id != before.parent_id {
+        errors.push(FieldError::new("parent", message));
+    }
+    Err(AppError::invalid(errors))
 }
 
 /// Deleting an actor that anything still refers to is refused with a 409 that says what.

@@ -338,3 +338,59 @@ async fn list_filters_and_pages_by_code() {
         .await
         .assert_problem(400, Some("page_token"));
 }
+
+/// An authority must act for its action's initiator. A new country or parent that breaks
+/// that for an action is refused, naming the field, and the action stays editable. (It was
+/// accepted, and every later PATCH of the action failed on `authority`, a field the client
+/// had not sent.)
+#[tokio::test]
+async fn a_country_or_parent_change_that_breaks_an_authority_is_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    // A unit of the bureau that acts for China through its parent only.
+    app.actor(
+        json!({"code": "psb-unit", "name": "Unit", "kind": "government_body",
+        "country": "GBR", "parent": "xinjiang-psb"}),
+    )
+    .await;
+    let direct = id_of(
+        &app.action(json!({"initiator": "CHN", "target": "USA", "authority": "xinjiang-psb"}))
+            .await,
+    );
+    let through = id_of(
+        &app.action(json!({"initiator": "CHN", "target": "USA", "authority": "psb-unit"}))
+            .await,
+    );
+    let refused = app
+        .patch("/v1/actors/xinjiang-psb", &json!({"country": "USA"}))
+        .await;
+    refused.assert_problem(422, Some("country"));
+    let message = refused.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("2 action(s)"), "{message}");
+    assert!(message.contains(&direct) && message.contains(&through));
+    app.patch("/v1/actors/psb-unit", &json!({"parent": null}))
+        .await
+        .assert_problem(422, Some("parent"));
+    assert_eq!(
+        app.get("/v1/actors/xinjiang-psb").await.body["country"],
+        "CHN"
+    );
+    for id in [&direct, &through] {
+        app.patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"title": "Still editable"}),
+        )
+        .await
+        .assert_status(200);
+    }
+    // Once no action needs it, the change goes through; other fields never ask.
+    app.patch("/v1/actors/psb-unit", &json!({"name": "Renamed unit"}))
+        .await
+        .assert_status(200);
+    app.delete(&format!("/v1/actions/{through}"))
+        .await
+        .assert_status(204);
+    app.patch("/v1/actors/psb-unit", &json!({"parent": null}))
+        .await
+        .assert_status(200);
+}
