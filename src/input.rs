@@ -604,28 +604,41 @@ pub fn check_text(
     }
 }
 
-/// Whether `url` is one a source may have: http(s), a host part, no whitespace, at most
-/// `MAX_URL_LEN` characters.
+/// Whether `url` is one a source may have (`url_fault`).
 pub fn url_ok(url: &str) -> bool {
+    url_fault(url).is_none()
+}
+
+/// Why `url` is not one a source may have: http(s) with a host, at most `MAX_URL_LEN`
+/// characters, no whitespace or control characters (a browser's parser would drop or encode
+/// them, so the link followed would not be the one stored), and readable by the URL standard
+/// browsers follow (a host such as `a%zz.org` or a port of 99999 opens nowhere). The one rule
+/// for the API and the importers.
+pub fn url_fault(url: &str) -> Option<String> {
+    if url.len() > MAX_URL_LEN {
+        return Some(format!("it has more than {MAX_URL_LEN} characters"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it contains spaces or control characters".into());
+    }
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) => {
-            url.len() <= MAX_URL_LEN
-                && !rest.is_empty()
-                && !rest.starts_with(['/', '.', '?', '#', '$'])
-                && !url.chars().any(char::is_whitespace)
-        }
-        None => false,
+    if !rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '.', '?', '#', '$'])) {
+        return Some("it is not http:// or https:// followed by a host".into());
+    }
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => None,
+        Ok(_) => Some("it has no host".into()),
+        Err(e) => Some(format!("a browser cannot read it: {e}")),
     }
 }
 
 pub fn check_url(errors: &mut Vec<FieldError>, field: &str, url: &str) {
-    if !url_ok(url) {
+    if let Some(fault) = url_fault(url) {
         errors.push(FieldError::new(
             field,
-            format!("must be an http(s) URL without spaces, at most {MAX_URL_LEN} characters"),
+            format!("must be an http(s) URL of at most {MAX_URL_LEN} characters: {fault}"),
         ));
     }
 }

@@ -338,19 +338,16 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
         ));
     }
     let url = cols[SOURCEURL].trim();
-    let sources = if crate::input::url_ok(url) {
-        vec![serde_json::json!({ "url": url })]
-    } else {
-        if !url.is_empty() {
-            let shown: String = url.chars().take(100).collect();
-            let cut = if shown.len() < url.len() { "..." } else { "" };
-            notes.push(format!(
-                "SOURCEURL `{shown}{cut}` left out: not an http(s) URL of at most {} \
-                 characters without spaces",
-                crate::limits::MAX_URL_LEN
-            ));
+    let sources = match crate::input::url_fault(url) {
+        None => vec![serde_json::json!({ "url": url })],
+        Some(fault) => {
+            if !url.is_empty() {
+                let shown: String = url.chars().take(100).collect();
+                let cut = if shown.len() < url.len() { "..." } else { "" };
+                notes.push(format!("SOURCEURL `{shown}{cut}` left out: {fault}"));
+            }
+            Vec::new()
         }
-        Vec::new()
     };
     let summary = match notes.is_empty() {
         true => summary,
@@ -566,8 +563,8 @@ mod tests {
         assert_eq!(a["sources"], json!([]));
         assert!(
             a["summary"].as_str().unwrap().ends_with(
-                "[Import note: SOURCEURL `javascript:alert(1)` left out: not an http(s) URL of \
-                 at most 2000 characters without spaces.]"
+                "[Import note: SOURCEURL `javascript:alert(1)` left out: it is not http:// or \
+                 https:// followed by a host.]"
             ),
             "{}",
             a["summary"]

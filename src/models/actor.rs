@@ -48,12 +48,22 @@ pub struct ActorWrite {
     pub description: Option<String>,
 }
 
+/// Whether a code could be stored. PostgreSQL text cannot hold NUL, so no actor has such
+/// a code, and looking one up would fail the whole query: it is unknown, like any other
+/// code that names nobody, and the caller says so of the field it came from.
+fn storable(code: &str) -> bool {
+    !code.contains('\0')
+}
+
 /// A path segment names an actor by UUID or by code; deleted actors only when asked.
 pub async fn find(
     conn: &mut AsyncPgConnection,
     key: &str,
     include_deleted: bool,
 ) -> QueryResult<Option<ActorRow>> {
+    if !storable(key) {
+        return Ok(None);
+    }
     let mut query = actors::table.select(ActorRow::as_select()).into_boxed();
     if !include_deleted {
         query = query.filter(actors::deleted_at.is_null());
@@ -71,6 +81,9 @@ pub async fn find_for_update(
     key: &str,
     include_deleted: bool,
 ) -> QueryResult<Option<ActorRow>> {
+    if !storable(key) {
+        return Ok(None);
+    }
     // Locking clauses cannot be boxed, hence two queries; the deleted filter is applied after.
     let select = actors::table.select(ActorRow::as_select()).for_update();
     let row: Option<ActorRow> = match crate::input::parse_uuid(key) {
@@ -104,6 +117,7 @@ async fn refs_of_codes(
     codes: &[&str],
     include_deleted: bool,
 ) -> QueryResult<Vec<ActorRefRow>> {
+    let codes: Vec<&str> = codes.iter().copied().filter(|c| storable(c)).collect();
     if codes.is_empty() {
         return Ok(Vec::new());
     }
