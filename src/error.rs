@@ -79,6 +79,9 @@ pub enum AppError {
     PreconditionRequired(String),
     #[error("{0}")]
     Conflict(String),
+    /// A value that another record already holds (a unique key): a 409 naming its field.
+    #[error("{field}: {message}")]
+    Taken { field: String, message: String },
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -178,7 +181,7 @@ impl AppError {
             AppError::PreconditionRequired(_) => {
                 ("/problems/precondition-required", "If-Match is required")
             }
-            AppError::Conflict(_) => (
+            AppError::Conflict(_) | AppError::Taken { .. } => (
                 "/problems/conflict",
                 "The request conflicts with the current state",
             ),
@@ -218,6 +221,7 @@ impl AppError {
             AppError::BadRequest { errors, .. } | AppError::Validation { errors, .. } => {
                 errors.clone()
             }
+            AppError::Taken { field, message } => vec![FieldError::new(field, message.clone())],
             _ => Vec::new(),
         };
         Problem {
@@ -239,7 +243,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Taken { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -288,9 +292,13 @@ impl From<DieselError> for AppError {
             DieselError::DatabaseError(kind, info) => {
                 let constraint = info.constraint_name().unwrap_or("");
                 match kind {
-                    DatabaseErrorKind::UniqueViolation => {
-                        AppError::Conflict(constraint_message(constraint, info.message()))
-                    }
+                    DatabaseErrorKind::UniqueViolation => match unique_field(constraint) {
+                        Some(field) => AppError::Taken {
+                            field: field.into(),
+                            message: constraint_message(constraint, info.message()),
+                        },
+                        None => AppError::Conflict(constraint_message(constraint, info.message())),
+                    },
                     DatabaseErrorKind::ForeignKeyViolation => {
                         AppError::Conflict(constraint_message(constraint, info.message()))
                     }
@@ -348,10 +356,24 @@ impl From<DieselError> for AppError {
     }
 }
 
+/// The field whose value a unique key of our schema refused, where one field holds it.
+fn unique_field(constraint: &str) -> Option<&'static str> {
+    match constraint {
+        "actors_code_key" | "actors_code_lower_key" => Some("code"),
+        "actors_wikidata_id_key" => Some("wikidata_id"),
+        "actions_external_key" => Some("external_id"),
+        _ => None,
+    }
+}
+
 /// Human wording for the named constraints of our schema.
 fn constraint_message(constraint: &str, fallback: &str) -> String {
     let text = match constraint {
         "actors_code_key" => "an actor with this code already exists",
+        "actors_code_lower_key" => {
+            "another actor has this code in other letter case; codes are unique whatever \
+             their case"
+        }
         "actors_wikidata_id_key" => "another actor already has this wikidata_id",
         "actors_country_fkey" => {
             "the actor is the country of other actors; delete or move them first"

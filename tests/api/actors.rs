@@ -124,13 +124,29 @@ async fn codes_country_and_parent_are_checked() {
     )
     .await
     .assert_status(201);
-    // Duplicate code.
+    // Duplicate code, in the same case or another: a 409 naming the field, in words.
     app.post(
         "/v1/actors",
         &json!({"code": "CHN", "name": "China again", "kind": "state"}),
     )
     .await
-    .assert_problem(409, None);
+    .assert_problem(409, Some("code"));
+    let other_case = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "chn", "name": "x", "kind": "organization", "country": "CHN"}),
+        )
+        .await;
+    other_case.assert_problem(409, Some("code"));
+    assert_eq!(
+        other_case.body["errors"][0]["message"],
+        "another actor has this code in other letter case; codes are unique whatever their case"
+    );
+    assert!(
+        !other_case.text.contains("constraint"),
+        "{}",
+        other_case.text
+    );
     // Duplicate wikidata id.
     app.post(
         "/v1/actors",
@@ -143,7 +159,7 @@ async fn codes_country_and_parent_are_checked() {
         &json!({"code": "a2", "name": "B", "kind": "igo", "wikidata_id": "Q458"}),
     )
     .await
-    .assert_problem(409, None);
+    .assert_problem(409, Some("wikidata_id"));
 }
 
 #[tokio::test]

@@ -225,6 +225,12 @@ async fn an_unreadable_external_id_is_its_own_fault_only() {
         .await;
     resp.assert_problem(422, Some("external_id"));
     assert_eq!(resp.error_fields(), ["external_id"], "{}", resp.text);
+    // One already taken is a 409 naming it.
+    let body = action_body(json!({"external_id": "e-1", "source_dataset": "ds"}));
+    app.post("/v1/actions", &body).await.assert_status(201);
+    app.post("/v1/actions", &body)
+        .await
+        .assert_problem(409, Some("external_id"));
 }
 
 /// PostgreSQL text cannot hold NUL. A NUL anywhere is the client's fault and named as such:
