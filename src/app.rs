@@ -5,8 +5,8 @@ use std::net::TcpListener;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Compress, Condition, Logger, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use utoipa_swagger_ui::SwaggerUi;
@@ -61,6 +61,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         App::new()
             .app_data(web::Data::new(state))
             .app_data(allowed.clone())
+            .wrap(from_fn(unknown_query_parameters))
             .wrap(from_fn(crate::replicas::middleware))
             .wrap(Compress::default())
             .wrap(access_log())
@@ -286,53 +287,124 @@ pub async fn not_found(req: HttpRequest, allowed: web::Data<Allowed>) -> HttpRes
     }
 }
 
-/// Each documented path (its segments, its template) and its methods: for 405 answers and
-/// for the route label of `/metrics`, found without actix's regular expressions.
-pub struct Allowed(Vec<(Vec<String>, String, String)>);
+/// Each documented path and its operations: for 405 answers, for the route label of
+/// `/metrics` and for the query parameters each operation takes, found without actix's
+/// regular expressions.
+pub struct Allowed(Vec<DocumentedPath>);
+
+struct DocumentedPath {
+    segments: Vec<String>,
+    template: String,
+    /// The `Allow` value: the methods, HEAD wherever GET is.
+    allow: String,
+    /// Each method (upper case) and the names of its query parameters.
+    queries: Vec<(String, Vec<String>)>,
+}
 
 impl Allowed {
     fn from_document(doc: &serde_json::Value) -> Self {
         let mut paths = Vec::new();
         for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-            let mut methods: Vec<String> = item
+            let queries: Vec<(String, Vec<String>)> = item
                 .as_object()
                 .into_iter()
                 .flatten()
-                .map(|(m, _)| m.to_ascii_uppercase())
+                .map(|(method, op)| {
+                    let names = op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p["in"] == "query")
+                        .filter_map(|p| p["name"].as_str().map(str::to_string))
+                        .collect();
+                    (method.to_ascii_uppercase(), names)
+                })
                 .collect();
-            if methods.iter().any(|m| m == "GET") {
-                methods.push("HEAD".into());
+            let mut methods: Vec<&str> = queries.iter().map(|(m, _)| m.as_str()).collect();
+            if methods.contains(&"GET") {
+                methods.push("HEAD");
             }
-            let segments = path.split('/').map(str::to_string).collect();
-            paths.push((segments, path.clone(), methods.join(", ")));
+            paths.push(DocumentedPath {
+                segments: path.split('/').map(str::to_string).collect(),
+                template: path.clone(),
+                allow: methods.join(", "),
+                queries,
+            });
         }
         Allowed(paths)
     }
 
-    /// The documented path `path` matches, if any: (its template, its `Allow` value). The
-    /// document lists paths in order, where a literal segment comes before `{...}`.
-    fn find(&self, path: &str) -> Option<(&str, &str)> {
+    /// The documented path `path` matches, if any. The document lists paths in order, where
+    /// a literal segment comes before `{...}`.
+    fn find(&self, path: &str) -> Option<&DocumentedPath> {
         let wanted = path.split('/');
-        self.0.iter().find_map(|(segments, template, allow)| {
+        self.0.iter().find(|documented| {
             let mut wanted = wanted.clone();
-            let fits = segments.iter().all(|t| {
+            documented.segments.iter().all(|t| {
                 wanted
                     .next()
                     .is_some_and(|w| t == w || (t.starts_with('{') && !w.is_empty()))
-            }) && wanted.next().is_none();
-            fits.then_some((template.as_str(), allow.as_str()))
+            }) && wanted.next().is_none()
         })
     }
 
     /// The `Allow` value of the documented path `path` matches, if any.
     fn methods(&self, path: &str) -> Option<&str> {
-        self.find(path).map(|(_, allow)| allow)
+        self.find(path).map(|p| p.allow.as_str())
     }
 
     /// The template of the documented path `path` matches, if any (`/v1/actions/{id}`).
     pub fn template(&self, path: &str) -> Option<&str> {
-        self.find(path).map(|(template, _)| template)
+        self.find(path).map(|p| p.template.as_str())
     }
+
+    /// The query parameters of a documented operation, if it is one (HEAD is GET's).
+    fn query_parameters(&self, method: &Method, path: &str) -> Option<&[String]> {
+        let method = if method == Method::HEAD {
+            "GET"
+        } else {
+            method.as_str()
+        };
+        let documented = self.find(path)?;
+        documented
+            .queries
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, names)| names.as_slice())
+    }
+}
+
+/// A query parameter an operation of the API does not document is a 400 naming it, before
+/// anything else reads the request: a client that sends `history?limit=10`, or misspells a
+/// filter, learns that it was not taken rather than getting an answer that ignored it. The
+/// names come from the OpenAPI document, the one list of what each operation takes.
+async fn unknown_query_parameters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if !req.query_string().is_empty() && req.path().starts_with("/v1/") {
+        let unknown = req.app_data::<web::Data<Allowed>>().and_then(|allowed| {
+            let taken = allowed.query_parameters(req.method(), req.path())?;
+            crate::extract::form_urlencoded_pairs(req.query_string())
+                .into_iter()
+                .find(|(name, _)| !taken.contains(name))
+                .map(|(name, _)| (name, taken.to_vec()))
+        });
+        if let Some((name, taken)) = unknown {
+            let message = if taken.is_empty() {
+                format!("unknown parameter `{name}`; this operation takes no query parameters")
+            } else {
+                let names: Vec<String> = taken.iter().map(|n| format!("`{n}`")).collect();
+                format!(
+                    "unknown parameter `{name}`, expected one of {}",
+                    names.join(", ")
+                )
+            };
+            let response = AppError::bad_param(&name, message).error_response();
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// The 405 answer, with the methods the path does allow.
