@@ -306,6 +306,21 @@ impl Interval {
             Interval::Year => "1 year",
         }
     }
+
+    /// How many buckets run from the one holding `start` to the one holding `to`.
+    pub fn buckets(self, start: NaiveDate, to: NaiveDate) -> i64 {
+        use chrono::Datelike;
+        let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+        let monday =
+            |d: NaiveDate| d - chrono::Days::new(u64::from(d.weekday().num_days_from_monday()));
+        1 + match self {
+            Interval::Day => (to - start).num_days(),
+            Interval::Week => (monday(to) - monday(start)).num_days() / 7,
+            Interval::Month => months(to) - months(start),
+            Interval::Quarter => months(to) / 3 - months(start) / 3,
+            Interval::Year => i64::from(to.year() - start.year()),
+        }
+    }
 }
 
 /// The most buckets a timeline returns; a longer one is a 400.
@@ -365,7 +380,7 @@ pub async fn timeline(
     conn: &mut AsyncPgConnection,
     a: (Uuid, String),
     b: (Uuid, String),
-    interval: Interval,
+    interval: Option<Interval>,
     from: Option<NaiveDate>,
     to: NaiveDate,
 ) -> AppResult<Timeline> {
@@ -385,17 +400,18 @@ pub async fn timeline(
             row.first
         }
     };
+    let start = start.filter(|s| *s <= to);
+    // Unasked, months; a dyad that spans too many of them (its first action in year 1, say)
+    // gets quarters or years rather than a 400 for a request that chose nothing.
+    let interval = interval.unwrap_or_else(|| {
+        [Interval::Month, Interval::Quarter]
+            .into_iter()
+            .find(|i| start.is_none_or(|s| i.buckets(s, to) <= MAX_BUCKETS))
+            .unwrap_or(Interval::Year)
+    });
     let mut buckets = Vec::new();
-    if let Some(start) = start.filter(|s| *s <= to) {
-        let approximate = (to - start).num_days()
-            / match interval {
-                Interval::Day => 1,
-                Interval::Week => 7,
-                Interval::Month => 28,
-                Interval::Quarter => 89,
-                Interval::Year => 365,
-            };
-        if approximate > MAX_BUCKETS {
+    if let Some(start) = start {
+        if interval.buckets(start, to) > MAX_BUCKETS {
             return Err(AppError::bad_param(
                 "interval",
                 format!(

@@ -249,7 +249,8 @@ async fn dyad_pair(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TimelineParams {
-    /// Bucket length (default `month`).
+    /// Bucket length. Default: `month`, or `quarter` or else `year` when the window holds
+    /// more than 10,000 months (the answer's `interval` says which).
     pub interval: Option<Interval>,
     /// First day (default: the dyad's first action).
     #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
@@ -291,7 +292,7 @@ pub async fn timeline(
             format!("{f} is after to ({to})"),
         ));
     }
-    let interval = params.interval.unwrap_or(Interval::Month);
+    let interval = params.interval;
     let timeline = state
         .read(&req, async |conn| {
             let (a, b) = dyad_pair(conn, &a, &b).await?;

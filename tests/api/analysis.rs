@@ -531,6 +531,51 @@ async fn timeline_fills_empty_buckets_and_accumulates_the_balance() {
         .assert_problem(404, None);
 }
 
+/// At most 10,000 buckets, counted exactly: 10,000 days, months or years are answered, one
+/// more is a 400. (The bound was days over a fixed length: 10,001 days were answered, 9,200
+/// months refused, and the 9,999 years of the calendar too.) A request that names no interval
+/// is never refused for it: a dyad whose first action is in year 50 gets quarters.
+#[tokio::test]
+async fn a_timeline_holds_exactly_ten_thousand_buckets() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let timeline = async |query: &str| {
+        app.get(&format!("/v1/dyads/USA/CHN/timeline?{query}"))
+            .await
+    };
+    for (query, buckets) in [
+        ("interval=day&from=2020-01-01&to=2047-05-18", 10_000),
+        ("interval=month&from=2020-01-01&to=2853-04-30", 10_000),
+        ("interval=quarter&from=2020-01-01&to=4519-12-31", 10_000),
+        ("interval=week&from=2020-01-06&to=2211-09-01", 10_000),
+        ("interval=year&from=0001-01-01&to=9999-12-31", 9_999),
+    ] {
+        let resp = timeline(query).await;
+        resp.assert_status(200);
+        assert_eq!(
+            resp.body["buckets"].as_array().unwrap().len(),
+            buckets,
+            "{query}"
+        );
+    }
+    for query in [
+        "interval=day&from=2020-01-01&to=2047-05-19",
+        "interval=month&from=2020-01-01&to=2853-05-01",
+        "interval=quarter&from=2020-01-01&to=4520-01-01",
+        "interval=week&from=2020-01-06&to=2211-09-02",
+    ] {
+        timeline(query).await.assert_problem(400, Some("interval"));
+    }
+    app.action(json!({"announced_on": "0050-06-01"})).await;
+    let resp = timeline("to=2020-12-31").await;
+    resp.assert_status(200);
+    assert_eq!(resp.body["interval"], "quarter");
+    let buckets = resp.body["buckets"].as_array().unwrap();
+    assert_eq!(buckets[0]["start"], "0050-04-01");
+    assert_eq!(buckets[0]["a_to_b"]["count"], 1);
+    assert_eq!(buckets.len(), (2020 - 50) * 4 + 3, "0050 Q2 to 2020 Q4");
+}
+
 #[tokio::test]
 async fn most_active_dyads_come_first() {
     let app = TestApp::spawn().await;
