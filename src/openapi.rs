@@ -65,6 +65,8 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             FieldError,
             crate::models::enums::ActionSort,
             crate::analysis::dyad::Interval,
+            crate::models::audit::AuditEntity,
+            crate::models::audit::AuditOperation,
             crate::views::WebhookPayload
         ),
         responses(

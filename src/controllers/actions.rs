@@ -504,7 +504,12 @@ pub async fn history(
         .read(&req, async |conn| {
             exists(conn, id).await?;
             let history = action::history(conn, id).await?;
-            let edits = crate::models::audit::for_entity(conn, "action", id).await?;
+            let edits = crate::models::audit::for_entity(
+                conn,
+                crate::models::audit::AuditEntity::Action,
+                id,
+            )
+            .await?;
             Ok((history, edits))
         })
         .await?;

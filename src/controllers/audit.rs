@@ -5,10 +5,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::Admin;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::extract::Query;
 use crate::input::Timestamp;
-use crate::models::audit::{self, AuditFilter};
+use crate::models::audit::{self, AuditEntity, AuditFilter, AuditOperation};
 use crate::pagination;
 use crate::state::AppState;
 use crate::views::{AuditEntry, List};
@@ -17,17 +17,16 @@ use crate::views::{AuditEntry, List};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// `actor`, `action`, `api_key` or `webhook`.
-    pub entity: Option<String>,
+    /// What the entries are about.
+    pub entity: Option<AuditEntity>,
     /// Only changes of this record.
     #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
     pub entity_id: Option<Uuid>,
     /// Only changes made with this API key.
     #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
     pub key_id: Option<Uuid>,
-    /// `create`, `update`, `delete`, `restore`, `purge`, `revoke`, `redeliver`,
-    /// `rotate_secret` or `disable`.
-    pub operation: Option<String>,
+    /// What was done.
+    pub operation: Option<AuditOperation>,
     /// Only changes at or after this time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<Timestamp>,
@@ -51,6 +50,18 @@ pub async fn list(
     _admin: Admin,
     Query(params): Query<AuditParams>,
 ) -> AppResult<HttpResponse> {
+    if let (Some(since), Some(until)) = (&params.since, &params.until) {
+        if since.0 > until.0 {
+            return Err(AppError::bad_param(
+                "since",
+                format!(
+                    "{} is after until ({})",
+                    since.0.to_rfc3339(),
+                    until.0.to_rfc3339()
+                ),
+            ));
+        }
+    }
     let limit = pagination::page_size(params.limit)?;
     let before = pagination::cursor::<i64>(&req, params.page_token.as_deref())?;
     let filter = AuditFilter {

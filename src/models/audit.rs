@@ -8,6 +8,33 @@ use uuid::Uuid;
 
 use crate::schema::audit_log;
 
+crate::models::enums::text_enum! {
+    /// What an audit entry is about. The table's CHECK constraint (migrations 000004 and
+    /// 000014) holds the same list, as the database's own guard.
+    AuditEntity {
+        Actor => "actor",
+        Action => "action",
+        ApiKey => "api_key",
+        Webhook => "webhook",
+    }
+}
+
+crate::models::enums::text_enum! {
+    /// What was done. The table's CHECK constraint (migrations 000004 and 000014) holds
+    /// the same list, as the database's own guard.
+    AuditOperation {
+        Create => "create",
+        Update => "update",
+        Delete => "delete",
+        Restore => "restore",
+        Purge => "purge",
+        Revoke => "revoke",
+        Redeliver => "redeliver",
+        RotateSecret => "rotate_secret",
+        Disable => "disable",
+    }
+}
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct NewAuditEntry {
@@ -44,10 +71,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, entry: &NewAuditEntry) -> Quer
 
 #[derive(Debug, Default)]
 pub struct AuditFilter {
-    pub entity: Option<String>,
+    pub entity: Option<AuditEntity>,
     pub entity_id: Option<Uuid>,
     pub key_id: Option<Uuid>,
-    pub operation: Option<String>,
+    pub operation: Option<AuditOperation>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -60,8 +87,8 @@ pub async fn list(
     limit: i64,
 ) -> QueryResult<Vec<AuditRow>> {
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
-    if let Some(v) = &f.entity {
-        query = query.filter(audit_log::entity.eq(v.clone()));
+    if let Some(v) = f.entity {
+        query = query.filter(audit_log::entity.eq(v.as_str()));
     }
     if let Some(v) = f.entity_id {
         query = query.filter(audit_log::entity_id.eq(v));
@@ -69,8 +96,8 @@ pub async fn list(
     if let Some(v) = f.key_id {
         query = query.filter(audit_log::key_id.eq(v));
     }
-    if let Some(v) = &f.operation {
-        query = query.filter(audit_log::operation.eq(v.clone()));
+    if let Some(v) = f.operation {
+        query = query.filter(audit_log::operation.eq(v.as_str()));
     }
     if let Some(v) = f.since {
         query = query.filter(audit_log::at.ge(v));
@@ -91,13 +118,13 @@ pub async fn list(
 /// The changes of one record, oldest first, with the name of the key that made each.
 pub async fn for_entity(
     conn: &mut AsyncPgConnection,
-    entity: &str,
+    entity: AuditEntity,
     entity_id: Uuid,
 ) -> QueryResult<Vec<(AuditRow, Option<String>)>> {
     use crate::schema::api_keys;
     audit_log::table
         .left_join(api_keys::table)
-        .filter(audit_log::entity.eq(entity))
+        .filter(audit_log::entity.eq(entity.as_str()))
         .filter(audit_log::entity_id.eq(entity_id))
         .order(audit_log::id.asc())
         .select((AuditRow::as_select(), api_keys::name.nullable()))

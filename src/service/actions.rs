@@ -20,6 +20,7 @@ use crate::models::action::{
 };
 use crate::models::action_list::Listed;
 use crate::models::actor::{self, ActorRefRow};
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::models::document;
 use crate::models::enums::{parse_stored, ActionStatus, ActorKind, DatePrecision};
 use crate::state::AppState;
@@ -110,7 +111,16 @@ pub async fn create(
                 .collect();
             action::insert_lists(conn, &designations, &sources, &responses, &history).await?;
             let (doc, created) = current(conn, &actors, id, false).await?;
-            audit(conn, &caller, "create", "action", id, None, Some(&created)).await?;
+            audit(
+                conn,
+                &caller,
+                AuditOperation::Create,
+                AuditEntity::Action,
+                id,
+                None,
+                Some(&created),
+            )
+            .await?;
             Ok(doc)
         })
     })
@@ -236,8 +246,8 @@ pub async fn update(
             audit(
                 conn,
                 &caller,
-                "update",
-                "action",
+                AuditOperation::Update,
+                AuditEntity::Action,
                 id,
                 Some(&before),
                 Some(&after),
@@ -280,8 +290,8 @@ pub async fn delete(
             audit(
                 conn,
                 &caller,
-                "delete",
-                "action",
+                AuditOperation::Delete,
+                AuditEntity::Action,
                 id,
                 Some(&current),
                 Some(&deleted),
@@ -350,8 +360,8 @@ pub async fn restore(
             audit(
                 conn,
                 &caller,
-                "restore",
-                "action",
+                AuditOperation::Restore,
+                AuditEntity::Action,
                 id,
                 Some(&before),
                 Some(&after),
@@ -392,7 +402,16 @@ pub async fn purge(
                 )));
             }
             action::purge(conn, id).await?;
-            audit(conn, &caller, "purge", "action", id, Some(&before), None).await?;
+            audit(
+                conn,
+                &caller,
+                AuditOperation::Purge,
+                AuditEntity::Action,
+                id,
+                Some(&before),
+                None,
+            )
+            .await?;
             Ok(())
         })
     })

@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::{ActorPatch, NewActor};
 use crate::models::actor::{self, ActorRow, ActorWrite};
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::models::enums::{parse_stored, ActorKind};
 use crate::state::AppState;
 use crate::views::Actor;
@@ -146,8 +147,8 @@ pub async fn create(
             audit(
                 conn,
                 &caller,
-                "create",
-                "actor",
+                AuditOperation::Create,
+                AuditEntity::Actor,
                 created.id,
                 None,
                 Some(&created),
@@ -178,8 +179,8 @@ pub async fn ensure(
         audit(
             conn,
             &caller,
-            "create",
-            "actor",
+            AuditOperation::Create,
+            AuditEntity::Actor,
             created.id,
             None,
             Some(&created),
@@ -240,8 +241,8 @@ pub async fn update(
             audit(
                 conn,
                 &caller,
-                "update",
-                "actor",
+                AuditOperation::Update,
+                AuditEntity::Actor,
                 row.id,
                 Some(&before),
                 Some(&after),
@@ -332,8 +333,8 @@ pub async fn delete(
             audit(
                 conn,
                 &caller,
-                "delete",
-                "actor",
+                AuditOperation::Delete,
+                AuditEntity::Actor,
                 row.id,
                 Some(&current),
                 Some(&deleted),
@@ -383,8 +384,8 @@ pub async fn restore(
             audit(
                 conn,
                 &caller,
-                "restore",
-                "actor",
+                AuditOperation::Restore,
+                AuditEntity::Actor,
                 row.id,
                 Some(&before),
                 Some(&after),
@@ -418,7 +419,16 @@ pub async fn purge(
                 )));
             }
             actor::purge(conn, row.id).await?;
-            audit(conn, &caller, "purge", "actor", row.id, Some(&before), None).await?;
+            audit(
+                conn,
+                &caller,
+                AuditOperation::Purge,
+                AuditEntity::Actor,
+                row.id,
+                Some(&before),
+                None,
+            )
+            .await?;
             Ok(())
         })
     })

@@ -12,6 +12,7 @@ use super::audit;
 use super::webhooks::view;
 use crate::auth::Caller;
 use crate::error::AppResult;
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::models::webhook::{self, NewDelivery, WebhookRow};
 use crate::webhook::sender::Outcome;
 use crate::webhook::Settings;
@@ -131,8 +132,8 @@ pub async fn failed(
         audit(
             conn,
             &Caller::cli(),
-            "disable",
-            "webhook",
+            AuditOperation::Disable,
+            AuditEntity::Webhook,
             row.id,
             Some(&before),
             Some(&after),

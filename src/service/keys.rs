@@ -9,6 +9,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::input::check_text;
 use crate::limits::MAX_KEY_NAME_LEN;
 use crate::models::api_key::{self, NewApiKeyRow};
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::views::{ApiKey, NewApiKeySecret};
 
 pub async fn create(
@@ -37,7 +38,16 @@ pub async fn create(
     let caller = caller.clone();
     conn.transaction::<_, AppError, _>(async |conn| {
         let key = ApiKey::from_row(api_key::insert(conn, &row).await?)?;
-        audit(conn, &caller, "create", "api_key", key.id, None, Some(&key)).await?;
+        audit(
+            conn,
+            &caller,
+            AuditOperation::Create,
+            AuditEntity::ApiKey,
+            key.id,
+            None,
+            Some(&key),
+        )
+        .await?;
         Ok(NewApiKeySecret {
             key,
             secret: secret.secret,
@@ -69,8 +79,8 @@ pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, key: &str) ->
         audit(
             conn,
             &caller,
-            "revoke",
-            "api_key",
+            AuditOperation::Revoke,
+            AuditEntity::ApiKey,
             row.id,
             Some(&before),
             Some(&after),

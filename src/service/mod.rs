@@ -6,6 +6,7 @@ use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, Trans
 use futures_util::future::BoxFuture;
 
 use crate::error::{AppError, AppResult};
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::state::AppState;
 
 /// What the caller requires of a record's current state before changing it, checked inside
@@ -234,8 +235,8 @@ fn same_record(before: &serde_json::Value, after: &serde_json::Value) -> bool {
 pub async fn audit<T: serde::Serialize>(
     conn: &mut AsyncPgConnection,
     caller: &crate::auth::Caller,
-    operation: &str,
-    entity: &str,
+    operation: AuditOperation,
+    entity: AuditEntity,
     entity_id: uuid::Uuid,
     before: Option<&T>,
     after: Option<&T>,
@@ -248,8 +249,8 @@ pub async fn audit<T: serde::Serialize>(
     let entry = crate::models::audit::NewAuditEntry {
         key_id: caller.key_id(),
         request_id: caller.request_id.clone(),
-        operation: operation.to_string(),
-        entity: entity.to_string(),
+        operation: operation.as_str().to_string(),
+        entity: entity.as_str().to_string(),
         entity_id,
         before: json(before)?,
         after: json(after)?,

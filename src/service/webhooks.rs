@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::input::check_text;
 use crate::limits::{MAX_SHORT_TEXT_LEN, MAX_WEBHOOKS};
 use crate::models::actor;
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::models::change::{self, ChangeFilter};
 use crate::models::webhook::{self, WebhookRow, WebhookWrite};
 use crate::views::{NewWebhookSecret, Webhook};
@@ -117,7 +118,16 @@ pub async fn create(
     let secret = signing::new_secret()?;
     let row = webhook::insert(conn, &write, &secret, sub.after.unwrap_or(latest)).await?;
     let view = view(conn, &row).await?;
-    audit(conn, caller, "create", "webhook", row.id, None, Some(&view)).await?;
+    audit(
+        conn,
+        caller,
+        AuditOperation::Create,
+        AuditEntity::Webhook,
+        row.id,
+        None,
+        Some(&view),
+    )
+    .await?;
     webhook::notify(conn).await?;
     Ok(NewWebhookSecret {
         webhook: view,
@@ -193,8 +203,8 @@ pub async fn update(
     audit(
         conn,
         caller,
-        "update",
-        "webhook",
+        AuditOperation::Update,
+        AuditEntity::Webhook,
         id,
         Some(&before),
         Some(&after),
@@ -214,7 +224,16 @@ pub async fn delete(
     let before = view(conn, &row).await?;
     expect(&before)?;
     webhook::delete(conn, id).await?;
-    audit(conn, caller, "delete", "webhook", id, Some(&before), None).await?;
+    audit(
+        conn,
+        caller,
+        AuditOperation::Delete,
+        AuditEntity::Webhook,
+        id,
+        Some(&before),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -244,8 +263,8 @@ pub async fn redeliver(
     audit(
         conn,
         caller,
-        "redeliver",
-        "webhook",
+        AuditOperation::Redeliver,
+        AuditEntity::Webhook,
         id,
         Some(&before),
         Some(&after),
@@ -272,8 +291,8 @@ pub async fn rotate_secret(
     audit(
         conn,
         caller,
-        "rotate_secret",
-        "webhook",
+        AuditOperation::RotateSecret,
+        AuditEntity::Webhook,
         id,
         Some(&before),
         Some(&after),

@@ -369,7 +369,20 @@ async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_appe
         items[0]["after"]["deleted_at"].is_string(),
         "a soft delete keeps the record"
     );
-    // Filters.
+    // Filters: a value the log never holds, or a window that ends before it starts, is a
+    // 400 naming it (they were answered with an empty page).
+    for (query, field) in [
+        ("entity=nope", "entity"),
+        ("operation=nope", "operation"),
+        (
+            "since=2021-01-01T00:00:00Z&until=2020-01-01T00:00:00Z",
+            "since",
+        ),
+    ] {
+        app.as_admin(Method::GET, &format!("/v1/audit?{query}"), None, &[])
+            .await
+            .assert_problem(400, Some(field));
+    }
     let creates = app
         .as_admin(
             Method::GET,
