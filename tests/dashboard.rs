@@ -460,3 +460,64 @@ async fn a_server_that_needs_a_read_key_gets_one_from_the_page() {
     let stored = b.eval("return sessionStorage.getItem('riposte.key')").await;
     assert_eq!(stored, Value::Null);
 }
+
+/// Writes an action through the API, as another client would: `fields` over a USA → CHN
+/// visa ban of 1 August 2020. Its document.
+async fn post_action(s: &Seeded, write: &str, fields: Value) -> Value {
+    let mut action = json!({
+        "title": "An action", "initiator": "USA", "target": "CHN", "type": "visa_ban",
+        "status": "in_force", "announced_on": "2020-08-01",
+    });
+    action
+        .as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/actions", s.base))
+        .bearer_auth(write)
+        .json(&action)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+/// The API keeps source URLs that a browser's URL parser refuses; the action still shows,
+/// each such source as its text, and only http(s) URLs the browser can open as links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_the_browser_cannot_parse_are_shown_as_text() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let odd = [
+        "https://a%zz.org/",
+        "https://exa^mple.org/",
+        "http://a:99999/",
+        "https://[::1",
+    ];
+    let mut sources: Vec<Value> = odd.iter().map(|url| json!({ "url": url })).collect();
+    sources.push(json!({ "url": "https://example.org/press/1" }));
+    let action = post_action(
+        &s,
+        &write,
+        json!({ "title": "Sources with odd URLs", "sources": sources }),
+    )
+    .await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto(&format!("/actions/{}", action["id"].as_str().unwrap()))
+        .await;
+    loaded(&b, ".sources").await;
+    assert_eq!(b.text("h1").await, "Sources with odd URLs");
+    let shown = b
+        .eval(
+            "return [...document.querySelectorAll('.sources li')]
+               .map(li => [li.textContent, li.querySelector('a')?.getAttribute('href') ?? null])",
+        )
+        .await;
+    let mut expected: Vec<Value> = odd.iter().map(|url| json!([url, null])).collect();
+    expected.push(json!(["example.org", "https://example.org/press/1"]));
+    assert_eq!(shown, json!(expected));
+    b.assert_no_console_errors().await;
+}

@@ -47,7 +47,9 @@ export default async function action(ctx) {
         : h('p', { class: 'empty' }, 'No people or bodies are named.')),
     h('section', { class: 'panel', 'aria-labelledby': 'sources-h' }, h('h2', { id: 'sources-h' }, 'Sources'),
       a.sources.length ? h('ul', { class: 'sources' }, a.sources.map((s) => h('li', {},
-        h('a', { href: s.url, rel: 'noopener noreferrer nofollow', target: '_blank' }, s.publisher || new URL(s.url).hostname),
+        httpUrl(s.url)
+          ? h('a', { href: s.url, rel: 'noopener noreferrer nofollow', target: '_blank' }, s.publisher || httpUrl(s.url).hostname)
+          : [s.publisher ? `${s.publisher}: ` : '', h('span', { class: 'url' }, s.url)],
         s.published_on ? `, ${day(s.published_on)}` : '',
         s.quote ? h('blockquote', { cite: s.url }, s.quote) : null))) : h('p', { class: 'empty' }, 'No sources.')),
     h('div', { class: 'two' },
@@ -73,5 +75,17 @@ function statusLine(items) {
     items.map((s, i) => h('span', { class: `dot st-${s.status}`, style: `left:${x(t[i])}%`, title: `${humanize(s.status)} on ${day(s.on)}` })));
   return h('div', {}, line, h('ol', { class: 'statuses' }, items.map((s) => h('li', {},
     badge(s.status), ` ${day(s.on)}`, s.note ? ` — ${s.note}` : '',
-    s.source_url ? [' ', h('a', { href: s.source_url, rel: 'noopener noreferrer nofollow', target: '_blank' }, 'source')] : ''))));
+    httpUrl(s.source_url) ? [' ', h('a', { href: s.source_url, rel: 'noopener noreferrer nofollow', target: '_blank' }, 'source')]
+      : s.source_url ? ` (source: ${s.source_url})` : ''))));
+}
+
+/** The URL if it is an http(s) one the browser can open, else null: the API keeps some
+ * that the browser's parser refuses (`https://a%zz.org/`), and those are shown as text. */
+function httpUrl(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u : null;
+  } catch {
+    return null;
+  }
 }
