@@ -521,3 +521,25 @@ async fn sources_the_browser_cannot_parse_are_shown_as_text() {
     assert_eq!(shown, json!(expected));
     b.assert_no_console_errors().await;
 }
+
+/// A state has no country, no measure names it: what is missing is left out, not written
+/// as "null".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_page_shows_nothing_for_what_it_lacks() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/actors/USA").await;
+    loaded(&b, "#verdict").await;
+    b.wait_for_text("#verdict", "No measure designates it.")
+        .await;
+    let nulls = b
+        .eval(
+            "const walk = document.createTreeWalker(document.getElementById('view'), NodeFilter.SHOW_TEXT);
+             let n = 0;
+             while (walk.nextNode()) if (/\\bnull\\b/.test(walk.currentNode.data)) n++;
+             return n",
+        )
+        .await;
+    assert_eq!(nulls, json!(0), "{}", b.text("#view").await);
+    b.assert_no_console_errors().await;
+}

@@ -29,6 +29,13 @@ export function clear(node) {
   return node;
 }
 
+/** Replaces what `node` holds with `children`, leaving out null and false as h() does
+ * (Element.append would write them out as "null"). */
+export function fill(node, ...children) {
+  append(clear(node), children);
+  return node;
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** '2020-07-09' -> '9 Jul 2020' (dates are calendar days: no time zone involved). */

@@ -1,6 +1,6 @@
 // An actor: the measures that designate it, with their status on a chosen day, and its
 // dyads (a person's or body's are those of its country).
-import { actionLink, clear, day, h, humanize, num, table, today } from '../dom.js';
+import { actionLink, day, fill, h, humanize, num, table, today } from '../dom.js';
 import { api, qs } from '../api.js';
 
 export default async function actor(ctx) {
@@ -30,7 +30,7 @@ export default async function actor(ctx) {
     cells: [actionLink(d.action), `${d.action.initiator.code} → ${d.action.target.code}`, day(d.listed_on),
       h('span', { class: `state ${d.in_force ? 'on' : d.status_on ? 'off' : 'notyet'}`, 'data-state': '' }, stateText(d))],
   }));
-  clear(ctx.view).append(
+  fill(ctx.view,
     h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / actor'),
     h('h1', {}, who.name, ' ', h('span', { class: 'kind' }, humanize(who.kind))),
     h('p', { class: 'lede' }, who.description || '', who.aliases.length ? ` Also known as ${who.aliases.join(', ')}.` : ''),
