@@ -543,3 +543,86 @@ async fn a_state_page_shows_nothing_for_what_it_lacks() {
     assert_eq!(nulls, json!(0), "{}", b.text("#view").await);
     b.assert_no_console_errors().await;
 }
+
+/// Whether the node `after` (page text) is laid out to the right of `before` (user text),
+/// as in the left-to-right page around them. Both are JavaScript expressions.
+async fn right_of(b: &Browser, before: &str, after: &str) -> bool {
+    let script = format!(
+        "const box = (n) => {{ const r = document.createRange(); r.selectNode(n); return r.getBoundingClientRect(); }};
+         return box({after}).left >= box({before}).right - 1"
+    );
+    b.eval(&script).await == json!(true)
+}
+
+/// A right-to-left override in a title or a name reorders that text only, never the page
+/// text around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bidi_controls_in_user_text_stay_inside_it() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let root = post_action(
+        &s,
+        &write,
+        json!({ "title": "root \u{202e}RTL العربية title" }),
+    )
+    .await;
+    let root = root["id"].as_str().unwrap().to_string();
+    let answer = post_action(
+        &s,
+        &write,
+        json!({
+            "title": "An answer", "initiator": "CHN", "target": "USA",
+            "announced_on": "2020-08-02",
+            "responds_to": [{ "action": root, "relation": "retaliates" }],
+        }),
+    )
+    .await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/actors", s.base))
+        .bearer_auth(&write)
+        .json(&json!({
+            "code": "rtl-person", "name": "Person \u{202e}RTL", "kind": "person", "country": "CHN",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let b = Browser::desktop(&s.base).await;
+
+    // The chain's breadcrumb: "Overview / <the title> / chain".
+    b.goto(&format!("/actions/{root}/chain")).await;
+    loaded(&b, ".chain-graph").await;
+    let link = format!("document.querySelector('.crumbs a[href=\"/actions/{root}\"]')");
+    assert!(
+        right_of(&b, &link, &format!("{link}.nextSibling")).await,
+        "{}",
+        b.text(".crumbs").await
+    );
+    b.assert_no_console_errors().await;
+
+    // What the answer answers: "retaliates <title> (USA, 1 Aug 2020)".
+    b.goto(&format!("/actions/{}", answer["id"].as_str().unwrap()))
+        .await;
+    loaded(&b, "li[data-relation=retaliates] a").await;
+    let link = "document.querySelector('li[data-relation=retaliates] a')";
+    assert!(
+        right_of(&b, link, &format!("{link}.nextSibling")).await,
+        "{}",
+        b.text("li[data-relation=retaliates]").await
+    );
+
+    // A person's name, then its kind.
+    b.goto("/actors/rtl-person").await;
+    loaded(&b, "h1 .kind").await;
+    assert!(
+        right_of(
+            &b,
+            "document.querySelector('h1').firstChild",
+            "document.querySelector('h1 .kind')"
+        )
+        .await,
+        "{}",
+        b.text("h1").await
+    );
+    b.assert_no_console_errors().await;
+}

@@ -1,6 +1,6 @@
 // The dashboard's router: the path and query name the view and all its state, so every view
 // can be bookmarked, shared, and left with the back button.
-import { clear, h } from './dom.js';
+import { clear, h, isolate } from './dom.js';
 import { key, problemBox, setKey } from './api.js';
 import overview from './views/overview.js';
 import dyad from './views/dyad.js';
@@ -49,7 +49,7 @@ async function render(moved = false) {
     query: url.searchParams,
     signal: controller.signal,
     view,
-    title(t) { document.title = `${t} · riposte`; },
+    title(t) { document.title = `${isolate(t)} · riposte`; },
     /** Replaces the query with `params` (empty ones dropped): a new history entry. */
     go(params, opts = {}) {
       const q = new URLSearchParams();

@@ -36,6 +36,12 @@ export function fill(node, ...children) {
   return node;
 }
 
+/** `s` between U+2068 and U+2069, for user text in a string that cannot hold a <bdi> (a
+ * document title, an aria-label): its bidi controls end there. */
+export function isolate(s) {
+  return `\u2068${s}\u2069`;
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** '2020-07-09' -> '9 Jul 2020' (dates are calendar days: no time zone involved). */

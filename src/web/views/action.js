@@ -49,7 +49,7 @@ export default async function action(ctx) {
       a.sources.length ? h('ul', { class: 'sources' }, a.sources.map((s) => h('li', {},
         httpUrl(s.url)
           ? h('a', { href: s.url, rel: 'noopener noreferrer nofollow', target: '_blank' }, s.publisher || httpUrl(s.url).hostname)
-          : [s.publisher ? `${s.publisher}: ` : '', h('span', { class: 'url' }, s.url)],
+          : [s.publisher ? [h('bdi', {}, s.publisher), ': '] : '', h('span', { class: 'url' }, s.url)],
         s.published_on ? `, ${day(s.published_on)}` : '',
         s.quote ? h('blockquote', { cite: s.url }, s.quote) : null))) : h('p', { class: 'empty' }, 'No sources.')),
     h('div', { class: 'two' },
@@ -74,7 +74,7 @@ function statusLine(items) {
     h('span', { class: 'rule' }),
     items.map((s, i) => h('span', { class: `dot st-${s.status}`, style: `left:${x(t[i])}%`, title: `${humanize(s.status)} on ${day(s.on)}` })));
   return h('div', {}, line, h('ol', { class: 'statuses' }, items.map((s) => h('li', {},
-    badge(s.status), ` ${day(s.on)}`, s.note ? ` — ${s.note}` : '',
+    badge(s.status), ` ${day(s.on)}`, s.note ? [' — ', h('bdi', {}, s.note)] : '',
     httpUrl(s.source_url) ? [' ', h('a', { href: s.source_url, rel: 'noopener noreferrer nofollow', target: '_blank' }, 'source')]
       : s.source_url ? ` (source: ${s.source_url})` : ''))));
 }

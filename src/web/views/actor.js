@@ -32,8 +32,9 @@ export default async function actor(ctx) {
   }));
   fill(ctx.view,
     h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / actor'),
-    h('h1', {}, who.name, ' ', h('span', { class: 'kind' }, humanize(who.kind))),
-    h('p', { class: 'lede' }, who.description || '', who.aliases.length ? ` Also known as ${who.aliases.join(', ')}.` : ''),
+    h('h1', {}, h('bdi', {}, who.name), ' ', h('span', { class: 'kind' }, humanize(who.kind))),
+    h('p', { class: 'lede' }, h('bdi', {}, who.description || ''),
+      who.aliases.length ? [' Also known as ', who.aliases.map((a, i) => [i ? ', ' : '', h('bdi', {}, a)]), '.'] : ''),
     who.country ? h('p', {}, 'Country: ', h('a', { href: `/actors/${encodeURIComponent(who.country)}` }, who.country)) : null,
     h('section', { class: 'panel', 'aria-labelledby': 'des-h' },
       h('h2', { id: 'des-h' }, 'Designations'),
@@ -42,7 +43,7 @@ export default async function actor(ctx) {
         designations.items.length
           ? `On ${day(asOf)}: ${inForce ? `under ${num(inForce)} measure${inForce === 1 ? '' : 's'} in force` : 'under no measure in force'}.`
           : 'No measure designates it.'),
-      designations.items.length ? h('div', { class: 'scroll' }, table(`Measures that name ${who.name}, and their status on ${day(asOf)}`, ['Measure', 'By', 'Listed', `On ${day(asOf)}`], rows, { class: 'data', 'data-table': 'designations' })) : null,
+      designations.items.length ? h('div', { class: 'scroll' }, table(['Measures that name ', h('bdi', {}, who.name), `, and their status on ${day(asOf)}`], ['Measure', 'By', 'Listed', `On ${day(asOf)}`], rows, { class: 'data', 'data-table': 'designations' })) : null,
       designations.next_page_token ? h('p', { class: 'hint' }, 'Only the first 200 are shown.') : null),
     dyads ? h('section', { class: 'panel', 'aria-labelledby': 'dy-h' },
       h('h2', { id: 'dy-h' }, state ? 'Its dyads' : `Dyads of ${dyadsOf}, its country`),
