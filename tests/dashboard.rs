@@ -626,3 +626,47 @@ async fn bidi_controls_in_user_text_stay_inside_it() {
     );
     b.assert_no_console_errors().await;
 }
+
+/// The API takes years from 0001: the chart puts an action of the year 50 in the year 50,
+/// not in 1950.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_draws_years_before_100_as_they_are() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    post_action(
+        &s,
+        &write,
+        json!({ "title": "An ancient action", "announced_on": "0050-03-15" }),
+    )
+    .await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/CHN/USA?from=0050-03-01&to=0050-03-31").await;
+    loaded(&b, ".plot .u-over").await;
+    // The one bucket, under the cursor: the legend says when it starts (uPlot's
+    // "{YYYY}-{MM}-{DD}" in the browser's time zone, so the 1st or the day before).
+    let legend =
+        "return document.querySelector('.u-legend .u-series:first-child .u-value')?.textContent";
+    for _ in 0..200 {
+        b.eval(
+            "const o = document.querySelector('.plot .u-over'), r = o.getBoundingClientRect();
+             o.dispatchEvent(new MouseEvent('mousemove', {
+               clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true }))",
+        )
+        .await;
+        if b.eval(legend)
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains('-'))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = b.eval(legend).await;
+    let shown = shown.as_str().unwrap_or_default();
+    assert!(
+        shown.starts_with("50-03-01") || shown.starts_with("50-02-28"),
+        "the bucket of March 50 is shown as {shown:?}"
+    );
+    b.assert_no_console_errors().await;
+}

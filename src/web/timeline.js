@@ -2,7 +2,8 @@
 // direction per bucket, and the running balance as a line on its own axis.
 import { h, PALETTE } from './dom.js';
 
-const seconds = (iso) => Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 1000;
+// Not Date.UTC, which reads the years 0 to 99 as 1900 to 1999 (the API has years from 1).
+const seconds = (iso) => new Date(0).setUTCFullYear(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 1000;
 
 export function timelineChart(t, names, signal) {
   const x = t.buckets.map((b) => seconds(b.start));
