@@ -670,3 +670,17 @@ async fn the_timeline_draws_years_before_100_as_they_are() {
     );
     b.assert_no_console_errors().await;
 }
+
+/// A malformed percent escape in a page's address is a page that does not exist, said as
+/// such, not a blank page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_address_is_not_found() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    for path in ["/actors/%E0%A4%A", "/dyads/USA/%E0%A4%A"] {
+        b.goto(path).await;
+        loaded(&b, "[role=alert]").await;
+        b.wait_for_text("[role=alert]", "No such page").await;
+        b.assert_no_console_errors().await;
+    }
+}

@@ -36,16 +36,16 @@ async function render(moved = false) {
   const url = new URL(location.href);
   clear(view);
   const found = ROUTES.map(([re, fn]) => [url.pathname.match(re), fn]).find(([m]) => m);
+  const params = found && decodeParams(found[0]);
   markNav(url.pathname);
-  if (!found) {
+  if (!params) {
     document.title = 'Not found · riposte';
     view.append(problemBox({ problem: { title: 'No such page', detail: `There is no page at ${url.pathname}. Start from the overview.` } }));
     view.setAttribute('aria-busy', 'false');
     return;
   }
-  const [match, fn] = found;
   const ctx = {
-    params: match.slice(1).map(decodeURIComponent),
+    params,
     query: url.searchParams,
     signal: controller.signal,
     view,
@@ -59,7 +59,7 @@ async function render(moved = false) {
     },
   };
   try {
-    await fn(ctx);
+    await found[1](ctx);
   } catch (e) {
     if (e.name === 'AbortError' || controller.signal.aborted) return;
     clear(view);
@@ -67,6 +67,16 @@ async function render(moved = false) {
     console.warn('riposte:', e.message);
   }
   if (moved && !controller.signal.aborted) view.focus({ preventScroll: false });
+}
+
+/** The decoded parts of a matched path; null for a malformed escape (`%E0%A4%A`), which
+ * names no page. */
+function decodeParams(match) {
+  try {
+    return match.slice(1).map(decodeURIComponent);
+  } catch {
+    return null;
+  }
 }
 
 function markNav(path) {
