@@ -684,3 +684,85 @@ async fn a_malformed_address_is_not_found() {
         b.assert_no_console_errors().await;
     }
 }
+
+/// The ids of the actions listed by the search page now.
+async fn listed(b: &Browser) -> Vec<String> {
+    loaded(b, "[data-table=results], [data-empty]").await;
+    let mut ids = Vec::new();
+    for row in b.find_all("[data-table=results] tbody tr").await {
+        ids.push(row.attr("data-id").await.unwrap().unwrap());
+    }
+    ids
+}
+
+/// Every filter of `GET /v1/actions` is a filter of the search page: a page address with
+/// one lists what the API lists with it, and the form shows it. Keys it does not know are
+/// named, not silently dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_takes_every_filter_of_the_api() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let http = reqwest::Client::new();
+    let gone = post_action(&s, &write, json!({ "title": "A deleted action" })).await;
+    let url = format!("{}/v1/actions/{}", s.base, gone["id"].as_str().unwrap());
+    let etag = http.get(&url).send().await.unwrap().headers()["etag"].clone();
+    let resp = http
+        .delete(&url)
+        .bearer_auth(&write)
+        .header("if-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let late = post_action(&s, &write, json!({ "title": "A late action" })).await;
+    let api_ids = |query: Vec<(&'static str, String)>| {
+        let http = &http;
+        let mut url = reqwest::Url::parse(&format!("{}/v1/actions?limit=25", s.base)).unwrap();
+        url.query_pairs_mut().extend_pairs(&query);
+        async move {
+            let page: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            page["items"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{page}"))
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = api_ids(vec![]).await;
+    let b = Browser::desktop(&s.base).await;
+    let cases = [
+        ("as_of", "2020-07-10".to_string()),
+        ("severity_min", "-5".to_string()),
+        ("severity_max", "-5".to_string()),
+        ("answered", "true".to_string()),
+        ("answered", "false".to_string()),
+        ("show_deleted", "true".to_string()),
+        (
+            "updated_since",
+            late["updated_at"].as_str().unwrap().to_string(),
+        ),
+    ];
+    for (name, value) in cases {
+        let expected = api_ids(vec![(name, value.clone())]).await;
+        assert_ne!(expected, all, "{name}={value} filters nothing out");
+        let mut page = reqwest::Url::parse(&format!("{}/search", s.base)).unwrap();
+        page.query_pairs_mut().append_pair(name, &value);
+        b.goto(page.as_str()).await;
+        assert_eq!(listed(&b).await, expected, "{name}={value}");
+        let control = b
+            .eval(&format!(
+                "const e = document.querySelector('.search-form [name={name}]');
+                 return e.type === 'checkbox' ? String(e.checked) : e.value"
+            ))
+            .await;
+        assert_eq!(control, json!(value), "the form's {name}");
+        assert!(b.find_all("[data-ignored]").await.is_empty());
+    }
+    b.assert_no_console_errors().await;
+
+    b.goto("/search?q=Xinjiang&colour=red&limit=3").await;
+    listed(&b).await;
+    b.wait_for_text("[data-ignored]", "colour, limit").await;
+    b.assert_no_console_errors().await;
+}

@@ -3,12 +3,16 @@
 import { actionLink, actorLink, badge, clear, day, h, humanize, num, severity, table } from '../dom.js';
 import { api, qs } from '../api.js';
 
-const FIELDS = ['q', 'initiator', 'target', 'dyad', 'category', 'type', 'status', 'designated', 'tag', 'from', 'to', 'sort', 'page_token'];
+// Every parameter of GET /v1/actions but `limit` and `include_total`, which are the page's:
+// the words, the filters, then the order and the page.
+const FIELDS = ['q', 'initiator', 'target', 'dyad', 'category', 'type', 'status', 'designated', 'tag', 'severity_min', 'severity_max',
+  'from', 'to', 'as_of', 'answered', 'updated_since', 'show_deleted', 'sort', 'page_token'];
 const STATUSES = ['threatened', 'announced', 'in_force', 'suspended', 'lifted', 'expired'];
 const SORTS = [['-announced_on', 'newest first'], ['announced_on', 'oldest first'], ['-severity', 'most cooperative first'], ['severity', 'most hostile first'], ['-updated_at', 'recently changed'], ['relevance', 'best match (with words)']];
 
 export default async function search(ctx) {
   const params = Object.fromEntries(FIELDS.map((f) => [f, ctx.query.get(f) || '']));
+  const ignored = [...new Set(ctx.query.keys())].filter((k) => !FIELDS.includes(k));
   ctx.title(params.q ? `Search: ${params.q}` : 'Search');
   const [types, page] = await Promise.all([
     api('/v1/action-types', ctx),
@@ -17,11 +21,13 @@ export default async function search(ctx) {
   const categories = [...new Map(types.items.map((t) => [t.category, t.category])).keys()].sort();
 
   const input = (name, label, attrs = {}) => [h('label', { for: `f-${name}` }, label), h('input', { id: `f-${name}`, name, value: params[name], ...attrs })];
+  // A value the options lack (`in_force,lifted`) is one more option, kept when the form is sent again.
   const select = (name, label, options) => [h('label', { for: `f-${name}` }, label), h('select', { id: `f-${name}`, name },
-    h('option', { value: '' }, 'any'), options.map(([v, l]) => h('option', { value: v, selected: v === params[name] }, l)))];
+    h('option', { value: '' }, 'any'), options.map(([v, l]) => h('option', { value: v, selected: v === params[name] }, l)),
+    params[name] && !options.some(([v]) => v === params[name]) ? h('option', { value: params[name], selected: true }, params[name]) : null)];
   const form = h('form', { class: 'search-form', role: 'search', 'aria-label': 'Search actions' },
     h('div', { class: 'search-main' }, ...input('q', 'Words', { type: 'search', placeholder: 'e.g. Xinjiang sanctions', autocomplete: 'off' }), h('button', { type: 'submit' }, 'Search')),
-    h('details', { open: FIELDS.slice(1, 11).some((f) => params[f]) || null }, h('summary', {}, 'Filters'),
+    h('details', { open: FIELDS.slice(1, -2).some((f) => params[f]) || null }, h('summary', {}, 'Filters'),
       h('div', { class: 'filters' },
         h('div', {}, ...input('initiator', 'Initiator (code)', { placeholder: 'USA' })),
         h('div', {}, ...input('target', 'Target (code)', { placeholder: 'CHN' })),
@@ -31,8 +37,15 @@ export default async function search(ctx) {
         h('div', {}, ...select('status', 'Status', STATUSES.map((s) => [s, humanize(s)]))),
         h('div', {}, ...input('designated', 'Names (actor code)', { placeholder: 'chen-quanguo' })),
         h('div', {}, ...input('tag', 'Tag')),
+        h('div', {}, ...input('severity_min', 'Severity at least', { type: 'number', min: -10, max: 10, step: 0.1, placeholder: '-10' })),
+        h('div', {}, ...input('severity_max', 'Severity at most', { type: 'number', min: -10, max: 10, step: 0.1, placeholder: '10' })),
         h('div', {}, ...input('from', 'From', { type: 'date' })),
         h('div', {}, ...input('to', 'To', { type: 'date' })),
+        h('div', {}, ...input('as_of', 'In force on', { type: 'date' })),
+        h('div', {}, ...select('answered', 'Answered', [['true', 'answered'], ['false', 'not answered']])),
+        h('div', {}, ...input('updated_since', 'Changed since', { placeholder: '2020-07-10T00:00:00Z' })),
+        h('div', { class: 'check' }, h('input', { id: 'f-show_deleted', name: 'show_deleted', type: 'checkbox', value: 'true', checked: params.show_deleted === 'true' }),
+          h('label', { for: 'f-show_deleted' }, 'Include deleted actions')),
         h('div', {}, ...select('sort', 'Order', SORTS)))));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -49,5 +62,7 @@ export default async function search(ctx) {
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
     params.page_token ? h('a', { href: `/search${qs({ ...params, page_token: '' })}` }, '« First page') : null,
     next ? h('a', { href: `/search${qs(next)}`, rel: 'next' }, 'Next page »') : null);
-  clear(ctx.view).append(h('h1', {}, 'Search'), form, results, pager);
+  clear(ctx.view).append(h('h1', {}, 'Search'),
+    ignored.length ? h('p', { class: 'hint', 'data-ignored': '' }, 'Not parameters of the search, so ignored: ', ignored.map((k, i) => [i ? ', ' : '', h('bdi', {}, k)]), '.') : '',
+    form, results, pager);
 }
