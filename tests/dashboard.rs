@@ -766,3 +766,33 @@ async fn search_takes_every_filter_of_the_api() {
     b.wait_for_text("[data-ignored]", "colour, limit").await;
     b.assert_no_console_errors().await;
 }
+
+/// A search the API refuses (best match without words) shows why next to the form, which
+/// stays to be corrected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_search_keeps_its_form() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/search").await;
+    loaded(&b, "#f-sort").await;
+    b.click(".search-form summary").await;
+    b.find("#f-sort")
+        .await
+        .select_by_value("relevance")
+        .await
+        .unwrap();
+    b.click(".search-main button").await;
+    loaded(&b, ".search-form + [role=alert]").await;
+    assert!(b.current_url().await.ends_with("/search?sort=relevance"));
+    let _ = b.console_errors().await; // the 400 itself is logged as a failed load
+    let sort = b
+        .eval("return document.getElementById('f-sort').value")
+        .await;
+    assert_eq!(sort, json!("relevance"));
+    b.set_value("#f-q", "Xinjiang officials").await;
+    b.click(".search-main button").await;
+    b.wait_for_text("[data-table=results] caption", "actions found")
+        .await;
+    assert!(b.find_all("[role=alert]").await.is_empty());
+    b.assert_no_console_errors().await;
+}

@@ -1,7 +1,7 @@
 // Search: the full-text search and the filters of GET /v1/actions, page by page. The form
 // is the URL: every search can be bookmarked, and the back button goes to the last page.
 import { actionLink, actorLink, badge, clear, day, h, humanize, num, severity, table } from '../dom.js';
-import { api, qs } from '../api.js';
+import { api, ApiError, problemBox, qs } from '../api.js';
 
 // Every parameter of GET /v1/actions but `limit` and `include_total`, which are the page's:
 // the words, the filters, then the order and the page.
@@ -16,7 +16,12 @@ export default async function search(ctx) {
   ctx.title(params.q ? `Search: ${params.q}` : 'Search');
   const [types, page] = await Promise.all([
     api('/v1/action-types', ctx),
-    api(`/v1/actions${qs({ ...params, limit: 25, include_total: true })}`, ctx),
+    // A search the API refuses (best match without words, a mistyped day) is shown with its
+    // form, to be corrected there.
+    api(`/v1/actions${qs({ ...params, limit: 25, include_total: true })}`, ctx).catch((e) => {
+      if (e instanceof ApiError && e.status === 400) return e;
+      throw e;
+    }),
   ]);
   const categories = [...new Map(types.items.map((t) => [t.category, t.category])).keys()].sort();
 
@@ -54,7 +59,7 @@ export default async function search(ctx) {
   });
 
   const next = page.next_page_token ? { ...params, page_token: page.next_page_token } : null;
-  const results = page.items.length
+  const results = page instanceof ApiError ? problemBox(page) : page.items.length
     ? h('div', { class: 'scroll' }, table(`${num(page.total)} action${page.total === 1 ? '' : 's'} found`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
       page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], humanize(a.type), day(a.announced_on), badge(a.status), severity(a.severity)] })),
       { class: 'data', 'data-table': 'results' }))
