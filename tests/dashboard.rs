@@ -796,3 +796,57 @@ async fn a_refused_search_keeps_its_form() {
     assert!(b.find_all("[role=alert]").await.is_empty());
     b.assert_no_console_errors().await;
 }
+
+/// A 500-character title without spaces wraps (or, in the chain's boxes, is cut short with
+/// an ellipsis): no page grows wider than the window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_titles_do_not_widen_the_page() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let title = "Sanktionen".repeat(50);
+    let long = post_action(
+        &s,
+        &write,
+        json!({ "title": title, "announced_on": "2020-12-01", "designations": [{ "actor": "chen-quanguo" }] }),
+    )
+    .await;
+    let id = long["id"].as_str().unwrap();
+    let paths = [
+        "/".to_string(),
+        format!("/actions/{id}"),
+        format!("/actions/{id}/chain"),
+        "/actors/chen-quanguo".to_string(),
+        "/search".to_string(),
+    ];
+    for b in [
+        Browser::desktop(&s.base).await,
+        Browser::phone(&s.base).await,
+    ] {
+        for path in &paths {
+            b.goto(path).await;
+            loaded(&b, &format!("a[href=\"/actions/{id}\"], h1 + .lede")).await;
+            assert_fits(&b).await;
+        }
+        b.assert_no_console_errors().await;
+    }
+
+    // The chain's node: its title inside its box, whole in its tooltip and name.
+    let b = Browser::desktop(&s.base).await;
+    b.goto(&format!("/actions/{id}/chain")).await;
+    loaded(&b, ".chain-graph .node").await;
+    let node = b
+        .eval(
+            "const n = document.querySelector('.chain-graph .node'), box = n.querySelector('rect').getBBox();
+             return {
+               inside: [...n.querySelectorAll('.node-title')].every(t => t.getBBox().x + t.getBBox().width <= box.x + box.width),
+               last: [...n.querySelectorAll('.node-title')].pop().textContent.slice(-1),
+               title: n.querySelector('title').textContent,
+               label: n.getAttribute('aria-label'),
+             }",
+        )
+        .await;
+    assert_eq!(node["inside"], json!(true), "{node}");
+    assert_eq!(node["last"], json!("…"), "{node}");
+    assert!(node["title"].as_str().unwrap().contains(&title));
+    assert!(node["label"].as_str().unwrap().contains(&title));
+}

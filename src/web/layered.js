@@ -45,20 +45,42 @@ export function layers(nodes, edges) {
   return dense;
 }
 
-function wrap(text, width, lines) {
-  const words = text.split(/\s+/);
-  const out = [];
-  let line = '';
-  for (const w of words) {
-    const next = line ? `${line} ${w}` : w;
-    if (next.length > width && line) {
-      out.push(line);
-      line = w;
-      if (out.length === lines) break;
-    } else line = next;
+// Node titles are measured as app.css draws them (.node-title), as well as counted: a line
+// of wide letters, or a long word, would otherwise run past its box.
+const ROOM = W - 16;
+let measure = null;
+function fits(s) {
+  if (!measure) {
+    measure = document.createElement('canvas').getContext('2d');
+    measure.font = `600 13px ${getComputedStyle(document.documentElement).fontFamily}`;
   }
-  if (out.length < lines && line) out.push(line);
-  if (out.length === lines && out.join(' ').length < text.length) out[lines - 1] = out[lines - 1].replace(/\s*\S*$/, '') + '…';
+  return measure.measureText(s).width <= ROOM;
+}
+
+function wrap(text, width, lines) {
+  const ok = (s) => s.length <= width && fits(s);
+  const out = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    let chars = [...word];
+    while (chars.length) {
+      const last = out[out.length - 1];
+      if (last !== undefined && ok(`${last} ${chars.join('')}`)) {
+        out[out.length - 1] = `${last} ${chars.join('')}`;
+        break;
+      }
+      if (out.length === lines) {
+        let cut = [...(last.includes(' ') ? last.replace(/\s*\S*$/, '') : last)];
+        while (cut.length && !ok(`${cut.join('')}…`)) cut.pop();
+        out[lines - 1] = `${cut.join('')}…`;
+        return out;
+      }
+      // A word too long for a line is cut in pieces.
+      let n = chars.length;
+      while (n > 1 && !ok(chars.slice(0, n).join(''))) n--;
+      out.push(chars.slice(0, n).join(''));
+      chars = chars.slice(n);
+    }
+  }
   return out;
 }
 
