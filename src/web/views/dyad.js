@@ -1,6 +1,6 @@
 // A dyad: its exchange over time and its summary as cards, both directions side by side.
 import { clear, day, h, num, pct, table, withTable } from '../dom.js';
-import { api, qs } from '../api.js';
+import { api, ApiError, problemBox, qs } from '../api.js';
 import { timelineChart } from '../timeline.js';
 
 const INTERVALS = ['day', 'week', 'month', 'quarter', 'year'];
@@ -14,7 +14,12 @@ export default async function dyad(ctx) {
   const path = `/v1/dyads/${encodeURIComponent(a)}/${encodeURIComponent(b)}`;
   const [summary, timeline, actorA, actorB] = await Promise.all([
     api(`${path}${qs({ from, to })}`, ctx),
-    api(`${path}/timeline${qs({ from, to, interval })}`, ctx),
+    // A window the chart refuses (from after to) leaves the rest of the page, and the
+    // problem in the chart's place.
+    api(`${path}/timeline${qs({ from, to, interval })}`, ctx).catch((e) => {
+      if (e instanceof ApiError && e.status === 400) return e;
+      throw e;
+    }),
     api(`/v1/actors/${encodeURIComponent(a)}`, ctx),
     api(`/v1/actors/${encodeURIComponent(b)}`, ctx),
   ]);
@@ -32,10 +37,6 @@ export default async function dyad(ctx) {
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
   intervalSelect.addEventListener('change', submit);
 
-  const rows = timeline.buckets.filter((x) => x.a_to_b.count || x.b_to_a.count);
-  const tbl = table(`Actions per ${interval} (buckets with none left out)`, ['Starting', names.ab, names.ba, 'Balance'],
-    rows.map((x) => [day(x.start), num(x.a_to_b.count), num(x.b_to_a.count), num(x.balance, 1)]), { class: 'data', 'data-table': 'timeline' });
-
   clear(ctx.view).append(
     h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / dyad'),
     h('h1', {}, h('a', { href: `/actors/${encodeURIComponent(actorA.code)}` }, actorA.name), ' ⇄ ', h('a', { href: `/actors/${encodeURIComponent(actorB.code)}` }, actorB.name)),
@@ -43,9 +44,16 @@ export default async function dyad(ctx) {
       h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)), ' ',
       h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
     form,
-    withTable(timelineChart(timeline, names, ctx.signal), tbl, `Timeline of ${names.ab} and ${names.ba}`),
+    timeline instanceof ApiError ? problemBox(timeline) : chart(timeline, names, ctx.signal),
     h('h2', {}, 'Summary'),
     cards(summary, names));
+}
+
+function chart(t, names, signal) {
+  const rows = t.buckets.filter((x) => x.a_to_b.count || x.b_to_a.count);
+  const tbl = table(`Actions per ${t.interval} (buckets with none left out)`, ['Starting', names.ab, names.ba, 'Balance'],
+    rows.map((x) => [day(x.start), num(x.a_to_b.count), num(x.b_to_a.count), num(x.balance, 1)]), { class: 'data', 'data-table': 'timeline' });
+  return withTable(timelineChart(t, names, signal), tbl, `Timeline of ${names.ab} and ${names.ba}`);
 }
 
 function cards(s, names) {
