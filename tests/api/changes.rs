@@ -794,3 +794,61 @@ async fn an_update_that_takes_an_action_out_of_a_filter_reaches_that_filter() {
         Some(retargeted)
     );
 }
+
+/// A purge removes an action's edges for good: its `purged` entry is followed by an
+/// `edge_removed` for each edge it made, as docs/API.md says, whether the action was live or
+/// deleted; followers of its dyad see the `purged` entry.
+#[tokio::test]
+async fn a_purge_lists_the_edges_it_removes_after_its_entry() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let first = id_of(&app.action(json!({"announced_on": "2020-07-01"})).await);
+    let answer = |day: &str| {
+        json!({"announced_on": day, "initiator": "CHN", "target": "USA",
+            "responds_to": [{"action": first, "relation": "retaliates"}]})
+    };
+    let live = id_of(&app.action(answer("2020-07-02")).await);
+    let deleted = id_of(&app.action(answer("2020-07-03")).await);
+    app.delete(&format!("/v1/actions/{deleted}"))
+        .await
+        .assert_status(204);
+    let (_, start) = drain(&app, "0", "", 100).await;
+    let (_, dyad_start) = drain(&app, "0", "&dyad=USA,CHN", 100).await;
+    for id in [&live, &deleted] {
+        app.as_admin(
+            Method::DELETE,
+            &format!("/v1/actions/{id}?purge=true"),
+            None,
+            &[],
+        )
+        .await
+        .assert_status(204);
+    }
+    let (items, _) = drain(&app, &start, "", 100).await;
+    let got: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["entity"].as_str().unwrap(),
+                i["kind"].as_str().unwrap(),
+                i["id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("action", "purged", live.as_str()),
+            ("response", "edge_removed", live.as_str()),
+            ("action", "purged", deleted.as_str()),
+            ("response", "edge_removed", deleted.as_str()),
+        ]
+    );
+    assert_eq!(items[1]["answers"], first.as_str());
+    let (by_dyad, _) = drain(&app, &dyad_start, "&dyad=USA,CHN", 100).await;
+    let kinds: Vec<&str> = by_dyad
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["purged", "purged"]);
+}
