@@ -100,6 +100,11 @@ fn rules() -> Vec<String> {
            AND NOT EXISTS (SELECT 1 FROM actions a
                            WHERE l.stored AND a.id = l.id AND a.deleted_at IS NOT NULL)"
             .into(),
+        // A concurrent change of an authority's chain commits before the check below, or
+        // waits for this import (models::actor::acts_for says why).
+        "SELECT lock_actor_chains(ARRAY(SELECT DISTINCT authority_id FROM import_lines
+                                        WHERE authority_id IS NOT NULL AND errors IS NULL))"
+            .into(),
         // Each distinct (authority, initiator) pair is walked once: materialized, since the
         // planner would push the walk below the DISTINCT, to every line (9,004 walks for
         // 10,000 lines of the bench's export).

@@ -355,6 +355,18 @@ pub async fn restore(
                     missing.join(", ")
                 )));
             }
+            // Its authority's country or parent may have changed while it was deleted (the
+            // actor change checks live actions only).
+            if let Some(authority) = &before.authority {
+                if !actor::acts_for(conn, authority.id, before.initiator.id).await? {
+                    return Err(AppError::Conflict(format!(
+                        "action {id}'s authority `{}` no longer acts for its initiator `{}` \
+                         (its country or parent changed since the action was deleted); give \
+                         the authority back its country or parent first",
+                        authority.code, before.initiator.code
+                    )));
+                }
+            }
             action::set_deleted(conn, id, false).await?;
             let (doc, after) = current(conn, &actors, id, false).await?;
             audit(

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use super::helpers::{id_of, TestApp};
+use super::helpers::{action_body, id_of, TestApp};
 
 #[tokio::test]
 async fn create_read_by_code_and_uuid() {
@@ -409,4 +409,74 @@ async fn a_country_or_parent_change_that_breaks_an_authority_is_refused() {
     app.patch("/v1/actors/psb-unit", &json!({"parent": null}))
         .await
         .assert_status(200);
+    // Changed while its action was deleted: that action cannot come back as it was.
+    let restore = app
+        .post(&format!("/v1/actions/{through}/restore"), &json!({}))
+        .await;
+    restore.assert_problem(409, None);
+    assert!(
+        restore.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("authority `psb-unit` no longer acts for its initiator `CHN`"),
+        "{}",
+        restore.text
+    );
+    app.patch("/v1/actors/psb-unit", &json!({"parent": "xinjiang-psb"}))
+        .await
+        .assert_status(200);
+    app.post(&format!("/v1/actions/{through}/restore"), &json!({}))
+        .await
+        .assert_status(200);
+}
+
+/// An action written while its authority's country is being changed is checked once that
+/// change has committed. (Both checks read committed data: the action passed against the old
+/// country while the change could not see the action, and both were stored.)
+#[tokio::test]
+async fn an_action_written_while_its_authority_changes_sees_the_change() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.with_basics().await;
+    let sql = |text: &'static str| diesel::sql_query(text);
+    let mut change = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    // What PATCH /v1/actors/xinjiang-psb holds until it commits.
+    sql("BEGIN").execute(&mut change).await.unwrap();
+    sql("SELECT id FROM actors WHERE code = 'xinjiang-psb' FOR UPDATE")
+        .execute(&mut change)
+        .await
+        .unwrap();
+    let writer = app.clone();
+    let post = tokio::spawn(async move {
+        writer
+            .post(
+                "/v1/actions",
+                &action_body(json!({"initiator": "CHN", "target": "USA",
+                    "authority": "xinjiang-psb"})),
+            )
+            .await
+    });
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut watch = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    while !post.is_finished() {
+        let waiting: Waiting = sql("SELECT count(*) AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'")
+        .get_result(&mut watch)
+        .await
+        .unwrap();
+        if waiting.n > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    sql("UPDATE actors SET country = 'USA' WHERE code = 'xinjiang-psb'")
+        .execute(&mut change)
+        .await
+        .unwrap();
+    sql("COMMIT").execute(&mut change).await.unwrap();
+    post.await.unwrap().assert_problem(422, Some("authority"));
 }

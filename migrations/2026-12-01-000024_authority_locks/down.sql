@@ -1,0 +1,1 @@
+DROP FUNCTION lock_actor_chains(uuid[]);
