@@ -615,7 +615,7 @@ pub fn url_ok(url: &str) -> bool {
 /// browsers follow (a host such as `a%zz.org` or a port of 99999 opens nowhere). The one rule
 /// for the API and the importers.
 pub fn url_fault(url: &str) -> Option<String> {
-    if url.len() > MAX_URL_LEN {
+    if url.chars().count() > MAX_URL_LEN {
         return Some(format!("it has more than {MAX_URL_LEN} characters"));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {

@@ -95,7 +95,7 @@ pub async fn create(
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
             }
-            let plan = plan(conn, &types, &input, None, &faults).await?;
+            let plan = plan(conn, &types, &input, None, &HashSet::new(), &faults).await?;
             let history = initial_history(&input, &plan.write)?;
             action::insert(conn, id, &plan.write).await?;
             let (designations, sources, responses) = list_rows(id, &plan);
@@ -172,8 +172,12 @@ pub async fn update(
                 patch.sources.is_some(),
                 patch.responds_to.is_some(),
             );
+            // A URL stored before the rule tightened stays acceptable on its own action:
+            // a PATCH is judged on what it brings, not on what was let in before.
+            let stored_urls: HashSet<String> =
+                current.sources.iter().map(|s| s.url.clone()).collect();
             let input = apply_patch(&types, current, patch);
-            let plan = plan(conn, &types, &input, Some(id), &faults).await?;
+            let plan = plan(conn, &types, &input, Some(id), &stored_urls, &faults).await?;
 
             let mut errors = Vec::new();
             let new_status = input.status;
@@ -509,9 +513,10 @@ async fn plan(
     types: &ActionTypes,
     input: &NewAction,
     existing: Option<Uuid>,
+    stored_urls: &HashSet<String>,
     faults: &[FieldError],
 ) -> AppResult<Plan> {
-    let mut errors = check_static(input);
+    let mut errors = check_static_keeping(input, stored_urls);
     if !over_limit(input).is_empty() {
         // Looking up thousands of codes would cost what the limits are there to bound.
         return Err(AppError::invalid(merge(faults, errors)));
@@ -660,6 +665,11 @@ fn over_limit(input: &NewAction) -> Vec<FieldError> {
 }
 
 pub(crate) fn check_static(input: &NewAction) -> Vec<FieldError> {
+    check_static_keeping(input, &HashSet::new())
+}
+
+/// `check_static`, with the source URLs the action already has exempt from the URL rule.
+fn check_static_keeping(input: &NewAction, stored_urls: &HashSet<String>) -> Vec<FieldError> {
     let mut errors = over_limit(input);
     // An over-long list is reported by its count alone: its items are not checked one by one.
     let within = |field: &str| !errors.iter().any(|e: &FieldError| e.field == field);
@@ -733,7 +743,9 @@ pub(crate) fn check_static(input: &NewAction) -> Vec<FieldError> {
         &[]
     };
     for (i, s) in sources.iter().enumerate() {
-        check_url(&mut errors, &format!("sources[{i}].url"), &s.url);
+        if !stored_urls.contains(&s.url) {
+            check_url(&mut errors, &format!("sources[{i}].url"), &s.url);
+        }
         if !urls.insert(s.url.as_str()) {
             errors.push(FieldError::new(
                 format!("sources[{i}].url"),

@@ -332,6 +332,43 @@ async fn a_source_url_no_browser_can_read_is_refused() {
     }
 }
 
+/// A URL stored before the rule tightened does not lock its action: a PATCH that keeps it
+/// is judged on what it brings. A new URL of that kind is still refused.
+#[tokio::test]
+async fn a_source_url_stored_before_the_rule_does_not_lock_its_action() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = id_of(
+        &app.action(json!({"sources": [{"url": "https://example.org/old"}]}))
+            .await,
+    );
+    let mut db = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    diesel::sql_query(
+        "UPDATE sources SET url = 'http://a:99999/' WHERE url = 'https://example.org/old'",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let path = format!("/v1/actions/{action}");
+    assert_eq!(
+        app.get(&path).await.body["sources"][0]["url"],
+        "http://a:99999/"
+    );
+    app.patch(&path, &json!({"title": "Edited"}))
+        .await
+        .assert_status(200);
+    app.patch(
+        &path,
+        &json!({"sources": [{"url": "http://a:99999/"}, {"url": "https://example.org/new"}]}),
+    )
+    .await
+    .assert_status(200);
+    app.patch(&path, &json!({"sources": [{"url": "http://b:99999/"}]}))
+        .await
+        .assert_problem(422, Some("sources[0].url"));
+}
+
 #[tokio::test]
 async fn database_gone_is_a_fast_503_with_retry_after() {
     let app = TestApp::spawn().await;
