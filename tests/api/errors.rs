@@ -315,7 +315,22 @@ async fn a_source_url_no_browser_can_read_is_refused() {
         resp.assert_problem(422, Some("sources[0].url"));
         assert!(resp.text.contains(why), "{url}: {}", resp.text);
     }
+    // The bound counts characters, not bytes.
+    let long = |n: usize| format!("https://example.org/{}", "ж".repeat(n - 20));
+    let resp = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"sources": [{"url": long(2001)}]})),
+        )
+        .await;
+    resp.assert_problem(422, Some("sources[0].url"));
+    assert!(
+        resp.text.contains("more than 2000 characters"),
+        "{}",
+        resp.text
+    );
     for url in [
+        long(2000).as_str(),
         "https://example.org/a?b=c#d",
         "https://münchen.de/",
         "http://[2001:db8::1]:8080/x",
