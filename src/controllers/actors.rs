@@ -58,7 +58,7 @@ pub async fn list(
     let (rows, parents) = state
         .read(&req, async |conn| {
             if let Some(country) = &params.country {
-                let found = actor::refs_by_codes(conn, &[country]).await?;
+                let found = actor::refs_by_codes_with_deleted(conn, &[country]).await?;
                 if !found.iter().any(|a| a.kind == "state") {
                     return Err(AppError::bad_param(
                         "country",

@@ -275,6 +275,19 @@ async fn filters_still_name_a_deleted_actor() {
     let live = app.get("/v1/actions?dyad=follow-me,CHN").await;
     live.assert_status(200);
     assert_eq!(live.body["items"], json!([]));
+    // A deleted state's bodies too (the state can go only after them).
+    app.actor(json!({"code": "ZZB", "name": "Gone", "kind": "state"}))
+        .await;
+    app.actor(
+        json!({"code": "zz-body", "name": "Body", "kind": "government_body",
+        "country": "ZZB"}),
+    )
+    .await;
+    app.delete("/v1/actors/zz-body").await.assert_status(204);
+    app.delete("/v1/actors/ZZB").await.assert_status(204);
+    let bodies = app.get("/v1/actors?country=ZZB&show_deleted=true").await;
+    bodies.assert_status(200);
+    assert_eq!(bodies.body["items"][0]["code"], "zz-body");
     let export = app
         .get("/v1/actions/export?initiator=follow-me&show_deleted=true")
         .await;
