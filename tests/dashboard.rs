@@ -705,6 +705,71 @@ async fn the_timeline_draws_years_before_100_as_they_are() {
     b.assert_no_console_errors().await;
 }
 
+/// A dyad whose first action is in the year 50 spans more than 10,000 months: its page, with
+/// no interval asked, shows the chart by the quarter the API chose (it asked for months and
+/// showed only the refusal), and keeps the interval unasked until the reader picks one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dyad_spanning_millennia_shows_its_chart_by_the_interval_that_fits() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    post_action(
+        &s,
+        &write,
+        json!({ "title": "An ancient action", "announced_on": "0050-03-15" }),
+    )
+    .await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/CHN/USA").await;
+    loaded(&b, ".plot .u-over").await;
+    assert_eq!(
+        b.eval("return document.getElementById('interval').value")
+            .await,
+        json!("quarter")
+    );
+    assert!(b.find_all(".problem").await.is_empty());
+    b.eval("document.getElementById('interval').value = 'year'; document.getElementById('interval').dispatchEvent(new Event('change'))")
+        .await;
+    for _ in 0..100 {
+        if b.current_url()
+            .await
+            .ends_with("/dyads/CHN/USA?interval=year")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b
+        .current_url()
+        .await
+        .ends_with("/dyads/CHN/USA?interval=year"));
+    loaded(&b, ".plot .u-over").await;
+    let caption =
+        "return document.querySelector('table[data-table=timeline] caption')?.textContent";
+    for _ in 0..100 {
+        if b.eval(caption)
+            .await
+            .as_str()
+            .is_some_and(|c| c.starts_with("Actions per year"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = b.eval(caption).await;
+    assert!(
+        shown
+            .as_str()
+            .is_some_and(|c| c.starts_with("Actions per year")),
+        "{shown}"
+    );
+    assert_eq!(
+        b.eval("return document.getElementById('interval').value")
+            .await,
+        json!("year")
+    );
+    b.assert_no_console_errors().await;
+}
+
 /// A malformed percent escape in a page's address is a page that does not exist, said as
 /// such, not a blank page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

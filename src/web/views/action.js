@@ -76,11 +76,12 @@ function statusLine(items) {
   return h('div', {}, line, h('ol', { class: 'statuses' }, items.map((s) => h('li', {},
     badge(s.status), ` ${day(s.on)}`, s.note ? [' — ', h('bdi', {}, s.note)] : '',
     httpUrl(s.source_url) ? [' ', h('a', { href: s.source_url, rel: 'noopener noreferrer nofollow', target: '_blank' }, 'source')]
-      : s.source_url ? ` (source: ${s.source_url})` : ''))));
+      : s.source_url ? [' (source: ', h('span', { class: 'url' }, s.source_url), ')'] : ''))));
 }
 
-/** The URL if it is an http(s) one the browser can open, else null: the API keeps some
- * that the browser's parser refuses (`https://a%zz.org/`), and those are shown as text. */
+/** The URL if it is an http(s) one the browser can open, else null: a database filled
+ * before the API refused them may hold some the browser's parser refuses
+ * (`https://a%zz.org/`), and those are shown as text. */
 function httpUrl(url) {
   try {
     const u = new URL(url);

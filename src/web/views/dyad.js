@@ -9,14 +9,16 @@ export default async function dyad(ctx) {
   const [a, b] = ctx.params;
   const from = ctx.query.get('from') || '';
   const to = ctx.query.get('to') || '';
-  const interval = INTERVALS.includes(ctx.query.get('interval')) ? ctx.query.get('interval') : 'month';
+  // Unasked, the API picks the interval (months, or longer where a dyad spans more than
+  // 10,000 of them) and says which.
+  const asked = INTERVALS.includes(ctx.query.get('interval')) ? ctx.query.get('interval') : '';
   ctx.title(`${a} ⇄ ${b}`);
   const path = `/v1/dyads/${encodeURIComponent(a)}/${encodeURIComponent(b)}`;
   const [summary, timeline, actorA, actorB] = await Promise.all([
     api(`${path}${qs({ from, to })}`, ctx),
     // A window the chart refuses (from after to) leaves the rest of the page, and the
     // problem in the chart's place.
-    api(`${path}/timeline${qs({ from, to, interval })}`, ctx).catch((e) => {
+    api(`${path}/timeline${qs({ from, to, interval: asked })}`, ctx).catch((e) => {
       if (e instanceof ApiError && e.status === 400) return e;
       throw e;
     }),
@@ -24,6 +26,7 @@ export default async function dyad(ctx) {
     api(`/v1/actors/${encodeURIComponent(b)}`, ctx),
   ]);
   const names = { ab: `${summary.a} → ${summary.b}`, ba: `${summary.b} → ${summary.a}` };
+  const interval = timeline instanceof ApiError ? asked || 'month' : timeline.interval;
 
   const fromInput = h('input', { type: 'date', id: 'from', value: from });
   const toInput = h('input', { type: 'date', id: 'to', value: to });
@@ -33,7 +36,8 @@ export default async function dyad(ctx) {
     h('label', { for: 'to' }, 'To'), toInput,
     h('label', { for: 'interval' }, 'Per'), intervalSelect,
     h('button', { type: 'submit' }, 'Show'));
-  const submit = () => ctx.go({ from: fromInput.value, to: toInput.value, interval: intervalSelect.value === 'month' ? '' : intervalSelect.value });
+  // The interval stays unasked until the reader picks another.
+  const submit = () => ctx.go({ from: fromInput.value, to: toInput.value, interval: !asked && intervalSelect.value === interval ? '' : intervalSelect.value });
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
   intervalSelect.addEventListener('change', submit);
 
