@@ -292,13 +292,16 @@ impl From<DieselError> for AppError {
             DieselError::DatabaseError(kind, info) => {
                 let constraint = info.constraint_name().unwrap_or("");
                 match kind {
-                    DatabaseErrorKind::UniqueViolation => match unique_field(constraint) {
-                        Some(field) => AppError::Taken {
-                            field: field.into(),
-                            message: constraint_message(constraint, info.message()),
-                        },
-                        None => AppError::Conflict(constraint_message(constraint, info.message())),
-                    },
+                    DatabaseErrorKind::UniqueViolation => {
+                        let message = constraint_message(constraint, info.message());
+                        match unique_field(constraint) {
+                            Some(field) => AppError::Taken {
+                                field: field.into(),
+                                message,
+                            },
+                            None => AppError::Conflict(message),
+                        }
+                    }
                     DatabaseErrorKind::ForeignKeyViolation => {
                         AppError::Conflict(constraint_message(constraint, info.message()))
                     }

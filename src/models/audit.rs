@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use crate::schema::audit_log;
 
+// The table's CHECK constraints (migrations 000004 and 000014) hold the same two lists, as
+// the database's own guard.
 crate::models::enums::text_enum! {
-    /// What an audit entry is about. The table's CHECK constraint (migrations 000004 and
-    /// 000014) holds the same list, as the database's own guard.
+    /// What an audit entry is about.
     AuditEntity {
         Actor => "actor",
         Action => "action",
@@ -20,8 +21,7 @@ crate::models::enums::text_enum! {
 }
 
 crate::models::enums::text_enum! {
-    /// What was done. The table's CHECK constraint (migrations 000004 and 000014) holds
-    /// the same list, as the database's own guard.
+    /// What was done.
     AuditOperation {
         Create => "create",
         Update => "update",
