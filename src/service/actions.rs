@@ -95,7 +95,7 @@ pub async fn create(
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
             }
-            let plan = plan(conn, &types, &input, None, &HashSet::new(), &faults).await?;
+            let plan = plan(conn, &types, &input, None, &Kept::default(), &faults).await?;
             let history = initial_history(&input, &plan.write)?;
             action::insert(conn, id, &plan.write).await?;
             let (designations, sources, responses) = list_rows(id, &plan);
@@ -172,12 +172,12 @@ pub async fn update(
                 patch.sources.is_some(),
                 patch.responds_to.is_some(),
             );
-            // A URL stored before the rule tightened stays acceptable on its own action:
-            // a PATCH is judged on what it brings, not on what was let in before.
-            let stored_urls: HashSet<String> =
-                current.sources.iter().map(|s| s.url.clone()).collect();
+            let kept = Kept {
+                source_urls: current.sources.iter().map(|s| s.url.clone()).collect(),
+                responds_to: !replace_responses,
+            };
             let input = apply_patch(&types, current, patch);
-            let plan = plan(conn, &types, &input, Some(id), &stored_urls, &faults).await?;
+            let plan = plan(conn, &types, &input, Some(id), &kept, &faults).await?;
 
             let mut errors = Vec::new();
             let new_status = input.status;
@@ -506,6 +506,17 @@ fn apply_patch(types: &ActionTypes, current: Action, p: ActionPatch) -> NewActio
     }
 }
 
+/// What an update keeps of the stored action. Its checks are about what the client sends:
+/// a value kept is not what a failure is blamed on.
+#[derive(Default)]
+struct Kept {
+    /// Source URLs stored before the URL rule tightened stay acceptable on their action.
+    source_urls: HashSet<String>,
+    /// The answers are the stored ones: an answer dated after the action is the new date's
+    /// fault, named `announced_on`.
+    responds_to: bool,
+}
+
 /// Every check of an action, reporting all failures at once, with `faults` (the fields of
 /// the body that could not be read; see `validation`).
 async fn plan(
@@ -513,10 +524,10 @@ async fn plan(
     types: &ActionTypes,
     input: &NewAction,
     existing: Option<Uuid>,
-    stored_urls: &HashSet<String>,
+    kept: &Kept,
     faults: &[FieldError],
 ) -> AppResult<Plan> {
-    let mut errors = check_static_keeping(input, stored_urls);
+    let mut errors = check_static_keeping(input, &kept.source_urls);
     if !over_limit(input).is_empty() {
         // Looking up thousands of codes would cost what the limits are there to bound.
         return Err(AppError::invalid(merge(faults, errors)));
@@ -567,6 +578,16 @@ async fn plan(
                     field,
                     format!("no action with id {}", r.action),
                 )),
+                Some(date) if *date > latest_self && kept.responds_to => {
+                    errors.push(FieldError::new(
+                        "announced_on",
+                        format!(
+                            "this action responds to action {}, announced on {date}, so it \
+                             cannot be dated before that",
+                            r.action
+                        ),
+                    ))
+                }
                 Some(date) if *date > latest_self => errors.push(FieldError::new(
                     field,
                     format!(

@@ -169,16 +169,27 @@ async fn answers_to_later_actions_self_edges_and_cycles_are_refused() {
     assert_eq!(a_now.body["responds_to"], json!([]));
 
     // Moving an answered action after its answer is refused; so is moving an answer before
-    // what it answers.
+    // what it answers. Either way the date the client sent is what is named; an answer the
+    // client sends with the date is named itself.
     app.patch(
         &format!("/v1/actions/{a_id}"),
         &json!({"announced_on": "2020-09-02"}),
     )
     .await
     .assert_problem(422, Some("announced_on"));
+    let moved = app
+        .patch(
+            &format!("/v1/actions/{c_id}"),
+            &json!({"announced_on": "2020-08-31"}),
+        )
+        .await;
+    moved.assert_problem(422, Some("announced_on"));
+    assert_eq!(moved.error_fields(), ["announced_on"], "{}", moved.text);
+    assert!(moved.text.contains(&b_id), "{}", moved.text);
     app.patch(
         &format!("/v1/actions/{c_id}"),
-        &json!({"announced_on": "2020-08-31"}),
+        &json!({"announced_on": "2020-08-31",
+            "responds_to": [{"action": b_id, "relation": "escalates"}]}),
     )
     .await
     .assert_problem(422, Some("responds_to[0].action"));
