@@ -222,7 +222,10 @@ async fn dyad_member(
     if !kind.is_dyad_member() {
         return Err(AppError::bad_param(
             field,
-            format!("`{code}` is a {kind}; dyads are between states or IGOs"),
+            format!(
+                "`{code}` is a {kind}; actions are between states or IGOs, and so are these \
+                 figures (the measures that name a {kind}: GET /v1/actors/{code}/designations)"
+            ),
         ));
     }
     Ok((actor.id, actor.code))

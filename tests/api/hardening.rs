@@ -593,9 +593,15 @@ async fn smaller_contract_breaks_are_fixed() {
     app.get("/v1/dyads/USA/USA/timeline")
         .await
         .assert_problem(400, Some("b"));
-    app.get("/v1/dyads/USA/chen-quanguo")
-        .await
-        .assert_problem(400, Some("b"));
+    let person = app.get("/v1/dyads/USA/chen-quanguo").await;
+    person.assert_problem(400, Some("b"));
+    assert!(
+        person
+            .text
+            .contains("GET /v1/actors/chen-quanguo/designations"),
+        "says where a person's measures are: {}",
+        person.text
+    );
     app.get("/v1/dyads/xinjiang-psb/USA")
         .await
         .assert_problem(400, Some("a"));
