@@ -506,6 +506,19 @@ pub async fn dates(
         .await
 }
 
+/// Which of `ids` are deleted actions.
+pub async fn deleted_among(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    actions::table
+        .filter(actions::id.eq_any(ids))
+        .filter(actions::deleted_at.is_not_null())
+        .select(actions::id)
+        .load(conn)
+        .await
+}
+
 /// Actions that answer `id`, with their dates; deleted ones only with `include_deleted`.
 pub async fn answered_by(
     conn: &mut AsyncPgConnection,

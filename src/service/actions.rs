@@ -562,6 +562,12 @@ async fn plan(
         .into_iter()
         .map(|(id, date, _)| (id, date))
         .collect();
+    let missing: Vec<Uuid> = targets
+        .iter()
+        .copied()
+        .filter(|t| !dates.contains_key(t))
+        .collect();
+    let deleted = action::deleted_among(conn, &missing).await?;
     let mut answered = HashSet::new();
     for (i, r) in input.responds_to.iter().enumerate() {
         let field = format!("responds_to[{i}].action");
@@ -574,6 +580,13 @@ async fn plan(
             ));
         } else {
             match dates.get(&r.action) {
+                None if deleted.contains(&r.action) => errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "action {} is deleted; restore it first, or answer another",
+                        r.action
+                    ),
+                )),
                 None => errors.push(FieldError::new(
                     field,
                     format!("no action with id {}", r.action),

@@ -45,14 +45,19 @@ async fn deleted_actions_hide_and_come_back() {
     app.delete(&format!("/v1/actions/{answer}"))
         .await
         .assert_problem(404, None);
-    // A deleted action cannot be answered.
-    app.post(
-        "/v1/actions",
-        &super::helpers::action_body(json!({"announced_on": "2020-08-01",
-            "responds_to": [{"action": answer, "relation": "escalates"}]})),
-    )
-    .await
-    .assert_problem(422, Some("responds_to[0].action"));
+    // A deleted action cannot be answered, and the refusal says it is deleted.
+    let refused = app
+        .post(
+            "/v1/actions",
+            &super::helpers::action_body(json!({"announced_on": "2020-08-01",
+                "responds_to": [{"action": answer, "relation": "escalates"}]})),
+        )
+        .await;
+    refused.assert_problem(422, Some("responds_to[0].action"));
+    assert_eq!(
+        refused.body["errors"][0]["message"],
+        format!("action {answer} is deleted; restore it first, or answer another")
+    );
 
     // The trigger can now be deleted (its only answer is gone), but not purged: a deleted
     // action still answers it.
