@@ -370,9 +370,11 @@ struct BucketRow {
 }
 
 #[derive(QueryableByName)]
-struct FirstDay {
+struct Span {
     #[diesel(sql_type = Nullable<Date>)]
     first: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    last: Option<NaiveDate>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -382,25 +384,36 @@ pub async fn timeline(
     b: (Uuid, String),
     interval: Option<Interval>,
     from: Option<NaiveDate>,
-    to: NaiveDate,
+    to: Option<NaiveDate>,
 ) -> AppResult<Timeline> {
-    // Without `from`, the timeline starts with the dyad's first action.
-    let start = match from {
-        Some(f) => Some(f),
-        None => {
-            let row: FirstDay = diesel::sql_query(
-                "SELECT min(announced_on) AS first FROM actions WHERE deleted_at IS NULL \
-                 AND ((initiator_id = $1 AND target_id = $2) \
-                      OR (initiator_id = $2 AND target_id = $1))",
+    // Without `from`, the timeline starts with the dyad's first action; without `to`, it
+    // ends today or with the dyad's last action if that is later (dated ahead, as the
+    // summary counts it), and never before `from`.
+    let span = match (from, to) {
+        (Some(_), Some(_)) => Span {
+            first: None,
+            last: None,
+        },
+        _ => {
+            diesel::sql_query(
+                "SELECT min(announced_on) AS first, max(announced_on) AS last FROM actions \
+                 WHERE deleted_at IS NULL \
+                   AND ((initiator_id = $1 AND target_id = $2) \
+                        OR (initiator_id = $2 AND target_id = $1))",
             )
             .bind::<SqlUuid, _>(a.0)
             .bind::<SqlUuid, _>(b.0)
             .get_result(conn)
-            .await?;
-            row.first
+            .await?
         }
     };
-    let start = start.filter(|s| *s <= to);
+    let to = to.unwrap_or_else(|| {
+        let today = chrono::Utc::now().date_naive();
+        today
+            .max(span.last.unwrap_or(today))
+            .max(from.unwrap_or(today))
+    });
+    let start = from.or(span.first).filter(|s| *s <= to);
     // Unasked, months; a dyad that spans too many of them (its first action in year 1, say)
     // gets quarters or years rather than a 400 for a request that chose nothing.
     let interval = interval.unwrap_or_else(|| {

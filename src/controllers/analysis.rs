@@ -258,7 +258,7 @@ pub struct TimelineParams {
     /// First day (default: the dyad's first action).
     #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
     pub from: Option<Day>,
-    /// Last day (default: today, UTC).
+    /// Last day (default: today, UTC, or the dyad's last action or `from` if later).
     #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
     pub to: Option<Day>,
 }
@@ -288,13 +288,6 @@ pub async fn timeline(
         to: params.to,
     };
     let (from, to) = window(&window_params)?;
-    let to = to.unwrap_or_else(|| Utc::now().date_naive());
-    if let Some(f) = from.filter(|f| *f > to) {
-        return Err(AppError::bad_param(
-            "from",
-            format!("{f} is after to ({to})"),
-        ));
-    }
     let interval = params.interval;
     let timeline = state
         .read(&req, async |conn| {

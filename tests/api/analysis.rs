@@ -529,6 +529,28 @@ async fn timeline_fills_empty_buckets_and_accumulates_the_balance() {
     app.get("/v1/dyads/XXX/CHN/timeline")
         .await
         .assert_problem(404, None);
+    // Without `to`: today, or later where the dyad or `from` goes later (the summary counts
+    // an action dated ahead; the chart used to leave it out, and a future `from` was a 400
+    // about a `to` never sent).
+    app.action(json!({"announced_on": "2999-05-01"})).await;
+    let ahead = app
+        .get("/v1/dyads/USA/CHN/timeline?interval=year&from=2998-01-01")
+        .await;
+    ahead.assert_status(200);
+    assert_eq!(ahead.body["to"], "2999-05-01");
+    let years: Vec<i64> = ahead.body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["a_to_b"]["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(years, [0, 1]);
+    let summary = app.get("/v1/dyads/USA/CHN?from=2998-01-01").await;
+    assert_eq!(summary.body["a_to_b"]["count"], 1);
+    let later = app.get("/v1/dyads/USA/GBR/timeline?from=3100-01-01").await;
+    later.assert_status(200);
+    assert_eq!(later.body["to"], "3100-01-01");
+    assert_eq!(later.body["buckets"].as_array().unwrap().len(), 1);
 }
 
 /// At most 10,000 buckets, counted exactly: 10,000 days, months or years are answered, one
