@@ -16,7 +16,7 @@ export default async function dyad(ctx) {
   const path = `/v1/dyads/${encodeURIComponent(a)}/${encodeURIComponent(b)}`;
   const [summary, timeline, actorA, actorB] = await Promise.all([
     api(`${path}${qs({ from, to })}`, ctx),
-    // A window the chart refuses (from after to) leaves the rest of the page, and the
+    // A window the chart refuses (more than 10,000 buckets) leaves the rest of the page, and the
     // problem in the chart's place.
     api(`${path}/timeline${qs({ from, to, interval: asked })}`, ctx).catch((e) => {
       if (e instanceof ApiError && e.status === 400) return e;
