@@ -540,9 +540,14 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             }
         }
         KeysCommand::Revoke { key } => {
-            let revoked = keys::revoke(&mut conn, &Caller::cli(), &key)
-                .await
-                .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
+            let revoked = keys::revoke(
+                &mut conn,
+                &Caller::cli(),
+                &key,
+                riposte::service::anything(),
+            )
+            .await
+            .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
             eprintln!("revoked key {} ({})", revoked.id, revoked.name);
         }
     }

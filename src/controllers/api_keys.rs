@@ -113,18 +113,20 @@ pub async fn get(
 
 /// Revokes a key: it is refused from the next request on. Admin only.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api keys",
-    params(("id" = Uuid, Path, description = "The key's id")),
+    params(("id" = Uuid, Path, description = "The key's id"), super::IfMatch),
     responses(
         (status = 200, description = "The revoked key", body = ApiKey),
         (status = 404, response = crate::openapi::NotFound)))]
 #[delete("/v1/api-keys/{id}")]
 pub async fn revoke(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(caller): Admin,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
+    let expect = crate::conditional::expect_match(&req, state.config.require_if_match);
     let mut conn = state.conn().await?;
-    let key = service::revoke(&mut conn, &caller, &id.to_string()).await?;
+    let key = service::revoke(&mut conn, &caller, &id.to_string(), expect).await?;
     Ok(HttpResponse::Ok().json(key))
 }

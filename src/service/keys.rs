@@ -57,7 +57,12 @@ pub async fn create(
 }
 
 /// Revokes by id or printed prefix; revoking twice is harmless.
-pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, key: &str) -> AppResult<ApiKey> {
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    key: &str,
+    expect: super::Expect<ApiKey>,
+) -> AppResult<ApiKey> {
     let caller = caller.clone();
     let key = key.to_string();
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -71,10 +76,11 @@ pub async fn revoke(conn: &mut AsyncPgConnection, caller: &Caller, key: &str) ->
                 )))
             }
         };
-        if row.revoked_at.is_some() {
-            return ApiKey::from_row(row);
-        }
         let before = ApiKey::from_row(row.clone())?;
+        expect(&before)?;
+        if row.revoked_at.is_some() {
+            return Ok(before);
+        }
         let after = ApiKey::from_row(api_key::revoke(conn, row.id).await?)?;
         audit(
             conn,

@@ -579,6 +579,33 @@ async fn if_match_can_be_required() {
     )
     .await
     .assert_status(204);
+    // Revoking a key too, the one DELETE that locks a client out.
+    let key = app
+        .as_admin(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": "ci", "scope": "read"})),
+            &[],
+        )
+        .await;
+    let path = format!("/v1/api-keys/{}", key.body["id"].as_str().unwrap());
+    app.as_admin(Method::DELETE, &path, None, &[])
+        .await
+        .assert_problem(428, None);
+    app.as_admin(Method::DELETE, &path, None, &[("if-match", "\"stale\"")])
+        .await
+        .assert_problem(412, None);
+    let etag = app
+        .as_admin(Method::GET, &path, None, &[])
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let revoked = app
+        .as_admin(Method::DELETE, &path, None, &[("if-match", &etag)])
+        .await;
+    revoked.assert_status(200);
+    assert!(revoked.body["revoked_at"].is_string());
 }
 
 #[tokio::test]
