@@ -10,7 +10,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -111,6 +111,7 @@ pub struct KeyInfo {
     pub id: Uuid,
     pub name: String,
     pub scope: Scope,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Who is calling: an API key or nobody, plus the request id for the audit log.
@@ -184,17 +185,8 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> 
     let row: ApiKeyRow = api_key::find_by_hash(&mut conn, &hash(secret))
         .await?
         .ok_or_else(|| unauthorized("unknown API key"))?;
-    if let Some(at) = row.revoked_at {
-        return Err(unauthorized(&format!(
-            "the API key `{}` was revoked at {at}",
-            row.prefix
-        )));
-    }
-    if let Some(at) = row.expires_at.filter(|at| *at <= Utc::now()) {
-        return Err(unauthorized(&format!(
-            "the API key `{}` expired at {at}",
-            row.prefix
-        )));
+    if let Some(refused) = refusal(&row) {
+        return Err(refused);
     }
     let stale = row
         .last_used_at
@@ -206,7 +198,30 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> 
         id: row.id,
         scope: parse_stored(&row.scope)?,
         name: row.name,
+        expires_at: row.expires_at,
     })
+}
+
+/// Why a stored key is refused now, if it is: revoked, or past its expiry.
+fn refusal(row: &ApiKeyRow) -> Option<AppError> {
+    if let Some(at) = row.revoked_at {
+        return Some(unauthorized(&format!(
+            "the API key `{}` was revoked at {at}",
+            row.prefix
+        )));
+    }
+    row.expires_at
+        .filter(|at| *at <= Utc::now())
+        .map(|at| unauthorized(&format!("the API key `{}` expired at {at}", row.prefix)))
+}
+
+/// Whether the key `id` is still in force, for a response that outlives the request that
+/// presented it (the event stream).
+pub async fn still_in_force(state: &AppState, id: Uuid) -> AppResult<bool> {
+    let mut conn = state.conn().await?;
+    Ok(api_key::find(&mut conn, id)
+        .await?
+        .is_some_and(|row| refusal(&row).is_none()))
 }
 
 /// What a request's `Authorization` header holds.

@@ -139,7 +139,9 @@ pub async fn list(
 /// The change feed as Server-Sent Events: every entry (`event: change`, `id:` its cursor,
 /// `data:` the entry as in `GET /v1/changes`) from `after`, `Last-Event-ID` or now, then
 /// live. A comment line every 15 s keeps the connection open. A client that falls too far
-/// behind gets `event: dropped` with the cursor to resume from, and the stream ends.
+/// behind gets `event: dropped` with the cursor to resume from, and the stream ends. Where
+/// reads need a key, the stream ends when the key expires, or within about a heartbeat of its
+/// revocation.
 #[utoipa::path(get, path = "/v1/events", tag = "changes", params(super::Unpaged<ChangeParams>,
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
     responses((status = 200, description = "A stream of `text/event-stream` events",
@@ -148,7 +150,7 @@ pub async fn list(
 pub async fn events(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _reader: Reader,
+    Reader(caller): Reader,
 ) -> AppResult<HttpResponse> {
     let params: ChangeParams = crate::extract::parse_query_offering(
         req.query_string(),
@@ -196,6 +198,15 @@ pub async fn events(
         shutdown: state.shutdown.subscribe(),
         live_sent: false,
         ended: false,
+        // Where reads are public, a key opens nothing a stream needs watching for.
+        key: caller
+            .key
+            .filter(|_| !state.config.public_read)
+            .map(|key| WatchedKey {
+                id: key.id,
+                expires_at: key.expires_at,
+                checked: std::time::Instant::now(),
+            }),
         _connected: state.metrics.event_client(),
     };
     Ok(HttpResponse::Ok()
@@ -220,8 +231,37 @@ struct Stream {
     /// A live event was sent: falling behind from now on is the client's doing.
     live_sent: bool,
     ended: bool,
+    /// The key the stream was opened with, where reads need one.
+    key: Option<WatchedKey>,
     /// Counts this client in `riposte_events_clients` until the stream is dropped.
     _connected: crate::metrics::EventClient,
+}
+
+struct WatchedKey {
+    id: uuid::Uuid,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    checked: std::time::Instant,
+}
+
+/// Whether the stream's key still holds. A stream outlives the request whose key opened it:
+/// it ends at the key's expiry, and within about a heartbeat interval of its revocation (the
+/// key is looked up again before a chunk when half an interval has passed since the last
+/// look: every heartbeat, and at most twice an interval however busy the stream).
+async fn key_holds(s: &mut Stream) -> bool {
+    let Some(key) = &mut s.key else {
+        return true;
+    };
+    if key.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        return false;
+    }
+    if key.checked.elapsed() < s.state.config.heartbeat / 2 {
+        return true;
+    }
+    key.checked = std::time::Instant::now();
+    // The database out of reach says nothing about the key: asked again next time.
+    crate::auth::still_in_force(&s.state, key.id)
+        .await
+        .unwrap_or(true)
 }
 
 fn event(seq: i64, json: &str) -> String {
@@ -231,7 +271,7 @@ fn event(seq: i64, json: &str) -> String {
 type Chunk = Result<web::Bytes, actix_web::Error>;
 
 async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
-    if s.ended || *s.shutdown.borrow() {
+    if s.ended || *s.shutdown.borrow() || !key_holds(&mut s).await {
         return None;
     }
     if s.catching_up {

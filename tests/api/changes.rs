@@ -852,3 +852,61 @@ async fn a_purge_lists_the_edges_it_removes_after_its_entry() {
         .collect();
     assert_eq!(kinds, ["purged", "purged"]);
 }
+
+/// Where reads need a key, an event stream ends when its key is revoked or expires: it
+/// outlives the request that presented the key, and kept delivering every change to a
+/// revoked key for as long as the client stayed connected.
+#[tokio::test]
+async fn an_event_stream_ends_when_its_key_is_revoked_or_expires() {
+    let app = TestApp::spawn_with(riposte::state::Config {
+        rate_limits: Default::default(),
+        public_read: false,
+        heartbeat: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let key = async |body: Value| {
+        let made = app
+            .as_admin(Method::POST, "/v1/api-keys", Some(&body), &[])
+            .await;
+        made.assert_status(201);
+        (
+            made.body["id"].as_str().unwrap().to_string(),
+            made.body["secret"].as_str().unwrap().to_string(),
+        )
+    };
+    let open = async |secret: String| {
+        let resp = app
+            .client
+            .get(format!("{}/v1/events", app.base))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp
+    };
+    // Read to the end; an end that never comes is a failure, not a hang.
+    let ends = async |mut resp: reqwest::Response| {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(_)) = resp.chunk().await {}
+        })
+        .await
+        .is_ok()
+    };
+
+    let (id, secret) = key(json!({"name": "follower", "scope": "read"})).await;
+    let stream = open(secret).await;
+    app.as_admin(Method::DELETE, &format!("/v1/api-keys/{id}"), None, &[])
+        .await
+        .assert_status(200);
+    assert!(ends(stream).await, "the revoked key's stream went on");
+
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let (_, secret) = key(json!({"name": "brief", "scope": "read", "expires_at": soon})).await;
+    assert!(
+        ends(open(secret).await).await,
+        "the expired key's stream went on"
+    );
+}
