@@ -528,9 +528,21 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
                     } else {
                         "active"
                     };
+                    // Names stored before control characters were refused are shown
+                    // escaped, never interpreted by the terminal.
                     println!(
                         "{:<36}  {:<12}  {:<5}  {:<8}  {}",
-                        k.id, k.prefix, k.scope, state, k.name
+                        k.id,
+                        k.prefix,
+                        k.scope,
+                        state,
+                        k.name
+                            .chars()
+                            .map(|c| match c.is_control() {
+                                true => c.escape_default().to_string(),
+                                false => c.to_string(),
+                            })
+                            .collect::<String>()
                     );
                 }
                 match rows.last() {

@@ -21,6 +21,14 @@ pub async fn create(
 ) -> AppResult<NewApiKeySecret> {
     let mut errors = Vec::new();
     check_text(&mut errors, "name", Some(name), MAX_KEY_NAME_LEN, true);
+    // Operators read key names in a terminal (`riposte keys list`): a line break or an
+    // escape sequence there would forge rows or run terminal commands.
+    if name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "must not contain control characters (line breaks, tabs, escapes)",
+        ));
+    }
     if expires_at.is_some_and(|at| at <= Utc::now()) {
         errors.push(FieldError::new("expires_at", "must be in the future"));
     }

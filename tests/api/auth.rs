@@ -213,6 +213,21 @@ async fn reads_need_a_key_when_they_are_not_public() {
 #[tokio::test]
 async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     let app = TestApp::spawn().await;
+    // A name that would forge rows or run escapes in `riposte keys list` is refused.
+    for name in [
+        "evil\r\nfake-row  admin  active",
+        "\u{1b}[32mlooks-legit",
+        "tab\tname",
+    ] {
+        app.as_admin(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": name, "scope": "read"})),
+            &[],
+        )
+        .await
+        .assert_problem(422, Some("name"));
+    }
     let (id, secret) = new_key(&app, "write", None).await;
     assert!(secret.starts_with("rsk_") && secret.len() == 53);
     assert!(riposte::auth::well_formed(&secret));
