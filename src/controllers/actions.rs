@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::idempotency;
 use super::{filters, parse_id, DeleteParams, ShowDeleted};
-use crate::auth::{Reader, Scope, Writer};
+use crate::auth::{Caller, Reader, Scope, Writer};
 use crate::conditional;
 use crate::documents::Doc;
 use crate::error::{AppError, AppResult};
@@ -403,14 +403,16 @@ pub async fn update(
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Writer(caller): Writer,
+    caller: Caller,
     id: web::Path<String>,
     Query(params): Query<DeleteParams>,
 ) -> AppResult<HttpResponse> {
+    // A purge needs admin: the refusal names that scope, not write's.
+    let purge = params.purge.unwrap_or(false);
+    caller.require(if purge { Scope::Admin } else { Scope::Write })?;
     let id = parse_id(&id)?;
     let expect = conditional::expect_document(&req, state.config.require_if_match);
-    if params.purge.unwrap_or(false) {
-        caller.require(Scope::Admin)?;
+    if purge {
         service::purge(&state, &caller, id, expect).await?;
     } else {
         service::delete(&state, &caller, id, expect).await?;

@@ -5,7 +5,7 @@ use utoipa::IntoParams;
 
 use super::idempotency;
 use super::{DeleteParams, ShowDeleted};
-use crate::auth::{Reader, Scope, Writer};
+use crate::auth::{Caller, Reader, Scope, Writer};
 use crate::conditional;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Checked, Query};
@@ -177,13 +177,15 @@ pub async fn update(
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Writer(caller): Writer,
+    caller: Caller,
     key: web::Path<String>,
     Query(params): Query<DeleteParams>,
 ) -> AppResult<HttpResponse> {
+    // A purge needs admin: the refusal names that scope, not write's.
+    let purge = params.purge.unwrap_or(false);
+    caller.require(if purge { Scope::Admin } else { Scope::Write })?;
     let expect = conditional::expect_match(&req, state.config.require_if_match);
-    if params.purge.unwrap_or(false) {
-        caller.require(Scope::Admin)?;
+    if purge {
         service::purge(&state, &caller, key.into_inner(), expect).await?;
     } else {
         service::delete(&state, &caller, key.into_inner(), expect).await?;

@@ -88,15 +88,36 @@ async fn deleted_actions_hide_and_come_back() {
     let answers = app.get(&format!("/v1/actions/{trigger}/responses")).await;
     assert_eq!(answers.body["items"][0]["id"], answer);
 
-    // Purge needs admin, and removes for good.
-    app.request(
-        Method::DELETE,
-        &format!("/v1/actions/{answer}?purge=true"),
-        None,
-        &[],
-    )
-    .await
-    .assert_problem(403, None);
+    // Purge needs admin, says so to a write key and to a read key (which was told it
+    // needed write), and removes for good.
+    let made = app
+        .as_admin(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": "reader", "scope": "read"})),
+            &[],
+        )
+        .await;
+    let reader = made.body["secret"].as_str().unwrap().to_string();
+    for key in [None, Some(reader.as_str())] {
+        let path = format!("/v1/actions/{answer}?purge=true");
+        let refused = match key {
+            None => app.request(Method::DELETE, &path, None, &[]).await,
+            Some(key) => {
+                app.request_as(Some(key), Method::DELETE, &path, None, &[])
+                    .await
+            }
+        };
+        refused.assert_problem(403, None);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .ends_with("this operation needs `admin`"),
+            "{}",
+            refused.text
+        );
+    }
     app.as_admin(
         Method::DELETE,
         &format!("/v1/actions/{answer}?purge=true"),
