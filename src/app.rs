@@ -7,7 +7,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{header, Method};
-use actix_web::middleware::{from_fn, Compress, Condition, Logger, Next};
+use actix_web::middleware::{from_fn, Compress, Condition, DefaultHeaders, Logger, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -70,6 +70,13 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(from_fn(request_id))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(plain_errors_as_problems))
+            // Every answer: no content sniffing, and no page of ours inside another site's
+            // frame (/docs, where an admin may paste a key and try a DELETE, had neither).
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::X_FRAME_OPTIONS, "DENY")),
+            )
             // Outermost: counts every answer as the client gets it, 429s and refused
             // preflights included.
             .wrap(from_fn(crate::metrics::middleware))

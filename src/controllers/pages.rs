@@ -123,7 +123,6 @@ fn serve(req: &HttpRequest, i: usize) -> HttpResponse {
     res.insert_header((header::ETAG, etag.as_str()))
         // Revalidated on every load (a 304 is cheap): a new binary shows its new pages.
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "same-origin"));
     if i == 0 {
         res.insert_header((header::CONTENT_SECURITY_POLICY, CSP));

@@ -48,6 +48,27 @@ async fn every_page_path_serves_the_shell_with_its_security_headers() {
     }
 }
 
+/// Every answer forbids content sniffing and framing: /docs, where an admin may paste a key
+/// and try a DELETE, could be framed by another site (clickjacking), and JSON answers had no
+/// `nosniff`.
+#[tokio::test]
+async fn every_answer_refuses_sniffing_and_framing() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/docs/",
+        "/openapi.json",
+        "/v1/actions",
+        "/",
+        "/nope",
+        "/healthz",
+    ] {
+        let resp = fetch(&app, path, None).await;
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+}
+
 /// Every file the shell links and every module the scripts import is served, with a type
 /// the browser accepts for it: a file missing from the binary's list fails here.
 #[tokio::test]
