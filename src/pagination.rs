@@ -42,16 +42,21 @@ impl TokenKey {
 
     fn mac(&self, req: &HttpRequest, key_json: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
-        let mut pairs: Vec<(String, String)> = form_urlencoded_pairs(req.query_string())
-            .into_iter()
-            .filter(|(k, _)| k != TOKEN_PARAM && k != "limit")
-            .collect();
-        pairs.sort();
-        mac.update(b"riposte page token v1\0");
+        // What the query means, not how it is written: a parameter given twice is the list
+        // of its values (`initiator=USA&initiator=CHN` is `initiator=USA,CHN`), and the page
+        // size and the exact total do not change which items come next.
+        let mut pairs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (k, v) in form_urlencoded_pairs(req.query_string()) {
+            if ![TOKEN_PARAM, "limit", "include_total"].contains(&k.as_str()) {
+                pairs.entry(k).or_default().push(v);
+            }
+        }
+        let pairs = pairs.into_iter().map(|(k, v)| (k, v.join(",")));
+        mac.update(b"riposte page token v2\0");
         mac.update(req.path().as_bytes());
-        for (k, v) in &pairs {
+        for (k, v) in pairs {
             // Lengths first, so that no two filter sets give the same bytes.
-            for part in [k, v] {
+            for part in [&k, &v] {
                 mac.update(&(part.len() as u64).to_be_bytes());
                 mac.update(part.as_bytes());
             }

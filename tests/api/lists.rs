@@ -186,6 +186,26 @@ async fn page_tokens_are_bound_to_their_filters() {
             .await
             .assert_problem(400, Some("page_token"));
     }
+    // Bound to what the query means, not how it is written: a list given as repeated
+    // parameters is the same list, and the exact total changes no page.
+    let page = app
+        .get("/v1/actions?limit=1&initiator=USA,CHN&include_total=true")
+        .await;
+    let listed = page.body["next_page_token"].as_str().unwrap();
+    for same in [
+        "initiator=USA&initiator=CHN",
+        "initiator=USA,CHN",
+        "include_total=true&initiator=USA&initiator=CHN",
+    ] {
+        app.get(&format!("/v1/actions?limit=1&{same}&page_token={listed}"))
+            .await
+            .assert_status(200);
+    }
+    app.get(&format!(
+        "/v1/actions?limit=1&initiator=USA&page_token={listed}"
+    ))
+    .await
+    .assert_problem(400, Some("page_token"));
     // Another endpoint's token.
     let actors = app.get("/v1/actors?limit=1").await;
     let actor_token = actors.body["next_page_token"].as_str().unwrap();
