@@ -35,10 +35,36 @@ pub const ACCESS_TARGET: &str = "actix_web::middleware::logger";
 /// One line per answered request. The request id comes last: it is one token (the
 /// `request_id` middleware admits only visible ASCII, so no spaces), which is how the JSON
 /// writer finds it (`request_id_of`).
-pub const ACCESS_FORMAT: &str = "%a \"%r\" %s %b %Dms %{request_id}xi";
+pub const ACCESS_FORMAT: &str = "%a \"%{request_line}xi\" %s %b %Dms %{request_id}xi";
 
 /// The label of the request id in `ACCESS_FORMAT`.
 pub const REQUEST_ID_LABEL: &str = "request_id";
+
+/// The label of the request line in `ACCESS_FORMAT` (actix's `%r`, with API keys hidden).
+pub const REQUEST_LINE_LABEL: &str = "request_line";
+
+/// `text` with every API key in it (`rsk_` and what follows) cut to its prefix: a key sent
+/// in a URL (`?api_key=rsk_...`) is refused, but the request line would still have written
+/// the secret into the log.
+pub fn hide_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("rsk_") {
+        let (before, key) = rest.split_at(at);
+        out.push_str(before);
+        let end = key[4..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(key.len(), |n| n + 4);
+        // The printed prefix (`riposte keys list`) names the key without giving it away.
+        out.push_str(&key[..end.min(12)]);
+        if end > 12 {
+            out.push('…');
+        }
+        rest = &key[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// How long a log line may wait before it is written to stderr.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
@@ -147,6 +173,24 @@ mod tests {
         assert_eq!(
             request_id_of("127.0.0.1 \"GET / HTTP/1.1\" 404 0 0.1ms -"),
             None
+        );
+    }
+
+    #[test]
+    fn keys_in_request_lines_are_cut_to_their_prefix() {
+        let key = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oVf2a7Z9c";
+        assert_eq!(
+            hide_keys(&format!("GET /v1/actions?api_key={key}&x=1 HTTP/1.1")),
+            "GET /v1/actions?api_key=rsk_4fQ2xk9P…&x=1 HTTP/1.1"
+        );
+        assert_eq!(
+            hide_keys(&format!("{key}/{key}")),
+            "rsk_4fQ2xk9P…/rsk_4fQ2xk9P…"
+        );
+        assert_eq!(hide_keys("GET /rsk_ab HTTP/1.1"), "GET /rsk_ab HTTP/1.1");
+        assert_eq!(
+            hide_keys("GET /v1/actors HTTP/1.1"),
+            "GET /v1/actors HTTP/1.1"
         );
     }
 

@@ -617,6 +617,15 @@ async fn json_logs_carry_the_request_id() {
         .unwrap();
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["x-request-id"], "json-log-test-42");
+    // A key sent in the URL is refused, and kept out of the log but for its prefix.
+    let key = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oVf2a7Z9c";
+    let resp = client
+        .get(format!("{base}/v1/actors?api_key={key}"))
+        .header("x-request-id", "json-log-key-43")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
     let metrics = get_text(&client, &format!("{base}/metrics")).await;
     assert!(
         metrics.contains(
@@ -655,6 +664,16 @@ async fn json_logs_carry_the_request_id() {
     let message = access["message"].as_str().unwrap();
     assert!(message.contains("GET /v1/actors/NOWHERE"), "{message}");
     assert!(message.contains(" 404 "), "{message}");
+    let keyed = lines
+        .iter()
+        .find(|l| l["request_id"] == "json-log-key-43")
+        .unwrap_or_else(|| panic!("no line with the request id in\n{log}"));
+    let message = keyed["message"].as_str().unwrap();
+    assert!(
+        message.contains("GET /v1/actors?api_key=rsk_4fQ2xk9P… HTTP/1.1"),
+        "{message}"
+    );
+    assert!(!log.contains(key), "the key reached the log");
     chrono::DateTime::parse_from_rfc3339(access["timestamp"].as_str().unwrap())
         .expect("an RFC 3339 timestamp");
 }
