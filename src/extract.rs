@@ -79,6 +79,13 @@ fn read_body(
                 || (essence.starts_with("application/") && essence.ends_with("+json"))
         })
         .unwrap_or(false);
+    // A compressed JSON body would be read as its compressed bytes: "not valid JSON" for a
+    // body the client sent right, in a form not taken here (bodies are at most 1 MiB).
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity");
     let declared_len = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -91,6 +98,12 @@ fn read_body(
             return Err(AppError::UnsupportedMediaType(
                 "send the body as JSON with `Content-Type: application/json`".into(),
             ));
+        }
+        if let Some(encoding) = encoding {
+            return Err(AppError::UnsupportedMediaType(format!(
+                "`Content-Encoding: {encoding}` is not taken for JSON bodies; send the JSON as \
+                 it is (at most {MAX_BODY_BYTES} bytes)"
+            )));
         }
         if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
             return Err(AppError::PayloadTooLarge {

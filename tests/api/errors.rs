@@ -1,7 +1,7 @@
 //! Bad input of every kind is a 4xx problem+json, never a 5xx.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::helpers::{action_body, id_of, TestApp};
 
@@ -50,6 +50,25 @@ async fn malformed_bodies() {
     assert_eq!(resp.status(), 415);
     let resp = raw("{}", Some("text/plain")).await.unwrap();
     assert_eq!(resp.status(), 415);
+    // A compressed body is not taken: a 415 saying so, not "not valid JSON".
+    for encoding in ["gzip", "br", "x-unknown"] {
+        let resp = app
+            .client
+            .post(format!("{}/v1/actors", app.base))
+            .bearer_auth(&app.keys.write)
+            .header("content-type", "application/json")
+            .header("content-encoding", encoding)
+            .body(vec![0x1f, 0x8b, 8, 0])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 415, "{encoding}");
+        let problem: Value = resp.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(encoding),
+            "{problem}"
+        );
+    }
     // JSON with a charset parameter is fine (and then fails validation, not media type).
     let resp = raw("{}", Some("application/json; charset=utf-8"))
         .await
