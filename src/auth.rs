@@ -238,6 +238,11 @@ pub fn presented(headers: &header::HeaderMap) -> Presented {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Presented::Nothing;
     };
+    if headers.get_all(header::AUTHORIZATION).nth(1).is_some() {
+        return Presented::Malformed(unauthorized(
+            "more than one Authorization header; send one, with one key",
+        ));
+    }
     let Ok(value) = value.to_str() else {
         return Presented::Malformed(unauthorized("the Authorization header is not ASCII"));
     };

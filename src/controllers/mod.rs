@@ -172,6 +172,13 @@ pub fn idempotency(req: &HttpRequest, caller: &Caller) -> AppResult<Option<Idemp
     let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };
+    // Two keys would make the request mean one of them silently.
+    if req.headers().get_all(IDEMPOTENCY_HEADER).nth(1).is_some() {
+        return Err(AppError::bad_param(
+            "Idempotency-Key",
+            "given more than once; give one key",
+        ));
+    }
     let key = value
         .to_str()
         .ok()

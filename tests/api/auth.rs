@@ -656,6 +656,29 @@ async fn idempotency_keys_replay_and_refuse_misuse() {
     )
     .await
     .assert_problem(422, Some("Idempotency-Key"));
+    // Two keys, or two Authorization headers, are refused rather than one silently used.
+    let twice = app
+        .client
+        .post(format!("{}/v1/actions", app.base))
+        .bearer_auth(&app.keys.write)
+        .header("idempotency-key", "dup-a")
+        .header("idempotency-key", "dup-b")
+        .json(&action_body(json!({"title": "Twice keyed"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 400);
+    let problem: Value = twice.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    let two_keys = app
+        .client
+        .get(format!("{}/v1/audit", app.base))
+        .header("authorization", format!("Bearer {}", app.keys.admin))
+        .header("authorization", format!("Bearer {}", app.keys.write))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two_keys.status(), 401);
     // Keys are scoped to the API key: the admin key's "same" idempotency key is another one.
     let admin = app
         .as_admin(Method::POST, "/v1/actions", Some(&body), &key)
