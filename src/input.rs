@@ -91,7 +91,7 @@ impl<'de> Deserialize<'de> for Timestamp {
         Timestamp::parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "`{text}` is not an RFC 3339 time such as 2026-11-28T12:00:00Z with a year from \
-                 0001 to 9999"
+                 0001 to 9999 once in UTC"
             ))
         })
     }
