@@ -298,7 +298,7 @@ pub async fn resolve(
                 "updated_since",
                 format!(
                     "`{s}` is not an RFC 3339 time such as 2026-11-28T12:00:00Z with a year \
-                     from 0001 to 9999 (write `+` in an offset as %2B)"
+                     from 0001 to 9999 once in UTC (write `+` in an offset as %2B)"
                 ),
             ));
         }
