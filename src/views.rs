@@ -340,7 +340,7 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
-    /// When the key was last used, to the minute.
+    /// When the key was last used: moved at most once a minute, so up to a minute behind.
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
