@@ -103,8 +103,15 @@ pub async fn spare_conns(pool: &DbPool, n: usize) -> Vec<DbConn> {
 /// Applies pending migrations. Blocking: call it outside the async runtime, or through
 /// `spawn_blocking`.
 pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
+    use diesel::RunQueryDsl;
     let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(database_url)
         .map_err(|e| format!("cannot connect to the database to migrate it: {e}"))?;
+    // Several processes started at once on one database (a deploy of several instances) all
+    // migrate on start: one at a time, the others then find nothing pending. The lock is the
+    // session's, released when this connection closes whatever happens.
+    diesel::sql_query("SELECT pg_advisory_lock(hashtextextended('riposte migrations', 0))")
+        .execute(&mut conn)
+        .map_err(|e| format!("cannot take the migration lock: {e}"))?;
     let applied: Vec<String> = conn
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| format!("migration failed: {e}"))?

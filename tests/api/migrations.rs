@@ -44,6 +44,42 @@ async fn migrations_revert_and_reapply() {
     .unwrap();
 }
 
+/// Several processes started at once on an empty database all migrate it on start: one
+/// applies the migrations, the others wait and find nothing left (all but one used to exit
+/// with a duplicate-key error from the catalog).
+#[tokio::test]
+async fn processes_migrating_one_database_at_once_all_succeed() {
+    let db = TestDb::new().await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+        conn.revert_all_migrations(riposte::db::MIGRATIONS)
+            .expect("every down.sql runs");
+        drop(conn);
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || riposte::db::migrate(&url))
+            })
+            .collect();
+        let applied: Vec<usize> = runs
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap()
+                    .expect("each start migrates or finds it done")
+                    .len()
+            })
+            .collect();
+        assert_eq!(applied.iter().filter(|n| **n > 0).count(), 1, "{applied:?}");
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+        conn.batch_execute("SELECT 1 FROM actions, actors, action_types LIMIT 1")
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}
+
 /// `src/schema.rs` (written by hand) matches the migrated database: every table and column
 /// it declares exists with that type and nullability, and it leaves out no column but those
 /// the application must never read or write (listed here, with why).
