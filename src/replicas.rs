@@ -47,6 +47,8 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 pub const DEFAULT_MAX_LAG: Duration = Duration::from_secs(10);
 /// A health check that takes longer than this counts as a failure.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the primary's positions are kept to measure lags by.
+const HISTORY: Duration = Duration::from_secs(15 * 60);
 /// How long a replica connection may take to open, and a read may wait for a free one, before
 /// the read goes to the primary: a replica that is slow to answer is not worth waiting for.
 pub const REPLICA_WAIT: Duration = Duration::from_secs(1);
@@ -170,6 +172,8 @@ pub struct Replica {
     /// Estimated lag in milliseconds at the last check; `u64::MAX` when unknown.
     lag_millis: AtomicU64,
     error: Mutex<Option<String>>,
+    /// Tells reads in flight when the replica goes down (`read`).
+    down: tokio::sync::watch::Sender<bool>,
 }
 
 impl Replica {
@@ -179,6 +183,10 @@ impl Replica {
 
     fn set(&self, state: ReplicaState, error: Option<String>) {
         let before = ReplicaState::from_u8(self.state.swap(state as u8, Ordering::Relaxed));
+        self.down.send_if_modified(|down| {
+            let now = state == ReplicaState::Down;
+            std::mem::replace(down, now) != now
+        });
         if before != state {
             match &error {
                 Some(e) => log::warn!(
@@ -252,6 +260,7 @@ impl Replicas {
                 lag_bytes: AtomicU64::new(0),
                 lag_millis: AtomicU64::new(u64::MAX),
                 error: Mutex::new(None),
+                down: tokio::sync::watch::Sender::new(false),
             });
             tokio::spawn(watch(replica.clone(), primary.clone(), settings.max_lag));
             list.push(replica);
@@ -409,7 +418,25 @@ struct Probe {
     in_recovery: bool,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     replay: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    system: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    database: String,
 }
+
+/// Which database a server holds: its cluster's system identifier (a streaming standby has
+/// its primary's) and the database's name.
+#[derive(diesel::QueryableByName, PartialEq)]
+struct Identity {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    system: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    database: String,
+}
+
+const IDENTITY_COLUMNS: &str =
+    "(SELECT system_identifier FROM pg_control_system())::text AS system, \
+     current_database() AS database";
 
 /// Checks a replica every `CHECK_EVERY`, for as long as the process runs.
 async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
@@ -418,8 +445,23 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
     // ago the primary first had WAL the replica has not replayed. Unlike
     // `now() - pg_last_xact_replay_timestamp()`, this does not grow while the primary is idle.
     let mut history: VecDeque<(Instant, Lsn)> = VecDeque::new();
-    let keep = max_lag + CHECK_EVERY * 5;
+    // Long enough to report a lag well past `max_lag` (monitoring alerts on it): one
+    // position a second, so at most a few thousand.
+    let keep = (max_lag + CHECK_EVERY * 5).max(HISTORY);
+    let mut primary_identity: Option<Identity> = None;
     loop {
+        if primary_identity.is_none() {
+            let asked = async {
+                let mut conn = primary.get().await?;
+                let identity: Identity = diesel::sql_query(format!("SELECT {IDENTITY_COLUMNS}"))
+                    .get_result(&mut conn)
+                    .await?;
+                Ok::<_, AppError>(identity)
+            };
+            if let Ok(Ok(identity)) = tokio::time::timeout(CHECK_TIMEOUT, asked).await {
+                primary_identity = Some(identity);
+            }
+        }
         let primary_now = async {
             let mut conn = primary.get().await?;
             primary_position(&mut conn).await
@@ -435,10 +477,10 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
         }
         let probe = async {
             let mut conn = replica.pool.get().await?;
-            let probe: Probe = diesel::sql_query(
+            let probe: Probe = diesel::sql_query(format!(
                 "SELECT pg_is_in_recovery() AS in_recovery, \
-                 pg_last_wal_replay_lsn()::text AS replay",
-            )
+                 pg_last_wal_replay_lsn()::text AS replay, {IDENTITY_COLUMNS}"
+            ))
             .get_result(&mut conn)
             .await?;
             Ok::<_, AppError>(probe)
@@ -452,6 +494,28 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
                 )),
             ),
             Ok(Err(e)) => replica.set(ReplicaState::Down, Some(e.to_string())),
+            // Another cluster, or another database of the primary's: it would answer every
+            // read with the wrong data, and every token read too.
+            Ok(Ok(probe))
+                if primary_identity
+                    .as_ref()
+                    .is_some_and(|p| p.system != probe.system || p.database != probe.database) =>
+            {
+                let primary = primary_identity.as_ref().expect("checked just above");
+                replica.set(
+                    ReplicaState::Down,
+                    Some(format!(
+                        "not a copy of the primary's database: it is database `{}` of cluster \
+                         {}, the primary's is `{}` of cluster {}; check --replica-url",
+                        probe.database, probe.system, primary.database, primary.system
+                    )),
+                )
+            }
+            // Until the primary's identity is known, the replica cannot be vouched for.
+            Ok(Ok(_)) if primary_identity.is_none() => replica.set(
+                ReplicaState::Down,
+                Some("the primary's identity is unknown (it is down?)".into()),
+            ),
             Ok(Ok(probe)) if !probe.in_recovery => replica.set(
                 ReplicaState::Promoted,
                 Some("not in recovery: it was promoted and no longer follows the primary".into()),
@@ -465,15 +529,31 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
                 let (bytes, lag) = lag(&history, replay);
                 replica.lag_bytes.store(bytes, Ordering::Relaxed);
                 replica.lag_millis.store(
-                    lag.map_or(u64::MAX, |l| l.as_millis() as u64),
+                    lag.map_or(u64::MAX, |(Lag::Known(l) | Lag::AtLeast(l))| {
+                        l.as_millis() as u64
+                    }),
                     Ordering::Relaxed,
                 );
                 match lag {
-                    Some(l) if l <= max_lag => replica.set(ReplicaState::InRotation, None),
-                    Some(l) => replica.set(
+                    Some(Lag::Known(l)) if l <= max_lag => {
+                        replica.set(ReplicaState::InRotation, None)
+                    }
+                    Some(Lag::Known(l)) => replica.set(
                         ReplicaState::Lagging,
                         Some(format!(
                             "{:.1} s behind the primary (at most {} s allowed)",
+                            l.as_secs_f64(),
+                            max_lag.as_secs_f64()
+                        )),
+                    ),
+                    // Behind everything this process has seen of the primary (just started,
+                    // say): not known to be within `max_lag`, so not in rotation until it
+                    // replays a position whose time is known.
+                    Some(Lag::AtLeast(l)) => replica.set(
+                        ReplicaState::Lagging,
+                        Some(format!(
+                            "at least {:.1} s behind the primary: it has not replayed the \
+                             oldest position seen since then (at most {} s allowed)",
                             l.as_secs_f64(),
                             max_lag.as_secs_f64()
                         )),
@@ -491,19 +571,33 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
     }
 }
 
-/// Bytes and time the replica at `replay` is behind the primary positions in `history`.
-fn lag(history: &VecDeque<(Instant, Lsn)>, replay: Lsn) -> (u64, Option<Duration>) {
-    let Some((_, latest)) = history.back() else {
+/// How far behind a replica is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Lag {
+    /// It has replayed a position the history holds: it started missing WAL this long ago.
+    Known(Duration),
+    /// It is behind every position the history holds, the oldest taken this long ago: it has
+    /// been missing WAL for longer than that, how much longer is not known.
+    AtLeast(Duration),
+}
+
+/// Bytes and time the replica at `replay` is behind the primary positions in `history`
+/// (None when there are none: the primary's position is unknown).
+fn lag(history: &VecDeque<(Instant, Lsn)>, replay: Lsn) -> (u64, Option<Lag>) {
+    let (Some((oldest_at, oldest)), Some((_, latest))) = (history.front(), history.back()) else {
         return (0, None);
     };
     let bytes = latest.0.saturating_sub(replay.0);
+    if replay < *oldest {
+        return (bytes, Some(Lag::AtLeast(oldest_at.elapsed())));
+    }
     // Positions only grow: the first one past `replay` is when the replica started missing
     // something.
     let since = history
         .iter()
         .find(|(_, lsn)| *lsn > replay)
         .map_or(Duration::ZERO, |(at, _)| at.elapsed());
-    (bytes, Some(since))
+    (bytes, Some(Lag::Known(since)))
 }
 
 /// The position a request asked to see (its token), placed by the middleware.
@@ -572,7 +666,23 @@ impl AppState {
                     conn,
                     pool: replica.pool.clone(),
                 };
-                match f(&mut conn).await {
+                // A replica that stops answering (a frozen host, a partition) would hold the
+                // read until the request's deadline; once its health check finds it down (a
+                // few seconds), the read is abandoned and the primary answers.
+                let mut down = replica.down.subscribe();
+                let outcome = tokio::select! {
+                    outcome = f(&mut conn) => outcome,
+                    _ = down.wait_for(|down| *down) => {
+                        // Its query may still be in flight: the connection is closed, never
+                        // handed out again.
+                        drop(deadpool::managed::Object::take(conn.conn));
+                        Err(AppError::Unavailable(format!(
+                            "replica {} went down during the read",
+                            replica.name
+                        )))
+                    }
+                };
+                match outcome {
                     Err(e) if worth_retrying(&e) => {
                         log::warn!(
                             "{} {}: replica {} failed ({e}); reading from the primary",
@@ -720,10 +830,14 @@ mod tests {
             .into_iter()
             .collect();
         let (bytes, lag) = lag(&history, Lsn(300));
-        assert_eq!((bytes, lag), (0, Some(Duration::ZERO)));
+        assert_eq!((bytes, lag), (0, Some(Lag::Known(Duration::ZERO))));
         let (bytes, lag) = super::lag(&history, Lsn(150));
         assert_eq!(bytes, 150);
-        assert!(lag.unwrap() >= Duration::from_secs(3));
+        assert!(matches!(lag, Some(Lag::Known(l)) if l >= Duration::from_secs(3)));
+        // Behind the oldest position kept: at least that long, not known how much longer.
+        let (bytes, lag) = super::lag(&history, Lsn(50));
+        assert_eq!(bytes, 250);
+        assert!(matches!(lag, Some(Lag::AtLeast(l)) if l >= Duration::from_secs(5)));
         assert_eq!(super::lag(&VecDeque::new(), Lsn(1)), (0, None));
     }
 

@@ -31,10 +31,17 @@ impl Riposte {
     }
 
     async fn start_with(cluster: &Cluster, extra: &[&str]) -> Riposte {
+        let r = Self::launch(cluster, &cluster.standby.url(), extra).await;
+        r.wait_replica("in_rotation").await;
+        r
+    }
+
+    /// `riposte serve` with `replica` as its replica, ready to answer (whatever the
+    /// replica's state).
+    async fn launch(cluster: &Cluster, replica: &str, extra: &[&str]) -> Riposte {
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
         let primary = cluster.primary.url();
-        let replica = cluster.standby.url();
         let args = [
             "serve",
             "--bind",
@@ -48,7 +55,7 @@ impl Riposte {
             "--database-url",
             &primary,
             "--replica-url",
-            &replica,
+            replica,
         ];
         let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
         let mut server = Server(
@@ -60,13 +67,11 @@ impl Riposte {
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
         wait_ready(&client, &base, &mut server).await;
-        let r = Riposte {
+        Riposte {
             _server: server,
             base,
             client,
-        };
-        r.wait_replica("in_rotation").await;
-        r
+        }
     }
 
     /// Waits until `/readyz` reports the replica in `state`.
@@ -487,4 +492,104 @@ async fn a_promoted_replica_leaves_the_rotation() {
     assert!(promoted["error"].as_str().unwrap().contains("promoted"));
     let r = app.get("/v1/actors/USA", &[]).await;
     assert_eq!((r.status, r.served_by()), (200, "primary"));
+}
+
+/// A replica URL naming another database (here another database of the same cluster, which
+/// the standby copies too) would answer every read with the wrong data, token reads included:
+/// it is kept out of the rotation, saying why.
+#[tokio::test]
+async fn a_replica_of_another_database_is_kept_out() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    cluster.primary.execute("CREATE DATABASE staging").await;
+    cluster.wait_replayed().await;
+    let staging = cluster.standby.url().replace("@/postgres?", "@/staging?");
+    assert_ne!(staging, cluster.standby.url());
+    let app = Riposte::launch(&cluster, &staging, &[]).await;
+    let down = app.wait_replica("down").await;
+    assert!(
+        down["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a copy of the primary's database"),
+        "{down}"
+    );
+    states(&cluster, &app, &key).await;
+    let r = app.get("/v1/actors/USA", &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+}
+
+/// A replica already behind when riposte starts is behind every position riposte has seen of
+/// the primary: its lag is not known to be within `--replica-max-lag`, so it stays out of
+/// the rotation until it catches up. (It was counted from riposte's first look, 0 s, and
+/// served stale reads for `--replica-max-lag`.)
+#[tokio::test]
+async fn a_replica_behind_when_riposte_starts_waits_to_catch_up() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    let first = Riposte::start(&cluster).await;
+    states(&cluster, &first, &key).await;
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_pause()")
+        .await;
+    let created = first
+        .post(&key, "/v1/actions", &action("before the start"))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let path = format!("/v1/actions/{}", created.body["id"].as_str().unwrap());
+    let second = Riposte::launch(
+        &cluster,
+        &cluster.standby.url(),
+        &["--replica-max-lag", "60s"],
+    )
+    .await;
+    let lagging = second.wait_replica("lagging").await;
+    assert!(
+        lagging["error"].as_str().unwrap().starts_with("at least"),
+        "{lagging}"
+    );
+    let r = second.get(&path, &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+    cluster
+        .standby
+        .execute("SELECT pg_wal_replay_resume()")
+        .await;
+    second.wait_replica("in_rotation").await;
+    let r = second.get(&path, &[]).await;
+    assert_eq!((r.status, r.served_by()), (200, "replica"), "{}", r.body);
+}
+
+/// Reads already on a replica when it freezes (a hung host, a partition: connections open,
+/// nothing answers) are answered by the primary once the health check finds the replica
+/// down, not with a 503 at the request's deadline.
+#[tokio::test]
+async fn reads_in_flight_on_a_frozen_replica_are_answered_by_the_primary() {
+    let cluster = Cluster::start().await;
+    let key = key(&cluster, "write");
+    let app = Riposte::start(&cluster).await;
+    states(&cluster, &app, &key).await;
+    let created = app.post(&key, "/v1/actions", &action("kept")).await;
+    assert_eq!(created.status, 201);
+    cluster.wait_replayed().await;
+    let path = format!("/v1/actions/{}", created.body["id"].as_str().unwrap());
+    // Pooled connections to the replica, idle and open.
+    for _ in 0..4 {
+        assert_eq!(app.get(&path, &[]).await.served_by(), "replica");
+    }
+    cluster.standby.freeze();
+    let reads = futures_util::future::join_all((0..4).map(|_| app.get(&path, &[]))).await;
+    let answered: Vec<(u16, String)> = reads
+        .iter()
+        .map(|r| (r.status, r.served_by().to_string()))
+        .collect();
+    // Thawed before anything can fail: a frozen server cannot be stopped at the end.
+    cluster.standby.thaw();
+    assert!(
+        answered
+            .iter()
+            .all(|(status, by)| *status == 200 && by == "primary"),
+        "{answered:?}"
+    );
+    app.wait_replica("in_rotation").await;
 }

@@ -221,6 +221,50 @@ impl Pg {
         }
     }
 
+    /// Freezes the whole server (SIGSTOP to its process group), as a hung host or a network
+    /// partition leaves it: connections stay open and nothing answers. `thaw` before drop.
+    #[allow(dead_code)]
+    pub fn freeze(&self) {
+        self.signal_group(libc::SIGSTOP);
+    }
+
+    #[allow(dead_code)]
+    pub fn thaw(&self) {
+        self.signal_group(libc::SIGCONT);
+    }
+
+    /// `signal` to the postmaster and every process under it: each backend is a process
+    /// group of its own (PostgreSQL's children call setsid), so the group alone misses them.
+    fn signal_group(&self, signal: i32) {
+        let Some(child) = &self.child else { return };
+        let mut pids = vec![child.id() as i32];
+        let mut i = 0;
+        while i < pids.len() {
+            let parent = pids[i];
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+                // `pid (comm) state ppid ...`: the fields after the last `)`.
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<i32>().ok());
+                if ppid == Some(parent) && !pids.contains(&pid) {
+                    pids.push(pid);
+                }
+            }
+            i += 1;
+        }
+        for pid in pids {
+            // SAFETY: plain kill(2) on processes of the server we started.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
     /// Stops the server as a crash would (`pg_ctl stop -m immediate`: SIGQUIT).
     pub fn stop_immediately(&mut self) {
         self.signal_and_wait(libc::SIGQUIT);
