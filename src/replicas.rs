@@ -600,6 +600,11 @@ fn lag(history: &VecDeque<(Instant, Lsn)>, replay: Lsn) -> (u64, Option<Lag>) {
     (bytes, Some(Lag::Known(since)))
 }
 
+/// Placed by a read whose answer reports writes committed by others (a finished import
+/// job): the answer gets a consistency token as a write's does, so that the reads after it
+/// see those writes.
+pub struct IssueToken;
+
 /// The position a request asked to see (its token), placed by the middleware.
 #[derive(Debug, Clone, Copy)]
 struct Wanted(Lsn);
@@ -760,6 +765,7 @@ pub async fn middleware(
     let write = [Method::POST, Method::PATCH, Method::DELETE].contains(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let mut res = next.call(req).await?;
+    let write = write || res.request().extensions().get::<IssueToken>().is_some();
     let served = res.request().extensions().get::<ServedBy>().copied();
     if let Some(served) = served {
         let value = match served {

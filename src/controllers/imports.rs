@@ -15,7 +15,7 @@ use crate::import::Format;
 use crate::pagination;
 use crate::service::imports as service;
 use crate::state::AppState;
-use crate::views::{Import, List};
+use crate::views::{Import, ImportState, List};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -260,7 +260,8 @@ fn accepted_body(req: &HttpRequest) -> AppResult<Coding> {
 #[utoipa::path(get, path = "/v1/imports/{id}", tag = "imports",
     params(("id" = Uuid, Path, description = "The job's id")),
     responses(
-        (status = 200, description = "The job", body = Import),
+        (status = 200, description = "The job", body = Import,
+            headers(("Riposte-Consistency" = String, description = "Once the job has finished: the primary's WAL position, after the import's commit; send it back as `Riposte-Consistency` on reads to see what it stored"))),
         (status = 404, response = crate::openapi::NotFound)))]
 #[route("/v1/imports/{id}", method = "GET", method = "HEAD")]
 pub async fn get(
@@ -272,6 +273,11 @@ pub async fn get(
     let id = parse_id(&id)?;
     let mut conn = state.conn().await?;
     let job = service::get(&mut conn, id).await?;
+    // What a finished job stored was committed by the job, not by the POST that queued it:
+    // the token of that POST does not cover it.
+    if matches!(job.state, ImportState::Succeeded | ImportState::Failed) {
+        actix_web::HttpMessage::extensions_mut(&req).insert(crate::replicas::IssueToken);
+    }
     conditional::respond(&req, &job)
 }
 

@@ -1480,3 +1480,41 @@ async fn exported(app: &TestApp, query: &str) -> Vec<u8> {
         .unwrap()
         .to_vec()
 }
+
+/// The token of `POST /v1/imports` covers the job's creation only: what the job stores is
+/// committed later, by the job. A finished job's answer carries a token of its own, past the
+/// job's commit, to read what it stored from a replica; an unfinished one carries none.
+#[tokio::test]
+async fn a_finished_job_gives_a_token_that_covers_what_it_stored() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let lsn = |token: &str| {
+        let (high, low) = token.split_once('/').unwrap();
+        (u64::from_str_radix(high, 16).unwrap() << 32) | u64::from_str_radix(low, 16).unwrap()
+    };
+    let posted = app
+        .post_raw(
+            "/v1/imports",
+            ndjson(&[action("Imported", "tok-1", "2020-07-09", json!([]))]),
+        )
+        .await;
+    posted.assert_status(202);
+    let queued_at = lsn(posted.header("riposte-consistency").unwrap());
+    let location = posted.header("location").unwrap().to_string();
+    let job = loop {
+        let job = app.get(&location).await;
+        match job.body["state"].as_str().unwrap() {
+            "queued" | "running" => {
+                assert!(job.header("riposte-consistency").is_none(), "{}", job.text);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            _ => break job,
+        }
+    };
+    assert_eq!(job.body["state"], "succeeded", "{}", job.text);
+    let finished_at = lsn(job.header("riposte-consistency").expect("a token"));
+    assert!(
+        finished_at > queued_at,
+        "{finished_at:x} after {queued_at:x}"
+    );
+}
