@@ -725,6 +725,13 @@ impl AppState {
 /// malformed: a browser cannot be told to fix a cookie, and the next write replaces it).
 fn token(headers: &HeaderMap) -> AppResult<Option<Lsn>> {
     if let Some(value) = headers.get(CONSISTENCY_HEADER) {
+        // Which write must be seen would be a guess: the later one? Say so instead.
+        if headers.get_all(CONSISTENCY_HEADER).nth(1).is_some() {
+            return Err(AppError::bad_param(
+                "Riposte-Consistency",
+                "given more than once; send the token of the latest write only",
+            ));
+        }
         return value
             .to_str()
             .ok()
@@ -858,6 +865,14 @@ mod tests {
             "/run/pg:5433/riposte"
         );
         assert_eq!(display_name("not a url"), "(unparsable URL)");
+    }
+
+    #[test]
+    fn two_tokens_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.append(CONSISTENCY_HEADER, HeaderValue::from_static("0/10"));
+        headers.append(CONSISTENCY_HEADER, HeaderValue::from_static("0/20"));
+        assert!(token(&headers).is_err());
     }
 
     #[test]
