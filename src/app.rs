@@ -70,12 +70,10 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(from_fn(request_id))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(plain_errors_as_problems))
-            // Every answer: no content sniffing, and no page of ours inside another site's
-            // frame (/docs, where an admin may paste a key and try a DELETE, had neither).
             .wrap(
-                DefaultHeaders::new()
-                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    .add((header::X_FRAME_OPTIONS, "DENY")),
+                crate::error::SECURITY_HEADERS
+                    .into_iter()
+                    .fold(DefaultHeaders::new(), DefaultHeaders::add),
             )
             // Outermost: counts every answer as the client gets it, 429s and refused
             // preflights included.

@@ -234,6 +234,13 @@ impl AppError {
     }
 }
 
+/// Headers every answer carries: no content sniffing, and no page of ours inside another
+/// site's frame (/docs, where an admin may paste a key and try a DELETE, had neither).
+pub const SECURITY_HEADERS: [(header::HeaderName, &str); 2] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -260,6 +267,10 @@ impl ResponseError for AppError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        // Here too: an error a middleware returns is rendered after the layer that adds them.
+        for (name, value) in SECURITY_HEADERS {
+            response.insert_header((name, value));
+        }
         match self {
             AppError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));

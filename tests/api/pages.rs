@@ -67,6 +67,21 @@ async fn every_answer_refuses_sniffing_and_framing() {
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
     }
+    // An error a middleware gives (a malformed consistency token) too.
+    let refused = app
+        .client
+        .get(format!("{}/v1/actions", app.base))
+        .header("riposte-consistency", "junk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(refused.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
 }
 
 /// Every file the shell links and every module the scripts import is served, with a type
