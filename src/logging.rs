@@ -43,26 +43,39 @@ pub const REQUEST_ID_LABEL: &str = "request_id";
 /// The label of the request line in `ACCESS_FORMAT` (actix's `%r`, with API keys hidden).
 pub const REQUEST_LINE_LABEL: &str = "request_line";
 
-/// `text` with every API key in it (`rsk_` and what follows) cut to its prefix: a key sent
-/// in a URL (`?api_key=rsk_...`) is refused, but the request line would still have written
-/// the secret into the log.
+/// `text` with every API key in it (`rsk_` and what follows, in any case and with the `_`
+/// percent-encoded or not) cut to its prefix: a key sent in a URL (`?api_key=rsk_...`) is
+/// refused, but the request line would still have written the secret into the log.
 pub fn hide_keys(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("rsk_") {
-        let (before, key) = rest.split_at(at);
-        out.push_str(before);
-        let end = key[4..]
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("rsk") {
+        let at = from + found;
+        let after = at + 3;
+        let separator = if lower[after..].starts_with('_') {
+            1
+        } else if lower[after..].starts_with("%5f") {
+            3
+        } else {
+            out.push_str(&text[from..after]);
+            from = after;
+            continue;
+        };
+        let body = after + separator;
+        let end = lower[body..]
             .find(|c: char| !c.is_ascii_alphanumeric())
-            .map_or(key.len(), |n| n + 4);
-        // The printed prefix (`riposte keys list`) names the key without giving it away.
-        out.push_str(&key[..end.min(12)]);
-        if end > 12 {
+            .map_or(text.len(), |n| body + n);
+        // The printed prefix (`riposte keys list`: `rsk_` and 8 more) names the key
+        // without giving it away.
+        out.push_str(&text[from..body]);
+        out.push_str(&text[body..end.min(body + 8)]);
+        if end > body + 8 {
             out.push('…');
         }
-        rest = &key[end..];
+        from = end;
     }
-    out.push_str(rest);
+    out.push_str(&text[from..]);
     out
 }
 
@@ -188,6 +201,16 @@ mod tests {
             "rsk_4fQ2xk9P…/rsk_4fQ2xk9P…"
         );
         assert_eq!(hide_keys("GET /rsk_ab HTTP/1.1"), "GET /rsk_ab HTTP/1.1");
+        // Percent-encoded or in another case, it is the same key.
+        assert_eq!(
+            hide_keys(&format!("?k={}", key.replacen("rsk_", "rsk%5F", 1))),
+            "?k=rsk%5F4fQ2xk9P…"
+        );
+        assert_eq!(
+            hide_keys(&format!("?k={}", key.replacen("rsk_", "RSK%5f", 1))),
+            "?k=RSK%5f4fQ2xk9P…"
+        );
+        assert_eq!(hide_keys("frisky tasks"), "frisky tasks");
         assert_eq!(
             hide_keys("GET /v1/actors HTTP/1.1"),
             "GET /v1/actors HTTP/1.1"
