@@ -172,7 +172,10 @@ pub struct Replica {
     /// Estimated lag in milliseconds at the last check; `u64::MAX` when unknown.
     lag_millis: AtomicU64,
     error: Mutex<Option<String>>,
-    /// Tells reads in flight when the replica goes down (`read`).
+    /// Whether the health check last found the replica down: reads in flight on it give up
+    /// (`read`). Only the check moves it: one read's failure (a statement timeout, a recovery
+    /// conflict) takes the replica out of rotation for new reads, but says nothing of the
+    /// reads running beside it.
     down: tokio::sync::watch::Sender<bool>,
 }
 
@@ -183,10 +186,6 @@ impl Replica {
 
     fn set(&self, state: ReplicaState, error: Option<String>) {
         let before = ReplicaState::from_u8(self.state.swap(state as u8, Ordering::Relaxed));
-        self.down.send_if_modified(|down| {
-            let now = state == ReplicaState::Down;
-            std::mem::replace(down, now) != now
-        });
         if before != state {
             match &error {
                 Some(e) => log::warn!(
@@ -308,7 +307,16 @@ impl Replicas {
                 continue;
             };
             loop {
-                match replay_position(&mut conn).await {
+                // A replica that stops answering while it is asked would hold the read past
+                // the wait: not waited for beyond it, and its connection closed.
+                let asked =
+                    tokio::time::timeout_at(deadline.into(), replay_position(&mut conn)).await;
+                let Ok(asked) = asked else {
+                    drop(deadpool::managed::Object::take(conn));
+                    self.stats.token_fallbacks.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                };
+                match asked {
                     Ok(Some(lsn)) => {
                         replica.saw_replay(lsn);
                         if lsn >= wanted {
@@ -567,6 +575,10 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
                 }
             }
         }
+        replica.down.send_if_modified(|down| {
+            let now = replica.state() == ReplicaState::Down;
+            std::mem::replace(down, now) != now
+        });
         tokio::time::sleep(CHECK_EVERY).await;
     }
 }
@@ -675,16 +687,14 @@ impl AppState {
                 // read until the request's deadline; once its health check finds it down (a
                 // few seconds), the read is abandoned and the primary answers.
                 let mut down = replica.down.subscribe();
-                let outcome = tokio::select! {
-                    outcome = f(&mut conn) => outcome,
+                let (outcome, abandoned) = tokio::select! {
+                    outcome = f(&mut conn) => (outcome, false),
                     _ = down.wait_for(|down| *down) => {
                         // Its query may still be in flight: the connection is closed, never
                         // handed out again.
                         drop(deadpool::managed::Object::take(conn.conn));
-                        Err(AppError::Unavailable(format!(
-                            "replica {} went down during the read",
-                            replica.name
-                        )))
+                        let e = AppError::Unavailable("it went down during the read".into());
+                        (Err(e), true)
                     }
                 };
                 match outcome {
@@ -695,7 +705,8 @@ impl AppState {
                             req.path(),
                             replica.name
                         );
-                        if matches!(e, AppError::Unavailable(_)) {
+                        // (Abandoned: the health check has said why, in its own words.)
+                        if matches!(e, AppError::Unavailable(_)) && !abandoned {
                             replica.set(ReplicaState::Down, Some(e.to_string()));
                         }
                         replicas

@@ -562,7 +562,8 @@ async fn a_replica_behind_when_riposte_starts_waits_to_catch_up() {
 
 /// Reads already on a replica when it freezes (a hung host, a partition: connections open,
 /// nothing answers) are answered by the primary once the health check finds the replica
-/// down, not with a 503 at the request's deadline.
+/// down, not with a 503 at the request's deadline; reads waiting with a token for it to
+/// replay a write stop waiting at the token's wait.
 #[tokio::test]
 async fn reads_in_flight_on_a_frozen_replica_are_answered_by_the_primary() {
     let cluster = Cluster::start().await;
@@ -577,8 +578,18 @@ async fn reads_in_flight_on_a_frozen_replica_are_answered_by_the_primary() {
     for _ in 0..4 {
         assert_eq!(app.get(&path, &[]).await.served_by(), "replica");
     }
+    // A write just made: reads with its token wait for the replica to replay it.
+    let fresh = app.post(&key, "/v1/actions", &action("fresh")).await;
+    assert_eq!(fresh.status, 201);
+    let token = fresh.token();
+    let fresh_path = format!("/v1/actions/{}", fresh.body["id"].as_str().unwrap());
     cluster.standby.freeze();
-    let reads = futures_util::future::join_all((0..4).map(|_| app.get(&path, &[]))).await;
+    let with_token = [("riposte-consistency", token.as_str())];
+    let reads = futures_util::future::join_all((0..6).map(|i| match i % 3 {
+        0 => app.get(&fresh_path, &with_token),
+        _ => app.get(&path, &[]),
+    }))
+    .await;
     let answered: Vec<(u16, String)> = reads
         .iter()
         .map(|r| (r.status, r.served_by().to_string()))
