@@ -43,15 +43,18 @@ impl TokenKey {
     fn mac(&self, req: &HttpRequest, key_json: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
         // What the query means, not how it is written: a parameter given twice is the list
-        // of its values (`initiator=USA&initiator=CHN` is `initiator=USA,CHN`), and the page
-        // size and the exact total do not change which items come next.
+        // of its values (`initiator=USA&initiator=CHN` is `initiator=USA,CHN`, and
+        // `dyad=A,B&dyad=C,D` is `dyad=A,B;C,D`: lists are compared item by item, split at
+        // either separator), and the page size and the exact total do not change which items
+        // come next.
         let mut pairs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for (k, v) in form_urlencoded_pairs(req.query_string()) {
             if ![TOKEN_PARAM, "limit", "include_total"].contains(&k.as_str()) {
-                pairs.entry(k).or_default().push(v);
+                let items = v.split([',', ';']).map(str::to_string);
+                pairs.entry(k).or_default().extend(items);
             }
         }
-        let pairs = pairs.into_iter().map(|(k, v)| (k, v.join(",")));
+        let pairs = pairs.into_iter().map(|(k, v)| (k, v.join("\u{0}")));
         mac.update(b"riposte page token v2\0");
         mac.update(req.path().as_bytes());
         for (k, v) in pairs {

@@ -206,6 +206,14 @@ async fn page_tokens_are_bound_to_their_filters() {
     ))
     .await
     .assert_problem(400, Some("page_token"));
+    // Dyads, whose list separator is `;`, alike.
+    let page = app.get("/v1/actions?limit=1&dyad=USA,CHN;USA,GBR").await;
+    let dyads = page.body["next_page_token"].as_str().unwrap();
+    app.get(&format!(
+        "/v1/actions?limit=1&dyad=USA,CHN&dyad=USA,GBR&page_token={dyads}"
+    ))
+    .await
+    .assert_status(200);
     // Another endpoint's token.
     let actors = app.get("/v1/actors?limit=1").await;
     let actor_token = actors.body["next_page_token"].as_str().unwrap();
