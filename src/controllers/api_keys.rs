@@ -108,7 +108,15 @@ pub async fn get(
     let row = api_key::find(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("API key {id}")))?;
-    crate::conditional::respond(&req, &ApiKey::from_row(row)?)
+    let key = ApiKey::from_row(row)?;
+    crate::conditional::respond_revision(&req, &key, &revision(&key))
+}
+
+/// What an admin's `If-Match` is about: the key's revocation. Its `last_used_at` moves on
+/// its own (once a minute while the key is in use), which must not make the revocation of
+/// a key in active use, a compromised one say, fail with 412.
+fn revision(key: &ApiKey) -> String {
+    format!("{}:{:?}", key.id, key.revoked_at)
 }
 
 /// Revokes a key: it is refused from the next request on. Admin only.
@@ -125,7 +133,7 @@ pub async fn revoke(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let expect = crate::conditional::expect_match(&req, state.config.require_if_match);
+    let expect = crate::conditional::expect_revision(&req, state.config.require_if_match, revision);
     let mut conn = state.conn().await?;
     let key = service::revoke(&mut conn, &caller, &id.to_string(), expect).await?;
     Ok(HttpResponse::Ok().json(key))

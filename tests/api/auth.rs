@@ -616,6 +616,13 @@ async fn if_match_can_be_required() {
         .header("etag")
         .unwrap()
         .to_string();
+    // The key in use meanwhile moves its last_used_at, not what If-Match guards.
+    let secret = key.body["secret"].as_str().unwrap();
+    app.request_as(Some(secret), Method::GET, "/v1/actors", None, &[])
+        .await
+        .assert_status(200);
+    let used = app.as_admin(Method::GET, &path, None, &[]).await;
+    assert!(used.body["last_used_at"].is_string(), "{}", used.text);
     let revoked = app
         .as_admin(Method::DELETE, &path, None, &[("if-match", &etag)])
         .await;
