@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, SET_COOKIE};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 use diesel_async::AsyncPgConnection;
@@ -783,7 +783,9 @@ pub async fn middleware(
     let write = [Method::POST, Method::PATCH, Method::DELETE].contains(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let mut res = next.call(req).await?;
-    let write = write || res.request().extensions().get::<IssueToken>().is_some();
+    // A 304 of such a read too: the client keeps its cached copy and needs the token as much.
+    let asked = res.request().extensions().get::<IssueToken>().is_some()
+        && (res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED);
     let served = res.request().extensions().get::<ServedBy>().copied();
     if let Some(served) = served {
         let value = match served {
@@ -793,7 +795,7 @@ pub async fn middleware(
         res.headers_mut()
             .insert(SERVED_BY_HEADER, HeaderValue::from_static(value));
     }
-    if let (true, true, Some(state)) = (write, res.status().is_success(), state) {
+    if let (true, Some(state)) = ((write && res.status().is_success()) || asked, state) {
         let position = async {
             let mut conn = state.conn().await?;
             primary_position(&mut conn).await

@@ -1517,4 +1517,15 @@ async fn a_finished_job_gives_a_token_that_covers_what_it_stored() {
         finished_at > queued_at,
         "{finished_at:x} after {queued_at:x}"
     );
+    // Revalidated (304), the answer carries one as well.
+    let etag = job.header("etag").unwrap().to_string();
+    let again = app
+        .client
+        .get(format!("{}{location}", app.base))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.headers().contains_key("riposte-consistency"));
 }
