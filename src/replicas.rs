@@ -458,7 +458,9 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
     let keep = (max_lag + CHECK_EVERY * 5).max(HISTORY);
     let mut primary_identity: Option<Identity> = None;
     loop {
-        if primary_identity.is_none() {
+        // Asked at every check: a primary rebuilt or restored from a backup is another
+        // cluster, and its replicas must be judged against it.
+        {
             let asked = async {
                 let mut conn = primary.get().await?;
                 let identity: Identity = diesel::sql_query(format!("SELECT {IDENTITY_COLUMNS}"))
@@ -600,16 +602,28 @@ fn lag(history: &VecDeque<(Instant, Lsn)>, replay: Lsn) -> (u64, Option<Lag>) {
         return (0, None);
     };
     let bytes = latest.0.saturating_sub(replay.0);
-    if replay < *oldest {
+    if !has_replayed(replay, *oldest) {
         return (bytes, Some(Lag::AtLeast(oldest_at.elapsed())));
     }
     // Positions only grow: the first one past `replay` is when the replica started missing
     // something.
     let since = history
         .iter()
-        .find(|(_, lsn)| *lsn > replay)
+        .find(|(_, lsn)| !has_replayed(replay, *lsn))
         .map_or(Duration::ZERO, |(at, _)| at.elapsed());
     (bytes, Some(Lag::Known(since)))
+}
+
+/// Whether a replica at `replay` has everything the primary had at `position`. The primary's
+/// insert position at the start of a WAL page points past the page's header (24 bytes, 40
+/// on a segment's first page), where a caught-up replica's replay position is the end of the
+/// last record, before the header: on an idle primary (after a WAL switch, say) the two
+/// never meet, and the replica would count as falling further behind for as long as nothing
+/// is written.
+fn has_replayed(replay: Lsn, position: Lsn) -> bool {
+    const PAGE: u64 = 8192;
+    let header = position.0 % PAGE;
+    replay >= position || ((header == 24 || header == 40) && replay.0 + header == position.0)
 }
 
 /// Placed by a read whose answer reports writes committed by others (a finished import
@@ -865,6 +879,13 @@ mod tests {
         assert_eq!(bytes, 250);
         assert!(matches!(lag, Some(Lag::AtLeast(l)) if l >= Duration::from_secs(5)));
         assert_eq!(super::lag(&VecDeque::new(), Lsn(1)), (0, None));
+        // An idle primary just past a page header (here a segment's first page, 40 bytes):
+        // a replica at the page's start has it all.
+        let idle: VecDeque<_> = [(ago(60), Lsn(0x0300_0028))].into_iter().collect();
+        let (_, lag) = super::lag(&idle, Lsn(0x0300_0000));
+        assert_eq!(lag, Some(Lag::Known(Duration::ZERO)));
+        let (_, lag) = super::lag(&idle, Lsn(0x02FF_FFF0));
+        assert!(matches!(lag, Some(Lag::AtLeast(_))));
     }
 
     #[test]
