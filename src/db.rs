@@ -109,9 +109,21 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
     // Several processes started at once on one database (a deploy of several instances) all
     // migrate on start: one at a time, the others then find nothing pending. The lock is the
     // session's, released when this connection closes whatever happens.
-    diesel::sql_query("SELECT pg_advisory_lock(hashtextextended('riposte migrations', 0))")
-        .execute(&mut conn)
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    const LOCK: &str = "hashtextextended('riposte migrations', 0)";
+    let taken: Taken = diesel::sql_query(format!("SELECT pg_try_advisory_lock({LOCK}) AS taken"))
+        .get_result(&mut conn)
         .map_err(|e| format!("cannot take the migration lock: {e}"))?;
+    if !taken.taken {
+        log::info!("another process is migrating this database; waiting for it to finish");
+        diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK})"))
+            .execute(&mut conn)
+            .map_err(|e| format!("cannot take the migration lock: {e}"))?;
+    }
     let applied: Vec<String> = conn
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| format!("migration failed: {e}"))?
