@@ -294,19 +294,7 @@ impl EmbeddedPostgres {
     /// A connection URL for `database` on this cluster (the socket path percent-encoded as
     /// the host, which tokio-postgres and libpq both understand).
     pub fn url(&self, database: &str) -> String {
-        let host: String = self
-            .data_dir
-            .display()
-            .to_string()
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        format!("postgres://postgres@{host}:{PORT}/{database}")
+        url_for(&self.data_dir, database)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -351,6 +339,23 @@ struct ServerCommand {
     log_path: PathBuf,
     ephemeral: bool,
     run_as: Option<RunAs>,
+}
+
+/// A connection URL for `database` on the embedded cluster of `data_dir` (the socket path
+/// percent-encoded as the host, which tokio-postgres and libpq both understand).
+pub fn url_for(data_dir: &Path, database: &str) -> String {
+    let host: String = data_dir
+        .display()
+        .to_string()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("postgres://postgres@{host}:{PORT}/{database}")
 }
 
 impl ServerCommand {

@@ -47,6 +47,19 @@ async fn serve_seeded(extra: &[&str]) -> Seeded {
     }
 }
 
+/// The value of the script `script` once `done` holds of it (or after 20 s, for the caller's
+/// assertion to report).
+async fn eval_until(b: &Browser, script: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let value = b.eval(script).await;
+        if done(&value) {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.eval(script).await
+}
+
 /// The texts of every element matching `css`.
 async fn texts(b: &Browser, css: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -59,16 +72,12 @@ async fn texts(b: &Browser, css: &str) -> Vec<String> {
 /// Waits until the view has finished loading (`aria-busy` false) and drew `css`.
 async fn loaded(b: &Browser, css: &str) {
     b.find(css).await;
-    for _ in 0..200 {
-        let busy = b
-            .eval("return document.getElementById('view').getAttribute('aria-busy')")
-            .await;
-        if busy == json!("false") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the view never stopped loading");
+    wait_js(
+        b,
+        "return document.getElementById('view').getAttribute('aria-busy')",
+        json!("false"),
+    )
+    .await;
 }
 
 /// Every form control of the view has a label a screen reader reads out, and every image
@@ -359,15 +368,8 @@ async fn every_page_shows_the_founding_example() {
 
 /// Waits until `script` returns `expected`.
 async fn wait_js(b: &Browser, script: &str, expected: Value) {
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        last = b.eval(script).await;
-        if last == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("`{script}` gave {last}, not {expected}");
+    let last = eval_until(b, script, |v| *v == expected).await;
+    assert_eq!(last, expected, "`{script}`");
 }
 
 /// A date input is set as a person's picker would leave it: value, then `change`.
@@ -490,17 +492,8 @@ async fn post_action(s: &Seeded, write: &str, fields: Value) -> Value {
 /// on a socket in it), for writing what the API would refuse.
 async fn stored_database(s: &Seeded) -> diesel_async::AsyncPgConnection {
     use diesel_async::AsyncConnection;
-    let dir = s.dir.path().join("data").display().to_string();
-    let host: String = dir
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    diesel_async::AsyncPgConnection::establish(&format!("postgres://postgres@{host}:5432/postgres"))
+    let url = riposte::embedded_pg::url_for(&s.dir.path().join("data"), "postgres");
+    diesel_async::AsyncPgConnection::establish(&url)
         .await
         .expect("the served data directory's database")
 }
@@ -678,25 +671,15 @@ async fn the_timeline_draws_years_before_100_as_they_are() {
     loaded(&b, ".plot .u-over").await;
     // The one bucket, under the cursor: the legend says when it starts (uPlot's
     // "{YYYY}-{MM}-{DD}" in the browser's time zone, so the 1st or the day before).
-    let legend =
-        "return document.querySelector('.u-legend .u-series:first-child .u-value')?.textContent";
-    for _ in 0..200 {
-        b.eval(
-            "const o = document.querySelector('.plot .u-over'), r = o.getBoundingClientRect();
-             o.dispatchEvent(new MouseEvent('mousemove', {
-               clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true }))",
-        )
-        .await;
-        if b.eval(legend)
-            .await
-            .as_str()
-            .is_some_and(|t| t.contains('-'))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let shown = b.eval(legend).await;
+    let hover_and_read =
+        "const o = document.querySelector('.plot .u-over'), r = o.getBoundingClientRect();
+         o.dispatchEvent(new MouseEvent('mousemove', {
+           clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true }));
+         return document.querySelector('.u-legend .u-series:first-child .u-value')?.textContent";
+    let shown = eval_until(&b, hover_and_read, |v| {
+        v.as_str().is_some_and(|t| t.contains('-'))
+    })
+    .await;
     let shown = shown.as_str().unwrap_or_default();
     assert!(
         shown.starts_with("50-03-01") || shown.starts_with("50-02-28"),
@@ -729,38 +712,26 @@ async fn a_dyad_spanning_millennia_shows_its_chart_by_the_interval_that_fits() {
     assert!(b.find_all(".problem").await.is_empty());
     b.eval("document.getElementById('interval').value = 'year'; document.getElementById('interval').dispatchEvent(new Event('change'))")
         .await;
-    for _ in 0..100 {
-        if b.current_url()
-            .await
-            .ends_with("/dyads/CHN/USA?interval=year")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(b
-        .current_url()
-        .await
-        .ends_with("/dyads/CHN/USA?interval=year"));
+    let address = eval_until(&b, "return location.pathname + location.search", |v| {
+        v == "/dyads/CHN/USA?interval=year"
+    })
+    .await;
+    assert_eq!(address, "/dyads/CHN/USA?interval=year");
     loaded(&b, ".plot .u-over").await;
-    let caption =
-        "return document.querySelector('table[data-table=timeline] caption')?.textContent";
-    for _ in 0..100 {
-        if b.eval(caption)
-            .await
-            .as_str()
-            .is_some_and(|c| c.starts_with("Actions per year"))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let shown = b.eval(caption).await;
+    let caption = eval_until(
+        &b,
+        "return document.querySelector('table[data-table=timeline] caption')?.textContent",
+        |v| {
+            v.as_str()
+                .is_some_and(|c| c.starts_with("Actions per year"))
+        },
+    )
+    .await;
     assert!(
-        shown
+        caption
             .as_str()
             .is_some_and(|c| c.starts_with("Actions per year")),
-        "{shown}"
+        "{caption}"
     );
     assert_eq!(
         b.eval("return document.getElementById('interval').value")
