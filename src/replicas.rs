@@ -22,6 +22,7 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, SET_CO
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
+use diesel::QueryableByName;
 use diesel_async::AsyncPgConnection;
 
 use crate::db::{DbConn, DbPool};
@@ -442,6 +443,15 @@ struct Identity {
     database: String,
 }
 
+/// The primary at a health check: its insert position (as `primary_position`) and identity.
+#[derive(diesel::QueryableByName)]
+struct PrimaryNow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    lsn: String,
+    #[diesel(embed)]
+    identity: Identity,
+}
+
 const IDENTITY_COLUMNS: &str =
     "(SELECT system_identifier FROM pg_control_system())::text AS system, \
      current_database() AS database";
@@ -458,26 +468,22 @@ async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Duration) {
     let keep = (max_lag + CHECK_EVERY * 5).max(HISTORY);
     let mut primary_identity: Option<Identity> = None;
     loop {
-        // Asked at every check: a primary rebuilt or restored from a backup is another
-        // cluster, and its replicas must be judged against it.
-        {
-            let asked = async {
-                let mut conn = primary.get().await?;
-                let identity: Identity = diesel::sql_query(format!("SELECT {IDENTITY_COLUMNS}"))
-                    .get_result(&mut conn)
-                    .await?;
-                Ok::<_, AppError>(identity)
-            };
-            if let Ok(Ok(identity)) = tokio::time::timeout(CHECK_TIMEOUT, asked).await {
-                primary_identity = Some(identity);
-            }
-        }
-        let primary_now = async {
+        // Its position, and its identity at every check: a primary rebuilt or restored from
+        // a backup is another cluster, and its replicas must be judged against it. One query.
+        let asked = async {
             let mut conn = primary.get().await?;
-            primary_position(&mut conn).await
+            let now: PrimaryNow = diesel::sql_query(format!(
+                "SELECT pg_current_wal_insert_lsn()::text AS lsn, {IDENTITY_COLUMNS}"
+            ))
+            .get_result(&mut conn)
+            .await?;
+            Ok::<_, AppError>(now)
         };
-        if let Ok(Ok(lsn)) = tokio::time::timeout(CHECK_TIMEOUT, primary_now).await {
-            history.push_back((Instant::now(), lsn));
+        if let Ok(Ok(now)) = tokio::time::timeout(CHECK_TIMEOUT, asked).await {
+            if let Some(lsn) = Lsn::parse(&now.lsn) {
+                history.push_back((Instant::now(), lsn));
+            }
+            primary_identity = Some(now.identity);
         }
         while history
             .front()
