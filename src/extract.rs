@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
 
-/// The largest request body accepted, in bytes. Documented in the README and the OpenAPI
+/// The largest request body accepted, in bytes. Documented in docs/LIMITS.md and the OpenAPI
 /// description; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

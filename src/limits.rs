@@ -1,4 +1,4 @@
-//! Every size limit of the API in one place. Each is documented in README.md and the OpenAPI
+//! Every size limit of the API in one place. Each is documented in docs/LIMITS.md and the OpenAPI
 //! description, and exceeding one is a 4xx that names it.
 
 pub use crate::extract::MAX_BODY_BYTES;

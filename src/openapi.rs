@@ -176,7 +176,7 @@ fn webhooks() -> serde_json::Value {
         "parameters": [
             header("webhook-id", "`chg_<cursor>`: the same for every attempt and \
                 redelivery of the entry", "chg_1042"),
-            header("webhook-timestamp", "The attempt's time, Unix seconds", "1764417600"),
+            header("webhook-timestamp", "The attempt's time, Unix seconds", "1795953600"),
             header("webhook-signature", "`v1,<base64 HMAC-SHA256>` of \
                 `{webhook-id}.{webhook-timestamp}.{body}` keyed with the secret's bytes \
                 (after `whsec_`, base64-decoded); for a day after a rotation, a second one, \
@@ -280,7 +280,7 @@ problem_response!(
     "Over the rate limit; retry after `Retry-After` seconds (see the `RateLimit-*` headers)",
     "/problems/rate-limited",
     "Too many requests",
-    "rate limit of 400 requests exceeded; retry in 1 s"
+    "rate limit of 200 requests per second exceeded; retry in 1 s"
 );
 problem_response!(Conflict, 409,
     "The change conflicts with existing records (duplicate code, record still referenced)",

@@ -216,6 +216,8 @@ pub fn action_example() -> serde_json::Value {
         "designations": [],
         "sources": [{"url": "https://www.scmp.com/news/china/diplomacy/article/3092676/china-vows-reciprocal-action-against-critics-xinjiang-policies", "publisher": "South China Morning Post", "published_on": "2020-07-10", "quote": "China has decided to take reciprocal action"}],
         "responds_to": [{"action": "0a1f0000-0000-4000-8000-000000000006", "relation": "retaliates"}],
+        "external_id": null,
+        "source_dataset": null,
         "created_at": "2026-11-28T12:00:00Z",
         "updated_at": "2026-11-28T12:00:00Z",
         "version": 1
@@ -366,7 +368,7 @@ pub struct NewApiKeySecret {
     pub key: ApiKey,
     /// The secret, to send as `Authorization: Bearer <secret>`. Only its hash is stored: it
     /// cannot be shown again.
-    #[schema(example = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oVf2a7Z9c")]
+    #[schema(example = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oVf2a7Z9")]
     pub secret: String,
 }
 
@@ -387,6 +389,7 @@ pub struct NewApiKeySecret {
     "failed_attempts": 0,
     "failing_since": null,
     "next_attempt_at": "2026-11-30T12:00:00Z",
+    "previous_secret_expires_at": null,
     "created_at": "2026-11-30T11:00:00Z",
     "updated_at": "2026-11-30T11:00:00Z",
     "version": 1

@@ -319,8 +319,10 @@ pub struct ActiveParams {
     /// Only this actor's dyads (code); it is then `a` in each.
     #[param(example = "CHN")]
     pub actor: Option<String>,
+    /// Only actions announced on or after this day.
     #[param(value_type = Option<String>, format = Date, example = "2020-01-01")]
     pub from: Option<Day>,
+    /// Only actions announced on or before this day.
     #[param(value_type = Option<String>, format = Date, example = "2020-12-31")]
     pub to: Option<Day>,
     /// How many dyads, 1 to 200 (default 20).

@@ -36,7 +36,7 @@ pub struct ImportParams {
 #[utoipa::path(post, path = "/v1/imports", tag = "imports", params(ImportParams),
     request_body(content = String, content_type = "application/x-ndjson",
         description = "The file. One action per line, or `{\"actor\": {...}}`.",
-        example = json!("{\"title\": \"China sanctions Marco Rubio\", \"initiator\": \"CHN\", \"target\": \"USA\", \"type\": \"asset_freeze\", \"status\": \"announced\", \"announced_on\": \"2020-07-13\", \"designations\": [{\"actor\": \"marco-rubio\"}], \"external_id\": \"cn-2020-07-13\", \"source_dataset\": \"example\"}\n")),
+        example = json!("{\"title\": \"US Treasury designates the Xinjiang Production and Construction Corps\", \"initiator\": \"USA\", \"target\": \"CHN\", \"authority\": \"us-ofac\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-31\", \"external_id\": \"us-2020-07-31-xpcc\", \"source_dataset\": \"example\"}\n")),
     responses(
         (status = 202, description = "Accepted: the job, queued or running", body = Import,
             headers(("Location" = String, description = "The job's URL")))))]

@@ -88,8 +88,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IfMatch {
-    /// The ETag you read; 412 when the resource changed since (required with
-    /// RIPOSTE_REQUIRE_IF_MATCH=true, else 428).
+    /// The ETag you read; 412 when the resource changed since. A server run with
+    /// `--require-if-match true` answers 428 when it is missing.
     #[param(rename = "If-Match", nullable = false)]
     pub if_match: Option<String>,
 }

@@ -726,6 +726,24 @@ async fn every_documented_request_example_works_on_the_seed() {
         webhook_id,
     } = Seeded::start().await;
     let mut sent = 0;
+    // A file upload's example is a file: its job must store every line of it, on the seed
+    // alone (before the JSON examples below add their actors).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let content = &op["requestBody"]["content"]["application/x-ndjson"];
+            let Some(file) = content["example"].as_str() else {
+                continue;
+            };
+            assert_eq!(method, "post", "{method} {path}: a file is POSTed");
+            let job = super::imports::import(&app, "", file.as_bytes().to_vec()).await;
+            assert_eq!(
+                (job["state"].as_str(), &job["counts"]["rejected"]),
+                (Some("succeeded"), &json!(0)),
+                "POST {path} with its documented example: {job}"
+            );
+            sent += 1;
+        }
+    }
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let Some(content) = op["requestBody"]["content"]["application/json"].as_object() else {
