@@ -263,10 +263,16 @@ async fn import(
 ) -> Result<Report, ImportError> {
     // The server's own synchronous_commit: with it off here, an import reported done could
     // still be lost in a crash (tests/crash.rs), for a few milliseconds saved at the commit.
+    // One import at a time, from before it reads the actors to its commit: two imports of
+    // one file would otherwise both find its actors and actions new, and the second fail on
+    // the first's codes and external ids.
+    progress.set_phase("waiting for another import");
     client
-        .batch_execute("BEGIN; SAVEPOINT data")
+        .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7236112); SAVEPOINT data")
         .await
-        .map_err(db_err("cannot begin the import"))?;
+        .map_err(db_err(
+            "cannot begin the import (or wait for the imports before it)",
+        ))?;
     let mut report = Report::default();
     progress.set_phase("actors");
     let mut actors = load_actors(client).await?;

@@ -231,12 +231,6 @@ pub async fn check(
     partial: bool,
     actor_rejections: &[Rejection],
 ) -> Result<(), ImportError> {
-    // One import at a time from here to its commit: two imports of one file would otherwise
-    // both find its actions new, and the second fail on the first's external ids.
-    client
-        .batch_execute("SELECT pg_advisory_xact_lock(7236112)")
-        .await
-        .map_err(db_err("cannot wait for the imports before this one"))?;
     client
         .batch_execute(&format!(
             "CREATE INDEX ON import_lines (id); \

@@ -904,6 +904,49 @@ async fn the_same_file_imported_twice_at_once_is_stored_once() {
     assert_eq!(total_actions(&app).await, 2000);
 }
 
+/// The same with an actor line that creates the state the actions name: the second import
+/// waits for the first before reading actors, so it finds the state stored and the actions
+/// unchanged (it was told "conflicts with a stored one" and rejected every line).
+#[tokio::test]
+async fn the_same_file_with_a_new_state_imported_twice_at_once_is_stored_once() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut lines = vec![json!({"actor": {"code": "NZL", "name": "New Zealand", "kind": "state"}})];
+    lines.extend((0..2000).map(|i| {
+        let mut line = action(
+            &format!("Kiwi {i}"),
+            &format!("k{i}"),
+            "2020-07-09",
+            json!([]),
+        );
+        line["initiator"] = json!("NZL");
+        line
+    }));
+    let file = ndjson(&lines);
+    let (a, b) = tokio::join!(
+        import(&app, "", file.clone()),
+        import(&app, "", file.clone())
+    );
+    for job in [&a, &b] {
+        assert_eq!(job["state"], "succeeded", "{job}");
+    }
+    let mut both = [counts(&a), counts(&b)];
+    both.sort();
+    assert_eq!(
+        both,
+        [[2001, 0, 0, 2000, 0], [2001, 2000, 0, 0, 0]],
+        "{a}\n{b}"
+    );
+    let created: Vec<&Value> = [&a, &b]
+        .iter()
+        .map(|j| &j["counts"]["actors_created"])
+        .collect();
+    let mut created: Vec<i64> = created.iter().map(|c| c.as_i64().unwrap()).collect();
+    created.sort();
+    assert_eq!(created, [0, 1]);
+    assert_eq!(total_actions(&app).await, 2000);
+}
+
 #[tokio::test]
 async fn a_gdelt_record_naming_a_deleted_state_is_one_rejected_record() {
     let app = TestApp::spawn().await;
