@@ -6,7 +6,7 @@ use futures_util::SinkExt;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use super::{db_err, ImportError, Job, Rejection, Report};
+use super::{db_err, errors_json, ImportError, Job, Rejection, Report};
 use crate::limits::MAX_REPORTED_REJECTIONS;
 
 /// Faults found in SQL, merged into the lines' `errors` when reported.
@@ -241,7 +241,7 @@ pub async fn check(
         .await
         .map_err(db_err("cannot prepare the checks"))?;
     for r in actor_rejections {
-        let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
+        let errors = errors_json(&r.errors);
         client
             .execute(
                 // A record of PLOVER or GDELT is both its actors' line and its action's.
@@ -732,7 +732,7 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
         .await
         .map_err(db_err("cannot record the import's outcome"))?;
     for r in &report.rejections {
-        let errors = serde_json::to_string(&r.errors).unwrap_or_else(|_| "[]".into());
+        let errors = errors_json(&r.errors);
         client
             .execute(
                 "INSERT INTO import_rejections (import_id, line, errors)

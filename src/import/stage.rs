@@ -532,8 +532,7 @@ fn encode_rejected_as(
     for _ in 5..COLUMNS - 1 {
         enc.null();
     }
-    let json = serde_json::to_string(errors).unwrap_or_else(|_| "[]".into());
-    enc.jsonb(&json);
+    enc.jsonb(&super::errors_json(errors));
 }
 
 fn encode_action(

@@ -947,6 +947,37 @@ async fn the_same_file_with_a_new_state_imported_twice_at_once_is_stored_once() 
     assert_eq!(total_actions(&app).await, 2000);
 }
 
+/// A message quoting a NUL of the line (jsonb holds none) rejects that line only; it was the
+/// whole import's failure ("staging the lines failed"), good lines and all.
+#[tokio::test]
+async fn a_line_whose_fault_quotes_a_nul_is_rejected_alone() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut bad_type = action("NUL type", "n1", "2021-03-01", json!([]));
+    bad_type["type"] = json!("acc\u{0}use");
+    let mut bad_field = action("NUL field", "n2", "2021-03-01", json!([]));
+    bad_field["x\u{0}y"] = json!(1);
+    let lines = [
+        action("Good", "n0", "2021-03-01", json!([])),
+        bad_type,
+        bad_field,
+        json!({"actor": {"code": "NZL", "name": "New Zealand", "kind": "sta\u{0}te"}}),
+    ];
+    let job = import(&app, "?partial=true", ndjson(&lines)).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job)[1], 1, "{job}");
+    let rejected = job["rejected_lines"].as_array().unwrap();
+    let lines: Vec<i64> = rejected
+        .iter()
+        .map(|r| r["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 3, 4], "{job}");
+    assert!(
+        rejected[0]["errors"].to_string().contains("acc\u{2400}use"),
+        "the message shows where the NUL was: {job}"
+    );
+}
+
 #[tokio::test]
 async fn a_gdelt_record_naming_a_deleted_state_is_one_rejected_record() {
     let app = TestApp::spawn().await;
