@@ -235,7 +235,7 @@ pub async fn actor_pass(
                 }
                 (Format::Gdelt, Item::Line(l)) => {
                     let text = String::from_utf8_lossy(l);
-                    if let Mapped::Lines(lines) = super::gdelt::gdelt(text.trim_end(), &types) {
+                    if let Mapped::Lines(lines) = super::gdelt::gdelt(&text, &types) {
                         lines
                             .into_iter()
                             .filter(|l| l.get("actor").is_some())
@@ -428,11 +428,7 @@ pub async fn action_pass(
                 ),
                 (Format::Gdelt, Item::Line(l)) => {
                     let text = String::from_utf8_lossy(l);
-                    mapped(
-                        super::gdelt::gdelt(text.trim_end_matches(['\n', '\r']), &map),
-                        ("line", n),
-                        &mut counts,
-                    )
+                    mapped(super::gdelt::gdelt(&text, &map), ("line", n), &mut counts)
                 }
                 _ => None,
             };

@@ -1002,6 +1002,31 @@ async fn a_gdelt_record_naming_a_deleted_state_is_one_rejected_record() {
     assert_eq!(total_actions(&app).await, 1);
 }
 
+/// A GDELT row without a SOURCEURL ends in a tab: its states are created as for any other
+/// row (the actor pass trimmed that tab away, read 60 columns and created none, so the row
+/// was rejected for naming unknown states).
+#[tokio::test]
+async fn a_gdelt_row_without_a_source_url_creates_its_states() {
+    let app = TestApp::spawn().await;
+    let fixture = include_str!("../fixtures/gdelt-sample.export.CSV");
+    let row = fixture.lines().nth(1).unwrap();
+    let mut columns: Vec<&str> = row.split('\t').collect();
+    assert_eq!((columns.len(), columns[7], columns[17]), (61, "CHN", "USA"));
+    columns[60] = "";
+    let job = import(
+        &app,
+        "?format=gdelt",
+        format!("{}\n", columns.join("\t")).into_bytes(),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(
+        (counts(&job)[1], &job["counts"]["actors_created"]),
+        (1, &json!(2)),
+        "{job}"
+    );
+}
+
 /// An export with `show_deleted=true` imports back into the same database as it is: a
 /// deleted action's document stands for that deleted action, unchanged. It neither brings
 /// the action back nor creates a deleted one elsewhere.
