@@ -204,6 +204,23 @@ fn rules() -> Vec<String> {
              WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
                AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)"
         ),
+        // A changed status is appended on the day the line's history ends on (its
+        // announced_on without one): as in the API, not before the last recorded change.
+        "INSERT INTO import_faults
+         SELECT l.line, 'status_history',
+                format('the status changes from `%s` to `%s` on %s (the last day of this \
+                        line''s status_history, else its announced_on), before the last \
+                        recorded status change (`%s`, %s); end status_history with the new \
+                        status on the day it took it',
+                       a.status, l.status, l.h_on[cardinality(l.h_on)], last.status,
+                       last.changed_on)
+         FROM import_lines l JOIN actions a ON a.id = l.id
+         CROSS JOIN LATERAL (SELECT s.status, s.changed_on FROM status_changes s
+                             WHERE s.action_id = a.id
+                             ORDER BY s.changed_on DESC, s.id DESC LIMIT 1) last
+         WHERE l.stored AND l.errors IS NULL AND NOT l.deleted AND l.status <> a.status
+           AND last.changed_on > l.h_on[cardinality(l.h_on)]"
+            .into(),
         // What is left of the deleted documents stands for stored deleted actions: unchanged.
         "UPDATE import_lines l SET fate = 'same'
          WHERE l.deleted AND l.errors IS NULL AND l.fate IS NULL
@@ -264,14 +281,41 @@ pub async fn check(
     // Rejecting a line that changes a stored action's answers leaves its stored answers in
     // place, which may close a cycle the accepted lines did not: with `partial`, look again.
     loop {
-        let newly = reject_cycles(client).await?;
-        if partial {
-            reject_answers_of_rejected(client).await?;
+        let mut newly = reject_cycles(client).await?;
+        if !partial {
+            return Ok(());
         }
-        if newly == 0 || !partial {
+        newly += reject_answers_of_rejected(client).await?;
+        newly += reject_moves_past_kept_answers(client).await?;
+        if newly == 0 {
             return Ok(());
         }
     }
+}
+
+/// Rejects the lines that move a stored action later than a stored answer to it whose own
+/// line was rejected: that answer stays as stored. (`rules` leaves answers that have a line
+/// to that line's checks.) Returns how many.
+async fn reject_moves_past_kept_answers(client: &Client) -> Result<u64, ImportError> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO import_faults
+                 SELECT l.line, 'announced_on',
+                        format('action %s, announced on %s, responds to this action (its line \
+                                %s was rejected, so it stays as stored), so this action \
+                                cannot be dated after that', a.id, a.announced_on, u.line)
+                 FROM import_lines l
+                 JOIN responses r ON r.responds_to_id = l.id
+                 JOIN actions a ON a.id = r.action_id
+                 JOIN import_lines u ON u.id = a.id AND u.stored AND u.fate = 'rejected'
+                 WHERE l.stored AND l.fate IS NULL AND {LATEST} < l.announced_on"
+            ),
+            &[],
+        )
+        .await
+        .map_err(db_err("cannot check the answers kept as stored"))?;
+    mark(client).await
 }
 
 /// Rejects the good lines on a cycle of the graph the import would leave, or answering one;
@@ -329,7 +373,8 @@ async fn reject_cycles(client: &Client) -> Result<u64, ImportError> {
 
 /// Rejects, until none is left, the lines that answer rejected lines: they could not be
 /// stored without them.
-async fn reject_answers_of_rejected(client: &Client) -> Result<(), ImportError> {
+async fn reject_answers_of_rejected(client: &Client) -> Result<u64, ImportError> {
+    let mut rejected = 0;
     loop {
         client
             .execute(
@@ -344,8 +389,9 @@ async fn reject_answers_of_rejected(client: &Client) -> Result<(), ImportError> 
             )
             .await
             .map_err(db_err("cannot follow rejected lines"))?;
-        if mark(client).await? == 0 {
-            return Ok(());
+        match mark(client).await? {
+            0 => return Ok(rejected),
+            n => rejected += n,
         }
     }
 }

@@ -1027,6 +1027,130 @@ async fn a_gdelt_row_without_a_source_url_creates_its_states() {
     );
 }
 
+/// With `partial`, a stored action moved later than a stored answer to it is refused when
+/// that answer's own line is rejected: the answer stays as stored, earlier than what it
+/// would answer. (Only the answer's line was checked; once rejected, nothing looked again.)
+#[tokio::test]
+async fn a_move_past_an_answer_whose_line_is_rejected_is_rejected_too() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let answer = |on: &str, extra: Value| {
+        let mut refs = vec![json!({"action": "x", "relation": "retaliates"})];
+        refs.extend(extra.as_array().cloned().unwrap_or_default());
+        action("Y", "y", on, Value::Array(refs))
+    };
+    let first = [
+        action("X", "x", "2020-01-10", json!([])),
+        answer("2020-01-15", json!([])),
+    ];
+    let job = import(&app, "", ndjson(&first)).await;
+    assert_eq!(counts(&job)[1], 2, "{job}");
+
+    let moved = [
+        action("X", "x", "2020-01-20", json!([])),
+        answer(
+            "2020-01-25",
+            json!([{"action": "nonexistent", "relation": "retaliates"}]),
+        ),
+    ];
+    let job = import(&app, "?partial=true", ndjson(&moved)).await;
+    let rejected: Vec<(i64, String)> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_i64().unwrap(),
+                r["errors"][0]["field"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (1, "announced_on".to_string()),
+            (2, "responds_to[1].action".to_string())
+        ],
+        "{job}"
+    );
+    let all = app.get("/v1/actions?sort=-announced_on").await;
+    let days: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["announced_on"].as_str().unwrap())
+        .collect();
+    assert_eq!(days, ["2020-01-15", "2020-01-10"], "nothing moved");
+}
+
+/// A changed status is appended on the day the line's history ends on, else its
+/// announced_on; as in the API, a day before the last recorded change is refused (it was
+/// appended, and the history no longer ended on the current status).
+#[tokio::test]
+async fn a_status_change_dated_before_the_last_recorded_one_is_rejected() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let line = |status: &str, history: Value| {
+        let mut l = action("H", "h", "2021-10-01", json!([]));
+        l["status"] = json!(status);
+        if !history.is_null() {
+            l["status_history"] = history;
+        }
+        l
+    };
+    let job = import(
+        &app,
+        "",
+        ndjson(&[line(
+            "in_force",
+            json!([
+        {"status": "announced", "on": "2021-10-01"}, {"status": "in_force", "on": "2021-10-15"}]),
+        )]),
+    )
+    .await;
+    assert_eq!(counts(&job)[1], 1, "{job}");
+    let job = import(
+        &app,
+        "",
+        ndjson(&[line(
+            "lifted",
+            json!([
+        {"status": "lifted", "on": "2021-12-01"}]),
+        )]),
+    )
+    .await;
+    assert_eq!(counts(&job)[2], 1, "{job}");
+
+    let job = import(&app, "", ndjson(&[line("in_force", Value::Null)])).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let fault = &job["rejected_lines"][0]["errors"][0];
+    assert_eq!(fault["field"], "status_history", "{job}");
+    assert!(
+        fault["message"]
+            .as_str()
+            .unwrap()
+            .contains("(`lifted`, 2021-12-01)"),
+        "{job}"
+    );
+    let id = app.get("/v1/actions?q=H").await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let history = app.get(&format!("/v1/actions/{id}/history")).await;
+    let statuses: Vec<&str> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["announced", "in_force", "lifted"],
+        "{}",
+        history.text
+    );
+}
+
 /// An export with `show_deleted=true` imports back into the same database as it is: a
 /// deleted action's document stands for that deleted action, unchanged. It neither brings
 /// the action back nor creates a deleted one elsewhere.
