@@ -108,19 +108,26 @@ fn cursor_of(field: &str, text: &str) -> Result<i64, FieldError> {
 }
 
 /// The values of a filter that can be looked up, each one that cannot a fault of its own
-/// element (`actor[1]`).
+/// element (`actor[1]`): one with a NUL, or with the `separator` the feed's query splits
+/// its list at (`["USA,CHN"]` is one element, not two codes).
 fn lookable<'v>(
     faults: &mut Vec<FieldError>,
     field: &str,
     values: Option<&'v [String]>,
+    separator: char,
 ) -> Option<Vec<&'v str>> {
-    let values = values?.iter().map(String::as_str).collect();
-    Some(filters::without_nul(
-        faults,
-        values,
-        |v| [*v],
-        |i| format!("{field}[{i}]"),
-    ))
+    let values: Vec<&str> = values?.iter().map(String::as_str).collect();
+    for (i, value) in values.iter().enumerate() {
+        if value.contains(separator) {
+            faults.push(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("`{value}` holds a `{separator}`: give one value per element"),
+            ));
+        }
+    }
+    let mut kept = filters::without_nul(faults, values, |v| [*v], |i| format!("{field}[{i}]"));
+    kept.retain(|v| !v.contains(separator));
+    Some(kept)
 }
 
 /// A list as the feed's query gives it; an empty list is no filter.
@@ -147,16 +154,18 @@ async fn resolve(
     dyad: Option<&[String]>,
     type_: Option<&[String]>,
 ) -> AppResult<ChangeFilter> {
-    let actor = lookable(faults, "actor", actor);
-    let dyad = lookable(faults, "dyad", dyad);
+    let entity = lookable(faults, "entity", entity, ',');
+    let actor = lookable(faults, "actor", actor, ',');
+    let dyad = lookable(faults, "dyad", dyad, ';');
+    let type_ = lookable(faults, "type", type_, ',');
     let (actor, dyad) = (joined(actor.as_deref(), ","), joined(dyad.as_deref(), ";"));
     match filters::resolve_changes(
         conn,
         &state.types,
-        &joined(entity, ","),
+        &joined(entity.as_deref(), ","),
         &actor,
         &dyad,
-        &joined(type_, ","),
+        &joined(type_.as_deref(), ","),
     )
     .await
     {

@@ -935,6 +935,38 @@ async fn a_nul_in_a_filter_value_is_refused_naming_the_element() {
     assert_eq!(resp.error_fields(), ["actor"], "{}", resp.text);
 }
 
+/// A filter is a list of values: an element holding the list separator of the feed's query
+/// (`["USA,CHN"]`, a dyad `["USA,CHN;RUS,UKR"]`) is a 422 naming that element. It was split,
+/// and the subscription quietly followed two actors, or two dyads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_element_holding_a_separator_is_refused_naming_it() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(
+                &json!({"url": "https://example.com/", "actor": ["GBR", "USA,CHN"],
+                         "dyad": ["USA,CHN;CHN,GBR"], "entity": ["action,actor"],
+                         "type": ["asset_freeze,visa_ban"]}),
+            ),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("actor[1]"));
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["actor[1]", "dyad[0]", "entity[0]", "type[0]"],
+        "{}",
+        resp.text
+    );
+    let listed = app.as_admin(Method::GET, "/v1/webhooks", None, &[]).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was created");
+}
+
 /// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
 /// of the URL, on creation and on change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
