@@ -331,16 +331,48 @@ pub async fn replace_lists(
             .execute(conn)
             .await?;
     }
-    if responses.is_some() {
-        diesel::delete(responses::table.filter(responses::action_id.eq(id)))
+    // Answers are replaced edge by edge: one kept as it was is neither removed nor added, so
+    // the change feed's edge entries (written by triggers) are the real changes only.
+    let mut added: Vec<ResponseRow> = Vec::new();
+    if let Some(wanted) = responses {
+        let stored: Vec<(Uuid, String)> = responses::table
+            .filter(responses::action_id.eq(id))
+            .select((responses::responds_to_id, responses::relation))
+            .load(conn)
+            .await?;
+        let gone: Vec<Uuid> = stored
+            .iter()
+            .filter(|(to, rel)| {
+                !wanted
+                    .iter()
+                    .any(|w| w.responds_to_id == *to && w.relation == *rel)
+            })
+            .map(|(to, _)| *to)
+            .collect();
+        if !gone.is_empty() {
+            diesel::delete(
+                responses::table
+                    .filter(responses::action_id.eq(id))
+                    .filter(responses::responds_to_id.eq_any(&gone)),
+            )
             .execute(conn)
             .await?;
+        }
+        added = wanted
+            .iter()
+            .filter(|w| {
+                !stored
+                    .iter()
+                    .any(|(to, rel)| w.responds_to_id == *to && w.relation == *rel)
+            })
+            .cloned()
+            .collect();
     }
     insert_lists(
         conn,
         designations.unwrap_or_default(),
         sources.unwrap_or_default(),
-        responses.unwrap_or_default(),
+        &added,
         &[],
     )
     .await

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use diesel_async::RunQueryDsl;
 
 use super::aggregates::Count;
-use super::helpers::{action_body, id_of, TestApp};
+use super::helpers::{action_body, assert_no_problems, id_of, TestApp};
 
 /// Reads the whole feed after `after` with pages of `limit`; the entries and the cursor.
 pub async fn drain(app: &TestApp, after: &str, query: &str, limit: u32) -> (Vec<Value>, String) {
@@ -42,6 +42,84 @@ fn kinds(items: &[Value]) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// A PATCH of `responds_to` writes edge entries for the answers it adds, drops or changes
+/// only: an answer kept as it was is neither removed nor added (every kept answer was
+/// reported removed and added again, so a webhook following `edge_removed` heard of
+/// removals that never happened).
+#[tokio::test]
+async fn a_patch_of_answers_reports_only_the_edges_it_changes() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let a = id_of(&app.action(json!({"announced_on": "2020-07-01"})).await);
+    let b = id_of(&app.action(json!({"announced_on": "2020-07-02"})).await);
+    let answer = |relation: &str, also: Option<&str>| {
+        let mut refs = vec![json!({"action": a, "relation": relation})];
+        refs.extend(also.map(|b| json!({"action": b, "relation": "retaliates"})));
+        json!({"responds_to": refs})
+    };
+    let mut body = answer("retaliates", None);
+    body["announced_on"] = json!("2020-07-03");
+    let c = id_of(&app.action(body).await);
+    let (_, start) = drain(&app, "0", "", 50).await;
+    let edges = |items: &[Value]| -> Vec<(String, String, String)> {
+        items
+            .iter()
+            .filter(|i| i["entity"] == "response")
+            .map(|i| {
+                let who = if i["answers"] == a.as_str() { "a" } else { "b" };
+                (
+                    i["kind"].as_str().unwrap().into(),
+                    who.into(),
+                    i["relation"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let patch = |body: Value| {
+        let app = &app;
+        let c = c.clone();
+        async move {
+            app.patch(&format!("/v1/actions/{c}"), &body)
+                .await
+                .assert_status(200);
+        }
+    };
+
+    patch(answer("retaliates", Some(&b))).await;
+    let (items, start) = drain(&app, &start, "", 50).await;
+    assert_eq!(
+        edges(&items),
+        [("edge_added".into(), "b".into(), "retaliates".into())]
+    );
+
+    patch(answer("escalates", Some(&b))).await;
+    let (items, start) = drain(&app, &start, "", 50).await;
+    let mut got = edges(&items);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("edge_added".into(), "a".into(), "escalates".into()),
+            ("edge_removed".into(), "a".into(), "retaliates".into())
+        ]
+    );
+
+    patch(answer("escalates", None)).await;
+    let (items, _) = drain(&app, &start, "", 50).await;
+    assert_eq!(
+        edges(&items),
+        [("edge_removed".into(), "b".into(), "retaliates".into())]
+    );
+    for check in ["check_graph_facts", "check_action_documents"] {
+        assert_no_problems(
+            &app,
+            &format!("SELECT id::text AS key, problem FROM {check}()"),
+            "the patches",
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
