@@ -61,3 +61,8 @@ pub const MAX_WEBHOOKS: i64 = 100;
 pub const MAX_WEBHOOK_PAYLOAD: usize = 256 * 1024;
 /// Days a webhook delivery attempt is kept (`GET /v1/webhooks/{id}/deliveries`).
 pub const WEBHOOK_ATTEMPTS_KEPT_DAYS: i32 = 7;
+/// Status changes `GET /v1/actions/{id}/history` shows, the newest (older ones are counted).
+pub const MAX_HISTORY_STATUS_CHANGES: i64 = 1_000;
+/// Edits `GET /v1/actions/{id}/history` shows, the newest (older ones are counted; every edit
+/// is in `GET /v1/audit`).
+pub const MAX_HISTORY_EDITS: i64 = 200;

@@ -548,52 +548,46 @@ pub struct Edit {
 }
 
 impl Edit {
-    pub fn from_row(row: crate::models::audit::AuditRow, key_name: Option<String>) -> Self {
-        let changed = match (&row.before, &row.after) {
-            (Some(serde_json::Value::Object(b)), Some(serde_json::Value::Object(a))) => {
-                let mut keys: Vec<String> = a
-                    .iter()
-                    .filter(|(k, v)| {
-                        !matches!(k.as_str(), "updated_at" | "version") && b.get(*k) != Some(*v)
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                keys.sort();
-                keys
-            }
-            _ => Vec::new(),
-        };
+    pub fn from_row(row: crate::models::audit::EditRow) -> Self {
         Edit {
             at: row.at,
             operation: row.operation,
             author: row
                 .key_id
-                .zip(key_name)
+                .zip(row.key_name)
                 .map(|(key_id, key_name)| Author { key_id, key_name }),
             request_id: row.request_id,
-            changed,
+            changed: row.changed,
         }
     }
 }
 
-/// An action's history: every status it had, and every change made to the record.
+/// An action's history: the statuses it had, and the changes made to the record (the newest
+/// of each, with the count of older ones).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "items": [
         {"status": "threatened", "on": "2020-07-10", "source_url": null, "note": null, "recorded_at": "2026-11-28T12:00:00Z"},
         {"status": "in_force", "on": "2020-07-13", "source_url": null, "note": "details announced", "recorded_at": "2026-11-28T12:30:00Z"}
     ],
+    "older_items": 0,
     "edits": [
         {"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []},
         {"at": "2026-11-28T12:30:00Z", "operation": "update", "author": {"key_id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a70", "key_name": "newsroom"}, "request_id": "0190f5c4-8a3b-7000-8000-000000000001", "changed": ["effective_from", "status"]}
     ],
+    "older_edits": 0,
     "next_page_token": null
 }))]
 pub struct ActionHistory {
-    /// Status changes, oldest first.
+    /// Status changes, oldest first: the newest 1,000.
     pub items: Vec<StatusChange>,
-    /// Changes to the record, oldest first, with their authors.
+    /// How many older status changes there are besides `items`.
+    pub older_items: i64,
+    /// Changes to the record, oldest first, with their authors: the newest 200 (every one is
+    /// in `GET /v1/audit?entity=action&entity_id=...`, for admins).
     pub edits: Vec<Edit>,
+    /// How many older changes there are besides `edits`.
+    pub older_edits: i64,
     /// Always null: the history is one page.
     pub next_page_token: Option<String>,
 }

@@ -14,6 +14,7 @@ use crate::documents::Doc;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Checked, Query, Repeatable, RepeatableQuery};
 use crate::input::{ActionPatch, Day, NewAction};
+use crate::limits::{MAX_HISTORY_EDITS, MAX_HISTORY_STATUS_CHANGES};
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter};
 use crate::models::enums::{ActionSort, ActionStatus, Category};
@@ -481,8 +482,9 @@ pub async fn responses(
     query.respond(&req, page)
 }
 
-/// Every status the action has had, and every change made to it with its author, oldest
-/// first.
+/// The statuses the action has had, and the changes made to it with their authors, oldest
+/// first: the newest 1,000 status changes and 200 changes (`older_items` and `older_edits`
+/// count the rest; every change is in `GET /v1/audit`).
 #[utoipa::path(get, path = "/v1/actions/{id}/history", tag = "actions",
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
@@ -491,7 +493,9 @@ pub async fn responses(
             example = json!({"items": [
                 {"status": "announced", "on": "2020-05-22", "source_url": null, "note": null, "recorded_at": "2026-11-28T12:00:00Z"},
                 {"status": "in_force", "on": "2020-06-05", "source_url": "https://www.federalregister.gov/d/2020-12245", "note": "published in the Federal Register", "recorded_at": "2026-11-28T12:00:00Z"}],
+                "older_items": 0,
                 "edits": [{"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []}],
+                "older_edits": 0,
                 "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]
 #[route("/v1/actions/{id}/history", method = "GET", method = "HEAD")]
@@ -502,14 +506,15 @@ pub async fn history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let (history, edits) = state
+    let ((history, older_items), (edits, older_edits)) = state
         .read(&req, async |conn| {
             exists(conn, id).await?;
-            let history = action::history(conn, id).await?;
-            let edits = crate::models::audit::for_entity(
+            let history = action::history(conn, id, MAX_HISTORY_STATUS_CHANGES).await?;
+            let edits = crate::models::audit::edits_of(
                 conn,
                 crate::models::audit::AuditEntity::Action,
                 id,
+                MAX_HISTORY_EDITS,
             )
             .await?;
             Ok((history, edits))
@@ -519,15 +524,14 @@ pub async fn history(
         .into_iter()
         .map(StatusChange::from_row)
         .collect::<AppResult<Vec<_>>>()?;
-    let edits = edits
-        .into_iter()
-        .map(|(row, key_name)| Edit::from_row(row, key_name))
-        .collect();
+    let edits = edits.into_iter().map(Edit::from_row).collect();
     conditional::respond(
         &req,
         &ActionHistory {
             items,
+            older_items,
             edits,
+            older_edits,
             next_page_token: None,
         },
     )

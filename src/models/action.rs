@@ -230,13 +230,33 @@ pub async fn status_on(
         .collect())
 }
 
-pub async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<StatusChangeRow>> {
-    status_changes::table
+/// The newest `limit` status changes of an action, oldest first, and how many older ones
+/// there are besides.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    limit: i64,
+) -> QueryResult<(Vec<StatusChangeRow>, i64)> {
+    let mut rows: Vec<StatusChangeRow> = status_changes::table
         .filter(status_changes::action_id.eq(id))
-        .order((status_changes::changed_on, status_changes::id))
+        .order((status_changes::changed_on.desc(), status_changes::id.desc()))
+        .limit(limit)
         .select(StatusChangeRow::as_select())
         .load(conn)
-        .await
+        .await?;
+    rows.reverse();
+    let older = match rows.len() as i64 {
+        shown if shown == limit => {
+            let all: i64 = status_changes::table
+                .filter(status_changes::action_id.eq(id))
+                .count()
+                .get_result(conn)
+                .await?;
+            all - shown
+        }
+        _ => 0,
+    };
+    Ok((rows, older))
 }
 
 pub async fn last_status_change(

@@ -115,19 +115,62 @@ pub async fn list(
         .await
 }
 
-/// The changes of one record, oldest first, with the name of the key that made each.
-pub async fn for_entity(
+/// One change of a record as its history shows it: who, when, and which fields it altered.
+#[derive(Debug, QueryableByName)]
+pub struct EditRow {
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub key_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub key_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub request_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub operation: String,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    pub changed: Vec<String>,
+}
+
+/// The newest `limit` changes of one record, oldest first, and how many older ones there
+/// are besides. The fields each altered are found in the database: the documents before and
+/// after (up to a request body's size each) never leave it.
+pub async fn edits_of(
     conn: &mut AsyncPgConnection,
     entity: AuditEntity,
     entity_id: Uuid,
-) -> QueryResult<Vec<(AuditRow, Option<String>)>> {
-    use crate::schema::api_keys;
-    audit_log::table
-        .left_join(api_keys::table)
-        .filter(audit_log::entity.eq(entity.as_str()))
-        .filter(audit_log::entity_id.eq(entity_id))
-        .order(audit_log::id.asc())
-        .select((AuditRow::as_select(), api_keys::name.nullable()))
-        .load(conn)
-        .await
+    limit: i64,
+) -> QueryResult<(Vec<EditRow>, i64)> {
+    use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+    let rows: Vec<EditRow> = diesel::sql_query(
+        "SELECT a.at, a.key_id, k.name AS key_name, a.request_id, a.operation,
+                CASE WHEN jsonb_typeof(a.before) = 'object' AND jsonb_typeof(a.after) = 'object'
+                     THEN ARRAY(SELECT e.key FROM jsonb_each(a.after) e
+                                WHERE e.key NOT IN ('updated_at', 'version')
+                                  AND a.before -> e.key IS DISTINCT FROM e.value
+                                ORDER BY e.key COLLATE \"C\")
+                     ELSE '{}'::text[] END AS changed
+         FROM (SELECT * FROM audit_log WHERE entity = $1 AND entity_id = $2
+               ORDER BY id DESC LIMIT $3) a
+         LEFT JOIN api_keys k ON k.id = a.key_id
+         ORDER BY a.id",
+    )
+    .bind::<Text, _>(entity.as_str())
+    .bind::<SqlUuid, _>(entity_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    let older = match rows.len() as i64 {
+        shown if shown == limit => {
+            let all: i64 = audit_log::table
+                .filter(audit_log::entity.eq(entity.as_str()))
+                .filter(audit_log::entity_id.eq(entity_id))
+                .count()
+                .get_result(conn)
+                .await?;
+            all - shown
+        }
+        _ => 0,
+    };
+    Ok((rows, older))
 }

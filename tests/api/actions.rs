@@ -461,3 +461,55 @@ async fn patching_one_list_replaces_it_and_keeps_the_others() {
     // What a GET returns is what the PATCH answered.
     assert_eq!(app.get(&path).await.body, emptied.body);
 }
+
+/// An action's history is bounded however often it was changed: the newest 200 edits and
+/// 1,000 status changes, oldest first, with the count of older ones. (It loaded every audit
+/// entry, each with the whole document before and after, for any anonymous reader.)
+#[tokio::test]
+async fn the_history_shows_the_newest_entries_and_counts_the_rest() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let id = id_of(&app.action(json!({"announced_on": "2020-01-01"})).await);
+    for i in 0..205 {
+        app.patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"title": format!("Title {i}")}),
+        )
+        .await
+        .assert_status(200);
+    }
+    // Status changes written as the API would over years of edits.
+    let mut conn = app.state.pool.get().await.unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO status_changes (action_id, status, changed_on)
+         SELECT '{id}', CASE WHEN n % 2 = 0 THEN 'in_force' ELSE 'suspended' END,
+                date '2020-01-01' + n
+         FROM generate_series(1, 1005) n"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let history = app.get(&format!("/v1/actions/{id}/history")).await;
+    history.assert_status(200);
+    let body = &history.body;
+    let edits = body["edits"].as_array().unwrap();
+    assert_eq!((edits.len(), &body["older_edits"]), (200, &json!(6)));
+    assert_eq!(edits[199]["changed"], json!(["title"]));
+    assert_eq!(
+        edits[0]["operation"], "update",
+        "the create is among the older ones"
+    );
+    let items = body["items"].as_array().unwrap();
+    assert_eq!((items.len(), &body["older_items"]), (1000, &json!(6)));
+    assert_eq!(items[999]["on"], "2022-10-02", "the newest last");
+    assert_eq!(items[0]["on"], "2020-01-07");
+
+    // A short history is whole.
+    let other = id_of(&app.action(json!({"announced_on": "2020-01-01"})).await);
+    let history = app.get(&format!("/v1/actions/{other}/history")).await;
+    assert_eq!(history.body["older_items"], 0);
+    assert_eq!(history.body["older_edits"], 0);
+    assert_eq!(history.body["edits"][0]["operation"], "create");
+}
