@@ -658,7 +658,7 @@ impl WebhookPayload {
     }
 }
 
-/// A page of the change feed, oldest first.
+/// A page of the change feed, in commit order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeList {
     pub items: Vec<Change>,

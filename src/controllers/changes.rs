@@ -100,7 +100,7 @@ async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
     .await
 }
 
-/// Every committed change, oldest first, in pages that never skip or repeat an entry, even
+/// Every committed change, in commit order, in pages that never skip or repeat an entry, even
 /// while changes are being made: follow `next_cursor`.
 #[utoipa::path(get, path = "/v1/changes", tag = "changes", params(ChangeParams),
     responses((status = 200, description = "A page of the feed", body = ChangeList,
