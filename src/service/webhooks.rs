@@ -106,7 +106,9 @@ pub async fn create(
             format!("there are already {count} subscriptions, the most allowed ({MAX_WEBHOOKS}); delete one first"),
         ));
     }
-    change::sequence(conn).await?;
+    // Every cursor a client can hold is sequenced already. Entries are sequenced here only
+    // once the request is sure to succeed: the numbers a rolled-back sequencing takes are
+    // lost, and the feed's cursors are meant to have no gaps.
     let latest = change::latest(conn).await?;
     if let Some(after) = sub.after.filter(|a| *a > latest) {
         errors.push(FieldError::new(
@@ -115,8 +117,16 @@ pub async fn create(
         ));
     }
     fail_with(faults, errors)?;
+    let after = match sub.after {
+        Some(after) => after,
+        // From the newest entry committed, sequenced or not: the subscription starts now.
+        None => {
+            change::sequence(conn).await?;
+            change::latest(conn).await?
+        }
+    };
     let secret = signing::new_secret()?;
-    let row = webhook::insert(conn, &write, &secret, sub.after.unwrap_or(latest)).await?;
+    let row = webhook::insert(conn, &write, &secret, after).await?;
     let view = view(conn, &row).await?;
     audit(
         conn,
@@ -248,7 +258,8 @@ pub async fn redeliver(
     from: i64,
 ) -> AppResult<Webhook> {
     let row = locked(conn, id).await?;
-    change::sequence(conn).await?;
+    // Every cursor a client can hold is sequenced already; sequencing here, in a transaction
+    // a refusal rolls back, would leave a gap in the cursors (see `create`).
     let latest = change::latest(conn).await?;
     if from > latest {
         return Err(AppError::invalid_field(
