@@ -706,7 +706,7 @@ fn readable_twice(file: &std::path::Path) -> Result<Option<tempfile::TempPath>, 
         }
     }
     let copy = tempfile::Builder::new()
-        .prefix("riposte-import-")
+        .prefix(&riposte::service::imports::spool_prefix())
         .tempfile()
         .map_err(|e| format!("cannot make a temporary copy of {}: {e}", file.display()))?;
     let bar = riposte::generate::progress::bytes_spinner("copying the input first");

@@ -542,6 +542,27 @@ fn import_from_the_command_line() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The copy is named for the process, as a server's uploads are: a server starting
+    // meanwhile sweeps the files of processes that are gone, and must leave this one. (It
+    // was `riposte-import-` and six random characters, read as a process id when digits.)
+    let mine = format!("riposte-import-{}-", child.id());
+    let copy = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&mine))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while copy().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {mine}* in the temporary directory"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    riposte::service::imports::sweep_spool();
+    assert!(copy().is_some(), "the sweep left the running import's copy");
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), line(1).as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);

@@ -79,8 +79,12 @@ pub fn reserve(state: &AppState) -> AppResult<Slot> {
 /// The prefix of an uploaded file kept on disk, with the process's id: a process killed
 /// before it could remove its files leaves them to the next one to start (`sweep_spool`).
 pub fn spool_prefix() -> String {
-    format!("riposte-import-{}-", std::process::id())
+    format!("{SPOOL}{}-", std::process::id())
 }
+
+/// The start of every import file's name in the temporary directory, the server's uploads
+/// and `riposte import`'s copies of pipes alike; the process id follows it.
+const SPOOL: &str = "riposte-import-";
 
 /// Removes the uploaded files of processes that are gone.
 pub fn sweep_spool() {
@@ -91,7 +95,7 @@ pub fn sweep_spool() {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
-            .and_then(|n| n.strip_prefix("riposte-import-"))
+            .and_then(|n| n.strip_prefix(SPOOL))
             .and_then(|rest| rest.split('-').next())
             .and_then(|pid| pid.parse::<i32>().ok())
         else {
