@@ -18,8 +18,20 @@ pub fn etag_of_json(json: &[u8]) -> String {
     format!("\"{}\"", digest_hex(json, 16))
 }
 
+/// Whether `If-None-Match` names `tag` (or `*`): weak comparison, as RFC 9110 asks of it.
+pub fn none_match(req: &HttpRequest, tag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == tag)
+        })
+}
+
 /// The first `n` bytes of the SHA-256 of `bytes`, in hex.
-fn digest_hex(bytes: &[u8], n: usize) -> String {
+pub fn digest_hex(bytes: &[u8], n: usize) -> String {
     Sha256::digest(bytes)[..n]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -155,16 +167,7 @@ pub fn respond<T: Serialize>(req: &HttpRequest, value: &T) -> AppResult<HttpResp
 /// A 200 answer with a JSON body made elsewhere (stored documents) and its ETag, or 304
 /// when `If-None-Match` already has it.
 pub fn respond_raw(req: &HttpRequest, tag: String, json: Vec<u8>) -> HttpResponse {
-    let cached = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == tag)
-        });
-    if cached {
+    if none_match(req, &tag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .finish();

@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use sha2::{Digest, Sha256};
 
 struct Asset {
     name: &'static str,
@@ -51,16 +50,9 @@ static ASSETS: &[Asset] = &[
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
         .iter()
-        .map(|a| {
-            let digest = Sha256::digest(a.body);
-            format!("\"{}\"", hex_prefix(&digest[..12]))
-        })
+        .map(|a| format!("\"{}\"", crate::conditional::digest_hex(a.body, 12)))
         .collect()
 });
-
-fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Scripts and styles only from this server; the API only on this origin. uPlot sizes its
 /// elements through inline styles, hence `'unsafe-inline'` for styles (never for scripts).
@@ -110,11 +102,7 @@ async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
 fn serve(req: &HttpRequest, i: usize) -> HttpResponse {
     let a = &ASSETS[i];
     let etag = &ETAGS[i];
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let fresh = crate::conditional::none_match(req, etag);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
