@@ -113,6 +113,35 @@ fn codes_to_ids(
         .collect()
 }
 
+/// The ids of a dyad filter's two members: states or IGOs, as every action's initiator and
+/// target are (another kind matched nothing, silently).
+fn dyad_ids(
+    found: &[ActorRefRow],
+    (a, b): (&str, &str),
+    errors: &mut Vec<FieldError>,
+) -> Option<(Uuid, Uuid)> {
+    let before = errors.len();
+    for code in [a, b] {
+        if let Some(actor) = found.iter().find(|f| f.code == code) {
+            let kind: Option<crate::models::enums::ActorKind> = actor.kind.parse().ok();
+            if !kind.is_some_and(|k| k.is_dyad_member()) {
+                errors.push(FieldError::new(
+                    "dyad",
+                    format!(
+                        "`{code}` is a {}; a dyad is two states or IGOs, as actions are \
+                         between (filter by `initiator`, `target` or `designated` instead)",
+                        actor.kind
+                    ),
+                ));
+            }
+        }
+    }
+    match codes_to_ids(found, "dyad", &[a, b], errors)[..] {
+        [a, b] if errors.len() == before => Some((a, b)),
+        _ => None,
+    }
+}
+
 /// The values that can be looked up. PostgreSQL text cannot hold NUL, so no code has one
 /// and looking one up would fail: a value with one is a fault of the field `field_of` its
 /// index names (once per field), not a filter that matches nothing.
@@ -176,12 +205,7 @@ pub async fn resolve_changes(
     let actor_ids = codes_to_ids(&found, "actor", &actors, &mut errors);
     let dyads: Vec<(Uuid, Uuid)> = dyads
         .iter()
-        .filter_map(
-            |&(a, b)| match codes_to_ids(&found, "dyad", &[a, b], &mut errors)[..] {
-                [a, b] => Some((a, b)),
-                _ => None,
-            },
-        )
+        .filter_map(|&pair| dyad_ids(&found, pair, &mut errors))
         .collect();
     if !errors.is_empty() {
         return Err(AppError::bad_params(errors));
@@ -221,10 +245,7 @@ pub async fn resolve(
     let designated = ids("designated", &designated, &mut errors);
     let dyads: Vec<(Uuid, Uuid)> = dyads
         .iter()
-        .filter_map(|&(a, b)| match ids("dyad", &[a, b], &mut errors)[..] {
-            [a, b] => Some((a, b)),
-            _ => None,
-        })
+        .filter_map(|&pair| dyad_ids(&found, pair, &mut errors))
         .collect();
 
     let type_codes = split(&mut errors, "type", &p.type_);

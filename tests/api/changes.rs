@@ -989,3 +989,33 @@ async fn an_event_stream_ends_when_its_key_is_revoked_or_expires() {
         "the expired key's stream went on"
     );
 }
+
+/// A dyad filter names two states or IGOs, as actions are between: another kind is refused
+/// naming `dyad`, in lists, the feed and subscriptions alike (it matched nothing, silently).
+#[tokio::test]
+async fn a_dyad_filter_of_other_kinds_is_refused() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for path in [
+        "/v1/actions?dyad=us-treasury,CHN",
+        "/v1/changes?dyad=USA,CHN;chen-quanguo,USA",
+        "/v1/actions/export?dyad=CHN,xinjiang-psb",
+    ] {
+        let resp = app.get(path).await;
+        resp.assert_problem(400, Some("dyad"));
+        assert!(
+            resp.text.contains("a dyad is two states or IGOs"),
+            "{path}: {}",
+            resp.text
+        );
+    }
+    app.get("/v1/changes?dyad=USA,CHN").await.assert_status(200);
+    app.as_admin(
+        Method::POST,
+        "/v1/webhooks",
+        Some(&json!({"url": "https://example.com/", "dyad": ["us-treasury,CHN"]})),
+        &[],
+    )
+    .await
+    .assert_problem(422, Some("dyad"));
+}
