@@ -581,6 +581,13 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         let why = broken.unwrap_or_else(|| {
             format!("JSON syntax error in record {number}: the file ends inside it")
         });
+        // Said, not dropped: records sharing its line after it went into it unread.
+        let why = format!(
+            "{why}; where it ends could not be told, so the rest of the file from line {} \
+             was read as part of it: any records there were not imported (one record per \
+             line, or pretty-printed, lets a broken one end where the next starts)",
+            first.0
+        );
         each(number, Err(why))?;
     } else if open {
         let why = "the file ends before the array of records is closed with `]`: it may be \
@@ -1082,6 +1089,20 @@ mod tests {
             )
         );
         assert_eq!(seen[2].1, Ok(json!({"id": "c"})));
+    }
+
+    /// On one line (json.dumps, JSON.stringify, jq -c), a record whose end cannot be found
+    /// takes the rest of the file with it: the message says so, and from where.
+    #[test]
+    fn a_broken_record_that_runs_to_the_end_says_what_it_took() {
+        let seen = read("[{\"id\": \"a\"}, {\"id\": \"b}, {\"id\": \"c\"}]").unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0], (1, Ok(json!({"id": "a"}))));
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(
+            why.contains("the rest of the file from line 1 was read as part of it"),
+            "{why}"
+        );
     }
 
     /// In an array too, a broken element is its own bad record, with its position in the
