@@ -6,6 +6,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use utoipa::IntoParams;
 
+use super::actions::PageParams;
 use super::parse_id;
 use crate::auth::{Reader, Writer};
 use crate::conditional;
@@ -281,27 +282,19 @@ pub async fn get(
     conditional::respond(&req, &job)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ImportListParams {
-    /// How many of the newest jobs, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
-
-/// The newest import jobs, without their rejected lines.
-#[utoipa::path(get, path = "/v1/imports", tag = "imports", params(ImportListParams),
-    responses((status = 200, description = "The newest jobs", body = List<Import>)))]
+/// Import jobs, newest first, without their rejected lines; paged.
+#[utoipa::path(get, path = "/v1/imports", tag = "imports", params(PageParams),
+    responses((status = 200, description = "A page of jobs, newest first", body = List<Import>)))]
 #[route("/v1/imports", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     _reader: Reader,
-    Query(params): Query<ImportListParams>,
+    Query(params): Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     let limit = pagination::page_size(params.limit)?;
+    let before = pagination::cursor(&req, params.page_token.as_deref())?;
     let mut conn = state.conn().await?;
-    let jobs = service::latest(&mut conn, limit).await?;
-    conditional::respond(&req, &List::one_page(jobs))
+    let (jobs, next) = service::latest(&mut conn, before, limit).await?;
+    pagination::respond(&req, jobs, next, None)
 }

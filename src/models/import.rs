@@ -65,13 +65,25 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// The newest jobs first.
-pub async fn latest(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<ImportRow>> {
-    imports::table
+/// Jobs newest first, keyset-paged: those created before `before` (its time and id).
+pub async fn latest(
+    conn: &mut AsyncPgConnection,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<ImportRow>> {
+    let mut query = imports::table
         .order((imports::created_at.desc(), imports::id.desc()))
         .limit(limit)
         .select(ImportRow::as_select())
-        .load(conn)
-        .await
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(
+            imports::created_at
+                .lt(at)
+                .or(imports::created_at.eq(at).and(imports::id.lt(id))),
+        );
+    }
+    query.load(conn).await
 }
 
 /// The job's kept rejected lines, by line: (line, errors).

@@ -189,12 +189,20 @@ pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Import> {
     view(row, Some(lines))
 }
 
-pub async fn latest(conn: &mut AsyncPgConnection, limit: i64) -> AppResult<Vec<Import>> {
-    rows::latest(conn, limit)
-        .await?
+/// A page of jobs, newest first, and where the next starts (None on the last page).
+pub async fn latest(
+    conn: &mut AsyncPgConnection,
+    before: Option<(chrono::DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> AppResult<(Vec<Import>, Option<(chrono::DateTime<Utc>, Uuid)>)> {
+    let rows = rows::latest(conn, before, limit + 1).await?;
+    let (rows, more) = crate::pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| (r.created_at, r.id));
+    let jobs = rows
         .into_iter()
         .map(|row| view(row, None))
-        .collect()
+        .collect::<AppResult<_>>()?;
+    Ok((jobs, next))
 }
 
 fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {

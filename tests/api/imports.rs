@@ -222,6 +222,16 @@ async fn one_bad_line_stores_nothing_unless_partial_and_every_fault_is_named_by_
     jobs.assert_status(200);
     assert_eq!(jobs.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(jobs.body["items"][0]["id"], job["id"]);
+    // Paged, newest first: every job is reachable (the list stopped at its first page).
+    let first = app.get("/v1/imports?limit=1").await;
+    assert_eq!(first.body["items"][0]["id"], job["id"]);
+    let token = first.body["next_page_token"].as_str().expect("a next page");
+    let second = app
+        .get(&format!("/v1/imports?limit=1&page_token={token}"))
+        .await;
+    second.assert_status(200);
+    assert_eq!(second.body["items"][0]["id"], jobs.body["items"][1]["id"]);
+    assert!(second.body["next_page_token"].is_null(), "{}", second.text);
 }
 
 #[tokio::test]
