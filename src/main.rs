@@ -651,14 +651,19 @@ async fn import(
     ticker.abort();
     bar.finish_and_clear();
     let report = result.map_err(|e| e.to_string())?;
+    // A PLOVER file's `line` numbers its records (which span lines, or share one).
+    let unit = match format {
+        imp::Format::Plover => "record",
+        imp::Format::Ndjson | imp::Format::Gdelt => "line",
+    };
     for r in &report.rejections {
         for e in &r.errors {
-            eprintln!("line {}: {}: {}", r.line, e.field, e.message);
+            eprintln!("{unit} {}: {}: {}", r.line, e.field, e.message);
         }
     }
     if report.rejected as usize > report.rejections.len() {
         eprintln!(
-            "... and {} more rejected line(s)",
+            "... and {} more rejected {unit}(s)",
             report.rejected as usize - report.rejections.len()
         );
     }

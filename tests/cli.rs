@@ -477,6 +477,12 @@ fn import_from_the_command_line() {
     let (ok, log) = run(&["import", "--format", "plover", plover]);
     assert!(ok, "{log}");
     assert!(log.contains("0 created, 0 updated, 24 unchanged"), "{log}");
+    // A PLOVER file's faults are numbered by record, and say so.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "[{\"id\": \"x1\"},\n {\"id\": }]\n").unwrap();
+    let (ok, log) = run(&["import", "--format", "plover", broken.to_str().unwrap()]);
+    assert!(!ok, "{log}");
+    assert!(log.contains("record 2: record: JSON syntax error"), "{log}");
 
     let gdelt = concat!(
         env!("CARGO_MANIFEST_DIR"),
