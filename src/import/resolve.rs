@@ -164,13 +164,26 @@ fn rules() -> Vec<String> {
              FROM import_refs r JOIN import_lines f ON f.line = r.target_line
              WHERE r.target IS NULL"
         ),
+        // An answer to a deleted action is told so, in the API's words
+        // (service::actions::plan).
         "INSERT INTO import_faults
          SELECT line, format('responds_to[%s].action', ord),
-                CASE WHEN rid IS NOT NULL THEN format('no action with id %s', rid)
+                CASE WHEN gone.id IS NOT NULL
+                         THEN format('action %s is deleted; restore it first, or answer another',
+                                     gone.id)
+                     WHEN rid IS NOT NULL THEN format('no action with id %s', rid)
                      WHEN rds IS NULL THEN format('no action with external_id `%s`', rext)
                      ELSE format('no action with external_id `%s` in source_dataset `%s`',
                                  rext, rds) END
-         FROM import_refs WHERE target IS NULL AND target_line IS NULL"
+         FROM import_refs r
+         LEFT JOIN LATERAL (
+             SELECT a.id FROM actions a WHERE a.deleted_at IS NOT NULL AND a.id = r.rid
+             UNION ALL
+             SELECT a.id FROM actions a
+             WHERE a.deleted_at IS NOT NULL AND r.rext IS NOT NULL AND a.external_id = r.rext
+               AND coalesce(a.source_dataset, '') = coalesce(r.rds, '')
+             LIMIT 1) gone ON true
+         WHERE r.target IS NULL AND r.target_line IS NULL"
             .into(),
         "INSERT INTO import_faults
          SELECT r.line, format('responds_to[%s].action', r.ord),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::changes::drain;
 use super::graph_facts::{assert_consistent, chain_ids};
-use super::helpers::{id_of, TestApp};
+use super::helpers::{action_body, id_of, TestApp};
 
 fn ndjson(lines: &[Value]) -> Vec<u8> {
     let mut out = String::new();
@@ -1159,6 +1159,60 @@ async fn a_status_change_dated_before_the_last_recorded_one_is_rejected() {
         "{}",
         history.text
     );
+}
+
+/// A line answering a deleted stored action, by id or by external id, is told it is deleted,
+/// in the API's words (it was told no such action existed).
+#[tokio::test]
+async fn an_answer_to_a_deleted_action_says_it_is_deleted() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let job = import(
+        &app,
+        "",
+        ndjson(&[action("Gone", "gone", "2020-01-01", json!([]))]),
+    )
+    .await;
+    assert_eq!(counts(&job)[1], 1, "{job}");
+    let id = app.get("/v1/actions").await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.delete(&format!("/v1/actions/{id}"))
+        .await
+        .assert_status(204);
+    let api = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"responds_to": [{"action": id, "relation": "retaliates"}]})),
+        )
+        .await;
+    api.assert_status(422);
+    let lines = [
+        action(
+            "By id",
+            "a1",
+            "2020-02-01",
+            json!([{"action": id, "relation": "retaliates"}]),
+        ),
+        action(
+            "By external id",
+            "a2",
+            "2020-02-01",
+            json!([{"action": "gone", "relation": "retaliates"}]),
+        ),
+    ];
+    let job = import(&app, "?partial=true", ndjson(&lines)).await;
+    let messages: Vec<&Value> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["errors"][0]["message"])
+        .collect();
+    assert_eq!(messages.len(), 2, "{job}");
+    for m in messages {
+        assert_eq!(m, &api.body["errors"][0]["message"], "{job}");
+    }
 }
 
 /// An export with `show_deleted=true` imports back into the same database as it is: a
