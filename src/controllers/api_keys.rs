@@ -136,5 +136,6 @@ pub async fn revoke(
     let expect = crate::conditional::expect_revision(&req, state.config.require_if_match, revision);
     let mut conn = state.conn().await?;
     let key = service::revoke(&mut conn, &caller, &id.to_string(), expect).await?;
-    Ok(HttpResponse::Ok().json(key))
+    // With the ETag a GET would give: the revoked key's, for the next If-Match.
+    crate::conditional::respond_revision(&req, &key, &revision(&key))
 }

@@ -420,6 +420,7 @@ pub async fn deliveries(
         (status = 404, response = crate::openapi::NotFound)))]
 #[post("/v1/webhooks/{id}/redeliver")]
 pub async fn redeliver(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(caller): Admin,
     id: web::Path<String>,
@@ -433,7 +434,7 @@ pub async fn redeliver(
         Box::pin(async move { service::redeliver(conn, &caller, &settings, id, from).await })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(changed))
+    conditional::respond_revision(&req, &changed, &revision(&changed))
 }
 
 /// Replaces the signing secret and shows the new one, once; every attempt from now on is

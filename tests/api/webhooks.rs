@@ -1241,3 +1241,53 @@ async fn refused_webhook_requests_leave_no_gap_in_the_cursors() {
     let first: i64 = start.parse::<i64>().unwrap() + 1;
     assert_eq!(cursors, (first..first + 150).collect::<Vec<_>>());
 }
+
+/// Writes that answer with the resource answer with the ETag a GET of it gives, as the
+/// document says: a revoked key, a subscription after a redelivery (they had none, so the
+/// next If-Match needed a GET first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_key_and_redelivering_answer_with_the_etag() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let (id, _, _) = subscribe(&app, json!({"url": "https://example.com/"})).await;
+    let redelivered = app
+        .as_admin(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/redeliver"),
+            Some(&json!({"from_cursor": "0"})),
+            &[],
+        )
+        .await;
+    redelivered.assert_status(200);
+    let got = app
+        .as_admin(Method::GET, &format!("/v1/webhooks/{id}"), None, &[])
+        .await;
+    assert_eq!(
+        redelivered
+            .header("etag")
+            .map(|t| t.split('.').next().unwrap().to_string()),
+        got.header("etag")
+            .map(|t| t.split('.').next().unwrap().to_string()),
+        "the revision part of the tag"
+    );
+
+    let key = app
+        .as_admin(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": "short-lived", "scope": "read"})),
+            &[],
+        )
+        .await;
+    key.assert_status(201);
+    let key_id = key.body["id"].as_str().unwrap().to_string();
+    let revoked = app
+        .as_admin(Method::DELETE, &format!("/v1/api-keys/{key_id}"), None, &[])
+        .await;
+    revoked.assert_status(200);
+    let got = app
+        .as_admin(Method::GET, &format!("/v1/api-keys/{key_id}"), None, &[])
+        .await;
+    let tag = got.header("etag").expect("a GET's ETag");
+    assert_eq!(revoked.header("etag"), Some(tag));
+}
