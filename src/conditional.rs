@@ -1,7 +1,9 @@
 //! Entity tags and conditional requests.
 //!
-//! The ETag of a resource is a strong validator computed from its JSON representation, so it
-//! changes exactly when the representation does (including an embedded actor's new name).
+//! The ETag of a resource is a strong validator that changes exactly when its representation
+//! does (including an embedded actor's new name): a digest of its JSON for most; for an
+//! action, its document's version and its embedded actors' (`documents`); for a webhook or
+//! an API key, a revision (what If-Match compares) and a digest of the representation.
 //! PATCH and DELETE compare `If-Match` with the ETag of the current representation, computed
 //! inside the writing transaction with the row locked: of several writers holding the same
 //! ETag, exactly one succeeds.

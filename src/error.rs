@@ -429,10 +429,4 @@ impl From<crate::models::enums::CorruptValue> for AppError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(err: actix_web::error::BlockingError) -> Self {
-        AppError::Internal(format!("background task failed: {err}"))
-    }
-}
-
 pub type AppResult<T> = Result<T, AppError>;

@@ -22,7 +22,7 @@ const BATCH: i64 = 500;
 /// A client that accepts no bytes for this long ends its export (`serve`), so that a stalled
 /// download cannot hold a connection for ever. A client that keeps reading, however slowly,
 /// is never cut off.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_IDLE_TIMEOUT: &str = "60s";
 /// The pieces a batch is handed to the socket in: small, so that the time between two of
 /// them measures how long the client takes to accept bytes, not to drain a whole batch.
 const PIECE: usize = 16 * 1024;

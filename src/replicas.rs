@@ -45,7 +45,7 @@ const TOKEN_POLL: Duration = Duration::from_millis(5);
 /// How often each replica's health is checked.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// A replica further behind than this is taken out of rotation (`--replica-max-lag`).
-pub const DEFAULT_MAX_LAG: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_LAG: &str = "10s";
 /// A health check that takes longer than this counts as a failure.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the primary's positions are kept to measure lags by.

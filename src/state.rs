@@ -37,8 +37,14 @@ pub struct Config {
     /// of the pool (`export::default_slots`). Each holds a connection for its whole download.
     pub max_exports: Option<usize>,
     /// An export whose client accepts no bytes for this long is ended, giving back its
-    /// connection and its slot (`export::IDLE_TIMEOUT`; shorter in tests).
+    /// connection and its slot (`export::DEFAULT_IDLE_TIMEOUT`; shorter in tests).
     pub export_idle: std::time::Duration,
+}
+
+/// A default duration, written as its flag is (`10s`, `24h`), so the flag's default and the
+/// library's are one text.
+pub fn duration(text: &str) -> std::time::Duration {
+    humantime::parse_duration(text).expect("a default duration is well written")
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -62,7 +68,7 @@ impl Default for Config {
             max_import_bytes: crate::limits::MAX_IMPORT_BYTES,
             webhooks: crate::webhook::Settings::default(),
             max_exports: None,
-            export_idle: crate::export::IDLE_TIMEOUT,
+            export_idle: duration(crate::export::DEFAULT_IDLE_TIMEOUT),
         }
     }
 }

@@ -210,7 +210,7 @@ pub async fn connect(url: &str) -> Result<Client, ImportError> {
     Ok(client)
 }
 
-/// Runs a recorded job (`enqueue`) on the file at `path`. Lines at fault are reported in
+/// Runs a recorded job (`service::imports::submit`, or the CLI) on the file at `path`. Lines at fault are reported in
 /// the `Report`; `Err` only when the import could not run (the job is then marked failed).
 pub async fn run(
     url: &str,

@@ -549,13 +549,7 @@ fn encode_action(
     }
     let precision = resolved_precision(input).unwrap_or(DatePrecision::Day);
     let write = action_write(types, input, actors, precision);
-    let history = match initial_history(input, &write) {
-        Ok(h) => h,
-        Err(e) => {
-            let fault = FieldError::new("status_history", e.to_string());
-            return encode_rejected_as(enc, n, &[fault], Some(&a));
-        }
-    };
+    let history = initial_history(input, &write);
     enc.row(COLUMNS);
     enc.i64(n as i64);
     enc.opt_uuid(a.id);

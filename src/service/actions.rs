@@ -1,5 +1,6 @@
 //! Creating, changing and deleting actions: every rule an action must satisfy, checked in
-//! the same transaction that writes it. Used by the HTTP handlers and by `riposte seed`.
+//! the same transaction that writes it. Used by the HTTP handlers and `riposte seed`; imports
+//! use its checks and row building line by line (`import::stage`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -96,7 +97,7 @@ pub async fn create(
                 action::lock_graph(conn).await?;
             }
             let plan = plan(conn, &types, &input, None, &Kept::default(), &faults).await?;
-            let history = initial_history(&input, &plan.write)?;
+            let history = initial_history(&input, &plan.write);
             action::insert(conn, id, &plan.write).await?;
             let (designations, sources, responses) = list_rows(id, &plan);
             let history: Vec<NewStatusChange> = history
@@ -839,12 +840,9 @@ fn check_static_keeping(input: &NewAction, stored_urls: &HashSet<String>) -> Vec
 }
 
 /// The given history, or one entry for the current status.
-pub(crate) fn initial_history(
-    input: &NewAction,
-    write: &ActionWrite,
-) -> AppResult<Vec<StatusEntryInput>> {
+pub(crate) fn initial_history(input: &NewAction, write: &ActionWrite) -> Vec<StatusEntryInput> {
     if let Some(history) = &input.status_history {
-        return Ok(history.clone());
+        return history.clone();
     }
     let on = match input.status {
         ActionStatus::InForce => write.effective_from.unwrap_or(write.announced_on),
@@ -853,12 +851,12 @@ pub(crate) fn initial_history(
         }
         _ => write.announced_on,
     };
-    Ok(vec![StatusEntryInput {
+    vec![StatusEntryInput {
         status: input.status,
         on: Day(on),
         source_url: None,
         note: None,
-    }])
+    }]
 }
 
 /// The rows of an action's lists, as the plan gives them.
@@ -919,7 +917,8 @@ async fn write_lists(
 /// The checks of an action's type and actor codes against what is stored (`found`: the
 /// actors its codes name, by code; `authority_acts`: whether its authority acts for its
 /// initiator, `actor_acts_for`). The API resolves codes with a query per action, imports
-/// from memory; both check here.
+/// from memory; both check here, except the authority for imports, which pass `true` and
+/// check every line's at once in SQL (`import::resolve`, over `actor_acts_for` too).
 pub(crate) fn check_references(
     types: &ActionTypes,
     input: &NewAction,

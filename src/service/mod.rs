@@ -1,4 +1,5 @@
-//! Writes and the rules they enforce, shared by the HTTP handlers and the CLI.
+//! Writes and the rules they enforce, and the reads that need more than one query, shared
+//! by the HTTP handlers and the CLI.
 
 use std::future::Future;
 

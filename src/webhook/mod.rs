@@ -41,14 +41,22 @@ pub const SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 /// slot for the whole timeout, again at each retry.)
 pub const DEFAULT_CONCURRENCY: u32 = crate::limits::MAX_WEBHOOKS as u32;
 
+/// The defaults of `--webhook-timeout`, `--webhook-retry-base`, `--webhook-retry-cap` and
+/// `--webhook-give-up-after`, as the flags are written.
+pub const DEFAULT_TIMEOUT: &str = "10s";
+pub const DEFAULT_RETRY_BASE: &str = "5s";
+pub const DEFAULT_RETRY_CAP: &str = "1h";
+pub const DEFAULT_GIVE_UP_AFTER: &str = "24h";
+
 impl Default for Settings {
     fn default() -> Self {
+        use crate::state::duration;
         Settings {
             allow_private: false,
-            timeout: Duration::from_secs(10),
-            retry_base: Duration::from_secs(5),
-            retry_cap: Duration::from_secs(3600),
-            give_up_after: Duration::from_secs(24 * 3600),
+            timeout: duration(DEFAULT_TIMEOUT),
+            retry_base: duration(DEFAULT_RETRY_BASE),
+            retry_cap: duration(DEFAULT_RETRY_CAP),
+            give_up_after: duration(DEFAULT_GIVE_UP_AFTER),
             concurrency: DEFAULT_CONCURRENCY as usize,
         }
     }
@@ -60,24 +68,4 @@ impl Settings {
     pub fn lease(&self) -> Duration {
         self.timeout * 2 + Duration::from_secs(10)
     }
-}
-
-/// Parses `500ms`, `10s`, `5m`, `24h` (flags of `riposte serve`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 10s, 5m or 24h"))?;
-    let unit_ms = match unit {
-        "ms" => 1,
-        "s" | "" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h")),
-    };
-    Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
 }

@@ -232,7 +232,7 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
         Default::default(),
         riposte::models::enums::ActionSort::NewestFirst,
         riposte::export::Format::Ndjson,
-        riposte::export::IDLE_TIMEOUT,
+        riposte::state::duration(riposte::export::DEFAULT_IDLE_TIMEOUT),
     )
     .await
     .unwrap();
