@@ -22,6 +22,36 @@ use crate::models::{actor, document};
 use crate::views::Change;
 use serde_json::value::RawValue;
 
+/// A cursor as a client writes it (the decimal `seq` of an entry), given as `field`.
+pub fn parse_cursor(field: &str, text: &str) -> Result<i64, crate::error::FieldError> {
+    text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        crate::error::FieldError::new(field, format!("`{text}` is not a cursor of this feed"))
+    })
+}
+
+/// The fault of a cursor past the newest entry, given as `field`: no entry gave it (cursors
+/// only grow), so it comes from another database, or from this one before a restore, and
+/// following it would pass over every entry up to it unseen. Every cursor a client can
+/// hold is sequenced already, so this runs no sequencer (whose numbers a refusal's
+/// rollback would lose, leaving gaps).
+pub async fn unknown_cursor(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    cursor: i64,
+) -> AppResult<Option<crate::error::FieldError>> {
+    let newest = change::latest(conn).await?;
+    Ok((cursor > newest).then(|| {
+        crate::error::FieldError::new(
+            field,
+            format!(
+                "cursor {cursor} is past the newest entry of this feed ({newest}): it comes \
+                 from another database, or from this one before it was restored from a \
+                 backup; resume from {newest} or earlier"
+            ),
+        )
+    }))
+}
+
 /// Entries read per pass of the live task.
 const BATCH: i64 = 1000;
 /// The live task looks for new entries at least this often, notification or not.

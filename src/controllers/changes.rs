@@ -55,36 +55,22 @@ impl Repeatable for ChangeParams {
     ];
 }
 
-/// A cursor as given: the decimal `seq` of an entry.
+/// A cursor as given in the query or a header (a 400 when unreadable).
 fn cursor(field: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
-    raw.map(|text| {
-        text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            AppError::bad_param(field, format!("`{text}` is not a cursor of this feed"))
-        })
-    })
-    .transpose()
+    raw.map(|text| feed::parse_cursor(field, text).map_err(|f| AppError::bad_params(vec![f])))
+        .transpose()
 }
 
-/// Refuses a cursor past the newest entry: no entry of this feed gave it (sequence numbers
-/// only grow), so it comes from another database or from this one before a restore, and
-/// following it would pass over every entry up to it unseen.
+/// Refuses (400) a cursor past the newest entry (`feed::unknown_cursor`).
 async fn known_cursor(
     conn: &mut diesel_async::AsyncPgConnection,
     field: &str,
     after: i64,
 ) -> AppResult<()> {
-    let newest = change::latest(conn).await?;
-    if after > newest {
-        return Err(AppError::bad_param(
-            field,
-            format!(
-                "cursor {after} is past the newest entry of this feed ({newest}): it comes \
-                 from another database, or from this one before it was restored from a \
-                 backup; resume from {newest} or earlier"
-            ),
-        ));
+    match feed::unknown_cursor(conn, field, after).await? {
+        Some(fault) => Err(AppError::bad_params(vec![fault])),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {

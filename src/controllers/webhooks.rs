@@ -100,13 +100,6 @@ pub struct Redeliver {
     pub from_cursor: String,
 }
 
-fn cursor_of(field: &str, text: &str) -> Result<i64, FieldError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| FieldError::new(field, format!("`{text}` is not a cursor of the feed")))
-}
-
 /// The values of a filter that can be looked up, each one that cannot a fault of its own
 /// element (`actor[1]`): one with a NUL, or with the `separator` the feed's query splits
 /// its list at (`["USA,CHN"]` is one element, not two codes).
@@ -233,7 +226,11 @@ pub async fn create(
              webhooks to see whether a retried creation went through",
         ));
     }
-    let after = match input.after.as_deref().map(|a| cursor_of("after", a)) {
+    let after = match input
+        .after
+        .as_deref()
+        .map(|a| crate::feed::parse_cursor("after", a))
+    {
         Some(Err(fault)) => {
             faults.push(fault);
             None
@@ -427,7 +424,7 @@ pub async fn redeliver(
     JsonBody(input): JsonBody<Redeliver>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let from = cursor_of("from_cursor", &input.from_cursor)
+    let from = crate::feed::parse_cursor("from_cursor", &input.from_cursor)
         .map_err(|fault| AppError::invalid(vec![fault]))?;
     let settings = state.config.webhooks.clone();
     let changed = crate::service::write_outside_feed(&state.pool, move |conn| {

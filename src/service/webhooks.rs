@@ -106,20 +106,14 @@ pub async fn create(
             format!("there are already {count} subscriptions, the most allowed ({MAX_WEBHOOKS}); delete one first"),
         ));
     }
-    // Every cursor a client can hold is sequenced already. Entries are sequenced here only
-    // once the request is sure to succeed: the numbers a rolled-back sequencing takes are
-    // lost, and the feed's cursors are meant to have no gaps.
-    let latest = change::latest(conn).await?;
-    if let Some(after) = sub.after.filter(|a| *a > latest) {
-        errors.push(FieldError::new(
-            "after",
-            format!("cursor {after} is past the feed's latest entry ({latest})"),
-        ));
+    if let Some(after) = sub.after {
+        errors.extend(crate::feed::unknown_cursor(conn, "after", after).await?);
     }
     fail_with(faults, errors)?;
     let after = match sub.after {
         Some(after) => after,
         // From the newest entry committed, sequenced or not: the subscription starts now.
+        // Sequenced only here, once the request is sure to succeed (`feed::unknown_cursor`).
         None => {
             change::sequence(conn).await?;
             change::latest(conn).await?
@@ -258,14 +252,8 @@ pub async fn redeliver(
     from: i64,
 ) -> AppResult<Webhook> {
     let row = locked(conn, id).await?;
-    // Every cursor a client can hold is sequenced already; sequencing here, in a transaction
-    // a refusal rolls back, would leave a gap in the cursors (see `create`).
-    let latest = change::latest(conn).await?;
-    if from > latest {
-        return Err(AppError::invalid_field(
-            "from_cursor",
-            format!("cursor {from} is past the feed's latest entry ({latest})"),
-        ));
+    if let Some(fault) = crate::feed::unknown_cursor(conn, "from_cursor", from).await? {
+        return Err(AppError::invalid(vec![fault]));
     }
     let before = view(conn, &row).await?;
     let row = webhook::rewind(conn, id, from).await?;
