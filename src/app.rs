@@ -204,21 +204,14 @@ async fn plain_errors_as_problems(
 
 /// A problem document for a status and the text a layer below gave.
 fn problem_from_plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
-    let title = status.canonical_reason().unwrap_or("Error");
     let detail = match text.trim() {
-        "" => format!("{title}; see /docs for the API"),
+        "" => format!(
+            "{}; see /docs for the API",
+            status.canonical_reason().unwrap_or("Error")
+        ),
         text => text.to_string(),
     };
-    let slug = title.to_ascii_lowercase().replace(' ', "-");
-    let problem = serde_json::json!({
-        "type": format!("/problems/{slug}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    HttpResponse::build(status)
-        .content_type(crate::error::PROBLEM_JSON)
-        .body(problem.to_string())
+    AppError::Relayed { status, detail }.error_response()
 }
 
 /// Browser access for dashboards: only the configured origins, with the headers a client
@@ -418,14 +411,13 @@ async fn unknown_query_parameters(
 
 /// The 405 answer, with the methods the path does allow.
 fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
-    let problem = serde_json::json!({
-        "type": "/problems/method-not-allowed",
-        "title": "Method not allowed",
-        "status": 405,
-        "detail": format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()),
-    });
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, allow.to_string()))
-        .content_type(crate::error::PROBLEM_JSON)
-        .body(problem.to_string())
+    AppError::MethodNotAllowed {
+        detail: format!(
+            "{} is not allowed on {}; allowed: {allow}",
+            req.method(),
+            req.path()
+        ),
+        allow: allow.to_string(),
+    }
+    .error_response()
 }

@@ -98,14 +98,22 @@ pub enum AppError {
         detail: String,
         errors: Vec<FieldError>,
     },
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// The method is not one the path takes; `allow` lists those it does.
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: String },
+    /// Over a rate limit; `retry_after` seconds until a request is let through.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     /// The database cannot be reached or has no free connection right now.
     #[error("{0}")]
     Unavailable(String),
     /// A bug or an unexpected failure; the detail is logged, not shown.
     #[error("{0}")]
     Internal(String),
+    /// An error a layer below riposte answered in plain text (actix-cors refusing a
+    /// preflight, actix-http's own limits), given a problem document like every other.
+    #[error("{detail}")]
+    Relayed { status: StatusCode, detail: String },
 }
 
 /// Keeps the first `MAX_PROBLEM_ERRORS` of a problem's errors, so that the answer to a
@@ -166,8 +174,8 @@ impl AppError {
         Self::invalid(vec![FieldError::new(field, message)])
     }
 
-    fn parts(&self) -> (&'static str, &'static str) {
-        match self {
+    fn parts(&self) -> (std::borrow::Cow<'static, str>, &'static str) {
+        let (type_, title) = match self {
             AppError::BadRequest { .. } => ("/problems/bad-request", "The request is malformed"),
             AppError::Unauthorized { .. } => {
                 ("/problems/unauthorized", "A valid API key is required")
@@ -198,13 +206,22 @@ impl AppError {
                 "The request body arrived too slowly",
             ),
             AppError::Validation { .. } => ("/problems/validation", "The request is not valid"),
-            AppError::TooManyRequests(_) => ("/problems/rate-limited", "Too many requests"),
+            AppError::MethodNotAllowed { .. } => {
+                ("/problems/method-not-allowed", "Method not allowed")
+            }
+            AppError::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
             AppError::Unavailable(_) => (
                 "/problems/unavailable",
                 "The service is temporarily unavailable",
             ),
             AppError::Internal(_) => ("/problems/internal", "Internal server error"),
-        }
+            AppError::Relayed { status, .. } => {
+                let title = status.canonical_reason().unwrap_or("Error");
+                let slug = title.to_ascii_lowercase().replace(' ', "-");
+                return (format!("/problems/{slug}").into(), title);
+            }
+        };
+        (type_.into(), title)
     }
 
     pub fn problem(&self) -> Problem {
@@ -256,8 +273,10 @@ impl ResponseError for AppError {
             AppError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Relayed { status, .. } => *status,
         }
     }
 
@@ -274,6 +293,12 @@ impl ResponseError for AppError {
         match self {
             AppError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::TooManyRequests { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            AppError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, allow.clone()));
             }
             AppError::RequestTimeout { .. } => {
                 // What is left of the body would be read as the next request.

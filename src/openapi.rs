@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use crate::error::{FieldError, Problem, PROBLEM_JSON};
+use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
 
 mod bounds;
 
@@ -214,17 +214,14 @@ fn problem(description: &str, example: serde_json::Value) -> ResponseBuilder {
 }
 
 macro_rules! problem_response {
-    ($name:ident, $status:literal, $description:literal, $type_:literal, $title:literal, $detail:literal) => {
+    ($name:ident, $description:literal, $error:expr) => {
         pub struct $name;
 
         impl<'r> ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
-                let example = json!({
-                    "type": $type_,
-                    "title": $title,
-                    "status": $status,
-                    "detail": $detail,
-                });
+                // The example is rendered as the error itself is, so the two cannot drift.
+                let error: crate::error::AppError = $error;
+                let example = serde_json::to_value(error.problem()).unwrap_or_default();
                 (
                     stringify!($name),
                     problem($description, example).build().into(),
@@ -236,95 +233,102 @@ macro_rules! problem_response {
 
 problem_response!(
     BadRequest,
-    400,
     "Malformed request: unparsable JSON, or a bad query or path parameter",
-    "/problems/bad-request",
-    "The request is malformed",
-    "parameter `limit`: 500 is out of range; limit must be between 1 and 200"
+    AppError::bad_param(
+        "limit",
+        "500 is out of range; limit must be between 1 and 200"
+    )
 );
 problem_response!(
     NotFound,
-    404,
     "No such record",
-    "/problems/not-found",
-    "Not found",
-    "action 0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60 does not exist"
+    AppError::not_found("action 0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60")
 );
 problem_response!(
     Unauthorized,
-    401,
     "No valid API key: missing, malformed, unknown, expired or revoked (see `WWW-Authenticate`)",
-    "/problems/unauthorized",
-    "A valid API key is required",
-    "this operation needs an API key with `write` scope, sent as `Authorization: Bearer rsk_...`"
+    AppError::Unauthorized {
+        detail: "this operation needs an API key with `write` scope, sent as \
+                 `Authorization: Bearer rsk_...`"
+            .into(),
+        invalid_token: false,
+    }
 );
 problem_response!(
     Forbidden,
-    403,
     "The API key's scope does not allow this operation",
-    "/problems/forbidden",
-    "The API key's scope is too narrow",
-    "the key `dashboard` has `read` scope; this operation needs `write`"
+    AppError::Forbidden(
+        "the key `dashboard` has `read` scope; this operation needs `write`".into()
+    )
 );
-problem_response!(PreconditionFailed, 412,
+problem_response!(
+    PreconditionFailed,
     "`If-Match` does not match the resource's current ETag: it changed since it was read",
-    "/problems/precondition-failed", "The resource changed since you read it",
-    "the resource's current ETag is \"9f2c0d1e\", not \"41aa07b2\"; GET it again, reapply your change and retry");
-problem_response!(PreconditionRequired, 428,
-    "The server requires `If-Match` on changes (RIPOSTE_REQUIRE_IF_MATCH=true)",
-    "/problems/precondition-required", "If-Match is required",
-    "this server requires `If-Match` with the resource's current ETag for changes; GET the resource and send its ETag");
+    AppError::PreconditionFailed(
+        "the resource's current ETag is \"9f2c0d1e\", not \"41aa07b2\"; GET it again, \
+         reapply your change and retry"
+            .into()
+    )
+);
+problem_response!(
+    PreconditionRequired,
+    "The server requires `If-Match` on changes (`--require-if-match true`)",
+    AppError::PreconditionRequired(
+        "this server requires `If-Match` with the resource's current ETag for changes; GET \
+         the resource and send its ETag"
+            .into()
+    )
+);
 problem_response!(
     TooManyRequests,
-    429,
     "Over the rate limit; retry after `Retry-After` seconds (see the `RateLimit-*` headers)",
-    "/problems/rate-limited",
-    "Too many requests",
-    "rate limit of 200 requests per second exceeded; retry in 1 s"
+    AppError::TooManyRequests {
+        detail: "rate limit of 200 requests per second exceeded; retry in 1 s".into(),
+        retry_after: 1,
+    }
 );
-problem_response!(Conflict, 409,
+problem_response!(
+    Conflict,
     "The change conflicts with existing records (duplicate code, record still referenced)",
-    "/problems/conflict", "The request conflicts with the current state",
-    "actor `CHN` is still referenced: initiator, target or authority of 3 action(s); remove those references first");
+    AppError::Conflict(
+        "actor `CHN` is still referenced: initiator, target or authority of 3 action(s); \
+         remove those references first"
+            .into()
+    )
+);
 problem_response!(
     PayloadTooLarge,
-    413,
     "The body exceeds 1 MiB",
-    "/problems/payload-too-large",
-    "The request body is too large",
-    "request body exceeds the limit of 1048576 bytes"
+    AppError::PayloadTooLarge {
+        limit: crate::extract::MAX_BODY_BYTES
+    }
 );
 problem_response!(
     RequestTimeout,
-    408,
     "The body did not arrive within 10 s; the connection is closed",
-    "/problems/request-timeout",
-    "The request body arrived too slowly",
-    "the request body did not arrive within 10 s; send it whole and promptly, or retry"
+    AppError::RequestTimeout {
+        seconds: crate::extract::BODY_READ_TIMEOUT.as_secs()
+    }
 );
 problem_response!(
     UnsupportedMediaType,
-    415,
     "The body's media type or encoding is not one this operation reads",
-    "/problems/unsupported-media-type",
-    "The request body's media type is not accepted",
-    "send the body as JSON with `Content-Type: application/json`"
+    AppError::UnsupportedMediaType(
+        "send the body as JSON with `Content-Type: application/json`".into()
+    )
 );
 problem_response!(
     Unprocessable,
-    422,
     "Well-formed but not acceptable; `errors` names each field at fault",
-    "/problems/validation",
-    "The request is not valid",
-    "initiator: unknown actor code `XXX`"
+    AppError::invalid(vec![FieldError::new(
+        "initiator",
+        "unknown actor code `XXX`"
+    )])
 );
 problem_response!(
     ServiceUnavailable,
-    503,
     "The database is unreachable or busy; retry after `Retry-After` seconds",
-    "/problems/unavailable",
-    "The service is temporarily unavailable",
-    "no database connection is available; retry in a few seconds"
+    AppError::Unavailable("no database connection is available; retry in a few seconds".into())
 );
 /// 503 of `GET /v1/actions/export` when every export slot is taken.
 pub struct ExportsBusy;
@@ -360,11 +364,8 @@ impl<'r> ToResponse<'r> for ExportsBusy {
 
 problem_response!(
     InternalError,
-    500,
     "A bug; it is logged",
-    "/problems/internal",
-    "Internal server error",
-    "an unexpected error occurred; it has been logged. Retry later, and report it if it persists"
+    AppError::Internal("an example".into())
 );
 
 /// Unique, readable operation ids (`getActionsIdHistory`), derived from method and path

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 use governor::clock::{Clock, DefaultClock};
@@ -234,16 +234,15 @@ pub async fn middleware(
     let mut res = if verdict.allowed {
         next.call(req).await?.map_into_left_body()
     } else {
-        let error = AppError::TooManyRequests(format!(
-            "rate limit of {} requests per second exceeded; retry in {} s",
-            verdict.limit, verdict.reset
-        ));
-        let mut response = error.error_response();
-        response.headers_mut().insert(
-            RETRY_AFTER,
-            HeaderValue::from_str(&verdict.reset.to_string()).expect("digits"),
-        );
-        req.into_response(response).map_into_right_body()
+        let error = AppError::TooManyRequests {
+            detail: format!(
+                "rate limit of {} requests per second exceeded; retry in {} s",
+                verdict.limit, verdict.reset
+            ),
+            retry_after: verdict.reset,
+        };
+        req.into_response(error.error_response())
+            .map_into_right_body()
     };
     let headers = res.headers_mut();
     for (name, value) in [
