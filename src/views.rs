@@ -562,6 +562,19 @@ impl Edit {
     }
 }
 
+/// An action that designates an actor, with its status on the day asked about
+/// (`GET /v1/actors/{actor}/designations`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DesignationOn {
+    pub action: Action,
+    /// The designation's own listing date, if it has one.
+    pub listed_on: Option<NaiveDate>,
+    /// The action's status on `as_of` from its history; null before its first entry.
+    pub status_on: Option<ActionStatus>,
+    /// In force on `as_of`: `status_on` is `in_force` and the day is not after `effective_to`.
+    pub in_force: bool,
+}
+
 /// An action's history: the statuses it had, and the changes made to the record (the newest
 /// of each, with the count of older ones).
 #[derive(Debug, Serialize, ToSchema)]

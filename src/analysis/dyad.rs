@@ -238,6 +238,50 @@ async fn direction_of(
     direction(&row.metrics)
 }
 
+/// A dyad's member, named by the path or query parameter `field`: a live state or IGO.
+pub async fn member(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    code: &str,
+) -> AppResult<(Uuid, String)> {
+    let found = crate::models::actor::refs_by_codes(conn, &[code]).await?;
+    let actor = found
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found(format_args!("actor `{code}`")))?;
+    let kind: crate::models::enums::ActorKind = actor
+        .kind
+        .parse()
+        .unwrap_or(crate::models::enums::ActorKind::Organization);
+    if !kind.is_dyad_member() {
+        return Err(AppError::bad_param(
+            field,
+            format!(
+                "`{code}` is a {kind}; actions are between states or IGOs, and so are these \
+                 figures (the measures that name a {kind}: GET /v1/actors/{code}/designations)"
+            ),
+        ));
+    }
+    Ok((actor.id, actor.code))
+}
+
+/// The two members of a dyad, which must differ.
+pub async fn members(
+    conn: &mut AsyncPgConnection,
+    a: &str,
+    b: &str,
+) -> AppResult<((Uuid, String), (Uuid, String))> {
+    let a = member(conn, "a", a).await?;
+    let b = member(conn, "b", b).await?;
+    if a.0 == b.0 {
+        return Err(AppError::bad_param(
+            "b",
+            format!("a dyad is two different states or IGOs; `{}` is both", a.1),
+        ));
+    }
+    Ok((a, b))
+}
+
 /// Both directions of a dyad, read from one snapshot. The directions are independent (the
 /// graph facts they read are stored per action), so with a `spare` connection they run at
 /// the same time, on two PostgreSQL backends; without one, one after the other on `conn`

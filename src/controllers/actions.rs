@@ -4,7 +4,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::idempotency;
 use super::{filters, parse_id, DeleteParams, ShowDeleted};
@@ -14,15 +13,14 @@ use crate::documents::Doc;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Checked, Query, Repeatable, RepeatableQuery};
 use crate::input::{ActionPatch, Day, NewAction};
-use crate::limits::{MAX_HISTORY_EDITS, MAX_HISTORY_STATUS_CHANGES};
-use crate::models::action;
-use crate::models::action_list::{self, ActionFilter};
+use crate::models::action_list::ActionFilter;
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
+use crate::service::action_reads::{self as reads, Page, PageAsk};
 use crate::service::actions as service;
 use crate::service::idempotency::Once;
 use crate::state::AppState;
-use crate::views::{Action, ActionHistory, Edit, List, StatusChange};
+use crate::views::{Action, ActionHistory, List};
 
 /// The parameters of `GET /v1/actions`. Multi-valued filters take a comma-separated list or
 /// the parameter repeated; an action matches any of the values. Different filters must all
@@ -127,60 +125,25 @@ pub struct PageParams {
     pub page_token: Option<String>,
 }
 
-/// What a page of actions is read with: its filter, order, size and where it starts.
-struct PageQuery {
+/// The page a list request asks for, from its parameters and token.
+fn page_ask(
+    req: &HttpRequest,
     sort: ActionSort,
-    limit: i64,
-    after: Option<action_list::Cursor>,
+    limit: Option<i64>,
+    page_token: Option<&str>,
     include_total: bool,
+) -> AppResult<PageAsk> {
+    Ok(PageAsk {
+        sort,
+        limit: pagination::page_size(limit)?,
+        after: filters::cursor(req, page_token, sort)?,
+        include_total,
+    })
 }
 
-impl PageQuery {
-    fn new(
-        req: &HttpRequest,
-        sort: ActionSort,
-        limit: Option<i64>,
-        page_token: Option<&str>,
-        include_total: bool,
-    ) -> AppResult<Self> {
-        Ok(PageQuery {
-            sort,
-            limit: pagination::page_size(limit)?,
-            after: filters::cursor(req, page_token, sort)?,
-            include_total,
-        })
-    }
-
-    /// Reads the page (one more row than asked, to know whether there is a next), its
-    /// documents, and the total when asked for.
-    async fn read(
-        &self,
-        conn: &mut AsyncPgConnection,
-        state: &AppState,
-        filter: &ActionFilter,
-    ) -> AppResult<Page> {
-        let rows = action_list::page(conn, filter, self.sort, self.after, self.limit + 1).await?;
-        let (rows, more) = pagination::split(rows, self.limit);
-        let next = rows.last().filter(|_| more).map(|r| r.cursor(self.sort));
-        let docs = service::documents(conn, &state.actors, rows).await?;
-        let total = match self.include_total {
-            true => Some(action_list::total(conn, filter).await?),
-            false => None,
-        };
-        Ok(Page { docs, next, total })
-    }
-
-    /// The page's answer, with the token of the next.
-    fn respond(&self, req: &HttpRequest, page: Page) -> AppResult<HttpResponse> {
-        pagination::respond_documents(req, &page.docs, page.next, page.total)
-    }
-}
-
-/// A page of actions as the list endpoints answer it.
-pub(crate) struct Page {
-    docs: Vec<crate::documents::Doc>,
-    next: Option<action_list::Cursor>,
-    total: Option<i64>,
+/// A page's answer, with the token of the next.
+fn respond_page(req: &HttpRequest, page: Page) -> AppResult<HttpResponse> {
+    pagination::respond_documents(req, &page.docs, page.next, page.total)
 }
 
 /// Actions, filtered, searched and sorted, in pages.
@@ -195,7 +158,7 @@ pub async fn list(
     _reader: Reader,
     RepeatableQuery(params): RepeatableQuery<ActionListParams>,
 ) -> AppResult<HttpResponse> {
-    let query = PageQuery::new(
+    let ask = page_ask(
         &req,
         params.sort.unwrap_or(ActionSort::NewestFirst),
         params.limit,
@@ -206,10 +169,10 @@ pub async fn list(
     let page = state
         .read(&req, async |conn| {
             let filter = filters::resolve(conn, &state.types, params.clone()).await?;
-            query.read(conn, &state, &filter).await
+            reads::page(conn, &state.actors, &filter, ask).await
         })
         .await?;
-    query.respond(&req, page)
+    respond_page(&req, page)
 }
 
 /// The format of an export.
@@ -462,7 +425,7 @@ pub async fn responses(
     Query(params): Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let query = PageQuery::new(
+    let ask = page_ask(
         &req,
         ActionSort::OldestFirst,
         params.limit,
@@ -475,11 +438,11 @@ pub async fn responses(
     };
     let page = state
         .read(&req, async |conn| {
-            exists(conn, id).await?;
-            query.read(conn, &state, &filter).await
+            reads::exists(conn, id).await?;
+            reads::page(conn, &state.actors, &filter, ask).await
         })
         .await?;
-    query.respond(&req, page)
+    respond_page(&req, page)
 }
 
 /// The statuses the action has had, and the changes made to it with their authors, oldest
@@ -506,40 +469,8 @@ pub async fn history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let ((history, older_items), (edits, older_edits)) = state
-        .read(&req, async |conn| {
-            exists(conn, id).await?;
-            let history = action::history(conn, id, MAX_HISTORY_STATUS_CHANGES).await?;
-            let edits = crate::models::audit::edits_of(
-                conn,
-                crate::models::audit::AuditEntity::Action,
-                id,
-                MAX_HISTORY_EDITS,
-            )
-            .await?;
-            Ok((history, edits))
-        })
+    let history = state
+        .read(&req, async |conn| reads::history(conn, id).await)
         .await?;
-    let items = history
-        .into_iter()
-        .map(StatusChange::from_row)
-        .collect::<AppResult<Vec<_>>>()?;
-    let edits = edits.into_iter().map(Edit::from_row).collect();
-    conditional::respond(
-        &req,
-        &ActionHistory {
-            items,
-            older_items,
-            edits,
-            older_edits,
-            next_page_token: None,
-        },
-    )
-}
-
-async fn exists(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
-    action::find(conn, id, false)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))
+    conditional::respond(&req, &history)
 }

@@ -7,10 +7,10 @@ use super::idempotency;
 use super::{DeleteParams, ShowDeleted};
 use crate::auth::{Caller, Reader, Scope, Writer};
 use crate::conditional;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::{Checked, Query};
 use crate::input::{ActorPatch, NewActor};
-use crate::models::actor::{self, ActorFilter};
+use crate::models::actor::ActorFilter;
 use crate::models::enums::ActorKind;
 use crate::pagination;
 use crate::service::actors as service;
@@ -55,46 +55,16 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let limit = pagination::page_size(params.limit)?;
     let after: Option<String> = pagination::cursor(&req, params.page_token.as_deref())?;
-    let (rows, parents) = state
-        .read(&req, async |conn| {
-            if let Some(country) = &params.country {
-                let found = actor::refs_by_codes_with_deleted(conn, &[country]).await?;
-                if !found.iter().any(|a| a.kind == "state") {
-                    return Err(AppError::bad_param(
-                        "country",
-                        format!("no state with code `{country}`"),
-                    ));
-                }
-            }
-            let rows = actor::list(
-                conn,
-                ActorFilter {
-                    show_deleted: params.show_deleted.unwrap_or(false),
-                    kind: params.kind.map(|k| k.as_str().to_string()),
-                    country: params.country.clone(),
-                    after_code: after.clone(),
-                    limit: limit + 1,
-                },
-            )
-            .await?;
-            // Parent codes for the page in one query.
-            let parent_ids: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
-            let parents = actor::refs_by_ids(conn, &parent_ids).await?;
-            Ok((rows, parents))
-        })
+    let filter = ActorFilter {
+        show_deleted: params.show_deleted.unwrap_or(false),
+        kind: params.kind.map(|k| k.as_str().to_string()),
+        country: params.country.clone(),
+        after_code: after,
+        limit,
+    };
+    let (items, next) = state
+        .read(&req, async |conn| service::list(conn, &filter).await)
         .await?;
-    let (rows, more) = pagination::split(rows, limit);
-    let next = rows.last().filter(|_| more).map(|r| r.code.clone());
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let parent = r
-                .parent_id
-                .and_then(|p| parents.iter().find(|a| a.id == p))
-                .map(|a| a.code.clone());
-            Actor::from_row(r, parent)
-        })
-        .collect::<AppResult<Vec<_>>>()?;
     pagination::respond(&req, items, next, None)
 }
 

@@ -1,9 +1,6 @@
-use std::collections::HashMap;
-
 use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
-use uuid::Uuid;
 
 use super::parse_id;
 use crate::analysis::chain::{self as chains, Chain};
@@ -12,13 +9,10 @@ use crate::auth::Reader;
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
 use crate::input::Day;
-use crate::models::action;
-use crate::models::action_list::{self, ActionFilter};
-use crate::models::enums::ActorKind;
-use crate::models::enums::{parse_stored, ActionSort, ActionStatus};
+use crate::models::enums::ActionSort;
 use crate::pagination;
 use crate::state::{borrow_all, AppState};
-use crate::views::{Action, List};
+use crate::views::{DesignationOn, List};
 
 /// The whole episode around an action: every action connected to it through responses, in
 /// either direction, with each one's generation, the edges, and a summary. At most 10,000
@@ -59,18 +53,6 @@ pub struct DesignationParams {
     pub page_token: Option<String>,
 }
 
-/// An action that designates the actor, with its status on the day asked about.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct DesignationOn {
-    pub action: Action,
-    /// The designation's own listing date, if it has one.
-    pub listed_on: Option<NaiveDate>,
-    /// The action's status on `as_of` from its history; null before its first entry.
-    pub status_on: Option<ActionStatus>,
-    /// In force on `as_of`: `status_on` is `in_force` and the day is not after `effective_to`.
-    pub in_force: bool,
-}
-
 /// Every action that designates the actor, oldest first, with its status on `as_of`
 /// ("was Chen Quanguo under US sanctions on 1 August 2020?").
 #[utoipa::path(get, path = "/v1/actors/{actor}/designations", tag = "analysis",
@@ -92,52 +74,21 @@ pub async fn designations(
         .map(|d| d.0)
         .unwrap_or_else(|| Utc::now().date_naive());
     let limit = pagination::page_size(params.limit)?;
-    let sort = ActionSort::OldestFirst;
-    let after = super::filters::cursor(&req, params.page_token.as_deref(), sort)?;
-    let (actor, docs, next, statuses) = state
+    let after =
+        super::filters::cursor(&req, params.page_token.as_deref(), ActionSort::OldestFirst)?;
+    let (items, next) = state
         .read(&req, async |conn| {
-            let actor = crate::service::actors::get(conn, &key, false).await?;
-            let filter = ActionFilter {
-                designated: vec![actor.id],
-                ..Default::default()
-            };
-            let rows = action_list::page(conn, &filter, sort, after, limit + 1).await?;
-            let (rows, more) = pagination::split(rows, limit);
-            let next = rows.last().filter(|_| more).map(|r| r.cursor(sort));
-            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-            let docs = crate::service::actions::documents(conn, &state.actors, rows).await?;
-            let statuses: HashMap<Uuid, (Option<String>, bool)> =
-                action::status_on(conn, &ids, day)
-                    .await?
-                    .into_iter()
-                    .map(|(id, status, in_force)| (id, (status, in_force)))
-                    .collect();
-            Ok((actor, docs, next, statuses))
+            crate::service::action_reads::designations_on(
+                conn,
+                &state.actors,
+                &key,
+                day,
+                after,
+                limit,
+            )
+            .await
         })
         .await?;
-    let items = docs
-        .iter()
-        .map(|doc| {
-            let a = crate::documents::parse(doc)?;
-            let (status_on, in_force) = match statuses.get(&a.id) {
-                Some((status, in_force)) => {
-                    (status.as_deref().map(parse_stored).transpose()?, *in_force)
-                }
-                None => (None, false),
-            };
-            let listed_on = a
-                .designations
-                .iter()
-                .find(|d| d.actor.id == actor.id)
-                .and_then(|d| d.listed_on);
-            Ok(DesignationOn {
-                action: a,
-                listed_on,
-                status_on,
-                in_force,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
     pagination::respond(&req, items, next, None)
 }
 
@@ -185,7 +136,7 @@ pub async fn dyad(
     let today = Utc::now().date_naive();
     let summary = state
         .read(&req, async |conn| {
-            let (a, b) = dyad_pair(conn, &a, &b).await?;
+            let (a, b) = crate::analysis::dyad::members(conn, &a, &b).await?;
             let mut spare = conn.spares(1).await;
             let spare = borrow_all(&mut spare);
             crate::analysis::dyad::summary(conn, spare, a, b, from, to, today).await
@@ -205,47 +156,6 @@ fn window(params: &WindowParams) -> AppResult<(Option<NaiveDate>, Option<NaiveDa
         }
     }
     Ok((from, to))
-}
-
-/// A dyad's member, named by the path or query parameter `field`: a live state or IGO.
-async fn dyad_member(
-    conn: &mut diesel_async::AsyncPgConnection,
-    field: &str,
-    code: &str,
-) -> AppResult<(Uuid, String)> {
-    let found = crate::models::actor::refs_by_codes(conn, &[code]).await?;
-    let actor = found
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::not_found(format_args!("actor `{code}`")))?;
-    let kind: ActorKind = actor.kind.parse().unwrap_or(ActorKind::Organization);
-    if !kind.is_dyad_member() {
-        return Err(AppError::bad_param(
-            field,
-            format!(
-                "`{code}` is a {kind}; actions are between states or IGOs, and so are these \
-                 figures (the measures that name a {kind}: GET /v1/actors/{code}/designations)"
-            ),
-        ));
-    }
-    Ok((actor.id, actor.code))
-}
-
-/// The two members of a dyad, which must differ.
-async fn dyad_pair(
-    conn: &mut diesel_async::AsyncPgConnection,
-    a: &str,
-    b: &str,
-) -> AppResult<((Uuid, String), (Uuid, String))> {
-    let a = dyad_member(conn, "a", a).await?;
-    let b = dyad_member(conn, "b", b).await?;
-    if a.0 == b.0 {
-        return Err(AppError::bad_param(
-            "b",
-            format!("a dyad is two different states or IGOs; `{}` is both", a.1),
-        ));
-    }
-    Ok((a, b))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -291,7 +201,7 @@ pub async fn timeline(
     let interval = params.interval;
     let timeline = state
         .read(&req, async |conn| {
-            let (a, b) = dyad_pair(conn, &a, &b).await?;
+            let (a, b) = crate::analysis::dyad::members(conn, &a, &b).await?;
             crate::analysis::dyad::timeline(conn, a, b, interval, from, to).await
         })
         .await?;
@@ -299,12 +209,15 @@ pub async fn timeline(
 }
 
 /// The optional `actor` parameter of the window endpoints: a state or IGO, by code.
+/// The `actor` parameter: a dyad member, when given.
 async fn actor_param(
     conn: &mut diesel_async::AsyncPgConnection,
     code: &Option<String>,
-) -> AppResult<Option<(Uuid, String)>> {
+) -> AppResult<Option<(uuid::Uuid, String)>> {
     match code {
-        Some(code) => Ok(Some(dyad_member(conn, "actor", code).await?)),
+        Some(code) => Ok(Some(
+            crate::analysis::dyad::member(conn, "actor", code).await?,
+        )),
         None => Ok(None),
     }
 }

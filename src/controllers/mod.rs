@@ -1,5 +1,6 @@
-//! HTTP handlers, one module per resource. Handlers parse, call `service` or `models`, and
-//! shape the answer; the rules live elsewhere.
+//! HTTP handlers, one module per resource. Handlers parse the request, call `service` (every
+//! write, and reads that hold a rule or span several queries) or, for a plain one-query
+//! read, `models`, and shape the answer: status, headers, ETag. The rules live elsewhere.
 
 pub mod action_types;
 pub mod actions;

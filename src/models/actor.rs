@@ -210,6 +210,7 @@ pub async fn refs_by_ids(
         .await
 }
 
+#[derive(Debug, Clone)]
 pub struct ActorFilter {
     pub show_deleted: bool,
     pub kind: Option<String>,

@@ -21,6 +21,50 @@ pub async fn view(conn: &mut AsyncPgConnection, row: ActorRow) -> AppResult<Acto
     Actor::from_row(row, parent)
 }
 
+/// A page of actors by code (`filter.limit`, one more read to know whether there is a
+/// next), with their parents' codes; and the code the next page starts after. A `country`
+/// filter must name a state, deleted ones included (its actors may be listed with
+/// `show_deleted`).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &actor::ActorFilter,
+) -> AppResult<(Vec<Actor>, Option<String>)> {
+    if let Some(country) = &filter.country {
+        let found = actor::refs_by_codes_with_deleted(conn, &[country]).await?;
+        if !found.iter().any(|a| a.kind == ActorKind::State.as_str()) {
+            return Err(AppError::bad_param(
+                "country",
+                format!("no state with code `{country}`"),
+            ));
+        }
+    }
+    let limit = filter.limit;
+    let rows = actor::list(
+        conn,
+        actor::ActorFilter {
+            limit: limit + 1,
+            ..filter.clone()
+        },
+    )
+    .await?;
+    let (rows, more) = crate::pagination::split(rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| r.code.clone());
+    // Parent codes for the page in one query.
+    let parent_ids: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
+    let parents = actor::refs_by_ids(conn, &parent_ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let parent = r
+                .parent_id
+                .and_then(|p| parents.iter().find(|a| a.id == p))
+                .map(|a| a.code.clone());
+            Actor::from_row(r, parent)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((items, next))
+}
+
 pub async fn get(
     conn: &mut AsyncPgConnection,
     key: &str,

@@ -19,6 +19,7 @@ pub fn anything<T>() -> Expect<T> {
     Box::new(|_| Ok(()))
 }
 
+pub mod action_reads;
 pub mod actions;
 pub mod actors;
 pub mod deliveries;
