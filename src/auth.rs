@@ -333,3 +333,29 @@ scoped_extractor!(
     Admin,
     |caller, _| caller.require(Scope::Admin)
 );
+
+#[cfg(test)]
+mod documented {
+    /// Every key the OpenAPI document shows is one a client could send: well-formed (length,
+    /// alphabet, check characters), so a server refuses it only as unknown.
+    #[test]
+    fn every_documented_key_is_well_formed() {
+        fn keys(value: &serde_json::Value, found: &mut Vec<String>) {
+            match value {
+                serde_json::Value::String(s) if s.starts_with("rsk_") && !s.contains('.') => {
+                    found.push(s.clone())
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| keys(v, found)),
+                serde_json::Value::Object(map) => map.values().for_each(|v| keys(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        keys(&crate::openapi::document(), &mut found);
+        let whole: Vec<&String> = found.iter().filter(|k| k.len() == super::KEY_LEN).collect();
+        assert!(!whole.is_empty(), "no whole key among {found:?}");
+        for key in whole {
+            assert!(super::well_formed(key), "{key}");
+        }
+    }
+}

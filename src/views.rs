@@ -368,7 +368,7 @@ pub struct NewApiKeySecret {
     pub key: ApiKey,
     /// The secret, to send as `Authorization: Bearer <secret>`. Only its hash is stored: it
     /// cannot be shown again.
-    #[schema(example = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oVf2a7Z9")]
+    #[schema(example = "rsk_4fQ2xk9PzLm3hT8vQn2WcR5yB7dK1sJ6uE0aG4iX9oV1o79OB")]
     pub secret: String,
 }
 
