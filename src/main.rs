@@ -69,7 +69,7 @@ enum Command {
         #[arg(long, env = "RIPOSTE_MAX_EXPORTS", value_parser = clap::value_parser!(u32).range(1..))]
         max_exports: Option<u32>,
         /// An export whose client accepts no bytes for this long is cut short. For tests.
-        #[arg(long, env = "RIPOSTE_EXPORT_IDLE_TIMEOUT", default_value = riposte::export::DEFAULT_IDLE_TIMEOUT, value_parser = humantime::parse_duration, hide = true)]
+        #[arg(long, env = "RIPOSTE_EXPORT_IDLE_TIMEOUT", default_value = riposte::export::DEFAULT_IDLE_TIMEOUT, value_parser = riposte::state::parse_duration, hide = true)]
         export_idle_timeout: std::time::Duration,
         /// Serve reads without an API key (false: reads need a `read` key).
         #[arg(long, env = "RIPOSTE_PUBLIC_READ", default_value_t = true, action = clap::ArgAction::Set)]
@@ -99,19 +99,19 @@ enum Command {
         #[arg(long, env = "RIPOSTE_WEBHOOK_DELIVERIES", default_value_t = true, action = clap::ArgAction::Set)]
         webhook_deliveries: bool,
         /// How long a webhook delivery may take (connecting, and the whole request).
-        #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = riposte::webhook::DEFAULT_TIMEOUT, value_parser = humantime::parse_duration)]
+        #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = riposte::webhook::DEFAULT_TIMEOUT, value_parser = riposte::state::parse_duration)]
         webhook_timeout: std::time::Duration,
         /// Subscriptions this process delivers to at the same time. By default as many as
         /// there may be, so a receiver that never answers delays only its own subscription.
         #[arg(long, env = "RIPOSTE_WEBHOOK_CONCURRENCY", default_value_t = riposte::webhook::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..))]
         webhook_concurrency: u32,
         /// The first retry's wait (doubling up to --webhook-retry-cap). For tests.
-        #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_BASE", default_value = riposte::webhook::DEFAULT_RETRY_BASE, value_parser = humantime::parse_duration, hide = true)]
+        #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_BASE", default_value = riposte::webhook::DEFAULT_RETRY_BASE, value_parser = riposte::state::parse_duration, hide = true)]
         webhook_retry_base: std::time::Duration,
-        #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_CAP", default_value = riposte::webhook::DEFAULT_RETRY_CAP, value_parser = humantime::parse_duration, hide = true)]
+        #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_CAP", default_value = riposte::webhook::DEFAULT_RETRY_CAP, value_parser = riposte::state::parse_duration, hide = true)]
         webhook_retry_cap: std::time::Duration,
         /// A subscription failing this long is disabled. For tests.
-        #[arg(long, env = "RIPOSTE_WEBHOOK_GIVE_UP_AFTER", default_value = riposte::webhook::DEFAULT_GIVE_UP_AFTER, value_parser = humantime::parse_duration, hide = true)]
+        #[arg(long, env = "RIPOSTE_WEBHOOK_GIVE_UP_AFTER", default_value = riposte::webhook::DEFAULT_GIVE_UP_AFTER, value_parser = riposte::state::parse_duration, hide = true)]
         webhook_give_up_after: std::time::Duration,
         /// A read replica (a streaming standby of the database) to send reads to; repeat for
         /// several. Writes, key look-ups and the change feed stay on the primary.
@@ -123,7 +123,7 @@ enum Command {
         )]
         replica_urls: Vec<String>,
         /// A replica further behind the primary than this is taken out of rotation.
-        #[arg(long, env = "RIPOSTE_REPLICA_MAX_LAG", default_value = riposte::replicas::DEFAULT_MAX_LAG, value_parser = humantime::parse_duration)]
+        #[arg(long, env = "RIPOSTE_REPLICA_MAX_LAG", default_value = riposte::replicas::DEFAULT_MAX_LAG, value_parser = riposte::state::parse_duration)]
         replica_max_lag: std::time::Duration,
         /// Database connections per replica.
         #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8)]

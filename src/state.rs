@@ -41,10 +41,23 @@ pub struct Config {
     pub export_idle: std::time::Duration,
 }
 
+/// A duration flag's value: `500ms`, `10s`, `5m`, `24h` (humantime's units), or a bare
+/// number of seconds, as riposte has always read one.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse()
+            .map(std::time::Duration::from_secs)
+            .map_err(|e| format!("`{text}`: {e}"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e}"))
+}
+
 /// A default duration, written as its flag is (`10s`, `24h`), so the flag's default and the
 /// library's are one text.
 pub fn duration(text: &str) -> std::time::Duration {
-    humantime::parse_duration(text).expect("a default duration is well written")
+    parse_duration(text).expect("a default duration is well written")
 }
 
 /// Default requests per second per API key (burst twice that).
@@ -204,4 +217,24 @@ async fn token_key(pool: &DbPool, configured: Option<&str>) -> AppResult<TokenKe
 /// The connections of `spare_conns`, borrowed as the analysis functions take them.
 pub fn borrow_all(conns: &mut [DbConn]) -> Vec<&mut diesel_async::AsyncPgConnection> {
     conns.iter_mut().map(|c| &mut **c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_units_or_bare_seconds() {
+        let read = super::parse_duration;
+        assert_eq!(read("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(read("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(
+            read("30"),
+            Ok(Duration::from_secs(30)),
+            "as before humantime"
+        );
+        assert_eq!(read(" 10s "), Ok(Duration::from_secs(10)));
+        assert!(read("10x").unwrap_err().contains("10x"));
+        assert!(read("").is_err());
+    }
 }
