@@ -100,6 +100,16 @@ fn same_revision(tag: &str, current: &str) -> bool {
     }
 }
 
+/// The 200 answer of a write with the resource's revision ETag: never a 304, since the write
+/// is done (`If-None-Match` is for reads).
+pub fn written_revision<T: Serialize>(value: &T, revision: &str) -> AppResult<HttpResponse> {
+    let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, revision_etag(revision, &json)))
+        .content_type("application/json")
+        .body(json))
+}
+
 /// A 200 answer with a revision ETag (`revision_etag`), or 304 when `If-None-Match` already
 /// has the whole of it.
 pub fn respond_revision<T: Serialize>(

@@ -137,5 +137,5 @@ pub async fn revoke(
     let mut conn = state.conn().await?;
     let key = service::revoke(&mut conn, &caller, &id.to_string(), expect).await?;
     // With the ETag a GET would give: the revoked key's, for the next If-Match.
-    crate::conditional::respond_revision(&req, &key, &revision(&key))
+    crate::conditional::written_revision(&key, &revision(&key))
 }

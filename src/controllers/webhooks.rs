@@ -351,7 +351,7 @@ pub async fn update(
         })
     })
     .await?;
-    conditional::respond_revision(&req, &changed, &revision(&changed))
+    conditional::written_revision(&changed, &revision(&changed))
 }
 
 /// Deletes a subscription and its delivery attempts; nothing more is sent. Admin only.
@@ -417,7 +417,6 @@ pub async fn deliveries(
         (status = 404, response = crate::openapi::NotFound)))]
 #[post("/v1/webhooks/{id}/redeliver")]
 pub async fn redeliver(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(caller): Admin,
     id: web::Path<String>,
@@ -431,7 +430,7 @@ pub async fn redeliver(
         Box::pin(async move { service::redeliver(conn, &caller, &settings, id, from).await })
     })
     .await?;
-    conditional::respond_revision(&req, &changed, &revision(&changed))
+    conditional::written_revision(&changed, &revision(&changed))
 }
 
 /// Replaces the signing secret and shows the new one, once; every attempt from now on is
