@@ -146,11 +146,7 @@ fn check_if_match_by(
 ) -> AppResult<()> {
     let Some(header) = if_match else {
         return if required {
-            Err(AppError::PreconditionRequired(
-                "this server requires `If-Match` with the resource's current ETag for changes; \
-                 GET the resource and send its ETag"
-                    .into(),
-            ))
+            Err(AppError::if_match_required())
         } else {
             Ok(())
         };

@@ -174,54 +174,84 @@ impl AppError {
         Self::invalid(vec![FieldError::new(field, message)])
     }
 
+    /// A problem's type and title, one pair per status: an error a lower layer answered
+    /// (`Relayed`) reads as riposte's own of the same status.
     fn parts(&self) -> (std::borrow::Cow<'static, str>, &'static str) {
-        let (type_, title) = match self {
-            AppError::BadRequest { .. } => ("/problems/bad-request", "The request is malformed"),
-            AppError::Unauthorized { .. } => {
-                ("/problems/unauthorized", "A valid API key is required")
-            }
-            AppError::Forbidden(_) => ("/problems/forbidden", "The API key's scope is too narrow"),
-            AppError::NotFound(_) => ("/problems/not-found", "Not found"),
-            AppError::PreconditionFailed(_) => (
-                "/problems/precondition-failed",
-                "The resource changed since you read it",
-            ),
-            AppError::PreconditionRequired(_) => {
-                ("/problems/precondition-required", "If-Match is required")
-            }
-            AppError::Conflict(_) | AppError::Taken { .. } => (
-                "/problems/conflict",
-                "The request conflicts with the current state",
-            ),
-            AppError::PayloadTooLarge { .. } => (
-                "/problems/payload-too-large",
-                "The request body is too large",
-            ),
-            AppError::UnsupportedMediaType(_) => (
-                "/problems/unsupported-media-type",
-                "The request body's media type is not accepted",
-            ),
-            AppError::RequestTimeout { .. } => (
+        let status = self.status_code();
+        let known = match status.as_u16() {
+            400 => ("/problems/bad-request", "The request is malformed"),
+            401 => ("/problems/unauthorized", "A valid API key is required"),
+            403 => ("/problems/forbidden", "The API key's scope is too narrow"),
+            404 => ("/problems/not-found", "Not found"),
+            405 => ("/problems/method-not-allowed", "Method not allowed"),
+            408 => (
                 "/problems/request-timeout",
                 "The request body arrived too slowly",
             ),
-            AppError::Validation { .. } => ("/problems/validation", "The request is not valid"),
-            AppError::MethodNotAllowed { .. } => {
-                ("/problems/method-not-allowed", "Method not allowed")
-            }
-            AppError::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
-            AppError::Unavailable(_) => (
+            409 => (
+                "/problems/conflict",
+                "The request conflicts with the current state",
+            ),
+            412 => (
+                "/problems/precondition-failed",
+                "The resource changed since you read it",
+            ),
+            413 => (
+                "/problems/payload-too-large",
+                "The request body is too large",
+            ),
+            415 => (
+                "/problems/unsupported-media-type",
+                "The request body's media type is not accepted",
+            ),
+            422 => ("/problems/validation", "The request is not valid"),
+            428 => ("/problems/precondition-required", "If-Match is required"),
+            429 => ("/problems/rate-limited", "Too many requests"),
+            500 => ("/problems/internal", "Internal server error"),
+            503 => (
                 "/problems/unavailable",
                 "The service is temporarily unavailable",
             ),
-            AppError::Internal(_) => ("/problems/internal", "Internal server error"),
-            AppError::Relayed { status, .. } => {
+            _ => {
                 let title = status.canonical_reason().unwrap_or("Error");
                 let slug = title.to_ascii_lowercase().replace(' ', "-");
                 return (format!("/problems/{slug}").into(), title);
             }
         };
-        (type_.into(), title)
+        (known.0.into(), known.1)
+    }
+
+    /// `If-Match` missing where the server requires it (`--require-if-match true`).
+    pub fn if_match_required() -> Self {
+        AppError::PreconditionRequired(
+            "this server requires `If-Match` with the resource's current ETag for changes; GET \
+             the resource and send its ETag"
+                .into(),
+        )
+    }
+
+    /// Over the rate limit of `limit` requests per second; a token is back in `retry_after`.
+    pub fn rate_limited(limit: &str, retry_after: u64) -> Self {
+        AppError::TooManyRequests {
+            detail: format!(
+                "rate limit of {limit} requests per second exceeded; retry in {retry_after} s"
+            ),
+            retry_after,
+        }
+    }
+
+    /// No database connection to be had, for `cause`.
+    pub fn no_connection(cause: impl std::fmt::Display) -> Self {
+        AppError::Unavailable(format!(
+            "no database connection is available ({cause}); retry in a few seconds"
+        ))
+    }
+
+    /// Every export slot of this server taken (`--max-exports`).
+    pub fn exports_busy() -> Self {
+        AppError::Unavailable(
+            "every export slot of this server is busy with other downloads; retry later".into(),
+        )
     }
 
     pub fn problem(&self) -> Problem {
@@ -442,9 +472,7 @@ fn constraint_message(constraint: &str, fallback: &str) -> String {
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         log::warn!("no database connection: {err}");
-        AppError::Unavailable(format!(
-            "no database connection is available ({err}); retry in a few seconds"
-        ))
+        AppError::no_connection(err)
     }
 }
 

@@ -273,19 +273,12 @@ problem_response!(
 problem_response!(
     PreconditionRequired,
     "The server requires `If-Match` on changes (`--require-if-match true`)",
-    AppError::PreconditionRequired(
-        "this server requires `If-Match` with the resource's current ETag for changes; GET \
-         the resource and send its ETag"
-            .into()
-    )
+    AppError::if_match_required()
 );
 problem_response!(
     TooManyRequests,
     "Over the rate limit; retry after `Retry-After` seconds (see the `RateLimit-*` headers)",
-    AppError::TooManyRequests {
-        detail: "rate limit of 200 requests per second exceeded; retry in 1 s".into(),
-        retry_after: 1,
-    }
+    AppError::rate_limited("200", 1)
 );
 problem_response!(
     Conflict,
@@ -328,19 +321,14 @@ problem_response!(
 problem_response!(
     ServiceUnavailable,
     "The database is unreachable or busy; retry after `Retry-After` seconds",
-    AppError::Unavailable("no database connection is available; retry in a few seconds".into())
+    AppError::no_connection("Timeout occurred while waiting for a slot to become available")
 );
 /// 503 of `GET /v1/actions/export` when every export slot is taken.
 pub struct ExportsBusy;
 
 impl<'r> ToResponse<'r> for ExportsBusy {
     fn response() -> (&'r str, RefOr<Response>) {
-        let example = json!({
-            "type": "/problems/unavailable",
-            "title": "The service is temporarily unavailable",
-            "status": 503,
-            "detail": "every export slot of this server is busy with other downloads; retry later",
-        });
+        let example = serde_json::to_value(AppError::exports_busy().problem()).unwrap_or_default();
         (
             "ExportsBusy",
             problem(

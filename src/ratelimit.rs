@@ -234,13 +234,7 @@ pub async fn middleware(
     let mut res = if verdict.allowed {
         next.call(req).await?.map_into_left_body()
     } else {
-        let error = AppError::TooManyRequests {
-            detail: format!(
-                "rate limit of {} requests per second exceeded; retry in {} s",
-                verdict.limit, verdict.reset
-            ),
-            retry_after: verdict.reset,
-        };
+        let error = AppError::rate_limited(&verdict.limit, verdict.reset);
         req.into_response(error.error_response())
             .map_into_right_body()
     };

@@ -251,11 +251,11 @@ pub async fn export(
     _reader: Reader,
 ) -> AppResult<HttpResponse> {
     // A slot before a connection: a refused export costs the pool nothing.
-    let slot = state.exports.clone().try_acquire_owned().map_err(|_| {
-        AppError::Unavailable(
-            "every export slot of this server is busy with other downloads; retry later".into(),
-        )
-    })?;
+    let slot = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::exports_busy())?;
     let mut conn = state.conn().await?;
     let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
     let idle = state.config.export_idle;

@@ -411,8 +411,20 @@ async fn rate_limited_answers_carry_cors_headers() {
         .unwrap();
     assert!(resp.status().is_client_error(), "{}", resp.status());
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    // One title per problem type: the lower layer's refusal reads as riposte's own 400.
+    if status == 400 {
+        assert_eq!(
+            (&body["type"], &body["title"]),
+            (
+                &json!("/problems/bad-request"),
+                &json!("The request is malformed")
+            )
+        );
+    }
 }
 
 /// A body that stops arriving gets 408 and its connection closed, within the documented
