@@ -174,13 +174,18 @@ impl Progress {
 #[error("{0}")]
 pub struct ImportError(pub String);
 
-/// A line's faults as the text of a jsonb value. Messages quote the line, and jsonb holds no
-/// NUL: one is shown as U+2400 (␀), so a line quoting it is rejected like any other.
+/// Text quoting the file, made storable: PostgreSQL's text and jsonb hold no NUL, shown as
+/// U+2400 (␀) instead.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{2400}")
+}
+
+/// A line's faults as the text of a jsonb value. Messages quote the line: a NUL they quote
+/// is shown (`storable`), so a line quoting it is rejected like any other.
 fn errors_json(errors: &[FieldError]) -> String {
-    let shown = |t: &str| t.replace('\0', "\u{2400}");
     let errors: Vec<FieldError> = errors
         .iter()
-        .map(|e| FieldError::new(shown(&e.field), shown(&e.message)))
+        .map(|e| FieldError::new(storable(&e.field), storable(&e.message)))
         .collect();
     serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into())
 }

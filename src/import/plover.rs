@@ -582,12 +582,15 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             format!("JSON syntax error in record {number}: the file ends inside it")
         });
         // Said, not dropped: records sharing its line after it went into it unread.
-        let why = format!(
-            "{why}; where it ends could not be told, so the rest of the file from line {} \
-             was read as part of it: any records there were not imported (one record per \
-             line, or pretty-printed, lets a broken one end where the next starts)",
-            first.0
-        );
+        let why = match another_start(first, &record) {
+            Some((line, column)) => format!(
+                "{why}; where it ends could not be told, so the rest of the file was read as \
+                 part of it, and what looks like another record at line {line} column \
+                 {column} was not imported, nor anything after it (one record per line, or \
+                 pretty-printed, lets a broken record end where the next starts)"
+            ),
+            None => why,
+        };
         each(number, Err(why))?;
     } else if open {
         let why = "the file ends before the array of records is closed with `]`: it may be \
@@ -595,6 +598,28 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         each(number + 1, Err(why.to_string()))?;
     }
     Ok(())
+}
+
+/// Where, in a record that starts at `first`, a `{` follows a `}` and a comma (white space
+/// between): what looks like the start of another record that went into it.
+fn another_start(first: (usize, usize), record: &[u8]) -> Option<(usize, usize)> {
+    let (mut line, mut column) = first;
+    let mut after_close = false;
+    let mut comma = false;
+    for &byte in record {
+        match byte {
+            b'{' if after_close && comma => return Some((line, column)),
+            b'}' => (after_close, comma) = (true, false),
+            b',' if after_close => comma = true,
+            b if b.is_ascii_whitespace() => {}
+            _ => (after_close, comma) = (false, false),
+        }
+        (line, column) = match byte {
+            b'\n' => (line + 1, 1),
+            _ => (line, column + 1),
+        };
+    }
+    None
 }
 
 /// Gives `each` the next record, parsed, and empties `record` for the one after.
@@ -1100,9 +1125,13 @@ mod tests {
         assert_eq!(seen[0], (1, Ok(json!({"id": "a"}))));
         let why = seen[1].1.as_ref().unwrap_err();
         assert!(
-            why.contains("the rest of the file from line 1 was read as part of it"),
+            why.contains("another record at line 1 column 27 was not imported"),
             "{why}"
         );
+        // Cut short alone, it took nothing: nothing is said of other records.
+        let seen = read("{\"id\": \"a\"}\n{\"id\": \"b").unwrap();
+        let why = seen[1].1.as_ref().unwrap_err();
+        assert!(why.ends_with("the file ends inside it"), "{why}");
     }
 
     /// In an array too, a broken element is its own bad record, with its position in the

@@ -217,14 +217,16 @@ fn rules() -> Vec<String> {
              WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
                AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)"
         ),
-        // A changed status is appended on the day the line's history ends on (its
-        // announced_on without one): as in the API, not before the last recorded change.
+        // A changed status is appended on the day the line's history ends on (without one,
+        // the day its status took effect: service::actions::initial_history): as in the API,
+        // not before the last recorded change.
         "INSERT INTO import_faults
          SELECT l.line, 'status_history',
-                format('the status changes from `%s` to `%s` on %s (the last day of this \
-                        line''s status_history, else its announced_on), before the last \
-                        recorded status change (`%s`, %s); end status_history with the new \
-                        status on the day it took it',
+                format('the status changes from `%s` to `%s` on %s (the day this line''s \
+                        status_history ends on; without one, effective_from for in_force, \
+                        effective_to for lifted or expired, else announced_on), before the \
+                        last recorded status change (`%s`, %s); end status_history with the \
+                        new status on the day it took it',
                        a.status, l.status, l.h_on[cardinality(l.h_on)], last.status,
                        last.changed_on)
          FROM import_lines l JOIN actions a ON a.id = l.id

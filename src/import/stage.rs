@@ -367,19 +367,13 @@ pub struct Counts {
 
 impl Counts {
     /// Counts a skipped record under its reason, keeping why the first of each was skipped
-    /// (at most 500 characters of it, and no NUL, which jsonb cannot hold: the text quotes
+    /// (at most 500 characters of it, made `storable`: the text quotes
     /// the record).
     fn skip(&mut self, reason: &str, first: impl FnOnce() -> String) {
         *self.skipped.entry(reason.to_string()).or_default() += 1;
         self.skipped_first
             .entry(reason.to_string())
-            .or_insert_with(|| {
-                first()
-                    .chars()
-                    .take(500)
-                    .map(|c| if c == '\0' { '\u{fffd}' } else { c })
-                    .collect()
-            });
+            .or_insert_with(|| super::storable(&first().chars().take(500).collect::<String>()));
     }
 }
 

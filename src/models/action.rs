@@ -332,8 +332,8 @@ pub async fn purge(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize>
     diesel::delete(actions::table.find(id)).execute(conn).await
 }
 
-/// Replaces the lists a patch gives (`Some`): deletes the stored rows, then inserts the new
-/// ones as `insert_lists` does.
+/// Replaces the lists a patch gives (`Some`): designations and sources are deleted and
+/// inserted again; answers edge by edge (see below).
 pub async fn replace_lists(
     conn: &mut AsyncPgConnection,
     id: Uuid,

@@ -64,7 +64,6 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// The newest jobs first.
 /// Jobs newest first, keyset-paged: those created before `before` (its time and id).
 pub async fn latest(
     conn: &mut AsyncPgConnection,

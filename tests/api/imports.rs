@@ -1725,7 +1725,7 @@ async fn a_file_with_nothing_to_store_is_a_failed_job() {
         job["skipped_first"]["bad_date"]
             .as_str()
             .unwrap()
-            .contains("2020\u{fffd}"),
+            .contains("2020\u{2400}"),
         "{job}"
     );
     assert_eq!(total_actions(&app).await, 0);
