@@ -27,6 +27,20 @@ pub fn parse_day(text: &str) -> Option<NaiveDate> {
 /// The one written form of an id: 36 characters, hex digits in groups of 8-4-4-4-12 joined by
 /// hyphens (either case). The braced, `urn:uuid:` and unhyphenated forms the uuid crate also
 /// reads are refused, so that an id has one spelling in URLs, bodies and logs.
+/// The fault of a range given backwards: `first` (named by its field) after `last`.
+pub fn backwards<T: PartialOrd + std::fmt::Display>(
+    (first_field, first): (&str, Option<T>),
+    (last_field, last): (&str, Option<T>),
+) -> Option<FieldError> {
+    match (first, last) {
+        (Some(first), Some(last)) if first > last => Some(FieldError::new(
+            first_field,
+            format!("{first} is after {last_field} ({last})"),
+        )),
+        _ => None,
+    }
+}
+
 pub fn parse_uuid(text: &str) -> Option<Uuid> {
     let hyphens = [8, 13, 18, 23];
     let shaped = text.len() == 36
@@ -72,8 +86,14 @@ impl<'de> Deserialize<'de> for Day {
 
 /// A point in time sent as RFC 3339 (`2026-11-28T12:00:00Z`, any offset), with a four-digit
 /// year from 0001 to 9999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub DateTime<Utc>);
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.to_rfc3339())
+    }
+}
 
 impl Timestamp {
     pub fn parse(text: &str) -> Option<Self> {

@@ -147,15 +147,10 @@ pub async fn dyad(
 
 fn window(params: &WindowParams) -> AppResult<(Option<NaiveDate>, Option<NaiveDate>)> {
     let (from, to) = (params.from.map(|d| d.0), params.to.map(|d| d.0));
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(AppError::bad_param(
-                "from",
-                format!("{f} is after to ({t})"),
-            ));
-        }
+    match crate::input::backwards(("from", from), ("to", to)) {
+        Some(fault) => Err(AppError::bad_params(vec![fault])),
+        None => Ok((from, to)),
     }
-    Ok((from, to))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

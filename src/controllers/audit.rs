@@ -50,17 +50,8 @@ pub async fn list(
     _admin: Admin,
     Query(params): Query<AuditParams>,
 ) -> AppResult<HttpResponse> {
-    if let (Some(since), Some(until)) = (&params.since, &params.until) {
-        if since.0 > until.0 {
-            return Err(AppError::bad_param(
-                "since",
-                format!(
-                    "{} is after until ({})",
-                    since.0.to_rfc3339(),
-                    until.0.to_rfc3339()
-                ),
-            ));
-        }
+    if let Some(fault) = crate::input::backwards(("since", params.since), ("until", params.until)) {
+        return Err(AppError::bad_params(vec![fault]));
     }
     let limit = pagination::page_size(params.limit)?;
     let before = pagination::cursor::<i64>(&req, params.page_token.as_deref())?;

@@ -304,14 +304,10 @@ pub async fn resolve(
             ));
         }
     }
-    if let (Some(from), Some(to)) = (p.from, p.to) {
-        if from.0 > to.0 {
-            errors.push(FieldError::new(
-                "from",
-                format!("{} is after to ({})", from.0, to.0),
-            ));
-        }
-    }
+    errors.extend(crate::input::backwards(
+        ("from", p.from.map(|d| d.0)),
+        ("to", p.to.map(|d| d.0)),
+    ));
     let updated_since = p.updated_since.as_deref().and_then(|s| {
         let parsed = Timestamp::parse(s).map(|t| t.0);
         if parsed.is_none() {
