@@ -106,12 +106,14 @@ window_actions AS NOT MATERIALIZED (
 groups AS MATERIALIZED (
     SELECT x.type_code, x.status, count(*) AS n, sum(x.severity) AS sev_sum,
            count(*) FILTER (WHERE in_force(x.status, x.effective_to, $5::date)) AS in_force,
-           array_agg(x.first_answer_on - x.announced_on)
+           -- An answer dated by month or year stands on its period's first day, which may
+           -- come before what it answers: it came no sooner than that, so 0 days.
+           array_agg(greatest(x.first_answer_on - x.announced_on, 0))
                FILTER (WHERE x.first_answer_on <= coalesce($4::date, 'infinity'))
                AS answer_days,
            sum(x.answers_mirror) AS mirror, sum(x.answers_escalate) AS escalate,
            sum(x.answers_de_escalate) AS de_escalate,
-           array_agg(x.first_implemented_on - x.announced_on)
+           array_agg(greatest(x.first_implemented_on - x.announced_on, 0))
                FILTER (WHERE x.first_implemented_on <= coalesce($4::date, 'infinity'))
                AS implement_days,
            array_agg(x.id)

@@ -457,6 +457,37 @@ async fn dyad_summary_matches_hand_computed_figures() {
         .assert_problem(400, Some("from"));
 }
 
+/// An answer dated by month stands on the month's first day, which may come before what it
+/// answers (15 August, answered in "2020-08"): the lag counts 0 days, not -14; a threat
+/// carried out in "2020" likewise.
+#[tokio::test]
+async fn lags_of_answers_dated_by_month_or_year_are_never_negative() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let trigger = id_of(&app.action(json!({"announced_on": "2020-08-15"})).await);
+    app.action(
+        json!({"announced_on": "2020-08", "initiator": "CHN", "target": "USA",
+        "responds_to": [{"action": trigger, "relation": "retaliates"}]}),
+    )
+    .await;
+    let threat = id_of(
+        &app.action(json!({"announced_on": "2020-06-15", "type": "threaten",
+            "status": "threatened"}))
+            .await,
+    );
+    app.action(json!({"announced_on": "2020", "authority": "us-treasury",
+        "responds_to": [{"action": threat, "relation": "implements"}]}))
+        .await;
+    let d = app.get("/v1/dyads/USA/CHN").await;
+    d.assert_status(200);
+    assert_eq!(d.body["a_to_b"]["median_response_days"], 0.0, "{}", d.text);
+    assert_eq!(
+        d.body["a_to_b"]["median_days_to_implement"], 0.0,
+        "{}",
+        d.text
+    );
+}
+
 #[tokio::test]
 async fn timeline_fills_empty_buckets_and_accumulates_the_balance() {
     let app = TestApp::spawn().await;
