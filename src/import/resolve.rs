@@ -165,7 +165,7 @@ fn rules() -> Vec<String> {
              WHERE r.target IS NULL"
         ),
         // An answer to a deleted action is told so, in the API's words
-        // (service::actions::plan).
+        // (service::actions::checks::plan).
         "INSERT INTO import_faults
          SELECT line, format('responds_to[%s].action', ord),
                 CASE WHEN gone.id IS NOT NULL
