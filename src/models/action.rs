@@ -245,17 +245,11 @@ pub async fn history(
         .load(conn)
         .await?;
     rows.reverse();
-    let older = match rows.len() as i64 {
-        shown if shown == limit => {
-            let all: i64 = status_changes::table
-                .filter(status_changes::action_id.eq(id))
-                .count()
-                .get_result(conn)
-                .await?;
-            all - shown
-        }
-        _ => 0,
-    };
+    let all = status_changes::table
+        .filter(status_changes::action_id.eq(id))
+        .count()
+        .get_result(conn);
+    let older = super::besides(rows.len(), limit, all).await?;
     Ok((rows, older))
 }
 

@@ -160,17 +160,11 @@ pub async fn edits_of(
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?;
-    let older = match rows.len() as i64 {
-        shown if shown == limit => {
-            let all: i64 = audit_log::table
-                .filter(audit_log::entity.eq(entity.as_str()))
-                .filter(audit_log::entity_id.eq(entity_id))
-                .count()
-                .get_result(conn)
-                .await?;
-            all - shown
-        }
-        _ => 0,
-    };
+    let all = audit_log::table
+        .filter(audit_log::entity.eq(entity.as_str()))
+        .filter(audit_log::entity_id.eq(entity_id))
+        .count()
+        .get_result(conn);
+    let older = super::besides(rows.len(), limit, all).await?;
     Ok((rows, older))
 }

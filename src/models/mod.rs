@@ -14,3 +14,16 @@ pub mod import;
 pub mod server_secret;
 pub mod sql;
 pub mod webhook;
+
+/// How many rows there are besides the `shown` newest of at most `limit`: none unless the
+/// limit was reached, else what `count` (of them all) says beyond those shown.
+pub async fn besides(
+    shown: usize,
+    limit: i64,
+    count: impl std::future::Future<Output = diesel::QueryResult<i64>>,
+) -> diesel::QueryResult<i64> {
+    match shown as i64 {
+        shown if shown == limit => Ok(count.await? - shown),
+        _ => Ok(0),
+    }
+}
