@@ -631,7 +631,7 @@ async fn import(
         api_key_id: None,
     };
     let mut conn = state.conn().await.map_err(|e| e.to_string())?;
-    riposte::models::import::insert(&mut conn, &riposte::service::imports::new_row(&job, size))
+    riposte::service::imports::record(&mut conn, &job, size)
         .await
         .map_err(|e| format!("cannot record the import job: {e}"))?;
     drop(conn);

@@ -133,7 +133,7 @@ pub async fn submit(
         api_key_id: caller.key_id(),
     };
     let mut conn = state.conn().await?;
-    rows::insert(&mut conn, &new_row(&job, bytes)).await?;
+    record(&mut conn, &job, bytes).await?;
     let types = state.types.clone();
     let id = job.id;
     tokio::spawn(async move {
@@ -156,8 +156,14 @@ pub async fn submit(
     get(&mut conn, id).await
 }
 
-/// The row of a job about to run (`riposte import` records its own the same way).
-pub fn new_row(job: &Job, bytes: u64) -> NewImport {
+/// Records a job about to run, of a file of `bytes` (the server's uploads and
+/// `riposte import` alike).
+pub async fn record(conn: &mut AsyncPgConnection, job: &Job, bytes: u64) -> AppResult<()> {
+    rows::insert(conn, &new_row(job, bytes)).await?;
+    Ok(())
+}
+
+fn new_row(job: &Job, bytes: u64) -> NewImport {
     NewImport {
         id: job.id,
         format: job.format.as_str().to_string(),
