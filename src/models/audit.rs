@@ -115,6 +115,10 @@ pub async fn list(
         .await
 }
 
+/// The fields every write stamps on a record: a change of theirs alone is no change, and
+/// an edit's `changed` leaves them out.
+pub const STAMPS: [&str; 2] = ["updated_at", "version"];
+
 /// One change of a record as its history shows it: who, when, and which fields it altered.
 #[derive(Debug, QueryableByName)]
 pub struct EditRow {
@@ -146,7 +150,7 @@ pub async fn edits_of(
         "SELECT a.at, a.key_id, k.name AS key_name, a.request_id, a.operation,
                 CASE WHEN jsonb_typeof(a.before) = 'object' AND jsonb_typeof(a.after) = 'object'
                      THEN ARRAY(SELECT e.key FROM jsonb_each(a.after) e
-                                WHERE e.key NOT IN ('updated_at', 'version')
+                                WHERE e.key <> ALL ($4)
                                   AND a.before -> e.key IS DISTINCT FROM e.value
                                 ORDER BY e.key COLLATE \"C\")
                      ELSE '{}'::text[] END AS changed
@@ -158,6 +162,7 @@ pub async fn edits_of(
     .bind::<Text, _>(entity.as_str())
     .bind::<SqlUuid, _>(entity_id)
     .bind::<BigInt, _>(limit)
+    .bind::<diesel::sql_types::Array<Text>, _>(STAMPS.to_vec())
     .load(conn)
     .await?;
     let all = audit_log::table

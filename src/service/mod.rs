@@ -225,8 +225,9 @@ fn same_record(before: &serde_json::Value, after: &serde_json::Value) -> bool {
     let unstamped = |v: &serde_json::Value| {
         let mut v = v.clone();
         if let Some(fields) = v.as_object_mut() {
-            fields.remove("version");
-            fields.remove("updated_at");
+            for stamp in crate::models::audit::STAMPS {
+                fields.remove(stamp);
+            }
         }
         v
     };
