@@ -83,6 +83,64 @@ pub struct EmbeddedPostgres {
     stopped: bool,
 }
 
+/// How long a process using another riposte's server waits for it to come back (its keeper
+/// restarts it within about a minute) before giving up.
+const FOLLOW_GRACE: Duration = Duration::from_secs(90);
+
+/// Follows a server another riposte process runs: down while its `postmaster.pid` shows
+/// none ready (`/healthz` then says so), `Failed` when none came back within `FOLLOW_GRACE`,
+/// so that `serve` exits for its process manager to start it again, its own cluster then.
+/// (It stayed `Up` for ever: a second `serve` answered 503 to everything and 200 to
+/// `/healthz` once the first had stopped.)
+fn follow(data_dir: PathBuf, watch: PgWatch) {
+    let spawned = thread::Builder::new()
+        .name("postgres-follower".into())
+        .spawn(move || {
+            let mut gone_since: Option<Instant> = None;
+            loop {
+                thread::sleep(Duration::from_secs(1));
+                if matches!(watch.state(), PgState::Stopped | PgState::Failed) {
+                    return;
+                }
+                match running_server(&data_dir) {
+                    Some(pid) => {
+                        watch.0.pid.store(pid, Ordering::SeqCst);
+                        if gone_since.take().is_some() {
+                            log::info!("PostgreSQL in {} is back (pid {pid})", data_dir.display());
+                        }
+                        watch.set(PgState::Up);
+                    }
+                    None => {
+                        let since = *gone_since.get_or_insert_with(|| {
+                            log::error!(
+                                "PostgreSQL in {}, started by another riposte process, is not \
+                                 running; waiting up to {} s for it to come back",
+                                data_dir.display(),
+                                FOLLOW_GRACE.as_secs()
+                            );
+                            Instant::now()
+                        });
+                        if since.elapsed() < FOLLOW_GRACE {
+                            watch.set(PgState::Restarting);
+                        } else {
+                            log::error!(
+                                "PostgreSQL in {} did not come back; this process cannot \
+                                 restart a server it did not start: giving up (start riposte \
+                                 again, and it starts its own)",
+                                data_dir.display()
+                            );
+                            watch.set(PgState::Failed);
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("cannot follow the PostgreSQL another process runs: {e}");
+    }
+}
+
 /// Consecutive failed restarts after which the keeper gives up (backoff 1, 2, 4, 8, 16, 30 s:
 /// about a minute), so that a process manager can take over.
 const MAX_RESTARTS: u32 = 6;
@@ -201,9 +259,11 @@ impl EmbeddedPostgres {
                  process; using it",
                 data_dir.display()
             );
+            let watch = PgWatch::new(pid);
+            follow(data_dir.clone(), watch.clone());
             return Ok(EmbeddedPostgres {
                 data_dir,
-                watch: PgWatch::new(pid),
+                watch,
                 exited: None,
                 stopped: true,
             });
@@ -305,7 +365,8 @@ impl EmbeddedPostgres {
         self.watch.pid()
     }
 
-    /// The supervised server's state; always `Up` for a server another process runs.
+    /// The supervised server's state; for a server another process runs, as far as its
+    /// `postmaster.pid` tells (`follow`).
     pub fn watch(&self) -> PgWatch {
         self.watch.clone()
     }

@@ -221,3 +221,48 @@ async fn sigint_lets_requests_in_flight_finish() {
         .await;
     assert!(status.success(), "{status}");
 }
+
+/// A second `serve` on the same data directory uses the first's PostgreSQL without owning
+/// it. When the first stops (and its PostgreSQL with it), the second's health says the
+/// database is down, and it is up again once a server runs there again. (It answered 200 to
+/// /healthz for ever, and 503 to everything else.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_serve_on_one_data_dir_follows_the_first_postgres() {
+    let Fresh {
+        mut server,
+        dir: _dir,
+        data,
+        client,
+        ..
+    } = Fresh::start("riposte-follow").await;
+    let port = process::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut second = process::serve(&data, port);
+    wait_ready(&client, &base, &mut second).await;
+
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
+    server.exit_status("the first serve, stopped").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let live = client.get(format!("{base}/healthz")).send().await.unwrap();
+        if live.status() == 503 {
+            let body = live.text().await.unwrap();
+            assert!(body.contains("PostgreSQL"), "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz never said the database was gone"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A third process starts the cluster again; the second follows it back.
+    let port3 = process::free_port();
+    let mut third = process::serve(&data, port3);
+    wait_ready(&client, &format!("http://127.0.0.1:{port3}"), &mut third).await;
+    wait_ready(&client, &base, &mut second).await;
+    assert!(
+        second.0.try_wait().unwrap().is_none(),
+        "the second stays up"
+    );
+}
