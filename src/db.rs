@@ -100,12 +100,71 @@ pub async fn spare_conns(pool: &DbPool, n: usize) -> Vec<DbConn> {
     spares
 }
 
+/// The runtime of the migrations' blocking connection: with timers, which a
+/// `connect_timeout` in the URL needs (diesel-async's own runtime has none, and panicked).
+pub struct Timed(tokio::runtime::Runtime);
+
+impl diesel_async::async_connection_wrapper::BlockOn for Timed {
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.0.block_on(f)
+    }
+
+    fn get_runtime() -> Self {
+        Timed(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime"),
+        )
+    }
+}
+
+type Blocking = AsyncConnectionWrapper<AsyncPgConnection, Timed>;
+
+/// How long a database may take to answer a first connection before a command gives up.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// What went wrong, with its causes: tokio-postgres's own message ("error connecting to
+/// server") leaves out the reason (refused, no such host, TLS).
+pub fn pg_error(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Whether the server of `database_url` answers a connection within `CONNECT_WAIT`: a port
+/// that accepts and then says nothing would otherwise hold a command for ever.
+fn reachable(database_url: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let connect = tokio_postgres::connect(database_url, tokio_postgres::NoTls);
+        match tokio::time::timeout(CONNECT_WAIT, connect).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(pg_error(&e)),
+            Err(_) => Err(format!(
+                "no answer within {} s; check the host and port of the database URL (a \
+                 PostgreSQL server that is up answers at once)",
+                CONNECT_WAIT.as_secs()
+            )),
+        }
+    })
+}
+
 /// Applies pending migrations. Blocking: call it outside the async runtime, or through
 /// `spawn_blocking`.
 pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
     use diesel::RunQueryDsl;
-    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(database_url)
-        .map_err(|e| format!("cannot connect to the database to migrate it: {e}"))?;
+    let cannot = |e: String| format!("cannot connect to the database to migrate it: {e}");
+    reachable(database_url).map_err(cannot)?;
+    let mut conn = Blocking::establish(database_url).map_err(|e| cannot(e.to_string()))?;
     // Several processes started at once on one database (a deploy of several instances) all
     // migrate on start: one at a time, the others then find nothing pending. The lock is the
     // session's, released when this connection closes whatever happens.
@@ -138,7 +197,7 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
 /// Writes the stored documents of the actions a database held before migration 000017, in
 /// batches of 5,000 with a progress bar (each batch commits, so an interrupted run resumes
 /// where it stopped). Does nothing once done.
-fn backfill_documents(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> QueryResult<()> {
+fn backfill_documents(conn: &mut Blocking) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
     use diesel::RunQueryDsl;
     #[derive(QueryableByName)]

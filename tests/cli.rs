@@ -751,3 +751,51 @@ async fn worker_pools_share_the_pool_size() {
     }
     drop(server);
 }
+
+/// A database URL that names no usable server ends a command with its reason, at once or
+/// within the connect bound: a `connect_timeout` in the URL panicked (the migrations'
+/// runtime had no timers), a refused connection gave no reason, and a port that accepts
+/// and says nothing held every command for ever.
+#[test]
+fn a_database_url_without_a_server_fails_with_its_reason() {
+    let (_dir, data) = fresh_data_dir();
+    let closed = free_port();
+    let url = format!("postgres://x@127.0.0.1:{closed}/db?connect_timeout=3");
+    let out = riposte(&["--database-url", &url, "migrate"], &data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused"), "the reason: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // Accepts, then never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _held = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let url = format!("postgres://x@127.0.0.1:{port}/db");
+    let started = std::time::Instant::now();
+    let mut child = riposte(&["--database-url", &url, "migrate"], &data)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("riposte migrate still waits on a silent port after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("no answer within"), "{err}");
+}

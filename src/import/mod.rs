@@ -204,9 +204,12 @@ fn db_err(what: &str) -> impl Fn(tokio_postgres::Error) -> ImportError + '_ {
 }
 
 pub async fn connect(url: &str) -> Result<Client, ImportError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(|e| ImportError(format!("cannot connect to the database: {e}")))?;
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
+        ImportError(format!(
+            "cannot connect to the database: {}",
+            crate::db::pg_error(&e)
+        ))
+    })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             log::warn!("import connection ended: {e}");
