@@ -238,10 +238,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     let db = cli.db;
     match cli.command {
-        Command::Openapi => {
-            print!("{}", openapi::document_json());
-            Ok(())
-        }
+        Command::Openapi => out(&openapi::document_json()),
         Command::Keys { command } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
@@ -308,7 +305,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let options = riposte::generate::Options { actions, seed };
             let report = actix_web::rt::System::new()
                 .block_on(async move { riposte::generate::run(&url, options).await })?;
-            print_report(&report);
+            print_report(&report)?;
             drop(database);
             Ok(())
         }
@@ -452,43 +449,60 @@ fn stop_if_database_fails(
     gave_up
 }
 
-fn print_report(r: &riposte::generate::Report) {
+/// Writes `text` to standard output whole, or says why it could not (a closed pipe, a full
+/// disk): `print!` panicked there.
+fn out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to standard output: {e}"))
+}
+
+fn print_report(r: &riposte::generate::Report) -> Result<(), String> {
     use riposte::generate::progress::{seconds, thousands};
     let actions = r
         .rows
         .iter()
         .find(|(t, _)| *t == "actions")
         .map_or(0, |(_, n)| *n);
-    println!("generated:");
+    let mut text = String::from("generated:\n");
+    use std::fmt::Write;
     for (table, n) in &r.rows {
-        println!("  {table:<15} {:>12}", thousands(*n));
+        let _ = writeln!(text, "  {table:<15} {:>12}", thousands(*n));
     }
-    println!(
+    let _ = writeln!(
+        text,
         "  answering       {:>12}  ({:.1}% of actions, in {} episodes)",
         thousands(r.answering),
         100.0 * r.answering as f64 / actions.max(1) as f64,
         thousands(r.episodes as u64)
     );
-    println!(
+    let _ = writeln!(
+        text,
         "  threats         {:>12}  ({} implemented)",
         thousands(r.threats),
         thousands(r.threats_implemented)
     );
     let (a, b, n) = &r.busiest;
-    println!(
+    let _ = writeln!(
+        text,
         "busiest dyad: {a}-{b}, {} actions ({:.1}%)",
         thousands(*n),
         100.0 * *n as f64 / actions.max(1) as f64
     );
     for (tag, size, id) in &r.designed {
-        println!("episode tag {tag}: {size} actions from {id}");
+        let _ = writeln!(text, "episode tag {tag}: {size} actions from {id}");
     }
-    println!(
+    let _ = writeln!(
+        text,
         "elapsed {} (loading {}), {} actions/s",
         seconds(r.elapsed),
         seconds(r.loading),
         thousands((actions as f64 / r.elapsed.as_secs_f64()) as u64)
     );
+    out(&text)
 }
 
 async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
@@ -508,14 +522,25 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
                 "created key {} ({}, scope {}); its secret, shown only this once:",
                 created.key.id, created.key.name, created.key.scope
             );
-            println!("{}", created.secret);
+            // A secret nobody received must not stay a working key.
+            if let Err(e) = out(&format!("{}\n", created.secret)) {
+                keys::revoke(
+                    &mut conn,
+                    &Caller::cli(),
+                    &created.key.id.to_string(),
+                    riposte::service::anything(),
+                )
+                .await
+                .map_err(|r| format!("{e}; revoking the key failed too: {r}"))?;
+                return Err(format!("{e}; the key was revoked: create another"));
+            }
         }
         KeysCommand::List => {
             let mut after = None;
-            println!(
-                "{:<36}  {:<12}  {:<5}  {:<8}  name",
+            out(&format!(
+                "{:<36}  {:<12}  {:<5}  {:<8}  name\n",
                 "id", "prefix", "scope", "state"
-            );
+            ))?;
             loop {
                 let rows = api_key::list(&mut conn, after, 200)
                     .await
@@ -530,8 +555,8 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
                     };
                     // Names stored before control characters were refused are shown
                     // escaped, never interpreted by the terminal.
-                    println!(
-                        "{:<36}  {:<12}  {:<5}  {:<8}  {}",
+                    out(&format!(
+                        "{:<36}  {:<12}  {:<5}  {:<8}  {}\n",
                         k.id,
                         k.prefix,
                         k.scope,
@@ -543,7 +568,7 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
                                 false => c.to_string(),
                             })
                             .collect::<String>()
-                    );
+                    ))?;
                 }
                 match rows.last() {
                     Some(last) if rows.len() == 200 => after = Some((last.created_at, last.id)),

@@ -799,3 +799,43 @@ fn a_database_url_without_a_server_fails_with_its_reason() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("no answer within"), "{err}");
 }
+
+/// Standard output that cannot be written (a pipe closed early, a full disk) is an error
+/// saying so, not a panic; a key whose secret could not be written is revoked, not left
+/// working with nobody holding its secret.
+#[test]
+fn unwritable_standard_output_is_an_error_and_loses_no_key() {
+    let (_dir, data) = fresh_data_dir();
+    let mut child = riposte(&["openapi"], &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = riposte(
+        &["keys", "create", "--name", "lost", "--scope", "admin"],
+        &data,
+    )
+    .stdout(full)
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the key was revoked"), "{err}");
+    let list = riposte(&["keys", "list"], &data).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    let lost: Vec<&str> = listed.lines().filter(|l| l.ends_with(" lost")).collect();
+    assert_eq!(lost.len(), 1, "{listed}");
+    assert!(lost[0].contains("revoked"), "{listed}");
+}
