@@ -61,8 +61,8 @@ enum Command {
         #[arg(long, env = "RIPOSTE_WORKERS")]
         workers: Option<usize>,
         /// Maximum database connections.
-        #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16)]
-        pool_size: usize,
+        #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+        pool_size: u16,
         /// Exports (`GET /v1/actions/export`) running at once; more are answered with 503.
         /// Each holds a database connection for its whole download. Default: a quarter of
         /// --pool-size, at least 1.
@@ -126,8 +126,8 @@ enum Command {
         #[arg(long, env = "RIPOSTE_REPLICA_MAX_LAG", default_value = riposte::replicas::DEFAULT_MAX_LAG, value_parser = riposte::state::parse_duration)]
         replica_max_lag: std::time::Duration,
         /// Database connections per replica.
-        #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8)]
-        replica_pool_size: usize,
+        #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        replica_pool_size: u16,
     },
     /// Load a bundled data set (available: xinjiang-2020). Running it twice adds nothing.
     Seed { name: String },
@@ -278,9 +278,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err(why);
             }
             if report.rejected > 0 || !report.stored {
-                return Err(if report.stored {
+                let good = report.created + report.updated + report.unchanged;
+                return Err(if report.stored && good == 0 {
                     format!(
-                        "{} line(s) rejected (see above); the others were stored",
+                        "{} line(s) rejected (see above), and no line was good: nothing was \
+                         stored",
+                        report.rejected
+                    )
+                } else if report.stored {
+                    format!(
+                        "{} line(s) rejected (see above); the {good} others were stored",
                         report.rejected
                     )
                 } else {
@@ -351,7 +358,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 if let Some(name) = seed {
                     seed_now(&url, 4, &name).await?;
                 }
-                let pool = db::pool(&url, pool_size)?;
+                let pool = db::pool(&url, usize::from(pool_size))?;
                 let config = Config {
                     public_read,
                     require_if_match,
@@ -381,7 +388,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 if !replica_urls.is_empty() {
                     let settings = riposte::replicas::Settings {
                         urls: replica_urls,
-                        pool_size: replica_pool_size,
+                        pool_size: usize::from(replica_pool_size),
                         max_lag: replica_max_lag,
                     };
                     state.replicas = std::sync::Arc::new(riposte::replicas::Replicas::start(

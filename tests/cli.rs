@@ -183,6 +183,12 @@ fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
     .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on not-an-address"));
+    // A pool of no connections is refused before anything starts.
+    let out = riposte(&["serve", "--pool-size", "0"], &dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pool-size"));
 }
 
 #[test]
@@ -527,6 +533,16 @@ fn import_from_the_command_line() {
         "a rejected line fails the run even when the others are stored"
     );
     assert!(log.contains("1 created"), "{log}");
+    assert!(log.contains("the 1 others were stored"), "{log}");
+    // Every line bad: nothing was stored, and the message does not say otherwise.
+    let bad = dir.path().join("all-bad.ndjson");
+    std::fs::write(&bad, "{\"title\": 1}\n").unwrap();
+    let (ok, log) = run(&["import", "--partial", bad.to_str().unwrap()]);
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("no line was good: nothing was stored"),
+        "{log}"
+    );
     let (ok, log) = run(&["import", "/nonexistent.ndjson"]);
     assert!(!ok);
     assert!(log.contains("cannot read /nonexistent.ndjson"), "{log}");
