@@ -400,6 +400,7 @@ fn export_from_the_command_line() {
         String::from_utf8_lossy(&seeded.stderr)
     );
     let file = dir.path().join("actions.csv");
+    std::fs::write(&file, "an older export").unwrap();
     let out = riposte(
         &[
             "export",
@@ -420,6 +421,21 @@ fn export_from_the_command_line() {
     let csv = std::fs::read_to_string(&file).unwrap();
     assert!(csv.starts_with("id,title,initiator,target,"), "{csv}");
     assert_eq!(csv.lines().count(), 1 + 9);
+    // Written beside and put in place whole: nothing of the work is left around it, and the
+    // file is readable as one created in place would be.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".riposte-export-")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o044, 0o044, "{mode:o}");
     let chinese = riposte(&["export", "--query", "initiator=CHN"], &data)
         .output()
         .unwrap();
