@@ -202,6 +202,25 @@ impl EmbeddedPostgres {
     /// Starts a cluster in `data_dir`, creating it with `initdb` first if the directory is
     /// absent or empty. `ephemeral` trades durability for speed (fsync off): for tests only.
     pub fn start(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
+        // Commands started together on a stopped cluster race to start it: a loser finds the
+        // winner's lock file, and once the winner is gone (a short command) starts it again.
+        let mut tries = 0;
+        loop {
+            match Self::start_once(data_dir, ephemeral) {
+                Err(EmbeddedPgError::NotReady { tail, .. })
+                    if tries < 5
+                        // "already exists", or "is empty" while the winner writes it.
+                        && tail.contains("lock file \"postmaster.pid\"") =>
+                {
+                    tries += 1;
+                    thread::sleep(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
         let bin = find_bin_dir()?;
         let run_as = run_as_user()?;
         let data_dir = absolute(data_dir)?;
@@ -337,6 +356,23 @@ impl EmbeddedPostgres {
         };
         // The keeper has stopped the server and ends.
         let _ = exit_rx.recv();
+        // Another riposte process started the cluster at the same moment (ours then found
+        // its lock file): use that one once it is ready, as if it had been running.
+        if let Some(pid) = another_starting(&data_dir) {
+            log::info!(
+                "PostgreSQL in {} was started by another riposte process at the same time \
+                 (pid {pid}); using it",
+                data_dir.display()
+            );
+            let watch = PgWatch::new(pid);
+            follow(data_dir.clone(), watch.clone());
+            return Ok(EmbeddedPostgres {
+                data_dir,
+                watch,
+                exited: None,
+                stopped: true,
+            });
+        }
         let log = fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -371,11 +407,16 @@ impl EmbeddedPostgres {
         self.watch.clone()
     }
 
-    /// Fast shutdown: open sessions are ended, committed data is kept.
+    /// Fast shutdown: open sessions are ended, committed data is kept. Other processes using
+    /// the cluster (a command run beside this one) get up to `OTHERS_WAIT` to finish first.
     pub fn stop(&mut self) {
         let Some(exited) = self.exited.as_ref().filter(|_| !self.stopped) else {
             return;
         };
+        let deadline = Instant::now() + OTHERS_WAIT;
+        while Instant::now() < deadline && others_connected(&self.data_dir) {
+            thread::sleep(Duration::from_millis(100));
+        }
         self.stopped = true;
         self.watch.0.stopping.store(true, Ordering::SeqCst);
         let pid = self.watch.pid();
@@ -403,7 +444,9 @@ struct ServerCommand {
 }
 
 /// A connection URL for `database` on the embedded cluster of `data_dir` (the socket path
-/// percent-encoded as the host, which tokio-postgres and libpq both understand).
+/// percent-encoded as the host, which tokio-postgres and libpq both understand). Sessions
+/// are named for this process (`application_name`), so the one that started the cluster can
+/// tell the others' sessions from its own (`others_connected`).
 pub fn url_for(data_dir: &Path, database: &str) -> String {
     let host: String = data_dir
         .display()
@@ -416,7 +459,10 @@ pub fn url_for(data_dir: &Path, database: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    format!("postgres://postgres@{host}:{PORT}/{database}")
+    format!(
+        "postgres://postgres@{host}:{PORT}/{database}?application_name=riposte-{}",
+        std::process::id()
+    )
 }
 
 impl ServerCommand {
@@ -572,15 +618,84 @@ impl Drop for EmbeddedPostgres {
 }
 
 /// The pid of a live, ready server in `data_dir`, if there is one.
+/// How long the process that started the cluster lets other processes' sessions finish
+/// before stopping it.
+const OTHERS_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether sessions other than this process's are open on the cluster in `data_dir`: asked
+/// of the server itself, over its socket, on a connection of its own, from a thread of its
+/// own (`stop` may run inside an async runtime, which cannot block on another).
+fn others_connected(data_dir: &Path) -> bool {
+    let data_dir = data_dir.to_path_buf();
+    thread::spawn(move || ask_others_connected(&data_dir))
+        .join()
+        .unwrap_or(false)
+}
+
+fn ask_others_connected(data_dir: &Path) -> bool {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    let url = url_for(data_dir, "postgres");
+    runtime.block_on(async {
+        let ask = async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .ok()?;
+            tokio::spawn(connection);
+            let me = std::process::id() as i32;
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                       AND coalesce(application_name, '') <> $1",
+                    &[&format!("riposte-{me}")],
+                )
+                .await
+                .ok()?;
+            Some(row.get::<_, i64>(0) > 0)
+        };
+        tokio::time::timeout(Duration::from_secs(2), ask)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    })
+}
+
+/// A server of another process starting in `data_dir` (its `postmaster.pid` names a live
+/// process), once it is ready, within `STARTUP_TIMEOUT`; None at once when there is none.
+fn another_starting(data_dir: &Path) -> Option<i32> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        if let Some(pid) = running_server(data_dir) {
+            return Some(pid);
+        }
+        let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+        if !alive(pid) || Instant::now() > deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn running_server(data_dir: &Path) -> Option<i32> {
     let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let pid: i32 = lines.first()?.trim().parse().ok()?;
-    let alive = match nix::sys::signal::kill(Pid::from_raw(pid), None) {
+    (alive(pid) && lines.get(7).map(|l| l.trim()) == Some("ready")).then_some(pid)
+}
+
+/// Whether process `pid` exists (it may belong to another user: the postgres one).
+fn alive(pid: i32) -> bool {
+    match nix::sys::signal::kill(Pid::from_raw(pid), None) {
         Ok(()) => true,
         Err(e) => e == nix::errno::Errno::EPERM,
-    };
-    (alive && lines.get(7).map(|l| l.trim()) == Some("ready")).then_some(pid)
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EmbeddedPgError> {

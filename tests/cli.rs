@@ -871,3 +871,34 @@ fn unwritable_standard_output_is_an_error_and_loses_no_key() {
     assert_eq!(lost.len(), 1, "{listed}");
     assert!(lost[0].contains("revoked"), "{listed}");
 }
+
+/// Commands started together on a stopped data directory share the cluster one of them
+/// starts: the others found its lock file and failed ("PostgreSQL stopped before it was
+/// ready").
+#[test]
+fn commands_started_together_share_one_cluster() {
+    let (_dir, data) = fresh_data_dir();
+    let first = riposte(&["keys", "list"], &data).output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            riposte(&["keys", "list"], &data)
+                .stderr(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
