@@ -266,6 +266,57 @@ fn backfill_documents(conn: &mut Blocking) -> QueryResult<()> {
 pub struct Database {
     pub url: String,
     pub embedded: Option<EmbeddedPostgres>,
+    /// On a cluster another process started: a session held open while this value lives,
+    /// so that process, stopping, waits for this one (`EmbeddedPostgres::stop`).
+    _held: Option<Held>,
+}
+
+/// A session kept open on a thread of its own until dropped.
+struct Held(Option<std::sync::mpsc::Sender<()>>);
+
+impl Held {
+    fn open(url: &str) -> Result<Held, String> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let url = url.to_string();
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                let _ = ready_tx.send(Err("no runtime".to_string()));
+                return;
+            };
+            runtime.block_on(async {
+                let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
+                match tokio::time::timeout(CONNECT_WAIT, connect).await {
+                    Ok(Ok((client, connection))) => {
+                        let driver = tokio::spawn(connection);
+                        let _ = ready_tx.send(Ok(()));
+                        let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+                        drop(client);
+                        driver.abort();
+                    }
+                    Ok(Err(e)) => {
+                        let _ = ready_tx.send(Err(pg_error(&e)));
+                    }
+                    Err(_) => {
+                        let _ = ready_tx.send(Err("no answer".to_string()));
+                    }
+                }
+            });
+        });
+        ready_rx
+            .recv()
+            .map_err(|e| e.to_string())?
+            .map(|()| Held(Some(stop_tx)))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
 }
 
 impl Database {
@@ -274,25 +325,52 @@ impl Database {
             Some(url) => Database {
                 url,
                 embedded: None,
+                _held: None,
             },
-            None => {
-                let pg = EmbeddedPostgres::start(data_dir, false).map_err(|e| e.to_string())?;
-                log::info!(
-                    "embedded PostgreSQL running (pid {}, data in {})",
-                    pg.pid(),
-                    pg.data_dir().display()
-                );
-                Database {
-                    url: pg.url("postgres"),
-                    embedded: Some(pg),
-                }
-            }
+            None => Self::embedded(data_dir)?,
         };
         let applied = migrate(&database.url)?;
         if !applied.is_empty() {
             log::info!("applied migrations: {}", applied.join(", "));
         }
         Ok(database)
+    }
+}
+
+impl Database {
+    /// The embedded cluster, started here or another process's; the latter held by a
+    /// session. A cluster found while its owner stops it (the session is refused: "the
+    /// database system is shutting down") is started again.
+    fn embedded(data_dir: &Path) -> Result<Database, String> {
+        let mut tries = 0;
+        loop {
+            let pg = EmbeddedPostgres::start(data_dir, false).map_err(|e| e.to_string())?;
+            let url = pg.url("postgres");
+            let held = match pg.owned() {
+                true => None,
+                false => match Held::open(&url) {
+                    Ok(held) => Some(held),
+                    Err(e) if tries < 5 => {
+                        log::info!("the running PostgreSQL went away ({e}); starting it again");
+                        tries += 1;
+                        drop(pg);
+                        std::thread::sleep(Duration::from_millis(300));
+                        continue;
+                    }
+                    Err(e) => return Err(format!("cannot use the running PostgreSQL: {e}")),
+                },
+            };
+            log::info!(
+                "embedded PostgreSQL running (pid {}, data in {})",
+                pg.pid(),
+                pg.data_dir().display()
+            );
+            return Ok(Database {
+                url,
+                embedded: Some(pg),
+                _held: held,
+            });
+        }
     }
 }
 

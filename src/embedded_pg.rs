@@ -401,6 +401,11 @@ impl EmbeddedPostgres {
         self.watch.pid()
     }
 
+    /// Whether this process started the server (else it uses another riposte's).
+    pub fn owned(&self) -> bool {
+        self.exited.is_some()
+    }
+
     /// The supervised server's state; for a server another process runs, as far as its
     /// `postmaster.pid` tells (`follow`).
     pub fn watch(&self) -> PgWatch {

@@ -221,13 +221,20 @@ fn parse_expiry(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    riposte::logging::init(cli.log_format);
+    let format = cli.log_format;
+    riposte::logging::init(format);
     let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Said once: as a JSON log line for collectors, else as a plain line for people.
         Err(message) => {
-            log::error!("{message}");
+            match format {
+                riposte::logging::LogFormat::Json => log::error!("{message}"),
+                riposte::logging::LogFormat::Text => {
+                    riposte::logging::flush();
+                    eprintln!("error: {message}");
+                }
+            }
             riposte::logging::flush();
-            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     };

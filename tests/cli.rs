@@ -902,3 +902,46 @@ fn commands_started_together_share_one_cluster() {
         );
     }
 }
+
+/// A failing command says why once: as one JSON log line with `--log-format json` (every
+/// line of stderr then parses), as one plain `error:` line otherwise. (Both were written,
+/// so JSON collectors got a line they could not read, and people read everything twice.)
+#[test]
+fn a_failing_command_says_why_once_in_the_chosen_format() {
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    let data = dir.path().join("data");
+    let out = riposte(
+        &["--log-format", "json", "generate", "--actions", "0"],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let out = riposte(
+        &["--log-format", "json", "import", "/nonexistent.ndjson"],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(parsed["message"].is_string(), "{line}");
+    }
+    assert!(err.contains("cannot read /nonexistent.ndjson"), "{err}");
+
+    let out = riposte(&["import", "/nonexistent.ndjson"], &data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("cannot read /nonexistent.ndjson").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("error: cannot read"), "{err}");
+}
