@@ -124,19 +124,6 @@ type Blocking = AsyncConnectionWrapper<AsyncPgConnection, Timed>;
 /// How long a database may take to answer a first connection before a command gives up.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
-/// What went wrong, with its causes: tokio-postgres's own message ("error connecting to
-/// server") leaves out the reason (refused, no such host, TLS).
-pub fn pg_error(e: &tokio_postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 /// Whether the server of `database_url` answers a connection within `CONNECT_WAIT`: a port
 /// that accepts and then says nothing would otherwise hold a command for ever.
 fn reachable(database_url: &str) -> Result<(), String> {
@@ -148,7 +135,7 @@ fn reachable(database_url: &str) -> Result<(), String> {
         let connect = tokio_postgres::connect(database_url, tokio_postgres::NoTls);
         match tokio::time::timeout(CONNECT_WAIT, connect).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(pg_error(&e)),
+            Ok(Err(e)) => Err(crate::error::with_causes(&e)),
             Err(_) => Err(format!(
                 "no answer within {} s; check the host and port of the database URL (a \
                  PostgreSQL server that is up answers at once)",
@@ -271,13 +258,13 @@ pub struct Database {
     _held: Option<Held>,
 }
 
-/// A session kept open on a thread of its own until dropped.
-struct Held(Option<std::sync::mpsc::Sender<()>>);
+/// A session kept open on a thread of its own until dropped (the sender's drop ends it).
+struct Held(#[allow(dead_code)] tokio::sync::oneshot::Sender<()>);
 
 impl Held {
     fn open(url: &str) -> Result<Held, String> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let url = url.to_string();
         std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -290,15 +277,16 @@ impl Held {
             runtime.block_on(async {
                 let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
                 match tokio::time::timeout(CONNECT_WAIT, connect).await {
-                    Ok(Ok((client, connection))) => {
-                        let driver = tokio::spawn(connection);
+                    Ok(Ok((_client, connection))) => {
                         let _ = ready_tx.send(Ok(()));
-                        let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-                        drop(client);
-                        driver.abort();
+                        // Until the holder is dropped, or the server ends the session.
+                        tokio::select! {
+                            _ = stop_rx => {}
+                            _ = connection => {}
+                        }
                     }
                     Ok(Err(e)) => {
-                        let _ = ready_tx.send(Err(pg_error(&e)));
+                        let _ = ready_tx.send(Err(crate::error::with_causes(&e)));
                     }
                     Err(_) => {
                         let _ = ready_tx.send(Err("no answer".to_string()));
@@ -309,13 +297,7 @@ impl Held {
         ready_rx
             .recv()
             .map_err(|e| e.to_string())?
-            .map(|()| Held(Some(stop_tx)))
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        drop(self.0.take());
+            .map(|()| Held(stop_tx))
     }
 }
 

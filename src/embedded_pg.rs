@@ -278,14 +278,7 @@ impl EmbeddedPostgres {
                  process; using it",
                 data_dir.display()
             );
-            let watch = PgWatch::new(pid);
-            follow(data_dir.clone(), watch.clone());
-            return Ok(EmbeddedPostgres {
-                data_dir,
-                watch,
-                exited: None,
-                stopped: true,
-            });
+            return Ok(Self::attached(data_dir, pid));
         }
 
         // A server left behind by a killed riposte keeps its pid file; a stale one (no such
@@ -364,14 +357,7 @@ impl EmbeddedPostgres {
                  (pid {pid}); using it",
                 data_dir.display()
             );
-            let watch = PgWatch::new(pid);
-            follow(data_dir.clone(), watch.clone());
-            return Ok(EmbeddedPostgres {
-                data_dir,
-                watch,
-                exited: None,
-                stopped: true,
-            });
+            return Ok(Self::attached(data_dir, pid));
         }
         let log = fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
@@ -401,6 +387,18 @@ impl EmbeddedPostgres {
         self.watch.pid()
     }
 
+    /// The server of another riposte process, followed (`follow`), never stopped by us.
+    fn attached(data_dir: PathBuf, pid: i32) -> Self {
+        let watch = PgWatch::new(pid);
+        follow(data_dir.clone(), watch.clone());
+        EmbeddedPostgres {
+            data_dir,
+            watch,
+            exited: None,
+            stopped: true,
+        }
+    }
+
     /// Whether this process started the server (else it uses another riposte's).
     pub fn owned(&self) -> bool {
         self.exited.is_some()
@@ -418,10 +416,7 @@ impl EmbeddedPostgres {
         let Some(exited) = self.exited.as_ref().filter(|_| !self.stopped) else {
             return;
         };
-        let deadline = Instant::now() + OTHERS_WAIT;
-        while Instant::now() < deadline && others_connected(&self.data_dir) {
-            thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_others(&self.data_dir, OTHERS_WAIT);
         self.stopped = true;
         self.watch.0.stopping.store(true, Ordering::SeqCst);
         let pid = self.watch.pid();
@@ -451,7 +446,7 @@ struct ServerCommand {
 /// A connection URL for `database` on the embedded cluster of `data_dir` (the socket path
 /// percent-encoded as the host, which tokio-postgres and libpq both understand). Sessions
 /// are named for this process (`application_name`), so the one that started the cluster can
-/// tell the others' sessions from its own (`others_connected`).
+/// tell the others' sessions from its own (`wait_for_others`).
 pub fn url_for(data_dir: &Path, database: &str) -> String {
     let host: String = data_dir
         .display()
@@ -627,48 +622,45 @@ impl Drop for EmbeddedPostgres {
 /// before stopping it.
 const OTHERS_WAIT: Duration = Duration::from_secs(5);
 
-/// Whether sessions other than this process's are open on the cluster in `data_dir`: asked
-/// of the server itself, over its socket, on a connection of its own, from a thread of its
-/// own (`stop` may run inside an async runtime, which cannot block on another).
-fn others_connected(data_dir: &Path) -> bool {
-    let data_dir = data_dir.to_path_buf();
-    thread::spawn(move || ask_others_connected(&data_dir))
-        .join()
-        .unwrap_or(false)
-}
-
-fn ask_others_connected(data_dir: &Path) -> bool {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return false;
-    };
+/// Waits, up to `wait`, while sessions other than this process's are open on the cluster in
+/// `data_dir`: asked of the server itself, over its socket, on one connection of its own,
+/// from a thread of its own (`stop` may run inside an async runtime, which cannot block on
+/// another).
+fn wait_for_others(data_dir: &Path, wait: Duration) {
     let url = url_for(data_dir, "postgres");
-    runtime.block_on(async {
-        let ask = async {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .ok()?;
+    let waited = thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + wait;
+            let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
+            let Ok(Ok((client, connection))) = tokio::time::timeout(wait, connect).await else {
+                return;
+            };
             tokio::spawn(connection);
-            let me = std::process::id() as i32;
-            let row = client
-                .query_one(
+            let me = format!("riposte-{}", std::process::id());
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&me];
+            while tokio::time::Instant::now() < deadline {
+                let others = client.query_one(
                     "SELECT count(*) FROM pg_stat_activity
                      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
                        AND coalesce(application_name, '') <> $1",
-                    &[&format!("riposte-{me}")],
-                )
-                .await
-                .ok()?;
-            Some(row.get::<_, i64>(0) > 0)
-        };
-        tokio::time::timeout(Duration::from_secs(2), ask)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(false)
-    })
+                    &params,
+                );
+                match tokio::time::timeout_at(deadline, others).await {
+                    Ok(Ok(row)) if row.get::<_, i64>(0) > 0 => {
+                        tokio::time::sleep(Duration::from_millis(100)).await
+                    }
+                    _ => return,
+                }
+            }
+        })
+    });
+    let _ = waited.join();
 }
 
 /// A server of another process starting in `data_dir` (its `postmaster.pid` names a live

@@ -483,3 +483,17 @@ impl From<crate::models::enums::CorruptValue> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// An error with its causes, which say what went wrong (refused, no such host, TLS): the
+/// top-level messages of tokio-postgres and reqwest ("error connecting to server", "error
+/// sending request") leave them out.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

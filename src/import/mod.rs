@@ -207,7 +207,7 @@ pub async fn connect(url: &str) -> Result<Client, ImportError> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
         ImportError(format!(
             "cannot connect to the database: {}",
-            crate::db::pg_error(&e)
+            crate::error::with_causes(&e)
         ))
     })?;
     tokio::spawn(async move {

@@ -137,13 +137,7 @@ fn retry_after(value: &str) -> Option<Duration> {
 /// The error with its causes, which say what went wrong (refused address, connection
 /// refused, TLS), shortened.
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
+    let mut text = crate::error::with_causes(e);
     if text.len() > MAX_ERROR_LEN {
         let mut end = MAX_ERROR_LEN;
         while !text.is_char_boundary(end) {
