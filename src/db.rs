@@ -170,6 +170,7 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
             .execute(&mut conn)
             .map_err(|e| format!("cannot take the migration lock: {e}"))?;
     }
+    refuse_newer_schema(&mut conn)?;
     let applied: Vec<String> = conn
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| format!("migration failed: {e}"))?
@@ -179,6 +180,35 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
     backfill_documents(&mut conn)
         .map_err(|e| format!("writing the stored documents failed: {e}"))?;
     Ok(applied)
+}
+
+/// Refuses a database migrated by a newer riposte: this binary's rules would run against
+/// tables, triggers and columns they were not written for, and nothing would say so.
+fn refuse_newer_schema(conn: &mut Blocking) -> Result<(), String> {
+    use diesel::migration::MigrationSource;
+    let known: std::collections::HashSet<String> =
+        MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+            .map_err(|e| format!("cannot read this binary's migrations: {e}"))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+    let unknown: Vec<String> = conn
+        .applied_migrations()
+        .map_err(|e| format!("cannot read the database's applied migrations: {e}"))?
+        .iter()
+        .map(|v| v.to_string())
+        .filter(|v| !known.contains(v))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "this database was migrated by a newer riposte: {} applied migration(s) unknown to \
+         this binary ({}). Run the riposte that migrated it (or a newer one); an older binary \
+         cannot serve or change it safely",
+        unknown.len(),
+        unknown.join(", ")
+    ))
 }
 
 /// Writes the stored documents of the actions a database held before migration 000017, in

@@ -187,3 +187,42 @@ async fn schema_rs_matches_the_migrated_database() {
         "columns of the database missing from src/schema.rs: {in_db:?}"
     );
 }
+
+/// A database migrated by a newer riposte is refused by an older binary, naming the
+/// migrations it does not know: it used to say "database is up to date" and serve with rules
+/// written for another schema.
+#[tokio::test]
+async fn an_older_binary_refuses_a_newer_schema() {
+    let db = TestDb::new().await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+        let migrate = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_riposte"))
+                .args(["migrate", "--database-url", &url])
+                .env("RIPOSTE_LOG", "info")
+                .output()
+                .unwrap()
+        };
+        let out = migrate();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        conn.batch_execute(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000001')",
+        )
+        .unwrap();
+        let out = migrate();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("migrated by a newer riposte") && stderr.contains("29991231000001"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("up to date"), "{stderr}");
+    })
+    .await
+    .unwrap();
+}
