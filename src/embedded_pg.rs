@@ -58,6 +58,18 @@ pub enum EmbeddedPgError {
     },
     #[error("could not start `{command}`: {source}")]
     Spawn { command: String, source: io::Error },
+    #[error(
+        "{path} was made by PostgreSQL {made_by}, but the binaries in {bin} are PostgreSQL \
+         {have}: set RIPOSTE_PG_BIN to PostgreSQL {made_by}'s bin directory (Debian: \
+         /usr/lib/postgresql/{made_by}/bin, package postgresql-{made_by}), or upgrade the \
+         directory with pg_upgrade"
+    )]
+    WrongMajor {
+        path: PathBuf,
+        made_by: String,
+        bin: PathBuf,
+        have: String,
+    },
     #[error("PostgreSQL {why}; see its log at {log}{tail}")]
     NotReady {
         why: String,
@@ -221,9 +233,15 @@ impl EmbeddedPostgres {
     }
 
     fn start_once(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
-        let bin = find_bin_dir()?;
-        let run_as = run_as_user()?;
         let data_dir = absolute(data_dir)?;
+        let made_by = fs::read_to_string(data_dir.join("PG_VERSION"))
+            .ok()
+            .map(|v| v.trim().to_string());
+        let bin = find_bin_dir(made_by.as_deref())?;
+        if let Some(made_by) = &made_by {
+            same_major(&bin, made_by, &data_dir)?;
+        }
+        let run_as = run_as_user()?;
         let socket = data_dir.join(format!(".s.PGSQL.{PORT}"));
         if socket.as_os_str().len() > 107 {
             return Err(EmbeddedPgError::SocketPathTooLong(socket));
@@ -707,13 +725,18 @@ fn absolute(path: &Path) -> Result<PathBuf, EmbeddedPgError> {
         })
 }
 
-/// `RIPOSTE_PG_BIN`, else `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
-fn find_bin_dir() -> Result<PathBuf, EmbeddedPgError> {
+/// `RIPOSTE_PG_BIN`, else the binaries of the major version that made an existing data
+/// directory (`/usr/lib/postgresql/<major>/bin`, so installing a newer PostgreSQL beside it
+/// changes nothing), else `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
+fn find_bin_dir(made_by: Option<&str>) -> Result<PathBuf, EmbeddedPgError> {
     let mut tried = Vec::new();
     let mut candidates = Vec::new();
     if let Some(dir) = std::env::var_os("RIPOSTE_PG_BIN") {
         candidates.push(PathBuf::from(dir));
     } else {
+        if let Some(major) = made_by {
+            candidates.push(Path::new("/usr/lib/postgresql").join(major).join("bin"));
+        }
         if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
             if out.status.success() {
                 candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
@@ -742,6 +765,43 @@ fn find_bin_dir() -> Result<PathBuf, EmbeddedPgError> {
     } else {
         tried.join(", ")
     }))
+}
+
+/// Refuses a data directory another major version of PostgreSQL made, with what to do: the
+/// server's own refusal ("database files are incompatible with server") says nothing of
+/// RIPOSTE_PG_BIN. Binaries whose version cannot be read are left to the server to judge.
+fn same_major(bin: &Path, made_by: &str, data_dir: &Path) -> Result<(), EmbeddedPgError> {
+    let Ok(out) = Command::new(bin.join("postgres")).arg("--version").output() else {
+        return Ok(());
+    };
+    let Some(have) = major_version(&String::from_utf8_lossy(&out.stdout)) else {
+        return Ok(());
+    };
+    if have == made_by {
+        return Ok(());
+    }
+    Err(EmbeddedPgError::WrongMajor {
+        path: data_dir.to_path_buf(),
+        made_by: made_by.to_string(),
+        bin: bin.to_path_buf(),
+        have,
+    })
+}
+
+/// The major version in `postgres --version`'s answer ("postgres (PostgreSQL) 15.18 (Debian
+/// 15.18-0+deb12u1)" -> "15"; before version 10 the major had two parts: "9.6.24" -> "9.6").
+fn major_version(answer: &str) -> Option<String> {
+    let version = answer.split(") ").nth(1)?.split_whitespace().next()?;
+    let mut parts = version.split('.');
+    let first: String = parts
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some(match first.parse::<u32>().ok()? {
+        10.. => first,
+        _ => format!("{first}.{}", parts.next()?),
+    })
 }
 
 fn run_as_user() -> Result<Option<RunAs>, EmbeddedPgError> {
@@ -850,5 +910,23 @@ fn pg_size_from_env(var: &str, default: &str) -> String {
             default.to_string()
         }
         Err(_) => default.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::major_version;
+
+    #[test]
+    fn major_versions_as_postgres_prints_them() {
+        let major = |s: &str| major_version(s).unwrap();
+        assert_eq!(
+            major("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n"),
+            "15"
+        );
+        assert_eq!(major("postgres (PostgreSQL) 17.2\n"), "17");
+        assert_eq!(major("postgres (PostgreSQL) 18beta1\n"), "18");
+        assert_eq!(major("postgres (PostgreSQL) 9.6.24\n"), "9.6");
+        assert_eq!(major_version("something else"), None);
     }
 }

@@ -55,7 +55,7 @@ enum Command {
         #[arg(long, env = "RIPOSTE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
         /// Load a bundled data set before serving (see `riposte seed --help`).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(riposte::seed::names()))]
         seed: Option<String>,
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "RIPOSTE_WORKERS")]
@@ -129,8 +129,13 @@ enum Command {
         #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
         replica_pool_size: u16,
     },
-    /// Load a bundled data set (available: xinjiang-2020). Running it twice adds nothing.
-    Seed { name: String },
+    /// Load a bundled data set into the database: xinjiang-2020 is the founding example (US
+    /// sanctions on Xinjiang officials of July 2020, China's vow and its reciprocal measures).
+    /// Running it twice adds nothing.
+    Seed {
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(riposte::seed::names()))]
+        name: String,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -186,8 +191,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Create a key and print its secret (shown this once).
+    /// Create a key and print its secret (shown this once, on stdout; what else is said goes
+    /// to stderr).
     Create {
+        /// What the key is for (who holds it), shown by `keys list`; up to 100 characters,
+        /// no control characters.
         #[arg(long)]
         name: String,
         /// read, write or admin.
@@ -199,7 +207,8 @@ enum KeysCommand {
     },
     /// List keys (never their secrets).
     List,
-    /// Revoke a key by id or by its printed prefix.
+    /// Revoke a key at once, by its id or the 12-character prefix `keys list` prints. It
+    /// stays listed as revoked.
     Revoke { key: String },
 }
 
@@ -552,8 +561,8 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
         KeysCommand::List => {
             let mut after = None;
             out(&format!(
-                "{:<36}  {:<12}  {:<5}  {:<8}  name\n",
-                "id", "prefix", "scope", "state"
+                "{:<36}  {:<12}  {:<5}  {:<8}  {:<20}  name\n",
+                "id", "prefix", "scope", "state", "expires"
             ))?;
             loop {
                 let rows = api_key::list(&mut conn, after, 200)
@@ -569,12 +578,16 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
                     };
                     // Names stored before control characters were refused are shown
                     // escaped, never interpreted by the terminal.
+                    let expires = k.expires_at.map_or("never".to_string(), |t| {
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    });
                     out(&format!(
-                        "{:<36}  {:<12}  {:<5}  {:<8}  {}\n",
+                        "{:<36}  {:<12}  {:<5}  {:<8}  {:<20}  {}\n",
                         k.id,
                         k.prefix,
                         k.scope,
                         state,
+                        expires,
                         k.name
                             .chars()
                             .map(|c| match c.is_control() {

@@ -189,6 +189,44 @@ fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--pool-size"));
+    // An unknown data set is refused with the known ones before a cluster is made for it
+    // (it used to initdb and start PostgreSQL first).
+    for args in [&["seed", "nope"][..], &["serve", "--seed", "nope"][..]] {
+        let out = riposte(args, &dir.path().join("seed-data"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("nope") && stderr.contains("xinjiang-2020"),
+            "{stderr}"
+        );
+        assert!(
+            !dir.path().join("seed-data").exists(),
+            "{args:?} made a cluster"
+        );
+    }
+}
+
+/// A data directory another major version of PostgreSQL made is refused before a server is
+/// started, saying which versions and what to set (the server's own refusal named neither
+/// RIPOSTE_PG_BIN nor pg_upgrade).
+#[test]
+fn a_data_directory_of_another_postgresql_major_says_what_to_do() {
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("PG_VERSION"), "11\n").unwrap();
+    let out = riposte(&["migrate"], &data).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("was made by PostgreSQL 11")
+            && stderr.contains("RIPOSTE_PG_BIN")
+            && stderr.contains("pg_upgrade"),
+        "{stderr}"
+    );
+    assert!(!data.join("postmaster.pid").exists() && !data.join("postgres.log").exists());
 }
 
 #[test]
@@ -225,6 +263,10 @@ fn keys_from_the_command_line() {
     let list = riposte(&["keys", "list"], &data).output().unwrap();
     let text = String::from_utf8(list.stdout).unwrap();
     assert!(text.contains(&secret[..12]) && text.contains("active") && text.contains("ci"));
+    assert!(
+        text.contains("2099-01-01T00:00:00Z"),
+        "the expiry is listed: {text}"
+    );
     assert!(!text.contains(&secret), "the secret must never be listed");
 
     // Migrations are already applied: `migrate` has nothing to do and says so.
