@@ -262,6 +262,7 @@ fn backfill_documents(conn: &mut Blocking) -> QueryResult<()> {
         )
         .expect("a valid progress template"),
     );
+    crate::logging::above(&bar);
     let mut after: Option<uuid::Uuid> = None;
     loop {
         let l: Last = diesel::sql_query("SELECT fill_action_documents($1, 5000) AS last")

@@ -3,8 +3,10 @@
 //! `RIPOSTE_LOG` either way.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+use indicatif::{ProgressBar, WeakProgressBar};
 
 use serde::Serialize;
 
@@ -118,13 +120,64 @@ pub fn flush() {
     let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let batch = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
     if !batch.is_empty() {
-        // Nowhere to report a failure to write the log.
-        let _ = std::io::stderr().lock().write_all(&batch);
+        write_out(&batch);
     }
+}
+
+/// The progress bar on the terminal, if one is drawn: lines are written above it rather than
+/// through it.
+static BAR: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+
+/// The format chosen at `init`, for `say`.
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Log lines and reports go above `bar` while it lives (they used to cross it).
+pub fn above(bar: &ProgressBar) {
+    *BAR.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.downgrade());
+}
+
+fn write_out(bytes: &[u8]) {
+    let bar = BAR
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(WeakProgressBar::upgrade);
+    // Nowhere to report a failure to write the log.
+    let write = || {
+        let _ = std::io::stderr().lock().write_all(bytes);
+    };
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
+/// What a command reports to the person or program that ran it (a summary, a rejected
+/// line): on stderr whatever `RIPOSTE_LOG` lets through, after the log lines before it, and
+/// as a JSON line like theirs under `--log-format json`.
+pub fn say(message: &str) {
+    flush();
+    let mut line = Vec::with_capacity(message.len() + 96);
+    if FORMAT.get() == Some(&LogFormat::Json) {
+        let entry = Line {
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            level: "INFO",
+            target: "riposte::report",
+            request_id: None,
+            message,
+        };
+        serde_json::to_writer(&mut line, &entry).expect("a line serializes");
+    } else {
+        line.extend_from_slice(message.as_bytes());
+    }
+    line.push(b'\n');
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    write_out(&line);
 }
 
 /// Installs the process's logger, and the thread that writes its lines out.
 pub fn init(format: LogFormat) {
+    let _ = FORMAT.set(format);
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::new().filter_or("RIPOSTE_LOG", "info"));
     builder.target(env_logger::Target::Pipe(Box::new(Sink)));

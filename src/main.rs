@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use riposte::auth::{Caller, Scope};
 use riposte::db::{self, Database};
+use riposte::logging::say;
 use riposte::state::{AppState, Config};
 use riposte::{app, openapi, seed};
 
@@ -276,7 +277,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let written = actix_web::rt::System::new()
                 .block_on(async move { export(&url, &query, output).await })?;
-            eprintln!("exported {written} actions");
+            say(&format!("exported {written} actions"));
             drop(database);
             Ok(())
         }
@@ -541,10 +542,10 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             let created = keys::create(&mut conn, &Caller::cli(), &name, scope, expires)
                 .await
                 .map_err(|e| format!("cannot create the key: {e}"))?;
-            eprintln!(
+            say(&format!(
                 "created key {} ({}, scope {}); its secret, shown only this once:",
                 created.key.id, created.key.name, created.key.scope
-            );
+            ));
             // A secret nobody received must not stay a working key.
             if let Err(e) = out(&format!("{}\n", created.secret)) {
                 keys::revoke(
@@ -612,7 +613,7 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
-            eprintln!("revoked key {} ({})", revoked.id, revoked.name);
+            say(&format!("revoked key {} ({})", revoked.id, revoked.name));
         }
     }
     Ok(())
@@ -736,17 +737,17 @@ async fn import(
     };
     for r in &report.rejections {
         for e in &r.errors {
-            eprintln!("{unit} {}: {}: {}", r.line, e.field, e.message);
+            say(&format!("{unit} {}: {}: {}", r.line, e.field, e.message));
         }
     }
     if report.rejected as usize > report.rejections.len() {
-        eprintln!(
+        say(&format!(
             "... and {} more rejected {unit}(s)",
             report.rejected as usize - report.rejections.len()
-        );
+        ));
     }
     let skipped: u64 = report.skipped.values().sum();
-    eprintln!(
+    say(&format!(
         "import {}: {} read, {} created, {} updated, {} unchanged, {} rejected, {} skipped, {} \
          actors created{}",
         job.id,
@@ -762,11 +763,11 @@ async fn import(
         } else {
             "; nothing stored"
         }
-    );
+    ));
     for (reason, n) in &report.skipped {
         match report.skipped_first.get(reason) {
-            Some(first) => eprintln!("  skipped {n}: {reason} (first: {first})"),
-            None => eprintln!("  skipped {n}: {reason}"),
+            Some(first) => say(&format!("  skipped {n}: {reason} (first: {first})")),
+            None => say(&format!("  skipped {n}: {reason}")),
         }
     }
     Ok(report)

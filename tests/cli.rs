@@ -987,3 +987,65 @@ fn a_failing_command_says_why_once_in_the_chosen_format() {
     );
     assert!(err.contains("error: cannot read"), "{err}");
 }
+
+/// Under `--log-format json` every line a command writes to stderr is a JSON object, its
+/// reports included (an import's rejected lines and counts, a created key's notice): they
+/// were plain text among the JSON log lines, which collectors could not parse.
+#[test]
+fn reports_are_json_lines_under_json_logs() {
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("one-bad.ndjson");
+    std::fs::write(&file, "{\"title\": \"no dates\", \"type\": \"sanction\"}\n").unwrap();
+    let json_lines = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let out = riposte(
+        &["--log-format", "json", "import", file.to_str().unwrap()],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out);
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("line 1: ")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("import ") && m.contains("1 rejected")),
+        "{messages:?}"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["timestamp"].is_string() && l["level"].is_string()));
+
+    let out = riposte(
+        &[
+            "--log-format",
+            "json",
+            "keys",
+            "create",
+            "--name",
+            "j",
+            "--scope",
+            "read",
+        ],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let lines = json_lines(&out);
+    assert!(lines.iter().any(|l| l["message"]
+        .as_str()
+        .unwrap()
+        .contains("shown only this once")));
+}

@@ -35,6 +35,7 @@ fn spinner(label: &str, template: &str) -> ProgressBar {
     bar.set_style(ProgressStyle::with_template(template).expect("a valid template"));
     bar.set_prefix(label.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
+    crate::logging::above(&bar);
     bar
 }
 
@@ -51,6 +52,7 @@ pub fn bytes_bar(total: u64) -> ProgressBar {
         .expect("a valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
+    crate::logging::above(&bar);
     bar
 }
 
@@ -93,7 +95,7 @@ impl Progress {
     pub fn say(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.println(message),
-            None => eprintln!("{message}"),
+            None => crate::logging::say(message),
         }
     }
 
@@ -113,6 +115,7 @@ impl Progress {
                 .progress_chars("=> "),
             );
             bar.set_prefix(label.to_string());
+            crate::logging::above(&bar);
             bar
         });
     }
@@ -146,7 +149,7 @@ impl Progress {
         }
         let tenth = (done * 10 / self.total).min(10);
         if tenth >= self.next_tenth {
-            eprintln!("{}", self.line(done));
+            crate::logging::say(&self.line(done));
             self.next_tenth = tenth + 1;
         }
     }
@@ -158,11 +161,13 @@ impl Progress {
             Some(bar) => {
                 bar.set_position(done);
                 bar.finish_with_message(String::new());
-                eprintln!("{}: done in {took}{note}", self.label);
+                // The finished bar stays on screen; the line goes below it.
+                drop(bar);
+                crate::logging::say(&format!("{}: done in {took}{note}", self.label));
             }
             None => {
                 self.update(done);
-                eprintln!("{}: done in {took}{note}", self.label);
+                crate::logging::say(&format!("{}: done in {took}{note}", self.label));
             }
         }
     }
