@@ -726,9 +726,33 @@ async fn import(
             }
         })
     };
-    let result = imp::run(url, state.types.clone(), &job, file, progress).await;
+    // Ctrl-C drops the import, and with it its connection: PostgreSQL rolls the transaction
+    // back. The job then says so at once rather than when its heartbeat goes stale.
+    let result = tokio::select! {
+        result = imp::run(url, state.types.clone(), &job, file, progress) => Some(result),
+        _ = tokio::signal::ctrl_c() => None,
+    };
     ticker.abort();
     bar.finish_and_clear();
+    let Some(result) = result else {
+        let mut conn = state.conn().await.map_err(|e| e.to_string())?;
+        let why = "interrupted (Ctrl-C) before it committed: nothing was stored";
+        return Err(
+            match riposte::service::imports::stopped(&mut conn, job.id, why).await {
+                Ok(true) => format!("import {}: {why}", job.id),
+                Ok(false) => format!(
+                    "import {}: interrupted (Ctrl-C) as it finished; it had committed (see \
+                     GET /v1/imports/{})",
+                    job.id, job.id
+                ),
+                Err(e) => format!(
+                    "import {}: interrupted (Ctrl-C); nothing was stored, but the job could \
+                     not be marked failed: {e}",
+                    job.id
+                ),
+            },
+        );
+    };
     let report = result.map_err(|e| e.to_string())?;
     // A PLOVER file's `line` numbers its records (which span lines, or share one).
     let unit = match format {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, riposte, wait_ready, Server};
+use process::{free_port, riposte, wait_ready, Fresh, Server};
 
 async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
@@ -1048,4 +1048,100 @@ fn reports_are_json_lines_under_json_logs() {
         .as_str()
         .unwrap()
         .contains("shown only this once")));
+}
+
+/// Ctrl-C during `riposte import` rolls it back and marks its job failed at once, saying so
+/// (the job stayed `running` until its heartbeat went stale, and the command died without a
+/// word); the import lock is free for the next import at once.
+#[tokio::test]
+async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
+    let Fresh {
+        server: _server,
+        dir,
+        data,
+        key,
+        base,
+        client,
+        ..
+    } = Fresh::start("riposte-ctrlc").await;
+    let file = dir.path().join("big.ndjson");
+    let mut text = String::new();
+    for i in 0..300_000 {
+        text.push_str(&format!(
+            "{{\"title\": \"Freeze {i}\", \"initiator\": \"USA\", \"target\": \"CHN\", \
+             \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \
+             \"2024-01-02\", \"external_id\": \"big-{i}\", \"source_dataset\": \"t\"}}\n"
+        ));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let actors = dir.path().join("actors.ndjson");
+    std::fs::write(
+        &actors,
+        "{\"actor\": {\"code\": \"USA\", \"name\": \"United States\", \"kind\": \"state\"}}\n\
+         {\"actor\": {\"code\": \"CHN\", \"name\": \"China\", \"kind\": \"state\"}}\n",
+    )
+    .unwrap();
+    let out = riposte(&["import", actors.to_str().unwrap()], &data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let import = riposte(&["import", file.to_str().unwrap()], &data)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let get = |path: String| {
+        let request = client.get(format!("{base}{path}")).bearer_auth(&key);
+        async move {
+            let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            body
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let job = loop {
+        let page = get("/v1/imports".into()).await;
+        let running = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["state"] == "running" && j["counts"]["read"].as_u64() > Some(0))
+            .cloned();
+        if let Some(job) = running {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(import.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || import.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("interrupted (Ctrl-C) before it committed: nothing was stored"),
+        "{stderr}"
+    );
+    let now = get(format!("/v1/imports/{}", job["id"].as_str().unwrap())).await;
+    assert_eq!(now["state"], "failed", "{now}");
+    assert!(now["error"].as_str().unwrap().contains("Ctrl-C"), "{now}");
+    let count = get("/v1/actions?limit=1&include_total=true".into()).await;
+    assert_eq!(count["total"], 0, "{count}");
+    // The lock is free: a small import runs at once.
+    let out = riposte(&["import", actors.to_str().unwrap()], &data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -228,6 +228,15 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<Report, ImportError> {
     let client = connect(url).await?;
+    // A process stopped in the middle of a long statement (Ctrl-C, SIGKILL) would otherwise
+    // leave its backend working on until the statement ends, holding the import lock.
+    client
+        .batch_execute(
+            "SELECT set_config('client_connection_check_interval', '1s', false) \
+             FROM pg_settings WHERE name = 'client_connection_check_interval'",
+        )
+        .await
+        .map_err(db_err("cannot set up the import's connection"))?;
     client
         .execute(
             "UPDATE imports SET state = 'running', started_at = now(), heartbeat_at = now() \

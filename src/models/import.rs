@@ -95,15 +95,25 @@ pub async fn rejections(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<V
         .await
 }
 
-/// Marks a job that could not run (its file could not be kept, its process stopped).
-pub async fn fail(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> QueryResult<()> {
-    diesel::update(imports::table.find(id))
-        .set((
-            imports::state.eq("failed"),
-            imports::error.eq(error),
-            imports::finished_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Marks a job failed unless it has finished: false when it had (an import that committed
+/// as it was stopped stays `succeeded`). Waits for the job's transaction, which updates the
+/// row as it commits.
+pub async fn fail_unfinished(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    error: &str,
+) -> QueryResult<bool> {
+    diesel::update(
+        imports::table
+            .find(id)
+            .filter(imports::state.eq_any(["queued", "running"])),
+    )
+    .set((
+        imports::state.eq("failed"),
+        imports::error.eq(error),
+        imports::finished_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
 }

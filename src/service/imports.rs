@@ -156,6 +156,12 @@ pub async fn submit(
     get(&mut conn, id).await
 }
 
+/// Records that a job was stopped before it finished (Ctrl-C of `riposte import`); false
+/// when it had finished first.
+pub async fn stopped(conn: &mut AsyncPgConnection, id: Uuid, why: &str) -> AppResult<bool> {
+    Ok(rows::fail_unfinished(conn, id, why).await?)
+}
+
 /// Records a job about to run, of a file of `bytes` (the server's uploads and
 /// `riposte import` alike).
 pub async fn record(conn: &mut AsyncPgConnection, job: &Job, bytes: u64) -> AppResult<()> {
