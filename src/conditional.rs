@@ -22,14 +22,23 @@ pub fn etag_of_json(json: &[u8]) -> String {
 
 /// Whether `If-None-Match` names `tag` (or `*`): weak comparison, as RFC 9110 asks of it.
 pub fn none_match(req: &HttpRequest, tag: &str) -> bool {
-    req.headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == tag)
-        })
+    list_header(req, header::IF_NONE_MATCH).is_some_and(|v| {
+        v.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == tag)
+    })
+}
+
+/// A list-valued header as one value: RFC 9110 (5.3) makes several field lines of it one
+/// comma-separated list, so a tag on the second line counts as much as one on the first.
+/// A line that is not text stands as NUL, which matches no tag.
+fn list_header(req: &HttpRequest, name: header::HeaderName) -> Option<String> {
+    let lines: Vec<&str> = req
+        .headers()
+        .get_all(name)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(", "))
 }
 
 /// The first `n` bytes of the SHA-256 of `bytes`, in hex.
@@ -47,9 +56,7 @@ pub fn etag<T: Serialize>(value: &T) -> AppResult<String> {
 
 /// The `If-Match` header of a request, if any.
 pub fn if_match(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::IF_MATCH)
-        .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
+    list_header(req, header::IF_MATCH)
 }
 
 /// The requirement of a PATCH or DELETE: its `If-Match` (if any, or required by

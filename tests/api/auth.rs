@@ -530,6 +530,42 @@ async fn etags_make_conditional_requests_work() {
     .assert_status(200);
 }
 
+/// `If-Match` and `If-None-Match` sent as several field lines are one list (RFC 9110 5.3):
+/// only the first line was read, so the current tag on a second line was a 412, and a cached
+/// copy's tag on a second line was never a 304.
+#[tokio::test]
+async fn conditional_headers_on_several_lines_are_one_list() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let usa = app.get("/v1/actors/USA").await;
+    let etag = usa.header("etag").unwrap().to_string();
+    app.request(
+        Method::GET,
+        "/v1/actors/USA",
+        None,
+        &[("if-none-match", "\"other\""), ("if-none-match", &etag)],
+    )
+    .await
+    .assert_status(304);
+    app.request(
+        Method::PATCH,
+        "/v1/actors/USA",
+        Some(&json!({"description": "x"})),
+        &[("if-match", "\"stale\""), ("if-match", &etag)],
+    )
+    .await
+    .assert_status(200);
+    // The tag just used is stale now, on whichever line.
+    app.request(
+        Method::PATCH,
+        "/v1/actors/USA",
+        Some(&json!({"description": "y"})),
+        &[("if-match", "\"other\""), ("if-match", &etag)],
+    )
+    .await
+    .assert_problem(412, None);
+}
+
 #[tokio::test]
 async fn twenty_simultaneous_patches_with_one_etag_give_one_winner() {
     let app = TestApp::spawn().await;
