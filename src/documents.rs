@@ -112,17 +112,17 @@ impl ActorCache {
     ) -> AppResult<Vec<Doc>> {
         self.start();
         let finder = memmem::Finder::new(MARKER);
-        let wanted = {
+        // What the cache holds is taken out at once: an eviction between this look and the
+        // substitution (an actor renamed meanwhile) used to leave a marker with no actor,
+        // and the read a 500.
+        let (mut actors, wanted) = {
             let map = self.map.read().expect("actor cache lock");
-            missing(&finder, &stored, |id| map.contains_key(id))?
+            partition(&finder, &stored, |id| map.get(id).cloned())?
         };
-        let loaded = if wanted.is_empty() {
-            HashMap::new()
-        } else {
-            self.load(conn, &wanted).await?
-        };
-        let map = self.map.read().expect("actor cache lock");
-        substitute(&finder, stored, |id| map.get(id).or_else(|| loaded.get(id)))
+        if !wanted.is_empty() {
+            actors.extend(self.load(conn, &wanted).await?);
+        }
+        substitute(&finder, stored, |id| actors.get(id))
     }
 
     async fn load(
@@ -199,7 +199,7 @@ impl ActorCache {
 /// every document shows its actors as they were in the snapshot, whatever changed since (the
 /// shared cache holds the actors as they are now).
 #[derive(Default)]
-pub struct ActorSnapshot(HashMap<Uuid, Arc<CachedActor>>);
+pub struct ActorSnapshot(Actors);
 
 impl ActorSnapshot {
     /// Completes stored documents read in the snapshot that `conn` is in.
@@ -209,7 +209,7 @@ impl ActorSnapshot {
         stored: Vec<Stored>,
     ) -> AppResult<Vec<Doc>> {
         let finder = memmem::Finder::new(MARKER);
-        let wanted = missing(&finder, &stored, |id| self.0.contains_key(id))?;
+        let (_, wanted) = partition(&finder, &stored, |id| self.0.get(id).cloned())?;
         if !wanted.is_empty() {
             for (row, version) in document::actors(conn, &wanted).await? {
                 self.0.insert(row.id, cached(&row, version)?);
@@ -219,25 +219,34 @@ impl ActorSnapshot {
     }
 }
 
-/// The actors the stored documents name that `known` does not hold, each once.
-fn missing(
+type Actors = HashMap<Uuid, Arc<CachedActor>>;
+
+/// The actors `stored` embeds: those `cached` has, and the ids of those it has not.
+fn partition(
     finder: &memmem::Finder,
     stored: &[Stored],
-    known: impl Fn(&Uuid) -> bool,
-) -> AppResult<Vec<Uuid>> {
+    cached: impl Fn(&Uuid) -> Option<Arc<CachedActor>>,
+) -> AppResult<(Actors, Vec<Uuid>)> {
+    let mut have = HashMap::new();
     let mut wanted = Vec::new();
     for s in stored {
         for at in finder.find_iter(s.body.as_bytes()) {
             let id = marker_id(&s.body, at)?;
-            if !known(&id) {
-                wanted.push(id);
+            if have.contains_key(&id) {
+                continue;
+            }
+            match cached(&id) {
+                Some(actor) => {
+                    have.insert(id, actor);
+                }
+                None => wanted.push(id),
             }
         }
     }
     // An export batch of a cold cache can name thousands: no quadratic dedup.
     wanted.sort_unstable();
     wanted.dedup();
-    Ok(wanted)
+    Ok((have, wanted))
 }
 
 fn cached(row: &crate::models::actor::ActorRefRow, version: i64) -> AppResult<Arc<CachedActor>> {

@@ -427,3 +427,47 @@ async fn an_empty_page_of_documents_is_a_valid_list_with_an_etag() {
         .await
         .assert_status(404);
 }
+
+/// Reads of an action while its actors are renamed over and over: every read is a 200. The
+/// shared actor cache was looked at twice per read (what it holds, then the substitution), and
+/// a rename's eviction in between left a document with no actor for its marker: a 500.
+#[tokio::test]
+async fn reads_during_actor_renames_never_fail() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let action = app.action(json!({})).await;
+    let path = format!("/v1/actions/{}", id_of(&action));
+    let rounds = 150;
+    let reader = || async {
+        let mut failures = Vec::new();
+        for _ in 0..rounds * 4 {
+            let got = app.get(&path).await;
+            if got.status != 200 {
+                failures.push(format!("{}: {}", got.status, got.text));
+            }
+        }
+        failures
+    };
+    let renamer = async {
+        for i in 0..rounds {
+            for code in ["USA", "CHN"] {
+                app.patch(
+                    &format!("/v1/actors/{code}"),
+                    &json!({"name": format!("{code} {i}")}),
+                )
+                .await
+                .assert_status(200);
+            }
+        }
+    };
+    let (a, b, c, ()) = tokio::join!(reader(), reader(), reader(), renamer);
+    let failures: Vec<String> = [a, b, c].concat();
+    assert!(
+        failures.is_empty(),
+        "{} failed reads: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    let got = app.get(&path).await;
+    assert_eq!(got.body["initiator"]["name"], format!("USA {}", rounds - 1));
+}
