@@ -378,7 +378,12 @@ impl From<DieselError> for AppError {
                             constraint_message(constraint, info.message()),
                         )
                     }
+                    // Two writes that each wait for the other (SQLSTATE 40P01): PostgreSQL
+                    // undoes one of them whole, which may simply be sent again.
                     DatabaseErrorKind::SerializationFailure => AppError::Conflict(
+                        "a concurrent change touched the same records; retry the request".into(),
+                    ),
+                    _ if info.message().contains("deadlock detected") => AppError::Conflict(
                         "a concurrent change touched the same records; retry the request".into(),
                     ),
                     DatabaseErrorKind::ClosedConnection => {

@@ -76,22 +76,84 @@ pub async fn find(
     query.first(conn).await.optional()
 }
 
+/// How an actor about to change is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Its code, kind, country or parent may change, or it is deleted: writers of actions
+    /// that name it (`refs_for_write`, foreign keys, `lock_actor_chains`) wait for it.
+    Defining,
+    /// Only what no rule of an action reads (name, aliases, Wikidata id, description):
+    /// writers of actions go on. A rename used to wait for a writer holding an action it had
+    /// to refresh while that writer waited for the actor: a deadlock.
+    Describing,
+}
+
 pub async fn find_for_update(
     conn: &mut AsyncPgConnection,
     key: &str,
     include_deleted: bool,
+    change: Change,
 ) -> QueryResult<Option<ActorRow>> {
     if !storable(key) {
         return Ok(None);
     }
-    // Locking clauses cannot be boxed, hence two queries; the deleted filter is applied after.
-    let select = actors::table.select(ActorRow::as_select()).for_update();
-    let row: Option<ActorRow> = match crate::input::parse_uuid(key) {
-        Some(id) => select.filter(actors::id.eq(id)).first(conn).await,
-        None => select.filter(actors::code.eq(key)).first(conn).await,
+    // Locking clauses cannot be boxed, hence four queries; the deleted filter is applied after.
+    let select = actors::table.select(ActorRow::as_select());
+    let row: Option<ActorRow> = match (crate::input::parse_uuid(key), change) {
+        (Some(id), Change::Defining) => {
+            select
+                .filter(actors::id.eq(id))
+                .for_update()
+                .first(conn)
+                .await
+        }
+        (Some(id), Change::Describing) => {
+            select
+                .filter(actors::id.eq(id))
+                .for_no_key_update()
+                .first(conn)
+                .await
+        }
+        (None, Change::Defining) => {
+            select
+                .filter(actors::code.eq(key))
+                .for_update()
+                .first(conn)
+                .await
+        }
+        (None, Change::Describing) => {
+            select
+                .filter(actors::code.eq(key))
+                .for_no_key_update()
+                .first(conn)
+                .await
+        }
     }
     .optional()?;
     Ok(row.filter(|r| include_deleted || r.deleted_at.is_none()))
+}
+
+/// The live actors of `codes`, for a write that is to name them: their rows stay locked
+/// (KEY SHARE) until it commits. A deletion holds the actor FOR UPDATE and then counts what
+/// names it, so it either waits for this write and counts it, or commits first and the
+/// actor is not found here. Read without the lock, a deletion committing in between left
+/// live actions naming a deleted actor (and every later edit of them refused).
+pub async fn refs_for_write(
+    conn: &mut AsyncPgConnection,
+    codes: &[&str],
+) -> QueryResult<Vec<ActorRefRow>> {
+    let codes: Vec<&str> = codes.iter().copied().filter(|c| storable(c)).collect();
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    actors::table
+        .filter(actors::code.eq_any(codes))
+        .filter(actors::deleted_at.is_null())
+        .select(ActorRefRow::as_select())
+        .order(actors::id)
+        .for_key_share()
+        .load(conn)
+        .await
 }
 
 /// The live actors of `codes`.

@@ -80,8 +80,9 @@ async fn lock(
     conn: &mut AsyncPgConnection,
     key: &str,
     include_deleted: bool,
+    change: actor::Change,
 ) -> AppResult<ActorRow> {
-    actor::find_for_update(conn, key, include_deleted)
+    actor::find_for_update(conn, key, include_deleted, change)
         .await?
         .ok_or_else(|| AppError::not_found(format_args!("actor `{key}`")))
 }
@@ -97,7 +98,7 @@ async fn plan(
     let mut codes = Vec::new();
     codes.extend(input.country.as_deref());
     codes.extend(input.parent.as_deref());
-    let found = actor::refs_by_codes(conn, &codes).await?;
+    let found = actor::refs_for_write(conn, &codes).await?;
     let by_code = |code: &str| found.iter().find(|a| a.code == code);
     if let Some(country) = input.country.as_deref().filter(|c| c.len() == 3) {
         match by_code(country) {
@@ -246,7 +247,16 @@ pub async fn update(
     let caller = caller.clone();
     let updated = super::write(state, move |conn| {
         Box::pin(async move {
-            let row = lock(conn, &key, false).await?;
+            let change = if patch.code.is_some()
+                || patch.kind.is_some()
+                || patch.country.is_some()
+                || patch.parent.is_some()
+            {
+                actor::Change::Defining
+            } else {
+                actor::Change::Describing
+            };
+            let row = lock(conn, &key, false, change).await?;
             let current = view(conn, row.clone()).await?;
             // An unreadable body is refused whatever the resource's state (422 before 412).
             if faults.is_empty() {
@@ -345,7 +355,7 @@ pub async fn delete(
     let caller = caller.clone();
     super::write(state, move |conn| {
         Box::pin(async move {
-            let row = lock(conn, &key, false).await?;
+            let row = lock(conn, &key, false, actor::Change::Defining).await?;
             let current = view(conn, row.clone()).await?;
             expect(&current)?;
             let usage = actor::usage(conn, &row).await?;
@@ -400,7 +410,7 @@ pub async fn restore(
     let caller = caller.clone();
     super::write_once(state, once, move |conn| {
         Box::pin(async move {
-            let row = lock(conn, &key, true).await?;
+            let row = lock(conn, &key, true, actor::Change::Defining).await?;
             if row.deleted_at.is_none() {
                 return Err(AppError::Conflict(format!(
                     "actor `{}` is not deleted",
@@ -411,7 +421,7 @@ pub async fn restore(
             let mut needed: Vec<&str> = Vec::new();
             needed.extend(before.country.as_deref());
             needed.extend(before.parent.as_deref());
-            let live = actor::refs_by_codes(conn, &needed).await?;
+            let live = actor::refs_for_write(conn, &needed).await?;
             let missing: Vec<&str> = needed
                 .into_iter()
                 .filter(|c| !live.iter().any(|a| a.code == *c))
@@ -452,7 +462,7 @@ pub async fn purge(
     let caller = caller.clone();
     super::write(state, move |conn| {
         Box::pin(async move {
-            let row = lock(conn, &key, true).await?;
+            let row = lock(conn, &key, true, actor::Change::Defining).await?;
             let before = view(conn, row.clone()).await?;
             expect(&before)?;
             if actor::referenced_at_all(conn, &row).await? {

@@ -364,3 +364,54 @@ async fn a_restore_key_replays_and_refuses_another_restore() {
         .await
         .assert_problem(422, Some("Idempotency-Key"));
 }
+
+/// Deleting an actor while actions naming it are written: one of the two is refused, every
+/// time. The writes read the actor without a lock, so a deletion committing between their
+/// check and their commit left live actions naming a deleted actor (found 9 times in 40 by a
+/// concurrency review), which no later edit of theirs could pass.
+#[tokio::test]
+async fn an_actor_deleted_while_actions_name_it_leaves_none_behind() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let rounds = 30;
+    let mut both = Vec::new();
+    for batch in 0..rounds / 10 {
+        let mut round = Vec::new();
+        for i in 0..10 {
+            app.actor(json!({"code": format!("x{batch}-{i}"), "name": "Someone", "kind": "person", "country": "CHN"}))
+                .await;
+            let app = &app;
+            round.push(async move {
+                let person = format!("x{batch}-{i}");
+                let body =
+                    super::helpers::action_body(json!({"designations": [{"actor": person}]}));
+                let path = format!("/v1/actors/{person}");
+                let (w, d) = tokio::join!(app.post("/v1/actions", &body), app.delete(&path));
+                assert!(
+                    w.status < 500 && d.status < 500,
+                    "{} {} / {} {}",
+                    w.status,
+                    w.text,
+                    d.status,
+                    d.text
+                );
+                (person, w.status, d.status)
+            });
+        }
+        for (person, w, d) in futures_util::future::join_all(round).await {
+            if w == 201 && d == 204 {
+                both.push(person);
+            }
+        }
+    }
+    assert!(both.is_empty(), "both succeeded for {both:?}");
+    super::helpers::assert_no_problems(
+        &app,
+        "SELECT a.id::text AS key, 'designates deleted actor ' || p.code AS problem \
+         FROM actions a JOIN designations d ON d.action_id = a.id \
+         JOIN actors p ON p.id = d.actor_id \
+         WHERE a.deleted_at IS NULL AND p.deleted_at IS NOT NULL",
+        "after the races",
+    )
+    .await;
+}

@@ -130,7 +130,7 @@ pub(super) async fn plan(
     let mut codes: Vec<&str> = vec![&input.initiator, &input.target];
     codes.extend(input.authority.as_deref());
     codes.extend(input.designations.iter().map(|d| d.actor.as_str()));
-    let found: HashMap<String, ActorRefRow> = actor::refs_by_codes(conn, &codes)
+    let found: HashMap<String, ActorRefRow> = actor::refs_for_write(conn, &codes)
         .await?
         .into_iter()
         .map(|a| (a.code.clone(), a))

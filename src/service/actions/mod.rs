@@ -332,7 +332,7 @@ pub async fn restore(
             let mut codes = vec![before.initiator.code.as_str(), before.target.code.as_str()];
             codes.extend(before.authority.as_ref().map(|a| a.code.as_str()));
             codes.extend(before.designations.iter().map(|d| d.actor.code.as_str()));
-            let live = actor::refs_by_codes(conn, &codes).await?;
+            let live = actor::refs_for_write(conn, &codes).await?;
             for code in codes {
                 if !live.iter().any(|a| a.code == code) {
                     missing.push(format!("actor `{code}`"));
