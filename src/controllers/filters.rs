@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::actions::ActionListParams;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_TAG_LEN};
+use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_SEARCH_NEGATIONS, MAX_TAG_LEN};
 use crate::models::action_list::{self, ActionFilter, Cursor, SortValue};
 use crate::models::actor::{self, ActorRefRow};
 use crate::models::change::ChangeFilter;
@@ -334,6 +334,13 @@ pub async fn resolve(
         Some(q) if q.contains('\0') => {
             errors.push(FieldError::new("q", "must not contain NUL characters"))
         }
+        Some(q) if negations_in_a_row(q) > MAX_SEARCH_NEGATIONS => errors.push(FieldError::new(
+            "q",
+            format!(
+                "more than {MAX_SEARCH_NEGATIONS} `-` (NOT) signs in a row; the search cannot \
+                 nest them deeper (two in a row cancel out)"
+            ),
+        )),
         _ => {}
     }
     if p.sort == Some(ActionSort::Relevance) && q.is_none() {
@@ -391,4 +398,20 @@ pub fn cursor(
         )),
         c => Ok(c),
     }
+}
+
+/// The longest run of `-` in `q`, whitespace between them not counting as a break.
+fn negations_in_a_row(q: &str) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for c in q.chars() {
+        match c {
+            '-' => {
+                run += 1;
+                longest = longest.max(run);
+            }
+            c if c.is_whitespace() => {}
+            _ => run = 0,
+        }
+    }
+    longest
 }
