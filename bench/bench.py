@@ -327,7 +327,9 @@ class Server:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         cmd = [str(self.binary), "serve", "--bind", f"127.0.0.1:{port}", "--data-dir", str(self.pg_dir),
-               "--rate-limit", "0", "--rate-limit-anonymous", "0", *self.extra]
+               "--rate-limit", "0", "--rate-limit-anonymous", "0",
+               # The fan-out check opens SUBSCRIBERS streams from one address.
+               "--max-event-streams-per-client", str(SUBSCRIBERS), *self.extra]
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
         for name in ("RIPOSTE_WORKERS", "RIPOSTE_POOL_SIZE", "RIPOSTE_PUBLIC_READ",

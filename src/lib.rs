@@ -28,6 +28,7 @@ pub mod schema;
 pub mod seed;
 pub mod service;
 pub mod state;
+pub mod subscribers;
 pub mod taxonomy;
 pub mod validation;
 pub mod views;

@@ -69,6 +69,15 @@ enum Command {
         /// --pool-size, at least 1.
         #[arg(long, env = "RIPOSTE_MAX_EXPORTS", value_parser = clap::value_parser!(u32).range(1..))]
         max_exports: Option<u32>,
+        /// Event streams (`GET /v1/events`) open at once in the process; more are answered
+        /// with 503. Each holds a connection (a file descriptor) for as long as its client
+        /// stays.
+        #[arg(long, env = "RIPOSTE_MAX_EVENT_STREAMS", default_value_t = riposte::subscribers::DEFAULT_MAX as u32, value_parser = clap::value_parser!(u32).range(1..))]
+        max_event_streams: u32,
+        /// Event streams one client (an API key, or an address without one) may hold open;
+        /// more are answered with 429.
+        #[arg(long, env = "RIPOSTE_MAX_EVENT_STREAMS_PER_CLIENT", default_value_t = riposte::subscribers::DEFAULT_MAX_PER_CLIENT as u32, value_parser = clap::value_parser!(u32).range(1..))]
+        max_event_streams_per_client: u32,
         /// An export whose client accepts no bytes for this long is cut short. For tests.
         #[arg(long, env = "RIPOSTE_EXPORT_IDLE_TIMEOUT", default_value = riposte::export::DEFAULT_IDLE_TIMEOUT, value_parser = riposte::state::parse_duration, hide = true)]
         export_idle_timeout: std::time::Duration,
@@ -346,6 +355,8 @@ fn run(cli: Cli) -> Result<(), String> {
             workers,
             pool_size,
             max_exports,
+            max_event_streams,
+            max_event_streams_per_client,
             export_idle_timeout,
             public_read,
             require_if_match,
@@ -395,6 +406,8 @@ fn run(cli: Cli) -> Result<(), String> {
                     },
                     max_exports: max_exports.map(|n| n as usize),
                     export_idle: export_idle_timeout,
+                    max_event_streams: max_event_streams as usize,
+                    max_event_streams_per_client: max_event_streams_per_client as usize,
                     ..Config::default()
                 };
                 let mut state = AppState::with_config(pool, &url, config)

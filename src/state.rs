@@ -39,6 +39,10 @@ pub struct Config {
     /// An export whose client accepts no bytes for this long is ended, giving back its
     /// connection and its slot (`export::DEFAULT_IDLE_TIMEOUT`; shorter in tests).
     pub export_idle: std::time::Duration,
+    /// `GET /v1/events` streams open at once in this process, and per client
+    /// (`subscribers`).
+    pub max_event_streams: usize,
+    pub max_event_streams_per_client: usize,
 }
 
 /// A duration flag's value: `500ms`, `10s`, `5m`, `24h` (humantime's units), or a bare
@@ -82,6 +86,8 @@ impl Default for Config {
             webhooks: crate::webhook::Settings::default(),
             max_exports: None,
             export_idle: duration(crate::export::DEFAULT_IDLE_TIMEOUT),
+            max_event_streams: crate::subscribers::DEFAULT_MAX,
+            max_event_streams_per_client: crate::subscribers::DEFAULT_MAX_PER_CLIENT,
         }
     }
 }
@@ -120,6 +126,8 @@ pub struct AppState {
     pub sequencer: Arc<crate::wake::Sequencer>,
     /// Slots for exports running at once, shared by every HTTP worker (`Config::max_exports`).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// The event streams open, shared by every HTTP worker.
+    pub subscribers: Arc<crate::subscribers::Subscribers>,
 }
 
 impl AppState {
@@ -138,6 +146,10 @@ impl AppState {
             .max(1);
         Ok(AppState {
             exports: Arc::new(tokio::sync::Semaphore::new(exports)),
+            subscribers: Arc::new(crate::subscribers::Subscribers::new(
+                config.max_event_streams,
+                config.max_event_streams_per_client,
+            )),
             actors: Arc::new(crate::documents::ActorCache::new(pool.clone())),
             sequencer: Arc::new(crate::wake::Sequencer::new(pool.clone())),
             pool,

@@ -1,3 +1,4 @@
+use crate::subscribers::Client;
 use std::sync::Arc;
 
 use actix_web::http::header::{self, ContentEncoding};
@@ -127,7 +128,9 @@ pub async fn list(
 /// live. A comment line every 15 s keeps the connection open. A client that falls too far
 /// behind gets `event: dropped` with the cursor to resume from, and the stream ends. Where
 /// reads need a key, the stream ends when the key expires, or within about a heartbeat of its
-/// revocation.
+/// revocation. A client (an API key, or an address without one) may hold 100 streams at once
+/// (`--max-event-streams-per-client`; 429 beyond), a server 5,000 (`--max-event-streams`;
+/// 503 beyond).
 #[utoipa::path(get, path = "/v1/events", tag = "changes", params(super::Unpaged<ChangeParams>,
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
     responses((status = 200, description = "A stream of `text/event-stream` events",
@@ -171,6 +174,11 @@ pub async fn events(
             .insert_header((header::CACHE_CONTROL, "no-cache"))
             .finish());
     }
+    let client = match &caller.key {
+        Some(key) => Client::Key(key.id),
+        None => Client::Address(req.peer_addr().map(|a| a.ip())),
+    };
+    let slot = state.subscribers.take(client)?;
     let feed = state.feed().await?;
     let (receiver, live_from) = feed.subscribe();
     let stream = Stream {
@@ -194,6 +202,7 @@ pub async fn events(
                 checked: std::time::Instant::now(),
             }),
         _connected: state.metrics.event_client(),
+        _slot: slot,
     };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -221,6 +230,8 @@ struct Stream {
     key: Option<WatchedKey>,
     /// Counts this client in `riposte_events_clients` until the stream is dropped.
     _connected: crate::metrics::EventClient,
+    /// Its place among the streams this server and this client may hold.
+    _slot: crate::subscribers::Slot,
 }
 
 struct WatchedKey {

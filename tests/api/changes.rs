@@ -1019,3 +1019,64 @@ async fn a_dyad_filter_of_other_kinds_is_refused() {
     .await
     .assert_problem(422, Some("dyad"));
 }
+
+/// Event streams are bounded per client and per server: each holds a socket for as long as its
+/// client likes, and 20,000 anonymous ones used up a server's file descriptors (it stopped
+/// accepting connections for everyone). Past its share a client gets a 429, past the
+/// server's bound anyone a 503; a closed stream gives its place back.
+#[tokio::test]
+async fn event_streams_are_bounded_per_client_and_per_server() {
+    let app = TestApp::spawn_with(riposte::state::Config {
+        rate_limits: Default::default(),
+        max_event_streams: 3,
+        max_event_streams_per_client: 2,
+        // A stream whose client left is noticed at its next write.
+        heartbeat: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let open = |key: Option<String>| {
+        let mut req = app.client.get(format!("{}/v1/events", app.base));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        req.send()
+    };
+    let first = open(None).await.unwrap();
+    let second = open(None).await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open(None).await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.headers()["content-type"], "application/problem+json");
+    assert!(third.headers().contains_key("retry-after"));
+    // A key is a client of its own; the server's bound is reached with it.
+    let keyed = open(Some(app.keys.read.clone())).await.unwrap();
+    assert_eq!(keyed.status(), 200);
+    let full = open(Some(app.keys.write.clone())).await.unwrap();
+    assert_eq!(full.status(), 503);
+    let problem: Value = full.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("event streams"),
+        "{problem}"
+    );
+    // A stream that ends gives its place back (once the server notices: at its next write).
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = open(None).await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed stream's place never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
