@@ -65,6 +65,41 @@ fn rules() -> Vec<String> {
         "UPDATE import_lines l SET stored = true
          FROM actions a WHERE l.errors IS NULL AND a.id = l.given_id"
             .into(),
+        // The stored actions the file changes are locked before anything is read of them:
+        // a PATCH landing between these checks and the write would be overwritten, or half
+        // kept (its designations with the file's title, its status without its history).
+        "SELECT count(*) FROM (SELECT id FROM actions
+             WHERE id IN (SELECT id FROM import_lines WHERE stored AND errors IS NULL)
+             ORDER BY id FOR UPDATE) locked"
+            .into(),
+        // The actors the lines name, as for the API's writes (models::actor::refs_for_write):
+        // a deletion or a change of kind waits for this import, or committed since the
+        // actors were read at its start, and the lines naming them are refused here.
+        "SELECT count(*) FROM (SELECT id FROM actors WHERE id IN (
+             SELECT initiator_id FROM import_lines WHERE errors IS NULL
+             UNION SELECT target_id FROM import_lines WHERE errors IS NULL
+             UNION SELECT authority_id FROM import_lines WHERE errors IS NULL
+             UNION SELECT unnest(d_actor) FROM import_lines WHERE errors IS NULL)
+           ORDER BY id FOR KEY SHARE) locked"
+            .into(),
+        "INSERT INTO import_faults
+         SELECT l.line, f.field,
+                CASE WHEN a.deleted_at IS NOT NULL
+                     THEN format('actor `%s` was deleted while the file was imported', a.code)
+                     ELSE format('actor `%s` became a %s while the file was imported', a.code,
+                                 a.kind) END
+         FROM import_lines l
+         CROSS JOIN LATERAL (VALUES ('initiator', l.initiator_id, l.initiator_kind),
+                                    ('target', l.target_id, l.target_kind),
+                                    ('authority', l.authority_id, NULL)) f(field, id, kind)
+         JOIN actors a ON a.id = f.id
+         WHERE l.errors IS NULL AND (a.deleted_at IS NOT NULL OR a.kind <> f.kind)
+         UNION ALL
+         SELECT l.line, 'designations',
+                format('actor `%s` was deleted while the file was imported', a.code)
+         FROM import_lines l, unnest(l.d_actor) d(id) JOIN actors a ON a.id = d.id
+         WHERE l.errors IS NULL AND a.deleted_at IS NOT NULL"
+            .into(),
         // Two lines that reach one stored action differently (one by id, one by external id):
         // both would update it, each with half of its lists.
         "INSERT INTO import_faults
@@ -263,9 +298,14 @@ pub async fn check(
     partial: bool,
     actor_rejections: &[Rejection],
 ) -> Result<(), ImportError> {
+    // The graph lock of the API's writes (models::action::lock_graph), from before the checks
+    // read the stored graph to the commit: a deletion, a move or an answer written by the API
+    // between the two would otherwise pass under the checks (an answer to a deleted action,
+    // an answer earlier than what it answers).
     client
         .batch_execute(&format!(
-            "CREATE INDEX ON import_lines (id); \
+            "SELECT pg_advisory_xact_lock(7236111); \
+             CREATE INDEX ON import_lines (id); \
              ANALYZE import_lines (line, id, given_id, external_id, source_dataset, \
                                    initiator_id, authority_id, stored, fate); {FAULTS}; \
              UPDATE import_lines SET fate = 'rejected' WHERE errors IS NOT NULL"
@@ -489,9 +529,6 @@ pub async fn write(client: &Client) -> Result<Written, ImportError> {
         // them, the INSERT below nested a loop over every (line, label) pair (1.05 s of a
         // 10,000-line import into the bench database; 0.01 s hashed).
         "ANALYZE import_lines (fate)".into(),
-        // The graph lock of the API's writes (models::action::lock_graph): the graph
-        // triggers of concurrent writers must not interleave with these.
-        "SELECT pg_advisory_xact_lock(7236111)".into(),
         // Changes to stored actions, with the graph triggers at work as for any write.
         format!(
             "UPDATE actions a SET {set}, updated_at = now(), version = a.version + 1

@@ -1816,3 +1816,102 @@ async fn a_finished_job_gives_a_token_that_covers_what_it_stored() {
     assert_eq!(again.status(), 304);
     assert!(again.headers().contains_key("riposte-consistency"));
 }
+
+/// API writes that land while an import runs, held at the graph lock by a session of the
+/// test's: an actor the file names is deleted, and a stored action the file changes gets
+/// other designations. The import's checks and its reading of the stored action used to
+/// come before its locks: it stored a line naming the deleted actor, and left the action
+/// with the file's title and the PATCH's designations, a state neither writer produced.
+/// Now the import locks first and reads after: the line naming the deleted actor is refused,
+/// and the action is wholly the file's.
+#[tokio::test]
+async fn writes_during_an_import_are_seen_by_its_checks() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(json!({"code": "wang-x", "name": "Wang X", "kind": "person", "country": "CHN"}))
+        .await;
+    app.actor(json!({"code": "doomed", "name": "Doomed", "kind": "person", "country": "CHN"}))
+        .await;
+    let mut stored = action("Stored", "s-1", "2020-01-01", json!([]));
+    stored["designations"] = json!([{"actor": "chen-quanguo"}]);
+    let stored = app.post("/v1/actions", &stored).await;
+    stored.assert_status(201);
+    let stored_id = id_of(&stored.body);
+
+    let (side, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    side.batch_execute("SELECT pg_advisory_lock(7236111)")
+        .await
+        .unwrap();
+
+    let mut changed = action("From the file", "s-1", "2020-01-01", json!([]));
+    changed["designations"] = json!([{"actor": "chen-quanguo"}]);
+    let mut naming = action("Names the doomed", "n-1", "2020-02-01", json!([]));
+    naming["designations"] = json!([{"actor": "doomed"}]);
+    let file = ndjson(&[changed, naming]);
+    let submitted = app.post_raw("/v1/imports?partial=true", file).await;
+    submitted.assert_status(202);
+    let location = submitted.header("location").unwrap().to_string();
+    // Wait until the import waits for the graph lock the side session holds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting = side
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND wait_event = 'advisory' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never reached the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.delete("/v1/actors/doomed").await.assert_status(204);
+    app.patch(
+        &format!("/v1/actions/{stored_id}"),
+        &json!({"designations": [{"actor": "wang-x"}]}),
+    )
+    .await
+    .assert_status(200);
+    side.batch_execute("SELECT pg_advisory_unlock(7236111)")
+        .await
+        .unwrap();
+
+    let mut job = Value::Null;
+    for _ in 0..600 {
+        job = app.get(&location).await.body;
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job), [2, 0, 1, 0, 1], "{job}");
+    let line = &job["rejected_lines"][0];
+    assert_eq!(line["line"], 2, "{job}");
+    assert!(
+        line["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`doomed` was deleted"),
+        "{job}"
+    );
+    let now = app.get(&format!("/v1/actions/{stored_id}")).await.body;
+    assert_eq!(now["title"], "From the file");
+    let designated: Vec<&str> = now["designations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["actor"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(designated, ["chen-quanguo"], "{now}");
+}
