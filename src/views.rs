@@ -19,6 +19,7 @@ use crate::models::enums::{
 pub struct List<T> {
     pub items: Vec<T>,
     /// Opaque cursor for the next page, or null when this is the last page.
+    #[schema(required = true)]
     pub next_page_token: Option<String>,
     /// The exact number of matching items over all pages; only when asked for with
     /// `include_total=true`.
@@ -81,11 +82,15 @@ pub struct Actor {
     pub name: String,
     pub kind: ActorKind,
     /// The state the actor belongs to (alpha-3); null for states and IGOs.
+    #[schema(required = true)]
     pub country: Option<String>,
     /// Code of the body or state the actor belongs to.
+    #[schema(required = true)]
     pub parent: Option<String>,
     pub aliases: Vec<String>,
+    #[schema(required = true)]
     pub wikidata_id: Option<String>,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -121,6 +126,7 @@ impl Actor {
 pub struct Designation {
     pub actor: ActorRef,
     /// The designation's own listing date, when it differs from the action's.
+    #[schema(required = true)]
     pub listed_on: Option<NaiveDate>,
 }
 
@@ -129,9 +135,12 @@ pub struct Designation {
 pub struct Source {
     #[schema(example = "https://home.treasury.gov/news/press-releases/sm1055")]
     pub url: String,
+    #[schema(required = true)]
     pub publisher: Option<String>,
+    #[schema(required = true)]
     pub published_on: Option<NaiveDate>,
     /// A short verbatim passage supporting the record.
+    #[schema(required = true)]
     pub quote: Option<String>,
 }
 
@@ -150,12 +159,14 @@ pub struct ResponseLink {
 pub struct Action {
     pub id: Uuid,
     pub title: String,
+    #[schema(required = true)]
     pub summary: Option<String>,
     /// The state or IGO that acts.
     pub initiator: ActorRef,
     /// The state or IGO acted upon.
     pub target: ActorRef,
     /// The body that took the action for the initiator (e.g. the US Treasury).
+    #[schema(required = true)]
     pub authority: Option<ActorRef>,
     /// The action type's code (see `GET /v1/action-types`).
     #[serde(rename = "type")]
@@ -168,10 +179,14 @@ pub struct Action {
     pub announced_on: NaiveDate,
     pub date_precision: DatePrecision,
     /// When it takes effect.
+    #[schema(required = true)]
     pub effective_from: Option<NaiveDate>,
     /// When it ends (inclusive).
+    #[schema(required = true)]
     pub effective_to: Option<NaiveDate>,
+    #[schema(required = true)]
     pub legal_basis: Option<String>,
+    #[schema(required = true)]
     pub program: Option<String>,
     /// Goldstein-scale weight, -10 (most hostile) to +10; defaults to the type's.
     pub severity: f64,
@@ -189,7 +204,9 @@ pub struct Action {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
     /// The identifier another dataset gives this action (see `NewAction`).
+    #[schema(required = true)]
     pub external_id: Option<String>,
+    #[schema(required = true)]
     pub source_dataset: Option<String>,
 }
 
@@ -230,7 +247,9 @@ pub struct StatusChange {
     pub status: ActionStatus,
     /// The day the action took this status.
     pub on: NaiveDate,
+    #[schema(required = true)]
     pub source_url: Option<String>,
+    #[schema(required = true)]
     pub note: Option<String>,
     /// When this entry was recorded in riposte.
     pub recorded_at: DateTime<Utc>,
@@ -311,13 +330,17 @@ pub struct ReplicaHealth {
     #[schema(example = "in_rotation")]
     pub state: String,
     /// The last WAL position it replayed.
+    #[schema(required = true)]
     pub replay_lsn: Option<String>,
     /// Bytes of WAL the primary had that it had not replayed, at the last check.
+    #[schema(required = true)]
     pub lag_bytes: Option<u64>,
     /// How long ago the primary first had WAL it has not replayed (0 when caught up; one
     /// second resolution).
+    #[schema(required = true)]
     pub lag_seconds: Option<f64>,
     /// Why it is out of rotation.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -340,9 +363,12 @@ pub struct ApiKey {
     /// The first 12 characters of the secret, to recognise the key.
     pub prefix: String,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub revoked_at: Option<DateTime<Utc>>,
     /// When the key was last used: moved at most once a minute, so up to a minute behind.
+    #[schema(required = true)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -398,6 +424,7 @@ pub struct Webhook {
     pub id: Uuid,
     /// Where entries are POSTed.
     pub url: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Change kinds sent (`created`, `updated`, ...); empty: every kind.
     pub kinds: Vec<String>,
@@ -414,12 +441,14 @@ pub struct Webhook {
     /// False when switched off, or disabled after failing for too long.
     pub enabled: bool,
     /// Why deliveries stopped on their own, if they did.
+    #[schema(required = true)]
     pub disabled_reason: Option<String>,
     /// Every entry of the feed up to this cursor was delivered (or does not match).
     pub delivered_cursor: String,
     /// Failed attempts at the next entry.
     pub failed_attempts: i32,
     /// When the next entry first failed (null while deliveries succeed).
+    #[schema(required = true)]
     pub failing_since: Option<DateTime<Utc>>,
     /// When the next entry is tried (again), while `enabled`; a disabled subscription keeps
     /// the time it had, and tries nothing until enabled again.
@@ -427,6 +456,7 @@ pub struct Webhook {
     /// Until when the secret replaced by the last rotation still signs every attempt, beside
     /// the new one (`webhook-signature` then holds two signatures); null when it no longer
     /// does.
+    #[schema(required = true)]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -462,13 +492,16 @@ pub struct Delivery {
     /// A 2xx answer.
     pub delivered: bool,
     /// The receiver's answer, when it gave one.
+    #[schema(required = true)]
     pub status_code: Option<i32>,
     /// What went wrong (no answer in time, refused address, connection refused, redirect).
+    #[schema(required = true)]
     pub error: Option<String>,
     /// From sending to the answer (or the failure).
     pub latency_ms: i32,
     pub at: DateTime<Utc>,
     /// When this entry is tried again, after a failure (null after a success or a give-up).
+    #[schema(required = true)]
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
@@ -495,7 +528,9 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// The API key that made the change; null for the command line.
+    #[schema(required = true)]
     pub key_id: Option<Uuid>,
+    #[schema(required = true)]
     pub request_id: Option<String>,
     /// `create`, `update`, `delete`, `restore`, `purge`, `revoke`, and for webhooks
     /// `redeliver`, `rotate_secret` and `disable` (by the server, after failing too long).
@@ -505,9 +540,11 @@ pub struct AuditEntry {
     pub entity_id: Uuid,
     /// The record before the change (null for a create).
     #[schema(value_type = Option<Object>)]
+    #[schema(required = true)]
     pub before: Option<serde_json::Value>,
     /// The record after the change (null for a delete).
     #[schema(value_type = Option<Object>)]
+    #[schema(required = true)]
     pub after: Option<serde_json::Value>,
 }
 
@@ -541,7 +578,9 @@ pub struct Edit {
     /// `create`, `update`, `delete` or `restore`.
     pub operation: String,
     /// Null for changes made from the command line (`riposte seed`).
+    #[schema(required = true)]
     pub author: Option<Author>,
+    #[schema(required = true)]
     pub request_id: Option<String>,
     /// The fields whose values the change altered (for updates).
     pub changed: Vec<String>,
@@ -568,8 +607,10 @@ impl Edit {
 pub struct DesignationOn {
     pub action: Action,
     /// The designation's own listing date, if it has one.
+    #[schema(required = true)]
     pub listed_on: Option<NaiveDate>,
     /// The action's status on `as_of` from its history; null before its first entry.
+    #[schema(required = true)]
     pub status_on: Option<ActionStatus>,
     /// In force on `as_of`: `status_on` is `in_force` and the day is not after `effective_to`.
     pub in_force: bool,
@@ -602,6 +643,7 @@ pub struct ActionHistory {
     /// How many older changes there are besides `edits`.
     pub older_edits: i64,
     /// Always null: the history is one page.
+    #[schema(required = true)]
     pub next_page_token: Option<String>,
 }
 
@@ -637,6 +679,7 @@ pub struct Change {
     /// The actor or action as it is now (`deleted_at` set when deleted), or null when it was
     /// purged; for an edge, the answering action.
     #[schema(value_type = Option<Object>)]
+    #[schema(required = true)]
     pub document: Option<Box<serde_json::value::RawValue>>,
 }
 
@@ -743,6 +786,7 @@ pub struct Import {
     pub state: ImportState,
     /// `api` or `cli`.
     pub origin: String,
+    #[schema(required = true)]
     pub file_name: Option<String>,
     /// Size of the file.
     pub bytes: i64,
@@ -754,9 +798,12 @@ pub struct Import {
     /// file (`record 7: the record has no id ...`, `line 12: event 1066: ...`).
     pub skipped_first: std::collections::BTreeMap<String, String>,
     /// Why nothing was stored, for failed jobs.
+    #[schema(required = true)]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub started_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub finished_at: Option<DateTime<Utc>>,
     /// The first rejected lines (at most 1,000; `counts.rejected` is exact). Left out of
     /// lists.

@@ -43,10 +43,13 @@ pub struct CategoryCount {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Counts {
     /// Start of the window on `announced_on` (inclusive), if any.
+    #[schema(required = true)]
     pub from: Option<NaiveDate>,
     /// End of the window (inclusive), if any.
+    #[schema(required = true)]
     pub to: Option<NaiveDate>,
     /// The actor whose actions (as initiator or target) are counted, if one was asked for.
+    #[schema(required = true)]
     pub actor: Option<String>,
     /// Every action counted once.
     pub total: i64,

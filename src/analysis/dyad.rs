@@ -35,13 +35,16 @@ pub struct Direction {
     pub by_status: BTreeMap<String, i64>,
     pub severity_sum: f64,
     /// Null when `count` is 0.
+    #[schema(required = true)]
     pub severity_mean: Option<f64>,
     /// How many of them the other side answered (a response edge from one of its live
     /// actions announced no later than `to`).
     pub answered: i64,
     /// `answered / count`; null when `count` is 0.
+    #[schema(required = true)]
     pub reciprocity_rate: Option<f64>,
     /// Median, over the answered actions, of the days from the action to its earliest answer.
+    #[schema(required = true)]
     pub median_response_days: Option<f64>,
     /// The answers this side gave (in the window) to the other side's actions, classified.
     pub proportionality: Proportionality,
@@ -51,6 +54,7 @@ pub struct Direction {
     /// `implements`.
     pub threats_implemented: i64,
     /// Median days from a threat to its earliest implementing action.
+    #[schema(required = true)]
     pub median_days_to_implement: Option<f64>,
     /// Ids of the threats not (yet) implemented, oldest first.
     pub pending_threats: Vec<Uuid>,
@@ -64,8 +68,10 @@ pub struct DyadSummary {
     pub a: String,
     pub b: String,
     /// Start of the window on `announced_on` (inclusive), if any.
+    #[schema(required = true)]
     pub from: Option<NaiveDate>,
     /// End of the window (inclusive), if any; `in_force` is counted on this day (or today).
+    #[schema(required = true)]
     pub to: Option<NaiveDate>,
     pub a_to_b: Direction,
     pub b_to_a: Direction,
@@ -394,6 +400,7 @@ pub struct Timeline {
     pub a: String,
     pub b: String,
     pub interval: Interval,
+    #[schema(required = true)]
     pub from: Option<NaiveDate>,
     pub to: NaiveDate,
     /// One bucket per interval from the one holding `from` to the one holding `to`, empty
