@@ -187,12 +187,13 @@ async fn every_page_shows_the_founding_example() {
         json!(["1 Jul 2020", "2", "2", "37.6"]),
         "CHN→USA, USA→CHN, balance from CHN"
     );
-    // Another interval is another URL, and back returns to the month.
+    // Another interval, once shown, is another URL, and back returns to the month.
     b.find("#interval")
         .await
         .select_by_value("year")
         .await
         .unwrap();
+    b.click("form.controls button[type=submit]").await;
     wait_js(
         &b,
         "return document.querySelector('[data-table=timeline] caption')?.textContent",
@@ -710,7 +711,7 @@ async fn a_dyad_spanning_millennia_shows_its_chart_by_the_interval_that_fits() {
         json!("quarter")
     );
     assert!(b.find_all(".problem").await.is_empty());
-    b.eval("document.getElementById('interval').value = 'year'; document.getElementById('interval').dispatchEvent(new Event('change'))")
+    b.eval("document.getElementById('interval').value = 'year'; document.getElementById('interval').form.requestSubmit()")
         .await;
     let address = eval_until(&b, "return location.pathname + location.search", |v| {
         v == "/dyads/CHN/USA?interval=year"
@@ -944,3 +945,69 @@ async fn a_refused_timeline_leaves_the_rest_of_the_dyad() {
         json!("day")
     );
 }
+
+/// Sends `key` (a `fantoccini::key::Key`) to the focused element.
+async fn press(b: &Browser, key: fantoccini::key::Key) {
+    b.client()
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(key).to_string())
+        .await
+        .unwrap();
+}
+
+/// Sends `text` to the focused element, key by key.
+async fn type_keys(b: &Browser, text: &str) {
+    b.client()
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// The id of the focused element.
+async fn focused_id(b: &Browser) -> Value {
+    b.eval("return document.activeElement?.id ?? null").await
+}
+
+/// Moving through the "Per" options from the keyboard is choosing, not going: the address,
+/// the history and the focus stay until Enter (or Show) asks for the new interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dyad_interval_changes_only_when_asked() {
+    use fantoccini::key::Key;
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/USA/CHN").await;
+    loaded(&b, "[data-card]").await;
+    let length = b.eval("return history.length").await;
+    b.eval("document.getElementById('interval').focus()").await;
+    press(&b, Key::Down).await;
+    assert_eq!(
+        b.eval("return document.getElementById('interval').value")
+            .await,
+        json!("quarter"),
+        "the arrow key picks the next option"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(b.current_url().await.ends_with("/dyads/USA/CHN"));
+    assert_eq!(b.eval("return history.length").await, length);
+    assert_eq!(focused_id(&b).await, json!("interval"));
+    press(&b, Key::Down).await;
+    press(&b, Key::Enter).await;
+    let address = eval_until(&b, "return location.pathname + location.search", |v| {
+        v == "/dyads/USA/CHN?interval=year"
+    })
+    .await;
+    assert_eq!(address, json!("/dyads/USA/CHN?interval=year"));
+    wait_js(
+        &b,
+        "return document.querySelector('[data-table=timeline] caption')?.textContent",
+        json!("Actions per year (buckets with none left out)"),
+    )
+    .await;
+    b.assert_no_console_errors().await;
+}
+

@@ -39,7 +39,11 @@ export default async function dyad(ctx) {
   // The interval stays unasked until the reader picks another.
   const submit = () => ctx.go({ from: fromInput.value, to: toInput.value, interval: !asked && intervalSelect.value === interval ? '' : intervalSelect.value });
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
-  intervalSelect.addEventListener('change', submit);
+  // Picking an option (arrow keys included) only chooses: Show or Enter goes. Chromium does
+  // not submit a form on Enter in a <select>, so Enter asks for it here.
+  intervalSelect.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.altKey) { e.preventDefault(); form.requestSubmit(); }
+  });
 
   clear(ctx.view).append(
     h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / dyad'),
