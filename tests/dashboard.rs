@@ -373,11 +373,12 @@ async fn wait_js(b: &Browser, script: &str, expected: Value) {
     assert_eq!(last, expected, "`{script}`");
 }
 
-/// A date input is set as a person's picker would leave it: value, then `change`.
+/// A date input is set as a person's picker would leave it (value, then `change`), and its
+/// form sent (Show).
 async fn set_date(b: &Browser, css: &str, day: &str) {
     b.eval(&format!(
         "const e = document.querySelector('{css}'); e.value = '{day}';
-         e.dispatchEvent(new Event('change', {{bubbles: true}}))"
+         e.dispatchEvent(new Event('change', {{bubbles: true}})); e.form.requestSubmit()"
     ))
     .await;
 }
@@ -1008,6 +1009,39 @@ async fn the_dyad_interval_changes_only_when_asked() {
         json!("Actions per year (buckets with none left out)"),
     )
     .await;
+    b.assert_no_console_errors().await;
+}
+
+/// A day typed into the actor's picker, digit by digit, is read once it is whole and asked
+/// for (Enter), not after its month: the page does not move under the reader's fingers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_actor_day_changes_only_when_asked() {
+    use fantoccini::key::Key;
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/actors/chen-quanguo?as_of=2020-08-01").await;
+    loaded(&b, "[data-table=designations]").await;
+    let length = b.eval("return history.length").await;
+    b.eval("document.getElementById('as-of').focus()").await;
+    type_keys(&b, "07").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        b.current_url().await.ends_with("?as_of=2020-08-01"),
+        "{}",
+        b.current_url().await
+    );
+    assert_eq!(b.eval("return history.length").await, length);
+    assert_eq!(focused_id(&b).await, json!("as-of"));
+    type_keys(&b, "092020").await;
+    assert_eq!(
+        b.eval("return document.getElementById('as-of').value")
+            .await,
+        json!("2020-07-09")
+    );
+    press(&b, Key::Enter).await;
+    b.wait_for_text("#verdict", "On 9 Jul 2020: under 2 measures in force")
+        .await;
+    assert!(b.current_url().await.ends_with("?as_of=2020-07-09"));
     b.assert_no_console_errors().await;
 }
 

@@ -21,8 +21,9 @@ export default async function actor(ctx) {
     h('button', { type: 'submit' }, 'Show'),
     h('button', { type: 'button', class: 'chip', onclick: () => ctx.go({}) }, 'Today'));
   const go = () => { if (picker.value) ctx.go({ as_of: picker.value === today() ? '' : picker.value }); };
+  // Only Show or Enter goes: a day typed digit by digit is whole (and fires `change`)
+  // after each of its parts.
   form.addEventListener('submit', (e) => { e.preventDefault(); go(); });
-  picker.addEventListener('change', go);
 
   const inForce = designations.items.filter((d) => d.in_force).length;
   const rows = designations.items.map((d) => ({
