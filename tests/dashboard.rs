@@ -1045,3 +1045,37 @@ async fn the_actor_day_changes_only_when_asked() {
     b.assert_no_console_errors().await;
 }
 
+/// What can take the focus is never hidden from screen readers: the chart of categories is
+/// a list they read (each category's link and its count), not an image with links inside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_category_chart_is_read_not_hidden() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/").await;
+    loaded(&b, "[data-dyad]").await;
+    let hidden = b
+        .eval(
+            "const f = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex=\"-1\"])';
+             return [...document.querySelectorAll('[aria-hidden=true]')]
+               .filter(e => e.matches(f) || e.querySelector(f)).map(e => e.outerHTML.slice(0, 80))",
+        )
+        .await;
+    assert_eq!(hidden, json!([]));
+    let chart = b
+        .eval(
+            "const l = document.querySelector('ul.bars');
+             return [l.getAttribute('aria-label'), [...l.querySelectorAll('li')].map(li => li.textContent.trim())]",
+        )
+        .await;
+    assert_eq!(chart[0], json!("Actions by category"), "{chart}");
+    assert!(
+        chart[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|li| li.as_str().unwrap().starts_with("Sanction") && li.as_str().unwrap().contains('7')),
+        "{chart}"
+    );
+    b.assert_no_console_errors().await;
+}
+

@@ -70,9 +70,11 @@ function dyadTable(items) {
 
 function categoryChart(counts, from, to) {
   const max = Math.max(1, ...counts.by_category.map((c) => c.count));
-  const bars = h('ul', { class: 'bars', 'aria-hidden': 'true' }, counts.by_category.map((c) => h('li', {},
+  // A list screen readers read as it is (each category's link, then its count); only the
+  // bars themselves, which say nothing the numbers do not, are hidden from them.
+  const bars = h('ul', { class: 'bars', 'aria-label': 'Actions by category' }, counts.by_category.map((c) => h('li', {},
     h('a', { href: `/search${qs({ category: c.category, from, to })}` }, c.label),
-    h('span', { class: 'hbar' }, h('span', { style: `width:${(100 * c.count) / max}%` }), num(c.count)))));
+    h('span', { class: 'hbar' }, h('span', { style: `width:${(100 * c.count) / max}%`, 'aria-hidden': 'true' }), ' ', num(c.count)))));
   const tbl = table('Actions by category', ['Category', 'Actions'], counts.by_category.map((c) => ({ attrs: { 'data-category': c.category }, cells: [c.label, num(c.count)] })), { class: 'data' });
   return withTable(bars, tbl, 'Actions by category');
 }
