@@ -1079,3 +1079,28 @@ async fn the_category_chart_is_read_not_hidden() {
     b.assert_no_console_errors().await;
 }
 
+/// A new action arriving redraws the latest actions; the link the reader is on keeps the
+/// focus (it does not fall to the page's start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_update_keeps_the_focus() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/").await;
+    loaded(&b, "#latest li").await;
+    b.wait_for_text("#live-state", "live").await;
+    let href = format!("/actions/{VOW_10_JULY}");
+    b.eval(&format!(
+        "document.querySelector('#latest .feed-title a[href=\"{href}\"]').focus()"
+    ))
+    .await;
+    post_action(&s, &write, json!({ "title": "A live action" })).await;
+    b.wait_for_text("#latest li", "A live action").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let focused = b
+        .eval("return [document.activeElement.getAttribute('href'), !!document.activeElement.closest('#latest')]")
+        .await;
+    assert_eq!(focused, json!([href, true]));
+    b.assert_no_console_errors().await;
+}
+

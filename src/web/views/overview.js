@@ -86,13 +86,32 @@ function latestList(items) {
     h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', a.type.replaceAll('_', ' '), ' · ', day(a.announced_on), ' ', badge(a.status), ' ', severity(a.severity)))));
 }
 
+/** Where the focus is in `body`, if it is: the link's row (its action) and its address. */
+function focusedIn(body) {
+  const a = document.activeElement;
+  if (!a || !body.contains(a) || !a.matches('a[href]')) return null;
+  const row = a.closest('li[data-id]');
+  return { id: row?.dataset.id, href: a.getAttribute('href') };
+}
+
+/** Puts the focus back on the link to the same address, in the same row when it is still
+ * listed (an actor's link is in many rows), without scrolling. */
+function refocus(body, { id, href }) {
+  const same = (a) => a.getAttribute('href') === href;
+  const row = id && [...body.querySelectorAll('li[data-id]')].find((li) => li.dataset.id === id);
+  const target = (row && [...row.querySelectorAll('a[href]')].find(same)) || [...body.querySelectorAll('a[href]')].find(same);
+  target?.focus({ preventScroll: true });
+}
+
 /** The latest actions, refreshed when the change stream says an action changed. A browser's
  * EventSource cannot send a key: with one, or when the stream fails, it polls instead. */
 async function follow(ctx, body) {
   const state = document.getElementById('live-state');
   const load = async () => {
     const page = await api('/v1/actions?limit=12', ctx);
+    const focus = focusedIn(body);
     clear(body).append(latestList(page.items));
+    if (focus) refocus(body, focus);
   };
   await load();
   let timer = null;
