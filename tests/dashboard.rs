@@ -1104,3 +1104,67 @@ async fn a_live_update_keeps_the_focus() {
     b.assert_no_console_errors().await;
 }
 
+/// The pixel columns of the dyad chart's bars near its base, bucket by bucket, for both
+/// sides; and where the buckets' periods fall in the plot. Year buckets.
+const BAR_COLUMNS: &str = "
+  const box = document.querySelector('.plot'), u = box.plot;
+  if (!u) return null;
+  const c = box.querySelector('canvas'), img = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+  const starts = u.data[0];
+  const next = (s) => { const d = new Date(s * 1000); d.setUTCFullYear(d.getUTCFullYear() + 1); return d.getTime() / 1000; };
+  const pos = (v) => u.valToPos(v, 'x', true);
+  const periods = starts.map((s) => [pos(s), pos(next(s))]);
+  const { left, top, width, height } = u.bbox;
+  const y = Math.round(top + height - 3);
+  const cols = [starts.map(() => 0), starts.map(() => 0)];
+  let outside = 0;
+  for (let x = Math.ceil(left); x < left + width; x++) {
+    const i = (y * c.width + x) * 4, [r, g, b] = [img.data[i], img.data[i + 1], img.data[i + 2]];
+    const side = b - r > 80 ? 0 : r - b > 120 ? 1 : -1;
+    if (side < 0) continue;
+    const k = periods.findIndex(([a, z]) => x >= a && x < z);
+    if (k < 0) outside++; else cols[side][k]++;
+  }
+  return { periods, cols, outside, plot: [left, left + width],
+           counts: [u.data[1], u.data[2]] };";
+
+/// Each bucket's bars stand inside their own period (from its start to the next bucket's),
+/// both sides' bars wide enough to see, the first and the last wholly on the chart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dyad_chart_draws_each_bucket_inside_its_period() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/USA/CHN?interval=year").await;
+    loaded(&b, ".plot .u-over").await;
+    let bars = eval_until(&b, BAR_COLUMNS, |v| !v.is_null()).await;
+    assert!(!bars.is_null(), "the chart exposes its uPlot instance");
+    let periods = bars["periods"].as_array().unwrap();
+    let (left, right) = (
+        bars["plot"][0].as_f64().unwrap(),
+        bars["plot"][1].as_f64().unwrap(),
+    );
+    assert!(periods.len() >= 4, "2017 to this year: {bars}");
+    let first = periods[0][0].as_f64().unwrap();
+    let last = periods[periods.len() - 1][1].as_f64().unwrap();
+    assert!(
+        first >= left - 1.0 && last <= right + 1.0,
+        "the periods run from {first} to {last}, the plot from {left} to {right}"
+    );
+    assert_eq!(bars["outside"], json!(0), "{bars}");
+    for side in 0..2 {
+        for (k, period) in periods.iter().enumerate() {
+            let width = period[1].as_f64().unwrap() - period[0].as_f64().unwrap();
+            let cols = bars["cols"][side][k].as_f64().unwrap();
+            if bars["counts"][side][k].as_f64().unwrap() > 0.0 {
+                assert!(
+                    cols >= width * 0.2,
+                    "side {side}, bucket {k}: a bar {cols} px wide in a {width} px period: {bars}"
+                );
+            } else {
+                assert!(cols <= 2.0, "side {side}, bucket {k} has no action: {bars}");
+            }
+        }
+    }
+    b.assert_no_console_errors().await;
+}
+

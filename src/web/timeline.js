@@ -5,17 +5,66 @@ import { h, PALETTE } from './dom.js';
 // Not Date.UTC, which reads the years 0 to 99 as 1900 to 1999 (the API has years from 1).
 const seconds = (iso) => new Date(0).setUTCFullYear(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 1000;
 
+/** The start of the bucket after the one starting at `s` (seconds), by the calendar. */
+function nextStart(s, interval) {
+  const d = new Date(s * 1000);
+  if (interval === 'day') d.setUTCDate(d.getUTCDate() + 1);
+  else if (interval === 'week') d.setUTCDate(d.getUTCDate() + 7);
+  else if (interval === 'month') d.setUTCMonth(d.getUTCMonth() + 1);
+  else if (interval === 'quarter') d.setUTCMonth(d.getUTCMonth() + 3);
+  else d.setUTCFullYear(d.getUTCFullYear() + 1);
+  return d.getTime() / 1000;
+}
+
+/** Bars that stand inside their bucket's period (from its start to the next bucket's
+ * start): the first side in its left half, the second in its right half. uPlot's own bars
+ * are centred on (or, aligned, beside) the start, so the first bucket's fell off the chart
+ * and each bar stood over the period before its own. */
+function periodBars(ends, side) {
+  return (u, i) => {
+    const [x, counts] = [u.data[0], u.data[i]];
+    const fill = new Path2D();
+    const base = Math.round(u.valToPos(0, 'n', true));
+    for (let k = 0; k < x.length; k++) {
+      if (!counts[k]) continue;
+      const a = u.valToPos(x[k], 'x', true), z = u.valToPos(ends[k], 'x', true);
+      const pad = (z - a) * 0.1, mid = (a + z) / 2, gap = Math.min(1, (z - a) / 20);
+      const left = Math.round(side === 0 ? a + pad : mid + gap);
+      const right = Math.round(side === 0 ? mid - gap : z - pad);
+      const top = Math.round(u.valToPos(counts[k], 'n', true));
+      fill.rect(left, top, Math.max(1, right - left), base - top);
+    }
+    return { stroke: fill, fill };
+  };
+}
+
+/** The index of the bucket whose period holds `v`: the last start at or before it. */
+function bucketAt(x, v) {
+  let lo = 0, hi = x.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (x[mid] <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 export function timelineChart(t, names, signal) {
   const x = t.buckets.map((b) => seconds(b.start));
+  const ends = x.map((s) => nextStart(s, t.interval));
   const ab = t.buckets.map((b) => b.a_to_b.count);
   const ba = t.buckets.map((b) => b.b_to_a.count);
   const balance = t.buckets.map((b) => b.balance);
   const box = h('div', { class: 'plot', role: 'img', 'aria-label': `Actions per ${t.interval}: ${names.ab} and ${names.ba}, with the running severity balance` });
-  const bars = (align) => uPlot.paths.bars({ size: [0.45, 40], align });
+  // The x axis runs from the first bucket's start to the last one's end: every bucket whole.
+  const span = x.length ? [x[0], ends[ends.length - 1]] : null;
   const opts = {
     width: 600,
     height: 300,
-    scales: { x: { time: true }, n: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    scales: {
+      x: { time: true, range: (u, min, max) => span || [min, max] },
+      n: { range: (u, min, max) => [0, Math.max(1, max)] },
+    },
     axes: [
       { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' } },
       { scale: 'n', label: 'actions', stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' } },
@@ -23,17 +72,22 @@ export function timelineChart(t, names, signal) {
     ],
     series: [
       { label: t.interval },
-      { label: names.ab, scale: 'n', stroke: PALETTE[0], fill: PALETTE[0] + 'cc', paths: bars(-1), points: { show: false } },
-      { label: names.ba, scale: 'n', stroke: PALETTE[1], fill: PALETTE[1] + 'cc', paths: bars(1), points: { show: false } },
+      { label: names.ab, scale: 'n', stroke: PALETTE[0], fill: PALETTE[0] + 'cc', paths: periodBars(ends, 0), points: { show: false } },
+      { label: names.ba, scale: 'n', stroke: PALETTE[1], fill: PALETTE[1] + 'cc', paths: periodBars(ends, 1), points: { show: false } },
       { label: 'balance', scale: 'bal', stroke: PALETTE[7], width: 2, dash: [6, 3], points: { show: false } },
     ],
+    // The cursor anywhere in a bucket's period shows that bucket (not the nearest start).
+    cursor: { dataIdx: (u, s, i, v) => (x.length ? bucketAt(x, v) : i) },
     legend: { live: true },
   };
   let plot = null;
   const draw = () => {
     const width = Math.max(280, box.clientWidth || box.parentElement?.clientWidth || 600);
-    if (!plot) plot = new uPlot({ ...opts, width }, [x, ab, ba, balance], box);
-    else plot.setSize({ width, height: 300 });
+    if (!plot) {
+      plot = new uPlot({ ...opts, width }, [x, ab, ba, balance], box);
+      // For the tests and for debugging from the console.
+      box.plot = plot;
+    } else plot.setSize({ width, height: 300 });
   };
   const observer = new ResizeObserver(() => draw());
   // Drawn once the box is in the page, so that it takes the page's width.
