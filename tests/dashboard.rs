@@ -1168,3 +1168,59 @@ async fn the_dyad_chart_draws_each_bucket_inside_its_period() {
     b.assert_no_console_errors().await;
 }
 
+/// WCAG contrast of two CSS colours (JavaScript, defined in the page as `contrast`), and the
+/// background an element is painted on.
+const CONTRAST: &str = "
+  const rgb = (css) => { const x = document.createElement('canvas').getContext('2d'); x.fillStyle = '#000'; x.fillStyle = css;
+    const s = x.fillStyle; if (s.startsWith('#')) return [1, 3, 5].map(i => parseInt(s.slice(i, i + 2), 16));
+    return s.match(/[\\d.]+/g).slice(0, 3).map(Number); };
+  const lum = (c) => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const contrast = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const background = (e) => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+    if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return '#fff'; };";
+
+/// In the light and the dark theme, a threat's badge is text that reads (4.5:1), and the
+/// dyad chart's balance line stands out from its panel (3:1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_themes_keep_their_contrast() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    for dark in [false, true] {
+        b.prefer_dark(dark).await;
+        b.goto(&format!("/actions/{VOW_10_JULY}")).await;
+        loaded(&b, ".statuses").await;
+        let badge = b
+            .eval(&format!(
+                "{CONTRAST} const e = document.querySelector('.badge.st-threatened');
+                 return [getComputedStyle(e).color, background(e), contrast(getComputedStyle(e).color, background(e)),
+                         matchMedia('(prefers-color-scheme: dark)').matches]"
+            ))
+            .await;
+        assert_eq!(badge[3], json!(dark), "the emulated theme: {badge}");
+        assert!(
+            badge[2].as_f64().unwrap() >= 4.5,
+            "dark {dark}: the threatened badge: {badge}"
+        );
+        b.goto("/dyads/USA/CHN").await;
+        loaded(&b, ".plot .u-over").await;
+        let line = eval_until(
+            &b,
+            &format!(
+                "{CONTRAST} const box = document.querySelector('.plot'), u = box.plot;
+                 if (!u) return null;
+                 const stroke = u.series[3].stroke(u, 3);
+                 return [stroke, background(box), contrast(stroke, background(box))]"
+            ),
+            |v| !v.is_null(),
+        )
+        .await;
+        assert!(!line.is_null(), "the chart exposes its uPlot instance");
+        assert!(
+            line[2].as_f64().unwrap() >= 3.0,
+            "dark {dark}: the balance line: {line}"
+        );
+    }
+    b.assert_no_console_errors().await;
+}
+

@@ -74,7 +74,9 @@ export function timelineChart(t, names, signal) {
       { label: t.interval },
       { label: names.ab, scale: 'n', stroke: PALETTE[0], fill: PALETTE[0] + 'cc', paths: periodBars(ends, 0), points: { show: false } },
       { label: names.ba, scale: 'n', stroke: PALETTE[1], fill: PALETTE[1] + 'cc', paths: periodBars(ends, 1), points: { show: false } },
-      { label: 'balance', scale: 'bal', stroke: PALETTE[7], width: 2, dash: [6, 3], points: { show: false } },
+      // The page's text colour (light or dark theme), read when drawn: black vanished on the
+      // dark panel.
+      { label: 'balance', scale: 'bal', stroke: (u) => getComputedStyle(u.root).color, width: 2, dash: [6, 3], points: { show: false } },
     ],
     // The cursor anywhere in a bucket's period shows that bucket (not the nearest start).
     cursor: { dataIdx: (u, s, i, v) => (x.length ? bucketAt(x, v) : i) },
@@ -90,12 +92,15 @@ export function timelineChart(t, names, signal) {
     } else plot.setSize({ width, height: 300 });
   };
   const observer = new ResizeObserver(() => draw());
+  const scheme = matchMedia('(prefers-color-scheme: dark)');
+  const redraw = () => plot?.redraw();
   // Drawn once the box is in the page, so that it takes the page's width.
   requestAnimationFrame(() => {
     if (signal.aborted) return;
     draw();
     observer.observe(box);
+    scheme.addEventListener('change', redraw);
   });
-  signal.addEventListener('abort', () => { observer.disconnect(); plot?.destroy(); });
+  signal.addEventListener('abort', () => { observer.disconnect(); scheme.removeEventListener('change', redraw); plot?.destroy(); });
   return box;
 }

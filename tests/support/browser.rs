@@ -186,6 +186,31 @@ impl WebDriverCompatibleCommand for GetLog {
     }
 }
 
+/// chromedriver's `POST /session/{id}/goog/cdp/execute`: a Chrome DevTools Protocol command
+/// (`Emulation.setEmulatedMedia`, say) run in the session's page.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, UrlParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.expect("a WebDriver session")
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (
+            reqwest::Method::POST,
+            Some(json!({ "cmd": self.0, "params": self.1 }).to_string()),
+        )
+    }
+}
+
 /// Whether `e` is worth retrying until the deadline (the page is still changing).
 fn transient(e: &CmdError) -> bool {
     matches!(
@@ -490,6 +515,24 @@ impl Browser {
             .execute(script, vec![])
             .await
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Runs the Chrome DevTools Protocol command `cmd` with `params`; its result.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp(cmd, params))
+            .await
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    /// Lays pages out as for a reader who prefers a dark (`true`) or light colour scheme.
+    pub async fn prefer_dark(&self, dark: bool) {
+        let value = if dark { "dark" } else { "light" };
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
+        )
+        .await;
     }
 
     /// A PNG of the viewport, written to `docs/screenshots/NAME.png` in the repository.
