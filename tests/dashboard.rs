@@ -345,7 +345,16 @@ async fn every_page_shows_the_founding_example() {
     b.goto("/actions/0a1f0000-0000-4000-8000-0000000000ff")
         .await;
     b.wait_for_text("[role=alert]", "Not found").await;
-    let _ = b.console_errors().await; // the 404 itself is logged as a failed load
+    // The page asks for the action, its history and its answers at once: all three 404s
+    // are logged as failed loads, the last ones possibly after the problem is shown.
+    eval_until(
+        &b,
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('0000000000ff')).length",
+        |v| v.as_u64() >= Some(3),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = b.console_errors().await;
     b.goto("/search?q=nothingmatchesthis").await;
     b.wait_for_text("[data-empty]", "No action matches").await;
     b.assert_no_console_errors().await;
