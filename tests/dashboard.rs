@@ -1233,3 +1233,36 @@ async fn both_themes_keep_their_contrast() {
     b.assert_no_console_errors().await;
 }
 
+/// Back to a list returns to where the reader was in it, not to its top.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_a_list_keeps_its_scroll() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    for i in 0..20 {
+        post_action(&s, &write, json!({ "title": format!("Filler action {i}") })).await;
+    }
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/search").await;
+    assert_eq!(listed(&b).await.len(), 25);
+    let y = b
+        .eval("window.scrollTo(0, document.documentElement.scrollHeight); return Math.round(scrollY)")
+        .await;
+    assert!(y.as_i64().unwrap() > 200, "the list scrolls: {y}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.eval("document.querySelectorAll('[data-table=results] tbody tr')[22].querySelector('a').click()")
+        .await;
+    loaded(&b, ".statuses").await;
+    b.client().back().await.unwrap();
+    listed(&b).await;
+    let back = eval_until(&b, "return Math.round(scrollY)", |v| v == &y).await;
+    assert_eq!(back, y, "scrolled back to");
+    // Forward and back again: the same.
+    b.client().forward().await.unwrap();
+    loaded(&b, ".statuses").await;
+    b.client().back().await.unwrap();
+    listed(&b).await;
+    let back = eval_until(&b, "return Math.round(scrollY)", |v| v == &y).await;
+    assert_eq!(back, y, "scrolled back to, twice");
+    b.assert_no_console_errors().await;
+}
+

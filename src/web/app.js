@@ -22,14 +22,36 @@ const ROUTES = [
 const view = document.getElementById('view');
 let current = null;
 
+// Each history entry keeps its scroll position (in its state), and the position is put
+// back once its view is drawn again: the browser's own restoration runs at `popstate`, when
+// the view is still empty, and so ended at the top.
+history.scrollRestoration = 'manual';
+
+/** Remembers where the page is scrolled, in the current history entry. */
+function saveScroll() {
+  history.replaceState({ ...history.state, scrollY: Math.round(window.scrollY) }, '');
+}
+
+let scrollSaver = null;
+window.addEventListener('scroll', () => {
+  clearTimeout(scrollSaver);
+  scrollSaver = setTimeout(saveScroll, 150);
+}, { passive: true });
+
 /** Goes to a URL of the dashboard, as a new history entry unless `replace`. */
 export function navigate(url, { replace = false } = {}) {
+  clearTimeout(scrollSaver);
   if (replace) history.replaceState(null, '', url);
-  else history.pushState(null, '', url);
+  else {
+    saveScroll();
+    history.pushState(null, '', url);
+  }
   render(true);
 }
 
-async function render(moved = false) {
+/** Draws the view of the current URL. `moved`: the reader went there (a link, back or
+ * forward), so the view takes the focus; `scrollY`: the position to return to once drawn. */
+async function render(moved = false, scrollY = null) {
   if (current) current.abort();
   const controller = new AbortController();
   current = controller;
@@ -42,6 +64,7 @@ async function render(moved = false) {
     document.title = 'Not found · riposte';
     view.append(problemBox({ problem: { title: 'No such page', detail: `There is no page at ${url.pathname}. Start from the overview.` } }));
     view.setAttribute('aria-busy', 'false');
+    if (moved) view.focus({ preventScroll: true });
     return;
   }
   const ctx = {
@@ -66,7 +89,10 @@ async function render(moved = false) {
     view.append(problemBox(e, () => render()));
     console.warn('riposte:', e.message);
   }
-  if (moved && !controller.signal.aborted) view.focus({ preventScroll: false });
+  if (controller.signal.aborted) return;
+  if (moved) view.focus({ preventScroll: true });
+  if (scrollY !== null) window.scrollTo(0, scrollY);
+  else if (moved) window.scrollTo(0, 0);
 }
 
 /** The decoded parts of a matched path; null for a malformed escape (`%E0%A4%A`), which
@@ -111,5 +137,9 @@ forget.addEventListener('click', () => {
   render();
 });
 
-window.addEventListener('popstate', () => render(true));
-render();
+window.addEventListener('popstate', () => {
+  clearTimeout(scrollSaver);
+  render(true, history.state?.scrollY ?? 0);
+});
+// A reload comes back to where the page was.
+render(false, history.state?.scrollY ?? null);
