@@ -1266,3 +1266,56 @@ async fn back_to_a_list_keeps_its_scroll() {
     b.assert_no_console_errors().await;
 }
 
+/// At phone width the tables are read without sideways scrolling or titles broken inside
+/// their words, and each form label stays on the line of its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_width_keeps_tables_and_forms_readable() {
+    let s = serve_seeded(&[]).await;
+    let phone = Browser::phone(&s.base).await;
+    for path in [
+        "/search?q=Xinjiang",
+        "/",
+        "/dyads/USA/CHN",
+        "/actors/chen-quanguo?as_of=2020-08-01",
+    ] {
+        phone.goto(path).await;
+        loaded(&phone, "h1").await;
+        phone.find("table, .plot").await;
+        let wide = phone
+            .eval(
+                "return [...document.querySelectorAll('.scroll')].filter(s => s.offsetParent && s.scrollWidth > s.clientWidth + 1)
+                   .map(s => [s.querySelector('caption')?.textContent, s.scrollWidth, s.clientWidth])",
+            )
+            .await;
+        assert_eq!(wide, json!([]), "{path}: tables wider than the page");
+        let broken = phone
+            .eval(
+                "const out = [];
+                 for (const a of document.querySelectorAll('#view table a, #view .feed-title a')) {
+                   const t = a.firstChild; if (!t || t.nodeType !== 3) continue;
+                   for (const m of t.data.matchAll(/\\S+/g)) {
+                     const r = document.createRange(); r.setStart(t, m.index); r.setEnd(t, m.index + m[0].length);
+                     const lines = new Set([...r.getClientRects()].map(q => Math.round(q.top)));
+                     if (lines.size > 1) out.push(m[0]);
+                   }
+                 }
+                 return out",
+            )
+            .await;
+        assert_eq!(broken, json!([]), "{path}: words broken across lines");
+        let split = phone
+            .eval(
+                "return [...document.querySelectorAll('#view form label')].filter(l => l.control && l.offsetParent).filter(l => {
+                   const a = l.getBoundingClientRect(), b = l.control.getBoundingClientRect();
+                   return a.bottom <= b.top || b.bottom <= a.top; }).map(l => l.textContent)",
+            )
+            .await;
+        // The search form puts its labels above their fields, on purpose.
+        if !path.starts_with("/search") {
+            assert_eq!(split, json!([]), "{path}: labels apart from their fields");
+        }
+        assert_fits(&phone).await;
+    }
+    phone.assert_no_console_errors().await;
+}
+

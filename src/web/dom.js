@@ -85,13 +85,21 @@ export function colours(codes) {
   return map;
 }
 
-/** A table with a caption; rows are arrays of cells (nodes or text). */
+/** A label and its field, kept on one line when a form wraps. */
+export function field(label, control) {
+  return h('span', { class: 'field' }, label, control);
+}
+
+/** A table with a caption; rows are arrays of cells (nodes or text). Each cell carries its
+ * column's name (`data-label`), which a table drawn as cards (`.stack`, at phone width)
+ * shows before it. */
 export function table(caption, columns, rows, attrs = {}) {
+  const label = (i) => (typeof columns[i] === 'string' ? columns[i] : null);
   return h('table', attrs,
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', r.attrs || {}, (r.cells || r).map((c, i) =>
-      i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))))));
+      i === 0 ? h('th', { scope: 'row' }, c) : h('td', { 'data-label': label(i) }, c))))));
 }
 
 /** A figure with a chart and a "Show as table" toggle for the same data. */

@@ -1,6 +1,6 @@
 // An actor: the measures that designate it, with their status on a chosen day, and its
 // dyads (a person's or body's are those of its country).
-import { actionLink, day, fill, h, humanize, num, table, today } from '../dom.js';
+import { actionLink, day, field, fill, h, humanize, num, table, today } from '../dom.js';
 import { api, qs } from '../api.js';
 
 export default async function actor(ctx) {
@@ -17,7 +17,7 @@ export default async function actor(ctx) {
 
   const picker = h('input', { type: 'date', id: 'as-of', value: asOf, required: true });
   const form = h('form', { class: 'controls', 'aria-label': 'Day' },
-    h('label', { for: 'as-of' }, 'Under which measures on'), picker,
+    field(h('label', { for: 'as-of' }, 'Under which measures on'), picker),
     h('button', { type: 'submit' }, 'Show'),
     h('button', { type: 'button', class: 'chip', onclick: () => ctx.go({}) }, 'Today'));
   const go = () => { if (picker.value) ctx.go({ as_of: picker.value === today() ? '' : picker.value }); };
@@ -44,7 +44,7 @@ export default async function actor(ctx) {
         designations.items.length
           ? `On ${day(asOf)}: ${inForce ? `under ${num(inForce)} measure${inForce === 1 ? '' : 's'} in force` : 'under no measure in force'}.`
           : 'No measure designates it.'),
-      designations.items.length ? h('div', { class: 'scroll' }, table(['Measures that name ', h('bdi', {}, who.name), `, and their status on ${day(asOf)}`], ['Measure', 'By', 'Listed', `On ${day(asOf)}`], rows, { class: 'data', 'data-table': 'designations' })) : null,
+      designations.items.length ? h('div', { class: 'scroll' }, table(['Measures that name ', h('bdi', {}, who.name), `, and their status on ${day(asOf)}`], ['Measure', 'By', 'Listed', `On ${day(asOf)}`], rows, { class: 'data stack', 'data-table': 'designations' })) : null,
       designations.next_page_token ? h('p', { class: 'hint' }, 'Only the first 200 are shown.') : null),
     dyads ? h('section', { class: 'panel', 'aria-labelledby': 'dy-h' },
       h('h2', { id: 'dy-h' }, state ? 'Its dyads' : `Dyads of ${dyadsOf}, its country`),

@@ -1,5 +1,5 @@
 // A dyad: its exchange over time and its summary as cards, both directions side by side.
-import { clear, day, h, num, pct, table, withTable } from '../dom.js';
+import { clear, day, field, h, num, pct, table, withTable } from '../dom.js';
 import { api, ApiError, problemBox, qs } from '../api.js';
 import { timelineChart } from '../timeline.js';
 
@@ -32,9 +32,9 @@ export default async function dyad(ctx) {
   const toInput = h('input', { type: 'date', id: 'to', value: to });
   const intervalSelect = h('select', { id: 'interval' }, INTERVALS.map((i) => h('option', { value: i, selected: i === interval }, i)));
   const form = h('form', { class: 'controls', 'aria-label': 'Window and interval' },
-    h('label', { for: 'from' }, 'From'), fromInput,
-    h('label', { for: 'to' }, 'To'), toInput,
-    h('label', { for: 'interval' }, 'Per'), intervalSelect,
+    field(h('label', { for: 'from' }, 'From'), fromInput),
+    field(h('label', { for: 'to' }, 'To'), toInput),
+    field(h('label', { for: 'interval' }, 'Per'), intervalSelect),
     h('button', { type: 'submit' }, 'Show'));
   // The interval stays unasked until the reader picks another.
   const submit = () => ctx.go({ from: fromInput.value, to: toInput.value, interval: !asked && intervalSelect.value === interval ? '' : intervalSelect.value });

@@ -1,6 +1,6 @@
 // Overview: the busiest dyads of a window, counts by category, and the latest actions,
 // kept live from the change stream.
-import { actionLink, actorLink, badge, clear, day, h, num, severity, table, today, addDays, withTable } from '../dom.js';
+import { actionLink, actorLink, badge, clear, day, field, h, num, severity, table, today, addDays, withTable } from '../dom.js';
 import { api, key, qs } from '../api.js';
 
 const PRESETS = [
@@ -23,8 +23,8 @@ export default async function overview(ctx) {
   const fromInput = h('input', { type: 'date', id: 'from', name: 'from', value: from });
   const toInput = h('input', { type: 'date', id: 'to', name: 'to', value: to });
   const form = h('form', { class: 'controls', 'aria-label': 'Window' },
-    h('label', { for: 'from' }, 'From'), fromInput,
-    h('label', { for: 'to' }, 'To'), toInput,
+    field(h('label', { for: 'from' }, 'From'), fromInput),
+    field(h('label', { for: 'to' }, 'To'), toInput),
     h('button', { type: 'submit' }, 'Show'),
     h('span', { class: 'presets' }, PRESETS.map(([label, days]) => h('button', {
       type: 'button', class: 'chip',
@@ -65,7 +65,7 @@ function dyadTable(items) {
         `${d.a}→${d.b} ${num(d.a_to_b.count)} · ${d.b}→${d.a} ${num(d.b_to_a.count)}`,
         day(d.last_announced_on),
       ],
-    })), { class: 'data' }));
+    })), { class: 'data stack' }));
 }
 
 function categoryChart(counts, from, to) {

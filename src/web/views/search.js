@@ -62,7 +62,7 @@ export default async function search(ctx) {
   const results = page instanceof ApiError ? problemBox(page) : page.items.length
     ? h('div', { class: 'scroll' }, table(`${num(page.total)} action${page.total === 1 ? '' : 's'} found`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
       page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], humanize(a.type), day(a.announced_on), badge(a.status), severity(a.severity)] })),
-      { class: 'data', 'data-table': 'results' }))
+      { class: 'data stack', 'data-table': 'results' }))
     : h('p', { class: 'empty', 'data-empty': '' }, 'No action matches.');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
     params.page_token ? h('a', { href: `/search${qs({ ...params, page_token: '' })}` }, '« First page') : null,
