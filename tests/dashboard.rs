@@ -1082,7 +1082,8 @@ async fn the_category_chart_is_read_not_hidden() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|li| li.as_str().unwrap().starts_with("Sanction") && li.as_str().unwrap().contains('7')),
+            .any(|li| li.as_str().unwrap().starts_with("Sanction")
+                && li.as_str().unwrap().contains('7')),
         "{chart}"
     );
     b.assert_no_console_errors().await;
@@ -1245,12 +1246,16 @@ async fn back_to_a_list_keeps_its_scroll() {
     b.goto("/search").await;
     assert_eq!(listed(&b).await.len(), 25);
     let y = b
-        .eval("window.scrollTo(0, document.documentElement.scrollHeight); return Math.round(scrollY)")
+        .eval(
+            "window.scrollTo(0, document.documentElement.scrollHeight); return Math.round(scrollY)",
+        )
         .await;
     assert!(y.as_i64().unwrap() > 200, "the list scrolls: {y}");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    b.eval("document.querySelectorAll('[data-table=results] tbody tr')[22].querySelector('a').click()")
-        .await;
+    b.eval(
+        "document.querySelectorAll('[data-table=results] tbody tr')[22].querySelector('a').click()",
+    )
+    .await;
     loaded(&b, ".statuses").await;
     b.client().back().await.unwrap();
     listed(&b).await;
@@ -1318,4 +1323,3 @@ async fn phone_width_keeps_tables_and_forms_readable() {
     }
     phone.assert_no_console_errors().await;
 }
-
