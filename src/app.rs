@@ -189,7 +189,11 @@ async fn plain_errors_as_problems(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
-    if !plain || typed || res.headers().contains_key(header::CONTENT_ENCODING) {
+    let page = res
+        .response()
+        .extensions()
+        .contains::<controllers::pages::Page>();
+    if !plain || typed || page || res.headers().contains_key(header::CONTENT_ENCODING) {
         return Ok(res.map_into_left_body());
     }
     let (http, response) = res.into_parts();
@@ -275,17 +279,21 @@ async fn request_id(
     Ok(res)
 }
 
-/// 404 for an unknown path; 405 with `Allow` for a known path and another method (the known
-/// paths and their methods are the OpenAPI document's, so the route list is written once).
+/// 404 for an unknown path (for a browser asking for HTML outside `/v1`, the dashboard's
+/// page saying so); 405 with `Allow` for a known path and another method (the known paths
+/// and their methods are the OpenAPI document's, so the route list is written once).
 pub async fn not_found(req: HttpRequest, allowed: web::Data<Allowed>) -> HttpResponse {
     match allowed.methods(req.path()) {
         Some(allow) => method_not_allowed(&req, allow),
-        None => AppError::NotFound(format!(
-            "no resource at {} {}; see /docs for the API",
-            req.method(),
-            req.path()
-        ))
-        .error_response(),
+        None => match controllers::pages::not_found_page(&req) {
+            Some(page) => page,
+            None => AppError::NotFound(format!(
+                "no resource at {} {}; see /docs for the API",
+                req.method(),
+                req.path()
+            ))
+            .error_response(),
+        },
     }
 }
 

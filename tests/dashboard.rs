@@ -761,7 +761,8 @@ async fn a_malformed_address_is_not_found() {
     for path in ["/actors/%E0%A4%A", "/dyads/USA/%E0%A4%A"] {
         b.goto(path).await;
         loaded(&b, "[role=alert]").await;
-        b.wait_for_text("[role=alert]", "No such page").await;
+        b.wait_for_text("h1", "No such page").await;
+        b.wait_for_text("[role=alert]", "There is no page at").await;
         b.assert_no_console_errors().await;
     }
 }
@@ -1322,4 +1323,38 @@ async fn phone_width_keeps_tables_and_forms_readable() {
         assert_fits(&phone).await;
     }
     phone.assert_no_console_errors().await;
+}
+
+/// An address that names no page, asked for by a browser, is the dashboard saying so (a
+/// 404 with a heading), not the API's problem as raw JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_address_is_a_page_that_says_so() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    for path in [
+        "/nope",
+        "/search/",
+        "/actors/USA/",
+        "/dyads/USA/CHN/",
+        "/index.html",
+    ] {
+        b.goto(path).await;
+        loaded(&b, "h1").await;
+        b.wait_for_text("h1", "No such page").await;
+        assert_eq!(
+            b.eval("return document.title").await,
+            json!("Not found · riposte"),
+            "{path}"
+        );
+        let _ = b.console_errors().await; // the 404 itself is logged as a failed load
+    }
+    // The API's own clients still get problems.
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/nope", s.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
 }

@@ -2,11 +2,13 @@
 //! binary (`src/web/`). The pages read the public API from the browser, so they show exactly
 //! what any client with the same key can see; nothing here touches the database.
 //!
-//! Not in the OpenAPI document: these are pages for people, not part of the API.
+//! Not in the OpenAPI document: these are pages for people, not part of the API. A browser
+//! asking for a page at an address that names none gets the shell as a 404
+//! ([`not_found_page`]), which says so; API clients get the problem+json 404.
 
 use std::sync::LazyLock;
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 struct Asset {
@@ -83,6 +85,52 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.route("/assets/{name:.*}", web::get().to(asset))
         .route("/assets/{name:.*}", web::head().to(asset));
+}
+
+/// Marks a response as a dashboard page given on purpose with an error status (the shell
+/// as a 404): `app::plain_errors_as_problems` leaves it as it is.
+pub struct Page;
+
+/// The shell as a 404, for a browser (it asks for HTML) at an address outside the API that
+/// names no page (`/nope`, `/search/`): its script then says "No such page", where the
+/// API's problem+json would be shown as raw JSON. `None` for API clients (they do not ask
+/// for HTML), for paths under `/v1`, and for methods other than GET and HEAD.
+pub fn not_found_page(req: &HttpRequest) -> Option<HttpResponse> {
+    let path = req.path();
+    let api = path == "/v1" || path.starts_with("/v1/");
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    if api || !read || !wants_html(req) {
+        return None;
+    }
+    let mut res = HttpResponse::NotFound()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::VARY, "Accept"))
+        .content_type(ASSETS[0].content_type)
+        .body(ASSETS[0].body);
+    res.extensions_mut().insert(Page);
+    Some(res)
+}
+
+/// Whether `Accept` names HTML (as a browser's navigation does), not refused with `q=0`.
+fn wants_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            !refused
+                && (media.eq_ignore_ascii_case("text/html")
+                    || media.eq_ignore_ascii_case("application/xhtml+xml"))
+        })
 }
 
 async fn shell(req: HttpRequest) -> HttpResponse {

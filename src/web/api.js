@@ -80,22 +80,23 @@ export function qs(params) {
 }
 
 /** Shows an API error in place of a view: its detail and, per field, what was wrong. A 401
- * asks for a key and calls `retry` once one is given. */
-export function problemBox(err, retry) {
-  if (err instanceof ApiError && err.status === 401) return keyForm(err, retry);
+ * asks for a key and calls `retry` once one is given. `heading: false` leaves out the
+ * problem's title, for a page whose heading already says it. */
+export function problemBox(err, retry, { heading = true } = {}) {
+  if (err instanceof ApiError && err.status === 401) return keyForm(err, retry, heading);
   const p = err.problem || { title: 'Something went wrong', detail: String(err.message || err) };
   return h('div', { class: 'problem', role: 'alert' },
-    h('strong', {}, p.title || 'Error'),
+    heading ? h('strong', {}, p.title || 'Error') : null,
     p.detail ? h('p', {}, p.detail) : null,
     Array.isArray(p.errors) && p.errors.length
       ? h('ul', {}, p.errors.map((e) => h('li', {}, h('code', {}, e.field), ': ', e.message)))
       : null);
 }
 
-function keyForm(err, retry) {
+function keyForm(err, retry, heading) {
   const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
   const form = h('form', { class: 'problem keyform', role: 'alert' },
-    h('strong', {}, 'This server needs an API key to read'),
+    heading ? h('strong', {}, 'This server needs an API key to read') : null,
     h('p', {}, err.problem.detail || ''),
     h('label', { for: 'api-key' }, 'Read key'), ' ', input, ' ',
     h('button', { type: 'submit' }, 'Use this key'),

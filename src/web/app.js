@@ -62,7 +62,8 @@ async function render(moved = false, scrollY = null) {
   markNav(url.pathname);
   if (!params) {
     document.title = 'Not found · riposte';
-    view.append(problemBox({ problem: { title: 'No such page', detail: `There is no page at ${url.pathname}. Start from the overview.` } }));
+    view.append(h('h1', {}, 'No such page'),
+      problemBox({ problem: { detail: `There is no page at ${url.pathname}. Start from the overview.` } }, null, { heading: false }));
     view.setAttribute('aria-busy', 'false');
     if (moved) view.focus({ preventScroll: true });
     return;

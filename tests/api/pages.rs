@@ -48,6 +48,66 @@ async fn every_page_path_serves_the_shell_with_its_security_headers() {
     }
 }
 
+/// A browser asking for HTML at an address outside the API that names no page gets the
+/// shell as a 404 (its script says "No such page"); API clients, and every path under /v1,
+/// get the problem+json 404 whatever they accept.
+#[tokio::test]
+async fn an_unknown_page_is_the_shell_for_browsers_and_a_problem_for_clients() {
+    let app = TestApp::spawn().await;
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let get = |path: &str, accept: &str| {
+        app.client
+            .get(format!("{}{path}", app.base))
+            .header("accept", accept)
+            .send()
+    };
+    for path in [
+        "/nope",
+        "/search/",
+        "/actors/USA/",
+        "/dyads/USA/CHN/",
+        "/index.html",
+    ] {
+        let resp = get(path, browser).await.unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+        let h = resp.headers();
+        assert_eq!(h["content-type"], "text/html; charset=utf-8", "{path}");
+        assert!(h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+        assert_eq!(h["vary"], "Accept");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(r#"<main id="view""#), "{path}: {body}");
+    }
+    for (path, accept) in [
+        ("/nope", "application/json"),
+        ("/nope", "*/*"),
+        ("/nope", "text/html;q=0, application/json"),
+        ("/v1/nope", browser),
+        ("/v1", browser),
+    ] {
+        let resp = get(path, accept).await.unwrap();
+        assert_eq!(resp.status(), 404, "{path} {accept}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/problem+json",
+            "{path} {accept}"
+        );
+    }
+    // Other methods stay the API's.
+    let resp = app
+        .client
+        .post(format!("{}/nope", app.base))
+        .header("accept", browser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+}
+
 /// Every answer forbids content sniffing and framing: /docs, where an admin may paste a key
 /// and try a DELETE, could be framed by another site (clickjacking), and JSON answers had no
 /// `nosniff`.
