@@ -344,7 +344,8 @@ async fn every_page_shows_the_founding_example() {
                                       // nothing says so.
     b.goto("/actions/0a1f0000-0000-4000-8000-0000000000ff")
         .await;
-    b.wait_for_text("[role=alert]", "Not found").await;
+    b.wait_for_text("h1", "Not found").await;
+    b.wait_for_text("[role=alert]", "does not exist").await;
     // The page asks for the action, its history and its answers at once: all three 404s
     // are logged as failed loads, the last ones possibly after the problem is shown.
     eval_until(
@@ -1357,4 +1358,56 @@ async fn an_unknown_address_is_a_page_that_says_so() {
         .unwrap();
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
+}
+/// An error is a page with a heading and a title saying what went wrong; a dyad without
+/// actions says so instead of drawing an empty chart; a refused search says why once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_empty_pages_say_what_they_are() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/actors", s.base))
+        .bearer_auth(&write)
+        .json(&json!({ "code": "FRA", "name": "France", "kind": "state" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let b = Browser::desktop(&s.base).await;
+    for path in [
+        "/actors/NOPE",
+        "/actions/00000000-0000-4000-8000-000000000000",
+    ] {
+        b.goto(path).await;
+        loaded(&b, "[role=alert]").await;
+        b.wait_for_text("h1", "Not found").await;
+        assert_eq!(
+            b.eval("return document.title").await,
+            json!("Not found · riposte"),
+            "{path}"
+        );
+        let _ = b.console_errors().await; // the 404 itself is logged as a failed load
+    }
+    b.goto("/dyads/USA/FRA").await;
+    loaded(&b, "[data-card]").await;
+    b.wait_for_text(
+        "[data-empty]",
+        "No actions between United States and France yet",
+    )
+    .await;
+    assert!(b.find_all(".plot").await.is_empty());
+    b.goto("/dyads/USA/CHN?from=2010-01-01&to=2010-12-31").await;
+    loaded(&b, "[data-card]").await;
+    b.wait_for_text("[data-empty]", "No actions between United States and China")
+        .await;
+    b.assert_no_console_errors().await;
+    b.goto("/search?sort=relevance").await;
+    loaded(&b, ".search-form + [role=alert]").await;
+    let _ = b.console_errors().await; // the 400 itself is logged as a failed load
+    let alert = b.text(".search-form + [role=alert]").await;
+    assert_eq!(
+        alert.matches("orders by full-text rank").count(),
+        1,
+        "{alert}"
+    );
 }

@@ -85,11 +85,14 @@ export function qs(params) {
 export function problemBox(err, retry, { heading = true } = {}) {
   if (err instanceof ApiError && err.status === 401) return keyForm(err, retry, heading);
   const p = err.problem || { title: 'Something went wrong', detail: String(err.message || err) };
+  const errors = Array.isArray(p.errors) ? p.errors : [];
+  // One field at fault is already the detail ("parameter `sort`: ..."): said once.
+  const repeated = errors.length === 1 && p.detail && p.detail.includes(errors[0].message);
   return h('div', { class: 'problem', role: 'alert' },
     heading ? h('strong', {}, p.title || 'Error') : null,
     p.detail ? h('p', {}, p.detail) : null,
-    Array.isArray(p.errors) && p.errors.length
-      ? h('ul', {}, p.errors.map((e) => h('li', {}, h('code', {}, e.field), ': ', e.message)))
+    errors.length && !repeated
+      ? h('ul', {}, errors.map((e) => h('li', {}, h('code', {}, e.field), ': ', e.message)))
       : null);
 }
 

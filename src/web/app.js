@@ -86,8 +86,11 @@ async function render(moved = false, scrollY = null) {
     await found[1](ctx);
   } catch (e) {
     if (e.name === 'AbortError' || controller.signal.aborted) return;
+    // The problem is the page: its title is the heading and the document's title.
+    const title = e.status === 401 ? 'API key needed' : e.problem?.title || 'Something went wrong';
+    document.title = `${title} · riposte`;
     clear(view);
-    view.append(problemBox(e, () => render()));
+    view.append(h('h1', {}, title), problemBox(e, () => render(), { heading: e.status === 401 }));
     console.warn('riposte:', e.message);
   }
   if (controller.signal.aborted) return;

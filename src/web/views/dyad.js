@@ -26,6 +26,7 @@ export default async function dyad(ctx) {
     api(`/v1/actors/${encodeURIComponent(b)}`, ctx),
   ]);
   const names = { ab: `${summary.a} → ${summary.b}`, ba: `${summary.b} → ${summary.a}` };
+  const none = !summary.a_to_b.count && !summary.b_to_a.count;
   const interval = timeline instanceof ApiError ? asked || 'month' : timeline.interval;
 
   const fromInput = h('input', { type: 'date', id: 'from', value: from });
@@ -52,7 +53,11 @@ export default async function dyad(ctx) {
       h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)), ' ',
       h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
     form,
-    timeline instanceof ApiError ? problemBox(timeline) : chart(timeline, names, ctx.signal),
+    timeline instanceof ApiError ? problemBox(timeline)
+      // Nothing to draw: said in words rather than an empty frame.
+      : none ? h('p', { class: 'empty panel', 'data-empty': '' }, 'No actions between ', h('bdi', {}, actorA.name), ' and ', h('bdi', {}, actorB.name),
+        from || to ? ` from ${from ? day(from) : 'the first'} to ${to ? day(to) : 'today'}.` : ' yet.')
+        : chart(timeline, names, ctx.signal),
     h('h2', {}, 'Summary'),
     cards(summary, names));
 }
