@@ -156,7 +156,12 @@ async fn every_page_shows_the_founding_example() {
             "mirror 0 · escalate 0 · de-escalate 0",
         ),
         ("threats", "0 of 1", "0 of 0"),
-        ("pending", "1: #1", "none"),
+        (
+            "pending",
+            "1: China vows reciprocal action against US institutions and individuals over \
+             Xinjiang sanctions (10 Jul 2020)",
+            "none",
+        ),
         ("in_force", "0", "7"),
     ];
     for (card, chn_usa, usa_chn) in cards {
@@ -1410,4 +1415,36 @@ async fn errors_and_empty_pages_say_what_they_are() {
         1,
         "{alert}"
     );
+}
+/// A chain node's accessible name starts with what it shows (its title, then who and when),
+/// and pending threats are named by what they are, not "#1".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_named_by_what_they_show() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto(&format!("/actions/{MAGNITSKY_9_JULY}/chain")).await;
+    loaded(&b, ".chain-graph .node").await;
+    let wrong = b
+        .eval(
+            "return [...document.querySelectorAll('.chain-graph .node')].map(n => {
+               const label = n.getAttribute('aria-label').replace(/[\\u2068\\u2069]/g, '');
+               const title = [...n.querySelectorAll('.node-title')].map(t => t.textContent.replace(/…$/, ''));
+               const shown = title.join(' ') + ' ' + n.querySelector('.node-meta').textContent;
+               return [label, shown, label.startsWith(title[0]) && label.includes(n.querySelector('.node-meta').textContent)];
+             }).filter(x => !x[2])",
+        )
+        .await;
+    assert_eq!(wrong, json!([]));
+    b.goto("/dyads/CHN/USA").await;
+    loaded(&b, "[data-card=pending] a").await;
+    let names = b
+        .eval("return [...document.querySelectorAll('[data-card=pending] a')].map(a => a.textContent)")
+        .await;
+    assert_eq!(
+        names,
+        json!([
+            "China vows reciprocal action against US institutions and individuals over Xinjiang sanctions (10 Jul 2020)"
+        ])
+    );
+    b.assert_no_console_errors().await;
 }

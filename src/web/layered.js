@@ -120,7 +120,9 @@ export function chainGraph(chain, colour) {
     const n = byId.get(id);
     const c = colour.get(n.initiator.code);
     const shade = 0.12 + 0.5 * Math.min(1, Math.abs(n.severity) / 10);
-    const link = svg('a', { href: `/actions/${id}`, class: 'node', 'data-id': id, 'data-generation': n.generation, 'aria-label': `${isolate(n.title)}; ${isolate(n.initiator.name)}, ${day(n.announced_on)}; generation ${n.generation}; severity ${n.severity}` },
+    // The name starts with what the node shows, title then meta (WCAG's label in name).
+    const meta = `${n.initiator.code} → ${n.target.code} · ${day(n.announced_on)}`;
+    const link = svg('a', { href: `/actions/${id}`, class: 'node', 'data-id': id, 'data-generation': n.generation, 'aria-label': `${isolate(n.title)}; ${meta} (${isolate(n.initiator.name)} to ${isolate(n.target.name)}); generation ${n.generation}; severity ${n.severity}` },
       svg('title', {}, `${isolate(n.title)} (severity ${n.severity})`),
       svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, class: 'node-box' }),
       svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, fill: c, 'fill-opacity': shade.toFixed(2), class: 'node-shade' }),
@@ -128,7 +130,7 @@ export function chainGraph(chain, colour) {
     );
     const lines = wrap(n.title, 31, 2);
     lines.forEach((l, i) => link.append(svg('text', { x: p.x + 14, y: p.y + 20 + i * 17, class: 'node-title' }, l)));
-    link.append(svg('text', { x: p.x + 14, y: p.y + H - 10, class: 'node-meta' }, `${n.initiator.code} → ${n.target.code} · ${day(n.announced_on)}`));
+    link.append(svg('text', { x: p.x + 14, y: p.y + H - 10, class: 'node-meta' }, meta));
     nodeLayer.append(link);
   }
   root.append(nodeLayer, labelLayer);

@@ -4,6 +4,8 @@ import { api, ApiError, problemBox, qs } from '../api.js';
 import { timelineChart } from '../timeline.js';
 
 const INTERVALS = ['day', 'week', 'month', 'quarter', 'year'];
+/** How many pending threats of each side are named on the card. */
+const SHOWN_THREATS = 5;
 
 export default async function dyad(ctx) {
   const [a, b] = ctx.params;
@@ -26,6 +28,12 @@ export default async function dyad(ctx) {
     api(`/v1/actors/${encodeURIComponent(b)}`, ctx),
   ]);
   const names = { ab: `${summary.a} → ${summary.b}`, ba: `${summary.b} → ${summary.a}` };
+  // Pending threats are named by their titles (the first few of each side; the rest counted).
+  const threatIds = [...summary.a_to_b.pending_threats.slice(0, SHOWN_THREATS), ...summary.b_to_a.pending_threats.slice(0, SHOWN_THREATS)];
+  const threats = new Map((await Promise.all(threatIds.map((id) => api(`/v1/actions/${id}`, ctx).catch((e) => {
+    if (e.name === 'AbortError') throw e;
+    return null;
+  })))).filter(Boolean).map((t) => [t.id, t]));
   const none = !summary.a_to_b.count && !summary.b_to_a.count;
   const interval = timeline instanceof ApiError ? asked || 'month' : timeline.interval;
 
@@ -59,7 +67,7 @@ export default async function dyad(ctx) {
         from || to ? ` from ${from ? day(from) : 'the first'} to ${to ? day(to) : 'today'}.` : ' yet.')
         : chart(timeline, names, ctx.signal),
     h('h2', {}, 'Summary'),
-    cards(summary, names));
+    cards(summary, names, threats));
 }
 
 function chart(t, names, signal) {
@@ -69,7 +77,7 @@ function chart(t, names, signal) {
   return withTable(timelineChart(t, names, signal), tbl, `Timeline of ${names.ab} and ${names.ba}`);
 }
 
-function cards(s, names) {
+function cards(s, names, threats) {
   const ab = s.a_to_b, ba = s.b_to_a;
   const pair = (label, f) => [h('dt', {}, names.ab), h('dd', { 'data-dir': 'a_to_b' }, f(ab)), h('dt', {}, names.ba), h('dd', { 'data-dir': 'b_to_a' }, f(ba))];
   const card = (id, title, explain, f) => h('section', { class: 'card', 'data-card': id, 'aria-labelledby': `card-${id}` },
@@ -86,7 +94,14 @@ function cards(s, names) {
     card('threats', 'Threats carried out', 'Threats made, and how many were then implemented.',
       (d) => `${num(d.threats_implemented)} of ${num(d.threats)}${d.median_days_to_implement === null ? '' : ` · median ${num(d.median_days_to_implement, 1)} days`}`),
     card('pending', 'Pending threats', 'Threats not (yet) carried out.',
-      (d) => d.pending_threats.length ? h('span', {}, `${d.pending_threats.length}: `, d.pending_threats.map((id, i) => [i ? ', ' : '', h('a', { href: `/actions/${id}` }, `#${i + 1}`)])) : 'none'),
+      (d) => d.pending_threats.length ? h('span', {}, `${num(d.pending_threats.length)}: `,
+        d.pending_threats.slice(0, SHOWN_THREATS).map((id, i) => [i ? '; ' : '', threatLink(id, threats.get(id))]),
+        d.pending_threats.length > SHOWN_THREATS ? `; and ${num(d.pending_threats.length - SHOWN_THREATS)} more` : '') : 'none'),
     card('in_force', 'In force now', `Measures in force on ${day(s.to || new Date().toISOString().slice(0, 10))}.`,
       (d) => num(d.in_force)));
+}
+
+/** A pending threat's link, named by its title and day (its id when it could not be read). */
+function threatLink(id, t) {
+  return h('a', { href: `/actions/${id}` }, t ? [h('bdi', {}, t.title), ` (${day(t.announced_on)})`] : `action ${id}`);
 }
