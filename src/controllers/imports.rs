@@ -1,6 +1,7 @@
 use actix_web::http::header;
 use actix_web::{post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
+use brotli::enc::StandardAlloc;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
@@ -47,7 +48,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Writer(caller): Writer,
     Query(params): Query<ImportParams>,
-    payload: web::Payload,
+    mut payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let coding = accepted_body(&req)?;
     let limit = state.config.max_import_bytes;
@@ -68,15 +69,19 @@ pub async fn create(
         bytes: 0,
         limit,
     };
-    // A gzipped file is kept decompressed: the limit is on what is read, not what is sent.
-    // gzip is decompressed here, every member of it (files joined with `cat`, pigz and bgzip
-    // write several; actix's decoder stops after the first); deflate and br by actix.
+    // A compressed file is kept decompressed: the limit is on what is read, not what is sent.
+    // Every coding is decoded here, a bounded piece at a time, so that what one chunk of the
+    // body inflates to never sits whole in memory (actix's decoders hold it all: a 1.6 kB
+    // brotli body inflated to 1 GiB in one piece). gzip: every member of it (files joined with
+    // `cat`, pigz and bgzip write several; actix's decoder stops after the first).
     let mut gunzip =
         (coding == Coding::Gzip).then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
-    let mut payload = match coding {
-        Coding::ByActix => actix_web::dev::Decompress::from_headers(payload, req.headers()),
-        _ => actix_web::dev::Decompress::new(payload, header::ContentEncoding::Identity),
+    let mut inflate = match coding {
+        Coding::Deflate => Some(Inflate::zlib()),
+        Coding::Brotli => Some(Inflate::brotli()),
+        Coding::Identity | Coding::Gzip => None,
     };
+    let mut received = 0u64;
     loop {
         let chunk = tokio::time::timeout(BODY_READ_TIMEOUT, payload.next())
             .await
@@ -85,6 +90,11 @@ pub async fn create(
             })?;
         let Some(chunk) = chunk else { break };
         let chunk = chunk.map_err(unreadable)?;
+        received += chunk.len() as u64;
+        if let Some(inflate) = &mut inflate {
+            inflate.feed(&chunk, &mut sink).await?;
+            continue;
+        }
         match &mut gunzip {
             None => sink.write(&chunk).await?,
             // A slice at a time, so that what one slice inflates to stays small (deflate
@@ -102,6 +112,11 @@ pub async fn create(
     if let Some(decoder) = gunzip {
         let rest = decoder.finish().map_err(|e| corrupt_gzip(e, sink.bytes))?;
         sink.write(&rest).await?;
+    }
+    if let Some(inflate) = &inflate {
+        if received > 0 && !inflate.done {
+            return Err(inflate.cut_short(sink.bytes));
+        }
     }
     let Spool {
         mut file, bytes, ..
@@ -161,10 +176,6 @@ fn unreadable(e: actix_web::error::PayloadError) -> AppError {
         PayloadError::Incomplete(None) => "the request body ended before all of it arrived \
             (shorter than its Content-Length, or its last chunk missing); send the whole file"
             .to_string(),
-        // actix's deflate and br decoders report a corrupt body so.
-        PayloadError::Incomplete(Some(e)) => {
-            format!("the request body could not be decompressed: {e}")
-        }
         other => format!("the request body could not be read: {other}"),
     };
     AppError::BadRequest {
@@ -201,14 +212,174 @@ fn corrupt_gzip(e: std::io::Error, inflated: u64) -> AppError {
     }
 }
 
+/// What one step of `Inflate` writes at most, whatever the input inflates to.
+const INFLATE_STEP: usize = 64 * 1024;
+
+type BrotliState = brotli::BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>;
+
+/// A `deflate` or `br` body, decoded a bounded step at a time: each step writes at most
+/// `INFLATE_STEP` bytes to the spool, which checks the limit before storing them. One byte of
+/// brotli can stand for megabytes, so feeding the input in small slices (as for gzip) would
+/// not bound what comes out; asking for a bounded output does. The decoder itself holds at
+/// most its window: 32 KiB for deflate, 16 MiB for brotli.
+struct Inflate {
+    decoder: Decoder,
+    out: Vec<u8>,
+    /// The compressed stream has ended: any byte after it is a fault.
+    done: bool,
+}
+
+enum Decoder {
+    Zlib(Box<flate2::Decompress>),
+    Brotli(Box<BrotliState>),
+}
+
+impl Inflate {
+    fn zlib() -> Self {
+        Self::new(Decoder::Zlib(Box::new(flate2::Decompress::new(true))))
+    }
+
+    /// Brotli as RFC 7932 defines it: without the large-window extension (windows up to
+    /// 1 GiB, which `BrotliState::new` accepts), that no HTTP client sends.
+    fn brotli() -> Self {
+        let state = BrotliState::new_strict(
+            StandardAlloc::default(),
+            StandardAlloc::default(),
+            StandardAlloc::default(),
+        );
+        Self::new(Decoder::Brotli(Box::new(state)))
+    }
+
+    fn new(decoder: Decoder) -> Self {
+        Inflate {
+            decoder,
+            out: vec![0; INFLATE_STEP],
+            done: false,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.decoder {
+            Decoder::Zlib(_) => "deflate (zlib)",
+            Decoder::Brotli(_) => "br (brotli)",
+        }
+    }
+
+    /// Decodes a chunk of the body into `sink`, a step at a time.
+    async fn feed(&mut self, mut input: &[u8], sink: &mut Spool) -> AppResult<()> {
+        while !input.is_empty() {
+            if self.done {
+                return Err(self.trailing(sink.bytes));
+            }
+            let (used, made) = self.step(input).map_err(|e| self.corrupt(&e, sink.bytes))?;
+            input = &input[used..];
+            sink.write(&self.out[..made]).await?;
+            // Whatever the decoder still holds comes out in the next steps; with input left
+            // and room for output, a step always moves.
+            if used == 0 && made < self.out.len() && !self.done {
+                return Err(self.corrupt("the decoder made no progress", sink.bytes));
+            }
+        }
+        // The last step may have filled the buffer with output still held back.
+        while !self.done {
+            let (_, made) = self.step(&[]).map_err(|e| self.corrupt(&e, sink.bytes))?;
+            sink.write(&self.out[..made]).await?;
+            if made < self.out.len() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One step: (bytes of `input` used, bytes written to `out`); sets `done` at the end of
+    /// the stream.
+    fn step(&mut self, input: &[u8]) -> Result<(usize, usize), String> {
+        match &mut self.decoder {
+            Decoder::Zlib(zlib) => {
+                let (read, written) = (zlib.total_in(), zlib.total_out());
+                let status = zlib
+                    .decompress(input, &mut self.out, flate2::FlushDecompress::None)
+                    .map_err(|e| e.to_string())?;
+                self.done = status == flate2::Status::StreamEnd;
+                Ok((
+                    (zlib.total_in() - read) as usize,
+                    (zlib.total_out() - written) as usize,
+                ))
+            }
+            Decoder::Brotli(state) => {
+                let (mut available_in, mut input_offset) = (input.len(), 0);
+                let (mut available_out, mut output_offset) = (self.out.len(), 0);
+                let mut total_out = 0;
+                let result = brotli::BrotliDecompressStream(
+                    &mut available_in,
+                    &mut input_offset,
+                    input,
+                    &mut available_out,
+                    &mut output_offset,
+                    &mut self.out,
+                    &mut total_out,
+                    state,
+                );
+                match result {
+                    brotli::BrotliResult::ResultFailure => {
+                        let code = format!("{:?}", state.error_code);
+                        let code = code.trim_start_matches("BROTLI_DECODER_ERROR_");
+                        Err(format!("decoder error {code}"))
+                    }
+                    brotli::BrotliResult::ResultSuccess => {
+                        self.done = true;
+                        Ok((input_offset, output_offset))
+                    }
+                    _ => Ok((input_offset, output_offset)),
+                }
+            }
+        }
+    }
+
+    fn corrupt(&self, what: &str, inflated: u64) -> AppError {
+        let name = self.name();
+        AppError::BadRequest {
+            detail: format!(
+                "the body is not valid {name} data ({what}, after {inflated} bytes decoded); \
+                 compress the file again, or send it as it is"
+            ),
+            errors: Vec::new(),
+        }
+    }
+
+    fn trailing(&self, inflated: u64) -> AppError {
+        let name = self.name();
+        AppError::BadRequest {
+            detail: format!(
+                "the {name} body goes on after the end of its compressed stream (which held \
+                 {inflated} bytes); compress the file again, or send it as it is"
+            ),
+            errors: Vec::new(),
+        }
+    }
+
+    fn cut_short(&self, inflated: u64) -> AppError {
+        let name = self.name();
+        AppError::BadRequest {
+            detail: format!(
+                "the {name} body ends before its compressed stream does (after {inflated} bytes \
+                 decoded): it was cut short, or is not {name}"
+            ),
+            errors: Vec::new(),
+        }
+    }
+}
+
 /// How an upload's body is coded, as far as reading it goes.
 #[derive(Clone, Copy, PartialEq)]
 enum Coding {
     Identity,
-    /// `gzip` or `x-gzip` (which RFC 9110 says to read as gzip): inflated here.
+    /// `gzip` or `x-gzip` (which RFC 9110 says to read as gzip).
     Gzip,
-    /// `deflate` or `br`: inflated by actix.
-    ByActix,
+    /// `deflate`: the zlib format (RFC 9110).
+    Deflate,
+    /// `br`: brotli (RFC 7932).
+    Brotli,
 }
 
 /// The body must be the file itself, as it is or compressed in a way the server reads: a
@@ -222,8 +393,10 @@ fn accepted_body(req: &HttpRequest) -> AppResult<Coding> {
             Coding::Identity
         } else if is(&["gzip", "x-gzip"]) {
             Coding::Gzip
-        } else if is(&["deflate", "br"]) {
-            Coding::ByActix
+        } else if is(&["deflate"]) {
+            Coding::Deflate
+        } else if is(&["br"]) {
+            Coding::Brotli
         } else {
             return Err(AppError::UnsupportedMediaType(format!(
                 "Content-Encoding `{encoding}` is not one riposte reads: send the file as it \

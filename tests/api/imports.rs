@@ -1669,6 +1669,107 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
     upload(stored, "deflate").await.assert_status(202);
 }
 
+/// This process's peak and current resident memory (VmHWM, VmRSS), in bytes: the servers of
+/// these tests run in it.
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kb * 1024
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// A compressed upload is decoded a bounded step at a time: a brotli bomb (1,617 bytes that
+/// inflate to 1 GiB of newlines, `tests/fixtures/newlines-1gib.br`) is a 413 as soon as the
+/// limit is passed, without what it inflates to ever being held in memory (actix's decoder
+/// held it all: the process's peak grew by more than 1 GiB), and so is a deflate bomb. Broken
+/// brotli is a 400 in words, and the server goes on importing.
+#[tokio::test]
+async fn compression_bombs_are_413_at_the_limit_and_never_inflate_in_memory() {
+    use std::io::Write;
+    let app = TestApp::spawn_with(riposte::state::Config {
+        max_import_bytes: 1 << 20,
+        rate_limits: Default::default(),
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let upload = |body: Vec<u8>, encoding: &'static str| {
+        let app = &app;
+        async move {
+            app.post_file(
+                "/v1/imports",
+                body,
+                &[
+                    ("content-encoding", encoding),
+                    ("content-type", "application/x-ndjson"),
+                ],
+            )
+            .await
+        }
+    };
+
+    let bomb = include_bytes!("../fixtures/newlines-1gib.br").to_vec();
+    let (peak_before, rss_before) = memory();
+    let resp = upload(bomb, "br").await;
+    let (peak_after, _) = memory();
+    resp.assert_problem(413, None);
+    assert!(
+        resp.body["detail"].as_str().unwrap().contains("1048576"),
+        "{}",
+        resp.text
+    );
+    let grown = peak_after.saturating_sub(rss_before);
+    assert!(
+        peak_after == peak_before || grown < 256 << 20,
+        "the process's peak memory grew by {} MiB while a 1.6 kB brotli body was refused",
+        grown >> 20
+    );
+
+    // deflate inflates at most about 1,000 times: 32 MiB of newlines in 32 kB.
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..32 {
+        zlib.write_all(&[b'\n'; 1 << 20]).unwrap();
+    }
+    upload(zlib.finish().unwrap(), "deflate")
+        .await
+        .assert_problem(413, None);
+
+    // The server goes on: a real file in brotli imports whole.
+    let lines: Vec<Value> = (0..20)
+        .map(|i| {
+            action(
+                &format!("B {i}"),
+                &format!("b-{i}"),
+                "2020-07-09",
+                json!([]),
+            )
+        })
+        .collect();
+    let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+    br.write_all(&ndjson(&lines)).unwrap();
+    let br = br.into_inner();
+    let accepted = upload(br.clone(), "br").await;
+    accepted.assert_status(202);
+    let job = wait(&app, &id_of(&accepted.body)).await;
+    assert_eq!(counts(&job), [20, 20, 0, 0, 0], "{job}");
+
+    let mut trailing = br.clone();
+    trailing.extend_from_slice(b"{}\n");
+    for (body, says) in [
+        (br[..br.len() - 4].to_vec(), "cut short"),
+        (trailing, "goes on after the end"),
+        (b"\xff\xff\xff\xff not brotli".to_vec(), "br (brotli)"),
+    ] {
+        let resp = upload(body, "br").await;
+        resp.assert_problem(400, None);
+        let detail = resp.body["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{detail}");
+    }
+}
+
 async fn wait(app: &TestApp, id: &str) -> Value {
     for _ in 0..400 {
         let job = app.get(&format!("/v1/imports/{id}")).await.body;
