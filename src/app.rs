@@ -154,7 +154,8 @@ async fn deadline(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let what = format!("{} {}", req.method(), req.path());
     // An import's upload is as long as its file: it is bounded by its size and by its own
-    // idle timeout (`controllers::imports::create`), and touches the database only at its end.
+    // deadline, least rate and idle timeout (`controllers::imports::create`), and touches the
+    // database only at its end.
     if req.method() == actix_web::http::Method::POST && req.path() == "/v1/imports" {
         return next.call(req).await;
     }

@@ -92,6 +92,10 @@ pub enum AppError {
          or retry"
     )]
     RequestTimeout { seconds: u64 },
+    /// An upload that took too long in all, or arrived too slowly (its detail says which);
+    /// the connection is closed.
+    #[error("{0}")]
+    UploadTooSlow(String),
     /// Well-formed, but not acceptable: wrong types, unknown fields or codes, broken rules.
     #[error("{detail}")]
     Validation {
@@ -300,7 +304,9 @@ impl ResponseError for AppError {
             AppError::Conflict(_) | AppError::Taken { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            AppError::RequestTimeout { .. } | AppError::UploadTooSlow(_) => {
+                StatusCode::REQUEST_TIMEOUT
+            }
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -330,7 +336,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, allow.clone()));
             }
-            AppError::RequestTimeout { .. } => {
+            AppError::RequestTimeout { .. } | AppError::UploadTooSlow(_) => {
                 // What is left of the body would be read as the next request.
                 response.insert_header((header::CONNECTION, "close"));
             }

@@ -48,6 +48,17 @@ pub const MAX_EXTERNAL_ID_LEN: usize = 200;
 /// Bytes of an import file sent to `POST /v1/imports` (413 beyond); `riposte import` reads
 /// files of any size.
 pub const MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The longest an upload to `POST /v1/imports` may take, from the handler's start (408
+/// beyond): a slot of the import queue is held from then on. 2 GiB in 2 h is 2.4 Mbit/s;
+/// gzipped NDJSON needs a fraction of that.
+pub const MAX_IMPORT_UPLOAD_TIME: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+/// Bytes per second an import upload must average, as sent (before decompression), once
+/// `IMPORT_UPLOAD_GRACE` is spent: 128 kbit/s. Only the time spent waiting for the body
+/// counts, not the server's own decoding and writing (408 below).
+pub const MIN_IMPORT_UPLOAD_RATE: u64 = 16 * 1024;
+/// How far an import upload may fall behind `MIN_IMPORT_UPLOAD_RATE`: by `t` seconds of
+/// waiting for it, `MIN_IMPORT_UPLOAD_RATE * (t - 30)` bytes must have arrived.
+pub const IMPORT_UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Bytes of one line of an NDJSON import (or one record of a PLOVER file, or a GDELT row);
 /// a longer line is rejected, and reading goes on with the next.
 pub const MAX_IMPORT_LINE_BYTES: usize = 1024 * 1024;

@@ -80,6 +80,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             Conflict,
             PayloadTooLarge,
             RequestTimeout,
+            UploadTimeout,
             UnsupportedMediaType,
             Unprocessable,
             ServiceUnavailable,
@@ -302,6 +303,16 @@ problem_response!(
     AppError::RequestTimeout {
         seconds: crate::extract::BODY_READ_TIMEOUT.as_secs()
     }
+);
+problem_response!(
+    UploadTimeout,
+    "The file did not arrive in time: 10 s without data, more than 2 h in all, or slower than \
+     16 KiB/s on average once 30 s behind that pace (docs/LIMITS.md); the connection is closed",
+    crate::controllers::imports::upload_too_slow(
+        &crate::state::ImportUpload::default(),
+        480,
+        std::time::Duration::from_secs(31)
+    )
 );
 problem_response!(
     UnsupportedMediaType,

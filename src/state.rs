@@ -31,6 +31,9 @@ pub struct Config {
     pub heartbeat: std::time::Duration,
     /// Bytes of a file sent to `POST /v1/imports` (413 beyond; after decompression).
     pub max_import_bytes: u64,
+    /// How long, and how slowly, a file may take to arrive at `POST /v1/imports` (408
+    /// beyond): it holds a slot of the import queue meanwhile. Shorter in tests.
+    pub import_upload: ImportUpload,
     /// Webhook deliveries: the address guard's switch and the timings.
     pub webhooks: crate::webhook::Settings,
     /// Exports running at once in this process (`RIPOSTE_MAX_EXPORTS`); by default a quarter
@@ -43,6 +46,29 @@ pub struct Config {
     /// (`subscribers`).
     pub max_event_streams: usize,
     pub max_event_streams_per_client: usize,
+}
+
+/// The bounds on the time of an import upload (`limits::MAX_IMPORT_UPLOAD_TIME`,
+/// `MIN_IMPORT_UPLOAD_RATE`, `IMPORT_UPLOAD_GRACE`).
+#[derive(Clone, Copy, Debug)]
+pub struct ImportUpload {
+    /// The whole upload, from the handler's start.
+    pub deadline: std::time::Duration,
+    /// Bytes per second to average as sent, counting only time spent waiting for them; 0
+    /// for none.
+    pub min_rate: u64,
+    /// How far behind that pace an upload may fall.
+    pub grace: std::time::Duration,
+}
+
+impl Default for ImportUpload {
+    fn default() -> Self {
+        ImportUpload {
+            deadline: crate::limits::MAX_IMPORT_UPLOAD_TIME,
+            min_rate: crate::limits::MIN_IMPORT_UPLOAD_RATE,
+            grace: crate::limits::IMPORT_UPLOAD_GRACE,
+        }
+    }
 }
 
 /// A duration flag's value: `500ms`, `10s`, `5m`, `24h` (humantime's units), or a bare
@@ -83,6 +109,7 @@ impl Default for Config {
             feed_buffer: 4096,
             heartbeat: std::time::Duration::from_secs(15),
             max_import_bytes: crate::limits::MAX_IMPORT_BYTES,
+            import_upload: ImportUpload::default(),
             webhooks: crate::webhook::Settings::default(),
             max_exports: None,
             export_idle: duration(crate::export::DEFAULT_IDLE_TIMEOUT),

@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use actix_web::http::header;
 use actix_web::{post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -34,14 +36,17 @@ pub struct ImportParams {
 /// PLOVER JSON, or GDELT event rows; gzip with `Content-Encoding: gzip`). It is kept on
 /// disk, not in memory, and the job runs when a slot is free; follow it at the `Location`.
 /// Re-importing a file changes nothing: lines with an `id` or `external_id` update their
-/// action. At most 2 GiB; the body must keep arriving (10 s without data: 408).
+/// action. At most 2 GiB once decompressed (413); the body must keep arriving: 10 s without
+/// data, more than 2 h in all, or slower than 16 KiB/s on average once 30 s behind that pace
+/// is a 408 (the queue's slot is held from the upload's start).
 #[utoipa::path(post, path = "/v1/imports", tag = "imports", params(ImportParams),
     request_body(content = String, content_type = "application/x-ndjson",
         description = "The file. One action per line, or `{\"actor\": {...}}`.",
         example = json!("{\"title\": \"US Treasury designates the Xinjiang Production and Construction Corps\", \"initiator\": \"USA\", \"target\": \"CHN\", \"authority\": \"us-ofac\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-31\", \"external_id\": \"us-2020-07-31-xpcc\", \"source_dataset\": \"example\"}\n")),
     responses(
         (status = 202, description = "Accepted: the job, queued or running", body = Import,
-            headers(("Location" = String, description = "The job's URL")))))]
+            headers(("Location" = String, description = "The job's URL"))),
+        (status = 408, response = crate::openapi::UploadTimeout)))]
 #[post("/v1/imports")]
 pub async fn create(
     req: HttpRequest,
@@ -50,6 +55,7 @@ pub async fn create(
     Query(params): Query<ImportParams>,
     mut payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    let mut pace = Pace::new(state.config.import_upload);
     let coding = accepted_body(&req)?;
     let limit = state.config.max_import_bytes;
     // The limit is on the file as read: only a body sent as it is says its size up front.
@@ -81,16 +87,13 @@ pub async fn create(
         Coding::Brotli => Some(Inflate::brotli()),
         Coding::Identity | Coding::Gzip => None,
     };
-    let mut received = 0u64;
+    // The slot is held from here until the job ends: the upload is bounded in time as well
+    // as in size, or a client trickling a byte now and then would hold it for ever.
     loop {
-        let chunk = tokio::time::timeout(BODY_READ_TIMEOUT, payload.next())
-            .await
-            .map_err(|_| AppError::RequestTimeout {
-                seconds: BODY_READ_TIMEOUT.as_secs(),
-            })?;
-        let Some(chunk) = chunk else { break };
+        let Some(chunk) = pace.next(&mut payload).await? else {
+            break;
+        };
         let chunk = chunk.map_err(unreadable)?;
-        received += chunk.len() as u64;
         if let Some(inflate) = &mut inflate {
             inflate.feed(&chunk, &mut sink).await?;
             continue;
@@ -114,7 +117,7 @@ pub async fn create(
         sink.write(&rest).await?;
     }
     if let Some(inflate) = &inflate {
-        if received > 0 && !inflate.done {
+        if pace.received > 0 && !inflate.done {
             return Err(inflate.cut_short(sink.bytes));
         }
     }
@@ -137,6 +140,109 @@ pub async fn create(
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/v1/imports/{}", job.id)))
         .json(job))
+}
+
+/// The bounds on the time of an upload (`state::ImportUpload`): a deadline for the whole
+/// upload, at most `BODY_READ_TIMEOUT` without data, and a least average rate of the body as
+/// sent. The rate counts only the time spent waiting for the body, so that the server's own
+/// decoding and writing (a highly compressed body holds the reading back) is not laid at the
+/// client's door.
+struct Pace {
+    bounds: crate::state::ImportUpload,
+    started: Instant,
+    /// Time spent waiting for the body.
+    waited: Duration,
+    /// Bytes of the body received, as sent.
+    received: u64,
+}
+
+impl Pace {
+    fn new(bounds: crate::state::ImportUpload) -> Self {
+        Pace {
+            bounds,
+            started: Instant::now(),
+            waited: Duration::ZERO,
+            received: 0,
+        }
+    }
+
+    /// The next chunk of the body, if it comes within the bounds.
+    async fn next(
+        &mut self,
+        payload: &mut web::Payload,
+    ) -> AppResult<Option<Result<web::Bytes, actix_web::error::PayloadError>>> {
+        let now = Instant::now();
+        let left = self
+            .bounds
+            .deadline
+            .saturating_sub(now.duration_since(self.started));
+        if left.is_zero() {
+            return Err(self.too_long());
+        }
+        // The waiting time by which more must have come to keep up the pace. A chunk already
+        // there is taken even when it is late: it moves the pace on.
+        let behind = match self.bounds.min_rate {
+            0 => Duration::MAX,
+            rate => (self.bounds.grace
+                + Duration::from_secs_f64(self.received as f64 / rate as f64))
+            .saturating_sub(self.waited),
+        };
+        let wait = BODY_READ_TIMEOUT.min(left).min(behind);
+        let chunk = tokio::time::timeout(wait, payload.next()).await;
+        self.waited += now.elapsed();
+        match chunk {
+            Ok(chunk) => {
+                if let Some(Ok(bytes)) = &chunk {
+                    self.received += bytes.len() as u64;
+                }
+                Ok(chunk)
+            }
+            Err(_) if wait == left => Err(self.too_long()),
+            Err(_) if wait == behind => Err(self.too_slow()),
+            Err(_) => Err(AppError::RequestTimeout {
+                seconds: BODY_READ_TIMEOUT.as_secs(),
+            }),
+        }
+    }
+
+    fn too_long(&self) -> AppError {
+        upload_too_long(&self.bounds, self.received)
+    }
+
+    fn too_slow(&self) -> AppError {
+        upload_too_slow(&self.bounds, self.received, self.waited)
+    }
+}
+
+/// The 408 of an upload that outlasted `bounds.deadline`, `received` bytes into it.
+pub fn upload_too_long(bounds: &crate::state::ImportUpload, received: u64) -> AppError {
+    AppError::UploadTooSlow(format!(
+        "the upload took longer than {}, the most an import upload may take ({received} bytes \
+         had arrived); send the file compressed (gzip), in parts, or import it with `riposte \
+         import` where the database is reachable",
+        humantime::format_duration(bounds.deadline),
+    ))
+}
+
+/// The 408 of an upload that fell behind `bounds.min_rate`: `received` bytes in `waited`.
+pub fn upload_too_slow(
+    bounds: &crate::state::ImportUpload,
+    received: u64,
+    waited: Duration,
+) -> AppError {
+    let rate = bounds.min_rate;
+    let rate = if rate % 1024 == 0 {
+        format!("{} KiB/s", rate / 1024)
+    } else {
+        format!("{rate} bytes/s")
+    };
+    AppError::UploadTooSlow(format!(
+        "the upload arrived more slowly than {rate} on average, the least an import upload must \
+         keep up after its first {} ({received} bytes in {} s); send it over a faster link, \
+         compressed (gzip), or import it with `riposte import` where the database is reachable",
+        humantime::format_duration(bounds.grace),
+        waited.as_secs()
+    ))
 }
 
 /// The upload file, bounded by the import limit.

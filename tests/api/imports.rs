@@ -1770,6 +1770,109 @@ async fn compression_bombs_are_413_at_the_limit_and_never_inflate_in_memory() {
     }
 }
 
+/// An upload sent by hand: its head (a `Content-Length` of 100 MB), then `piece` every
+/// `every`, until an answer comes or `for_at_most` has passed; the answer, or "" when none
+/// came.
+async fn dribble(app: &TestApp, piece: &[u8], every: Duration, for_at_most: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "POST /v1/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: 100000000\r\n\r\n",
+        app.keys.write
+    );
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let start = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < for_at_most {
+        // The server may have answered and closed meanwhile.
+        let _ = writer.write_all(piece).await;
+        match tokio::time::timeout(every, reader.read(&mut buf)).await {
+            Err(_) => continue,
+            Ok(Ok(n)) if n > 0 => {
+                answer.extend_from_slice(&buf[..n]);
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), reader.read_to_end(&mut answer))
+                        .await;
+                break;
+            }
+            Ok(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// An upload holds a slot of the import queue from its first byte to its job's end, so it
+/// is bounded in time: one that falls behind the least rate (after its grace) or outlasts the
+/// upload deadline is a 408 saying which, and gives its slot back. Until it was so, eight
+/// uploads trickling a byte every few seconds (within the 10 s idle timer) kept every other
+/// import at 503 for as long as they went on.
+#[tokio::test]
+async fn trickled_and_endless_uploads_are_408_and_give_their_slots_back() {
+    let app = TestApp::spawn_with(riposte::state::Config {
+        import_upload: riposte::state::ImportUpload {
+            deadline: Duration::from_secs(4),
+            min_rate: 1024,
+            grace: Duration::from_secs(2),
+        },
+        rate_limits: Default::default(),
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    let line = ndjson(&[action("Legit", "legit-1", "2020-07-09", json!([]))]);
+
+    // A byte every 250 ms: never 10 s without data, far below 1 KiB/s.
+    let trickles = (0..riposte::limits::MAX_QUEUED_IMPORTS).map(|_| {
+        dribble(
+            &app,
+            b" ",
+            Duration::from_millis(250),
+            Duration::from_secs(8),
+        )
+    });
+    let trickles = futures_util::future::join_all(trickles);
+    let legit = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let full = app.post_raw("/v1/imports", line.clone()).await;
+        full.assert_problem(503, None);
+        assert!(
+            full.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("queued or running"),
+            "{}",
+            full.text
+        );
+    };
+    let (answers, ()) = tokio::join!(trickles, legit);
+    for answer in answers {
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(answer.contains("more slowly than 1 KiB/s"), "{answer}");
+        assert!(answer.contains("after its first 2s"), "{answer}");
+    }
+    // Every slot is free again.
+    let job = import(&app, "", line.clone()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+
+    // Fast enough (8 KiB/s), but endless: the deadline ends it.
+    let endless = dribble(
+        &app,
+        &[b'\n'; 1024],
+        Duration::from_millis(125),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(endless.starts_with("HTTP/1.1 408"), "{endless:?}");
+    assert!(endless.contains("took longer than 4s"), "{endless}");
+    let job = import(&app, "", line).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+}
+
 async fn wait(app: &TestApp, id: &str) -> Value {
     for _ in 0..400 {
         let job = app.get(&format!("/v1/imports/{id}")).await.body;
