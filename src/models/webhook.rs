@@ -66,7 +66,7 @@ impl WebhookRow {
 }
 
 /// What an admin sets: the target and the filter (a new subscription, or a changed one).
-#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
 #[diesel(table_name = webhooks, treat_none_as_null = true)]
 pub struct WebhookWrite {
     pub url: String,

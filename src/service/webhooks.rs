@@ -192,10 +192,20 @@ pub async fn update(
     fail_with(faults, errors)?;
     let before_json =
         serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?;
+    // What deliveries depend on (the target, the filter, enabled): only a change of those
+    // stops the delivery in flight. A new description alone used to, and the entry in
+    // flight was sent twice.
+    let delivering = WebhookWrite {
+        description: write.description.clone(),
+        ..WebhookWrite::from(&row)
+    };
+    let redirects = reset || write != delivering;
     super::savepoint(conn).await?;
     let outcome = async {
         let row = webhook::update(conn, id, &write, reset).await?;
-        webhook::withdraw_claim(conn, id, settle(settings)).await?;
+        if redirects {
+            webhook::withdraw_claim(conn, id, settle(settings)).await?;
+        }
         let after = view(conn, &row).await?;
         Ok((after.clone(), after, false))
     }

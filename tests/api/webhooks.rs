@@ -1297,3 +1297,43 @@ async fn revoking_a_key_and_redelivering_answer_with_the_etag() {
     let tag = got.header("etag").expect("a GET's ETag");
     assert_eq!(revoked.header("etag"), Some(tag));
 }
+
+/// A new description while an entry is in flight: the entry arrives once. Every PATCH took
+/// the subscription's claim away, so the attempt in flight could not record its success and
+/// the entry was sent again (a concurrency review: 4 duplicates in 4 runs). Only a change of
+/// what deliveries depend on (the target, the filter, enabled) does so now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_description_does_not_send_the_entry_in_flight_again() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let receiver = Receiver::start().await;
+    receiver.script([Answer::Slow(Duration::from_millis(400))]);
+    let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+    let worker = deliveries(&app);
+    app.action(json!({"title": "Frozen assets"})).await;
+    let feed = feed_after(&app, &start, 1).await;
+    let last = feed[0]["cursor"].as_str().unwrap().to_string();
+    eventually(10, "the first attempt in flight", || async {
+        (!receiver.received().is_empty()).then_some(())
+    })
+    .await;
+    app.as_admin(
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(&json!({"description": "Sanctions desk"})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    eventually(10, "the entry delivered", || async {
+        (webhook(&app, &id).await["delivered_cursor"] == last.as_str()).then_some(())
+    })
+    .await;
+    let ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.id().to_string())
+        .collect();
+    assert_eq!(ids, [format!("chg_{last}")], "sent once");
+    worker.stop().await;
+}
