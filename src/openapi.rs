@@ -203,6 +203,23 @@ pub fn document_json() -> String {
     text
 }
 
+/// The bytes of a file sent as it is (`type: string, format: binary`): what generated
+/// clients take as a file to upload.
+pub struct FileBody;
+
+impl utoipa::PartialSchema for FileBody {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FileBody {}
+
 /// A problem+json response: its description and an example of its body.
 fn problem(description: &str, example: serde_json::Value) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
@@ -634,5 +651,170 @@ impl Modify for CommonErrors {
             }
         }
         add_links(openapi);
+        declare_headers(openapi);
+    }
+}
+
+fn header(description: &str, kind: Type) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Object::with_type(kind))
+        .description(Some(description))
+        .build()
+}
+
+/// The headers riposte sends, on the answers that carry them (the contract test fails on one
+/// sent and not declared here).
+fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
+    let common = [
+        (
+            "X-Request-Id",
+            header(
+                "This request's id (the one sent in `X-Request-Id`, or one made up): it is in \
+                 the server's log line and audit entries",
+                Type::String,
+            ),
+        ),
+        (
+            "RateLimit-Limit",
+            header(
+                "Requests per second this client may make (when rate limits are on)",
+                Type::String,
+            ),
+        ),
+        (
+            "RateLimit-Remaining",
+            header(
+                "Requests left in the current burst (up to twice the limit)",
+                Type::Integer,
+            ),
+        ),
+        (
+            "RateLimit-Reset",
+            header("Seconds until a request is allowed again", Type::Integer),
+        ),
+    ];
+    let retry_after = header("Seconds to wait before retrying", Type::Integer);
+    if let Some(components) = openapi.components.as_mut() {
+        for (name, response) in components.responses.iter_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            for (h, value) in &common {
+                response.headers.insert(h.to_string(), value.clone());
+            }
+            match name.as_str() {
+                "TooManyRequests" | "ServiceUnavailable" | "ExportsBusy" => {
+                    response
+                        .headers
+                        .insert("Retry-After".into(), retry_after.clone());
+                }
+                "Unauthorized" => {
+                    response.headers.insert(
+                        "WWW-Authenticate".into(),
+                        header(
+                            "`Bearer realm=\"riposte\"`, with `error=\"invalid_token\"` when a \
+                             key was sent and refused",
+                            Type::String,
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            ("get", item.get.as_mut()),
+            ("post", item.post.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("delete", item.delete.as_mut()),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op else { continue };
+            let takes = |name: &str| op.parameters.iter().flatten().any(|p| p.name == name);
+            let tagged = takes("If-Match") || takes("If-None-Match");
+            let idempotent = takes("Idempotency-Key");
+            // A redelivery answers with the subscription's new revision ETag.
+            let tagged = tagged || path.ends_with("/redeliver");
+            let listed = method == "get"
+                && op.responses.responses.get("200").is_some_and(|ok| match ok {
+                    RefOr::T(ok) => ok.content.get("application/json").is_some_and(|c| {
+                        matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.contains("/List_"))
+                    }),
+                    RefOr::Ref(_) => false,
+                });
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for (h, value) in &common {
+                    response
+                        .headers
+                        .entry(h.to_string())
+                        .or_insert_with(|| value.clone());
+                }
+                // The consistency token goes as a cookie too, for browsers (`consistency`).
+                if response.headers.contains_key("Riposte-Consistency") {
+                    response
+                        .headers
+                        .entry("Set-Cookie".into())
+                        .or_insert_with(|| {
+                            header(
+                                "`riposte_consistency=<token>; Path=/; Max-Age=300; \
+                                 SameSite=Lax; HttpOnly`: the same token, for browsers",
+                                Type::String,
+                            )
+                        });
+                }
+                let success = status.starts_with('2') && status != "204";
+                if (tagged || idempotent) && (success || status == "304") {
+                    response.headers.entry("ETag".into()).or_insert_with(|| {
+                        header("Strong validator of this representation", Type::String)
+                    });
+                }
+                if idempotent && success {
+                    response.headers.insert(
+                        "Idempotent-Replayed".into(),
+                        header(
+                            "`true` when this is the stored answer to an earlier request with \
+                             the same `Idempotency-Key`",
+                            Type::String,
+                        ),
+                    );
+                }
+                // A 304 carries the headers its 200 would have.
+                if listed && (status == "200" || status == "304") {
+                    response.headers.entry("Link".into()).or_insert_with(|| {
+                        header(
+                            "`<...>; rel=\"next\"` when there is a next page",
+                            Type::String,
+                        )
+                    });
+                }
+                let secret = method == "post"
+                    && (path == "/v1/api-keys"
+                        || path == "/v1/webhooks"
+                        || path.ends_with("/rotate-secret"));
+                if success && (secret || path == "/v1/events") {
+                    response.headers.insert(
+                        "Cache-Control".into(),
+                        header(
+                            "`no-store` on answers holding a secret; `no-cache` on the event \
+                             stream",
+                            Type::String,
+                        ),
+                    );
+                }
+                if success && path == "/v1/actions/export" {
+                    response.headers.insert(
+                        "Content-Disposition".into(),
+                        header(
+                            "`attachment; filename=\"actions.ndjson\"` (or `.csv`)",
+                            Type::String,
+                        ),
+                    );
+                }
+            }
+        }
     }
 }

@@ -40,9 +40,16 @@ pub struct ImportParams {
 /// data, more than 2 h in all, or slower than 16 KiB/s on average once 30 s behind that pace
 /// is a 408 (the queue's slot is held from the upload's start).
 #[utoipa::path(post, path = "/v1/imports", tag = "imports", params(ImportParams),
-    request_body(content = String, content_type = "application/x-ndjson",
-        description = "The file. One action per line, or `{\"actor\": {...}}`.",
-        example = json!("{\"title\": \"US Treasury designates the Xinjiang Production and Construction Corps\", \"initiator\": \"USA\", \"target\": \"CHN\", \"authority\": \"us-ofac\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-31\", \"external_id\": \"us-2020-07-31-xpcc\", \"source_dataset\": \"example\"}\n")),
+    request_body(description = "The file, as it is (any `Content-Type` but forms and media: \
+            `application/x-ndjson` for NDJSON, `application/json` for PLOVER, \
+            `text/tab-separated-values` for GDELT, `application/octet-stream` for any), \
+            compressed or not (`Content-Encoding`). NDJSON: one action per line, or \
+            `{\"actor\": {...}}`.",
+        content(
+            (String = "application/x-ndjson", example = json!("{\"title\": \"US Treasury designates the Xinjiang Production and Construction Corps\", \"initiator\": \"USA\", \"target\": \"CHN\", \"authority\": \"us-ofac\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-31\", \"external_id\": \"us-2020-07-31-xpcc\", \"source_dataset\": \"example\"}\n")),
+            (String = "application/json"),
+            (String = "text/tab-separated-values"),
+            (inline(crate::openapi::FileBody) = "application/octet-stream"))),
     responses(
         (status = 202, description = "Accepted: the job, queued or running", body = Import,
             headers(("Location" = String, description = "The job's URL"))),

@@ -64,6 +64,26 @@ pub fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
     compiled
 }
 
+/// The headers of riposte's own making a client may act on; the others (Content-Type, Vary,
+/// the security headers every answer carries) are HTTP's.
+const DECLARED_HEADERS: &[&str] = &[
+    "etag",
+    "link",
+    "location",
+    "retry-after",
+    "www-authenticate",
+    "cache-control",
+    "content-disposition",
+    "idempotent-replayed",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "x-request-id",
+    "riposte-consistency",
+    "riposte-served-by",
+    "set-cookie",
+];
+
 pub fn check(method: &str, full_path: &str, resp: &Resp) {
     let doc = document();
     let path = full_path.split('?').next().unwrap();
@@ -102,6 +122,21 @@ pub fn check(method: &str, full_path: &str, resp: &Resp) {
             )
         });
     let response = resolve(doc, response);
+    // Every header of these an answer carries is documented for it: a generated client only
+    // exposes the headers the document names (an integrator's review found ETag, Link,
+    // Retry-After, WWW-Authenticate and the RateLimit headers sent undocumented).
+    let documented: Vec<String> = response
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    for name in DECLARED_HEADERS {
+        assert!(
+            !resp.headers.contains_key(*name) || documented.iter().any(|d| d == name),
+            "{method} {template} {status}: sends `{name}`, which is not documented for it \
+             (documented: {documented:?})"
+        );
+    }
     let content = response.get("content").and_then(Value::as_object);
     if resp.text.is_empty() {
         // A text format (an export of nothing) may be empty; a JSON document may not.
