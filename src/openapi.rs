@@ -81,6 +81,7 @@ filters; the `Link` header carries the next page's URL. A token used with other 
             PayloadTooLarge,
             RequestTimeout,
             UploadTimeout,
+            FileTooLarge,
             UnsupportedMediaType,
             Unprocessable,
             ServiceUnavailable,
@@ -169,7 +170,7 @@ fn webhooks() -> serde_json::Value {
     };
     json!({"change": {"post": {
         "tags": ["webhooks"],
-        "operationId": "deliver_change",
+        "operationId": "receiveChange",
         "summary": "One change of the feed, POSTed to a subscription's url",
         "description": "Sent in feed order, one at a time, at least once (drop duplicates by \
             `webhook-id`). Verify `webhook-signature` over the raw body before parsing it; \
@@ -332,6 +333,13 @@ problem_response!(
     )
 );
 problem_response!(
+    FileTooLarge,
+    "The file exceeds 2 GiB once decompressed",
+    AppError::PayloadTooLarge {
+        limit: crate::limits::MAX_IMPORT_BYTES as usize
+    }
+);
+problem_response!(
     UnsupportedMediaType,
     "The body's media type or encoding is not one this operation reads",
     AppError::UnsupportedMediaType(
@@ -384,20 +392,6 @@ problem_response!(
     AppError::Internal("an example".into())
 );
 
-/// Unique, readable operation ids (`getActionsIdHistory`), derived from method and path
-/// because handler names repeat across resources.
-fn operation_id(method: &str, path: &str) -> String {
-    let mut id = method.to_string();
-    for part in path.split(['/', '-', '{', '}']).filter(|p| !p.is_empty()) {
-        let mut chars = part.chars();
-        if let Some(first) = chars.next() {
-            id.push(first.to_ascii_uppercase());
-            id.extend(chars);
-        }
-    }
-    id
-}
-
 /// Links from a created record to the operations on it, for clients and stateful testing.
 fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
     let targets: [(&str, &str, &str, &[&str]); 4] = [
@@ -406,43 +400,38 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
             "id",
             "$response.body#/id",
             &[
-                "getV1ActionsId",
-                "patchV1ActionsId",
-                "deleteV1ActionsId",
-                "getV1ActionsIdResponses",
-                "getV1ActionsIdHistory",
-                "getV1ActionsIdChain",
-                "postV1ActionsIdRestore",
+                "getAction",
+                "updateAction",
+                "deleteAction",
+                "listActionResponses",
+                "getActionHistory",
+                "getActionChain",
+                "restoreAction",
             ],
         ),
         (
             "/v1/actors",
             "actor",
             "$response.body#/code",
-            &[
-                "getV1ActorsActor",
-                "patchV1ActorsActor",
-                "deleteV1ActorsActor",
-                "postV1ActorsActorRestore",
-            ],
+            &["getActor", "updateActor", "deleteActor", "restoreActor"],
         ),
         (
             "/v1/api-keys",
             "id",
             "$response.body#/id",
-            &["getV1ApiKeysId", "deleteV1ApiKeysId"],
+            &["getApiKey", "revokeApiKey"],
         ),
         (
             "/v1/webhooks",
             "id",
             "$response.body#/id",
             &[
-                "getV1WebhooksId",
-                "patchV1WebhooksId",
-                "deleteV1WebhooksId",
-                "getV1WebhooksIdDeliveries",
-                "postV1WebhooksIdRedeliver",
-                "postV1WebhooksIdRotateSecret",
+                "getWebhook",
+                "updateWebhook",
+                "deleteWebhook",
+                "listWebhookDeliveries",
+                "redeliverWebhook",
+                "rotateWebhookSecret",
             ],
         ),
     ];
@@ -575,7 +564,6 @@ impl Modify for CommonErrors {
                     .iter()
                     .flatten()
                     .any(|p| p.name == "Idempotency-Key");
-                op.operation_id = Some(operation_id(method, path));
                 let responses = &mut op.responses.responses;
                 let mut add = |status: &str, name: &str| {
                     responses

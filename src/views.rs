@@ -427,8 +427,10 @@ pub struct Webhook {
     #[schema(required = true)]
     pub description: Option<String>,
     /// Change kinds sent (`created`, `updated`, ...); empty: every kind.
+    #[schema(value_type = Vec<crate::models::change::ChangeKind>)]
     pub kinds: Vec<String>,
     /// `actor`, `action`, `response`; empty: every entity.
+    #[schema(value_type = Vec<crate::models::change::ChangeEntity>)]
     pub entity: Vec<String>,
     /// Actor codes, as the `actor` filter of `GET /v1/changes`; empty: any.
     pub actor: Vec<String>,
@@ -534,8 +536,10 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
     /// `create`, `update`, `delete`, `restore`, `purge`, `revoke`, and for webhooks
     /// `redeliver`, `rotate_secret` and `disable` (by the server, after failing too long).
+    #[schema(value_type = crate::models::audit::AuditOperation)]
     pub operation: String,
     /// `actor`, `action`, `api_key` or `webhook`.
+    #[schema(value_type = crate::models::audit::AuditEntity)]
     pub entity: String,
     pub entity_id: Uuid,
     /// The record before the change (null for a create).
@@ -576,6 +580,7 @@ pub struct Author {
 pub struct Edit {
     pub at: DateTime<Utc>,
     /// `create`, `update`, `delete` or `restore`.
+    #[schema(value_type = crate::models::audit::AuditOperation)]
     pub operation: String,
     /// Null for changes made from the command line (`riposte seed`).
     #[schema(required = true)]
@@ -661,18 +666,23 @@ pub struct Change {
     pub cursor: String,
     /// `created`, `updated`, `deleted`, `restored`, `purged`, `status_changed`, and for edges
     /// `edge_added`, `edge_removed`.
+    #[schema(value_type = crate::models::change::ChangeKind)]
     pub kind: String,
     /// `actor`, `action` or `response` (an edge of the response graph).
+    #[schema(value_type = crate::models::change::ChangeEntity)]
     pub entity: String,
     /// The actor's or action's id; for an edge, the answering action's.
     pub id: Uuid,
     /// For an edge: the action answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answers: Option<Uuid>,
+    /// For an edge: how it answers.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::models::enums::Relation>)]
     pub relation: Option<String>,
     /// For an action: its status after the change.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::models::enums::ActionStatus>)]
     pub status: Option<String>,
     /// When the change was made (its transaction's time).
     pub at: DateTime<Utc>,

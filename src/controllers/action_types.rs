@@ -9,6 +9,7 @@ use crate::views::{ActionType, List};
 /// The taxonomy of action types, by category then code. It is fixed by migrations, so the
 /// list is always complete on one page.
 #[utoipa::path(get, path = "/v1/action-types", tag = "action types",
+    operation_id = "listActionTypes",
     responses((status = 200, description = "Every action type", body = List<ActionType>,
         example = json!({"items": [{"code": "asset_freeze", "label": "Asset freeze / blocking",
             "description": "Blocking of property and interests in property of designated persons or bodies.",

@@ -147,7 +147,8 @@ fn respond_page(req: &HttpRequest, page: Page) -> AppResult<HttpResponse> {
 }
 
 /// Actions, filtered, searched and sorted, in pages.
-#[utoipa::path(get, path = "/v1/actions", tag = "actions", params(ActionListParams),
+#[utoipa::path(get, path = "/v1/actions", tag = "actions",
+    operation_id = "listActions", params(ActionListParams),
     responses((status = 200, description = "A page of actions", body = List<Action>,
         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
         example = json!({"items": [crate::views::action_example()], "next_page_token": null}))))]
@@ -240,6 +241,7 @@ pub async fn export_query(
 /// database connections by default); beyond them the answer is 503 with `Retry-After`. A
 /// client that accepts no bytes for 60 s has its download cut short.
 #[utoipa::path(get, path = "/v1/actions/export", tag = "actions",
+    operation_id = "exportActions",
     params(ExportFormat, super::Unpaged<ActionListParams>),
     responses((status = 200, description = "The actions, as NDJSON or CSV",
         content((String = "application/x-ndjson"), (String = "text/csv"))),
@@ -274,7 +276,8 @@ pub async fn export(
 
 /// Creates an action with its designations, sources, responses and status history, in one
 /// transaction.
-#[utoipa::path(post, path = "/v1/actions", tag = "actions", request_body = NewAction,
+#[utoipa::path(post, path = "/v1/actions", tag = "actions",
+    operation_id = "createAction", request_body = NewAction,
     params(super::IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Action,
@@ -301,6 +304,7 @@ pub async fn create(
 
 /// One action with everything embedded.
 #[utoipa::path(get, path = "/v1/actions/{id}", tag = "actions",
+    operation_id = "getAction",
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), ShowDeleted),
     responses(
         (status = 200, description = "The action", body = Action),
@@ -330,7 +334,8 @@ pub async fn get(
 /// Changes an action. Lists given in the body replace the stored ones; a new `status` is
 /// appended to the history. A body that changes nothing leaves the action as it is (same
 /// `version`, no change-feed entry).
-#[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions", request_body = ActionPatch,
+#[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions",
+    operation_id = "updateAction", request_body = ActionPatch,
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IfMatch),
     responses(
         (status = 200, description = "The changed action", body = Action),
@@ -358,6 +363,7 @@ pub async fn update(
 /// 409 while other actions respond to it. With `purge=true` (admin) it is removed for good,
 /// with its designations, sources, history and the responses it makes.
 #[utoipa::path(delete, path = "/v1/actions/{id}", tag = "actions",
+    operation_id = "deleteAction",
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), DeleteParams, super::IfMatch),
     responses(
         (status = 204, description = "Deleted"),
@@ -386,6 +392,7 @@ pub async fn delete(
 
 /// Brings back a deleted action.
 #[utoipa::path(post, path = "/v1/actions/{id}/restore", tag = "actions",
+    operation_id = "restoreAction",
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IdempotencyKey),
     responses(
         (status = 200, description = "The restored action", body = Action),
@@ -409,6 +416,7 @@ pub async fn restore(
 
 /// The actions that respond to this one, oldest first, in pages.
 #[utoipa::path(get, path = "/v1/actions/{id}/responses", tag = "actions",
+    operation_id = "listActionResponses",
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), PageParams),
     responses(
         (status = 200, description = "The actions answering it; each one's `responds_to` \
@@ -449,6 +457,7 @@ pub async fn responses(
 /// first: the newest 1,000 status changes and 200 changes (`older_items` and `older_edits`
 /// count the rest; every change is in `GET /v1/audit`).
 #[utoipa::path(get, path = "/v1/actions/{id}/history", tag = "actions",
+    operation_id = "getActionHistory",
     params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
         (status = 200, description = "The status history; always one page",

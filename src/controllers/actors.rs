@@ -37,7 +37,8 @@ pub struct ActorListParams {
 }
 
 /// Actors in code order.
-#[utoipa::path(get, path = "/v1/actors", tag = "actors", params(ActorListParams),
+#[utoipa::path(get, path = "/v1/actors", tag = "actors",
+    operation_id = "listActors", params(ActorListParams),
     responses((status = 200, description = "A page of actors, by code",
         body = List<Actor>,
         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page")),
@@ -69,7 +70,8 @@ pub async fn list(
 }
 
 /// Creates an actor.
-#[utoipa::path(post, path = "/v1/actors", tag = "actors", request_body = NewActor,
+#[utoipa::path(post, path = "/v1/actors", tag = "actors",
+    operation_id = "createActor", request_body = NewActor,
     params(super::IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Actor,
@@ -92,6 +94,7 @@ pub async fn create(
 
 /// One actor, by UUID or code.
 #[utoipa::path(get, path = "/v1/actors/{actor}", tag = "actors",
+    operation_id = "getActor",
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "CHN"), ShowDeleted),
     responses(
         (status = 200, description = "The actor", body = Actor),
@@ -115,7 +118,8 @@ pub async fn get(
 
 /// Changes an actor: absent fields are kept, `null` clears. A body that changes nothing
 /// leaves the actor as it is (same `version`, no change-feed entry).
-#[utoipa::path(patch, path = "/v1/actors/{actor}", tag = "actors", request_body = ActorPatch,
+#[utoipa::path(patch, path = "/v1/actors/{actor}", tag = "actors",
+    operation_id = "updateActor", request_body = ActorPatch,
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IfMatch),
     responses(
         (status = 200, description = "The changed actor", body = Actor),
@@ -138,6 +142,7 @@ pub async fn update(
 /// 409 while actions or other actors refer to it. With `purge=true` (admin) it is removed for
 /// good.
 #[utoipa::path(delete, path = "/v1/actors/{actor}", tag = "actors",
+    operation_id = "deleteActor",
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), DeleteParams, super::IfMatch),
     responses(
         (status = 204, description = "Deleted"),
@@ -165,6 +170,7 @@ pub async fn delete(
 
 /// Brings back a deleted actor.
 #[utoipa::path(post, path = "/v1/actors/{actor}/restore", tag = "actors",
+    operation_id = "restoreActor",
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IdempotencyKey),
     responses(
         (status = 200, description = "The restored actor", body = Actor),

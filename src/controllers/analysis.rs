@@ -18,6 +18,7 @@ use crate::views::{DesignationOn, List};
 /// either direction, with each one's generation, the edges, and a summary. At most 10,000
 /// actions; a larger episode is a 400.
 #[utoipa::path(get, path = "/v1/actions/{id}/chain", tag = "analysis",
+    operation_id = "getActionChain",
     params(("id" = Uuid, Path, description = "Any action of the episode",
         example = "0a1f0000-0000-4000-8000-000000000008")),
     responses(
@@ -56,6 +57,7 @@ pub struct DesignationParams {
 /// Every action that designates the actor, oldest first, with its status on `as_of`
 /// ("was Chen Quanguo under US sanctions on 1 August 2020?").
 #[utoipa::path(get, path = "/v1/actors/{actor}/designations", tag = "analysis",
+    operation_id = "listActorDesignations",
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"),
         DesignationParams),
     responses(
@@ -116,6 +118,7 @@ pub struct WindowParams {
 /// otherwise. A threat is *implemented* when an action of the same initiator responds to it
 /// with `implements`, no later than `to`.
 #[utoipa::path(get, path = "/v1/dyads/{a}/{b}", tag = "analysis",
+    operation_id = "getDyad",
     params(
         ("a" = String, Path, description = "Code of one state or IGO", example = "USA"),
         ("b" = String, Path, description = "Code of the other", example = "CHN"),
@@ -172,6 +175,7 @@ pub struct TimelineParams {
 /// directions' count and severity sum and the running balance; ready to plot. At most 10,000
 /// buckets; more is a 400.
 #[utoipa::path(get, path = "/v1/dyads/{a}/{b}/timeline", tag = "analysis",
+    operation_id = "getDyadTimeline",
     params(
         ("a" = String, Path, description = "Code of one state or IGO", example = "USA"),
         ("b" = String, Path, description = "Code of the other", example = "CHN"),
@@ -240,7 +244,8 @@ pub struct ActiveParams {
 
 /// The most active dyads in a window, busiest first: a dashboard's overview. One page: the
 /// top `limit`.
-#[utoipa::path(get, path = "/v1/dyads", tag = "analysis", params(ActiveParams),
+#[utoipa::path(get, path = "/v1/dyads", tag = "analysis",
+    operation_id = "listDyads", params(ActiveParams),
     responses((status = 200, description = "The busiest dyads", body = List<ActiveDyad>),
         (status = 404, response = crate::openapi::NotFound)))]
 #[route("/v1/dyads", method = "GET", method = "HEAD")]
@@ -285,7 +290,8 @@ pub struct CountsParams {
 
 /// How many live actions were announced in a window, in all and by category (every
 /// category, busiest first, zeros included): a dashboard's headline figures.
-#[utoipa::path(get, path = "/v1/counts", tag = "analysis", params(CountsParams),
+#[utoipa::path(get, path = "/v1/counts", tag = "analysis",
+    operation_id = "getCounts", params(CountsParams),
     responses(
         (status = 200, description = "The counts", body = crate::analysis::counts::Counts),
         (status = 404, response = crate::openapi::NotFound)))]

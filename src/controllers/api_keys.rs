@@ -33,7 +33,8 @@ pub struct NewApiKey {
 }
 
 /// API keys, oldest first. Admin only; secrets are never shown again.
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api keys", params(PageParams),
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api keys",
+    operation_id = "listApiKeys", params(PageParams),
     responses((status = 200, description = "A page of keys", body = List<ApiKey>)))]
 #[route("/v1/api-keys", method = "GET", method = "HEAD")]
 pub async fn list(
@@ -56,7 +57,8 @@ pub async fn list(
 }
 
 /// Creates a key and shows its secret, once. Admin only.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api keys", request_body = NewApiKey,
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api keys",
+    operation_id = "createApiKey", request_body = NewApiKey,
     responses((status = 201, description = "Created; the secret is in the body, this once",
         body = NewApiKeySecret,
         headers(("Location" = String, description = "The key's URL")))))]
@@ -92,6 +94,7 @@ pub async fn create(
 
 /// One key. Admin only.
 #[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api keys",
+    operation_id = "getApiKey",
     params(("id" = Uuid, Path, description = "The key's id")),
     responses(
         (status = 200, description = "The key", body = ApiKey),
@@ -121,6 +124,7 @@ fn revision(key: &ApiKey) -> String {
 
 /// Revokes a key: it is refused from the next request on. Admin only.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api keys",
+    operation_id = "revokeApiKey",
     params(("id" = Uuid, Path, description = "The key's id"), super::IfMatch),
     responses(
         (status = 200, description = "The revoked key", body = ApiKey),

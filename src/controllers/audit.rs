@@ -41,7 +41,8 @@ pub struct AuditParams {
 }
 
 /// The audit log, newest first. Admin only.
-#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
+#[utoipa::path(get, path = "/v1/audit", tag = "audit",
+    operation_id = "listAuditEntries", params(AuditParams),
     responses((status = 200, description = "A page of audit entries", body = List<AuditEntry>)))]
 #[route("/v1/audit", method = "GET", method = "HEAD")]
 pub async fn list(

@@ -89,7 +89,8 @@ async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
 
 /// Every committed change, in commit order, in pages that never skip or repeat an entry, even
 /// while changes are being made: follow `next_cursor`.
-#[utoipa::path(get, path = "/v1/changes", tag = "changes", params(ChangeParams),
+#[utoipa::path(get, path = "/v1/changes", tag = "changes",
+    operation_id = "listChanges", params(ChangeParams),
     responses((status = 200, description = "A page of the feed", body = ChangeList,
         example = json!({"items": [], "next_cursor": "0"}))))]
 #[route("/v1/changes", method = "GET", method = "HEAD")]
@@ -131,7 +132,8 @@ pub async fn list(
 /// revocation. A client (an API key, or an address without one) may hold 100 streams at once
 /// (`--max-event-streams-per-client`; 429 beyond), a server 5,000 (`--max-event-streams`;
 /// 503 beyond).
-#[utoipa::path(get, path = "/v1/events", tag = "changes", params(super::Unpaged<ChangeParams>,
+#[utoipa::path(get, path = "/v1/events", tag = "changes",
+    operation_id = "streamEvents", params(super::Unpaged<ChangeParams>,
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
     responses((status = 200, description = "A stream of `text/event-stream` events",
         content_type = "text/event-stream", body = String)))]

@@ -181,7 +181,7 @@ pub async fn resolve_changes(
     let mut errors = Vec::new();
     let entities = split(&mut errors, "entity", entity);
     for e in &entities {
-        if !["actor", "action", "response"].contains(e) {
+        if e.parse::<crate::models::change::ChangeEntity>().is_err() {
             errors.push(FieldError::new(
                 "entity",
                 format!("`{e}` is not one of `actor`, `action`, `response`"),

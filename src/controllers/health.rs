@@ -11,6 +11,7 @@ use crate::views::Health;
 /// Liveness: the process answers, and the embedded PostgreSQL it runs (if any) is up. While
 /// that PostgreSQL is being restarted after a crash, 503.
 #[utoipa::path(get, path = "/healthz", tag = "health",
+    operation_id = "getHealth",
     responses((status = 200, description = "The process is alive", body = Health,
         example = json!({"status": "ok"})),
         (status = 503, response = crate::openapi::ServiceUnavailable)))]
@@ -29,6 +30,7 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 /// one's state and lag too (a replica out of rotation leaves the server ready: the primary
 /// serves its reads).
 #[utoipa::path(get, path = "/readyz", tag = "health",
+    operation_id = "getReadiness",
     responses(
         (status = 200, description = "Ready to serve", body = Health,
             example = json!({"status": "ready", "replicas": [{"name": "replica.internal:5432/riposte",

@@ -39,7 +39,8 @@ pub struct ImportParams {
 /// action. At most 2 GiB once decompressed (413); the body must keep arriving: 10 s without
 /// data, more than 2 h in all, or slower than 16 KiB/s on average once 30 s behind that pace
 /// is a 408 (the queue's slot is held from the upload's start).
-#[utoipa::path(post, path = "/v1/imports", tag = "imports", params(ImportParams),
+#[utoipa::path(post, path = "/v1/imports", tag = "imports",
+    operation_id = "createImport", params(ImportParams),
     request_body(description = "The file, as it is (any `Content-Type` but forms and media: \
             `application/x-ndjson` for NDJSON, `application/json` for PLOVER, \
             `text/tab-separated-values` for GDELT, `application/octet-stream` for any), \
@@ -53,7 +54,8 @@ pub struct ImportParams {
     responses(
         (status = 202, description = "Accepted: the job, queued or running", body = Import,
             headers(("Location" = String, description = "The job's URL"))),
-        (status = 408, response = crate::openapi::UploadTimeout)))]
+        (status = 408, response = crate::openapi::UploadTimeout),
+        (status = 413, response = crate::openapi::FileTooLarge)))]
 #[post("/v1/imports")]
 pub async fn create(
     req: HttpRequest,
@@ -545,6 +547,7 @@ fn accepted_body(req: &HttpRequest) -> AppResult<Coding> {
 /// One import job: its state, counts, and the first 1,000 rejected lines with their
 /// messages.
 #[utoipa::path(get, path = "/v1/imports/{id}", tag = "imports",
+    operation_id = "getImport",
     params(("id" = Uuid, Path, description = "The job's id")),
     responses(
         (status = 200, description = "The job", body = Import,
@@ -569,7 +572,8 @@ pub async fn get(
 }
 
 /// Import jobs, newest first, without their rejected lines; paged.
-#[utoipa::path(get, path = "/v1/imports", tag = "imports", params(PageParams),
+#[utoipa::path(get, path = "/v1/imports", tag = "imports",
+    operation_id = "listImports", params(PageParams),
     responses((status = 200, description = "A page of jobs, newest first", body = List<Import>)))]
 #[route("/v1/imports", method = "GET", method = "HEAD")]
 pub async fn list(

@@ -20,6 +20,7 @@ const DATABASE_WAIT: Duration = Duration::from_secs(2);
 /// like the rest of the API: by anyone while reads are public, else with a `read` key
 /// (Prometheus sends it as a bearer token). Not rate limited, like `/healthz`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
+    operation_id = "getMetrics",
     security((), ("api_key" = [])),
     responses((status = 200, description = "The metrics of this server process",
         content_type = "text/plain; version=0.0.4", body = String,

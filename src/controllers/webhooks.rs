@@ -37,9 +37,11 @@ pub struct NewWebhook {
     /// Change kinds: `created`, `updated`, `deleted`, `restored`, `purged`,
     /// `status_changed`, `edge_added`, `edge_removed`.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::models::change::ChangeKind>)]
     pub kinds: Vec<String>,
     /// `actor`, `action` or `response`.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::models::change::ChangeEntity>)]
     pub entity: Vec<String>,
     /// Actor codes: changes of the actor, or of actions it initiates, targets or carries out.
     #[serde(default)]
@@ -71,10 +73,10 @@ pub struct WebhookPatch {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<Vec<crate::models::change::ChangeKind>>)]
     pub kinds: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<Vec<crate::models::change::ChangeEntity>>)]
     pub entity: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
@@ -185,7 +187,8 @@ async fn resolve(
 }
 
 /// Webhook subscriptions, oldest first. Admin only; secrets are never shown again.
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
+    operation_id = "listWebhooks", params(PageParams),
     responses((status = 200, description = "A page of subscriptions", body = List<Webhook>)))]
 #[route("/v1/webhooks", method = "GET", method = "HEAD")]
 pub async fn list(
@@ -207,7 +210,8 @@ pub async fn list(
 /// Subscribes a URL to the change feed and shows its signing secret, once. Admin only.
 /// Every matching entry after the start is POSTed to the URL, in order, at least once,
 /// signed as Standard Webhooks specifies (see docs/API.md).
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks",
+    operation_id = "createWebhook", request_body = NewWebhook,
     responses((status = 201, description = "Created; the secret is in the body, this once",
         body = NewWebhookSecret,
         headers(("Location" = String, description = "The subscription's URL")))))]
@@ -281,6 +285,7 @@ async fn find(state: &AppState, id: Uuid) -> AppResult<webhook::WebhookRow> {
 
 /// One subscription (without its secret). Admin only.
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks",
+    operation_id = "getWebhook",
     params(("id" = Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The subscription", body = Webhook),
@@ -306,7 +311,8 @@ fn revision(webhook: &Webhook) -> String {
 }
 
 /// Changes a subscription: its URL, description, filters, or `enabled`. Admin only.
-#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = WebhookPatch,
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks",
+    operation_id = "updateWebhook", request_body = WebhookPatch,
     params(("id" = Uuid, Path, description = "The subscription's id"), super::IfMatch),
     responses(
         (status = 200, description = "The changed subscription", body = Webhook),
@@ -356,6 +362,7 @@ pub async fn update(
 
 /// Deletes a subscription and its delivery attempts; nothing more is sent. Admin only.
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    operation_id = "deleteWebhook",
     params(("id" = Uuid, Path, description = "The subscription's id"), super::IfMatch),
     responses(
         (status = 204, description = "Deleted"),
@@ -380,6 +387,7 @@ pub async fn delete(
 /// receiver's status or the error, the latency and when it is retried. Kept 7 days. Admin
 /// only.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    operation_id = "listWebhookDeliveries",
     params(("id" = Uuid, Path, description = "The subscription's id"), PageParams),
     responses(
         (status = 200, description = "A page of attempts, newest first", body = List<Delivery>),
@@ -409,6 +417,7 @@ pub async fn deliveries(
 /// entries that should not be sent. Failures so far are forgotten, and a disabled
 /// subscription is enabled again (as `PATCH {"enabled": true}` does). Admin only.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
+    operation_id = "redeliverWebhook",
     request_body = Redeliver,
     params(("id" = Uuid, Path, description = "The subscription's id")),
     responses(
@@ -437,6 +446,7 @@ pub async fn redeliver(
 /// signed with it, and for 24 hours with the old one too (two signatures in
 /// `webhook-signature`), so receivers switch without refusing a delivery. Admin only.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    operation_id = "rotateWebhookSecret",
     params(("id" = Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The subscription with its new secret, this once",

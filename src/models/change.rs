@@ -76,17 +76,30 @@ impl ChangeFilter {
     }
 }
 
-/// Every kind of entry the triggers write.
-pub const KINDS: &[&str] = &[
-    "created",
-    "updated",
-    "deleted",
-    "restored",
-    "purged",
-    "status_changed",
-    "edge_added",
-    "edge_removed",
-];
+// The kinds the triggers of migration 000012 write.
+crate::models::enums::text_enum! {
+    /// What happened: to an actor or action, or, for an edge of the response graph, whether
+    /// it was added or removed.
+    ChangeKind {
+        Created => "created",
+        Updated => "updated",
+        Deleted => "deleted",
+        Restored => "restored",
+        Purged => "purged",
+        StatusChanged => "status_changed",
+        EdgeAdded => "edge_added",
+        EdgeRemoved => "edge_removed",
+    }
+}
+
+crate::models::enums::text_enum! {
+    /// What an entry is about: an actor, an action, or an edge of the response graph.
+    ChangeEntity {
+        Actor => "actor",
+        Action => "action",
+        Response => "response",
+    }
+}
 
 /// Entries the sequencer numbers per call (`sequence_changes` in migration 000012).
 const SEQUENCED_PER_CALL: i64 = 10_000;

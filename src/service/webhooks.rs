@@ -55,12 +55,13 @@ fn check(errors: &mut Vec<FieldError>, row: &WebhookWrite, allow_private: bool) 
         false,
     );
     for (i, kind) in row.kinds.iter().enumerate() {
-        if !change::KINDS.contains(&kind.as_str()) {
+        if kind.parse::<change::ChangeKind>().is_err() {
+            let kinds: Vec<&str> = change::ChangeKind::ALL.iter().map(|k| k.as_str()).collect();
             errors.push(FieldError::new(
                 "kinds",
                 format!(
                     "`{kind}` is not a kind of change; one of {}",
-                    change::KINDS.join(", ")
+                    kinds.join(", ")
                 ),
             ));
         } else if row.kinds[..i].contains(kind) {

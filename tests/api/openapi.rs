@@ -185,6 +185,16 @@ fn references_operation_ids_and_links_are_sound() {
                 .as_str()
                 .expect("every operation has an id");
             assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+            // Generated clients name their methods after it: a verb and the resource in
+            // camelCase (`listActions`), never utoipa's default, the handler's snake_case
+            // name (`list`, `create`), which a forgotten `operation_id` would leave.
+            assert!(
+                id.chars().all(|c| c.is_ascii_alphanumeric())
+                    && id.starts_with(|c: char| c.is_ascii_lowercase())
+                    && id.chars().any(|c| c.is_ascii_uppercase()),
+                "operationId {id} is not a verb and a resource in camelCase; give its \
+                 #[utoipa::path] an operation_id"
+            );
         }
     }
     let mut links = 0;
