@@ -373,7 +373,18 @@ fn an_interrupted_load_leaves_nothing_behind() {
         .tempdir_in("/tmp")
         .unwrap();
     let data = dir.path().join("data");
-    let mut child = riposte(&["generate", "--actions", "300000"], &data)
+    let mut command = riposte(&["generate", "--actions", "300000"], &data);
+    // A shell that starts a job in the background without job control (`cmd &` in a
+    // script, as CI may run us) has it ignore SIGINT, and the ignoring is inherited: give
+    // the child the disposition a terminal's Ctrl-C meets.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
