@@ -156,8 +156,35 @@ pub fn document() -> serde_json::Value {
         }
     }
     doc["webhooks"] = webhooks();
+    list_items_by_reference(&mut doc);
     bounds::state(&mut doc);
     doc
+}
+
+/// utoipa 5 copies a generic's argument into each `List_<T>` instead of referring to it
+/// (juhaku/utoipa#1586), so generated clients had a second type per list
+/// (`ListActionItemsItem` beside `Action`). Where the copy is the component, refer to it.
+fn list_items_by_reference(doc: &mut serde_json::Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let lists: Vec<(String, String)> = schemas
+        .keys()
+        .filter_map(|k| Some((k.clone(), k.strip_prefix("List_")?.to_string())))
+        .collect();
+    for (list, item) in lists {
+        let Some(component) = schemas.get(&item).cloned() else {
+            continue;
+        };
+        if let Some(items) = schemas[&list].pointer_mut("/properties/items/items") {
+            if *items == component {
+                *items = json!({ "$ref": format!("#/components/schemas/{item}") });
+            }
+        }
+    }
 }
 
 /// What a subscription's `url` receives (OpenAPI 3.1 `webhooks`), for clients generated from
