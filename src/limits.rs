@@ -69,6 +69,9 @@ pub const MAX_REPORTED_REJECTIONS: usize = 1_000;
 pub const MAX_RUNNING_IMPORTS: usize = 2;
 /// Import jobs accepted and not finished (queued or running) in one server (503 beyond).
 pub const MAX_QUEUED_IMPORTS: usize = 8;
+/// Of those, the most one API key may hold (429 beyond): an uploader that keeps reconnecting
+/// leaves the other half of the queue to everybody else.
+pub const MAX_QUEUED_IMPORTS_PER_KEY: usize = MAX_QUEUED_IMPORTS / 2;
 /// Webhook subscriptions on one database.
 pub const MAX_WEBHOOKS: i64 = 100;
 /// A webhook payload (one feed entry); past it the entry is sent without its `document`.

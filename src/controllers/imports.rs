@@ -35,6 +35,7 @@ pub struct ImportParams {
 /// Imports a file of actions as a job: the body is the file (NDJSON in the API's shape,
 /// PLOVER JSON, or GDELT event rows; gzip with `Content-Encoding: gzip`). It is kept on
 /// disk, not in memory, and the job runs when a slot is free; follow it at the `Location`.
+/// A server takes 8 jobs not finished, at most 4 of them from one API key (429 beyond).
 /// Re-importing a file changes nothing: lines with an `id` or `external_id` update their
 /// action. At most 2 GiB once decompressed (413); the body must keep arriving: 10 s without
 /// data, more than 2 h in all, or slower than 16 KiB/s on average once 30 s behind that pace
@@ -73,7 +74,7 @@ pub async fn create(
             limit: limit as usize,
         });
     }
-    let slot = service::reserve(&state)?;
+    let slot = service::reserve(&state, &caller)?;
     let spool = tempfile::Builder::new()
         .prefix(&service::spool_prefix())
         .tempfile()

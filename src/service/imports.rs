@@ -2,8 +2,9 @@
 //! slots is free, then `crate::import` runs it on a connection of its own. A job's progress
 //! and outcome are in its row, read by `GET /v1/imports/{id}`.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
@@ -12,7 +13,9 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::import::{self, Format, Job, Progress};
-use crate::limits::{MAX_QUEUED_IMPORTS, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS};
+use crate::limits::{
+    MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS,
+};
 use crate::models::import::{self as rows, ImportRow, NewImport};
 use crate::state::AppState;
 use crate::views::{Import, ImportCounts, ImportState, RejectedLine};
@@ -25,6 +28,8 @@ pub struct Imports {
     running: tokio::sync::Semaphore,
     /// Jobs accepted and not finished, queued or running.
     pending: AtomicUsize,
+    /// Of those, each API key's (`None`: writes taken without a key).
+    by_key: Mutex<HashMap<Option<Uuid>, usize>>,
 }
 
 impl Imports {
@@ -33,6 +38,7 @@ impl Imports {
             database_url: database_url.to_string(),
             running: tokio::sync::Semaphore::new(MAX_RUNNING_IMPORTS),
             pending: AtomicUsize::new(0),
+            by_key: Mutex::default(),
         }
     }
 
@@ -47,10 +53,24 @@ impl Imports {
 
 /// A place among the jobs accepted and not finished, given back when dropped (whatever
 /// path the job ends on).
-struct Pending(Arc<Imports>);
+struct Pending {
+    imports: Arc<Imports>,
+    key: Option<Uuid>,
+}
 
 impl Pending {
-    fn take(imports: Arc<Imports>) -> AppResult<Self> {
+    fn take(imports: Arc<Imports>, key: Option<Uuid>) -> AppResult<Self> {
+        let mut by_key = imports.by_key.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = by_key.get(&key).copied().unwrap_or(0);
+        if mine >= MAX_QUEUED_IMPORTS_PER_KEY {
+            return Err(AppError::TooManyRequests {
+                detail: format!(
+                    "this API key has {mine} imports queued, running or uploading, the most one \
+                     key may hold on this server; retry when one has finished (GET /v1/imports)"
+                ),
+                retry_after: 10,
+            });
+        }
         if imports.pending.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_IMPORTS {
             imports.pending.fetch_sub(1, Ordering::SeqCst);
             return Err(AppError::Unavailable(format!(
@@ -58,13 +78,27 @@ impl Pending {
                  one has finished"
             )));
         }
-        Ok(Pending(imports))
+        *by_key.entry(key).or_default() += 1;
+        drop(by_key);
+        Ok(Pending { imports, key })
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+        let mut by_key = self
+            .imports
+            .by_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = by_key.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                by_key.remove(&self.key);
+            }
+        }
+        drop(by_key);
+        self.imports.pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -72,8 +106,8 @@ impl Drop for Pending {
 /// answered at once, not after gigabytes have been sent.
 pub struct Slot(Pending);
 
-pub fn reserve(state: &AppState) -> AppResult<Slot> {
-    Pending::take(state.imports.clone()).map(Slot)
+pub fn reserve(state: &AppState, caller: &Caller) -> AppResult<Slot> {
+    Pending::take(state.imports.clone(), caller.key.as_ref().map(|k| k.id)).map(Slot)
 }
 
 /// The prefix of an uploaded file kept on disk, with the process's id: a process killed
@@ -137,7 +171,7 @@ pub async fn submit(
     let types = state.types.clone();
     let id = job.id;
     tokio::spawn(async move {
-        let imports = pending.0.clone();
+        let imports = pending.imports.clone();
         let progress = Arc::new(Progress::default());
         let waiting = tokio::spawn(import::heartbeat(
             imports.database_url.clone(),

@@ -1773,15 +1773,20 @@ async fn compression_bombs_are_413_at_the_limit_and_never_inflate_in_memory() {
 /// An upload sent by hand: its head (a `Content-Length` of 100 MB), then `piece` every
 /// `every`, until an answer comes or `for_at_most` has passed; the answer, or "" when none
 /// came.
-async fn dribble(app: &TestApp, piece: &[u8], every: Duration, for_at_most: Duration) -> String {
+async fn dribble(
+    app: &TestApp,
+    key: &str,
+    piece: &[u8],
+    every: Duration,
+    for_at_most: Duration,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = app.base.trim_start_matches("http://");
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
     let head = format!(
-        "POST /v1/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/x-ndjson\r\nContent-Length: 100000000\r\n\r\n",
-        app.keys.write
+        "POST /v1/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: 100000000\r\n\r\n"
     );
     writer.write_all(head.as_bytes()).await.unwrap();
     let start = std::time::Instant::now();
@@ -1824,11 +1829,28 @@ async fn trickled_and_endless_uploads_are_408_and_give_their_slots_back() {
     .await;
     app.with_basics().await;
     let line = ndjson(&[action("Legit", "legit-1", "2020-07-09", json!([]))]);
+    // Half the queue per key: the trickles come from two keys, the third finds it full.
+    let third = app
+        .as_admin(
+            reqwest::Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": "third", "scope": "write"})),
+            &[],
+        )
+        .await;
+    third.assert_status(201);
+    let third = third.body["secret"].as_str().unwrap().to_string();
 
     // A byte every 250 ms: never 10 s without data, far below 1 KiB/s.
-    let trickles = (0..riposte::limits::MAX_QUEUED_IMPORTS).map(|_| {
+    let trickles = (0..riposte::limits::MAX_QUEUED_IMPORTS).map(|i| {
+        let key = if i % 2 == 0 {
+            &app.keys.write
+        } else {
+            &app.keys.admin
+        };
         dribble(
             &app,
+            key,
             b" ",
             Duration::from_millis(250),
             Duration::from_secs(8),
@@ -1837,16 +1859,10 @@ async fn trickled_and_endless_uploads_are_408_and_give_their_slots_back() {
     let trickles = futures_util::future::join_all(trickles);
     let legit = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let full = app.post_raw("/v1/imports", line.clone()).await;
-        full.assert_problem(503, None);
-        assert!(
-            full.body["detail"]
-                .as_str()
-                .unwrap()
-                .contains("queued or running"),
-            "{}",
-            full.text
-        );
+        let full = post_as(&app, &third, line.clone()).await;
+        assert_eq!(full.status().as_u16(), 503);
+        let text = full.text().await.unwrap();
+        assert!(text.contains("queued or running"), "{text}");
     };
     let (answers, ()) = tokio::join!(trickles, legit);
     for answer in answers {
@@ -1862,6 +1878,7 @@ async fn trickled_and_endless_uploads_are_408_and_give_their_slots_back() {
     // Fast enough (8 KiB/s), but endless: the deadline ends it.
     let endless = dribble(
         &app,
+        &app.keys.write,
         &[b'\n'; 1024],
         Duration::from_millis(125),
         Duration::from_secs(10),
@@ -1869,6 +1886,68 @@ async fn trickled_and_endless_uploads_are_408_and_give_their_slots_back() {
     .await;
     assert!(endless.starts_with("HTTP/1.1 408"), "{endless:?}");
     assert!(endless.contains("took longer than 4s"), "{endless}");
+    let job = import(&app, "", line).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+}
+
+/// An import sent with another key than the write key `post_raw` uses.
+async fn post_as(app: &TestApp, key: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(format!("{}/v1/imports", app.base))
+        .bearer_auth(key)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// One key holds at most half the import queue: an uploader that keeps reconnecting (each
+/// upload within the rate bound) used to keep all eight places and every other client at
+/// 503. Past its share a key gets a 429 with `Retry-After`; another key's import runs.
+#[tokio::test]
+async fn one_key_holds_at_most_half_the_import_queue() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let share = riposte::limits::MAX_QUEUED_IMPORTS_PER_KEY;
+    assert!(share < riposte::limits::MAX_QUEUED_IMPORTS);
+    // Fast enough never to be cut off within the test: 8 KiB every 100 ms.
+    let uploads = (0..share).map(|_| {
+        dribble(
+            &app,
+            &app.keys.write,
+            &[b'\n'; 8192],
+            Duration::from_millis(100),
+            Duration::from_secs(6),
+        )
+    });
+    let uploads = futures_util::future::join_all(uploads);
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let line = ndjson(&[action("Other", "other-1", "2020-07-09", json!([]))]);
+        let refused = app.post_raw("/v1/imports", line.clone()).await;
+        refused.assert_problem(429, None);
+        assert!(refused.header("retry-after").is_some(), "{}", refused.text);
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("this API key has {share} imports")),
+            "{detail}"
+        );
+        // Another key is not held back by it.
+        let other = post_as(&app, &app.keys.admin, line).await;
+        assert_eq!(other.status().as_u16(), 202);
+        let job: Value = other.json().await.unwrap();
+        let job = wait(&app, job["id"].as_str().unwrap()).await;
+        assert_eq!(job["state"], "succeeded", "{job}");
+    };
+    let (answers, ()) = tokio::join!(uploads, others);
+    // The uploads were cut off by the test, not refused.
+    for answer in &answers {
+        assert!(!answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    // Their places are given back when they end.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let line = ndjson(&[action("Again", "again-1", "2020-07-10", json!([]))]);
     let job = import(&app, "", line).await;
     assert_eq!(job["state"], "succeeded", "{job}");
 }
