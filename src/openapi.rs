@@ -504,17 +504,20 @@ fn consistency(op: &mut utoipa::openapi::path::Operation, read: bool) {
                 .schema(Some(Object::with_type(Type::String)))
                 .build(),
         );
-        if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
-            ok.headers.insert(
-                "Riposte-Served-By".into(),
-                HeaderBuilder::new()
-                    .schema(Object::with_type(Type::String))
-                    .description(Some(
-                        "`primary` or `replica`: which database answered, on reads a server \
-                         with read replicas may send to one",
-                    ))
-                    .build(),
-            );
+        // Whatever the read answers, once a database was chosen for it: a 304 or a 404 too.
+        for response in op.responses.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                response.headers.insert(
+                    "Riposte-Served-By".into(),
+                    HeaderBuilder::new()
+                        .schema(Object::with_type(Type::String))
+                        .description(Some(
+                            "`primary` or `replica`: which database answered, on reads a \
+                             server with read replicas may send to one",
+                        ))
+                        .build(),
+                );
+            }
         }
         return;
     }
@@ -718,6 +721,15 @@ fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
                 response.headers.insert(h.to_string(), value.clone());
             }
             match name.as_str() {
+                "NotFound" => {
+                    response.headers.insert(
+                        "Riposte-Served-By".into(),
+                        header(
+                            "On a read: `primary` or `replica`, the database that found nothing",
+                            Type::String,
+                        ),
+                    );
+                }
                 "TooManyRequests" | "ServiceUnavailable" | "ExportsBusy" => {
                     response
                         .headers
@@ -758,11 +770,25 @@ fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
                     }),
                     RefOr::Ref(_) => false,
                 });
+            // A read's 304 carries the consistency token its 200 would have (`replicas`).
+            let token = match op.responses.responses.get("200") {
+                Some(RefOr::T(ok)) => ok.headers.get("Riposte-Consistency").cloned(),
+                _ => None,
+            };
             for (status, response) in op.responses.responses.iter_mut() {
                 let RefOr::T(response) = response else {
                     continue;
                 };
+                if let (Some(token), "304") = (&token, status.as_str()) {
+                    response
+                        .headers
+                        .insert("Riposte-Consistency".into(), token.clone());
+                }
+                // Rate limits apply under /v1 only (`ratelimit.rs`).
                 for (h, value) in &common {
+                    if h.starts_with("RateLimit") && !path.starts_with("/v1/") {
+                        continue;
+                    }
                     response
                         .headers
                         .entry(h.to_string())

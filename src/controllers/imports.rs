@@ -42,15 +42,13 @@ pub struct ImportParams {
 /// is a 408 (the queue's slot is held from the upload's start).
 #[utoipa::path(post, path = "/v1/imports", tag = "imports",
     operation_id = "createImport", params(ImportParams),
-    request_body(description = "The file, as it is (any `Content-Type` but forms and media: \
-            `application/x-ndjson` for NDJSON, `application/json` for PLOVER, \
-            `text/tab-separated-values` for GDELT, `application/octet-stream` for any), \
-            compressed or not (`Content-Encoding`). NDJSON: one action per line, or \
-            `{\"actor\": {...}}`.",
+    request_body(description = "The file, as it is, compressed or not \
+            (`Content-Encoding`). Its format is the `format` parameter's, whatever the \
+            `Content-Type` says (any but forms and media is taken: `application/x-ndjson`, \
+            `application/octet-stream`, `application/json` or `text/tab-separated-values` \
+            alike). NDJSON: one action per line, or `{\"actor\": {...}}`.",
         content(
             (String = "application/x-ndjson", example = json!("{\"title\": \"US Treasury designates the Xinjiang Production and Construction Corps\", \"initiator\": \"USA\", \"target\": \"CHN\", \"authority\": \"us-ofac\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-31\", \"external_id\": \"us-2020-07-31-xpcc\", \"source_dataset\": \"example\"}\n")),
-            (String = "application/json"),
-            (String = "text/tab-separated-values"),
             (inline(crate::openapi::FileBody) = "application/octet-stream"))),
     responses(
         (status = 202, description = "Accepted: the job, queued or running", body = Import,
