@@ -183,7 +183,7 @@ pub struct ExportFormat {
     /// `ndjson` (default: one action document per line, as `GET /v1/actions/{id}` gives it)
     /// or `csv` (flat; lists joined with `;`, sources with spaces; ISO dates; text that a
     /// spreadsheet would run as a formula starts with `'`).
-    #[param(value_type = Option<String>, example = "ndjson")]
+    #[param(value_type = Option<crate::export::Format>, inline, example = "ndjson")]
     pub format: Option<String>,
 }
 

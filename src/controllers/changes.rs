@@ -29,7 +29,8 @@ pub struct ChangeParams {
     #[param(example = "0")]
     pub after: Option<String>,
     /// `actor`, `action` or `response` (edges of the response graph).
-    #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["action"]))]
+    #[param(value_type = Option<Vec<crate::models::change::ChangeEntity>>, style = Form, explode,
+        example = json!(["action"]))]
     pub entity: Option<String>,
     /// Changes concerning these actors (codes): an actor itself, or an action whose
     /// initiator, target or authority it is.
