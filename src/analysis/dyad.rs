@@ -460,6 +460,7 @@ pub async fn timeline(
             .await?
         }
     };
+    let to_given = to.is_some();
     let to = to.unwrap_or_else(|| {
         let today = chrono::Utc::now().date_naive();
         today
@@ -478,11 +479,21 @@ pub async fn timeline(
     let mut buckets = Vec::new();
     if let Some(start) = start {
         if interval.buckets(start, to) > MAX_BUCKETS {
+            // Say where a bound the client did not send came from.
+            let from_said = if from.is_some() {
+                String::new()
+            } else {
+                " (the dyad's first action; `from` was not given)".to_string()
+            };
+            let to_said = match to_given {
+                true => "",
+                false => " (`to` was not given: today, or the dyad's last action if later)",
+            };
             return Err(AppError::bad_param(
                 "interval",
                 format!(
-                    "{start} to {to} by {interval} is more than {MAX_BUCKETS} buckets; choose a \
-                     longer interval or a shorter window"
+                    "{start}{from_said} to {to}{to_said} by {interval} is more than \
+                     {MAX_BUCKETS} buckets; choose a longer interval or a shorter window"
                 ),
             ));
         }

@@ -627,6 +627,20 @@ async fn a_timeline_holds_exactly_ten_thousand_buckets() {
     assert_eq!(buckets[0]["start"], "0050-04-01");
     assert_eq!(buckets[0]["a_to_b"]["count"], 1);
     assert_eq!(buckets.len(), (2020 - 50) * 4 + 3, "0050 Q2 to 2020 Q4");
+    // Days over that span are refused, and the refusal says where the bounds it quotes
+    // came from: the client sent neither.
+    let refused = timeline("interval=day").await;
+    refused.assert_problem(400, Some("interval"));
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("0050-06-01 (the dyad's first action; `from` was not given)")
+            && detail.contains("(`to` was not given: today"),
+        "{detail}"
+    );
+    let sent = timeline("interval=day&from=0050-06-01&to=2020-12-31").await;
+    sent.assert_problem(400, Some("interval"));
+    let detail = sent.body["detail"].as_str().unwrap();
+    assert!(!detail.contains("not given"), "{detail}");
 }
 
 #[tokio::test]
