@@ -720,16 +720,25 @@ fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
             for (h, value) in &common {
                 response.headers.insert(h.to_string(), value.clone());
             }
+            // A read's answer, whatever its status, says which database was chosen for it
+            // (`replicas::routing`), once one was.
+            if [
+                "NotFound",
+                "BadRequest",
+                "ServiceUnavailable",
+                "InternalError",
+            ]
+            .contains(&name.as_str())
+            {
+                response.headers.insert(
+                    "Riposte-Served-By".into(),
+                    header(
+                        "On a read: `primary` or `replica`, the database chosen for it",
+                        Type::String,
+                    ),
+                );
+            }
             match name.as_str() {
-                "NotFound" => {
-                    response.headers.insert(
-                        "Riposte-Served-By".into(),
-                        header(
-                            "On a read: `primary` or `replica`, the database that found nothing",
-                            Type::String,
-                        ),
-                    );
-                }
                 "TooManyRequests" | "ServiceUnavailable" | "ExportsBusy" => {
                     response
                         .headers
@@ -749,6 +758,11 @@ fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+    let shared = openapi
+        .components
+        .as_ref()
+        .map(|c| c.responses.clone())
+        .unwrap_or_default();
     for (path, item) in openapi.paths.paths.iter_mut() {
         let operations = [
             ("get", item.get.as_mut()),
@@ -758,6 +772,20 @@ fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
         ];
         for (method, op) in operations {
             let Some(op) = op else { continue };
+            // Rate limits and read routing apply under /v1 only (`ratelimit.rs`,
+            // `replicas::routing`): outside it, the shared responses are copied in without
+            // their headers.
+            if !path.starts_with("/v1/") {
+                for response in op.responses.responses.values_mut() {
+                    let RefOr::Ref(r) = response else { continue };
+                    let name = r.ref_location.rsplit('/').next().unwrap_or_default();
+                    if let Some(RefOr::T(mut copy)) = shared.get(name).cloned() {
+                        copy.headers
+                            .retain(|h, _| !h.starts_with("RateLimit") && h != "Riposte-Served-By");
+                        *response = RefOr::T(copy);
+                    }
+                }
+            }
             let takes = |name: &str| op.parameters.iter().flatten().any(|p| p.name == name);
             let tagged = takes("If-Match") || takes("If-None-Match");
             let idempotent = takes("Idempotency-Key");

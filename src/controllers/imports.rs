@@ -44,7 +44,7 @@ pub struct ImportParams {
     operation_id = "createImport", params(ImportParams),
     request_body(description = "The file, as it is, compressed or not \
             (`Content-Encoding`). Its format is the `format` parameter's, whatever the \
-            `Content-Type` says (any but forms and media is taken: `application/x-ndjson`, \
+            `Content-Type` says (any but multipart and media types is taken: `application/x-ndjson`, \
             `application/octet-stream`, `application/json` or `text/tab-separated-values` \
             alike). NDJSON: one action per line, or `{\"actor\": {...}}`.",
         content(

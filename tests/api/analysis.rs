@@ -637,6 +637,13 @@ async fn a_timeline_holds_exactly_ten_thousand_buckets() {
             && detail.contains("(`to` was not given: today"),
         "{detail}"
     );
+    let half = timeline("interval=day&to=2020-12-31").await;
+    half.assert_problem(400, Some("interval"));
+    let detail = half.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`from` was not given") && !detail.contains("`to` was not given"),
+        "{detail}"
+    );
     let sent = timeline("interval=day&from=0050-06-01&to=2020-12-31").await;
     sent.assert_problem(400, Some("interval"));
     let detail = sent.body["detail"].as_str().unwrap();
