@@ -27,6 +27,7 @@ pub mod replicas;
 pub mod schema;
 pub mod seed;
 pub mod service;
+pub mod shares;
 pub mod state;
 pub mod subscribers;
 pub mod taxonomy;

@@ -2,9 +2,7 @@
 //! slots is free, then `crate::import` runs it on a connection of its own. A job's progress
 //! and outcome are in its row, read by `GET /v1/imports/{id}`.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
@@ -17,6 +15,7 @@ use crate::limits::{
     MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS,
 };
 use crate::models::import::{self as rows, ImportRow, NewImport};
+use crate::shares::{Refused, Share, Shares};
 use crate::state::AppState;
 use crate::views::{Import, ImportCounts, ImportState, RejectedLine};
 
@@ -26,10 +25,9 @@ const HEARTBEAT_STALE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 pub struct Imports {
     database_url: String,
     running: tokio::sync::Semaphore,
-    /// Jobs accepted and not finished, queued or running.
-    pending: AtomicUsize,
-    /// Of those, each API key's (`None`: writes taken without a key).
-    by_key: Mutex<HashMap<Option<Uuid>, usize>>,
+    /// Jobs accepted and not finished, queued or running, counted per API key (`None`:
+    /// writes taken without a key).
+    queue: Arc<Shares<Option<Uuid>>>,
 }
 
 impl Imports {
@@ -37,77 +35,45 @@ impl Imports {
         Imports {
             database_url: database_url.to_string(),
             running: tokio::sync::Semaphore::new(MAX_RUNNING_IMPORTS),
-            pending: AtomicUsize::new(0),
-            by_key: Mutex::default(),
+            queue: Arc::new(Shares::new(MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY)),
         }
     }
 
-    /// Jobs of this process: (running, queued). Read without a lock, so a job starting
-    /// meanwhile may be seen in neither or both; good enough for a gauge.
+    /// Jobs of this process: (running, queued). The two are read one after the other, so a
+    /// job starting meanwhile may be seen in neither or both; good enough for a gauge.
     pub fn counts(&self) -> (usize, usize) {
         let running = MAX_RUNNING_IMPORTS.saturating_sub(self.running.available_permits());
-        let pending = self.pending.load(Ordering::SeqCst);
-        (running, pending.saturating_sub(running))
-    }
-}
-
-/// A place among the jobs accepted and not finished, given back when dropped (whatever
-/// path the job ends on).
-struct Pending {
-    imports: Arc<Imports>,
-    key: Option<Uuid>,
-}
-
-impl Pending {
-    fn take(imports: Arc<Imports>, key: Option<Uuid>) -> AppResult<Self> {
-        let mut by_key = imports.by_key.lock().unwrap_or_else(|e| e.into_inner());
-        let mine = by_key.get(&key).copied().unwrap_or(0);
-        if mine >= MAX_QUEUED_IMPORTS_PER_KEY {
-            return Err(AppError::TooManyRequests {
-                detail: format!(
-                    "this API key has {mine} imports queued, running or uploading, the most one \
-                     key may hold on this server; retry when one has finished (GET /v1/imports)"
-                ),
-                retry_after: 10,
-            });
-        }
-        if imports.pending.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_IMPORTS {
-            imports.pending.fetch_sub(1, Ordering::SeqCst);
-            return Err(AppError::Unavailable(format!(
-                "{MAX_QUEUED_IMPORTS} imports are queued or running on this server; retry when \
-                 one has finished"
-            )));
-        }
-        *by_key.entry(key).or_default() += 1;
-        drop(by_key);
-        Ok(Pending { imports, key })
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        let mut by_key = self
-            .imports
-            .by_key
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = by_key.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                by_key.remove(&self.key);
-            }
-        }
-        drop(by_key);
-        self.imports.pending.fetch_sub(1, Ordering::SeqCst);
+        (running, self.queue.total().saturating_sub(running))
     }
 }
 
 /// A place among this server's jobs, taken before the file is uploaded: a full queue is
-/// answered at once, not after gigabytes have been sent.
-pub struct Slot(Pending);
+/// answered at once, not after gigabytes have been sent. Given back when dropped, whatever
+/// path the job ends on.
+pub struct Slot {
+    _place: Share<Option<Uuid>>,
+}
 
 pub fn reserve(state: &AppState, caller: &Caller) -> AppResult<Slot> {
-    Pending::take(state.imports.clone(), caller.key.as_ref().map(|k| k.id)).map(Slot)
+    let key = caller.key.as_ref().map(|k| k.id);
+    state
+        .imports
+        .queue
+        .take(key)
+        .map(|place| Slot { _place: place })
+        .map_err(|refused| match refused {
+            Refused::Client(mine) => AppError::TooManyRequests {
+                detail: format!(
+                    "this API key has {mine} imports queued, running or uploading, the most one \
+                 key may hold on this server; retry when one has finished (GET /v1/imports)"
+                ),
+                retry_after: 10,
+            },
+            Refused::Server(_) => AppError::Unavailable(format!(
+                "{MAX_QUEUED_IMPORTS} imports are queued or running on this server; retry when \
+             one has finished"
+            )),
+        })
 }
 
 /// The prefix of an uploaded file kept on disk, with the process's id: a process killed
@@ -151,7 +117,7 @@ pub fn sweep_spool() {
 /// ran shows `interrupted`, not `queued` for ever.
 pub async fn submit(
     state: &AppState,
-    Slot(pending): Slot,
+    slot: Slot,
     caller: &Caller,
     format: Format,
     partial: bool,
@@ -170,8 +136,8 @@ pub async fn submit(
     record(&mut conn, &job, bytes).await?;
     let types = state.types.clone();
     let id = job.id;
+    let imports = state.imports.clone();
     tokio::spawn(async move {
-        let imports = pending.imports.clone();
         let progress = Arc::new(Progress::default());
         let waiting = tokio::spawn(import::heartbeat(
             imports.database_url.clone(),
@@ -185,7 +151,7 @@ pub async fn submit(
         }
         drop(permit);
         drop(file);
-        drop(pending);
+        drop(slot);
     });
     get(&mut conn, id).await
 }
