@@ -15,29 +15,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
 fi
 
-work=$(mktemp -d /tmp/riposte-schemathesis.XXXXXX)
-chmod 755 "$work"  # the embedded PostgreSQL runs as another user when we are root
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export RIPOSTE_DATA_DIR="$work/data" RIPOSTE_LOG=warn
-unset DATABASE_URL
-# No webhook deliveries: fuzzed subscriptions would send to whatever hosts they name.
-"$bin" serve --bind "127.0.0.1:$port" --seed xinjiang-2020 \
-    --rate-limit 0 --rate-limit-anonymous 0 --webhook-deliveries false \
-    >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 300); do
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-    sleep 0.2
-done
-admin=$("$bin" keys create --name schemathesis --scope admin 2>/dev/null)
+name=schemathesis
+# shellcheck source=scripts/serve-seeded.sh
+. scripts/serve-seeded.sh
 
 run() {
     local phases=$1

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, riposte, wait_ready, Fresh, Server};
+use process::{assert_ok, free_port, riposte, wait_ready, Fresh, Server};
 
 async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
@@ -251,11 +251,7 @@ fn keys_from_the_command_line() {
     )
     .output()
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(riposte::auth::well_formed(&secret), "{secret}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("shown only this once"));
@@ -280,11 +276,7 @@ fn keys_from_the_command_line() {
     let revoke = riposte(&["keys", "revoke", &secret[..12]], &data)
         .output()
         .unwrap();
-    assert!(
-        revoke.status.success(),
-        "{}",
-        String::from_utf8_lossy(&revoke.stderr)
-    );
+    assert_ok(&revoke);
     let text =
         String::from_utf8(riposte(&["keys", "list"], &data).output().unwrap().stdout).unwrap();
     assert!(text.contains("revoked"));
@@ -398,11 +390,7 @@ fn global_flags_go_before_or_after_the_subcommand() {
         .env("RIPOSTE_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
-        before.status.success(),
-        "{}",
-        String::from_utf8_lossy(&before.stderr)
-    );
+    assert_ok(&before);
     // `riposte` puts the flag after the subcommand: the same data directory, the same key.
     let after = riposte(&["keys", "list"], &data).output().unwrap();
     assert!(after.status.success());
@@ -436,11 +424,7 @@ fn export_from_the_command_line() {
         .unwrap();
     let data = dir.path().join("data");
     let seeded = riposte(&["seed", "xinjiang-2020"], &data).output().unwrap();
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
+    assert_ok(&seeded);
     let file = dir.path().join("actions.csv");
     std::fs::write(&file, "an older export").unwrap();
     let out = riposte(
@@ -455,11 +439,7 @@ fn export_from_the_command_line() {
     )
     .output()
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let csv = std::fs::read_to_string(&file).unwrap();
     assert!(csv.starts_with("id,title,initiator,target,"), "{csv}");
     assert_eq!(csv.lines().count(), 1 + 9);
@@ -499,11 +479,7 @@ fn export_from_the_command_line() {
     let csv = riposte(&["export", "--query", "format=csv&initiator=CHN"], &data)
         .output()
         .unwrap();
-    assert!(
-        csv.status.success(),
-        "{}",
-        String::from_utf8_lossy(&csv.stderr)
-    );
+    assert_ok(&csv);
     let text = String::from_utf8(csv.stdout).unwrap();
     assert!(text.starts_with("id,title,"), "{text}");
     assert_eq!(text.lines().count(), 1 + 2);
@@ -921,11 +897,7 @@ fn unwritable_standard_output_is_an_error_and_loses_no_key() {
 fn commands_started_together_share_one_cluster() {
     let (_dir, data) = fresh_data_dir();
     let first = riposte(&["keys", "list"], &data).output().unwrap();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert_ok(&first);
     let children: Vec<_> = (0..3)
         .map(|_| {
             riposte(&["keys", "list"], &data)
@@ -937,11 +909,7 @@ fn commands_started_together_share_one_cluster() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
 }
 
@@ -1084,11 +1052,7 @@ async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
     let out = riposte(&["import", actors.to_str().unwrap()], &data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 
     let import = riposte(&["import", file.to_str().unwrap()], &data)
         .stderr(Stdio::piped())
@@ -1139,9 +1103,5 @@ async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
     let out = riposte(&["import", actors.to_str().unwrap()], &data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }

@@ -7,7 +7,7 @@ use std::process::{Output, Stdio};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, riposte, wait_ready, Server};
+use process::{assert_ok, free_port, riposte, wait_ready, Server};
 
 const ACTIONS: i64 = 20_000;
 const TABLES: &[&str] = &[
@@ -32,15 +32,6 @@ fn generate(data: &Path, seed: u64) -> Output {
     )
     .output()
     .unwrap()
-}
-
-fn assert_ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 async fn serve(data: &Path, client: &reqwest::Client) -> (Server, String) {

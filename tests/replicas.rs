@@ -16,7 +16,7 @@ mod cluster;
 mod process;
 
 use cluster::Cluster;
-use process::{free_port, riposte, wait_ready, Server};
+use process::{assert_ok, free_port, riposte, wait_ready, Server};
 
 /// `riposte serve` on the cluster's primary with its standby as replica.
 struct Riposte {
@@ -177,11 +177,7 @@ fn key(cluster: &Cluster, scope: &str) -> String {
     .stdout(Stdio::piped())
     .output()
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 

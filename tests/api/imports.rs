@@ -1605,20 +1605,7 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
         .collect();
     let mut joined = gz(&lines[..10]);
     joined.extend(gz(&lines[10..]));
-    let upload = |body: Vec<u8>, encoding: &'static str| {
-        let app = &app;
-        async move {
-            app.post_file(
-                "/v1/imports",
-                body,
-                &[
-                    ("content-encoding", encoding),
-                    ("content-type", "application/x-ndjson"),
-                ],
-            )
-            .await
-        }
-    };
+    let upload = |body: Vec<u8>, encoding: &'static str| upload_encoded(&app, body, encoding);
     let accepted = upload(joined.clone(), "gzip").await;
     accepted.assert_status(202);
     let job = wait(&app, &id_of(&accepted.body)).await;
@@ -1696,20 +1683,7 @@ async fn compression_bombs_are_413_at_the_limit_and_never_inflate_in_memory() {
     })
     .await;
     app.with_basics().await;
-    let upload = |body: Vec<u8>, encoding: &'static str| {
-        let app = &app;
-        async move {
-            app.post_file(
-                "/v1/imports",
-                body,
-                &[
-                    ("content-encoding", encoding),
-                    ("content-type", "application/x-ndjson"),
-                ],
-            )
-            .await
-        }
-    };
+    let upload = |body: Vec<u8>, encoding: &'static str| upload_encoded(&app, body, encoding);
 
     let bomb = include_bytes!("../fixtures/newlines-1gib.br").to_vec();
     let (peak_before, rss_before) = memory();
@@ -1888,6 +1862,19 @@ async fn trickled_and_endless_uploads_are_408_and_give_their_slots_back() {
     assert!(endless.contains("took longer than 4s"), "{endless}");
     let job = import(&app, "", line).await;
     assert_eq!(job["state"], "succeeded", "{job}");
+}
+
+/// An NDJSON import sent compressed with `encoding`.
+async fn upload_encoded(app: &TestApp, body: Vec<u8>, encoding: &str) -> super::helpers::Resp {
+    app.post_file(
+        "/v1/imports",
+        body,
+        &[
+            ("content-encoding", encoding),
+            ("content-type", "application/x-ndjson"),
+        ],
+    )
+    .await
 }
 
 /// An import sent with another key than the write key `post_raw` uses.

@@ -159,55 +159,29 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// chromedriver's `POST /session/{id}/se/log`: the log entries of `type` gathered since the
-/// last read (chromedriver empties its buffer as it answers).
+/// A chromedriver extension posted to the session: `se/log` (the log entries of a type
+/// gathered since the last read; chromedriver empties its buffer as it answers) or
+/// `goog/cdp/execute` (a Chrome DevTools Protocol command run in the session's page).
 #[derive(Debug)]
-struct GetLog(&'static str);
+struct SessionPost(&'static str, Value);
 
 type UrlParseError = <reqwest::Url as FromStr>::Err;
 
-impl WebDriverCompatibleCommand for GetLog {
+impl WebDriverCompatibleCommand for SessionPost {
     fn endpoint(
         &self,
         base_url: &reqwest::Url,
         session_id: Option<&str>,
     ) -> Result<reqwest::Url, UrlParseError> {
         base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.expect("a WebDriver session")
+            "session/{}/{}",
+            session_id.expect("a WebDriver session"),
+            self.0
         ))
     }
 
     fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        (
-            reqwest::Method::POST,
-            Some(json!({ "type": self.0 }).to_string()),
-        )
-    }
-}
-
-/// chromedriver's `POST /session/{id}/goog/cdp/execute`: a Chrome DevTools Protocol command
-/// (`Emulation.setEmulatedMedia`, say) run in the session's page.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, UrlParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.expect("a WebDriver session")
-        ))
-    }
-
-    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        (
-            reqwest::Method::POST,
-            Some(json!({ "cmd": self.0, "params": self.1 }).to_string()),
-        )
+        (reqwest::Method::POST, Some(self.1.to_string()))
     }
 }
 
@@ -520,7 +494,10 @@ impl Browser {
     /// Runs the Chrome DevTools Protocol command `cmd` with `params`; its result.
     pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
         self.client
-            .issue_cmd(Cdp(cmd, params))
+            .issue_cmd(SessionPost(
+                "goog/cdp/execute",
+                json!({ "cmd": cmd, "params": params }),
+            ))
             .await
             .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
     }
@@ -564,7 +541,7 @@ impl Browser {
     pub async fn console_messages(&self) -> Vec<ConsoleMessage> {
         let log = self
             .client
-            .issue_cmd(GetLog("browser"))
+            .issue_cmd(SessionPost("se/log", json!({ "type": "browser" })))
             .await
             .unwrap_or_else(|e| panic!("could not read the browser's log: {e}"));
         log.as_array()

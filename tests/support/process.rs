@@ -88,17 +88,23 @@ pub fn write_key(data: &Path) -> String {
     key(data, "write")
 }
 
+/// A command that succeeded, or its output in the failure.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A new key of `scope` made with `riposte keys create`; its secret.
 pub fn key(data: &Path, scope: &str) -> String {
     let out = riposte(&["keys", "create", "--name", "t", "--scope", scope], data)
         .stdout(Stdio::piped())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
