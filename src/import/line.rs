@@ -11,6 +11,7 @@ use crate::extract::lenient;
 use crate::input::{parse_uuid, NewAction, NewActor};
 use crate::limits::MAX_RESPONDS_TO;
 use crate::models::enums::Relation;
+use crate::service::actions::messages;
 use crate::validation::merge;
 
 /// Fields of an action document that the server sets: an import leaves them out.
@@ -229,9 +230,13 @@ fn read_refs(value: Value, errors: &mut Vec<FieldError>) -> Vec<Ref> {
         let relation = relation(&mut item, &field("relation"), errors);
         if let (Some(target), Some(relation)) = (target, relation) {
             if !seen.insert(target.clone()) {
+                let named = match &target {
+                    Target::Id(id) => id.to_string(),
+                    Target::External { id, .. } => format!("`{id}`"),
+                };
                 errors.push(FieldError::new(
                     field("action"),
-                    "the action is listed twice",
+                    messages::listed_twice(named),
                 ));
             } else {
                 refs.push(Ref { target, relation });

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{db_err, errors_json, ImportError, Job, Rejection, Report};
 use crate::limits::MAX_REPORTED_REJECTIONS;
+use crate::service::actions::messages::{self, sql_format, Slot};
 
 /// Faults found in SQL, merged into the lines' `errors` when reported.
 const FAULTS: &str = "CREATE TEMP TABLE import_faults (line bigint, field text, message text) \
@@ -143,17 +144,20 @@ fn rules() -> Vec<String> {
         // Each distinct (authority, initiator) pair is walked once: materialized, since the
         // planner would push the walk below the DISTINCT, to every line (9,004 walks for
         // 10,000 lines of the bench's export).
-        "WITH pairs AS MATERIALIZED (SELECT DISTINCT authority_id, initiator_id FROM import_lines
-                        WHERE authority_id IS NOT NULL AND errors IS NULL),
-              bad AS (SELECT * FROM pairs WHERE NOT actor_acts_for(authority_id, initiator_id))
-         INSERT INTO import_faults
-         SELECT l.line, 'authority',
-                format('`%s` does not act for the initiator `%s`: an authority must be the \
-                        initiator, belong to it (`country`) or sit under it (`parent`)',
-                       au.code, i.code)
-         FROM import_lines l JOIN bad USING (authority_id, initiator_id)
-         JOIN actors au ON au.id = l.authority_id JOIN actors i ON i.id = l.initiator_id"
-            .into(),
+        format!(
+            "WITH pairs AS MATERIALIZED (SELECT DISTINCT authority_id, initiator_id
+                                         FROM import_lines
+                                         WHERE authority_id IS NOT NULL AND errors IS NULL),
+                  bad AS (SELECT * FROM pairs WHERE NOT actor_acts_for(authority_id, initiator_id))
+             INSERT INTO import_faults
+             SELECT l.line, 'authority', {}
+             FROM import_lines l JOIN bad USING (authority_id, initiator_id)
+             JOIN actors au ON au.id = l.authority_id JOIN actors i ON i.id = l.initiator_id",
+            sql_format(
+                &messages::authority_does_not_act(Slot(1), Slot(2)),
+                &["au.code", "i.code"]
+            )
+        ),
         REFS.into(),
         // Targets: lines of the file first (by id, then by external id), stored actions next.
         "UPDATE import_refs r SET target = f.id, target_line = f.line, target_on = f.announced_on
@@ -201,12 +205,11 @@ fn rules() -> Vec<String> {
         ),
         // An answer to a deleted action is told so, in the API's words
         // (service::actions::checks::plan).
-        "INSERT INTO import_faults
+        format!(
+            "INSERT INTO import_faults
          SELECT line, format('responds_to[%s].action', ord),
-                CASE WHEN gone.id IS NOT NULL
-                         THEN format('action %s is deleted; restore it first, or answer another',
-                                     gone.id)
-                     WHEN rid IS NOT NULL THEN format('no action with id %s', rid)
+                CASE WHEN gone.id IS NOT NULL THEN {}
+                     WHEN rid IS NOT NULL THEN {}
                      WHEN rds IS NULL THEN format('no action with external_id `%s`', rext)
                      ELSE format('no action with external_id `%s` in source_dataset `%s`',
                                  rext, rds) END
@@ -218,39 +221,49 @@ fn rules() -> Vec<String> {
              WHERE a.deleted_at IS NOT NULL AND r.rext IS NOT NULL AND a.external_id = r.rext
                AND coalesce(a.source_dataset, '') = coalesce(r.rds, '')
              LIMIT 1) gone ON true
-         WHERE r.target IS NULL AND r.target_line IS NULL"
-            .into(),
-        "INSERT INTO import_faults
-         SELECT r.line, format('responds_to[%s].action', r.ord),
-                CASE WHEN r.target = l.id THEN 'an action cannot respond to itself'
-                ELSE format('%s was announced on %s, after this action (%s); an action \
-                             can only respond to earlier ones',
-                            CASE WHEN r.target_line IS NULL THEN format('action %s', r.target)
-                                 ELSE format('line %s (action %s)', r.target_line, r.target)
-                            END,
-                            r.target_on, l.announced_on) END
-         FROM import_refs r JOIN import_lines l ON l.line = r.line
-         WHERE r.target = l.id OR r.target_on > l.latest_on"
-            .into(),
-        "INSERT INTO import_faults
-         SELECT line, format('responds_to[%s].action', ord),
-                format('action %s is listed twice', target)
+         WHERE r.target IS NULL AND r.target_line IS NULL",
+            sql_format(&messages::answers_deleted(Slot(1)), &["gone.id"]),
+            sql_format(&messages::no_such_action(Slot(1)), &["rid"]),
+        ),
+        format!(
+            "INSERT INTO import_faults
+             SELECT r.line, format('responds_to[%s].action', r.ord),
+                    CASE WHEN r.target = l.id THEN {} ELSE {} END
+             FROM import_refs r JOIN import_lines l ON l.line = r.line
+             WHERE r.target = l.id OR r.target_on > l.latest_on",
+            sql_format(messages::answers_itself(), &[]),
+            sql_format(
+                &messages::answers_later(Slot(1), Slot(2), Slot(3)),
+                &[
+                    "CASE WHEN r.target_line IS NULL THEN format('action %s', r.target)
+                          ELSE format('line %s (action %s)', r.target_line, r.target) END",
+                    "r.target_on",
+                    "l.announced_on"
+                ]
+            )
+        ),
+        format!(
+            "INSERT INTO import_faults
+         SELECT line, format('responds_to[%s].action', ord), {}
          FROM (SELECT line, ord, target,
                       row_number() OVER (PARTITION BY line, target ORDER BY ord) AS n
                FROM import_refs WHERE target IS NOT NULL) d
-         WHERE n > 1"
-            .into(),
+         WHERE n > 1",
+            sql_format(&messages::listed_twice(Slot(1)), &["target"])
+        ),
         // A stored action that the file moves later than a stored answer to it.
         format!(
             "INSERT INTO import_faults
-             SELECT l.line, 'announced_on',
-                    format('action %s, announced on %s, responds to this action, so this \
-                            action cannot be dated after that', a.id, a.announced_on)
+             SELECT l.line, 'announced_on', {}
              FROM import_lines l
              JOIN responses r ON r.responds_to_id = l.id
              JOIN actions a ON a.id = r.action_id
              WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
-               AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)"
+               AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)",
+            sql_format(
+                &messages::dated_after_answer(Slot(1), Slot(2)),
+                &["a.id", "a.announced_on"]
+            )
         ),
         // A changed status is appended on the day the line's history ends on (without one,
         // the day its status took effect: service::actions::initial_history): as in the API,
@@ -356,15 +369,20 @@ async fn reject_moves_past_kept_answers(client: &Client) -> Result<u64, ImportEr
         .execute(
             &format!(
                 "INSERT INTO import_faults
-                 SELECT l.line, 'announced_on',
-                        format('action %s, announced on %s, responds to this action (its line \
-                                %s was rejected, so it stays as stored), so this action \
-                                cannot be dated after that', a.id, a.announced_on, u.line)
+                 SELECT l.line, 'announced_on', {}
                  FROM import_lines l
                  JOIN responses r ON r.responds_to_id = l.id
                  JOIN actions a ON a.id = r.action_id
                  JOIN import_lines u ON u.id = a.id AND u.stored AND u.fate = 'rejected'
-                 WHERE l.stored AND l.fate IS NULL AND {LATEST} < l.announced_on"
+                 WHERE l.stored AND l.fate IS NULL AND {LATEST} < l.announced_on",
+                sql_format(
+                    &format!(
+                        "{} (line {} changes that action and was rejected: it stays as stored)",
+                        messages::dated_after_answer(Slot(1), Slot(2)),
+                        Slot(3)
+                    ),
+                    &["a.id", "a.announced_on", "u.line"]
+                )
             ),
             &[],
         )

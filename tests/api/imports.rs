@@ -1215,6 +1215,88 @@ async fn an_answer_to_a_deleted_action_says_it_is_deleted() {
     }
 }
 
+/// The graph rules the import checks in SQL tell each line what the API tells a POST of it:
+/// an answer to a later action, to no action, to one action twice, an earlier date than a
+/// stored answer.
+#[tokio::test]
+async fn the_imports_graph_faults_read_as_the_apis() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let later = id_of(
+        &app.action(json!({"title": "Later", "announced_on": "2020-03-01"}))
+            .await,
+    );
+    let earlier = id_of(
+        &app.action(json!({"title": "Earlier", "announced_on": "2020-02-01"}))
+            .await,
+    );
+    app.action(json!({"title": "Answer", "announced_on": "2020-02-10",
+                      "responds_to": [{"action": earlier, "relation": "retaliates"}]}))
+        .await;
+    let nowhere = "0191c7a0-0000-7000-8000-000000000001";
+    let answering = |targets: &[&str]| {
+        json!(targets
+            .iter()
+            .map(|t| json!({"action": t, "relation": "retaliates"}))
+            .collect::<Vec<_>>())
+    };
+    let cases = [
+        (
+            json!({"announced_on": "2020-01-01", "responds_to": answering(&[&later])}),
+            None,
+        ),
+        (json!({"responds_to": answering(&[nowhere])}), None),
+        (
+            json!({"responds_to": answering(&[&earlier, &earlier])}),
+            None,
+        ),
+        (json!({"announced_on": "2020-02-20"}), Some(earlier.clone())),
+    ];
+    let mut lines = Vec::new();
+    let mut expected = Vec::new();
+    for (i, (fields, stored)) in cases.into_iter().enumerate() {
+        let body = action_body(fields);
+        let api = match &stored {
+            Some(id) => {
+                app.patch(
+                    &format!("/v1/actions/{id}"),
+                    &json!({"announced_on": body["announced_on"]}),
+                )
+                .await
+            }
+            None => app.post("/v1/actions", &body).await,
+        };
+        api.assert_status(422);
+        let mut line = body.clone();
+        line["external_id"] = json!(format!("case-{i}"));
+        if let Some(id) = &stored {
+            let mut doc = app.get(&format!("/v1/actions/{id}")).await.body;
+            doc["announced_on"] = body["announced_on"].clone();
+            line = doc;
+        }
+        lines.push(line);
+        expected.push((
+            i as i64 + 1,
+            api.body["errors"][0]["field"].clone(),
+            api.body["errors"][0]["message"].clone(),
+        ));
+    }
+    let job = import(&app, "?partial=true", ndjson(&lines)).await;
+    let got: Vec<(i64, Value, Value)> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_i64().unwrap(),
+                r["errors"][0]["field"].clone(),
+                r["errors"][0]["message"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "{job}");
+}
+
 /// An export with `show_deleted=true` imports back into the same database as it is: a
 /// deleted action's document stands for that deleted action, unchanged. It neither brings
 /// the action back nor creates a deleted one elsewhere.

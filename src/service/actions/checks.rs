@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
+use super::messages;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::*;
 use crate::limits::*;
@@ -165,25 +166,15 @@ pub(super) async fn plan(
     for (i, r) in input.responds_to.iter().enumerate() {
         let field = format!("responds_to[{i}].action");
         if Some(r.action) == existing {
-            errors.push(FieldError::new(field, "an action cannot respond to itself"));
+            errors.push(FieldError::new(field, messages::answers_itself()));
         } else if !answered.insert(r.action) {
-            errors.push(FieldError::new(
-                field,
-                format!("action {} is listed twice", r.action),
-            ));
+            errors.push(FieldError::new(field, messages::listed_twice(r.action)));
         } else {
             match dates.get(&r.action) {
-                None if deleted.contains(&r.action) => errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "action {} is deleted; restore it first, or answer another",
-                        r.action
-                    ),
-                )),
-                None => errors.push(FieldError::new(
-                    field,
-                    format!("no action with id {}", r.action),
-                )),
+                None if deleted.contains(&r.action) => {
+                    errors.push(FieldError::new(field, messages::answers_deleted(r.action)))
+                }
+                None => errors.push(FieldError::new(field, messages::no_such_action(r.action))),
                 Some(date) if *date > latest_self && kept.responds_to => {
                     errors.push(FieldError::new(
                         "announced_on",
@@ -196,10 +187,10 @@ pub(super) async fn plan(
                 }
                 Some(date) if *date > latest_self => errors.push(FieldError::new(
                     field,
-                    format!(
-                        "action {} was announced on {date}, after this action ({}); an action \
-                         can only respond to earlier ones",
-                        r.action, input.announced_on.date
+                    messages::answers_later(
+                        format_args!("action {}", r.action),
+                        date,
+                        input.announced_on.date,
                     ),
                 )),
                 Some(_) => {}
@@ -221,10 +212,7 @@ pub(super) async fn plan(
             if FuzzyDate::latest(date, precision) < input.announced_on.date {
                 errors.push(FieldError::new(
                     "announced_on",
-                    format!(
-                        "action {responder}, announced on {date}, responds to this action, so \
-                         this action cannot be dated after that"
-                    ),
+                    messages::dated_after_answer(responder, date),
                 ));
             }
         }
@@ -565,11 +553,7 @@ pub(crate) fn check_references(
         } else if !authority_acts && found.contains_key(&input.initiator) {
             errors.push(FieldError::new(
                 "authority",
-                format!(
-                    "`{code}` does not act for the initiator `{}`: an authority must be the \
-                     initiator, belong to it (`country`) or sit under it (`parent`)",
-                    input.initiator
-                ),
+                messages::authority_does_not_act(code, &input.initiator),
             ));
         }
     }

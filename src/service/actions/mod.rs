@@ -23,6 +23,7 @@ use crate::state::AppState;
 use crate::views::Action;
 
 mod checks;
+pub mod messages;
 pub(crate) use checks::{
     action_write, check_references, check_static, initial_history, resolved_precision,
 };
