@@ -545,14 +545,14 @@ fn print_report(r: &riposte::generate::Report) -> Result<(), String> {
 async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
     use riposte::models::api_key;
     use riposte::service::keys;
-    let mut conn = db::pool(url, 1)?.get().await.map_err(|e| e.to_string())?;
+    let pool = db::pool(url, 1)?;
     match command {
         KeysCommand::Create {
             name,
             scope,
             expires,
         } => {
-            let created = keys::create(&mut conn, &Caller::cli(), &name, scope, expires)
+            let created = keys::create(&pool, &Caller::cli(), &name, scope, expires)
                 .await
                 .map_err(|e| format!("cannot create the key: {e}"))?;
             say(&format!(
@@ -562,7 +562,7 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             // A secret nobody received must not stay a working key.
             if let Err(e) = out(&format!("{}\n", created.secret)) {
                 keys::revoke(
-                    &mut conn,
+                    &pool,
                     &Caller::cli(),
                     &created.key.id.to_string(),
                     riposte::service::anything(),
@@ -573,6 +573,7 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             }
         }
         KeysCommand::List => {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
             let mut after = None;
             out(&format!(
                 "{:<36}  {:<12}  {:<5}  {:<8}  {:<20}  name\n",
@@ -618,14 +619,9 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             }
         }
         KeysCommand::Revoke { key } => {
-            let revoked = keys::revoke(
-                &mut conn,
-                &Caller::cli(),
-                &key,
-                riposte::service::anything(),
-            )
-            .await
-            .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
+            let revoked = keys::revoke(&pool, &Caller::cli(), &key, riposte::service::anything())
+                .await
+                .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
             say(&format!("revoked key {} ({})", revoked.id, revoked.name));
         }
     }

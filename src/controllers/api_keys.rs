@@ -77,9 +77,8 @@ pub async fn create(
              list the keys to see whether a retried creation went through",
         ));
     }
-    let mut conn = state.conn().await?;
     let created = service::create(
-        &mut conn,
+        &state.pool,
         &caller,
         &input.name,
         input.scope,
@@ -138,8 +137,7 @@ pub async fn revoke(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let expect = crate::conditional::expect_revision(&req, state.config.require_if_match, revision);
-    let mut conn = state.conn().await?;
-    let key = service::revoke(&mut conn, &caller, &id.to_string(), expect).await?;
+    let key = service::revoke(&state.pool, &caller, &id.to_string(), expect).await?;
     // With the ETag a GET would give: the revoked key's, for the next If-Match.
     crate::conditional::written_revision(&key, &revision(&key))
 }

@@ -262,11 +262,8 @@ pub async fn create(
         filter,
         after,
     };
-    let settings = state.config.webhooks.clone();
-    let created = crate::service::write_outside_feed(&state.pool, move |conn| {
-        Box::pin(async move { service::create(conn, &caller, &settings, sub, faults).await })
-    })
-    .await?;
+    let created =
+        service::create(&state.pool, &caller, &state.config.webhooks, sub, faults).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -350,12 +347,15 @@ pub async fn update(
         enabled: patch.enabled,
     };
     let expect = conditional::expect_revision(&req, state.config.require_if_match, revision);
-    let settings = state.config.webhooks.clone();
-    let changed = crate::service::write_outside_feed(&state.pool, move |conn| {
-        Box::pin(async move {
-            service::update(conn, &caller, &settings, id, changes, faults, expect).await
-        })
-    })
+    let changed = service::update(
+        &state.pool,
+        &caller,
+        &state.config.webhooks,
+        id,
+        changes,
+        faults,
+        expect,
+    )
     .await?;
     conditional::written_revision(&changed, &revision(&changed))
 }
@@ -376,10 +376,7 @@ pub async fn delete(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let expect = conditional::expect_revision(&req, state.config.require_if_match, revision);
-    crate::service::write_outside_feed(&state.pool, move |conn| {
-        Box::pin(async move { service::delete(conn, &caller, id, expect).await })
-    })
-    .await?;
+    service::delete(&state.pool, &caller, id, expect).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -434,11 +431,8 @@ pub async fn redeliver(
     let id = parse_id(&id)?;
     let from = crate::feed::parse_cursor("from_cursor", &input.from_cursor)
         .map_err(|fault| AppError::invalid(vec![fault]))?;
-    let settings = state.config.webhooks.clone();
-    let changed = crate::service::write_outside_feed(&state.pool, move |conn| {
-        Box::pin(async move { service::redeliver(conn, &caller, &settings, id, from).await })
-    })
-    .await?;
+    let changed =
+        service::redeliver(&state.pool, &caller, &state.config.webhooks, id, from).await?;
     conditional::written_revision(&changed, &revision(&changed))
 }
 
@@ -459,10 +453,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let rotated = crate::service::write_outside_feed(&state.pool, move |conn| {
-        Box::pin(async move { service::rotate_secret(conn, &caller, id).await })
-    })
-    .await?;
+    let rotated = service::rotate_secret(&state.pool, &caller, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(rotated))

@@ -1,10 +1,10 @@
 //! Creating and revoking API keys (over HTTP by admins, and from the command line).
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::audit;
 use crate::auth::{self, Caller, Scope};
+use crate::db::DbPool;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::check_text;
 use crate::limits::MAX_KEY_NAME_LEN;
@@ -13,7 +13,7 @@ use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::views::{ApiKey, NewApiKeySecret};
 
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     name: &str,
     scope: Scope,
@@ -44,21 +44,23 @@ pub async fn create(
         expires_at,
     };
     let caller = caller.clone();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let key = ApiKey::from_row(api_key::insert(conn, &row).await?)?;
-        audit(
-            conn,
-            &caller,
-            AuditOperation::Create,
-            AuditEntity::ApiKey,
-            key.id,
-            None,
-            Some(&key),
-        )
-        .await?;
-        Ok(NewApiKeySecret {
-            key,
-            secret: secret.secret,
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let key = ApiKey::from_row(api_key::insert(conn, &row).await?)?;
+            audit(
+                conn,
+                &caller,
+                AuditOperation::Create,
+                AuditEntity::ApiKey,
+                key.id,
+                None,
+                Some(&key),
+            )
+            .await?;
+            Ok(NewApiKeySecret {
+                key,
+                secret: secret.secret,
+            })
         })
     })
     .await
@@ -66,41 +68,43 @@ pub async fn create(
 
 /// Revokes by id or printed prefix; revoking twice is harmless.
 pub async fn revoke(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     key: &str,
     expect: super::Expect<ApiKey>,
 ) -> AppResult<ApiKey> {
     let caller = caller.clone();
     let key = key.to_string();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let mut found = api_key::find_by_id_or_prefix(conn, &key).await?;
-        let row = match found.len() {
-            0 => return Err(AppError::not_found(format_args!("API key `{key}`"))),
-            1 => found.remove(0),
-            n => {
-                return Err(AppError::Conflict(format!(
-                    "{n} keys share the prefix `{key}`; revoke by id"
-                )))
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let mut found = api_key::find_by_id_or_prefix(conn, &key).await?;
+            let row = match found.len() {
+                0 => return Err(AppError::not_found(format_args!("API key `{key}`"))),
+                1 => found.remove(0),
+                n => {
+                    return Err(AppError::Conflict(format!(
+                        "{n} keys share the prefix `{key}`; revoke by id"
+                    )))
+                }
+            };
+            let before = ApiKey::from_row(row.clone())?;
+            expect(&before)?;
+            if row.revoked_at.is_some() {
+                return Ok(before);
             }
-        };
-        let before = ApiKey::from_row(row.clone())?;
-        expect(&before)?;
-        if row.revoked_at.is_some() {
-            return Ok(before);
-        }
-        let after = ApiKey::from_row(api_key::revoke(conn, row.id).await?)?;
-        audit(
-            conn,
-            &caller,
-            AuditOperation::Revoke,
-            AuditEntity::ApiKey,
-            row.id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
-        Ok(after)
+            let after = ApiKey::from_row(api_key::revoke(conn, row.id).await?)?;
+            audit(
+                conn,
+                &caller,
+                AuditOperation::Revoke,
+                AuditEntity::ApiKey,
+                row.id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            Ok(after)
+        })
     })
     .await
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::audit;
 use crate::auth::Caller;
+use crate::db::DbPool;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::check_text;
 use crate::limits::{MAX_SHORT_TEXT_LEN, MAX_WEBHOOKS};
@@ -81,12 +82,18 @@ fn fail_with(faults: Vec<FieldError>, rules: Vec<FieldError>) -> AppResult<()> {
 
 /// Creates a subscription with a fresh secret (shown in the answer only).
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     settings: &Settings,
     sub: Subscription,
     faults: Vec<FieldError>,
 ) -> AppResult<NewWebhookSecret> {
+    let caller = caller.clone();
+    let settings = settings.clone();
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let caller = &caller;
+            let settings = &settings;
     let mut write = WebhookWrite {
         url: sub.url,
         description: sub.description,
@@ -138,6 +145,9 @@ pub async fn create(
         webhook: view,
         secret,
     })
+        })
+    })
+    .await
 }
 
 /// How long an attempt in flight can still take, in milliseconds (with a margin).
@@ -154,7 +164,7 @@ async fn locked(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<WebhookRow>
 /// Applies an admin's changes. Re-enabling (or a new URL) clears the failures, and
 /// deliveries resume from the cursor.
 pub async fn update(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     settings: &Settings,
     id: Uuid,
@@ -162,156 +172,188 @@ pub async fn update(
     faults: Vec<FieldError>,
     expect: super::Expect<Webhook>,
 ) -> AppResult<Webhook> {
-    let row = locked(conn, id).await?;
-    let before = view(conn, &row).await?;
-    // An unreadable body is refused whatever the subscription's state (422 before 412), as
-    // for actions; rules that read the current state come after the caller's expectation.
-    if faults.is_empty() {
-        expect(&before)?;
-    }
-    let mut write = WebhookWrite::from(&row);
-    let mut filter = row.filter();
-    let reset = changes.url.as_ref().is_some_and(|u| *u != row.url)
-        || (changes.enabled == Some(true) && !row.enabled);
-    if let Some(url) = changes.url {
-        write.url = url;
-    }
-    if let Some(description) = changes.description {
-        write.description = description;
-    }
-    if let Some(enabled) = changes.enabled {
-        write.enabled = enabled;
-    }
-    filter.kinds = changes.kinds.unwrap_or(filter.kinds);
-    filter.entities = changes.entities.unwrap_or(filter.entities);
-    filter.actors = changes.actors.unwrap_or(filter.actors);
-    filter.dyads = changes.dyads.unwrap_or(filter.dyads);
-    filter.types = changes.types.unwrap_or(filter.types);
-    write.set_filter(&filter);
-    let mut errors = Vec::new();
-    check(&mut errors, &write, settings.allow_private);
-    fail_with(faults, errors)?;
-    let before_json =
-        serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?;
-    // What deliveries depend on (the target, the filter, enabled): only a change of those
-    // stops the delivery in flight. A new description alone used to, and the entry in
-    // flight was sent twice.
-    let delivering = WebhookWrite {
-        description: write.description.clone(),
-        ..WebhookWrite::from(&row)
-    };
-    let redirects = reset || write != delivering;
-    super::savepoint(conn).await?;
-    let outcome = async {
-        let row = webhook::update(conn, id, &write, reset).await?;
-        if redirects {
-            webhook::withdraw_claim(conn, id, settle(settings)).await?;
-        }
-        let after = view(conn, &row).await?;
-        Ok((after.clone(), after, false))
-    }
-    .await;
-    // Unchanged: the claim stays, so deliveries in flight go on undisturbed.
-    let Some((after, _)) = super::settle_update(conn, &before_json, outcome).await? else {
-        return Ok(before);
-    };
-    audit(
-        conn,
-        caller,
-        AuditOperation::Update,
-        AuditEntity::Webhook,
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    webhook::notify(conn).await?;
-    Ok(after)
+    let caller = caller.clone();
+    let settings = settings.clone();
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let caller = &caller;
+            let settings = &settings;
+            let row = locked(conn, id).await?;
+            let before = view(conn, &row).await?;
+            // An unreadable body is refused whatever the subscription's state (422 before 412), as
+            // for actions; rules that read the current state come after the caller's expectation.
+            if faults.is_empty() {
+                expect(&before)?;
+            }
+            let mut write = WebhookWrite::from(&row);
+            let mut filter = row.filter();
+            let reset = changes.url.as_ref().is_some_and(|u| *u != row.url)
+                || (changes.enabled == Some(true) && !row.enabled);
+            if let Some(url) = changes.url {
+                write.url = url;
+            }
+            if let Some(description) = changes.description {
+                write.description = description;
+            }
+            if let Some(enabled) = changes.enabled {
+                write.enabled = enabled;
+            }
+            filter.kinds = changes.kinds.unwrap_or(filter.kinds);
+            filter.entities = changes.entities.unwrap_or(filter.entities);
+            filter.actors = changes.actors.unwrap_or(filter.actors);
+            filter.dyads = changes.dyads.unwrap_or(filter.dyads);
+            filter.types = changes.types.unwrap_or(filter.types);
+            write.set_filter(&filter);
+            let mut errors = Vec::new();
+            check(&mut errors, &write, settings.allow_private);
+            fail_with(faults, errors)?;
+            let before_json =
+                serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?;
+            // What deliveries depend on (the target, the filter, enabled): only a change of those
+            // stops the delivery in flight. A new description alone used to, and the entry in
+            // flight was sent twice.
+            let delivering = WebhookWrite {
+                description: write.description.clone(),
+                ..WebhookWrite::from(&row)
+            };
+            let redirects = reset || write != delivering;
+            super::savepoint(conn).await?;
+            let outcome = async {
+                let row = webhook::update(conn, id, &write, reset).await?;
+                if redirects {
+                    webhook::withdraw_claim(conn, id, settle(settings)).await?;
+                }
+                let after = view(conn, &row).await?;
+                Ok((after.clone(), after, false))
+            }
+            .await;
+            // Unchanged: the claim stays, so deliveries in flight go on undisturbed.
+            let Some((after, _)) = super::settle_update(conn, &before_json, outcome).await? else {
+                return Ok(before);
+            };
+            audit(
+                conn,
+                caller,
+                AuditOperation::Update,
+                AuditEntity::Webhook,
+                id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            webhook::notify(conn).await?;
+            Ok(after)
+        })
+    })
+    .await
 }
 
 pub async fn delete(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     id: Uuid,
     expect: super::Expect<Webhook>,
 ) -> AppResult<()> {
-    let row = locked(conn, id).await?;
-    let before = view(conn, &row).await?;
-    expect(&before)?;
-    webhook::delete(conn, id).await?;
-    audit(
-        conn,
-        caller,
-        AuditOperation::Delete,
-        AuditEntity::Webhook,
-        id,
-        Some(&before),
-        None,
-    )
-    .await?;
-    Ok(())
+    let caller = caller.clone();
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let caller = &caller;
+            let row = locked(conn, id).await?;
+            let before = view(conn, &row).await?;
+            expect(&before)?;
+            webhook::delete(conn, id).await?;
+            audit(
+                conn,
+                caller,
+                AuditOperation::Delete,
+                AuditEntity::Webhook,
+                id,
+                Some(&before),
+                None,
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Moves the cursor to `from`: the entries after it are sent (again), in order. A disabled
 /// subscription is enabled again, since a redelivery asks for deliveries (it used to answer
 /// 200 and send nothing); the audit entry shows the change.
 pub async fn redeliver(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     settings: &Settings,
     id: Uuid,
     from: i64,
 ) -> AppResult<Webhook> {
-    let row = locked(conn, id).await?;
-    if let Some(fault) = crate::feed::unknown_cursor(conn, "from_cursor", from).await? {
-        return Err(AppError::invalid(vec![fault]));
-    }
-    let before = view(conn, &row).await?;
-    let row = webhook::rewind(conn, id, from).await?;
-    webhook::withdraw_claim(conn, id, settle(settings)).await?;
-    let after = view(conn, &row).await?;
-    audit(
-        conn,
-        caller,
-        AuditOperation::Redeliver,
-        AuditEntity::Webhook,
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    webhook::notify(conn).await?;
-    Ok(after)
+    let caller = caller.clone();
+    let settings = settings.clone();
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let caller = &caller;
+            let settings = &settings;
+            let row = locked(conn, id).await?;
+            if let Some(fault) = crate::feed::unknown_cursor(conn, "from_cursor", from).await? {
+                return Err(AppError::invalid(vec![fault]));
+            }
+            let before = view(conn, &row).await?;
+            let row = webhook::rewind(conn, id, from).await?;
+            webhook::withdraw_claim(conn, id, settle(settings)).await?;
+            let after = view(conn, &row).await?;
+            audit(
+                conn,
+                caller,
+                AuditOperation::Redeliver,
+                AuditEntity::Webhook,
+                id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            webhook::notify(conn).await?;
+            Ok(after)
+        })
+    })
+    .await
 }
 
 /// Replaces the secret; the new one signs every attempt from now on, and the replaced one
 /// beside it for `SECRET_OVERLAP`.
 pub async fn rotate_secret(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     caller: &Caller,
     id: Uuid,
 ) -> AppResult<NewWebhookSecret> {
-    let row = locked(conn, id).await?;
-    let before = view(conn, &row).await?;
-    let secret = signing::new_secret()?;
-    let overlap = chrono::Duration::from_std(crate::webhook::SECRET_OVERLAP)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let row = webhook::set_secret(conn, id, &secret, chrono::Utc::now() + overlap).await?;
-    let after = view(conn, &row).await?;
-    audit(
-        conn,
-        caller,
-        AuditOperation::RotateSecret,
-        AuditEntity::Webhook,
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    Ok(NewWebhookSecret {
-        webhook: after,
-        secret,
+    let caller = caller.clone();
+    super::write_outside_feed(pool, move |conn| {
+        Box::pin(async move {
+            let caller = &caller;
+            let row = locked(conn, id).await?;
+            let before = view(conn, &row).await?;
+            let secret = signing::new_secret()?;
+            let overlap = chrono::Duration::from_std(crate::webhook::SECRET_OVERLAP)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let row = webhook::set_secret(conn, id, &secret, chrono::Utc::now() + overlap).await?;
+            let after = view(conn, &row).await?;
+            audit(
+                conn,
+                caller,
+                AuditOperation::RotateSecret,
+                AuditEntity::Webhook,
+                id,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            Ok(NewWebhookSecret {
+                webhook: after,
+                secret,
+            })
+        })
     })
+    .await
 }
 
 /// The public view of subscriptions, with actor codes for the ids of their filters.

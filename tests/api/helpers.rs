@@ -282,9 +282,8 @@ impl TestApp {
             .await
             .expect("app state");
         let keys = {
-            let mut conn = state.pool.get().await.unwrap();
-            let mut make = async |scope: Scope| {
-                riposte::service::keys::create(&mut conn, &Caller::cli(), "test", scope, None)
+            let make = async |scope: Scope| {
+                riposte::service::keys::create(&state.pool, &Caller::cli(), "test", scope, None)
                     .await
                     .unwrap()
                     .secret
