@@ -565,6 +565,19 @@ pub async fn timeline(
     })
 }
 
+/// The most active dyads of a window, busiest first: the top `limit` of `total`. Not paged:
+/// a client holds them all when `items` has `total` entries, else it raises `limit` (up to
+/// 200) or narrows the window or the actor.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"a": "CHN", "b": "USA", "count": 3,
+    "a_to_b": {"count": 1, "severity_sum": -3.0}, "b_to_a": {"count": 2, "severity_sum": -4.5},
+    "last_announced_on": "2020-07-13"}], "total": 1}))]
+pub struct DyadRanking {
+    pub items: Vec<ActiveDyad>,
+    /// How many dyads had actions in the window (with `actor`, that actor's).
+    pub total: i64,
+}
+
 /// A dyad in the overview of the most active ones.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActiveDyad {
@@ -595,6 +608,8 @@ struct ActiveRow {
     hi_s: f64,
     #[diesel(sql_type = Date)]
     last: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
 }
 
 /// The dyads with the most actions in the window, busiest first (ties: most recent first).
@@ -605,7 +620,7 @@ pub async fn most_active(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     limit: i64,
-) -> AppResult<Vec<ActiveDyad>> {
+) -> AppResult<DyadRanking> {
     // Two steps, one statement: rank the dyads by count (and last day) over the window's
     // pieces, which is integer sums over a few thousand aggregate rows (migration 000016);
     // then sum the severities, numeric and dearer, of the top `limit` only.
@@ -615,7 +630,9 @@ pub async fn most_active(
     };
     let sql = format!(
         "WITH ranked AS MATERIALIZED (
-             SELECT lo, hi, sum(n)::bigint AS n, max(last) AS last FROM (
+             SELECT lo, hi, sum(n)::bigint AS n, max(last) AS last,
+                    count(*) OVER () AS total
+             FROM (
                  {rank}
              ) p
              GROUP BY lo, hi
@@ -630,9 +647,9 @@ pub async fn most_active(
                 coalesce(sum(d.lo_severity), 0)::float8 AS lo_s,
                 coalesce(sum(d.hi_n), 0)::bigint AS hi_n,
                 coalesce(sum(d.hi_severity), 0)::float8 AS hi_s,
-                r.last
+                r.last, r.total
          FROM ranked r LEFT JOIN detail d ON d.lo = r.lo AND d.hi = r.hi
-         GROUP BY r.lo, r.hi, r.n, r.last
+         GROUP BY r.lo, r.hi, r.n, r.last, r.total
          ORDER BY r.n DESC, r.last DESC, r.lo, r.hi",
         rank = dyad_arms(&format!(
             "SELECT lo, hi, lo_n + hi_n AS n, last FROM dyad_period_rows
@@ -652,6 +669,7 @@ pub async fn most_active(
         Some(actor) => query.bind::<SqlUuid, _>(actor).load(conn).await?,
         None => query.load(conn).await?,
     };
+    let total = <[ActiveRow]>::first(&rows).map_or(0, |r| r.total);
     let mut ids: Vec<Uuid> = rows.iter().flat_map(|r| [r.lo, r.hi]).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -697,5 +715,6 @@ pub async fn most_active(
                 last_announced_on: r.last,
             })
         })
-        .collect()
+        .collect::<AppResult<_>>()
+        .map(|items| DyadRanking { items, total })
 }

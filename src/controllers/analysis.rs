@@ -4,7 +4,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::parse_id;
 use crate::analysis::chain::{self as chains, Chain};
-use crate::analysis::dyad::{ActiveDyad, DyadSummary, Interval, Timeline};
+use crate::analysis::dyad::{DyadRanking, DyadSummary, Interval, Timeline};
 use crate::auth::Reader;
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
@@ -242,11 +242,11 @@ pub struct ActiveParams {
     pub limit: Option<i64>,
 }
 
-/// The most active dyads in a window, busiest first: a dashboard's overview. One page: the
-/// top `limit`.
+/// The most active dyads in a window, busiest first: a dashboard's overview. Not paged: the
+/// top `limit`, and how many dyads there are in all (`total`).
 #[utoipa::path(get, path = "/v1/dyads", tag = "analysis",
     operation_id = "listDyads", params(ActiveParams),
-    responses((status = 200, description = "The busiest dyads", body = List<ActiveDyad>),
+    responses((status = 200, description = "The busiest dyads", body = DyadRanking),
         (status = 404, response = crate::openapi::NotFound)))]
 #[route("/v1/dyads", method = "GET", method = "HEAD")]
 pub async fn active(
@@ -264,13 +264,13 @@ pub async fn active(
         None => DEFAULT_TOP_DYADS,
         Some(n) => pagination::page_size(Some(n))?,
     };
-    let items = state
+    let ranking = state
         .read(&req, async |conn| {
             let actor = actor_param(conn, &params.actor).await?.map(|a| a.0);
             crate::analysis::dyad::most_active(conn, actor, from, to, limit).await
         })
         .await?;
-    crate::conditional::respond(&req, &List::one_page(items))
+    crate::conditional::respond(&req, &ranking)
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -67,6 +67,12 @@ export function num(n, digits = 0) {
   return Number(n).toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+// Says so when a ranking of dyads (`GET /v1/dyads`) holds only the busiest of them.
+export function busiest(ranking) {
+  const n = ranking.items.length;
+  return ranking.total > n ? h('p', { class: 'hint' }, `The ${num(n)} busiest of ${num(ranking.total)} dyads.`) : null;
+}
+
 export function pct(x) {
   return x === null || x === undefined ? '—' : `${Math.round(x * 100)}%`;
 }

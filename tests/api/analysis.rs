@@ -677,13 +677,15 @@ async fn most_active_dyads_come_first() {
     assert_eq!(usa.body["items"].as_array().unwrap().len(), 1);
     let windowed = app.get("/v1/dyads?from=2020-03-15").await;
     assert_eq!(windowed.body["items"][0]["count"], 1);
-    assert_eq!(
-        app.get("/v1/dyads?limit=1").await.body["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(resp.body["total"], 2, "{}", resp.text);
+    assert_eq!(usa.body["total"], 1, "{}", usa.text);
+    // The top one of two: a client can tell it does not hold them all.
+    let top = app.get("/v1/dyads?limit=1").await;
+    assert_eq!(top.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(top.body["total"], 2, "{}", top.text);
+    assert!(top.body.get("next_page_token").is_none(), "{}", top.text);
+    let empty = app.get("/v1/dyads?from=2021-01-01").await;
+    assert_eq!(empty.body, json!({"items": [], "total": 0}));
     app.get("/v1/dyads?limit=201")
         .await
         .assert_problem(400, Some("limit"));

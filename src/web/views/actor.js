@@ -1,6 +1,6 @@
 // An actor: the measures that designate it, with their status on a chosen day, and its
 // dyads (a person's or body's are those of its country).
-import { actionLink, day, field, fill, h, humanize, num, table, today } from '../dom.js';
+import { actionLink, busiest, day, field, fill, h, humanize, num, table, today } from '../dom.js';
 import { api, qs } from '../api.js';
 
 export default async function actor(ctx) {
@@ -50,7 +50,8 @@ export default async function actor(ctx) {
       h('h2', { id: 'dy-h' }, state ? 'Its dyads' : `Dyads of ${dyadsOf}, its country`),
       dyads.items.length ? h('ul', { class: 'links' }, dyads.items.map((d) => h('li', {},
         h('a', { href: `/dyads/${d.a}/${d.b}` }, `${d.a} ⇄ ${d.b}`), ` — ${num(d.count)} actions, last ${day(d.last_announced_on)}`)))
-        : h('p', { class: 'empty' }, 'No actions yet.')) : null);
+        : h('p', { class: 'empty' }, 'No actions yet.'),
+      busiest(dyads)) : null);
 }
 
 function stateText(d) {

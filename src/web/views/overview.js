@@ -1,6 +1,6 @@
 // Overview: the busiest dyads of a window, counts by category, and the latest actions,
 // kept live from the change stream.
-import { actionLink, actorLink, badge, clear, day, field, h, num, severity, table, today, addDays, withTable } from '../dom.js';
+import { actionLink, actorLink, badge, busiest, clear, day, field, h, num, severity, table, today, addDays, withTable } from '../dom.js';
 import { api, key, qs } from '../api.js';
 
 const PRESETS = [
@@ -47,7 +47,7 @@ export default async function overview(ctx) {
     h('p', { class: 'lede' }, `${num(counts.total)} actions, ${span}.`),
     form,
     h('div', { class: 'grid' },
-      h('section', { class: 'panel', 'aria-labelledby': 'dyads-h' }, h('h2', { id: 'dyads-h' }, 'Most active dyads'), dyadTable(dyads.items)),
+      h('section', { class: 'panel', 'aria-labelledby': 'dyads-h' }, h('h2', { id: 'dyads-h' }, 'Most active dyads'), dyadTable(dyads.items), busiest(dyads)),
       h('section', { class: 'panel', 'aria-labelledby': 'cats-h' }, h('h2', { id: 'cats-h' }, 'Actions by category'), categoryChart(counts, from, to))),
     latest);
   await follow(ctx, latestBody);
