@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
+use crate::limits::{MAX_TAG_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN};
+
 /// What a mapper made of one foreign record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mapped {
@@ -419,15 +421,17 @@ pub fn acts_for_state(sector: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // Import lines
 
-pub(super) const MAX_TITLE_CHARS: usize = 500;
-pub(super) const MAX_SUMMARY_CHARS: usize = 10_000;
-const MAX_TAGS: usize = 20;
-const MAX_TAG_CHARS: usize = 50;
+/// Tags kept of a record (riposte takes up to `MAX_TAGS`): the event's own come first, and
+/// a record's twenty are more than any sample has.
+const MAX_RECORD_TAGS: usize = 20;
 
 /// An action about to become import lines.
 pub(super) struct Draft {
     pub title: String,
-    pub summary: Option<String>,
+    /// The record's own text, if any.
+    pub text: String,
+    /// What the action does not show of the record (`summary` puts them in an import note).
+    pub notes: Vec<String>,
     pub initiator: &'static str,
     pub target: &'static str,
     pub type_code: String,
@@ -454,15 +458,9 @@ impl Draft {
             })
             .collect();
         let mut action = Map::new();
-        action.insert(
-            "title".into(),
-            truncate(&self.title, MAX_TITLE_CHARS).into(),
-        );
-        if let Some(summary) = self.summary.filter(|s| !s.trim().is_empty()) {
-            action.insert(
-                "summary".into(),
-                truncate(&summary, MAX_SUMMARY_CHARS).into(),
-            );
+        action.insert("title".into(), truncate(&self.title, MAX_TITLE_LEN).into());
+        if let Some(summary) = summary(&self.text, self.notes) {
+            action.insert("summary".into(), summary.into());
         }
         action.insert("initiator".into(), self.initiator.into());
         action.insert("target".into(), self.target.into());
@@ -474,7 +472,7 @@ impl Draft {
         }
         let mut tags: Vec<String> = Vec::new();
         for tag in self.tags.iter().filter_map(|t| clean_tag(t)) {
-            if !tags.contains(&tag) && tags.len() < MAX_TAGS {
+            if !tags.contains(&tag) && tags.len() < MAX_RECORD_TAGS {
                 tags.push(tag);
             }
         }
@@ -495,8 +493,40 @@ pub(super) fn title(initiator: &str, target: &str, what: &str) -> String {
     let names = |code| state_name(code).unwrap_or(code);
     truncate(
         &format!("{} → {}: {what}", names(initiator), names(target)),
-        MAX_TITLE_CHARS,
+        MAX_TITLE_LEN,
     )
+}
+
+/// The record's text, then an import note naming what the action does not show. The note
+/// is kept whole: a text too long for both is cut, and the note says so.
+fn summary(text: &str, mut notes: Vec<String>) -> Option<String> {
+    let text = text.trim();
+    let compose = |text: &str, notes: &[String]| {
+        let note = match notes.is_empty() {
+            true => String::new(),
+            false => format!("[Import note: {}.]", notes.join("; ")),
+        };
+        match (text.is_empty(), note.is_empty()) {
+            (true, true) => None,
+            (false, true) => Some(text.to_string()),
+            (true, false) => Some(note),
+            (false, false) => Some(format!("{text}\n\n{note}")),
+        }
+    };
+    let whole = compose(text, &notes)?;
+    if whole.chars().count() <= MAX_TEXT_LEN {
+        return Some(whole);
+    }
+    notes.push(format!(
+        "the record's text is cut to fit the summary's {MAX_TEXT_LEN} characters"
+    ));
+    let note = compose("", &notes)?;
+    // What is left for the text, with the blank line before the note.
+    let room = MAX_TEXT_LEN.saturating_sub(note.chars().count() + 2);
+    match room {
+        0 => Some(truncate(&note, MAX_TEXT_LEN)),
+        _ => compose(&truncate(text, room), &notes),
+    }
 }
 
 /// At most `max` characters, cut at a character boundary with an ellipsis.
@@ -511,7 +541,8 @@ pub(super) fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
-/// A tag as riposte takes it (`[a-z0-9_-]{1,50}`): lower case, other characters as `_`.
+/// A tag as riposte takes it (`[a-z0-9_-]`, up to `MAX_TAG_LEN`): lower case, other characters
+/// as `_`.
 pub(super) fn clean_tag(raw: &str) -> Option<String> {
     let mut tag = String::new();
     for c in raw.trim().chars().flat_map(char::to_lowercase) {
@@ -524,7 +555,7 @@ pub(super) fn clean_tag(raw: &str) -> Option<String> {
             tag.push(c);
         }
     }
-    let tag: String = tag.trim_matches('_').chars().take(MAX_TAG_CHARS).collect();
+    let tag: String = tag.trim_matches('_').chars().take(MAX_TAG_LEN).collect();
     let tag = tag.trim_end_matches('_').to_string();
     (!tag.is_empty()).then_some(tag)
 }
@@ -876,10 +907,10 @@ pub(crate) fn check_lines(lines: &[Value]) {
             .unwrap_or_else(|| panic!("{key} is text"))
     };
     let title = text("title");
-    assert!(!title.trim().is_empty() && title.chars().count() <= MAX_TITLE_CHARS);
+    assert!(!title.trim().is_empty() && title.chars().count() <= MAX_TITLE_LEN);
     if let Some(summary) = action.get("summary") {
         let summary = summary.as_str().unwrap();
-        assert!(!summary.trim().is_empty() && summary.chars().count() <= MAX_SUMMARY_CHARS);
+        assert!(!summary.trim().is_empty() && summary.chars().count() <= MAX_TEXT_LEN);
     }
     let state = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
     let (initiator, target) = (text("initiator"), text("target"));
@@ -891,7 +922,7 @@ pub(crate) fn check_lines(lines: &[Value]) {
         assert!((-10.0..=10.0).contains(&severity.as_f64().unwrap()));
     }
     let tags = action["tags"].as_array().unwrap();
-    assert!(tags.len() <= MAX_TAGS);
+    assert!(tags.len() <= MAX_RECORD_TAGS);
     for (i, tag) in tags.iter().enumerate() {
         let tag = tag.as_str().unwrap();
         assert_eq!(clean_tag(tag).as_deref(), Some(tag));
@@ -1095,7 +1126,7 @@ mod tests {
         assert_eq!(clean_tag("  Human Rights "), Some("human_rights".into()));
         assert_eq!(clean_tag("heavy-weapons"), Some("heavy-weapons".into()));
         assert_eq!(clean_tag("***"), None);
-        assert_eq!(clean_tag(&"a".repeat(80)).unwrap().len(), 50);
+        assert_eq!(clean_tag(&"a".repeat(80)).unwrap().len(), MAX_TAG_LEN);
         assert_eq!(truncate("  abc ", 5), "abc");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("ééééé", 3).chars().count(), 3);

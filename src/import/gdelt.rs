@@ -349,14 +349,11 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
             Vec::new()
         }
     };
-    let summary = match notes.is_empty() {
-        true => summary,
-        false => format!("{summary}\n\n[Import note: {}.]", notes.join("; ")),
-    };
     Mapped::Lines(
         Draft {
             title: crosswalk::title(initiator, target, &label),
-            summary: Some(summary),
+            text: summary,
+            notes,
             initiator,
             target,
             type_code: resolved.type_code,

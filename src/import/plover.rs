@@ -190,15 +190,6 @@ pub fn plover(record: &Value, types: &TypeMap) -> Mapped {
     } else {
         event_text.to_string()
     };
-    let mut summary = text("text").to_string();
-    if !notes.is_empty() {
-        let note = format!("[Import note: {}.]", notes.join("; "));
-        summary = if summary.is_empty() {
-            note
-        } else {
-            format!("{summary}\n\n{note}")
-        };
-    }
     let mut tags = vec!["plover".to_string(), event.to_string()];
     tags.extend((!mode.is_empty()).then(|| mode.to_string()));
     tags.extend(contexts.iter().cloned());
@@ -206,7 +197,8 @@ pub fn plover(record: &Value, types: &TypeMap) -> Mapped {
     Mapped::Lines(
         Draft {
             title: crosswalk::title(initiator, target, &what),
-            summary: Some(summary),
+            text: text("text").to_string(),
+            notes,
             initiator,
             target,
             type_code: resolved.type_code,
@@ -1042,7 +1034,7 @@ mod tests {
                 ..
             }
         ));
-        let mut r = record(usa, json!([{"code": "CHN"}]));
+        let mut r = record(usa.clone(), json!([{"code": "CHN"}]));
         r["context"] = json!(["Economic", "cyber"]);
         r["text"] = json!("x".repeat(20_000));
         let Mapped::Lines(lines) = map(&r) else {
@@ -1060,9 +1052,28 @@ mod tests {
                 "cameo-1312"
             ])
         );
-        assert_eq!(
-            lines[2]["summary"].as_str().unwrap().chars().count(),
-            10_000
+        let summary = lines[2]["summary"].as_str().unwrap();
+        assert_eq!(summary.chars().count(), 10_000);
+        assert!(summary.ends_with("characters.]"), "the cut is said");
+        // A long text is cut around the import note, which stays whole.
+        let mut r = record(
+            usa,
+            json!([{"code": "RUS", "sector": "REB", "actorText": "Russian rebels"}]),
+        );
+        r["text"] = json!("y".repeat(12_000));
+        let Mapped::Lines(lines) = map(&r) else {
+            panic!()
+        };
+        check_lines(&lines);
+        let summary = lines[2]["summary"].as_str().unwrap();
+        assert_eq!(summary.chars().count(), 10_000);
+        assert!(
+            summary.ends_with(
+                "…\n\n[Import note: target `Russian rebels` (RUS, sector REB) counted as RUS; \
+                 the record's text is cut to fit the summary's 10000 characters.]"
+            ),
+            "{}",
+            &summary[summary.len() - 200..]
         );
     }
 
