@@ -489,7 +489,8 @@ pub struct Delivery {
     pub cursor: String,
     /// Its `webhook-id` header: the same on every attempt and redelivery.
     pub message_id: String,
-    /// 1 for the first attempt at this entry, 2 for the first retry, ...
+    /// 1 for the first attempt at this entry, 2 for the first retry, ...; a redelivery counts
+    /// from 1 again.
     pub attempt: i32,
     /// A 2xx answer.
     pub delivered: bool,

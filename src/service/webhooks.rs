@@ -299,6 +299,16 @@ pub async fn redeliver(
                 return Err(AppError::invalid(vec![fault]));
             }
             let before = view(conn, &row).await?;
+            // Asked to go on from where it stands, with nothing to forget or re-enable: as a
+            // PATCH that changes nothing, the subscription is left as it is (same version,
+            // no audit entry, the attempt in flight undisturbed).
+            let unchanged = row.delivered_seq == from
+                && row.enabled
+                && row.attempts == 0
+                && row.failing_since.is_none();
+            if unchanged {
+                return Ok(before);
+            }
             let row = webhook::rewind(conn, id, from).await?;
             webhook::withdraw_claim(conn, id, settle(settings)).await?;
             let after = view(conn, &row).await?;

@@ -1298,6 +1298,68 @@ async fn revoking_a_key_and_redelivering_answer_with_the_etag() {
     assert_eq!(revoked.header("etag"), Some(tag));
 }
 
+/// A redelivery from where the subscription stands, with no failure to forget, changes
+/// nothing: as a PATCH that changes nothing, it keeps the version (an admin's If-Match read
+/// before it still matches) and writes no audit entry. It moved the version on, and the next
+/// PATCH of the tag read before it was a 412 (an adversarial review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_from_where_it_stands_changes_nothing() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let (id, _, start) = subscribe(&app, json!({"url": "https://example.com/"})).await;
+    let path = format!("/v1/webhooks/{id}");
+    let read = app.as_admin(Method::GET, &path, None, &[]).await;
+    let tag = read.header("etag").unwrap().to_string();
+    let audits = || async {
+        app.as_admin(Method::GET, "/v1/audit?entity=webhook", None, &[])
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let logged = audits().await;
+    let again = app
+        .as_admin(
+            Method::POST,
+            &format!("{path}/redeliver"),
+            Some(&json!({"from_cursor": start})),
+            &[],
+        )
+        .await;
+    again.assert_status(200);
+    assert_eq!(
+        again.body["version"], read.body["version"],
+        "{}",
+        again.text
+    );
+    assert_eq!(audits().await, logged, "no audit entry");
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"description": "still mine"})),
+        &[("if-match", &tag)],
+    )
+    .await
+    .assert_status(200);
+    // From elsewhere it is a change: a new version, in the audit log.
+    let moved = app
+        .as_admin(
+            Method::POST,
+            &format!("{path}/redeliver"),
+            Some(&json!({"from_cursor": "0"})),
+            &[],
+        )
+        .await;
+    moved.assert_status(200);
+    assert_ne!(moved.body["version"], again.body["version"]);
+    assert_eq!(
+        audits().await,
+        logged + 2,
+        "the PATCH's and the redelivery's"
+    );
+}
+
 /// A new description while an entry is in flight: the entry arrives once. Every PATCH took
 /// the subscription's claim away, so the attempt in flight could not record its success and
 /// the entry was sent again (a concurrency review: 4 duplicates in 4 runs). Only a change of
