@@ -307,9 +307,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 let good = report.created + report.updated + report.unchanged;
                 return Err(if report.stored && good == 0 {
                     format!(
-                        "{} line(s) rejected (see above), and no line was good: nothing was \
-                         stored",
-                        report.rejected
+                        "{} line(s) rejected (see above), and no action line was good: only \
+                         {} actor(s) were stored",
+                        report.rejected, report.actors_created
                     )
                 } else if report.stored {
                     format!(

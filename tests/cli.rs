@@ -574,7 +574,7 @@ fn import_from_the_command_line() {
     let (ok, log) = run(&["import", "--partial", bad.to_str().unwrap()]);
     assert!(!ok, "{log}");
     assert!(
-        log.contains("no line was good: nothing was stored"),
+        log.contains("nothing was stored: 1 line(s) rejected, none good"),
         "{log}"
     );
     let (ok, log) = run(&["import", "/nonexistent.ndjson"]);

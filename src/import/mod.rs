@@ -110,9 +110,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// Why an import that rejected nothing still stored nothing, if it did not: the file
-    /// held no lines, or every record was skipped (most likely the wrong format). Such a job
-    /// failed, for the API as for the CLI.
+    /// Why an import stored nothing, if it did not, though it ran to its end: the file held
+    /// no lines, every record was skipped (most likely the wrong format), or with `partial`
+    /// no line was good. Such a job failed, for the API as for the CLI. (Without `partial`,
+    /// a rejected line stops everything: `finish` says so.)
     pub fn nothing_to_store(&self, format: Format) -> Option<String> {
         let skipped: u64 = self.skipped.values().sum();
         let actions = self.created + self.updated + self.unchanged;
@@ -126,6 +127,15 @@ impl Report {
                 "nothing was stored: all {skipped} record(s) were skipped, most as {reason} \
                  ({first}). Is this file in the `{}` format?",
                 format.as_str()
+            ))
+        } else if self.stored && self.rejected > 0 && actions == 0 && self.actors_created == 0 {
+            let skipped = match skipped {
+                0 => String::new(),
+                n => format!(" and {n} record(s) skipped"),
+            };
+            Some(format!(
+                "nothing was stored: {} line(s) rejected{skipped}, none good",
+                self.rejected
             ))
         } else {
             None

@@ -2080,6 +2080,22 @@ async fn a_file_with_nothing_to_store_is_a_failed_job() {
             .contains("2020\u{2400}"),
         "{job}"
     );
+    // With `partial`, a file of which no line was good stored nothing either: it answered
+    // `succeeded` (an adversarial review).
+    let broken = br#"[1, "x", null, true, {"id": "q"}]"#;
+    let job = import(&app, "?format=plover&partial=true", broken.to_vec()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["error"], "nothing was stored: 4 line(s) rejected and 1 record(s) skipped, none good",
+        "{job}"
+    );
+    let bad = ndjson(&[action("B", "w-2", "2020-13-01", json!([]))]);
+    let job = import(&app, "?partial=true", bad).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["error"],
+        "nothing was stored: 1 line(s) rejected, none good"
+    );
     assert_eq!(total_actions(&app).await, 0);
 }
 
