@@ -70,13 +70,11 @@ pub async fn create(
     JsonBody(input): JsonBody<NewApiKey>,
 ) -> AppResult<HttpResponse> {
     // A secret is never stored, so a stored answer could not be replayed.
-    if req.headers().contains_key(super::IDEMPOTENCY_HEADER) {
-        return Err(AppError::bad_param(
-            "Idempotency-Key",
-            "not supported when creating API keys: the secret is shown once and never stored; \
-             list the keys to see whether a retried creation went through",
-        ));
-    }
+    super::refuse_idempotency(
+        &req,
+        "an API key's secret is shown once and never stored; list the keys to see whether a \
+         retried creation went through",
+    )?;
     let created = service::create(
         &state.pool,
         &caller,

@@ -63,6 +63,12 @@ pub async fn create(
     Query(params): Query<ImportParams>,
     mut payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    super::refuse_idempotency(
+        &req,
+        "a retried upload is imported again (lines with an `id` or `external_id` find what \
+         the first stored, the others are stored twice); list the imports to see whether the \
+         first went through",
+    )?;
     let mut pace = Pace::new(state.config.import_upload);
     let coding = accepted_body(&req)?;
     let limit = state.config.max_import_bytes;

@@ -167,6 +167,19 @@ pub struct DeleteParams {
 /// The `Idempotency-Key` header.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
+/// Refuses an `Idempotency-Key` on a POST that cannot honour it: ignored, the key would
+/// promise a retry that does the work again. `why` says why, and how to tell instead
+/// whether a retried request went through.
+pub fn refuse_idempotency(req: &HttpRequest, why: &str) -> AppResult<()> {
+    match req.headers().contains_key(IDEMPOTENCY_HEADER) {
+        true => Err(AppError::bad_param(
+            "Idempotency-Key",
+            format!("not supported here: {why}"),
+        )),
+        false => Ok(()),
+    }
+}
+
 /// The `Idempotency-Key` of a POST, bound to the caller's key and to the request (method,
 /// path and body): None when absent, 400 when malformed.
 pub fn idempotency(req: &HttpRequest, caller: &Caller) -> AppResult<Option<Idempotency>> {

@@ -223,13 +223,11 @@ pub async fn create(
     Checked(input, mut faults): Checked<NewWebhook>,
 ) -> AppResult<HttpResponse> {
     // The answer holds the secret, which must not be kept anywhere else.
-    if req.headers().contains_key(super::IDEMPOTENCY_HEADER) {
-        return Err(AppError::bad_param(
-            "Idempotency-Key",
-            "not supported when creating webhooks: the secret is shown once; list the \
-             webhooks to see whether a retried creation went through",
-        ));
-    }
+    super::refuse_idempotency(
+        &req,
+        "a subscription's secret is shown once and never stored; list the webhooks to see \
+         whether a retried creation went through",
+    )?;
     let after = match input
         .after
         .as_deref()
@@ -423,11 +421,17 @@ pub async fn deliveries(
         (status = 404, response = crate::openapi::NotFound)))]
 #[post("/v1/webhooks/{id}/redeliver")]
 pub async fn redeliver(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(caller): Admin,
     id: web::Path<String>,
     JsonBody(input): JsonBody<Redeliver>,
 ) -> AppResult<HttpResponse> {
+    super::refuse_idempotency(
+        &req,
+        "read the subscription's `delivered_cursor` to see whether a retried redelivery went \
+         through",
+    )?;
     let id = parse_id(&id)?;
     let from = crate::feed::parse_cursor("from_cursor", &input.from_cursor)
         .map_err(|fault| AppError::invalid(vec![fault]))?;
@@ -448,10 +452,17 @@ pub async fn redeliver(
         (status = 404, response = crate::openapi::NotFound)))]
 #[post("/v1/webhooks/{id}/rotate-secret")]
 pub async fn rotate_secret(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(caller): Admin,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    // A second rotation would end the first secret's overlap at once.
+    super::refuse_idempotency(
+        &req,
+        "the new secret is shown once and never stored; read the subscription's \
+         `previous_secret_expires_at` to see whether a retried rotation went through",
+    )?;
     let id = parse_id(&id)?;
     let rotated = service::rotate_secret(&state.pool, &caller, id).await?;
     Ok(HttpResponse::Ok()

@@ -582,6 +582,83 @@ async fn every_post_with_an_idempotency_key_replays_its_first_answer() {
     resp.assert_problem(400, None);
 }
 
+/// No POST ignores an `Idempotency-Key`: those whose document does not offer it refuse it
+/// with a 400 that says why and does nothing. Imports, redeliveries and rotations took the
+/// header and did the work again on a retry (a docs review: a retried rotation ended the
+/// first secret's overlap).
+#[tokio::test]
+async fn every_post_that_cannot_honour_an_idempotency_key_refuses_it() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let hook = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://example.com/hook"})),
+            &[],
+        )
+        .await;
+    hook.assert_status(201);
+    let hook_id = hook.body["id"].as_str().unwrap().to_string();
+    let document = super::contract::document();
+    let mut refused = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(post) = item.get("post") else {
+            continue;
+        };
+        let offers = post["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+        if offers {
+            continue;
+        }
+        let url = path.replace("{id}", &hook_id);
+        // A body each would take: the key is what is refused.
+        let body = match path.as_str() {
+            "/v1/api-keys" => json!({"name": "n", "scope": "read"}),
+            "/v1/webhooks" => json!({"url": "https://example.com/other"}),
+            "/v1/webhooks/{id}/redeliver" => json!({"from_cursor": "0"}),
+            _ => action_body(json!({})),
+        };
+        let resp = app
+            .as_admin(
+                Method::POST,
+                &url,
+                Some(&body),
+                &[("idempotency-key", "once")],
+            )
+            .await;
+        resp.assert_problem(400, Some("Idempotency-Key"));
+        assert!(
+            resp.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not supported here: "),
+            "{url}: {}",
+            resp.text
+        );
+        refused.push(path.as_str());
+    }
+    refused.sort_unstable();
+    assert_eq!(
+        refused,
+        [
+            "/v1/api-keys",
+            "/v1/imports",
+            "/v1/webhooks",
+            "/v1/webhooks/{id}/redeliver",
+            "/v1/webhooks/{id}/rotate-secret"
+        ]
+    );
+    // Nothing was done: no job, the subscription as it was.
+    let jobs = app.get("/v1/imports").await;
+    assert_eq!(jobs.body["items"], json!([]), "{}", jobs.text);
+    let now = app
+        .as_admin(Method::GET, &format!("/v1/webhooks/{hook_id}"), None, &[])
+        .await;
+    assert_eq!(now.body["version"], hook.body["version"], "{}", now.text);
+}
+
 /// The smaller contract breaks of the review.
 #[tokio::test]
 async fn smaller_contract_breaks_are_fixed() {
