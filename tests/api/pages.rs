@@ -67,6 +67,10 @@ async fn an_unknown_page_is_the_shell_for_browsers_and_a_problem_for_clients() {
         "/actors/USA/",
         "/dyads/USA/CHN/",
         "/index.html",
+        "/actors/%E0%A4%A",
+        "/actors/%FF",
+        "/dyads/USA/%ZZ",
+        "/dyads/USA/%+F",
     ] {
         let resp = get(path, browser).await.unwrap();
         assert_eq!(resp.status(), 404, "{path}");
@@ -85,6 +89,7 @@ async fn an_unknown_page_is_the_shell_for_browsers_and_a_problem_for_clients() {
         ("/nope", "application/json"),
         ("/nope", "*/*"),
         ("/nope", "text/html;q=0, application/json"),
+        ("/actors/%E0%A4%A", "application/json"),
         ("/v1/nope", browser),
         ("/v1", browser),
     ] {
