@@ -967,6 +967,46 @@ async fn a_filter_element_holding_a_separator_is_refused_naming_it() {
     assert_eq!(listed.body["items"], json!([]), "nothing was created");
 }
 
+/// A filter is a set: a value given twice (a dyad either way) is a 422 naming the repeat,
+/// on creation and on change. Dyads were stored twice (an adversarial review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_value_given_twice_is_refused_naming_it() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(
+                &json!({"url": "https://example.com/", "actor": ["GBR", "USA", "GBR"],
+                         "dyad": ["USA,CHN", "CHN,USA"], "entity": ["action", "action"],
+                         "type": ["visa_ban", "asset_freeze", "visa_ban"]}),
+            ),
+            &[],
+        )
+        .await;
+    resp.assert_problem(422, Some("dyad[1]"));
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["actor[2]", "dyad[1]", "entity[1]", "type[2]"],
+        "{}",
+        resp.text
+    );
+    assert!(resp.text.contains("the same as dyad[0]"), "{}", resp.text);
+    let (id, _, _) = subscribe(&app, json!({"url": "https://example.com/"})).await;
+    let patched = app
+        .as_admin(
+            Method::PATCH,
+            &format!("/v1/webhooks/{id}"),
+            Some(&json!({"dyad": ["USA,CHN", "CHN,USA"]})),
+            &[],
+        )
+        .await;
+    patched.assert_problem(422, Some("dyad[1]"));
+}
+
 /// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
 /// of the URL, on creation and on change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
