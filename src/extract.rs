@@ -423,6 +423,20 @@ pub fn parse_query_offering<T: DeserializeOwned>(
         } else {
             path
         };
+        // The standard library's words for a bad integer, said for the client.
+        match message.as_str() {
+            "invalid digit found in string" => message = "must be a whole number".into(),
+            "cannot parse integer from empty string" => {
+                message = "must be a whole number, not empty".into()
+            }
+            "number too large to fit in target type" => {
+                message = "must be a whole number; this one is far too large".into()
+            }
+            "number too small to fit in target type" => {
+                message = "must be a whole number; this one is far too small".into()
+            }
+            _ => {}
+        }
         if message.starts_with("unknown field") && !(hidden.is_empty() && extra.is_empty()) {
             let offered: Vec<String> = message
                 .split_once(", expected")

@@ -252,6 +252,13 @@ pub async fn member(
     field: &str,
     code: &str,
 ) -> AppResult<(Uuid, String)> {
+    // As the lists' filters say of an empty value: a mistake in the request, not a search.
+    if code.trim().is_empty() {
+        return Err(AppError::bad_param(
+            field,
+            "is empty; give a state's or IGO's code, e.g. `USA`",
+        ));
+    }
     let found = crate::models::actor::refs_by_codes(conn, &[code]).await?;
     let actor = found
         .into_iter()

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_SEARCH_NEGATIONS, MAX_TAG_LEN};
 use crate::models::action_list::{self, ActionFilter, Cursor, SortValue};
 use crate::models::actor::{self, ActorRefRow};
-use crate::models::change::ChangeFilter;
+use crate::models::change::{ChangeEntity, ChangeFilter};
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
 use crate::taxonomy::ActionTypes;
@@ -24,9 +24,21 @@ fn split<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a Option<String
     };
     let items: Vec<&str> = value.split(',').map(str::trim).collect();
     if items.iter().any(|i| i.is_empty()) {
+        let pair = |a: &str, b: &str| format!("{a},{b}");
+        let example = match field {
+            "type" => pair("asset_freeze", "visa_ban"),
+            "entity" => pair(ChangeEntity::Action.as_str(), ChangeEntity::Actor.as_str()),
+            "category" => pair(Category::Sanction.as_str(), Category::Threat.as_str()),
+            "status" => pair(
+                ActionStatus::InForce.as_str(),
+                ActionStatus::Lifted.as_str(),
+            ),
+            "tag" => pair("xinjiang", "hong-kong"),
+            _ => pair("USA", "CHN"),
+        };
         errors.push(FieldError::new(
             field,
-            "contains an empty value; give codes separated by commas, e.g. `USA,CHN`",
+            format!("contains an empty value; give values separated by commas, e.g. `{example}`"),
         ));
         return Vec::new();
     }

@@ -290,12 +290,14 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
         );
     }
 
-    let label = crosswalk::cameo_label(&event.code)
+    let named = crosswalk::cameo_label(&event.code);
+    let label = named
         .map(str::to_string)
         .unwrap_or_else(|| format!("CAMEO {}", event.code));
+    let quoted = named.map(|l| format!(" \"{l}\"")).unwrap_or_default();
     let place = cols[ACTION_GEO_FULLNAME].trim();
     let summary = format!(
-        "GDELT event {id}: {} ({}) to {} ({}), CAMEO {} \"{label}\", quad class {}, Goldstein \
+        "GDELT event {id}: {} ({}) to {} ({}), CAMEO {}{quoted}, quad class {}, Goldstein \
          {:.1}, average tone {:.2}; {} mentions in {} sources and {} articles{}.",
         cols[ACTOR1_NAME].trim(),
         cols[ACTOR1_CODE].trim(),
@@ -329,9 +331,12 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
     });
     let mut notes = Vec::new();
     if let Some(i) = part {
+        let name = match cols[ACTOR2_NAME].trim() {
+            "" => String::new(),
+            name => format!("`{name}` "),
+        };
         notes.push(format!(
-            "target `{}` ({}, {} `{}`) counted as {target}",
-            cols[ACTOR2_NAME].trim(),
+            "target {name}({}, {} `{}`) counted as {target}",
             cols[ACTOR2_CODE].trim(),
             NAMES[i],
             cols[i].trim()
@@ -375,7 +380,8 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
 
 /// GoldsteinScale as riposte's severity: -10..10, one decimal.
 fn severity(goldstein: f64) -> f64 {
-    (goldstein.clamp(-10.0, 10.0) * 10.0).round() / 10.0
+    // `+ 0.0` makes a negative zero (`-0`, `-0.04`) plain 0.
+    (goldstein.clamp(-10.0, 10.0) * 10.0).round() / 10.0 + 0.0
 }
 
 #[cfg(test)]
@@ -543,9 +549,12 @@ mod tests {
             ("10.5", 10.0),
             ("-5.83", -5.8),
             ("3.25", 3.3),
+            ("-0", 0.0),
+            ("-0.04", 0.0),
         ] {
             let a = action(&edit(line, &[(GOLDSTEIN, goldstein)]));
             assert_eq!(a["severity"], severity, "{goldstein}");
+            assert!(!a["severity"].to_string().starts_with("-0"), "{goldstein}");
         }
     }
 
@@ -594,6 +603,27 @@ mod tests {
             )),
             "{}",
             summary(&part)
+        );
+        // A target without a name is named by its code alone.
+        let nameless = action(&edit(
+            line,
+            &[
+                (ACTOR2_TYPE1, "REB"),
+                (ACTOR2_CODE, "IRNREB"),
+                (ACTOR2_NAME, ""),
+            ],
+        ));
+        assert!(
+            summary(&nameless).contains("[Import note: target (IRNREB, Actor2Type1Code `REB`)"),
+            "{}",
+            summary(&nameless)
+        );
+        // A root code without a label of its own is not quoted as its own label.
+        let root = action(&edit(line, &[(EVENT_CODE, "13")]));
+        assert!(
+            summary(&root).contains("CAMEO 13, quad class"),
+            "{}",
+            summary(&root)
         );
         let group = action(&edit(line, &[(ACTOR2_ETHNIC, "kur")]));
         assert!(

@@ -224,11 +224,13 @@ struct Actor {
 
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` ({}", self.text, self.code)?;
-        if !self.sector.is_empty() {
-            write!(f, ", sector {}", self.sector)?;
+        // A record may name an actor by its code alone.
+        match (self.text.is_empty(), self.sector.is_empty()) {
+            (true, true) => write!(f, "{}", self.code),
+            (true, false) => write!(f, "{} (sector {})", self.code, self.sector),
+            (false, true) => write!(f, "`{}` ({})", self.text, self.code),
+            (false, false) => write!(f, "`{}` ({}, sector {})", self.text, self.code, self.sector),
         }
-        f.write_str(")")
     }
 }
 
@@ -888,6 +890,22 @@ mod tests {
             summary
                 .ends_with("[Import note: target `Liberians` (LBR, sector CVL) counted as LBR.]"),
             "{summary}"
+        );
+    }
+
+    #[test]
+    fn an_actor_without_text_is_named_by_its_code() {
+        let actor = |text: &str, sector: &str| Actor {
+            code: "XKX".into(),
+            sector: sector.into(),
+            text: text.into(),
+        };
+        assert_eq!(actor("", "REB").to_string(), "XKX (sector REB)");
+        assert_eq!(actor("", "").to_string(), "XKX");
+        assert_eq!(actor("Kosovo", "").to_string(), "`Kosovo` (XKX)");
+        assert_eq!(
+            actor("rebels", "REB").to_string(),
+            "`rebels` (XKX, sector REB)"
         );
     }
 

@@ -659,6 +659,55 @@ async fn every_post_that_cannot_honour_an_idempotency_key_refuses_it() {
     assert_eq!(now.body["version"], hook.body["version"], "{}", now.text);
 }
 
+/// Refusals say what to send, in the client's terms: not the standard library's words for a
+/// bad integer, not an actor code as the example of a list of types, not "give
+/// status_changed_on" to a client that gave it (an adversarial review).
+#[tokio::test]
+async fn refusals_say_what_to_send() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let message = |resp: &super::helpers::Resp| {
+        resp.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let huge = app.get("/v1/dyads?limit=99999999999999999999").await;
+    huge.assert_problem(400, Some("limit"));
+    assert_eq!(
+        message(&huge),
+        "must be a whole number; this one is far too large"
+    );
+    let word = app.get("/v1/actions?limit=ten").await;
+    word.assert_problem(400, Some("limit"));
+    assert_eq!(message(&word), "must be a whole number");
+    let empty = app.get("/v1/changes?type=visa_ban,").await;
+    empty.assert_problem(400, Some("type"));
+    assert!(
+        message(&empty).ends_with("e.g. `asset_freeze,visa_ban`"),
+        "{}",
+        empty.text
+    );
+    for path in ["/v1/counts?actor=", "/v1/dyads?actor=%20"] {
+        app.get(path).await.assert_problem(400, Some("actor"));
+    }
+    let action = app
+        .action(json!({"status": "in_force", "announced_on": "2020-07-09"}))
+        .await;
+    let early = app
+        .patch(
+            &format!("/v1/actions/{}", action["id"].as_str().unwrap()),
+            &json!({"status": "lifted", "status_changed_on": "2020-01-01"}),
+        )
+        .await;
+    early.assert_problem(422, Some("status_changed_on"));
+    assert_eq!(
+        message(&early),
+        "2020-01-01 is before the last recorded status change (in_force, 2020-07-09); give \
+         status_changed_on on or after 2020-07-09"
+    );
+}
+
 /// The smaller contract breaks of the review.
 #[tokio::test]
 async fn smaller_contract_breaks_are_fixed() {

@@ -181,12 +181,16 @@ pub async fn update(
                     .unwrap_or_else(|| Utc::now().date_naive());
                 let last = action::last_status_change(conn, id).await?;
                 if let Some(last) = last.filter(|l| l.changed_on > on) {
+                    let day = match status_on {
+                        Some(_) => on.to_string(),
+                        None => format!("today ({on}), the day taken without status_changed_on,"),
+                    };
                     errors.push(FieldError::new(
                         "status_changed_on",
                         format!(
-                            "{on} is before the last recorded status change ({}, {}); \
-                             give status_changed_on",
-                            last.status, last.changed_on
+                            "{day} is before the last recorded status change ({}, {}); give \
+                             status_changed_on on or after {}",
+                            last.status, last.changed_on, last.changed_on
                         ),
                     ));
                 }
