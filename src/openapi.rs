@@ -44,8 +44,8 @@ too narrow a scope is a 403. A key sent on a public read must be valid too.
 `X-Request-Id` (echoed on every response; sent by the client or made up by the server).
 
 **Rate limits**: per API key (200 requests/s, bursts of 400 by default) and per client \
-address for requests without a key (50/s, bursts of 100); every `/v1` response carries \
-`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and a request over the limit \
+address for requests without a key (50/s, bursts of 100); where a limit is set, every `/v1` \
+response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and a request over the limit \
 gets 429 with `Retry-After`.
 
 **Pagination** is by cursor: pass `next_page_token` back as `page_token` with the same \

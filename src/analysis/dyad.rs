@@ -407,8 +407,11 @@ pub struct Timeline {
     pub a: String,
     pub b: String,
     pub interval: Interval,
+    /// The window's first day: `from` as asked, else the dyad's first action (null for a
+    /// dyad without actions).
     #[schema(required = true)]
     pub from: Option<NaiveDate>,
+    /// The window's last day: `to` as asked, else today or the dyad's last action if later.
     pub to: NaiveDate,
     /// One bucket per interval from the one holding `from` to the one holding `to`, empty
     /// ones included.
@@ -566,7 +569,7 @@ pub async fn timeline(
         a: a.1,
         b: b.1,
         interval,
-        from,
+        from: start,
         to,
         buckets,
     })
