@@ -709,7 +709,7 @@ async fn import(
         id: uuid::Uuid::now_v7(),
         format,
         partial,
-        origin: "cli",
+        origin: riposte::models::import::ImportOrigin::Cli,
         file_name,
         api_key_id: None,
     };

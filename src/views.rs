@@ -795,8 +795,7 @@ pub struct Import {
     /// Good lines stored and bad ones reported (true), or nothing stored on any fault.
     pub partial: bool,
     pub state: ImportState,
-    /// `api` or `cli`.
-    pub origin: String,
+    pub origin: crate::models::import::ImportOrigin,
     #[schema(required = true)]
     pub file_name: Option<String>,
     /// Size of the file.

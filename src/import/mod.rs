@@ -34,44 +34,22 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
 
+use crate::models::import::ImportOrigin;
+
 use crate::error::FieldError;
 use crate::models::actor::ActorRefRow;
 use crate::taxonomy::ActionTypes;
 
-/// The formats an import reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// One JSON object per line: actions in the API's `NewAction` shape (or whole action
-    /// documents, as exports write them), and actors as `{"actor": {...}}`.
-    Ndjson,
-    /// PLOVER / POLECAT event records: a JSON array, or one object per line.
-    Plover,
-    /// GDELT 2.0 event export rows: 61 tab-separated columns, no header.
-    Gdelt,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Ndjson => "ndjson",
-            Format::Plover => "plover",
-            Format::Gdelt => "gdelt",
-        }
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "ndjson" => Ok(Format::Ndjson),
-            "plover" => Ok(Format::Plover),
-            "gdelt" => Ok(Format::Gdelt),
-            _ => Err(format!(
-                "unknown format `{s}`; one of ndjson, plover, gdelt"
-            )),
-        }
+crate::models::enums::text_enum! {
+    /// The formats an import reads.
+    Format {
+        /// One JSON object per line: actions in the API's `NewAction` shape (or whole action
+        /// documents, as exports write them), and actors as `{"actor": {...}}`.
+        Ndjson => "ndjson",
+        /// PLOVER / POLECAT event records: a JSON array, or one object per line.
+        Plover => "plover",
+        /// GDELT 2.0 event export rows: 61 tab-separated columns, no header.
+        Gdelt => "gdelt",
     }
 }
 
@@ -83,8 +61,7 @@ pub struct Job {
     /// Store the good lines and report the bad ones; otherwise nothing is stored when a line
     /// is rejected.
     pub partial: bool,
-    /// `api` or `cli`.
-    pub origin: &'static str,
+    pub origin: ImportOrigin,
     pub file_name: Option<String>,
     pub api_key_id: Option<Uuid>,
 }

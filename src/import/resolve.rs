@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{db_err, errors_json, ImportError, Job, Rejection, Report};
 use crate::limits::MAX_REPORTED_REJECTIONS;
+use crate::models::import::JobState;
 use crate::service::actions::messages::{self, sql_format, Slot};
 
 /// Faults found in SQL, merged into the lines' `errors` when reported.
@@ -807,12 +808,12 @@ pub async fn rejections(client: &Client) -> Result<Vec<Rejection>, ImportError> 
 /// Writes the job's outcome, in the import's transaction.
 pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), ImportError> {
     let (state, error) = if let Some(why) = report.nothing_to_store(job.format) {
-        ("failed", Some(why))
+        (JobState::Failed, Some(why))
     } else if report.stored {
-        ("succeeded", None)
+        (JobState::Succeeded, None)
     } else {
         (
-            "failed",
+            JobState::Failed,
             Some(format!(
                 "{} line(s) rejected; nothing was stored (all-or-nothing); fix them, or import \
                  with partial to store the good lines",
@@ -833,7 +834,7 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
              WHERE id = $1",
             &[
                 &job.id,
-                &state,
+                &state.as_str(),
                 &error,
                 &(report.read as i64),
                 &(report.created as i64),

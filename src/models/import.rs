@@ -9,6 +9,24 @@ use uuid::Uuid;
 
 use crate::schema::{import_rejections, imports};
 
+crate::models::enums::text_enum! {
+    /// A job's stored state (`views::ImportState` adds `interrupted`, read off its heartbeat).
+    JobState {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
+}
+
+crate::models::enums::text_enum! {
+    /// Where a job came from.
+    ImportOrigin {
+        Api => "api",
+        Cli => "cli",
+    }
+}
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = imports)]
 pub struct NewImport {
@@ -106,10 +124,10 @@ pub async fn fail_unfinished(
     diesel::update(
         imports::table
             .find(id)
-            .filter(imports::state.eq_any(["queued", "running"])),
+            .filter(imports::state.eq_any([JobState::Queued.as_str(), JobState::Running.as_str()])),
     )
     .set((
-        imports::state.eq("failed"),
+        imports::state.eq(JobState::Failed.as_str()),
         imports::error.eq(error),
         imports::finished_at.eq(diesel::dsl::now),
     ))

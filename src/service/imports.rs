@@ -14,7 +14,7 @@ use crate::import::{self, Format, Job, Progress};
 use crate::limits::{
     MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS,
 };
-use crate::models::import::{self as rows, ImportRow, NewImport};
+use crate::models::import::{self as rows, ImportOrigin, ImportRow, JobState, NewImport};
 use crate::shares::{Refused, Share, Shares};
 use crate::state::AppState;
 use crate::views::{Import, ImportCounts, ImportState, RejectedLine};
@@ -128,7 +128,7 @@ pub async fn submit(
         id: Uuid::now_v7(),
         format,
         partial,
-        origin: "api",
+        origin: ImportOrigin::Api,
         file_name: None,
         api_key_id: caller.key_id(),
     };
@@ -174,8 +174,8 @@ fn new_row(job: &Job, bytes: u64) -> NewImport {
         id: job.id,
         format: job.format.as_str().to_string(),
         partial: job.partial,
-        state: "queued".into(),
-        origin: job.origin.into(),
+        state: JobState::Queued.as_str().into(),
+        origin: job.origin.as_str().into(),
         file_name: job.file_name.clone(),
         bytes: bytes as i64,
         api_key_id: job.api_key_id,
@@ -219,21 +219,17 @@ pub async fn latest(
 
 fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
     let stale = Utc::now() - row.heartbeat_at.unwrap_or(row.created_at) > HEARTBEAT_STALE;
-    let state = match row.state.as_str() {
-        "queued" if stale => ImportState::Interrupted,
-        "queued" => ImportState::Queued,
-        "running" if stale => ImportState::Interrupted,
-        "running" => ImportState::Running,
-        "succeeded" => ImportState::Succeeded,
-        "failed" => ImportState::Failed,
-        other => {
-            return Err(AppError::Internal(format!(
-                "import {} has an unknown state `{other}`",
-                row.id
-            )))
-        }
+    let unknown =
+        |what: &str, e: String| AppError::Internal(format!("import {}: {what}: {e}", row.id));
+    let state = match row.state.parse().map_err(|e| unknown("state", e))? {
+        JobState::Queued | JobState::Running if stale => ImportState::Interrupted,
+        JobState::Queued => ImportState::Queued,
+        JobState::Running => ImportState::Running,
+        JobState::Succeeded => ImportState::Succeeded,
+        JobState::Failed => ImportState::Failed,
     };
-    let format = row.format.parse().map_err(AppError::Internal)?;
+    let format = row.format.parse().map_err(|e| unknown("format", e))?;
+    let origin = row.origin.parse().map_err(|e| unknown("origin", e))?;
     let skipped = serde_json::from_value(row.skipped)
         .map_err(|e| AppError::Internal(format!("import {}: skipped: {e}", row.id)))?;
     let skipped_first = serde_json::from_value(row.skipped_first)
@@ -243,7 +239,7 @@ fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
         format,
         partial: row.partial,
         state,
-        origin: row.origin,
+        origin,
         file_name: row.file_name,
         bytes: row.bytes,
         counts: ImportCounts {

@@ -546,7 +546,9 @@ async fn timeline_fills_empty_buckets_and_accumulates_the_balance() {
     assert_eq!(all.body["buckets"][0]["start"], "2020-01-01");
     assert!(all.body["buckets"].as_array().unwrap().len() >= 6);
     // The answer says the window used: from the first action (it echoed null).
-    let first = app.get("/v1/actions?dyad=USA,CHN&sort=announced_on&limit=1").await;
+    let first = app
+        .get("/v1/actions?dyad=USA,CHN&sort=announced_on&limit=1")
+        .await;
     assert_eq!(all.body["from"], first.body["items"][0]["announced_on"]);
     // An empty dyad without `from` has no buckets.
     let empty = app.get("/v1/dyads/USA/GBR/timeline").await;

@@ -226,3 +226,128 @@ async fn an_older_binary_refuses_a_newer_schema() {
     .await
     .unwrap();
 }
+
+/// Every closed vocabulary the database checks (`CHECK (column IN (...))` in `migrations/`)
+/// is the list its Rust enum parses and writes: a value added to one and not the other would
+/// be refused by the database at the first write, or never be written.
+#[tokio::test]
+async fn check_constraints_list_exactly_the_rust_vocabularies() {
+    use diesel_async::RunQueryDsl;
+    use riposte::models::audit::{AuditEntity, AuditOperation};
+    use riposte::models::enums::{ActionStatus, ActorKind, Category, Relation};
+    use riposte::models::import::{ImportOrigin, JobState};
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        tbl: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        def: String,
+    }
+    fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+        let mut v: Vec<&str> = all.iter().map(|t| name(*t)).collect();
+        v.sort_unstable();
+        v
+    }
+    let dyad_kinds: Vec<ActorKind> = ActorKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.is_dyad_member())
+        .collect();
+    let expected: Vec<(&str, &str, Vec<&str>)> = vec![
+        ("actors", "kind", names(ActorKind::ALL, ActorKind::as_str)),
+        (
+            "action_types",
+            "category",
+            names(Category::ALL, Category::as_str),
+        ),
+        (
+            "actions",
+            "initiator_kind",
+            names(&dyad_kinds, ActorKind::as_str),
+        ),
+        (
+            "actions",
+            "target_kind",
+            names(&dyad_kinds, ActorKind::as_str),
+        ),
+        (
+            "actions",
+            "status",
+            names(ActionStatus::ALL, ActionStatus::as_str),
+        ),
+        (
+            "status_changes",
+            "status",
+            names(ActionStatus::ALL, ActionStatus::as_str),
+        ),
+        (
+            "responses",
+            "relation",
+            names(Relation::ALL, Relation::as_str),
+        ),
+        (
+            "api_keys",
+            "scope",
+            names(riposte::auth::Scope::ALL, riposte::auth::Scope::as_str),
+        ),
+        (
+            "audit_log",
+            "operation",
+            names(AuditOperation::ALL, AuditOperation::as_str),
+        ),
+        (
+            "audit_log",
+            "entity",
+            names(AuditEntity::ALL, AuditEntity::as_str),
+        ),
+        (
+            "imports",
+            "format",
+            names(
+                riposte::import::Format::ALL,
+                riposte::import::Format::as_str,
+            ),
+        ),
+        ("imports", "state", names(JobState::ALL, JobState::as_str)),
+        (
+            "imports",
+            "origin",
+            names(ImportOrigin::ALL, ImportOrigin::as_str),
+        ),
+    ];
+    let db = TestDb::new().await;
+    let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url)
+        .await
+        .unwrap();
+    let checks: Vec<Check> = diesel::sql_query(
+        "SELECT conrelid::regclass::text AS tbl, pg_get_constraintdef(oid) AS def \
+         FROM pg_constraint WHERE contype = 'c' AND connamespace = 'public'::regnamespace",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    // Every such list is one of the above.
+    let lists: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.def.contains(" = ANY (ARRAY["))
+        .collect();
+    for c in &lists {
+        let covered = expected.iter().any(|(table, column, _)| {
+            c.tbl == *table && c.def.contains(&format!("({column} = ANY (ARRAY["))
+        });
+        assert!(covered, "a vocabulary this test does not know: {c:?}");
+    }
+    for (table, column, rust) in expected {
+        // `CHECK ((kind = ANY (ARRAY['state'::text, ...])))`: the list alone, not a rule
+        // that also names the column (`((kind = ANY (...)) OR (country IS NOT NULL))`).
+        let head = format!("CHECK (({column} = ANY (ARRAY[");
+        let found: Vec<&Check> = checks
+            .iter()
+            .filter(|c| c.tbl == table && c.def.starts_with(&head))
+            .collect();
+        assert_eq!(found.len(), 1, "{table}.{column}: {checks:#?}");
+        let mut listed: Vec<&str> = found[0].def.split('\'').skip(1).step_by(2).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, rust, "{table}.{column}: {}", found[0].def);
+    }
+}
