@@ -173,14 +173,8 @@ fn unauthorized(detail: &str) -> AppError {
     }
 }
 
-/// Checks a presented secret against the stored keys.
+/// Checks a presented secret, well formed (`presented` said so), against the stored keys.
 pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> {
-    if !well_formed(secret) {
-        return Err(unauthorized(
-            "the API key is malformed (a key is `rsk_` followed by 49 letters and digits); \
-             check that it was copied whole",
-        ));
-    }
     let mut conn = state.conn().await?;
     let row: ApiKeyRow = api_key::find_by_hash(&mut conn, &hash(secret))
         .await?
@@ -255,10 +249,11 @@ pub fn presented(headers: &header::HeaderMap) -> Presented {
         }
     };
     if !well_formed(secret) {
-        return Presented::Malformed(unauthorized(
-            "the API key is malformed (a key is `rsk_` followed by 49 letters and digits); \
-             check that it was copied whole",
-        ));
+        return Presented::Malformed(unauthorized(&format!(
+            "the API key is malformed (a key is `{KEY_PREFIX}` followed by {} letters and \
+             digits); check that it was copied whole",
+            BODY_LEN + CHECK_LEN
+        )));
     }
     Presented::Key(secret.to_string())
 }

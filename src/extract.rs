@@ -11,10 +11,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
-
-/// The largest request body accepted, in bytes. Documented in docs/LIMITS.md and the OpenAPI
-/// description; larger bodies get 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::limits::MAX_BODY_BYTES;
 
 /// How long a request body may take to arrive, from the first byte the handler waits for to
 /// the last (at least 100 KiB/s for the largest body). A client that stops sending gets 408

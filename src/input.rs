@@ -714,8 +714,10 @@ pub fn check_external_key(
         if !ok {
             errors.push(FieldError::new(
                 "source_dataset",
-                "1 to 50 lower-case letters, digits, `_`, `.` or `-`, starting with a letter or \
-                 digit, e.g. `gdelt`",
+                format!(
+                    "1 to {MAX_SOURCE_DATASET_LEN} lower-case letters, digits, `_`, `.` or `-`, \
+                     starting with a letter or digit, e.g. `gdelt`"
+                ),
             ));
         } else if external_id.is_none() {
             errors.push(FieldError::new(

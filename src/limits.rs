@@ -1,12 +1,19 @@
-//! Every size limit of the API in one place. Each is documented in docs/LIMITS.md and the OpenAPI
-//! description, and exceeding one is a 4xx that names it.
+//! The limits on what a request may hold (sizes, counts, lengths) in one place. Limits on
+//! what a request may cost live beside the code they bound (a timeline's buckets in
+//! `analysis::dyad`, a chain's size in `analysis::chain`, event streams in `subscribers`,
+//! the server's flags in `state`). Each is documented in docs/LIMITS.md, and exceeding one
+//! is a 4xx that names it.
 
-pub use crate::extract::MAX_BODY_BYTES;
+/// The largest request body accepted, in bytes (413 beyond); imports have their own limit.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Page size: `limit` defaults to this...
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// ...and may not exceed this (400 beyond).
 pub const MAX_PAGE_SIZE: i64 = 200;
+
+/// Characters of an `Idempotency-Key` (the database's column checks the same bound).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 pub const MAX_CODE_LEN: usize = 100;
 pub const MAX_NAME_LEN: usize = 300;

@@ -68,11 +68,11 @@ pub fn hide_keys(text: &str) -> String {
         let end = lower[body..]
             .find(|c: char| !c.is_ascii_alphanumeric())
             .map_or(text.len(), |n| body + n);
-        // The printed prefix (`riposte keys list`: `rsk_` and 8 more) names the key
-        // without giving it away.
+        // The printed prefix (`riposte keys list`) names the key without giving it away.
+        let shown = crate::auth::DISPLAY_PREFIX_LEN - crate::auth::KEY_PREFIX.len();
         out.push_str(&text[from..body]);
-        out.push_str(&text[body..end.min(body + 8)]);
-        if end > body + 8 {
+        out.push_str(&text[body..end.min(body + shown)]);
+        if end > body + shown {
             out.push('…');
         }
         from = end;

@@ -339,7 +339,7 @@ problem_response!(
     PayloadTooLarge,
     "The body exceeds 1 MiB",
     AppError::PayloadTooLarge {
-        limit: crate::extract::MAX_BODY_BYTES
+        limit: crate::limits::MAX_BODY_BYTES
     }
 );
 problem_response!(

@@ -20,8 +20,6 @@ pub fn names() -> Vec<&'static str> {
 
 #[derive(Deserialize)]
 struct SeedFile {
-    #[allow(dead_code)]
-    name: String,
     description: String,
     actors: Vec<NewActor>,
     actions: Vec<serde_json::Value>,

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::BodyHash;
+use crate::limits::MAX_IDEMPOTENCY_KEY_LEN;
 use crate::service::idempotency::{Answer, Idempotency, Written};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -196,11 +197,17 @@ pub fn idempotency(req: &HttpRequest, caller: &Caller) -> AppResult<Option<Idemp
     let key = value
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|k| {
+            !k.is_empty()
+                && k.len() <= MAX_IDEMPOTENCY_KEY_LEN
+                && k.bytes().all(|b| b.is_ascii_graphic())
+        })
         .ok_or_else(|| {
             AppError::bad_param(
                 "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters, e.g. a UUID",
+                format!(
+                    "must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters, e.g. a UUID"
+                ),
             )
         })?;
     let key_id = caller

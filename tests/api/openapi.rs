@@ -306,3 +306,39 @@ async fn every_documented_operation_is_routed() {
     }
     assert!(sent >= 27, "{sent} operations");
 }
+
+/// The parameters' bounds the document states are the ones the server enforces: the
+/// attributes write them as literals (`#[param(maximum = 200)]`), so a change of
+/// `limits.rs` alone would leave generated clients refusing, or sending, the wrong values.
+#[test]
+fn parameter_bounds_are_the_servers() {
+    use riposte::limits::{MAX_IDEMPOTENCY_KEY_LEN, MAX_PAGE_SIZE};
+    let mut limits = 0;
+    let mut keys = 0;
+    for (path, item) in document()["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(params) = op["parameters"].as_array() else {
+                continue;
+            };
+            for p in params {
+                let schema = &p["schema"];
+                match p["name"].as_str() {
+                    Some("limit") => {
+                        limits += 1;
+                        assert_eq!(schema["minimum"], 1, "{method} {path}");
+                        assert_eq!(schema["maximum"], MAX_PAGE_SIZE, "{method} {path}");
+                    }
+                    Some("Idempotency-Key") => {
+                        keys += 1;
+                        assert_eq!(
+                            schema["maxLength"], MAX_IDEMPOTENCY_KEY_LEN,
+                            "{method} {path}"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(limits >= 8 && keys >= 4, "{limits} limits, {keys} keys");
+}
