@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::models::api_key::{self, ApiKeyRow};
+use crate::models::api_key::{self, ApiKeyRow, Standing};
 use crate::models::enums::parse_stored;
 use crate::state::AppState;
 
@@ -182,10 +182,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> 
     if let Some(refused) = refusal(&row) {
         return Err(refused);
     }
-    let stale = row
-        .last_used_at
-        .is_none_or(|t| Utc::now() - t > chrono::Duration::minutes(1));
-    if stale {
+    if row.touch_due() {
         api_key::touch(&mut conn, row.id).await?;
     }
     Ok(KeyInfo {
@@ -198,15 +195,17 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<KeyInfo> 
 
 /// Why a stored key is refused now, if it is: revoked, or past its expiry.
 fn refusal(row: &ApiKeyRow) -> Option<AppError> {
-    if let Some(at) = row.revoked_at {
-        return Some(unauthorized(&format!(
+    match row.standing() {
+        Standing::Active => None,
+        Standing::Revoked(at) => Some(unauthorized(&format!(
             "the API key `{}` was revoked at {at}",
             row.prefix
-        )));
+        ))),
+        Standing::Expired(at) => Some(unauthorized(&format!(
+            "the API key `{}` expired at {at}",
+            row.prefix
+        ))),
     }
-    row.expires_at
-        .filter(|at| *at <= Utc::now())
-        .map(|at| unauthorized(&format!("the API key `{}` expired at {at}", row.prefix)))
 }
 
 /// Whether the key `id` is still in force, for a response that outlives the request that

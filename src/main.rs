@@ -584,12 +584,10 @@ async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
                 for k in &rows {
-                    let state = if k.revoked_at.is_some() {
-                        "revoked"
-                    } else if k.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
-                        "expired"
-                    } else {
-                        "active"
+                    let state = match k.standing() {
+                        api_key::Standing::Active => "active",
+                        api_key::Standing::Revoked(_) => "revoked",
+                        api_key::Standing::Expired(_) => "expired",
                     };
                     // Names stored before control characters were refused are shown
                     // escaped, never interpreted by the terminal.

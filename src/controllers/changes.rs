@@ -251,7 +251,7 @@ async fn key_holds(s: &mut Stream) -> bool {
     let Some(key) = &mut s.key else {
         return true;
     };
-    if key.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+    if crate::models::api_key::expired(key.expires_at) {
         return false;
     }
     if key.checked.elapsed() < s.state.config.heartbeat / 2 {

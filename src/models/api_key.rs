@@ -20,6 +20,30 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// Where a key stands: the one rule for whether it is refused (requests, event streams,
+/// `riposte keys list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    Revoked(DateTime<Utc>),
+    Expired(DateTime<Utc>),
+}
+
+/// Whether a key with this expiry has expired (an expiry is the first moment it is refused).
+pub fn expired(expires_at: Option<DateTime<Utc>>) -> bool {
+    expires_at.is_some_and(|at| at <= Utc::now())
+}
+
+impl ApiKeyRow {
+    pub fn standing(&self) -> Standing {
+        match (self.revoked_at, self.expires_at) {
+            (Some(at), _) => Standing::Revoked(at),
+            (None, Some(at)) if expired(Some(at)) => Standing::Expired(at),
+            _ => Standing::Active,
+        }
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub struct NewApiKeyRow {
@@ -100,13 +124,26 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<ApiKe
         .await
 }
 
-/// Records use, at most once a minute per key, so that reads do not each cost a write.
+/// How often a key's `last_used_at` is recorded at most, in seconds.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+impl ApiKeyRow {
+    /// Whether its use is to be recorded (`touch`): not recorded for `TOUCH_EVERY_SECS`.
+    pub fn touch_due(&self) -> bool {
+        self.last_used_at
+            .is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(TOUCH_EVERY_SECS))
+    }
+}
+
+/// Records use, at most once a `TOUCH_EVERY_SECS` per key, so that reads do not each cost a
+/// write (checked again here: requests at once may all have found it due).
 pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE api_keys SET last_used_at = now() WHERE id = $1 \
-         AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+         AND (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 second')",
     )
     .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<diesel::sql_types::BigInt, _>(TOUCH_EVERY_SECS)
     .execute(conn)
     .await
 }
