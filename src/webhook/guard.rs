@@ -78,7 +78,8 @@ pub fn refused(ip: IpAddr, why: &str) -> String {
 /// characters, at most `MAX_URL_LEN` characters, and no internal IP address unless
 /// `allow_private`.
 pub fn check_url(text: &str, allow_private: bool) -> Result<Url, String> {
-    if text.len() > MAX_URL_LEN {
+    // Characters, as for sources' URLs (`input::url_fault`) and as the document says.
+    if text.chars().count() > MAX_URL_LEN {
         return Err(format!("at most {MAX_URL_LEN} characters"));
     }
     // The URL parser would encode a NUL (which PostgreSQL cannot store) and drop tabs and
@@ -226,5 +227,7 @@ mod tests {
         }
         assert!(check_url("http://127.0.0.1:8080/", true).is_ok());
         assert!(check_url(&format!("https://e.com/{}", "a".repeat(2000)), true).is_err());
+        // Characters, not bytes: 1,900 of `é` are 3,800 bytes.
+        assert!(check_url(&format!("https://e.com/{}", "é".repeat(1900)), true).is_ok());
     }
 }
