@@ -873,6 +873,86 @@ async fn an_update_that_takes_an_action_out_of_a_filter_reaches_that_filter() {
     );
 }
 
+/// The live stream filters with `ChangeFilter::matches`, the pages of the feed in SQL: the
+/// two must pick the same entries, for every filter, over every kind of change (the code
+/// review found only the dyad and type filters compared).
+#[tokio::test]
+async fn live_and_paged_filters_pick_the_same_entries() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (_, start) = drain(&app, "0", "", 200).await;
+    let queries = [
+        "actor=USA",
+        "actor=GBR",
+        "actor=chen-quanguo",
+        "entity=actor",
+        "entity=action",
+        "entity=response",
+        "entity=action,response&actor=CHN",
+        "dyad=USA,CHN",
+        "type=visa_ban",
+        "type=asset_freeze&dyad=CHN,USA",
+    ];
+    let mut streams = Vec::new();
+    for q in queries {
+        streams.push(subscribe(&app, &format!("?{q}"), None).await);
+    }
+    // Every kind of change: actors created and renamed, actions created, changed, answered,
+    // their status moved, deleted and restored.
+    app.actor(json!({"code": "FRA", "name": "France", "kind": "state"}))
+        .await;
+    app.patch("/v1/actors/GBR", &json!({"name": "United Kingdom of GB"}))
+        .await
+        .assert_status(200);
+    app.patch("/v1/actors/chen-quanguo", &json!({"aliases": ["Chen Q."]}))
+        .await
+        .assert_status(200);
+    let first = id_of(
+        &app.action(json!({"designations": [{"actor": "chen-quanguo"}]}))
+            .await,
+    );
+    let answer = id_of(
+        &app.action(
+            json!({"initiator": "CHN", "target": "USA", "type": "visa_ban",
+                           "announced_on": "2020-07-10",
+                           "responds_to": [{"action": first, "relation": "retaliates"}]}),
+        )
+        .await,
+    );
+    app.action(json!({"initiator": "GBR", "target": "CHN", "type": "visa_ban"}))
+        .await;
+    app.patch(
+        &format!("/v1/actions/{first}"),
+        &json!({"status": "lifted"}),
+    )
+    .await
+    .assert_status(200);
+    app.patch(&format!("/v1/actions/{answer}"), &json!({"target": "GBR"}))
+        .await
+        .assert_status(200);
+    app.delete(&format!("/v1/actions/{answer}"))
+        .await
+        .assert_status(204);
+    app.post(&format!("/v1/actions/{answer}/restore"), &json!({}))
+        .await
+        .assert_status(200);
+    for (q, stream) in queries.iter().zip(streams) {
+        let (paged, _) = drain(&app, &start, &format!("&{q}"), 200).await;
+        let paged: Vec<String> = paged
+            .iter()
+            .map(|e| e["cursor"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!paged.is_empty(), "{q}: the writes reach every filter");
+        let last = paged.last().unwrap().clone();
+        let (live, _) = read_events(stream, Duration::from_secs(10), |e| {
+            e.iter().any(|(id, _, _)| *id == last)
+        })
+        .await;
+        let live: Vec<String> = live.into_iter().map(|(id, _, _)| id).collect();
+        assert_eq!(live, paged, "{q}");
+    }
+}
+
 /// A purge removes an action's edges for good: its `purged` entry is followed by an
 /// `edge_removed` for each edge it made, as docs/API.md says, whether the action was live or
 /// deleted; followers of its dyad see the `purged` entry.
