@@ -41,34 +41,6 @@ pub fn backwards<T: PartialOrd + std::fmt::Display>(
     }
 }
 
-pub fn parse_uuid(text: &str) -> Option<Uuid> {
-    let hyphens = [8, 13, 18, 23];
-    let shaped = text.len() == 36
-        && text.bytes().enumerate().all(|(i, b)| {
-            if hyphens.contains(&i) {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        });
-    shaped.then(|| Uuid::parse_str(text).ok()).flatten()
-}
-
-/// Reads an optional id in its one written form (`parse_uuid`).
-pub fn canonical_uuid_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
-    canonical_uuid(d).map(Some)
-}
-
-/// Reads an id in its one written form (`parse_uuid`).
-pub fn canonical_uuid<'de, D: Deserializer<'de>>(d: D) -> Result<Uuid, D::Error> {
-    let text = String::deserialize(d)?;
-    parse_uuid(&text).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "`{text}` is not a UUID in its hyphenated form (8-4-4-4-12 hex digits)"
-        ))
-    })
-}
-
 /// A calendar day sent as `YYYY-MM-DD` (years 0001 to 9999).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day(pub NaiveDate);
@@ -424,7 +396,7 @@ pub struct SourceInput {
 #[schema(example = json!({"action": "0a1f0000-0000-4000-8000-000000000001", "relation": "retaliates"}))]
 pub struct ResponseInput {
     /// The id of an earlier action (announced no later than this one).
-    #[serde(deserialize_with = "canonical_uuid")]
+    #[serde(deserialize_with = "crate::ids::canonical_uuid")]
     pub action: Uuid,
     pub relation: Relation,
 }

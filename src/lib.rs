@@ -13,6 +13,7 @@ pub mod export;
 pub mod extract;
 pub mod feed;
 pub mod generate;
+pub mod ids;
 pub mod import;
 pub mod input;
 pub mod limits;

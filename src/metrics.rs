@@ -251,25 +251,11 @@ pub struct Scraped {
     pub imports: Option<(usize, usize)>,
     /// From the database; None when it could not be read (the series are then absent
     /// rather than wrong).
-    pub webhooks: Option<WebhookFigures>,
+    pub webhooks: Option<crate::models::webhook::WebhookFigures>,
     /// Each replica's health as its task last saw it (empty without replicas).
     pub replicas: Vec<crate::views::ReplicaHealth>,
     /// The routing counters of this process: (decision, count).
     pub routing: Vec<(&'static str, u64)>,
-}
-
-/// The webhook subscriptions as the database has them, shared by every process on it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WebhookFigures {
-    /// Enabled subscriptions whose last attempt succeeded (or that never failed).
-    pub healthy: i64,
-    /// Enabled subscriptions retrying a failed entry.
-    pub failing: i64,
-    pub disabled: i64,
-    /// Sequenced feed entries past the cursors of enabled subscriptions, summed: the entries
-    /// still to send or to pass over (those a filter leaves out count until the worker
-    /// moves past them).
-    pub backlog: i64,
 }
 
 /// The HTTP workers' pools together (the server's own when none was opened yet).

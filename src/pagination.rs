@@ -144,13 +144,6 @@ pub fn cursor<K: CursorKey>(req: &HttpRequest, token: Option<&str>) -> AppResult
     Ok(Some(key))
 }
 
-/// Cuts a `limit + 1` fetch to one page; true when there is more.
-pub fn split<R>(mut rows: Vec<R>, limit: i64) -> (Vec<R>, bool) {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    (rows, more)
-}
-
 /// Answers a page, with the token and `Link` header for the next page when `next` (the key
 /// of the page's last item) is given, and the total when it was asked for.
 pub fn respond<T: Serialize, K: CursorKey>(

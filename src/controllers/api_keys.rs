@@ -47,7 +47,7 @@ pub async fn list(
     let after = pagination::cursor::<(DateTime<Utc>, Uuid)>(&req, params.page_token.as_deref())?;
     let mut conn = state.conn().await?;
     let rows = api_key::list(&mut conn, after, limit + 1).await?;
-    let (rows, more) = pagination::split(rows, limit);
+    let (rows, more) = crate::models::one_page(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| (r.created_at, r.id));
     let items = rows
         .into_iter()

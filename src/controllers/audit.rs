@@ -20,10 +20,10 @@ pub struct AuditParams {
     /// What the entries are about.
     pub entity: Option<AuditEntity>,
     /// Only changes of this record.
-    #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
+    #[serde(default, deserialize_with = "crate::ids::canonical_uuid_opt")]
     pub entity_id: Option<Uuid>,
     /// Only changes made with this API key.
-    #[serde(default, deserialize_with = "crate::input::canonical_uuid_opt")]
+    #[serde(default, deserialize_with = "crate::ids::canonical_uuid_opt")]
     pub key_id: Option<Uuid>,
     /// What was done.
     pub operation: Option<AuditOperation>,
@@ -66,7 +66,7 @@ pub async fn list(
     };
     let mut conn = state.conn().await?;
     let rows = audit::list(&mut conn, &filter, before, limit + 1).await?;
-    let (rows, more) = pagination::split(rows, limit);
+    let (rows, more) = crate::models::one_page(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.id);
     let items: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from_row).collect();
     pagination::respond(&req, items, next, None)

@@ -40,7 +40,7 @@ pub async fn metrics(state: web::Data<AppState>, _reader: Reader) -> AppResult<H
 }
 
 /// Read on a spare connection only: a scrape never queues behind requests for the pool.
-async fn webhook_figures(state: &AppState) -> Option<crate::metrics::WebhookFigures> {
+async fn webhook_figures(state: &AppState) -> Option<crate::models::webhook::WebhookFigures> {
     let mut conn = state.spare_conns(1).await.pop()?;
     let read = crate::models::webhook::figures(&mut conn);
     match tokio::time::timeout(DATABASE_WAIT, read).await {

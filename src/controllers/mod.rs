@@ -283,9 +283,9 @@ pub fn send<T>(written: Written<T>) -> HttpResponse {
     response.body(answer.body)
 }
 
-/// An `{id}` path segment, in the one form ids are written in (`crate::input::parse_uuid`).
+/// An `{id}` path segment, in the one form ids are written in (`crate::ids::parse_uuid`).
 pub fn parse_id(raw: &str) -> AppResult<Uuid> {
-    crate::input::parse_uuid(raw).ok_or_else(|| {
+    crate::ids::parse_uuid(raw).ok_or_else(|| {
         AppError::bad_param(
             "id",
             format!("`{raw}` is not a UUID in its hyphenated form (8-4-4-4-12 hex digits)"),

@@ -201,7 +201,7 @@ pub async fn list(
     let after = pagination::cursor::<(DateTime<Utc>, Uuid)>(&req, params.page_token.as_deref())?;
     let mut conn = state.conn().await?;
     let rows = webhook::list(&mut conn, after, limit + 1).await?;
-    let (rows, more) = pagination::split(rows, limit);
+    let (rows, more) = crate::models::one_page(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| (r.created_at, r.id));
     let items = service::views(&mut conn, &rows).await?;
     pagination::respond(&req, items, next, None)
@@ -401,7 +401,7 @@ pub async fn deliveries(
     find(&state, id).await?;
     let mut conn = state.conn().await?;
     let rows = webhook::deliveries(&mut conn, id, before, limit + 1).await?;
-    let (rows, more) = pagination::split(rows, limit);
+    let (rows, more) = crate::models::one_page(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.id);
     let items: Vec<Delivery> = rows.into_iter().map(Delivery::from_row).collect();
     pagination::respond(&req, items, next, None)

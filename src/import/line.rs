@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::error::FieldError;
 use crate::extract::lenient;
-use crate::input::{parse_uuid, NewAction, NewActor};
+use crate::ids::parse_uuid;
+use crate::input::{NewAction, NewActor};
 use crate::limits::MAX_RESPONDS_TO;
 use crate::models::enums::Relation;
 use crate::service::actions::messages;

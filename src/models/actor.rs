@@ -69,7 +69,7 @@ pub async fn find(
         query = query.filter(actors::deleted_at.is_null());
     }
     // Only the hyphenated form is an id; anything else is a code (which then finds nothing).
-    let query = match crate::input::parse_uuid(key) {
+    let query = match crate::ids::parse_uuid(key) {
         Some(id) => query.filter(actors::id.eq(id)),
         None => query.filter(actors::code.eq(key)),
     };
@@ -99,7 +99,7 @@ pub async fn find_for_update(
     }
     // Locking clauses cannot be boxed, hence four queries; the deleted filter is applied after.
     let select = actors::table.select(ActorRow::as_select());
-    let row: Option<ActorRow> = match (crate::input::parse_uuid(key), change) {
+    let row: Option<ActorRow> = match (crate::ids::parse_uuid(key), change) {
         (Some(id), Change::Defining) => {
             select
                 .filter(actors::id.eq(id))

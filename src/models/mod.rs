@@ -15,6 +15,13 @@ pub mod server_secret;
 pub mod sql;
 pub mod webhook;
 
+/// Cuts a `limit + 1` fetch to one page; true when there is more.
+pub fn one_page<R>(mut rows: Vec<R>, limit: i64) -> (Vec<R>, bool) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    (rows, more)
+}
+
 /// How many rows there are besides the `shown` newest of at most `limit`: none unless the
 /// limit was reached, else what `count` (of them all) says beyond those shown.
 pub async fn besides(

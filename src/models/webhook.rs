@@ -479,9 +479,23 @@ pub async fn prune(conn: &mut AsyncPgConnection, days: i32) -> QueryResult<usize
         .await
 }
 
+/// The webhook subscriptions as the database has them, shared by every process on it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookFigures {
+    /// Enabled subscriptions whose last attempt succeeded (or that never failed).
+    pub healthy: i64,
+    /// Enabled subscriptions retrying a failed entry.
+    pub failing: i64,
+    pub disabled: i64,
+    /// Sequenced feed entries past the cursors of enabled subscriptions, summed: the entries
+    /// still to send or to pass over (those a filter leaves out count until the worker
+    /// moves past them).
+    pub backlog: i64,
+}
+
 /// The subscriptions by state and the entries past the enabled ones' cursors (`seq` is
 /// gap-free, so the distance to the newest entry is a count), for `GET /metrics`.
-pub async fn figures(conn: &mut AsyncPgConnection) -> QueryResult<crate::metrics::WebhookFigures> {
+pub async fn figures(conn: &mut AsyncPgConnection) -> QueryResult<WebhookFigures> {
     #[derive(QueryableByName)]
     struct Figures {
         #[diesel(sql_type = BigInt)]
@@ -503,7 +517,7 @@ pub async fn figures(conn: &mut AsyncPgConnection) -> QueryResult<crate::metrics
     )
     .get_result(conn)
     .await?;
-    Ok(crate::metrics::WebhookFigures {
+    Ok(WebhookFigures {
         healthy: f.healthy,
         failing: f.failing,
         disabled: f.disabled,

@@ -44,7 +44,7 @@ pub async fn page(
     ask: PageAsk,
 ) -> AppResult<Page> {
     let rows = action_list::page(conn, filter, ask.sort, ask.after, ask.limit + 1).await?;
-    let (rows, more) = crate::pagination::split(rows, ask.limit);
+    let (rows, more) = crate::models::one_page(rows, ask.limit);
     let next = rows.last().filter(|_| more).map(|r| r.cursor(ask.sort));
     let docs = documents(conn, actors, rows).await?;
     let total = match ask.include_total {

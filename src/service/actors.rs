@@ -47,7 +47,7 @@ pub async fn list(
         },
     )
     .await?;
-    let (rows, more) = crate::pagination::split(rows, limit);
+    let (rows, more) = crate::models::one_page(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| r.code.clone());
     // Parent codes for the page in one query.
     let parent_ids: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();

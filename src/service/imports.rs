@@ -208,7 +208,7 @@ pub async fn latest(
     limit: i64,
 ) -> AppResult<(Vec<Import>, Option<(chrono::DateTime<Utc>, Uuid)>)> {
     let rows = rows::latest(conn, before, limit + 1).await?;
-    let (rows, more) = crate::pagination::split(rows, limit);
+    let (rows, more) = crate::models::one_page(rows, limit);
     let next = rows.last().filter(|_| more).map(|r| (r.created_at, r.id));
     let jobs = rows
         .into_iter()
