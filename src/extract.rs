@@ -55,27 +55,49 @@ impl<T: DeserializeOwned + 'static> FromRequest for Checked<T> {
     }
 }
 
+/// Whether the request says its body is JSON, in UTF-8: one `Content-Type`, of
+/// `application/json` or `application/*+json`, with no other charset (JSON is UTF-8, RFC
+/// 8259: a body sent as Latin-1 would be read as something else). Else why not.
+fn json_content_type(req: &HttpRequest) -> Result<(), String> {
+    const SEND: &str = "send the body as JSON with `Content-Type: application/json`";
+    let mut given = req.headers().get_all(header::CONTENT_TYPE);
+    let (Some(value), None) = (given.next(), given.next()) else {
+        return Err(match req.headers().contains_key(header::CONTENT_TYPE) {
+            true => format!("more than one Content-Type header; {SEND}"),
+            false => SEND.into(),
+        });
+    };
+    let value = value.to_str().map_err(|_| SEND.to_string())?;
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if !json {
+        return Err(SEND.into());
+    }
+    for param in parts {
+        if let Some((name, charset)) = param.split_once('=') {
+            let charset = charset.trim().trim_matches('"');
+            let utf8 =
+                charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
+            if name.trim().eq_ignore_ascii_case("charset") && !utf8 {
+                return Err(format!(
+                    "JSON is read as UTF-8; `charset={charset}` is not taken: send the body in \
+                     UTF-8, with `charset=utf-8` or no charset"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads a JSON body within the size and time limits, leaving its hash in the request's
 /// extensions (for `Idempotency-Key`).
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> impl Future<Output = Result<Vec<u8>, AppError>> {
-    let content_type_ok = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            let essence = v
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            essence == "application/json"
-                || (essence.starts_with("application/") && essence.ends_with("+json"))
-        })
-        .unwrap_or(false);
+    let content_type = json_content_type(req);
     // A compressed JSON body would be read as its compressed bytes: "not valid JSON" for a
     // body the client sent right, in a form not taken here (bodies are at most 1 MiB).
     let encoding = req
@@ -91,11 +113,7 @@ fn read_body(
     let mut payload = payload.take();
     let req = req.clone();
     async move {
-        if !content_type_ok {
-            return Err(AppError::UnsupportedMediaType(
-                "send the body as JSON with `Content-Type: application/json`".into(),
-            ));
-        }
+        content_type.map_err(AppError::UnsupportedMediaType)?;
         if let Some(encoding) = encoding {
             return Err(AppError::UnsupportedMediaType(format!(
                 "`Content-Encoding: {encoding}` is not taken for JSON bodies; send the JSON as \

@@ -70,10 +70,38 @@ async fn malformed_bodies() {
         );
     }
     // JSON with a charset parameter is fine (and then fails validation, not media type).
-    let resp = raw("{}", Some("application/json; charset=utf-8"))
+    for utf8 in [
+        "application/json; charset=utf-8",
+        "application/json;charset=\"UTF-8\"",
+    ] {
+        let resp = raw("{}", Some(utf8)).await.unwrap();
+        assert_eq!(resp.status(), 422, "{utf8}");
+    }
+    // Another charset would be read as UTF-8 all the same: refused, saying so (it was read).
+    let resp = raw("{}", Some("application/json; charset=latin1"))
         .await
         .unwrap();
-    assert_eq!(resp.status(), 422);
+    assert_eq!(resp.status(), 415);
+    let problem: Value = resp.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("charset=latin1"),
+        "{problem}"
+    );
+    // Two Content-Type headers leave the body's type open: refused (one was taken).
+    let resp = app
+        .client
+        .post(format!("{}/v1/actors", app.base))
+        .bearer_auth(&app.keys.write)
+        .header("content-type", "text/plain")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
 }
 
 #[tokio::test]
