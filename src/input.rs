@@ -124,6 +124,19 @@ impl FuzzyDate {
             }
         }
     }
+
+    /// `latest` in SQL, over a date column and its precision column, for the checks that run
+    /// in SQL over stored actions (the import's). `tests/api/migrations.rs` holds the two to
+    /// the same days.
+    pub fn latest_sql(date: &str, precision: &str) -> String {
+        format!(
+            "CASE {precision} WHEN '{day}' THEN {date} \
+             WHEN '{month}' THEN (date_trunc('month', {date}) + interval '1 month - 1 day')::date \
+             ELSE (date_trunc('year', {date}) + interval '1 year - 1 day')::date END",
+            day = DatePrecision::Day.as_str(),
+            month = DatePrecision::Month.as_str(),
+        )
+    }
 }
 
 impl<'de> Deserialize<'de> for FuzzyDate {

@@ -34,13 +34,14 @@ ANALYZE import_refs";
 const ANSWERS_REJECTED: &str =
     "format('line %s, which this line answers, was rejected', target_line)";
 
-/// The last day a stored date may stand for, by its precision.
-const LATEST: &str = "CASE a.date_precision WHEN 'day' THEN a.announced_on \
-    WHEN 'month' THEN (date_trunc('month', a.announced_on) + interval '1 month - 1 day')::date \
-    ELSE (date_trunc('year', a.announced_on) + interval '1 year - 1 day')::date END";
+/// The last day stored action `a` may stand for, by its date's precision.
+fn latest() -> String {
+    crate::input::FuzzyDate::latest_sql("a.announced_on", "a.date_precision")
+}
 
 /// Rules as `INSERT INTO import_faults` statements over the good lines, in order.
 fn rules() -> Vec<String> {
+    let latest = latest();
     vec![
         // The same action twice in one file.
         "INSERT INTO import_faults
@@ -259,7 +260,7 @@ fn rules() -> Vec<String> {
              FROM import_lines l
              JOIN responses r ON r.responds_to_id = l.id
              JOIN actions a ON a.id = r.action_id
-             WHERE l.stored AND l.errors IS NULL AND {LATEST} < l.announced_on
+             WHERE l.stored AND l.errors IS NULL AND {latest} < l.announced_on
                AND NOT EXISTS (SELECT 1 FROM import_lines u WHERE u.id = a.id AND u.stored)",
             sql_format(
                 &messages::dated_after_answer(Slot(1), Slot(2)),
@@ -366,6 +367,7 @@ pub async fn check(
 /// line was rejected: that answer stays as stored. (`rules` leaves answers that have a line
 /// to that line's checks.) Returns how many.
 async fn reject_moves_past_kept_answers(client: &Client) -> Result<u64, ImportError> {
+    let latest = latest();
     client
         .execute(
             &format!(
@@ -375,7 +377,7 @@ async fn reject_moves_past_kept_answers(client: &Client) -> Result<u64, ImportEr
                  JOIN responses r ON r.responds_to_id = l.id
                  JOIN actions a ON a.id = r.action_id
                  JOIN import_lines u ON u.id = a.id AND u.stored AND u.fate = 'rejected'
-                 WHERE l.stored AND l.fate IS NULL AND {LATEST} < l.announced_on",
+                 WHERE l.stored AND l.fate IS NULL AND {latest} < l.announced_on",
                 sql_format(
                     &format!(
                         "{} (line {} changes that action and was rejected: it stays as stored)",

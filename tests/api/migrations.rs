@@ -351,3 +351,56 @@ async fn check_constraints_list_exactly_the_rust_vocabularies() {
         assert_eq!(listed, rust, "{table}.{column}: {}", found[0].def);
     }
 }
+
+/// The last day a fuzzy date stands for, as Rust computes it for the API's checks and as SQL
+/// computes it for the import's over stored actions (`FuzzyDate::latest_sql`): the same day,
+/// at month and year ends, in leap years and at the calendar's edges.
+#[tokio::test]
+async fn the_latest_day_of_a_fuzzy_date_is_the_same_in_sql() {
+    use chrono::NaiveDate;
+    use diesel_async::RunQueryDsl;
+    use riposte::input::FuzzyDate;
+    use riposte::models::enums::DatePrecision;
+    #[derive(diesel::QueryableByName)]
+    struct Latest {
+        #[diesel(sql_type = diesel::sql_types::Date)]
+        day: NaiveDate,
+    }
+    let db = TestDb::new().await;
+    let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url)
+        .await
+        .unwrap();
+    let days = [
+        "0001-01-01",
+        "2020-01-31",
+        "2020-02-01",
+        "2020-02-29",
+        "2021-02-10",
+        "2000-02-15",
+        "1900-02-15",
+        "2020-04-30",
+        "2020-12-01",
+        "2020-12-31",
+        "9999-12-31",
+    ];
+    let sql = format!(
+        "SELECT {} AS day",
+        FuzzyDate::latest_sql("$1::date", "$2::text")
+    );
+    for day in days {
+        let date: NaiveDate = day.parse().unwrap();
+        for precision in DatePrecision::ALL {
+            let got: Latest = diesel::sql_query(&sql)
+                .bind::<diesel::sql_types::Date, _>(date)
+                .bind::<diesel::sql_types::Text, _>(precision.as_str())
+                .get_result(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(
+                got.day,
+                FuzzyDate::latest(date, *precision),
+                "{day} by {precision}"
+            );
+        }
+    }
+}
