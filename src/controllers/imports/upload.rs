@@ -1,159 +1,129 @@
+//! Receiving an import's upload: the body as it is or compressed (gzip, deflate, br), decoded
+//! a bounded piece at a time into a file on disk, bounded in size and in time.
+
 use std::time::{Duration, Instant};
 
 use actix_web::http::header;
-use actix_web::{post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use brotli::enc::StandardAlloc;
 use futures_util::StreamExt;
-use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
-use utoipa::IntoParams;
 
-use super::actions::PageParams;
-use super::parse_id;
-use crate::auth::{Reader, Writer};
-use crate::conditional;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Query, BODY_READ_TIMEOUT};
-use crate::import::Format;
-use crate::pagination;
+use crate::extract::BODY_READ_TIMEOUT;
 use crate::service::imports as service;
 use crate::state::AppState;
-use crate::views::{Import, ImportState, List};
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ImportParams {
-    /// `ndjson` (default), `plover` or `gdelt`.
-    pub format: Option<Format>,
-    /// `true` to store the good lines and report the bad ones; by default nothing is stored
-    /// when any line is rejected.
-    pub partial: Option<bool>,
+/// An upload accepted so far: its coding and size are ones the server takes. Its time runs
+/// from here (`Pace`), a place in the queue being reserved before the body is read.
+pub(super) struct Upload {
+    pace: Pace,
+    coding: Coding,
+    limit: u64,
 }
 
-/// Imports a file of actions as a job: the body is the file (NDJSON in the API's shape,
-/// PLOVER JSON, or GDELT event rows; gzip with `Content-Encoding: gzip`). It is kept on
-/// disk, not in memory, and the job runs when a slot is free; follow it at the `Location`.
-/// A server takes 8 jobs not finished, at most 4 of them from one API key (429 beyond).
-/// Re-importing a file changes nothing: lines with an `id` or `external_id` update their
-/// action. At most 2 GiB once decompressed (413); the body must keep arriving: 10 s without
-/// data, more than 2 h in all, or slower than 16 KiB/s on average once 30 s behind that pace
-/// is a 408 (the queue's slot is held from the upload's start).
-#[utoipa::path(post, path = "/v1/imports", tag = "imports",
-    operation_id = "createImport", params(ImportParams),
-    request_body(description = "The file, as it is, compressed or not \
-            (`Content-Encoding`). Its format is the `format` parameter's, whatever the \
-            `Content-Type` says (any but multipart and media types is taken: `application/x-ndjson`, \
-            `application/octet-stream`, `application/json` or `text/tab-separated-values` \
-            alike). NDJSON: one action per line, or `{\"actor\": {...}}`.",
-        content(
-            (String = "application/x-ndjson", example = json!("{\"title\": \"US Treasury designates the Xinjiang Production and Construction Corps\", \"initiator\": \"USA\", \"target\": \"CHN\", \"authority\": \"us-ofac\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-31\", \"external_id\": \"us-2020-07-31-xpcc\", \"source_dataset\": \"example\"}\n")),
-            (inline(crate::openapi::FileBody) = "application/octet-stream"))),
-    responses(
-        (status = 202, description = "Accepted: the job, queued or running", body = Import,
-            headers(("Location" = String, description = "The job's URL"))),
-        (status = 408, response = crate::openapi::UploadTimeout),
-        (status = 413, response = crate::openapi::FileTooLarge)))]
-#[post("/v1/imports")]
-pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    Writer(caller): Writer,
-    Query(params): Query<ImportParams>,
-    mut payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    super::refuse_idempotency(
-        &req,
-        "a retried upload is imported again (lines with an `id` or `external_id` find what \
-         the first stored, the others are stored twice); list the imports to see whether the \
-         first went through",
-    )?;
-    let mut pace = Pace::new(state.config.import_upload);
-    let coding = accepted_body(&req)?;
-    let limit = state.config.max_import_bytes;
-    // The limit is on the file as read: only a body sent as it is says its size up front.
-    if coding == Coding::Identity && declared_length(&req).is_some_and(|n| n > limit) {
-        return Err(AppError::PayloadTooLarge {
-            limit: limit as usize,
-        });
-    }
-    let slot = service::reserve(&state, &caller)?;
-    let spool = tempfile::Builder::new()
-        .prefix(&service::spool_prefix())
-        .tempfile()
-        .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
-    let (file, path) = spool.into_parts();
-    let mut sink = Spool {
-        file: tokio::fs::File::from_std(file),
-        bytes: 0,
-        limit,
-    };
-    // A compressed file is kept decompressed: the limit is on what is read, not what is sent.
-    // Every coding is decoded here, a bounded piece at a time, so that what one chunk of the
-    // body inflates to never sits whole in memory (actix's decoders hold it all: a 1.6 kB
-    // brotli body inflated to 1 GiB in one piece). gzip: every member of it (files joined with
-    // `cat`, pigz and bgzip write several; actix's decoder stops after the first).
-    let mut gunzip =
-        (coding == Coding::Gzip).then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
-    let mut inflate = match coding {
-        Coding::Deflate => Some(Inflate::zlib()),
-        Coding::Brotli => Some(Inflate::brotli()),
-        Coding::Identity | Coding::Gzip => None,
-    };
-    // The slot is held from here until the job ends: the upload is bounded in time as well
-    // as in size, or a client trickling a byte now and then would hold it for ever.
-    loop {
-        let Some(chunk) = pace.next(&mut payload).await? else {
-            break;
-        };
-        let chunk = chunk.map_err(unreadable)?;
-        if let Some(inflate) = &mut inflate {
-            inflate.feed(&chunk, &mut sink).await?;
-            continue;
+impl Upload {
+    /// Refuses, before anything is read, a body the server would not take: a form, an
+    /// unknown coding, or a declared size over the limit.
+    pub(super) fn begin(req: &HttpRequest, state: &AppState) -> AppResult<Upload> {
+        let pace = Pace::new(state.config.import_upload);
+        let coding = accepted_body(req)?;
+        let limit = state.config.max_import_bytes;
+        // The limit is on the file as read: only a body sent as it is says its size up front.
+        if coding == Coding::Identity && declared_length(req).is_some_and(|n| n > limit) {
+            return Err(AppError::PayloadTooLarge {
+                limit: limit as usize,
+            });
         }
-        match &mut gunzip {
-            None => sink.write(&chunk).await?,
-            // A slice at a time, so that what one slice inflates to stays small (deflate
-            // inflates at most about 1,000 times).
-            Some(decoder) => {
-                for slice in chunk.chunks(4096) {
-                    std::io::Write::write_all(decoder, slice)
-                        .map_err(|e| corrupt_gzip(e, sink.bytes))?;
-                    sink.write(decoder.get_ref()).await?;
-                    decoder.get_mut().clear();
+        Ok(Upload {
+            pace,
+            coding,
+            limit,
+        })
+    }
+
+    /// Reads the body into a file of its own, decoded: the file and its size.
+    pub(super) async fn receive(
+        self,
+        payload: &mut web::Payload,
+    ) -> AppResult<(tempfile::TempPath, u64)> {
+        let Upload {
+            mut pace,
+            coding,
+            limit,
+        } = self;
+        let spool = tempfile::Builder::new()
+            .prefix(&service::spool_prefix())
+            .tempfile()
+            .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
+        let (file, path) = spool.into_parts();
+        let mut sink = Spool {
+            file: tokio::fs::File::from_std(file),
+            bytes: 0,
+            limit,
+        };
+        // A compressed file is kept decompressed: the limit is on what is read, not what is sent.
+        // Every coding is decoded here, a bounded piece at a time, so that what one chunk of the
+        // body inflates to never sits whole in memory (actix's decoders hold it all: a 1.6 kB
+        // brotli body inflated to 1 GiB in one piece). gzip: every member of it (files joined with
+        // `cat`, pigz and bgzip write several; actix's decoder stops after the first).
+        let mut gunzip =
+            (coding == Coding::Gzip).then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
+        let mut inflate = match coding {
+            Coding::Deflate => Some(Inflate::zlib()),
+            Coding::Brotli => Some(Inflate::brotli()),
+            Coding::Identity | Coding::Gzip => None,
+        };
+        // The caller holds a place in the queue meanwhile (until the job ends): the upload is
+        // bounded in time as well as in size, or a client trickling a byte now and then would
+        // hold it for ever.
+        loop {
+            let Some(chunk) = pace.next(payload).await? else {
+                break;
+            };
+            let chunk = chunk.map_err(unreadable)?;
+            if let Some(inflate) = &mut inflate {
+                inflate.feed(&chunk, &mut sink).await?;
+                continue;
+            }
+            match &mut gunzip {
+                None => sink.write(&chunk).await?,
+                // A slice at a time, so that what one slice inflates to stays small (deflate
+                // inflates at most about 1,000 times).
+                Some(decoder) => {
+                    for slice in chunk.chunks(4096) {
+                        std::io::Write::write_all(decoder, slice)
+                            .map_err(|e| corrupt_gzip(e, sink.bytes))?;
+                        sink.write(decoder.get_ref()).await?;
+                        decoder.get_mut().clear();
+                    }
                 }
             }
         }
-    }
-    if let Some(decoder) = gunzip {
-        let rest = decoder.finish().map_err(|e| corrupt_gzip(e, sink.bytes))?;
-        sink.write(&rest).await?;
-    }
-    if let Some(inflate) = &inflate {
-        if pace.received > 0 && !inflate.done {
-            return Err(inflate.cut_short(sink.bytes));
+        if let Some(decoder) = gunzip {
+            let rest = decoder.finish().map_err(|e| corrupt_gzip(e, sink.bytes))?;
+            sink.write(&rest).await?;
         }
+        if let Some(inflate) = &inflate {
+            if pace.received > 0 && !inflate.done {
+                return Err(inflate.cut_short(sink.bytes));
+            }
+        }
+        let Spool {
+            mut file, bytes, ..
+        } = sink;
+        file.flush()
+            .await
+            .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
+        drop(file);
+        if bytes == 0 {
+            return Err(AppError::BadRequest {
+                detail: "the request body is empty; send the file to import".into(),
+                errors: Vec::new(),
+            });
+        }
+        Ok((path, bytes))
     }
-    let Spool {
-        mut file, bytes, ..
-    } = sink;
-    file.flush()
-        .await
-        .map_err(|e| AppError::Internal(format!("cannot keep the import file: {e}")))?;
-    drop(file);
-    if bytes == 0 {
-        return Err(AppError::BadRequest {
-            detail: "the request body is empty; send the file to import".into(),
-            errors: Vec::new(),
-        });
-    }
-    let format = params.format.unwrap_or(Format::Ndjson);
-    let partial = params.partial.unwrap_or(false);
-    let job = service::submit(&state, slot, &caller, format, partial, path, bytes).await?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("/v1/imports/{}", job.id)))
-        .json(job))
 }
 
 /// The bounds on the time of an upload (`state::ImportUpload`): a deadline for the whole
@@ -547,49 +517,4 @@ fn accepted_body(req: &HttpRequest) -> AppResult<Coding> {
         }
     }
     Ok(coding)
-}
-
-/// One import job: its state, counts, and the first 1,000 rejected lines with their
-/// messages.
-#[utoipa::path(get, path = "/v1/imports/{id}", tag = "imports",
-    operation_id = "getImport",
-    params(("id" = Uuid, Path, description = "The job's id")),
-    responses(
-        (status = 200, description = "The job", body = Import,
-            headers(("Riposte-Consistency" = String, description = "Once the job has finished: the primary's WAL position, after the import's commit; send it back as `Riposte-Consistency` on reads to see what it stored"))),
-        (status = 404, response = crate::openapi::NotFound)))]
-#[route("/v1/imports/{id}", method = "GET", method = "HEAD")]
-pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _reader: Reader,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
-    let mut conn = state.conn().await?;
-    let job = service::get(&mut conn, id).await?;
-    // What a finished job stored was committed by the job, not by the POST that queued it:
-    // the token of that POST does not cover it.
-    if matches!(job.state, ImportState::Succeeded | ImportState::Failed) {
-        actix_web::HttpMessage::extensions_mut(&req).insert(crate::replicas::IssueToken);
-    }
-    conditional::respond(&req, &job)
-}
-
-/// Import jobs, newest first, without their rejected lines; paged.
-#[utoipa::path(get, path = "/v1/imports", tag = "imports",
-    operation_id = "listImports", params(PageParams),
-    responses((status = 200, description = "A page of jobs, newest first", body = List<Import>)))]
-#[route("/v1/imports", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _reader: Reader,
-    Query(params): Query<PageParams>,
-) -> AppResult<HttpResponse> {
-    let limit = pagination::page_size(params.limit)?;
-    let before = pagination::cursor(&req, params.page_token.as_deref())?;
-    let mut conn = state.conn().await?;
-    let (jobs, next) = service::latest(&mut conn, before, limit).await?;
-    pagination::respond(&req, jobs, next, None)
 }
