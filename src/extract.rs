@@ -78,8 +78,10 @@ fn json_content_type(req: &HttpRequest) -> Result<(), String> {
     for param in parts {
         if let Some((name, charset)) = param.split_once('=') {
             let charset = charset.trim().trim_matches('"');
-            let utf8 =
-                charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
+            // ASCII is UTF-8 too.
+            let utf8 = ["utf-8", "utf8", "us-ascii"]
+                .iter()
+                .any(|c| charset.eq_ignore_ascii_case(c));
             if name.trim().eq_ignore_ascii_case("charset") && !utf8 {
                 return Err(format!(
                     "JSON is read as UTF-8; `charset={charset}` is not taken: send the body in \

@@ -744,8 +744,8 @@ pub enum ImportState {
     /// It ran: with `partial`, the good lines are stored; otherwise every line was.
     Succeeded,
     /// Nothing was stored: a line was rejected (all-or-nothing), the file held nothing to
-    /// store (no lines, or every record skipped), or the import could not run (`error` says
-    /// why).
+    /// store (no lines, every record skipped, or with `partial` no line good), or the import
+    /// could not run (`error` says why).
     Failed,
     /// Its server stopped while it ran; nothing was stored. Import the file again.
     Interrupted,

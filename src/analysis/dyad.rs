@@ -407,8 +407,8 @@ pub struct Timeline {
     pub a: String,
     pub b: String,
     pub interval: Interval,
-    /// The window's first day: `from` as asked, else the dyad's first action (null for a
-    /// dyad without actions).
+    /// The window's first day: `from` as asked, else the dyad's first action (null when it
+    /// has none on or before `to`).
     #[schema(required = true)]
     pub from: Option<NaiveDate>,
     /// The window's last day: `to` as asked, else today or the dyad's last action if later.

@@ -125,6 +125,29 @@ fn lookable<'v>(
     Some(kept)
 }
 
+/// A fault on each element of `values` that is the same as an earlier one (by `key`, of the
+/// element trimmed), named by its position in the request.
+fn given_twice(
+    faults: &mut Vec<FieldError>,
+    field: &str,
+    values: Option<&[String]>,
+    key: impl Fn(&str) -> Vec<String>,
+) {
+    let keys: Vec<Vec<String>> = values
+        .unwrap_or_default()
+        .iter()
+        .map(|v| key(v.trim()))
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(first) = keys[..i].iter().position(|earlier| earlier == k) {
+            faults.push(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("the same as {field}[{first}]; give each once"),
+            ));
+        }
+    }
+}
+
 /// A list as the feed's query gives it; an empty list is no filter.
 fn joined<S: AsRef<str>>(values: Option<&[S]>, separator: &str) -> Option<String> {
     let values = values.filter(|v| !v.is_empty())?;
@@ -149,6 +172,17 @@ async fn resolve(
     dyad: Option<&[String]>,
     type_: Option<&[String]>,
 ) -> AppResult<ChangeFilter> {
+    // A filter is a set: a value given twice is a mistake to point out, not to store. Only
+    // the lists the request gives: one stored before this rule still takes other changes.
+    given_twice(faults, "entity", entity, |v| vec![v.to_string()]);
+    given_twice(faults, "actor", actor, |v| vec![v.to_string()]);
+    given_twice(faults, "dyad", dyad, |v| {
+        // Either way: `USA,CHN` and `CHN,USA` are one dyad.
+        let mut codes: Vec<String> = v.split(',').map(|c| c.trim().to_string()).collect();
+        codes.sort();
+        codes
+    });
+    given_twice(faults, "type", type_, |v| vec![v.to_string()]);
     let entity = lookable(faults, "entity", entity, ',');
     let actor = lookable(faults, "actor", actor, ',');
     let dyad = lookable(faults, "dyad", dyad, ';');

@@ -498,7 +498,8 @@ pub(super) fn title(initiator: &str, target: &str, what: &str) -> String {
 }
 
 /// The record's text, then an import note naming what the action does not show. The note
-/// is kept whole: a text too long for both is cut, and the note says so.
+/// is kept whole where it fits (the names it quotes are cut to `NOTE_NAME_CHARS`): a text
+/// too long for both is cut, and the note says so.
 fn summary(text: &str, mut notes: Vec<String>) -> Option<String> {
     let text = text.trim();
     let compose = |text: &str, notes: &[String]| {
@@ -517,6 +518,10 @@ fn summary(text: &str, mut notes: Vec<String>) -> Option<String> {
     if whole.chars().count() <= MAX_TEXT_LEN {
         return Some(whole);
     }
+    if text.is_empty() {
+        // Notes alone too long (a record naming thousands of actors): cut as they are.
+        return Some(truncate(&whole, MAX_TEXT_LEN));
+    }
     notes.push(format!(
         "the record's text is cut to fit the summary's {MAX_TEXT_LEN} characters"
     ));
@@ -528,6 +533,9 @@ fn summary(text: &str, mut notes: Vec<String>) -> Option<String> {
         _ => compose(&truncate(text, room), &notes),
     }
 }
+
+/// Characters of a name an import note quotes (a record's actor text, a GDELT name).
+pub(super) const NOTE_NAME_CHARS: usize = 100;
 
 /// At most `max` characters, cut at a character boundary with an ellipsis.
 pub(super) fn truncate(text: &str, max: usize) -> String {

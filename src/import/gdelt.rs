@@ -333,13 +333,16 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
     if let Some(i) = part {
         let name = match cols[ACTOR2_NAME].trim() {
             "" => String::new(),
-            name => format!("`{name}` "),
+            name => format!(
+                "`{}` ",
+                crosswalk::truncate(name, crosswalk::NOTE_NAME_CHARS)
+            ),
         };
         notes.push(format!(
             "target {name}({}, {} `{}`) counted as {target}",
-            cols[ACTOR2_CODE].trim(),
+            crosswalk::truncate(cols[ACTOR2_CODE], crosswalk::NOTE_NAME_CHARS),
             NAMES[i],
-            cols[i].trim()
+            crosswalk::truncate(cols[i], crosswalk::NOTE_NAME_CHARS)
         ));
     }
     let url = cols[SOURCEURL].trim();

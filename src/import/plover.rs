@@ -225,11 +225,12 @@ struct Actor {
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // A record may name an actor by its code alone.
-        match (self.text.is_empty(), self.sector.is_empty()) {
+        let text = crosswalk::truncate(&self.text, crosswalk::NOTE_NAME_CHARS);
+        match (text.is_empty(), self.sector.is_empty()) {
             (true, true) => write!(f, "{}", self.code),
             (true, false) => write!(f, "{} (sector {})", self.code, self.sector),
-            (false, true) => write!(f, "`{}` ({})", self.text, self.code),
-            (false, false) => write!(f, "`{}` ({}, sector {})", self.text, self.code, self.sector),
+            (false, true) => write!(f, "`{}` ({})", text, self.code),
+            (false, false) => write!(f, "`{}` ({}, sector {})", text, self.code, self.sector),
         }
     }
 }
@@ -907,6 +908,9 @@ mod tests {
             actor("rebels", "REB").to_string(),
             "`rebels` (XKX, sector REB)"
         );
+        // A name is quoted up to 100 characters: a record's notes stay short.
+        let long = actor(&"y".repeat(5_000), "").to_string();
+        assert_eq!(long, format!("`{}…` (XKX)", "y".repeat(99)));
     }
 
     #[test]

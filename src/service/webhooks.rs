@@ -69,31 +69,6 @@ fn check(errors: &mut Vec<FieldError>, row: &WebhookWrite, allow_private: bool) 
             errors.push(FieldError::new("kinds", format!("`{kind}` is given twice")));
         }
     }
-    // A filter is a set: a value given twice is a mistake to point out, not to store.
-    let dyads: Vec<&[Uuid]> = row.dyads.chunks(2).collect();
-    given_twice(errors, "entity", &row.entities, |a, b| a == b);
-    given_twice(errors, "actor", &row.actor_ids, |a, b| a == b);
-    given_twice(errors, "dyad", &dyads, |a, b| {
-        a == b || (a.len() == 2 && b.len() == 2 && a[0] == b[1] && a[1] == b[0])
-    });
-    given_twice(errors, "type", &row.types, |a, b| a == b);
-}
-
-/// A fault on each element of `values` that is the same as an earlier one.
-fn given_twice<T>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    values: &[T],
-    same: impl Fn(&T, &T) -> bool,
-) {
-    for (i, value) in values.iter().enumerate() {
-        if let Some(first) = values[..i].iter().position(|v| same(v, value)) {
-            errors.push(FieldError::new(
-                format!("{field}[{i}]"),
-                format!("the same as {field}[{first}]; give each once"),
-            ));
-        }
-    }
 }
 
 fn fail_with(faults: Vec<FieldError>, rules: Vec<FieldError>) -> AppResult<()> {

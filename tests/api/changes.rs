@@ -944,11 +944,17 @@ async fn live_and_paged_filters_pick_the_same_entries() {
             .collect();
         assert!(!paged.is_empty(), "{q}: the writes reach every filter");
         let last = paged.last().unwrap().clone();
-        let (live, _) = read_events(stream, Duration::from_secs(10), |e| {
-            e.iter().any(|(id, _, _)| *id == last)
-        })
-        .await;
-        let live: Vec<String> = live.into_iter().map(|(id, _, _)| id).collect();
+        let mut reader = EventReader::new(stream);
+        reader
+            .read(Duration::from_secs(10), |e| {
+                e.iter().any(|(id, _, _)| *id == last)
+            })
+            .await;
+        // And nothing the pages leave out comes after it.
+        reader
+            .read(Duration::from_millis(500), |e| e.len() > paged.len())
+            .await;
+        let live: Vec<String> = reader.events.into_iter().map(|(id, _, _)| id).collect();
         assert_eq!(live, paged, "{q}");
     }
 }

@@ -73,6 +73,7 @@ async fn malformed_bodies() {
     for utf8 in [
         "application/json; charset=utf-8",
         "application/json;charset=\"UTF-8\"",
+        "application/json; charset=us-ascii",
     ] {
         let resp = raw("{}", Some(utf8)).await.unwrap();
         assert_eq!(resp.status(), 422, "{utf8}");

@@ -995,6 +995,19 @@ async fn a_filter_value_given_twice_is_refused_naming_it() {
         resp.text
     );
     assert!(resp.text.contains("the same as dyad[0]"), "{}", resp.text);
+    // Named by its place in the request, also after an element refused for another fault.
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://example.com/", "actor": ["GBR,CHN", "USA", "USA"]})),
+            &[],
+        )
+        .await;
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["actor[0]", "actor[2]"], "{}", resp.text);
+    assert!(resp.text.contains("the same as actor[1]"), "{}", resp.text);
     let (id, _, _) = subscribe(&app, json!({"url": "https://example.com/"})).await;
     let patched = app
         .as_admin(
