@@ -162,7 +162,7 @@ fn read_body(
 /// left out, until the whole reads (see `validation`). Bounded: at most
 /// `MAX_PROBLEM_ERRORS` faults are looked for, each costing one pass over the parsed value.
 pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError>), AppError> {
-    let value: serde_json::Value = match serde_json::from_slice(body) {
+    let value: serde_json::Value = match crate::json::from_slice(body) {
         Ok(value) => value,
         Err(e)
             if e.classify() == serde_json::error::Category::Eof
@@ -170,6 +170,13 @@ pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldEr
         {
             return Err(AppError::BadRequest {
                 detail: "the request body is empty; send a JSON object".into(),
+                errors: Vec::new(),
+            })
+        }
+        // Well-formed, but an object gives a key twice (`json`).
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Err(AppError::BadRequest {
+                detail: format!("the request body is ambiguous: {e}"),
                 errors: Vec::new(),
             })
         }

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod ids;
 pub mod import;
 pub mod input;
+pub mod json;
 pub mod limits;
 pub mod logging;
 pub mod metrics;

@@ -74,8 +74,14 @@ fn trim_start(b: &[u8]) -> &[u8] {
 
 /// Reads one line; `Err` holds every fault found, named as the API names fields.
 pub fn parse(line: &[u8]) -> Result<Parsed, Vec<FieldError>> {
-    let value: Value = serde_json::from_slice(line)
-        .map_err(|e| vec![FieldError::new("line", format!("not valid JSON: {e}"))])?;
+    let value: Value = crate::json::from_slice(line).map_err(|e| {
+        let message = match e.classify() {
+            // Well-formed, but a key given twice (`json`).
+            serde_json::error::Category::Data => e.to_string(),
+            _ => format!("not valid JSON: {e}"),
+        };
+        vec![FieldError::new("line", message)]
+    })?;
     parse_value(value)
 }
 

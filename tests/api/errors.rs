@@ -35,6 +35,22 @@ async fn malformed_bodies() {
             "{body:?}"
         );
     }
+    // A key given twice: serde_json kept the last silently (an adversarial review).
+    let resp = raw(
+        r#"{"title": "a", "initiator": "USA", "title": "b"}"#,
+        Some("application/json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 400);
+    let problem: Value = resp.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the key `title` is given twice"),
+        "{problem}"
+    );
     // Trailing garbage after an otherwise acceptable document.
     let resp = app
         .client

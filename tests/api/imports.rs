@@ -1215,6 +1215,31 @@ async fn an_answer_to_a_deleted_action_says_it_is_deleted() {
     }
 }
 
+/// A line that gives a key twice is rejected saying so: serde_json kept the last value
+/// silently, and the line was stored with half of what it said.
+#[tokio::test]
+async fn a_line_giving_a_key_twice_is_rejected() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let good = action("Good", "k-1", "2020-07-09", json!([]));
+    let mut file = ndjson(&[good]);
+    file.extend_from_slice(
+        br#"{"title": "Twice", "title": "Again", "initiator": "USA", "target": "CHN", "type": "asset_freeze", "status": "in_force", "announced_on": "2020-07-09"}"#,
+    );
+    file.push(b'\n');
+    let job = import(&app, "?partial=true", file).await;
+    assert_eq!(counts(&job), [2, 1, 0, 0, 1], "{job}");
+    let rejected = &job["rejected_lines"][0];
+    assert_eq!(rejected["line"], 2, "{job}");
+    assert!(
+        rejected["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the key `title` is given twice"),
+        "{job}"
+    );
+}
+
 /// The graph rules the import checks in SQL tell each line what the API tells a POST of it:
 /// an answer to a later action, to no action, to one action twice, an earlier date than a
 /// stored answer.
