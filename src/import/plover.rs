@@ -668,9 +668,14 @@ impl Scan {
 /// One record's bytes, parsed; a syntax error names the line and column in the file
 /// (`first`: where the record starts).
 fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, String> {
-    match serde_json::from_slice::<Value>(record) {
+    match crate::json::from_slice(record) {
         Ok(value) => checked(number, value),
         Err(e) => {
+            let fault = match e.classify() {
+                // Well-formed, but a key given twice (`json`).
+                serde_json::error::Category::Data => "ambiguous JSON",
+                _ => "JSON syntax error",
+            };
             let text = e.to_string();
             let what = text
                 .rsplit_once(" at line ")
@@ -679,7 +684,7 @@ fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, 
             // serde_json puts an error at a line break in column 0 of the next line.
             if e.column() == 0 && e.line() > 1 {
                 return Err(format!(
-                    "JSON syntax error in record {number}: {what} at the end of line {}",
+                    "{fault} in record {number}: {what} at the end of line {}",
                     line - 1
                 ));
             }
@@ -688,7 +693,7 @@ fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, 
                 _ => e.column(),
             };
             Err(format!(
-                "JSON syntax error in record {number}: {what} at line {line} column {column}"
+                "{fault} in record {number}: {what} at line {line} column {column}"
             ))
         }
     }
@@ -1183,6 +1188,20 @@ mod tests {
             )
         );
         assert_eq!(seen[2], (3, Ok(json!({"id": "c"}))));
+        // A key given twice is that record's fault alone, not its last value taken.
+        let seen = read("[{\"id\": \"a\", \"id\": \"b\"}, {\"id\": \"c\"}]").unwrap();
+        assert_eq!(
+            seen[0],
+            (
+                1,
+                Err(
+                    "ambiguous JSON in record 1: the key `id` is given twice in one object; give \
+                     it once at line 1 column 23"
+                        .into()
+                )
+            )
+        );
+        assert_eq!(seen[1], (2, Ok(json!({"id": "c"}))));
         // Elements that are no objects end at the `,` or `]` of their own depth.
         let seen = read("[[1, {\"a\": [2]}], \"x,]\\\"\", tru, {\"id\": \"d\"}]").unwrap();
         let got: Vec<_> = seen.iter().map(|(n, r)| (*n, r.clone())).collect();
