@@ -1,0 +1,85 @@
+//! The audit log, and an action's edits as it records them.
+
+use super::*;
+
+/// An entry of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The API key that made the change; null for the command line.
+    #[schema(required = true)]
+    pub key_id: Option<Uuid>,
+    #[schema(required = true)]
+    pub request_id: Option<String>,
+    /// `create`, `update`, `delete`, `restore`, `purge`, `revoke`, and for webhooks
+    /// `redeliver`, `rotate_secret` and `disable` (by the server, after failing too long).
+    #[schema(value_type = crate::models::audit::AuditOperation)]
+    pub operation: String,
+    /// `actor`, `action`, `api_key` or `webhook`.
+    #[schema(value_type = crate::models::audit::AuditEntity)]
+    pub entity: String,
+    pub entity_id: Uuid,
+    /// The record before the change (null for a create).
+    #[schema(value_type = Option<Object>)]
+    #[schema(required = true)]
+    pub before: Option<serde_json::Value>,
+    /// The record after the change (null for a delete).
+    #[schema(value_type = Option<Object>)]
+    #[schema(required = true)]
+    pub after: Option<serde_json::Value>,
+}
+
+impl AuditEntry {
+    pub fn from_row(row: crate::models::audit::AuditRow) -> Self {
+        AuditEntry {
+            id: row.id,
+            at: row.at,
+            key_id: row.key_id,
+            request_id: row.request_id,
+            operation: row.operation,
+            entity: row.entity,
+            entity_id: row.entity_id,
+            before: row.before,
+            after: row.after,
+        }
+    }
+}
+
+/// Who made a change: an API key, or the command line (null).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Author {
+    pub key_id: Uuid,
+    pub key_name: String,
+}
+
+/// One change of an action, from the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Edit {
+    pub at: DateTime<Utc>,
+    /// `create`, `update`, `delete` or `restore`.
+    #[schema(value_type = crate::models::audit::AuditOperation)]
+    pub operation: String,
+    /// Null for changes made from the command line (`riposte seed`).
+    #[schema(required = true)]
+    pub author: Option<Author>,
+    #[schema(required = true)]
+    pub request_id: Option<String>,
+    /// The fields whose values the change altered (for updates).
+    pub changed: Vec<String>,
+}
+
+impl Edit {
+    pub fn from_row(row: crate::models::audit::EditRow) -> Self {
+        Edit {
+            at: row.at,
+            operation: row.operation,
+            author: row
+                .key_id
+                .zip(row.key_name)
+                .map(|(key_id, key_name)| Author { key_id, key_name }),
+            request_id: row.request_id,
+            changed: row.changed,
+        }
+    }
+}
