@@ -6,6 +6,9 @@
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
+/// The one written form of an id: 36 characters, hex digits in groups of 8-4-4-4-12 joined by
+/// hyphens (either case). The braced, `urn:uuid:` and unhyphenated forms the uuid crate also
+/// reads are refused, so that an id has one spelling in URLs, bodies and logs.
 pub fn parse_uuid(text: &str) -> Option<Uuid> {
     let hyphens = [8, 13, 18, 23];
     let shaped = text.len() == 36
