@@ -311,7 +311,13 @@ impl TestApp {
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             keys,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's keep-alive (actix: 5 s) can
+            // close them: a request sent on one the server is closing at that moment fails
+            // with IncompleteMessage (seen once in CI, on a machine loaded by two test runs).
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .expect("an HTTP client"),
             state,
             handle,
             db,
