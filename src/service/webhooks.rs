@@ -130,17 +130,7 @@ pub async fn create(
     let secret = signing::new_secret()?;
     let row = webhook::insert(conn, &write, &secret, after).await?;
     let view = view(conn, &row).await?;
-    audit(
-        conn,
-        caller,
-        AuditOperation::Create,
-        AuditEntity::Webhook,
-        row.id,
-        None,
-        Some(&view),
-    )
-    .await?;
-    webhook::notify(conn).await?;
+    changed(conn, caller, AuditOperation::Create, row.id, None, &view).await?;
     Ok(NewWebhookSecret {
         webhook: view,
         secret,
@@ -231,17 +221,15 @@ pub async fn update(
             let Some((after, _)) = super::settle_update(conn, &before_json, outcome).await? else {
                 return Ok(before);
             };
-            audit(
+            changed(
                 conn,
                 caller,
                 AuditOperation::Update,
-                AuditEntity::Webhook,
                 id,
                 Some(&before),
-                Some(&after),
+                &after,
             )
             .await?;
-            webhook::notify(conn).await?;
             Ok(after)
         })
     })
@@ -312,21 +300,42 @@ pub async fn redeliver(
             let row = webhook::rewind(conn, id, from).await?;
             webhook::withdraw_claim(conn, id, settle(settings)).await?;
             let after = view(conn, &row).await?;
-            audit(
+            changed(
                 conn,
                 caller,
                 AuditOperation::Redeliver,
-                AuditEntity::Webhook,
                 id,
                 Some(&before),
-                Some(&after),
+                &after,
             )
             .await?;
-            webhook::notify(conn).await?;
             Ok(after)
         })
     })
     .await
+}
+
+/// Records a change of the subscription the workers follow: its audit entry, and a NOTIFY
+/// so that every process's webhook worker picks it up.
+async fn changed(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    operation: AuditOperation,
+    id: Uuid,
+    before: Option<&Webhook>,
+    after: &Webhook,
+) -> AppResult<()> {
+    audit(
+        conn,
+        caller,
+        operation,
+        AuditEntity::Webhook,
+        id,
+        before,
+        Some(after),
+    )
+    .await?;
+    Ok(webhook::notify(conn).await?)
 }
 
 /// Replaces the secret; the new one signs every attempt from now on, and the replaced one
