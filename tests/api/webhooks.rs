@@ -1018,6 +1018,28 @@ async fn a_filter_value_given_twice_is_refused_naming_it() {
         )
         .await;
     patched.assert_problem(422, Some("dyad[1]"));
+    // A subscription stored with a repeat before the rule still takes other changes: only
+    // the lists a request gives are checked (a review of the first version of the rule).
+    {
+        let mut conn = app.state.pool.get().await.unwrap();
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(
+                "UPDATE webhooks SET actor_ids = ARRAY[a.id, a.id] \
+                 FROM actors a WHERE a.code = 'USA'",
+            ),
+            &mut conn,
+        )
+        .await
+        .unwrap();
+    }
+    app.as_admin(
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(&json!({"description": "still taken"})),
+        &[],
+    )
+    .await
+    .assert_status(200);
 }
 
 /// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
