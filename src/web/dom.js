@@ -42,7 +42,7 @@ export function isolate(s) {
   return `\u2068${s}\u2069`;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+export const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** '2020-07-09' -> '9 Jul 2020' (dates are calendar days: no time zone involved). */
 export function day(iso) {
@@ -71,6 +71,15 @@ export function num(n, digits = 0) {
 export function busiest(ranking) {
   const n = ranking.items.length;
   return ranking.total > n ? h('p', { class: 'hint' }, `The ${num(n)} busiest of ${num(ranking.total)} dyads.`) : null;
+}
+
+/** A bar of `value` out of `max` with the number beside it. The bar has a track of its own
+ * and the number a width of its own (`.hbar .n`): sharing one flex row, long bars were
+ * squeezed to fit their number and stopped being proportional. A zero draws no bar. */
+export function hbar(value, max) {
+  const bar = value > 0 ? h('span', { style: `width:${(100 * value) / Math.max(max, 1)}%` }) : null;
+  return h('span', { class: 'hbar' }, h('span', { class: 'track', 'aria-hidden': 'true' }, bar), ' ',
+    h('span', { class: 'n' }, num(value)));
 }
 
 export function pct(x) {

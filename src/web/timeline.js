@@ -1,6 +1,6 @@
 // A dyad's timeline drawn with uPlot (vendor/, loaded as the global `uPlot`): a bar per
 // direction per bucket, and the running balance as a line on its own axis.
-import { h, PALETTE } from './dom.js';
+import { day, h, MONTHS, PALETTE } from './dom.js';
 
 // Not Date.UTC, which reads the years 0 to 99 as 1900 to 1999 (the API has years from 1).
 const seconds = (iso) => new Date(0).setUTCFullYear(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 1000;
@@ -38,6 +38,33 @@ function periodBars(ends, side) {
   };
 }
 
+/** A bucket as the reader names it, from its start (seconds, UTC): `9 Jul 2020`,
+ * `week of 6 Jul 2020`, `Jul 2020`, `Q3 2020`, `2020`. */
+function bucketName(s, interval) {
+  const d = new Date(s * 1000);
+  const y = d.getUTCFullYear(), m = d.getUTCMonth();
+  const iso = `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+  if (interval === 'day') return day(iso);
+  if (interval === 'week') return `week of ${day(iso)}`;
+  if (interval === 'month') return day(iso).replace(/^1 /, '');
+  if (interval === 'quarter') return `Q${Math.floor(m / 3) + 1} ${y}`;
+  return String(y);
+}
+
+/** The time axis's labels, in the page's way of writing dates (`6 Jul`, `Aug`, `2021`; the
+ * first of each year with its year): uPlot's own are American (`7/6`). */
+function tickNames(u, splits, axis, space, incr) {
+  const DAY = 86400;
+  return splits.map((s, i) => {
+    const d = new Date(s * 1000);
+    const y = d.getUTCFullYear(), m = MONTHS[d.getUTCMonth()];
+    if (incr >= 365 * DAY) return String(y);
+    const first = i === 0 || new Date(splits[i - 1] * 1000).getUTCFullYear() !== y;
+    const name = incr >= 28 * DAY ? m : `${d.getUTCDate()} ${m}`;
+    return first ? `${name}\n${y}` : name;
+  });
+}
+
 /** The index of the bucket whose period holds `v`: the last start at or before it. */
 function bucketAt(x, v) {
   let lo = 0, hi = x.length - 1;
@@ -61,17 +88,20 @@ export function timelineChart(t, names, signal) {
   const opts = {
     width: 600,
     height: 300,
+    // Buckets are calendar periods of UTC days: drawn in the reader's zone, the axis and the
+    // legend put them on the evening before west of UTC ("2019-12-31 4:00pm" for January).
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
     scales: {
       x: { time: true, range: (u, min, max) => span || [min, max] },
       n: { range: (u, min, max) => [0, Math.max(1, max)] },
     },
     axes: [
-      { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' } },
+      { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' }, values: tickNames },
       { scale: 'n', label: 'actions', stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' } },
       { scale: 'bal', side: 1, label: 'balance', stroke: 'currentColor', grid: { show: false } },
     ],
     series: [
-      { label: t.interval },
+      { label: t.interval, value: (u, v) => (v == null ? '--' : bucketName(v, t.interval)) },
       { label: names.ab, scale: 'n', stroke: PALETTE[0], fill: PALETTE[0] + 'cc', paths: periodBars(ends, 0), points: { show: false } },
       { label: names.ba, scale: 'n', stroke: PALETTE[1], fill: PALETTE[1] + 'cc', paths: periodBars(ends, 1), points: { show: false } },
       // The page's text colour (light or dark theme), read when drawn: black vanished on the

@@ -1,6 +1,6 @@
 // Overview: the busiest dyads of a window, counts by category, and the latest actions,
 // kept live from the change stream.
-import { actionLink, actorLink, badge, busiest, clear, day, field, h, num, severity, table, today, addDays, withTable } from '../dom.js';
+import { actionLink, actorLink, badge, busiest, clear, day, field, h, hbar, num, severity, table, today, addDays, withTable } from '../dom.js';
 import { api, key, qs } from '../api.js';
 
 const PRESETS = [
@@ -61,7 +61,7 @@ function dyadTable(items) {
       attrs: { 'data-dyad': `${d.a}-${d.b}` },
       cells: [
         h('a', { href: `/dyads/${d.a}/${d.b}` }, `${d.a} ⇄ ${d.b}`),
-        h('span', { class: 'hbar' }, h('span', { style: `width:${(100 * d.count) / max}%` }), num(d.count)),
+        hbar(d.count, max),
         `${d.a}→${d.b} ${num(d.a_to_b.count)} · ${d.b}→${d.a} ${num(d.b_to_a.count)}`,
         day(d.last_announced_on),
       ],
@@ -74,7 +74,7 @@ function categoryChart(counts, from, to) {
   // bars themselves, which say nothing the numbers do not, are hidden from them.
   const bars = h('ul', { class: 'bars', 'aria-label': 'Actions by category' }, counts.by_category.map((c) => h('li', {},
     h('a', { href: `/search${qs({ category: c.category, from, to })}` }, c.label),
-    h('span', { class: 'hbar' }, h('span', { style: `width:${(100 * c.count) / max}%`, 'aria-hidden': 'true' }), ' ', num(c.count)))));
+    hbar(c.count, max))));
   const tbl = table('Actions by category', ['Category', 'Actions'], counts.by_category.map((c) => ({ attrs: { 'data-category': c.category }, cells: [c.label, num(c.count)] })), { class: 'data' });
   return withTable(bars, tbl, 'Actions by category');
 }
