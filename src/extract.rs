@@ -353,7 +353,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     }
 }
 
-fn strip_position(message: &str) -> String {
+/// A serde_json message without its " at line L column C".
+pub fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(pos) => message[..pos].to_string(),
         None => message.to_string(),

@@ -74,15 +74,32 @@ fn trim_start(b: &[u8]) -> &[u8] {
 
 /// Reads one line; `Err` holds every fault found, named as the API names fields.
 pub fn parse(line: &[u8]) -> Result<Parsed, Vec<FieldError>> {
-    let value: Value = crate::json::from_slice(line).map_err(|e| {
-        let message = match e.classify() {
-            // Well-formed, but a key given twice (`json`).
-            serde_json::error::Category::Data => e.to_string(),
-            _ => format!("not valid JSON: {e}"),
-        };
-        vec![FieldError::new("line", message)]
-    })?;
+    let value: Value = crate::json::from_slice(line)
+        .map_err(|e| vec![FieldError::new("line", not_json(line, &e))])?;
     parse_value(value)
+}
+
+/// Why a line does not read as JSON. Placed by column: serde_json counts lines, and a line
+/// read with its newline that ended early said "at line 2 column 0" (of a line 13). With a
+/// hint when the file looks like another format, as a file of no good line most likely is.
+fn not_json(line: &[u8], e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    if line.starts_with(&[0x1f, 0x8b]) {
+        return "not valid JSON: the file is gzip-compressed; decompress it, or upload it with \
+                `Content-Encoding: gzip`"
+            .into();
+    }
+    let what = crate::extract::strip_position(&e.to_string());
+    let mut message = match e.classify() {
+        // Well-formed, but a key given twice (`json`).
+        Category::Data => what,
+        Category::Eof => format!("not valid JSON: {what} (the line ends before it does)"),
+        _ => format!("not valid JSON: {what} at column {}", e.column()),
+    };
+    if !trim_start(line).starts_with(b"{") && line.contains(&b'\t') {
+        message.push_str("; the line is tab-separated: is this a GDELT export (format `gdelt`)?");
+    }
+    message
 }
 
 /// Reads one line already parsed as JSON (as the foreign formats' mappers give them).

@@ -1240,6 +1240,72 @@ async fn a_line_giving_a_key_twice_is_rejected() {
     );
 }
 
+/// A line that is not JSON is told where, by its column (a line cut short said "at line 2
+/// column 0" of a line 13), and a file of another format is told which it looks like: a
+/// GDELT export sent as NDJSON, a gzip file sent without its Content-Encoding.
+#[tokio::test]
+async fn a_line_that_is_not_json_says_where_and_what_the_file_looks_like() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut file = ndjson(&[action("Good", "j-1", "2020-07-09", json!([]))]);
+    file.extend_from_slice(b"{\"title\": \"Cut short\"\n");
+    file.extend_from_slice(b"{\"title\": \"Bad\" \"x\"}\n");
+    let gdelt = std::fs::read_to_string("tests/fixtures/gdelt-sample.export.CSV").unwrap();
+    file.extend_from_slice(gdelt.lines().next().unwrap().as_bytes());
+    file.push(b'\n');
+    let job = import(&app, "?partial=true", file).await;
+    let messages: Vec<(i64, String)> = job["rejected_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let m = &l["errors"][0];
+            assert_eq!(m["field"], "line", "{job}");
+            (
+                l["line"].as_i64().unwrap(),
+                m["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages[..2],
+        [
+            (
+                2,
+                "not valid JSON: EOF while parsing an object (the line ends before it does)"
+                    .to_string()
+            ),
+            (
+                3,
+                "not valid JSON: expected `,` or `}` at column 17".to_string()
+            ),
+        ],
+        "{job}"
+    );
+    assert_eq!(messages[2].0, 4, "{job}");
+    assert!(
+        messages[2]
+            .1
+            .ends_with("the line is tab-separated: is this a GDELT export (format `gdelt`)?"),
+        "{job}"
+    );
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(
+        &mut gz,
+        &ndjson(&[action("Zipped", "j-2", "2020-07-09", json!([]))]),
+    )
+    .unwrap();
+    let job = import(&app, "", gz.finish().unwrap()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0]["message"],
+        "not valid JSON: the file is gzip-compressed; decompress it, or upload it with \
+         `Content-Encoding: gzip`",
+        "{job}"
+    );
+}
+
 /// The graph rules the import checks in SQL tell each line what the API tells a POST of it:
 /// an answer to a later action, to no action, to one action twice, an earlier date than a
 /// stored answer.
