@@ -28,6 +28,11 @@ pub struct ChangeParams {
     /// entries committed after it connected.
     #[param(example = "0")]
     pub after: Option<String>,
+    /// What happened: `created`, `updated`, `deleted`, `restored`, `purged`,
+    /// `status_changed`, `edge_added`, `edge_removed`.
+    #[param(value_type = Option<Vec<crate::models::change::ChangeKind>>, style = Form, explode,
+        example = json!(["created"]))]
+    pub kind: Option<String>,
     /// `actor`, `action` or `response` (edges of the response graph).
     #[param(value_type = Option<Vec<crate::models::change::ChangeEntity>>, style = Form, explode,
         example = json!(["action"]))]
@@ -50,6 +55,7 @@ pub struct ChangeParams {
 
 impl Repeatable for ChangeParams {
     const REPEATABLE: &'static [(&'static str, &'static str)] = &[
+        ("kind", ","),
         ("entity", ","),
         ("actor", ","),
         ("dyad", ";"),
@@ -80,6 +86,7 @@ async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
     filters::resolve_changes(
         &mut conn,
         &state.types,
+        &p.kind,
         &p.entity,
         &p.actor,
         &p.dyad,
@@ -93,7 +100,7 @@ async fn filter(state: &AppState, p: &ChangeParams) -> AppResult<ChangeFilter> {
 #[utoipa::path(get, path = "/v1/changes", tag = "changes",
     operation_id = "listChanges", params(ChangeParams),
     responses((status = 200, description = "A page of the feed", body = ChangeList,
-        example = json!({"items": [], "next_cursor": "0"}))))]
+        example = json!({"items": [], "next_cursor": "0", "caught_up": true}))))]
 #[route("/v1/changes", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
@@ -114,6 +121,9 @@ pub async fn list(
         Some(last) if rows.len() as i64 == limit => last.seq,
         _ => scanned_to.unwrap_or(after).max(after),
     };
+    // Read after the page: an entry numbered in between can only make this false, and the
+    // client asks once more.
+    let caught_up = next >= change::latest(&mut conn).await?;
     let items = feed::entries(&mut conn, &state.actors, &rows).await?;
     // A follower polling with the ETag it holds gets 304 while nothing new has come.
     crate::conditional::respond(
@@ -121,6 +131,7 @@ pub async fn list(
         &ChangeList {
             items,
             next_cursor: next.to_string(),
+            caught_up,
         },
     )
 }

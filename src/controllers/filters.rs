@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::limits::{MAX_FILTER_VALUES, MAX_SEARCH_LEN, MAX_SEARCH_NEGATIONS, MAX_TAG_LEN};
 use crate::models::action_list::{self, ActionFilter, Cursor, SortValue};
 use crate::models::actor::{self, ActorRefRow};
-use crate::models::change::{ChangeEntity, ChangeFilter};
+use crate::models::change::{ChangeEntity, ChangeFilter, ChangeKind};
 use crate::models::enums::{ActionSort, ActionStatus, Category};
 use crate::pagination;
 use crate::taxonomy::ActionTypes;
@@ -28,6 +28,7 @@ fn split<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a Option<String
         let example = match field {
             "type" => pair("asset_freeze", "visa_ban"),
             "entity" => pair(ChangeEntity::Action.as_str(), ChangeEntity::Actor.as_str()),
+            "kind" => pair(ChangeKind::Created.as_str(), ChangeKind::Deleted.as_str()),
             "category" => pair(Category::Sanction.as_str(), Category::Threat.as_str()),
             "status" => pair(
                 ActionStatus::InForce.as_str(),
@@ -185,12 +186,15 @@ where
 pub async fn resolve_changes(
     conn: &mut AsyncPgConnection,
     types: &ActionTypes,
+    kind: &Option<String>,
     entity: &Option<String>,
     actor: &Option<String>,
     dyad: &Option<String>,
     type_: &Option<String>,
 ) -> AppResult<ChangeFilter> {
     let mut errors = Vec::new();
+    let kinds = split(&mut errors, "kind", kind);
+    let kinds: Vec<ChangeKind> = parse_all(&mut errors, "kind", kinds);
     let entities = split(&mut errors, "entity", entity);
     for e in &entities {
         if e.parse::<crate::models::change::ChangeEntity>().is_err() {
@@ -223,7 +227,7 @@ pub async fn resolve_changes(
         return Err(AppError::bad_params(errors));
     }
     Ok(ChangeFilter {
-        kinds: Vec::new(),
+        kinds: kinds.iter().map(|k| k.as_str().to_string()).collect(),
         entities: entities.into_iter().map(str::to_string).collect(),
         actors: actor_ids,
         dyads,

@@ -191,6 +191,8 @@ async fn resolve(
     match filters::resolve_changes(
         conn,
         &state.types,
+        // Kinds are a list of their own in a subscription (`service::webhooks`).
+        &None,
         &joined(entity.as_deref(), ","),
         &actor,
         &dyad,

@@ -78,7 +78,11 @@ impl WebhookPayload {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeList {
     pub items: Vec<Change>,
-    /// Pass as `after` for the next page; when the page is not full it is the end of the feed
-    /// as seen now: ask again later with it (never skips, never repeats).
+    /// Pass as `after` for the next page (never skips, never repeats).
     pub next_cursor: String,
+    /// Whether `next_cursor` is the newest entry numbered when the page was read: nothing
+    /// more for now, ask again later (or follow `GET /v1/events`). When false, ask again now,
+    /// even if this page holds no items: a filtered page looks at 10,000 entries at most and
+    /// may find none of them matching.
+    pub caught_up: bool,
 }

@@ -23,7 +23,12 @@ pub async fn drain(app: &TestApp, after: &str, query: &str, limit: u32) -> (Vec<
         page.assert_status(200);
         let got = page.body["items"].as_array().unwrap().clone();
         let next = page.body["next_cursor"].as_str().unwrap().to_string();
-        let done = got.is_empty() && next == cursor;
+        let done = page.body["caught_up"] == json!(true);
+        assert!(
+            done || !(got.is_empty() && next == cursor),
+            "a page that moves nowhere is caught up: {}",
+            page.body
+        );
         items.extend(got);
         cursor = next;
         if done {
@@ -670,6 +675,19 @@ async fn a_selective_subscriber_resumes_across_long_runs_of_other_entries() {
         .await
         .assert_status(200);
 
+    // Paged: the first look-ahead of 10,000 entries finds none of GBR's, and says to ask
+    // again at once.
+    let page = app
+        .get(&format!("/v1/changes?after={cursor}&actor=GBR"))
+        .await;
+    page.assert_status(200);
+    assert_eq!(page.body["items"], json!([]), "{}", page.body);
+    assert_eq!(page.body["caught_up"], false, "{}", page.body);
+    assert_ne!(page.body["next_cursor"], cursor.as_str());
+    let (paged, _) = drain(&app, &cursor, "&actor=GBR", 200).await;
+    assert_eq!(paged.len(), 1, "{paged:?}");
+    assert_eq!(paged[0]["kind"], "updated");
+
     let resumed = subscribe(&app, "?actor=GBR", Some(&cursor)).await;
     let (events, _) = read_events(resumed, Duration::from_secs(30), |e| !e.is_empty()).await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -892,6 +910,10 @@ async fn live_and_paged_filters_pick_the_same_entries() {
         "dyad=USA,CHN",
         "type=visa_ban",
         "type=asset_freeze&dyad=CHN,USA",
+        "kind=created",
+        "kind=deleted,restored,status_changed",
+        "kind=edge_added&entity=response",
+        "kind=updated&actor=GBR",
     ];
     let mut streams = Vec::new();
     for q in queries {
@@ -1264,4 +1286,35 @@ async fn a_read_of_the_feed_waits_for_another_sequencer_only_so_long() {
     side.batch_execute("COMMIT").await.unwrap();
     let (items, _) = drain(&app, &start, "", 100).await;
     assert!(items.iter().any(|e| e["id"] == written["id"]), "{items:?}");
+}
+
+/// `kind` takes the feed's own vocabulary, and says which when given another word.
+#[tokio::test]
+async fn an_unknown_kind_is_refused_by_name() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/v1/changes?kind=created,exploded",
+        "/v1/events?kind=exploded",
+    ] {
+        let resp = app.get(path).await;
+        resp.assert_status(400);
+        let errors = resp.body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{path}: {}", resp.body);
+        assert_eq!(errors[0]["field"], "kind", "{path}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("exploded") && message.contains("status_changed"),
+            "{message}"
+        );
+    }
+    let resp = app.get("/v1/changes?kind=created,").await;
+    resp.assert_status(400);
+    assert!(
+        resp.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`created,deleted`"),
+        "{}",
+        resp.body
+    );
 }
