@@ -84,6 +84,13 @@ pub struct ActionListParams {
     pub answered: Option<bool>,
     /// Order (default `-announced_on`). Ties are broken by id.
     pub sort: Option<ActionSort>,
+    /// Only the action with this `external_id`, in `source_dataset` when that is given and
+    /// otherwise among actions of no dataset: the key imports find actions by.
+    #[param(example = "20200709-ofac-1")]
+    pub external_id: Option<String>,
+    /// Only actions of this dataset (with `external_id`: the dataset of that id).
+    #[param(example = "ofac")]
+    pub source_dataset: Option<String>,
     /// Include deleted actions.
     pub show_deleted: Option<bool>,
     /// Only actions in force on this day according to their status history: the last status

@@ -337,6 +337,18 @@ pub async fn resolve(
         }
         parsed
     });
+    if let Some(id) = &p.external_id {
+        crate::input::check_text(
+            &mut errors,
+            "external_id",
+            Some(id),
+            crate::limits::MAX_EXTERNAL_ID_LEN,
+            true,
+        );
+    }
+    if let Some(dataset) = &p.source_dataset {
+        crate::input::check_source_dataset(&mut errors, dataset);
+    }
     let q = p.q.as_deref().map(str::trim).map(str::to_string);
     match &q {
         Some(q) if q.is_empty() => errors.push(FieldError::new(
@@ -386,6 +398,8 @@ pub async fn resolve(
         q,
         answers: None,
         as_of: p.as_of.map(|d| d.0),
+        external_id: p.external_id,
+        source_dataset: p.source_dataset,
     })
 }
 

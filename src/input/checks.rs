@@ -96,6 +96,27 @@ pub fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
     }
 }
 
+/// A dataset's name (migration 000013 holds the same rule); whether it is one.
+pub fn check_source_dataset(errors: &mut Vec<FieldError>, dataset: &str) -> bool {
+    let ok = dataset.len() <= MAX_SOURCE_DATASET_LEN
+        && dataset.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || (i > 0 && matches!(b, b'_' | b'.' | b'-'))
+        })
+        && !dataset.is_empty();
+    if !ok {
+        errors.push(FieldError::new(
+            "source_dataset",
+            format!(
+                "1 to {MAX_SOURCE_DATASET_LEN} lower-case letters, digits, `_`, `.` or `-`, \
+                 starting with a letter or digit, e.g. `gdelt`"
+            ),
+        ));
+    }
+    ok
+}
+
 /// `external_id` and `source_dataset` (migration 000013 holds the same bounds).
 pub fn check_external_key(
     errors: &mut Vec<FieldError>,
@@ -110,22 +131,7 @@ pub fn check_external_key(
         false,
     );
     if let Some(dataset) = source_dataset {
-        let ok = dataset.len() <= MAX_SOURCE_DATASET_LEN
-            && dataset.bytes().enumerate().all(|(i, b)| {
-                b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || (i > 0 && matches!(b, b'_' | b'.' | b'-'))
-            })
-            && !dataset.is_empty();
-        if !ok {
-            errors.push(FieldError::new(
-                "source_dataset",
-                format!(
-                    "1 to {MAX_SOURCE_DATASET_LEN} lower-case letters, digits, `_`, `.` or `-`, \
-                     starting with a letter or digit, e.g. `gdelt`"
-                ),
-            ));
-        } else if external_id.is_none() {
+        if check_source_dataset(errors, dataset) && external_id.is_none() {
             errors.push(FieldError::new(
                 "source_dataset",
                 "names the dataset of `external_id`; give external_id with it",

@@ -48,6 +48,10 @@ pub struct ActionFilter {
     pub answers: Option<Uuid>,
     /// Only actions in force on this day (see `in_force_on`).
     pub as_of: Option<NaiveDate>,
+    /// Only the action with this external id (of `source_dataset`, or of no dataset).
+    pub external_id: Option<String>,
+    /// Only actions of this dataset.
+    pub source_dataset: Option<String>,
 }
 
 /// The sort value of the last item of a page, as a page token carries it. Floats travel as
@@ -237,6 +241,7 @@ fn conditions(f: &ActionFilter) -> usize {
         f.answered.is_some(),
         f.answers.is_some(),
         f.as_of.is_some(),
+        f.external_id.is_some() || f.source_dataset.is_some(),
     ]
     .into_iter()
     .filter(|&set| set)
@@ -339,5 +344,18 @@ fn from_where(sql: &mut Sql, f: &ActionFilter) {
     if let Some(day) = f.as_of {
         let p = sql.bind(Bind::Date(day));
         sql.push(&format!(" AND {}", in_force_on(&p)));
+    }
+    // As the unique index `actions_external_key` reads them: a lookup of one key, or the
+    // range of one dataset.
+    if f.external_id.is_some() || f.source_dataset.is_some() {
+        let dataset = sql.bind(Bind::Text(f.source_dataset.clone().unwrap_or_default()));
+        sql.push(&format!(
+            " AND coalesce(actions.source_dataset, '') = {dataset} \
+             AND actions.external_id IS NOT NULL"
+        ));
+        if let Some(id) = &f.external_id {
+            let p = sql.bind(Bind::Text(id.clone()));
+            sql.push(&format!(" AND actions.external_id = {p}"));
+        }
     }
 }

@@ -2374,3 +2374,78 @@ async fn writes_during_an_import_are_seen_by_its_checks() {
         .collect();
     assert_eq!(designated, ["chen-quanguo"], "{now}");
 }
+
+/// A pipeline keyed on upstream ids finds its actions by them: `external_id` (in
+/// `source_dataset`, or among actions of no dataset) is one action, `source_dataset` alone
+/// all of that dataset's; in lists and exports alike.
+#[tokio::test]
+async fn actions_are_found_by_their_external_key() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let line = |title: &str, key: Value| {
+        let mut a = action(title, "x", "2020-07-09", json!([]));
+        let a_map = a.as_object_mut().unwrap();
+        a_map.remove("external_id");
+        a_map.remove("source_dataset");
+        a_map.extend(key.as_object().unwrap().clone());
+        a
+    };
+    let file = ndjson(&[
+        line(
+            "OFAC a-1",
+            json!({"external_id": "a-1", "source_dataset": "ofac"}),
+        ),
+        line("Plain a-1", json!({"external_id": "a-1"})),
+        line(
+            "OFAC a-2",
+            json!({"external_id": "a-2", "source_dataset": "ofac"}),
+        ),
+        line(
+            "MFA b-1",
+            json!({"external_id": "b-1", "source_dataset": "mfa"}),
+        ),
+        line("No key", json!({})),
+    ]);
+    let job = import(&app, "", file).await;
+    assert_eq!(job["counts"]["created"], 5, "{job}");
+    let titles = |body: &Value| -> BTreeSet<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (query, want) in [
+        ("external_id=a-1&source_dataset=ofac", vec!["OFAC a-1"]),
+        ("external_id=a-1", vec!["Plain a-1"]),
+        ("source_dataset=ofac", vec!["OFAC a-1", "OFAC a-2"]),
+        ("source_dataset=ofac&initiator=CHN", vec![]),
+        ("external_id=b-1", vec![]),
+    ] {
+        let page = app.get(&format!("/v1/actions?{query}")).await;
+        page.assert_status(200);
+        let want: BTreeSet<String> = want.into_iter().map(str::to_string).collect();
+        assert_eq!(titles(&page.body), want, "{query}");
+    }
+    let export = app
+        .get("/v1/actions/export?format=ndjson&source_dataset=mfa")
+        .await;
+    export.assert_status(200);
+    let lines: Vec<&str> = export.text.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", export.text);
+    assert!(lines[0].contains("\"MFA b-1\""));
+
+    for (query, field) in [
+        ("source_dataset=Bad!", "source_dataset"),
+        ("external_id=%20", "external_id"),
+    ] {
+        let resp = app.get(&format!("/v1/actions?{query}")).await;
+        resp.assert_status(400);
+        assert_eq!(
+            resp.body["errors"][0]["field"], field,
+            "{query}: {}",
+            resp.body
+        );
+    }
+}
