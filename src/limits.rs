@@ -44,8 +44,9 @@ pub const MAX_FILTER_VALUES: usize = 100;
 /// Characters of a full-text query `q`.
 pub const MAX_SEARCH_LEN: usize = 500;
 /// `-` (NOT) signs in a row in `q`, spaces between them or not: PostgreSQL's search parser
-/// nests them on a stack of 32 and fails the query beyond ("tsquery stack too small").
-pub const MAX_SEARCH_NEGATIONS: usize = 32;
+/// keeps them on a stack of 32 with the `or` and the `and` still pending before them, and
+/// fails the query beyond ("tsquery stack too small"; 31 after a word, 30 after `a or b`).
+pub const MAX_SEARCH_NEGATIONS: usize = 30;
 
 /// Entries of a problem's `errors` list; the detail says how many more there were.
 pub const MAX_PROBLEM_ERRORS: usize = 100;

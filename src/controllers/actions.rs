@@ -31,7 +31,7 @@ use crate::views::{Action, ActionHistory, List};
 pub struct ActionListParams {
     /// Full-text search over title, designated actors' names, legal basis, programme and
     /// summary (English stemming; web-search syntax: `"exact phrase"`, `or`, `-excluded`).
-    /// At most 500 characters, and 32 `-` signs in a row.
+    /// At most 500 characters, and 30 `-` signs in a row.
     #[param(example = "magnitsky OR \"chen quanguo\"")]
     pub q: Option<String>,
     /// Only actions by these states or IGOs (codes).

@@ -454,11 +454,14 @@ async fn bad_filter_values_are_400s_naming_each_parameter() {
     app.get(&format!("/v1/actions?q={long}"))
         .await
         .assert_problem(400, Some("q"));
-    // PostgreSQL's search parser nests `-` (NOT) 32 deep: 33 in a row, spaced or not, were a
-    // 500 (an export's a 200 cut off before its first line).
+    // PostgreSQL's search parser stacks `-` (NOT) 32 deep, pending `or` and `and` included:
+    // 33 in a row, spaced or not, or 31 after a word, were a 500 (an export's a 200 cut off
+    // before its first line).
     for q in [
         format!("{}tax", "-".repeat(33)),
         format!("tax {}tax", "- ".repeat(40)),
+        format!("a {}b", "-".repeat(32)),
+        format!("a or b {}c", "-".repeat(31)),
     ] {
         let q = q.replace(' ', "%20");
         app.get(&format!("/v1/actions?q={q}"))
@@ -468,9 +471,16 @@ async fn bad_filter_values_are_400s_naming_each_parameter() {
             .await
             .assert_problem(400, Some("q"));
     }
-    app.get(&format!("/v1/actions?q={}tax", "-".repeat(32)))
-        .await
-        .assert_status(200);
+    for q in [
+        format!("{}tax", "-".repeat(30)),
+        format!("a or b c {}d or {}e", "-".repeat(30), "-".repeat(30)),
+        format!("\"a b\" or c {}\"d e\"", "-".repeat(30)),
+    ] {
+        let q = q.replace(' ', "%20").replace('"', "%22");
+        app.get(&format!("/v1/actions?q={q}"))
+            .await
+            .assert_status(200);
+    }
     // Several bad parameters are reported together.
     let resp = app.get("/v1/actions?initiator=XXX&category=bombing").await;
     resp.assert_problem(400, Some("initiator"));
