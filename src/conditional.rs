@@ -59,6 +59,45 @@ pub fn if_match(req: &HttpRequest) -> Option<String> {
     list_header(req, header::IF_MATCH)
 }
 
+/// What a write's request makes it conditional on: `If-Match` and `If-None-Match`.
+struct Preconditions {
+    if_match: Option<String>,
+    if_none_match: Option<String>,
+    required: bool,
+}
+
+impl Preconditions {
+    fn of(req: &HttpRequest, required: bool) -> Self {
+        Preconditions {
+            if_match: if_match(req),
+            if_none_match: list_header(req, header::IF_NONE_MATCH),
+            required,
+        }
+    }
+
+    /// `If-Match` against the tag it compares (`same`), then, as RFC 9110 (13.2.2) orders
+    /// them, `If-None-Match` against the whole current tag: on a write it fails when it
+    /// names the resource as it is (or `*`, any representation). It used to be read only
+    /// on the answer, which came back 304 for a change already made.
+    fn check(&self, current: &str, same: fn(&str, &str) -> bool) -> AppResult<()> {
+        check_if_match_by(self.if_match.as_deref(), current, self.required, same)?;
+        if let Some(header) = &self.if_none_match {
+            let named = header
+                .split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == current);
+            if named {
+                return Err(AppError::PreconditionFailed(format!(
+                    "If-None-Match names the resource as it is (its ETag is {current}): a write \
+                     under If-None-Match goes ahead only when the resource has changed since; \
+                     send If-Match to change what you read"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The requirement of a PATCH or DELETE: its `If-Match` (if any, or required by
 /// configuration) must match the ETag of the current representation, which the service
 /// hands over inside its transaction.
@@ -66,8 +105,8 @@ pub fn expect_match<T: Serialize + 'static>(
     req: &HttpRequest,
     required: bool,
 ) -> crate::service::Expect<T> {
-    let header = if_match(req);
-    Box::new(move |current: &T| check_if_match(header.as_deref(), &etag(current)?, required))
+    let pre = Preconditions::of(req, required);
+    Box::new(move |current: &T| pre.check(&etag(current)?, |tag, current| tag == current))
 }
 
 /// `expect_match` for a resource with a revision (`revision_etag`): `If-Match` holds when it
@@ -77,11 +116,11 @@ pub fn expect_revision<T: Serialize + 'static>(
     required: bool,
     revision: fn(&T) -> String,
 ) -> crate::service::Expect<T> {
-    let header = if_match(req);
+    let pre = Preconditions::of(req, required);
     Box::new(move |current: &T| {
         let json = serde_json::to_vec(current).map_err(|e| AppError::Internal(e.to_string()))?;
         let tag = revision_etag(&revision(current), &json);
-        check_if_match_by(header.as_deref(), &tag, required, same_revision)
+        pre.check(&tag, same_revision)
     })
 }
 
@@ -111,10 +150,7 @@ fn same_revision(tag: &str, current: &str) -> bool {
 /// is done (`If-None-Match` is for reads).
 pub fn written_revision<T: Serialize>(value: &T, revision: &str) -> AppResult<HttpResponse> {
     let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, revision_etag(revision, &json)))
-        .content_type("application/json")
-        .body(json))
+    Ok(written_raw(revision_etag(revision, &json), json))
 }
 
 /// A 200 answer with a revision ETag (`revision_etag`), or 304 when `If-None-Match` already
@@ -134,15 +170,10 @@ pub fn expect_document(
     req: &HttpRequest,
     required: bool,
 ) -> crate::service::Expect<crate::documents::Doc> {
-    let header = if_match(req);
+    let pre = Preconditions::of(req, required);
     Box::new(move |current: &crate::documents::Doc| {
-        check_if_match(header.as_deref(), &current.etag(), required)
+        pre.check(&current.etag(), |tag, current| tag == current)
     })
-}
-
-/// Checks `If-Match` against the current ETag (strong comparison; `*` matches anything).
-pub fn check_if_match(if_match: Option<&str>, current: &str, required: bool) -> AppResult<()> {
-    check_if_match_by(if_match, current, required, |tag, current| tag == current)
 }
 
 fn check_if_match_by(
@@ -172,6 +203,21 @@ fn check_if_match_by(
     }
 }
 
+/// The 200 answer of a write with the value and its ETag: never a 304, since the write is
+/// done (`If-None-Match` on a write is a precondition, `Preconditions::check`).
+pub fn written<T: Serialize>(value: &T) -> AppResult<HttpResponse> {
+    let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(written_raw(etag_of_json(&json), json))
+}
+
+/// `written` for a JSON body made elsewhere (stored documents).
+pub fn written_raw(tag: String, json: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
+        .content_type("application/json")
+        .body(json)
+}
+
 /// A 200 answer with the value and its ETag, or 304 when `If-None-Match` already has it.
 pub fn respond<T: Serialize>(req: &HttpRequest, value: &T) -> AppResult<HttpResponse> {
     let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -187,8 +233,5 @@ pub fn respond_raw(req: &HttpRequest, tag: String, json: Vec<u8>) -> HttpRespons
             .insert_header((header::ETAG, tag))
             .finish();
     }
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, tag))
-        .content_type("application/json")
-        .body(json)
+    written_raw(tag, json)
 }

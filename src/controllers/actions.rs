@@ -359,11 +359,7 @@ pub async fn update(
     let id = parse_id(&id)?;
     let expect = conditional::expect_document(&req, state.config.require_if_match);
     let doc = service::update(&state, &caller, id, patch, faults, expect).await?;
-    Ok(conditional::respond_raw(
-        &req,
-        doc.etag(),
-        doc.body.into_bytes(),
-    ))
+    Ok(conditional::written_raw(doc.etag(), doc.body.into_bytes()))
 }
 
 /// Deletes an action: it disappears from lists and answers 404 until restored. Refused with

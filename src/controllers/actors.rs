@@ -135,7 +135,7 @@ pub async fn update(
 ) -> AppResult<HttpResponse> {
     let expect = conditional::expect_match(&req, state.config.require_if_match);
     let actor = service::update(&state, &caller, key.into_inner(), patch, faults, expect).await?;
-    conditional::respond(&req, &actor)
+    conditional::written(&actor)
 }
 
 /// Deletes an actor: it disappears from lists and answers 404 until restored. Refused with

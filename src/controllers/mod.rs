@@ -86,7 +86,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(metrics::metrics);
 }
 
-/// `If-Match`, declared by the handlers that honour it (PATCH and DELETE of a resource).
+/// `If-Match` and `If-None-Match`, declared by the handlers that honour them (PATCH and
+/// DELETE of a resource).
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IfMatch {
@@ -94,6 +95,10 @@ pub struct IfMatch {
     /// `--require-if-match true` answers 428 when it is missing.
     #[param(rename = "If-Match", nullable = false)]
     pub if_match: Option<String>,
+    /// ETags (or `*`) the change must not apply to: 412 when one is the resource's current
+    /// ETag (`*`: whatever it is), and nothing is changed.
+    #[param(rename = "If-None-Match", nullable = false)]
+    pub if_none_match: Option<String>,
 }
 
 /// `Idempotency-Key`, declared by the handlers whose writes go through

@@ -530,6 +530,68 @@ async fn etags_make_conditional_requests_work() {
     .assert_status(200);
 }
 
+/// `If-None-Match` on a write is a precondition (RFC 9110 13.1.2): naming the resource as it
+/// is (`*`, or its current ETag) is a 412 and changes nothing. It was read only on the
+/// answer: the change was made, and the client got a 304 with no body.
+#[tokio::test]
+async fn if_none_match_on_a_write_refuses_it_when_it_names_the_resource() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let id = id_of(&app.action(json!({"title": "Kept"})).await);
+    let action = format!("/v1/actions/{id}");
+    let webhook = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://example.org/hook"})),
+            &[],
+        )
+        .await;
+    webhook.assert_status(201);
+    let webhook = format!("/v1/webhooks/{}", webhook.body["id"].as_str().unwrap());
+    for (path, change) in [
+        (action.as_str(), json!({"title": "Changed"})),
+        ("/v1/actors/CHN", json!({"description": "Changed"})),
+        (webhook.as_str(), json!({"description": "Changed"})),
+    ] {
+        let before = app.as_admin(Method::GET, path, None, &[]).await;
+        let etag = before.header("etag").unwrap().to_string();
+        for named in ["*", etag.as_str(), &format!("\"other\", W/{etag}")] {
+            let refused = app
+                .as_admin(
+                    Method::PATCH,
+                    path,
+                    Some(&change),
+                    &[("if-none-match", named)],
+                )
+                .await;
+            refused.assert_problem(412, None);
+            let after = app.as_admin(Method::GET, path, None, &[]).await;
+            assert_eq!(
+                after.body, before.body,
+                "{path} changed under If-None-Match {named}"
+            );
+        }
+        app.as_admin(Method::DELETE, path, None, &[("if-none-match", "*")])
+            .await
+            .assert_problem(412, None);
+        // An ETag that is no longer current lets the write through, answered 200 with the
+        // new representation (not a 304).
+        let changed = app
+            .as_admin(
+                Method::PATCH,
+                path,
+                Some(&change),
+                &[("if-none-match", "\"stale\"")],
+            )
+            .await;
+        changed.assert_status(200);
+        assert_ne!(changed.body, before.body, "{path}");
+        assert_ne!(changed.header("etag"), Some(etag.as_str()), "{path}");
+    }
+    assert_eq!(app.get(&action).await.body["title"], "Changed");
+}
+
 /// `If-Match` and `If-None-Match` sent as several field lines are one list (RFC 9110 5.3):
 /// only the first line was read, so the current tag on a second line was a 412, and a cached
 /// copy's tag on a second line was never a 304.
