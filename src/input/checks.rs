@@ -47,13 +47,17 @@ pub fn url_fault(url: &str) -> Option<String> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Some("it contains spaces or control characters".into());
     }
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
+    // Schemes are case-insensitive (RFC 3986 3.1): `HTTPS://` is a link like any other.
+    let rest = url.split_once("://").and_then(|(scheme, rest)| {
+        (scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http"))
+            .then_some(rest)
+    });
     if !rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '.', '?', '#', '$'])) {
         return Some("it is not http:// or https:// followed by a host".into());
     }
     match reqwest::Url::parse(url) {
+        // Port 0 is no port: nothing listens there, nothing connects to it.
+        Ok(parsed) if parsed.port() == Some(0) => Some("its port is 0".into()),
         Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => None,
         Ok(_) => Some("it has no host".into()),
         Err(e) => Some(format!("a browser cannot read it: {e}")),

@@ -103,6 +103,9 @@ pub fn check_url(text: &str, allow_private: bool) -> Result<Url, String> {
         return Err("must not hold a user name or password".into());
     }
     let host = url.host_str().ok_or("must name a host")?;
+    if url.port() == Some(0) {
+        return Err("port 0 is no port: nothing can be delivered to it".into());
+    }
     // The URL parser writes IPv4 addresses in any form (`2130706433`) dotted, IPv6 bracketed.
     let Ok(ip) = host
         .trim_start_matches('[')
@@ -222,6 +225,7 @@ mod tests {
             "https://example.com/a\u{0}b",
             "https://example.com/a\tb",
             "https://example.com/a\nb",
+            "https://example.com:0/",
         ] {
             assert!(check_url(bad, false).is_err(), "{bad} should be refused");
         }

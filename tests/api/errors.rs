@@ -369,6 +369,7 @@ async fn a_source_url_no_browser_can_read_is_refused() {
         ("https://xn--/", "a browser cannot read it"),
         ("https://a.org/\u{1}x", "control characters"),
         ("javascript:alert(1)", "not http:// or https://"),
+        ("https://example.org:0/", "its port is 0"),
     ] {
         let resp = app
             .post(
@@ -399,6 +400,9 @@ async fn a_source_url_no_browser_can_read_is_refused() {
         "https://münchen.de/",
         "http://[2001:db8::1]:8080/x",
         "https://example.org/a%20b",
+        // Schemes are case-insensitive: an upper-case one was refused.
+        "HTTPS://EXAMPLE.ORG/x",
+        "Http://example.org/y",
     ] {
         let resp = app
             .post(
