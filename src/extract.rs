@@ -410,6 +410,7 @@ pub fn parse_query_offering<T: DeserializeOwned>(
     hidden: &[&str],
     extra: &[&str],
 ) -> Result<T, AppError> {
+    not_utf8(query)?;
     let mut merged: Vec<(String, String)> = Vec::new();
     // Position of each name in `merged`: linear in the number of parameters.
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -479,6 +480,32 @@ pub fn parse_query_offering<T: DeserializeOwned>(
         }
         AppError::bad_param(&field, message)
     })
+}
+
+/// Refuses a parameter whose name or value is not UTF-8 once percent-decoded (`q=%FF`): the
+/// decoder would put U+FFFD in its place, and the search or look-up would run on text the
+/// client never sent.
+fn not_utf8(query: &str) -> Result<(), AppError> {
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decoded = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .is_ok()
+        };
+        if !decoded(name) || !decoded(value) {
+            let field = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            let shown: String = pair.chars().take(100).collect();
+            return Err(AppError::bad_param(
+                &field,
+                format!(
+                    "`{shown}` is not UTF-8 once percent-decoded; encode text as UTF-8 \
+                     (`é` is `%C3%A9`)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn url_pairs(query: &str) -> form_urlencoded::Parse<'_> {

@@ -481,6 +481,21 @@ async fn bad_filter_values_are_400s_naming_each_parameter() {
             .await
             .assert_status(200);
     }
+    // Text that is not UTF-8 once decoded was read with U+FFFD in its place (a search for
+    // "\u{FFFD}" answered 200): a 400 naming the parameter.
+    for (query, field) in [
+        ("/v1/actions?q=%FF", "q"),
+        ("/v1/actions?q=%ED%A0%80", "q"),
+        ("/v1/actions?initiator=US%C3", "initiator"),
+        ("/v1/changes?actor=%FE", "actor"),
+    ] {
+        let resp = app.get(query).await;
+        resp.assert_problem(400, Some(field));
+        assert!(resp.text.contains("not UTF-8"), "{query}: {}", resp.text);
+    }
+    app.get("/v1/actions?q=caf%C3%A9+%E6%96%B0")
+        .await
+        .assert_status(200);
     // Several bad parameters are reported together.
     let resp = app.get("/v1/actions?initiator=XXX&category=bombing").await;
     resp.assert_problem(400, Some("initiator"));
