@@ -173,18 +173,18 @@ pub fn parse_lenient<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldEr
                 errors: Vec::new(),
             })
         }
-        // Well-formed, but an object gives a key twice (`json`).
-        Err(e) if e.classify() == serde_json::error::Category::Data => {
-            return Err(AppError::BadRequest {
-                detail: format!("the request body is ambiguous: {e}"),
-                errors: Vec::new(),
-            })
-        }
         Err(e) => {
-            return Err(AppError::BadRequest {
-                detail: format!("the request body is not valid JSON: {e}"),
-                errors: Vec::new(),
-            })
+            // Named by the value's path where there is one: `severity` for 1e309, not just
+            // "line 1 column 130".
+            let errors = crate::json::failing_path(body)
+                .map(|field| vec![FieldError::new(field, strip_position(&e.to_string()))])
+                .unwrap_or_default();
+            let detail = match e.classify() {
+                // Well-formed, but an object gives a key twice (`json`).
+                serde_json::error::Category::Data => format!("the request body is ambiguous: {e}"),
+                _ => format!("the request body is not valid JSON: {e}"),
+            };
+            return Err(AppError::BadRequest { detail, errors });
         }
     };
     if !value.is_object() {

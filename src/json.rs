@@ -15,6 +15,18 @@ pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Value> {
     Ok(value)
 }
 
+/// Where `from_slice` finds `bytes` unreadable: the path of the value it was reading
+/// (`designations[0].actor`, `severity` for a number out of range), or None at the top.
+pub fn failing_path(bytes: &[u8]) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut track = serde_path_to_error::Track::new();
+    serde_path_to_error::Deserializer::new(&mut de, &mut track)
+        .deserialize_any(Unique)
+        .err()?;
+    let path = track.path().to_string();
+    (path != "." && !path.is_empty()).then_some(path)
+}
+
 struct Unique;
 
 impl<'de> de::DeserializeSeed<'de> for Unique {
