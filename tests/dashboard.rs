@@ -965,6 +965,31 @@ async fn a_refused_timeline_leaves_the_rest_of_the_dyad() {
     );
 }
 
+/// A window the API refuses as a whole (`from` after `to`) keeps the dyad's heading and its
+/// form, filled as asked, with the problem under it: it replaced the whole page with "The
+/// request is malformed", against what DASHBOARD.md says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backwards_window_keeps_the_dyad_form() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/CHN/USA?from=2021-01-01&to=2020-01-01").await;
+    loaded(&b, "form.controls").await;
+    b.wait_for_text("[role=alert]", "to").await;
+    let _ = b.console_errors().await; // the 400 itself is logged as a failed load
+    assert!(b.text("h1").await.contains("China"), "the heading stays");
+    assert_eq!(
+        b.eval(
+            "return [document.getElementById('from').value, document.getElementById('to').value]"
+        )
+        .await,
+        json!(["2021-01-01", "2020-01-01"])
+    );
+    // Corrected in place, the page comes back whole.
+    set_date(&b, "#to", "2021-12-31").await;
+    loaded(&b, "[data-card]").await;
+    assert!(b.current_url().await.contains("to=2021-12-31"));
+}
+
 /// Sends `key` (a `fantoccini::key::Key`) to the focused element.
 async fn press(b: &Browser, key: fantoccini::key::Key) {
     b.client()

@@ -16,17 +16,26 @@ export default async function dyad(ctx) {
   const asked = INTERVALS.includes(ctx.query.get('interval')) ? ctx.query.get('interval') : '';
   ctx.title(`${a} ⇄ ${b}`);
   const path = `/v1/dyads/${encodeURIComponent(a)}/${encodeURIComponent(b)}`;
+  const refused = (e) => {
+    if (e instanceof ApiError && e.status === 400) return e;
+    throw e;
+  };
   const [summary, timeline, actorA, actorB] = await Promise.all([
-    api(`${path}${qs({ from, to })}`, ctx),
+    // A window the API refuses as a whole (`from` after `to`) leaves the heading and the
+    // form, with the problem under it to be corrected there.
+    api(`${path}${qs({ from, to })}`, ctx).catch(refused),
     // A window the chart refuses (more than 10,000 buckets) leaves the rest of the page, and the
     // problem in the chart's place.
-    api(`${path}/timeline${qs({ from, to, interval: asked })}`, ctx).catch((e) => {
-      if (e instanceof ApiError && e.status === 400) return e;
-      throw e;
-    }),
+    api(`${path}/timeline${qs({ from, to, interval: asked })}`, ctx).catch(refused),
     api(`/v1/actors/${encodeURIComponent(a)}`, ctx),
     api(`/v1/actors/${encodeURIComponent(b)}`, ctx),
   ]);
+  const heading = h('h1', {}, h('a', { href: `/actors/${encodeURIComponent(actorA.code)}` }, actorA.name), ' ⇄ ', h('a', { href: `/actors/${encodeURIComponent(actorB.code)}` }, actorB.name));
+  const crumbs = h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / dyad');
+  if (summary instanceof ApiError) {
+    clear(ctx.view).append(crumbs, heading, windowForm(ctx, from, to, asked, asked || 'month'), problemBox(summary));
+    return;
+  }
   const names = { ab: `${summary.a} → ${summary.b}`, ba: `${summary.b} → ${summary.a}` };
   // Pending threats are named by their titles (the first few of each side; the rest counted).
   const threatIds = [...summary.a_to_b.pending_threats.slice(0, SHOWN_THREATS), ...summary.b_to_a.pending_threats.slice(0, SHOWN_THREATS)];
@@ -37,6 +46,27 @@ export default async function dyad(ctx) {
   const none = !summary.a_to_b.count && !summary.b_to_a.count;
   const interval = timeline instanceof ApiError ? asked || 'month' : timeline.interval;
 
+  const form = windowForm(ctx, from, to, asked, interval);
+
+  clear(ctx.view).append(
+    crumbs,
+    heading,
+    h('p', { class: 'lede' }, `${num(summary.a_to_b.count + summary.b_to_a.count)} actions${from || to ? `, ${from ? day(from) : 'from the first'} to ${to ? day(to) : 'today'}` : ''}. Balance of severity: `,
+      h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)), ' ',
+      h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
+    form,
+    timeline instanceof ApiError ? problemBox(timeline)
+      // Nothing to draw: said in words rather than an empty frame.
+      : none ? h('p', { class: 'empty panel', 'data-empty': '' }, 'No actions between ', h('bdi', {}, actorA.name), ' and ', h('bdi', {}, actorB.name),
+        from || to ? ` from ${from ? day(from) : 'the first'} to ${to ? day(to) : 'today'}.` : ' yet.')
+        : chart(timeline, names, ctx.signal),
+    h('h2', {}, 'Summary'),
+    cards(summary, names, threats));
+}
+
+/** The window and interval form; `interval` is the one shown (the API's choice when none
+ * was asked). */
+function windowForm(ctx, from, to, asked, interval) {
   const fromInput = h('input', { type: 'date', id: 'from', value: from });
   const toInput = h('input', { type: 'date', id: 'to', value: to });
   const intervalSelect = h('select', { id: 'interval' }, INTERVALS.map((i) => h('option', { value: i, selected: i === interval }, i)));
@@ -53,21 +83,7 @@ export default async function dyad(ctx) {
   intervalSelect.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.altKey) { e.preventDefault(); form.requestSubmit(); }
   });
-
-  clear(ctx.view).append(
-    h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Overview'), ' / dyad'),
-    h('h1', {}, h('a', { href: `/actors/${encodeURIComponent(actorA.code)}` }, actorA.name), ' ⇄ ', h('a', { href: `/actors/${encodeURIComponent(actorB.code)}` }, actorB.name)),
-    h('p', { class: 'lede' }, `${num(summary.a_to_b.count + summary.b_to_a.count)} actions${from || to ? `, ${from ? day(from) : 'from the first'} to ${to ? day(to) : 'today'}` : ''}. Balance of severity: `,
-      h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)), ' ',
-      h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
-    form,
-    timeline instanceof ApiError ? problemBox(timeline)
-      // Nothing to draw: said in words rather than an empty frame.
-      : none ? h('p', { class: 'empty panel', 'data-empty': '' }, 'No actions between ', h('bdi', {}, actorA.name), ' and ', h('bdi', {}, actorB.name),
-        from || to ? ` from ${from ? day(from) : 'the first'} to ${to ? day(to) : 'today'}.` : ' yet.')
-        : chart(timeline, names, ctx.signal),
-    h('h2', {}, 'Summary'),
-    cards(summary, names, threats));
+  return form;
 }
 
 function chart(t, names, signal) {
