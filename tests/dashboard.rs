@@ -990,6 +990,53 @@ async fn a_backwards_window_keeps_the_dyad_form() {
     assert!(b.current_url().await.contains("to=2021-12-31"));
 }
 
+/// A chain opened for an action deep in its episode shows that action: the graph's box
+/// opened at the first generation, the action 30 rows further down out of sight (and on a
+/// phone, off to one side).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_opens_on_its_action() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let mut last = post_action(&s, &write, json!({"title": "Generation 0"})).await;
+    for g in 1..30 {
+        let (initiator, target) = if g % 2 == 1 {
+            ("CHN", "USA")
+        } else {
+            ("USA", "CHN")
+        };
+        last = post_action(
+            &s,
+            &write,
+            json!({"title": format!("Generation {g}"), "initiator": initiator, "target": target,
+                   "announced_on": format!("2021-01-{:02}", g),
+                   "responds_to": [{"action": last["id"], "relation": "retaliates"}]}),
+        )
+        .await;
+    }
+    let id = last["id"].as_str().unwrap();
+    for b in [
+        Browser::desktop(&s.base).await,
+        Browser::phone(&s.base).await,
+    ] {
+        b.goto(&format!("/actions/{id}/chain")).await;
+        loaded(&b, ".node.current").await;
+        let seen = b
+            .eval(
+                "const n = document.querySelector('.node.current').getBoundingClientRect();
+                 const b = document.querySelector('.graph-scroll').getBoundingClientRect();
+                 return n.top >= b.top && n.bottom <= b.bottom && n.left >= b.left - 1
+                   && n.right <= b.right + 1",
+            )
+            .await;
+        assert_eq!(
+            seen,
+            json!(true),
+            "the current node is inside the graph's box"
+        );
+        b.assert_no_console_errors().await;
+    }
+}
+
 /// Sends `key` (a `fantoccini::key::Key`) to the focused element.
 async fn press(b: &Browser, key: fantoccini::key::Key) {
     b.client()

@@ -36,5 +36,16 @@ export default async function chain(ctx) {
     legend,
     drawn);
   const own = ctx.view.querySelector(`.node[data-id="${id}"]`);
-  if (own) own.classList.add('current');
+  if (own) {
+    own.classList.add('current');
+    // The action the chain was opened for, in view: deep in a long episode it sat thousands
+    // of pixels down (or, on a phone, off to the side) of a box that opened at its start.
+    // The box scrolls, not the page.
+    const box = own.closest('.graph-scroll');
+    if (box) {
+      const [b, r] = [box.getBoundingClientRect(), own.getBoundingClientRect()];
+      box.scrollTop += r.top - b.top - (b.height - r.height) / 2;
+      box.scrollLeft += r.left - b.left - (b.width - r.width) / 2;
+    }
+  }
 }
