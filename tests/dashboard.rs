@@ -173,6 +173,25 @@ async fn every_page_shows_the_founding_example() {
             .await;
         assert_eq!((card, chn.as_str(), usa.as_str()), (card, chn_usa, usa_chn));
     }
+    // Rows say whose figure they are: a median response is the other side's answering.
+    let labels = b
+        .eval(
+            "return ['reciprocity', 'response', 'proportionality'].map(c =>
+               [...document.querySelectorAll(`[data-card=${c}] dt`)].map(d => d.textContent))",
+        )
+        .await;
+    assert_eq!(
+        labels,
+        json!([
+            ["CHN’s, answered by USA", "USA’s, answered by CHN"],
+            ["USA answering CHN", "CHN answering USA"],
+            ["CHN’s answers", "USA’s answers"]
+        ])
+    );
+    assert!(b
+        .text("[data-value=harsher]")
+        .await
+        .contains("USA the harsher"));
     let pending = b.find("[data-card=pending] a").await;
     assert_eq!(
         pending.attr("href").await.unwrap().as_deref(),

@@ -52,7 +52,9 @@ export default async function dyad(ctx) {
     crumbs,
     heading,
     h('p', { class: 'lede' }, `${num(summary.a_to_b.count + summary.b_to_a.count)} actions${from || to ? `, ${from ? day(from) : 'from the first'} to ${to ? day(to) : 'today'}` : ''}. Balance of severity: `,
-      h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)), ' ',
+      h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)),
+      h('span', { class: 'hint', 'data-value': 'harsher' }, ` (${summary.a} → ${summary.b} summed severity minus ${summary.b} → ${summary.a}: ${
+        summary.balance < 0 ? `${summary.a} the harsher` : summary.balance > 0 ? `${summary.b} the harsher` : 'even'})`), ' ',
       h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
     form,
     timeline instanceof ApiError ? problemBox(timeline)
@@ -95,18 +97,24 @@ function chart(t, names, signal) {
 
 function cards(s, names, threats) {
   const ab = s.a_to_b, ba = s.b_to_a;
-  const pair = (label, f) => [h('dt', {}, names.ab), h('dd', { 'data-dir': 'a_to_b' }, f(ab)), h('dt', {}, names.ba), h('dd', { 'data-dir': 'b_to_a' }, f(ba))];
-  const card = (id, title, explain, f) => h('section', { class: 'card', 'data-card': id, 'aria-labelledby': `card-${id}` },
-    h('h3', { id: `card-${id}` }, title), h('dl', {}, pair(title, f)), h('p', { class: 'hint' }, explain));
+  // Each row says whose figure it is: "USA → CHN" over a median response read as the US
+  // answering in a day, where it was China answering the US.
+  const byDirection = [names.ab, names.ba];
+  const answeredBy = [`${s.a}’s, answered by ${s.b}`, `${s.b}’s, answered by ${s.a}`];
+  const answering = [`${s.b} answering ${s.a}`, `${s.a} answering ${s.b}`];
+  const answersOf = [`${s.a}’s answers`, `${s.b}’s answers`];
+  const pair = (labels, f) => [h('dt', {}, labels[0]), h('dd', { 'data-dir': 'a_to_b' }, f(ab)), h('dt', {}, labels[1]), h('dd', { 'data-dir': 'b_to_a' }, f(ba))];
+  const card = (id, title, explain, f, labels = byDirection) => h('section', { class: 'card', 'data-card': id, 'aria-labelledby': `card-${id}` },
+    h('h3', { id: `card-${id}` }, title), h('dl', {}, pair(labels, f)), h('p', { class: 'hint' }, explain));
   return h('div', { class: 'cards' },
     card('actions', 'Actions', 'How many, and their summed severity (−10 hostile … +10 cooperative).',
       (d) => `${num(d.count)} · severity ${num(d.severity_sum, 1)}`),
     card('reciprocity', 'Reciprocity', 'Share of each side’s actions that the other side answered.',
-      (d) => `${pct(d.reciprocity_rate)} (${num(d.answered)} of ${num(d.count)} answered)`),
-    card('response', 'Median response', 'Days from an action to its first answer.',
-      (d) => d.median_response_days === null ? 'no answers' : `${num(d.median_response_days, 1)} day${d.median_response_days === 1 ? '' : 's'}`),
+      (d) => `${pct(d.reciprocity_rate)} (${num(d.answered)} of ${num(d.count)} answered)`, answeredBy),
+    card('response', 'Median response', 'Days from an action to the other side’s first answer.',
+      (d) => d.median_response_days === null ? 'no answers' : `${num(d.median_response_days, 1)} day${d.median_response_days === 1 ? '' : 's'}`, answering),
     card('proportionality', 'Proportionality', 'How each side’s answers compare in severity with what they answer.',
-      (d) => `mirror ${d.proportionality.mirror} · escalate ${d.proportionality.escalate} · de-escalate ${d.proportionality.de_escalate}`),
+      (d) => `mirror ${d.proportionality.mirror} · escalate ${d.proportionality.escalate} · de-escalate ${d.proportionality.de_escalate}`, answersOf),
     card('threats', 'Threats carried out', 'Threats made, and how many were then implemented.',
       (d) => `${num(d.threats_implemented)} of ${num(d.threats)}${d.median_days_to_implement === null ? '' : ` · median ${num(d.median_days_to_implement, 1)} days`}`),
     card('pending', 'Pending threats', 'Threats not (yet) carried out.',
