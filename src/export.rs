@@ -152,9 +152,17 @@ impl Export {
             drop(writer);
         }
         self.header_sent = true;
-        let rows =
-            action_list::page(&mut self.conn, &self.filter, self.sort, self.after, BATCH).await?;
-        if (rows.len() as i64) < BATCH {
+        let batch = action_list::page(
+            &mut self.conn,
+            &self.filter,
+            self.sort,
+            self.after,
+            BATCH,
+            crate::limits::MAX_PAGE_BYTES,
+        )
+        .await?;
+        let rows = batch.rows;
+        if (rows.len() as i64) < BATCH && !batch.cut {
             self.done = true;
         }
         self.after = rows.last().map(|r| r.cursor(self.sort));

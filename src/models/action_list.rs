@@ -78,6 +78,8 @@ enum Kind {
 
 struct SortSpec {
     expr: &'static str,
+    /// The same value as a column of the page's inner rows (`page`).
+    column: &'static str,
     ascending: bool,
     kind: Kind,
 }
@@ -85,17 +87,18 @@ struct SortSpec {
 const RANK: &str = "ts_rank(actions.search, tsq)::float8";
 
 fn spec(sort: ActionSort) -> SortSpec {
-    let (expr, ascending, kind) = match sort {
-        ActionSort::NewestFirst => ("actions.announced_on", false, Kind::Date),
-        ActionSort::OldestFirst => ("actions.announced_on", true, Kind::Date),
-        ActionSort::SeverityAsc => ("actions.severity", true, Kind::Float),
-        ActionSort::SeverityDesc => ("actions.severity", false, Kind::Float),
-        ActionSort::UpdatedAsc => ("actions.updated_at", true, Kind::Time),
-        ActionSort::UpdatedDesc => ("actions.updated_at", false, Kind::Time),
-        ActionSort::Relevance => (RANK, false, Kind::Float),
+    let (expr, column, ascending, kind) = match sort {
+        ActionSort::NewestFirst => ("actions.announced_on", "announced_on", false, Kind::Date),
+        ActionSort::OldestFirst => ("actions.announced_on", "announced_on", true, Kind::Date),
+        ActionSort::SeverityAsc => ("actions.severity", "severity", true, Kind::Float),
+        ActionSort::SeverityDesc => ("actions.severity", "severity", false, Kind::Float),
+        ActionSort::UpdatedAsc => ("actions.updated_at", "updated_at", true, Kind::Time),
+        ActionSort::UpdatedDesc => ("actions.updated_at", "updated_at", false, Kind::Time),
+        ActionSort::Relevance => (RANK, "rank", false, Kind::Float),
     };
     SortSpec {
         expr,
+        column,
         ascending,
         kind,
     }
@@ -129,6 +132,10 @@ pub struct Listed {
     /// The stored document's version, a space, and its text (see `documents`).
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub doc: String,
+    /// How many rows the page read before its byte budget (`page`) cut it: more than were
+    /// returned when it was cut.
+    #[diesel(sql_type = BigInt)]
+    pub fetched: i64,
 }
 
 impl Listed {
@@ -163,26 +170,46 @@ impl Listed {
     }
 }
 
-/// One page of `limit` rows after `after`, in `sort` order with the id as tie-breaker. The
-/// row-value comparison lets PostgreSQL walk the matching index from the cursor on.
+/// Rows of a page, and whether their documents' bytes cut it short of what it read.
+pub struct Batch {
+    pub rows: Vec<Listed>,
+    /// The rows stop before `limit` because the next document would pass `max_bytes`: there
+    /// are more, from the last row on.
+    pub cut: bool,
+}
+
+/// One page of `limit` rows after `after`, in `sort` order with the id as tie-breaker, whose
+/// documents come to at most `max_bytes` (the first row always comes). The row-value
+/// comparison lets PostgreSQL walk the matching index from the cursor on.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     f: &ActionFilter,
     sort: ActionSort,
     after: Option<Cursor>,
     limit: i64,
-) -> QueryResult<Vec<Listed>> {
+    max_bytes: i64,
+) -> QueryResult<Batch> {
     let spec = spec(sort);
     let mut sql = Sql::new();
     let rank = if f.q.is_some() { RANK } else { "0::float8" };
-    // The stored document rides along as a subquery, which PostgreSQL evaluates only for
-    // the rows the LIMIT keeps: its version and text in one value (`<version> <text>`, see
-    // `Listed::stored`), so that each row costs one look-up of action_documents, not two.
+    // Inside, the rows of the page and their documents' sizes (`octet_length` reads a
+    // stored text's size without reading the text); outside, the running sum of the sizes
+    // keeps the rows within `max_bytes`, and only those fetch their document: a subquery
+    // PostgreSQL evaluates for the rows kept, its version and text in one value
+    // (`<version> <text>`, see `Listed::stored`).
+    let key = spec.column;
+    let dir = if spec.ascending { "ASC" } else { "DESC" };
     sql.push(&format!(
-        "SELECT actions.id, actions.announced_on, actions.severity, actions.updated_at, \
-         {rank} AS rank, \
-         (SELECT d.version || ' ' || d.body FROM action_documents d WHERE d.id = actions.id) \
-         AS doc"
+        "SELECT p.id, p.announced_on, p.severity, p.updated_at, p.rank, \
+         (SELECT d.version || ' ' || d.body FROM action_documents d WHERE d.id = p.id) AS doc, \
+         p.fetched \
+         FROM (SELECT q.*, count(*) OVER () AS fetched, \
+                      sum(q.bytes) OVER (ORDER BY q.{key} {dir}, q.id {dir} \
+                                         ROWS UNBOUNDED PRECEDING) AS upto \
+               FROM (SELECT actions.id, actions.announced_on, actions.severity, \
+                            actions.updated_at, {rank} AS rank, \
+                            coalesce((SELECT octet_length(d.body) FROM action_documents d \
+                                      WHERE d.id = actions.id), 0) AS bytes"
     ));
     from_where(&mut sql, f);
     if let Some((value, id)) = after {
@@ -198,13 +225,17 @@ pub async fn page(
             spec.expr
         ));
     }
-    let dir = if spec.ascending { "ASC" } else { "DESC" };
     let limit = sql.bind(Bind::Int(limit));
+    let max_bytes = sql.bind(Bind::Int(max_bytes));
     sql.push(&format!(
-        " ORDER BY {} {dir}, actions.id {dir} LIMIT {limit}",
+        " ORDER BY {} {dir}, actions.id {dir} LIMIT {limit}) q) p \
+         WHERE p.upto - p.bytes < {max_bytes} \
+         ORDER BY p.{key} {dir}, p.id {dir}",
         spec.expr
     ));
-    sql.load(conn).await
+    let rows: Vec<Listed> = sql.load(conn).await?;
+    let cut = <[Listed]>::first(&rows).is_some_and(|r| (rows.len() as i64) < r.fetched);
+    Ok(Batch { rows, cut })
 }
 
 #[derive(QueryableByName)]

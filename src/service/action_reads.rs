@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::actions::documents;
 use crate::documents::{ActorCache, Doc};
 use crate::error::{AppError, AppResult};
-use crate::limits::{MAX_HISTORY_EDITS, MAX_HISTORY_STATUS_CHANGES};
+use crate::limits::{MAX_HISTORY_EDITS, MAX_HISTORY_STATUS_CHANGES, MAX_PAGE_BYTES};
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter, Cursor};
 use crate::models::audit::{self, AuditEntity};
@@ -43,8 +43,17 @@ pub async fn page(
     filter: &ActionFilter,
     ask: PageAsk,
 ) -> AppResult<Page> {
-    let rows = action_list::page(conn, filter, ask.sort, ask.after, ask.limit + 1).await?;
-    let (rows, more) = crate::models::one_page(rows, ask.limit);
+    let batch = action_list::page(
+        conn,
+        filter,
+        ask.sort,
+        ask.after,
+        ask.limit + 1,
+        MAX_PAGE_BYTES,
+    )
+    .await?;
+    let (rows, more) = crate::models::one_page(batch.rows, ask.limit);
+    let more = more || batch.cut;
     let next = rows.last().filter(|_| more).map(|r| r.cursor(ask.sort));
     let docs = documents(conn, actors, rows).await?;
     let total = match ask.include_total {
