@@ -15,6 +15,9 @@ use crate::views::Action;
 
 /// The largest episode `GET /v1/actions/{id}/chain` returns; larger ones are a 400.
 pub const MAX_CHAIN: i64 = 10_000;
+/// The most bytes of documents a chain answers with: it carries each action whole, and an
+/// action's document runs to about 1 MB, so 150 large ones made one answer of 157 MB.
+pub const MAX_CHAIN_BYTES: i64 = 32 * 1024 * 1024;
 
 /// An action of the episode, with its generation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,6 +89,19 @@ pub async fn chain(
                     format!(
                         "the episode of action {id} has more than {MAX_CHAIN} actions, the most \
                          a chain returns; page through GET /v1/actions/{{id}}/responses instead"
+                    ),
+                ));
+            }
+            let bytes = crate::models::document::episode_bytes(conn, episode).await?;
+            if bytes > MAX_CHAIN_BYTES {
+                return Err(AppError::bad_param(
+                    "id",
+                    format!(
+                        "the documents of the episode of action {id} come to {:.1} MiB, more \
+                         than the {} MiB a chain returns; page through \
+                         GET /v1/actions/{{id}}/responses instead",
+                        bytes as f64 / (1024.0 * 1024.0),
+                        MAX_CHAIN_BYTES / (1024 * 1024)
                     ),
                 ));
             }

@@ -96,6 +96,24 @@ pub async fn actors(
         .collect())
 }
 
+/// How many bytes the documents of an episode's actions (as `episode` reads them) come to;
+/// their sizes are read without their texts.
+pub async fn episode_bytes(conn: &mut AsyncPgConnection, episode: Uuid) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Bytes {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: Bytes = diesel::sql_query(
+        "SELECT coalesce(sum(octet_length(d.body)), 0)::bigint AS n \
+         FROM actions a JOIN action_documents d ON d.id = a.id WHERE a.episode_id = $1",
+    )
+    .bind::<SqlUuid, _>(episode)
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}
+
 /// The documents of an episode's actions, oldest first (by `announced_on`, then id).
 pub async fn episode(conn: &mut AsyncPgConnection, episode: Uuid) -> QueryResult<Vec<Stored>> {
     diesel::sql_query(

@@ -699,3 +699,51 @@ async fn most_active_dyads_come_first() {
         .await
         .assert_problem(404, None);
 }
+
+/// A chain returns its actions whole: an episode whose documents pass 32 MiB
+/// (`MAX_CHAIN_BYTES`) is a 400 saying how large they are, not an answer of hundreds of MB
+/// built in memory (150 actions of ~1 MB made 157 MB).
+#[tokio::test]
+async fn a_chain_of_large_documents_is_refused_by_its_size() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let quote = "q".repeat(9_000);
+    let mut last: Option<String> = None;
+    for i in 0..38 {
+        let sources: Vec<serde_json::Value> = (0..100)
+            .map(|s| json!({"url": format!("https://example.org/{i}/{s}"), "quote": quote}))
+            .collect();
+        let (initiator, target) = if i % 2 == 0 {
+            ("USA", "CHN")
+        } else {
+            ("CHN", "USA")
+        };
+        let mut body = json!({"title": format!("Large {i}"), "initiator": initiator,
+                              "target": target, "sources": sources,
+                              "announced_on": format!("2020-02-{:02}", i % 28 + 1)});
+        if i >= 28 {
+            body["announced_on"] = json!(format!("2020-03-{:02}", i - 27));
+        }
+        if let Some(previous) = &last {
+            body["responds_to"] = json!([{"action": previous, "relation": "retaliates"}]);
+        }
+        last = Some(id_of(&app.action(body).await));
+        if i == 30 {
+            // 31 documents of ~0.9 MB: under the bound, answered whole.
+            let chain = app
+                .get(&format!("/v1/actions/{}/chain", last.as_ref().unwrap()))
+                .await;
+            chain.assert_status(200);
+            assert_eq!(chain.body["nodes"].as_array().unwrap().len(), 31);
+        }
+    }
+    let resp = app
+        .get(&format!("/v1/actions/{}/chain", last.unwrap()))
+        .await;
+    resp.assert_problem(400, Some("id"));
+    assert!(
+        resp.text.contains("MiB, more than the 32 MiB"),
+        "{}",
+        resp.text
+    );
+}

@@ -328,8 +328,10 @@ async fn a_page_of_large_documents_ends_early_and_loses_nothing() {
             .map(|s| json!({"url": format!("https://example.org/{i}/{s}"), "quote": quote}))
             .collect();
         let created = app
-            .action(json!({"title": format!("Large {i}"), "tags": ["large"], "sources": sources,
-                           "announced_on": format!("2020-01-{:02}", i + 1)}))
+            .action(
+                json!({"title": format!("Large {i}"), "tags": ["large"], "sources": sources,
+                           "announced_on": format!("2020-01-{:02}", i + 1)}),
+            )
             .await;
         posted.insert(id_of(&created));
     }
@@ -341,12 +343,20 @@ async fn a_page_of_large_documents_ends_early_and_loses_nothing() {
         "a first page of {n} documents, {} bytes",
         first.text.len()
     );
-    assert!(first.text.len() <= 9 * 1024 * 1024, "{} bytes", first.text.len());
+    assert!(
+        first.text.len() <= 9 * 1024 * 1024,
+        "{} bytes",
+        first.text.len()
+    );
     assert!(first.body["next_page_token"].is_string());
     for sort in ["-announced_on", "severity", "updated_at"] {
         let walked = walk(&app, &format!("tag=large&limit=50&sort={sort}")).await;
         assert_eq!(walked.len(), 12, "{sort}: {walked:?}");
-        assert_eq!(walked.iter().cloned().collect::<HashSet<_>>(), posted, "{sort}");
+        assert_eq!(
+            walked.iter().cloned().collect::<HashSet<_>>(),
+            posted,
+            "{sort}"
+        );
     }
     let export = app.get("/v1/actions/export?format=ndjson&tag=large").await;
     export.assert_status(200);
