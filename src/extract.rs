@@ -18,10 +18,48 @@ use crate::limits::MAX_BODY_BYTES;
 /// and the connection is closed, so it cannot hold a worker's connection slot for ever.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// SHA-256 of the raw request body, left in the request's extensions by `JsonBody` (for
-/// `Idempotency-Key`).
+/// The `Idempotency-Key` header.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// SHA-256 of the request body's JSON value, left in the request's extensions by
+/// `JsonBody` (for `Idempotency-Key`): of its canonical form (`canonical_json`) when it
+/// reads, so that a retry layer that serializes its payload again (other whitespace, key
+/// order or escapes) is the same request; of the raw bytes otherwise.
 #[derive(Debug, Clone)]
 pub struct BodyHash(pub Vec<u8>);
+
+/// `value` written with each object's keys sorted and no whitespace: one text per JSON
+/// value, whatever the order its keys came in.
+fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(serde_json::Value::from(key.as_str()).to_string().as_bytes());
+                out.push(b':');
+                canonical_json(value, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(b']');
+        }
+        other => out.extend_from_slice(other.to_string().as_bytes()),
+    }
+}
 
 /// A JSON request body, parsed strictly: every unreadable field is reported at once (422),
 /// malformed JSON is a 400.
@@ -148,10 +186,18 @@ fn read_body(
             .map_err(|_| AppError::RequestTimeout {
                 seconds: BODY_READ_TIMEOUT.as_secs(),
             })??;
-        {
+        // Only a request that may be retried under a key needs it (the body is read twice).
+        if req.headers().contains_key(IDEMPOTENCY_HEADER) {
             use sha2::Digest;
-            req.extensions_mut()
-                .insert(BodyHash(sha2::Sha256::digest(&body).to_vec()));
+            let hashed = match crate::json::from_slice(&body) {
+                Ok(value) => {
+                    let mut text = Vec::with_capacity(body.len());
+                    canonical_json(&value, &mut text);
+                    sha2::Sha256::digest(&text)
+                }
+                Err(_) => sha2::Sha256::digest(&body),
+            };
+            req.extensions_mut().insert(BodyHash(hashed.to_vec()));
         }
         Ok(body)
     }

@@ -106,9 +106,10 @@ pub struct IfMatch {
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IdempotencyKey {
-    /// Makes a retry safe: the same key with the same request replays the first answer
-    /// (status, Location, ETag and body, marked `Idempotent-Replayed: true`) and creates
-    /// nothing; with another request it is a 422; while the first is still running, a 409.
+    /// Makes a retry safe: the same key with the same request (the same JSON body, however
+    /// it is spaced, ordered or escaped) replays the first answer (status, Location, ETag
+    /// and body, marked `Idempotent-Replayed: true`) and creates nothing; with another
+    /// request it is a 422; while the first is still running, a 409.
     /// Scoped to the API key, kept 24 hours. 1 to 255 visible ASCII characters.
     #[param(
         rename = "Idempotency-Key",
@@ -170,8 +171,7 @@ pub struct DeleteParams {
     pub purge: Option<bool>,
 }
 
-/// The `Idempotency-Key` header.
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub use crate::extract::IDEMPOTENCY_HEADER;
 
 /// Refuses an `Idempotency-Key` on a POST that cannot honour it: ignored, the key would
 /// promise a retry that does the work again. `why` says why, and how to tell instead

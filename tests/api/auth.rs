@@ -747,6 +747,28 @@ async fn idempotency_keys_replay_and_refuse_misuse() {
     assert_eq!(again.header("location"), first.header("location"));
     let all = app.get("/v1/actions").await;
     assert_eq!(all.body["items"].as_array().unwrap().len(), 1);
+    // The same JSON written again (other whitespace, key order and escapes), as a retry
+    // layer serializing its payload anew sends it, is the same request: it was a 422.
+    let mut rewritten = String::from("{\n");
+    let fields: Vec<(&String, &Value)> = body.as_object().unwrap().iter().rev().collect();
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let comma = if i + 1 < fields.len() { "," } else { "" };
+        rewritten.push_str(&format!("  {} :  {}{comma}\n", json!(k), v));
+    }
+    rewritten.push('}');
+    let rewritten = rewritten.replace("Once", "\\u004fnce");
+    let retried = app
+        .client
+        .post(format!("{}/v1/actions", app.base))
+        .bearer_auth(&app.keys.write)
+        .header("idempotency-key", key[0].1)
+        .header("content-type", "application/json")
+        .body(rewritten.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 201, "{rewritten}");
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
     // Same key, other body.
     let other = action_body(json!({"title": "Twice"}));
     app.request(Method::POST, "/v1/actions", Some(&other), &key)
