@@ -384,14 +384,77 @@ const NON_ISO_COUNTRY_CODES: &[(&str, &str)] = &[
     ("TMP", "TLS"),
 ];
 
+/// ISO 3166-1 territories that are not states, by the state whose external relations they
+/// fall under: an event of Hong Kong's government is China's, of Puerto Rico's the United
+/// States' (CAMEO and GDELT give them codes of their own, and a `CHN` -> `HKG` sanction was
+/// stored as one between two states). Antarctica falls under none and is no state. States
+/// in free association (the Cook Islands, Niue), disputed ones (Western Sahara, Palestine,
+/// Taiwan) and the Holy See stand as themselves.
+const TERRITORIES: &[(&str, Option<&str>)] = &[
+    ("ABW", Some("NLD")),
+    ("AIA", Some("GBR")),
+    ("ALA", Some("FIN")),
+    ("ASM", Some("USA")),
+    ("ATA", None),
+    ("ATF", Some("FRA")),
+    ("BES", Some("NLD")),
+    ("BLM", Some("FRA")),
+    ("BMU", Some("GBR")),
+    ("BVT", Some("NOR")),
+    ("CCK", Some("AUS")),
+    ("CUW", Some("NLD")),
+    ("CXR", Some("AUS")),
+    ("CYM", Some("GBR")),
+    ("FLK", Some("GBR")),
+    ("FRO", Some("DNK")),
+    ("GGY", Some("GBR")),
+    ("GIB", Some("GBR")),
+    ("GLP", Some("FRA")),
+    ("GRL", Some("DNK")),
+    ("GUF", Some("FRA")),
+    ("GUM", Some("USA")),
+    ("HKG", Some("CHN")),
+    ("HMD", Some("AUS")),
+    ("IMN", Some("GBR")),
+    ("IOT", Some("GBR")),
+    ("JEY", Some("GBR")),
+    ("MAC", Some("CHN")),
+    ("MAF", Some("FRA")),
+    ("MNP", Some("USA")),
+    ("MSR", Some("GBR")),
+    ("MTQ", Some("FRA")),
+    ("MYT", Some("FRA")),
+    ("NCL", Some("FRA")),
+    ("NFK", Some("AUS")),
+    ("PCN", Some("GBR")),
+    ("PRI", Some("USA")),
+    ("PYF", Some("FRA")),
+    ("REU", Some("FRA")),
+    ("SGS", Some("GBR")),
+    ("SHN", Some("GBR")),
+    ("SJM", Some("NOR")),
+    ("SPM", Some("FRA")),
+    ("SXM", Some("NLD")),
+    ("TCA", Some("GBR")),
+    ("TKL", Some("NZL")),
+    ("UMI", Some("USA")),
+    ("VGB", Some("GBR")),
+    ("VIR", Some("USA")),
+    ("WLF", Some("FRA")),
+];
+
 /// Sectors (CAMEO primary role codes) whose actors act for their state: government,
 /// military, police, judiciary, legislature, intelligence. Rebels, opposition, parties,
 /// civilians, media, business, elites (including former officials) and the rest do not.
 pub const STATE_BODY_SECTORS: &[&str] = &["GOV", "MIL", "COP", "JUD", "LEG", "SPY"];
 
-/// The ISO 3166-1 alpha-3 code of the state a dataset's country code names.
+/// The ISO 3166-1 alpha-3 code of the state a dataset's country code names (a territory's
+/// the state it falls under, `TERRITORIES`).
 pub fn state_code(code: &str) -> Option<&'static str> {
     let code = code.trim();
+    if let Some((_, state)) = TERRITORIES.iter().find(|(territory, _)| *territory == code) {
+        return *state;
+    }
     if let Some((iso, _)) = COUNTRIES.iter().find(|(iso, _)| *iso == code) {
         return Some(iso);
     }
@@ -1109,7 +1172,22 @@ mod tests {
         assert_eq!(state_code("JAP"), Some("JPN"));
         assert_eq!(state_code("ITL"), Some("ITA"));
         assert_eq!(state_code("ROM"), Some("ROU"));
-        for code in ["IGO", "NGO", "IMG", "EUR", "AFR", "WST", "YUG", "", "usa"] {
+        assert_eq!(state_code("HKG"), Some("CHN"));
+        assert_eq!(state_code("PRI"), Some("USA"));
+        assert_eq!(state_code("GRL"), Some("DNK"));
+        assert_eq!(state_code("TWN"), Some("TWN"));
+        assert_eq!(state_code("PSE"), Some("PSE"));
+        for (territory, state) in TERRITORIES {
+            assert!(
+                state_name(territory).is_some(),
+                "{territory} is an ISO code"
+            );
+            assert!(state.is_none_or(|s| state_name(s).is_some() && state_code(s) == Some(s)));
+        }
+        assert!(TERRITORIES.windows(2).all(|w| w[0].0 < w[1].0));
+        for code in [
+            "IGO", "NGO", "IMG", "EUR", "AFR", "WST", "YUG", "", "usa", "ATA",
+        ] {
             assert_eq!(state_code(code), None, "{code}");
         }
         assert_eq!(state_name("USA"), Some("United States"));

@@ -2449,3 +2449,44 @@ async fn actions_are_found_by_their_external_key() {
         );
     }
 }
+
+/// A territory's code stands for the state it falls under: a GDELT row from `CHN` to `HKG`
+/// is within one state (it was stored as a sanction between two, with a new state "Hong
+/// Kong"), one from `PRI` to `CHN` is the United States', and `ATA` is no state.
+#[tokio::test]
+async fn territories_import_as_the_state_they_fall_under() {
+    let app = TestApp::spawn().await;
+    let fixture = include_str!("../fixtures/gdelt-sample.export.CSV");
+    let row = fixture.lines().nth(1).unwrap();
+    let with = |n: u32, actor1: &str, actor2: &str| {
+        let mut columns: Vec<String> = row.split('\t').map(str::to_string).collect();
+        assert_eq!((columns[7].as_str(), columns[17].as_str()), ("CHN", "USA"));
+        // GLOBALEVENTID, so that the rows are three events; the actors' codes, country codes.
+        columns[0] = format!("{}{n}", columns[0]);
+        for (i, code) in [(5, actor1), (7, actor1), (15, actor2), (17, actor2)] {
+            columns[i] = code.to_string();
+        }
+        columns.join("\t")
+    };
+    let file = format!(
+        "{}\n{}\n{}\n",
+        with(1, "CHN", "HKG"),
+        with(2, "PRI", "CHN"),
+        with(3, "ATA", "USA")
+    );
+    let job = import(&app, "?format=gdelt&partial=true", file.into_bytes()).await;
+    assert_eq!(job["counts"]["created"], 1, "{job}");
+    assert_eq!(job["skipped"]["same_state"], 1, "{job}");
+    assert_eq!(job["skipped"]["not_state_to_state"], 1, "{job}");
+    let stored = app.get("/v1/actions").await;
+    let action = &stored.body["items"][0];
+    assert_eq!(
+        (
+            action["initiator"]["code"].as_str(),
+            action["target"]["code"].as_str()
+        ),
+        (Some("USA"), Some("CHN")),
+        "{action}"
+    );
+    assert_eq!(app.get("/v1/actors/HKG").await.status, 404);
+}
