@@ -22,11 +22,20 @@ pub async fn create(
     let mut errors = Vec::new();
     check_text(&mut errors, "name", Some(name), MAX_KEY_NAME_LEN, true);
     // Operators read key names in a terminal (`riposte keys list`): a line break or an
-    // escape sequence there would forge rows or run terminal commands.
-    if name.chars().any(char::is_control) {
+    // escape sequence there would forge rows or run terminal commands, and a bidi override
+    // (U+202E) or a line separator (U+2028) would show a name as another.
+    let reordering = |c: char| {
+        matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+        ) || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if name.chars().any(|c| c.is_control() || reordering(c)) {
         errors.push(FieldError::new(
             "name",
-            "must not contain control characters (line breaks, tabs, escapes)",
+            "must not contain control characters (line breaks, tabs, escapes), direction \
+             marks or overrides, or line separators",
         ));
     }
     if expires_at.is_some_and(|at| at <= Utc::now()) {

@@ -218,6 +218,9 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
         "evil\r\nfake-row  admin  active",
         "\u{1b}[32mlooks-legit",
         "tab\tname",
+        "admin\u{202e}nimda",
+        "two\u{2028}lines",
+        "mark\u{200f}",
     ] {
         app.as_admin(
             Method::POST,
