@@ -183,6 +183,12 @@ async fn resolve(
         codes
     });
     given_twice(faults, "type", type_, |v| vec![v.to_string()]);
+    let lists = [
+        ("entity", entity),
+        ("actor", actor),
+        ("dyad", dyad),
+        ("type", type_),
+    ];
     let entity = lookable(faults, "entity", entity, ',');
     let actor = lookable(faults, "actor", actor, ',');
     let dyad = lookable(faults, "dyad", dyad, ';');
@@ -215,10 +221,27 @@ async fn resolve(
                 }
                 faults.append(&mut blamed);
             }
-            faults.extend(errors);
+            faults.extend(errors.into_iter().map(|e| placed(e, &lists)));
             Ok(ChangeFilter::default())
         }
         Err(other) => Err(other),
+    }
+}
+
+/// A fault the feed's filters name by parameter (`actor`), named by its place in the
+/// request's list (`actor[1]`) when its message quotes one of the list's values, or one of
+/// a dyad's two codes.
+fn placed(fault: FieldError, lists: &[(&str, Option<&[String]>)]) -> FieldError {
+    let Some((name, Some(values))) = lists.iter().find(|(name, _)| *name == fault.field) else {
+        return fault;
+    };
+    let quotes = |v: &str| fault.message.contains(&format!("`{v}`"));
+    let at = values.iter().position(|v| {
+        quotes(v.trim()) || (*name == "dyad" && v.split(',').any(|code| quotes(code.trim())))
+    });
+    match at {
+        Some(i) => FieldError::new(format!("{name}[{i}]"), fault.message),
+        None => fault,
     }
 }
 

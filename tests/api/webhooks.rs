@@ -967,6 +967,35 @@ async fn a_filter_element_holding_a_separator_is_refused_naming_it() {
     assert_eq!(listed.body["items"], json!([]), "nothing was created");
 }
 
+/// A filter value that names nothing is a 422 naming it by its place in the request, as
+/// every other fault of a subscription is (they said `actor`, `type` and `dyad`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_filter_value_is_named_by_its_place() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let resp = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(
+                &json!({"url": "https://example.com/", "actor": ["USA", "NOPE", "ALSO-NOPE"],
+                         "type": ["visa_ban", "no_such_type"],
+                         "dyad": ["USA,CHN", "USA,XXX"]}),
+            ),
+            &[],
+        )
+        .await;
+    resp.assert_status(422);
+    let mut fields = resp.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["actor[1]", "actor[2]", "dyad[1]", "type[1]"],
+        "{}",
+        resp.text
+    );
+}
+
 /// A filter is a set: a value given twice (a dyad either way) is a 422 naming the repeat,
 /// on creation and on change. Dyads were stored twice (an adversarial review).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
