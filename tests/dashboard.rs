@@ -364,8 +364,17 @@ async fn every_page_shows_the_founding_example() {
     b.goto("/search?from=2020-13-01").await;
     b.wait_for_text("[role=alert]", "from").await;
     let _ = b.console_errors().await; // the 400 itself is logged as a failed load
-                                      // An action that does not exist: the API's 404, not a blank page; a search that finds
-                                      // nothing says so.
+                                      // The values a problem quotes are set as code, not shown between backticks.
+    b.goto("/search?initiator=XYZ").await;
+    b.wait_for_text("[role=alert]", "XYZ").await;
+    let _ = b.console_errors().await;
+    assert!(!b.text("[role=alert]").await.contains('`'));
+    let codes = b
+        .eval("return [...document.querySelectorAll('[role=alert] code')].map(c => c.textContent)")
+        .await;
+    assert!(codes.as_array().unwrap().contains(&json!("XYZ")), "{codes}");
+    // An action that does not exist: the API's 404, not a blank page; a search that finds
+    // nothing says so.
     b.goto("/actions/0a1f0000-0000-4000-8000-0000000000ff")
         .await;
     b.wait_for_text("h1", "Not found").await;
@@ -1004,9 +1013,9 @@ async fn a_backwards_window_keeps_the_dyad_form() {
         json!(["2021-01-01", "2020-01-01"])
     );
     // Corrected in place, the page comes back whole.
-    set_date(&b, "#to", "2021-12-31").await;
+    set_date(&b, "#from", "2017-01-01").await;
     loaded(&b, "[data-card]").await;
-    assert!(b.current_url().await.contains("to=2021-12-31"));
+    assert!(b.current_url().await.contains("from=2017-01-01"));
 }
 
 /// A chain opened for an action deep in its episode shows that action: the graph's box
@@ -1571,17 +1580,25 @@ async fn errors_and_empty_pages_say_what_they_are() {
         let _ = b.console_errors().await; // the 404 itself is logged as a failed load
     }
     b.goto("/dyads/USA/FRA").await;
-    loaded(&b, "[data-card]").await;
+    loaded(&b, "[data-empty]").await;
     b.wait_for_text(
         "[data-empty]",
         "No actions between United States and France yet",
     )
     .await;
     assert!(b.find_all(".plot").await.is_empty());
+    assert!(
+        b.find_all("[data-card]").await.is_empty(),
+        "no cards of zeros"
+    );
     b.goto("/dyads/USA/CHN?from=2010-01-01&to=2010-12-31").await;
-    loaded(&b, "[data-card]").await;
+    loaded(&b, "[data-empty]").await;
     b.wait_for_text("[data-empty]", "No actions between United States and China")
         .await;
+    assert!(
+        b.find_all("[data-card]").await.is_empty(),
+        "no cards of zeros"
+    );
     b.assert_no_console_errors().await;
     b.goto("/search?sort=relevance").await;
     loaded(&b, ".search-form + [role=alert]").await;

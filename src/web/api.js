@@ -79,6 +79,15 @@ export function qs(params) {
   return s ? `?${s}` : '';
 }
 
+/** A problem's text with its `quoted` values set as code, as the API quotes them (the
+ * backticks themselves were shown). */
+function quoted(text) {
+  const parts = String(text).split('`');
+  // An unpaired backtick quotes nothing: the text as it is.
+  if (parts.length % 2 === 0) return String(text);
+  return parts.map((part, i) => (i % 2 ? h('code', {}, part) : part));
+}
+
 /** Shows an API error in place of a view: its detail and, per field, what was wrong. A 401
  * asks for a key and calls `retry` once one is given. `heading: false` leaves out the
  * problem's title, for a page whose heading already says it. */
@@ -90,9 +99,9 @@ export function problemBox(err, retry, { heading = true } = {}) {
   const repeated = errors.length === 1 && p.detail && p.detail.includes(errors[0].message);
   return h('div', { class: 'problem', role: 'alert' },
     heading ? h('strong', {}, p.title || 'Error') : null,
-    p.detail ? h('p', {}, p.detail) : null,
+    p.detail ? h('p', {}, quoted(p.detail)) : null,
     errors.length && !repeated
-      ? h('ul', {}, errors.map((e) => h('li', {}, h('code', {}, e.field), ': ', e.message)))
+      ? h('ul', {}, errors.map((e) => h('li', {}, h('code', {}, e.field), ': ', quoted(e.message))))
       : null);
 }
 

@@ -55,15 +55,16 @@ export default async function dyad(ctx) {
       h('strong', { 'data-value': 'balance' }, num(summary.balance, 1)),
       h('span', { class: 'hint', 'data-value': 'harsher' }, ` (${summary.a} → ${summary.b} summed severity minus ${summary.b} → ${summary.a}: ${
         summary.balance < 0 ? `${summary.a} the harsher` : summary.balance > 0 ? `${summary.b} the harsher` : 'even'})`), ' ',
-      h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
+      none ? null : h('a', { href: `/search${qs({ dyad: `${summary.a},${summary.b}`, from, to })}` }, 'List them')),
     form,
     timeline instanceof ApiError ? problemBox(timeline)
       // Nothing to draw: said in words rather than an empty frame.
       : none ? h('p', { class: 'empty panel', 'data-empty': '' }, 'No actions between ', h('bdi', {}, actorA.name), ' and ', h('bdi', {}, actorB.name),
         from || to ? ` from ${from ? day(from) : 'the first'} to ${to ? day(to) : 'today'}.` : ' yet.')
         : chart(timeline, names, ctx.signal),
-    h('h2', {}, 'Summary'),
-    cards(summary, names, threats));
+    // Seven cards of zeros say nothing the sentence above does not.
+    none ? null : h('h2', {}, 'Summary'),
+    none ? null : cards(summary, names, threats));
 }
 
 /** The window and interval form; `interval` is the one shown (the API's choice when none
