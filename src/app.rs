@@ -393,6 +393,16 @@ async fn unknown_query_parameters(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    // A path whose escapes do not decode to UTF-8 names nothing: `/v1/actors/%FF` was looked
+    // up as the actor `\u{FFFD}`.
+    if req.path().starts_with("/v1/") && !crate::extract::well_escaped(req.path()) {
+        let response = AppError::NotFound(format!(
+            "no resource at `{}`: its percent escapes are malformed or not UTF-8",
+            req.path()
+        ))
+        .error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
     if !req.query_string().is_empty() && req.path().starts_with("/v1/") {
         let unknown = req.app_data::<web::Data<Allowed>>().and_then(|allowed| {
             let taken = allowed.query_parameters(req.method(), req.path())?;

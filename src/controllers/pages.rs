@@ -134,7 +134,7 @@ fn wants_html(req: &HttpRequest) -> bool {
 }
 
 async fn shell(req: HttpRequest) -> HttpResponse {
-    if !well_escaped(req.path()) {
+    if !crate::extract::well_escaped(req.path()) {
         return not_found_page(&req).unwrap_or_else(|| {
             actix_web::ResponseError::error_response(&crate::error::AppError::NotFound(format!(
                 "no page at `{}`: a malformed percent escape",
@@ -143,31 +143,6 @@ async fn shell(req: HttpRequest) -> HttpResponse {
         });
     }
     serve(&req, 0)
-}
-
-/// Whether every `%` of a path starts an escape of two hex digits, and what they escape is
-/// UTF-8: an address such as `/actors/%E0%A4%A` names no actor, and no page.
-fn well_escaped(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok());
-            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(b) => decoded.push(b),
-                None => return false,
-            }
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-    }
-    std::str::from_utf8(&decoded).is_ok()
 }
 
 async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {

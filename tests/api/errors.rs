@@ -367,6 +367,17 @@ async fn nul_characters_anywhere_are_client_errors_naming_the_field() {
             .assert_problem(422, Some(field));
     }
     app.get("/v1/actors/U%00SA").await.assert_problem(404, None);
+    // Escapes that are not UTF-8 name nothing: `%FF` was looked up as the actor U+FFFD.
+    for path in [
+        "/v1/actors/%FF",
+        "/v1/actors/%E0%A4%A",
+        "/v1/actions/%C3/chain",
+    ] {
+        let resp = app.get(path).await;
+        resp.assert_problem(404, None);
+        assert!(resp.text.contains("not UTF-8"), "{path}: {}", resp.text);
+        assert!(!resp.text.contains('\u{FFFD}'), "{path}: {}", resp.text);
+    }
     app.get("/v1/actions?initiator=U%00S")
         .await
         .assert_problem(400, Some("initiator"));
