@@ -1288,6 +1288,57 @@ const BAR_COLUMNS: &str = "
   return { periods, cols, outside, plot: [left, left + width],
            counts: [u.data[1], u.data[2]] };";
 
+/// Where buckets are too narrow for two bars side by side (days over four years), both sides
+/// share the column and each shows up to its own count: the second drew over the first
+/// from the base, so a taller second side hid the first (the chart looked one-sided).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrow_buckets_show_both_sides() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    post_action(&s, &write, json!({"announced_on": "2019-06-03"})).await;
+    for _ in 0..2 {
+        post_action(
+            &s,
+            &write,
+            json!({"initiator": "CHN", "target": "USA", "announced_on": "2019-06-03"}),
+        )
+        .await;
+    }
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/USA/CHN?interval=day&from=2017-01-01&to=2020-12-31")
+        .await;
+    loaded(&b, ".plot .u-over").await;
+    let column = eval_until(
+        &b,
+        "const box = document.querySelector('.plot'), u = box.plot;
+         if (!u) return null;
+         const c = box.querySelector('canvas'), g = c.getContext('2d');
+         const s = Date.UTC(2019, 5, 3) / 1000, k = u.data[0].indexOf(s);
+         const a = u.valToPos(s, 'x', true), z = u.valToPos(s + 86400, 'x', true);
+         const [from, to] = [Math.floor(a), Math.max(Math.floor(a) + 1, Math.floor(z))];
+         const side = (y) => [...Array(to - from).keys()].map((i) => {
+           const [r, , bl] = g.getImageData(from + i, y, 1, 1).data;
+           return bl - r > 80 ? 'first' : r - bl > 120 ? 'second' : 'none'; });
+         return { k, width: z - a, counts: [u.data[1][k], u.data[2][k]],
+                  low: side(Math.round(u.valToPos(0, 'n', true)) - 2),
+                  high: [1.2, 1.5, 1.8].flatMap((v) => side(Math.round(u.valToPos(v, 'n', true)))) };",
+        |v| !v.is_null(),
+    )
+    .await;
+    assert_eq!(column["counts"], json!([1, 2]), "{column}");
+    assert!(column["width"].as_f64().unwrap() < 4.0, "{column}");
+    let all = |key: &str, side: &str| column[key].as_array().unwrap().iter().all(|v| v == side);
+    // Above the first side's count, the second's colour (the balance line may cross one).
+    let high: Vec<&Value> = column["high"].as_array().unwrap().iter().collect();
+    assert!(
+        all("low", "first")
+            && !high.contains(&&json!("first"))
+            && high.iter().filter(|v| **v == "second").count() >= 2,
+        "{column}"
+    );
+    b.assert_no_console_errors().await;
+}
+
 /// Each bucket's bars stand inside their own period (from its start to the next bucket's),
 /// both sides' bars wide enough to see, the first and the last wholly on the chart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,20 +23,35 @@ function nextStart(s, interval) {
 function periodBars(ends, side) {
   return (u, i) => {
     const [x, counts] = [u.data[0], u.data[i]];
+    const other = u.data[side === 0 ? 2 : 1];
     const fill = new Path2D();
     const base = Math.round(u.valToPos(0, 'n', true));
     for (let k = 0; k < x.length; k++) {
       if (!counts[k]) continue;
       const a = u.valToPos(x[k], 'x', true), z = u.valToPos(ends[k], 'x', true);
+      const top = Math.round(u.valToPos(counts[k], 'n', true));
+      if (z - a < NARROW) {
+        // Too narrow for two bars side by side (a daily chart of years): both sides share
+        // the period's column, the second drawn over the first only where it is the
+        // shorter, so that each shows up to its own count (drawn side by side, they fell on
+        // one pixel and the second hid the first).
+        const [left, right] = [Math.floor(a), Math.max(Math.floor(a) + 1, Math.floor(z))];
+        const bottom = side === 1 && counts[k] > (other[k] || 0)
+          ? Math.round(u.valToPos(other[k] || 0, 'n', true)) : base;
+        fill.rect(left, top, right - left, bottom - top);
+        continue;
+      }
       const pad = (z - a) * 0.1, mid = (a + z) / 2, gap = Math.min(1, (z - a) / 20);
       const left = Math.round(side === 0 ? a + pad : mid + gap);
       const right = Math.round(side === 0 ? mid - gap : z - pad);
-      const top = Math.round(u.valToPos(counts[k], 'n', true));
       fill.rect(left, top, Math.max(1, right - left), base - top);
     }
     return { stroke: fill, fill };
   };
 }
+
+/** Canvas pixels below which a bucket's two bars share one column (`periodBars`). */
+const NARROW = 4;
 
 /** A bucket as the reader names it, from its start (seconds, UTC): `9 Jul 2020`,
  * `week of 6 Jul 2020`, `Jul 2020`, `Q3 2020`, `2020`. */
