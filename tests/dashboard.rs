@@ -152,8 +152,8 @@ async fn every_page_shows_the_founding_example() {
         ("response", "no answers", "1 day"),
         (
             "proportionality",
-            "mirror 1 · escalate 0 · de-escalate 2",
-            "mirror 0 · escalate 0 · de-escalate 0",
+            "mirror 1 · escalate 0 · de\u{2011}escalate 2",
+            "mirror 0 · escalate 0 · de\u{2011}escalate 0",
         ),
         ("threats", "0 of 1", "0 of 0"),
         (

@@ -115,7 +115,7 @@ function cards(s, names, threats) {
     card('response', 'Median response', 'Days from an action to the other side’s first answer.',
       (d) => d.median_response_days === null ? 'no answers' : `${num(d.median_response_days, 1)} day${d.median_response_days === 1 ? '' : 's'}`, answering),
     card('proportionality', 'Proportionality', 'How each side’s answers compare in severity with what they answer.',
-      (d) => `mirror ${d.proportionality.mirror} · escalate ${d.proportionality.escalate} · de-escalate ${d.proportionality.de_escalate}`, answersOf),
+      (d) => `mirror ${d.proportionality.mirror} · escalate ${d.proportionality.escalate} · de\u2011escalate ${d.proportionality.de_escalate}`, answersOf),
     card('threats', 'Threats carried out', 'Threats made, and how many were then implemented.',
       (d) => `${num(d.threats_implemented)} of ${num(d.threats)}${d.median_days_to_implement === null ? '' : ` · median ${num(d.median_days_to_implement, 1)} days`}`),
     card('pending', 'Pending threats', 'Threats not (yet) carried out.',
