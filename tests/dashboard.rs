@@ -134,6 +134,22 @@ async fn every_page_shows_the_founding_example() {
     );
     b.screenshot("overview").await;
     assert_labelled(&b).await;
+    // A window holds the latest actions too (they were the newest of all time beneath a
+    // window's "0 actions").
+    b.goto("/?from=2020-07-10&to=2020-07-31").await;
+    b.wait_for_text("#latest-h", "of the window").await;
+    let windowed = eval_until(
+        &b,
+        "const l = document.querySelectorAll('#latest li[data-id]'); return l.length ? l.length : null",
+        |v| !v.is_null(),
+    )
+    .await;
+    assert!(windowed.as_u64() < Some(9), "{windowed}");
+    b.goto("/?from=2026-01-01&to=2026-01-31").await;
+    b.wait_for_text("#latest", "No actions in this window")
+        .await;
+    b.goto("/").await;
+    loaded(&b, "[data-dyad]").await;
     b.assert_no_console_errors().await;
 
     // Click through to the dyad: its chart, its table, its cards.

@@ -38,7 +38,7 @@ export default async function overview(ctx) {
 
   const span = from || to ? `${from ? day(from) : 'the beginning'} to ${to ? day(to) : 'today'}` : 'all time';
   const latest = h('section', { class: 'panel', 'aria-labelledby': 'latest-h' },
-    h('h2', { id: 'latest-h' }, 'Latest actions ', h('span', { class: 'live', id: 'live-state' }, '')));
+    h('h2', { id: 'latest-h' }, from || to ? 'Latest actions of the window ' : 'Latest actions ', h('span', { class: 'live', id: 'live-state' }, '')));
   const latestBody = h('div', { id: 'latest' });
   latest.append(latestBody);
 
@@ -50,7 +50,7 @@ export default async function overview(ctx) {
       h('section', { class: 'panel', 'aria-labelledby': 'dyads-h' }, h('h2', { id: 'dyads-h' }, 'Most active dyads'), dyadTable(dyads.items), busiest(dyads)),
       h('section', { class: 'panel', 'aria-labelledby': 'cats-h' }, h('h2', { id: 'cats-h' }, 'Actions by category'), categoryChart(counts, from, to))),
     latest);
-  await follow(ctx, latestBody);
+  await follow(ctx, latestBody, from, to);
 }
 
 function dyadTable(items) {
@@ -79,8 +79,8 @@ function categoryChart(counts, from, to) {
   return withTable(bars, tbl, 'Actions by category');
 }
 
-function latestList(items) {
-  if (!items.length) return h('p', { class: 'empty' }, 'No actions yet.');
+function latestList(items, windowed) {
+  if (!items.length) return h('p', { class: 'empty' }, windowed ? 'No actions in this window.' : 'No actions yet.');
   return h('ol', { class: 'feed' }, items.map((a) => h('li', { 'data-id': a.id },
     h('div', { class: 'feed-title' }, actionLink(a)),
     h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', a.type.replaceAll('_', ' '), ' · ', day(a.announced_on), ' ', badge(a.status), ' ', severity(a.severity)))));
@@ -105,12 +105,14 @@ function refocus(body, { id, href }) {
 
 /** The latest actions, refreshed when the change stream says an action changed. A browser's
  * EventSource cannot send a key: with one, or when the stream fails, it polls instead. */
-async function follow(ctx, body) {
+async function follow(ctx, body, from, to) {
   const state = document.getElementById('live-state');
   const load = async () => {
-    const page = await api('/v1/actions?limit=12', ctx);
+    // The window chosen, as the rest of the page (the list said "0 actions" above and
+    // listed last year's below).
+    const page = await api(`/v1/actions${qs({ limit: 12, from, to })}`, ctx);
     const focus = focusedIn(body);
-    clear(body).append(latestList(page.items));
+    clear(body).append(latestList(page.items, from || to));
     if (focus) refocus(body, focus);
   };
   await load();
