@@ -1125,7 +1125,7 @@ async fn a_dyad_filter_of_other_kinds_is_refused() {
         &[],
     )
     .await
-    .assert_problem(422, Some("dyad"));
+    .assert_problem(422, Some("dyad[0]"));
 }
 
 /// Event streams are bounded per client and per server: each holds a socket for as long as its
