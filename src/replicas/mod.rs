@@ -176,6 +176,9 @@ impl Replica {
     }
 
     fn set(&self, state: ReplicaState, error: Option<String>) {
+        // The state and its error change together under the error's lock, which `health`
+        // reads them under: between the two, /readyz showed `promoted` with no reason.
+        let mut held = self.error.lock().unwrap_or_else(|p| p.into_inner());
         let before = ReplicaState::from_u8(self.state.swap(state as u8, Ordering::Relaxed));
         if before != state {
             match &error {
@@ -193,7 +196,7 @@ impl Replica {
                 ),
             }
         }
-        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+        *held = error;
     }
 
     fn replayed(&self) -> Lsn {
@@ -208,6 +211,7 @@ impl Replica {
     pub fn health(&self) -> ReplicaHealth {
         let replay = self.replay.load(Ordering::Relaxed);
         let millis = self.lag_millis.load(Ordering::Relaxed);
+        let error = self.error.lock().unwrap_or_else(|p| p.into_inner());
         let state = self.state();
         let known = !matches!(state, ReplicaState::Starting | ReplicaState::Down);
         ReplicaHealth {
@@ -216,7 +220,7 @@ impl Replica {
             replay_lsn: (replay > 0).then(|| Lsn(replay).to_string()),
             lag_bytes: known.then(|| self.lag_bytes.load(Ordering::Relaxed)),
             lag_seconds: (known && millis != u64::MAX).then(|| millis as f64 / 1000.0),
-            error: self.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            error: error.clone(),
         }
     }
 }
