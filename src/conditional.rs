@@ -22,11 +22,14 @@ pub fn etag_of_json(json: &[u8]) -> String {
 
 /// Whether `If-None-Match` names `tag` (or `*`): weak comparison, as RFC 9110 asks of it.
 pub fn none_match(req: &HttpRequest, tag: &str) -> bool {
-    list_header(req, header::IF_NONE_MATCH).is_some_and(|v| {
-        v.split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == "*" || t == tag)
-    })
+    list_header(req, header::IF_NONE_MATCH).is_some_and(|v| names_weakly(&v, tag))
+}
+
+/// Whether an `If-None-Match` list names `tag` (or `*`), by weak comparison.
+fn names_weakly(list: &str, tag: &str) -> bool {
+    list.split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == tag)
 }
 
 /// A list-valued header as one value: RFC 9110 (5.3) makes several field lines of it one
@@ -82,11 +85,7 @@ impl Preconditions {
     fn check(&self, current: &str, same: fn(&str, &str) -> bool) -> AppResult<()> {
         check_if_match_by(self.if_match.as_deref(), current, self.required, same)?;
         if let Some(header) = &self.if_none_match {
-            let named = header
-                .split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == current);
-            if named {
+            if names_weakly(header, current) {
                 return Err(AppError::PreconditionFailed(format!(
                     "If-None-Match names the resource as it is (its ETag is {current}): a write \
                      under If-None-Match goes ahead only when the resource has changed since; \
