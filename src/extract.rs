@@ -569,23 +569,14 @@ pub fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
 /// UTF-8: an address such as `/actors/%E0%A4%A` names no actor, and no page.
 pub fn well_escaped(path: &str) -> bool {
     let bytes = path.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
+    let escapes_whole = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
                 .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok());
-            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(b) => decoded.push(b),
-                None => return false,
-            }
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-    }
-    std::str::from_utf8(&decoded).is_ok()
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    escapes_whole
+        && percent_encoding::percent_decode_str(path)
+            .decode_utf8()
+            .is_ok()
 }
