@@ -37,8 +37,8 @@ pub struct ChangeParams {
     #[param(value_type = Option<Vec<crate::models::change::ChangeEntity>>, style = Form, explode,
         example = json!(["action"]))]
     pub entity: Option<String>,
-    /// Changes concerning these actors (codes): an actor itself, or an action whose
-    /// initiator, target or authority it is.
+    /// Changes concerning these actors (codes): an actor itself, or an action (and its
+    /// edges) whose initiator, target or authority it is or that designates it.
     #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["CHN"]))]
     pub actor: Option<String>,
     /// Changes of actions (and their edges) between two states or IGOs, either way: `A,B`.

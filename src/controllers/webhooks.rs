@@ -43,7 +43,8 @@ pub struct NewWebhook {
     #[serde(default)]
     #[schema(value_type = Vec<crate::models::change::ChangeEntity>)]
     pub entity: Vec<String>,
-    /// Actor codes: changes of the actor, or of actions it initiates, targets or carries out.
+    /// Actor codes: changes of the actor, or of actions it initiates, targets or carries out
+    /// or that designate it.
     #[serde(default)]
     pub actor: Vec<String>,
     /// Dyads `A,B` (states or IGOs), either way.

@@ -1318,3 +1318,110 @@ async fn an_unknown_kind_is_refused_by_name() {
         resp.body
     );
 }
+
+/// A follower of a designated person or body (`actor=`) hears of the actions that name it,
+/// as `GET /v1/actions?designated=` lists them: their creation, each change while they name
+/// it, the change that stops naming it (matched as it was), their edges and their purge;
+/// written through the API, by an import, and live on the event stream. Before, only an
+/// action's initiator, target and authority were followed.
+#[tokio::test]
+async fn followers_of_a_designated_actor_hear_of_the_actions_naming_it() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let first = id_of(&app.action(json!({"announced_on": "2020-07-01"})).await);
+    let (_, start) = drain(&app, "0", "", 100).await;
+    let live = subscribe(&app, "?actor=chen-quanguo", Some(&start)).await;
+
+    let named = id_of(
+        &app.action(
+            json!({"title": "Named", "designations": [{"actor": "chen-quanguo"}],
+            "responds_to": [{"action": first, "relation": "retaliates"}]}),
+        )
+        .await,
+    );
+    app.action(json!({"title": "Unnamed", "designations": [{"actor": "xinjiang-psb"}]}))
+        .await;
+    let path = format!("/v1/actions/{named}");
+    app.patch(&path, &json!({"severity": 4.0}))
+        .await
+        .assert_status(200);
+    app.patch(&path, &json!({"designations": [{"actor": "xinjiang-psb"}]}))
+        .await
+        .assert_status(200);
+    app.patch(&path, &json!({"severity": 5.0}))
+        .await
+        .assert_status(200);
+
+    let seen = |items: &[Value]| -> Vec<(String, String, String)> {
+        items
+            .iter()
+            .map(|i| {
+                let title = i["document"]["title"].as_str().unwrap_or("").to_string();
+                let kind = i["kind"].as_str().unwrap().to_string();
+                let entity = i["entity"].as_str().unwrap().to_string();
+                (entity, kind, title)
+            })
+            .collect()
+    };
+    let expected = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|(e, k, t)| (e.to_string(), k.to_string(), t.to_string()))
+            .collect()
+    };
+    let (chen, _) = drain(&app, &start, "&actor=chen-quanguo", 100).await;
+    assert_eq!(
+        seen(&chen),
+        expected(&[
+            ("action", "created", "Named"),
+            ("response", "edge_added", "Named"),
+            ("action", "updated", "Named"),
+            ("action", "updated", "Named"),
+        ]),
+        "{chen:?}"
+    );
+    let (psb, _) = drain(&app, &start, "&actor=xinjiang-psb", 100).await;
+    assert_eq!(
+        seen(&psb),
+        expected(&[
+            ("action", "created", "Unnamed"),
+            ("action", "updated", "Named"),
+            ("action", "updated", "Named"),
+        ]),
+        "{psb:?}"
+    );
+    let (events, _) = read_events(live, Duration::from_secs(10), |e| e.len() >= 4).await;
+    let live: Vec<&str> = events
+        .iter()
+        .map(|e| e.2["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(live, ["created", "edge_added", "updated", "updated"]);
+
+    // An import names and then stops naming; an update of another field is not the follower's.
+    let (_, before_import) = drain(&app, "0", "", 200).await;
+    let line = |designations: Value| {
+        json!({"title": "Imported", "initiator": "USA", "target": "CHN",
+               "type": "asset_freeze", "status": "in_force", "announced_on": "2024-01-15",
+               "external_id": "x-1", "source_dataset": "test", "designations": designations})
+    };
+    for designations in [json!([{"actor": "chen-quanguo"}]), json!([])] {
+        let job =
+            super::imports::import(&app, "", format!("{}\n", line(designations)).into()).await;
+        assert_eq!(job["state"], "succeeded", "{job}");
+    }
+    let (imported, _) = drain(&app, &before_import, "&actor=chen-quanguo", 100).await;
+    let kinds: Vec<&str> = imported
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "updated"], "{imported:?}");
+
+    // Deleted and purged: the follower of the body it now names hears both.
+    let (_, before_purge) = drain(&app, "0", "", 200).await;
+    app.delete(&path).await.assert_status(204);
+    app.as_admin(Method::DELETE, &format!("{path}?purge=true"), None, &[])
+        .await
+        .assert_status(204);
+    let (gone, _) = drain(&app, &before_purge, "&actor=xinjiang-psb", 100).await;
+    let kinds: Vec<&str> = gone.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["deleted", "purged"], "{gone:?}");
+}
