@@ -53,7 +53,8 @@ pub struct Ref {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Id(Uuid),
-    /// An `external_id`, in the line's own dataset unless the reference names another.
+    /// An `external_id`, in the line's own dataset unless the reference names another
+    /// (`Some("")`: no dataset, as `"source_dataset": null` says).
     External {
         id: String,
         dataset: Option<String>,
@@ -226,8 +227,11 @@ fn read_refs(value: Value, errors: &mut Vec<FieldError>) -> Vec<Ref> {
             ));
             continue;
         };
+        // Absent: the line's own dataset; null: none (an action stored without one), which
+        // the resolver's `coalesce(dataset, '')` reads as the empty name.
         let dataset = match item.remove("source_dataset") {
-            None | Some(Value::Null) => None,
+            None => None,
+            Some(Value::Null) => Some(String::new()),
             Some(Value::String(s)) => Some(s),
             Some(_) => {
                 errors.push(FieldError::new(field("source_dataset"), "must be a string"));

@@ -212,7 +212,8 @@ fn rules() -> Vec<String> {
          SELECT line, format('responds_to[%s].action', ord),
                 CASE WHEN gone.id IS NOT NULL THEN {}
                      WHEN rid IS NOT NULL THEN {}
-                     WHEN rds IS NULL THEN format('no action with external_id `%s`', rext)
+                     WHEN coalesce(rds, '') = ''
+                         THEN format('no action with external_id `%s`', rext)
                      ELSE format('no action with external_id `%s` in source_dataset `%s`',
                                  rext, rds) END
          FROM import_refs r

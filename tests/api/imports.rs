@@ -1678,6 +1678,51 @@ async fn an_answer_to_a_rejected_line_names_that_line() {
     }
 }
 
+/// `"source_dataset": null` in an answer names an action stored without a dataset, from a
+/// line of another: it was read as absent (the line's own dataset), and no line of a
+/// dataset could answer an action of none by its external id.
+#[tokio::test]
+async fn an_answer_with_a_null_dataset_finds_an_action_of_none() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut plain = action("Of no dataset", "n-1", "2020-07-01", json!([]));
+    plain.as_object_mut().unwrap().remove("source_dataset");
+    let job = import(&app, "", ndjson(&[plain])).await;
+    assert_eq!(job["counts"]["created"], 1, "{job}");
+    let answer = |external: &str, target: &str| {
+        action(
+            "Answer",
+            external,
+            "2020-07-09",
+            json!([{"action": target, "source_dataset": null, "relation": "retaliates"}]),
+        )
+    };
+    let job = import(
+        &app,
+        "?partial=true",
+        ndjson(&[answer("t-1", "n-1"), answer("t-2", "n-9")]),
+    )
+    .await;
+    assert_eq!(job["counts"]["created"], 1, "{job}");
+    let rejected = job["rejected_lines"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{job}");
+    assert_eq!(rejected[0]["line"], 2);
+    assert_eq!(
+        rejected[0]["errors"][0]["message"],
+        "no action with external_id `n-9`"
+    );
+    let found = app
+        .get("/v1/actions?source_dataset=test&external_id=t-1")
+        .await;
+    found.assert_status(200);
+    let answered = &found.body["items"][0]["responds_to"][0];
+    let first = app.get("/v1/actions?external_id=n-1").await;
+    assert_eq!(
+        answered["action"], first.body["items"][0]["id"],
+        "{answered}"
+    );
+}
+
 /// The nil UUID marks the stored documents' pending flush: an action with it never got a
 /// document, and the export and searches failed on it for everybody. It is refused.
 #[tokio::test]
