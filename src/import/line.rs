@@ -164,11 +164,12 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
             by_code(item.get_mut("actor"));
         }
     }
-    let (input, faults) = lenient::<NewAction>(Value::Object(map)).map_err(|mut faults| {
+    let (input, faults) = lenient::<NewAction>(Value::Object(map)).map_err(|faults| {
+        let mut faults: Vec<FieldError> = faults.into_iter().map(offer_id).collect();
         faults.extend(errors.iter().cloned());
         faults
     })?;
-    errors.extend(faults);
+    errors.extend(faults.into_iter().map(offer_id));
     Ok(Parsed::Action(Box::new(ActionLine {
         id,
         deleted,
@@ -177,6 +178,15 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
         refs,
         faults: errors,
     })))
+}
+
+/// serde offers the fields of the API's body for a key it does not know; a line takes an
+/// `id` as well (read above, before serde sees the line).
+fn offer_id(mut fault: FieldError) -> FieldError {
+    if fault.message.starts_with("unknown field") && !fault.field.contains(['.', '[']) {
+        fault.message.push_str(", `id`");
+    }
+    fault
 }
 
 /// An actor object sent as `{"code": ...}` (as documents embed actors) is read by its code.

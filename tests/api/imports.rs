@@ -1723,6 +1723,33 @@ async fn an_answer_with_a_null_dataset_finds_an_action_of_none() {
     );
 }
 
+/// A key the line format does not know is named with the keys it does, `id` among them (the
+/// list was the API body's, which has no `id`: a line with `uuid` was told to drop it).
+#[tokio::test]
+async fn an_unknown_key_is_offered_the_lines_keys_with_id() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let mut line = action("Keyed", "k-1", "2020-07-01", json!([]));
+    line["uuid"] = json!("0193a1f0-0000-7000-8000-0000000000ab");
+    let job = import(&app, "", ndjson(&[line])).await;
+    let error = &job["rejected_lines"][0]["errors"][0];
+    assert_eq!(error["field"], "uuid", "{job}");
+    let message = error["message"].as_str().unwrap();
+    let offered: Vec<&str> = message
+        .split_once("expected one of")
+        .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+        .unwrap_or_default();
+    for key in [
+        "id",
+        "title",
+        "responds_to",
+        "external_id",
+        "source_dataset",
+    ] {
+        assert!(offered.contains(&key), "{key} missing: {message}");
+    }
+}
+
 /// The nil UUID marks the stored documents' pending flush: an action with it never got a
 /// document, and the export and searches failed on it for everybody. It is refused.
 #[tokio::test]
