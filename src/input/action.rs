@@ -2,8 +2,15 @@
 
 use super::*;
 
+objects_only!(
+    DesignationInput,
+    SourceInput,
+    ResponseInput,
+    StatusEntryInput
+);
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[schema(example = json!({"actor": "chen-quanguo", "listed_on": "2020-07-09"}))]
 pub struct DesignationInput {
     /// Code of the designated person or body.
@@ -16,7 +23,7 @@ pub struct DesignationInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[schema(example = json!({
     "url": "https://home.treasury.gov/news/press-releases/sm1055",
     "publisher": "US Treasury",
@@ -35,7 +42,7 @@ pub struct SourceInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[schema(example = json!({"action": "0a1f0000-0000-4000-8000-000000000001", "relation": "retaliates"}))]
 pub struct ResponseInput {
     /// The id of an earlier action (announced no later than this one).
@@ -46,7 +53,7 @@ pub struct ResponseInput {
 
 /// An entry of an explicit status history.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[schema(example = json!({"status": "in_force", "on": "2020-07-09", "note": "Designations take effect"}))]
 pub struct StatusEntryInput {
     pub status: ActionStatus,

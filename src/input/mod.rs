@@ -12,6 +12,33 @@ use crate::error::FieldError;
 use crate::limits::*;
 use crate::models::enums::{ActionStatus, ActorKind, DatePrecision, Relation};
 
+/// Reads the struct `$ty` (derived with `#[serde(remote = "Self")]`) from a JSON object only.
+/// serde's derive reads a struct from an array too, field by field in order: without this,
+/// `"designations": [["chen-quanguo"]]` was a designation. The object is read by the derived
+/// code through `MapAccessDeserializer`, so field paths in errors stay whole.
+macro_rules! objects_only {
+    ($($ty:ident),+) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<$ty, A::Error> {
+                        $ty::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    )+};
+}
+
 mod action;
 mod actor;
 mod checks;

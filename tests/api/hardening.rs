@@ -1457,3 +1457,50 @@ async fn every_documented_bound_holds_at_its_edge() {
     let untried: Vec<_> = stated.difference(&covered).collect();
     assert!(untried.is_empty(), "bounds never tried: {untried:?}");
 }
+
+/// An entry of a list of objects given as an array is refused by its place: serde reads a
+/// struct from an array too, field by field in order, so `[["chen-quanguo"]]` was stored as
+/// a designation and `[["https://..."]]` as a source, through the API and through imports.
+#[tokio::test]
+async fn a_list_entry_given_as_an_array_is_not_read_by_position() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let earlier = app.action(json!({"announced_on": "2020-01-01"})).await;
+    let earlier = earlier["id"].as_str().unwrap();
+    let cases = [
+        ("designations", json!([["chen-quanguo", "2020-07-09"]])),
+        ("sources", json!([["https://example.org/a", "Example"]])),
+        ("responds_to", json!([[earlier, "retaliates"]])),
+        ("status_history", json!([["in_force", "2020-07-09"]])),
+    ];
+    for (field, list) in cases {
+        let mut body = action_body(json!({}));
+        body[field] = list;
+        let resp = app.post("/v1/actions", &body).await;
+        resp.assert_status(422);
+        let error = &resp.body["errors"][0];
+        assert_eq!(error["field"], format!("{field}[0]"), "{}", resp.body);
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected an object"),
+            "{}",
+            resp.body
+        );
+    }
+    let created = app.action(json!({})).await;
+    let path = format!("/v1/actions/{}", created["id"].as_str().unwrap());
+    let resp = app
+        .patch(&path, &json!({"designations": [["chen-quanguo"]]}))
+        .await;
+    resp.assert_status(422);
+    assert_eq!(resp.body["errors"][0]["field"], "designations[0]");
+
+    let line = action_body(json!({"designations": [["chen-quanguo"]]}));
+    let job = super::imports::import(&app, "", format!("{line}\n").into_bytes()).await;
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0]["field"], "designations[0]",
+        "{job}"
+    );
+}
