@@ -159,7 +159,7 @@ async fn every_page_shows_the_founding_example() {
     b.find(".plot canvas").await;
     // The page is CHN/USA: `a_to_b` is CHN → USA.
     let cards = [
-        ("actions", "2 · severity -9.4", "7 · severity -47"),
+        ("actions", "2 · severity −9.4", "7 · severity −47"),
         (
             "reciprocity",
             "0% (0 of 2 answered)",
@@ -512,7 +512,7 @@ async fn a_server_that_needs_a_read_key_gets_one_from_the_page() {
     b.set_value("#api-key", &read).await;
     b.click("form.keyform button").await;
     loaded(&b, "[data-card]").await;
-    b.wait_for_text("[data-card=actions]", "7 · severity -47")
+    b.wait_for_text("[data-card=actions]", "7 · severity −47")
         .await;
     // Kept for the tab: another page needs no second asking.
     b.goto("/actors/chen-quanguo").await;
@@ -1435,6 +1435,37 @@ async fn the_dyad_chart_names_buckets_by_their_day_in_any_time_zone() {
             "{interval}: ticks {ticks:?}"
         );
     }
+    b.assert_no_console_errors().await;
+}
+
+/// The counts axis of the dyad chart has whole-number ticks (a short axis had 0.5 and 1.5
+/// actions), and the balance axis writes negatives with a true minus, as the page does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dyad_chart_counts_in_whole_actions_and_writes_true_minus_signs() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/USA/CHN").await;
+    loaded(&b, ".plot .u-over").await;
+    let got = eval_until(
+        &b,
+        "const u = document.querySelector('.plot').plot; if (!u || !u.axes[1]._values) return null;
+         return {counts: u.axes[1]._values, balance: u.axes[2]._values};",
+        |v| !v.is_null(),
+    )
+    .await;
+    let counts: Vec<String> = serde_json::from_value(got["counts"].clone()).unwrap();
+    assert!(counts.len() >= 2, "{got}");
+    assert!(
+        counts.iter().all(|t| t.parse::<u64>().is_ok()),
+        "count ticks {counts:?}"
+    );
+    let balance: Vec<String> = serde_json::from_value(got["balance"].clone()).unwrap();
+    assert!(
+        balance.iter().any(|t| t.starts_with('\u{2212}'))
+            && !balance.iter().any(|t| t.starts_with('-')),
+        "balance ticks {balance:?}"
+    );
+    assert!(b.text("[data-value=balance]").await.starts_with('\u{2212}'));
     b.assert_no_console_errors().await;
 }
 

@@ -64,7 +64,9 @@ export function addDays(iso, n) {
 
 export function num(n, digits = 0) {
   if (n === null || n === undefined) return '—';
-  return Number(n).toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  // A true minus sign, as the pages write the scale (−10 … +10): a hyphen sits higher and
+  // narrower than the plus beside it, and screen readers say "dash" or nothing for it.
+  return Number(n).toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: 0 }).replace(/^-/, '\u2212');
 }
 
 // Says so when a ranking of dyads (`GET /v1/dyads`) holds only the busiest of them.

@@ -1,9 +1,11 @@
 // A dyad's timeline drawn with uPlot (vendor/, loaded as the global `uPlot`): a bar per
 // direction per bucket, and the running balance as a line on its own axis.
-import { day, h, MONTHS, PALETTE } from './dom.js';
+import { day, h, MONTHS, num, PALETTE } from './dom.js';
 
 // Not Date.UTC, which reads the years 0 to 99 as 1900 to 1999 (the API has years from 1).
 const seconds = (iso) => new Date(0).setUTCFullYear(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 1000;
+
+const COUNT_STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6].map((p) => m * p)).sort((a, b) => a - b);
 
 /** The start of the bucket after the one starting at `s` (seconds), by the calendar. */
 function nextStart(s, interval) {
@@ -112,8 +114,10 @@ export function timelineChart(t, names, signal) {
     },
     axes: [
       { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' }, values: tickNames },
-      { scale: 'n', label: 'actions', stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' } },
-      { scale: 'bal', side: 1, label: 'balance', stroke: 'currentColor', grid: { show: false } },
+      // Counts are whole: ticks at 1, 2, 5, 10, ... (uPlot's defaults put 0.5 and 1.5 on a
+      // short axis).
+      { scale: 'n', label: 'actions', stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' }, incrs: COUNT_STEPS },
+      { scale: 'bal', side: 1, label: 'balance', stroke: 'currentColor', grid: { show: false }, values: (u, ticks) => ticks.map((v) => num(v, 2)) },
     ],
     series: [
       { label: t.interval, value: (u, v) => (v == null ? '--' : bucketName(v, t.interval)) },
@@ -121,7 +125,7 @@ export function timelineChart(t, names, signal) {
       { label: names.ba, scale: 'n', stroke: PALETTE[1], fill: PALETTE[1] + 'cc', paths: periodBars(ends, 1), points: { show: false } },
       // The page's text colour (light or dark theme), read when drawn: black vanished on the
       // dark panel.
-      { label: 'balance', scale: 'bal', stroke: (u) => getComputedStyle(u.root).color, width: 2, dash: [6, 3], points: { show: false } },
+      { label: 'balance', scale: 'bal', value: (u, v) => (v == null ? '--' : num(v, 1)), stroke: (u) => getComputedStyle(u.root).color, width: 2, dash: [6, 3], points: { show: false } },
     ],
     // The cursor anywhere in a bucket's period shows that bucket (not the nearest start).
     cursor: { dataIdx: (u, s, i, v) => (x.length ? bucketAt(x, v) : i) },
