@@ -1469,6 +1469,48 @@ async fn the_dyad_chart_counts_in_whole_actions_and_writes_true_minus_signs() {
     b.assert_no_console_errors().await;
 }
 
+/// With no end asked, the dyad chart ends with its last bucket that has actions and says so:
+/// the API's window runs to today, and the seeded dyad, quiet since 2021, was a sliver of
+/// bars beside five years of flat line. An end asked is drawn up to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dyad_chart_ends_with_the_last_actions_unless_an_end_is_asked() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    let last_drawn = "const u = document.querySelector('.plot').plot; if (!u) return null;
+         return new Date(u.data[0][u.data[0].length - 1] * 1000).toISOString().slice(0, 10);";
+    b.goto("/dyads/USA/CHN?interval=month").await;
+    loaded(&b, ".plot .u-over").await;
+    let drawn = eval_until(&b, last_drawn, |v| !v.is_null()).await;
+    let timeline = reqwest::get(format!(
+        "{}/v1/dyads/USA/CHN/timeline?interval=month",
+        s.base
+    ))
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap();
+    let busy: Vec<&str> = timeline["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["a_to_b"]["count"] != 0 || x["b_to_a"]["count"] != 0)
+        .map(|x| x["start"].as_str().unwrap())
+        .collect();
+    let last_busy = *busy.last().unwrap();
+    assert_eq!(drawn, json!(last_busy), "{timeline}");
+    let hint = b.text("[data-value=quiet-since]").await;
+    assert!(hint.contains("the chart ends there"), "{hint}");
+
+    b.goto("/dyads/USA/CHN?interval=month&to=2025-12-31").await;
+    loaded(&b, ".plot .u-over").await;
+    let drawn = eval_until(&b, last_drawn, |v| !v.is_null()).await;
+    assert_eq!(drawn, json!("2025-12-01"));
+    let hints = texts(&b, "[data-value=quiet-since]").await;
+    assert!(hints.is_empty(), "{hints:?}");
+    b.assert_no_console_errors().await;
+}
+
 /// WCAG contrast of two CSS colours (JavaScript, defined in the page as `contrast`), and the
 /// background an element is painted on.
 const CONTRAST: &str = "

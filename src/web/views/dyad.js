@@ -61,7 +61,7 @@ export default async function dyad(ctx) {
       // Nothing to draw: said in words rather than an empty frame.
       : none ? h('p', { class: 'empty panel', 'data-empty': '' }, 'No actions between ', h('bdi', {}, actorA.name), ' and ', h('bdi', {}, actorB.name),
         from || to ? ` from ${from ? day(from) : 'the first'} to ${to ? day(to) : 'today'}.` : ' yet.')
-        : chart(timeline, names, ctx.signal),
+        : chart(timeline, names, ctx.signal, !to),
     // Seven cards of zeros say nothing the sentence above does not.
     none ? null : h('h2', {}, 'Summary'),
     none ? null : cards(summary, names, threats));
@@ -89,11 +89,23 @@ function windowForm(ctx, from, to, asked, interval) {
   return form;
 }
 
-function chart(t, names, signal) {
-  const rows = t.buckets.filter((x) => x.a_to_b.count || x.b_to_a.count);
+/** The timeline; with no end asked (`toToday`), it ends with the last bucket that has
+ * actions: the API's window runs to today, and a dyad quiet for years was drawn as a sliver
+ * of bars beside a long flat line. */
+function chart(t, names, signal, toToday) {
+  const busy = (x) => x.a_to_b.count || x.b_to_a.count;
+  const rows = t.buckets.filter(busy);
   const tbl = table(`Actions per ${t.interval} (buckets with none left out)`, ['Starting', names.ab, names.ba, 'Balance'],
     rows.map((x) => [day(x.start), num(x.a_to_b.count), num(x.b_to_a.count), num(x.balance, 1)]), { class: 'data', 'data-table': 'timeline' });
-  return withTable(timelineChart(t, names, signal), tbl, `Timeline of ${names.ab} and ${names.ba}`);
+  const last = t.buckets.findLastIndex(busy);
+  const cut = toToday && last >= 0 && last < t.buckets.length - 1;
+  const drawn = cut ? { ...t, buckets: t.buckets.slice(0, last + 1) } : t;
+  const figure = withTable(timelineChart(drawn, names, signal), tbl, `Timeline of ${names.ab} and ${names.ba}`);
+  if (cut) {
+    figure.firstChild.after(h('p', { class: 'hint', 'data-value': 'quiet-since' },
+      `No actions after the ${t.interval} of ${day(t.buckets[last].start)}: the chart ends there (give an end date to draw up to it).`));
+  }
+  return figure;
 }
 
 function cards(s, names, threats) {
