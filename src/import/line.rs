@@ -35,6 +35,10 @@ pub struct ActionLine {
     /// The line is a deleted action's document (`deleted_at` set, as exports with
     /// `show_deleted=true` write them): it may stand for a stored deleted action, unchanged.
     pub deleted: bool,
+    /// The line gives neither `external_id` nor `source_dataset`: a stored action it reaches
+    /// by `id` keeps its own (`"external_id": null` removes them). Cleared, the next import
+    /// of the file that gave them found no action under them and created a second one.
+    pub keeps_key: bool,
     /// Values that could not be read (stand-ins took their place in `input`).
     pub faults: Vec<FieldError>,
     /// The API's static rules broken: the rules that need the stored actors and types add
@@ -153,6 +157,7 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
         Some(v) => read_refs(v, &mut errors),
     };
     let deleted = map.get("deleted_at").is_some_and(|v| !v.is_null());
+    let keeps_key = !map.contains_key("external_id") && !map.contains_key("source_dataset");
     for key in READ_ONLY {
         map.remove(key);
     }
@@ -173,6 +178,7 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
     Ok(Parsed::Action(Box::new(ActionLine {
         id,
         deleted,
+        keeps_key,
         broken: crate::service::actions::check_static(&input),
         input,
         refs,

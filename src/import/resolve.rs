@@ -75,6 +75,12 @@ fn rules() -> Vec<String> {
              WHERE id IN (SELECT id FROM import_lines WHERE stored AND errors IS NULL)
              ORDER BY id FOR UPDATE) locked"
             .into(),
+        // A line found by its id that names no external key keeps the stored one (see
+        // `line::ActionLine::keeps_key`).
+        "UPDATE import_lines l SET external_id = a.external_id, source_dataset = a.source_dataset
+         FROM actions a
+         WHERE l.errors IS NULL AND l.keeps_key AND l.stored AND a.id = l.id"
+            .into(),
         // The actors the lines name, as for the API's writes (models::actor::refs_for_write):
         // a deletion or a change of kind waits for this import, or committed since the
         // actors were read at its start, and the lines naming them are refused here.

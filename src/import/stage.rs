@@ -40,20 +40,20 @@ CREATE TEMP TABLE import_lines (
     s_url text[], s_publisher text[], s_published date[], s_quote text[],
     r_id uuid[], r_external text[], r_dataset text[], r_relation text[],
     h_status text[], h_on date[], h_source text[], h_note text[],
-    deleted boolean,
+    keeps_key boolean, deleted boolean,
     errors jsonb,
     -- set by resolve: new, update, same, rejected
     fate text,
     stored boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP";
 
-const COLUMNS: i16 = 40;
+const COLUMNS: i16 = 41;
 const COLUMN_LIST: &str = "line, given_id, id, external_id, source_dataset, title, summary, \
     initiator_id, initiator_kind, target_id, target_kind, authority_id, type_code, status, \
     announced_on, date_precision, latest_on, effective_from, effective_to, legal_basis, \
     program, severity, tags, designated_names, d_actor, d_listed, s_url, s_publisher, \
     s_published, s_quote, r_id, r_external, r_dataset, r_relation, h_status, h_on, h_source, \
-    h_note, deleted, errors";
+    h_note, keeps_key, deleted, errors";
 
 /// Buffers of about this size cross from the reading thread to the connection.
 const CHUNK: usize = 256 * 1024;
@@ -649,6 +649,7 @@ fn encode_action(
         TEXT_ARRAY_OID,
         history.iter().map(|h| h.note.as_deref().map(str::as_bytes)),
     );
+    enc.bool(a.keeps_key);
     enc.bool(a.deleted);
     enc.null();
 }

@@ -1750,6 +1750,43 @@ async fn an_unknown_key_is_offered_the_lines_keys_with_id() {
     }
 }
 
+/// A line that finds its action by `id` and names no external key keeps the stored one: it
+/// was cleared, and re-importing the file that gave it created a second action (and moved
+/// its answers to it). `"external_id": null` still removes it.
+#[tokio::test]
+async fn a_line_found_by_id_without_an_external_key_keeps_the_stored_one() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let original = ndjson(&[action("UK sanctions", "uk-1", "2020-07-01", json!([]))]);
+    let job = import(&app, "", original.clone()).await;
+    assert_eq!(counts(&job), [1, 1, 0, 0, 0], "{job}");
+    let stored = app
+        .get("/v1/actions?external_id=uk-1&source_dataset=test")
+        .await;
+    let id = stored.body["items"][0]["id"].as_str().unwrap().to_string();
+
+    let mut by_id =
+        action_body(json!({"title": "UK sanctions, renamed", "announced_on": "2020-07-01"}));
+    by_id["id"] = json!(id);
+    let job = import(&app, "", ndjson(&[by_id.clone()])).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    let after = app.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(after.body["title"], "UK sanctions, renamed");
+    assert_eq!(after.body["external_id"], "uk-1", "{}", after.body);
+    assert_eq!(after.body["source_dataset"], "test");
+
+    let job = import(&app, "", original).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    assert_eq!(total_actions(&app).await, 1);
+
+    by_id["external_id"] = Value::Null;
+    let job = import(&app, "", ndjson(&[by_id])).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    let cleared = app.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(cleared.body["external_id"], Value::Null, "{}", cleared.body);
+    assert_eq!(cleared.body["source_dataset"], Value::Null);
+}
+
 /// The nil UUID marks the stored documents' pending flush: an action with it never got a
 /// document, and the export and searches failed on it for everybody. It is refused.
 #[tokio::test]
