@@ -207,17 +207,20 @@ pub async fn timeline(
     crate::conditional::respond(&req, &timeline)
 }
 
-/// The optional `actor` parameter of the window endpoints: a state or IGO, by code.
-/// The `actor` parameter: a dyad member, when given.
+/// The optional `actor` parameter of the window endpoints: a state or IGO, by code. An
+/// unknown code is a bad parameter (400 naming `actor`), as in every list's filters; a 404
+/// is for what a path names.
 async fn actor_param(
     conn: &mut diesel_async::AsyncPgConnection,
     code: &Option<String>,
 ) -> AppResult<Option<(uuid::Uuid, String)>> {
-    match code {
-        Some(code) => Ok(Some(
-            crate::analysis::dyad::member(conn, "actor", code).await?,
+    let Some(code) = code else { return Ok(None) };
+    match crate::analysis::dyad::member(conn, "actor", code).await {
+        Err(AppError::NotFound(_)) => Err(AppError::bad_param(
+            "actor",
+            format!("unknown actor code `{code}`"),
         )),
-        None => Ok(None),
+        found => found.map(Some),
     }
 }
 
@@ -246,8 +249,7 @@ pub struct ActiveParams {
 /// top `limit`, and how many dyads there are in all (`total`).
 #[utoipa::path(get, path = "/v1/dyads", tag = "analysis",
     operation_id = "listDyads", params(ActiveParams),
-    responses((status = 200, description = "The busiest dyads", body = DyadRanking),
-        (status = 404, response = crate::openapi::NotFound)))]
+    responses((status = 200, description = "The busiest dyads", body = DyadRanking)))]
 #[route("/v1/dyads", method = "GET", method = "HEAD")]
 pub async fn active(
     req: HttpRequest,
@@ -293,8 +295,7 @@ pub struct CountsParams {
 #[utoipa::path(get, path = "/v1/counts", tag = "analysis",
     operation_id = "getCounts", params(CountsParams),
     responses(
-        (status = 200, description = "The counts", body = crate::analysis::counts::Counts),
-        (status = 404, response = crate::openapi::NotFound)))]
+        (status = 200, description = "The counts", body = crate::analysis::counts::Counts)))]
 #[route("/v1/counts", method = "GET", method = "HEAD")]
 pub async fn counts(
     req: HttpRequest,

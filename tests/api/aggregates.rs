@@ -480,9 +480,10 @@ async fn counts_by_category_in_a_window() {
     app.get("/v1/counts?actor=chen-quanguo")
         .await
         .assert_problem(400, Some("actor"));
+    // An unknown code in a query is a bad parameter, as in every list's filters.
     app.get("/v1/counts?actor=XXX")
         .await
-        .assert_problem(404, None);
+        .assert_problem(400, Some("actor"));
     app.get("/v1/counts?category=sanction")
         .await
         .assert_problem(400, None);

@@ -695,9 +695,10 @@ async fn most_active_dyads_come_first() {
     app.get("/v1/dyads?limit=201")
         .await
         .assert_problem(400, Some("limit"));
+    // An unknown code in a query is a bad parameter, as in every list's filters.
     app.get("/v1/dyads?actor=XXX")
         .await
-        .assert_problem(404, None);
+        .assert_problem(400, Some("actor"));
 }
 
 /// A chain returns its actions whole: an episode whose documents pass 32 MiB
