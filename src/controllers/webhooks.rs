@@ -274,7 +274,9 @@ pub async fn list(
     operation_id = "createWebhook", request_body = NewWebhook,
     responses((status = 201, description = "Created; the secret is in the body, this once",
         body = NewWebhookSecret,
-        headers(("Location" = String, description = "The subscription's URL")))))]
+        headers(("Location" = String, description = "The subscription's URL"),
+            ("ETag" = String, description = "The subscription's, as `GET` gives it (without \
+                the secret): send it as `If-Match` to change it")))))]
 #[post("/v1/webhooks")]
 pub async fn create(
     req: HttpRequest,
@@ -322,10 +324,16 @@ pub async fn create(
     };
     let created =
         service::create(&state.pool, &caller, &state.config.webhooks, sub, faults).await?;
+    let view =
+        serde_json::to_vec(&created.webhook).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/v1/webhooks/{}", created.webhook.id),
+        ))
+        .insert_header((
+            header::ETAG,
+            conditional::revision_etag(&revision(&created.webhook), &view),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(created))
