@@ -901,6 +901,52 @@ async fn search_takes_every_filter_of_the_api() {
     b.assert_no_console_errors().await;
 }
 
+/// Words with no order chosen list the best matches first (the API's default, newest first,
+/// buried them); without words the order is newest first. The filters' examples read as
+/// examples ("e.g. USA"), not as values already filled in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_with_words_lists_the_best_matches_first() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    let ids = |query: &'static str| {
+        let base = s.base.clone();
+        async move {
+            let page = reqwest::get(format!("{base}/v1/actions?limit=25&{query}"))
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let listed = "return [...document.querySelectorAll('[data-table=results] tbody tr')].map(r => r.dataset.id)";
+    b.goto("/search?q=sanctions%20officials").await;
+    b.wait_for_text("[data-table=results] caption", "found")
+        .await;
+    let best = ids("q=sanctions%20officials&sort=relevance").await;
+    assert_ne!(
+        best,
+        ids("q=sanctions%20officials").await,
+        "the seed tells the orders apart"
+    );
+    assert_eq!(b.eval(listed).await, json!(best));
+    b.goto("/search?initiator=USA").await;
+    b.wait_for_text("[data-table=results] caption", "found")
+        .await;
+    assert_eq!(b.eval(listed).await, json!(ids("initiator=USA").await));
+    let placeholder = b
+        .eval("return document.getElementById('f-initiator').placeholder")
+        .await;
+    assert_eq!(placeholder, json!("e.g. USA"));
+    b.assert_no_console_errors().await;
+}
+
 /// A search the API refuses (best match without words) shows why next to the form, which
 /// stays to be corrected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,9 @@ export default async function search(ctx) {
     api('/v1/action-types', ctx),
     // A search the API refuses (best match without words, a mistyped day) is shown with its
     // form, to be corrected there.
-    api(`/v1/actions${qs({ ...params, limit: 25, include_total: true })}`, ctx).catch((e) => {
+    // With words and no order chosen, the best matches come first (the API's default is
+    // newest first, which buried them).
+    api(`/v1/actions${qs({ ...params, sort: params.sort || (params.q ? 'relevance' : ''), limit: 25, include_total: true })}`, ctx).catch((e) => {
       if (e instanceof ApiError && e.status === 400) return e;
       throw e;
     }),
@@ -27,31 +29,31 @@ export default async function search(ctx) {
 
   const input = (name, label, attrs = {}) => [h('label', { for: `f-${name}` }, label), h('input', { id: `f-${name}`, name, value: params[name], ...attrs })];
   // A value the options lack (`in_force,lifted`) is one more option, kept when the form is sent again.
-  const select = (name, label, options) => [h('label', { for: `f-${name}` }, label), h('select', { id: `f-${name}`, name },
-    h('option', { value: '' }, 'any'), options.map(([v, l]) => h('option', { value: v, selected: v === params[name] }, l)),
+  const select = (name, label, options, none = 'any') => [h('label', { for: `f-${name}` }, label), h('select', { id: `f-${name}`, name },
+    h('option', { value: '' }, none), options.map(([v, l]) => h('option', { value: v, selected: v === params[name] }, l)),
     params[name] && !options.some(([v]) => v === params[name]) ? h('option', { value: params[name], selected: true }, params[name]) : null)];
   const form = h('form', { class: 'search-form', role: 'search', 'aria-label': 'Search actions' },
     h('div', { class: 'search-main' }, ...input('q', 'Words', { type: 'search', placeholder: 'e.g. Xinjiang sanctions', autocomplete: 'off' }), h('button', { type: 'submit' }, 'Search')),
     h('details', { open: FIELDS.slice(1, -2).some((f) => params[f]) || null }, h('summary', {}, 'Filters'),
       h('div', { class: 'filters' },
-        h('div', {}, ...input('initiator', 'Initiator (code)', { placeholder: 'USA' })),
-        h('div', {}, ...input('target', 'Target (code)', { placeholder: 'CHN' })),
-        h('div', {}, ...input('dyad', 'Dyad', { placeholder: 'USA,CHN' })),
+        h('div', {}, ...input('initiator', 'Initiator (code)', { placeholder: 'e.g. USA' })),
+        h('div', {}, ...input('target', 'Target (code)', { placeholder: 'e.g. CHN' })),
+        h('div', {}, ...input('dyad', 'Dyad', { placeholder: 'e.g. USA,CHN' })),
         h('div', {}, ...select('category', 'Category', categories.map((c) => [c, humanize(c)]))),
         h('div', {}, ...select('type', 'Type', types.items.map((t) => [t.code, t.label]))),
         h('div', {}, ...select('status', 'Status', STATUSES.map((s) => [s, humanize(s)]))),
-        h('div', {}, ...input('designated', 'Names (actor code)', { placeholder: 'chen-quanguo' })),
+        h('div', {}, ...input('designated', 'Names (actor code)', { placeholder: 'e.g. chen-quanguo' })),
         h('div', {}, ...input('tag', 'Tag')),
-        h('div', {}, ...input('severity_min', 'Severity at least', { type: 'number', min: -10, max: 10, step: 'any', placeholder: '-10' })),
-        h('div', {}, ...input('severity_max', 'Severity at most', { type: 'number', min: -10, max: 10, step: 'any', placeholder: '10' })),
+        h('div', {}, ...input('severity_min', 'Severity at least', { type: 'number', min: -10, max: 10, step: 'any', placeholder: '\u221210 to 10' })),
+        h('div', {}, ...input('severity_max', 'Severity at most', { type: 'number', min: -10, max: 10, step: 'any', placeholder: '\u221210 to 10' })),
         h('div', {}, ...input('from', 'From', { type: 'date' })),
         h('div', {}, ...input('to', 'To', { type: 'date' })),
         h('div', {}, ...input('as_of', 'In force on', { type: 'date' })),
         h('div', {}, ...select('answered', 'Answered', [['true', 'answered'], ['false', 'not answered']])),
-        h('div', {}, ...input('updated_since', 'Changed since', { placeholder: '2020-07-10T00:00:00Z' })),
+        h('div', {}, ...input('updated_since', 'Changed since', { placeholder: 'e.g. 2020-07-10T00:00:00Z' })),
         h('div', { class: 'check' }, h('input', { id: 'f-show_deleted', name: 'show_deleted', type: 'checkbox', value: 'true', checked: params.show_deleted === 'true' }),
           h('label', { for: 'f-show_deleted' }, 'Include deleted actions')),
-        h('div', {}, ...select('sort', 'Order', SORTS)))));
+        h('div', {}, ...select('sort', 'Order', SORTS, 'best match with words, else newest first')))));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(form));
