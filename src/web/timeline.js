@@ -57,6 +57,11 @@ const NARROW = 4;
 
 /** A bucket as the reader names it, from its start (seconds, UTC): `9 Jul 2020`,
  * `week of 6 Jul 2020`, `Jul 2020`, `Q3 2020`, `2020`. */
+/** The period a bucket starting on the day `iso` covers, as the legend names it. */
+export function periodName(iso, interval) {
+  return bucketName(seconds(iso), interval);
+}
+
 function bucketName(s, interval) {
   const d = new Date(s * 1000);
   const y = d.getUTCFullYear(), m = d.getUTCMonth();

@@ -1,7 +1,7 @@
 // A dyad: its exchange over time and its summary as cards, both directions side by side.
 import { clear, day, field, h, num, pct, table, withTable } from '../dom.js';
 import { api, ApiError, problemBox, qs } from '../api.js';
-import { timelineChart } from '../timeline.js';
+import { periodName, timelineChart } from '../timeline.js';
 
 const INTERVALS = ['day', 'week', 'month', 'quarter', 'year'];
 /** How many pending threats of each side are named on the card. */
@@ -103,7 +103,7 @@ function chart(t, names, signal, toToday) {
   const figure = withTable(timelineChart(drawn, names, signal), tbl, `Timeline of ${names.ab} and ${names.ba}`);
   if (cut) {
     figure.firstChild.after(h('p', { class: 'hint', 'data-value': 'quiet-since' },
-      `No actions after the ${t.interval} of ${day(t.buckets[last].start)}: the chart ends there (give an end date to draw up to it).`));
+      `No actions after ${t.interval === 'week' ? 'the ' : ''}${periodName(t.buckets[last].start, t.interval)}: the chart ends there (give an end date to draw up to it).`));
   }
   return figure;
 }
