@@ -273,6 +273,23 @@ fn keys_from_the_command_line() {
     assert!(migrate.status.success());
     assert!(String::from_utf8_lossy(&migrate.stderr).contains("up to date"));
 
+    // The whole secret is refused without being repeated (it would land in terminals and
+    // logs), with the prefix to give instead.
+    let whole = riposte(&["keys", "revoke", &secret], &data)
+        .output()
+        .unwrap();
+    assert!(!whole.status.success());
+    let said = String::from_utf8_lossy(&whole.stderr).to_string()
+        + &String::from_utf8_lossy(&whole.stdout);
+    assert!(
+        !said.contains(&secret[..20]),
+        "the secret was echoed: {said}"
+    );
+    assert!(
+        said.contains(&format!("prefix `{}`", &secret[..12])),
+        "{said}"
+    );
+
     let revoke = riposte(&["keys", "revoke", &secret[..12]], &data)
         .output()
         .unwrap();
@@ -280,6 +297,14 @@ fn keys_from_the_command_line() {
     let text =
         String::from_utf8(riposte(&["keys", "list"], &data).output().unwrap().stdout).unwrap();
     assert!(text.contains("revoked"));
+    // Revoking it again changes nothing and says so.
+    let again = riposte(&["keys", "revoke", &secret[..12]], &data)
+        .output()
+        .unwrap();
+    assert_ok(&again);
+    let said = String::from_utf8_lossy(&again.stderr).to_string()
+        + &String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("was already revoked"), "{said}");
 
     let bad = riposte(&["keys", "create", "--name", "x", "--scope", "root"], &data)
         .output()

@@ -2,7 +2,7 @@
 
 use riposte::auth::Caller;
 use riposte::db;
-use riposte::logging::say;
+use riposte::logging::{hide_keys, say};
 
 use super::out;
 use crate::KeysCommand;
@@ -82,10 +82,19 @@ pub async fn keys(url: &str, command: KeysCommand) -> Result<(), String> {
             }
         }
         KeysCommand::Revoke { key } => {
-            let revoked = keys::revoke(&pool, &Caller::cli(), &key, riposte::service::anything())
-                .await
-                .map_err(|e| format!("cannot revoke `{key}`: {e}"))?;
-            say(&format!("revoked key {} ({})", revoked.id, revoked.name));
+            let (revoked, before) =
+                keys::revoke(&pool, &Caller::cli(), &key, riposte::service::anything())
+                    .await
+                    .map_err(|e| format!("cannot revoke `{}`: {e}", hide_keys(&key)))?;
+            match (before, revoked.revoked_at) {
+                (true, Some(at)) => say(&format!(
+                    "key {} ({}) was already revoked, at {}; nothing changed",
+                    revoked.id,
+                    revoked.name,
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )),
+                _ => say(&format!("revoked key {} ({})", revoked.id, revoked.name)),
+            }
         }
     }
     Ok(())

@@ -135,7 +135,7 @@ pub async fn revoke(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let expect = crate::conditional::expect_revision(&req, state.config.require_if_match, revision);
-    let key = service::revoke(&state.pool, &caller, &id.to_string(), expect).await?;
+    let (key, _) = service::revoke(&state.pool, &caller, &id.to_string(), expect).await?;
     // With the ETag a GET would give: the revoked key's, for the next If-Match.
     crate::conditional::written_revision(&key, &revision(&key))
 }

@@ -76,12 +76,25 @@ pub async fn create(
 }
 
 /// Revokes by id or printed prefix; revoking twice is harmless.
+/// Revokes a key named by its id or printed prefix; `Ok` with the key, and whether it was
+/// revoked before (then nothing changes).
 pub async fn revoke(
     pool: &DbPool,
     caller: &Caller,
     key: &str,
     expect: super::Expect<ApiKey>,
-) -> AppResult<ApiKey> {
+) -> AppResult<(ApiKey, bool)> {
+    // A whole secret is never repeated back: in a message it lands in terminals and logs.
+    if key.starts_with(auth::KEY_PREFIX) && key.len() > auth::DISPLAY_PREFIX_LEN {
+        return Err(AppError::bad_param(
+            "key",
+            format!(
+                "this is a whole secret, which is not repeated here; give the key's id or its \
+                 prefix `{}`",
+                &key[..auth::DISPLAY_PREFIX_LEN]
+            ),
+        ));
+    }
     let caller = caller.clone();
     let key = key.to_string();
     super::write_outside_feed(pool, move |conn| {
@@ -99,7 +112,7 @@ pub async fn revoke(
             let before = ApiKey::from_row(row.clone())?;
             expect(&before)?;
             if row.revoked_at.is_some() {
-                return Ok(before);
+                return Ok((before, true));
             }
             let after = ApiKey::from_row(api_key::revoke(conn, row.id).await?)?;
             audit(
@@ -112,7 +125,7 @@ pub async fn revoke(
                 Some(&after),
             )
             .await?;
-            Ok(after)
+            Ok((after, false))
         })
     })
     .await
