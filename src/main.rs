@@ -382,6 +382,7 @@ fn run(cli: Cli) -> Result<(), String> {
             replica_max_lag,
             replica_pool_size,
         } => {
+            riposte::replicas::check_urls(&replica_urls)?;
             let listener = TcpListener::bind(&bind)
                 .map_err(|e| format!("cannot listen on {bind}: {e}; choose another --bind"))?;
             let database = Database::open(db.database_url.clone(), &db.data_dir)?;

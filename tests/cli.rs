@@ -183,6 +183,19 @@ fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
     .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on not-an-address"));
+    // A replica URL that cannot be one is refused before anything starts, without repeating
+    // it (it may hold a password); it was retried every second for as long as the server ran.
+    let out = riposte(
+        &["serve", "--replica-url", "not a url:hunter2"],
+        &dir.path().join("replica-data"),
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--replica-url number 1"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!dir.path().join("replica-data").exists());
     // A pool of no connections is refused before anything starts.
     let out = riposte(&["serve", "--pool-size", "0"], &dir.path().join("data"))
         .output()

@@ -351,6 +351,22 @@ async fn connect(replica: &Replica) -> Option<DbConn> {
     }
 }
 
+/// Refuses a `--replica-url` that is not a PostgreSQL connection string, before anything
+/// starts: accepted, it was retried every second for as long as the server ran, each time
+/// logged as a lost database connection. The value is not repeated (it may hold a password).
+pub fn check_urls(urls: &[String]) -> Result<(), String> {
+    for (n, url) in urls.iter().enumerate() {
+        if let Err(e) = url.parse::<tokio_postgres::Config>() {
+            return Err(format!(
+                "--replica-url number {} is not a PostgreSQL connection string ({e}); give \
+                 one as postgres://user@host:port/database",
+                n + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `host:port/database` of a URL (every host, for a URL naming several), without
 /// credentials.
 fn display_name(url: &str) -> String {
