@@ -185,7 +185,8 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Import actions (and actors) from a file: NDJSON in the API's shape (exports import
-    /// as they are), PLOVER/POLECAT JSON, or GDELT 2.0 event exports. Re-importing a file
+    /// as they are where their actors are stored: an export holds actions only),
+    /// PLOVER/POLECAT JSON, or GDELT 2.0 event exports. Re-importing a file
     /// changes nothing: lines carrying an `id` or an `external_id` update their action.
     /// All-or-nothing unless --partial. Exit status 1 when any line was rejected (and, without
     /// --partial, nothing was stored).
