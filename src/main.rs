@@ -66,24 +66,24 @@ enum Command {
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(riposte::seed::names()))]
         seed: Option<String>,
         /// HTTP worker threads (default: one per core).
-        #[arg(long, env = "RIPOSTE_WORKERS")]
-        workers: Option<usize>,
+        #[arg(long, env = "RIPOSTE_WORKERS", value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
+        workers: Option<u16>,
         /// Maximum database connections.
-        #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(long, env = "RIPOSTE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
         pool_size: u16,
         /// Exports (`GET /v1/actions/export`) running at once; more are answered with 503.
         /// Each holds a database connection for its whole download. Default: a quarter of
         /// --pool-size, at least 1.
-        #[arg(long, env = "RIPOSTE_MAX_EXPORTS", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, env = "RIPOSTE_MAX_EXPORTS", value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
         max_exports: Option<u32>,
         /// Event streams (`GET /v1/events`) open at once in the process; more are answered
         /// with 503. Each holds a connection (a file descriptor) for as long as its client
         /// stays.
-        #[arg(long, env = "RIPOSTE_MAX_EVENT_STREAMS", default_value_t = riposte::subscribers::DEFAULT_MAX as u32, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, env = "RIPOSTE_MAX_EVENT_STREAMS", default_value_t = riposte::subscribers::DEFAULT_MAX as u32, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
         max_event_streams: u32,
         /// Event streams one client (an API key, or an address without one) may hold open;
         /// more are answered with 429.
-        #[arg(long, env = "RIPOSTE_MAX_EVENT_STREAMS_PER_CLIENT", default_value_t = riposte::subscribers::DEFAULT_MAX_PER_CLIENT as u32, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, env = "RIPOSTE_MAX_EVENT_STREAMS_PER_CLIENT", default_value_t = riposte::subscribers::DEFAULT_MAX_PER_CLIENT as u32, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
         max_event_streams_per_client: u32,
         /// An export whose client accepts no bytes for this long is cut short. For tests.
         #[arg(long, env = "RIPOSTE_EXPORT_IDLE_TIMEOUT", default_value = riposte::export::DEFAULT_IDLE_TIMEOUT, value_parser = riposte::state::parse_duration, hide = true)]
@@ -95,10 +95,10 @@ enum Command {
         #[arg(long, env = "RIPOSTE_REQUIRE_IF_MATCH", default_value_t = false, action = clap::ArgAction::Set)]
         require_if_match: bool,
         /// Requests per second per API key (burst twice that); 0 for no limit.
-        #[arg(long, env = "RIPOSTE_RATE_LIMIT", default_value_t = riposte::state::DEFAULT_RATE_PER_KEY)]
+        #[arg(long, env = "RIPOSTE_RATE_LIMIT", default_value_t = riposte::state::DEFAULT_RATE_PER_KEY, allow_negative_numbers = true)]
         rate_limit: u32,
         /// Requests per second per client address without a key; 0 for no limit.
-        #[arg(long, env = "RIPOSTE_RATE_LIMIT_ANONYMOUS", default_value_t = riposte::state::DEFAULT_RATE_ANONYMOUS)]
+        #[arg(long, env = "RIPOSTE_RATE_LIMIT_ANONYMOUS", default_value_t = riposte::state::DEFAULT_RATE_ANONYMOUS, allow_negative_numbers = true)]
         rate_limit_anonymous: u32,
         /// Origins allowed to call from browsers, comma-separated (`*` for any); none by default.
         #[arg(long, env = "RIPOSTE_CORS_ORIGINS", value_delimiter = ',')]
@@ -116,11 +116,11 @@ enum Command {
         #[arg(long, env = "RIPOSTE_WEBHOOK_DELIVERIES", default_value_t = true, action = clap::ArgAction::Set)]
         webhook_deliveries: bool,
         /// How long a webhook delivery may take (connecting, and the whole request).
-        #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = riposte::webhook::DEFAULT_TIMEOUT, value_parser = riposte::state::parse_duration)]
+        #[arg(long, env = "RIPOSTE_WEBHOOK_TIMEOUT", default_value = riposte::webhook::DEFAULT_TIMEOUT, value_parser = riposte::state::parse_positive_duration, allow_hyphen_values = true)]
         webhook_timeout: std::time::Duration,
         /// Subscriptions this process delivers to at the same time. By default as many as
         /// there may be, so a receiver that never answers delays only its own subscription.
-        #[arg(long, env = "RIPOSTE_WEBHOOK_CONCURRENCY", default_value_t = riposte::webhook::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, env = "RIPOSTE_WEBHOOK_CONCURRENCY", default_value_t = riposte::webhook::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
         webhook_concurrency: u32,
         /// The first retry's wait (doubling up to --webhook-retry-cap). For tests.
         #[arg(long, env = "RIPOSTE_WEBHOOK_RETRY_BASE", default_value = riposte::webhook::DEFAULT_RETRY_BASE, value_parser = riposte::state::parse_duration, hide = true)]
@@ -143,7 +143,7 @@ enum Command {
         #[arg(long, env = "RIPOSTE_REPLICA_MAX_LAG", default_value = riposte::replicas::DEFAULT_MAX_LAG, value_parser = riposte::state::parse_duration)]
         replica_max_lag: std::time::Duration,
         /// Database connections per replica.
-        #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(long, env = "RIPOSTE_REPLICA_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
         replica_pool_size: u16,
     },
     /// Load a bundled data set into the database: xinjiang-2020 is the founding example (US
@@ -390,6 +390,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let url = database.url.clone();
             let watch = database.embedded.as_ref().map(|pg| pg.watch());
             let workers = workers
+                .map(usize::from)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
             actix_web::rt::System::new().block_on(async move {
                 if let Some(name) = seed {

@@ -84,6 +84,14 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e}"))
 }
 
+/// A duration that must not be zero (a webhook timeout of 0 s would fail every delivery).
+pub fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("`{text}`: must be more than zero")),
+        d => Ok(d),
+    }
+}
+
 /// A default duration, written as its flag is (`10s`, `24h`), so the flag's default and the
 /// library's are one text.
 pub fn duration(text: &str) -> std::time::Duration {

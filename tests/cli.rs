@@ -196,12 +196,29 @@ fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
     assert!(stderr.contains("--replica-url number 1"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(!dir.path().join("replica-data").exists());
-    // A pool of no connections is refused before anything starts.
-    let out = riposte(&["serve", "--pool-size", "0"], &dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--pool-size"));
+    // A pool of no connections is refused before anything starts, and so are a negative
+    // size (clap took `-1` for an unknown flag and named no option), no workers (started
+    // with one, silently) and a webhook timeout of nothing (every delivery would fail).
+    for (args, option) in [
+        (&["serve", "--pool-size", "0"][..], "--pool-size"),
+        (&["serve", "--pool-size", "-1"][..], "--pool-size"),
+        (&["serve", "--rate-limit", "-5"][..], "--rate-limit"),
+        (&["serve", "--workers", "0"][..], "--workers"),
+        (
+            &["serve", "--webhook-timeout", "0s"][..],
+            "--webhook-timeout",
+        ),
+        (
+            &["serve", "--webhook-timeout", "-1s"][..],
+            "--webhook-timeout",
+        ),
+    ] {
+        let out = riposte(args, &dir.path().join("data")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(option), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("data").exists());
     // An unknown data set is refused with the known ones before a cluster is made for it
     // (it used to initdb and start PostgreSQL first).
     for args in [&["seed", "nope"][..], &["serve", "--seed", "nope"][..]] {
