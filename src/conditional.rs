@@ -145,11 +145,17 @@ fn same_revision(tag: &str, current: &str) -> bool {
     }
 }
 
+/// `value` as JSON, and its revision ETag.
+pub fn revision_tagged<T: Serialize>(value: &T, revision: &str) -> AppResult<(String, Vec<u8>)> {
+    let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((revision_etag(revision, &json), json))
+}
+
 /// The 200 answer of a write with the resource's revision ETag: never a 304, since the write
 /// is done (`If-None-Match` is for reads).
 pub fn written_revision<T: Serialize>(value: &T, revision: &str) -> AppResult<HttpResponse> {
-    let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(written_raw(revision_etag(revision, &json), json))
+    let (tag, json) = revision_tagged(value, revision)?;
+    Ok(written_raw(tag, json))
 }
 
 /// A 200 answer with a revision ETag (`revision_etag`), or 304 when `If-None-Match` already
@@ -159,8 +165,7 @@ pub fn respond_revision<T: Serialize>(
     value: &T,
     revision: &str,
 ) -> AppResult<HttpResponse> {
-    let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
-    let tag = revision_etag(revision, &json);
+    let (tag, json) = revision_tagged(value, revision)?;
     Ok(respond_raw(req, tag, json))
 }
 

@@ -324,17 +324,14 @@ pub async fn create(
     };
     let created =
         service::create(&state.pool, &caller, &state.config.webhooks, sub, faults).await?;
-    let view =
-        serde_json::to_vec(&created.webhook).map_err(|e| AppError::Internal(e.to_string()))?;
+    // The ETag GET gives: of the view without the secret.
+    let (etag, _) = conditional::revision_tagged(&created.webhook, &revision(&created.webhook))?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/v1/webhooks/{}", created.webhook.id),
         ))
-        .insert_header((
-            header::ETAG,
-            conditional::revision_etag(&revision(&created.webhook), &view),
-        ))
+        .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(created))
 }
