@@ -39,6 +39,16 @@ impl Riposte {
     /// `riposte serve` with `replica` as its replica, ready to answer (whatever the
     /// replica's state).
     async fn launch(cluster: &Cluster, replica: &str, extra: &[&str]) -> Riposte {
+        Self::launch_logging(cluster, replica, extra, Stdio::inherit()).await
+    }
+
+    /// `launch`, its standard error (the log) going to `log`.
+    async fn launch_logging(
+        cluster: &Cluster,
+        replica: &str,
+        extra: &[&str],
+        log: Stdio,
+    ) -> Riposte {
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
         let primary = cluster.primary.url();
@@ -61,6 +71,7 @@ impl Riposte {
         let mut server = Server(
             riposte(&args, &cluster.dir.path().join("unused"))
                 .stdout(Stdio::null())
+                .stderr(log)
                 .spawn()
                 .unwrap(),
         );
@@ -513,6 +524,34 @@ async fn a_replica_of_another_database_is_kept_out() {
     states(&cluster, &app, &key).await;
     let r = app.get("/v1/actors/USA", &[]).await;
     assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
+}
+
+/// A replica that cannot be reached is logged once, by name, when it goes down: each failed
+/// health check (one a second) had logged "no database connection" without saying which.
+#[tokio::test]
+async fn an_unreachable_replica_is_logged_once_by_name() {
+    let mut cluster = Cluster::start().await;
+    cluster.standby.stop_immediately();
+    let log_path = cluster.dir.path().join("riposte.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let app = Riposte::launch_logging(&cluster, &cluster.standby.url(), &[], log.into()).await;
+    let down = app.wait_replica("down").await;
+    let name = down["name"].as_str().unwrap().to_string();
+    // Four more checks fail.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(app.wait_replica("down").await["name"], name.as_str());
+    drop(app);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let about: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connection") || l.contains("replica"))
+        .collect();
+    assert_eq!(about.len(), 1, "one line, at the change: {log}");
+    assert!(
+        about[0].contains(&format!("replica {name}: starting -> down"))
+            && about[0].contains("connect"),
+        "it names the replica and the cause: {log}"
+    );
 }
 
 /// A replica already behind when riposte starts is behind every position riposte has seen of

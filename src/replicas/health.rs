@@ -97,7 +97,7 @@ pub(super) async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Durat
         // Its position, and its identity at every check: a primary rebuilt or restored from
         // a backup is another cluster, and its replicas must be judged against it. One query.
         let asked = async {
-            let mut conn = primary.get().await?;
+            let mut conn = primary.get().await.map_err(AppError::no_connection)?;
             let now: PrimaryNow = diesel::sql_query(format!(
                 "SELECT pg_current_wal_insert_lsn()::text AS lsn, {IDENTITY_COLUMNS}"
             ))
@@ -118,7 +118,9 @@ pub(super) async fn watch(replica: Arc<Replica>, primary: DbPool, max_lag: Durat
             history.pop_front();
         }
         let probe = async {
-            let mut conn = replica.pool.get().await?;
+            // Not `?`: its conversion logs every failure, once a second here without naming
+            // the replica; the state change below logs it once, named, with this cause.
+            let mut conn = replica.pool.get().await.map_err(AppError::no_connection)?;
             let probe: Probe = diesel::sql_query(format!(
                 "SELECT pg_is_in_recovery() AS in_recovery, \
                  pg_last_wal_replay_lsn()::text AS replay, {IDENTITY_COLUMNS}"
