@@ -103,7 +103,7 @@ enum Command {
         /// Origins allowed to call from browsers, comma-separated (`*` for any); none by default.
         #[arg(long, env = "RIPOSTE_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
-        /// Secret that signs page tokens, at least 32 characters; by default one kept in the
+        /// Secret that signs page tokens, at least 32 bytes; by default one kept in the
         /// database, shared by every server on it.
         #[arg(long, env = "RIPOSTE_TOKEN_SECRET", hide_env_values = true)]
         token_secret: Option<String>,
@@ -384,6 +384,7 @@ fn run(cli: Cli) -> Result<(), String> {
             replica_pool_size,
         } => {
             riposte::replicas::check_urls(&replica_urls)?;
+            riposte::state::check_token_secret(token_secret.as_deref())?;
             let listener = TcpListener::bind(&bind)
                 .map_err(|e| format!("cannot listen on {bind}: {e}; choose another --bind"))?;
             let database = Database::open(db.database_url.clone(), &db.data_dir)?;

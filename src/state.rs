@@ -21,7 +21,7 @@ pub struct Config {
     /// for any); none by default.
     pub cors_origins: Vec<String>,
     /// The secret page tokens are signed with (`RIPOSTE_TOKEN_SECRET`, at least 32
-    /// characters); by default one made on first start and kept in the database, so that
+    /// bytes); by default one made on first start and kept in the database, so that
     /// every server on it accepts the others' tokens.
     pub token_secret: Option<String>,
     /// Entries the live change stream keeps for subscribers that fall behind; one that falls
@@ -243,14 +243,24 @@ impl AppState {
     }
 }
 
+/// A page-token secret given to `serve` is long enough; `serve` asks before it opens the
+/// database, so a short one is refused at once. The secret itself is never repeated.
+pub fn check_token_secret(secret: Option<&str>) -> Result<(), String> {
+    match secret {
+        Some(s) if s.len() < MIN_SECRET_LEN => Err(format!(
+            "--token-secret (RIPOSTE_TOKEN_SECRET) must be at least {MIN_SECRET_LEN} bytes; the \
+             one given has {}. Make one with `openssl rand -hex 32`, or leave it out to use the \
+             database's",
+            s.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The configured page-token secret, else the database's (made now if there is none).
 async fn token_key(pool: &DbPool, configured: Option<&str>) -> AppResult<TokenKey> {
     if let Some(secret) = configured {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(AppError::Internal(format!(
-                "RIPOSTE_TOKEN_SECRET must be at least {MIN_SECRET_LEN} characters"
-            )));
-        }
+        check_token_secret(Some(secret)).map_err(AppError::Internal)?;
         return Ok(TokenKey::new(secret.as_bytes().to_vec()));
     }
     let mut fresh = [0u8; 32];

@@ -196,6 +196,20 @@ fn unknown_seed_and_bad_bind_fail_with_a_clear_message() {
     assert!(stderr.contains("--replica-url number 1"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(!dir.path().join("replica-data").exists());
+    // So is a page-token secret too short to sign with, by the option's name and without
+    // repeating it; it was refused only once the database had opened, naming the variable.
+    let out = riposte(
+        &["serve", "--token-secret", "hunter2-short"],
+        &dir.path().join("secret-data"),
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--token-secret"), "{stderr}");
+    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!dir.path().join("secret-data").exists());
     // A pool of no connections is refused before anything starts, and so are a negative
     // size (clap took `-1` for an unknown flag and named no option), no workers (started
     // with one, silently) and a webhook timeout of nothing (every delivery would fail).
