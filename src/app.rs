@@ -57,18 +57,20 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         }
         drop(pools);
         // The last `wrap` is the outermost: CORS headers reach every answer, 429s included,
-        // and whatever a layer answers in plain text leaves as problem+json.
+        // the access log has a line for CORS preflights and 429s too (the deadline's 503,
+        // an error, is logged by `deadline`), and whatever a layer answers in plain text
+        // leaves as problem+json.
         App::new()
             .app_data(web::Data::new(state))
             .app_data(allowed.clone())
             .wrap(from_fn(unknown_query_parameters))
             .wrap(from_fn(crate::replicas::middleware))
             .wrap(Compress::default())
-            .wrap(access_log())
             .wrap(from_fn(deadline))
             .wrap(from_fn(crate::ratelimit::middleware))
-            .wrap(from_fn(request_id))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(access_log())
+            .wrap(from_fn(request_id))
             .wrap(from_fn(plain_errors_as_problems))
             .wrap(
                 crate::error::SECURITY_HEADERS

@@ -745,13 +745,24 @@ async fn json_logs_carry_the_request_id() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Server(
-        riposte(&["serve", "--bind", &format!("127.0.0.1:{port}")], &data)
-            .env("RIPOSTE_LOG", "info")
-            .env("RIPOSTE_LOG_FORMAT", "json")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .unwrap(),
+        riposte(
+            &[
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--cors-origins",
+                "https://dash.example",
+                "--rate-limit-anonymous",
+                "2",
+            ],
+            &data,
+        )
+        .env("RIPOSTE_LOG", "info")
+        .env("RIPOSTE_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap(),
     );
     let client = reqwest::Client::new();
     wait_ready(&client, &base, &mut server).await;
@@ -779,6 +790,31 @@ async fn json_logs_carry_the_request_id() {
         ),
         "{metrics}"
     );
+    // A CORS preflight and a rate-limited request have their lines too: both are answered
+    // by layers that stood outside the access log.
+    let resp = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/v1/actions"))
+        .header("origin", "https://dash.example")
+        .header("access-control-request-method", "POST")
+        .header("x-request-id", "json-log-preflight-44")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let mut limited = false;
+    for _ in 0..20 {
+        let resp = client
+            .get(format!("{base}/v1/actors"))
+            .header("x-request-id", "json-log-limited-45")
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "no request was limited");
 
     // Stopped, so that every line is written.
     unsafe {
@@ -820,6 +856,20 @@ async fn json_logs_carry_the_request_id() {
         "{message}"
     );
     assert!(!log.contains(key), "the key reached the log");
+    for (id, line) in [
+        (
+            "json-log-preflight-44",
+            "\"OPTIONS /v1/actions HTTP/1.1\" 200 ",
+        ),
+        ("json-log-limited-45", "\"GET /v1/actors HTTP/1.1\" 429 "),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["request_id"] == id && l["message"].as_str().unwrap().contains(line)),
+            "no access-log line {line} for {id} in\n{log}"
+        );
+    }
     chrono::DateTime::parse_from_rfc3339(access["timestamp"].as_str().unwrap())
         .expect("an RFC 3339 timestamp");
 }
