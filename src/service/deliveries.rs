@@ -110,6 +110,13 @@ pub async fn failed(
     let Some(current) = webhook::fail(conn, row.id, token, since, retry_at).await? else {
         return Ok(false);
     };
+    if !giving_up {
+        log::info!(
+            "webhook {}: entry {seq} not delivered ({outcome}); next attempt at {}",
+            row.id,
+            retry_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+    }
     if giving_up {
         let before = view(conn, &current).await?;
         let reason = match gone {
@@ -117,13 +124,9 @@ pub async fn failed(
                 "the receiver answered 410 Gone to entry {seq}: it wants no more deliveries"
             ),
             false => format!(
-                "entry {seq} could not be delivered for {} s (since {since}); last attempt: {}",
+                "entry {seq} could not be delivered for {} s (since {since}); last attempt: \
+                 {outcome}",
                 settings.give_up_after.as_secs(),
-                match (&outcome.status, &outcome.error) {
-                    (_, Some(e)) => e.clone(),
-                    (Some(s), None) => format!("status {s}"),
-                    (None, None) => "no answer".into(),
-                }
             ),
         };
         let disabled = webhook::disable(conn, row.id, &reason).await?;

@@ -29,6 +29,19 @@ impl Outcome {
     }
 }
 
+/// What the attempt came to, for logs and the disable reason: "status 503",
+/// "status 301: redirects are not followed", "connection refused ...".
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.status, &self.error) {
+            (Some(s), Some(e)) => write!(f, "status {s}: {e}"),
+            (Some(s), None) => write!(f, "status {s}"),
+            (None, Some(e)) => f.write_str(e),
+            (None, None) => f.write_str("no answer"),
+        }
+    }
+}
+
 pub struct Sender {
     client: reqwest::Client,
     settings: Settings,
@@ -150,8 +163,28 @@ fn describe(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::retry_after;
+    use super::{retry_after, Outcome};
     use std::time::Duration;
+
+    #[test]
+    fn an_outcome_reads_as_words() {
+        let outcome = |status, error: Option<&str>| Outcome {
+            status,
+            error: error.map(String::from),
+            latency: Duration::ZERO,
+            retry_after: None,
+        };
+        assert_eq!(outcome(Some(503), None).to_string(), "status 503");
+        assert_eq!(
+            outcome(Some(301), Some("redirects are not followed")).to_string(),
+            "status 301: redirects are not followed"
+        );
+        assert_eq!(
+            outcome(None, Some("no answer within 3000 ms")).to_string(),
+            "no answer within 3000 ms"
+        );
+        assert_eq!(outcome(None, None).to_string(), "no answer");
+    }
 
     #[test]
     fn retry_after_takes_seconds_and_dates() {

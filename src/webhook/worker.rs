@@ -213,12 +213,6 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
             cx.metrics.webhook_attempt(outcome.delivered());
             let mut conn = cx.pool.get().await?;
             if !outcome.delivered() {
-                log::info!(
-                    "webhook {}: {id} not delivered ({:?} {:?})",
-                    row.id,
-                    outcome.status,
-                    outcome.error
-                );
                 let settings = cx.settings.clone();
                 let (row, seq) = (row.clone(), change.seq);
                 let disabled = crate::service::write_outside_feed(&cx.pool, move |conn| {
