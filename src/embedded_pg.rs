@@ -133,7 +133,7 @@ fn follow(data_dir: PathBuf, watch: PgWatch) {
                             Instant::now()
                         });
                         if since.elapsed() < FOLLOW_GRACE {
-                            watch.set(PgState::Restarting);
+                            watch.set(PgState::Away);
                         } else {
                             log::error!(
                                 "PostgreSQL in {} did not come back; this process cannot \
@@ -170,6 +170,9 @@ pub enum PgState {
     Failed,
     /// Stopped on purpose.
     Stopped,
+    /// Another riposte process's server, followed, is not running: waiting for it to come
+    /// back (`follow`). It may have stopped on purpose; it is not ours to restart.
+    Away,
 }
 
 #[derive(Debug)]
@@ -197,6 +200,7 @@ impl PgWatch {
             0 => PgState::Up,
             1 => PgState::Restarting,
             2 => PgState::Failed,
+            4 => PgState::Away,
             _ => PgState::Stopped,
         }
     }

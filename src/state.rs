@@ -216,6 +216,11 @@ impl AppState {
                 Some("the embedded PostgreSQL could not be restarted; the server is shutting down")
             }
             PgState::Stopped => Some("the embedded PostgreSQL is stopped"),
+            PgState::Away => Some(
+                "the embedded PostgreSQL, run by another riposte process on this data directory, \
+                 is not running; waiting for it to come back (start riposte again to run its \
+                 own); retry in a few seconds",
+            ),
         }
     }
 
