@@ -96,15 +96,26 @@ pub struct EmbeddedPostgres {
 }
 
 /// How long a process using another riposte's server waits for it to come back (its keeper
-/// restarts it within about a minute) before giving up.
-const FOLLOW_GRACE: Duration = Duration::from_secs(90);
+/// restarts it within about a minute) before giving up: `RIPOSTE_PG_FOLLOW_GRACE`, 90 s by
+/// default.
+fn follow_grace() -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(90);
+    match std::env::var("RIPOSTE_PG_FOLLOW_GRACE") {
+        Err(_) => DEFAULT,
+        Ok(v) => crate::state::parse_duration(&v).unwrap_or_else(|e| {
+            log::warn!("RIPOSTE_PG_FOLLOW_GRACE=`{v}`: {e}; using 90s");
+            DEFAULT
+        }),
+    }
+}
 
 /// Follows a server another riposte process runs: down while its `postmaster.pid` shows
-/// none ready (`/healthz` then says so), `Failed` when none came back within `FOLLOW_GRACE`,
+/// none ready (`/healthz` then says so), `Failed` when none came back within `follow_grace`,
 /// so that `serve` exits for its process manager to start it again, its own cluster then.
 /// (It stayed `Up` for ever: a second `serve` answered 503 to everything and 200 to
 /// `/healthz` once the first had stopped.)
 fn follow(data_dir: PathBuf, watch: PgWatch) {
+    let grace = follow_grace();
     let spawned = thread::Builder::new()
         .name("postgres-follower".into())
         .spawn(move || {
@@ -128,11 +139,11 @@ fn follow(data_dir: PathBuf, watch: PgWatch) {
                                 "PostgreSQL in {}, started by another riposte process, is not \
                                  running; waiting up to {} s for it to come back",
                                 data_dir.display(),
-                                FOLLOW_GRACE.as_secs()
+                                grace.as_secs_f64()
                             );
                             Instant::now()
                         });
-                        if since.elapsed() < FOLLOW_GRACE {
+                        if since.elapsed() < grace {
                             watch.set(PgState::Away);
                         } else {
                             log::error!(

@@ -390,6 +390,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let database = Database::open(db.database_url.clone(), &db.data_dir)?;
             let url = database.url.clone();
             let watch = database.embedded.as_ref().map(|pg| pg.watch());
+            let owned = database.embedded.as_ref().is_some_and(|pg| pg.owned());
             let workers = workers
                 .map(usize::from)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -462,10 +463,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
                 served.map_err(|e| format!("server failed: {e}"))?;
                 if gave_up.is_some_and(|g| g.load(std::sync::atomic::Ordering::SeqCst)) {
-                    return Err(format!(
-                        "the embedded PostgreSQL died and could not be restarted; see {}",
-                        db.data_dir.join("postgres.log").display()
-                    ));
+                    return Err(match owned {
+                        true => format!(
+                            "the embedded PostgreSQL died and could not be restarted; see {}",
+                            db.data_dir.join("postgres.log").display()
+                        ),
+                        false => "the embedded PostgreSQL, run by another riposte process on \
+                                  this data directory, stopped and did not come back; start \
+                                  riposte again to run its own"
+                            .to_string(),
+                    });
                 }
                 Ok::<(), String>(())
             })?;

@@ -271,3 +271,46 @@ async fn a_second_serve_on_one_data_dir_follows_the_first_postgres() {
         "the second stays up"
     );
 }
+
+/// A second `serve` whose owner's PostgreSQL does not come back within
+/// `RIPOSTE_PG_FOLLOW_GRACE` (90 s by default) exits non-zero, for its process manager to
+/// start it again (it then runs its own), saying whose PostgreSQL it waited for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_serve_gives_up_when_the_first_postgres_stays_away() {
+    let Fresh {
+        mut server,
+        dir,
+        data,
+        client,
+        ..
+    } = Fresh::start("riposte-giveup").await;
+    let port = process::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log_path = dir.path().join("second.log");
+    let bind = format!("127.0.0.1:{port}");
+    let mut second = process::Server(
+        process::riposte(&["serve", "--bind", &bind, "--rate-limit", "0"], &data)
+            .env("RIPOSTE_PG_FOLLOW_GRACE", "3s")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&client, &base, &mut second).await;
+
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
+    server.exit_status("the first serve, stopped").await;
+    let status = second
+        .exit_status("the second serve never gave up on the first's PostgreSQL")
+        .await;
+    assert!(!status.success(), "it exits non-zero: {status}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("waiting up to 3 s"), "{log}");
+    assert!(
+        log.contains(
+            "run by another riposte process on this data directory, stopped and did not come back"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("could not be restarted"), "{log}");
+}
