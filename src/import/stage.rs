@@ -203,7 +203,7 @@ pub async fn actor_pass(
     let types = type_map(types);
     // Actor lines are few next to action lines; they are kept until created.
     let found = tokio::task::spawn_blocking(move || {
-        let mut found: Vec<(u64, Result<NewActor, Vec<FieldError>>)> = Vec::new();
+        let mut found: Vec<(u64, Result<NewActor, Refused>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for_each_record(format, &path, None, |n, item| {
             let mut mapped_actor = |value: Value| {
@@ -221,7 +221,7 @@ pub async fn actor_pass(
                         match line::parse(l) {
                             Ok(Parsed::Actor(a)) => Ok(*a),
                             Ok(Parsed::Action(_)) => unreachable!("an actor line"),
-                            Err(e) => Err(e),
+                            Err(errors) => Err(Refused::of(l, errors)),
                         },
                     ));
                 }
@@ -255,7 +255,8 @@ pub async fn actor_pass(
     for (n, actor) in found {
         let actor = match actor {
             Ok(a) => a,
-            Err(errors) => {
+            Err(refused) => {
+                let errors = refused.explained(actors);
                 rejected.push(Rejection { line: n, errors });
                 continue;
             }
@@ -267,6 +268,48 @@ pub async fn actor_pass(
         }
     }
     Ok(created)
+}
+
+/// An actor line that does not read as an actor, with the code and kind it gives.
+struct Refused {
+    code: Option<String>,
+    kind: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+impl Refused {
+    fn of(line: &[u8], errors: Vec<FieldError>) -> Self {
+        let value: Option<Value> = crate::json::from_slice(line).ok();
+        let text = |field: &str| {
+            let v = value.as_ref()?.get("actor")?.get(field)?;
+            v.as_str().map(String::from)
+        };
+        Refused {
+            code: text("code"),
+            kind: text("kind"),
+            errors,
+        }
+    }
+
+    /// The faults; for a stored actor given as another kind, that alone: the code-format
+    /// rules of the kind given ("USA" is no person's code) miss the point.
+    fn explained(self, actors: &HashMap<String, ActorRefRow>) -> Vec<FieldError> {
+        match (&self.code, &self.kind) {
+            (Some(code), Some(kind)) => match actors.get(code) {
+                Some(stored) if stored.kind != *kind => stored_as(code, &stored.kind),
+                _ => self.errors,
+            },
+            _ => self.errors,
+        }
+    }
+}
+
+/// A line giving a stored actor another kind.
+fn stored_as(code: &str, kind: &str) -> Vec<FieldError> {
+    vec![FieldError::new(
+        "actor.kind",
+        format!("actor `{code}` is stored as a {kind}"),
+    )]
 }
 
 /// Creates an actor unless one with its code is stored: Ok(true) when created, Ok(false)
@@ -281,10 +324,7 @@ async fn create_actor(
         return Ok(if stored.kind == actor.kind.as_str() {
             Ok(false)
         } else {
-            field(
-                "kind",
-                format!("actor `{}` is stored as a {}", actor.code, stored.kind),
-            )
+            Err(stored_as(&actor.code, &stored.kind))
         });
     }
     if let Some(country) = &actor.country {

@@ -2599,3 +2599,29 @@ async fn territories_import_as_the_state_they_fall_under() {
     );
     assert_eq!(app.get("/v1/actors/HKG").await.status, 404);
 }
+
+/// An actor line giving a stored actor another kind says so, whatever the code-format rules
+/// of the kind given: `USA` as a person was told that a person's code is a lower-case slug.
+#[tokio::test]
+async fn an_actor_line_of_another_kind_says_how_the_actor_is_stored() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let lines = [
+        json!({"actor": {"code": "USA", "name": "United States", "kind": "person", "country": "USA"}}),
+        json!({"actor": {"code": "CHN", "name": "China", "kind": "igo"}}),
+        json!({"actor": {"code": "new-person", "name": "New", "kind": "person"}}),
+    ];
+    let job = import(&app, "?partial=true", ndjson(&lines)).await;
+    let rejected = job["rejected_lines"].as_array().unwrap();
+    assert_eq!(rejected.len(), 3, "{job}");
+    for (line, code) in [(0, "USA"), (1, "CHN")] {
+        assert_eq!(
+            rejected[line]["errors"],
+            json!([{"field": "actor.kind",
+                    "message": format!("actor `{code}` is stored as a state")}]),
+            "{job}"
+        );
+    }
+    // An actor not stored keeps the faults of its own line.
+    assert_eq!(rejected[2]["errors"][0]["field"], "actor.country", "{job}");
+}
