@@ -67,6 +67,14 @@ const PREFERRED_TYPES: &[(&str, &[&str])] = &[
 /// record, and their unspecified codes are not in the taxonomy anyway.
 const ROLL_UP_ROOTS: &[&str] = &["13", "16"];
 
+/// Four-digit codes that do not roll up to their three-digit parent: a government's
+/// measures on its own people (speech, parties, curfews, martial law, and their easing),
+/// filed under "administrative sanctions" (172) and their easing (081), whose riposte types
+/// (`visa_ban`, `ease_administrative`) are measures against another state.
+const DOMESTIC: &[&str] = &[
+    "0811", "0812", "0813", "0814", "1721", "1722", "1723", "1724",
+];
+
 /// The riposte type a CAMEO code resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -111,6 +119,13 @@ impl TypeMap {
             cameo.to_string()
         };
         let root = &asked[..2];
+        if DOMESTIC.contains(&asked.as_str()) {
+            let what = cameo_label(&asked).map_or(String::new(), |l| format!(" ({l})"));
+            return Err(format!(
+                "CAMEO {asked}{what} is a measure at home, not against another state: riposte \
+                 has no type for it"
+            ));
+        }
         let mut chain = vec![asked.clone()];
         if asked.len() == 4 {
             chain.push(asked[..3].to_string());
@@ -228,7 +243,9 @@ fn parse_cameo2plover(text: &str) -> Vec<PloverRow> {
                 .map(|c| c.trim().to_ascii_lowercase())
                 .filter(|c| !c.is_empty())
                 .collect(),
-            label: label.trim().to_string(),
+            // A dated editors' note may follow the label after two spaces (0813's
+            // `Ease curfew  21.09.17: "ease" is no longer a mode`): not part of a title.
+            label: label.trim().split("  ").next().unwrap_or("").to_string(),
         });
     }
     rows
@@ -1108,6 +1125,16 @@ mod tests {
         for code in ["0351", "1053", "113", "1241", "173", "0231", "190", "11"] {
             assert!(types().resolve(code).is_err(), "{code}");
         }
+        // Children of 172 and 081 that act at home: a curfew is no visa ban.
+        for code in [
+            "1721", "1722", "1723", "1724", "0811", "0812", "0813", "0814",
+        ] {
+            let why = types().resolve(code).unwrap_err();
+            assert!(why.contains("is a measure at home"), "{code}: {why}");
+        }
+        assert_eq!(cameo_label("0813"), Some("Ease curfew"));
+        assert_eq!(resolve("172").0, "visa_ban");
+        assert_eq!(resolve("081").0, "ease_administrative");
         assert!(types().resolve("16a").is_err());
         assert!(types().resolve("16321").is_err());
     }

@@ -86,6 +86,16 @@ pub struct Report {
     pub rejections: Vec<Rejection>,
 }
 
+/// Reasons to skip a record that say it does not read as the format at all.
+const FORMAT_FAULTS: &[&str] = &[
+    "malformed_line",
+    "not_an_event",
+    "not_an_object",
+    "no_id",
+    "document_record",
+    "bad_date",
+];
+
 impl Report {
     /// Why an import stored nothing, if it did not, though it ran to its end: the file held
     /// no lines, every record was skipped (most likely the wrong format), or with `partial`
@@ -98,12 +108,20 @@ impl Report {
             Some("the file holds no lines: nothing was stored".into())
         } else if self.rejected == 0 && actions == 0 && self.actors_created == 0 && skipped > 0 {
             // The commonest reason, with its first record.
-            let (reason, _) = self.skipped.iter().max_by_key(|(_, n)| **n)?;
+            let (reason, most) = self.skipped.iter().max_by_key(|(_, n)| **n)?;
             let first = self.skipped_first.get(reason).map_or("", String::as_str);
+            let tied = self.skipped.values().filter(|n| *n == most).count() > 1;
+            let lead = if tied { "as" } else { "most as" };
+            // Records that do not read as the format's suggest another; records of it that
+            // are no state-to-state action of a mapped type (a filtered feed) do not.
+            let why = if FORMAT_FAULTS.contains(&reason.as_str()) {
+                format!(" Is this file in the `{}` format?", format.as_str())
+            } else {
+                " None is an action between two states of an event type riposte maps.".into()
+            };
             Some(format!(
-                "nothing was stored: all {skipped} record(s) were skipped, most as {reason} \
-                 ({first}). Is this file in the `{}` format?",
-                format.as_str()
+                "nothing was stored: all {skipped} record(s) were skipped, {lead} {reason} \
+                 ({first}).{why}"
             ))
         } else if self.stored && self.rejected > 0 && actions == 0 && self.actors_created == 0 {
             let skipped = match skipped {

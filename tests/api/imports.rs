@@ -2625,3 +2625,52 @@ async fn an_actor_line_of_another_kind_says_how_the_actor_is_stored() {
     // An actor not stored keeps the faults of its own line.
     assert_eq!(rejected[2]["errors"][0]["field"], "actor.country", "{job}");
 }
+
+/// A GDELT file whose records are all of the format but none a state-to-state action of a
+/// mapped type (a filtered feed) stores nothing and says why, without asking whether it is
+/// GDELT; a domestic measure (1723, a curfew) is no visa ban (it rolled up to 172 and was
+/// stored as one).
+#[tokio::test]
+async fn a_gdelt_file_of_nothing_riposte_records_says_why_not_which_format() {
+    let app = TestApp::spawn().await;
+    let fixture = include_str!("../fixtures/gdelt-sample.export.CSV");
+    let row: Vec<String> = fixture
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        (row.len(), row[7].as_str(), row[17].as_str()),
+        (61, "CHN", "USA")
+    );
+    let mut no_target = row.clone();
+    no_target[0] = "900000001".into();
+    no_target[17] = String::new();
+    let mut curfew = row.clone();
+    curfew[0] = "900000002".into();
+    (curfew[26], curfew[27], curfew[28]) = ("1723".into(), "172".into(), "17".into());
+    let file = format!("{}\n{}\n", no_target.join("\t"), curfew.join("\t"));
+    let job = import(&app, "?format=gdelt", file.into_bytes()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["skipped"]["not_state_to_state"], 1, "{job}");
+    assert_eq!(job["skipped"]["unmapped_event"], 1, "{job}");
+    assert!(
+        job["skipped_first"]["unmapped_event"]
+            .as_str()
+            .unwrap()
+            .contains("CAMEO 1723 (Impose curfew) is a measure at home"),
+        "{job}"
+    );
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("nothing was stored: all 2 record(s) were skipped, as "),
+        "one each, so none is `most`: {error}"
+    );
+    assert!(
+        error.ends_with("None is an action between two states of an event type riposte maps."),
+        "{error}"
+    );
+    assert!(!error.contains("format?"), "{error}");
+}
