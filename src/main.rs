@@ -320,8 +320,14 @@ fn run(cli: Cli) -> Result<(), String> {
                         report.rejected, report.actors_created
                     )
                 } else if report.stored {
+                    let skipped: u64 = report.skipped.values().sum();
+                    let skipped = match skipped {
+                        0 => String::new(),
+                        n => format!(" ({n} record(s) skipped, as counted above)"),
+                    };
                     format!(
-                        "{} line(s) rejected (see above); the {good} others were stored",
+                        "{} line(s) rejected (see above); {good} action line(s) were stored or \
+                         found unchanged{skipped}",
                         report.rejected
                     )
                 } else {

@@ -601,6 +601,26 @@ fn import_from_the_command_line() {
     assert!(ok, "{log}");
     assert!(log.contains("19 read, 7 created"), "{log}");
     assert!(log.contains("skipped 4: not_state_to_state"), "{log}");
+    // Every row twice: the second of each mapped one is rejected, the skipped ones are
+    // skipped twice, and the closing line counts the stored apart from the skipped.
+    let twice = dir.path().join("twice.CSV");
+    let text = std::fs::read_to_string(gdelt).unwrap();
+    std::fs::write(&twice, format!("{text}{text}")).unwrap();
+    let (ok, log) = run(&[
+        "import",
+        "--format",
+        "gdelt",
+        "--partial",
+        twice.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains(
+            "7 line(s) rejected (see above); 7 action line(s) were stored or found unchanged \
+             (24 record(s) skipped, as counted above)"
+        ),
+        "{log}"
+    );
 
     // Read back as any client would: a GDELT event with its source and Goldstein severity.
     let exported = riposte(&["export", "--query", "tag=gdelt"], &data)
@@ -636,7 +656,12 @@ fn import_from_the_command_line() {
         "a rejected line fails the run even when the others are stored"
     );
     assert!(log.contains("1 created"), "{log}");
-    assert!(log.contains("the 1 others were stored"), "{log}");
+    assert!(
+        log.contains(
+            "1 line(s) rejected (see above); 1 action line(s) were stored or found unchanged"
+        ),
+        "{log}"
+    );
     // Every line bad: nothing was stored, and the message does not say otherwise.
     let bad = dir.path().join("all-bad.ndjson");
     std::fs::write(&bad, "{\"title\": 1}\n").unwrap();
