@@ -2674,3 +2674,32 @@ async fn a_gdelt_file_of_nothing_riposte_records_says_why_not_which_format() {
     );
     assert!(!error.contains("format?"), "{error}");
 }
+
+/// A GDELT export given still zipped, as GDELT publishes it, or gzipped without
+/// `Content-Encoding`, is named as such, not counted as "found 3 columns".
+#[tokio::test]
+async fn a_zipped_or_gzipped_gdelt_file_is_named_as_such() {
+    use std::io::Write;
+    let app = TestApp::spawn().await;
+    let fixture = include_bytes!("../fixtures/gdelt-sample.export.CSV");
+    let mut zipped = b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x8b\x61\tjunk\t\xff\n".to_vec();
+    zipped.extend_from_slice(&[0x9c, 0xe5, b'\n']);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(fixture).unwrap();
+    let gzipped = gz.finish().unwrap();
+    for (body, says) in [
+        (
+            zipped,
+            "the file is a zip archive (GDELT's exports are published as .CSV.zip)",
+        ),
+        (gzipped, "the file is gzip-compressed: decompress it"),
+    ] {
+        let job = import(&app, "?format=gdelt", body).await;
+        assert_eq!(job["state"], "failed", "{job}");
+        let first = job["skipped_first"]["malformed_line"].as_str().unwrap();
+        assert!(
+            first.starts_with("line 1: ") && first.contains(says),
+            "{job}"
+        );
+    }
+}
