@@ -123,15 +123,28 @@ impl Report {
                 "nothing was stored: all {skipped} record(s) were skipped, {lead} {reason} \
                  ({first}).{why}"
             ))
-        } else if self.stored && self.rejected > 0 && actions == 0 && self.actors_created == 0 {
+        } else if self.stored
+            && self.rejected > 0
+            && actions == 0
+            // NDJSON actor lines are lines of their own, and good; a foreign record's states
+            // are only what it needs, made before its action was refused.
+            && (self.actors_created == 0 || format != Format::Ndjson)
+        {
             let skipped = match skipped {
                 0 => String::new(),
                 n => format!(" and {n} record(s) skipped"),
             };
-            Some(format!(
-                "nothing was stored: {} line(s) rejected{skipped}, none good",
-                self.rejected
-            ))
+            Some(match self.actors_created {
+                0 => format!(
+                    "nothing was stored: {} line(s) rejected{skipped}, none good",
+                    self.rejected
+                ),
+                states => format!(
+                    "no action was stored: {} line(s) rejected{skipped}, none good; only the \
+                     {states} state(s) their records name were created",
+                    self.rejected
+                ),
+            })
         } else {
             None
         }

@@ -2289,6 +2289,23 @@ async fn a_file_with_nothing_to_store_is_a_failed_job() {
         job["error"], "nothing was stored: 4 line(s) rejected and 1 record(s) skipped, none good",
         "{job}"
     );
+    // Nor did a record whose states were made before its action was refused.
+    let long_id = json!([{"id": "y".repeat(250), "date": "2022-03-01", "event": "SANCTION",
+        "context": "economic", "source": [{"code": "USA", "sector": "GOV"}],
+        "target": [{"code": "VUT"}], "text": "t"}]);
+    let job = import(
+        &app,
+        "?format=plover&partial=true",
+        long_id.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["error"],
+        "no action was stored: 1 line(s) rejected, none good; only the 1 state(s) their \
+         records name were created",
+        "{job}"
+    );
     let bad = ndjson(&[action("B", "w-2", "2020-13-01", json!([]))]);
     let job = import(&app, "?partial=true", bad).await;
     assert_eq!(job["state"], "failed", "{job}");
