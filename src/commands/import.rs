@@ -80,11 +80,7 @@ pub async fn import(
         );
     };
     let report = result.map_err(|e| e.to_string())?;
-    // A PLOVER file's `line` numbers its records (which span lines, or share one).
-    let unit = match format {
-        imp::Format::Plover => "record",
-        imp::Format::Ndjson | imp::Format::Gdelt => "line",
-    };
+    let unit = format.unit();
     for r in &report.rejections {
         for e in &r.errors {
             say(&format!("{unit} {}: {}: {}", r.line, e.field, e.message));

@@ -53,6 +53,17 @@ crate::models::enums::text_enum! {
     }
 }
 
+impl Format {
+    /// What a rejected line's number counts: a PLOVER file's records (which span lines, or
+    /// share one), else its lines.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Format::Plover => "record",
+            Format::Ndjson | Format::Gdelt => "line",
+        }
+    }
+}
+
 /// What to import and how.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -341,7 +352,7 @@ async fn import(
     report.skipped_first = counts.skipped_first;
 
     progress.set_phase("checking");
-    resolve::check(client, job.partial, &rejected).await?;
+    resolve::check(client, job.partial, &rejected, job.format.unit()).await?;
     let rejected_lines = resolve::rejected_count(client).await?;
     report.rejected = rejected_lines;
     report.stored = job.partial || rejected_lines == 0;

@@ -30,6 +30,13 @@ WHERE l.errors IS NULL AND NOT l.deleted;
 CREATE INDEX ON import_refs (line);
 ANALYZE import_refs";
 
+/// `sql` with the messages that name other lines by number naming them in `unit`
+/// (`Format::unit`): a PLOVER file's numbers count records.
+fn in_units(sql: &str, unit: &str) -> String {
+    sql.replace("'line %s", &format!("'{unit} %s"))
+        .replace("this line answers", &format!("this {unit} answers"))
+}
+
 /// The message of an answer to a rejected line (`target_line` of `import_refs`).
 const ANSWERS_REJECTED: &str =
     "format('line %s, which this line answers, was rejected', target_line)";
@@ -319,6 +326,7 @@ pub async fn check(
     client: &Client,
     partial: bool,
     actor_rejections: &[Rejection],
+    unit: &str,
 ) -> Result<(), ImportError> {
     // The graph lock of the API's writes (models::action::lock_graph), from before the checks
     // read the stored graph to the commit: a deletion, a move or an answer written by the API
@@ -350,7 +358,7 @@ pub async fn check(
     }
     for rule in rules() {
         client
-            .batch_execute(&rule)
+            .batch_execute(&in_units(&rule, unit))
             .await
             .map_err(db_err("an import check failed"))?;
     }
@@ -362,8 +370,8 @@ pub async fn check(
         if !partial {
             return Ok(());
         }
-        newly += reject_answers_of_rejected(client).await?;
-        newly += reject_moves_past_kept_answers(client).await?;
+        newly += reject_answers_of_rejected(client, unit).await?;
+        newly += reject_moves_past_kept_answers(client, unit).await?;
         if newly == 0 {
             return Ok(());
         }
@@ -373,7 +381,7 @@ pub async fn check(
 /// Rejects the lines that move a stored action later than a stored answer to it whose own
 /// line was rejected: that answer stays as stored. (`rules` leaves answers that have a line
 /// to that line's checks.) Returns how many.
-async fn reject_moves_past_kept_answers(client: &Client) -> Result<u64, ImportError> {
+async fn reject_moves_past_kept_answers(client: &Client, unit: &str) -> Result<u64, ImportError> {
     let latest = latest();
     client
         .execute(
@@ -387,7 +395,7 @@ async fn reject_moves_past_kept_answers(client: &Client) -> Result<u64, ImportEr
                  WHERE l.stored AND l.fate IS NULL AND {latest} < l.announced_on",
                 sql_format(
                     &format!(
-                        "{} (line {} changes that action and was rejected: it stays as stored)",
+                        "{} ({unit} {} changes that action and was rejected: it stays as stored)",
                         messages::dated_after_answer(Slot(1), Slot(2)),
                         Slot(3)
                     ),
@@ -456,17 +464,20 @@ async fn reject_cycles(client: &Client) -> Result<u64, ImportError> {
 
 /// Rejects, until none is left, the lines that answer rejected lines: they could not be
 /// stored without them.
-async fn reject_answers_of_rejected(client: &Client) -> Result<u64, ImportError> {
+async fn reject_answers_of_rejected(client: &Client, unit: &str) -> Result<u64, ImportError> {
     let mut rejected = 0;
     loop {
         client
             .execute(
-                &format!(
-                    "INSERT INTO import_faults
+                &in_units(
+                    &format!(
+                        "INSERT INTO import_faults
                      SELECT r.line, format('responds_to[%s].action', r.ord), {ANSWERS_REJECTED}
                      FROM import_refs r JOIN import_lines t ON t.line = r.target_line
                      JOIN import_lines l ON l.line = r.line
                      WHERE t.fate = 'rejected' AND l.fate IS NULL"
+                    ),
+                    unit,
                 ),
                 &[],
             )

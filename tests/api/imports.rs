@@ -2720,3 +2720,24 @@ async fn a_zipped_or_gzipped_gdelt_file_is_named_as_such() {
         );
     }
 }
+
+/// A PLOVER file's faults number its records, and so do the messages naming another one:
+/// "record 12: external_id: line 11 gives the same external_id" named a line of the file
+/// that held something else.
+#[tokio::test]
+async fn a_plover_fault_naming_another_record_says_record() {
+    let app = TestApp::spawn().await;
+    let record = json!({"id": "dup-1", "date": "2022-03-01", "event": "SANCTION",
+        "context": "economic", "source": [{"code": "USA", "sector": "GOV"}],
+        "target": [{"code": "VUT"}], "text": "t"});
+    // Pretty-printed: record 2 starts on line 18 or so, not line 2.
+    let file = serde_json::to_string_pretty(&json!([record, record])).unwrap();
+    let job = import(&app, "?format=plover&partial=true", file.into_bytes()).await;
+    assert_eq!(
+        job["rejected_lines"],
+        json!([{"line": 2, "errors": [{"field": "external_id",
+            "message": "record 1 gives the same external_id in this source_dataset"}]}]),
+        "{job}"
+    );
+    assert_eq!(counts(&job)[1], 1, "{job}");
+}
