@@ -189,7 +189,8 @@ enum Command {
     /// PLOVER/POLECAT JSON, or GDELT 2.0 event exports. Re-importing a file
     /// changes nothing: lines carrying an `id` or an `external_id` update their action.
     /// All-or-nothing unless --partial. Exit status 1 when any line was rejected (and, without
-    /// --partial, nothing was stored).
+    /// --partial, nothing was stored) or when there was nothing to store (no lines, every
+    /// record skipped).
     Import {
         file: PathBuf,
         /// ndjson, plover or gdelt.
