@@ -495,7 +495,13 @@ pub fn state_name(iso: &str) -> Option<&'static str> {
 /// state's.
 pub fn acts_for_state(sector: &str) -> bool {
     let sector = sector.trim();
-    sector.is_empty() || sector == "***" || STATE_BODY_SECTORS.contains(&sector)
+    // Codes are upper case in PLOVER and CAMEO; a record written by hand may not be (its
+    // actor codes are read in any case too).
+    sector.is_empty()
+        || sector == "***"
+        || STATE_BODY_SECTORS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(sector))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1226,7 +1232,7 @@ mod tests {
 
     #[test]
     fn sectors_that_act_for_the_state() {
-        for s in ["", "***", "GOV", "MIL", "JUD"] {
+        for s in ["", "***", "GOV", "MIL", "JUD", "gov", "Mil"] {
             assert!(acts_for_state(s), "{s}");
         }
         for s in ["REB", "OPP", "CVL", "ELI", "MILsrp", "GOVMOS", "UAF"] {

@@ -2741,3 +2741,30 @@ async fn a_plover_fault_naming_another_record_says_record() {
     );
     assert_eq!(counts(&job)[1], 1, "{job}");
 }
+
+/// A PLOVER actor written in lower case, code and sector, is read as in upper case: `usa`
+/// was taken for USA but its `gov` for no body of the state, so the record was skipped as
+/// `source_non_state_sector`.
+#[tokio::test]
+async fn a_plover_sector_in_lower_case_acts_for_its_state() {
+    let app = TestApp::spawn().await;
+    let record = json!({"id": "lc-1", "date": "2022-03-01", "event": "SANCTION",
+        "context": "economic", "source": [{"code": "usa", "sector": "gov"}],
+        "target": [{"code": "vut"}], "text": "t"});
+    let job = import(
+        &app,
+        "?format=plover",
+        json!([record]).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job)[1], 1, "{job}");
+    let list = app
+        .get("/v1/actions?external_id=lc-1&source_dataset=plover")
+        .await;
+    assert_eq!(
+        list.body["items"][0]["initiator"]["code"], "USA",
+        "{}",
+        list.body
+    );
+}
