@@ -30,16 +30,12 @@ WHERE l.errors IS NULL AND NOT l.deleted;
 CREATE INDEX ON import_refs (line);
 ANALYZE import_refs";
 
-/// `sql` with the messages that name other lines by number naming them in `unit`
-/// (`Format::unit`): a PLOVER file's numbers count records.
-fn in_units(sql: &str, unit: &str) -> String {
-    sql.replace("'line %s", &format!("'{unit} %s"))
-        .replace("this line answers", &format!("this {unit} answers"))
+/// The message of an answer to a rejected line (`target_line` of `import_refs`). `unit`,
+/// here and in every message naming another line by number, is what the numbers count
+/// (`Format::unit`: a PLOVER file's records).
+fn answers_rejected(unit: &str) -> String {
+    format!("format('{unit} %s, which this {unit} answers, was rejected', target_line)")
 }
-
-/// The message of an answer to a rejected line (`target_line` of `import_refs`).
-const ANSWERS_REJECTED: &str =
-    "format('line %s, which this line answers, was rejected', target_line)";
 
 /// The last day stored action `a` may stand for, by its date's precision.
 fn latest() -> String {
@@ -47,24 +43,27 @@ fn latest() -> String {
 }
 
 /// Rules as `INSERT INTO import_faults` statements over the good lines, in order.
-fn rules() -> Vec<String> {
+fn rules(unit: &str) -> Vec<String> {
     let latest = latest();
+    let answers_rejected = answers_rejected(unit);
     vec![
         // The same action twice in one file.
-        "INSERT INTO import_faults
-         SELECT line, 'id', format('line %s gives the same id', first)
+        format!(
+            "INSERT INTO import_faults
+         SELECT line, 'id', format('{unit} %s gives the same id', first)
          FROM (SELECT line, min(line) OVER (PARTITION BY given_id) AS first
                FROM import_lines WHERE given_id IS NOT NULL AND errors IS NULL) d
          WHERE line <> first"
-            .into(),
-        "INSERT INTO import_faults
+        ),
+        format!(
+            "INSERT INTO import_faults
          SELECT line, 'external_id',
-                format('line %s gives the same external_id in this source_dataset', first)
+                format('{unit} %s gives the same external_id in this source_dataset', first)
          FROM (SELECT line, min(line) OVER (PARTITION BY coalesce(source_dataset, ''),
                                                          external_id) AS first
                FROM import_lines WHERE external_id IS NOT NULL AND errors IS NULL) d
          WHERE line <> first"
-            .into(),
+        ),
         // A line with an external id updates the action stored under it.
         "UPDATE import_lines l SET id = a.id, stored = true
          FROM actions a
@@ -118,13 +117,14 @@ fn rules() -> Vec<String> {
             .into(),
         // Two lines that reach one stored action differently (one by id, one by external id):
         // both would update it, each with half of its lists.
-        "INSERT INTO import_faults
+        format!(
+            "INSERT INTO import_faults
          SELECT line, CASE WHEN given_id IS NOT NULL THEN 'id' ELSE 'external_id' END,
-                format('line %s addresses the same action (%s)', first, id)
+                format('{unit} %s addresses the same action (%s)', first, id)
          FROM (SELECT line, id, given_id, min(line) OVER (PARTITION BY id) AS first
                FROM import_lines WHERE stored AND errors IS NULL) d
          WHERE line <> first AND NOT EXISTS (SELECT 1 FROM import_faults f WHERE f.line = d.line)"
-            .into(),
+        ),
         "INSERT INTO import_faults
          SELECT l.line, 'external_id',
                 format('action %s already has external_id `%s` in this source_dataset', a.id,
@@ -212,9 +212,9 @@ fn rules() -> Vec<String> {
             "INSERT INTO import_faults
              SELECT r.line, format('responds_to[%s].action', r.ord),
                     CASE WHEN f.deleted AND f.errors IS NULL
-                         THEN format('line %s is a deleted action''s document; a deleted \
+                         THEN format('{unit} %s is a deleted action''s document; a deleted \
                                       action cannot be answered', target_line)
-                         ELSE {ANSWERS_REJECTED} END
+                         ELSE {answers_rejected} END
              FROM import_refs r JOIN import_lines f ON f.line = r.target_line
              WHERE r.target IS NULL"
         ),
@@ -251,8 +251,10 @@ fn rules() -> Vec<String> {
             sql_format(
                 &messages::answers_later(Slot(1), Slot(2), Slot(3)),
                 &[
-                    "CASE WHEN r.target_line IS NULL THEN format('action %s', r.target)
-                          ELSE format('line %s (action %s)', r.target_line, r.target) END",
+                    &format!(
+                        "CASE WHEN r.target_line IS NULL THEN format('action %s', r.target)
+                              ELSE format('{unit} %s (action %s)', r.target_line, r.target) END"
+                    ),
                     "r.target_on",
                     "l.announced_on"
                 ]
@@ -356,9 +358,9 @@ pub async fn check(
             .await
             .map_err(db_err("cannot record a rejected actor line"))?;
     }
-    for rule in rules() {
+    for rule in rules(unit) {
         client
-            .batch_execute(&in_units(&rule, unit))
+            .batch_execute(&rule)
             .await
             .map_err(db_err("an import check failed"))?;
     }
@@ -466,21 +468,17 @@ async fn reject_cycles(client: &Client) -> Result<u64, ImportError> {
 /// stored without them.
 async fn reject_answers_of_rejected(client: &Client, unit: &str) -> Result<u64, ImportError> {
     let mut rejected = 0;
+    let sql = format!(
+        "INSERT INTO import_faults
+         SELECT r.line, format('responds_to[%s].action', r.ord), {}
+         FROM import_refs r JOIN import_lines t ON t.line = r.target_line
+         JOIN import_lines l ON l.line = r.line
+         WHERE t.fate = 'rejected' AND l.fate IS NULL",
+        answers_rejected(unit)
+    );
     loop {
         client
-            .execute(
-                &in_units(
-                    &format!(
-                        "INSERT INTO import_faults
-                     SELECT r.line, format('responds_to[%s].action', r.ord), {ANSWERS_REJECTED}
-                     FROM import_refs r JOIN import_lines t ON t.line = r.target_line
-                     JOIN import_lines l ON l.line = r.line
-                     WHERE t.fate = 'rejected' AND l.fate IS NULL"
-                    ),
-                    unit,
-                ),
-                &[],
-            )
+            .execute(&sql, &[])
             .await
             .map_err(db_err("cannot follow rejected lines"))?;
         match mark(client).await? {

@@ -116,32 +116,31 @@ pub async fn failed(
             row.id,
             retry_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         );
+        return Ok(false);
     }
-    if giving_up {
-        let before = view(conn, &current).await?;
-        let reason = match gone {
-            true => format!(
-                "the receiver answered 410 Gone to entry {seq}: it wants no more deliveries"
-            ),
-            false => format!(
-                "entry {seq} could not be delivered for {} s (since {since}); last attempt: \
-                 {outcome}",
-                settings.give_up_after.as_secs(),
-            ),
-        };
-        let disabled = webhook::disable(conn, row.id, &reason).await?;
-        let after = view(conn, &disabled).await?;
-        log::warn!("webhook {}: disabled; {reason}", row.id);
-        audit(
-            conn,
-            &Caller::cli(),
-            AuditOperation::Disable,
-            AuditEntity::Webhook,
-            row.id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
-    }
-    Ok(giving_up)
+    let before = view(conn, &current).await?;
+    let reason = match gone {
+        true => {
+            format!("the receiver answered 410 Gone to entry {seq}: it wants no more deliveries")
+        }
+        false => format!(
+            "entry {seq} could not be delivered for {} s (since {since}); last attempt: \
+             {outcome}",
+            settings.give_up_after.as_secs(),
+        ),
+    };
+    let disabled = webhook::disable(conn, row.id, &reason).await?;
+    let after = view(conn, &disabled).await?;
+    log::warn!("webhook {}: disabled; {reason}", row.id);
+    audit(
+        conn,
+        &Caller::cli(),
+        AuditOperation::Disable,
+        AuditEntity::Webhook,
+        row.id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    Ok(true)
 }
