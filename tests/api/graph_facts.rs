@@ -228,7 +228,7 @@ async fn a_chain_read_during_writes_shows_one_version_of_each_action() {
     let app = TestApp::spawn().await;
     app.with_basics().await;
     let version = |n: usize| {
-        let (actor, url) = if n % 2 == 0 {
+        let (actor, url) = if n.is_multiple_of(2) {
             ("chen-quanguo", "https://example.org/version-a")
         } else {
             ("xinjiang-psb", "https://example.org/version-b")

@@ -215,7 +215,7 @@ pub fn upload_too_slow(
     waited: Duration,
 ) -> AppError {
     let rate = bounds.min_rate;
-    let rate = if rate % 1024 == 0 {
+    let rate = if rate.is_multiple_of(1024) {
         format!("{} KiB/s", rate / 1024)
     } else {
         format!("{rate} bytes/s")
