@@ -284,52 +284,6 @@ fn backfill_documents(conn: &mut Blocking) -> QueryResult<()> {
 pub struct Database {
     pub url: String,
     pub embedded: Option<EmbeddedPostgres>,
-    /// On a cluster another process started: a session held open while this value lives,
-    /// so that process, stopping, waits for this one (`EmbeddedPostgres::stop`).
-    _held: Option<Held>,
-}
-
-/// A session kept open on a thread of its own until dropped (the sender's drop ends it).
-struct Held(#[allow(dead_code)] tokio::sync::oneshot::Sender<()>);
-
-impl Held {
-    fn open(url: &str) -> Result<Held, String> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let url = url.to_string();
-        std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                let _ = ready_tx.send(Err("no runtime".to_string()));
-                return;
-            };
-            runtime.block_on(async {
-                let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
-                match tokio::time::timeout(CONNECT_WAIT, connect).await {
-                    Ok(Ok((_client, connection))) => {
-                        let _ = ready_tx.send(Ok(()));
-                        // Until the holder is dropped, or the server ends the session.
-                        tokio::select! {
-                            _ = stop_rx => {}
-                            _ = connection => {}
-                        }
-                    }
-                    Ok(Err(e)) => {
-                        let _ = ready_tx.send(Err(crate::error::with_causes(&e)));
-                    }
-                    Err(_) => {
-                        let _ = ready_tx.send(Err("no answer".to_string()));
-                    }
-                }
-            });
-        });
-        ready_rx
-            .recv()
-            .map_err(|e| e.to_string())?
-            .map(|()| Held(stop_tx))
-    }
 }
 
 impl Database {
@@ -338,7 +292,6 @@ impl Database {
             Some(url) => Database {
                 url,
                 embedded: None,
-                _held: None,
             },
             None => Self::embedded(data_dir)?,
         };
@@ -351,39 +304,19 @@ impl Database {
 }
 
 impl Database {
-    /// The embedded cluster, started here or another process's; the latter held by a
-    /// session. A cluster found while its owner stops it (the session is refused: "the
-    /// database system is shutting down") is started again.
+    /// The embedded cluster, started here or another process's (`EmbeddedPostgres` keeps
+    /// the latter up while this value lives).
     fn embedded(data_dir: &Path) -> Result<Database, String> {
-        let mut tries = 0;
-        loop {
-            let pg = EmbeddedPostgres::start(data_dir, false).map_err(|e| e.to_string())?;
-            let url = pg.url("postgres");
-            let held = match pg.owned() {
-                true => None,
-                false => match Held::open(&url) {
-                    Ok(held) => Some(held),
-                    Err(e) if tries < 5 => {
-                        log::info!("the running PostgreSQL went away ({e}); starting it again");
-                        tries += 1;
-                        drop(pg);
-                        std::thread::sleep(Duration::from_millis(300));
-                        continue;
-                    }
-                    Err(e) => return Err(format!("cannot use the running PostgreSQL: {e}")),
-                },
-            };
-            log::info!(
-                "embedded PostgreSQL running (pid {}, data in {})",
-                pg.pid(),
-                pg.data_dir().display()
-            );
-            return Ok(Database {
-                url,
-                embedded: Some(pg),
-                _held: held,
-            });
-        }
+        let pg = EmbeddedPostgres::start(data_dir, false).map_err(|e| e.to_string())?;
+        log::info!(
+            "embedded PostgreSQL running (pid {}, data in {})",
+            pg.pid(),
+            pg.data_dir().display()
+        );
+        Ok(Database {
+            url: pg.url("postgres"),
+            embedded: Some(pg),
+        })
     }
 }
 

@@ -93,6 +93,91 @@ pub struct EmbeddedPostgres {
     /// directory: that one is not ours to stop.
     exited: Option<mpsc::Receiver<()>>,
     stopped: bool,
+    /// This process's share of the data directory, given up once the server is stopped.
+    users: Option<Users>,
+}
+
+/// Every riposte process using the cluster of a data directory holds a shared `flock` on
+/// the directory while it does, taken before it looks for a running server; the process that
+/// started the server stops it under the exclusive lock. So a process that has found the
+/// server keeps it up until it is done (it could find it ready, then connect just after the
+/// owner had counted sessions and sent the stop: "the database system is shutting down"), and
+/// one that arrives while it stops waits, then starts its own. The kernel drops the lock of a
+/// process that dies.
+struct Users(fs::File);
+
+impl Users {
+    /// Joins the users of `data_dir`, creating the directory if it is missing. An empty one is
+    /// taken exclusively, to be initialised and started before anyone else looks at it (two
+    /// commands started together on a new directory both ran `initdb` into it); `share` then
+    /// lets the others in.
+    fn join(data_dir: &Path) -> Result<Users, EmbeddedPgError> {
+        let dir_err = |source| EmbeddedPgError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        };
+        let empty = || -> Result<bool, EmbeddedPgError> {
+            Ok(fs::read_dir(data_dir).map_err(dir_err)?.next().is_none())
+        };
+        if !data_dir.exists() {
+            fs::create_dir_all(data_dir).map_err(dir_err)?;
+            fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
+        }
+        let users = Users(fs::File::open(data_dir).map_err(dir_err)?);
+        loop {
+            let was_empty = empty()?;
+            if was_empty {
+                match users.0.try_lock() {
+                    Ok(()) if empty()? => return Ok(users),
+                    Ok(()) | Err(fs::TryLockError::WouldBlock) => {}
+                    Err(fs::TryLockError::Error(e)) => return Err(dir_err(e)),
+                }
+            }
+            users.share(data_dir)?;
+            // Still empty: the process initialising it failed, and let go.
+            if !was_empty || !empty()? {
+                return Ok(users);
+            }
+        }
+    }
+
+    /// Holds a shared lock (from none or the exclusive one), waiting while another process
+    /// initialises, starts or stops the server.
+    fn share(&self, data_dir: &Path) -> Result<(), EmbeddedPgError> {
+        let dir_err = |source| EmbeddedPgError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        };
+        match self.0.try_lock_shared() {
+            Ok(()) => Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {
+                log::info!(
+                    "another riposte process is setting up or stopping PostgreSQL in {}; \
+                     waiting for it",
+                    data_dir.display()
+                );
+                self.0.lock_shared().map_err(dir_err)
+            }
+            Err(fs::TryLockError::Error(e)) => Err(dir_err(e)),
+        }
+    }
+
+    /// Whether every other process gave the directory up within `wait` (this one's share
+    /// then becomes the exclusive lock).
+    fn alone_within(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            match self.0.try_lock() {
+                Ok(()) => return true,
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(50))
+                }
+                Err(fs::TryLockError::WouldBlock) => return false,
+                // A file system without locks: nobody can be waited for.
+                Err(fs::TryLockError::Error(_)) => return true,
+            }
+        }
+    }
 }
 
 /// How long a process using another riposte's server waits for it to come back (its keeper
@@ -231,9 +316,16 @@ impl EmbeddedPostgres {
     pub fn start(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
         // Commands started together on a stopped cluster race to start it: a loser finds the
         // winner's lock file, and once the winner is gone (a short command) starts it again.
+        let data_dir = absolute(data_dir)?;
+        let users = Users::join(&data_dir)?;
         let mut tries = 0;
         loop {
-            match Self::start_once(data_dir, ephemeral) {
+            match Self::start_once(&data_dir, ephemeral) {
+                Ok(mut pg) => {
+                    users.share(&data_dir)?;
+                    pg.users = Some(users);
+                    return Ok(pg);
+                }
                 Err(EmbeddedPgError::NotReady { tail, .. })
                     if tries < 5
                         // "already exists", or "is empty" while the winner writes it.
@@ -248,7 +340,7 @@ impl EmbeddedPostgres {
     }
 
     fn start_once(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
-        let data_dir = absolute(data_dir)?;
+        let data_dir = data_dir.to_path_buf();
         let made_by = fs::read_to_string(data_dir.join("PG_VERSION"))
             .ok()
             .map(|v| v.trim().to_string());
@@ -375,6 +467,7 @@ impl EmbeddedPostgres {
                     watch,
                     exited: Some(exit_rx),
                     stopped: false,
+                    users: None,
                 })
             }
             Startup::Exited => "stopped before it was ready".to_string(),
@@ -429,6 +522,7 @@ impl EmbeddedPostgres {
             watch,
             exited: None,
             stopped: true,
+            users: None,
         }
     }
 
@@ -443,13 +537,23 @@ impl EmbeddedPostgres {
         self.watch.clone()
     }
 
-    /// Fast shutdown: open sessions are ended, committed data is kept. Other processes using
-    /// the cluster (a command run beside this one) get up to `OTHERS_WAIT` to finish first.
+    /// Fast shutdown: open sessions are ended, committed data is kept. Other riposte processes
+    /// using the cluster (a command run beside this one) get up to `OTHERS_WAIT` to finish
+    /// first (`Users`).
     pub fn stop(&mut self) {
         let Some(exited) = self.exited.as_ref().filter(|_| !self.stopped) else {
             return;
         };
-        wait_for_others(&self.data_dir, OTHERS_WAIT);
+        if let Some(users) = &self.users {
+            if !users.alone_within(OTHERS_WAIT) {
+                log::info!(
+                    "another riposte process still uses PostgreSQL in {} after {} s; stopping \
+                     it all the same",
+                    self.data_dir.display(),
+                    OTHERS_WAIT.as_secs()
+                );
+            }
+        }
         self.stopped = true;
         self.watch.0.stopping.store(true, Ordering::SeqCst);
         let pid = self.watch.pid();
@@ -460,6 +564,7 @@ impl EmbeddedPostgres {
             let _ = exited.recv_timeout(Duration::from_secs(10));
         }
         self.watch.set(PgState::Stopped);
+        self.users = None;
     }
 }
 
@@ -650,51 +755,9 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
-/// The pid of a live, ready server in `data_dir`, if there is one.
-/// How long the process that started the cluster lets other processes' sessions finish
+/// How long the process that started the cluster lets other riposte processes finish
 /// before stopping it.
 const OTHERS_WAIT: Duration = Duration::from_secs(5);
-
-/// Waits, up to `wait`, while sessions other than this process's are open on the cluster in
-/// `data_dir`: asked of the server itself, over its socket, on one connection of its own,
-/// from a thread of its own (`stop` may run inside an async runtime, which cannot block on
-/// another).
-fn wait_for_others(data_dir: &Path, wait: Duration) {
-    let url = url_for(data_dir, "postgres");
-    let waited = thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        runtime.block_on(async {
-            let deadline = tokio::time::Instant::now() + wait;
-            let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
-            let Ok(Ok((client, connection))) = tokio::time::timeout(wait, connect).await else {
-                return;
-            };
-            tokio::spawn(connection);
-            let me = format!("riposte-{}", std::process::id());
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&me];
-            while tokio::time::Instant::now() < deadline {
-                let others = client.query_one(
-                    "SELECT count(*) FROM pg_stat_activity
-                     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-                       AND coalesce(application_name, '') <> $1",
-                    &params,
-                );
-                match tokio::time::timeout_at(deadline, others).await {
-                    Ok(Ok(row)) if row.get::<_, i64>(0) > 0 => {
-                        tokio::time::sleep(Duration::from_millis(100)).await
-                    }
-                    _ => return,
-                }
-            }
-        })
-    });
-    let _ = waited.join();
-}
 
 /// A server of another process starting in `data_dir` (its `postmaster.pid` names a live
 /// process), once it is ready, within `STARTUP_TIMEOUT`; None at once when there is none.
@@ -713,6 +776,7 @@ fn another_starting(data_dir: &Path) -> Option<i32> {
     }
 }
 
+/// The pid of a live, ready server in `data_dir`, if there is one.
 fn running_server(data_dir: &Path) -> Option<i32> {
     let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = text.lines().collect();
