@@ -33,7 +33,8 @@
 //!
 //! Rules, in the order they are applied (the first that fails names the skip reason):
 //! 1. 61 columns, and the columns used parse (id, SQLDATE, EventCode, QuadClass,
-//!    GoldsteinScale, the counts, AvgTone): `malformed_line`, naming the column.
+//!    GoldsteinScale; the counts and AvgTone, which only the summary gives, may be empty):
+//!    `malformed_line`, naming the column.
 //! 2. `EventCode` must lead to a riposte type (`TypeMap::resolve`): `unmapped_event`.
 //! 3. `Actor1CountryCode` and `Actor2CountryCode` must both be states
 //!    (`crosswalk::state_code`): `not_state_to_state`.
@@ -186,10 +187,11 @@ struct Event {
     code: String,
     quad_class: u8,
     goldstein: f64,
-    mentions: u64,
-    sources: u64,
-    articles: u64,
-    tone: f64,
+    // Only the summary's: left out of it when empty.
+    mentions: Option<u64>,
+    sources: Option<u64>,
+    articles: Option<u64>,
+    tone: Option<f64>,
 }
 
 fn expected(column: usize) -> &'static str {
@@ -243,11 +245,19 @@ fn parse(cols: &[&str]) -> Result<Event, usize> {
         code: code.to_string(),
         quad_class,
         goldstein: real(GOLDSTEIN)?,
-        mentions: whole(NUM_MENTIONS)?,
-        sources: whole(NUM_SOURCES)?,
-        articles: whole(NUM_ARTICLES)?,
-        tone: real(AVG_TONE)?,
+        mentions: unless_empty(cols[NUM_MENTIONS], whole(NUM_MENTIONS))?,
+        sources: unless_empty(cols[NUM_SOURCES], whole(NUM_SOURCES))?,
+        articles: unless_empty(cols[NUM_ARTICLES], whole(NUM_ARTICLES))?,
+        tone: unless_empty(cols[AVG_TONE], real(AVG_TONE))?,
     })
+}
+
+/// None for an empty column, else what parsing it gave.
+fn unless_empty<T>(column: &str, parsed: Result<T, usize>) -> Result<Option<T>, usize> {
+    match column.trim().is_empty() {
+        true => Ok(None),
+        false => parsed.map(Some),
+    }
 }
 
 fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
@@ -308,9 +318,26 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
         .unwrap_or_else(|| format!("CAMEO {}", event.code));
     let quoted = named.map(|l| format!(" \"{l}\"")).unwrap_or_default();
     let place = cols[ACTION_GEO_FULLNAME].trim();
+    let tone = event
+        .tone
+        .map(|t| format!(", average tone {t:.2}"))
+        .unwrap_or_default();
+    let reach = match (event.mentions, event.sources, event.articles) {
+        (Some(m), Some(s), Some(a)) => format!("; {m} mentions in {s} sources and {a} articles"),
+        (m, s, a) => {
+            let given: Vec<String> = [(m, "mentions"), (s, "sources"), (a, "articles")]
+                .into_iter()
+                .filter_map(|(n, what)| Some(format!("{} {what}", n?)))
+                .collect();
+            match given.is_empty() {
+                true => String::new(),
+                false => format!("; {}", given.join(", ")),
+            }
+        }
+    };
     let summary = format!(
         "GDELT event {id}: {} ({}) to {} ({}), CAMEO {}{quoted}, quad class {}, Goldstein \
-         {:.1}, average tone {:.2}; {} mentions in {} sources and {} articles{}.",
+         {:.1}{tone}{reach}{}.",
         cols[ACTOR1_NAME].trim(),
         cols[ACTOR1_CODE].trim(),
         cols[ACTOR2_NAME].trim(),
@@ -318,10 +345,6 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
         event.code,
         event.quad_class,
         event.goldstein,
-        event.tone,
-        event.mentions,
-        event.sources,
-        event.articles,
         if place.is_empty() {
             String::new()
         } else {
@@ -342,6 +365,15 @@ fn map(cols: &[&str], event: &Event, types: &TypeMap) -> Mapped {
         !v.is_empty() && (i != ACTOR2_TYPE1 || !crosswalk::acts_for_state(v))
     });
     let mut notes = Vec::new();
+    // The row was read as UTF-8, as GDELT writes it: bytes of another encoding (a file
+    // re-saved as Latin-1) became U+FFFD in the names, which nothing else would show.
+    if cols.iter().any(|c| c.contains(char::REPLACEMENT_CHARACTER)) {
+        notes.push(
+            "the row holds bytes that are not UTF-8, shown as `\u{FFFD}` (GDELT exports are \
+             UTF-8: was the file saved in another encoding?)"
+                .to_string(),
+        );
+    }
     if let Some(i) = part {
         let name = match cols[ACTOR2_NAME].trim() {
             "" => String::new(),
@@ -554,6 +586,43 @@ mod tests {
             cols[*i] = v;
         }
         cols.join("\t")
+    }
+
+    /// The counts and the tone only feed the summary: empty, they are left out of it (the
+    /// row was skipped as `malformed_line`); given, they must still parse.
+    #[test]
+    fn empty_counts_and_tone_leave_the_summary_only() {
+        let line = &fixture()[0];
+        let summary = |changes: &[(usize, &str)]| {
+            action(&edit(line, changes))["summary"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let whole = summary(&[]);
+        assert!(
+            whole.contains("average tone -4.82; 10 mentions in 1 sources and 10 articles"),
+            "{whole}"
+        );
+        let without = summary(&[(AVG_TONE, ""), (NUM_ARTICLES, " ")]);
+        assert!(
+            without.contains("Goldstein -8.0; 10 mentions, 1 sources; action location"),
+            "{without}"
+        );
+        let bare = summary(&[
+            (AVG_TONE, ""),
+            (NUM_MENTIONS, ""),
+            (NUM_SOURCES, ""),
+            (NUM_ARTICLES, ""),
+        ]);
+        assert!(bare.contains("Goldstein -8.0; action location"), "{bare}");
+        assert!(matches!(
+            map(&edit(line, &[(NUM_ARTICLES, "ten")])),
+            Mapped::Skipped {
+                reason: "malformed_line",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -2692,6 +2692,31 @@ async fn a_gdelt_file_of_nothing_riposte_records_says_why_not_which_format() {
     assert!(!error.contains("format?"), "{error}");
 }
 
+/// A GDELT row with bytes that are not UTF-8 (a name saved as Latin-1) is stored with a note
+/// saying so: they became U+FFFD in its title and summary, and nothing said why.
+#[tokio::test]
+async fn a_gdelt_row_not_in_utf8_is_stored_with_a_note() {
+    let app = TestApp::spawn().await;
+    let fixture = include_str!("../fixtures/gdelt-sample.export.CSV");
+    let row = fixture.lines().next().unwrap();
+    let mut bytes = row.replacen("IRAN", "IR\u{1}N", 1).into_bytes();
+    let at = bytes.iter().position(|&b| b == 1).unwrap();
+    bytes[at] = 0xC2; // Latin-1 `Â`, no UTF-8 sequence before a `N`
+    bytes.push(b'\n');
+    let job = import(&app, "?format=gdelt", bytes).await;
+    assert_eq!(counts(&job)[1], 1, "{job}");
+    let stored = app.get("/v1/actions?initiator=USA&target=IRN").await;
+    let summary = stored.body["items"][0]["summary"].as_str().unwrap();
+    assert!(summary.contains("to IR\u{FFFD}N (IRN)"), "{summary}");
+    assert!(
+        summary.contains(
+            "[Import note: the row holds bytes that are not UTF-8, shown as `\u{FFFD}` (GDELT \
+             exports are UTF-8: was the file saved in another encoding?).]"
+        ),
+        "{summary}"
+    );
+}
+
 /// A GDELT export given still zipped, as GDELT publishes it, or gzipped without
 /// `Content-Encoding`, is named as such, not counted as "found 3 columns".
 #[tokio::test]
