@@ -314,9 +314,10 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             if report.rejected > 0 || !report.stored {
                 let good = report.created + report.updated + report.unchanged;
+                let unit = format.unit();
                 return Err(if report.stored && good == 0 {
                     format!(
-                        "{} line(s) rejected (see above), and no action line was good: only \
+                        "{} {unit}(s) rejected (see above), and no action {unit} was good: only \
                          {} actor(s) were stored",
                         report.rejected, report.actors_created
                     )
@@ -327,14 +328,14 @@ fn run(cli: Cli) -> Result<(), String> {
                         n => format!(" ({n} record(s) skipped, as counted above)"),
                     };
                     format!(
-                        "{} line(s) rejected (see above); {good} action line(s) were stored or \
-                         found unchanged{skipped}",
+                        "{} {unit}(s) rejected (see above); {good} action {unit}(s) were \
+                         stored or found unchanged{skipped}",
                         report.rejected
                     )
                 } else {
                     format!(
-                        "{} line(s) rejected (see above); nothing was stored. Fix them, or run \
-                         with --partial to store the good lines",
+                        "{} {unit}(s) rejected (see above); nothing was stored. Fix them, or \
+                         run with --partial to store the good {unit}s",
                         report.rejected
                     )
                 });

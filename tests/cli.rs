@@ -591,7 +591,13 @@ fn import_from_the_command_line() {
     std::fs::write(&broken, "[{\"id\": \"x1\"},\n {\"id\": }]\n").unwrap();
     let (ok, log) = run(&["import", "--format", "plover", broken.to_str().unwrap()]);
     assert!(!ok, "{log}");
-    assert!(log.contains("record 2: record: JSON syntax error"), "{log}");
+    // Once: "record 2: record: JSON syntax error in record 2" said it three times.
+    assert!(
+        log.lines()
+            .any(|l| l == "record 2: JSON syntax error: expected value at line 2 column 9"),
+        "{log}"
+    );
+    assert!(log.contains("1 record(s) rejected"), "{log}");
 
     let gdelt = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -614,6 +620,11 @@ fn import_from_the_command_line() {
         twice.to_str().unwrap(),
     ]);
     assert!(!ok, "{log}");
+    // In the file's own words: it said "the same external_id in this source_dataset".
+    assert!(
+        log.contains("line 20: external_id: line 1 gives the same GLOBALEVENTID\n"),
+        "{log}"
+    );
     assert!(
         log.contains(
             "7 line(s) rejected (see above); 7 action line(s) were stored or found unchanged \

@@ -83,7 +83,12 @@ pub async fn import(
     let unit = format.unit();
     for r in &report.rejections {
         for e in &r.errors {
-            say(&format!("{unit} {}: {}: {}", r.line, e.field, e.message));
+            // A fault of the whole line or record is said without its field (`line 2:
+            // line: ...` said the line twice).
+            match e.field == unit {
+                true => say(&format!("{unit} {}: {}", r.line, e.message)),
+                false => say(&format!("{unit} {}: {}: {}", r.line, e.field, e.message)),
+            }
         }
     }
     if report.rejected as usize > report.rejections.len() {

@@ -147,13 +147,15 @@ impl Report {
             };
             Some(match self.actors_created {
                 0 => format!(
-                    "nothing was stored: {} line(s) rejected{skipped}, none good",
-                    self.rejected
+                    "nothing was stored: {} {}(s) rejected{skipped}, none good",
+                    self.rejected,
+                    format.unit()
                 ),
                 states => format!(
-                    "no action was stored: {} line(s) rejected{skipped}, none good; only the \
+                    "no action was stored: {} {}(s) rejected{skipped}, none good; only the \
                      {states} state(s) their records name were created",
-                    self.rejected
+                    self.rejected,
+                    format.unit()
                 ),
             })
         } else {
@@ -352,7 +354,7 @@ async fn import(
     report.skipped_first = counts.skipped_first;
 
     progress.set_phase("checking");
-    resolve::check(client, job.partial, &rejected, job.format.unit()).await?;
+    resolve::check(client, job.partial, &rejected, job.format).await?;
     let rejected_lines = resolve::rejected_count(client).await?;
     report.rejected = rejected_lines;
     report.stored = job.partial || rejected_lines == 0;

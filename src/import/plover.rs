@@ -362,25 +362,18 @@ pub fn plover_records<R: Read>(
     read_records(reader, &mut each)
 }
 
-/// Why the reading stopped at a record over the bound.
+/// Why a record over the bound is rejected.
 fn too_big() -> String {
-    format!(
-        "the record is over {} MiB, the most one record may take; the import stops here \
-         (records after it are not read)",
-        MAX_IMPORT_LINE_BYTES >> 20
-    )
+    format!("longer than {MAX_IMPORT_LINE_BYTES} bytes, the most one record may take")
 }
 
 type Each<'a> = dyn FnMut(usize, Result<Value, String>) -> Result<(), String> + 'a;
 
-fn checked(number: usize, value: Value) -> Result<Value, String> {
+fn checked(value: Value) -> Result<Value, String> {
     if value.is_object() {
         Ok(value)
     } else {
-        Err(format!(
-            "record {number} is {}, not a JSON object",
-            json_kind(&value)
-        ))
+        Err(format!("must be a JSON object, not {}", json_kind(&value)))
     }
 }
 
@@ -435,6 +428,8 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
     // Why it is broken, once what followed its close disagreed: it then ends only where
     // another record starts.
     let mut broken: Option<String> = None;
+    // The record under way passed `MAX_IMPORT_LINE_BYTES`: what is held of it is cut short.
+    let mut oversize = false;
     loop {
         let byte = match bytes.next() {
             None => break,
@@ -475,14 +470,11 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             let follows = byte != b'"' || (at.0 > closed_on && layout == Some(Layout::Line));
             closed = None;
             if follows {
-                hand_over(&mut number, first, &mut record, each)?;
+                hand_over(&mut number, first, &mut record, oversize, each)?;
             } else {
                 broken = Some(format!(
-                    "JSON syntax error in record {}: unexpected data after its end, at line \
-                     {} column {}",
-                    number + 1,
-                    at.0,
-                    at.1
+                    "JSON syntax error: unexpected data after its end, at line {} column {}",
+                    at.0, at.1
                 ));
             }
         }
@@ -497,8 +489,8 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             number += 1;
             let why = broken.take().unwrap_or_else(|| {
                 format!(
-                    "JSON syntax error in record {number}: not closed before line {}, where \
-                     another record starts",
+                    "JSON syntax error: not closed before line {}, where another record \
+                     starts",
                     at.0
                 )
             });
@@ -511,7 +503,7 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
         let value_at_rest =
             record.first().is_some_and(|&b| b != b'{') && scan.depth == 0 && !scan.in_string;
         if value_at_rest && byte == b'{' {
-            hand_over(&mut number, first, &mut record, each)?;
+            hand_over(&mut number, first, &mut record, oversize, each)?;
         }
         if record.is_empty() {
             match (within, byte) {
@@ -527,18 +519,21 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             scan = Scan::default();
             broken = None;
             layout = None;
+            oversize = false;
         }
         if value_at_rest && within == Array::Open && matches!(byte, b',' | b']') {
-            hand_over(&mut number, first, &mut record, each)?;
+            hand_over(&mut number, first, &mut record, oversize, each)?;
             if byte == b']' {
                 array = Some(Array::Closed);
             }
             continue;
         }
-        if record.len() >= MAX_IMPORT_LINE_BYTES {
-            return Err(format!("record {}: {}", number + 1, too_big()));
+        // Past the bound a record is only scanned, for where it ends: rejected, never held.
+        if record.len() < MAX_IMPORT_LINE_BYTES {
+            record.push(byte);
+        } else {
+            oversize = true;
         }
-        record.push(byte);
         if !byte.is_ascii_whitespace() {
             significant += 1;
         }
@@ -558,24 +553,23 @@ fn read_records(input: impl Read, each: &mut Each) -> Result<(), String> {
             b'{' if closes && broken.is_none() => closed = Some(at.0),
             b'{' => {}
             _ if within == Array::None && byte == b'\n' => {
-                hand_over(&mut number, first, &mut record, each)?;
+                hand_over(&mut number, first, &mut record, oversize, each)?;
             }
             _ => {}
         }
     }
     if closed.is_some() {
-        hand_over(&mut number, first, &mut record, each)?;
+        hand_over(&mut number, first, &mut record, oversize, each)?;
     }
     let open = array == Some(Array::Open);
     if record.iter().any(|b| !b.is_ascii_whitespace()) {
         number += 1;
         // A value outside an array ends at the end of its line, here the file's.
         if record[0] != b'{' && !open {
-            return each(number, parsed(number, first, &record));
+            return each(number, parsed(first, &record, oversize));
         }
-        let why = broken.unwrap_or_else(|| {
-            format!("JSON syntax error in record {number}: the file ends inside it")
-        });
+        let why =
+            broken.unwrap_or_else(|| "JSON syntax error: the file ends inside it".to_string());
         // Said, not dropped: records sharing its line after it went into it unread.
         let why = match another_start(first, &record) {
             Some((line, column)) => format!(
@@ -622,10 +616,11 @@ fn hand_over(
     number: &mut usize,
     first: (usize, usize),
     record: &mut Vec<u8>,
+    oversize: bool,
     each: &mut Each,
 ) -> Result<(), String> {
     *number += 1;
-    let result = each(*number, parsed(*number, first, record));
+    let result = each(*number, parsed(first, record, oversize));
     record.clear();
     result
 }
@@ -667,9 +662,12 @@ impl Scan {
 
 /// One record's bytes, parsed; a syntax error names the line and column in the file
 /// (`first`: where the record starts).
-fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, String> {
+fn parsed(first: (usize, usize), record: &[u8], oversize: bool) -> Result<Value, String> {
+    if oversize {
+        return Err(too_big());
+    }
     match crate::json::from_slice(record) {
-        Ok(value) => checked(number, value),
+        Ok(value) => checked(value),
         Err(e) => {
             let fault = match e.classify() {
                 // Well-formed, but a key given twice (`json`).
@@ -683,18 +681,13 @@ fn parsed(number: usize, first: (usize, usize), record: &[u8]) -> Result<Value, 
             let line = first.0 + e.line() - 1;
             // serde_json puts an error at a line break in column 0 of the next line.
             if e.column() == 0 && e.line() > 1 {
-                return Err(format!(
-                    "{fault} in record {number}: {what} at the end of line {}",
-                    line - 1
-                ));
+                return Err(format!("{fault}: {what} at the end of line {}", line - 1));
             }
             let column = match e.line() {
                 1 => first.1 + e.column() - 1,
                 _ => e.column(),
             };
-            Err(format!(
-                "{fault} in record {number}: {what} at line {line} column {column}"
-            ))
+            Err(format!("{fault}: {what} at line {line} column {column}"))
         }
     }
 }
@@ -1138,18 +1131,12 @@ mod tests {
         assert_eq!(seen.len(), 3);
         assert_eq!(
             seen[1],
-            (
-                2,
-                Err("record 2 is a number, not a JSON object".to_string())
-            )
+            (2, Err("must be a JSON object, not a number".to_string()))
         );
         let seen = read("{\"id\": \"a\"}\n\"x\"\n{\"id\": \"c\"}").unwrap();
         assert_eq!(
             seen[1],
-            (
-                2,
-                Err("record 2 is a string, not a JSON object".to_string())
-            )
+            (2, Err("must be a JSON object, not a string".to_string()))
         );
         assert_eq!(seen[2].1, Ok(json!({"id": "c"})));
     }
@@ -1184,7 +1171,7 @@ mod tests {
             seen[1],
             (
                 2,
-                Err("JSON syntax error in record 2: expected value at line 2 column 9".into())
+                Err("JSON syntax error: expected value at line 2 column 9".into())
             )
         );
         assert_eq!(seen[2], (3, Ok(json!({"id": "c"}))));
@@ -1195,7 +1182,7 @@ mod tests {
             (
                 1,
                 Err(
-                    "ambiguous JSON in record 1: the key `id` is given twice in one object; give \
+                    "ambiguous JSON: the key `id` is given twice in one object; give \
                      it once at line 1 column 23"
                         .into()
                 )
@@ -1207,14 +1194,18 @@ mod tests {
         let got: Vec<_> = seen.iter().map(|(n, r)| (*n, r.clone())).collect();
         assert_eq!(
             got[0],
-            (1, Err("record 1 is an array, not a JSON object".into()))
+            (1, Err("must be a JSON object, not an array".into()))
         );
         assert_eq!(
             got[1],
-            (2, Err("record 2 is a string, not a JSON object".into()))
+            (2, Err("must be a JSON object, not a string".into()))
         );
         assert!(
-            got[2].1.as_ref().unwrap_err().contains("record 3"),
+            got[2]
+                .1
+                .as_ref()
+                .unwrap_err()
+                .starts_with("JSON syntax error: "),
             "{got:?}"
         );
         assert_eq!(got[3], (4, Ok(json!({"id": "d"}))));
@@ -1229,7 +1220,7 @@ mod tests {
         let seen = read("[{\"id\": \"a\"}, {\"id\": \"b").unwrap();
         assert_eq!(seen[0].1, Ok(json!({"id": "a"})));
         let why = seen[1].1.as_ref().unwrap_err();
-        assert!(why.contains("record 2: the file ends inside it"), "{why}");
+        assert_eq!(why, "JSON syntax error: the file ends inside it");
         let seen = read("[{\"id\": \"a\"},\n").unwrap();
         assert_eq!(seen.len(), 2);
         let why = seen[1].1.as_ref().unwrap_err();
@@ -1450,7 +1441,7 @@ mod tests {
             seen[1],
             (
                 2,
-                Err("JSON syntax error in record 2: expected `:` at line 4 column 7".into())
+                Err("JSON syntax error: expected `:` at line 4 column 7".into())
             )
         );
         assert_eq!(seen[2], (3, Ok(json!({"id": "c"}))));
@@ -1490,20 +1481,27 @@ mod tests {
         assert_eq!(seen.last().unwrap().1, Ok(json!({"id": "c"})));
     }
 
+    /// A record over the bound is one rejected record, found to end by its scan alone, and
+    /// the reading goes on (it stopped the import, whose job then said `read: 0`).
     #[test]
-    fn a_record_over_the_line_limit_stops_the_reading_without_holding_it() {
+    fn a_record_over_the_line_limit_is_rejected_without_holding_it() {
         let big = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_IMPORT_LINE_BYTES));
-        for input in [format!("[{{}}, {big}, {{}}]"), format!("{{}} {big} {{}}")] {
-            let mut seen = Vec::new();
-            let err = plover_records(input.as_bytes(), |n, _| {
-                seen.push(n);
-                Ok(())
-            })
-            .unwrap_err();
-            assert_eq!(seen, vec![1], "{err}");
-            assert!(
-                err.starts_with("record 2: the record is over 1 MiB"),
-                "{err}"
+        let pretty = format!(
+            "{{\n  \"id\": \"{}\",\n  \"n\": [1]\n}}",
+            "x".repeat(MAX_IMPORT_LINE_BYTES)
+        );
+        for input in [
+            format!("[{{}}, {big}, {{}}]"),
+            format!("{{}} {big} {{}}"),
+            format!("{{}}\n{big}\n{{}}\n"),
+            format!("[\n{{}},\n{pretty},\n{{}}\n]\n"),
+        ] {
+            let seen = read(&input).unwrap();
+            let too_big =
+                format!("longer than {MAX_IMPORT_LINE_BYTES} bytes, the most one record may take");
+            assert_eq!(
+                seen,
+                vec![(1, Ok(json!({}))), (2, Err(too_big)), (3, Ok(json!({})))]
             );
         }
         // Space between records is not part of any: more than the limit of it is no error.

@@ -6,7 +6,7 @@ use futures_util::SinkExt;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use super::{db_err, errors_json, ImportError, Job, Rejection, Report};
+use super::{db_err, errors_json, Format, ImportError, Job, Rejection, Report};
 use crate::limits::MAX_REPORTED_REJECTIONS;
 use crate::models::import::JobState;
 use crate::service::actions::messages::{self, sql_format, Slot};
@@ -43,7 +43,14 @@ fn latest() -> String {
 }
 
 /// Rules as `INSERT INTO import_faults` statements over the good lines, in order.
-fn rules(unit: &str) -> Vec<String> {
+fn rules(format: Format) -> Vec<String> {
+    let unit = format.unit();
+    // A foreign record's external id is its own id field, and its dataset the format's.
+    let same_external_id = match format {
+        Format::Ndjson => "the same external_id in this source_dataset",
+        Format::Plover => "the same id",
+        Format::Gdelt => "the same GLOBALEVENTID",
+    };
     let latest = latest();
     let answers_rejected = answers_rejected(unit);
     vec![
@@ -58,7 +65,7 @@ fn rules(unit: &str) -> Vec<String> {
         format!(
             "INSERT INTO import_faults
          SELECT line, 'external_id',
-                format('{unit} %s gives the same external_id in this source_dataset', first)
+                format('{unit} %s gives {same_external_id}', first)
          FROM (SELECT line, min(line) OVER (PARTITION BY coalesce(source_dataset, ''),
                                                          external_id) AS first
                FROM import_lines WHERE external_id IS NOT NULL AND errors IS NULL) d
@@ -328,8 +335,9 @@ pub async fn check(
     client: &Client,
     partial: bool,
     actor_rejections: &[Rejection],
-    unit: &str,
+    format: Format,
 ) -> Result<(), ImportError> {
+    let unit = format.unit();
     // The graph lock of the API's writes (models::action::lock_graph), from before the checks
     // read the stored graph to the commit: a deletion, a move or an answer written by the API
     // between the two would otherwise pass under the checks (an answer to a deleted action,
@@ -358,7 +366,7 @@ pub async fn check(
             .await
             .map_err(db_err("cannot record a rejected actor line"))?;
     }
-    for rule in rules(unit) {
+    for rule in rules(format) {
         client
             .batch_execute(&rule)
             .await
@@ -833,9 +841,10 @@ pub async fn finish(client: &Client, job: &Job, report: &Report) -> Result<(), I
         (
             JobState::Failed,
             Some(format!(
-                "{} line(s) rejected; nothing was stored (all-or-nothing); fix them, or import \
-                 with partial to store the good lines",
-                report.rejected
+                "{} {unit}(s) rejected; nothing was stored (all-or-nothing); fix them, or \
+                 import with partial to store the good {unit}s",
+                report.rejected,
+                unit = job.format.unit()
             )),
         )
     };

@@ -1554,14 +1554,51 @@ async fn a_broken_record_of_a_plover_array_is_rejected_alone() {
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert_eq!(rejected[0]["line"], 11);
     let message = rejected[0]["errors"][0]["message"].as_str().unwrap();
+    // Its number is the entry's `line`, not said again ("JSON syntax error in record 11").
     assert!(
-        message.contains(&format!("record 11: expected `:` at line {line}")),
+        message.starts_with(&format!(
+            "JSON syntax error: expected `:` at line {line} column "
+        )),
         "{message}"
     );
     // The broken record may or may not have made an action; every other one did.
     let now = total_actions(&app).await;
     assert!(now == stored || now == stored - 1, "{now} of {stored}");
     assert_eq!(now, counts(&job)[1]);
+}
+
+/// A PLOVER record over 1 MiB is one rejected record, and the records after it are read and
+/// stored with `partial`: it stopped the import, whose failed job said `read: 0`.
+#[tokio::test]
+async fn a_plover_record_over_the_bound_is_rejected_alone() {
+    let app = TestApp::spawn().await;
+    let record = |id: &str, text: &str| {
+        json!({"id": id, "date": "2022-03-01", "event": "SANCTION", "context": "economic",
+               "source": [{"code": "USA", "sector": "GOV"}], "target": [{"code": "VUT"}],
+               "text": text})
+    };
+    let big = "x".repeat(riposte::limits::MAX_IMPORT_LINE_BYTES);
+    let file = serde_json::to_vec_pretty(&json!([
+        record("p-1", "first"),
+        record("p-2", &big),
+        record("p-3", "third")
+    ]))
+    .unwrap();
+    let job = import(&app, "?format=plover", file.clone()).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(counts(&job)[0], 3, "every record read: {job}");
+    assert_eq!(total_actions(&app).await, 0);
+
+    let job = import(&app, "?format=plover&partial=true", file).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["rejected_lines"].as_array().unwrap().len(), 1, "{job}");
+    assert_eq!(job["rejected_lines"][0]["line"], 2, "{job}");
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0],
+        json!({"field": "record",
+               "message": "longer than 1048576 bytes, the most one record may take"})
+    );
+    assert_eq!(total_actions(&app).await, 2);
 }
 
 /// PLOVER records one per line (as POLECAT ships them), one line cut short in the middle of
@@ -2286,7 +2323,7 @@ async fn a_file_with_nothing_to_store_is_a_failed_job() {
     let job = import(&app, "?format=plover&partial=true", broken.to_vec()).await;
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(
-        job["error"], "nothing was stored: 4 line(s) rejected and 1 record(s) skipped, none good",
+        job["error"], "nothing was stored: 4 record(s) rejected and 1 record(s) skipped, none good",
         "{job}"
     );
     // Nor did a record whose states were made before its action was refused.
@@ -2302,7 +2339,7 @@ async fn a_file_with_nothing_to_store_is_a_failed_job() {
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(
         job["error"],
-        "no action was stored: 1 line(s) rejected, none good; only the 1 state(s) their \
+        "no action was stored: 1 record(s) rejected, none good; only the 1 state(s) their \
          records name were created",
         "{job}"
     );
@@ -2761,7 +2798,7 @@ async fn a_plover_fault_naming_another_record_says_record() {
     assert_eq!(
         job["rejected_lines"],
         json!([{"line": 2, "errors": [{"field": "external_id",
-            "message": "record 1 gives the same external_id in this source_dataset"}]}]),
+            "message": "record 1 gives the same id"}]}]),
         "{job}"
     );
     assert_eq!(counts(&job)[1], 1, "{job}");
