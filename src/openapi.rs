@@ -203,8 +203,9 @@ fn webhooks() -> serde_json::Value {
             `webhook-id`). Verify `webhook-signature` over the raw body before parsing it; \
             see docs/API.md for the retry schedule.",
         "parameters": [
-            header("webhook-id", "`chg_<cursor>`: the same for every attempt and \
-                redelivery of the entry", "chg_1042"),
+            header("webhook-id", "`chg_<cursor>_<the entry's at, in microseconds since \
+                1970>`: the same for every attempt and redelivery of the entry, and unique \
+                across deployments and database restores", "chg_1042_1796040000123456"),
             header("webhook-timestamp", "The attempt's time, Unix seconds", "1795953600"),
             header("webhook-signature", "`v1,<base64 HMAC-SHA256>` of \
                 `{webhook-id}.{webhook-timestamp}.{body}` keyed with the secret's bytes \

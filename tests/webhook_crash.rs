@@ -14,7 +14,7 @@ mod process;
 #[path = "support/receiver.rs"]
 mod receiver;
 use process::{free_port, key, serve_with, wait_ready, Server};
-use receiver::{Answer, Receiver};
+use receiver::{message_id, Answer, Receiver};
 
 const FLAGS: &[&str] = &[
     "--webhook-allow-private",
@@ -140,10 +140,7 @@ async fn every_change_is_delivered_after_sigkill_mid_delivery() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(feed.len(), 20);
-    let wanted: BTreeMap<String, &Value> = feed
-        .iter()
-        .map(|e| (format!("chg_{}", e["cursor"].as_str().unwrap()), e))
-        .collect();
+    let wanted: BTreeMap<String, &Value> = feed.iter().map(|e| (message_id(e), e)).collect();
     // The held attempt's claim runs out (2 x timeout + 10 s) before it is retried.
     let deadline = Instant::now() + Duration::from_secs(90);
     let got = loop {

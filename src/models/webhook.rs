@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::models::change::ChangeFilter;
 use crate::models::sql::{Bind, Sql};
-use crate::schema::{webhook_deliveries, webhooks};
+use crate::schema::webhooks;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = webhooks)]
@@ -406,17 +406,26 @@ pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTi
 
 // Delivery attempts.
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = webhook_deliveries)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct DeliveryRow {
+    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    pub webhook_id: Uuid,
+    #[diesel(sql_type = BigInt)]
     pub seq: i64,
+    /// The feed entry's own time (`changes.at`), part of its `webhook-id`.
+    #[diesel(sql_type = Timestamptz)]
+    pub entry_at: DateTime<Utc>,
+    #[diesel(sql_type = Integer)]
     pub attempt: i32,
+    #[diesel(sql_type = Nullable<Integer>)]
     pub status_code: Option<i32>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
     pub error: Option<String>,
+    #[diesel(sql_type = Integer)]
     pub latency_ms: i32,
+    #[diesel(sql_type = Timestamptz)]
     pub at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
@@ -457,18 +466,18 @@ pub async fn deliveries(
     before_id: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<DeliveryRow>> {
-    let mut query = webhook_deliveries::table
-        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
-        .select(DeliveryRow::as_select())
-        .into_boxed();
-    if let Some(id) = before_id {
-        query = query.filter(webhook_deliveries::id.lt(id));
-    }
-    query
-        .order(webhook_deliveries::id.desc())
-        .limit(limit)
-        .load(conn)
-        .await
+    diesel::sql_query(
+        "SELECT d.id, d.seq, c.at AS entry_at, d.attempt, d.status_code, d.error, d.latency_ms,
+                d.at, d.next_attempt_at
+         FROM webhook_deliveries d JOIN changes c ON c.seq = d.seq
+         WHERE d.webhook_id = $1 AND ($2::bigint IS NULL OR d.id < $2)
+         ORDER BY d.id DESC LIMIT $3",
+    )
+    .bind::<SqlUuid, _>(webhook_id)
+    .bind::<Nullable<BigInt>, _>(before_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }
 
 /// Forgets attempts older than `days`.

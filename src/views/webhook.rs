@@ -83,7 +83,7 @@ pub struct NewWebhookSecret {
 /// One delivery attempt.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": 17, "cursor": "1042", "message_id": "chg_1042", "attempt": 2, "delivered": false,
+    "id": 17, "cursor": "1042", "message_id": "chg_1042_1796040000123456", "attempt": 2, "delivered": false,
     "status_code": 503, "error": null, "latency_ms": 84, "at": "2026-11-30T12:00:05Z",
     "next_attempt_at": "2026-11-30T12:00:15Z"
 }))]
@@ -117,7 +117,7 @@ impl Delivery {
         Delivery {
             id: row.id,
             cursor: row.seq.to_string(),
-            message_id: crate::webhook::signing::message_id(row.seq),
+            message_id: crate::webhook::signing::message_id(row.seq, row.entry_at),
             attempt: row.attempt,
             delivered: row.status_code.is_some_and(|s| (200..300).contains(&s)),
             status_code: row.status_code,

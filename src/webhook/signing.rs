@@ -21,9 +21,12 @@ pub fn new_secret() -> AppResult<String> {
 }
 
 /// The `webhook-id` of a change: the same for every attempt and every redelivery of it, so
-/// that receivers can drop duplicates.
-pub fn message_id(seq: i64) -> String {
-    format!("chg_{seq}")
+/// that receivers can drop duplicates. The entry's time beside its cursor keeps it unique
+/// where cursors repeat: a database restored from a backup numbers its next entries again
+/// from there, and every deployment starts at 1 (`chg_<cursor>` alone made receivers that
+/// dropped duplicates drop those entries).
+pub fn message_id(seq: i64, at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("chg_{seq}_{}", at.timestamp_micros())
 }
 
 /// The `webhook-signature` value for one request.

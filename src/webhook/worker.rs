@@ -207,7 +207,7 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
                 return Ok(());
             }
             let body = payload(entry)?;
-            let id = signing::message_id(change.seq);
+            let id = signing::message_id(change.seq, change.at);
             let secrets = row.signing_secrets(chrono::Utc::now());
             let outcome = cx.sender.send(&row.url, &secrets, &id, body).await;
             cx.metrics.webhook_attempt(outcome.delivered());

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::contract::{document, validator};
 use super::helpers::TestApp;
-use super::receiver::{Answer, Received, Receiver};
+use super::receiver::{message_id, Answer, Received, Receiver};
 use riposte::state::Config;
 use riposte::webhook::worker::Worker;
 use riposte::webhook::Settings;
@@ -135,6 +135,43 @@ async fn disabled(app: &TestApp, id: &str) -> Value {
     .await
 }
 
+/// Two deployments (each its own database, its feed numbered from 1, as a database restored
+/// from a backup numbers its next entries again) post to one receiver: no two entries share
+/// a `webhook-id`. `chg_<cursor>` alone repeated, and a receiver dropping duplicates by it, as
+/// told to, lost the second deployment's entries. The deliveries list gives the same id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_of_two_deployments_never_share_a_webhook_id() {
+    let receiver = Receiver::start().await;
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        let app = app_with(settings()).await;
+        app.with_basics().await;
+        let (id, _, start) = subscribe(&app, json!({"url": receiver.url()})).await;
+        let worker = deliveries(&app);
+        app.action(json!({"title": "Frozen assets"})).await;
+        let feed = feed_after(&app, &start, 1).await;
+        eventually(20, "the entry delivered", || async {
+            (webhook(&app, &id).await["delivered_cursor"] == feed[0]["cursor"]).then_some(())
+        })
+        .await;
+        let listed = attempts(&app, &id).await;
+        assert_eq!(listed[0]["message_id"], message_id(&feed[0]).as_str());
+        worker.stop().await;
+        sent.push(feed[0].clone());
+    }
+    assert_eq!(
+        sent[0]["cursor"], sent[1]["cursor"],
+        "both feeds start alike"
+    );
+    let ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.id().to_string())
+        .collect();
+    assert_eq!(ids, [message_id(&sent[0]), message_id(&sent[1])]);
+    assert_ne!(ids[0], ids[1]);
+}
+
 /// The receiver fails the first attempts with 500, answers one too slowly, then succeeds:
 /// every change arrives, in order, once, signed with the secret of the 201, with the body
 /// of the feed's entry; the attempts are listed with status and latency; a redelivery sends
@@ -178,7 +215,7 @@ async fn every_change_arrives_in_order_signed_through_failures_and_slowness() {
             .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", r.body);
         assert!(r.signed_with(&secret), "signature of {}", r.id());
-        assert_eq!(r.id(), format!("chg_{}", entry["cursor"].as_str().unwrap()));
+        assert_eq!(r.id(), message_id(entry));
         assert_eq!(&r.entry(), entry, "the payload is the feed's entry");
         assert_eq!(r.headers["content-type"], "application/json");
         let sent: i64 = r.headers["webhook-timestamp"].parse().unwrap();
@@ -1518,6 +1555,6 @@ async fn a_new_description_does_not_send_the_entry_in_flight_again() {
         .iter()
         .map(|r| r.id().to_string())
         .collect();
-    assert_eq!(ids, [format!("chg_{last}")], "sent once");
+    assert_eq!(ids, [message_id(&feed[0])], "sent once");
     worker.stop().await;
 }

@@ -37,14 +37,25 @@ pub struct Received {
     pub answer: Answer,
 }
 
+/// The `webhook-id` a feed entry is sent with, as documented: `chg_<cursor>_<at in µs>`.
+pub fn message_id(entry: &serde_json::Value) -> String {
+    let at = chrono::DateTime::parse_from_rfc3339(entry["at"].as_str().unwrap()).unwrap();
+    format!(
+        "chg_{}_{}",
+        entry["cursor"].as_str().unwrap(),
+        at.timestamp_micros()
+    )
+}
+
 impl Received {
     pub fn id(&self) -> &str {
         &self.headers["webhook-id"]
     }
 
-    /// The change's cursor, from `webhook-id` (`chg_<cursor>`).
+    /// The change's cursor, from `webhook-id` (`chg_<cursor>_<at>`).
     pub fn seq(&self) -> i64 {
-        self.id().strip_prefix("chg_").unwrap().parse().unwrap()
+        let (seq, _) = self.id()["chg_".len()..].split_once('_').unwrap();
+        seq.parse().unwrap()
     }
 
     /// Answered 2xx in time: the sender saw a success.
