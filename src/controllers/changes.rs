@@ -146,7 +146,7 @@ pub async fn list(
 /// 503 beyond).
 #[utoipa::path(get, path = "/v1/events", tag = "changes",
     operation_id = "streamEvents", params(super::Unpaged<ChangeParams>,
-        ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it")),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` received; resumes after it (empty: none, `after` is used)")),
     responses((status = 200, description = "A stream of `text/event-stream` events",
         content_type = "text/event-stream", body = String)))]
 #[route("/v1/events", method = "GET", method = "HEAD")]
@@ -162,10 +162,12 @@ pub async fn events(
         &[],
     )?;
     super::refuse_paging([params.limit.is_some(), false, false], "the event stream")?;
+    // An empty id is none, as in SSE itself (a browser sends no header then).
     let resume = req
         .headers()
         .get("last-event-id")
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .filter(|id| !id.trim().is_empty());
     let after = match resume {
         Some(id) => cursor("Last-Event-ID", Some(id))?,
         None => cursor("after", params.after.as_deref())?,

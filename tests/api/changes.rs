@@ -463,6 +463,12 @@ async fn events_stream_live_resume_from_last_event_id_and_keep_alive() {
         "{comments} comments in 2 s with a 300 ms heartbeat"
     );
 
+    // An empty Last-Event-ID is none (an empty id means "no id" in SSE): `after` is used.
+    // It was a 400, "`` is not a cursor of this feed", for clients that always send it.
+    let all = subscribe(&app, "?after=0", Some("")).await;
+    let (again, _) = read_events(all, Duration::from_secs(1), |_| false).await;
+    assert_eq!(again.len(), events.len(), "{again:?}");
+
     // A bad Last-Event-ID is a 400 naming it.
     let resp = app
         .client
