@@ -183,6 +183,11 @@ enum Command {
         /// Where to write (default: stdout).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// How long whatever reads the output may take no data before the export is given
+        /// up: its snapshot, one open transaction, holds back the database's clean-up
+        /// meanwhile. Writing to a file (--output) never stalls.
+        #[arg(long, default_value = "120s", value_parser = riposte::state::parse_duration)]
+        stall_timeout: std::time::Duration,
     },
     /// Import actions (and actors) from a file: NDJSON in the API's shape (exports import
     /// as they are where their actors are stored: an export holds actions only),
@@ -285,6 +290,7 @@ fn run(cli: Cli) -> Result<(), String> {
             query,
             format,
             output,
+            stall_timeout,
         } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
@@ -294,7 +300,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(format) => format!("{query}&format={format}"),
             };
             let written = actix_web::rt::System::new()
-                .block_on(async move { export(&url, &query, output).await })?;
+                .block_on(async move { export(&url, &query, output, stall_timeout).await })?;
             say(&format!("exported {written} actions"));
             drop(database);
             Ok(())

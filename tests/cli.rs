@@ -1092,6 +1092,41 @@ fn first_allowed_cpu() -> String {
     list.trim().split([',', '-']).next().unwrap().to_string()
 }
 
+/// An export whose reader stalls past --stall-timeout stops, saying so and how to avoid it;
+/// it said "the database is restarting or unreachable" (PostgreSQL had ended its snapshot).
+/// A reader that keeps up gets everything.
+#[test]
+fn an_export_whose_reader_stalls_says_so() {
+    let (_dir, data) = fresh_data_dir();
+    let made = riposte(&["generate", "--actions", "3000"], &data)
+        .output()
+        .unwrap();
+    assert_ok(&made);
+    // More than a pipe holds, so the writes wait for the reader.
+    let child = riposte(&["export", "--stall-timeout", "2s"], &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("what reads its output took no data for")
+            && err.contains("the export's snapshot was ended after 2 s (--stall-timeout)"),
+        "{err}"
+    );
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(lines < 3000, "{lines}");
+
+    let out = riposte(&["export", "--stall-timeout", "2s"], &data)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3000);
+}
+
 /// A failing command says why once: as one JSON log line with `--log-format json` (every
 /// line of stderr then parses), as one plain `error:` line otherwise. (Both were written,
 /// so JSON collectors got a line they could not read, and people read everything twice.)

@@ -1,12 +1,18 @@
 //! `riposte export`.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use riposte::db;
 use riposte::state::AppState;
 
 /// `riposte export`: the same export as `GET /v1/actions/export`, with progress on stderr.
-pub async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u64, String> {
+pub async fn export(
+    url: &str,
+    query: &str,
+    output: Option<PathBuf>,
+    stall_timeout: Duration,
+) -> Result<u64, String> {
     use std::io::Write;
     let pool = db::pool(url, 2)?;
     let state = AppState::new(pool, url).await.map_err(|e| e.to_string())?;
@@ -20,7 +26,8 @@ pub async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u
         filter,
         sort,
         format,
-        riposte::state::duration(riposte::export::DEFAULT_IDLE_TIMEOUT),
+        // PostgreSQL ends the snapshot after twice this idle.
+        stall_timeout / 2,
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -48,7 +55,27 @@ pub async fn export(url: &str, query: &str, output: Option<PathBuf>) -> Result<u
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let progress = riposte::generate::progress::counter("exporting");
-    while let Some(chunk) = export.next().await.map_err(|e| e.to_string())? {
+    // Since when the snapshot is idle: writing what the last batch read.
+    let mut idle_since = Instant::now();
+    loop {
+        let chunk = match export.next().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            // Said as what happened: it read "the database is restarting or unreachable".
+            Err(_) if idle_since.elapsed() >= stall_timeout => {
+                return Err(format!(
+                    "the export stopped after {} action(s): what reads its output took no \
+                     data for {} s, and the export's snapshot was ended after {} s \
+                     (--stall-timeout); write to a file with --output, or allow a longer \
+                     stall",
+                    export.written,
+                    idle_since.elapsed().as_secs(),
+                    stall_timeout.as_secs()
+                ))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        idle_since = Instant::now();
         out.write_all(&chunk)
             .map_err(|e| format!("cannot write the export: {e}"))?;
         progress.set_position(export.written);
