@@ -247,6 +247,7 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             "idempotent-replayed",
             "riposte-consistency",
             "riposte-served-by",
+            "riposte-feed-cursor",
         ])
         .max_age(3600);
     for origin in origins {

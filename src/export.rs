@@ -102,6 +102,10 @@ pub struct Export {
     done: bool,
     /// Actions written so far.
     pub written: u64,
+    /// The newest feed entry the snapshot holds: a mirror built from the export follows
+    /// `GET /v1/changes` after it and misses nothing (an entry numbered later may repeat
+    /// what the export already has).
+    pub feed_cursor: i64,
 }
 
 impl Export {
@@ -115,6 +119,9 @@ impl Export {
         format: Format,
         idle: Duration,
     ) -> AppResult<Self> {
+        // Changes committed before are numbered first, so that the snapshot's feed cursor
+        // is past them (a read of the feed does the same).
+        crate::models::change::sequence(&mut conn).await?;
         AnsiTransactionManager::begin_transaction_sql(
             &mut *conn,
             &format!(
@@ -124,7 +131,10 @@ impl Export {
             ),
         )
         .await?;
+        // The snapshot's first statement: it sees every change numbered before it.
+        let feed_cursor = crate::models::change::latest(&mut conn).await?;
         Ok(Export {
+            feed_cursor,
             conn,
             actors: ActorSnapshot::default(),
             filter,

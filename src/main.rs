@@ -299,9 +299,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(format) if query.is_empty() => format!("format={format}"),
                 Some(format) => format!("{query}&format={format}"),
             };
-            let written = actix_web::rt::System::new()
+            let (written, cursor) = actix_web::rt::System::new()
                 .block_on(async move { export(&url, &query, output, stall_timeout).await })?;
-            say(&format!("exported {written} actions"));
+            say(&format!(
+                "exported {written} actions; the feed after them: GET /v1/changes?after={cursor}"
+            ));
             drop(database);
             Ok(())
         }

@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 use riposte::db;
 use riposte::state::AppState;
 
-/// `riposte export`: the same export as `GET /v1/actions/export`, with progress on stderr.
+/// `riposte export`: the same export as `GET /v1/actions/export`, with progress on stderr;
+/// the actions written and the feed cursor of the snapshot.
 pub async fn export(
     url: &str,
     query: &str,
     output: Option<PathBuf>,
     stall_timeout: Duration,
-) -> Result<u64, String> {
+) -> Result<(u64, i64), String> {
     use std::io::Write;
     let pool = db::pool(url, 2)?;
     let state = AppState::new(pool, url).await.map_err(|e| e.to_string())?;
@@ -88,5 +89,5 @@ pub async fn export(
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
     }
     progress.finish_and_clear();
-    Ok(export.written)
+    Ok((export.written, export.feed_cursor))
 }

@@ -251,7 +251,10 @@ pub async fn export_query(
     operation_id = "exportActions",
     params(ExportFormat, super::Unpaged<ActionListParams>),
     responses((status = 200, description = "The actions, as NDJSON or CSV",
-        content((String = "application/x-ndjson"), (String = "text/csv"))),
+        content((String = "application/x-ndjson"), (String = "text/csv")),
+        headers(("Riposte-Feed-Cursor" = String, description = "The newest entry of `GET \
+            /v1/changes` the export's snapshot holds: follow the feed after it to keep a copy \
+            made from the export up to date, missing nothing"))),
         (status = 503, response = crate::openapi::ExportsBusy)))]
 #[route("/v1/actions/export", method = "GET", method = "HEAD")]
 pub async fn export(
@@ -269,6 +272,7 @@ pub async fn export(
     let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
     let idle = state.config.export_idle;
     let export = crate::export::Export::begin(conn, filter, sort, format, idle).await?;
+    let feed_cursor = export.feed_cursor.to_string();
     let body = futures_util::StreamExt::map(export.serve(slot, idle), |piece| {
         piece.map_err(actix_web::Error::from)
     });
@@ -278,6 +282,7 @@ pub async fn export(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"actions.{format}\""),
         ))
+        .insert_header(("Riposte-Feed-Cursor", feed_cursor))
         .streaming(body))
 }
 

@@ -999,7 +999,13 @@ async fn cors_is_off_by_default_and_exposes_headers_when_configured() {
         .to_str()
         .unwrap()
         .to_lowercase();
-    for h in ["etag", "link", "ratelimit-remaining", "x-request-id"] {
+    for h in [
+        "etag",
+        "link",
+        "ratelimit-remaining",
+        "x-request-id",
+        "riposte-feed-cursor",
+    ] {
         assert!(exposed.contains(h), "{exposed}");
     }
 }

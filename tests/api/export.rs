@@ -74,6 +74,34 @@ async fn ndjson_export_is_the_documents_of_the_list_with_the_same_filters() {
     }
 }
 
+/// A copy made from an export is kept up to date from the feed after the export's
+/// `Riposte-Feed-Cursor`: the changes made after the export are there, those it holds are
+/// not (nothing said where an export stood in the feed).
+#[tokio::test]
+async fn an_export_says_where_the_feed_goes_on_from() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let before = app.action(json!({"title": "In the export"})).await;
+    let (status, headers, body) = raw(&app, "/v1/actions/export", false).await;
+    assert_eq!(status, 200);
+    let cursor = headers["riposte-feed-cursor"].to_str().unwrap().to_string();
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains(id_of(&before).as_str()));
+    let after = app.action(json!({"title": "After the export"})).await;
+
+    let feed = app.get(&format!("/v1/changes?after={cursor}")).await;
+    feed.assert_status(200);
+    let ids: Vec<&str> = feed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id_of(&after).as_str()], "{}", feed.body);
+    assert_eq!(feed.body["caught_up"], true);
+}
+
 #[tokio::test]
 async fn csv_export_is_flat_with_documented_columns() {
     let app = TestApp::spawn().await;
