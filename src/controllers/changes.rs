@@ -37,11 +37,13 @@ pub struct ChangeParams {
     #[param(value_type = Option<Vec<crate::models::change::ChangeEntity>>, style = Form, explode,
         example = json!(["action"]))]
     pub entity: Option<String>,
-    /// Changes concerning these actors (codes): an actor itself, or an action (and its
-    /// edges) whose initiator, target or authority it is or that designates it.
+    /// Changes concerning these actors (codes, or ids, which stay the same through a change
+    /// of code): an actor itself, or an action (and its edges) whose initiator, target or
+    /// authority it is or that designates it.
     #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["CHN"]))]
     pub actor: Option<String>,
-    /// Changes of actions (and their edges) between two states or IGOs, either way: `A,B`.
+    /// Changes of actions (and their edges) between two states or IGOs, either way: `A,B`
+    /// (codes or ids).
     #[param(value_type = Option<Vec<String>>, style = Form, explode, example = json!(["USA,CHN"]))]
     pub dyad: Option<String>,
     /// Changes of actions (and their edges) of these types.

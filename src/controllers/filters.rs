@@ -104,6 +104,19 @@ fn parse_dyads<'a>(
     without_nul(errors, dyads, |&(a, b)| [a, b], |_| "dyad".into())
 }
 
+/// The code of the actor `given` names by code or, failing that, by id (as the feed's
+/// filters take them); `given` when none does.
+fn code_of<'a>(found: &'a [ActorRefRow], given: &'a str) -> &'a str {
+    if found.iter().any(|a| a.code == given) {
+        return given;
+    }
+    let id: Option<Uuid> = given.parse().ok();
+    found
+        .iter()
+        .find(|a| Some(a.id) == id)
+        .map_or(given, |a| a.code.as_str())
+}
+
 /// The ids of `codes` among `found`; each unknown code is an error of `field`.
 fn codes_to_ids(
     found: &[ActorRefRow],
@@ -217,7 +230,12 @@ pub async fn resolve_changes(
     }
     let mut codes: Vec<&str> = actors.clone();
     codes.extend(dyads.iter().flat_map(|&(a, b)| [a, b]));
-    let found = actor::refs_by_codes_with_deleted(conn, &codes).await?;
+    let found = actor::refs_by_codes_or_ids_with_deleted(conn, &codes).await?;
+    let actors: Vec<&str> = actors.iter().map(|g| code_of(&found, g)).collect();
+    let dyads: Vec<(&str, &str)> = dyads
+        .iter()
+        .map(|&(a, b)| (code_of(&found, a), code_of(&found, b)))
+        .collect();
     let actor_ids = codes_to_ids(&found, "actor", &actors, &mut errors);
     let dyads: Vec<(Uuid, Uuid)> = dyads
         .iter()

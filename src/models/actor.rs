@@ -174,6 +174,25 @@ pub async fn refs_by_codes_with_deleted(
     refs_of_codes(conn, codes, true).await
 }
 
+/// The actors named by code or by id among `given`, deleted ones too: a follower of the
+/// feed names an actor by its id to keep its filter through a change of code.
+pub async fn refs_by_codes_or_ids_with_deleted(
+    conn: &mut AsyncPgConnection,
+    given: &[&str],
+) -> QueryResult<Vec<ActorRefRow>> {
+    let ids: Vec<Uuid> = given.iter().filter_map(|g| g.parse().ok()).collect();
+    let mut found = refs_of_codes(conn, given, true).await?;
+    if !ids.is_empty() {
+        let by_id: Vec<ActorRefRow> = actors::table
+            .filter(actors::id.eq_any(ids))
+            .select(ActorRefRow::as_select())
+            .load(conn)
+            .await?;
+        found.extend(by_id);
+    }
+    Ok(found)
+}
+
 async fn refs_of_codes(
     conn: &mut AsyncPgConnection,
     codes: &[&str],

@@ -774,6 +774,42 @@ async fn a_page_of_the_feed_is_304_while_nothing_new_has_come() {
     }
 }
 
+/// The feed's `actor` and `dyad` filters take an actor's id as well as its code: a follower
+/// that names the actor by id keeps its filter, and can reconnect, through a change of the
+/// actor's code (by the old code it gets a 400; by id it was a 400 too).
+#[tokio::test]
+async fn the_feed_follows_an_actor_named_by_id_through_a_new_code() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let person = app.get("/v1/actors/chen-quanguo").await;
+    let id = id_of(&person.body);
+    let (_, start) = drain(&app, "0", "", 200).await;
+    app.patch("/v1/actors/chen-quanguo", &json!({"code": "chen-q"}))
+        .await
+        .assert_status(200);
+    let (entries, _) = drain(&app, &start, &format!("&actor={id}"), 200).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["id"], id.as_str());
+    assert_eq!(entries[0]["document"]["code"], "chen-q");
+    app.get(&format!("/v1/changes?after={start}&actor=chen-quanguo"))
+        .await
+        .assert_problem(400, Some("actor"));
+    let head = app
+        .client
+        .head(format!("{}/v1/events?actor={id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200, "a reconnecting stream is taken");
+    app.action(json!({"title": "Frozen assets"})).await;
+    let usa = id_of(&app.get("/v1/actors/USA").await.body);
+    let by_ids = app.get(&format!("/v1/changes?dyad={usa},CHN")).await;
+    by_ids.assert_status(200);
+    let by_codes = app.get("/v1/changes?dyad=USA,CHN").await;
+    assert_eq!(by_ids.body, by_codes.body);
+    assert_eq!(by_ids.body["items"].as_array().unwrap().len(), 1);
+}
+
 /// A PATCH that leaves a record as it was (the same values given again) changes nothing: the same version and ETag, no feed entry, no audit entry. One
 /// real change in the same body still counts.
 #[tokio::test]
