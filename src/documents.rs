@@ -117,7 +117,7 @@ impl ActorCache {
         // and the read a 500.
         let (mut actors, wanted) = {
             let map = self.map.read().expect("actor cache lock");
-            partition(&finder, &stored, |id| map.get(id).cloned())?
+            partition(&stored, |id| map.get(id).cloned())?
         };
         if !wanted.is_empty() {
             actors.extend(self.load(conn, &wanted).await?);
@@ -209,7 +209,7 @@ impl ActorSnapshot {
         stored: Vec<Stored>,
     ) -> AppResult<Vec<Doc>> {
         let finder = memmem::Finder::new(MARKER);
-        let (_, wanted) = partition(&finder, &stored, |id| self.0.get(id).cloned())?;
+        let (_, wanted) = partition(&stored, |id| self.0.get(id).cloned())?;
         if !wanted.is_empty() {
             for (row, version) in document::actors(conn, &wanted).await? {
                 self.0.insert(row.id, cached(&row, version)?);
@@ -223,29 +223,19 @@ type Actors = HashMap<Uuid, Arc<CachedActor>>;
 
 /// The actors `stored` embeds: those `cached` has, and the ids of those it has not.
 fn partition(
-    finder: &memmem::Finder,
     stored: &[Stored],
     cached: impl Fn(&Uuid) -> Option<Arc<CachedActor>>,
 ) -> AppResult<(Actors, Vec<Uuid>)> {
     let mut have = HashMap::new();
     let mut wanted = Vec::new();
-    for s in stored {
-        for at in finder.find_iter(s.body.as_bytes()) {
-            let id = marker_id(&s.body, at)?;
-            if have.contains_key(&id) {
-                continue;
+    for id in embedded_actor_ids(stored)? {
+        match cached(&id) {
+            Some(actor) => {
+                have.insert(id, actor);
             }
-            match cached(&id) {
-                Some(actor) => {
-                    have.insert(id, actor);
-                }
-                None => wanted.push(id),
-            }
+            None => wanted.push(id),
         }
     }
-    // An export batch of a cold cache can name thousands: no quadratic dedup.
-    wanted.sort_unstable();
-    wanted.dedup();
     Ok((have, wanted))
 }
 
@@ -292,6 +282,23 @@ fn marker_id(body: &str, at: usize) -> AppResult<Uuid> {
     body.get(at + MARKER.len()..at + MARKER_LEN - 1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| AppError::Internal(format!("a stored document has a bad marker at {at}")))
+}
+
+/// The ids of the actors these documents embed, each once, in the order first embedded.
+pub fn embedded_actor_ids(stored: &[Stored]) -> AppResult<Vec<Uuid>> {
+    let finder = memmem::Finder::new(MARKER);
+    // An export batch can name thousands: a set, not a quadratic dedup.
+    let mut seen = std::collections::HashSet::new();
+    let mut ids = Vec::new();
+    for s in stored {
+        for at in finder.find_iter(s.body.as_bytes()) {
+            let id = marker_id(&s.body, at)?;
+            if seen.insert(id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// `{"items":[...],"next_page_token":...}` (and `"total"` when given) from completed

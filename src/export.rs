@@ -3,17 +3,20 @@
 //! the columns of `CSV_COLUMNS`), streamed from one snapshot in keyset batches, so memory
 //! stays flat whatever the size and the export agrees with itself while writes go on.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel_async::{AnsiTransactionManager, TransactionManager};
 use futures_util::Stream;
+use uuid::Uuid;
 
 use crate::db::DbConn;
 use crate::documents::ActorSnapshot;
 use crate::error::{AppError, AppResult};
 use crate::models::action_list::{self, ActionFilter, Cursor};
+use crate::models::document::Stored;
 use crate::models::enums::ActionSort;
 use crate::views::Action;
 
@@ -89,6 +92,17 @@ pub const CSV_COLUMNS: &[&str] = &[
     "source_dataset",
 ];
 
+/// What an export is asked for: the actions a filter of `GET /v1/actions` selects, in its
+/// sort, as `format`; with `include_actors`, an NDJSON export also carries the actors they
+/// name (see `Export::write_actors`).
+#[derive(Debug)]
+pub struct Request {
+    pub filter: ActionFilter,
+    pub sort: ActionSort,
+    pub format: Format,
+    pub include_actors: bool,
+}
+
 /// An export in progress: its connection (inside the snapshot's transaction) and position.
 pub struct Export {
     conn: DbConn,
@@ -97,11 +111,15 @@ pub struct Export {
     filter: ActionFilter,
     sort: ActionSort,
     format: Format,
+    /// The actors written as actor lines so far, when the export carries them.
+    actor_lines: Option<HashSet<Uuid>>,
     after: Option<Cursor>,
     header_sent: bool,
     done: bool,
     /// Actions written so far.
     pub written: u64,
+    /// Actor lines written so far.
+    pub actors_written: u64,
     /// The newest feed entry the snapshot holds: a mirror built from the export follows
     /// `GET /v1/changes` after it and misses nothing (an entry numbered later may repeat
     /// what the export already has).
@@ -112,13 +130,7 @@ impl Export {
     /// Opens the snapshot every batch will read. PostgreSQL ends it when it stays idle for
     /// twice `idle` (`serve` keeps it busy; a caller that waits between batches, such as the
     /// CLI on a stalled pipe, is cut off then).
-    pub async fn begin(
-        mut conn: DbConn,
-        filter: ActionFilter,
-        sort: ActionSort,
-        format: Format,
-        idle: Duration,
-    ) -> AppResult<Self> {
+    pub async fn begin(mut conn: DbConn, request: Request, idle: Duration) -> AppResult<Self> {
         // Changes committed before are numbered first, so that the snapshot's feed cursor
         // is past them (a read of the feed does the same).
         crate::models::change::sequence(&mut conn).await?;
@@ -137,13 +149,15 @@ impl Export {
             feed_cursor,
             conn,
             actors: ActorSnapshot::default(),
-            filter,
-            sort,
-            format,
+            filter: request.filter,
+            sort: request.sort,
+            format: request.format,
+            actor_lines: request.include_actors.then(HashSet::new),
             after: None,
             header_sent: false,
             done: false,
             written: 0,
+            actors_written: 0,
         })
     }
 
@@ -180,6 +194,7 @@ impl Export {
             .into_iter()
             .map(crate::models::action_list::Listed::stored)
             .collect::<diesel::QueryResult<Vec<_>>>()?;
+        self.write_actors(&stored, &mut out).await?;
         let docs = self.actors.complete(&mut self.conn, stored).await?;
         self.written += docs.len() as u64;
         match self.format {
@@ -207,6 +222,29 @@ impl Export {
             AnsiTransactionManager::commit_transaction(&mut *self.conn).await?;
         }
         Ok(Some(out))
+    }
+
+    /// When the export carries actors: the actors these documents name that no earlier line
+    /// gave, each after the actors and state it belongs to (their lines first where no
+    /// earlier line gave them either), as `{"actor": <its document>}`. So every actor line
+    /// comes after what it belongs to and before the first action naming it, and
+    /// `POST /v1/imports` of the file creates them in a database that lacks them.
+    async fn write_actors(&mut self, stored: &[Stored], out: &mut Vec<u8>) -> AppResult<()> {
+        let Some(written) = &mut self.actor_lines else {
+            return Ok(());
+        };
+        let mut wanted = crate::documents::embedded_actor_ids(stored)?;
+        wanted.retain(|id| !written.contains(id));
+        for (row, parent) in crate::models::actor::with_ancestors(&mut self.conn, &wanted).await? {
+            if written.insert(row.id) {
+                let actor = crate::views::Actor::from_row(row, parent)?;
+                serde_json::to_writer(&mut *out, &serde_json::json!({ "actor": actor }))
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                out.push(b'\n');
+                self.actors_written += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Runs a trivial statement in the snapshot, so that PostgreSQL does not end it as idle

@@ -180,6 +180,11 @@ enum Command {
         /// ndjson (the default) or csv; `format=` in --query says the same.
         #[arg(long)]
         format: Option<String>,
+        /// Also write the actors the actions name, with what they belong to, as actor lines
+        /// (NDJSON only), so that `riposte import` of the file rebuilds the actions in a
+        /// database that lacks them; `include_actors=true` in --query says the same.
+        #[arg(long)]
+        include_actors: bool,
         /// Where to write (default: stdout).
         #[arg(long)]
         output: Option<PathBuf>,
@@ -190,7 +195,7 @@ enum Command {
         stall_timeout: std::time::Duration,
     },
     /// Import actions (and actors) from a file: NDJSON in the API's shape (exports import
-    /// as they are where their actors are stored: an export holds actions only),
+    /// as they are: where their actors are not stored, export with --include-actors),
     /// PLOVER/POLECAT JSON, or GDELT 2.0 event exports. Re-importing a file
     /// changes nothing: lines carrying an `id` or an `external_id` update their action.
     /// All-or-nothing unless --partial. Exit status 1 when any line was rejected (and, without
@@ -289,20 +294,30 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Export {
             query,
             format,
+            include_actors,
             output,
             stall_timeout,
         } => {
             let database = Database::open(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
-            let query = match format {
-                None => query,
-                Some(format) if query.is_empty() => format!("format={format}"),
-                Some(format) => format!("{query}&format={format}"),
-            };
-            let (written, cursor) = actix_web::rt::System::new()
+            let flags = format
+                .map(|f| format!("format={f}"))
+                .into_iter()
+                .chain(include_actors.then(|| "include_actors=true".to_string()));
+            let query = std::iter::once(query)
+                .filter(|q| !q.is_empty())
+                .chain(flags)
+                .collect::<Vec<_>>()
+                .join("&");
+            let written = actix_web::rt::System::new()
                 .block_on(async move { export(&url, &query, output, stall_timeout).await })?;
+            let actors = match written.actors {
+                0 => String::new(),
+                n => format!(" and {n} actor(s)"),
+            };
             say(&format!(
-                "exported {written} actions; the feed after them: GET /v1/changes?after={cursor}"
+                "exported {} actions{actors}; the feed after them: GET /v1/changes?after={}",
+                written.actions, written.feed_cursor
             ));
             drop(database);
             Ok(())

@@ -552,6 +552,52 @@ fn export_from_the_command_line() {
     let text = String::from_utf8(csv.stdout).unwrap();
     assert!(text.starts_with("id,title,"), "{text}");
     assert_eq!(text.lines().count(), 1 + 2);
+
+    // With its actors, the export moves the data to a deployment that has none of them.
+    let moved = dir.path().join("moved.ndjson");
+    let out = riposte(
+        &[
+            "export",
+            "--include-actors",
+            "--output",
+            moved.to_str().unwrap(),
+        ],
+        &data,
+    )
+    .output()
+    .unwrap();
+    assert_ok(&out);
+    let text = std::fs::read_to_string(&moved).unwrap();
+    let actors = text
+        .lines()
+        .filter(|l| l.starts_with("{\"actor\":"))
+        .count();
+    assert!(actors >= 10, "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("exported 9 actions and {actors} actor(s)")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let elsewhere = dir.path().join("elsewhere");
+    let imported = riposte(&["import", moved.to_str().unwrap()], &elsewhere)
+        .output()
+        .unwrap();
+    assert_ok(&imported);
+    let again = riposte(&["export", "--query", "sort=announced_on"], &elsewhere)
+        .output()
+        .unwrap();
+    let here = riposte(&["export", "--query", "sort=announced_on"], &data)
+        .output()
+        .unwrap();
+    let ids = |out: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+            .collect()
+    };
+    assert_eq!(ids(&again).len(), 9);
+    assert_eq!(ids(&again), ids(&here));
 }
 
 /// `riposte import` of the real PLOVER gold-standard records and of GDELT rows written from

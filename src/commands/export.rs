@@ -6,27 +6,30 @@ use std::time::{Duration, Instant};
 use riposte::db;
 use riposte::state::AppState;
 
-/// `riposte export`: the same export as `GET /v1/actions/export`, with progress on stderr;
-/// the actions written and the feed cursor of the snapshot.
+/// What an export wrote, and where the feed goes on from.
+pub struct Exported {
+    pub actions: u64,
+    pub actors: u64,
+    pub feed_cursor: i64,
+}
+
+/// `riposte export`: the same export as `GET /v1/actions/export`, with progress on stderr.
 pub async fn export(
     url: &str,
     query: &str,
     output: Option<PathBuf>,
     stall_timeout: Duration,
-) -> Result<(u64, i64), String> {
+) -> Result<Exported, String> {
     use std::io::Write;
     let pool = db::pool(url, 2)?;
     let state = AppState::new(pool, url).await.map_err(|e| e.to_string())?;
     let mut conn = state.conn().await.map_err(|e| e.to_string())?;
-    let (format, filter, sort) =
-        riposte::controllers::actions::export_query(&mut conn, &state.types, query)
-            .await
-            .map_err(|e| format!("--query or --format: {e}"))?;
+    let request = riposte::controllers::actions::export_query(&mut conn, &state.types, query)
+        .await
+        .map_err(|e| format!("--query, --format or --include-actors: {e}"))?;
     let mut export = riposte::export::Export::begin(
         conn,
-        filter,
-        sort,
-        format,
+        request,
         // PostgreSQL ends the snapshot after twice this idle.
         stall_timeout / 2,
     )
@@ -89,5 +92,9 @@ pub async fn export(
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
     }
     progress.finish_and_clear();
-    Ok((export.written, export.feed_cursor))
+    Ok(Exported {
+        actions: export.written,
+        actors: export.actors_written,
+        feed_cursor: export.feed_cursor,
+    })
 }

@@ -192,38 +192,64 @@ pub struct ExportFormat {
     /// spreadsheet would run as a formula starts with `'`).
     #[param(value_type = Option<crate::export::Format>, inline, example = "ndjson")]
     pub format: Option<String>,
+    /// `true`: the file also carries the actors its actions name, with the bodies and
+    /// states they belong to, as `{"actor": <GET /v1/actors/{actor}'s document>}` lines,
+    /// each after what it belongs to and before the first action naming it; `POST
+    /// /v1/imports` of it rebuilds the actions in a database that lacks their actors.
+    /// NDJSON only.
+    #[param(value_type = Option<bool>, example = true)]
+    pub include_actors: Option<String>,
 }
 
-/// What an export's query string asks for: its format, and the filters and sort of
-/// `GET /v1/actions` (also read by `riposte export --query`).
+/// What an export's query string asks for: its format and actors, and the filters and sort
+/// of `GET /v1/actions` (also read by `riposte export --query`).
 pub async fn export_query(
     conn: &mut AsyncPgConnection,
     types: &crate::taxonomy::ActionTypes,
     query: &str,
-) -> AppResult<(crate::export::Format, ActionFilter, ActionSort)> {
+) -> AppResult<crate::export::Request> {
     let mut format = None;
+    let mut include_actors = None;
     let mut rest = form_urlencoded::Serializer::new(String::new());
     for (k, v) in crate::extract::form_urlencoded_pairs(query) {
-        if k == "format" {
-            if format.is_some() {
-                return Err(AppError::bad_param(
-                    "format",
-                    "given more than once; give it once",
-                ));
+        let given = match k.as_ref() {
+            "format" => format.is_some(),
+            "include_actors" => include_actors.is_some(),
+            _ => {
+                rest.append_pair(&k, &v);
+                continue;
             }
+        };
+        if given {
+            return Err(AppError::bad_param(
+                k.as_ref(),
+                "given more than once; give it once",
+            ));
+        }
+        if k == "format" {
             format = Some(
                 v.parse::<crate::export::Format>()
                     .map_err(|e| AppError::bad_param("format", e))?,
             );
         } else {
-            rest.append_pair(&k, &v);
+            include_actors = Some(v.parse::<bool>().map_err(|_| {
+                AppError::bad_param("include_actors", format!("`{v}` is not `true` or `false`"))
+            })?);
         }
+    }
+    let format = format.unwrap_or(crate::export::Format::Ndjson);
+    let include_actors = include_actors.unwrap_or(false);
+    if include_actors && format != crate::export::Format::Ndjson {
+        return Err(AppError::bad_param(
+            "include_actors",
+            "only an NDJSON export carries actor lines; leave out `format=csv` or this",
+        ));
     }
     let params: ActionListParams = crate::extract::parse_query_offering(
         &rest.finish(),
         ActionListParams::REPEATABLE,
         &super::NOT_PAGED,
-        &["format"],
+        &["format", "include_actors"],
     )?;
     super::refuse_paging(
         [
@@ -235,11 +261,12 @@ pub async fn export_query(
     )?;
     let sort = params.sort.unwrap_or(ActionSort::NewestFirst);
     let filter = filters::resolve(conn, types, params).await?;
-    Ok((
-        format.unwrap_or(crate::export::Format::Ndjson),
+    Ok(crate::export::Request {
         filter,
         sort,
-    ))
+        format,
+        include_actors,
+    })
 }
 
 /// Every action the filters of `GET /v1/actions` select, in one file streamed from one
@@ -269,9 +296,10 @@ pub async fn export(
         .try_acquire_owned()
         .map_err(|_| AppError::exports_busy())?;
     let mut conn = state.conn().await?;
-    let (format, filter, sort) = export_query(&mut conn, &state.types, req.query_string()).await?;
+    let request = export_query(&mut conn, &state.types, req.query_string()).await?;
+    let format = request.format;
     let idle = state.config.export_idle;
-    let export = crate::export::Export::begin(conn, filter, sort, format, idle).await?;
+    let export = crate::export::Export::begin(conn, request, idle).await?;
     let feed_cursor = export.feed_cursor.to_string();
     let body = futures_util::StreamExt::map(export.serve(slot, idle), |piece| {
         piece.map_err(actix_web::Error::from)

@@ -24,6 +24,11 @@ const READ_ONLY: [&str; 5] = [
     "deleted_at",
 ];
 
+/// Fields of an actor's document (`GET /v1/actors/{actor}`, an export's actor line) that the
+/// database sets: an actor line leaves them out, so that the document reads as its body. The
+/// id is this database's own: a line names its actors by code.
+const ACTOR_READ_ONLY: [&str; 4] = ["id", "created_at", "updated_at", "version"];
+
 pub enum Parsed {
     Actor(Box<NewActor>),
     Action(Box<ActionLine>),
@@ -123,7 +128,7 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
             )]);
         }
         let (actor, faults) =
-            lenient::<NewActor>(prefixed(actor, "actor")?).map_err(|faults| in_actor(&faults))?;
+            lenient::<NewActor>(actor_body(actor)?).map_err(|faults| in_actor(&faults))?;
         let errors = merge(&faults, actor.check());
         return if errors.is_empty() {
             Ok(Parsed::Actor(Box::new(actor)))
@@ -204,11 +209,24 @@ fn by_code(value: Option<&mut Value>) {
     }
 }
 
-fn prefixed(actor: Value, _field: &str) -> Result<Value, Vec<FieldError>> {
-    match actor {
-        Value::Object(_) => Ok(actor),
-        _ => Err(vec![FieldError::new("actor", "must be an actor object")]),
+/// An actor line's object, an actor's document read as its body; a deleted actor's document
+/// is refused, as an import creates no deleted actors.
+fn actor_body(actor: Value) -> Result<Value, Vec<FieldError>> {
+    let Value::Object(mut map) = actor else {
+        return Err(vec![FieldError::new("actor", "must be an actor object")]);
+    };
+    if map.get("deleted_at").is_some_and(|v| !v.is_null()) {
+        return Err(vec![FieldError::new(
+            "actor.deleted_at",
+            "a deleted actor's document: an import creates no deleted actors; leave the \
+             line out, or restore the actor where it came from",
+        )]);
     }
+    map.remove("deleted_at");
+    for key in ACTOR_READ_ONLY {
+        map.remove(key);
+    }
+    Ok(Value::Object(map))
 }
 
 fn in_actor(errors: &[FieldError]) -> Vec<FieldError> {

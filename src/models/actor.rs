@@ -485,3 +485,57 @@ pub async fn parent_chain_contains(
     .await?;
     Ok(row.found)
 }
+
+/// These actors and every actor they belong to (parents and countries, all the way up),
+/// each with its parent's code, ordered so that an actor comes after all it belongs to:
+/// the order in which they can be created.
+pub async fn with_ancestors(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(ActorRow, Option<String>)>> {
+    #[derive(QueryableByName)]
+    struct Height {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        height: i32,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // `height`: the longest way down from it to one of `ids`, so larger for what an actor
+    // belongs to than for the actor. Parents cannot loop (`parent_chain_contains`), and a
+    // country is a state, which belongs to nothing; the bound is a backstop.
+    let heights: Vec<Height> = diesel::sql_query(
+        "WITH RECURSIVE up(id, height) AS (
+             SELECT id, 0 FROM actors WHERE id = ANY($1)
+             UNION
+             SELECT p.id, up.height + 1
+             FROM up JOIN actors a ON a.id = up.id
+             JOIN actors p ON p.id = a.parent_id OR p.code = a.country
+             WHERE up.height < 64
+         )
+         SELECT id, max(height) AS height FROM up GROUP BY id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .load(conn)
+    .await?;
+    let height: std::collections::HashMap<Uuid, i32> =
+        heights.into_iter().map(|h| (h.id, h.height)).collect();
+    let all: Vec<Uuid> = height.keys().copied().collect();
+    let mut rows: Vec<ActorRow> = actors::table
+        .filter(actors::id.eq_any(&all))
+        .select(ActorRow::as_select())
+        .load(conn)
+        .await?;
+    rows.sort_by(|a, b| height[&b.id].cmp(&height[&a.id]).then(a.code.cmp(&b.code)));
+    let codes: std::collections::HashMap<Uuid, String> =
+        rows.iter().map(|r| (r.id, r.code.clone())).collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let parent = r.parent_id.and_then(|p| codes.get(&p).cloned());
+            (r, parent)
+        })
+        .collect())
+}

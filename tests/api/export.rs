@@ -257,9 +257,12 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
     let conn = app.state.pool.get().await.unwrap();
     let mut export = riposte::export::Export::begin(
         conn,
-        Default::default(),
-        riposte::models::enums::ActionSort::NewestFirst,
-        riposte::export::Format::Ndjson,
+        riposte::export::Request {
+            filter: Default::default(),
+            sort: riposte::models::enums::ActionSort::NewestFirst,
+            format: riposte::export::Format::Ndjson,
+            include_actors: false,
+        },
         riposte::state::duration(riposte::export::DEFAULT_IDLE_TIMEOUT),
     )
     .await

@@ -373,6 +373,169 @@ async fn an_export_imports_into_an_empty_database_as_the_same_documents() {
     assert_consistent(&other, "importing an export").await;
 }
 
+/// `include_actors=true`: the export carries the actors its actions name and all they belong
+/// to (parents, countries), each after what it belongs to and before the first action naming
+/// it, as their documents; imported where no actor is stored, it rebuilds the actions, and
+/// actors unrelated to them stay out.
+#[tokio::test]
+async fn an_export_with_its_actors_rebuilds_its_actions_where_no_actor_is_stored() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    for body in [
+        json!({"code": "ofac", "name": "OFAC", "kind": "government_body", "country": "USA",
+               "parent": "us-treasury", "aliases": ["Office of Foreign Assets Control"],
+               "wikidata_id": "Q1143207", "description": "Treasury's sanctions office"}),
+        json!({"code": "wang-mingshan", "name": "Wang Mingshan", "kind": "person",
+               "country": "CHN", "parent": "xinjiang-psb"}),
+        json!({"code": "us-senator", "name": "A Senator", "kind": "person", "country": "USA"}),
+        json!({"code": "uk-fcdo", "name": "FCDO", "kind": "government_body", "country": "GBR"}),
+    ] {
+        app.actor(body).await;
+    }
+    let first = app
+        .action(
+            json!({"title": "First", "announced_on": "2020-07-09", "authority": "ofac",
+                       "designations": [{"actor": "wang-mingshan"}, {"actor": "chen-quanguo"}],
+                       "sources": [{"url": "https://example.org/a"}]}),
+        )
+        .await;
+    app.action(
+        json!({"title": "Answer", "initiator": "CHN", "target": "USA",
+                      "announced_on": "2020-07-13", "authority": null,
+                      "designations": [{"actor": "us-senator"}],
+                      "responds_to": [{"action": id_of(&first), "relation": "retaliates"}]}),
+    )
+    .await;
+    let file = exported(&app, "?include_actors=true").await;
+    let lines: Vec<Value> = std::str::from_utf8(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    // Each actor once, as its document, after what it belongs to; each action after its
+    // actors. GBR and uk-fcdo are named by no action.
+    let mut seen: Vec<String> = Vec::new();
+    for line in &lines {
+        if let Some(actor) = line.get("actor") {
+            let code = actor["code"].as_str().unwrap().to_string();
+            for above in ["country", "parent"] {
+                if let Some(up) = actor[above].as_str() {
+                    assert!(
+                        seen.iter().any(|c| c == up),
+                        "{code} before its {above} {up}"
+                    );
+                }
+            }
+            assert_eq!(actor, &app.get(&format!("/v1/actors/{code}")).await.body);
+            assert!(!seen.contains(&code), "{code} twice");
+            seen.push(code);
+        } else {
+            let mut named = vec![&line["initiator"], &line["target"], &line["authority"]];
+            named.extend(
+                line["designations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| &d["actor"]),
+            );
+            for actor in named.into_iter().filter(|a| !a.is_null()) {
+                let code = actor["code"].as_str().unwrap();
+                assert!(
+                    seen.iter().any(|c| c == code),
+                    "{code} after an action naming it"
+                );
+            }
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "CHN",
+            "USA",
+            "chen-quanguo",
+            "ofac",
+            "us-senator",
+            "us-treasury",
+            "wang-mingshan",
+            "xinjiang-psb"
+        ]
+    );
+
+    // Into a database without a single actor.
+    let other = TestApp::spawn().await;
+    let job = import(&other, "", file.clone()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job), [10, 2, 0, 0, 0], "{job}");
+    assert_eq!(job["counts"]["actors_created"], 8);
+    let strip = |mut v: Value| {
+        let o = v.as_object_mut().unwrap();
+        for k in ["id", "created_at", "updated_at"] {
+            o.remove(k);
+        }
+        v
+    };
+    let strip_action = |mut v: Value| {
+        v = strip(v);
+        for actor in ["initiator", "target", "authority"] {
+            if let Some(o) = v[actor].as_object_mut() {
+                o.remove("id");
+            }
+        }
+        // In the order of each database's actor ids.
+        let designations = v["designations"].as_array_mut().unwrap();
+        for d in designations.iter_mut() {
+            d["actor"].as_object_mut().unwrap().remove("id");
+        }
+        designations.sort_by_key(|d| d["actor"]["code"].as_str().unwrap().to_string());
+        v
+    };
+    for line in &lines {
+        match line.get("actor") {
+            Some(actor) => {
+                let code = actor["code"].as_str().unwrap();
+                let there = other.get(&format!("/v1/actors/{code}")).await;
+                there.assert_status(200);
+                assert_eq!(strip(there.body), strip(actor.clone()));
+            }
+            None => {
+                let there = other.get(&format!("/v1/actions/{}", id_of(line))).await;
+                there.assert_status(200);
+                assert_eq!(strip_action(there.body), strip_action(line.clone()));
+            }
+        }
+    }
+    other.get("/v1/actors/uk-fcdo").await.assert_status(404);
+    assert_consistent(&other, "importing an export with its actors").await;
+
+    // Again: the actors are found as they are, the actions unchanged.
+    let again = import(&other, "", file).await;
+    assert_eq!(counts(&again), [10, 0, 0, 2, 0], "{again}");
+    assert_eq!(again["counts"]["actors_created"], 0);
+
+    // A deleted actor's document is no actor line.
+    let mut gone = app.get("/v1/actors/uk-fcdo").await.body;
+    gone["deleted_at"] = json!("2020-01-01T00:00:00Z");
+    let job = import(&other, "", ndjson(&[json!({"actor": gone})])).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["rejected_lines"][0]["errors"][0]["field"],
+        "actor.deleted_at"
+    );
+
+    // Only NDJSON carries actors; the flag is a boolean, given once.
+    for query in [
+        "include_actors=true&format=csv",
+        "include_actors=yes",
+        "include_actors=true&include_actors=false",
+    ] {
+        app.get(&format!("/v1/actions/export?{query}"))
+            .await
+            .assert_problem(400, Some("include_actors"));
+    }
+}
+
 #[tokio::test]
 async fn an_import_is_refused_without_a_write_key_and_with_bad_parameters() {
     let app = TestApp::spawn().await;
