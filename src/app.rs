@@ -17,16 +17,19 @@ use crate::error::AppError;
 use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// How long a SIGTERM/SIGINT waits for in-flight requests before the workers stop.
-pub const SHUTDOWN_GRACE_SECS: u64 = 30;
-
 /// Every request is answered within this time of its headers: a request still waiting on
 /// the database then (frozen or unreachable server) gets 503 with `Retry-After`. It covers
 /// the body (at most `BODY_READ_TIMEOUT`), the pool checkout (`POOL_WAIT`) and the
 /// statements (`STATEMENT_TIMEOUT`, which PostgreSQL enforces on its side too).
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
-pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+/// The server; a stop waits up to `grace` for the requests in flight.
+pub fn server(
+    listener: TcpListener,
+    state: AppState,
+    workers: usize,
+    grace: std::time::Duration,
+) -> std::io::Result<Server> {
     let doc = crate::openapi::document();
     let allowed = web::Data::new(Allowed::from_document(&doc));
     let origins = state.config.cors_origins.clone();
@@ -90,7 +93,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
     })
     .listen(listener)?
     .workers(workers)
-    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .shutdown_timeout(grace.as_secs().max(1))
     // Signals are ours (`stop_on_signals`): actix stops at once on SIGINT.
     .disable_signals()
     .run())
@@ -113,11 +116,13 @@ fn access_log() -> Logger {
         })
 }
 
-/// SIGTERM or SIGINT (Ctrl-C) stop taking connections and let the requests in flight finish,
-/// for up to `SHUTDOWN_GRACE_SECS`; a second SIGINT stops at once.
+/// SIGTERM or SIGINT (Ctrl-C) stop taking connections and let the requests in flight (and
+/// the imports running, `service::imports::Imports::stop`) finish, for up to `grace`; a
+/// second SIGINT stops the requests at once.
 pub fn stop_on_signals(
     handle: ServerHandle,
     shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    grace: std::time::Duration,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     actix_web::rt::spawn(async move {
@@ -133,8 +138,9 @@ pub fn stop_on_signals(
             _ = term.recv() => "SIGTERM",
         };
         log::info!(
-            "{name}: finishing the requests in flight (up to {SHUTDOWN_GRACE_SECS} s); Ctrl-C \
-             again to stop at once"
+            "{name}: finishing the requests in flight and running imports (up to {} s); Ctrl-C \
+             again to stop the requests at once",
+            grace.as_secs()
         );
         shutdown.send_replace(true);
         let graceful = handle.stop(true);

@@ -130,6 +130,11 @@ enum Command {
         /// A subscription failing this long is disabled. For tests.
         #[arg(long, env = "RIPOSTE_WEBHOOK_GIVE_UP_AFTER", default_value = riposte::webhook::DEFAULT_GIVE_UP_AFTER, value_parser = riposte::state::parse_duration, hide = true)]
         webhook_give_up_after: std::time::Duration,
+        /// How long a stop (SIGTERM, Ctrl-C) waits for the requests in flight and for the
+        /// imports running in this process to finish; an import still running then is rolled
+        /// back and its job failed, saying so. Queued imports are failed at once.
+        #[arg(long, env = "RIPOSTE_SHUTDOWN_GRACE", default_value = "30s", value_parser = riposte::state::parse_positive_duration, allow_hyphen_values = true)]
+        shutdown_grace: std::time::Duration,
         /// A read replica (a streaming standby of the database) to send reads to; repeat for
         /// several. Writes, key look-ups and the change feed stay on the primary.
         #[arg(
@@ -410,6 +415,7 @@ fn run(cli: Cli) -> Result<(), String> {
             webhook_retry_base,
             webhook_retry_cap,
             webhook_give_up_after,
+            shutdown_grace,
             replica_urls,
             replica_max_lag,
             replica_pool_size,
@@ -483,10 +489,27 @@ fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| format!("cannot start webhook deliveries: {e}"))?;
                 log::info!("serving on http://{bind} (docs at http://{bind}/docs)");
                 let shutdown = state.shutdown.clone();
-                let server = app::server(listener, state, workers).map_err(|e| e.to_string())?;
-                app::stop_on_signals(server.handle(), shutdown);
+                let imports = state.imports.clone();
+                let pool = state.pool.clone();
+                let server = app::server(listener, state, workers, shutdown_grace)
+                    .map_err(|e| e.to_string())?;
+                // Imports get the grace from the signal on, beside the requests in flight.
+                let imports_stopped = {
+                    let mut stopping = shutdown.subscribe();
+                    actix_web::rt::spawn(async move {
+                        let grace = match stopping.wait_for(|stopping| *stopping).await {
+                            Ok(_) => shutdown_grace,
+                            Err(_) => std::time::Duration::ZERO,
+                        };
+                        imports.stop(&pool, grace).await;
+                    })
+                };
+                app::stop_on_signals(server.handle(), shutdown.clone(), shutdown_grace);
                 let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
                 let served = server.await;
+                // Stopped otherwise (the database gone): the imports stop now.
+                shutdown.send_replace(true);
+                let _ = imports_stopped.await;
                 // After the server: attempts in flight finish and are recorded before the
                 // embedded PostgreSQL stops.
                 if let Some(deliveries) = deliveries {

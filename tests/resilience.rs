@@ -1,6 +1,6 @@
 //! The real process against faults of its database and signals (issue #11): a killed
 //! embedded PostgreSQL is restarted, a frozen one costs a bounded wait, and Ctrl-C lets the
-//! requests in flight finish.
+//! requests in flight finish, SIGTERM the running imports.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{wait_ready, Fresh};
+use process::{serve_with, wait_ready, Fresh};
 
 fn postmaster_pid(data: &Path) -> i32 {
     let text = std::fs::read_to_string(data.join("postmaster.pid")).unwrap();
@@ -313,4 +313,153 @@ async fn a_second_serve_gives_up_when_the_first_postgres_stays_away() {
         "{log}"
     );
     assert!(!log.contains("could not be restarted"), "{log}");
+}
+
+/// SIGTERM lets a running import commit within `--shutdown-grace`; one that outlasts it is
+/// rolled back and its job failed at once, saying so, and a queued one fails without running.
+/// (The imports died with the HTTP workers and showed `running`, then `interrupted`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_running_imports_commit_within_the_grace() {
+    let grace = ["--shutdown-grace", "3s"];
+    let Fresh {
+        mut server,
+        dir: _dir,
+        data,
+        key,
+        port,
+        base,
+        client,
+    } = Fresh::start_with("riposte-term", &grace).await;
+    let file = "{\"actor\": {\"code\": \"USA\", \"name\": \"United States\", \"kind\": \"state\"}}
+{\"actor\": {\"code\": \"CHN\", \"name\": \"China\", \"kind\": \"state\"}}
+{\"title\": \"Freeze\", \"initiator\": \"USA\", \"target\": \"CHN\", \"type\": \"asset_freeze\", \"status\": \"in_force\", \"announced_on\": \"2020-07-09\", \"external_id\": \"f-1\"}
+";
+    let submit = || async {
+        let r = client
+            .post(format!("{base}/v1/imports"))
+            .bearer_auth(&key)
+            .body(file)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let job = |client: reqwest::Client, base: String, id: String| async move {
+        client
+            .get(format!("{base}/v1/imports/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    let settled = |jobs: Vec<String>, want: &'static [&'static str]| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let mut now = Vec::new();
+                for id in &jobs {
+                    now.push(
+                        job(client.clone(), base.clone(), id.clone()).await["state"].to_string(),
+                    );
+                }
+                now.sort();
+                let want: Vec<String> = want.iter().map(|s| format!("\"{s}\"")).collect();
+                if now == want {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "jobs never settled: {now:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    // Imports take this lock from their checks to their commit: held here, they wait.
+    let lock = || async {
+        let (pg, connection) = tokio_postgres::connect(
+            &format!(
+                "host={} port=5432 user=postgres dbname=postgres",
+                data.display()
+            ),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        pg.execute("SELECT pg_advisory_lock(7236112)", &[])
+            .await
+            .unwrap();
+        pg
+    };
+
+    // Running when the signal comes, committed within the grace: stored, and a clean exit.
+    let pg = lock().await;
+    let first = submit().await;
+    settled(vec![first.clone()], &["running"]).await;
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "exited with an import running"
+    );
+    pg.execute("SELECT pg_advisory_unlock(7236112)", &[])
+        .await
+        .unwrap();
+    let status = server
+        .exit_status("riposte did not exit after SIGTERM")
+        .await;
+    assert!(status.success(), "{status}");
+    drop(pg);
+    let mut server = serve_with(&data, port, &grace);
+    wait_ready(&client, &base, &mut server).await;
+    let done = job(client.clone(), base.clone(), first).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["counts"]["created"], 1, "{done}");
+
+    // Two running past the grace and one queued: all failed, saying why; nothing stored.
+    let pg = lock().await;
+    let jobs = vec![submit().await, submit().await, submit().await];
+    settled(jobs.clone(), &["queued", "running", "running"]).await;
+    let mut running = Vec::new();
+    for id in &jobs {
+        let state = job(client.clone(), base.clone(), id.clone()).await["state"].clone();
+        running.push(state == "running");
+    }
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
+    let status = server
+        .exit_status("riposte did not exit after its grace")
+        .await;
+    assert!(status.success(), "{status}");
+    drop(pg);
+    let mut server = serve_with(&data, port, &grace);
+    wait_ready(&client, &base, &mut server).await;
+    for (id, was_running) in jobs.iter().zip(running) {
+        let ended = job(client.clone(), base.clone(), id.clone()).await;
+        assert_eq!(ended["state"], "failed", "{ended}");
+        let error = ended["error"].as_str().unwrap();
+        let what = if was_running { "committed" } else { "ran" };
+        assert_eq!(
+            error,
+            format!(
+                "the server stopped before this import {what}: nothing was stored; submit the \
+                 file again"
+            ),
+            "{ended}"
+        );
+    }
+    let listed: serde_json::Value = client
+        .get(format!("{base}/v1/actions?include_total=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 1, "{listed}");
+    drop(server);
 }

@@ -2,7 +2,9 @@
 //! slots is free, then `crate::import` runs it on a connection of its own. A job's progress
 //! and outcome are in its row, read by `GET /v1/imports/{id}`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
@@ -28,6 +30,22 @@ pub struct Imports {
     /// Jobs accepted and not finished, queued or running, counted per API key (`None`:
     /// writes taken without a key).
     queue: Arc<Shares<Option<Uuid>>>,
+    /// The jobs of this process not finished, for the shutdown (`stop`).
+    live: Mutex<HashMap<Uuid, Live>>,
+    /// How many jobs `live` holds, for waiting until none is left.
+    live_count: tokio::sync::watch::Sender<usize>,
+    /// Set when the server stops: a queued job that gets its slot then does not start.
+    stopping: std::sync::atomic::AtomicBool,
+    /// Where jobs run: the runtime that made this, the process's own, which outlives the
+    /// HTTP workers (a job spawned on a worker's runtime died when the worker stopped).
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+/// A job of this process: its task, and whether it has begun to run.
+#[derive(Default)]
+struct Live {
+    task: Option<tokio::task::AbortHandle>,
+    running: bool,
 }
 
 impl Imports {
@@ -36,6 +54,89 @@ impl Imports {
             database_url: database_url.to_string(),
             running: tokio::sync::Semaphore::new(MAX_RUNNING_IMPORTS),
             queue: Arc::new(Shares::new(MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY)),
+            live: Mutex::default(),
+            live_count: tokio::sync::watch::channel(0).0,
+            stopping: Default::default(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        }
+    }
+
+    /// Changes `live` and its count.
+    fn with_live<T>(&self, change: impl FnOnce(&mut HashMap<Uuid, Live>) -> T) -> T {
+        let mut live = self.live.lock().expect("import jobs lock");
+        let out = change(&mut live);
+        self.live_count.send_replace(live.len());
+        out
+    }
+
+    /// The server is stopping: jobs still queued are failed at once (their files are gone
+    /// with this process); running ones get until `grace` is over to commit, and are then
+    /// stopped (PostgreSQL rolls them back) and failed, saying so, instead of showing
+    /// `running` until their heartbeat is stale.
+    pub async fn stop(&self, pool: &crate::db::DbPool, grace: Duration) {
+        use std::sync::atomic::Ordering;
+        self.stopping.store(true, Ordering::SeqCst);
+        let end = |running: bool| {
+            let mut ended = Vec::new();
+            self.with_live(|live| {
+                live.retain(|id, live| match (live.running == running, &live.task) {
+                    (true, Some(task)) => {
+                        task.abort();
+                        ended.push(*id);
+                        false
+                    }
+                    _ => true,
+                })
+            });
+            ended
+        };
+        let queued = end(false);
+        self.fail(pool, &queued, "the server stopped before this import ran")
+            .await;
+        let mut left = self.live_count.subscribe();
+        if *left.borrow() > 0 {
+            log::info!(
+                "waiting up to {} s for {} running import(s) to commit",
+                grace.as_secs(),
+                *left.borrow()
+            );
+            if tokio::time::timeout(grace, left.wait_for(|n| *n == 0))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+        let stopped = end(true);
+        self.fail(
+            pool,
+            &stopped,
+            "the server stopped before this import committed",
+        )
+        .await;
+    }
+
+    async fn fail(&self, pool: &crate::db::DbPool, jobs: &[Uuid], what: &str) {
+        if jobs.is_empty() {
+            return;
+        }
+        let why = format!("{what}: nothing was stored; submit the file again");
+        let marked = async {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            for id in jobs {
+                // Not when it committed first: then it is no longer queued or running.
+                stopped(&mut conn, *id, &why)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        };
+        match marked.await {
+            Ok(()) => log::warn!("import(s) {jobs:?} stopped with the server: {what}"),
+            Err(e) => log::warn!(
+                "import(s) {jobs:?} stopped with the server ({what}) and cannot be marked \
+                 failed ({e}): they show `interrupted` once their heartbeat is 30 s old"
+            ),
         }
     }
 
@@ -137,7 +238,13 @@ pub async fn submit(
     let types = state.types.clone();
     let id = job.id;
     let imports = state.imports.clone();
-    tokio::spawn(async move {
+    let pool = state.pool.clone();
+    imports.with_live(|live| live.insert(id, Live::default()));
+    let runtime = imports
+        .runtime
+        .clone()
+        .unwrap_or_else(tokio::runtime::Handle::current);
+    let task = runtime.spawn(async move {
         let progress = Arc::new(Progress::default());
         let waiting = tokio::spawn(import::heartbeat(
             imports.database_url.clone(),
@@ -146,12 +253,27 @@ pub async fn submit(
         ));
         let permit = imports.running.acquire().await;
         waiting.abort();
-        if let Err(e) = import::run(&imports.database_url, types, &job, &file, progress).await {
+        // Marked running before `stopping` is read: `stop` either took it as queued (and
+        // aborts it at its next await) or finds it running, or it sees `stopping` here.
+        imports.with_live(|live| live.get_mut(&id).map(|l| l.running = true));
+        if imports.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            imports
+                .fail(&pool, &[id], "the server stopped before this import ran")
+                .await;
+        } else if let Err(e) =
+            import::run(&imports.database_url, types, &job, &file, progress).await
+        {
             log::warn!("import {} failed: {e}", job.id);
         }
+        imports.with_live(|live| live.remove(&id));
         drop(permit);
         drop(file);
         drop(slot);
+    });
+    // Not when the job has ended already.
+    state.imports.with_live(|live| {
+        live.get_mut(&id)
+            .map(|l| l.task = Some(task.abort_handle()))
     });
     get(&mut conn, id).await
 }

@@ -302,7 +302,13 @@ impl TestApp {
         let server_state = state.clone();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = riposte::app::server(listener, server_state, 1).expect("server");
+                let server = riposte::app::server(
+                    listener,
+                    server_state,
+                    1,
+                    std::time::Duration::from_secs(30),
+                )
+                .expect("server");
                 tx.send(server.handle()).expect("handle sent");
                 server.await
             })

@@ -122,6 +122,11 @@ pub struct Fresh {
 
 impl Fresh {
     pub async fn start(prefix: &str) -> Fresh {
+        Self::start_with(prefix, &[]).await
+    }
+
+    /// The same, `riposte serve` given `extra` flags.
+    pub async fn start_with(prefix: &str, extra: &[&str]) -> Fresh {
         let dir = tempfile::Builder::new()
             .prefix(prefix)
             .tempdir_in("/tmp")
@@ -131,7 +136,7 @@ impl Fresh {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        let mut server = serve(&data, port);
+        let mut server = serve_with(&data, port, extra);
         wait_ready(&client, &base, &mut server).await;
         Fresh {
             server,
