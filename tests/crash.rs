@@ -303,21 +303,7 @@ async fn imports_queued_when_the_server_is_killed_show_interrupted_and_leave_no_
         base,
         client,
     } = Fresh::start("riposte-queued").await;
-    // Imports take this lock from their checks to their commit: with it held here, the two
-    // that run wait, and the others stay queued.
-    let (pg, connection) = tokio_postgres::connect(
-        &format!(
-            "host={} port=5432 user=postgres dbname=postgres",
-            data.display()
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
-    pg.execute("SELECT pg_advisory_lock(7236112)", &[])
-        .await
-        .unwrap();
+    let pg = process::hold_import_lock(&data).await;
     let file =
         "{\"actor\": {\"code\": \"USA\", \"name\": \"United States\", \"kind\": \"state\"}}\n";
     let mut jobs = Vec::new();

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{serve_with, wait_ready, Fresh};
+use process::{hold_import_lock, serve_with, wait_ready, Fresh};
 
 fn postmaster_pid(data: &Path) -> i32 {
     let text = std::fs::read_to_string(data.join("postmaster.pid")).unwrap();
@@ -379,26 +379,8 @@ async fn sigterm_lets_running_imports_commit_within_the_grace() {
             }
         }
     };
-    // Imports take this lock from their checks to their commit: held here, they wait.
-    let lock = || async {
-        let (pg, connection) = tokio_postgres::connect(
-            &format!(
-                "host={} port=5432 user=postgres dbname=postgres",
-                data.display()
-            ),
-            tokio_postgres::NoTls,
-        )
-        .await
-        .unwrap();
-        tokio::spawn(connection);
-        pg.execute("SELECT pg_advisory_lock(7236112)", &[])
-            .await
-            .unwrap();
-        pg
-    };
-
     // Running when the signal comes, committed within the grace: stored, and a clean exit.
-    let pg = lock().await;
+    let pg = hold_import_lock(&data).await;
     let first = submit().await;
     settled(vec![first.clone()], &["running"]).await;
     kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
@@ -422,7 +404,7 @@ async fn sigterm_lets_running_imports_commit_within_the_grace() {
     assert_eq!(done["counts"]["created"], 1, "{done}");
 
     // Two running past the grace and one queued: all failed, saying why; nothing stored.
-    let pg = lock().await;
+    let pg = hold_import_lock(&data).await;
     let jobs = vec![submit().await, submit().await, submit().await];
     settled(jobs.clone(), &["queued", "running", "running"]).await;
     let mut running = Vec::new();

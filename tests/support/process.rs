@@ -149,3 +149,22 @@ impl Fresh {
         }
     }
 }
+
+/// A session on the embedded cluster of `data` holding the lock imports take from their
+/// checks to their commit: while it lives, imports that run wait, and the others stay queued.
+pub async fn hold_import_lock(data: &Path) -> tokio_postgres::Client {
+    let (pg, connection) = tokio_postgres::connect(
+        &format!(
+            "host={} port=5432 user=postgres dbname=postgres",
+            data.display()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    pg.execute("SELECT pg_advisory_lock(7236112)", &[])
+        .await
+        .unwrap();
+    pg
+}
