@@ -81,7 +81,7 @@ pub async fn chain(
             // The episode is stored on each action (kept by triggers): one index read.
             let Some((episode, size)) = action_model::episode_of(conn, id, MAX_CHAIN + 1).await?
             else {
-                return Err(AppError::not_found(format_args!("action {id}")));
+                return Err(crate::service::actions::not_live(conn, id).await);
             };
             if size > MAX_CHAIN {
                 return Err(AppError::bad_param(

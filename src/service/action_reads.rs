@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::actions::documents;
 use crate::documents::{ActorCache, Doc};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::limits::{MAX_HISTORY_EDITS, MAX_HISTORY_STATUS_CHANGES, MAX_PAGE_BYTES};
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter, Cursor};
@@ -65,10 +65,10 @@ pub async fn page(
 
 /// A 404 unless the live action `id` exists.
 pub async fn exists(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
-    action::find(conn, id, false)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))
+    match action::find(conn, id, false).await? {
+        Some(_) => Ok(()),
+        None => Err(super::actions::not_live(conn, id).await),
+    }
 }
 
 /// The newest status changes and edits of a live action, each oldest first, with how many

@@ -20,9 +20,25 @@ async fn deleted_actions_hide_and_come_back() {
     app.delete(&format!("/v1/actions/{answer}"))
         .await
         .assert_status(204);
-    app.get(&format!("/v1/actions/{answer}"))
-        .await
-        .assert_problem(404, None);
+    // Its reads are 404s that say it is deleted and how to see it (they said it did not
+    // exist); an id never used is one that does not exist.
+    let deleted = format!(
+        "action {answer} is deleted; `GET /v1/actions/{answer}?show_deleted=true` shows it and \
+         `POST /v1/actions/{answer}/restore` brings it back"
+    );
+    for path in ["", "/chain", "/responses", "/history"] {
+        let gone = app.get(&format!("/v1/actions/{answer}{path}")).await;
+        gone.assert_problem(404, None);
+        assert_eq!(gone.body["detail"], deleted, "{path}");
+    }
+    let never = app
+        .get("/v1/actions/0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60/chain")
+        .await;
+    never.assert_problem(404, None);
+    assert_eq!(
+        never.body["detail"],
+        "action 0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60 does not exist"
+    );
     let shown = app
         .get(&format!("/v1/actions/{answer}?show_deleted=true"))
         .await;
@@ -39,12 +55,14 @@ async fn deleted_actions_hide_and_come_back() {
     let answers = app.get(&format!("/v1/actions/{trigger}/responses")).await;
     assert_eq!(answers.body["items"], json!([]));
     // Changing a deleted action is a 404; deleting it again too.
-    app.patch(&format!("/v1/actions/{answer}"), &json!({"title": "x"}))
-        .await
-        .assert_problem(404, None);
-    app.delete(&format!("/v1/actions/{answer}"))
-        .await
-        .assert_problem(404, None);
+    for resp in [
+        app.patch(&format!("/v1/actions/{answer}"), &json!({"title": "x"}))
+            .await,
+        app.delete(&format!("/v1/actions/{answer}")).await,
+    ] {
+        resp.assert_problem(404, None);
+        assert_eq!(resp.body["detail"], deleted);
+    }
     // A deleted action cannot be answered, and the refusal says it is deleted.
     let refused = app
         .post(

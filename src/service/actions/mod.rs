@@ -49,10 +49,27 @@ pub async fn read(
     id: Uuid,
     include_deleted: bool,
 ) -> AppResult<Doc> {
-    let stored = document::find(conn, id, include_deleted)
-        .await?
-        .ok_or_else(|| AppError::not_found(format_args!("action {id}")))?;
+    let Some(stored) = document::find(conn, id, include_deleted).await? else {
+        return Err(not_live(conn, id).await);
+    };
     Ok(actors.complete(conn, vec![stored]).await?.remove(0))
+}
+
+/// The 404 for an action that is not live: a deleted one is said to be, with how to see it
+/// and bring it back ("does not exist" sent people looking for a typo in the id).
+pub async fn not_live(conn: &mut AsyncPgConnection, id: Uuid) -> AppError {
+    match document::find(conn, id, true).await {
+        Ok(Some(_)) => deleted(id),
+        Ok(None) => AppError::not_found(format_args!("action {id}")),
+        Err(e) => e.into(),
+    }
+}
+
+fn deleted(id: Uuid) -> AppError {
+    AppError::NotFound(format!(
+        "action {id} is deleted; `GET /v1/actions/{id}?show_deleted=true` shows it and \
+         `POST /v1/actions/{id}/restore` brings it back"
+    ))
 }
 
 /// Inside a write: the action's document as this transaction left it (rendered now), and
@@ -309,7 +326,8 @@ pub async fn delete(
 async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
     match action::lock(conn, id).await? {
         Some(false) => Ok(()),
-        _ => Err(AppError::not_found(format_args!("action {id}"))),
+        Some(true) => Err(deleted(id)),
+        None => Err(AppError::not_found(format_args!("action {id}"))),
     }
 }
 
