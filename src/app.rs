@@ -118,11 +118,12 @@ fn access_log() -> Logger {
 
 /// SIGTERM or SIGINT (Ctrl-C) stop taking connections and let the requests in flight (and
 /// the imports running, `service::imports::Imports::stop`) finish, for up to `grace`; a
-/// second SIGINT stops the requests at once.
+/// second SIGINT stops them at once (`hurry`).
 pub fn stop_on_signals(
     handle: ServerHandle,
     shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     grace: std::time::Duration,
+    hurry: impl FnOnce() + 'static,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     actix_web::rt::spawn(async move {
@@ -139,15 +140,24 @@ pub fn stop_on_signals(
         };
         log::info!(
             "{name}: finishing the requests in flight and running imports (up to {} s); Ctrl-C \
-             again to stop the requests at once",
+             again to stop at once",
             grace.as_secs()
         );
         shutdown.send_replace(true);
         let graceful = handle.stop(true);
         tokio::select! {
-            _ = graceful => {}
+            _ = graceful => {
+                // Imports may still be finishing.
+                if int.recv().await.is_some() {
+                    log::warn!("second SIGINT: stopping the running imports without waiting");
+                    hurry();
+                }
+            }
             _ = int.recv() => {
-                log::warn!("second SIGINT: stopping without waiting for requests in flight");
+                log::warn!(
+                    "second SIGINT: stopping without waiting for requests in flight or imports"
+                );
+                hurry();
                 handle.stop(false).await;
             }
         }

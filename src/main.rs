@@ -493,6 +493,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 let pool = state.pool.clone();
                 let server = app::server(listener, state, workers, shutdown_grace)
                     .map_err(|e| e.to_string())?;
+                let hurry = {
+                    let imports = imports.clone();
+                    move || imports.hurry()
+                };
                 // Imports get the grace from the signal on, beside the requests in flight.
                 let imports_stopped = {
                     let mut stopping = shutdown.subscribe();
@@ -504,7 +508,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         imports.stop(&pool, grace).await;
                     })
                 };
-                app::stop_on_signals(server.handle(), shutdown.clone(), shutdown_grace);
+                app::stop_on_signals(server.handle(), shutdown.clone(), shutdown_grace, hurry);
                 let gave_up = watch.map(|w| stop_if_database_fails(w, server.handle()));
                 let served = server.await;
                 // Stopped otherwise (the database gone): the imports stop now.

@@ -443,5 +443,26 @@ async fn sigterm_lets_running_imports_commit_within_the_grace() {
         .await
         .unwrap();
     assert_eq!(listed["total"], 1, "{listed}");
+
+    // A second Ctrl-C does not wait out a long grace.
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
+    server.exit_status("riposte did not exit").await;
+    let mut server = serve_with(&data, port, &["--shutdown-grace", "600s"]);
+    wait_ready(&client, &base, &mut server).await;
+    let pg = hold_import_lock(&data).await;
+    let last = submit().await;
+    settled(vec![last.clone()], &["running"]).await;
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGINT).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(Pid::from_raw(server.0.id() as i32), Signal::SIGINT).unwrap();
+    let status = server
+        .exit_status("a second Ctrl-C waited for the import's grace")
+        .await;
+    assert!(status.success(), "{status}");
+    drop(pg);
+    let mut server = serve_with(&data, port, &grace);
+    wait_ready(&client, &base, &mut server).await;
+    let ended = job(client.clone(), base.clone(), last).await;
+    assert_eq!(ended["state"], "failed", "{ended}");
     drop(server);
 }

@@ -36,6 +36,8 @@ pub struct Imports {
     live_count: tokio::sync::watch::Sender<usize>,
     /// Set when the server stops: a queued job that gets its slot then does not start.
     stopping: std::sync::atomic::AtomicBool,
+    /// Told by a second Ctrl-C: the running jobs stop without the rest of their grace.
+    hurry: tokio::sync::Notify,
     /// Where jobs run: the runtime that made this, the process's own, which outlives the
     /// HTTP workers (a job spawned on a worker's runtime died when the worker stopped).
     runtime: Option<tokio::runtime::Handle>,
@@ -57,6 +59,7 @@ impl Imports {
             live: Mutex::default(),
             live_count: tokio::sync::watch::channel(0).0,
             stopping: Default::default(),
+            hurry: tokio::sync::Notify::new(),
             runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
@@ -100,11 +103,13 @@ impl Imports {
                 grace.as_secs(),
                 *left.borrow()
             );
-            if tokio::time::timeout(grace, left.wait_for(|n| *n == 0))
-                .await
-                .is_ok()
-            {
-                return;
+            tokio::select! {
+                done = tokio::time::timeout(grace, left.wait_for(|n| *n == 0)) => {
+                    if done.is_ok() {
+                        return;
+                    }
+                }
+                _ = self.hurry.notified() => {}
             }
         }
         let stopped = end(true);
@@ -114,6 +119,11 @@ impl Imports {
             "the server stopped before this import committed",
         )
         .await;
+    }
+
+    /// Ends the grace of `stop` now (a second Ctrl-C).
+    pub fn hurry(&self) {
+        self.hurry.notify_one();
     }
 
     async fn fail(&self, pool: &crate::db::DbPool, jobs: &[Uuid], what: &str) {
