@@ -202,8 +202,25 @@ impl Progress {
 
 /// Why an import could not run at all (as opposed to lines it rejected).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ImportError(pub String);
+#[error("{message}")]
+pub struct ImportError {
+    pub message: String,
+    /// The import met a concurrent write (a deadlock; a key another transaction committed
+    /// after the checks found it free): run again, it sees that write (`run` does).
+    pub transient: bool,
+}
+
+impl ImportError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ImportError {
+            message: message.into(),
+            transient: false,
+        }
+    }
+}
+
+/// How many times `run` runs an import that meets concurrent writes before it gives up.
+const ATTEMPTS: u32 = 3;
 
 /// Text quoting the file, made storable: PostgreSQL's text and jsonb hold no NUL, shown as
 /// U+2400 (␀) instead.
@@ -222,21 +239,36 @@ fn errors_json(errors: &[FieldError]) -> String {
 }
 
 fn db_err(what: &str) -> impl Fn(tokio_postgres::Error) -> ImportError + '_ {
+    use tokio_postgres::error::SqlState;
     move |e| {
-        ImportError(match e.as_db_error() {
-            Some(db) => format!(
-                "{what}: {}{}",
-                db.message(),
-                db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
-            ),
-            None => format!("{what}: {e}"),
-        })
+        let transient = e.code().is_some_and(|c| {
+            [
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                // The checks and the writes see every key committed before the import took
+                // its locks; one committed since (a POST of the same external id) is met
+                // only when the INSERT reaches it.
+                SqlState::UNIQUE_VIOLATION,
+            ]
+            .contains(c)
+        });
+        ImportError {
+            message: match e.as_db_error() {
+                Some(db) => format!(
+                    "{what}: {}{}",
+                    db.message(),
+                    db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+                ),
+                None => format!("{what}: {e}"),
+            },
+            transient,
+        }
     }
 }
 
 pub async fn connect(url: &str) -> Result<Client, ImportError> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
-        ImportError(format!(
+        ImportError::new(format!(
             "cannot connect to the database: {}",
             crate::error::with_causes(&e)
         ))
@@ -277,20 +309,47 @@ pub async fn run(
         .await
         .map_err(db_err("cannot start the import job"))?;
     let heartbeat = tokio::spawn(heartbeat(url.to_string(), job.id, progress.clone()));
-    let result = import(&client, types, job, path, &progress).await;
-    heartbeat.abort();
-    match &result {
-        Ok(_) => {}
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            let _ = client
-                .execute(
-                    "UPDATE imports SET state = 'failed', error = $2, finished_at = now() \
-                     WHERE id = $1",
-                    &[&job.id, &e.0],
-                )
-                .await;
+    let mut attempt = 1;
+    let result = loop {
+        let result = import(&client, types.clone(), job, path, &progress).await;
+        match result {
+            Err(e) if e.transient && attempt < ATTEMPTS => {
+                // Nothing of the attempt stays; the next one reads the file again.
+                let _ = client.batch_execute("ROLLBACK").await;
+                log::info!(
+                    "import {}: {} (attempt {attempt} of {ATTEMPTS}); running it again",
+                    job.id,
+                    e.message
+                );
+                progress.lines.store(0, Ordering::Relaxed);
+                progress.bytes.store(0, Ordering::Relaxed);
+                attempt += 1;
+            }
+            Err(mut e) if e.transient => {
+                e.message = format!(
+                    "{}; the import met concurrent writes {ATTEMPTS} times: nothing was stored, \
+                     submit the file again",
+                    e.message
+                );
+                break Err(e);
+            }
+            result => break result,
         }
+    };
+    heartbeat.abort();
+    if let Err(e) = &result {
+        let _ = client.batch_execute("ROLLBACK").await;
+        let _ = client
+            .execute(
+                "UPDATE imports SET state = 'failed', error = $2, finished_at = now(), \
+                 read = $3 WHERE id = $1",
+                &[
+                    &job.id,
+                    &e.message,
+                    &(progress.lines.load(Ordering::Relaxed) as i64),
+                ],
+            )
+            .await;
     }
     result
 }

@@ -825,7 +825,7 @@ pub async fn rejections(client: &Client) -> Result<Vec<Rejection>, ImportError> 
             Ok(Rejection {
                 line: row.get::<_, i64>(0) as u64,
                 errors: serde_json::from_str(&text)
-                    .map_err(|e| ImportError(format!("unreadable rejection: {e}")))?,
+                    .map_err(|e| ImportError::new(format!("unreadable rejection: {e}")))?,
             })
         })
         .collect()

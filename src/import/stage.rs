@@ -74,7 +74,7 @@ fn for_each_record(
     mut each: impl FnMut(u64, Item) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let file = File::open(path)
-        .map_err(|e| ImportError(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| ImportError::new(format!("cannot open {}: {e}", path.display())))?;
     let counted = Counted {
         inner: file,
         progress,
@@ -83,7 +83,7 @@ fn for_each_record(
     // A byte-order mark, as some editors on Windows write it, is not part of the first line.
     let bom = reader
         .fill_buf()
-        .map_err(|e| ImportError(format!("cannot read {}: {e}", path.display())))?
+        .map_err(|e| ImportError::new(format!("cannot read {}: {e}", path.display())))?
         .starts_with(b"\xEF\xBB\xBF");
     if bom {
         reader.consume(3);
@@ -102,7 +102,7 @@ fn for_each_record(
         if let Some(e) = failure {
             return Err(e);
         }
-        return result.map_err(|e| ImportError(format!("cannot read the PLOVER file: {e}")));
+        return result.map_err(|e| ImportError::new(format!("cannot read the PLOVER file: {e}")));
     }
     let mut buf = Vec::new();
     let mut number = 0u64;
@@ -110,7 +110,7 @@ fn for_each_record(
         buf.clear();
         number += 1;
         let (n, too_long) = read_line(&mut reader, &mut buf)
-            .map_err(|e| ImportError(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| ImportError::new(format!("cannot read {}: {e}", path.display())))?;
         if n == 0 {
             return Ok(());
         }
@@ -249,7 +249,7 @@ pub async fn actor_pass(
         Ok::<_, ImportError>(found)
     })
     .await
-    .map_err(|e| ImportError(format!("the actor pass failed: {e}")))??;
+    .map_err(|e| ImportError::new(format!("the actor pass failed: {e}")))??;
 
     let mut created = 0;
     for (n, actor) in found {
@@ -445,7 +445,7 @@ pub async fn action_pass(
         let send = |enc: &mut Encoder| {
             let full = std::mem::replace(&mut enc.buf, Vec::with_capacity(CHUNK + 64 * 1024));
             tx.blocking_send(full)
-                .map_err(|_| ImportError("the database connection stopped taking rows".into()))
+                .map_err(|_| ImportError::new("the database connection stopped taking rows"))
         };
         for_each_record(format, &path, Some(&progress), |n, item| {
             let parsed = match (format, item) {
@@ -510,7 +510,7 @@ pub async fn action_pass(
     drop(rx);
     let counts = reader
         .join()
-        .map_err(|_| ImportError("the reading thread panicked".into()))?;
+        .map_err(|_| ImportError::new("the reading thread panicked"))?;
     // A failed COPY stops the reader too; the database's reason is the one to report.
     sent?;
     let counts = counts?;

@@ -2607,6 +2607,84 @@ async fn a_finished_job_gives_a_token_that_covers_what_it_stored() {
 /// other designations. The import's checks and its reading of the stored action used to
 /// come before its locks: it stored a line naming the deleted actor, and left the action
 /// with the file's title and the PATCH's designations, a state neither writer produced.
+/// An action with a line's external id committed after the import's checks found the id
+/// free (a POST racing the import) is met only by the import's INSERT: the import runs again
+/// and updates it, as if it had been stored before. (The job failed, all-or-nothing even
+/// with partial, with PostgreSQL's "duplicate key value violates unique constraint".)
+#[tokio::test]
+async fn an_external_id_taken_while_an_import_runs_is_updated_by_it() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let connect = || async {
+        let (client, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    };
+    let side = connect().await;
+    // Watched from outside the side's transaction, whose reads of pg_stat_activity all see
+    // the first one's snapshot.
+    let watch = connect().await;
+    // A writer that has inserted `f-2` and not committed yet: invisible to the import's
+    // checks, in the way of its INSERT.
+    side.batch_execute(
+        "BEGIN; INSERT INTO actions (title, initiator_id, initiator_kind, target_id,
+             target_kind, type_code, status, announced_on, date_precision, severity, tags,
+             designated_names, external_id, source_dataset)
+         SELECT 'Written meanwhile', u.id, 'state', c.id, 'state', 'asset_freeze', 'in_force',
+                '2020-07-09', 'day', -5, '{}', '', 'f-2', 'test'
+         FROM actors u, actors c WHERE u.code = 'USA' AND c.code = 'CHN'",
+    )
+    .await
+    .unwrap();
+    let file = ndjson(&[
+        action("First", "f-1", "2020-07-09", json!([])),
+        action("Second, from the file", "f-2", "2020-07-09", json!([])),
+        action("Third", "f-3", "2020-07-10", json!([])),
+    ]);
+    let submitted = app.post_raw("/v1/imports?partial=true", file).await;
+    submitted.assert_status(202);
+    let location = submitted.header("location").unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND wait_event = 'transactionid' AND datname = current_database()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import's INSERT never met the other writer's key"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    side.batch_execute("COMMIT").await.unwrap();
+    let mut job = Value::Null;
+    for _ in 0..600 {
+        job = app.get(&location).await.body;
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(counts(&job), [3, 2, 1, 0, 0], "{job}");
+    let found = app
+        .get("/v1/actions?external_id=f-2&source_dataset=test")
+        .await;
+    assert_eq!(found.body["items"][0]["title"], "Second, from the file");
+    assert_eq!(total_actions(&app).await, 3);
+    assert_consistent(&app, "an import run again").await;
+}
+
 /// Now the import locks first and reads after: the line naming the deleted actor is refused,
 /// and the action is wholly the file's.
 #[tokio::test]
