@@ -26,8 +26,13 @@ pub async fn import(app: &TestApp, query: &str, body: Vec<u8>) -> Value {
     resp.assert_status(202);
     let location = resp.header("location").expect("a Location").to_string();
     assert_eq!(location, format!("/v1/imports/{}", id_of(&resp.body)));
+    finished(app, &location).await
+}
+
+/// Waits for the job at `location` to end; the job.
+async fn finished(app: &TestApp, location: &str) -> Value {
     for _ in 0..600 {
-        let job = app.get(&location).await;
+        let job = app.get(location).await;
         job.assert_status(200);
         match job.body["state"].as_str().unwrap() {
             "queued" | "running" => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -35,6 +40,29 @@ pub async fn import(app: &TestApp, query: &str, body: Vec<u8>) -> Value {
         }
     }
     panic!("the import did not finish in 30 s");
+}
+
+/// Waits until a backend of `watch`'s database waits for a lock of kind `event`
+/// (`advisory`, `transactionid`). `watch` must be outside any transaction: in one, every read
+/// of pg_stat_activity sees the first one's snapshot.
+async fn wait_for_lock(watch: &tokio_postgres::Client, event: &str, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND wait_event = $1 AND datname = current_database()",
+                &[&event],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn action(title: &str, external_id: &str, announced_on: &str, responds_to: Value) -> Value {
@@ -2646,35 +2674,14 @@ async fn an_external_id_taken_while_an_import_runs_is_updated_by_it() {
     let submitted = app.post_raw("/v1/imports?partial=true", file).await;
     submitted.assert_status(202);
     let location = submitted.header("location").unwrap().to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting = watch
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND wait_event = 'transactionid' AND datname = current_database()",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the import's INSERT never met the other writer's key"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_lock(
+        &watch,
+        "transactionid",
+        "the import's INSERT never met the other writer's key",
+    )
+    .await;
     side.batch_execute("COMMIT").await.unwrap();
-    let mut job = Value::Null;
-    for _ in 0..600 {
-        job = app.get(&location).await.body;
-        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let job = finished(&app, &location).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(counts(&job), [3, 2, 1, 0, 0], "{job}");
     let found = app
@@ -2718,26 +2725,7 @@ async fn writes_during_an_import_are_seen_by_its_checks() {
     submitted.assert_status(202);
     let location = submitted.header("location").unwrap().to_string();
     // Wait until the import waits for the graph lock the side session holds.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting = side
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND wait_event = 'advisory' AND pid <> pg_backend_pid()",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the import never reached the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_lock(&side, "advisory", "the import never reached the lock").await;
     app.delete("/v1/actors/doomed").await.assert_status(204);
     app.patch(
         &format!("/v1/actions/{stored_id}"),
@@ -2749,14 +2737,7 @@ async fn writes_during_an_import_are_seen_by_its_checks() {
         .await
         .unwrap();
 
-    let mut job = Value::Null;
-    for _ in 0..600 {
-        job = app.get(&location).await.body;
-        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let job = finished(&app, &location).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(counts(&job), [2, 0, 1, 0, 1], "{job}");
     let line = &job["rejected_lines"][0];
