@@ -105,7 +105,9 @@ pub fn expect_match<T: Serialize + 'static>(
     required: bool,
 ) -> crate::service::Expect<T> {
     let pre = Preconditions::of(req, required);
-    Box::new(move |current: &T| pre.check(&etag(current)?, |tag, current| tag == current))
+    std::sync::Arc::new(move |current: &T| {
+        pre.check(&etag(current)?, |tag, current| tag == current)
+    })
 }
 
 /// `expect_match` for a resource with a revision (`revision_etag`): `If-Match` holds when it
@@ -116,7 +118,7 @@ pub fn expect_revision<T: Serialize + 'static>(
     revision: fn(&T) -> String,
 ) -> crate::service::Expect<T> {
     let pre = Preconditions::of(req, required);
-    Box::new(move |current: &T| {
+    std::sync::Arc::new(move |current: &T| {
         let json = serde_json::to_vec(current).map_err(|e| AppError::Internal(e.to_string()))?;
         let tag = revision_etag(&revision(current), &json);
         pre.check(&tag, same_revision)
@@ -175,7 +177,7 @@ pub fn expect_document(
     required: bool,
 ) -> crate::service::Expect<crate::documents::Doc> {
     let pre = Preconditions::of(req, required);
-    Box::new(move |current: &crate::documents::Doc| {
+    std::sync::Arc::new(move |current: &crate::documents::Doc| {
         pre.check(&current.etag(), |tag, current| tag == current)
     })
 }

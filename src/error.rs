@@ -79,6 +79,11 @@ pub enum AppError {
     PreconditionRequired(String),
     #[error("{0}")]
     Conflict(String),
+    /// PostgreSQL undid the write for waiting on a concurrent one (a deadlock, a
+    /// serialization failure): nothing of it was kept. Writes are run again on this before
+    /// it is answered (`service::WRITE_ATTEMPTS`); a 409 with `Retry-After`.
+    #[error("{0}")]
+    Contended(String),
     /// A value that another record already holds (a unique key): a 409 naming its field.
     #[error("{field}: {message}")]
     Taken { field: String, message: String },
@@ -225,6 +230,15 @@ impl AppError {
         (known.0.into(), known.1)
     }
 
+    /// A write PostgreSQL undid for a concurrent one, after the tries `service::write` gave it.
+    pub fn contended() -> Self {
+        AppError::Contended(
+            "a concurrent change touched the same records and this one was undone; nothing of \
+             it was kept: send it again"
+                .into(),
+        )
+    }
+
     /// `If-Match` missing where the server requires it (`--require-if-match true`).
     pub fn if_match_required() -> Self {
         AppError::PreconditionRequired(
@@ -301,7 +315,9 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            AppError::Conflict(_) | AppError::Taken { .. } => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Contended(_) | AppError::Taken { .. } => {
+                StatusCode::CONFLICT
+            }
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RequestTimeout { .. } | AppError::UploadTooSlow(_) => {
@@ -329,6 +345,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::Contended(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
             }
             AppError::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
@@ -385,13 +404,9 @@ impl From<DieselError> for AppError {
                         )
                     }
                     // Two writes that each wait for the other (SQLSTATE 40P01): PostgreSQL
-                    // undoes one of them whole, which may simply be sent again.
-                    DatabaseErrorKind::SerializationFailure => AppError::Conflict(
-                        "a concurrent change touched the same records; retry the request".into(),
-                    ),
-                    _ if info.message().contains("deadlock detected") => AppError::Conflict(
-                        "a concurrent change touched the same records; retry the request".into(),
-                    ),
+                    // undoes one of them whole, which may simply be run again.
+                    DatabaseErrorKind::SerializationFailure => AppError::contended(),
+                    _ if info.message().contains("deadlock detected") => AppError::contended(),
                     DatabaseErrorKind::ClosedConnection => {
                         AppError::Unavailable("the database connection was lost; retry".into())
                     }

@@ -329,7 +329,8 @@ problem_response!(
 );
 problem_response!(
     Conflict,
-    "The change conflicts with existing records (duplicate code, record still referenced)",
+    "The change conflicts with existing records (duplicate code, record still referenced), \
+     or was undone for a concurrent write after the server's own tries (`Retry-After`)",
     AppError::Conflict(
         "actor `CHN` is still referenced: initiator, target or authority of 3 action(s); \
          remove those references first"
@@ -744,6 +745,17 @@ fn declare_headers(openapi: &mut utoipa::openapi::OpenApi) {
                     response
                         .headers
                         .insert("Retry-After".into(), retry_after.clone());
+                }
+                "Conflict" => {
+                    response.headers.insert(
+                        "Retry-After".into(),
+                        header(
+                            "`1` when the write was undone for a concurrent one (a deadlock): \
+                             nothing of it was kept and it may be sent again as it is; absent \
+                             when the conflict is with stored records",
+                            Type::Integer,
+                        ),
+                    );
                 }
                 "Unauthorized" => {
                     response.headers.insert(

@@ -51,6 +51,7 @@ impl Scope {
 }
 
 /// A freshly made key: the secret is shown once, the hash is stored.
+#[derive(Clone)]
 pub struct NewSecret {
     pub secret: String,
     pub prefix: String,

@@ -145,7 +145,7 @@ pub struct NewAction {
 /// Changes to an action: absent fields are kept, `null` clears a nullable field, and the
 /// lists (`tags`, `designations`, `sources`, `responds_to`) are replaced whole when given.
 /// A new `status` is appended to the history on `status_changed_on` (default: today).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "in_force", "status_changed_on": "2020-07-13"}))]
 pub struct ActionPatch {

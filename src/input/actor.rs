@@ -36,7 +36,7 @@ pub struct NewActor {
 }
 
 /// Changes to an actor: absent fields are kept, `null` clears a nullable field.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"aliases": ["陈全国", "Chen Quan-guo"], "wikidata_id": null}))]
 pub struct ActorPatch {

@@ -44,7 +44,7 @@ impl ApiKeyRow {
     }
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub struct NewApiKeyRow {
     pub name: String,

@@ -61,12 +61,12 @@ impl ReadConn {
 }
 
 /// Errors a replica can give where the primary could answer: it went away (503), a recovery
-/// conflict cancelled the statement (SQLSTATE 40001, mapped to 409), or it failed otherwise.
+/// conflict cancelled the statement (SQLSTATE 40001, `Contended`), or it failed otherwise.
 /// A read never conflicts on the primary, so none of these is the request's fault.
 fn worth_retrying(e: &AppError) -> bool {
     matches!(
         e,
-        AppError::Unavailable(_) | AppError::Internal(_) | AppError::Conflict(_)
+        AppError::Unavailable(_) | AppError::Internal(_) | AppError::Contended(_)
     )
 }
 

@@ -185,6 +185,7 @@ pub async fn create(
 ) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
     super::write_once(state, once, move |conn| {
+        let (caller, faults, input) = (caller.clone(), faults.clone(), input.clone());
         Box::pin(async move {
             let write = plan(conn, &input, None, &faults).await?;
             let row = actor::insert(conn, &write).await?;
@@ -246,6 +247,13 @@ pub async fn update(
 ) -> AppResult<Actor> {
     let caller = caller.clone();
     let updated = super::write(state, move |conn| {
+        let (caller, expect, faults, key, patch) = (
+            caller.clone(),
+            expect.clone(),
+            faults.clone(),
+            key.clone(),
+            patch.clone(),
+        );
         Box::pin(async move {
             let change = if patch.code.is_some()
                 || patch.kind.is_some()
@@ -354,6 +362,7 @@ pub async fn delete(
 ) -> AppResult<()> {
     let caller = caller.clone();
     super::write(state, move |conn| {
+        let (caller, expect, key) = (caller.clone(), expect.clone(), key.clone());
         Box::pin(async move {
             let row = lock(conn, &key, false, actor::Change::Defining).await?;
             let current = view(conn, row.clone()).await?;
@@ -409,6 +418,7 @@ pub async fn restore(
 ) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
     super::write_once(state, once, move |conn| {
+        let (caller, key) = (caller.clone(), key.clone());
         Box::pin(async move {
             let row = lock(conn, &key, true, actor::Change::Defining).await?;
             if row.deleted_at.is_none() {
@@ -461,6 +471,7 @@ pub async fn purge(
 ) -> AppResult<()> {
     let caller = caller.clone();
     super::write(state, move |conn| {
+        let (caller, expect, key) = (caller.clone(), expect.clone(), key.clone());
         Box::pin(async move {
             let row = lock(conn, &key, true, actor::Change::Defining).await?;
             let before = view(conn, row.clone()).await?;

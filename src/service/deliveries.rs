@@ -64,12 +64,7 @@ pub fn backoff(settings: &Settings, failures: i32) -> Duration {
         .retry_base
         .saturating_mul(1u32 << doublings)
         .min(settings.retry_cap);
-    let mut random = [0u8; 4];
-    let share = match getrandom::fill(&mut random) {
-        Ok(()) => f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX),
-        Err(_) => 1.0,
-    };
-    full.mul_f64(0.5 + share / 2.0)
+    super::jittered(full)
 }
 
 /// Entry `seq` failed: the attempt is recorded and the next one scheduled with backoff, or

@@ -39,7 +39,7 @@ pub struct Answer {
 }
 
 /// Renders a write's answer from what it wrote.
-type Render<T> = Box<dyn FnOnce(&T) -> AppResult<Answer> + Send>;
+type Render<T> = Box<dyn Fn(&T) -> AppResult<Answer> + Send + Sync>;
 
 /// How the answer to a write is rendered, and the key it is stored under (if any).
 pub struct Once<T> {
@@ -50,7 +50,7 @@ pub struct Once<T> {
 impl<T> Once<T> {
     pub fn new(
         idem: Option<Idempotency>,
-        render: impl FnOnce(&T) -> AppResult<Answer> + Send + 'static,
+        render: impl Fn(&T) -> AppResult<Answer> + Send + Sync + 'static,
     ) -> Self {
         Once {
             idem,

@@ -54,6 +54,7 @@ pub async fn create(
     };
     let caller = caller.clone();
     super::write_outside_feed(pool, move |conn| {
+        let (caller, row, secret) = (caller.clone(), row.clone(), secret.clone());
         Box::pin(async move {
             let key = ApiKey::from_row(api_key::insert(conn, &row).await?)?;
             audit(
@@ -98,6 +99,7 @@ pub async fn revoke(
     let caller = caller.clone();
     let key = key.to_string();
     super::write_outside_feed(pool, move |conn| {
+        let (caller, expect, key) = (caller.clone(), expect.clone(), key.clone());
         Box::pin(async move {
             let mut found = api_key::find_by_id_or_prefix(conn, &key).await?;
             let row = match found.len() {

@@ -2,6 +2,7 @@
 //! by the HTTP handlers and the CLI.
 
 use std::future::Future;
+use std::time::Duration;
 
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use futures_util::future::BoxFuture;
@@ -12,11 +13,11 @@ use crate::state::AppState;
 
 /// What the caller requires of a record's current state before changing it, checked inside
 /// the writing transaction with the record locked (the handler builds it from `If-Match`).
-pub type Expect<T> = Box<dyn FnOnce(&T) -> AppResult<()> + Send>;
+pub type Expect<T> = std::sync::Arc<dyn Fn(&T) -> AppResult<()> + Send + Sync>;
 
 /// No requirement.
 pub fn anything<T>() -> Expect<T> {
-    Box::new(|_| Ok(()))
+    std::sync::Arc::new(|_| Ok(()))
 }
 
 pub mod action_reads;
@@ -41,13 +42,20 @@ where
         .map_err(|e| AppError::Internal(format!("write task failed: {e}")))?
 }
 
+/// How many times a write is run when PostgreSQL undoes it for a concurrent one (a deadlock,
+/// a serialization failure: `AppError::Contended`). Nothing of an undone run was kept, so
+/// the write runs again from its first statement; the last such failure is answered.
+pub const WRITE_ATTEMPTS: u32 = 3;
+
 /// Runs `f` in a transaction, as its own task (see `spawn_write`): committed when `f`
-/// succeeds, rolled back when it fails. After a commit the change sequencer is woken
-/// (`wake.rs`): that is how followers of the change log hear of the write.
+/// succeeds, rolled back when it fails, and run again when PostgreSQL undid it for a
+/// concurrent write (`WRITE_ATTEMPTS`): `f` must do nothing outside the transaction. After a
+/// commit the change sequencer is woken (`wake.rs`): that is how followers of the change log
+/// hear of the write.
 pub async fn write<T, F>(state: &AppState, f: F) -> AppResult<T>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+    F: for<'c> Fn(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + Sync + 'static,
 {
     let written = write_outside_feed(&state.pool, f).await?;
     state.sequencer.committed();
@@ -58,14 +66,40 @@ where
 pub async fn write_outside_feed<T, F>(pool: &crate::db::DbPool, f: F) -> AppResult<T>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+    F: for<'c> Fn(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + Sync + 'static,
 {
     let pool = pool.clone();
     spawn_write(async move {
-        let mut conn = pool.get().await?;
-        transaction(&mut conn, f).await
+        let mut attempt = 1;
+        loop {
+            let mut conn = pool.get().await?;
+            match transaction(&mut conn, &f).await {
+                Err(AppError::Contended(_)) if attempt < WRITE_ATTEMPTS => {
+                    log::info!(
+                        "a write was undone for a concurrent one (attempt {attempt} of \
+                         {WRITE_ATTEMPTS}); running it again"
+                    );
+                    drop(conn);
+                    // The other write goes on meanwhile; a random share keeps two undone
+                    // together from meeting again.
+                    tokio::time::sleep(jittered(Duration::from_millis(20) * attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
     })
     .await
+}
+
+/// A random share of `full`, between a half and the whole.
+pub fn jittered(full: Duration) -> Duration {
+    let mut random = [0u8; 4];
+    let share = match getrandom::fill(&mut random) {
+        Ok(()) => f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX),
+        Err(_) => 1.0,
+    };
+    full.mul_f64(0.5 + share / 2.0)
 }
 
 /// Runs a write that accepts `Idempotency-Key`, in a transaction as its own task (see
@@ -78,10 +112,12 @@ pub async fn write_once<T, F>(
 ) -> AppResult<idempotency::Written<T>>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+    F: for<'c> Fn(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>> + Send + Sync + 'static,
 {
     use idempotency::Written;
+    let (once, f) = (std::sync::Arc::new(once), std::sync::Arc::new(f));
     write(state, move |conn| {
+        let (once, f) = (once.clone(), f.clone());
         Box::pin(async move {
             if let Some(idem) = &once.idem {
                 if let Some(first) = idempotency::begin(conn, idem).await? {

@@ -91,6 +91,7 @@ pub async fn create(
     let caller = caller.clone();
     let settings = settings.clone();
     super::write_outside_feed(pool, move |conn| {
+        let (caller, faults, settings, sub) = (caller.clone(), faults.clone(), settings.clone(), sub.clone());
         Box::pin(async move {
             let caller = &caller;
             let settings = &settings;
@@ -165,6 +166,13 @@ pub async fn update(
     let caller = caller.clone();
     let settings = settings.clone();
     super::write_outside_feed(pool, move |conn| {
+        let (caller, changes, expect, faults, settings) = (
+            caller.clone(),
+            changes.clone(),
+            expect.clone(),
+            faults.clone(),
+            settings.clone(),
+        );
         Box::pin(async move {
             let caller = &caller;
             let settings = &settings;
@@ -244,6 +252,7 @@ pub async fn delete(
 ) -> AppResult<()> {
     let caller = caller.clone();
     super::write_outside_feed(pool, move |conn| {
+        let (caller, expect) = (caller.clone(), expect.clone());
         Box::pin(async move {
             let caller = &caller;
             let row = locked(conn, id).await?;
@@ -279,6 +288,7 @@ pub async fn redeliver(
     let caller = caller.clone();
     let settings = settings.clone();
     super::write_outside_feed(pool, move |conn| {
+        let (caller, settings) = (caller.clone(), settings.clone());
         Box::pin(async move {
             let caller = &caller;
             let settings = &settings;
@@ -347,6 +357,7 @@ pub async fn rotate_secret(
 ) -> AppResult<NewWebhookSecret> {
     let caller = caller.clone();
     super::write_outside_feed(pool, move |conn| {
+        let caller = caller.clone();
         Box::pin(async move {
             let caller = &caller;
             let row = locked(conn, id).await?;

@@ -216,6 +216,7 @@ async fn deliver(cx: &Context, mut row: WebhookRow, token: Uuid) -> AppResult<()
                 let settings = cx.settings.clone();
                 let (row, seq) = (row.clone(), change.seq);
                 let disabled = crate::service::write_outside_feed(&cx.pool, move |conn| {
+                    let (outcome, row, settings) = (outcome.clone(), row.clone(), settings.clone());
                     Box::pin(async move {
                         service::failed(conn, &row, token, seq, &outcome, &settings).await
                     })

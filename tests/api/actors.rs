@@ -514,3 +514,155 @@ async fn renames_and_patches_of_actions_naming_the_actor_do_not_deadlock() {
         }
     }
 }
+
+/// Makes PostgreSQL undo a rename of `chen-quanguo` in a deadlock, `rounds` times: `other`,
+/// in a transaction holding `action` (which designates the person), waits until the rename
+/// holds the person and waits for the action (to refresh its designated names), then asks
+/// for the person. The rename's wait is the older, and `other` looks for deadlocks only after
+/// a minute: PostgreSQL undoes the rename. `other` gives the person back (a savepoint) and
+/// keeps the action for the next round.
+async fn deadlock_renames(
+    other: &mut diesel_async::AsyncPgConnection,
+    watch: &mut diesel_async::AsyncPgConnection,
+    action: &str,
+    rounds: usize,
+) {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = |text: String| diesel::sql_query(text);
+    for statement in [
+        "SET deadlock_timeout = '60s'".to_string(),
+        "BEGIN".into(),
+        format!("SELECT id FROM actions WHERE id = '{action}' FOR UPDATE"),
+    ] {
+        sql(statement).execute(&mut *other).await.unwrap();
+    }
+    for round in 0..rounds {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let waiting: Waiting = sql("SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                 AND query LIKE 'UPDATE actions SET designated_names%'"
+                .into())
+            .get_result(&mut *watch)
+            .await
+            .unwrap();
+            if waiting.n > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: the rename never waited for the action"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        sql("SAVEPOINT person".into())
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        // Returns once PostgreSQL has undone the rename, which held the person.
+        sql("SELECT id FROM actors WHERE code = 'chen-quanguo' FOR UPDATE".into())
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        sql("ROLLBACK TO SAVEPOINT person".into())
+            .execute(&mut *other)
+            .await
+            .unwrap();
+    }
+}
+
+/// An action designating `chen-quanguo`, and two sessions for `deadlock_renames`.
+async fn designating_action(
+    app: &TestApp,
+) -> (
+    String,
+    diesel_async::AsyncPgConnection,
+    diesel_async::AsyncPgConnection,
+) {
+    use diesel_async::AsyncConnection;
+    app.with_basics().await;
+    let designated = json!([{"actor": "chen-quanguo", "listed_on": "2021-01-11"}]);
+    let created = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"designations": designated})),
+        )
+        .await;
+    created.assert_status(201);
+    let connect = || diesel_async::AsyncPgConnection::establish(&app.db_url);
+    (
+        created.body["id"].as_str().unwrap().to_string(),
+        connect().await.unwrap(),
+        connect().await.unwrap(),
+    )
+}
+
+/// A rename that PostgreSQL undoes in a deadlock is run again by the server: the client gets
+/// its 200, not a 409 asking it to send the rename again.
+#[tokio::test]
+async fn a_rename_undone_in_a_deadlock_is_run_again() {
+    use diesel_async::RunQueryDsl;
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let (action, mut other, mut watch) = designating_action(&app).await;
+    let renamer = app.clone();
+    let rename = tokio::spawn(async move {
+        let name = json!({"name": "Chen Quanguo (renamed)"});
+        renamer.patch("/v1/actors/chen-quanguo", &name).await
+    });
+    deadlock_renames(&mut other, &mut watch, &action, 1).await;
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    let renamed = rename.await.unwrap();
+    renamed.assert_status(200);
+    assert_eq!(renamed.body["name"], "Chen Quanguo (renamed)");
+    let found = app.get("/v1/actions?q=renamed").await;
+    found.assert_status(200);
+    assert_eq!(
+        found.body["items"][0]["id"],
+        action.as_str(),
+        "{}",
+        found.text
+    );
+}
+
+/// A write undone in a deadlock at each of its tries is answered 409 with `Retry-After`,
+/// having changed nothing; sent again once the other writer is gone, it passes.
+#[tokio::test]
+async fn a_rename_undone_at_every_try_is_a_409_to_send_again() {
+    use diesel_async::RunQueryDsl;
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let (action, mut other, mut watch) = designating_action(&app).await;
+    let name = json!({"name": "Chen Quanguo (renamed)"});
+    let renamer = app.clone();
+    let body = name.clone();
+    let rename = tokio::spawn(async move { renamer.patch("/v1/actors/chen-quanguo", &body).await });
+    deadlock_renames(&mut other, &mut watch, &action, 3).await;
+    let refused = rename.await.unwrap();
+    refused.assert_problem(409, None);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nothing of it was kept: send it again"),
+        "{}",
+        refused.text
+    );
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let person = app.get("/v1/actors/chen-quanguo").await;
+    assert_ne!(person.body["name"], "Chen Quanguo (renamed)");
+    app.patch("/v1/actors/chen-quanguo", &name)
+        .await
+        .assert_status(200);
+}

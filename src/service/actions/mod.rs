@@ -101,6 +101,13 @@ pub async fn create(
     let actors = state.actors.clone();
     let id = id.unwrap_or_else(Uuid::now_v7);
     super::write_once(state, once, move |conn| {
+        let (actors, caller, faults, input, types) = (
+            actors.clone(),
+            caller.clone(),
+            faults.clone(),
+            input.clone(),
+            types.clone(),
+        );
         Box::pin(async move {
             if !input.responds_to.is_empty() {
                 action::lock_graph(conn).await?;
@@ -151,6 +158,14 @@ pub async fn update(
     let types = state.types.clone();
     let actors = state.actors.clone();
     super::write(state, move |conn| {
+        let (actors, caller, expect, faults, patch, types) = (
+            actors.clone(),
+            caller.clone(),
+            expect.clone(),
+            faults.clone(),
+            patch.clone(),
+            types.clone(),
+        );
         Box::pin(async move {
             // Also every field the graph triggers read (migration 000008): taken before the
             // row lock, so that their refresh of this action's neighbours is serialised with
@@ -288,6 +303,7 @@ pub async fn delete(
     let caller = caller.clone();
     let actors = state.actors.clone();
     super::write(state, move |conn| {
+        let (actors, caller, expect) = (actors.clone(), caller.clone(), expect.clone());
         Box::pin(async move {
             action::lock_graph(conn).await?;
             lock(conn, id).await?;
@@ -341,6 +357,7 @@ pub async fn restore(
     let caller = caller.clone();
     let actors = state.actors.clone();
     super::write_once(state, once, move |conn| {
+        let (actors, caller) = (actors.clone(), caller.clone());
         Box::pin(async move {
             action::lock_graph(conn).await?;
             match action::lock(conn, id).await? {
@@ -415,6 +432,7 @@ pub async fn purge(
     let caller = caller.clone();
     let actors = state.actors.clone();
     super::write(state, move |conn| {
+        let (actors, caller, expect) = (actors.clone(), caller.clone(), expect.clone());
         Box::pin(async move {
             action::lock_graph(conn).await?;
             if action::lock(conn, id).await?.is_none() {
