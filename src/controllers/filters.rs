@@ -383,8 +383,8 @@ pub async fn resolve(
         Some(q) if negations_in_a_row(q) > MAX_SEARCH_NEGATIONS => errors.push(FieldError::new(
             "q",
             format!(
-                "more than {MAX_SEARCH_NEGATIONS} `-` (NOT) signs in a row; the search cannot \
-                 nest them deeper (two in a row cancel out)"
+                "more than {MAX_SEARCH_NEGATIONS} `-` (NOT) signs in a row (with no word \
+                 between them); the search cannot nest them deeper (two in a row cancel out)"
             ),
         )),
         _ => {}
@@ -448,7 +448,8 @@ pub fn cursor(
     }
 }
 
-/// The longest run of `-` in `q`, whitespace between them not counting as a break.
+/// The longest run of `-` in `q` with no word between them: the search parser reads other
+/// signs (spaces, `(`, `!`, `|`, ...) as separators, and its NOT signs stack across them.
 fn negations_in_a_row(q: &str) -> usize {
     let (mut longest, mut run) = (0, 0);
     for c in q.chars() {
@@ -457,8 +458,8 @@ fn negations_in_a_row(q: &str) -> usize {
                 run += 1;
                 longest = longest.max(run);
             }
-            c if c.is_whitespace() => {}
-            _ => run = 0,
+            c if c.is_alphanumeric() => run = 0,
+            _ => {}
         }
     }
     longest

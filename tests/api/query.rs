@@ -456,14 +456,23 @@ async fn bad_filter_values_are_400s_naming_each_parameter() {
         .assert_problem(400, Some("q"));
     // PostgreSQL's search parser stacks `-` (NOT) 32 deep, pending `or` and `and` included:
     // 33 in a row, spaced or not, or 31 after a word, were a 500 (an export's a 200 cut off
-    // before its first line).
+    // before its first line), and so were 33 with a bracket or another sign after each.
     for q in [
         format!("{}tax", "-".repeat(33)),
         format!("tax {}tax", "- ".repeat(40)),
         format!("a {}b", "-".repeat(32)),
         format!("a or b {}c", "-".repeat(31)),
+        // Other signs between them are separators to the parser too, not breaks.
+        format!("{}a", "-(".repeat(33)),
+        format!("{}a", "-!".repeat(33)),
+        format!("{}a", "-|".repeat(33)),
+        format!("a {}b", "-<".repeat(33)),
     ] {
-        let q = q.replace(' ', "%20");
+        let q = q
+            .replace(' ', "%20")
+            .replace('(', "%28")
+            .replace('|', "%7C")
+            .replace('<', "%3C");
         app.get(&format!("/v1/actions?q={q}"))
             .await
             .assert_problem(400, Some("q"));
