@@ -426,10 +426,11 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Brings back a deleted action.
+/// Brings back a deleted action. `If-Match` takes the ETag it has deleted (as
+/// `GET /v1/actions/{id}?show_deleted=true` gives it).
 #[utoipa::path(post, path = "/v1/actions/{id}/restore", tag = "actions",
     operation_id = "restoreAction",
-    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IdempotencyKey),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), super::IfMatch, super::IdempotencyKey),
     responses(
         (status = 200, description = "The restored action", body = Action),
         (status = 404, response = crate::openapi::NotFound),
@@ -445,8 +446,9 @@ pub async fn restore(
     let once = Once::new(idempotency(&req, &caller)?, |doc: &Doc| {
         Ok(super::answer_document(200, None, doc))
     });
+    let expect = conditional::expect_document(&req, state.config.require_if_match);
     Ok(super::send(
-        service::restore(&state, &caller, id, once).await?,
+        service::restore(&state, &caller, id, expect, once).await?,
     ))
 }
 

@@ -168,10 +168,11 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Brings back a deleted actor.
+/// Brings back a deleted actor. `If-Match` takes the ETag it has deleted (as
+/// `GET /v1/actors/{actor}?show_deleted=true` gives it).
 #[utoipa::path(post, path = "/v1/actors/{actor}/restore", tag = "actors",
     operation_id = "restoreActor",
-    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IdempotencyKey),
+    params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), super::IfMatch, super::IdempotencyKey),
     responses(
         (status = 200, description = "The restored actor", body = Actor),
         (status = 404, response = crate::openapi::NotFound),
@@ -186,7 +187,8 @@ pub async fn restore(
     let once = Once::new(idempotency(&req, &caller)?, |actor: &Actor| {
         super::answer(200, None, actor)
     });
+    let expect = conditional::expect_match(&req, state.config.require_if_match);
     Ok(super::send(
-        service::restore(&state, &caller, key.into_inner(), once).await?,
+        service::restore(&state, &caller, key.into_inner(), expect, once).await?,
     ))
 }

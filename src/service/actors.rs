@@ -414,20 +414,23 @@ pub async fn restore(
     state: &AppState,
     caller: &Caller,
     key: String,
+    expect: super::Expect<Actor>,
     once: Once<Actor>,
 ) -> AppResult<Written<Actor>> {
     let caller = caller.clone();
     super::write_once(state, once, move |conn| {
-        let (caller, key) = (caller.clone(), key.clone());
+        let (caller, key, expect) = (caller.clone(), key.clone(), expect.clone());
         Box::pin(async move {
             let row = lock(conn, &key, true, actor::Change::Defining).await?;
+            let before = view(conn, row.clone()).await?;
+            // The caller's precondition first: a 412 says the actor changed since it was read.
+            expect(&before)?;
             if row.deleted_at.is_none() {
                 return Err(AppError::Conflict(format!(
                     "actor `{}` is not deleted",
                     row.code
                 )));
             }
-            let before = view(conn, row.clone()).await?;
             let mut needed: Vec<&str> = Vec::new();
             needed.extend(before.country.as_deref());
             needed.extend(before.parent.as_deref());

@@ -731,6 +731,67 @@ async fn if_match_can_be_required() {
     assert!(revoked.body["revoked_at"].is_string());
 }
 
+/// A restore honours `If-Match` as a DELETE does: the ETag of the deleted record (as
+/// `?show_deleted=true` shows it). It was ignored: any tag, or none on a server that requires
+/// one, restored the record.
+#[tokio::test]
+async fn restores_honour_if_match() {
+    for required in [false, true] {
+        let app = TestApp::spawn_with(Config {
+            require_if_match: required,
+            ..Config::default()
+        })
+        .await;
+        app.with_basics().await;
+        let id = id_of(&app.action(json!({"title": "Back"})).await);
+        for path in [format!("/v1/actions/{id}"), "/v1/actors/GBR".to_string()] {
+            let live = app.get(&path).await.header("etag").unwrap().to_string();
+            app.request(Method::DELETE, &path, None, &[("if-match", &live)])
+                .await
+                .assert_status(204);
+            let deleted = app
+                .get(&format!("{path}?show_deleted=true"))
+                .await
+                .header("etag")
+                .unwrap()
+                .to_string();
+            let restore = format!("{path}/restore");
+            let body = json!({});
+            if required {
+                app.post(&restore, &body).await.assert_problem(428, None);
+            }
+            for stale in [live.as_str(), "\"totally-wrong\""] {
+                app.request(Method::POST, &restore, Some(&body), &[("if-match", stale)])
+                    .await
+                    .assert_problem(412, None);
+            }
+            app.get(&path).await.assert_status(404);
+            app.request(
+                Method::POST,
+                &restore,
+                Some(&body),
+                &[("if-match", &deleted)],
+            )
+            .await
+            .assert_status(200);
+            // Live again: a stale tag is still a 412 (the precondition comes first), the
+            // current one the 409 of a record that is not deleted.
+            app.request(
+                Method::POST,
+                &restore,
+                Some(&body),
+                &[("if-match", &deleted)],
+            )
+            .await
+            .assert_problem(412, None);
+            let now = app.get(&path).await.header("etag").unwrap().to_string();
+            app.request(Method::POST, &restore, Some(&body), &[("if-match", &now)])
+                .await
+                .assert_problem(409, None);
+        }
+    }
+}
+
 #[tokio::test]
 async fn idempotency_keys_replay_and_refuse_misuse() {
     let app = TestApp::spawn().await;

@@ -352,22 +352,24 @@ pub async fn restore(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
+    expect: super::Expect<Doc>,
     once: Once<Doc>,
 ) -> AppResult<Written<Doc>> {
     let caller = caller.clone();
     let actors = state.actors.clone();
     super::write_once(state, once, move |conn| {
-        let (actors, caller) = (actors.clone(), caller.clone());
+        let (actors, caller, expect) = (actors.clone(), caller.clone(), expect.clone());
         Box::pin(async move {
             action::lock_graph(conn).await?;
-            match action::lock(conn, id).await? {
-                None => return Err(AppError::not_found(format_args!("action {id}"))),
-                Some(false) => {
-                    return Err(AppError::Conflict(format!("action {id} is not deleted")))
-                }
-                Some(true) => {}
+            let Some(deleted) = action::lock(conn, id).await? else {
+                return Err(AppError::not_found(format_args!("action {id}")));
+            };
+            let (doc, before) = current(conn, &actors, id, true).await?;
+            // The caller's precondition first: a 412 says the action changed since it was read.
+            expect(&doc)?;
+            if !deleted {
+                return Err(AppError::Conflict(format!("action {id} is not deleted")));
             }
-            let (_, before) = current(conn, &actors, id, true).await?;
             let mut missing = Vec::new();
             let mut codes = vec![before.initiator.code.as_str(), before.target.code.as_str()];
             codes.extend(before.authority.as_ref().map(|a| a.code.as_str()));
