@@ -11,9 +11,11 @@ use crate::limits::MAX_REPORTED_REJECTIONS;
 use crate::models::import::JobState;
 use crate::service::actions::messages::{self, sql_format, Slot};
 
-/// Faults found in SQL, merged into the lines' `errors` when reported.
+/// Faults found in SQL, merged into the lines' `errors` when reported. Rules look a line's
+/// earlier faults up (`NOT EXISTS`): without the index, a file of one line repeated n times
+/// (n - 1 faults) took n² steps (40,000 lines: 53 s).
 const FAULTS: &str = "CREATE TEMP TABLE import_faults (line bigint, field text, message text) \
-    ON COMMIT DROP";
+    ON COMMIT DROP; CREATE INDEX ON import_faults (line)";
 
 /// The answers of the good lines, one row each, with their targets once resolved. A deleted
 /// action's document is never written, so its answers are not checked either (they would be
