@@ -2166,6 +2166,51 @@ async fn gzip_uploads_of_several_members_are_read_whole_and_broken_bodies_said_p
     upload(stored, "deflate").await.assert_status(202);
 }
 
+/// A deflate body that inflates far (a file of repeated lines) imports whatever the sizes of
+/// the chunks it arrives in. The decoder may hand back output it held without taking any of
+/// a new chunk; that was read as "the decoder made no progress" and the upload refused as
+/// not valid deflate, depending on where the chunks broke.
+#[tokio::test]
+async fn deflate_bodies_decode_whatever_their_chunks() {
+    use std::io::Write;
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let line = serde_json::to_vec(&action("Repeated", "r-1", "2020-07-09", json!([]))).unwrap();
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut written = 0;
+    while written < 2 << 20 {
+        zlib.write_all(&line).unwrap();
+        zlib.write_all(b"\n").unwrap();
+        written += line.len() + 1;
+    }
+    let body = zlib.finish().unwrap();
+    for chunk in [997, 4096, 16384] {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            body.chunks(chunk).map(|c| Ok(c.to_vec())).collect();
+        let resp = app
+            .client
+            .post(format!("{}/v1/imports?partial=true", app.base))
+            .bearer_auth(&app.keys.write)
+            .header("content-type", "application/x-ndjson")
+            .header("content-encoding", "deflate")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                chunks,
+            )))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 202, "chunks of {chunk} bytes: {text}");
+        let job = wait(&app, &id_of(&serde_json::from_str(&text).unwrap())).await;
+        let read = (written / (line.len() + 1)) as i64;
+        assert_eq!(
+            job["counts"]["read"], read,
+            "chunks of {chunk} bytes: {job}"
+        );
+    }
+}
+
 /// This process's peak and current resident memory (VmHWM, VmRSS), in bytes: the servers of
 /// these tests run in it.
 fn memory() -> (u64, u64) {

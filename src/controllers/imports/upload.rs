@@ -364,9 +364,9 @@ impl Inflate {
             let (used, made) = self.step(input).map_err(|e| self.corrupt(&e, sink.bytes))?;
             input = &input[used..];
             sink.write(&self.out[..made]).await?;
-            // Whatever the decoder still holds comes out in the next steps; with input left
-            // and room for output, a step always moves.
-            if used == 0 && made < self.out.len() && !self.done {
+            // A step moves when it takes input or gives output: a decoder may first hand back
+            // output it held (up to its window) without taking any of a new chunk.
+            if used == 0 && made == 0 && !self.done {
                 return Err(self.corrupt("the decoder made no progress", sink.bytes));
             }
         }
