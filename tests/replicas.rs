@@ -526,6 +526,44 @@ async fn a_replica_of_another_database_is_kept_out() {
     assert_eq!((r.status, r.served_by()), (200, "primary"), "{}", r.body);
 }
 
+/// With `--public-read false`, `/readyz` names replicas (internal hosts) and their errors to
+/// keys only: a caller without one (a load balancer) sees `status` alone. They went to
+/// anyone, while `/metrics`, which names them too, asked for a key.
+#[tokio::test]
+async fn private_reads_keep_replica_details_from_callers_without_a_key() {
+    let mut cluster = Cluster::start().await;
+    let read = key(&cluster, "read");
+    cluster.standby.stop_immediately();
+    let app = Riposte::launch(
+        &cluster,
+        &cluster.standby.url(),
+        &["--public-read", "false"],
+    )
+    .await;
+    let bearer = format!("Bearer {read}");
+    let with_key = [("authorization", bearer.as_str())];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = app.get("/readyz", &with_key).await;
+        assert_eq!(ready.status, 200, "{}", ready.body);
+        if ready.body["replicas"][0]["state"] == "down" {
+            assert!(
+                ready.body["replicas"][0]["error"].is_string(),
+                "{}",
+                ready.body
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never down: {}", ready.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for headers in [&[][..], &[("authorization", "Bearer rsk_refused")][..]] {
+        let ready = app.get("/readyz", headers).await;
+        assert_eq!(ready.status, 200, "{}", ready.body);
+        assert_eq!(ready.body, json!({"status": "ready"}), "{headers:?}");
+    }
+}
+
 /// A replica that cannot be reached is logged once, by name, when it goes down: each failed
 /// health check (one a second) had logged "no database connection" without saying which.
 #[tokio::test]

@@ -4,6 +4,7 @@ use actix_web::route;
 use actix_web::{web, HttpResponse};
 use diesel_async::RunQueryDsl;
 
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::views::Health;
@@ -28,7 +29,8 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 
 /// Readiness: the database answers a query within two seconds. With read replicas, each
 /// one's state and lag too (a replica out of rotation leaves the server ready: the primary
-/// serves its reads).
+/// serves its reads), to callers who may read: with `--public-read false`, only to a key
+/// (replica names are internal hosts, their errors the driver's).
 #[utoipa::path(get, path = "/readyz", tag = "health",
     operation_id = "getReadiness",
     responses(
@@ -38,7 +40,11 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
                 "lag_seconds": 0.0, "error": null}]})),
         (status = 503, response = crate::openapi::ServiceUnavailable)))]
 #[route("/readyz", method = "GET", method = "HEAD")]
-pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn readyz(
+    state: web::Data<AppState>,
+    // A refused key is no key here: a load balancer's probe is never a 401.
+    caller: Result<Caller, AppError>,
+) -> AppResult<HttpResponse> {
     if let Some(why) = state.database_down() {
         return Err(AppError::Unavailable(why.into()));
     }
@@ -50,8 +56,9 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     match tokio::time::timeout(Duration::from_secs(2), check).await {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(Health {
             status: "ready".into(),
-            replicas: (!state.replicas.is_empty())
-                .then(|| state.replicas.list().iter().map(|r| r.health()).collect()),
+            replicas: (!state.replicas.is_empty()
+                && caller.is_ok_and(|c| c.require_read(&state).is_ok()))
+            .then(|| state.replicas.list().iter().map(|r| r.health()).collect()),
         })),
         Ok(Err(e)) => Err(AppError::Unavailable(format!("database not ready: {e}"))),
         Err(_) => Err(AppError::Unavailable(
