@@ -666,3 +666,86 @@ async fn a_rename_undone_at_every_try_is_a_409_to_send_again() {
         .await
         .assert_status(200);
 }
+
+/// A rename takes the actions it refreshes in id order, as an import takes them: while it
+/// waits for the first, it holds none of the others. It took them as the UPDATE met them (here
+/// the later action first, designated first), so a rename and an import each held what the
+/// other waited for: a 20,000-line import under steady renames failed 3 times in 10.
+#[tokio::test]
+async fn a_rename_takes_the_actions_it_refreshes_in_id_order() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.with_basics().await;
+    let designated = json!([{"actor": "chen-quanguo", "listed_on": "2021-01-11"}]);
+    let first = app.post("/v1/actions", &action_body(json!({}))).await;
+    first.assert_status(201);
+    let later = app
+        .post(
+            "/v1/actions",
+            &action_body(json!({"designations": designated})),
+        )
+        .await;
+    later.assert_status(201);
+    let (first, later) = (
+        first.body["id"].as_str().unwrap().to_string(),
+        later.body["id"].as_str().unwrap().to_string(),
+    );
+    assert!(first < later, "ids grow with time: {first} {later}");
+    app.patch(
+        &format!("/v1/actions/{first}"),
+        &json!({"designations": designated}),
+    )
+    .await
+    .assert_status(200);
+
+    let sql = |text: String| diesel::sql_query(text);
+    let mut other = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    sql("BEGIN".into()).execute(&mut other).await.unwrap();
+    sql(format!(
+        "SELECT id FROM actions WHERE id = '{first}' FOR UPDATE"
+    ))
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let renamer = app.clone();
+    let rename = tokio::spawn(async move {
+        let name = json!({"name": "Chen Quanguo (in order)"});
+        renamer.patch("/v1/actors/chen-quanguo", &name).await
+    });
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut watch = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting: Waiting = sql("SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            .into())
+        .get_result(&mut watch)
+        .await
+        .unwrap();
+        if waiting.n > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rename never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The later action is free while the rename waits for the first.
+    let later_free = sql(format!(
+        "SELECT id FROM actions WHERE id = '{later}' FOR UPDATE NOWAIT"
+    ))
+    .execute(&mut other)
+    .await;
+    sql("ROLLBACK".into()).execute(&mut other).await.unwrap();
+    let renamed = rename.await.unwrap();
+    assert!(
+        later_free.is_ok(),
+        "the rename held the later action while it waited for the first: {later_free:?}"
+    );
+    renamed.assert_status(200);
+}
