@@ -546,7 +546,7 @@ async fn deadlock_renames(
         loop {
             let waiting: Waiting = sql("SELECT count(*) AS n FROM pg_stat_activity \
                  WHERE datname = current_database() AND wait_event_type = 'Lock' \
-                 AND query LIKE 'UPDATE actions SET designated_names%'"
+                 AND query LIKE '%FROM designations WHERE actor_id = $1%'"
                 .into())
             .get_result(&mut *watch)
             .await
