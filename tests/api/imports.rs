@@ -903,6 +903,54 @@ async fn a_changed_line_that_drops_every_answer_leaves_its_episode_and_keeps_its
     assert_consistent(&app, "an import dropping every answer of an action").await;
 }
 
+/// An import changing the date and severity of stored actions that stored actions answer
+/// (the answers not in the file) leaves every answer fact and analysis count as a
+/// recomputation finds them: whether an answer escalates depends on what it answers. The
+/// facts of the changed actions and of their neighbours are refreshed by the import in one
+/// call (migration 000030), not by a trigger call per row.
+#[tokio::test]
+async fn an_import_moving_stored_actions_keeps_their_neighbours_facts() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let freeze = id_of(
+        &app.action(json!({"announced_on": "2020-07-09", "severity": -8.0}))
+            .await,
+    );
+    let answer = |to: &str, on: &str, severity: f64| {
+        json!({"initiator": "CHN", "target": "USA", "type": "asset_freeze",
+               "announced_on": on, "severity": severity,
+               "responds_to": [{"action": to, "relation": "retaliates"}]})
+    };
+    let reply = id_of(&app.action(answer(&freeze, "2020-07-10", -5.0)).await);
+    for (i, severity) in [-9.0, -2.0, -6.0].into_iter().enumerate() {
+        let on = format!("2020-07-{}", 11 + i);
+        app.action(answer(&reply, &on, severity)).await;
+    }
+    let export = app.get("/v1/actions/export").await;
+    export.assert_status(200);
+    let mut lines: Vec<Value> = export
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|d: &Value| d["id"] == freeze.as_str())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    lines[0]["severity"] = json!(-2.0);
+    lines[0]["announced_on"] = json!("2020-07-08");
+    let job = import(&app, "", ndjson(&lines)).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    assert_consistent(&app, "an import moving a stored action").await;
+    super::aggregates::assert_aggregates(&app, "an import moving a stored action").await;
+    // And one whose answers' answers are stored too.
+    let reply_line = app.get(&format!("/v1/actions/{reply}")).await;
+    let mut line = reply_line.body.clone();
+    line["severity"] = json!(-1.0);
+    let job = import(&app, "", ndjson(&[line])).await;
+    assert_eq!(counts(&job), [1, 0, 1, 0, 0], "{job}");
+    assert_consistent(&app, "an import moving an answered answer").await;
+    super::aggregates::assert_aggregates(&app, "an import moving an answered answer").await;
+}
+
 #[tokio::test]
 async fn a_changed_line_replaces_lists_and_appends_its_status_and_a_deleted_action_is_refused() {
     let app = TestApp::spawn().await;

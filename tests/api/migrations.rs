@@ -106,9 +106,9 @@ async fn schema_rs_matches_the_migrated_database() {
     let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url)
         .await
         .unwrap();
-    // The analysis aggregates (migration 000016), their pending tallies and views (000020)
-    // and the stored documents with their bookkeeping (000017) are only read through SQL
-    // text (src/analysis, models/document.rs), never through diesel's schema.
+    // The analysis aggregates (migration 000016), their pending and staged tallies (000020,
+    // 000029) and views, and the stored documents with their bookkeeping (000017) are only
+    // read through SQL text (src/analysis, models/document.rs), never through diesel's schema.
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT table_name::text, column_name::text, udt_name::text, \
                 is_nullable = 'YES' AS nullable \
@@ -117,7 +117,8 @@ async fn schema_rs_matches_the_migrated_database() {
            AND table_name NOT LIKE 'dyad\\_period%' \
            AND table_name NOT LIKE 'category\\_period%' \
            AND table_name NOT IN ('action_documents', 'action_documents_dirty', \
-                                  'pending_backfills', 'action_tallies_pending')",
+                                  'pending_backfills', 'action_tallies_pending', \
+                                  'action_tallies_staged')",
     )
     .load(&mut conn)
     .await
