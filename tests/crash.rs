@@ -330,7 +330,7 @@ async fn imports_queued_when_the_server_is_killed_show_interrupted_and_leave_no_
                 .json()
                 .await
                 .unwrap();
-            states.push(job["state"].as_str().unwrap().to_string());
+            states.push(format!("{}: {}", job["state"], job["error"]));
         }
         states.sort();
         states
@@ -338,7 +338,14 @@ async fn imports_queued_when_the_server_is_killed_show_interrupted_and_leave_no_
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = states(client.clone(), base.clone(), jobs.clone()).await;
-        if now == ["queued", "queued", "running", "running"] {
+        if now
+            == [
+                "\"queued\": null",
+                "\"queued\": null",
+                "\"running\": null",
+                "\"running\": null",
+            ]
+        {
             break;
         }
         assert!(Instant::now() < deadline, "jobs never settled: {now:?}");
@@ -367,12 +374,16 @@ async fn imports_queued_when_the_server_is_killed_show_interrupted_and_leave_no_
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let now = states(client.clone(), base.clone(), jobs.clone()).await;
-        if now.iter().all(|s| s == "interrupted") {
+        // The error says what happened and what to do (it was null).
+        if now.iter().all(|s| {
+            s.starts_with("\"interrupted\": \"its server stopped")
+                && s.ends_with("nothing was stored; submit the file again\"")
+        }) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "a minute after the kill the jobs are {now:?}, not interrupted"
+            "a minute after the kill the jobs are {now:?}, not interrupted saying why"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -360,6 +360,20 @@ fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
         JobState::Succeeded => ImportState::Succeeded,
         JobState::Failed => ImportState::Failed,
     };
+    // A killed server wrote no error: the state is read off the heartbeat, and so is why.
+    let error = match (state, row.started_at) {
+        (ImportState::Interrupted, None) => Some(row.error.unwrap_or_else(|| {
+            "its server stopped before this import ran: nothing was stored; submit the file \
+             again"
+                .into()
+        })),
+        (ImportState::Interrupted, Some(_)) => Some(row.error.unwrap_or_else(|| {
+            "its server stopped while this import ran (it was killed, or lost its database): \
+             nothing was stored; submit the file again"
+                .into()
+        })),
+        _ => row.error,
+    };
     let format = row.format.parse().map_err(|e| unknown("format", e))?;
     let origin = row.origin.parse().map_err(|e| unknown("origin", e))?;
     let skipped = serde_json::from_value(row.skipped)
@@ -384,7 +398,7 @@ fn view(row: ImportRow, lines: Option<Vec<RejectedLine>>) -> AppResult<Import> {
         },
         skipped,
         skipped_first,
-        error: row.error,
+        error,
         created_at: row.created_at,
         started_at: row.started_at,
         finished_at: row.finished_at,

@@ -75,7 +75,7 @@ pub struct Import {
     /// For each reason of `skipped`, why its first record was skipped, with its place in the
     /// file (`record 7: the record has no id ...`, `line 12: event 1066: ...`).
     pub skipped_first: std::collections::BTreeMap<String, String>,
-    /// Why nothing was stored, for failed jobs.
+    /// Why nothing was stored, for failed and interrupted jobs.
     #[schema(required = true)]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
