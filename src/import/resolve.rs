@@ -248,7 +248,7 @@ fn rules(format: Format) -> Vec<String> {
              LIMIT 1) gone ON true
          WHERE r.target IS NULL AND r.target_line IS NULL",
             sql_format(&messages::answers_deleted(Slot(1)), &["gone.id"]),
-            sql_format(&messages::no_such_action(Slot(1)), &["rid"]),
+            sql_format(&messages::no_such_action_in_file(Slot(1)), &["rid"]),
         ),
         format!(
             "INSERT INTO import_faults

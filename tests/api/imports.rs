@@ -1930,6 +1930,13 @@ async fn an_answer_to_a_rejected_line_names_that_line() {
             json!([{"action": "b-6", "relation": "retaliates"}]),
         ),
         action("Later", "b-6", "2020-07-13", json!([])),
+        // An id neither stored nor in the file, as a filtered export's line may give.
+        action(
+            "Outside",
+            "b-7",
+            "2020-07-14",
+            json!([{"action": "0193a1f0-0000-7000-8000-0000000000bb", "relation": "retaliates"}]),
+        ),
     ]);
     for query in ["", "?partial=true"] {
         let job = import(&app, query, file.clone()).await;
@@ -1949,6 +1956,14 @@ async fn an_answer_to_a_rejected_line_names_that_line() {
         );
         // An answer to a later line names that line.
         assert!(message(5).starts_with("line 6 (action "), "{}", message(5));
+        assert!(
+            message(7).starts_with(
+                "no action with id 0193a1f0-0000-7000-8000-0000000000bb, stored or in this \
+                 file (an export filtered"
+            ),
+            "{}",
+            message(7)
+        );
         let stored = if query.is_empty() { 0 } else { 1 };
         assert_eq!(total_actions(&app).await, stored);
     }

@@ -20,6 +20,16 @@ pub fn no_such_action(id: impl Display) -> String {
     format!("no action with id {id}")
 }
 
+/// An import's answer to an id neither stored nor in its file: most often a filtered export's
+/// line answering an action the filter left out.
+pub fn no_such_action_in_file(id: impl Display) -> String {
+    format!(
+        "no action with id {id}, stored or in this file (an export filtered by date, dyad or \
+         type leaves out the actions its actions answer: import those first, or give this \
+         answer up)"
+    )
+}
+
 /// `answered`: how the answered action is named ("action <id>"; the import may say which line).
 pub fn answers_later(
     answered: impl Display,
