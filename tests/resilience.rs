@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::json;
@@ -383,8 +384,31 @@ async fn sigterm_lets_running_imports_commit_within_the_grace() {
     let pg = hold_import_lock(&data).await;
     let first = submit().await;
     settled(vec![first.clone()], &["running"]).await;
+    // An upload begun before the signal and ended after it is refused, not queued to be
+    // failed at once (it was a 202, then `failed` "before this import ran").
+    let (go_on, rest) = tokio::sync::oneshot::channel::<()>();
+    let (head, tail) = file.as_bytes().split_at(20);
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(head.to_vec())]).chain(
+        futures_util::stream::once(async move {
+            let _ = rest.await;
+            Ok(tail.to_vec())
+        }),
+    );
+    let late = tokio::spawn(
+        client
+            .post(format!("{base}/v1/imports"))
+            .bearer_auth(&key)
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     kill(Pid::from_raw(server.0.id() as i32), Signal::SIGTERM).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
+    go_on.send(()).unwrap();
+    let late = late.await.unwrap().unwrap();
+    assert_eq!(late.status(), 503);
+    let said = late.text().await.unwrap();
+    assert!(said.contains("this server is stopping"), "{said}");
     assert!(
         server.0.try_wait().unwrap().is_none(),
         "exited with an import running"

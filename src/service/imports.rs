@@ -235,6 +235,18 @@ pub async fn submit(
     file: tempfile::TempPath,
     bytes: u64,
 ) -> AppResult<Import> {
+    // An upload that ends while the server stops would be queued only to be failed at once.
+    if state
+        .imports
+        .stopping
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return Err(AppError::Unavailable(
+            "this server is stopping: the file was not taken; submit it again once the server \
+             is back (or to another one)"
+                .into(),
+        ));
+    }
     let job = Job {
         id: Uuid::now_v7(),
         format,
