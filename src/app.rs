@@ -138,10 +138,11 @@ pub fn stop_on_signals(
             _ = int.recv() => "SIGINT",
             _ = term.recv() => "SIGTERM",
         };
+        let then = if name == "SIGINT" { "again" } else { "then" };
         log::info!(
-            "{name}: finishing the requests in flight and running imports (up to {} s); Ctrl-C \
-             again to stop at once",
-            grace.as_secs()
+            "{name}: finishing the requests in flight and running imports (up to {} s); \
+             SIGINT (Ctrl-C) {then} to stop at once",
+            grace.as_secs_f64()
         );
         shutdown.send_replace(true);
         let graceful = handle.stop(true);

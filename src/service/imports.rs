@@ -100,7 +100,7 @@ impl Imports {
         if *left.borrow() > 0 {
             log::info!(
                 "waiting up to {} s for {} running import(s) to commit",
-                grace.as_secs(),
+                grace.as_secs_f64(),
                 *left.borrow()
             );
             tokio::select! {
