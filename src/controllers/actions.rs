@@ -496,7 +496,7 @@ pub async fn responses(
 /// count the rest; every change is in `GET /v1/audit`).
 #[utoipa::path(get, path = "/v1/actions/{id}/history", tag = "actions",
     operation_id = "getActionHistory",
-    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008")),
+    params(("id" = Uuid, Path, description = "The action's id", example = "0a1f0000-0000-4000-8000-000000000008"), ShowDeleted),
     responses(
         (status = 200, description = "The status history; always one page",
             body = ActionHistory,
@@ -514,10 +514,14 @@ pub async fn history(
     state: web::Data<AppState>,
     _reader: Reader,
     id: web::Path<String>,
+    Query(params): Query<ShowDeleted>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
+    let show_deleted = params.show_deleted.unwrap_or(false);
     let history = state
-        .read(&req, async |conn| reads::history(conn, id).await)
+        .read(&req, async |conn| {
+            reads::history(conn, id, show_deleted).await
+        })
         .await?;
     conditional::respond(&req, &history)
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::actions::documents;
 use crate::documents::{ActorCache, Doc};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::limits::{MAX_HISTORY_EDITS, MAX_HISTORY_STATUS_CHANGES, MAX_PAGE_BYTES};
 use crate::models::action;
 use crate::models::action_list::{self, ActionFilter, Cursor};
@@ -71,10 +71,18 @@ pub async fn exists(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
     }
 }
 
-/// The newest status changes and edits of a live action, each oldest first, with how many
-/// older ones there are besides.
-pub async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<ActionHistory> {
-    exists(conn, id).await?;
+/// The newest status changes and edits of an action (live, or deleted too with
+/// `show_deleted`), each oldest first, with how many older ones there are besides.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    show_deleted: bool,
+) -> AppResult<ActionHistory> {
+    if !show_deleted {
+        exists(conn, id).await?;
+    } else if action::find(conn, id, true).await?.is_none() {
+        return Err(AppError::not_found(format_args!("action {id}")));
+    }
     let (statuses, older_items) = action::history(conn, id, MAX_HISTORY_STATUS_CHANGES).await?;
     let (edits, older_edits) =
         audit::edits_of(conn, AuditEntity::Action, id, MAX_HISTORY_EDITS).await?;

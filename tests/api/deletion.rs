@@ -44,6 +44,26 @@ async fn deleted_actions_hide_and_come_back() {
         .await;
     shown.assert_status(200);
     assert!(shown.body["deleted_at"].is_string());
+    // Its history too, to decide whether to restore it (it was a 400: unknown parameter).
+    let history = app
+        .get(&format!("/v1/actions/{answer}/history?show_deleted=true"))
+        .await;
+    history.assert_status(200);
+    assert_eq!(
+        history.body["items"][0]["status"], "in_force",
+        "{}",
+        history.text
+    );
+    let operations: Vec<&str> = history.body["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(operations, ["create", "delete"], "{}", history.text);
+    app.get("/v1/actions/0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a60/history?show_deleted=true")
+        .await
+        .assert_problem(404, None);
     assert_eq!(
         shown.body["responds_to"][0]["action"], trigger,
         "kept for restore"
