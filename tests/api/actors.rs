@@ -516,7 +516,9 @@ async fn renames_and_patches_of_actions_naming_the_actor_do_not_deadlock() {
 }
 
 /// Makes PostgreSQL undo a rename of `chen-quanguo` in a deadlock, `rounds` times: `other`,
-/// in a transaction holding `action` (which designates the person), waits until the rename
+/// in a transaction holding the action designating the person (`designating_action`, before
+/// the rename is sent: a rename sent first may be done before the action is held), waits
+/// until the rename
 /// holds the person and waits for the action (to refresh its designated names), then asks
 /// for the person. The rename's wait is the older, and `other` looks for deadlocks only after
 /// a minute: PostgreSQL undoes the rename. `other` gives the person back (a savepoint) and
@@ -524,7 +526,6 @@ async fn renames_and_patches_of_actions_naming_the_actor_do_not_deadlock() {
 async fn deadlock_renames(
     other: &mut diesel_async::AsyncPgConnection,
     watch: &mut diesel_async::AsyncPgConnection,
-    action: &str,
     rounds: usize,
 ) {
     use diesel_async::RunQueryDsl;
@@ -534,13 +535,6 @@ async fn deadlock_renames(
         n: i64,
     }
     let sql = |text: String| diesel::sql_query(text);
-    for statement in [
-        "SET deadlock_timeout = '60s'".to_string(),
-        "BEGIN".into(),
-        format!("SELECT id FROM actions WHERE id = '{action}' FOR UPDATE"),
-    ] {
-        sql(statement).execute(&mut *other).await.unwrap();
-    }
     for round in 0..rounds {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
@@ -576,7 +570,8 @@ async fn deadlock_renames(
     }
 }
 
-/// An action designating `chen-quanguo`, and two sessions for `deadlock_renames`.
+/// An action designating `chen-quanguo`, and two sessions for `deadlock_renames`: the first
+/// in a transaction holding the action, looking for deadlocks only after a minute.
 async fn designating_action(
     app: &TestApp,
 ) -> (
@@ -595,11 +590,18 @@ async fn designating_action(
         .await;
     created.assert_status(201);
     let connect = || diesel_async::AsyncPgConnection::establish(&app.db_url);
-    (
-        created.body["id"].as_str().unwrap().to_string(),
-        connect().await.unwrap(),
-        connect().await.unwrap(),
-    )
+    let action = created.body["id"].as_str().unwrap().to_string();
+    let mut other = connect().await.unwrap();
+    for statement in [
+        "SET deadlock_timeout = '60s'".to_string(),
+        "BEGIN".into(),
+        format!("SELECT id FROM actions WHERE id = '{action}' FOR UPDATE"),
+    ] {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut other)
+            .await
+            .unwrap();
+    }
+    (action, other, connect().await.unwrap())
 }
 
 /// A rename that PostgreSQL undoes in a deadlock is run again by the server: the client gets
@@ -614,7 +616,7 @@ async fn a_rename_undone_in_a_deadlock_is_run_again() {
         let name = json!({"name": "Chen Quanguo (renamed)"});
         renamer.patch("/v1/actors/chen-quanguo", &name).await
     });
-    deadlock_renames(&mut other, &mut watch, &action, 1).await;
+    deadlock_renames(&mut other, &mut watch, 1).await;
     diesel::sql_query("ROLLBACK")
         .execute(&mut other)
         .await
@@ -639,12 +641,12 @@ async fn a_rename_undone_in_a_deadlock_is_run_again() {
 async fn a_rename_undone_at_every_try_is_a_409_to_send_again() {
     use diesel_async::RunQueryDsl;
     let app = std::sync::Arc::new(TestApp::spawn().await);
-    let (action, mut other, mut watch) = designating_action(&app).await;
+    let (_, mut other, mut watch) = designating_action(&app).await;
     let name = json!({"name": "Chen Quanguo (renamed)"});
     let renamer = app.clone();
     let body = name.clone();
     let rename = tokio::spawn(async move { renamer.patch("/v1/actors/chen-quanguo", &body).await });
-    deadlock_renames(&mut other, &mut watch, &action, 3).await;
+    deadlock_renames(&mut other, &mut watch, 3).await;
     let refused = rename.await.unwrap();
     refused.assert_problem(409, None);
     assert_eq!(refused.header("retry-after"), Some("1"));
