@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, key, serve_with, wait_ready, Server};
+use process::{free_port, key, serve_on, serve_with, wait_ready, Server};
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -1830,4 +1830,87 @@ async fn links_are_named_by_what_they_show() {
         ])
     );
     b.assert_no_console_errors().await;
+}
+
+/// /docs is a page people use, not only a file we serve: Swagger UI renders every operation
+/// of the document, loads nothing from elsewhere, and "Try it out" on a documented example
+/// reaches the API and shows its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_docs_render_and_try_an_example() {
+    // Not 127.0.0.1 or localhost, where Swagger UI keeps to itself whatever it is told: a
+    // server as users reach it (its validator badge asked swagger.io about the document).
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-docs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let base = format!("http://127.0.0.2:{}", free_port());
+    let mut server = serve_on(
+        &dir.path().join("data"),
+        base.trim_start_matches("http://"),
+        &["--seed", "xinjiang-2020"],
+    );
+    wait_ready(&reqwest::Client::new(), &base, &mut server).await;
+    let b = Browser::desktop(&base).await;
+    b.goto("/docs/").await;
+    b.wait_for(".opblock", Duration::from_secs(20)).await;
+    let doc: Value = reqwest::get(format!("{base}/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Operations of the paths and of the webhooks (OpenAPI 3.1), each drawn as one block.
+    let operations: usize = ["paths", "webhooks"]
+        .iter()
+        .flat_map(|part| doc[part].as_object().unwrap().values())
+        .map(|item| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .count()
+        })
+        .sum();
+    let shown = eval_until(
+        &b,
+        "return document.querySelectorAll('.opblock').length",
+        |v| v.as_u64() == Some(operations as u64),
+    )
+    .await;
+    assert_eq!(shown, json!(operations), "operations drawn");
+
+    // Open GET /v1/actors/{code}, try it with its documented example, run it.
+    b.click("#operations-actors-getActor .opblock-summary-control")
+        .await;
+    b.click("#operations-actors-getActor .try-out__btn").await;
+    b.set_value(
+        "#operations-actors-getActor input[placeholder='actor']",
+        "CHN",
+    )
+    .await;
+    b.click("#operations-actors-getActor .execute").await;
+    let code = b
+        .wait_for_text(
+            "#operations-actors-getActor .live-responses-table tbody .response-col_status",
+            "200",
+        )
+        .await;
+    assert!(code.contains("200"), "{code}");
+    let body = b
+        .text("#operations-actors-getActor .live-responses-table .microlight")
+        .await;
+    assert!(body.contains("\"code\": \"CHN\""), "{body}");
+    b.assert_no_console_errors().await;
+    // Everything the page loaded came from riposte itself.
+    let foreign = b
+        .eval(
+            "return performance.getEntriesByType('resource').map(e => e.name)
+               .filter(u => !u.startsWith(location.origin))",
+        )
+        .await;
+    assert_eq!(foreign, json!([]));
+    // Under the dashboard's policy: a script injected into the page would not run.
+    let page = reqwest::get(format!("{base}/docs/")).await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
 }

@@ -56,9 +56,10 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Scripts and styles only from this server; the API only on this origin. uPlot sizes its
-/// elements through inline styles, hence `'unsafe-inline'` for styles (never for scripts).
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+/// Scripts and styles only from this server; the API only on this origin (the dashboard's
+/// pages and Swagger UI at /docs/). uPlot sizes its elements through inline styles, hence
+/// `'unsafe-inline'` for styles (never for scripts).
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
                    base-uri 'none'; form-action 'self'";
 

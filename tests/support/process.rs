@@ -77,8 +77,12 @@ pub fn serve(data: &Path, port: u16) -> Server {
 
 /// `riposte serve` on `port` with rate limits off and `extra` flags, its output discarded.
 pub fn serve_with(data: &Path, port: u16, extra: &[&str]) -> Server {
-    let bind = format!("127.0.0.1:{port}");
-    let mut args = vec!["serve", "--bind", &bind, "--rate-limit", "0"];
+    serve_on(data, &format!("127.0.0.1:{port}"), extra)
+}
+
+/// `riposte serve` on `bind` (an address and port), without rate limits.
+pub fn serve_on(data: &Path, bind: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["serve", "--bind", bind, "--rate-limit", "0"];
     args.extend_from_slice(extra);
     Server(riposte(&args, data).stdout(Stdio::null()).spawn().unwrap())
 }
