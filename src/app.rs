@@ -9,7 +9,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Compress, Condition, DefaultHeaders, Logger, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer, ResponseError};
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::RequestId;
 use crate::controllers;
@@ -67,7 +66,6 @@ pub fn server(
             .app_data(web::Data::new(state))
             .app_data(allowed.clone())
             .wrap(from_fn(unknown_query_parameters))
-            .wrap(from_fn(docs_policy))
             .wrap(from_fn(crate::replicas::middleware))
             .wrap(Compress::default())
             .wrap(from_fn(deadline))
@@ -86,12 +84,7 @@ pub fn server(
             .wrap(from_fn(crate::metrics::middleware))
             .configure(|cfg| controllers::routes(&mut ServiceConfig::new(cfg)))
             .configure(controllers::pages::routes)
-            .service(web::redirect("/docs", "/docs/"))
-            .service(
-                SwaggerUi::new("/docs/{_:.*}")
-                    .external_url_unchecked("/openapi.json", doc.clone())
-                    .config(swagger_config()),
-            )
+            .configure(|cfg| controllers::docs::routes(cfg, &doc))
             .default_service(web::to(not_found))
     })
     .listen(listener)?
@@ -100,30 +93,6 @@ pub fn server(
     // Signals are ours (`stop_on_signals`): actix stops at once on SIGINT.
     .disable_signals()
     .run())
-}
-
-/// Swagger UI reads the document at /openapi.json, and nothing else from anywhere: its
-/// validator badge, on by default, had every browser opening /docs on a host other than
-/// localhost send the document's address to validator.swagger.io.
-fn swagger_config() -> utoipa_swagger_ui::Config<'static> {
-    utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none")
-}
-
-/// Swagger UI, where an admin may paste a key, runs under the dashboard's content policy:
-/// scripts and connections to this origin only.
-async fn docs_policy(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let docs = req.path().starts_with("/docs/");
-    let mut res = next.call(req).await?;
-    if docs {
-        res.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(controllers::pages::CSP),
-        );
-    }
-    Ok(res)
 }
 
 /// The access log. The request id is read from the request (`request_id` runs first): the

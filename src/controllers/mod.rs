@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod api_keys;
 pub mod audit;
 pub mod changes;
+pub mod docs;
 mod filters;
 pub mod health;
 pub mod imports;
