@@ -52,6 +52,31 @@ function periodBars(ends, side) {
   };
 }
 
+/** The running balance at the end of each bucket's period (it counts the bucket's actions),
+ * from 0 at the window's start: drawn at the buckets' starts, it moved a period before the
+ * actions that move it. Its points, as values, are kept on the chart as `balancePoints`. */
+function balanceLine(ends) {
+  return (u, i) => {
+    const [x, balance] = [u.data[0], u.data[i]];
+    const points = x.length ? [[x[0], 0], ...ends.map((end, k) => [end, balance[k]])] : [];
+    u.balancePoints = points;
+    const line = new Path2D();
+    points.forEach(([t, v], k) => {
+      const [px, py] = [u.valToPos(t, 'x', true), u.valToPos(v, 'bal', true)];
+      if (k === 0) line.moveTo(px, py);
+      else line.lineTo(px, py);
+    });
+    return { stroke: line };
+  };
+}
+
+/** A value axis as wide as its longest tick label: uPlot's fixed 50 px let `−1,500` run
+ * into the axis's title. */
+function fitTicks(u, values) {
+  const longest = Math.max(0, ...(values || []).map((v) => String(v).length));
+  return Math.max(50, Math.ceil(24 + 7.5 * longest));
+}
+
 /** Canvas pixels below which a bucket's two bars share one column (`periodBars`). */
 const NARROW = 4;
 
@@ -116,13 +141,15 @@ export function timelineChart(t, names, signal) {
     scales: {
       x: { time: true, range: (u, min, max) => span || [min, max] },
       n: { range: (u, min, max) => [0, Math.max(1, max)] },
+      // The balance line starts at 0.
+      bal: { range: (u, min, max) => uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true) },
     },
     axes: [
       { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' }, values: tickNames },
       // Counts are whole: ticks at 1, 2, 5, 10, ... (uPlot's defaults put 0.5 and 1.5 on a
       // short axis).
-      { scale: 'n', label: 'actions', stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' }, incrs: COUNT_STEPS },
-      { scale: 'bal', side: 1, label: 'balance', stroke: 'currentColor', grid: { show: false }, values: (u, ticks) => ticks.map((v) => num(v, 2)) },
+      { scale: 'n', label: 'actions', stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.15)' }, incrs: COUNT_STEPS, size: fitTicks },
+      { scale: 'bal', side: 1, label: 'balance', stroke: 'currentColor', grid: { show: false }, values: (u, ticks) => ticks.map((v) => num(v, 2)), size: fitTicks },
     ],
     series: [
       { label: t.interval, value: (u, v) => (v == null ? '--' : bucketName(v, t.interval)) },
@@ -130,7 +157,7 @@ export function timelineChart(t, names, signal) {
       { label: names.ba, scale: 'n', stroke: PALETTE[1], fill: PALETTE[1] + 'cc', paths: periodBars(ends, 1), points: { show: false } },
       // The page's text colour (light or dark theme), read when drawn: black vanished on the
       // dark panel.
-      { label: 'balance', scale: 'bal', value: (u, v) => (v == null ? '--' : num(v, 1)), stroke: (u) => getComputedStyle(u.root).color, width: 2, dash: [6, 3], points: { show: false } },
+      { label: 'balance', scale: 'bal', value: (u, v) => (v == null ? '--' : num(v, 1)), stroke: (u) => getComputedStyle(u.root).color, width: 2, dash: [6, 3], paths: balanceLine(ends), points: { show: false } },
     ],
     // The cursor anywhere in a bucket's period shows that bucket (not the nearest start).
     cursor: { dataIdx: (u, s, i, v) => (x.length ? bucketAt(x, v) : i) },
