@@ -476,6 +476,9 @@ async fn the_overview_shows_new_actions_live() {
         b.find("#latest li").await.attr("data-id").await.unwrap(),
         Some(id.clone())
     );
+    // The counts and the dyads with it: they kept saying 9 beside a list of 10.
+    b.wait_for_text(".lede", "10 actions").await;
+    b.wait_for_text("tr[data-dyad]", "CHN→USA 3").await;
     b.assert_no_console_errors().await;
 
     b.click(&format!("#latest li[data-id=\"{id}\"] a")).await;
@@ -1441,6 +1444,56 @@ async fn the_dyad_chart_draws_each_bucket_inside_its_period() {
     b.assert_no_console_errors().await;
 }
 
+/// The running balance moves when its actions do: it counts a bucket's actions, so it is
+/// drawn at the bucket's end, from 0 at the window's start. Drawn at the starts, it fell by
+/// the 9 July sanctions at the start of 9 July, before that day's bar, and a yearly chart
+/// ended a year early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dyad_balance_moves_at_the_end_of_the_period_that_moves_it() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/dyads/USA/CHN?interval=day&from=2020-07-01&to=2020-07-12")
+        .await;
+    loaded(&b, ".plot .u-over").await;
+    let points = eval_until(
+        &b,
+        "const p = document.querySelector('.plot').plot?.balancePoints;
+         return p ? p.map(([t, v]) => [new Date(t * 1000).toISOString().slice(0, 10), v]) : null",
+        |v| !v.is_null(),
+    )
+    .await;
+    let points: Vec<(String, f64)> = serde_json::from_value(points).unwrap();
+    let timeline: Value = reqwest::get(format!(
+        "{}/v1/dyads/USA/CHN/timeline?interval=day&from=2020-07-01&to=2020-07-12",
+        s.base
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let buckets = timeline["buckets"].as_array().unwrap();
+    assert_eq!(points.len(), buckets.len() + 1, "{points:?}");
+    assert_eq!(points[0], ("2020-07-01".to_string(), 0.0));
+    // After 9 July's bucket (the sanctions), at the start of 10 July.
+    let ninth = buckets
+        .iter()
+        .position(|b| b["start"] == "2020-07-09")
+        .unwrap();
+    assert_eq!(points[ninth + 1].0, "2020-07-10");
+    assert_eq!(
+        points[ninth + 1].1,
+        buckets[ninth]["balance"].as_f64().unwrap()
+    );
+    assert!(points[ninth + 1].1 < points[ninth].1, "{points:?}");
+    assert_eq!(
+        points.last().unwrap().0,
+        "2020-07-13",
+        "the window's last day ends"
+    );
+    b.assert_no_console_errors().await;
+}
+
 /// West of UTC the chart still names each bucket by its own period, as a date: July's bucket
 /// read "2020-06-30 5:00pm" in Los Angeles under the cursor, and the axis gave clock times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1913,4 +1966,132 @@ async fn the_api_docs_render_and_try_an_example() {
     let page = reqwest::get(format!("{base}/docs/")).await.unwrap();
     let policy = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("script-src 'self';"), "{policy}");
+}
+
+/// An action known only to the month or the year is listed as that month or year, never as
+/// the first day of it (the dates lists showed, "1 Jan 2020", were days no source gave).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_known_to_the_month_or_year_are_shown_so() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let month = post_action(
+        &s,
+        &write,
+        json!({"title": "Dated to a month", "announced_on": "2019-05"}),
+    )
+    .await;
+    post_action(
+        &s,
+        &write,
+        json!({"title": "Dated to a year", "announced_on": "2018"}),
+    )
+    .await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/search?q=dated").await;
+    loaded(&b, "[data-table=results]").await;
+    let rows = texts(&b, "[data-table=results] tbody tr").await;
+    let row = |title: &str| {
+        rows.iter()
+            .find(|r| r.contains(title))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(row("Dated to a month").contains("May 2019"), "{rows:?}");
+    assert!(!row("Dated to a month").contains("1 May 2019"), "{rows:?}");
+    assert!(row("Dated to a year").contains("2018"), "{rows:?}");
+    assert!(!row("Dated to a year").contains("Jan 2018"), "{rows:?}");
+    b.goto(&format!("/actions/{}", month["id"].as_str().unwrap()))
+        .await;
+    loaded(&b, "dl.facts").await;
+    let facts = b.text("dl.facts").await;
+    assert!(
+        facts.contains("May 2019") && !facts.contains("1 May 2019"),
+        "{facts}"
+    );
+    b.assert_no_console_errors().await;
+}
+
+/// A search that includes deleted actions marks them, and opens one as the API shows it
+/// (with show_deleted): it led to "Not found".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_action_found_by_search_opens_as_deleted() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let resp = reqwest::Client::new()
+        .delete(format!("{}/v1/actions/{DEMAND_10_JULY}", s.base))
+        .bearer_auth(&write)
+        .header("if-match", "*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/search?show_deleted=true").await;
+    loaded(&b, "[data-table=results]").await;
+    let row = format!("[data-table=results] tr[data-id=\"{DEMAND_10_JULY}\"]");
+    b.wait_for_text(&row, "deleted").await;
+    let live = b
+        .text(&format!(
+            "[data-table=results] tr[data-id=\"{VOW_10_JULY}\"]"
+        ))
+        .await;
+    assert!(!live.contains("deleted"), "{live}");
+    b.click(&format!("{row} a[href^=\"/actions/\"]")).await;
+    loaded(&b, "h1").await;
+    b.wait_for_text("h1", "China urges the US to withdraw")
+        .await;
+    b.wait_for_text("[data-deleted]", "Deleted on").await;
+    assert!(b.find_all("a.button[href$=\"/chain\"]").await.is_empty());
+    b.assert_no_console_errors().await;
+}
+
+/// "Skip to content" moves the focus to the view and nothing else: it reloaded the view (a
+/// typed search gone) and added a history entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipping_to_the_content_keeps_the_page() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/search").await;
+    loaded(&b, "form").await;
+    b.type_into("#f-q", "visa").await;
+    let before = b.eval("return history.length").await;
+    b.eval("document.querySelector('a.skip').focus()").await;
+    press(&b, fantoccini::key::Key::Enter).await;
+    wait_js(&b, "return document.activeElement.id", json!("view")).await;
+    assert_eq!(b.eval("return history.length").await, before);
+    assert_eq!(
+        b.eval("return document.getElementById('f-q').value").await,
+        json!("visa")
+    );
+    assert_eq!(
+        b.eval("return location.pathname + location.hash").await,
+        json!("/search")
+    );
+    // The view, focused for screen readers, draws no ring round the whole page.
+    assert_eq!(
+        b.eval("return getComputedStyle(document.getElementById('view')).outlineStyle")
+            .await,
+        json!("none")
+    );
+    b.assert_no_console_errors().await;
+}
+
+/// A window or day the API refuses is said under the form that can mend it: the overview
+/// and an actor's page became the error alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_window_or_day_keeps_its_form() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/?from=2020-07-10&to=2020-07-01").await;
+    loaded(&b, ".problem").await;
+    b.wait_for_text(".problem", "after").await;
+    assert_eq!(
+        b.eval("return document.getElementById('from').value").await,
+        json!("2020-07-10")
+    );
+    b.goto("/actors/chen-quanguo?as_of=2020-02-30").await;
+    loaded(&b, ".problem").await;
+    assert!(!b.find_all("#as-of").await.is_empty());
+    b.wait_for_text("h1", "Chen Quanguo").await;
+    let _ = b.console_errors().await; // the refused reads are logged as failed loads
 }

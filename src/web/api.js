@@ -109,7 +109,7 @@ function keyForm(err, retry, heading) {
   const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
   const form = h('form', { class: 'problem keyform', role: 'alert' },
     heading ? h('strong', {}, 'This server needs an API key to read') : null,
-    h('p', {}, err.problem.detail || ''),
+    h('p', {}, quoted(err.problem.detail || '')),
     h('label', { for: 'api-key' }, 'Read key'), ' ', input, ' ',
     h('button', { type: 'submit' }, 'Use this key'),
     h('p', { class: 'hint' }, 'It is kept for this browser tab only, and sent to this server only.'));

@@ -125,6 +125,11 @@ document.addEventListener('click', (e) => {
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || /^\/(v1|docs|assets|openapi)/.test(url.pathname)) return;
   e.preventDefault();
+  // A link within this view ("Skip to content"): focus moves there, and nothing reloads.
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) {
+    document.getElementById(decodeURIComponent(url.hash.slice(1)))?.focus();
+    return;
+  }
   navigate(url.pathname + url.search + url.hash);
 });
 

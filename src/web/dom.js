@@ -51,6 +51,16 @@ export function day(iso) {
   return `${d} ${MONTHS[m - 1]} ${y}`;
 }
 
+/** When an action was announced, no finer than it is known: '9 Jul 2020', 'Jul 2020' for
+ * an action dated to the month, '2020' to the year (stored as the period's first day). */
+export function announced(a) {
+  if (!a.announced_on) return '—';
+  const [y, m] = a.announced_on.slice(0, 10).split('-').map(Number);
+  if (a.date_precision === 'year') return String(y);
+  if (a.date_precision === 'month') return `${MONTHS[m - 1]} ${y}`;
+  return day(a.announced_on);
+}
+
 /** Today as YYYY-MM-DD, UTC, like the API's defaults. */
 export function today() {
   return new Date().toISOString().slice(0, 10);
@@ -89,7 +99,8 @@ export function pct(x) {
 }
 
 export function humanize(code) {
-  return String(code || '').replaceAll('_', ' ');
+  // `de_escalates` is "de-escalates", as the dyad cards write it.
+  return String(code || '').replace(/^de_/, 'de-').replaceAll('_', ' ');
 }
 
 // Okabe–Ito: told apart by the common forms of colour blindness.
@@ -138,7 +149,9 @@ export function actorLink(actor) {
 }
 
 export function actionLink(a) {
-  return h('a', { href: `/actions/${a.id}` }, a.title);
+  if (!a.deleted_at) return h('a', { href: `/actions/${a.id}` }, a.title);
+  // Listed only where deleted actions were asked for: said, and opened as the API shows them.
+  return [h('a', { href: `/actions/${a.id}?show_deleted=true` }, a.title), ' ', h('span', { class: 'badge deleted' }, 'deleted')];
 }
 
 /** The severity as a small labelled bar (-10 hostile .. +10 cooperative). */

@@ -1,7 +1,7 @@
 // An episode drawn as a layered graph: one row per generation, top to bottom; within a row
 // nodes are ordered next to what they answer (barycentre sweeps), which keeps most edges
 // short and uncrossed. Plain SVG, so nodes are real links: focusable, and opened with Enter.
-import { day, h, isolate } from './dom.js';
+import { announced, h, isolate } from './dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 250, H = 74, GAP_X = 28, GAP_Y = 86, PAD = 16;
@@ -121,7 +121,7 @@ export function chainGraph(chain, colour) {
     const c = colour.get(n.initiator.code);
     const shade = 0.12 + 0.5 * Math.min(1, Math.abs(n.severity) / 10);
     // The name starts with what the node shows, title then meta (WCAG's label in name).
-    const meta = `${n.initiator.code} → ${n.target.code} · ${day(n.announced_on)}`;
+    const meta = `${n.initiator.code} → ${n.target.code} · ${announced(n)}`;
     const link = svg('a', { href: `/actions/${id}`, class: 'node', 'data-id': id, 'data-generation': n.generation, 'aria-label': `${isolate(n.title)}; ${meta} (${isolate(n.initiator.name)} to ${isolate(n.target.name)}); generation ${n.generation}; severity ${n.severity}` },
       svg('title', {}, `${isolate(n.title)} (severity ${n.severity})`),
       svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, class: 'node-box' }),

@@ -1,14 +1,17 @@
 // One action: what it is, whom it names, its sources and their quotes, its status over time,
 // what it answers and what answers it.
-import { actionLink, actorLink, badge, clear, day, h, humanize, severity } from '../dom.js';
+import { actionLink, actorLink, announced, badge, clear, day, h, humanize, severity } from '../dom.js';
 import { api } from '../api.js';
 
 export default async function action(ctx) {
   const [id] = ctx.params;
+  // A deleted action, reached from a search that included them, is shown as the API shows
+  // it; nothing answers it any more, and it is in no chain.
+  const deleted = ctx.query.get('show_deleted') === 'true' ? '?show_deleted=true' : '';
   const [a, history, answeredBy] = await Promise.all([
-    api(`/v1/actions/${id}`, ctx),
-    api(`/v1/actions/${id}/history`, ctx),
-    api(`/v1/actions/${id}/responses?limit=200`, ctx),
+    api(`/v1/actions/${id}${deleted}`, ctx),
+    api(`/v1/actions/${id}/history${deleted}`, ctx),
+    deleted ? { items: [] } : api(`/v1/actions/${id}/responses?limit=200`, ctx),
   ]);
   ctx.title(a.title);
   // The titles of what it answers (a deleted one keeps its id).
@@ -24,7 +27,7 @@ export default async function action(ctx) {
     ['Authority', a.authority ? actorLink(a.authority) : '—'],
     ['Type', `${humanize(a.type)} (${humanize(a.category)})`],
     ['Status', badge(a.status)],
-    ['Announced', `${day(a.announced_on)}${a.date_precision !== 'day' ? ` (to the ${a.date_precision})` : ''}`],
+    ['Announced', announced(a)],
     ['In effect', a.effective_from ? `${day(a.effective_from)} to ${a.effective_to ? day(a.effective_to) : 'open'}` : '—'],
     ['Severity', severity(a.severity)],
     ['Legal basis', a.legal_basis || '—'],
@@ -36,7 +39,10 @@ export default async function action(ctx) {
       h('a', { href: `/dyads/${a.initiator.code}/${a.target.code}` }, `${a.initiator.code} ⇄ ${a.target.code}`), ' / action'),
     h('h1', {}, a.title),
     h('p', { class: 'lede' }, a.summary || ''),
-    h('p', {}, h('a', { class: 'button', href: `/actions/${a.id}/chain` }, 'See its escalation chain')),
+    a.deleted_at
+      ? h('p', { class: 'notice', 'data-deleted': '' }, `Deleted on ${day(a.deleted_at)}: no list, count or chain includes it. `,
+        h('code', {}, `POST /v1/actions/${a.id}/restore`), ' with a write key brings it back.')
+      : h('p', {}, h('a', { class: 'button', href: `/actions/${a.id}/chain` }, 'See its escalation chain')),
     h('div', { class: 'two' },
       h('section', { class: 'panel', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Facts'),
         h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))),
@@ -56,11 +62,11 @@ export default async function action(ctx) {
       h('section', { class: 'panel', 'aria-labelledby': 'answers-h' }, h('h2', { id: 'answers-h' }, 'It answers'),
         answered.length ? h('ul', { class: 'links' }, answered.map((r) => h('li', { 'data-relation': r.relation },
           h('span', { class: 'rel' }, humanize(r.relation)), ' ',
-          r.doc ? [actionLink(r.doc), ` (${r.doc.initiator.code}, ${day(r.doc.announced_on)})`] : h('code', {}, r.action)))) : h('p', { class: 'empty' }, 'Nothing: it starts an episode.')),
+          r.doc ? [actionLink(r.doc), ` (${r.doc.initiator.code}, ${announced(r.doc)})`] : h('code', {}, r.action)))) : h('p', { class: 'empty' }, 'Nothing: it starts an episode.')),
       h('section', { class: 'panel', 'aria-labelledby': 'answered-h' }, h('h2', { id: 'answered-h' }, 'Answered by'),
         answeredBy.items.length ? h('ul', { class: 'links' }, answeredBy.items.map((r) => {
           const rel = r.responds_to.find((x) => x.action === a.id)?.relation;
-          return h('li', { 'data-relation': rel || '' }, h('span', { class: 'rel' }, humanize(rel)), ' ', actionLink(r), ` (${r.initiator.code}, ${day(r.announced_on)})`);
+          return h('li', { 'data-relation': rel || '' }, h('span', { class: 'rel' }, humanize(rel)), ' ', actionLink(r), ` (${r.initiator.code}, ${announced(r)})`);
         })) : h('p', { class: 'empty' }, 'No answer recorded yet.'))));
 }
 

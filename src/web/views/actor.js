@@ -1,7 +1,7 @@
 // An actor: the measures that designate it, with their status on a chosen day, and its
 // dyads (a person's or body's are those of its country).
 import { actionLink, busiest, day, field, fill, h, humanize, num, table, today } from '../dom.js';
-import { api, qs } from '../api.js';
+import { api, ApiError, problemBox, qs } from '../api.js';
 
 export default async function actor(ctx) {
   const [code] = ctx.params;
@@ -11,7 +11,11 @@ export default async function actor(ctx) {
   const state = who.kind === 'state' || who.kind === 'igo';
   const dyadsOf = state ? who.code : who.country;
   const [designations, dyads] = await Promise.all([
-    api(`/v1/actors/${encodeURIComponent(who.code)}/designations${qs({ as_of: asOf, limit: 200 })}`, ctx),
+    // A day the API refuses (30 February) is said under the picker that can mend it.
+    api(`/v1/actors/${encodeURIComponent(who.code)}/designations${qs({ as_of: asOf, limit: 200 })}`, ctx).catch((e) => {
+      if (e instanceof ApiError && e.status === 400) return e;
+      throw e;
+    }),
     dyadsOf ? api(`/v1/dyads${qs({ actor: dyadsOf, limit: 20 })}`, ctx) : Promise.resolve(null),
   ]);
 
@@ -25,6 +29,10 @@ export default async function actor(ctx) {
   // after each of its parts.
   form.addEventListener('submit', (e) => { e.preventDefault(); go(); });
 
+  if (designations instanceof ApiError) {
+    fill(ctx.view, h('h1', {}, h('bdi', {}, who.name)), form, problemBox(designations));
+    return;
+  }
   const inForce = designations.items.filter((d) => d.in_force).length;
   const rows = designations.items.map((d) => ({
     attrs: { 'data-action': d.action.id, 'data-in-force': String(d.in_force) },

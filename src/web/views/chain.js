@@ -1,5 +1,5 @@
 // An episode as a layered graph, generation by generation, with a table of the same.
-import { actionLink, clear, colours, day, h, num, table, withTable } from '../dom.js';
+import { actionLink, announced, clear, colours, day, h, num, table, withTable } from '../dom.js';
 import { api } from '../api.js';
 import { chainGraph } from '../layered.js';
 
@@ -18,7 +18,7 @@ export default async function chain(ctx) {
   const tbl = table('The episode, generation by generation', ['Generation', 'Date', 'Initiator', 'Action', 'Answers'],
     [...c.nodes].sort((x, y) => x.generation - y.generation || x.announced_on.localeCompare(y.announced_on)).map((n) => ({
       attrs: { 'data-id': n.id },
-      cells: [String(n.generation), day(n.announced_on), n.initiator.code, actionLink(n),
+      cells: [String(n.generation), announced(n), n.initiator.code, actionLink(n),
         (answers.get(n.id) || []).map((e, i) => [i ? '; ' : '', `${e.relation.replaceAll('_', ' ')} `, h('a', { href: `/actions/${e.to}` }, titles.get(e.to)?.title || e.to)])],
     })), { class: 'data', 'data-table': 'chain' });
   const legend = h('ul', { class: 'legend', 'aria-label': 'Initiators' }, [...colour].map(([code, col]) =>

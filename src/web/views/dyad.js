@@ -1,5 +1,5 @@
 // A dyad: its exchange over time and its summary as cards, both directions side by side.
-import { clear, day, field, h, num, pct, table, withTable } from '../dom.js';
+import { announced, clear, day, field, h, num, pct, table, withTable } from '../dom.js';
 import { api, ApiError, problemBox, qs } from '../api.js';
 import { periodName, timelineChart } from '../timeline.js';
 
@@ -140,5 +140,5 @@ function cards(s, names, threats) {
 
 /** A pending threat's link, named by its title and day (its id when it could not be read). */
 function threatLink(id, t) {
-  return h('a', { href: `/actions/${id}` }, t ? [h('bdi', {}, t.title), ` (${day(t.announced_on)})`] : `action ${id}`);
+  return h('a', { href: `/actions/${id}` }, t ? [h('bdi', {}, t.title), ` (${announced(t)})`] : `action ${id}`);
 }

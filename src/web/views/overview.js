@@ -1,7 +1,7 @@
 // Overview: the busiest dyads of a window, counts by category, and the latest actions,
 // kept live from the change stream.
-import { actionLink, actorLink, badge, busiest, clear, day, field, h, hbar, num, severity, table, today, addDays, withTable } from '../dom.js';
-import { api, key, qs } from '../api.js';
+import { actionLink, actorLink, badge, busiest, clear, day, field, h, hbar, num, severity, table, today, addDays, withTable, announced } from '../dom.js';
+import { api, ApiError, key, problemBox, qs } from '../api.js';
 
 const PRESETS = [
   ['Last 30 days', 30],
@@ -14,11 +14,6 @@ export default async function overview(ctx) {
   const from = ctx.query.get('from') || '';
   const to = ctx.query.get('to') || '';
   ctx.title('Overview');
-  const window = qs({ from, to });
-  const [counts, dyads] = await Promise.all([
-    api(`/v1/counts${window}`, ctx),
-    api(`/v1/dyads${qs({ from, to, limit: 10 })}`, ctx),
-  ]);
 
   const fromInput = h('input', { type: 'date', id: 'from', name: 'from', value: from });
   const toInput = h('input', { type: 'date', id: 'to', name: 'to', value: to });
@@ -36,21 +31,61 @@ export default async function overview(ctx) {
     ctx.go({ from: fromInput.value, to: toInput.value });
   });
 
+  const parts = { lede: h('p', { class: 'lede' }), dyads: h('div', {}), categories: h('div', {}), latest: h('div', { id: 'latest' }) };
+  const heading = h('h1', {}, 'Who answered whom');
+  // A window the API refuses (from after to) is said under the form that can mend it.
+  const first = await read(ctx, from, to).catch((e) => {
+    if (e instanceof ApiError && e.status === 400) return e;
+    throw e;
+  });
+  if (first instanceof ApiError) {
+    clear(ctx.view).append(heading, form, problemBox(first));
+    return;
+  }
   const span = from || to ? `${from ? day(from) : 'the beginning'} to ${to ? day(to) : 'today'}` : 'all time';
-  const latest = h('section', { class: 'panel', 'aria-labelledby': 'latest-h' },
-    h('h2', { id: 'latest-h' }, from || to ? 'Latest actions of the window ' : 'Latest actions ', h('span', { class: 'live', id: 'live-state' }, '')));
-  const latestBody = h('div', { id: 'latest' });
-  latest.append(latestBody);
+  const shown = {};
+  const show = ({ counts, dyads, latest }) => {
+    const focus = focusedIn(ctx.view);
+    // Redrawn only when changed: a table opened under a chart stays open.
+    const drawn = {
+      lede: [`${num(counts.total)} actions, ${span}.`],
+      dyads: [dyadTable(dyads.items), busiest(dyads)],
+      categories: [categoryChart(counts, from, to)],
+      latest: [latestList(latest.items, from || to)],
+    };
+    const data = { lede: counts.total, dyads, categories: counts.by_category, latest: latest.items };
+    for (const part of Object.keys(parts)) {
+      const json = JSON.stringify(data[part]);
+      if (shown[part] === json) continue;
+      shown[part] = json;
+      clear(parts[part]).append(...drawn[part]);
+    }
+    if (focus) refocus(ctx.view, focus);
+  };
+  show(first);
 
+  const latest = h('section', { class: 'panel', 'aria-labelledby': 'latest-h' },
+    h('h2', { id: 'latest-h' }, from || to ? 'Latest actions of the window ' : 'Latest actions ', h('span', { class: 'live', id: 'live-state' }, '')),
+    parts.latest);
   clear(ctx.view).append(
-    h('h1', {}, 'Who answered whom'),
-    h('p', { class: 'lede' }, `${num(counts.total)} actions, ${span}.`),
+    heading,
+    parts.lede,
     form,
     h('div', { class: 'grid' },
-      h('section', { class: 'panel', 'aria-labelledby': 'dyads-h' }, h('h2', { id: 'dyads-h' }, 'Most active dyads'), dyadTable(dyads.items), busiest(dyads)),
-      h('section', { class: 'panel', 'aria-labelledby': 'cats-h' }, h('h2', { id: 'cats-h' }, 'Actions by category'), categoryChart(counts, from, to))),
+      h('section', { class: 'panel', 'aria-labelledby': 'dyads-h' }, h('h2', { id: 'dyads-h' }, 'Most active dyads'), parts.dyads),
+      h('section', { class: 'panel', 'aria-labelledby': 'cats-h' }, h('h2', { id: 'cats-h' }, 'Actions by category'), parts.categories)),
     latest);
-  await follow(ctx, latestBody, from, to);
+  follow(ctx, async () => show(await read(ctx, from, to)));
+}
+
+/** Everything the overview shows of the window, read together. */
+async function read(ctx, from, to) {
+  const [counts, dyads, latest] = await Promise.all([
+    api(`/v1/counts${qs({ from, to })}`, ctx),
+    api(`/v1/dyads${qs({ from, to, limit: 10 })}`, ctx),
+    api(`/v1/actions${qs({ limit: 12, from, to })}`, ctx),
+  ]);
+  return { counts, dyads, latest };
 }
 
 function dyadTable(items) {
@@ -83,7 +118,7 @@ function latestList(items, windowed) {
   if (!items.length) return h('p', { class: 'empty' }, windowed ? 'No actions in this window.' : 'No actions yet.');
   return h('ol', { class: 'feed' }, items.map((a) => h('li', { 'data-id': a.id },
     h('div', { class: 'feed-title' }, actionLink(a)),
-    h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', a.type.replaceAll('_', ' '), ' · ', day(a.announced_on), ' ', badge(a.status), ' ', severity(a.severity)))));
+    h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', a.type.replaceAll('_', ' '), ' · ', announced(a), ' ', badge(a.status), ' ', severity(a.severity)))));
 }
 
 /** Where the focus is in `body`, if it is: the link's row (its action) and its address. */
@@ -103,19 +138,11 @@ function refocus(body, { id, href }) {
   target?.focus({ preventScroll: true });
 }
 
-/** The latest actions, refreshed when the change stream says an action changed. A browser's
- * EventSource cannot send a key: with one, or when the stream fails, it polls instead. */
-async function follow(ctx, body, from, to) {
+/** The page read again (`load`) when the change stream says an action changed: counts,
+ * dyads and the latest actions together. A browser's EventSource cannot send a key: with
+ * one, or when the stream fails, it polls instead. */
+function follow(ctx, load) {
   const state = document.getElementById('live-state');
-  const load = async () => {
-    // The window chosen, as the rest of the page (the list said "0 actions" above and
-    // listed last year's below).
-    const page = await api(`/v1/actions${qs({ limit: 12, from, to })}`, ctx);
-    const focus = focusedIn(body);
-    clear(body).append(latestList(page.items, from || to));
-    if (focus) refocus(body, focus);
-  };
-  await load();
   let timer = null;
   const soon = () => {
     clearTimeout(timer);

@@ -1,6 +1,6 @@
 // Search: the full-text search and the filters of GET /v1/actions, page by page. The form
 // is the URL: every search can be bookmarked, and the back button goes to the last page.
-import { actionLink, actorLink, badge, clear, day, h, humanize, num, severity, table } from '../dom.js';
+import { actionLink, actorLink, announced, badge, clear, h, humanize, num, severity, table } from '../dom.js';
 import { api, ApiError, problemBox, qs } from '../api.js';
 
 // Every parameter of GET /v1/actions but `limit` and `include_total`, which are the page's:
@@ -63,7 +63,7 @@ export default async function search(ctx) {
   const next = page.next_page_token ? { ...params, page_token: page.next_page_token } : null;
   const results = page instanceof ApiError ? problemBox(page) : page.items.length
     ? h('div', { class: 'scroll' }, table(`${num(page.total)} action${page.total === 1 ? '' : 's'} found`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
-      page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], humanize(a.type), day(a.announced_on), badge(a.status), severity(a.severity)] })),
+      page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], humanize(a.type), announced(a), badge(a.status), severity(a.severity)] })),
       { class: 'data stack', 'data-table': 'results' }))
     : h('p', { class: 'empty', 'data-empty': '' }, 'No action matches.');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
