@@ -701,6 +701,56 @@ async fn most_active_dyads_come_first() {
         .assert_problem(400, Some("actor"));
 }
 
+/// A chain's edges count towards its bound too: each repeats an answer its documents hold.
+/// 1,900 actions of one day answering up to 100 others each make 15 MB of documents and
+/// 185,000 edges: 35 MB in all, answered whole before (the review's 10,000 actions with 33
+/// answers each made 70 MB of a 32 MiB bound, and took seconds of a worker).
+#[tokio::test]
+async fn a_chain_of_many_edges_is_refused_by_its_size() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let n = 1_900;
+    let id = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    let mut file = String::new();
+    for i in 1..=n {
+        let answers: Vec<Value> = (i + 1..=n.min(i + 100))
+            .map(|j| json!({"action": id(j), "relation": "retaliates"}))
+            .collect();
+        let (initiator, target) = if i % 2 == 0 {
+            ("USA", "CHN")
+        } else {
+            ("CHN", "USA")
+        };
+        file.push_str(
+            &json!({"id": id(i), "title": format!("Dense {i}"), "initiator": initiator,
+                    "target": target, "type": "criticize", "status": "announced",
+                    "announced_on": "2020-01-01", "responds_to": answers})
+            .to_string(),
+        );
+        file.push('\n');
+    }
+    let resp = app.post_raw("/v1/imports", file.into_bytes()).await;
+    resp.assert_status(202);
+    let location = resp.header("location").unwrap().to_string();
+    let mut job = Value::Null;
+    for _ in 0..1200 {
+        job = app.get(&location).await.body;
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(job["state"], "succeeded", "{job}");
+
+    let resp = app.get(&format!("/v1/actions/{}/chain", id(1))).await;
+    resp.assert_problem(400, Some("id"));
+    assert!(
+        resp.text.contains("documents and edges") && resp.text.contains("more than the 32 MiB"),
+        "{}",
+        resp.text
+    );
+}
+
 /// A chain returns its actions whole: an episode whose documents pass 32 MiB
 /// (`MAX_CHAIN_BYTES`) is a 400 saying how large they are, not an answer of hundreds of MB
 /// built in memory (150 actions of ~1 MB made 157 MB).
