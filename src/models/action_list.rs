@@ -309,16 +309,26 @@ fn from_where(sql: &mut Sql, f: &ActionFilter) {
         sql.push(&format!(" AND actions.target_id = ANY({p})"));
     }
     if !f.dyads.is_empty() {
-        // Both directions as (initiator, target) pairs, so that each can use the dyad index;
-        // two arrays keep the statement's text the same for any number of dyads.
-        let (froms, tos): (Vec<Uuid>, Vec<Uuid>) =
-            f.dyads.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).unzip();
-        let froms = sql.bind(Bind::Uuids(froms));
-        let tos = sql.bind(Bind::Uuids(tos));
-        sql.push(&format!(
-            " AND (actions.initiator_id, actions.target_id) IN \
-             (SELECT * FROM unnest({froms}::uuid[], {tos}::uuid[]))"
-        ));
+        // Both directions, each an (initiator AND target) term: PostgreSQL estimates such
+        // terms from each column's statistics, and reads each from the dyad index. As
+        // `(initiator_id, target_id) IN (SELECT * FROM unnest(...))` a semi-join it could not
+        // estimate took 100 quiet dyads for most of the table: it walked the date index
+        // through every action (1.2-3.1 s at 147,000 actions, 4.8 ms so). A statement's text
+        // then depends on the number of dyads: more than one is prepared per request.
+        if f.dyads.len() > 1 {
+            sql.cacheable(false);
+        }
+        let mut terms = Vec::with_capacity(2 * f.dyads.len());
+        for &(a, b) in &f.dyads {
+            for (from, to) in [(a, b), (b, a)] {
+                let from = sql.bind(Bind::Uuid(from));
+                let to = sql.bind(Bind::Uuid(to));
+                terms.push(format!(
+                    "(actions.initiator_id = {from} AND actions.target_id = {to})"
+                ));
+            }
+        }
+        sql.push(&format!(" AND ({})", terms.join(" OR ")));
     }
     if let Some(types) = &f.types {
         let p = sql.bind(Bind::Texts(types.clone()));
