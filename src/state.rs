@@ -181,9 +181,12 @@ impl AppState {
             .max(1);
         Ok(AppState {
             exports: Arc::new(tokio::sync::Semaphore::new(exports)),
+            // Streams catching up read the database at once as exports do: a quarter of
+            // the pool.
             subscribers: Arc::new(crate::subscribers::Subscribers::new(
                 config.max_event_streams,
                 config.max_event_streams_per_client,
+                crate::export::default_slots(pool.status().max_size),
             )),
             actors: Arc::new(crate::documents::ActorCache::new(pool.clone())),
             sequencer: Arc::new(crate::wake::Sequencer::new(pool.clone())),

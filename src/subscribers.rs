@@ -25,19 +25,39 @@ pub enum Client {
 }
 
 /// The streams open in this process, shared by every HTTP worker.
-pub struct Subscribers(Arc<Shares<Client>>);
+pub struct Subscribers {
+    streams: Arc<Shares<Client>>,
+    /// Streams reading the feed's past from the database (catching up) at once: each reads
+    /// a page as soon as its client has taken the last, so sixty of them, with a filter that
+    /// matched nothing in a long feed, held every connection of the pool (`/readyz` 503,
+    /// reads waiting past their bound, the live feed's own reader cut off).
+    reading: Arc<tokio::sync::Semaphore>,
+}
 
 /// One open stream; given back when dropped, however the stream ends.
 pub type Slot = Share<Client>;
 
 impl Subscribers {
-    pub fn new(max: usize, max_per_client: usize) -> Self {
-        Subscribers(Arc::new(Shares::new(max, max_per_client)))
+    /// `readers`: the streams that may read the database at once while catching up.
+    pub fn new(max: usize, max_per_client: usize, readers: usize) -> Self {
+        Subscribers {
+            streams: Arc::new(Shares::new(max, max_per_client)),
+            reading: Arc::new(tokio::sync::Semaphore::new(readers.max(1))),
+        }
+    }
+
+    /// Waits for a turn to read one page of the feed's past; the turn ends when dropped.
+    pub async fn turn_to_read(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.reading
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
     }
 
     /// A slot for one more stream of `client`: 429 past its share, 503 past the server's.
     pub fn take(&self, client: Client) -> Result<Slot, AppError> {
-        self.0.take(client).map_err(|refused| match refused {
+        self.streams.take(client).map_err(|refused| match refused {
             Refused::Client(mine) => AppError::TooManyRequests {
                 detail: format!(
                     "{mine} event streams are open for this client ({}), the most one client may \

@@ -338,6 +338,7 @@ async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
 /// The next page of entries from the database, as events; the live stream takes over when
 /// there are none left.
 async fn catch_up(s: &mut Stream) -> AppResult<String> {
+    let _turn = s.state.subscribers.turn_to_read().await;
     let mut conn = s.state.conn().await?;
     change::sequence(&mut conn).await?;
     let (rows, scanned_to) = change::page(&mut conn, s.after, 200, &s.filter).await?;

@@ -1467,3 +1467,60 @@ async fn followers_of_a_designated_actor_hear_of_the_actions_naming_it() {
     let kinds: Vec<&str> = gone.iter().map(|i| i["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["deleted", "purged"], "{gone:?}");
 }
+
+/// Streams catching up take turns to read the database: a quarter of the pool at most. Each
+/// reads its next page as soon as its client has taken the last, so streams following a long
+/// feed with a filter that matches nothing in it (sixty, in the review) held every
+/// connection: `/readyz` answered 503 and reads waited past their bound.
+#[tokio::test]
+async fn streams_catching_up_read_a_few_at_a_time() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (db, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // A long feed of another dyad: pages of 10,000 entries, none of them matching.
+    db.batch_execute(
+        "INSERT INTO changes (seq, kind, entity, entity_id, actor_ids, dyad)
+         SELECT nextval('changes_seq'), 'updated', 'action', gen_random_uuid(), '{}',
+                ARRAY[gen_random_uuid(), gen_random_uuid()]
+         FROM generate_series(1, 400000)",
+    )
+    .await
+    .unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        streams.push(subscribe(&app, "?dyad=USA,GBR&after=0", None).await);
+    }
+    // Drained as fast as they come, as a client does.
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|resp| {
+            tokio::spawn(async move {
+                let mut body = resp.bytes_stream();
+                while let Some(Ok(_)) = body.next().await {}
+            })
+        })
+        .collect();
+    let mut most = 0;
+    for _ in 0..150 {
+        let reading: i64 = db
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
+                 AND datname = current_database() AND query LIKE 'WITH scanned AS%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        most = most.max(reading);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for reader in readers {
+        reader.abort();
+    }
+    // The test pool has 8 connections: 2 turns.
+    assert!(most >= 1, "no stream was seen catching up");
+    assert!(most <= 2, "{most} streams read the feed at once");
+}
