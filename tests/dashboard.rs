@@ -1491,6 +1491,12 @@ async fn the_dyad_balance_moves_at_the_end_of_the_period_that_moves_it() {
         "2020-07-13",
         "the window's last day ends"
     );
+    // The window ends before today: what was in force then, not "now".
+    let in_force = b.text("[data-card=in_force]").await;
+    assert!(
+        in_force.to_lowercase().contains("in force on 12 jul 2020"),
+        "{in_force}"
+    );
     b.assert_no_console_errors().await;
 }
 
@@ -1625,8 +1631,8 @@ const CONTRAST: &str = "
   const background = (e) => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
     if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return '#fff'; };";
 
-/// In the light and the dark theme, a threat's badge is text that reads (4.5:1), and the
-/// dyad chart's balance line stands out from its panel (3:1).
+/// In the light and the dark theme, a threat's badge and a chain's node texts read (4.5:1),
+/// and the dyad chart's balance line stands out from its panel (3:1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_themes_keep_their_contrast() {
     let s = serve_seeded(&[]).await;
@@ -1664,6 +1670,34 @@ async fn both_themes_keep_their_contrast() {
         assert!(
             line[2].as_f64().unwrap() >= 3.0,
             "dark {dark}: the balance line: {line}"
+        );
+        // A chain's node texts on their box shaded by severity (the date line of the
+        // founding example's start node was 2.7:1).
+        b.goto(&format!("/actions/{MAGNITSKY_9_JULY}/chain")).await;
+        loaded(&b, ".chain-graph").await;
+        let nodes = b
+            .eval(&format!(
+                "{CONTRAST}
+                 const mix = (top, alpha, under) => {{ const [a, u] = [rgb(top), rgb(under)];
+                   return `rgb(${{a.map((v, i) => Math.round(v * alpha + u[i] * (1 - alpha))).join(',')}})`; }};
+                 return [...document.querySelectorAll('.chain-graph .node')].map(n => {{
+                   const shade = n.querySelector('.node-shade');
+                   const under = mix(shade.getAttribute('fill'), +shade.getAttribute('fill-opacity'),
+                                     getComputedStyle(n.querySelector('.node-box')).fill);
+                   return Math.min(...[...n.querySelectorAll('text')]
+                     .map(t => contrast(getComputedStyle(t).fill, under)));
+                 }})"
+            ))
+            .await;
+        let lowest = nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            nodes.as_array().unwrap().len() >= 3 && lowest >= 4.5,
+            "dark {dark}: chain node texts: {nodes}"
         );
     }
     b.assert_no_console_errors().await;
@@ -2008,6 +2042,8 @@ async fn dates_known_to_the_month_or_year_are_shown_so() {
         facts.contains("May 2019") && !facts.contains("1 May 2019"),
         "{facts}"
     );
+    // It answers nothing and nothing answers it: no chain of one to open.
+    assert!(b.find_all("a.button[href$=\"/chain\"]").await.is_empty());
     b.assert_no_console_errors().await;
 }
 

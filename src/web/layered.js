@@ -46,8 +46,9 @@ export function layers(nodes, edges) {
 }
 
 // Node titles are measured as app.css draws them (.node-title), as well as counted: a line
-// of wide letters, or a long word, would otherwise run past its box.
-const ROOM = W - 16;
+// of wide letters, or a long word, would otherwise run past its box. They start 14 px in
+// and keep as much on the right (2 px was left, against the border).
+const ROOM = W - 28;
 let measure = null;
 function fits(s) {
   if (!measure) {
@@ -119,7 +120,9 @@ export function chainGraph(chain, colour) {
   for (const [id, p] of at) {
     const n = byId.get(id);
     const c = colour.get(n.initiator.code);
-    const shade = 0.12 + 0.5 * Math.min(1, Math.abs(n.severity) / 10);
+    // Up to 0.3 of the colour: severity shows, and the texts on it keep 4.5:1 in both
+    // themes (up to 0.62, the date line fell to 2:1).
+    const shade = 0.08 + 0.22 * Math.min(1, Math.abs(n.severity) / 10);
     // The name starts with what the node shows, title then meta (WCAG's label in name).
     const meta = `${n.initiator.code} → ${n.target.code} · ${announced(n)}`;
     const link = svg('a', { href: `/actions/${id}`, class: 'node', 'data-id': id, 'data-generation': n.generation, 'aria-label': `${isolate(n.title)}; ${meta} (${isolate(n.initiator.name)} to ${isolate(n.target.name)}); generation ${n.generation}; severity ${n.severity}` },

@@ -42,7 +42,10 @@ export default async function action(ctx) {
     a.deleted_at
       ? h('p', { class: 'notice', 'data-deleted': '' }, `Deleted on ${day(a.deleted_at)}: no list, count or chain includes it. `,
         h('code', {}, `POST /v1/actions/${a.id}/restore`), ' with a write key brings it back.')
-      : h('p', {}, h('a', { class: 'button', href: `/actions/${a.id}/chain` }, 'See its escalation chain')),
+      // An action that answers nothing and that nothing answers is an episode of one.
+      : a.responds_to.length || answeredBy.items.length
+        ? h('p', {}, h('a', { class: 'button', href: `/actions/${a.id}/chain` }, 'See its escalation chain'))
+        : null,
     h('div', { class: 'two' },
       h('section', { class: 'panel', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Facts'),
         h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))),

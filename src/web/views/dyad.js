@@ -134,7 +134,8 @@ function cards(s, names, threats) {
       (d) => d.pending_threats.length ? h('span', {}, `${num(d.pending_threats.length)}: `,
         d.pending_threats.slice(0, SHOWN_THREATS).map((id, i) => [i ? '; ' : '', threatLink(id, threats.get(id))]),
         d.pending_threats.length > SHOWN_THREATS ? `; and ${num(d.pending_threats.length - SHOWN_THREATS)} more` : '') : 'none'),
-    card('in_force', 'In force now', `Measures in force on ${day(s.to || new Date().toISOString().slice(0, 10))}.`,
+    // A window with an end counts what was in force on its last day, not today.
+    card('in_force', s.to ? `In force on ${day(s.to)}` : 'In force now', `Measures in force on ${day(s.to || new Date().toISOString().slice(0, 10))}.`,
       (d) => num(d.in_force)));
 }
 
