@@ -27,7 +27,17 @@ export default async function search(ctx) {
   ]);
   const categories = [...new Map(types.items.map((t) => [t.category, t.category])).keys()].sort();
 
-  const input = (name, label, attrs = {}) => [h('label', { for: `f-${name}` }, label), h('input', { id: `f-${name}`, name, value: params[name], ...attrs })];
+  const input = (name, label, attrs = {}) => {
+    const field = h('input', { id: `f-${name}`, name, value: params[name], ...attrs });
+    // A date or number the browser cannot hold (2020-13-01, abc) showed as an empty field
+    // under the problem naming it: shown as it was sent, to be mended.
+    if (params[name] && field.value !== params[name]) {
+      field.type = 'text';
+      field.value = params[name];
+      field.setAttribute('aria-invalid', 'true');
+    }
+    return [h('label', { for: `f-${name}` }, label), field];
+  };
   // A value the options lack (`in_force,lifted`) is one more option, kept when the form is sent again.
   const select = (name, label, options, none = 'any') => [h('label', { for: `f-${name}` }, label), h('select', { id: `f-${name}`, name },
     h('option', { value: '' }, none), options.map(([v, l]) => h('option', { value: v, selected: v === params[name] }, l)),
