@@ -2045,6 +2045,11 @@ async fn dates_known_to_the_month_or_year_are_shown_so() {
     assert!(row("Dated to a month").contains("May 2019"), "{rows:?}");
     assert!(!row("Dated to a month").contains("1 May 2019"), "{rows:?}");
     assert!(row("Dated to a year").contains("2018"), "{rows:?}");
+    // Types named as the Type filter names them.
+    assert!(
+        row("Dated to a month").contains("Visa restriction / entry ban"),
+        "{rows:?}"
+    );
     assert!(!row("Dated to a year").contains("Jan 2018"), "{rows:?}");
     b.goto(&format!("/actions/{}", month["id"].as_str().unwrap()))
         .await;

@@ -26,6 +26,8 @@ export default async function search(ctx) {
     }),
   ]);
   const categories = [...new Map(types.items.map((t) => [t.category, t.category])).keys()].sort();
+  // Results name types as the Type filter does ("Visa restriction / entry ban", not "visa ban").
+  const typeLabels = new Map(types.items.map((t) => [t.code, t.label]));
 
   const input = (name, label, attrs = {}) => {
     const field = h('input', { id: `f-${name}`, name, value: params[name], ...attrs });
@@ -73,7 +75,7 @@ export default async function search(ctx) {
   const next = page.next_page_token ? { ...params, page_token: page.next_page_token } : null;
   const results = page instanceof ApiError ? problemBox(page) : page.items.length
     ? h('div', { class: 'scroll' }, table(`${num(page.total)} action${page.total === 1 ? '' : 's'} found`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
-      page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], humanize(a.type), announced(a), badge(a.status), severity(a.severity)] })),
+      page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], typeLabels.get(a.type) || humanize(a.type), announced(a), badge(a.status), severity(a.severity)] })),
       { class: 'data stack', 'data-table': 'results' }))
     : h('p', { class: 'empty', 'data-empty': '' }, 'No action matches.');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
