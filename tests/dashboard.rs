@@ -2148,3 +2148,25 @@ async fn a_refused_window_or_day_keeps_its_form() {
     b.wait_for_text("h1", "Chen Quanguo").await;
     let _ = b.console_errors().await; // the refused reads are logged as failed loads
 }
+
+/// On a phone the chain opens scrolled to its action, and each generation's label stays in
+/// view at the box's left edge (they were left at the graph's, scrolled out of view).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_keeps_the_chain_generations_in_view() {
+    let s = serve_seeded(&[]).await;
+    let b = Browser::phone(&s.base).await;
+    b.goto(&format!("/actions/{VISAS_9_JULY}/chain")).await;
+    loaded(&b, ".chain-graph").await;
+    let seen = eval_until(
+        &b,
+        "const box = document.querySelector('.graph-scroll'), b = box.getBoundingClientRect();
+         if (box.scrollLeft === 0) return null;
+         return [...box.querySelectorAll('.gen-label')].map(l => {
+           const r = l.getBoundingClientRect(); return r.left >= b.left && r.right <= b.right; })",
+        |v| !v.is_null(),
+    )
+    .await;
+    assert!(!seen.is_null(), "the chain did not scroll to its action");
+    assert_eq!(seen, json!([true, true]));
+    b.assert_no_console_errors().await;
+}

@@ -48,4 +48,13 @@ export default async function chain(ctx) {
       box.scrollLeft += r.left - b.left - (b.width - r.width) / 2;
     }
   }
+  // The generation labels stay at the box's left edge however far it is scrolled: on a
+  // phone, centred on its action, the box had them out of view.
+  const box = ctx.view.querySelector('.graph-scroll');
+  if (box) {
+    const labels = box.querySelectorAll('.gen-label');
+    const keep = () => labels.forEach((l) => l.setAttribute('x', String(box.scrollLeft + 4)));
+    box.addEventListener('scroll', keep, { passive: true });
+    keep();
+  }
 }
