@@ -2059,6 +2059,15 @@ async fn dates_known_to_the_month_or_year_are_shown_so() {
         facts.contains("May 2019") && !facts.contains("1 May 2019"),
         "{facts}"
     );
+    assert!(facts.contains("Visa restriction / entry ban"), "{facts}");
+    // The overview's feed names types so too.
+    b.goto("/").await;
+    loaded(&b, "#latest li").await;
+    b.wait_for_text("#latest", "Visa restriction / entry ban")
+        .await;
+    b.goto(&format!("/actions/{}", month["id"].as_str().unwrap()))
+        .await;
+    loaded(&b, "dl.facts").await;
     // It answers nothing and nothing answers it: no chain of one to open.
     assert!(b.find_all("a.button[href$=\"/chain\"]").await.is_empty());
     b.assert_no_console_errors().await;

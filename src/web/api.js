@@ -67,6 +67,24 @@ export async function api(path, { signal } = {}) {
   }
 }
 
+let types = null;
+
+/** The action types by code (`label`, `category`, ...), read once while the page is open:
+ * they change with a migration, not with the data. Read without a view's signal, so that
+ * leaving a view does not cancel them for the next; a failure is not kept. */
+export function actionTypes() {
+  types ||= api('/v1/action-types').then((t) => new Map(t.items.map((x) => [x.code, x])), (e) => {
+    types = null;
+    throw e;
+  });
+  return types;
+}
+
+/** A type's name as the API labels it ("Visa restriction / entry ban"), else its code. */
+export function typeName(types, code) {
+  return types.get(code)?.label || String(code || '').replaceAll('_', ' ');
+}
+
 /** The query string of a plain object, leaving out empty values. */
 export function qs(params) {
   const q = new URLSearchParams();

@@ -1,17 +1,18 @@
 // One action: what it is, whom it names, its sources and their quotes, its status over time,
 // what it answers and what answers it.
 import { actionLink, actorLink, announced, badge, clear, day, h, humanize, severity } from '../dom.js';
-import { api } from '../api.js';
+import { actionTypes, api, typeName } from '../api.js';
 
 export default async function action(ctx) {
   const [id] = ctx.params;
   // A deleted action, reached from a search that included them, is shown as the API shows
   // it; nothing answers it any more, and it is in no chain.
   const deleted = ctx.query.get('show_deleted') === 'true' ? '?show_deleted=true' : '';
-  const [a, history, answeredBy] = await Promise.all([
+  const [a, history, answeredBy, types] = await Promise.all([
     api(`/v1/actions/${id}${deleted}`, ctx),
     api(`/v1/actions/${id}/history${deleted}`, ctx),
     deleted ? { items: [] } : api(`/v1/actions/${id}/responses?limit=200`, ctx),
+    actionTypes(),
   ]);
   ctx.title(a.title);
   // The titles of what it answers (a deleted one keeps its id).
@@ -25,7 +26,7 @@ export default async function action(ctx) {
     ['Initiator', actorLink(a.initiator)],
     ['Target', actorLink(a.target)],
     ['Authority', a.authority ? actorLink(a.authority) : '—'],
-    ['Type', `${humanize(a.type)} (${humanize(a.category)})`],
+    ['Type', `${typeName(types, a.type)} (${humanize(a.category)})`],
     ['Status', badge(a.status)],
     ['Announced', announced(a)],
     ['In effect', a.effective_from ? `${day(a.effective_from)} to ${a.effective_to ? day(a.effective_to) : 'open'}` : '—'],

@@ -1,7 +1,7 @@
 // Overview: the busiest dyads of a window, counts by category, and the latest actions,
 // kept live from the change stream.
 import { actionLink, actorLink, badge, busiest, clear, day, field, h, hbar, num, severity, table, today, addDays, withTable, announced } from '../dom.js';
-import { api, ApiError, key, problemBox, qs } from '../api.js';
+import { actionTypes, api, ApiError, key, problemBox, qs, typeName } from '../api.js';
 
 const PRESETS = [
   ['Last 30 days', 30],
@@ -44,14 +44,14 @@ export default async function overview(ctx) {
   }
   const span = from || to ? `${from ? day(from) : 'the beginning'} to ${to ? day(to) : 'today'}` : 'all time';
   const shown = {};
-  const show = ({ counts, dyads, latest }) => {
+  const show = ({ counts, dyads, latest, types }) => {
     const focus = focusedIn(ctx.view);
     // Redrawn only when changed: a table opened under a chart stays open.
     const drawn = {
       lede: [`${num(counts.total)} actions, ${span}.`],
       dyads: [dyadTable(dyads.items), busiest(dyads)],
       categories: [categoryChart(counts, from, to)],
-      latest: [latestList(latest.items, from || to)],
+      latest: [latestList(latest.items, from || to, types)],
     };
     const data = { lede: counts.total, dyads, categories: counts.by_category, latest: latest.items };
     for (const part of Object.keys(parts)) {
@@ -80,12 +80,13 @@ export default async function overview(ctx) {
 
 /** Everything the overview shows of the window, read together. */
 async function read(ctx, from, to) {
-  const [counts, dyads, latest] = await Promise.all([
+  const [counts, dyads, latest, types] = await Promise.all([
     api(`/v1/counts${qs({ from, to })}`, ctx),
     api(`/v1/dyads${qs({ from, to, limit: 10 })}`, ctx),
     api(`/v1/actions${qs({ limit: 12, from, to })}`, ctx),
+    actionTypes(),
   ]);
-  return { counts, dyads, latest };
+  return { counts, dyads, latest, types };
 }
 
 function dyadTable(items) {
@@ -114,11 +115,11 @@ function categoryChart(counts, from, to) {
   return withTable(bars, tbl, 'Actions by category');
 }
 
-function latestList(items, windowed) {
+function latestList(items, windowed, types) {
   if (!items.length) return h('p', { class: 'empty' }, windowed ? 'No actions in this window.' : 'No actions yet.');
   return h('ol', { class: 'feed' }, items.map((a) => h('li', { 'data-id': a.id },
     h('div', { class: 'feed-title' }, actionLink(a)),
-    h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', a.type.replaceAll('_', ' '), ' · ', announced(a), ' ', badge(a.status), ' ', severity(a.severity)))));
+    h('div', { class: 'feed-meta' }, actorLink(a.initiator), ' → ', actorLink(a.target), ' · ', typeName(types, a.type), ' · ', announced(a), ' ', badge(a.status), ' ', severity(a.severity)))));
 }
 
 /** Where the focus is in `body`, if it is: the link's row (its action) and its address. */

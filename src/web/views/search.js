@@ -1,7 +1,7 @@
 // Search: the full-text search and the filters of GET /v1/actions, page by page. The form
 // is the URL: every search can be bookmarked, and the back button goes to the last page.
 import { actionLink, actorLink, announced, badge, clear, h, humanize, num, severity, table } from '../dom.js';
-import { api, ApiError, problemBox, qs } from '../api.js';
+import { actionTypes, api, ApiError, problemBox, qs, typeName } from '../api.js';
 
 // Every parameter of GET /v1/actions but `limit` and `include_total`, which are the page's:
 // the words, the filters, then the order and the page.
@@ -15,7 +15,7 @@ export default async function search(ctx) {
   const ignored = [...new Set(ctx.query.keys())].filter((k) => !FIELDS.includes(k));
   ctx.title(params.q ? `Search: ${params.q}` : 'Search');
   const [types, page] = await Promise.all([
-    api('/v1/action-types', ctx),
+    actionTypes(),
     // A search the API refuses (best match without words, a mistyped day) is shown with its
     // form, to be corrected there.
     // With words and no order chosen, the best matches come first (the API's default is
@@ -25,9 +25,7 @@ export default async function search(ctx) {
       throw e;
     }),
   ]);
-  const categories = [...new Map(types.items.map((t) => [t.category, t.category])).keys()].sort();
-  // Results name types as the Type filter does ("Visa restriction / entry ban", not "visa ban").
-  const typeLabels = new Map(types.items.map((t) => [t.code, t.label]));
+  const categories = [...new Set([...types.values()].map((t) => t.category))].sort();
 
   const input = (name, label, attrs = {}) => {
     const field = h('input', { id: `f-${name}`, name, value: params[name], ...attrs });
@@ -52,7 +50,7 @@ export default async function search(ctx) {
         h('div', {}, ...input('target', 'Target (code)', { placeholder: 'e.g. CHN' })),
         h('div', {}, ...input('dyad', 'Dyad', { placeholder: 'e.g. USA,CHN' })),
         h('div', {}, ...select('category', 'Category', categories.map((c) => [c, humanize(c)]))),
-        h('div', {}, ...select('type', 'Type', types.items.map((t) => [t.code, t.label]))),
+        h('div', {}, ...select('type', 'Type', [...types.values()].map((t) => [t.code, t.label]))),
         h('div', {}, ...select('status', 'Status', STATUSES.map((s) => [s, humanize(s)]))),
         h('div', {}, ...input('designated', 'Names (actor code)', { placeholder: 'e.g. chen-quanguo' })),
         h('div', {}, ...input('tag', 'Tag')),
@@ -75,7 +73,7 @@ export default async function search(ctx) {
   const next = page.next_page_token ? { ...params, page_token: page.next_page_token } : null;
   const results = page instanceof ApiError ? problemBox(page) : page.items.length
     ? h('div', { class: 'scroll' }, table(`${num(page.total)} action${page.total === 1 ? '' : 's'} found`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
-      page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], typeLabels.get(a.type) || humanize(a.type), announced(a), badge(a.status), severity(a.severity)] })),
+      page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], typeName(types, a.type), announced(a), badge(a.status), severity(a.severity)] })),
       { class: 'data stack', 'data-table': 'results' }))
     : h('p', { class: 'empty', 'data-empty': '' }, 'No action matches.');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
