@@ -1520,7 +1520,8 @@ async fn streams_catching_up_read_a_few_at_a_time() {
     for reader in readers {
         reader.abort();
     }
-    // The test pool has 8 connections: 2 turns.
+    // The test pool has 8 connections: 2 turns, and the live feed's own reader (one per
+    // process, broadcasting the same entries) may be reading too.
     assert!(most >= 1, "no stream was seen catching up");
-    assert!(most <= 2, "{most} streams read the feed at once");
+    assert!(most <= 3, "{most} streams read the feed at once");
 }
