@@ -37,6 +37,15 @@ pub struct Subscribers {
 /// One open stream; given back when dropped, however the stream ends.
 pub type Slot = Share<Client>;
 
+/// A place in the queue for a turn to read (see `Subscribers::turn_to_read`).
+pub type Turn = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<tokio::sync::OwnedSemaphorePermit, tokio::sync::AcquireError>,
+            > + Send,
+    >,
+>;
+
 impl Subscribers {
     /// `readers`: the streams that may read the database at once while catching up.
     pub fn new(max: usize, max_per_client: usize, readers: usize) -> Self {
@@ -46,13 +55,11 @@ impl Subscribers {
         }
     }
 
-    /// Waits for a turn to read one page of the feed's past; the turn ends when dropped.
-    pub async fn turn_to_read(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.reading
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed")
+    /// A turn to read one page of the feed's past, when one is free; the turn ends when
+    /// dropped. The future holds its place in the queue (first come, first served) for as
+    /// long as it is kept, so a stream can send heartbeats while it waits without losing it.
+    pub fn turn_to_read(&self) -> Turn {
+        Box::pin(self.reading.clone().acquire_owned())
     }
 
     /// A slot for one more stream of `client`: 429 past its share, 503 past the server's.

@@ -206,7 +206,8 @@ pub async fn events(
         // From now on unless asked to resume: everything the live task sent before.
         after: after.unwrap_or(live_from),
         catching_up: after.is_some(),
-        heartbeat: tokio::time::interval(state.config.heartbeat),
+        heartbeat: heartbeat(state.config.heartbeat),
+        turn: None,
         shutdown: state.shutdown.subscribe(),
         live_sent: false,
         ended: false,
@@ -240,6 +241,8 @@ struct Stream {
     /// Reading what came before the live stream from the database.
     catching_up: bool,
     heartbeat: tokio::time::Interval,
+    /// Its place in the queue for a turn to read the database, while catching up.
+    turn: Option<crate::subscribers::Turn>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// A live event was sent: falling behind from now on is the client's doing.
     live_sent: bool,
@@ -285,27 +288,56 @@ fn event(seq: i64, json: &str) -> String {
 
 type Chunk = Result<web::Bytes, actix_web::Error>;
 
+/// Ticks missed while the stream was busy sending are skipped, not sent in a burst after.
+fn heartbeat(every: std::time::Duration) -> tokio::time::Interval {
+    let mut beat = tokio::time::interval(every);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    beat
+}
+
+const KEEPALIVE: &[u8] = b": keepalive\n\n";
+
 async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
-    if s.ended || *s.shutdown.borrow() || !key_holds(&mut s).await {
-        return None;
-    }
-    if s.catching_up {
-        let page = catch_up(&mut s).await;
-        return Some((page.map(web::Bytes::from).map_err(Into::into), s));
-    }
     enum Next {
         Received(Result<Arc<Event>, RecvError>),
+        Turn(tokio::sync::OwnedSemaphorePermit),
         Beat,
         Stop,
     }
     loop {
-        let next = tokio::select! {
-            received = s.receiver.recv() => Next::Received(received),
-            _ = s.heartbeat.tick() => Next::Beat,
-            // The server is stopping: the client reconnects (to another server) and resumes.
-            _ = s.shutdown.wait_for(|stopping| *stopping) => Next::Stop,
+        if s.ended || *s.shutdown.borrow() || !key_holds(&mut s).await {
+            return None;
+        }
+        let next = if s.catching_up {
+            // Waiting for a turn to read can take a while behind other streams: heartbeats
+            // meanwhile, so that neither the client nor a proxy takes the silence for a
+            // dead connection. The place in the queue is kept across them.
+            let turn = s
+                .turn
+                .get_or_insert_with(|| s.state.subscribers.turn_to_read());
+            tokio::select! {
+                biased;
+                _ = s.shutdown.wait_for(|stopping| *stopping) => Next::Stop,
+                turn = turn => match turn {
+                    Ok(turn) => Next::Turn(turn),
+                    Err(_) => Next::Stop,
+                },
+                _ = s.heartbeat.tick() => Next::Beat,
+            }
+        } else {
+            tokio::select! {
+                received = s.receiver.recv() => Next::Received(received),
+                _ = s.heartbeat.tick() => Next::Beat,
+                // The server is stopping: the client reconnects (to another server) and resumes.
+                _ = s.shutdown.wait_for(|stopping| *stopping) => Next::Stop,
+            }
         };
         match next {
+            Next::Turn(turn) => {
+                s.turn = None;
+                let page = catch_up(&mut s, turn).await;
+                return Some((page.map(web::Bytes::from).map_err(Into::into), s));
+            }
             Next::Received(Ok(e)) if e.row.seq <= s.after => continue,
             Next::Received(Ok(e)) => {
                 s.after = e.row.seq;
@@ -315,11 +347,7 @@ async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
                 }
             }
             // Fell behind while catching up: the database still has it all.
-            Next::Received(Err(RecvError::Lagged(_))) if !s.live_sent => {
-                s.catching_up = true;
-                let page = catch_up(&mut s).await;
-                return Some((page.map(web::Bytes::from).map_err(Into::into), s));
-            }
+            Next::Received(Err(RecvError::Lagged(_))) if !s.live_sent => s.catching_up = true,
             Next::Received(Err(RecvError::Lagged(_))) => {
                 s.ended = true;
                 s.state.metrics.event_client_dropped();
@@ -330,15 +358,14 @@ async fn next_chunk(mut s: Stream) -> Option<(Chunk, Stream)> {
                 return Some((Ok(web::Bytes::from(dropped)), s));
             }
             Next::Received(Err(RecvError::Closed)) | Next::Stop => return None,
-            Next::Beat => return Some((Ok(web::Bytes::from_static(b": keepalive\n\n")), s)),
+            Next::Beat => return Some((Ok(web::Bytes::from_static(KEEPALIVE)), s)),
         }
     }
 }
 
 /// The next page of entries from the database, as events; the live stream takes over when
 /// there are none left.
-async fn catch_up(s: &mut Stream) -> AppResult<String> {
-    let _turn = s.state.subscribers.turn_to_read().await;
+async fn catch_up(s: &mut Stream, _turn: tokio::sync::OwnedSemaphorePermit) -> AppResult<String> {
     let mut conn = s.state.conn().await?;
     change::sequence(&mut conn).await?;
     let (rows, scanned_to) = change::page(&mut conn, s.after, 200, &s.filter).await?;

@@ -1468,19 +1468,13 @@ async fn followers_of_a_designated_actor_hear_of_the_actions_naming_it() {
     assert_eq!(kinds, ["deleted", "purged"], "{gone:?}");
 }
 
-/// Streams catching up take turns to read the database: a quarter of the pool at most. Each
-/// reads its next page as soon as its client has taken the last, so streams following a long
-/// feed with a filter that matches nothing in it (sixty, in the review) held every
-/// connection: `/readyz` answered 503 and reads waited past their bound.
-#[tokio::test]
-async fn streams_catching_up_read_a_few_at_a_time() {
-    let app = TestApp::spawn().await;
-    app.with_basics().await;
+/// A long feed of another dyad, 400,000 entries in pages of 10,000 none of which matches
+/// `?dyad=USA,GBR`; and a connection to the test's database.
+async fn unmatched_feed(app: &TestApp) -> tokio_postgres::Client {
     let (db, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
-    // A long feed of another dyad: pages of 10,000 entries, none of them matching.
     db.batch_execute(
         "INSERT INTO changes (seq, kind, entity, entity_id, actor_ids, dyad)
          SELECT nextval('changes_seq'), 'updated', 'action', gen_random_uuid(), '{}',
@@ -1489,6 +1483,18 @@ async fn streams_catching_up_read_a_few_at_a_time() {
     )
     .await
     .unwrap();
+    db
+}
+
+/// Streams catching up take turns to read the database: a quarter of the pool at most. Each
+/// reads its next page as soon as its client has taken the last, so streams following a long
+/// feed with a filter that matches nothing in it (sixty, in the review) held every
+/// connection: `/readyz` answered 503 and reads waited past their bound.
+#[tokio::test]
+async fn streams_catching_up_read_a_few_at_a_time() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let db = unmatched_feed(&app).await;
     let mut streams = Vec::new();
     for _ in 0..8 {
         streams.push(subscribe(&app, "?dyad=USA,GBR&after=0", None).await);
@@ -1524,4 +1530,72 @@ async fn streams_catching_up_read_a_few_at_a_time() {
     // process, broadcasting the same entries) may be reading too.
     assert!(most >= 1, "no stream was seen catching up");
     assert!(most <= 3, "{most} streams read the feed at once");
+}
+
+/// A stream waiting behind others for its turn to catch up says it is alive meanwhile (a
+/// proxy or client closes a connection silent for long), keeps its place in the queue, and
+/// one that leaves while waiting is gone at once, not when its turn would have come.
+#[tokio::test]
+async fn streams_waiting_for_a_turn_send_heartbeats() {
+    let app = TestApp::spawn_with(riposte::state::Config {
+        rate_limits: Default::default(),
+        heartbeat: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    app.with_basics().await;
+    unmatched_feed(&app).await;
+    // 30 streams for the 2 turns of a pool of 8, each with 40 pages of nothing to read.
+    let mut streams = Vec::new();
+    for _ in 0..30 {
+        streams.push(subscribe(&app, "?dyad=USA,GBR&after=0", None).await);
+    }
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|resp| {
+            tokio::spawn(async move {
+                // The comments read before the stream caught up, in order.
+                let mut body = resp.bytes_stream();
+                let mut text = String::new();
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+                while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, body.next()).await
+                {
+                    text.push_str(&String::from_utf8_lossy(&chunk));
+                    if text.contains(": caught up") {
+                        break;
+                    }
+                }
+                (text, body)
+            })
+        })
+        .collect();
+    let mut waited = 0;
+    let mut kept = Vec::new();
+    for reader in readers {
+        let (text, body) = reader.await.unwrap();
+        let before = text.split(": caught up").next().unwrap();
+        waited += before.matches(": keepalive").count();
+        kept.push(body);
+    }
+    assert!(
+        waited > 0,
+        "no stream sent a heartbeat while it waited to catch up"
+    );
+
+    // 28 leave while still catching up: the gauge counts the 2 left within a heartbeat or two.
+    kept.truncate(2);
+    let clients = || async {
+        super::metrics::scrape(&app)
+            .await
+            .must("riposte_events_clients", &[])
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while clients().await != 2.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "streams that left while waiting still counted: {}",
+            clients().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
