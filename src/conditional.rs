@@ -241,3 +241,30 @@ pub fn respond_raw(req: &HttpRequest, tag: String, json: Vec<u8>) -> HttpRespons
     }
     written_raw(tag, json)
 }
+
+/// A file built into the binary (dashboard, Swagger UI, the OpenAPI document): 304 when
+/// `If-None-Match` names `etag`, else the body; revalidated on every use (a 304 is cheap),
+/// so a new binary's files show at once. `headers` go on both answers.
+pub fn static_file(
+    req: &HttpRequest,
+    etag: &str,
+    content_type: &str,
+    body: actix_web::web::Bytes,
+    headers: &[(header::HeaderName, &'static str)],
+) -> HttpResponse {
+    let fresh = none_match(req, etag);
+    let mut res = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    for (name, value) in headers {
+        res.insert_header((name.clone(), *value));
+    }
+    if fresh {
+        return res.finish();
+    }
+    res.content_type(content_type).body(body)
+}

@@ -11,7 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use utoipa_swagger_ui::Config;
 
-use crate::conditional::{digest_hex, none_match};
+use crate::conditional::{digest_hex, static_file};
 use crate::error::AppError;
 
 /// The served document, serialized once.
@@ -51,7 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, doc: &serde_json::Value) {
 }
 
 async fn openapi(req: HttpRequest, doc: web::Data<Document>) -> HttpResponse {
-    answer(&req, &doc.etag, "application/json", doc.json.clone())
+    static_file(&req, &doc.etag, "application/json", doc.json.clone(), &[])
 }
 
 async fn swagger_ui(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
@@ -76,27 +76,11 @@ async fn swagger_ui(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
         std::borrow::Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
         std::borrow::Cow::Owned(bytes) => web::Bytes::from(bytes),
     };
-    let mut res = answer(&req, &etag, &found.content_type, body);
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(super::pages::CSP),
-    );
-    res
-}
-
-/// 304 when `If-None-Match` names `etag`, else the body; revalidated on every use, so a new
-/// binary's document and UI show at once.
-fn answer(req: &HttpRequest, etag: &str, content_type: &str, body: web::Bytes) -> HttpResponse {
-    let fresh = none_match(req, etag);
-    let mut res = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "no-cache"));
-    if fresh {
-        return res.finish();
-    }
-    res.content_type(content_type).body(body)
+    static_file(
+        &req,
+        &etag,
+        &found.content_type,
+        body,
+        &[(header::CONTENT_SECURITY_POLICY, super::pages::CSP)],
+    )
 }

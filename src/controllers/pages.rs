@@ -158,22 +158,17 @@ async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
 
 fn serve(req: &HttpRequest, i: usize) -> HttpResponse {
     let a = &ASSETS[i];
-    let etag = &ETAGS[i];
-    let fresh = crate::conditional::none_match(req, etag);
-    let mut res = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, etag.as_str()))
-        // Revalidated on every load (a 304 is cheap): a new binary shows its new pages.
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::REFERRER_POLICY, "same-origin"));
-    if i == 0 {
-        res.insert_header((header::CONTENT_SECURITY_POLICY, CSP));
-    }
-    if fresh {
-        return res.finish();
-    }
-    res.content_type(a.content_type).body(a.body)
+    let page = [
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CONTENT_SECURITY_POLICY, CSP),
+    ];
+    // The policy governs documents: the page, not the scripts and styles it loads.
+    let headers = if i == 0 { &page[..] } else { &page[..1] };
+    crate::conditional::static_file(
+        req,
+        &ETAGS[i],
+        a.content_type,
+        web::Bytes::from_static(a.body),
+        headers,
+    )
 }
