@@ -190,12 +190,14 @@ enum Command {
         /// database that lacks them; `include_actors=true` in --query says the same.
         #[arg(long)]
         include_actors: bool,
-        /// Where to write (default: stdout).
+        /// Where to write (default: stdout). A regular file is written beside and put in
+        /// place when whole (a failed export leaves the old one); a device or FIFO is
+        /// written in place.
         #[arg(long)]
         output: Option<PathBuf>,
         /// How long whatever reads the output may take no data before the export is given
         /// up: its snapshot, one open transaction, holds back the database's clean-up
-        /// meanwhile. Writing to a file (--output) never stalls.
+        /// meanwhile. Writing to a regular file (--output) never stalls.
         #[arg(long, default_value = "120s", value_parser = riposte::state::parse_duration)]
         stall_timeout: std::time::Duration,
     },

@@ -1139,8 +1139,9 @@ fn first_allowed_cpu() -> String {
 }
 
 /// An export whose reader stalls past --stall-timeout stops, saying so and how to avoid it;
-/// it said "the database is restarting or unreachable" (PostgreSQL had ended its snapshot).
-/// A reader that keeps up gets everything.
+/// it said "the database is restarting or unreachable" (PostgreSQL had ended its snapshot),
+/// and a reader that never read again held it forever (blocked writing to the full pipe).
+/// A reader that leaves is named as such; one that keeps up gets everything.
 #[test]
 fn an_export_whose_reader_stalls_says_so() {
     let (_dir, data) = fresh_data_dir();
@@ -1148,29 +1149,97 @@ fn an_export_whose_reader_stalls_says_so() {
         .output()
         .unwrap();
     assert_ok(&made);
-    // More than a pipe holds, so the writes wait for the reader.
-    let child = riposte(&["export", "--stall-timeout", "2s"], &data)
+    // More than a pipe holds, so the writes wait for the reader, who never reads.
+    let mut child = riposte(&["export", "--stall-timeout", "2s"], &data)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(5));
+    let unread = child.stdout.take().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the export still waits for a reader that took nothing for 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let out = child.wait_with_output().unwrap();
+    drop(unread);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
         err.contains("what reads its output took no data for")
-            && err.contains("the export's snapshot was ended after 2 s (--stall-timeout)"),
+            && err.contains("more than --stall-timeout (2 s)")
+            && err.contains("write to a file with --output"),
         "{err}"
     );
-    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
-    assert!(lines < 3000, "{lines}");
+
+    // A reader that goes away.
+    let mut child = riposte(&["export"], &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("what reads its output closed it"), "{err}");
 
     let out = riposte(&["export", "--stall-timeout", "2s"], &data)
         .output()
         .unwrap();
     assert_ok(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3000);
+}
+
+/// `--output` names where the export goes, not what to replace: a FIFO gets the export and
+/// stays a FIFO, a link to a file stays a link, to the new export. (Written beside and
+/// renamed over, `--output /dev/null` made /dev/null a regular file.)
+#[test]
+fn an_export_into_a_fifo_or_through_a_link_keeps_them() {
+    let (dir, data) = fresh_data_dir();
+    assert_ok(&riposte(&["seed", "xinjiang-2020"], &data).output().unwrap());
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = riposte(&["export", "--output", fifo.to_str().unwrap()], &data)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let is_fifo = std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::symlink_metadata(&fifo).unwrap().file_type(),
+    );
+    assert!(is_fifo, "the FIFO was replaced by a file");
+    assert_eq!(reader.join().unwrap().lines().count(), 9);
+
+    let file = dir.path().join("actions.ndjson");
+    std::fs::write(&file, "an older export").unwrap();
+    let link = dir.path().join("latest.ndjson");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let out = riposte(&["export", "--output", link.to_str().unwrap()], &data)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 9);
+
+    let out = riposte(&["export", "--output", dir.path().to_str().unwrap()], &data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
 }
 
 /// A failing command says why once: as one JSON log line with `--log-format json` (every
