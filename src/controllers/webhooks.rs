@@ -29,9 +29,9 @@ use crate::views::{Delivery, List, NewWebhookSecret, Webhook};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://hooks.example.org/riposte", "kinds": ["created", "status_changed"], "entity": ["action"], "dyad": ["USA,CHN"], "description": "newsroom alerts"}))]
 pub struct NewWebhook {
-    /// Where to POST the entries: http or https, no user name or password, no control
-    /// characters, at most 2000 characters; not an internal address unless the server
-    /// allows it.
+    /// Where to POST the entries: an http(s) URL with a host, at most 2000 characters, no
+    /// spaces or control characters (the rule of sources' URLs), no user name or password;
+    /// not an internal address unless the server allows it.
     pub url: String,
     pub description: Option<String>,
     /// Change kinds: `created`, `updated`, `deleted`, `restored`, `purged`,

@@ -74,23 +74,17 @@ pub fn refused(ip: IpAddr, why: &str) -> String {
     )
 }
 
-/// Checks a subscription's URL: http or https, a host, no user name or password, no control
-/// characters, at most `MAX_URL_LEN` characters, and no internal IP address unless
-/// `allow_private`.
+/// Checks a subscription's URL: the rule every URL riposte stores keeps
+/// (`input::url_fault`: http(s) with a host, at most `MAX_URL_LEN` characters, no
+/// spaces or control characters, readable as browsers and HTTP clients read it), and no user
+/// name or password, and no internal IP address unless `allow_private`.
 pub fn check_url(text: &str, allow_private: bool) -> Result<Url, String> {
-    // Characters, as for sources' URLs (`input::url_fault`) and as the document says.
-    if text.chars().count() > MAX_URL_LEN {
-        return Err(format!("at most {MAX_URL_LEN} characters"));
-    }
-    // The URL parser would encode a NUL (which PostgreSQL cannot store) and drop tabs and
-    // line breaks, so the URL used would not be the one given: refused instead.
-    if text.chars().any(char::is_control) {
-        return Err("must not contain control characters (NUL, tabs, line breaks, ...)".into());
+    if let Some(fault) = crate::input::url_fault(text) {
+        return Err(format!(
+            "must be an http(s) URL of at most {MAX_URL_LEN} characters: {fault}"
+        ));
     }
     let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("the scheme must be http or https".into());
-    }
     // `http://@host/` parses with an empty user name; refused too, as the URL is stored as
     // given.
     let authority = text
@@ -103,9 +97,6 @@ pub fn check_url(text: &str, allow_private: bool) -> Result<Url, String> {
         return Err("must not hold a user name or password".into());
     }
     let host = url.host_str().ok_or("must name a host")?;
-    if url.port() == Some(0) {
-        return Err("port 0 is no port: nothing can be delivered to it".into());
-    }
     // The URL parser writes IPv4 addresses in any form (`2130706433`) dotted, IPv6 bracketed.
     let Ok(ip) = host
         .trim_start_matches('[')
@@ -226,6 +217,8 @@ mod tests {
             "https://example.com/a\tb",
             "https://example.com/a\nb",
             "https://example.com:0/",
+            "https://example.com/a b",
+            "https:///nohost",
         ] {
             assert!(check_url(bad, false).is_err(), "{bad} should be refused");
         }

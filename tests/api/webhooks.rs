@@ -1125,13 +1125,17 @@ async fn a_filter_value_given_twice_is_refused_naming_it() {
 }
 
 /// A NUL (or any control character) in `url` is a 422 naming `url`, like every other fault
-/// of the URL, on creation and on change.
+/// of the URL, on creation and on change; the URL rule is the one sources keep (a space, or
+/// no host, were taken: the stored URL was then not the one called).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_control_character_in_the_url_is_refused_naming_it() {
     let app = app_with(settings()).await;
     for url in [
         "http://127.0.0.1:9301/a\u{0}b",
         "http://127.0.0.1:9301/a\nb",
+        "http://127.0.0.1:9301/a b",
+        "https:///nohost",
+        "https://a%zz.org/",
     ] {
         app.as_admin(
             Method::POST,
