@@ -129,7 +129,11 @@ pub fn parse_value(value: Value) -> Result<Parsed, Vec<FieldError>> {
         }
         let (actor, faults) =
             lenient::<NewActor>(actor_body(actor)?).map_err(|faults| in_actor(&faults))?;
-        let errors = merge(&faults, actor.check());
+        let mut own = actor.check();
+        if actor.is_own_parent() {
+            own.push(crate::input::own_parent());
+        }
+        let errors = merge(&faults, own);
         return if errors.is_empty() {
             Ok(Parsed::Actor(Box::new(actor)))
         } else {

@@ -111,7 +111,19 @@ pub fn is_slug(code: &str) -> bool {
         })
 }
 
+/// The fault of an actor that names itself as its parent.
+pub fn own_parent() -> FieldError {
+    FieldError::new("parent", "an actor cannot be its own parent")
+}
+
 impl NewActor {
+    /// Whether a new actor names itself as its parent (a changed one is compared by id: after
+    /// a change of code, its old parent may carry the new code).
+    pub fn is_own_parent(&self) -> bool {
+        self.parent.as_deref() == Some(self.code.as_str())
+    }
+
+    /// The rules an actor keeps on its own, without the database.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let state = self.kind == ActorKind::State;
@@ -144,12 +156,6 @@ impl NewActor {
                 "required for actors that are not states or IGOs",
             )),
             _ => {}
-        }
-        if self.parent.as_deref() == Some(self.code.as_str()) {
-            errors.push(FieldError::new(
-                "parent",
-                "an actor cannot be its own parent",
-            ));
         }
         if self.aliases.len() > MAX_ALIASES {
             errors.push(FieldError::new(

@@ -6,7 +6,7 @@ use super::audit;
 use super::idempotency::{Once, Written};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::input::{ActorPatch, NewActor};
+use crate::input::{own_parent, ActorPatch, NewActor};
 use crate::models::actor::{self, ActorRow, ActorWrite};
 use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::models::enums::{parse_stored, ActorKind};
@@ -116,6 +116,7 @@ async fn plan(
     let mut parent_id = None;
     if let Some(parent) = input.parent.as_deref() {
         match by_code(parent) {
+            None if existing.is_none() && input.is_own_parent() => errors.push(own_parent()),
             None => errors.push(FieldError::new(
                 "parent",
                 format!("unknown actor code `{parent}`"),
@@ -123,9 +124,9 @@ async fn plan(
             Some(p) => {
                 parent_id = Some(p.id);
                 if let Some(existing) = existing {
-                    if p.id != existing.id
-                        && actor::parent_chain_contains(conn, p.id, existing.id).await?
-                    {
+                    if p.id == existing.id {
+                        errors.push(own_parent());
+                    } else if actor::parent_chain_contains(conn, p.id, existing.id).await? {
                         errors.push(FieldError::new(
                             "parent",
                             format!("`{parent}` belongs to this actor; parents cannot form a loop"),

@@ -238,12 +238,33 @@ async fn parents_cannot_form_a_loop() {
     app.patch("/v1/actors/body-a", &json!({"parent": "body-c"}))
         .await
         .assert_problem(422, Some("parent"));
-    app.patch("/v1/actors/body-a", &json!({"parent": "body-a"}))
-        .await
-        .assert_problem(422, Some("parent"));
+    let own = app
+        .patch("/v1/actors/body-a", &json!({"parent": "body-a"}))
+        .await;
+    own.assert_problem(422, Some("parent"));
+    assert!(own.text.contains("its own parent"), "{}", own.text);
     app.patch("/v1/actors/body-a", &json!({"parent": "CHN"}))
         .await
         .assert_status(200);
+
+    // Taking its parent's code is taking a code in use, not becoming its own parent (the
+    // codes were compared after the change: a 422 naming `parent`, which was not sent).
+    let taken = app
+        .patch("/v1/actors/body-b", &json!({"code": "body-a"}))
+        .await;
+    taken.assert_problem(409, Some("code"));
+    assert_eq!(taken.error_fields(), ["code"], "{}", taken.text);
+    // A new actor naming itself is told so, once (not also that the code is unknown).
+    let new = app
+        .post(
+            "/v1/actors",
+            &json!({"code": "body-d", "name": "D", "kind": "government_body",
+                    "country": "CHN", "parent": "body-d"}),
+        )
+        .await;
+    new.assert_problem(422, Some("parent"));
+    assert_eq!(new.error_fields(), ["parent"], "{}", new.text);
+    assert!(new.text.contains("its own parent"), "{}", new.text);
 }
 
 #[tokio::test]
