@@ -140,7 +140,8 @@ pub async fn update(
 
 /// Deletes an actor: it disappears from lists and answers 404 until restored. Refused with
 /// 409 while actions or other actors refer to it. With `purge=true` (admin) it is removed for
-/// good.
+/// good: refused with 409 while any action or actor, deleted or not, refers to it, or a
+/// webhook subscription's filters name it.
 #[utoipa::path(delete, path = "/v1/actors/{actor}", tag = "actors",
     operation_id = "deleteActor",
     params(("actor" = String, Path, description = "The actor's UUID or code", example = "chen-quanguo"), DeleteParams, super::IfMatch),

@@ -164,6 +164,20 @@ pub async fn list(
         .await
 }
 
+/// The subscriptions whose actor or dyad filters name `actor` (by id, as they are kept).
+pub async fn naming_actor(conn: &mut AsyncPgConnection, actor: Uuid) -> QueryResult<Vec<Uuid>> {
+    webhooks::table
+        .filter(
+            webhooks::actor_ids
+                .contains(vec![actor])
+                .or(webhooks::dyads.contains(vec![actor])),
+        )
+        .order(webhooks::created_at.asc())
+        .select(webhooks::id)
+        .load(conn)
+        .await
+}
+
 /// How many subscriptions there are, counted under a transaction-scoped lock that every
 /// creation takes, so that concurrent creations cannot pass the limit together.
 pub async fn count_locked(conn: &mut AsyncPgConnection) -> QueryResult<i64> {

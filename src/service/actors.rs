@@ -487,6 +487,17 @@ pub async fn purge(
                     row.code
                 )));
             }
+            // Their filters keep ids: after a purge they would name an id no request can
+            // give back, and match nothing if the code were used again.
+            let subscriptions = crate::models::webhook::naming_actor(conn, row.id).await?;
+            if !subscriptions.is_empty() {
+                let ids: Vec<String> = subscriptions.iter().map(uuid::Uuid::to_string).collect();
+                return Err(AppError::Conflict(format!(
+                    "actor `{}` is named in the filters of webhook subscription(s) {}; change                      or delete those first",
+                    row.code,
+                    ids.join(", ")
+                )));
+            }
             actor::purge(conn, row.id).await?;
             audit(
                 conn,

@@ -360,6 +360,55 @@ async fn filters_still_name_a_deleted_actor() {
     assert!(export.text.contains(&action));
 }
 
+/// A webhook subscription's filters name actors by id: an actor they name cannot be purged
+/// (the subscription then showed a bare id that a PATCH sending its own filters back was
+/// refused for, and a new actor of that code matched nothing). Once the filter is changed,
+/// the purge goes through.
+#[tokio::test]
+async fn an_actor_a_webhook_filters_on_is_not_purged() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(json!({"code": "ZZA", "name": "Zed", "kind": "state"}))
+        .await;
+    let created = app
+        .as_admin(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&json!({"url": "https://hooks.example.org/a", "dyad": ["USA,ZZA"]})),
+            &[],
+        )
+        .await;
+    created.assert_status(201);
+    let hook = format!("/v1/webhooks/{}", created.body["id"].as_str().unwrap());
+    app.delete("/v1/actors/ZZA").await.assert_status(204);
+    let refused = app
+        .as_admin(Method::DELETE, "/v1/actors/ZZA?purge=true", None, &[])
+        .await;
+    refused.assert_problem(409, None);
+    assert!(
+        refused.text.contains(created.body["id"].as_str().unwrap()),
+        "{}",
+        refused.text
+    );
+    // What the subscription shows can be sent back as it is.
+    let shown = app.as_admin(Method::GET, &hook, None, &[]).await;
+    assert_eq!(shown.body["dyad"], json!(["USA,ZZA"]), "{}", shown.text);
+    app.as_admin(
+        Method::PATCH,
+        &hook,
+        Some(&json!({"dyad": shown.body["dyad"]})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    app.as_admin(Method::PATCH, &hook, Some(&json!({"dyad": []})), &[])
+        .await
+        .assert_status(200);
+    app.as_admin(Method::DELETE, "/v1/actors/ZZA?purge=true", None, &[])
+        .await
+        .assert_status(204);
+}
+
 /// A restore retried with its `Idempotency-Key` replays its answer; the key given to another
 /// restore is a 422, as the OpenAPI document says for both endpoints.
 #[tokio::test]
