@@ -479,7 +479,7 @@ pub async fn deliveries(
 #[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
     operation_id = "redeliverWebhook",
     request_body = Redeliver,
-    params(("id" = Uuid, Path, description = "The subscription's id")),
+    params(("id" = Uuid, Path, description = "The subscription's id"), super::IfMatch),
     responses(
         (status = 200, description = "The subscription, with its new cursor, enabled",
             body = Webhook),
@@ -500,8 +500,16 @@ pub async fn redeliver(
     let id = parse_id(&id)?;
     let from = crate::feed::parse_cursor("from_cursor", &input.from_cursor)
         .map_err(|fault| AppError::invalid(vec![fault]))?;
-    let changed =
-        service::redeliver(&state.pool, &caller, &state.config.webhooks, id, from).await?;
+    let expect = conditional::expect_revision(&req, state.config.require_if_match, revision);
+    let changed = service::redeliver(
+        &state.pool,
+        &caller,
+        &state.config.webhooks,
+        id,
+        from,
+        expect,
+    )
+    .await?;
     conditional::written_revision(&changed, &revision(&changed))
 }
 
@@ -510,7 +518,7 @@ pub async fn redeliver(
 /// `webhook-signature`), so receivers switch without refusing a delivery. Admin only.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
     operation_id = "rotateWebhookSecret",
-    params(("id" = Uuid, Path, description = "The subscription's id")),
+    params(("id" = Uuid, Path, description = "The subscription's id"), super::IfMatch),
     responses(
         (status = 200, description = "The subscription with its new secret, this once",
             body = NewWebhookSecret),
@@ -529,7 +537,8 @@ pub async fn rotate_secret(
          `previous_secret_expires_at` to see whether a retried rotation went through",
     )?;
     let id = parse_id(&id)?;
-    let rotated = service::rotate_secret(&state.pool, &caller, id).await?;
+    let expect = conditional::expect_revision(&req, state.config.require_if_match, revision);
+    let rotated = service::rotate_secret(&state.pool, &caller, id, expect).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(rotated))

@@ -284,11 +284,12 @@ pub async fn redeliver(
     settings: &Settings,
     id: Uuid,
     from: i64,
+    expect: super::Expect<Webhook>,
 ) -> AppResult<Webhook> {
     let caller = caller.clone();
     let settings = settings.clone();
     super::write_outside_feed(pool, move |conn| {
-        let (caller, settings) = (caller.clone(), settings.clone());
+        let (caller, settings, expect) = (caller.clone(), settings.clone(), expect.clone());
         Box::pin(async move {
             let caller = &caller;
             let settings = &settings;
@@ -297,6 +298,7 @@ pub async fn redeliver(
                 return Err(AppError::invalid(vec![fault]));
             }
             let before = view(conn, &row).await?;
+            expect(&before)?;
             // Asked to go on from where it stands, with nothing to forget or re-enable: as a
             // PATCH that changes nothing, the subscription is left as it is (same version,
             // no audit entry, the attempt in flight undisturbed).
@@ -354,14 +356,16 @@ pub async fn rotate_secret(
     pool: &DbPool,
     caller: &Caller,
     id: Uuid,
+    expect: super::Expect<Webhook>,
 ) -> AppResult<NewWebhookSecret> {
     let caller = caller.clone();
     super::write_outside_feed(pool, move |conn| {
-        let caller = caller.clone();
+        let (caller, expect) = (caller.clone(), expect.clone());
         Box::pin(async move {
             let caller = &caller;
             let row = locked(conn, id).await?;
             let before = view(conn, &row).await?;
+            expect(&before)?;
             let secret = signing::new_secret()?;
             let overlap = chrono::Duration::from_std(crate::webhook::SECRET_OVERLAP)
                 .map_err(|e| AppError::Internal(e.to_string()))?;

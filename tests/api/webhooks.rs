@@ -1416,8 +1416,9 @@ async fn revoking_a_key_and_redelivering_answer_with_the_etag() {
             Method::POST,
             &format!("/v1/webhooks/{id}/redeliver"),
             Some(&json!({"from_cursor": "0"})),
-            // A write's answer is never a 304: If-None-Match is for reads.
-            &[("if-none-match", "*")],
+            // A write's answer is never a 304: a tag that is not the subscription's lets it
+            // through with the body (`*` would be a 412, as for a PATCH: it exists).
+            &[("if-none-match", "\"elsewhere\"")],
         )
         .await;
     redelivered.assert_status(200);
@@ -1459,6 +1460,65 @@ async fn revoking_a_key_and_redelivering_answer_with_the_etag() {
         .await;
     let tag = got.header("etag").expect("a GET's ETag");
     assert_eq!(revoked.header("etag"), Some(tag));
+}
+
+/// A redelivery and a rotation change the subscription (a new `version`), so they keep
+/// `If-Match` as a PATCH does: a tag read before another admin's change is a 412 and changes
+/// nothing; the current one goes through. (Both ignored it: a guarded rotation went ahead.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_and_a_rotation_keep_if_match() {
+    let app = app_with(settings()).await;
+    app.with_basics().await;
+    let (id, _, _) = subscribe(&app, json!({"url": "https://example.com/"})).await;
+    let path = format!("/v1/webhooks/{id}");
+    let stale = app.as_admin(Method::GET, &path, None, &[]).await;
+    let stale_tag = stale.header("etag").unwrap().to_string();
+    app.as_admin(
+        Method::PATCH,
+        &path,
+        Some(&json!({"description": "changed by someone else"})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    let redeliver = |tag: String| {
+        let app = &app;
+        let path = format!("{path}/redeliver");
+        async move {
+            app.as_admin(
+                Method::POST,
+                &path,
+                Some(&json!({"from_cursor": "0"})),
+                &[("if-match", tag.as_str())],
+            )
+            .await
+        }
+    };
+    let rotate = |tag: String| {
+        let app = &app;
+        let path = format!("{path}/rotate-secret");
+        async move {
+            app.as_admin(Method::POST, &path, None, &[("if-match", tag.as_str())])
+                .await
+        }
+    };
+    redeliver(stale_tag.clone()).await.assert_problem(412, None);
+    rotate(stale_tag.clone()).await.assert_problem(412, None);
+    let now = app.as_admin(Method::GET, &path, None, &[]).await;
+    assert_eq!(
+        now.body["version"],
+        stale.body["version"].as_i64().unwrap() + 1
+    );
+    assert_eq!(now.body["previous_secret_expires_at"], Value::Null);
+    let tag = now.header("etag").unwrap().to_string();
+    rotate(tag.clone()).await.assert_status(200);
+    let tag = app
+        .as_admin(Method::GET, &path, None, &[])
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    redeliver(tag).await.assert_status(200);
 }
 
 /// A redelivery from where the subscription stands, with no failure to forget, changes
