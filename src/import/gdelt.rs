@@ -146,17 +146,14 @@ pub fn gdelt(line: &str, types: &TypeMap) -> Mapped {
     let line = line.trim_end_matches(['\n', '\r']);
     let cols: Vec<&str> = line.split('\t').collect();
     if cols.len() != COLUMNS {
-        // GDELT publishes its exports zipped (`*.export.CSV.zip`): say so rather than count
-        // the columns of compressed bytes (read as UTF-8, 0x8b of gzip's magic is U+FFFD).
-        let packed = if line.starts_with("PK\u{3}\u{4}") {
-            Some("a zip archive (GDELT's exports are published as .CSV.zip): unzip it and import the .CSV inside")
-        } else if line.starts_with("\u{1f}\u{fffd}") {
-            Some("gzip-compressed: decompress it, or upload it with `Content-Encoding: gzip`")
-        } else {
-            None
-        };
-        if let Some(packed) = packed {
-            return Mapped::skip("malformed_line", format!("the file is {packed}"));
+        // Say so rather than count the columns of compressed bytes (read as UTF-8, 0x8b of
+        // gzip's magic is U+FFFD). A zip archive is refused before any line is read (stage).
+        if line.starts_with("\u{1f}\u{fffd}") {
+            return Mapped::skip(
+                "malformed_line",
+                "the file is gzip-compressed: decompress it, or upload it with \
+                 `Content-Encoding: gzip`",
+            );
         }
         return Mapped::skip(
             "malformed_line",

@@ -88,6 +88,19 @@ fn for_each_record(
     if bom {
         reader.consume(3);
     }
+    // A zip archive whose entry is stored uncompressed holds the rows themselves after its
+    // header: read as lines, all but the first would be imported. Refused whole, whatever
+    // the format (GDELT publishes its exports zipped).
+    let zipped = reader
+        .fill_buf()
+        .map_err(|e| ImportError::new(format!("cannot read {}: {e}", path.display())))?
+        .starts_with(b"PK\x03\x04");
+    if zipped {
+        return Err(ImportError::new(
+            "the file is a zip archive (GDELT's exports are published as .CSV.zip): unzip it \
+             and import the file inside; nothing was stored",
+        ));
+    }
     if format == Format::Plover {
         let mut failure = None;
         let result = super::plover::plover_records(reader, |n, record| {

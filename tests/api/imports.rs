@@ -3096,32 +3096,58 @@ async fn a_gdelt_row_not_in_utf8_is_stored_with_a_note() {
 }
 
 /// A GDELT export given still zipped, as GDELT publishes it, or gzipped without
-/// `Content-Encoding`, is named as such, not counted as "found 3 columns".
+/// `Content-Encoding`, is named as such, not counted as "found 3 columns". A zip whose entry
+/// is stored uncompressed (`zip -0`) holds the rows as they are after its header: all but
+/// the first were imported. A zip is refused whole, and nothing is stored.
 #[tokio::test]
 async fn a_zipped_or_gzipped_gdelt_file_is_named_as_such() {
     use std::io::Write;
     let app = TestApp::spawn().await;
     let fixture = include_bytes!("../fixtures/gdelt-sample.export.CSV");
-    let mut zipped = b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x8b\x61\tjunk\t\xff\n".to_vec();
-    zipped.extend_from_slice(&[0x9c, 0xe5, b'\n']);
+    let mut deflated = b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x8b\x61\tjunk\t\xff\n".to_vec();
+    deflated.extend_from_slice(&[0x9c, 0xe5, b'\n']);
+    // A local file header (method 0: stored), the file itself, a central directory.
+    let name = b"sample.export.CSV";
+    let mut stored = b"PK\x03\x04\x0a\x00\x00\x00\x00\x00".to_vec();
+    stored.extend_from_slice(&[0; 4]); // time and date
+    stored.extend_from_slice(&[0; 4]); // CRC-32, not read
+    for _ in 0..2 {
+        stored.extend_from_slice(&(fixture.len() as u32).to_le_bytes());
+    }
+    stored.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    stored.extend_from_slice(&[0, 0]);
+    stored.extend_from_slice(name);
+    stored.extend_from_slice(fixture);
+    stored.extend_from_slice(b"PK\x01\x02\x14\x03\x0a\x00\x00\x00\x00\x00");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(fixture).unwrap();
     let gzipped = gz.finish().unwrap();
-    for (body, says) in [
-        (
-            zipped,
-            "the file is a zip archive (GDELT's exports are published as .CSV.zip)",
-        ),
-        (gzipped, "the file is gzip-compressed: decompress it"),
-    ] {
-        let job = import(&app, "?format=gdelt", body).await;
-        assert_eq!(job["state"], "failed", "{job}");
-        let first = job["skipped_first"]["malformed_line"].as_str().unwrap();
-        assert!(
-            first.starts_with("line 1: ") && first.contains(says),
-            "{job}"
-        );
+    for zipped in [stored, deflated] {
+        for partial in ["false", "true"] {
+            let job = import(
+                &app,
+                &format!("?format=gdelt&partial={partial}"),
+                zipped.clone(),
+            )
+            .await;
+            assert_eq!(job["state"], "failed", "{job}");
+            assert!(
+                job["error"].as_str().unwrap_or("").starts_with(
+                    "the file is a zip archive (GDELT's exports are published as .CSV.zip)"
+                ),
+                "{job}"
+            );
+            assert_eq!(total_actions(&app).await, 0, "{job}");
+        }
     }
+    let job = import(&app, "?format=gdelt", gzipped).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let first = job["skipped_first"]["malformed_line"].as_str().unwrap();
+    assert!(
+        first.starts_with("line 1: ")
+            && first.contains("the file is gzip-compressed: decompress it"),
+        "{job}"
+    );
 }
 
 /// A PLOVER file's faults number its records, and so do the messages naming another one:
