@@ -57,6 +57,16 @@ fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // One text per number: `5`, `5.0` and `5e0` are one value, which serializers of
+        // floats write differently. Integral floats short of 2^53 (where every integer is
+        // exact) as integers; the rest as serde_json writes them (the shortest that reads
+        // back the same).
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                out.extend_from_slice((f as i64).to_string().as_bytes())
+            }
+            _ => out.extend_from_slice(n.to_string().as_bytes()),
+        },
         other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }

@@ -833,6 +833,31 @@ async fn idempotency_keys_replay_and_refuse_misuse() {
         .unwrap();
     assert_eq!(retried.status(), 201, "{rewritten}");
     assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    // A number written another way (`5`, `5.0`, `5e0`: one value, as a serializer of floats
+    // writes it) is the same request too: it was a 422.
+    let numbered = action_body(json!({"title": "Numbered", "severity": 5}));
+    let numbered_key = [("idempotency-key", "9b2f7c1e-numbered")];
+    app.request(Method::POST, "/v1/actions", Some(&numbered), &numbered_key)
+        .await
+        .assert_status(201);
+    for spelled in ["5.0", "5e0", "0.5e1"] {
+        let text = numbered
+            .to_string()
+            .replace("\"severity\":5", &format!("\"severity\":{spelled}"));
+        assert!(text.contains(spelled), "{text}");
+        let retried = app
+            .client
+            .post(format!("{}/v1/actions", app.base))
+            .bearer_auth(&app.keys.write)
+            .header("idempotency-key", numbered_key[0].1)
+            .header("content-type", "application/json")
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retried.status(), 201, "{spelled}");
+        assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    }
     // Same key, other body.
     let other = action_body(json!({"title": "Twice"}));
     app.request(Method::POST, "/v1/actions", Some(&other), &key)
