@@ -156,6 +156,22 @@ pub async fn refs_for_write(
         .await
 }
 
+/// Of `ids`, those of actors there are, deleted or not, locked (KEY SHARE) until the write
+/// commits: as `refs_for_write`, for a write that keeps ids (a webhook's filters) against a
+/// purge, which holds the actor FOR UPDATE and then looks for what names it.
+pub async fn lock_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    actors::table
+        .filter(actors::id.eq_any(ids))
+        .select(actors::id)
+        .order(actors::id)
+        .for_key_share()
+        .load(conn)
+        .await
+}
+
 /// The live actors of `codes`.
 pub async fn refs_by_codes(
     conn: &mut AsyncPgConnection,

@@ -108,6 +108,7 @@ pub async fn create(
     write.set_filter(&sub.filter);
     let mut errors = Vec::new();
     check(&mut errors, &write, settings.allow_private);
+    hold_named_actors(conn, &write, &mut errors).await?;
     let count = webhook::count_locked(conn).await?;
     if count >= MAX_WEBHOOKS {
         errors.push(FieldError::new(
@@ -139,6 +140,35 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// Locks the actors the filters name until the write commits (`actor::lock_ids`): a purge
+/// either waits for it and then refuses (the subscription names its actor), or commits
+/// first and the actor is missing here. Resolved before the transaction, a purge committing
+/// in between left the subscription naming an id no request can give back.
+async fn hold_named_actors(
+    conn: &mut AsyncPgConnection,
+    write: &WebhookWrite,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    let mut ids: Vec<Uuid> = write
+        .actor_ids
+        .iter()
+        .chain(&write.dyads)
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let found = crate::models::actor::lock_ids(conn, &ids).await?;
+    for (field, named) in [("actor", &write.actor_ids), ("dyad", &write.dyads)] {
+        if named.iter().any(|id| !found.contains(id)) {
+            errors.push(FieldError::new(
+                field,
+                "an actor it names was purged meanwhile; send the filter again",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How long an attempt in flight can still take, in milliseconds (with a margin).
@@ -204,6 +234,7 @@ pub async fn update(
             write.set_filter(&filter);
             let mut errors = Vec::new();
             check(&mut errors, &write, settings.allow_private);
+            hold_named_actors(conn, &write, &mut errors).await?;
             fail_with(faults, errors)?;
             let before_json =
                 serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -409,6 +409,63 @@ async fn an_actor_a_webhook_filters_on_is_not_purged() {
         .assert_status(204);
 }
 
+/// A subscription written while its actor is being purged waits for the purge and is then
+/// told the actor is gone (it was stored, naming an id no request can give back: the purge
+/// had looked for subscriptions before it committed). The purge is played by hand: the
+/// actor's row held FOR UPDATE, as `DELETE ?purge=true` holds it, then removed.
+#[tokio::test]
+async fn a_subscription_written_during_a_purge_waits_for_it() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    app.actor(json!({"code": "ZZC", "name": "Zed", "kind": "state"}))
+        .await;
+    let connect = || async {
+        let (db, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        db
+    };
+    let (purging, watch) = (connect().await, connect().await);
+    purging
+        .batch_execute("BEGIN; SELECT id FROM actors WHERE code = 'ZZC' FOR UPDATE")
+        .await
+        .unwrap();
+    let body = json!({"url": "https://hooks.example.org/b", "dyad": ["USA,ZZC"]});
+    let create = app.as_admin(Method::POST, "/v1/webhooks", Some(&body), &[]);
+    tokio::pin!(create);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        tokio::select! {
+            resp = &mut create => panic!(
+                "the subscription did not wait for the purge of its actor: {} {}",
+                resp.status, resp.text
+            ),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND datname = current_database() AND query LIKE '%FOR KEY SHARE%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no write waited");
+    }
+    purging
+        .batch_execute("DELETE FROM actors WHERE code = 'ZZC'; COMMIT")
+        .await
+        .unwrap();
+    let resp = create.await;
+    resp.assert_problem(422, Some("dyad"));
+    assert!(resp.text.contains("purged meanwhile"), "{}", resp.text);
+}
+
 /// A restore retried with its `Idempotency-Key` replays its answer; the key given to another
 /// restore is a 422, as the OpenAPI document says for both endpoints.
 #[tokio::test]
