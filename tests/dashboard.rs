@@ -503,6 +503,42 @@ async fn the_overview_shows_new_actions_live() {
     b.assert_no_console_errors().await;
 }
 
+/// A stream of changes that does not pause (an import, a busy newsroom) still updates the
+/// overview while it lasts: each change put the read off until the next had stopped for
+/// 400 ms, so it waited for the stream to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_updates_while_changes_keep_coming() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/").await;
+    loaded(&b, "#latest li").await;
+    b.wait_for_text("#live-state", "live").await;
+    let started = std::time::Instant::now();
+    let mut shown = None;
+    for n in 1..=60 {
+        post_action(
+            &s,
+            &write,
+            json!({"title": format!("Steady {n}"), "announced_on": "2026-01-01"}),
+        )
+        .await;
+        if b.text("#latest li").await.contains("Steady") {
+            shown = Some(n);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let shown = shown.unwrap_or_else(|| {
+        panic!(
+            "the overview showed none of 60 actions written over {:?} while they came",
+            started.elapsed()
+        )
+    });
+    assert!(shown < 60, "{shown}");
+    b.assert_no_console_errors().await;
+}
+
 /// Where reads need a key, a page asks for one, keeps it for the tab, and then shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_needs_a_read_key_gets_one_from_the_page() {

@@ -140,14 +140,20 @@ function refocus(body, { id, href }) {
 }
 
 /** The page read again (`load`) when the change stream says an action changed: counts,
- * dyads and the latest actions together. A browser's EventSource cannot send a key: with
- * one, or when the stream fails, it polls instead. */
+ * dyads and the latest actions together, at most once a second however busy the stream
+ * (each change waiting for the next to stop never read while an import ran, and every
+ * change read at once would cost three requests each). A browser's EventSource cannot send
+ * a key: with one, or when the stream fails, it polls instead. */
 function follow(ctx, load) {
   const state = document.getElementById('live-state');
   let timer = null;
   const soon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => load().catch(() => {}), 400);
+    // A read already due covers this change too.
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      load().catch(() => {});
+    }, 1000);
   };
   let poll = null;
   const polling = () => {
