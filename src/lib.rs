@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod app;
 pub mod auth;
+pub mod client_addr;
 pub mod conditional;
 pub mod controllers;
 pub mod db;

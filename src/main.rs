@@ -55,6 +55,8 @@ struct DbArgs {
     data_dir: PathBuf,
 }
 
+// Parsed once at start-up: the size of `Serve`'s flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API.
@@ -100,6 +102,16 @@ enum Command {
         /// Requests per second per client address without a key; 0 for no limit.
         #[arg(long, env = "RIPOSTE_RATE_LIMIT_ANONYMOUS", default_value_t = riposte::state::DEFAULT_RATE_ANONYMOUS, allow_negative_numbers = true)]
         rate_limit_anonymous: u32,
+        /// A reverse proxy in front of riposte, as a network (`10.0.0.0/8`) or an address;
+        /// repeat for several. A request from one is counted against the client its
+        /// `X-Forwarded-For` names (read from the right, past trusted proxies) for the
+        /// anonymous rate limit and event streams per client; by default none is trusted.
+        #[arg(
+            long = "trusted-proxy",
+            env = "RIPOSTE_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<String>,
         /// Origins allowed to call from browsers, comma-separated (`*` for any); none by default.
         #[arg(long, env = "RIPOSTE_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
@@ -408,6 +420,7 @@ fn run(cli: Cli) -> Result<(), String> {
             require_if_match,
             rate_limit,
             rate_limit_anonymous,
+            trusted_proxies,
             cors_origins,
             token_secret,
             webhook_allow_private,
@@ -423,6 +436,7 @@ fn run(cli: Cli) -> Result<(), String> {
             replica_pool_size,
         } => {
             riposte::replicas::check_urls(&replica_urls)?;
+            let trusted_proxies = riposte::client_addr::TrustedProxies::parse(&trusted_proxies)?;
             riposte::state::check_token_secret(token_secret.as_deref())?;
             let listener = TcpListener::bind(&bind)
                 .map_err(|e| format!("cannot listen on {bind}: {e}; choose another --bind"))?;
@@ -459,6 +473,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     export_idle: export_idle_timeout,
                     max_event_streams: max_event_streams as usize,
                     max_event_streams_per_client: max_event_streams_per_client as usize,
+                    trusted_proxies,
                     ..Config::default()
                 };
                 let mut state = AppState::with_config(pool, &url, config)

@@ -195,7 +195,10 @@ pub async fn middleware(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let limiter = &state.limiter;
-    let addr = req.peer_addr().map(|a| a.ip());
+    let addr = state
+        .config
+        .trusted_proxies
+        .client(req.peer_addr().map(|a| a.ip()), req.headers());
     let verdict = match auth::presented(req.headers()) {
         Presented::Nothing => limiter.address(addr),
         Presented::Malformed(error) => {

@@ -46,6 +46,9 @@ pub struct Config {
     /// (`subscribers`).
     pub max_event_streams: usize,
     pub max_event_streams_per_client: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (`RIPOSTE_TRUSTED_PROXIES`); none
+    /// by default (`client_addr`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// The bounds on the time of an import upload (`limits::MAX_IMPORT_UPLOAD_TIME`,
@@ -123,6 +126,7 @@ impl Default for Config {
             export_idle: duration(crate::export::DEFAULT_IDLE_TIMEOUT),
             max_event_streams: crate::subscribers::DEFAULT_MAX,
             max_event_streams_per_client: crate::subscribers::DEFAULT_MAX_PER_CLIENT,
+            trusted_proxies: Default::default(),
         }
     }
 }

@@ -194,7 +194,12 @@ pub async fn events(
     }
     let client = match &caller.key {
         Some(key) => Client::Key(key.id),
-        None => Client::Address(req.peer_addr().map(|a| a.ip())),
+        None => Client::Address(
+            state
+                .config
+                .trusted_proxies
+                .client(req.peer_addr().map(|a| a.ip()), req.headers()),
+        ),
     };
     let slot = state.subscribers.take(client)?;
     let feed = state.feed().await?;

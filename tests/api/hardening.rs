@@ -1504,3 +1504,46 @@ async fn a_list_entry_given_as_an_array_is_not_read_by_position() {
         "{job}"
     );
 }
+
+/// Behind a reverse proxy every request comes from the proxy: with it trusted
+/// (`--trusted-proxy`), each client it forwards has its own anonymous budget, named by the
+/// rightmost address of `X-Forwarded-For` that is not a trusted proxy (what the client
+/// writes further left changes nothing). Without it, the header is ignored: no client
+/// buys a fresh budget by sending one.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_have_their_own_budgets() {
+    let mut behind = limited(0.01, 1000, 0.01, 2);
+    behind.trusted_proxies =
+        riposte::client_addr::TrustedProxies::parse(&["127.0.0.0/8".into()]).unwrap();
+    let app = TestApp::spawn_with(behind).await;
+    assert_eq!(statuses(&app, "203.0.113.1", 3).await, [200, 200, 429]);
+    assert_eq!(statuses(&app, "203.0.113.2", 2).await, [200, 200]);
+    assert_eq!(
+        statuses(&app, "198.51.100.9, 203.0.113.1, 127.0.0.5", 1).await,
+        [429],
+        "the client's own entry is not read past the nearest untrusted hop"
+    );
+
+    let direct = TestApp::spawn_with(limited(0.01, 1000, 0.01, 2)).await;
+    assert_eq!(statuses(&direct, "203.0.113.1", 2).await, [200, 200]);
+    assert_eq!(statuses(&direct, "203.0.113.2", 1).await, [429]);
+}
+
+/// The statuses of `n` anonymous GETs sent with `X-Forwarded-For: forwarded`.
+async fn statuses(app: &TestApp, forwarded: &str, n: usize) -> Vec<u16> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        got.push(
+            app.request_as(
+                None,
+                Method::GET,
+                "/v1/action-types",
+                None,
+                &[("x-forwarded-for", forwarded)],
+            )
+            .await
+            .status,
+        );
+    }
+    got
+}
