@@ -97,6 +97,38 @@ pub struct EmbeddedPostgres {
     users: Option<Users>,
 }
 
+/// A file beside the data directory (`.<name>.initdb-unfinished`) while `initdb` runs in it:
+/// an initdb cut short (riposte killed while setting up) leaves a directory with a
+/// `PG_VERSION` and no `postgres` database, which failed every start after ("database
+/// \"postgres\" does not exist"). Found on a later start, the directory is set up again.
+/// Beside, not inside: initdb takes only an empty directory. Where the parent cannot be
+/// written, there is no marker and no such repair.
+struct Unfinished(PathBuf);
+
+impl Unfinished {
+    fn of(data_dir: &Path) -> Option<Unfinished> {
+        let name = data_dir.file_name()?.to_string_lossy();
+        let parent = data_dir.parent()?;
+        Some(Unfinished(
+            parent.join(format!(".{name}.initdb-unfinished")),
+        ))
+    }
+
+    fn left(&self) -> bool {
+        self.0.exists()
+    }
+
+    fn mark(&self) {
+        if let Err(e) = fs::write(&self.0, std::process::id().to_string()) {
+            log::debug!("cannot write {}: {e}", self.0.display());
+        }
+    }
+
+    fn clear(&self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
 /// Every riposte process using the cluster of a data directory holds a shared `flock` on
 /// the directory while it does, taken before it looks for a running server; the process that
 /// started the server stops it under the exclusive lock. So a process that has found the
@@ -116,8 +148,11 @@ impl Users {
             path: data_dir.to_path_buf(),
             source,
         };
+        // An unfinished cluster (`Unfinished`) is set up again from empty, so it is taken
+        // exclusively as an empty one is.
         let empty = || -> Result<bool, EmbeddedPgError> {
-            Ok(fs::read_dir(data_dir).map_err(dir_err)?.next().is_none())
+            Ok(fs::read_dir(data_dir).map_err(dir_err)?.next().is_none()
+                || Unfinished::of(data_dir).is_some_and(|u| u.left()))
         };
         if !data_dir.exists() {
             fs::create_dir_all(data_dir).map_err(dir_err)?;
@@ -358,12 +393,30 @@ impl EmbeddedPostgres {
             source,
         };
 
+        let unfinished = Unfinished::of(&data_dir);
         let fresh = match fs::read_dir(&data_dir) {
             Ok(mut entries) => entries.next().is_none(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => true,
             Err(e) => return Err(dir_err(e)),
         };
-        if fresh {
+        let redo = !fresh && unfinished.as_ref().is_some_and(Unfinished::left);
+        if redo {
+            log::warn!(
+                "the PostgreSQL cluster in {} was left unfinished (its initdb was cut short); \
+                 initialising it again",
+                data_dir.display()
+            );
+            for entry in fs::read_dir(&data_dir).map_err(dir_err)? {
+                let path = entry.map_err(dir_err)?.path();
+                let removed = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                removed.map_err(dir_err)?;
+            }
+        }
+        if fresh || redo {
             fs::create_dir_all(&data_dir).map_err(dir_err)?;
             fs::set_permissions(&data_dir, fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
             if let Some(user) = &run_as {
@@ -391,7 +444,22 @@ impl EmbeddedPostgres {
             if ephemeral {
                 initdb.arg("--no-sync");
             }
+            if let Some(unfinished) = &unfinished {
+                unfinished.mark();
+            }
+            // initdb dies with riposte: finishing on its own, killed with its container
+            // later, it left a directory that never started.
+            // SAFETY: the closure runs in the forked child before exec, and only makes one
+            // async-signal-safe system call (prctl); it allocates nothing and takes no lock.
+            unsafe {
+                initdb.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
+                });
+            }
             run_checked(initdb, run_as.as_ref())?;
+            if let Some(unfinished) = &unfinished {
+                unfinished.clear();
+            }
         } else if !data_dir.join("PG_VERSION").exists() {
             return Err(EmbeddedPgError::NotAPgDataDir { path: data_dir });
         } else if let Some(user) = &run_as {

@@ -388,3 +388,51 @@ async fn imports_queued_when_the_server_is_killed_show_interrupted_and_leave_no_
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// `serve` killed while it sets up a new data directory, its `initdb` killed with it (as a
+/// container's processes are): the next start sets the directory up again and serves. The
+/// unfinished cluster failed every later start ("database \"postgres\" does not exist"), and
+/// an initdb whose riposte was killed went on alone.
+#[tokio::test]
+async fn a_data_directory_cut_short_in_initdb_is_set_up_again() {
+    let dir = tempfile::Builder::new()
+        .prefix("riposte-initdb")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut first = serve(&data, port);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !data.join("PG_VERSION").exists() {
+        assert!(Instant::now() < deadline, "initdb never began");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    let initdb = format!("initdb -D {}", data.display());
+    std::thread::sleep(Duration::from_millis(300));
+    let left = Command::new("pgrep")
+        .args(["-f", &initdb])
+        .output()
+        .unwrap();
+    // What a container's end does to the rest of its processes.
+    let _ = Command::new("pkill")
+        .args(["-KILL", "-f", &initdb])
+        .status();
+    assert!(left.stdout.is_empty(), "an initdb outlived its riposte");
+    assert!(
+        !data.join("base").join("5").exists(),
+        "the kill came after initdb made the postgres database"
+    );
+
+    let mut again = serve(&data, port);
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&client, &base, &mut again).await;
+    let actors = client
+        .get(format!("{base}/v1/actors"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(actors.status(), 200);
+}
