@@ -1423,6 +1423,13 @@ async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
         stderr.contains("interrupted (Ctrl-C) before it committed: nothing was stored"),
         "{stderr}"
     );
+    // Without a terminal the bar is hidden; progress comes as lines (there were none).
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("import: ") && l.contains(" read (")),
+        "{stderr}"
+    );
     let now = get(format!("/v1/imports/{}", job["id"].as_str().unwrap())).await;
     assert_eq!(now["state"], "failed", "{now}");
     assert!(now["error"].as_str().unwrap().contains("Ctrl-C"), "{now}");

@@ -40,14 +40,19 @@ pub async fn import(
     let watched = progress.clone();
     let ticker = {
         let bar = bar.clone();
+        // Without a terminal (a log, a pipe) the bar is hidden: a line at each phase and
+        // each tenth of the file read instead, as `generate` writes them.
+        let mut lines_out = (!std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .then(|| PlainProgress::new(size));
         tokio::spawn(async move {
             loop {
-                bar.set_position(watched.bytes.load(Ordering::Relaxed));
-                bar.set_message(format!(
-                    "{} lines, {}",
-                    watched.lines.load(Ordering::Relaxed),
-                    watched.phase()
-                ));
+                let bytes = watched.bytes.load(Ordering::Relaxed);
+                let lines = watched.lines.load(Ordering::Relaxed);
+                bar.set_position(bytes);
+                bar.set_message(format!("{lines} lines, {}", watched.phase()));
+                if let Some(out) = &mut lines_out {
+                    out.update(watched.phase(), bytes, lines);
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         })
@@ -157,4 +162,41 @@ fn readable_twice(file: &std::path::Path) -> Result<Option<tempfile::TempPath>, 
     bar.finish_and_clear();
     copied.map_err(|e| format!("cannot copy {} to a temporary file: {e}", file.display()))?;
     Ok(Some(copy.into_temp_path()))
+}
+
+/// The import's progress as plain lines, for a log: one per phase and per tenth of the
+/// file read.
+struct PlainProgress {
+    size: u64,
+    phase: &'static str,
+    next_tenth: u64,
+}
+
+impl PlainProgress {
+    fn new(size: u64) -> Self {
+        PlainProgress {
+            size: size.max(1),
+            phase: "",
+            next_tenth: 1,
+        }
+    }
+
+    fn update(&mut self, phase: &'static str, bytes: u64, lines: u64) {
+        let tenth = (bytes.min(self.size) * 10 / self.size).min(10);
+        let reading = tenth >= self.next_tenth && phase != "done";
+        if phase == self.phase && !reading {
+            return;
+        }
+        if reading {
+            self.next_tenth = tenth + 1;
+        }
+        self.phase = phase;
+        riposte::logging::say(&format!(
+            "import: {phase}; {} of {} read ({}%), {} lines",
+            indicatif::HumanBytes(bytes),
+            indicatif::HumanBytes(self.size),
+            bytes.min(self.size) * 100 / self.size,
+            riposte::generate::progress::thousands(lines)
+        ));
+    }
 }
