@@ -287,6 +287,29 @@ pub struct Database {
 }
 
 impl Database {
+    /// As `open`, for a command that only reads or changes what is there (`export`, `keys
+    /// list`, `keys revoke`): without DATABASE_URL, a data directory that does not exist or
+    /// is empty is refused. A mistyped `--data-dir` made a new, empty cluster, and the
+    /// command reported success (`exported 0 actions` over a good backup).
+    pub fn open_existing(database_url: Option<String>, data_dir: &Path) -> Result<Self, String> {
+        if database_url.is_none() {
+            let empty = match std::fs::read_dir(data_dir) {
+                Ok(mut entries) => entries.next().is_none(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+                Err(_) => false,
+            };
+            if empty {
+                return Err(format!(
+                    "there is no riposte database in {}: the directory does not exist or is \
+                     empty; check --data-dir (RIPOSTE_DATA_DIR), or create the database first \
+                     (`riposte serve`, `riposte seed`, `riposte import`)",
+                    data_dir.display()
+                ));
+            }
+        }
+        Self::open(database_url, data_dir)
+    }
+
     pub fn open(database_url: Option<String>, data_dir: &Path) -> Result<Self, String> {
         let database = match database_url {
             Some(url) => Database {

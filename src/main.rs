@@ -304,7 +304,11 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Openapi => out(&openapi::document_json()),
         Command::Keys { command } => {
-            let database = Database::open(db.database_url, &db.data_dir)?;
+            // A key may be made before the first `serve`; listing or revoking needs keys.
+            let database = match command {
+                KeysCommand::Create { .. } => Database::open(db.database_url, &db.data_dir)?,
+                _ => Database::open_existing(db.database_url, &db.data_dir)?,
+            };
             let url = database.url.clone();
             actix_web::rt::System::new().block_on(async move { keys(&url, command).await })?;
             drop(database);
@@ -317,7 +321,7 @@ fn run(cli: Cli) -> Result<(), String> {
             output,
             stall_timeout,
         } => {
-            let database = Database::open(db.database_url, &db.data_dir)?;
+            let database = Database::open_existing(db.database_url, &db.data_dir)?;
             let url = database.url.clone();
             let flags = format
                 .map(|f| format!("format={f}"))

@@ -1104,7 +1104,8 @@ fn commands_started_together_share_one_cluster() {
     for round in 0..40 {
         let children: Vec<_> = (0..4)
             .map(|_| {
-                let cmd = riposte(&["keys", "list"], &data);
+                // A command that may make the data directory (`keys list` refuses a new one).
+                let cmd = riposte(&["keys", "create", "--name", "t", "--scope", "read"], &data);
                 let mut pinned = std::process::Command::new("taskset");
                 pinned
                     .args(["--cpu-list", &cpu])
@@ -1439,5 +1440,39 @@ async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
     let out = riposte(&["import", actors.to_str().unwrap()], &data)
         .output()
         .unwrap();
+    assert_ok(&out);
+}
+
+/// A mistyped `--data-dir` given to a command that reads what is there is refused, and
+/// nothing is made: `export` made a new empty cluster and wrote "exported 0 actions" over
+/// the file it was given, and `keys list` listed no keys, both with success.
+#[test]
+fn reading_commands_refuse_a_data_directory_that_is_not_there() {
+    let (dir, _) = fresh_data_dir();
+    let typo = dir.path().join("riposte-dta");
+    let backup = dir.path().join("backup.ndjson");
+    std::fs::write(&backup, "a good backup\n").unwrap();
+    for args in [
+        vec!["export", "--output", backup.to_str().unwrap()],
+        vec!["keys", "list"],
+        vec!["keys", "revoke", "rip_nothing"],
+    ] {
+        let out = riposte(&args, &typo).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("there is no riposte database in"),
+            "{args:?}: {err}"
+        );
+        assert!(!typo.exists(), "{args:?} made {}", typo.display());
+    }
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "a good backup\n");
+    // Making a key may come before the first `serve`.
+    let out = riposte(
+        &["keys", "create", "--name", "first", "--scope", "read"],
+        &typo,
+    )
+    .output()
+    .unwrap();
     assert_ok(&out);
 }
