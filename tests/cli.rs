@@ -1348,9 +1348,9 @@ fn reports_are_json_lines_under_json_logs() {
         .contains("shown only this once")));
 }
 
-/// Ctrl-C during `riposte import` rolls it back and marks its job failed at once, saying so
-/// (the job stayed `running` until its heartbeat went stale, and the command died without a
-/// word); the import lock is free for the next import at once.
+/// Ctrl-C or SIGTERM during `riposte import` rolls it back and marks its job failed at once,
+/// saying so (the job stayed `running` until its heartbeat went stale, and the command died
+/// without a word: SIGTERM still did); the import lock is free for the next import at once.
 #[tokio::test]
 async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
     let Fresh {
@@ -1384,63 +1384,67 @@ async fn ctrl_c_stops_an_import_and_says_nothing_was_stored() {
         .unwrap();
     assert_ok(&out);
 
-    let import = riposte(&["import", file.to_str().unwrap()], &data)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let get = |path: String| {
-        let request = client.get(format!("{base}{path}")).bearer_auth(&key);
-        async move {
-            let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
-            body
-        }
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let job = loop {
-        let page = get("/v1/imports".into()).await;
-        let running = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["state"] == "running" && j["counts"]["read"].as_u64() > Some(0))
-            .cloned();
-        if let Some(job) = running {
-            break job;
-        }
-        assert!(std::time::Instant::now() < deadline, "the import never ran");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(import.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let out = tokio::task::spawn_blocking(move || import.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("interrupted (Ctrl-C) before it committed: nothing was stored"),
-        "{stderr}"
-    );
-    // Without a terminal the bar is hidden; progress comes as lines (there were none).
-    assert!(
-        stderr
-            .lines()
-            .any(|l| l.starts_with("import: ") && l.contains(" read (")),
-        "{stderr}"
-    );
-    let now = get(format!("/v1/imports/{}", job["id"].as_str().unwrap())).await;
-    assert_eq!(now["state"], "failed", "{now}");
-    assert!(now["error"].as_str().unwrap().contains("Ctrl-C"), "{now}");
-    let count = get("/v1/actions?limit=1&include_total=true".into()).await;
-    assert_eq!(count["total"], 0, "{count}");
-    // The lock is free: a small import runs at once.
-    let out = riposte(&["import", actors.to_str().unwrap()], &data)
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    // As a service manager or `timeout` stops it, too.
+    for (signal, said) in [
+        (nix::sys::signal::Signal::SIGINT, "Ctrl-C"),
+        (nix::sys::signal::Signal::SIGTERM, "SIGTERM"),
+    ] {
+        let import = riposte(&["import", file.to_str().unwrap()], &data)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let get = |path: String| {
+            let request = client.get(format!("{base}{path}")).bearer_auth(&key);
+            async move {
+                let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+                body
+            }
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let job = loop {
+            let page = get("/v1/imports".into()).await;
+            let running = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["state"] == "running" && j["counts"]["read"].as_u64() > Some(0))
+                .cloned();
+            if let Some(job) = running {
+                break job;
+            }
+            assert!(std::time::Instant::now() < deadline, "the import never ran");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(import.id() as i32), signal).unwrap();
+        let out = tokio::task::spawn_blocking(move || import.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "interrupted ({said}) before it committed: nothing was stored"
+            )),
+            "{stderr}"
+        );
+        // Without a terminal the bar is hidden; progress comes as lines (there were none).
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("import: ") && l.contains(" read (")),
+            "{stderr}"
+        );
+        let now = get(format!("/v1/imports/{}", job["id"].as_str().unwrap())).await;
+        assert_eq!(now["state"], "failed", "{now}");
+        assert!(now["error"].as_str().unwrap().contains(said), "{now}");
+        let count = get("/v1/actions?limit=1&include_total=true".into()).await;
+        assert_eq!(count["total"], 0, "{count}");
+        // The lock is free: a small import runs at once.
+        let out = riposte(&["import", actors.to_str().unwrap()], &data)
+            .output()
+            .unwrap();
+        assert_ok(&out);
+    }
 }
 
 /// A mistyped `--data-dir` given to a command that reads what is there is refused, and
@@ -1475,4 +1479,59 @@ fn reading_commands_refuse_a_data_directory_that_is_not_there() {
     .output()
     .unwrap();
     assert_ok(&out);
+}
+
+/// Ctrl-C or SIGTERM during `export --output` removes the file being written beside it and
+/// says so: the hidden file stayed, as large as the export had grown, and the command died
+/// without a word.
+#[test]
+fn an_interrupted_export_leaves_no_file_behind() {
+    let (dir, data) = fresh_data_dir();
+    let made = riposte(&["generate", "--actions", "30000"], &data)
+        .output()
+        .unwrap();
+    assert_ok(&made);
+    let file = dir.path().join("all.ndjson");
+    let beside = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".riposte-export-")
+            })
+            .map(|e| e.path())
+            .collect()
+    };
+    let mut child = riposte(&["export", "--output", file.to_str().unwrap()], &data)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !beside()
+        .iter()
+        .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the export ended first"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no export was written"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted (SIGTERM)"), "{err}");
+    assert_eq!(beside(), Vec::<std::path::PathBuf>::new());
+    assert!(!file.exists());
 }

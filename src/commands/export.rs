@@ -40,8 +40,15 @@ pub async fn export(
     let progress = riposte::generate::progress::counter("exporting");
     // Since when the snapshot is idle: writing what the last batch read.
     let mut idle_since = Instant::now();
+    // Ctrl-C or SIGTERM ends the export here: the file being written beside `--output` is
+    // removed (it was left behind, as large as the export had grown).
+    let mut stop = std::pin::pin!(super::interrupted());
     loop {
-        let chunk = match export.next().await {
+        let next = tokio::select! {
+            next = export.next() => next,
+            signal = &mut stop => return Err(interrupted(export.written, signal, output.as_deref())),
+        };
+        let chunk = match next {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             // Said as what happened: it read "the database is restarting or unreachable".
@@ -53,7 +60,11 @@ pub async fn export(
         idle_since = Instant::now();
         // The writer holds one chunk while it writes another: a reader that takes nothing
         // stops the export here, after the stall it is allowed.
-        match tokio::time::timeout(stall_timeout, chunks.send(chunk)).await {
+        let sent = tokio::select! {
+            sent = tokio::time::timeout(stall_timeout, chunks.send(chunk)) => sent,
+            signal = &mut stop => return Err(interrupted(export.written, signal, output.as_deref())),
+        };
+        match sent {
             Ok(Ok(())) => {}
             // The writer gave up: its error says why.
             Ok(Err(_)) => break,
@@ -83,6 +94,14 @@ pub async fn export(
         actors: export.actors_written,
         feed_cursor: export.feed_cursor,
     })
+}
+
+fn interrupted(written: u64, signal: &str, output: Option<&std::path::Path>) -> String {
+    let kept = match output {
+        Some(path) => format!("; {} was left as it was", path.display()),
+        None => String::new(),
+    };
+    format!("the export stopped after {written} action(s): interrupted ({signal}){kept}")
 }
 
 fn stalled(written: u64, idle_since: Instant, allowed: Duration) -> String {

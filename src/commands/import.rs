@@ -57,32 +57,18 @@ pub async fn import(
             }
         })
     };
-    // Ctrl-C drops the import, and with it its connection: PostgreSQL rolls the transaction
-    // back. The job then says so at once rather than when its heartbeat goes stale.
+    // Ctrl-C or SIGTERM drops the import, and with it its connection: PostgreSQL rolls the
+    // transaction back. The job then says so at once rather than when its heartbeat goes
+    // stale, and the copy of standard input is removed.
     let result = tokio::select! {
-        result = imp::run(url, state.types.clone(), &job, file, progress) => Some(result),
-        _ = tokio::signal::ctrl_c() => None,
+        result = imp::run(url, state.types.clone(), &job, file, progress) => Ok(result),
+        signal = super::interrupted() => Err(signal),
     };
     ticker.abort();
     bar.finish_and_clear();
-    let Some(result) = result else {
-        let mut conn = state.conn().await.map_err(|e| e.to_string())?;
-        let why = "interrupted (Ctrl-C) before it committed: nothing was stored";
-        return Err(
-            match riposte::service::imports::stopped(&mut conn, job.id, why).await {
-                Ok(true) => format!("import {}: {why}", job.id),
-                Ok(false) => format!(
-                    "import {}: interrupted (Ctrl-C) as it finished; it had committed (see \
-                     GET /v1/imports/{})",
-                    job.id, job.id
-                ),
-                Err(e) => format!(
-                    "import {}: interrupted (Ctrl-C); nothing was stored, but the job could \
-                     not be marked failed: {e}",
-                    job.id
-                ),
-            },
-        );
+    let result = match result {
+        Ok(result) => result,
+        Err(signal) => return Err(stopped(&state, &job, signal).await),
     };
     let report = result.map_err(|e| e.to_string())?;
     let unit = format.unit();
@@ -198,5 +184,33 @@ impl PlainProgress {
             bytes.min(self.size) * 100 / self.size,
             riposte::generate::progress::thousands(lines)
         ));
+    }
+}
+
+/// Marks the job of an import stopped by `signal` (`Ctrl-C`, `SIGTERM`) as failed; what to
+/// say.
+async fn stopped(state: &AppState, job: &riposte::import::Job, signal: &str) -> String {
+    let why = format!("interrupted ({signal}) before it committed: nothing was stored");
+    let mut conn = match state.conn().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            return format!(
+                "import {}: {why}, but the job could not be marked: {e}",
+                job.id
+            )
+        }
+    };
+    match riposte::service::imports::stopped(&mut conn, job.id, &why).await {
+        Ok(true) => format!("import {}: {why}", job.id),
+        Ok(false) => format!(
+            "import {}: interrupted ({signal}) as it finished; it had committed (see GET \
+             /v1/imports/{})",
+            job.id, job.id
+        ),
+        Err(e) => format!(
+            "import {}: interrupted ({signal}); nothing was stored, but the job could not be \
+             marked failed: {e}",
+            job.id
+        ),
     }
 }
