@@ -986,6 +986,45 @@ async fn a_search_with_words_lists_the_best_matches_first() {
     b.assert_no_console_errors().await;
 }
 
+/// A later page of results says which of them it shows (page tokens say nothing a person
+/// can read: page 2 said only "30 actions found"), and a new search starts at the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_page_of_results_says_which_it_shows() {
+    let s = serve_seeded(&[]).await;
+    let write = key(&s.dir.path().join("data"), "write");
+    for n in 1..=30 {
+        post_action(&s, &write, json!({"title": format!("Paged measure {n}")})).await;
+    }
+    let b = Browser::desktop(&s.base).await;
+    b.goto("/search?q=paged").await;
+    b.wait_for_text(
+        "[data-table=results] caption",
+        "30 actions found · 1–25 shown",
+    )
+    .await;
+    b.click("a[rel=next]").await;
+    b.wait_for_text(
+        "[data-table=results] caption",
+        "30 actions found · 26–30 shown",
+    )
+    .await;
+    let rows = b
+        .eval("return document.querySelectorAll('[data-table=results] tbody tr').length")
+        .await;
+    assert_eq!(rows, json!(5));
+    assert!(
+        b.eval("return document.querySelector('[data-ignored]') === null")
+            .await
+            == json!(true)
+    );
+    b.goto("/search?initiator=CHN").await;
+    b.wait_for_text("[data-table=results] caption", "found")
+        .await;
+    let caption = b.text("[data-table=results] caption").await;
+    assert!(!caption.contains("shown"), "one page: {caption}");
+    b.assert_no_console_errors().await;
+}
+
 /// A search the API refuses (best match without words) shows why next to the form, which
 /// stays to be corrected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

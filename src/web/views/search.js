@@ -10,9 +10,14 @@ const FIELDS = ['q', 'initiator', 'target', 'dyad', 'category', 'type', 'status'
 const STATUSES = ['threatened', 'announced', 'in_force', 'suspended', 'lifted', 'expired'];
 const SORTS = [['-announced_on', 'newest first'], ['announced_on', 'oldest first'], ['-severity', 'most cooperative first'], ['severity', 'most hostile first'], ['-updated_at', 'recently changed'], ['relevance', 'best match (with words)']];
 
+// The page's own: where in the results a later page starts (page tokens say nothing a
+// person can read), carried from page to page and never sent to the API.
+const PAGE = ['at'];
+
 export default async function search(ctx) {
   const params = Object.fromEntries(FIELDS.map((f) => [f, ctx.query.get(f) || '']));
-  const ignored = [...new Set(ctx.query.keys())].filter((k) => !FIELDS.includes(k));
+  const ignored = [...new Set(ctx.query.keys())].filter((k) => !FIELDS.includes(k) && !PAGE.includes(k));
+  const at = params.page_token ? Math.max(1, Math.floor(Number(ctx.query.get('at'))) || 1) : 1;
   ctx.title(params.q ? `Search: ${params.q}` : 'Search');
   const [types, page] = await Promise.all([
     actionTypes(),
@@ -70,9 +75,13 @@ export default async function search(ctx) {
     ctx.go(data);
   });
 
-  const next = page.next_page_token ? { ...params, page_token: page.next_page_token } : null;
+  const next = page.next_page_token ? { ...params, page_token: page.next_page_token, at: at + page.items.length } : null;
+  const found = page instanceof ApiError ? '' : `${num(page.total)} action${page.total === 1 ? '' : 's'} found`;
+  // Which of them this page shows, once there is more than one page.
+  const shown = page instanceof ApiError || (at === 1 && !next) ? ''
+    : ` · ${num(at)}–${num(at + page.items.length - 1)} shown`;
   const results = page instanceof ApiError ? problemBox(page) : page.items.length
-    ? h('div', { class: 'scroll' }, table(`${num(page.total)} action${page.total === 1 ? '' : 's'} found`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
+    ? h('div', { class: 'scroll' }, table(`${found}${shown}`, ['Action', 'Between', 'Type', 'Announced', 'Status', 'Severity'],
       page.items.map((a) => ({ attrs: { 'data-id': a.id }, cells: [actionLink(a), [actorLink(a.initiator), ' → ', actorLink(a.target)], typeName(types, a.type), announced(a), badge(a.status), severity(a.severity)] })),
       { class: 'data stack', 'data-table': 'results' }))
     : h('p', { class: 'empty', 'data-empty': '' }, 'No action matches.');
