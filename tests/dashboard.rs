@@ -442,16 +442,23 @@ async fn set_date(b: &Browser, css: &str, day: &str) {
     .await;
 }
 
-/// The overview follows the change stream: an action written by another client appears in
-/// its latest actions without a reload; its chain then has a third generation.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_overview_shows_new_actions_live() {
+/// A seeded server, a write key for it, and its overview open in a browser, following the
+/// change stream.
+async fn live_overview() -> (Seeded, String, Browser) {
     let s = serve_seeded(&[]).await;
     let write = key(&s.dir.path().join("data"), "write");
     let b = Browser::desktop(&s.base).await;
     b.goto("/").await;
     loaded(&b, "#latest li").await;
     b.wait_for_text("#live-state", "live").await;
+    (s, write, b)
+}
+
+/// The overview follows the change stream: an action written by another client appears in
+/// its latest actions without a reload; its chain then has a third generation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_new_actions_live() {
+    let (s, write, b) = live_overview().await;
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/actions", s.base))
         .bearer_auth(&write)
@@ -508,12 +515,7 @@ async fn the_overview_shows_new_actions_live() {
 /// 400 ms, so it waited for the stream to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overview_updates_while_changes_keep_coming() {
-    let s = serve_seeded(&[]).await;
-    let write = key(&s.dir.path().join("data"), "write");
-    let b = Browser::desktop(&s.base).await;
-    b.goto("/").await;
-    loaded(&b, "#latest li").await;
-    b.wait_for_text("#live-state", "live").await;
+    let (s, write, b) = live_overview().await;
     let started = std::time::Instant::now();
     let mut shown = None;
     for n in 1..=60 {
@@ -1395,12 +1397,7 @@ async fn the_overview_bars_are_proportional() {
 /// focus (it does not fall to the page's start).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_update_keeps_the_focus() {
-    let s = serve_seeded(&[]).await;
-    let write = key(&s.dir.path().join("data"), "write");
-    let b = Browser::desktop(&s.base).await;
-    b.goto("/").await;
-    loaded(&b, "#latest li").await;
-    b.wait_for_text("#live-state", "live").await;
+    let (s, write, b) = live_overview().await;
     let href = format!("/actions/{VOW_10_JULY}");
     b.eval(&format!(
         "document.querySelector('#latest .feed-title a[href=\"{href}\"]').focus()"

@@ -1233,10 +1233,7 @@ async fn event_streams_are_bounded_per_client_and_per_server() {
 
 /// Holds the change sequencer's lock, as a run of another process would while it numbers.
 async fn hold_sequencer_lock(app: &TestApp) -> tokio_postgres::Client {
-    let (side, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let side = app.sql_client().await;
     side.batch_execute(
         "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('riposte changes sequencer', 0))",
     )
@@ -1471,10 +1468,7 @@ async fn followers_of_a_designated_actor_hear_of_the_actions_naming_it() {
 /// A long feed of another dyad, 400,000 entries in pages of 10,000 none of which matches
 /// `?dyad=USA,GBR`; and a connection to the test's database.
 async fn unmatched_feed(app: &TestApp) -> tokio_postgres::Client {
-    let (db, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let db = app.sql_client().await;
     db.batch_execute(
         "INSERT INTO changes (seq, kind, entity, entity_id, actor_ids, dyad)
          SELECT nextval('changes_seq'), 'updated', 'action', gen_random_uuid(), '{}',

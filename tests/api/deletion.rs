@@ -419,14 +419,7 @@ async fn a_subscription_written_during_a_purge_waits_for_it() {
     app.with_basics().await;
     app.actor(json!({"code": "ZZC", "name": "Zed", "kind": "state"}))
         .await;
-    let connect = || async {
-        let (db, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        db
-    };
-    let (purging, watch) = (connect().await, connect().await);
+    let (purging, watch) = (app.sql_client().await, app.sql_client().await);
     purging
         .batch_execute("BEGIN; SELECT id FROM actors WHERE code = 'ZZC' FOR UPDATE")
         .await

@@ -240,6 +240,16 @@ impl Resp {
 }
 
 impl TestApp {
+    /// A plain connection to the test's database, beside the app's pool: for what a test
+    /// does behind the API (fill a table, hold a lock, watch pg_stat_activity).
+    pub async fn sql_client(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
     /// The app as configured by default, but without rate limits (tests send bursts).
     pub async fn spawn() -> TestApp {
         Self::spawn_with(Config {

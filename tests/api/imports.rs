@@ -2762,13 +2762,7 @@ async fn a_finished_job_gives_a_token_that_covers_what_it_stored() {
 async fn an_external_id_taken_while_an_import_runs_is_updated_by_it() {
     let app = TestApp::spawn().await;
     app.with_basics().await;
-    let connect = || async {
-        let (client, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-    };
+    let connect = || app.sql_client();
     let side = connect().await;
     // Watched from outside the side's transaction, whose reads of pg_stat_activity all see
     // the first one's snapshot.
@@ -2827,10 +2821,7 @@ async fn writes_during_an_import_are_seen_by_its_checks() {
     stored.assert_status(201);
     let stored_id = id_of(&stored.body);
 
-    let (side, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let side = app.sql_client().await;
     side.batch_execute("SELECT pg_advisory_lock(7236111)")
         .await
         .unwrap();
