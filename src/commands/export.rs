@@ -83,8 +83,7 @@ pub async fn export(
         ),
         _ => format!("cannot write the export: {e}"),
     })?;
-    if let (Some(file), Some(path)) = (file, &output) {
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+    if let Some((file, path)) = file {
         file.persist(&path)
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
     }
@@ -125,9 +124,11 @@ enum Target {
     Special(PathBuf),
 }
 
+/// Where to write, and for a regular file the file being written beside it with the path it
+/// is put in place at.
 fn target(
     output: Option<&std::path::Path>,
-) -> Result<(Target, Option<tempfile::NamedTempFile>), String> {
+) -> Result<(Target, Option<(tempfile::NamedTempFile, PathBuf)>), String> {
     let Some(path) = output else {
         return Ok((Target::Stdout, None));
     };
@@ -150,7 +151,7 @@ fn target(
         .tempfile_in(dir)
         .map_err(cannot)?;
     let handle = file.as_file().try_clone().map_err(cannot)?;
-    Ok((Target::Beside(handle), Some(file)))
+    Ok((Target::Beside(handle), Some((file, path))))
 }
 
 /// Writes the chunks as they come, on a thread of its own: a write to a pipe nobody reads
