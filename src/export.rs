@@ -3,13 +3,14 @@
 //! the columns of `CSV_COLUMNS`), streamed from one snapshot in keyset batches, so memory
 //! stays flat whatever the size and the export agrees with itself while writes go on.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel_async::{AnsiTransactionManager, TransactionManager};
 use futures_util::Stream;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::DbConn;
@@ -94,13 +95,26 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 /// What an export is asked for: the actions a filter of `GET /v1/actions` selects, in its
 /// sort, as `format`; with `include_actors`, an NDJSON export also carries the actors they
-/// name (see `Export::write_actors`).
+/// name (see `Export::write_actors`), with `include_history` each action's status history.
 #[derive(Debug)]
 pub struct Request {
     pub filter: ActionFilter,
     pub sort: ActionSort,
     pub format: Format,
     pub include_actors: bool,
+    pub include_history: bool,
+}
+
+/// A status history entry as a line of `POST /v1/imports` gives it (`status_history` of
+/// `NewAction`): `recorded_at` is left out, as each database records its own.
+#[derive(Serialize)]
+struct HistoryEntry<'a> {
+    status: &'a str,
+    on: chrono::NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 /// An export in progress: its connection (inside the snapshot's transaction) and position.
@@ -113,6 +127,7 @@ pub struct Export {
     format: Format,
     /// The actors written as actor lines so far, when the export carries them.
     actor_lines: Option<HashSet<Uuid>>,
+    include_history: bool,
     after: Option<Cursor>,
     header_sent: bool,
     done: bool,
@@ -153,6 +168,7 @@ impl Export {
             sort: request.sort,
             format: request.format,
             actor_lines: request.include_actors.then(HashSet::new),
+            include_history: request.include_history,
             after: None,
             header_sent: false,
             done: false,
@@ -199,9 +215,42 @@ impl Export {
         self.written += docs.len() as u64;
         match self.format {
             // The stored documents, as they are.
-            Format::Ndjson => {
+            Format::Ndjson if !self.include_history => {
                 for doc in &docs {
                     out.extend_from_slice(doc.body.as_bytes());
+                    out.push(b'\n');
+                }
+            }
+            Format::Ndjson => {
+                let ids: Vec<Uuid> = docs.iter().map(|d| d.id).collect();
+                let rows = crate::models::action::histories(&mut self.conn, &ids).await?;
+                let mut histories: HashMap<Uuid, Vec<HistoryEntry>> = HashMap::new();
+                for row in &rows {
+                    histories
+                        .entry(row.action_id)
+                        .or_default()
+                        .push(HistoryEntry {
+                            status: &row.status,
+                            on: row.changed_on,
+                            source_url: row.source_url.as_deref(),
+                            note: row.note.as_deref(),
+                        });
+                }
+                for doc in &docs {
+                    // The document is a JSON object: its history goes in as its last member.
+                    let open = doc.body.strip_suffix('}').ok_or_else(|| {
+                        AppError::Internal(format!("stored document of {} is no object", doc.id))
+                    })?;
+                    match histories.remove(&doc.id) {
+                        Some(history) => {
+                            out.extend_from_slice(open.as_bytes());
+                            out.extend_from_slice(b",\"status_history\":");
+                            serde_json::to_writer(&mut out, &history)
+                                .map_err(|e| AppError::Internal(e.to_string()))?;
+                            out.push(b'}');
+                        }
+                        None => out.extend_from_slice(doc.body.as_bytes()),
+                    }
                     out.push(b'\n');
                 }
             }

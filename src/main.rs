@@ -202,6 +202,11 @@ enum Command {
         /// database that lacks them; `include_actors=true` in --query says the same.
         #[arg(long)]
         include_actors: bool,
+        /// Also write each action's whole status history (NDJSON only), so that `riposte
+        /// import` of the file into another database records the same history and `as_of`
+        /// answers there as here; `include_history=true` in --query says the same.
+        #[arg(long)]
+        include_history: bool,
         /// Where to write (default: stdout). A regular file is written beside and put in
         /// place when whole (a failed export leaves the old one); a device or FIFO is
         /// written in place.
@@ -318,6 +323,7 @@ fn run(cli: Cli) -> Result<(), String> {
             query,
             format,
             include_actors,
+            include_history,
             output,
             stall_timeout,
         } => {
@@ -326,7 +332,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let flags = format
                 .map(|f| format!("format={f}"))
                 .into_iter()
-                .chain(include_actors.then(|| "include_actors=true".to_string()));
+                .chain(include_actors.then(|| "include_actors=true".to_string()))
+                .chain(include_history.then(|| "include_history=true".to_string()));
             let query = std::iter::once(query)
                 .filter(|q| !q.is_empty())
                 .chain(flags)

@@ -553,12 +553,15 @@ fn export_from_the_command_line() {
     assert!(text.starts_with("id,title,"), "{text}");
     assert_eq!(text.lines().count(), 1 + 2);
 
-    // With its actors, the export moves the data to a deployment that has none of them.
+    // With its actors and histories, the export moves the data to a deployment that has none
+    // of them, status histories included (the seed's Entity List listing was announced, then
+    // put in force: without them, the copy would hold its last entry alone).
     let moved = dir.path().join("moved.ndjson");
     let out = riposte(
         &[
             "export",
             "--include-actors",
+            "--include-history",
             "--output",
             moved.to_str().unwrap(),
         ],
@@ -584,20 +587,35 @@ fn export_from_the_command_line() {
         .output()
         .unwrap();
     assert_ok(&imported);
-    let again = riposte(&["export", "--query", "sort=announced_on"], &elsewhere)
+    let histories = |data: &std::path::Path| -> Vec<String> {
+        let out = riposte(
+            &[
+                "export",
+                "--include-history",
+                "--query",
+                "sort=announced_on",
+            ],
+            data,
+        )
         .output()
         .unwrap();
-    let here = riposte(&["export", "--query", "sort=announced_on"], &data)
-        .output()
-        .unwrap();
-    let ids = |out: &std::process::Output| -> Vec<String> {
+        assert_ok(&out);
         String::from_utf8_lossy(&out.stdout)
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+            .map(|l| {
+                let line: serde_json::Value = serde_json::from_str(l).unwrap();
+                format!("{} {}", line["id"], line["status_history"])
+            })
             .collect()
     };
-    assert_eq!(ids(&again).len(), 9);
-    assert_eq!(ids(&again), ids(&here));
+    let here = histories(&data);
+    assert_eq!(here.len(), 9);
+    assert!(
+        here.iter()
+            .any(|h| h.contains("\"announced\"") && h.contains("\"in_force\"")),
+        "{here:?}"
+    );
+    assert_eq!(histories(&elsewhere), here);
 }
 
 /// `riposte import` of the real PLOVER gold-standard records and of GDELT rows written from

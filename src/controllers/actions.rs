@@ -199,57 +199,70 @@ pub struct ExportFormat {
     /// NDJSON only.
     #[param(value_type = Option<bool>, example = true)]
     pub include_actors: Option<String>,
+    /// `true`: each action's line also carries its whole status history, oldest first, as
+    /// `status_history` (the entries of `NewAction`'s, without `recorded_at`); `POST
+    /// /v1/imports` of it into another database records the same history, so `as_of` gives
+    /// the same answers there. NDJSON only.
+    #[param(value_type = Option<bool>, example = true)]
+    pub include_history: Option<String>,
 }
 
-/// What an export's query string asks for: its format and actors, and the filters and sort
-/// of `GET /v1/actions` (also read by `riposte export --query`).
+/// What an export's query string asks for: its format, actors and histories, and the
+/// filters and sort of `GET /v1/actions` (also read by `riposte export --query`).
 pub async fn export_query(
     conn: &mut AsyncPgConnection,
     types: &crate::taxonomy::ActionTypes,
     query: &str,
 ) -> AppResult<crate::export::Request> {
+    const OWN: [&str; 3] = ["format", "include_actors", "include_history"];
     let mut format = None;
-    let mut include_actors = None;
+    let (mut include_actors, mut include_history) = (false, false);
+    let mut given = Vec::new();
     let mut rest = form_urlencoded::Serializer::new(String::new());
     for (k, v) in crate::extract::form_urlencoded_pairs(query) {
-        let given = match k.as_ref() {
-            "format" => format.is_some(),
-            "include_actors" => include_actors.is_some(),
-            _ => {
-                rest.append_pair(&k, &v);
-                continue;
-            }
+        let Some(name) = OWN.iter().find(|name| **name == k) else {
+            rest.append_pair(&k, &v);
+            continue;
         };
-        if given {
+        if given.contains(name) {
             return Err(AppError::bad_param(
-                k.as_ref(),
+                name,
                 "given more than once; give it once",
             ));
         }
-        if k == "format" {
-            format = Some(
-                v.parse::<crate::export::Format>()
-                    .map_err(|e| AppError::bad_param("format", e))?,
-            );
-        } else {
-            include_actors = Some(v.parse::<bool>().map_err(|_| {
-                AppError::bad_param("include_actors", format!("`{v}` is not `true` or `false`"))
-            })?);
+        given.push(name);
+        let flag = || {
+            v.parse::<bool>()
+                .map_err(|_| AppError::bad_param(name, format!("`{v}` is not `true` or `false`")))
+        };
+        match *name {
+            "format" => {
+                format = Some(
+                    v.parse::<crate::export::Format>()
+                        .map_err(|e| AppError::bad_param("format", e))?,
+                )
+            }
+            "include_actors" => include_actors = flag()?,
+            _ => include_history = flag()?,
         }
     }
     let format = format.unwrap_or(crate::export::Format::Ndjson);
-    let include_actors = include_actors.unwrap_or(false);
-    if include_actors && format != crate::export::Format::Ndjson {
-        return Err(AppError::bad_param(
-            "include_actors",
-            "only an NDJSON export carries actor lines; leave out `format=csv` or this",
-        ));
+    for (name, asked, what) in [
+        ("include_actors", include_actors, "actor lines"),
+        ("include_history", include_history, "status histories"),
+    ] {
+        if asked && format != crate::export::Format::Ndjson {
+            return Err(AppError::bad_param(
+                name,
+                format!("only an NDJSON export carries {what}; leave out `format=csv` or this"),
+            ));
+        }
     }
     let params: ActionListParams = crate::extract::parse_query_offering(
         &rest.finish(),
         ActionListParams::REPEATABLE,
         &super::NOT_PAGED,
-        &["format", "include_actors"],
+        &OWN,
     )?;
     super::refuse_paging(
         [
@@ -266,6 +279,7 @@ pub async fn export_query(
         sort,
         format,
         include_actors,
+        include_history,
     })
 }
 

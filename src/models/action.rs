@@ -264,6 +264,23 @@ pub async fn history(
     Ok((rows, older))
 }
 
+/// The whole status histories of `ids`, each oldest first, by action.
+pub async fn histories(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<StatusChangeRow>> {
+    status_changes::table
+        .filter(status_changes::action_id.eq_any(ids))
+        .order((
+            status_changes::action_id,
+            status_changes::changed_on,
+            status_changes::id,
+        ))
+        .select(StatusChangeRow::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn last_status_change(
     conn: &mut AsyncPgConnection,
     id: Uuid,

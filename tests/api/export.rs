@@ -262,6 +262,7 @@ async fn an_export_reads_one_snapshot_while_writes_go_on() {
             sort: riposte::models::enums::ActionSort::NewestFirst,
             format: riposte::export::Format::Ndjson,
             include_actors: false,
+            include_history: false,
         },
         riposte::state::duration(riposte::export::DEFAULT_IDLE_TIMEOUT),
     )

@@ -564,6 +564,119 @@ async fn an_export_with_its_actors_rebuilds_its_actions_where_no_actor_is_stored
     }
 }
 
+/// `include_history=true`: each action's line carries its whole status history, and an import
+/// of the file into another database records the same history, so `as_of` answers there as
+/// here (without it, the history starts again with one entry and they differ). Into the same
+/// database the file changes nothing.
+#[tokio::test]
+async fn an_export_with_histories_gives_the_same_as_of_answers_elsewhere() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let vow = app
+        .action(
+            json!({"title": "Vow", "initiator": "CHN", "target": "USA", "type": "threaten",
+                       "status": "threatened", "announced_on": "2020-07-10"}),
+        )
+        .await;
+    let id = id_of(&vow);
+    for change in [
+        json!({"status": "in_force", "status_changed_on": "2020-07-13", "effective_from": "2020-07-13",
+               "status_source_url": "https://example.org/13-july", "status_note": "In force"}),
+        json!({"status": "suspended", "status_changed_on": "2020-09-01"}),
+        json!({"status": "in_force", "status_changed_on": "2020-09-01"}),
+        json!({"status": "lifted", "status_changed_on": "2021-03-01", "effective_to": "2021-03-01"}),
+    ] {
+        app.patch(&format!("/v1/actions/{id}"), &change)
+            .await
+            .assert_status(200);
+    }
+    // One action whose history is its one first entry.
+    app.action(json!({"title": "Freeze", "announced_on": "2020-07-09"}))
+        .await;
+    async fn history(app: &TestApp, id: &str) -> Value {
+        let mut items = app.get(&format!("/v1/actions/{id}/history")).await.body["items"].clone();
+        for item in items.as_array_mut().unwrap() {
+            item.as_object_mut().unwrap().remove("recorded_at");
+        }
+        items
+    }
+    async fn in_force(app: &TestApp, day: &str) -> Vec<String> {
+        let list = app.get(&format!("/v1/actions?as_of={day}")).await.body;
+        let mut titles: Vec<String> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_string())
+            .collect();
+        titles.sort();
+        titles
+    }
+    let here = history(&app, &id).await;
+    assert_eq!(here.as_array().unwrap().len(), 5, "{here}");
+
+    let file = exported(&app, "?include_actors=true&include_history=true").await;
+    let lines: Vec<Value> = std::str::from_utf8(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &Value| l.get("actor").is_none())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let line = lines.iter().find(|l| l["id"] == json!(id)).unwrap();
+    // The history endpoint's entries, oldest first, less recorded_at and absent values.
+    let mut expected = here.clone();
+    for item in expected.as_array_mut().unwrap() {
+        item.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    }
+    assert_eq!(line["status_history"], expected);
+    let mut document = line.clone();
+    document.as_object_mut().unwrap().remove("status_history");
+    assert_eq!(document, app.get(&format!("/v1/actions/{id}")).await.body);
+
+    let other = TestApp::spawn().await;
+    let job = import(&other, "", file.clone()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(history(&other, &id).await, here);
+    for day in [
+        "2020-07-09",
+        "2020-07-12",
+        "2020-07-14",
+        "2020-09-01",
+        "2021-02-28",
+        "2021-03-02",
+    ] {
+        assert_eq!(
+            in_force(&other, day).await,
+            in_force(&app, day).await,
+            "as_of={day}"
+        );
+    }
+    assert_eq!(in_force(&other, "2020-07-14").await, ["Freeze", "Vow"]);
+
+    // Without the histories, another database knows only the last status.
+    let without = TestApp::spawn().await;
+    let job = import(&without, "", exported(&app, "?include_actors=true").await).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(history(&without, &id).await.as_array().unwrap().len(), 1);
+    assert_eq!(in_force(&without, "2020-07-14").await, ["Freeze"]);
+
+    // Into the database it came from: nothing changes.
+    let again = import(&app, "", file).await;
+    assert_eq!(counts(&again), [4, 0, 0, 2, 0], "{again}");
+    assert_eq!(history(&app, &id).await, here);
+
+    // Only NDJSON carries histories; the flag is a boolean, given once.
+    for query in [
+        "include_history=true&format=csv",
+        "include_history=1",
+        "include_history=true&include_history=true",
+    ] {
+        app.get(&format!("/v1/actions/export?{query}"))
+            .await
+            .assert_problem(400, Some("include_history"));
+    }
+}
+
 #[tokio::test]
 async fn an_import_is_refused_without_a_write_key_and_with_bad_parameters() {
     let app = TestApp::spawn().await;
