@@ -493,7 +493,8 @@ pub async fn purge(
             if !subscriptions.is_empty() {
                 let ids: Vec<String> = subscriptions.iter().map(uuid::Uuid::to_string).collect();
                 return Err(AppError::Conflict(format!(
-                    "actor `{}` is named in the filters of webhook subscription(s) {}; change                      or delete those first",
+                    "actor `{}` is named in the filters of webhook subscription(s) {}; change \
+                     or delete those first",
                     row.code,
                     ids.join(", ")
                 )));
