@@ -286,7 +286,8 @@ async fn request_id(
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned);
+        // Logged and audited: a key pasted into the header by mistake is cut to its prefix.
+        .map(|v| crate::logging::hide_keys(v).replace('…', "..."));
     let id = given.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = next.call(req).await?;

@@ -282,13 +282,19 @@ impl AppError {
             }
             other => other.to_string(),
         };
-        let errors = match self {
+        let mut errors = match self {
             AppError::BadRequest { errors, .. } | AppError::Validation { errors, .. } => {
                 errors.clone()
             }
             AppError::Taken { field, message } => vec![FieldError::new(field, message.clone())],
             _ => Vec::new(),
         };
+        // A message quoting what was sent must not repeat a whole API key (one mistaken for
+        // an id in a path, say): it is cut to the prefix `riposte keys list` shows.
+        let detail = crate::logging::hide_keys(&detail);
+        for e in &mut errors {
+            e.message = crate::logging::hide_keys(&e.message);
+        }
         Problem {
             type_: type_.into(),
             title: title.into(),

@@ -1095,3 +1095,47 @@ async fn cors_is_off_by_default_and_exposes_headers_when_configured() {
         assert!(exposed.contains(h), "{exposed}");
     }
 }
+
+/// A whole API key is never repeated back or recorded: one mistaken for an id in a path is
+/// cut to its prefix in the 400, and one pasted into `X-Request-Id` is cut before the id is
+/// echoed, logged and audited.
+#[tokio::test]
+async fn a_key_sent_where_it_does_not_belong_is_not_repeated_back() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let (_, secret) = new_key(&app, "read", None).await;
+    let prefix = &secret[..12];
+    for method in [Method::GET, Method::DELETE] {
+        let resp = app
+            .as_admin(method, &format!("/v1/api-keys/{secret}"), None, &[])
+            .await;
+        resp.assert_problem(400, Some("id"));
+        let text = resp.body.to_string();
+        assert!(!text.contains(&secret), "{text}");
+        assert!(text.contains(prefix), "{text}");
+    }
+
+    let created = app
+        .request(
+            Method::POST,
+            "/v1/actions",
+            Some(&action_body(json!({}))),
+            &[("x-request-id", &secret)],
+        )
+        .await;
+    created.assert_status(201);
+    let echoed = created.header("x-request-id").unwrap().to_string();
+    assert!(
+        !echoed.contains(&secret) && echoed.starts_with(prefix),
+        "{echoed}"
+    );
+    let log = app
+        .as_admin(
+            Method::GET,
+            &format!("/v1/audit?entity_id={}", id_of(&created.body)),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(log.body["items"][0]["request_id"], echoed.as_str());
+}
