@@ -391,6 +391,7 @@ async fn import(
         .map_err(db_err(
             "cannot begin the import (or wait for the imports before it)",
         ))?;
+    check_key(client, job).await?;
     let mut report = Report::default();
     progress.set_phase("actors");
     let mut actors = load_actors(client).await?;
@@ -433,6 +434,7 @@ async fn import(
             .await
             .map_err(db_err("cannot undo the import"))?;
     }
+    check_key(client, job).await?;
     resolve::finish(client, job, &report).await?;
     progress.set_phase("committing");
     client
@@ -448,6 +450,37 @@ async fn import(
     }
     progress.set_phase("done");
     Ok(report)
+}
+
+/// An import queued over HTTP stores what its key may store: a key revoked or expired
+/// while the job waited for its turn or ran stores nothing (checked when the job starts and
+/// again just before it commits; its requests are refused from that moment, and a job could
+/// wait behind others for hours).
+async fn check_key(client: &Client, job: &Job) -> Result<(), ImportError> {
+    let Some(key) = job.api_key_id else {
+        return Ok(());
+    };
+    let row = client
+        .query_opt(
+            "SELECT prefix, revoked_at IS NOT NULL, coalesce(expires_at <= clock_timestamp(), false)
+             FROM api_keys WHERE id = $1",
+            &[&key],
+        )
+        .await
+        .map_err(db_err("cannot read the key that queued the import"))?;
+    let what = match &row {
+        None => "no longer exists",
+        Some(row) if row.get::<_, bool>(1) => "was revoked",
+        Some(row) if row.get::<_, bool>(2) => "has expired",
+        Some(_) => return Ok(()),
+    };
+    let prefix = row
+        .map(|r| format!(" {}…", r.get::<_, String>(0)))
+        .unwrap_or_default();
+    Err(ImportError::new(format!(
+        "the API key{prefix} that queued this import {what}: nothing was stored; submit the \
+         file again with a valid key"
+    )))
 }
 
 /// Every live actor by code: imports resolve codes from memory (actors are few next to

@@ -2,6 +2,7 @@
 //! lines in any order, the API's rules and messages per line, all-or-nothing and partial,
 //! exports re-imported as they are.
 
+use reqwest::Method;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -2981,6 +2982,77 @@ async fn writes_during_an_import_are_seen_by_its_checks() {
         .map(|d| d["actor"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(designated, ["chen-quanguo"], "{now}");
+}
+
+/// A job runs with the authority of the key that queued it: a key revoked while the job
+/// waits for its turn (here behind the import lock a side session holds, as behind another
+/// import) stores nothing, and the job says why.
+#[tokio::test]
+async fn a_job_whose_key_is_revoked_before_it_runs_stores_nothing() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let side = app.sql_client().await;
+    side.batch_execute("SELECT pg_advisory_lock(7236112)")
+        .await
+        .unwrap();
+    let submitted = app
+        .post_raw(
+            "/v1/imports",
+            ndjson(&[action("Queued", "q-1", "2020-01-01", json!([]))]),
+        )
+        .await;
+    submitted.assert_status(202);
+    let location = submitted.header("location").unwrap().to_string();
+    wait_for_lock(&side, "advisory", "the import never reached the lock").await;
+
+    let keys = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
+    let key = keys.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["scope"] == "write")
+        .unwrap()
+        .clone();
+    app.as_admin(
+        Method::DELETE,
+        &format!("/v1/api-keys/{}", id_of(&key)),
+        None,
+        &[],
+    )
+    .await
+    .assert_status(200);
+    side.batch_execute("SELECT pg_advisory_unlock(7236112)")
+        .await
+        .unwrap();
+
+    // The write key is refused now, even for reads: the admin's asks.
+    let job = loop {
+        let job = app.as_admin(Method::GET, &location, None, &[]).await.body;
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["error"],
+        format!(
+            "the API key {}… that queued this import was revoked: nothing was stored; submit \
+             the file again with a valid key",
+            key["prefix"].as_str().unwrap()
+        ),
+        "{job}"
+    );
+    let all = app
+        .request_as(
+            None,
+            Method::GET,
+            "/v1/actions?include_total=true",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(all.body["total"], 0, "{}", all.text);
 }
 
 /// A pipeline keyed on upstream ids finds its actions by them: `external_id` (in
