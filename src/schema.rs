@@ -135,6 +135,8 @@ diesel::table! {
         entity_id -> Uuid,
         before -> Nullable<Jsonb>,
         after -> Nullable<Jsonb>,
+        changed -> Array<Text>,
+        size -> Int4,
     }
 }
 

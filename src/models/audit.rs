@@ -45,6 +45,52 @@ pub struct NewAuditEntry {
     pub entity_id: Uuid,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// `changed_fields(before, after)`: an action's history lists them without reading
+    /// the documents.
+    pub changed: Vec<String>,
+    /// The bytes of `before` and `after` as JSON: a page of the log stops at its budget.
+    pub size: i32,
+}
+
+impl NewAuditEntry {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        key_id: Option<Uuid>,
+        request_id: Option<String>,
+        operation: AuditOperation,
+        entity: AuditEntity,
+        entity_id: Uuid,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Self {
+        let bytes = |v: &Option<Value>| v.as_ref().map_or(0, |v| v.to_string().len());
+        let size = i32::try_from(bytes(&before) + bytes(&after)).unwrap_or(i32::MAX);
+        NewAuditEntry {
+            key_id,
+            request_id,
+            operation: operation.as_str().to_string(),
+            entity: entity.as_str().to_string(),
+            entity_id,
+            changed: changed_fields(before.as_ref(), after.as_ref()),
+            size,
+            before,
+            after,
+        }
+    }
+}
+
+/// The fields present in either state of a record whose values differ, less the `STAMPS`,
+/// in byte order; none unless both states are objects. A restore's `deleted_at`, present
+/// before and absent after, is one.
+pub fn changed_fields(before: Option<&Value>, after: Option<&Value>) -> Vec<String> {
+    let (Some(Value::Object(before)), Some(Value::Object(after))) = (before, after) else {
+        return Vec::new();
+    };
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|k| !STAMPS.contains(&k.as_str()) && before.get(*k) != after.get(*k))
+        .cloned()
+        .collect()
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -79,14 +125,48 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Newest first, keyset-paged on the id.
+/// Newest first, keyset-paged on the id: at most `limit` entries, fewer when their
+/// documents would pass `max_bytes` (the first always comes); and whether more follow.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     f: &AuditFilter,
     before_id: Option<i64>,
     limit: i64,
-) -> QueryResult<Vec<AuditRow>> {
-    let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
+    max_bytes: i64,
+) -> QueryResult<(Vec<AuditRow>, bool)> {
+    let sizes: Vec<(i64, i32)> = filtered(f, before_id)
+        .select((audit_log::id, audit_log::size))
+        .order(audit_log::id.desc())
+        .limit(limit + 1)
+        .load(conn)
+        .await?;
+    let mut total = 0;
+    let taken = sizes
+        .iter()
+        .take(limit as usize)
+        .take_while(|(_, size)| {
+            total += i64::from(*size);
+            total <= max_bytes
+        })
+        .count()
+        .max(sizes.len().min(1));
+    let more = sizes.len() > taken;
+    let ids: Vec<i64> = sizes[..taken].iter().map(|(id, _)| *id).collect();
+    let rows = audit_log::table
+        .select(AuditRow::as_select())
+        .filter(audit_log::id.eq_any(ids))
+        .order(audit_log::id.desc())
+        .load(conn)
+        .await?;
+    Ok((rows, more))
+}
+
+/// The entries `f` selects, older than `before_id`.
+fn filtered(
+    f: &AuditFilter,
+    before_id: Option<i64>,
+) -> audit_log::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = audit_log::table.into_boxed();
     if let Some(v) = f.entity {
         query = query.filter(audit_log::entity.eq(v.as_str()));
     }
@@ -109,10 +189,6 @@ pub async fn list(
         query = query.filter(audit_log::id.lt(id));
     }
     query
-        .order(audit_log::id.desc())
-        .limit(limit)
-        .load(conn)
-        .await
 }
 
 /// The fields every write stamps on a record: a change of theirs alone is no change, and
@@ -137,8 +213,8 @@ pub struct EditRow {
 }
 
 /// The newest `limit` changes of one record, oldest first, and how many older ones there
-/// are besides. The fields each altered are found in the database: the documents before and
-/// after (up to a request body's size each) never leave it.
+/// are besides. The fields each altered were recorded with the entry (`changed`): the
+/// documents before and after (up to a request body's size each) are not read.
 pub async fn edits_of(
     conn: &mut AsyncPgConnection,
     entity: AuditEntity,
@@ -147,14 +223,9 @@ pub async fn edits_of(
 ) -> QueryResult<(Vec<EditRow>, i64)> {
     use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
     let rows: Vec<EditRow> = diesel::sql_query(
-        "SELECT a.at, a.key_id, k.name AS key_name, a.request_id, a.operation,
-                CASE WHEN jsonb_typeof(a.before) = 'object' AND jsonb_typeof(a.after) = 'object'
-                     THEN ARRAY(SELECT e.key FROM jsonb_each(a.after) e
-                                WHERE e.key <> ALL ($4)
-                                  AND a.before -> e.key IS DISTINCT FROM e.value
-                                ORDER BY e.key COLLATE \"C\")
-                     ELSE '{}'::text[] END AS changed
-         FROM (SELECT * FROM audit_log WHERE entity = $1 AND entity_id = $2
+        "SELECT a.at, a.key_id, k.name AS key_name, a.request_id, a.operation, a.changed
+         FROM (SELECT id, at, key_id, request_id, operation, changed FROM audit_log
+               WHERE entity = $1 AND entity_id = $2
                ORDER BY id DESC LIMIT $3) a
          LEFT JOIN api_keys k ON k.id = a.key_id
          ORDER BY a.id",
@@ -162,7 +233,6 @@ pub async fn edits_of(
     .bind::<Text, _>(entity.as_str())
     .bind::<SqlUuid, _>(entity_id)
     .bind::<BigInt, _>(limit)
-    .bind::<diesel::sql_types::Array<Text>, _>(STAMPS.to_vec())
     .load(conn)
     .await?;
     let all = audit_log::table

@@ -258,16 +258,7 @@ async fn settle_update<T, R: serde::Serialize>(
 
 /// Whether two states of a record are equal in all but what every write stamps on it.
 fn same_record(before: &serde_json::Value, after: &serde_json::Value) -> bool {
-    let unstamped = |v: &serde_json::Value| {
-        let mut v = v.clone();
-        if let Some(fields) = v.as_object_mut() {
-            for stamp in crate::models::audit::STAMPS {
-                fields.remove(stamp);
-            }
-        }
-        v
-    };
-    unstamped(before) == unstamped(after)
+    crate::models::audit::changed_fields(Some(before), Some(after)).is_empty()
 }
 
 /// Writes one audit entry, in the caller's transaction.
@@ -285,15 +276,15 @@ pub async fn audit<T: serde::Serialize>(
             .transpose()
             .map_err(|e| AppError::Internal(e.to_string()))
     };
-    let entry = crate::models::audit::NewAuditEntry {
-        key_id: caller.key_id(),
-        request_id: caller.request_id.clone(),
-        operation: operation.as_str().to_string(),
-        entity: entity.as_str().to_string(),
+    let entry = crate::models::audit::NewAuditEntry::new(
+        caller.key_id(),
+        caller.request_id.clone(),
+        operation,
+        entity,
         entity_id,
-        before: json(before)?,
-        after: json(after)?,
-    };
+        json(before)?,
+        json(after)?,
+    );
     crate::models::audit::insert(conn, &entry).await?;
     Ok(())
 }

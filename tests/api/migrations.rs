@@ -405,3 +405,60 @@ async fn the_latest_day_of_a_fuzzy_date_is_the_same_in_sql() {
         }
     }
 }
+
+/// Migration 000033 records what the entries written before it changed, by the rule new
+/// entries follow (`models::audit::changed_fields`), and their size.
+#[tokio::test]
+async fn the_audit_entries_before_000033_get_the_fields_they_changed() {
+    let db = TestDb::new().await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+        // Later migrations first.
+        while !conn
+            .revert_last_migration(riposte::db::MIGRATIONS)
+            .unwrap()
+            .to_string()
+            .ends_with("000033")
+        {}
+        let pairs = [
+            (r#"{"a": 1, "deleted_at": "2020-01-01T00:00:00Z", "version": 2}"#, r#"{"a": 1, "version": 3}"#),
+            (r#"{"title": "x", "z": [1], "updated_at": "a"}"#, r#"{"title": "y", "z": [1, 2], "updated_at": "b", "new": null}"#),
+            (r#"{"a": 1}"#, "null"),
+            ("null", r#"{"a": 1}"#),
+        ];
+        for (before, after) in pairs {
+            conn.batch_execute(&format!(
+                "INSERT INTO audit_log (operation, entity, entity_id, before, after)
+                 VALUES ('update', 'action', gen_random_uuid(), '{before}'::jsonb, '{after}'::jsonb)"
+            ))
+            .unwrap();
+        }
+        conn.run_pending_migrations(riposte::db::MIGRATIONS).unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Entry {
+            #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+            changed: Vec<String>,
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            size: i32,
+        }
+        let entries: Vec<Entry> =
+            diesel::sql_query("SELECT changed, size FROM audit_log ORDER BY id")
+                .load(&mut conn)
+                .unwrap();
+        assert_eq!(entries.len(), pairs.len());
+        for ((before, after), entry) in pairs.iter().zip(&entries) {
+            let json = |s: &str| -> Option<serde_json::Value> {
+                Some(serde_json::from_str(s).unwrap()).filter(|v: &serde_json::Value| !v.is_null())
+            };
+            let rule = riposte::models::audit::changed_fields(json(before).as_ref(), json(after).as_ref());
+            assert_eq!(entry.changed, rule, "{before} -> {after}");
+            assert!(entry.size > 0);
+        }
+        assert_eq!(entries[0].changed, ["deleted_at"]);
+        assert_eq!(entries[1].changed, ["new", "title", "z"]);
+    })
+    .await
+    .unwrap();
+}
