@@ -6,14 +6,19 @@ use super::*;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
+    /// When the change's transaction began. A change that committed later can carry an
+    /// earlier time and a lower id than one already listed, so polling with `since` can
+    /// miss it: to follow every change without gaps, follow `GET /v1/changes`.
     pub at: DateTime<Utc>,
-    /// The API key that made the change; null for the command line.
+    /// The API key that made the change; null for the command line and for what the server
+    /// does itself (a webhook subscription disabled).
     #[schema(required = true)]
     pub key_id: Option<Uuid>,
     #[schema(required = true)]
     pub request_id: Option<String>,
     /// `create`, `update`, `delete`, `restore`, `purge`, `revoke`, and for webhooks
-    /// `redeliver`, `rotate_secret` and `disable` (by the server, after failing too long).
+    /// `redeliver`, `rotate_secret` and `disable` (by the server, after failing for a day,
+    /// or at once when the receiver answers 410 Gone).
     #[schema(value_type = crate::models::audit::AuditOperation)]
     pub operation: String,
     /// `actor`, `action`, `api_key` or `webhook`.
@@ -24,7 +29,8 @@ pub struct AuditEntry {
     #[schema(value_type = Option<Object>)]
     #[schema(required = true)]
     pub before: Option<serde_json::Value>,
-    /// The record after the change (null for a delete).
+    /// The record after the change: null for a purge and a webhook subscription's delete
+    /// (which remove the record); a soft delete of an actor or action shows it deleted.
     #[schema(value_type = Option<Object>)]
     #[schema(required = true)]
     pub after: Option<serde_json::Value>,
