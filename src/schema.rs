@@ -137,6 +137,7 @@ diesel::table! {
         after -> Nullable<Jsonb>,
         changed -> Array<Text>,
         size -> Int4,
+        import_id -> Nullable<Uuid>,
     }
 }
 

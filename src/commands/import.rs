@@ -29,6 +29,7 @@ pub async fn import(
         origin: riposte::models::import::ImportOrigin::Cli,
         file_name,
         api_key_id: None,
+        request_id: None,
     };
     let mut conn = state.conn().await.map_err(|e| e.to_string())?;
     riposte::service::imports::record(&mut conn, &job, size)

@@ -75,6 +75,8 @@ pub struct Job {
     pub origin: ImportOrigin,
     pub file_name: Option<String>,
     pub api_key_id: Option<Uuid>,
+    /// The request that queued it, for the audit log.
+    pub request_id: Option<String>,
 }
 
 /// What an import did.
@@ -435,6 +437,9 @@ async fn import(
             .map_err(db_err("cannot undo the import"))?;
     }
     check_key(client, job).await?;
+    if report.stored {
+        audit(client, job).await?;
+    }
     resolve::finish(client, job, &report).await?;
     progress.set_phase("committing");
     client
@@ -481,6 +486,24 @@ async fn check_key(client: &Client, job: &Job) -> Result<(), ImportError> {
         "the API key{prefix} that queued this import {what}: nothing was stored; submit the \
          file again with a valid key"
     )))
+}
+
+/// An audit entry for each action the import created or updated, naming the job (whose
+/// own entry, written when it was queued, has the file's particulars): without documents,
+/// which the import does not read back, so the entries cost little beside the actions.
+async fn audit(client: &Client, job: &Job) -> Result<(), ImportError> {
+    client
+        .execute(
+            "INSERT INTO audit_log (key_id, request_id, operation, entity, entity_id, changed,
+                                    size, import_id)
+             SELECT $1, $2, CASE fate WHEN 'new' THEN 'create' ELSE 'update' END, 'action', id,
+                    '{}', 0, $3
+             FROM import_lines WHERE fate IN ('new', 'update') ORDER BY line",
+            &[&job.api_key_id, &job.request_id, &job.id],
+        )
+        .await
+        .map_err(db_err("cannot write the import's audit entries"))?;
+    Ok(())
 }
 
 /// Every live actor by code: imports resolve codes from memory (actors are few next to

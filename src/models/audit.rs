@@ -17,6 +17,7 @@ crate::models::enums::text_enum! {
         Action => "action",
         ApiKey => "api_key",
         Webhook => "webhook",
+        Import => "import",
     }
 }
 
@@ -50,6 +51,8 @@ pub struct NewAuditEntry {
     pub changed: Vec<String>,
     /// The bytes of `before` and `after` as JSON: a page of the log stops at its budget.
     pub size: i32,
+    /// The import job that made the change.
+    pub import_id: Option<Uuid>,
 }
 
 impl NewAuditEntry {
@@ -73,6 +76,7 @@ impl NewAuditEntry {
             entity_id,
             changed: changed_fields(before.as_ref(), after.as_ref()),
             size,
+            import_id: None,
             before,
             after,
         }
@@ -105,6 +109,7 @@ pub struct AuditRow {
     pub entity_id: Uuid,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    pub import_id: Option<Uuid>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, entry: &NewAuditEntry) -> QueryResult<()> {
@@ -210,6 +215,8 @@ pub struct EditRow {
     pub operation: String,
     #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
     pub changed: Vec<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub import_id: Option<Uuid>,
 }
 
 /// The newest `limit` changes of one record, oldest first, and how many older ones there
@@ -223,8 +230,9 @@ pub async fn edits_of(
 ) -> QueryResult<(Vec<EditRow>, i64)> {
     use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
     let rows: Vec<EditRow> = diesel::sql_query(
-        "SELECT a.at, a.key_id, k.name AS key_name, a.request_id, a.operation, a.changed
-         FROM (SELECT id, at, key_id, request_id, operation, changed FROM audit_log
+        "SELECT a.at, a.key_id, k.name AS key_name, a.request_id, a.operation, a.changed,
+                a.import_id
+         FROM (SELECT id, at, key_id, request_id, operation, changed, import_id FROM audit_log
                WHERE entity = $1 AND entity_id = $2
                ORDER BY id DESC LIMIT $3) a
          LEFT JOIN api_keys k ON k.id = a.key_id

@@ -16,6 +16,7 @@ use crate::import::{self, Format, Job, Progress};
 use crate::limits::{
     MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS,
 };
+use crate::models::audit::{AuditEntity, AuditOperation};
 use crate::models::import::{self as rows, ImportOrigin, ImportRow, JobState, NewImport};
 use crate::shares::{Refused, Share, Shares};
 use crate::state::AppState;
@@ -254,6 +255,7 @@ pub async fn submit(
         origin: ImportOrigin::Api,
         file_name: None,
         api_key_id: caller.key_id(),
+        request_id: caller.request_id.clone(),
     };
     let mut conn = state.conn().await?;
     record(&mut conn, &job, bytes).await?;
@@ -307,10 +309,31 @@ pub async fn stopped(conn: &mut AsyncPgConnection, id: Uuid, why: &str) -> AppRe
 }
 
 /// Records a job about to run, of a file of `bytes` (the server's uploads and
-/// `riposte import` alike).
+/// `riposte import` alike), with its audit entry: who queued what, whatever comes of it.
 pub async fn record(conn: &mut AsyncPgConnection, job: &Job, bytes: u64) -> AppResult<()> {
-    rows::insert(conn, &new_row(job, bytes)).await?;
-    Ok(())
+    let row = new_row(job, bytes);
+    let (key_id, request_id) = (job.api_key_id, job.request_id.clone());
+    super::transaction(conn, move |conn| {
+        Box::pin(async move {
+            rows::insert(conn, &row).await?;
+            let queued = get(conn, row.id).await?;
+            let after =
+                serde_json::to_value(&queued).map_err(|e| AppError::Internal(e.to_string()))?;
+            let mut entry = crate::models::audit::NewAuditEntry::new(
+                key_id,
+                request_id,
+                AuditOperation::Create,
+                AuditEntity::Import,
+                row.id,
+                None,
+                Some(after),
+            );
+            entry.import_id = Some(row.id);
+            crate::models::audit::insert(conn, &entry).await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 fn new_row(job: &Job, bytes: u64) -> NewImport {

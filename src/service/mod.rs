@@ -137,7 +137,7 @@ where
 
 /// Runs `f` in a transaction on `conn`: committed when `f` succeeds, rolled back when it
 /// fails.
-async fn transaction<T, F>(conn: &mut AsyncPgConnection, f: F) -> AppResult<T>
+pub(crate) async fn transaction<T, F>(conn: &mut AsyncPgConnection, f: F) -> AppResult<T>
 where
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, AppResult<T>>,
 {

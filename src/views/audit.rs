@@ -21,7 +21,8 @@ pub struct AuditEntry {
     /// or at once when the receiver answers 410 Gone).
     #[schema(value_type = crate::models::audit::AuditOperation)]
     pub operation: String,
-    /// `actor`, `action`, `api_key` or `webhook`.
+    /// `actor`, `action`, `api_key`, `webhook` or `import` (a job queued: `after` is the
+    /// job as it was then).
     #[schema(value_type = crate::models::audit::AuditEntity)]
     pub entity: String,
     pub entity_id: Uuid,
@@ -34,6 +35,10 @@ pub struct AuditEntry {
     #[schema(value_type = Option<Object>)]
     #[schema(required = true)]
     pub after: Option<serde_json::Value>,
+    /// The import job that made the change (`GET /v1/imports/{id}`); its actions' entries
+    /// hold no documents (`before` and `after` null). Null for changes made otherwise.
+    #[schema(required = true)]
+    pub import_id: Option<Uuid>,
 }
 
 impl AuditEntry {
@@ -48,6 +53,7 @@ impl AuditEntry {
             entity_id: row.entity_id,
             before: row.before,
             after: row.after,
+            import_id: row.import_id,
         }
     }
 }
@@ -71,8 +77,11 @@ pub struct Edit {
     pub author: Option<Author>,
     #[schema(required = true)]
     pub request_id: Option<String>,
-    /// The fields whose values the change altered (for updates).
+    /// The fields whose values the change altered (for updates; none for an import's).
     pub changed: Vec<String>,
+    /// The import job that made the change (`GET /v1/imports/{id}`), null otherwise.
+    #[schema(required = true)]
+    pub import_id: Option<Uuid>,
 }
 
 impl Edit {
@@ -86,6 +95,7 @@ impl Edit {
                 .map(|(key_id, key_name)| Author { key_id, key_name }),
             request_id: row.request_id,
             changed: row.changed,
+            import_id: row.import_id,
         }
     }
 }

@@ -3055,6 +3055,127 @@ async fn a_job_whose_key_is_revoked_before_it_runs_stores_nothing() {
     assert_eq!(all.body["total"], 0, "{}", all.text);
 }
 
+/// Imports are in the audit log: each job when it is queued (entity `import`, with its key
+/// and request id), and each action it creates or updates, naming the job; an action's
+/// history shows the imports that changed it. (Imports wrote nothing there: what a key did
+/// and who changed an action went unanswered for everything imported.)
+#[tokio::test]
+async fn imports_are_audited_with_their_key_and_each_action_they_change() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let post = |file: Vec<u8>, request_id: &'static str| {
+        app.client
+            .post(format!("{}/v1/imports", app.base))
+            .bearer_auth(&app.keys.write)
+            .header("content-type", "application/x-ndjson")
+            .header("x-request-id", request_id)
+            .body(file)
+            .send()
+    };
+    let first = ndjson(&[
+        action("Kept", "k-1", "2020-01-01", json!([])),
+        action("Renamed later", "r-1", "2020-01-02", json!([])),
+    ]);
+    let queued = post(first, "import-1").await.unwrap();
+    assert_eq!(queued.status(), 202);
+    let job1 = finished(&app, queued.headers()["location"].to_str().unwrap()).await;
+    let second = ndjson(&[
+        action("Kept", "k-1", "2020-01-01", json!([])),
+        action("Renamed", "r-1", "2020-01-02", json!([])),
+    ]);
+    let queued = post(second, "import-2").await.unwrap();
+    let job2 = finished(&app, queued.headers()["location"].to_str().unwrap()).await;
+    assert_eq!(counts(&job2), [2, 0, 1, 1, 0], "{job2}");
+
+    let app = &app;
+    let audit = |query: String| async move {
+        let page = app
+            .as_admin(Method::GET, &format!("/v1/audit?{query}"), None, &[])
+            .await;
+        page.assert_status(200);
+        page.body["items"].as_array().unwrap().clone()
+    };
+    let key_id = {
+        let keys = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
+        keys.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["scope"] == "write")
+            .map(id_of)
+            .unwrap()
+    };
+    let jobs = audit("entity=import".into()).await;
+    let seen: Vec<(&Value, &Value, &Value, &Value)> = jobs
+        .iter()
+        .map(|e| {
+            (
+                &e["operation"],
+                &e["entity_id"],
+                &e["request_id"],
+                &e["key_id"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                &json!("create"),
+                &job2["id"],
+                &json!("import-2"),
+                &json!(key_id)
+            ),
+            (
+                &json!("create"),
+                &job1["id"],
+                &json!("import-1"),
+                &json!(key_id)
+            ),
+        ]
+    );
+    assert_eq!(jobs[0]["after"]["format"], "ndjson");
+    assert_eq!(jobs[0]["after"]["state"], "queued");
+
+    let renamed = app.get("/v1/actions?q=Renamed").await.body["items"][0].clone();
+    let kept = app.get("/v1/actions?q=Kept").await.body["items"][0].clone();
+    let entries = audit(format!("entity_id={}", id_of(&renamed))).await;
+    let seen: Vec<(&Value, &Value, &Value)> = entries
+        .iter()
+        .map(|e| (&e["operation"], &e["import_id"], &e["key_id"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (&json!("update"), &job2["id"], &json!(key_id)),
+            (&json!("create"), &job1["id"], &json!(key_id)),
+        ]
+    );
+    assert_eq!(entries[0]["request_id"], "import-2");
+    assert_eq!(
+        audit(format!("entity_id={}", id_of(&kept))).await.len(),
+        1,
+        "an unchanged line is no change"
+    );
+    let history = app
+        .get(&format!("/v1/actions/{}/history", id_of(&renamed)))
+        .await;
+    let edits: Vec<(&Value, &Value)> = history.body["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (&e["operation"], &e["import_id"]))
+        .collect();
+    assert_eq!(
+        edits,
+        [
+            (&json!("create"), &job1["id"]),
+            (&json!("update"), &job2["id"])
+        ]
+    );
+    assert_eq!(history.body["edits"][1]["author"]["key_id"], json!(key_id));
+}
+
 /// A pipeline keyed on upstream ids finds its actions by them: `external_id` (in
 /// `source_dataset`, or among actions of no dataset) is one action, `source_dataset` alone
 /// all of that dataset's; in lists and exports alike.
