@@ -362,16 +362,7 @@ async fn every_change_is_audited_with_its_key_and_request_id_and_the_log_is_appe
         .map(|e| e["operation"].as_str().unwrap())
         .collect();
     assert_eq!(ops, vec!["delete", "update", "create"], "newest first");
-    let write_key_id = {
-        let keys = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
-        keys.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["scope"] == "write")
-            .map(id_of)
-            .unwrap()
-    };
+    let write_key_id = id_of(&app.write_key().await);
     for e in items {
         assert_eq!(e["key_id"], write_key_id);
         assert_eq!(e["entity"], "action");

@@ -481,6 +481,20 @@ impl TestApp {
             .await;
     }
 
+    /// The write key's document, as `GET /v1/api-keys` lists it.
+    pub async fn write_key(&self) -> Value {
+        let keys = self
+            .as_admin(reqwest::Method::GET, "/v1/api-keys", None, &[])
+            .await;
+        keys.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["scope"] == "write")
+            .expect("the write key")
+            .clone()
+    }
+
     /// Creates an action from `overrides` laid over a valid USA -> CHN asset freeze.
     pub async fn action(&self, overrides: Value) -> Value {
         let resp = self.post("/v1/actions", &action_body(overrides)).await;

@@ -3005,14 +3005,7 @@ async fn a_job_whose_key_is_revoked_before_it_runs_stores_nothing() {
     let location = submitted.header("location").unwrap().to_string();
     wait_for_lock(&side, "advisory", "the import never reached the lock").await;
 
-    let keys = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
-    let key = keys.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["scope"] == "write")
-        .unwrap()
-        .clone();
+    let key = app.write_key().await;
     app.as_admin(
         Method::DELETE,
         &format!("/v1/api-keys/{}", id_of(&key)),
@@ -3095,16 +3088,7 @@ async fn imports_are_audited_with_their_key_and_each_action_they_change() {
         page.assert_status(200);
         page.body["items"].as_array().unwrap().clone()
     };
-    let key_id = {
-        let keys = app.as_admin(Method::GET, "/v1/api-keys", None, &[]).await;
-        keys.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["scope"] == "write")
-            .map(id_of)
-            .unwrap()
-    };
+    let key_id = id_of(&app.write_key().await);
     let jobs = audit("entity=import".into()).await;
     let seen: Vec<(&Value, &Value, &Value, &Value)> = jobs
         .iter()
