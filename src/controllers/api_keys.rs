@@ -23,10 +23,14 @@ use crate::views::{ApiKey, List, NewApiKeySecret};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "dashboard", "scope": "read", "expires_at": "2099-12-31T00:00:00Z"}))]
 pub struct NewApiKey {
-    /// What the key is for, 1 to 100 characters.
+    /// What the key is for, 1 to 100 characters that show as they are: no control or
+    /// invisible characters (zero-width spaces, direction marks, byte-order marks), no
+    /// separator but the plain space, no space at either end.
     pub name: String,
     pub scope: Scope,
-    /// When the key stops working (RFC 3339); never when absent.
+    /// When the key stops working (RFC 3339). When absent: never, or, for a key made with a
+    /// key that expires, when that one does (a key cannot outlive the key that made it: a
+    /// later time is refused).
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,

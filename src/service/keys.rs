@@ -21,26 +21,51 @@ pub async fn create(
 ) -> AppResult<NewApiKeySecret> {
     let mut errors = Vec::new();
     check_text(&mut errors, "name", Some(name), MAX_KEY_NAME_LEN, true);
-    // Operators read key names in a terminal (`riposte keys list`): a line break or an
-    // escape sequence there would forge rows or run terminal commands, and a bidi override
-    // (U+202E) or a line separator (U+2028) would show a name as another.
-    let reordering = |c: char| {
-        matches!(
-            c,
-            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
-        ) || ('\u{202a}'..='\u{202e}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
+    // Operators read key names in a terminal (`riposte keys list`) to tell keys apart: a
+    // line break or an escape sequence there would forge rows or run terminal commands, and
+    // a bidi override (U+202E), a zero-width space, a byte-order mark, a no-break space or
+    // a space at either end would show a name as another.
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    let unseen = |c: char| {
+        c != ' '
+            && matches!(
+                c.general_category(),
+                G::Control
+                    | G::Format
+                    | G::SpaceSeparator
+                    | G::LineSeparator
+                    | G::ParagraphSeparator
+            )
     };
-    if name.chars().any(|c| c.is_control() || reordering(c)) {
+    if name.chars().any(unseen) || name.trim_matches(' ') != name {
         errors.push(FieldError::new(
             "name",
-            "must not contain control characters (line breaks, tabs, escapes), direction \
-             marks or overrides, or line separators",
+            "must show as it is: no control characters (line breaks, tabs, escapes), \
+             invisible ones (zero-width spaces, direction marks and overrides, byte-order \
+             marks), separators other than the plain space, nor a space at either end",
         ));
     }
     if expires_at.is_some_and(|at| at <= Utc::now()) {
         errors.push(FieldError::new("expires_at", "must be in the future"));
     }
+    // A key made by a key that expires cannot outlive it (a temporary admin key would
+    // otherwise leave a permanent one behind): it expires with its maker unless asked
+    // to expire sooner.
+    let limit = caller.key.as_ref().and_then(|k| k.expires_at);
+    let expires_at = match (expires_at, limit) {
+        (Some(at), Some(limit)) if at > limit => {
+            errors.push(FieldError::new(
+                "expires_at",
+                format!(
+                    "must not be after {}, when the key making this one expires",
+                    limit.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ));
+            None
+        }
+        (None, limit) => limit,
+        (given, _) => given,
+    };
     if !errors.is_empty() {
         return Err(AppError::invalid(errors));
     }

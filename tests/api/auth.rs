@@ -213,7 +213,8 @@ async fn reads_need_a_key_when_they_are_not_public() {
 #[tokio::test]
 async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     let app = TestApp::spawn().await;
-    // A name that would forge rows or run escapes in `riposte keys list` is refused.
+    // A name that would forge rows or run escapes in `riposte keys list`, or show there as
+    // another key's, is refused.
     for name in [
         "evil\r\nfake-row  admin  active",
         "\u{1b}[32mlooks-legit",
@@ -221,6 +222,12 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
         "admin\u{202e}nimda",
         "two\u{2028}lines",
         "mark\u{200f}",
+        "adm\u{200b}",
+        "\u{a0}adm",
+        "a\u{301}dm\u{feff}",
+        "adm ",
+        " adm",
+        "soft\u{ad}hyphen",
     ] {
         app.as_admin(
             Method::POST,
@@ -230,6 +237,17 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
         )
         .await
         .assert_problem(422, Some("name"));
+    }
+    // Names in any script, with accents composed or combining, and inner spaces are fine.
+    for name in ["ops team", "José Müller", "Jose\u{301} 王", "مفتاح"] {
+        app.as_admin(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&json!({"name": name, "scope": "read"})),
+            &[],
+        )
+        .await
+        .assert_status(201);
     }
     let (id, secret) = new_key(&app, "write", None).await;
     assert!(secret.starts_with("rsk_") && secret.len() == 53);
@@ -1209,4 +1227,54 @@ async fn audit_pages_are_bounded_and_edits_name_what_they_changed() {
     assert_eq!(changed[1], ("update".into(), json!(["title"])));
     assert_eq!(changed[9], ("delete".into(), json!(["deleted_at"])));
     assert_eq!(changed[10], ("restore".into(), json!(["deleted_at"])));
+}
+
+/// A key made with a key that expires cannot outlive it: without `expires_at` it expires
+/// with its maker, a later time is refused, a sooner one kept. (A temporary admin key made a
+/// permanent one, which went on working after the temporary one was gone.)
+#[tokio::test]
+async fn a_key_cannot_outlive_the_key_that_made_it() {
+    let app = TestApp::spawn().await;
+    let hour = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (_, temporary) = new_key(&app, "admin", Some(&hour)).await;
+    let make = |body: Value| {
+        let temporary = temporary.clone();
+        let app = &app;
+        async move {
+            app.request_as(
+                Some(&temporary),
+                Method::POST,
+                "/v1/api-keys",
+                Some(&body),
+                &[],
+            )
+            .await
+        }
+    };
+    let made = make(json!({"name": "forever", "scope": "admin"})).await;
+    made.assert_status(201);
+    assert_eq!(
+        made.body["expires_at"].as_str().unwrap().get(..19),
+        hour.get(..19)
+    );
+    let later = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    make(json!({"name": "later", "scope": "read", "expires_at": later}))
+        .await
+        .assert_problem(422, Some("expires_at"));
+    let sooner = (chrono::Utc::now() + chrono::Duration::minutes(30))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let made = make(json!({"name": "sooner", "scope": "read", "expires_at": sooner})).await;
+    made.assert_status(201);
+    assert_eq!(
+        made.body["expires_at"].as_str().unwrap().get(..19),
+        sooner.get(..19)
+    );
+    // The admin key of the tests never expires: neither do the keys it makes.
+    let (id, _) = new_key(&app, "read", None).await;
+    let shown = app
+        .as_admin(Method::GET, &format!("/v1/api-keys/{id}"), None, &[])
+        .await;
+    assert_eq!(shown.body["expires_at"], Value::Null);
 }
