@@ -98,12 +98,23 @@ pub fn server(
 /// The access log. The request id is read from the request (`request_id` runs first): the
 /// response header is added only after this layer has written its line.
 fn access_log() -> Logger {
-    use crate::logging::{ACCESS_FORMAT, ACCESS_TARGET, REQUEST_ID_LABEL, REQUEST_LINE_LABEL};
+    use crate::logging::{
+        ACCESS_FORMAT, ACCESS_TARGET, KEY_LABEL, REQUEST_ID_LABEL, REQUEST_LINE_LABEL,
+    };
     Logger::new(ACCESS_FORMAT)
         .log_target(ACCESS_TARGET)
         .custom_request_replace(REQUEST_LINE_LABEL, |req| {
             let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
             crate::logging::hide_keys(&format!("{} {target} {:?}", req.method(), req.version()))
+        })
+        .custom_request_replace(KEY_LABEL, |req| {
+            // Its printed prefix (`riposte keys list`): the secret never reaches the log.
+            match crate::auth::presented(req.headers()) {
+                crate::auth::Presented::Key(secret) => {
+                    secret[..crate::auth::DISPLAY_PREFIX_LEN].to_string()
+                }
+                _ => "-".to_string(),
+            }
         })
         .custom_request_replace(REQUEST_ID_LABEL, |req| {
             req.extensions()

@@ -34,10 +34,14 @@ impl std::str::FromStr for LogFormat {
 /// `RIPOSTE_LOG=actix_web=warn` keep working and the JSON writer can recognise its lines.
 pub const ACCESS_TARGET: &str = "actix_web::middleware::logger";
 
-/// One line per answered request. The request id comes last: it is one token (the
-/// `request_id` middleware admits only visible ASCII, so no spaces), which is how the JSON
-/// writer finds it (`request_id_of`).
-pub const ACCESS_FORMAT: &str = "%a \"%{request_line}xi\" %s %b %Dms %{request_id}xi";
+/// One line per answered request, with the prefix of the key it presented (`-` for none),
+/// so that what a key read or attempted can be found. The request id comes last: it is one
+/// token (the `request_id` middleware admits only visible ASCII, so no spaces), which is how
+/// the JSON writer finds it (`request_id_of`).
+pub const ACCESS_FORMAT: &str = "%a \"%{request_line}xi\" %s %b %Dms %{key}xi %{request_id}xi";
+
+/// The label of the key's prefix in `ACCESS_FORMAT`.
+pub const KEY_LABEL: &str = "key";
 
 /// The label of the request id in `ACCESS_FORMAT`.
 pub const REQUEST_ID_LABEL: &str = "request_id";

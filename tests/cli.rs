@@ -833,7 +833,8 @@ fn import_from_the_command_line() {
 
 /// `RIPOSTE_LOG_FORMAT=json`: every line the server logs is one JSON object with timestamp,
 /// level, target and message, and the access-log line of a request carries its
-/// `X-Request-Id`; `/metrics` of the real process counts the request under its route.
+/// `X-Request-Id` and the prefix of the key it presented; `/metrics` of the real process
+/// counts the request under its route.
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
     let dir = tempfile::Builder::new()
@@ -841,6 +842,7 @@ async fn json_logs_carry_the_request_id() {
         .tempdir_in("/tmp")
         .unwrap();
     let data = dir.path().join("data");
+    let write_key = process::write_key(&data);
     let log_path = dir.path().join("stderr.log");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -883,6 +885,14 @@ async fn json_logs_carry_the_request_id() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+    let resp = client
+        .get(format!("{base}/v1/actors"))
+        .bearer_auth(&write_key)
+        .header("x-request-id", "json-log-bearer-46")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     let metrics = get_text(&client, &format!("{base}/metrics")).await;
     assert!(
         metrics.contains(
@@ -956,6 +966,23 @@ async fn json_logs_carry_the_request_id() {
         "{message}"
     );
     assert!(!log.contains(key), "the key reached the log");
+    let bearer = lines
+        .iter()
+        .find(|l| l["request_id"] == "json-log-bearer-46")
+        .unwrap_or_else(|| panic!("no line with the request id in\n{log}"));
+    let message = bearer["message"].as_str().unwrap();
+    assert!(
+        message.ends_with(&format!("ms {} json-log-bearer-46", &write_key[..12])),
+        "{message}"
+    );
+    assert!(!log.contains(&write_key), "the key reached the log");
+    assert!(
+        access["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("ms - json-log-test-42"),
+        "{access}"
+    );
     for (id, line) in [
         (
             "json-log-preflight-44",
