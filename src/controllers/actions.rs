@@ -518,7 +518,7 @@ pub async fn responses(
                 {"status": "announced", "on": "2020-05-22", "source_url": null, "note": null, "recorded_at": "2026-11-28T12:00:00Z"},
                 {"status": "in_force", "on": "2020-06-05", "source_url": "https://www.federalregister.gov/d/2020-12245", "note": "published in the Federal Register", "recorded_at": "2026-11-28T12:00:00Z"}],
                 "older_items": 0,
-                "edits": [{"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []}],
+                "edits": [{"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": [], "import_id": null}],
                 "older_edits": 0,
                 "next_page_token": null})),
         (status = 404, response = crate::openapi::NotFound)))]

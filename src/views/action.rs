@@ -212,8 +212,8 @@ pub struct DesignationOn {
     ],
     "older_items": 0,
     "edits": [
-        {"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": []},
-        {"at": "2026-11-28T12:30:00Z", "operation": "update", "author": {"key_id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a70", "key_name": "newsroom"}, "request_id": "0190f5c4-8a3b-7000-8000-000000000001", "changed": ["effective_from", "status"]}
+        {"at": "2026-11-28T12:00:00Z", "operation": "create", "author": null, "request_id": null, "changed": [], "import_id": null},
+        {"at": "2026-11-28T12:30:00Z", "operation": "update", "author": {"key_id": "0190f5c4-1f3a-7c2e-9a51-3c1d2e4f5a70", "key_name": "newsroom"}, "request_id": "0190f5c4-8a3b-7000-8000-000000000001", "changed": ["effective_from", "status"], "import_id": null}
     ],
     "older_edits": 0,
     "next_page_token": null
