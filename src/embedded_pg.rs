@@ -376,9 +376,23 @@ impl EmbeddedPostgres {
 
     fn start_once(data_dir: &Path, ephemeral: bool) -> Result<Self, EmbeddedPgError> {
         let data_dir = data_dir.to_path_buf();
+        let dir_err = |source| EmbeddedPgError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+        let unfinished = Unfinished::of(&data_dir);
+        let fresh = match fs::read_dir(&data_dir) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+            Err(e) => return Err(dir_err(e)),
+        };
+        let redo = !fresh && unfinished.as_ref().is_some_and(Unfinished::left);
+        // A directory to be made again says nothing of its version: an initdb cut short may
+        // have left PG_VERSION empty (it was read as "made by PostgreSQL ''" and refused).
         let made_by = fs::read_to_string(data_dir.join("PG_VERSION"))
             .ok()
-            .map(|v| v.trim().to_string());
+            .map(|v| v.trim().to_string())
+            .filter(|v| !redo && !v.is_empty());
         let bin = find_bin_dir(made_by.as_deref())?;
         if let Some(made_by) = &made_by {
             same_major(&bin, made_by, &data_dir)?;
@@ -388,18 +402,6 @@ impl EmbeddedPostgres {
         if socket.as_os_str().len() > 107 {
             return Err(EmbeddedPgError::SocketPathTooLong(socket));
         }
-        let dir_err = |source| EmbeddedPgError::DataDir {
-            path: data_dir.clone(),
-            source,
-        };
-
-        let unfinished = Unfinished::of(&data_dir);
-        let fresh = match fs::read_dir(&data_dir) {
-            Ok(mut entries) => entries.next().is_none(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
-            Err(e) => return Err(dir_err(e)),
-        };
-        let redo = !fresh && unfinished.as_ref().is_some_and(Unfinished::left);
         if redo {
             log::warn!(
                 "the PostgreSQL cluster in {} was left unfinished (its initdb was cut short); \
