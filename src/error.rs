@@ -22,6 +22,18 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// The error with every whole API key in its field and message cut to its printed
+    /// prefix (`logging::hide_keys`): what is said back quotes what was sent, and a key sent
+    /// where it does not belong (a parameter's name, an actor code) is not repeated.
+    pub fn without_keys(self) -> Self {
+        FieldError {
+            field: crate::logging::hide_keys(&self.field),
+            message: crate::logging::hide_keys(&self.message),
+        }
+    }
+}
+
+impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
@@ -292,9 +304,7 @@ impl AppError {
         // A message quoting what was sent must not repeat a whole API key (one mistaken for
         // an id in a path, say): it is cut to the prefix `riposte keys list` shows.
         let detail = crate::logging::hide_keys(&detail);
-        for e in &mut errors {
-            e.message = crate::logging::hide_keys(&e.message);
-        }
+        errors = errors.into_iter().map(FieldError::without_keys).collect();
         Problem {
             type_: type_.into(),
             title: title.into(),

@@ -59,7 +59,21 @@ pub fn hide_keys(text: &str) -> String {
     while let Some(found) = lower[from..].find("rsk") {
         let at = from + found;
         let after = at + 3;
-        let separator = if lower[after..].starts_with('_') {
+        // A key starts a word (`krasnoyarsk_prod123456` is no key), or follows a
+        // percent-escape (`%3Drsk_...`).
+        let escaped = lower.as_bytes()[..at].rchunks(3).next().is_some_and(|b| {
+            b.len() == 3 && b[0] == b'%' && b[1..].iter().all(u8::is_ascii_hexdigit)
+        });
+        let starts_word = escaped
+            || !lower[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric());
+        let separator = if !starts_word {
+            out.push_str(&text[from..after]);
+            from = after;
+            continue;
+        } else if lower[after..].starts_with('_') {
             1
         } else if lower[after..].starts_with("%5f") {
             3
@@ -258,6 +272,12 @@ mod tests {
             "rsk_4fQ2xk9P…/rsk_4fQ2xk9P…"
         );
         assert_eq!(hide_keys("GET /rsk_ab HTTP/1.1"), "GET /rsk_ab HTTP/1.1");
+        // Only where a key can start: a word's end is no key, an escape's is.
+        assert_eq!(
+            hide_keys("krasnoyarsk_prod123456789"),
+            "krasnoyarsk_prod123456789"
+        );
+        assert_eq!(hide_keys(&format!("?q=a%3D{key}")), "?q=a%3Drsk_4fQ2xk9P…");
         // Percent-encoded or in another case, it is the same key.
         assert_eq!(
             hide_keys(&format!("?k={}", key.replacen("rsk_", "rsk%5F", 1))),

@@ -74,7 +74,12 @@ pub async fn import(
     let report = result.map_err(|e| e.to_string())?;
     let unit = format.unit();
     for r in &report.rejections {
-        for e in &r.errors {
+        for e in r
+            .errors
+            .iter()
+            .cloned()
+            .map(riposte::error::FieldError::without_keys)
+        {
             // A fault of the whole line or record is said without its field (`line 2:
             // line: ...` said the line twice).
             match e.field == unit {

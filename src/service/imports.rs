@@ -11,7 +11,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::import::{self, Format, Job, Progress};
 use crate::limits::{
     MAX_QUEUED_IMPORTS, MAX_QUEUED_IMPORTS_PER_KEY, MAX_REPORTED_REJECTIONS, MAX_RUNNING_IMPORTS,
@@ -357,11 +357,12 @@ pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Import> {
         .await?
         .into_iter()
         .map(|(line, errors)| {
+            let errors: Vec<FieldError> = serde_json::from_value(errors).map_err(|e| {
+                AppError::Internal(format!("unreadable rejection of import {id}: {e}"))
+            })?;
             Ok(RejectedLine {
                 line,
-                errors: serde_json::from_value(errors).map_err(|e| {
-                    AppError::Internal(format!("unreadable rejection of import {id}: {e}"))
-                })?,
+                errors: errors.into_iter().map(FieldError::without_keys).collect(),
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

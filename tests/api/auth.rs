@@ -1124,6 +1124,26 @@ async fn a_key_sent_where_it_does_not_belong_is_not_repeated_back() {
         assert!(text.contains(prefix), "{text}");
     }
 
+    // Named as a field: a parameter, a body member, an import line's actor or member.
+    for resp in [
+        app.get(&format!("/v1/actions?{secret}=1")).await,
+        app.post("/v1/actors", &json!({ secret.as_str(): 1 })).await,
+    ] {
+        assert!((400..500).contains(&resp.status), "{}", resp.text);
+        assert!(!resp.text.contains(&secret), "{}", resp.text);
+        assert!(resp.text.contains(prefix), "{}", resp.text);
+    }
+    let file = format!(
+        "{}\n{}\n",
+        json!({"title": "x", "initiator": secret, "target": "CHN", "type": "asset_freeze",
+               "status": "in_force", "announced_on": "2020-07-09"}),
+        json!({ secret.as_str(): 1 })
+    );
+    let job = super::imports::import(&app, "?partial=true", file.into_bytes()).await;
+    assert_eq!(job["counts"]["rejected"], 2, "{job}");
+    assert!(!job.to_string().contains(&secret), "{job}");
+    assert!(job.to_string().contains(prefix), "{job}");
+
     let created = app
         .request(
             Method::POST,
