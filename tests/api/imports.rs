@@ -594,13 +594,6 @@ async fn an_export_with_histories_gives_the_same_as_of_answers_elsewhere() {
     // One action whose history is its one first entry.
     app.action(json!({"title": "Freeze", "announced_on": "2020-07-09"}))
         .await;
-    async fn history(app: &TestApp, id: &str) -> Value {
-        let mut items = app.get(&format!("/v1/actions/{id}/history")).await.body["items"].clone();
-        for item in items.as_array_mut().unwrap() {
-            item.as_object_mut().unwrap().remove("recorded_at");
-        }
-        items
-    }
     async fn in_force(app: &TestApp, day: &str) -> Vec<String> {
         let list = app.get(&format!("/v1/actions?as_of={day}")).await.body;
         let mut titles: Vec<String> = list["items"]
@@ -676,6 +669,40 @@ async fn an_export_with_histories_gives_the_same_as_of_answers_elsewhere() {
             .await
             .assert_problem(400, Some("include_history"));
     }
+}
+
+/// An action's history can grow past the 100 entries a `POST` may give, one `PATCH` at a
+/// time: its export with `include_history=true` imports whole, into the database it came
+/// from (unchanged) and into another (the same history). An import line is bounded by its
+/// 1 MiB; the import refused such a line everywhere, its own database too.
+#[tokio::test]
+async fn a_history_longer_than_a_post_may_give_exports_and_imports_whole() {
+    let app = TestApp::spawn().await;
+    app.with_basics().await;
+    let id = id_of(&app.action(json!({"announced_on": "2020-01-01"})).await);
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 2).unwrap();
+    for n in 0..110 {
+        let status = if n % 2 == 0 { "suspended" } else { "in_force" };
+        let on = start + chrono::Duration::days(n);
+        app.patch(
+            &format!("/v1/actions/{id}"),
+            &json!({"status": status, "status_changed_on": on.to_string()}),
+        )
+        .await
+        .assert_status(200);
+    }
+    let here = history(&app, &id).await;
+    assert_eq!(here.as_array().unwrap().len(), 111);
+    let file = exported(&app, "?include_actors=true&include_history=true").await;
+
+    let again = import(&app, "", file.clone()).await;
+    assert_eq!(again["state"], "succeeded", "{again}");
+    assert_eq!(again["counts"]["unchanged"], 1, "{again}");
+
+    let other = TestApp::spawn().await;
+    let job = import(&other, "", file).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(history(&other, &id).await, here);
 }
 
 #[tokio::test]
@@ -2802,6 +2829,16 @@ async fn deleted_actions_answering_each_other_reimport_unchanged() {
 }
 
 /// The NDJSON export of `query`, as bytes.
+/// An action's status history as `GET /v1/actions/{id}/history` lists it, less
+/// `recorded_at` (each database records its own).
+async fn history(app: &TestApp, id: &str) -> Value {
+    let mut items = app.get(&format!("/v1/actions/{id}/history")).await.body["items"].clone();
+    for item in items.as_array_mut().unwrap() {
+        item.as_object_mut().unwrap().remove("recorded_at");
+    }
+    items
+}
+
 async fn exported(app: &TestApp, query: &str) -> Vec<u8> {
     app.client
         .get(format!("{}/v1/actions/export{query}", app.base))

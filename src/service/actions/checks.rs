@@ -121,8 +121,8 @@ pub(super) async fn plan(
     kept: &Kept,
     faults: &[FieldError],
 ) -> AppResult<Plan> {
-    let mut errors = check_static_keeping(input, &kept.source_urls);
-    if !over_limit(input).is_empty() {
+    let mut errors = check_static_keeping(input, &kept.source_urls, Body::Request);
+    if !over_limit(input, Body::Request).is_empty() {
         // Looking up thousands of codes would cost what the limits are there to bound.
         return Err(AppError::invalid(merge(faults, errors)));
     }
@@ -254,19 +254,31 @@ pub(crate) fn resolved_precision(input: &NewAction) -> Option<DatePrecision> {
     aligned.then_some(wanted)
 }
 
+/// Where an action's body comes from.
+#[derive(Clone, Copy, PartialEq)]
+enum Body {
+    /// `POST`/`PATCH`: every list within its limit.
+    Request,
+    /// A line of an import, itself at most 1 MiB: its `status_history` may be longer than a
+    /// request's, as an action's stored history can grow past it through PATCHes and an
+    /// export with `include_history=true` writes it whole (a re-import of such a file was
+    /// refused, into the database it came from too).
+    ImportLine,
+}
+
 /// The lists longer than their limit. Checked before anything else, so that the cost of a
 /// request stays bounded by the limits rather than by what the client sent.
-fn over_limit(input: &NewAction) -> Vec<FieldError> {
+fn over_limit(input: &NewAction, body: Body) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let history = match body {
+        Body::Request => input.status_history.as_ref().map_or(0, Vec::len),
+        Body::ImportLine => 0,
+    };
     let counted = [
         ("designations", input.designations.len(), MAX_DESIGNATIONS),
         ("sources", input.sources.len(), MAX_SOURCES),
         ("responds_to", input.responds_to.len(), MAX_RESPONDS_TO),
-        (
-            "status_history",
-            input.status_history.as_ref().map_or(0, Vec::len),
-            MAX_STATUS_HISTORY,
-        ),
+        ("status_history", history, MAX_STATUS_HISTORY),
     ];
     for (field, len, max) in counted {
         if len > max {
@@ -279,13 +291,19 @@ fn over_limit(input: &NewAction) -> Vec<FieldError> {
     errors
 }
 
+/// The rules an import line's action must follow on its own (the API's, but for the
+/// length of `status_history`: see `Body::ImportLine`).
 pub(crate) fn check_static(input: &NewAction) -> Vec<FieldError> {
-    check_static_keeping(input, &HashSet::new())
+    check_static_keeping(input, &HashSet::new(), Body::ImportLine)
 }
 
 /// `check_static`, with the source URLs the action already has exempt from the URL rule.
-fn check_static_keeping(input: &NewAction, stored_urls: &HashSet<String>) -> Vec<FieldError> {
-    let mut errors = over_limit(input);
+fn check_static_keeping(
+    input: &NewAction,
+    stored_urls: &HashSet<String>,
+    body: Body,
+) -> Vec<FieldError> {
+    let mut errors = over_limit(input, body);
     // An over-long list is reported by its count alone: its items are not checked one by one.
     let within = |field: &str| !errors.iter().any(|e: &FieldError| e.field == field);
     let (check_sources, check_history) = (within("sources"), within("status_history"));
