@@ -25,7 +25,7 @@ pub async fn export(
     let mut conn = state.conn().await.map_err(|e| e.to_string())?;
     let request = riposte::controllers::actions::export_query(&mut conn, &state.types, query)
         .await
-        .map_err(|e| format!("--query, --format or --include-actors: {e}"))?;
+        .map_err(|e| format!("--query, --format, --include-actors or --include-history: {e}"))?;
     let mut export = riposte::export::Export::begin(
         conn,
         request,

@@ -26,6 +26,10 @@ pub struct AuditParams {
     /// Only changes made with this API key.
     #[serde(default, deserialize_with = "crate::ids::canonical_uuid_opt")]
     pub key_id: Option<Uuid>,
+    /// Only the changes this import job made (the actions it created or updated; the job's
+    /// own entry is found by `entity_id`).
+    #[serde(default, deserialize_with = "crate::ids::canonical_uuid_opt")]
+    pub import_id: Option<Uuid>,
     /// What was done.
     pub operation: Option<AuditOperation>,
     /// Only changes at or after this time (RFC 3339).
@@ -62,6 +66,7 @@ pub async fn list(
         entity: params.entity,
         entity_id: params.entity_id,
         key_id: params.key_id,
+        import_id: params.import_id,
         operation: params.operation,
         since: params.since.map(|t| t.0),
         until: params.until.map(|t| t.0),

@@ -125,6 +125,7 @@ pub struct AuditFilter {
     pub entity: Option<AuditEntity>,
     pub entity_id: Option<Uuid>,
     pub key_id: Option<Uuid>,
+    pub import_id: Option<Uuid>,
     pub operation: Option<AuditOperation>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -180,6 +181,9 @@ fn filtered(
     }
     if let Some(v) = f.key_id {
         query = query.filter(audit_log::key_id.eq(v));
+    }
+    if let Some(v) = f.import_id {
+        query = query.filter(audit_log::import_id.eq(v));
     }
     if let Some(v) = f.operation {
         query = query.filter(audit_log::operation.eq(v.as_str()));

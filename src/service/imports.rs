@@ -319,7 +319,7 @@ pub async fn record(conn: &mut AsyncPgConnection, job: &Job, bytes: u64) -> AppR
             let queued = get(conn, row.id).await?;
             let after =
                 serde_json::to_value(&queued).map_err(|e| AppError::Internal(e.to_string()))?;
-            let mut entry = crate::models::audit::NewAuditEntry::new(
+            let entry = crate::models::audit::NewAuditEntry::new(
                 key_id,
                 request_id,
                 AuditOperation::Create,
@@ -328,7 +328,6 @@ pub async fn record(conn: &mut AsyncPgConnection, job: &Job, bytes: u64) -> AppR
                 None,
                 Some(after),
             );
-            entry.import_id = Some(row.id);
             crate::models::audit::insert(conn, &entry).await?;
             Ok(())
         })

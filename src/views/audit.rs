@@ -35,8 +35,9 @@ pub struct AuditEntry {
     #[schema(value_type = Option<Object>)]
     #[schema(required = true)]
     pub after: Option<serde_json::Value>,
-    /// The import job that made the change (`GET /v1/imports/{id}`); its actions' entries
-    /// hold no documents (`before` and `after` null). Null for changes made otherwise.
+    /// The import job that made the change (`GET /v1/imports/{id}`), on the entries of the
+    /// actions it created or updated, which hold no documents (`before` and `after` null).
+    /// Null for changes made otherwise, and on the job's own entry (entity `import`).
     #[schema(required = true)]
     pub import_id: Option<Uuid>,
 }

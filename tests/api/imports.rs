@@ -3157,6 +3157,7 @@ async fn imports_are_audited_with_their_key_and_each_action_they_change() {
     );
     assert_eq!(jobs[0]["after"]["format"], "ndjson");
     assert_eq!(jobs[0]["after"]["state"], "queued");
+    assert_eq!(jobs[0]["import_id"], Value::Null);
 
     let renamed = app.get("/v1/actions?q=Renamed").await.body["items"][0].clone();
     let kept = app.get("/v1/actions?q=Kept").await.body["items"][0].clone();
@@ -3173,6 +3174,10 @@ async fn imports_are_audited_with_their_key_and_each_action_they_change() {
         ]
     );
     assert_eq!(entries[0]["request_id"], "import-2");
+    let of_job = audit(format!("import_id={}", id_of(&job2))).await;
+    assert_eq!(of_job.len(), 1, "{of_job:?}");
+    assert_eq!(of_job[0]["entity_id"], renamed["id"]);
+    assert_eq!(audit(format!("import_id={}", id_of(&job1))).await.len(), 2);
     assert_eq!(
         audit(format!("entity_id={}", id_of(&kept))).await.len(),
         1,
