@@ -400,8 +400,9 @@ async fn import(
     progress.set_phase("actors");
     let mut actors = load_actors(client).await?;
     let mut rejected: Vec<Rejection> = Vec::new();
-    report.actors_created =
+    let actors_created =
         stage::actor_pass(client, job.format, path, &types, &mut actors, &mut rejected).await?;
+    report.actors_created = actors_created.len() as u64;
 
     progress.set_phase("reading");
     let counts = stage::action_pass(
@@ -443,7 +444,7 @@ async fn import(
     }
     check_key(client, job, true).await?;
     if report.stored {
-        audit(client, job).await?;
+        audit(client, job, &actors_created).await?;
     }
     resolve::finish(client, job, &report).await?;
     progress.set_phase("committing");
@@ -513,21 +514,33 @@ async fn check_key(client: &Client, job: &Job, hold: bool) -> Result<(), ImportE
     )))
 }
 
-/// An audit entry for each action the import created or updated, naming the job (whose
-/// own entry, written when it was queued, has the file's particulars): without documents,
-/// which the import does not read back, so the entries cost little beside the actions.
-async fn audit(client: &Client, job: &Job) -> Result<(), ImportError> {
-    client
-        .execute(
-            "INSERT INTO audit_log (key_id, request_id, operation, entity, entity_id, changed,
-                                    size, import_id)
-             SELECT $1, $2, CASE fate WHEN 'new' THEN 'create' ELSE 'update' END, 'action', id,
-                    '{}', 0, $3
+/// An audit entry for each actor the import created and each action it created or
+/// updated, naming the job (whose own entry, written when it was queued, has the file's
+/// particulars): without documents, which the import does not read back, so the entries
+/// cost little beside the actions.
+async fn audit(client: &Client, job: &Job, actors: &[Uuid]) -> Result<(), ImportError> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&job.api_key_id, &job.request_id, &job.id, &actors];
+    for (rows, given) in [
+        ("SELECT 'create', 'actor', id FROM unnest($4::uuid[]) id", 4),
+        (
+            "SELECT CASE fate WHEN 'new' THEN 'create' ELSE 'update' END, 'action', id
              FROM import_lines WHERE fate IN ('new', 'update') ORDER BY line",
-            &[&job.api_key_id, &job.request_id, &job.id],
-        )
-        .await
-        .map_err(db_err("cannot write the import's audit entries"))?;
+            3,
+        ),
+    ] {
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO audit_log (key_id, request_id, operation, entity, entity_id,
+                                            changed, size, import_id)
+                     SELECT $1, $2, r.*, '{{}}', 0, $3 FROM ({rows}) r"
+                ),
+                &params[..given],
+            )
+            .await
+            .map_err(db_err("cannot write the import's audit entries"))?;
+    }
     Ok(())
 }
 

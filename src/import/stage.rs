@@ -211,7 +211,7 @@ pub async fn actor_pass(
     types: &ActionTypes,
     actors: &mut HashMap<String, ActorRefRow>,
     rejected: &mut Vec<Rejection>,
-) -> Result<u64, ImportError> {
+) -> Result<Vec<Uuid>, ImportError> {
     let path = path.to_path_buf();
     let types = type_map(types);
     // Actor lines are few next to action lines; they are kept until created.
@@ -264,7 +264,7 @@ pub async fn actor_pass(
     .await
     .map_err(|e| ImportError::new(format!("the actor pass failed: {e}")))??;
 
-    let mut created = 0;
+    let mut created = Vec::new();
     for (n, actor) in found {
         let actor = match actor {
             Ok(a) => a,
@@ -275,7 +275,7 @@ pub async fn actor_pass(
             }
         };
         match create_actor(client, &actor, actors).await? {
-            Ok(true) => created += 1,
+            Ok(true) => created.push(actors[&actor.code].id),
             Ok(false) => {}
             Err(errors) => rejected.push(Rejection { line: n, errors }),
         }

@@ -3086,7 +3086,8 @@ async fn a_job_whose_key_is_revoked_before_it_runs_stores_nothing() {
 }
 
 /// Imports are in the audit log: each job when it is queued (entity `import`, with its key
-/// and request id), and each action it creates or updates, naming the job; an action's
+/// and request id), and each actor it creates and action it creates or updates, naming the
+/// job; an action's
 /// history shows the imports that changed it. (Imports wrote nothing there: what a key did
 /// and who changed an action went unanswered for everything imported.)
 #[tokio::test]
@@ -3103,6 +3104,8 @@ async fn imports_are_audited_with_their_key_and_each_action_they_change() {
             .send()
     };
     let first = ndjson(&[
+        json!({"actor": {"code": "zz-office", "name": "ZZ Office", "kind": "government_body",
+                         "country": "USA"}}),
         action("Kept", "k-1", "2020-01-01", json!([])),
         action("Renamed later", "r-1", "2020-01-02", json!([])),
     ]);
@@ -3177,7 +3180,22 @@ async fn imports_are_audited_with_their_key_and_each_action_they_change() {
     let of_job = audit(format!("import_id={}", id_of(&job2))).await;
     assert_eq!(of_job.len(), 1, "{of_job:?}");
     assert_eq!(of_job[0]["entity_id"], renamed["id"]);
-    assert_eq!(audit(format!("import_id={}", id_of(&job1))).await.len(), 2);
+    let of_job = audit(format!("import_id={}", id_of(&job1))).await;
+    let seen: Vec<(&Value, &Value)> = of_job
+        .iter()
+        .map(|e| (&e["entity"], &e["operation"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (&json!("action"), &json!("create")),
+            (&json!("action"), &json!("create")),
+            (&json!("actor"), &json!("create")),
+        ],
+        "newest first: the actors were created first"
+    );
+    let office = app.get("/v1/actors/zz-office").await.body;
+    assert_eq!(of_job[2]["entity_id"], office["id"]);
     assert_eq!(
         audit(format!("entity_id={}", id_of(&kept))).await.len(),
         1,
