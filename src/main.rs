@@ -247,9 +247,9 @@ enum KeysCommand {
     /// Create a key and print its secret (shown this once, on stdout; what else is said goes
     /// to stderr).
     Create {
-        /// What the key is for (who holds it), shown by `keys list`; up to 100 characters
-        /// that show as they are (no control or invisible characters, no space at either
-        /// end).
+        /// What the key is for (who holds it), shown by `keys list`; up to 100 characters,
+        /// without control or format characters (zero-width ones, direction marks), other
+        /// separators than the plain space, or a space at either end.
         #[arg(long)]
         name: String,
         /// read, write or admin.

@@ -23,9 +23,10 @@ use crate::views::{ApiKey, List, NewApiKeySecret};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "dashboard", "scope": "read", "expires_at": "2099-12-31T00:00:00Z"}))]
 pub struct NewApiKey {
-    /// What the key is for, 1 to 100 characters that show as they are: no control or
-    /// invisible characters (zero-width spaces, direction marks, byte-order marks), no
-    /// separator but the plain space, no space at either end.
+    /// What the key is for, 1 to 100 characters: no control or format characters (Unicode
+    /// Cc and Cf: line breaks, escapes, zero-width spaces and joiners, so no emoji joined
+    /// with U+200D, direction marks, byte-order marks), no separator but the plain space,
+    /// no space at either end.
     pub name: String,
     pub scope: Scope,
     /// When the key stops working (RFC 3339). When absent: never, or, for a key made with a

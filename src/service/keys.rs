@@ -40,8 +40,8 @@ pub async fn create(
     if name.chars().any(unseen) || name.trim_matches(' ') != name {
         errors.push(FieldError::new(
             "name",
-            "must show as it is: no control characters (line breaks, tabs, escapes), \
-             invisible ones (zero-width spaces, direction marks and overrides, byte-order \
+            "must not contain control or format characters (line breaks, tabs, escapes, \
+             zero-width spaces and joiners, direction marks and overrides, byte-order \
              marks), separators other than the plain space, nor a space at either end",
         ));
     }
