@@ -108,12 +108,15 @@ fn access_log() -> Logger {
             crate::logging::hide_keys(&format!("{} {target} {:?}", req.method(), req.version()))
         })
         .custom_request_replace(KEY_LABEL, |req| {
-            // Its printed prefix (`riposte keys list`): the secret never reaches the log.
+            // Its printed prefix (`riposte keys list`): the secret never reaches the log. A
+            // header that holds no well-formed key (a typo, another scheme) is said as such,
+            // so that failed attempts stand out, without quoting it.
             match crate::auth::presented(req.headers()) {
                 crate::auth::Presented::Key(secret) => {
                     secret[..crate::auth::DISPLAY_PREFIX_LEN].to_string()
                 }
-                _ => "-".to_string(),
+                crate::auth::Presented::Malformed(_) => "malformed-key".to_string(),
+                crate::auth::Presented::Nothing => "-".to_string(),
             }
         })
         .custom_request_replace(REQUEST_ID_LABEL, |req| {

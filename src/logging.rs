@@ -34,7 +34,8 @@ impl std::str::FromStr for LogFormat {
 /// `RIPOSTE_LOG=actix_web=warn` keep working and the JSON writer can recognise its lines.
 pub const ACCESS_TARGET: &str = "actix_web::middleware::logger";
 
-/// One line per answered request, with the prefix of the key it presented (`-` for none),
+/// One line per answered request, with the prefix of the key it presented (`-` for none,
+/// `malformed-key` for an Authorization header holding no well-formed key),
 /// so that what a key read or attempted can be found. The request id comes last: it is one
 /// token (the `request_id` middleware admits only visible ASCII, so no spaces), which is how
 /// the JSON writer finds it (`request_id_of`).

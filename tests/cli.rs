@@ -893,6 +893,17 @@ async fn json_logs_carry_the_request_id() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // Its last character changed: the checksum no longer holds.
+    let last = if write_key.ends_with('x') { 'y' } else { 'x' };
+    let mistyped = format!("{}{last}", &write_key[..write_key.len() - 1]);
+    let resp = client
+        .get(format!("{base}/v1/actors"))
+        .bearer_auth(&mistyped)
+        .header("x-request-id", "json-log-mistyped-47")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
     let metrics = get_text(&client, &format!("{base}/metrics")).await;
     assert!(
         metrics.contains(
@@ -976,6 +987,21 @@ async fn json_logs_carry_the_request_id() {
         "{message}"
     );
     assert!(!log.contains(&write_key), "the key reached the log");
+    let mistyped_line = lines
+        .iter()
+        .find(|l| l["request_id"] == "json-log-mistyped-47")
+        .unwrap_or_else(|| panic!("no line with the request id in\n{log}"));
+    assert!(
+        mistyped_line["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("ms malformed-key json-log-mistyped-47"),
+        "{mistyped_line}"
+    );
+    assert!(
+        !log.contains(&write_key[..20]),
+        "the mistyped key reached the log"
+    );
     assert!(
         access["message"]
             .as_str()
