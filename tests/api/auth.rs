@@ -215,7 +215,7 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
     let app = TestApp::spawn().await;
     // A name that would forge rows or run escapes in `riposte keys list`, or show there as
     // another key's, is refused.
-    for name in [
+    for (name, fine) in [
         "evil\r\nfake-row  admin  active",
         "\u{1b}[32mlooks-legit",
         "tab\tname",
@@ -228,26 +228,25 @@ async fn keys_over_http_show_the_secret_once_and_revoke_at_once() {
         "adm ",
         " adm",
         "soft\u{ad}hyphen",
-    ] {
-        app.as_admin(
-            Method::POST,
-            "/v1/api-keys",
-            Some(&json!({"name": name, "scope": "read"})),
-            &[],
-        )
-        .await
-        .assert_problem(422, Some("name"));
-    }
+    ]
+    .map(|name| (name, false))
+    .into_iter()
     // Names in any script, with accents composed or combining, and inner spaces are fine.
-    for name in ["ops team", "José Müller", "Jose\u{301} 王", "مفتاح"] {
-        app.as_admin(
-            Method::POST,
-            "/v1/api-keys",
-            Some(&json!({"name": name, "scope": "read"})),
-            &[],
-        )
-        .await
-        .assert_status(201);
+    .chain(["ops team", "José Müller", "Jose\u{301} 王", "مفتاح"].map(|name| (name, true)))
+    {
+        let made = app
+            .as_admin(
+                Method::POST,
+                "/v1/api-keys",
+                Some(&json!({"name": name, "scope": "read"})),
+                &[],
+            )
+            .await;
+        if fine {
+            made.assert_status(201);
+        } else {
+            made.assert_problem(422, Some("name"));
+        }
     }
     let (id, secret) = new_key(&app, "write", None).await;
     assert!(secret.starts_with("rsk_") && secret.len() == 53);
